@@ -51,6 +51,7 @@ export const ErrorKinds = {
   InvalidArgument: { code: 1028, retryable: false },
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
+  MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },
   UnsupportedProtocolVersion: { code: RpcErrorCodes.InvalidParams, retryable: false },
   ServerNotInitialized: { code: RpcErrorCodes.ServerNotInitialized, retryable: true },
   ShutdownInProgress: { code: RpcErrorCodes.InvalidRequest, retryable: false },

@@ -1,0 +1,52 @@
+/**
+ * The quantum-butler wire contract. A client can import this package alone:
+ * it holds schemas, types and method constants, no server code.
+ */
+export * from './errors.js';
+export * from './define.js';
+export * from './common.js';
+export * from './lifecycle.js';
+export * from './provenance.js';
+export * from './session.js';
+export * from './butler.js';
+export * from './notifications.js';
+
+import * as lifecycle from './lifecycle.js';
+import * as session from './session.js';
+import * as butler from './butler.js';
+import * as notifications from './notifications.js';
+import type { NotificationDef, RequestDef } from './define.js';
+
+/** Every request the sidecar answers, by method name. */
+export const Requests = {
+  [lifecycle.Initialize.method]: lifecycle.Initialize,
+  [lifecycle.Shutdown.method]: lifecycle.Shutdown,
+  [lifecycle.Ping.method]: lifecycle.Ping,
+  [lifecycle.Stats.method]: lifecycle.Stats,
+  [session.SessionOpen.method]: session.SessionOpen,
+  [session.SessionClose.method]: session.SessionClose,
+  [session.SessionList.method]: session.SessionList,
+  [butler.Get.method]: butler.Get,
+  [butler.GetDeferred.method]: butler.GetDeferred,
+  [butler.LoadDeferred.method]: butler.LoadDeferred,
+  [butler.Stored.method]: butler.Stored,
+  [butler.StoredMany.method]: butler.StoredMany,
+  [butler.MarkInputUnused.method]: butler.MarkInputUnused,
+  [butler.Put.method]: butler.Put,
+  [butler.PruneDatasets.method]: butler.PruneDatasets,
+  [butler.GetURIs.method]: butler.GetURIs,
+  [butler.ExtractProvenance.method]: butler.ExtractProvenance,
+  [butler.Metrics.method]: butler.Metrics,
+} as const satisfies Record<string, RequestDef<any, any>>;
+
+/** Every notification, in either direction. */
+export const Notifications = {
+  [lifecycle.Initialized.method]: lifecycle.Initialized,
+  [lifecycle.Exit.method]: lifecycle.Exit,
+  [lifecycle.SetTrace.method]: lifecycle.SetTrace,
+  [lifecycle.LogTrace.method]: lifecycle.LogTrace,
+  [lifecycle.LogMessage.method]: lifecycle.LogMessage,
+  [lifecycle.CancelRequest.method]: lifecycle.CancelRequest,
+  [notifications.ProvenanceNotification.method]: notifications.ProvenanceNotification,
+  [notifications.ProgressNotification.method]: notifications.ProgressNotification,
+} as const satisfies Record<string, NotificationDef<any>>;

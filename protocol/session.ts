@@ -1,0 +1,92 @@
+/** session/*: one quantum-backed butler per session. */
+import { z } from 'zod';
+import { request } from './define.js';
+import { DatasetRefInputSchema, SerializedDatasetTypeSchema, SessionIdSchema } from './common.js';
+import { NotificationStreamSchema } from './lifecycle.js';
+import { NativeProvenanceSchema } from './provenance.js';
+
+export const DatastoreSpecSchema = z
+  .object({
+    kind: z.literal('memory'),
+    name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Sessions naming the same in-memory datastore share it; unnamed ones are private'),
+  })
+  .describe('Where datasets live');
+
+/** Storage classes defined in configuration (composites, derived components, parameters, converters). */
+export const StorageClassConfigSchema = z.record(
+  z.string(),
+  z
+    .object({
+      inheritsFrom: z.string().optional(),
+      kind: z.string().optional(),
+      components: z.record(z.string(), z.string()).optional(),
+      derivedComponents: z.record(z.string(), z.unknown()).optional(),
+      parameters: z.array(z.string()).optional(),
+      converters: z.array(z.string()).optional(),
+    })
+    .loose(),
+);
+
+export const PredictedSchema = z.object({
+  inputs: z.array(DatasetRefInputSchema).describe('Predicted inputs and init-inputs, as full refs'),
+  outputs: z.array(DatasetRefInputSchema).describe('Predicted outputs, as full refs (put checks them field by field)'),
+  datastoreRecords: z.record(z.string(), z.unknown()).optional(),
+  datasetTypes: z.array(SerializedDatasetTypeSchema).optional(),
+  taskName: z.string().optional(),
+  dataId: z.record(z.string(), z.union([z.string(), z.number().int()])).optional(),
+});
+
+export const SessionOpenParamsSchema = z
+  .object({
+    sessionId: SessionIdSchema.optional().describe('Client-chosen id; re-opening with identical params is idempotent'),
+    quantumId: z.string().optional().describe('Id of the quantum for provenance; a new uuid when absent'),
+    quantum: z.record(z.string(), z.unknown()).optional().describe('daf_butler SerializedQuantum (quantum.to_simple()) or the compact form'),
+    predicted: PredictedSchema.optional().describe('from_predicted: ids or refs instead of a quantum'),
+    datasetTypes: z.array(SerializedDatasetTypeSchema).optional().describe('Registry dataset type definitions'),
+    datastore: DatastoreSpecSchema.default({ kind: 'memory' }),
+    storageClasses: StorageClassConfigSchema.optional(),
+    notifications: z.array(NotificationStreamSchema).default(['provenance', 'progress']),
+    strictDeferred: z
+      .boolean()
+      .default(false)
+      .describe('Count a deferred input as used only once loaded (daf_butler counts it when the handle is issued)'),
+  })
+  .refine((p) => (p.quantum === undefined) !== (p.predicted === undefined), {
+    message: 'Give exactly one of quantum or predicted',
+  });
+
+export const SessionSummarySchema = z.object({
+  sessionId: z.string(),
+  quantumId: z.string(),
+  taskName: z.string().nullable(),
+  openedAt: z.string(),
+  datastore: z.string(),
+  predictedInputs: z.number().int(),
+  predictedOutputs: z.number().int(),
+  notifications: z.array(NotificationStreamSchema),
+});
+
+export const SessionOpen = request(
+  'session/open',
+  SessionOpenParamsSchema,
+  SessionSummarySchema.extend({ reopened: z.boolean() }),
+  'Open a quantum-backed butler for one quantum.',
+);
+
+export const SessionClose = request(
+  'session/close',
+  z.object({ sessionId: SessionIdSchema }),
+  z.object({ alreadyClosed: z.boolean(), provenance: NativeProvenanceSchema.nullable() }),
+  'Close a session and return its final provenance. Idempotent.',
+);
+
+export const SessionList = request(
+  'session/list',
+  z.object({}).loose().nullish(),
+  z.object({ sessions: z.array(SessionSummarySchema) }),
+  'The open sessions.',
+);

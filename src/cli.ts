@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * quantum-butler: `--stdio` serves the protocol (the default), `demo` runs the
+ * demonstration, `--help` and `--version` print and exit.
+ */
+import { printToStdout, protocolBytesOut, protocolOutput } from './stdout-guard.js';
+import { SIDECAR_NAME, SIDECAR_VERSION } from './version.js';
+import { startServer } from './server/start.js';
+import type { LogLevel } from './server/logger.js';
+
+const HELP = `${SIDECAR_NAME} ${SIDECAR_VERSION}: a JSON-RPC sidecar serving one quantum-backed butler per session.
+
+Usage:
+  quantum-butler [--stdio] [options]   serve LSP-framed JSON-RPC 2.0 on stdin/stdout
+  quantum-butler demo [--out DIR]      run two quanta end to end and show their provenance
+  quantum-butler --help | --version
+
+Options:
+  --clientProcessId=PID     exit when this process dies (as initialize.processId)
+  --log-level=LEVEL         error | warning | info | log | debug (default: warning); logs go to stderr
+  --max-inline-bytes=N      largest inline payload in bytes (default: 67108864)
+  --max-sessions=N          most sessions open at once (default: 1024)
+
+Protocol: see protocol/README.md.
+`;
+
+const LEVELS = ['error', 'warning', 'info', 'log', 'debug'];
+
+interface Options {
+  command: 'serve' | 'demo';
+  clientProcessId?: number;
+  logLevel: LogLevel;
+  maxInlineBytes: number;
+  maxSessions: number;
+  rest: string[];
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${SIDECAR_NAME}: ${message}\nTry --help.\n`);
+  process.exit(2);
+}
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) fail(`${flag} needs a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function parseArgs(argv: string[]): Promise<Options> {
+  const opts: Options = { command: 'serve', logLevel: 'warning', maxInlineBytes: 64 * 1024 * 1024, maxSessions: 1024, rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
+    switch (flag) {
+      case '--help':
+      case '-h':
+        await printToStdout(HELP);
+        process.exit(0);
+      case '--version':
+      case '-v':
+        await printToStdout(`${SIDECAR_VERSION}\n`);
+        process.exit(0);
+      case '--stdio':
+        break;
+      case '--clientProcessId':
+        opts.clientProcessId = positiveInt(flag, value());
+        break;
+      case '--log-level': {
+        const v = value();
+        if (!LEVELS.includes(v)) fail(`--log-level must be one of ${LEVELS.join(', ')}`);
+        opts.logLevel = v as LogLevel;
+        break;
+      }
+      case '--max-inline-bytes':
+        opts.maxInlineBytes = positiveInt(flag, value());
+        break;
+      case '--max-sessions':
+        opts.maxSessions = positiveInt(flag, value());
+        break;
+      case 'demo':
+        if (i !== 0) fail('demo must come first');
+        opts.command = 'demo';
+        opts.rest = argv.slice(i + 1);
+        return opts;
+      default:
+        fail(`unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  return opts;
+}
+
+const opts = await parseArgs(process.argv.slice(2));
+if (opts.command === 'demo') {
+  const { runDemo } = await import('./demo.js');
+  process.exitCode = await runDemo(opts.rest);
+} else {
+  startServer({
+    input: process.stdin,
+    output: protocolOutput,
+    bytesOut: protocolBytesOut,
+    maxInlineBytes: opts.maxInlineBytes,
+    maxSessions: opts.maxSessions,
+    logLevel: opts.logLevel,
+    clientProcessId: opts.clientProcessId,
+    exit: (code) => process.exit(code),
+  });
+}

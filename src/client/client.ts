@@ -1,0 +1,174 @@
+/**
+ * A typed Node client: spawns the sidecar, runs the LSP lifecycle, exposes every
+ * method with its protocol types, delivers notifications, and shuts down cleanly
+ * (shutdown → exit → stdin close → SIGKILL after a grace period).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import {
+  CancellationTokenSource,
+  createMessageConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type CancellationToken,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import {
+  Exit,
+  Initialize,
+  Initialized,
+  LogMessage,
+  ProgressNotification,
+  ProvenanceNotification,
+  PROTOCOL_VERSION,
+  Shutdown,
+  type ErrorData,
+  type ParamsOf,
+  type ProvenanceEvent,
+  type RequestDef,
+  type ResultOf,
+} from '../../protocol/index.js';
+import type { z } from 'zod';
+import { ButlerSession } from './session.js';
+
+/** A JSON-RPC error from the sidecar, with its stable code and data.kind. */
+export class QuantumButlerError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data: ErrorData | undefined,
+  ) {
+    super(message);
+    this.name = 'QuantumButlerError';
+  }
+  get kind(): string | undefined {
+    return this.data?.kind;
+  }
+}
+
+export interface SpawnOptions {
+  /** Path of the built CLI; defaults to this package's dist/src/cli.js. */
+  cliPath?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** What to do with the sidecar's stderr (default: 'inherit'). 'pipe' collects it in `stderrText`. */
+  stderr?: 'inherit' | 'pipe' | 'ignore';
+  clientName?: string;
+  capabilities?: ParamsOf<typeof Initialize>['capabilities'];
+  initializationOptions?: ParamsOf<typeof Initialize>['initializationOptions'];
+  /** Send our pid so the sidecar exits if we die (default true). */
+  watchParent?: boolean;
+}
+
+export function defaultCliPath(): string {
+  // dist/src/client/client.js → dist/src/cli.js (and src/client → dist/src when run from sources).
+  const here = dirname(fileURLToPath(import.meta.url));
+  return here.includes(`${'dist'}`) ? join(here, '..', 'cli.js') : join(here, '..', '..', 'dist', 'src', 'cli.js');
+}
+
+export class QuantumButlerClient {
+  stderrText = '';
+  initializeResult!: ResultOf<typeof Initialize>;
+  private readonly provenanceListeners = new Set<(e: ProvenanceEvent) => void>();
+  private readonly progressListeners = new Map<string | number, (value: unknown) => void>();
+  private exitPromise: Promise<number | null>;
+  private nextToken = 1;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly conn: MessageConnection,
+  ) {
+    this.exitPromise = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    // Pending requests are not rejected on close by vscode-jsonrpc; dispose does that.
+    conn.onClose(() => conn.dispose());
+    conn.onNotification(ProvenanceNotification.type, (e) => {
+      for (const l of this.provenanceListeners) l(e);
+    });
+    conn.onNotification(ProgressNotification.type, (p) => this.progressListeners.get(p.token)?.(p.value));
+  }
+
+  static async spawn(opts: SpawnOptions = {}): Promise<QuantumButlerClient> {
+    const child = spawn(process.execPath, [opts.cliPath ?? defaultCliPath(), '--stdio', ...(opts.args ?? [])], {
+      stdio: ['pipe', 'pipe', opts.stderr ?? 'inherit'],
+      env: opts.env ?? process.env,
+    });
+    const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const client = new QuantumButlerClient(child, conn);
+    if (opts.stderr === 'pipe') child.stderr!.on('data', (b: Buffer) => (client.stderrText += b.toString()));
+    conn.listen();
+    client.initializeResult = await client.request(Initialize, {
+      protocolVersion: PROTOCOL_VERSION,
+      processId: opts.watchParent === false ? null : process.pid,
+      clientInfo: { name: opts.clientName ?? 'quantum-butler-node-client' },
+      capabilities: opts.capabilities ?? { workDoneProgress: true },
+      initializationOptions: opts.initializationOptions,
+    });
+    await conn.sendNotification(Initialized.type, {});
+    return client;
+  }
+
+  /** Send a typed request; a JSON-RPC error becomes a QuantumButlerError. */
+  async request<D extends RequestDef<z.ZodType, z.ZodType>>(def: D, params: ParamsOf<D>, token?: CancellationToken): Promise<ResultOf<D>> {
+    try {
+      return (await this.conn.sendRequest(def.type, params as never, token)) as ResultOf<D>;
+    } catch (err) {
+      if (err instanceof ResponseError) throw new QuantumButlerError(err.code, err.message, err.data as ErrorData | undefined);
+      throw err;
+    }
+  }
+
+  /** A request that can be cancelled: returns the promise and a cancel function. */
+  cancellable<D extends RequestDef<z.ZodType, z.ZodType>>(def: D, params: ParamsOf<D>): { result: Promise<ResultOf<D>>; cancel(): void } {
+    const cts = new CancellationTokenSource();
+    return { result: this.request(def, params, cts.token), cancel: () => cts.cancel() };
+  }
+
+  onProvenance(listener: (e: ProvenanceEvent) => void): () => void {
+    this.provenanceListeners.add(listener);
+    return () => this.provenanceListeners.delete(listener);
+  }
+
+  onLogMessage(listener: (m: { type: number; message: string }) => void): void {
+    this.conn.onNotification(LogMessage.type, listener);
+  }
+
+  /** A fresh progress token whose $/progress values go to the listener. */
+  progressToken(listener: (value: unknown) => void): string {
+    const token = `p${this.nextToken++}`;
+    this.progressListeners.set(token, listener);
+    return token;
+  }
+
+  async openSession(params: ParamsOf<typeof import('../../protocol/session.js').SessionOpen>): Promise<ButlerSession> {
+    const { SessionOpen } = await import('../../protocol/session.js');
+    const result = await this.request(SessionOpen, params);
+    return new ButlerSession(this, result);
+  }
+
+  /** Resolves with the sidecar's exit code once it has exited. */
+  exited(): Promise<number | null> {
+    return this.exitPromise;
+  }
+
+  /** shutdown → exit → close stdin → SIGKILL after graceMs. Returns the exit code. */
+  async close(graceMs = 2000): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      try {
+        await Promise.race([this.request(Shutdown, null), new Promise((r) => setTimeout(r, graceMs))]);
+        await this.conn.sendNotification(Exit.type, null);
+      } catch {
+        // The sidecar may already be gone; fall through to the ladder.
+      }
+      this.child.stdin?.end();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      const code = await this.exitPromise;
+      clearTimeout(timer);
+      this.conn.dispose();
+      return code;
+    }
+    this.conn.dispose();
+    return this.exitPromise;
+  }
+}

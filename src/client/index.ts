@@ -1,0 +1,3 @@
+export { QuantumButlerClient, QuantumButlerError, defaultCliPath, type SpawnOptions } from './client.js';
+export { ButlerSession } from './session.js';
+export * from '../../protocol/index.js';

@@ -1,0 +1,105 @@
+/** One open session seen from the client: daf_butler-like method names over the protocol. */
+import {
+  ExtractProvenance,
+  Get,
+  GetDeferred,
+  GetURIs,
+  LoadDeferred,
+  MarkInputUnused,
+  Metrics,
+  Put,
+  PruneDatasets,
+  SessionClose,
+  Stored,
+  StoredMany,
+  type DatasetRefInput,
+  type ParamsOf,
+  type Payload,
+  type ResultOf,
+} from '../../protocol/index.js';
+import type { SessionOpen } from '../../protocol/session.js';
+import type { QuantumButlerClient } from './client.js';
+
+type RefLike = DatasetRefInput | string;
+const asRef = (r: RefLike): DatasetRefInput => (typeof r === 'string' ? { id: r } : r);
+type Omit2<T, K extends keyof any> = Omit<T, K>;
+
+export class ButlerSession {
+  readonly sessionId: string;
+
+  constructor(
+    readonly client: QuantumButlerClient,
+    readonly info: ResultOf<typeof SessionOpen>,
+  ) {
+    this.sessionId = info.sessionId;
+  }
+
+  /** Read a dataset and return its value (json/text payloads) or the raw result. */
+  async get(ref: RefLike, opts: Omit2<ParamsOf<typeof Get>, 'sessionId' | 'ref'> = {}): Promise<unknown> {
+    const r = await this.getResult(ref, opts);
+    switch (r.payload.encoding) {
+      case 'json':
+        return r.payload.value;
+      case 'text':
+        return r.payload.text;
+      case 'base64':
+        return Buffer.from(r.payload.data, 'base64');
+      case 'file':
+        return r.payload.path;
+    }
+  }
+
+  getResult(ref: RefLike, opts: Omit2<ParamsOf<typeof Get>, 'sessionId' | 'ref'> = {}) {
+    return this.client.request(Get, { sessionId: this.sessionId, ref: asRef(ref), ...opts });
+  }
+
+  getDeferred(ref: RefLike, opts: Omit2<ParamsOf<typeof GetDeferred>, 'sessionId' | 'ref'> = {}) {
+    return this.client.request(GetDeferred, { sessionId: this.sessionId, ref: asRef(ref), ...opts });
+  }
+
+  loadDeferred(handle: string, opts: Omit2<ParamsOf<typeof LoadDeferred>, 'sessionId' | 'handle'> = {}) {
+    return this.client.request(LoadDeferred, { sessionId: this.sessionId, handle, ...opts });
+  }
+
+  async stored(ref: RefLike): Promise<boolean> {
+    return (await this.client.request(Stored, { sessionId: this.sessionId, ref: asRef(ref) })).stored;
+  }
+
+  async storedMany(refs: RefLike[]): Promise<Record<string, boolean>> {
+    return (await this.client.request(StoredMany, { sessionId: this.sessionId, refs: refs.map(asRef) })).stored;
+  }
+
+  markInputUnused(ref: RefLike, reason?: string) {
+    return this.client.request(MarkInputUnused, { sessionId: this.sessionId, ref: asRef(ref), reason });
+  }
+
+  /** Put a JSON value (or any payload when `payload` is given). */
+  put(ref: RefLike, value: unknown, opts: { payload?: Payload; workDoneToken?: string } = {}) {
+    return this.client.request(Put, {
+      sessionId: this.sessionId,
+      ref: asRef(ref),
+      payload: opts.payload ?? { encoding: 'json', value },
+      workDoneToken: opts.workDoneToken,
+    });
+  }
+
+  pruneDatasets(refs: RefLike[], opts: { disassociate?: boolean; unstore?: boolean; purge?: boolean } = {}) {
+    return this.client.request(PruneDatasets, { sessionId: this.sessionId, refs: refs.map(asRef), ...opts });
+  }
+
+  getURIs(ref: RefLike, predict = false) {
+    return this.client.request(GetURIs, { sessionId: this.sessionId, ref: asRef(ref), predict });
+  }
+
+  extractProvenance(format: 'native' | 'daf_butler' = 'native') {
+    return this.client.request(ExtractProvenance, { sessionId: this.sessionId, format });
+  }
+
+  metrics(reset = false) {
+    return this.client.request(Metrics, { sessionId: this.sessionId, reset });
+  }
+
+  close() {
+    return this.client.request(SessionClose, { sessionId: this.sessionId });
+  }
+}

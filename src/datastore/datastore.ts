@@ -1,0 +1,80 @@
+/**
+ * The datastore contract: datasets (values with a storage class) on top of a store.
+ * The in-memory datastore implements it now; the file datastore of a persistent
+ * repository implements the same interface.
+ */
+import type { DatasetId } from '../model/dataset-id.js';
+import type { DatasetRef } from '../model/dataset-ref.js';
+import type { DatastoreRecordData, StoredFileInfo } from '../model/datastore-records.js';
+
+/** What a read asks for beyond the ref itself. */
+export interface ReadRequest {
+  component?: string;
+  parameters?: Record<string, unknown>;
+  /** Read storage-class override: converts or fails. */
+  storageClass?: string;
+}
+
+/** A dataset's value, as given to put. Bytes are the formatter's serialisation. */
+export type PutSource = { kind: 'value'; value: unknown } | { kind: 'bytes'; bytes: Buffer };
+
+/** What a successful put wrote. */
+export interface StoredArtifact {
+  info: StoredFileInfo;
+  uri: string;
+  /** The put found identical bytes already stored and changed nothing. */
+  unchanged: boolean;
+}
+
+export interface ReadResult {
+  value: unknown;
+  storageClass: string;
+}
+
+export interface DatasetURIs {
+  primary: string | null;
+  components: Record<string, string>;
+}
+
+/** Long operations report progress and can be cancelled by the caller. */
+export interface OperationContext {
+  progress?(fraction: number, message?: string): void;
+  /** Throws if the caller gave up; checked between steps. */
+  checkCancelled?(): void;
+}
+
+export interface Datastore {
+  readonly name: string;
+  readonly isEphemeral: boolean;
+
+  /** Write one dataset. Same id with identical bytes is a no-op; different bytes is DatasetAlreadyStored. */
+  put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact>;
+  /** Read with components, parameters and storage-class override applied. Never aliases stored state. */
+  get(ref: DatasetRef, request?: ReadRequest, ctx?: OperationContext): Promise<ReadResult>;
+  /** The stored bytes exactly as written (the formatter's serialisation). */
+  getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }>;
+
+  exists(ref: DatasetRef): Promise<boolean>;
+  /** Bulk existence, keyed by dataset id. */
+  mexists(refs: readonly DatasetRef[]): Promise<Map<DatasetId, boolean>>;
+  /** The record of a stored dataset, or undefined. */
+  record(ref: DatasetRef): Promise<StoredFileInfo | undefined>;
+  getURIs(ref: DatasetRef, predict?: boolean): Promise<DatasetURIs>;
+
+  /** Move to the trash (a single unknown ref is DatasetNotFound unless ignoreErrors). */
+  trash(refs: DatasetRef | readonly DatasetRef[], ignoreErrors?: boolean): Promise<void>;
+  /** Delete trashed datasets; with refs, only those. An empty list deletes nothing. */
+  emptyTrash(refs?: readonly DatasetRef[]): Promise<DatasetId[]>;
+  /** trash + emptyTrash of one ref. */
+  remove(ref: DatasetRef): Promise<void>;
+  /** Drop what the datastore knows of these refs, and free their artifacts. Idempotent. */
+  forget(refs: readonly DatasetRef[]): Promise<void>;
+
+  /** Run fn atomically: a failure restores every dataset and trash entry it touched. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+
+  /** Records for the given refs (those it has), keyed by dataset id. */
+  exportRecords(refs: readonly DatasetRef[]): Promise<DatastoreRecordData>;
+  /** Records carried in from elsewhere (a quantum). */
+  importRecords(data: DatastoreRecordData): Promise<void>;
+}

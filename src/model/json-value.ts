@@ -1,0 +1,108 @@
+/**
+ * Small helpers for JSON-shaped values: plain-object checks, deep validation,
+ * deep copies (Buffers copied, never shared) and a canonical serialisation with
+ * sorted object keys (used for stable checksums).
+ */
+import { InvalidValue } from './errors.js';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** True for `{}`-style objects (prototype Object.prototype or null); false for arrays, Buffers, class instances. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** A short, human name of a JS value's type, used in error messages ("array", "Buffer", "object", ...). */
+export function jsTypeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'array';
+  if (Buffer.isBuffer(value)) return 'Buffer';
+  if (value instanceof Uint8Array) return 'Uint8Array';
+  if (isPlainObject(value)) return 'object';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}
+
+/**
+ * Why `value` is not a JSON value, or null when it is one. Rejects undefined, functions,
+ * symbols, bigints, non-finite numbers, byte arrays, class instances and cycles.
+ */
+export function jsonValueProblem(value: unknown, path = '$'): string | null {
+  return problemAt(value, path, new Set());
+}
+
+function problemAt(value: unknown, path: string, ancestors: Set<object>): string | null {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return null;
+    case 'number':
+      return Number.isFinite(value) ? null : `${path} is a non-finite number`;
+    case 'object': {
+      if (value === null) return null;
+      if (ancestors.has(value)) return `${path} is part of a cycle`;
+      if (Array.isArray(value)) {
+        ancestors.add(value);
+        for (let i = 0; i < value.length; i++) {
+          const p = problemAt(value[i], `${path}[${i}]`, ancestors);
+          if (p) return p;
+        }
+        ancestors.delete(value);
+        return null;
+      }
+      if (!isPlainObject(value)) return `${path} is a ${jsTypeName(value)}, not a JSON value`;
+      ancestors.add(value);
+      for (const [k, v] of Object.entries(value)) {
+        const p = problemAt(v, `${path}.${k}`, ancestors);
+        if (p) return p;
+      }
+      ancestors.delete(value);
+      return null;
+    }
+    default:
+      return `${path} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, not a JSON value`;
+  }
+}
+
+/** Deep copy of JSON-ish data; byte arrays are copied (a Buffer stays a Buffer). */
+export function deepCopy<T>(value: T): T {
+  return copyAt(value) as T;
+}
+
+function copyAt(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (Array.isArray(value)) return value.map(copyAt);
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = copyAt(v);
+    return out;
+  }
+  // Other objects are not values we produce; copy their own enumerable fields.
+  return structuredClone(value);
+}
+
+/**
+ * Canonical JSON text: object keys sorted (by UTF-16 code units), no whitespace.
+ * The same value always gives the same text, whatever the key insertion order.
+ * With `sortKeys: false` insertion order is kept (used for table columns).
+ */
+export function canonicalJson(value: unknown, options: { sortKeys?: boolean } = {}): string {
+  const sortKeys = options.sortKeys ?? true;
+  const problem = jsonValueProblem(value);
+  if (problem) throw new InvalidValue(`Value cannot be written as JSON: ${problem}.`, { details: { problem } });
+  return write(value, sortKeys);
+}
+
+function write(value: unknown, sortKeys: boolean): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => write(v, sortKeys)).join(',')}]`;
+  const keys = Object.keys(value);
+  if (sortKeys) keys.sort();
+  const obj = value as Record<string, unknown>;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${write(obj[k], sortKeys)}`).join(',')}}`;
+}

@@ -1,0 +1,160 @@
+/** butler/*: thin handlers over the session's QuantumBackedButler. */
+import {
+  ExtractProvenance,
+  Get,
+  GetDeferred,
+  GetURIs,
+  LoadDeferred,
+  MarkInputUnused,
+  Metrics,
+  Put,
+  PruneDatasets,
+  Stored,
+  StoredMany,
+  type DatasetRefInput,
+  type PayloadEncoding,
+} from '../../../protocol/index.js';
+import type { QuantumBackedButler, RefArg } from '../../butler/quantum-backed-butler.js';
+import { wireRef } from '../../butler/provenance.js';
+import { isMinimalRef, parseDatasetRef } from '../../model/dataset-ref.js';
+import { normalizeDatasetId } from '../../model/dataset-id.js';
+import { InvalidArgument } from '../../model/errors.js';
+import type { ReadRequest } from '../../datastore/datastore.js';
+import { formatterFor } from '../../datastore/formatters.js';
+import {
+  decodePutPayload,
+  defaultEncoding,
+  encodeBytes,
+  encodeValue,
+  writeDestination,
+  type EncodedPayload,
+} from '../payload.js';
+import type { RequestContext } from '../context.js';
+import type { Server } from '../server.js';
+
+/** A ref from the wire: an id the butler resolves, or a full ref. */
+export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): RefArg {
+  if (isMinimalRef(input)) {
+    const arg: RefArg = { id: normalizeDatasetId(input.id) };
+    if (input.component) arg.component = input.component;
+    if (input.storageClass) arg.storageClass = input.storageClass;
+    return arg;
+  }
+  return { ref: parseDatasetRef(input, butler.datasetTypes, butler.storageClasses) };
+}
+
+interface ReadParams {
+  parameters?: Record<string, unknown>;
+  storageClass?: string;
+  component?: string;
+  as?: PayloadEncoding;
+  destination?: string;
+}
+
+/** Read through the butler and encode the result as the caller asked. */
+async function readAndEncode(
+  server: Server,
+  butler: QuantumBackedButler,
+  arg: RefArg,
+  request: ReadRequest,
+  p: ReadParams,
+  ctx: RequestContext,
+) {
+  const max = server.options.maxInlineBytes;
+  if (p.as === 'file' && !p.destination) throw new InvalidArgument('as="file" needs a destination path.');
+  const plain = !request.parameters && !request.component && !request.storageClass && !('component' in arg && arg.component) && !('storageClass' in arg && arg.storageClass);
+  ctx.work.begin(ctx.method === 'butler/loadDeferred' ? 'Loading deferred dataset' : 'Reading dataset');
+  try {
+    if (plain && (p.as === 'base64' || p.as === 'file')) {
+      // The stored bytes as they are: no decode/encode round trip.
+      const { bytes, ref, storageClass } = await butler.getBytes(arg, ctx);
+      ctx.progress(0.5, 'read');
+      let payload: EncodedPayload;
+      if (p.as === 'file') {
+        await writeDestination(p.destination!, bytes);
+        payload = { encoding: 'file', path: p.destination! };
+      } else payload = encodeBytes(bytes, max).payload;
+      return { ref: wireRef(ref), storageClass, payload, size: bytes.length };
+    }
+    const { value, storageClass, ref } = await butler.get(arg, request, ctx);
+    ctx.progress(0.5, 'read');
+    const sc = butler.storageClasses.get(storageClass);
+    const as = p.as ?? defaultEncoding(sc.kind);
+    if (as === 'json' || as === 'text') {
+      const { payload, size } = encodeValue(value, as, max);
+      return { ref: wireRef(ref), storageClass, payload, size };
+    }
+    const bytes = formatterFor(sc).toBytes(value);
+    if (as === 'file') {
+      await writeDestination(p.destination!, bytes);
+      return { ref: wireRef(ref), storageClass, payload: { encoding: 'file' as const, path: p.destination! }, size: bytes.length };
+    }
+    return { ref: wireRef(ref), storageClass, ...encodeBytes(bytes, max) };
+  } finally {
+    ctx.work.end();
+  }
+}
+
+export function registerButler(server: Server): void {
+  server.handleSession(Get, (p, ctx, s) =>
+    readAndEncode(server, s.butler, refArg(p.ref, s.butler), { parameters: p.parameters, storageClass: p.storageClass, component: p.component }, p, ctx),
+  );
+
+  server.handleSession(GetDeferred, (p, _ctx, s) => {
+    const { handle, ref } = s.butler.getDeferred(refArg(p.ref, s.butler), p.parameters, p.storageClass);
+    return { handle, ref: wireRef(ref) };
+  });
+
+  server.handleSession(LoadDeferred, (p, ctx, s) => {
+    const { arg, request } = s.butler.deferred(p.handle, { parameters: p.parameters, storageClass: p.storageClass, component: p.component });
+    return readAndEncode(server, s.butler, arg, request, p, ctx);
+  });
+
+  server.handleSession(Stored, async (p, _ctx, s) => ({ stored: await s.butler.stored(refArg(p.ref, s.butler)) }));
+
+  server.handleSession(StoredMany, async (p, _ctx, s) => {
+    const found = await s.butler.storedMany(p.refs.map((r) => refArg(r, s.butler)));
+    return { stored: Object.fromEntries(found) };
+  });
+
+  server.handleSession(MarkInputUnused, (p, _ctx, s) => ({
+    state: s.butler.markInputUnused(refArg(p.ref, s.butler), p.reason),
+  }));
+
+  server.handleSession(Put, async (p, ctx, s) => {
+    ctx.work.begin('Writing dataset');
+    try {
+      const decoded = await decodePutPayload(p.payload, server.options.maxInlineBytes);
+      ctx.progress(0.3, 'decoded');
+      ctx.checkCancelled();
+      const result = await s.butler.put(refArg(p.ref, s.butler), decoded.source, ctx);
+      await decoded.afterPut();
+      return {
+        ref: wireRef(result.ref),
+        size: result.info.file_size,
+        sha256: result.info.checksum ?? '',
+        uri: result.uri,
+        alreadyStored: result.unchanged,
+      };
+    } finally {
+      ctx.work.end();
+    }
+  });
+
+  server.handleSession(PruneDatasets, async (p, _ctx, s) => ({
+    pruned: await s.butler.pruneDatasets(
+      p.refs.map((r) => refArg(r, s.butler)),
+      { disassociate: p.disassociate, unstore: p.unstore, purge: p.purge },
+    ),
+  }));
+
+  server.handleSession(GetURIs, (p, _ctx, s) => s.butler.getURIs(refArg(p.ref, s.butler), p.predict));
+
+  server.handleSession(ExtractProvenance, (p, _ctx, s) => s.butler.extractProvenance(p.format));
+
+  server.handleSession(Metrics, (p, _ctx, s) => {
+    const m = { ...s.butler.metrics };
+    if (p.reset) s.butler.resetMetrics();
+    return m;
+  });
+}

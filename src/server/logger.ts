@@ -1,0 +1,48 @@
+/**
+ * Logging: JSON lines on stderr (never stdout), and window/logMessage to the client
+ * for warnings and errors when it asked for them.
+ */
+export type LogLevel = 'error' | 'warning' | 'info' | 'log' | 'debug';
+
+const RANK: Record<LogLevel, number> = { error: 1, warning: 2, info: 3, log: 4, debug: 5 };
+
+export class Logger {
+  private forward: ((type: number, message: string) => void) | null = null;
+
+  constructor(private level: LogLevel = 'info') {}
+
+  setLevel(level: LogLevel): void {
+    this.level = level;
+  }
+
+  /** Also send messages at or above warning to the client. */
+  forwardTo(send: ((type: number, message: string) => void) | null): void {
+    this.forward = send;
+  }
+
+  log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
+    if (RANK[level] > RANK[this.level]) return;
+    // One complete line per write so concurrent writers never interleave.
+    process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level, msg, ...fields }) + '\n');
+    if (this.forward && RANK[level] <= RANK.warning) {
+      try {
+        this.forward(RANK[level], msg);
+      } catch {
+        // The connection may be gone; stderr has it.
+      }
+    }
+  }
+
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.log('error', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.log('warning', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.log('info', msg, fields);
+  }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.log('debug', msg, fields);
+  }
+}

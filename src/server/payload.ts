@@ -1,0 +1,115 @@
+/**
+ * Payload codec: wire payloads (json, text, base64, file path) to datastore put
+ * sources, and read results back to payloads. Large data goes by file path so
+ * nothing is limited to what fits in one message.
+ */
+import { promises as fs } from 'node:fs';
+import { dirname, isAbsolute, join, basename } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { PutSource } from '../datastore/datastore.js';
+import type { Payload, PayloadEncoding } from '../../protocol/common.js';
+import { InvalidArgument, IOFailure, PayloadTooLarge } from '../model/errors.js';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export type EncodedPayload =
+  | { encoding: 'json'; value: unknown }
+  | { encoding: 'text'; text: string }
+  | { encoding: 'base64'; data: string }
+  | { encoding: 'file'; path: string };
+
+function tooLarge(size: number, max: number, what: string): Error {
+  return new PayloadTooLarge(
+    `${what} is ${size} bytes, over maxInlineBytes (${max}); send it as a file path instead (encoding "file").`,
+    { details: { size, maxInlineBytes: max } },
+  );
+}
+
+function requireAbsolute(path: string): void {
+  if (!isAbsolute(path)) throw new InvalidArgument(`File paths must be absolute: ${JSON.stringify(path)}`);
+  if (path.includes('\0')) throw new InvalidArgument('File paths must not contain NUL bytes');
+}
+
+function ioError(err: unknown, action: string, path: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return new InvalidArgument(`Cannot ${action} ${path}: no such file or directory`, { details: { code: e.code } });
+  return new IOFailure(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
+}
+
+/** A decoded put payload, plus what to do after a successful put (move deletes the source). */
+export interface DecodedPut {
+  source: PutSource;
+  afterPut(): Promise<void>;
+}
+
+export async function decodePutPayload(p: Payload, maxInlineBytes: number): Promise<DecodedPut> {
+  const nothing = async () => {};
+  switch (p.encoding) {
+    case 'json':
+      return { source: { kind: 'value', value: p.value }, afterPut: nothing };
+    case 'text': {
+      const size = Buffer.byteLength(p.text);
+      if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The text payload');
+      return { source: { kind: 'value', value: p.text }, afterPut: nothing };
+    }
+    case 'base64': {
+      const size = Math.floor((p.data.length * 3) / 4);
+      if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The base64 payload');
+      if (p.data.length % 4 !== 0 || !BASE64.test(p.data)) throw new InvalidArgument('The base64 payload is not valid base64.');
+      return { source: { kind: 'bytes', bytes: Buffer.from(p.data, 'base64') }, afterPut: nothing };
+    }
+    case 'file': {
+      requireAbsolute(p.path);
+      let bytes: Buffer;
+      try {
+        bytes = await fs.readFile(p.path);
+      } catch (err) {
+        throw ioError(err, 'read', p.path);
+      }
+      // 'link' cannot share storage with an in-memory datastore; it reads like 'copy'.
+      const afterPut = p.mode === 'move' ? async () => fs.rm(p.path, { force: true }) : nothing;
+      return { source: { kind: 'bytes', bytes }, afterPut };
+    }
+  }
+}
+
+/** Write bytes to an absolute destination atomically (temp file + rename). */
+export async function writeDestination(path: string, bytes: Buffer): Promise<void> {
+  requireAbsolute(path);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  try {
+    await fs.writeFile(tmp, bytes);
+    await fs.rename(tmp, path);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw ioError(err, 'write', path);
+  }
+}
+
+export function defaultEncoding(kind: string): PayloadEncoding {
+  if (kind === 'bytes') return 'base64';
+  if (kind === 'text') return 'text';
+  return 'json';
+}
+
+/** Encode a read value inline (json or text). Bytes values must use base64 or file. */
+export function encodeValue(value: unknown, as: 'json' | 'text', maxInlineBytes: number): { payload: EncodedPayload; size: number } {
+  if (as === 'text') {
+    if (typeof value !== 'string') throw new InvalidArgument('This value is not text; read it with as="json" or as="base64".');
+    const size = Buffer.byteLength(value);
+    if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The value');
+    return { payload: { encoding: 'text', text: value }, size };
+  }
+  if (value instanceof Uint8Array) throw new InvalidArgument('This value is bytes; read it with as="base64" or as="file".');
+  const json = JSON.stringify(value) ?? 'null';
+  const size = Buffer.byteLength(json);
+  if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The value');
+  return { payload: { encoding: 'json', value }, size };
+}
+
+export function encodeBytes(bytes: Buffer, maxInlineBytes: number): { payload: EncodedPayload; size: number } {
+  if (bytes.length > maxInlineBytes) throw tooLarge(bytes.length, maxInlineBytes, 'The value');
+  return { payload: { encoding: 'base64', data: bytes.toString('base64') }, size: bytes.length };
+}
+
+export { tooLarge };

@@ -1,0 +1,224 @@
+/**
+ * The sidecar's JSON-RPC core: one connection, the lifecycle gate, parameter
+ * validation, cancellation, per-session serialisation, stats and error mapping.
+ * Handlers (one module per method family) register through `handle`.
+ */
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type CancellationToken,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import type { Readable, Writable } from 'node:stream';
+import type { z } from 'zod';
+import type { NotificationDef, RequestDef } from '../../protocol/define.js';
+import { LogTrace, ProgressNotification, type NotificationStream } from '../../protocol/index.js';
+import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.js';
+import { Logger, type LogLevel } from './logger.js';
+import { Stats } from './stats.js';
+import { SessionTable, type Session } from './session-table.js';
+import { NO_PROGRESS, RequestContext, type Progress } from './context.js';
+import { rpcError, toResponseError } from './errors.js';
+
+export interface ServerOptions {
+  input: Readable;
+  output: Writable;
+  maxInlineBytes: number;
+  maxSessions: number;
+  logLevel: LogLevel;
+  clientProcessId?: number;
+  /** Called to end the process (tests may intercept). */
+  exit(code: number): void;
+}
+
+type LifecycleState = 'uninitialized' | 'initialized' | 'shutdown';
+
+export interface HandlerOptions {
+  /** Runs before initialize (only initialize itself). */
+  allowUninitialized?: boolean;
+  /** Runs after shutdown (none do; exit is a notification). */
+  allowAfterShutdown?: boolean;
+}
+
+export type Handler<P extends z.ZodType, R extends z.ZodType> = (
+  params: z.output<P>,
+  ctx: RequestContext,
+) => Promise<z.input<R>> | z.input<R>;
+
+export type SessionHandler<P extends z.ZodType, R extends z.ZodType> = (
+  params: z.output<P>,
+  ctx: RequestContext,
+  session: Session,
+) => Promise<z.input<R>> | z.input<R>;
+
+export class Server {
+  readonly conn: MessageConnection;
+  readonly logger: Logger;
+  readonly stats = new Stats();
+  readonly sessions: SessionTable;
+  readonly datastores = new MemoryDatastoreRegistry();
+  state: LifecycleState = 'uninitialized';
+  trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
+  private exiting = false;
+
+  constructor(readonly options: ServerOptions) {
+    this.logger = new Logger(options.logLevel);
+    this.sessions = new SessionTable(options.maxSessions);
+    options.input.on('data', (chunk: Buffer) => (this.stats.bytesIn += chunk.length));
+    this.conn = createMessageConnection(new StreamMessageReader(options.input), new StreamMessageWriter(options.output));
+    this.conn.onError(([err]) => this.logger.error(`connection error: ${err.message}`));
+    this.conn.onClose(() => this.exit(this.state === 'shutdown' ? 0 : 1, 'stdin closed'));
+    // Unknown requests get -32601 from the library; before initialize they get -32002 instead.
+    this.conn.onRequest((method) => {
+      if (this.state === 'uninitialized') throw rpcError('ServerNotInitialized', `Server not initialized: send initialize before ${method}.`);
+      this.stats.record(method, 0, true);
+      throw rpcError('MethodNotFound', `Unknown method ${method}.`);
+    });
+    this.conn.onUnhandledNotification((n) => {
+      if (!n.method.startsWith('$/')) this.logger.debug(`ignored notification ${n.method}`);
+    });
+  }
+
+  /** Register a request handler with validation, gating, cancellation and stats. */
+  handle<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: Handler<P, R>, opts: HandlerOptions = {}): void {
+    this.conn.onRequest(def.type as never, (async (raw: unknown, token: CancellationToken) => {
+      const started = performance.now();
+      let failed = false;
+      try {
+        this.gate(def.method, opts);
+        const params = def.params.parse(raw ?? undefined);
+        const work = this.progressFor((params as { workDoneToken?: string | number })?.workDoneToken, undefined);
+        const ctx = new RequestContext(def.method, token, work);
+        ctx.checkCancelled();
+        return await fn(params, ctx);
+      } catch (err) {
+        failed = true;
+        throw this.failure(def.method, err);
+      } finally {
+        this.finish(def.method, started, failed, raw);
+      }
+    }) as never);
+  }
+
+  /** Register a handler that runs on one session, serialised with its other calls. */
+  handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>): void {
+    this.conn.onRequest(def.type as never, (async (raw: unknown, token: CancellationToken) => {
+      const started = performance.now();
+      let failed = false;
+      let sessionId: string | undefined;
+      try {
+        this.gate(def.method, {});
+        const params = def.params.parse(raw ?? undefined) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
+        sessionId = params.sessionId;
+        const session = this.sessions.get(params.sessionId);
+        const ctx = new RequestContext(def.method, token, this.progressFor(params.workDoneToken, session));
+        ctx.checkCancelled();
+        return await session.mutex.run(async () => {
+          ctx.checkCancelled(); // it may have been cancelled while queued
+          if (this.sessions.find(session.id) !== session) this.sessions.get(session.id); // closed while queued
+          return fn(params, ctx, session);
+        });
+      } catch (err) {
+        failed = true;
+        throw this.failure(def.method, err, sessionId);
+      } finally {
+        this.finish(def.method, started, failed, raw);
+      }
+    }) as never);
+  }
+
+  onNotification<P extends z.ZodType>(def: NotificationDef<P>, fn: (params: z.output<P>) => void): void {
+    this.conn.onNotification(def.type as never, ((raw: unknown) => {
+      if (this.state === 'uninitialized' && def.method !== 'exit') return; // LSP: dropped before initialize
+      const parsed = def.params.safeParse(raw ?? undefined);
+      if (!parsed.success) {
+        this.logger.warn(`invalid ${def.method} notification ignored: ${parsed.error.issues[0]?.message}`);
+        return;
+      }
+      fn(parsed.data);
+    }) as never);
+  }
+
+  notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
+    if (this.exiting) return;
+    this.stats.notificationsSent++;
+    void this.conn.sendNotification(def.type, params as never).catch((err: Error) => this.logger.debug(`notify failed: ${err.message}`));
+  }
+
+  /** Progress on a client-supplied token, if the session (when there is one) wants that stream. */
+  progressFor(token: string | number | undefined, session: Session | undefined): Progress {
+    if (token === undefined) return NO_PROGRESS;
+    if (session && !session.streams.has('progress' as NotificationStream)) return NO_PROGRESS;
+    let begun = false;
+    let last = -1;
+    return {
+      begin: (title, message) => {
+        begun = true;
+        this.notify(ProgressNotification, { token, value: { kind: 'begin', title, message, percentage: 0, cancellable: true } });
+      },
+      report: (percentage, message) => {
+        if (!begun || percentage <= last) return; // percentages only rise
+        last = percentage;
+        this.notify(ProgressNotification, { token, value: { kind: 'report', percentage, message } });
+      },
+      end: (message) => {
+        if (!begun) return;
+        begun = false;
+        this.notify(ProgressNotification, { token, value: { kind: 'end', message } });
+      },
+    };
+  }
+
+  private gate(method: string, opts: HandlerOptions): void {
+    if (this.state === 'uninitialized' && !opts.allowUninitialized) {
+      throw rpcError('ServerNotInitialized', `Server not initialized: send initialize before ${method}.`);
+    }
+    if (this.state === 'shutdown' && !opts.allowAfterShutdown) {
+      throw rpcError('ShutdownInProgress', `The server is shut down; only exit is accepted (got ${method}).`);
+    }
+  }
+
+  private failure(method: string, err: unknown, sessionId?: string) {
+    const rpc = toResponseError(err, sessionId);
+    if (rpc.data?.kind === 'InternalError') {
+      this.logger.error(`${method} failed unexpectedly`, { stack: (err as Error)?.stack });
+    } else {
+      this.logger.debug(`${method} failed: ${rpc.message}`, { kind: rpc.data?.kind });
+    }
+    return rpc;
+  }
+
+  private finish(method: string, started: number, failed: boolean, raw: unknown): void {
+    const ms = performance.now() - started;
+    this.stats.record(method, ms, failed);
+    if (this.trace !== 'off' && !this.exiting) {
+      const message = `${method} ${failed ? 'failed' : 'ok'} in ${ms.toFixed(2)} ms`;
+      const verbose = this.trace === 'verbose' ? JSON.stringify(raw)?.slice(0, 4096) : undefined;
+      this.notify(LogTrace, verbose === undefined ? { message } : { message, verbose });
+    }
+  }
+
+  listen(): void {
+    this.conn.listen();
+  }
+
+  /** Close every session, flush what is queued on stdout, then end the process. */
+  exit(code: number, reason: string): void {
+    if (this.exiting) return;
+    this.exiting = true;
+    this.logger.info(`exiting with code ${code}: ${reason}`);
+    for (const s of this.sessions.list()) {
+      this.sessions.remove(s.id);
+      try {
+        s.butler.close();
+      } catch {
+        // closing is best effort on the way out
+      }
+    }
+    const out = this.options.output;
+    // An empty write's callback runs after everything written before it.
+    if (out.writable) out.write('', () => this.options.exit(code));
+    else this.options.exit(code);
+  }
+}
