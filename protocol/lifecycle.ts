@@ -1,6 +1,6 @@
 /** LSP-style lifecycle: initialize, initialized, shutdown, exit; plus server/ping and server/stats. */
 import { z } from 'zod';
-import { notification, request } from './define.js';
+import { notification, notification0, request, request0 } from './define.js';
 import { PayloadEncodingSchema } from './common.js';
 
 export const PROTOCOL_VERSION = '1.0';
@@ -52,15 +52,15 @@ export const Initialize = request(
   'First request: negotiates the protocol version and capabilities.',
 );
 export const Initialized = notification('initialized', z.object({}).loose().optional(), 'in', 'Client is ready.');
-export const Shutdown = request(
+export const Shutdown = request0(
   'shutdown',
   z.null().optional(),
   z.null(),
   'Closes every session; afterwards every request gets -32600. The process keeps running until exit.',
 );
-export const Exit = notification('exit', z.null().optional(), 'in', 'Exit: code 0 after shutdown, else 1.');
+export const Exit = notification0('exit', z.null().optional(), 'in', 'Exit: code 0 after shutdown, else 1.');
 
-export const Ping = request(
+export const Ping = request0(
   'server/ping',
   z.object({}).loose().nullish(),
   z.object({ uptimeMs: z.number(), time: z.string() }),
@@ -76,7 +76,7 @@ export const MethodStatsSchema = z.object({
   maxMs: z.number(),
 });
 
-export const Stats = request(
+export const Stats = request0(
   'server/stats',
   z.object({}).loose().nullish(),
   z.object({

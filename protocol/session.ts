@@ -1,6 +1,6 @@
 /** session/*: one quantum-backed butler per session. */
 import { z } from 'zod';
-import { request } from './define.js';
+import { request, request0 } from './define.js';
 import { DatasetRefInputSchema, SerializedDatasetTypeSchema, SessionIdSchema } from './common.js';
 import { NotificationStreamSchema } from './lifecycle.js';
 import { NativeProvenanceSchema } from './provenance.js';
@@ -84,7 +84,7 @@ export const SessionClose = request(
   'Close a session and return its final provenance. Idempotent.',
 );
 
-export const SessionList = request(
+export const SessionList = request0(
   'session/list',
   z.object({}).loose().nullish(),
   z.object({ sessions: z.array(SessionSummarySchema) }),

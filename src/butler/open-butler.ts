@@ -46,7 +46,7 @@ export async function openButler(spec: OpenSpec): Promise<QuantumBackedButler> {
   let initInputs: DatasetRef[] = [];
   let outputs: DatasetRef[];
   if (spec.quantum !== undefined) {
-    const q = parseQuantum(spec.quantum);
+    const q = parseQuantum(spec.quantum, spec.storageClasses);
     for (const [name, dt] of q.datasetTypes) if (!datasetTypes.has(name)) datasetTypes.set(name, dt);
     taskName = q.taskName || null;
     dataId = q.dataId;

@@ -83,10 +83,12 @@ export class QuantumButlerClient {
     this.exitPromise = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     // Pending requests are not rejected on close by vscode-jsonrpc; dispose does that.
     conn.onClose(() => conn.dispose());
-    conn.onNotification(ProvenanceNotification.type, (e) => {
+    conn.onNotification(ProvenanceNotification.method, (e: ProvenanceEvent) => {
       for (const l of this.provenanceListeners) l(e);
     });
-    conn.onNotification(ProgressNotification.type, (p) => this.progressListeners.get(p.token)?.(p.value));
+    conn.onNotification(ProgressNotification.method, (p: { token: string | number; value: unknown }) =>
+      this.progressListeners.get(p.token)?.(p.value),
+    );
   }
 
   static async spawn(opts: SpawnOptions = {}): Promise<QuantumButlerClient> {
@@ -105,14 +107,21 @@ export class QuantumButlerClient {
       capabilities: opts.capabilities ?? { workDoneProgress: true },
       initializationOptions: opts.initializationOptions,
     });
-    await conn.sendNotification(Initialized.type, {});
+    await conn.sendNotification(Initialized.method, {});
     return client;
   }
 
   /** Send a typed request; a JSON-RPC error becomes a QuantumButlerError. */
   async request<D extends RequestDef<z.ZodType, z.ZodType>>(def: D, params: ParamsOf<D>, token?: CancellationToken): Promise<ResultOf<D>> {
     try {
-      return (await this.conn.sendRequest(def.type, params as never, token)) as ResultOf<D>;
+      const type = def.type as { numberOfParams: number; method: string };
+      const result =
+        type.numberOfParams === 0
+          ? token
+            ? this.conn.sendRequest(def.method, token)
+            : this.conn.sendRequest(def.method)
+          : this.conn.sendRequest(def.type as never, params as never, token);
+      return (await result) as ResultOf<D>;
     } catch (err) {
       if (err instanceof ResponseError) throw new QuantumButlerError(err.code, err.message, err.data as ErrorData | undefined);
       throw err;
@@ -131,7 +140,7 @@ export class QuantumButlerClient {
   }
 
   onLogMessage(listener: (m: { type: number; message: string }) => void): void {
-    this.conn.onNotification(LogMessage.type, listener);
+    this.conn.onNotification(LogMessage.method, listener);
   }
 
   /** A fresh progress token whose $/progress values go to the listener. */
@@ -157,7 +166,7 @@ export class QuantumButlerClient {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       try {
         await Promise.race([this.request(Shutdown, null), new Promise((r) => setTimeout(r, graceMs))]);
-        await this.conn.sendNotification(Exit.type, null);
+        await this.conn.sendNotification(Exit.method);
       } catch {
         // The sidecar may already be gone; fall through to the ladder.
       }

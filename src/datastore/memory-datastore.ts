@@ -180,7 +180,8 @@ export class MemoryDatastore implements Datastore {
       {
         component: request.component ?? refComponent,
         parameters: request.parameters,
-        storageClass: request.storageClass,
+        // A (non-component) ref carrying another storage class is a read override.
+        storageClass: request.storageClass ?? (refComponent === undefined && request.component === undefined ? ref.datasetType.storageClass : undefined),
         parentStorageClass: ref.datasetType.parentStorageClass,
       },
       this.storageClasses,

@@ -17,7 +17,7 @@ import {
   UnknownComponent,
   UnknownParameter,
 } from '../model/errors.js';
-import { deepCopy, isPlainObject, jsTypeName } from '../model/json-value.js';
+import { deepCopy, isPlainObject, jsTypeName, setOwn } from '../model/json-value.js';
 import { convertKind, KIND_PARAMETERS, kindProblem, type TableValue } from '../model/storage-kinds.js';
 import type { StorageClass, StorageClassRegistry } from '../model/storage-class.js';
 
@@ -178,7 +178,7 @@ function normalizeParameters(params: unknown): ReadParameters {
     throw new InvalidArgument(`Read parameters must be an object, got ${jsTypeName(params)}.`, { details: { parameters: params } });
   }
   const out: ReadParameters = {};
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) setOwn<unknown>(out, k, v);
   return out;
 }
 
@@ -265,10 +265,10 @@ function applyKindParameter(sc: StorageClass, value: unknown, params: ReadParame
       const columns: Record<string, unknown[]> = {};
       for (const n of names) {
         const col = t.columns[n]!;
-        if (rows === undefined) columns[n] = col;
+        if (rows === undefined) setOwn(columns, n, col);
         else {
           const [s, e] = sliceBounds(rows, col.length);
-          columns[n] = col.slice(s, e);
+          setOwn(columns, n, col.slice(s, e));
         }
       }
       return { columns };
@@ -288,7 +288,7 @@ export function applyParameters(value: unknown, sc: StorageClass, params: ReadPa
   if (Object.keys(p).length === 0 || value === null || value === undefined) return value;
   const own: ReadParameters = {};
   const rest: ReadParameters = {};
-  for (const [k, v] of Object.entries(p)) (ownKindParameter(sc, k) ? own : rest)[k] = v;
+  for (const [k, v] of Object.entries(p)) setOwn(ownKindParameter(sc, k) ? own : rest, k, v);
   let out = Object.keys(own).length > 0 ? applyKindParameter(sc, value, own) : value;
   if (Object.keys(rest).length > 0 && isPlainObject(out)) {
     let copy: Record<string, unknown> | undefined;
@@ -300,7 +300,7 @@ export function applyParameters(value: unknown, sc: StorageClass, params: ReadPa
       const sub = Object.fromEntries(Object.entries(rest).filter(([k]) => known.has(k)));
       if (Object.keys(sub).length === 0) continue;
       copy ??= { ...(out as Record<string, unknown>) };
-      copy[c] = applyParameters(cv, comp, sub, registry);
+      setOwn(copy, c, applyParameters(cv, comp, sub, registry));
     }
     if (copy) out = copy;
   }

@@ -3,7 +3,7 @@
  * from dimension name to an integer or string value, keys kept sorted.
  */
 import { InvalidArgument } from './errors.js';
-import { isPlainObject } from './json-value.js';
+import { isPlainObject, setOwn } from './json-value.js';
 
 export type DataIdValue = string | number;
 export type DataId = Readonly<Record<string, DataIdValue>>;
@@ -49,9 +49,9 @@ export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
       throw new InvalidArgument(`Invalid dimension name '${key}' in data ID.`, { details: { dataId: mapping, key } });
     }
     if (typeof value === 'string') {
-      out[key] = value;
+      setOwn(out, key, value);
     } else if (typeof value === 'number' && Number.isSafeInteger(value)) {
-      out[key] = value;
+      setOwn(out, key, value);
     } else {
       throw new InvalidArgument(
         `Invalid value for dimension '${key}' in data ID: ${describe(value)}; values must be integers or strings.`,
@@ -82,7 +82,7 @@ export function dataIdEquals(a: DataId, b: DataId): boolean {
 /** The values of `dimensions` only (e.g. required dimensions); missing keys are left out. */
 export function dataIdSubset(dataId: DataId, dimensions: readonly string[]): DataId {
   const out: Record<string, unknown> = {};
-  for (const d of dimensions) if (Object.prototype.hasOwnProperty.call(dataId, d)) out[d] = dataId[d];
+  for (const d of dimensions) if (Object.prototype.hasOwnProperty.call(dataId, d)) setOwn(out, d, dataId[d]);
   return makeDataId(out);
 }
 

@@ -3,7 +3,7 @@
  * table, a list of rows whose values are strings, integers or null — never coerced.
  */
 import { InvalidArgument, InvalidDatasetRef } from './errors.js';
-import { isPlainObject } from './json-value.js';
+import { isPlainObject, setOwn } from './json-value.js';
 import { datasetIdHex, normalizeDatasetId, type DatasetId } from './dataset-id.js';
 
 export const STORED_FILE_INFO_CLASS = 'lsst.daf.butler.datastore.stored_file_info.StoredFileInfo';
@@ -74,7 +74,7 @@ function parseRow(row: unknown, where: string): RecordRow {
   }
   const out: RecordRow = {};
   for (const [k, v] of Object.entries(row)) {
-    if (v === null || typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v))) out[k] = v;
+    if (v === null || typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v))) setOwn(out, k, v);
     else {
       throw new InvalidArgument(`Datastore record value ${where}.${k} must be a string, an integer or null, got ${JSON.stringify(v) ?? String(v)}.`, {
         details: { row, field: k },
@@ -150,7 +150,7 @@ export function serializeDatastoreRecordData(data: DatastoreRecordData): Seriali
     const entry: Record<string, RecordRow[]> = {};
     for (const t of [...tables.keys()].sort()) {
       const rows = tables.get(t)!;
-      if (rows.length > 0) entry[t] = rows.map((r) => ({ ...r }));
+      if (rows.length > 0) setOwn(entry, t, rows.map((r) => ({ ...r })));
     }
     if (Object.keys(entry).length > 0) perId[datasetIdHex(id)] = entry;
   }
@@ -202,7 +202,7 @@ export function mergeRecordMappings(...maps: Record<string, DatastoreRecordData>
   for (const m of maps) {
     for (const [name, data] of Object.entries(m)) {
       const existing = out[name];
-      out[name] = existing ? mergeDatastoreRecordData(existing, data) : cloneDatastoreRecordData(data);
+      setOwn(out, name, existing ? mergeDatastoreRecordData(existing, data) : cloneDatastoreRecordData(data));
     }
   }
   return out;
@@ -224,12 +224,12 @@ export function parseRecordMapping(input: unknown): Record<string, DatastoreReco
   if (input === null || input === undefined) return {};
   if (!isPlainObject(input)) throw new InvalidArgument('Datastore records must be a mapping of datastore name to record data.', { details: { input } });
   const out: Record<string, DatastoreRecordData> = {};
-  for (const name of Object.keys(input).sort()) out[name] = parseDatastoreRecordData(input[name]);
+  for (const name of Object.keys(input).sort()) setOwn(out, name, parseDatastoreRecordData(input[name]));
   return out;
 }
 
 export function serializeRecordMapping(mapping: Record<string, DatastoreRecordData>): Record<string, SerializedDatastoreRecordData> {
   const out: Record<string, SerializedDatastoreRecordData> = {};
-  for (const name of Object.keys(mapping).sort()) out[name] = serializeDatastoreRecordData(mapping[name]!);
+  for (const name of Object.keys(mapping).sort()) setOwn(out, name, serializeDatastoreRecordData(mapping[name]!));
   return out;
 }

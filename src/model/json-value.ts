@@ -79,7 +79,7 @@ function copyAt(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyAt);
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = copyAt(v);
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, copyAt(v));
     return out;
   }
   // Other objects are not values we produce; copy their own enumerable fields.
@@ -105,4 +105,13 @@ function write(value: unknown, sortKeys: boolean): string {
   if (sortKeys) keys.sort();
   const obj = value as Record<string, unknown>;
   return `{${keys.map((k) => `${JSON.stringify(k)}:${write(obj[k], sortKeys)}`).join(',')}}`;
+}
+
+/**
+ * `obj[key] = value` as a plain data property, also for the key `__proto__` (which a normal
+ * assignment would treat as a prototype change).
+ */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
 }

@@ -4,7 +4,7 @@
  * SerializedQuantum or from a compact form with flat ref lists.
  */
 import { ConflictingDefinition, InvalidArgument, UnknownDatasetType } from './errors.js';
-import { isPlainObject } from './json-value.js';
+import { isPlainObject, setOwn } from './json-value.js';
 import type { DatasetId } from './dataset-id.js';
 import { parseDataId, serializeDataCoordinate, type DataId, type SerializedDataCoordinate } from './data-coordinate.js';
 import { datasetTypeEquals, parseDatasetType, serializeDatasetType, type DatasetType, type SerializedDatasetType } from './dataset-type.js';
@@ -156,7 +156,7 @@ export function serializeQuantum(q: Quantum): SerializedQuantum {
   const mapping: Record<string, SerializedDatasetType> = {};
   const base = new Map<string, DatasetType>(q.datasetTypes);
   for (const ref of [...q.initInputs, ...q.inputs, ...q.outputs]) if (!base.has(ref.datasetType.name)) base.set(ref.datasetType.name, ref.datasetType);
-  for (const name of [...base.keys()].sort()) mapping[name] = serializeDatasetType(base.get(name)!);
+  for (const name of [...base.keys()].sort()) setOwn(mapping, name, serializeDatasetType(base.get(name)!));
   const nested = (ref: DatasetRef): SerializedQuantumRef => [
     {
       id: ref.id,
@@ -177,7 +177,7 @@ export function serializeQuantum(q: Quantum): SerializedQuantum {
     return Object.fromEntries([...out.keys()].sort().map((k) => [k, out.get(k)!]));
   };
   const initInputs: Record<string, SerializedQuantumRef> = {};
-  for (const r of [...q.initInputs].sort((a, b) => (a.datasetType.name < b.datasetType.name ? -1 : 1))) initInputs[r.datasetType.name] = nested(r);
+  for (const r of [...q.initInputs].sort((a, b) => (a.datasetType.name < b.datasetType.name ? -1 : 1))) setOwn(initInputs, r.datasetType.name, nested(r));
   return {
     taskName: q.taskName,
     dataId: q.dataId === null ? null : serializeDataCoordinate(q.dataId),

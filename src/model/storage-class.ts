@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { ConflictingDefinition, InvalidArgument, InvalidValue, UnknownStorageClass } from './errors.js';
-import { isPlainObject, jsTypeName } from './json-value.js';
+import { isPlainObject, jsTypeName, setOwn } from './json-value.js';
 import {
   COMPONENT_KINDS,
   hasKindConverter,
@@ -325,7 +325,7 @@ export class StorageClassRegistry {
         );
       }
       const derived: Record<string, DerivedComponent> = { ...(base?.derivedComponents ?? {}) };
-      for (const [c, d] of Object.entries(entry.derivedComponents ?? {})) derived[c] = makeDerivedComponent(c, d);
+      for (const [c, d] of Object.entries(entry.derivedComponents ?? {})) setOwn(derived, c, makeDerivedComponent(c, d));
       const sc = freezeStorageClass({
         name,
         kind,

@@ -7,7 +7,7 @@
  *   table → {columns: {name: cell[]}}     json  → any JSON value
  *           (all columns equally long, cells JSON values)
  */
-import { isPlainObject, jsonValueProblem, jsTypeName } from './json-value.js';
+import { isPlainObject, jsonValueProblem, jsTypeName, setOwn } from './json-value.js';
 
 export type StorageClassKind = 'dict' | 'list' | 'text' | 'bytes' | 'table' | 'json';
 export const STORAGE_CLASS_KINDS: readonly StorageClassKind[] = ['dict', 'list', 'text', 'bytes', 'table', 'json'];
@@ -89,7 +89,7 @@ export function tableToRows(table: TableValue): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   for (let i = 0; i < n; i++) {
     const row: Record<string, unknown> = {};
-    for (const name of names) row[name] = table.columns[name]![i];
+    for (const name of names) setOwn(row, name, table.columns[name]![i]);
     rows.push(row);
   }
   return rows;
@@ -114,10 +114,14 @@ export function rowsToTable(rows: readonly unknown[]): ConversionResult {
   }
   const columns: Record<string, unknown[]> = {};
   for (const name of names) {
-    columns[name] = rows.map((r) => {
-      const row = r as Record<string, unknown>;
-      return Object.prototype.hasOwnProperty.call(row, name) ? row[name] : null;
-    });
+    setOwn(
+      columns,
+      name,
+      rows.map((r) => {
+        const row = r as Record<string, unknown>;
+        return Object.prototype.hasOwnProperty.call(row, name) ? row[name] : null;
+      }),
+    );
   }
   return { ok: true, value: { columns } };
 }

@@ -61,6 +61,8 @@ export class Server {
   state: LifecycleState = 'uninitialized';
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
+  private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
+  private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
 
   constructor(readonly options: ServerOptions) {
     this.logger = new Logger(options.logLevel);
@@ -70,19 +72,16 @@ export class Server {
     this.conn.onError(([err]) => this.logger.error(`connection error: ${err.message}`));
     this.conn.onClose(() => this.exit(this.state === 'shutdown' ? 0 : 1, 'stdin closed'));
     // Unknown requests get -32601 from the library; before initialize they get -32002 instead.
-    this.conn.onRequest((method) => {
-      if (this.state === 'uninitialized') throw rpcError('ServerNotInitialized', `Server not initialized: send initialize before ${method}.`);
-      this.stats.record(method, 0, true);
-      throw rpcError('MethodNotFound', `Unknown method ${method}.`);
-    });
-    this.conn.onUnhandledNotification((n) => {
-      if (!n.method.startsWith('$/')) this.logger.debug(`ignored notification ${n.method}`);
-    });
+    // One entry point for every request, so that gating, validation, stats and error
+    // mapping apply uniformly (the library's per-type handlers reject some params
+    // before any of that runs).
+    this.conn.onRequest((method, params, token) => this.dispatch(method, params, token));
+    this.conn.onNotification((method, params) => this.dispatchNotification(method, params));
   }
 
   /** Register a request handler with validation, gating, cancellation and stats. */
   handle<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: Handler<P, R>, opts: HandlerOptions = {}): void {
-    this.conn.onRequest(def.type as never, (async (raw: unknown, token: CancellationToken) => {
+    this.requestHandlers.set(def.method, async (raw: unknown, token: CancellationToken) => {
       const started = performance.now();
       let failed = false;
       try {
@@ -98,12 +97,12 @@ export class Server {
       } finally {
         this.finish(def.method, started, failed, raw);
       }
-    }) as never);
+    });
   }
 
   /** Register a handler that runs on one session, serialised with its other calls. */
   handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>): void {
-    this.conn.onRequest(def.type as never, (async (raw: unknown, token: CancellationToken) => {
+    this.requestHandlers.set(def.method, async (raw: unknown, token: CancellationToken) => {
       const started = performance.now();
       let failed = false;
       let sessionId: string | undefined;
@@ -125,11 +124,11 @@ export class Server {
       } finally {
         this.finish(def.method, started, failed, raw);
       }
-    }) as never);
+    });
   }
 
   onNotification<P extends z.ZodType>(def: NotificationDef<P>, fn: (params: z.output<P>) => void): void {
-    this.conn.onNotification(def.type as never, ((raw: unknown) => {
+    this.notificationHandlers.set(def.method, (raw: unknown) => {
       if (this.state === 'uninitialized' && def.method !== 'exit') return; // LSP: dropped before initialize
       const parsed = def.params.safeParse(raw ?? undefined);
       if (!parsed.success) {
@@ -137,13 +136,27 @@ export class Server {
         return;
       }
       fn(parsed.data);
-    }) as never);
+    });
+  }
+
+  private async dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+    const handler = this.requestHandlers.get(method);
+    if (handler) return handler(params, token);
+    this.stats.record(method, 0, true);
+    if (this.state === 'uninitialized') throw rpcError('ServerNotInitialized', `Server not initialized: send initialize before ${method}.`);
+    throw rpcError('MethodNotFound', `Unknown method ${method}.`);
+  }
+
+  private dispatchNotification(method: string, params: unknown): void {
+    const handler = this.notificationHandlers.get(method);
+    if (handler) handler(params);
+    else if (!method.startsWith('$/')) this.logger.debug(`ignored notification ${method}`);
   }
 
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
-    void this.conn.sendNotification(def.type, params as never).catch((err: Error) => this.logger.debug(`notify failed: ${err.message}`));
+    void this.conn.sendNotification(def.method, params).catch((err: Error) => this.logger.debug(`notify failed: ${err.message}`));
   }
 
   /** Progress on a client-supplied token, if the session (when there is one) wants that stream. */
@@ -194,7 +207,7 @@ export class Server {
     this.stats.record(method, ms, failed);
     if (this.trace !== 'off' && !this.exiting) {
       const message = `${method} ${failed ? 'failed' : 'ok'} in ${ms.toFixed(2)} ms`;
-      const verbose = this.trace === 'verbose' ? JSON.stringify(raw)?.slice(0, 4096) : undefined;
+      const verbose = this.trace === 'verbose' ? JSON.stringify(raw ?? null).slice(0, 4096) : undefined;
       this.notify(LogTrace, verbose === undefined ? { message } : { message, verbose });
     }
   }
@@ -207,7 +220,7 @@ export class Server {
   exit(code: number, reason: string): void {
     if (this.exiting) return;
     this.exiting = true;
-    this.logger.info(`exiting with code ${code}: ${reason}`);
+    this.logger.log(code === 0 ? 'info' : 'warning', `exiting with code ${code}: ${reason}`);
     for (const s of this.sessions.list()) {
       this.sessions.remove(s.id);
       try {

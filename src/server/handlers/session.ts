@@ -82,6 +82,10 @@ export function registerSession(server: Server): void {
       if (server.sessions.find(params.sessionId) !== session) return { alreadyClosed: true, provenance: null };
       server.sessions.remove(session.id);
       const provenance = session.butler.close();
+      for (const d of provenance.diagnostics) {
+        // daf_butler logs these as warnings; we also return them structured in the provenance.
+        server.logger.warn(`session ${session.id}: ${d.code}: ${d.message} (${d.datasetIds.length} datasets)`, { sessionId: session.id });
+      }
       server.logger.info('session closed', { sessionId: session.id });
       return { alreadyClosed: false, provenance };
     });

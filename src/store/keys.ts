@@ -1,0 +1,59 @@
+/**
+ * Key rules, shared by every backend so that data can move between them (and so the
+ * file store's "keys never escape the root" holds for all): a key is a non-empty,
+ * well-formed string of '/'-separated segments, with no empty, '.' or '..' segment,
+ * no leading '/', no NUL and no backslash.
+ */
+import { InvalidArgument, InvalidKey } from '../model/errors.js';
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+export function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new InvalidKey('key must be a non-empty string', { details: { key } });
+  }
+  const bad = keyProblem(key);
+  if (bad) throw new InvalidKey(`invalid key ${JSON.stringify(key)}: ${bad}`, { details: { key } });
+  return key;
+}
+
+function keyProblem(key: string): string | undefined {
+  if (key.includes('\0')) return 'contains NUL';
+  if (key.includes('\\')) return 'contains a backslash';
+  if (key.startsWith('/')) return 'is absolute (leading "/")';
+  if (LONE_SURROGATE.test(key)) return 'is not well-formed Unicode';
+  for (const segment of key.split('/')) {
+    if (segment === '') return 'has an empty segment';
+    if (segment === '.' || segment === '..') return `has a "${segment}" segment`;
+  }
+  return undefined;
+}
+
+export function checkKeys(keys: unknown, what = 'keys'): readonly string[] {
+  if (!Array.isArray(keys)) throw new InvalidArgument(`${what} must be an array of keys`);
+  return keys.map((k) => checkKey(k));
+}
+
+/**
+ * Code-point order, which is also UTF-8 byte order (SQLite's BINARY collation), so every
+ * backend returns keys in the same order. Plain `<` compares UTF-16 code units, which
+ * differs only for astral characters versus U+E000..U+FFFF.
+ */
+export function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && x <= 0xdfff) x += 0x2000;
+    else if (x >= 0xe000) x -= 0x800;
+    if (y >= 0xd800 && y <= 0xdfff) y += 0x2000;
+    else if (y >= 0xe000) y -= 0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+export function sortKeys(keys: string[]): string[] {
+  return keys.sort(compareKeys);
+}

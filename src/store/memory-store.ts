@@ -1,0 +1,140 @@
+/**
+ * An in-process store (encore's DictMemoryStore semantics). Values and metadata are
+ * copied in and out, `created` is kept on overwrite, a set on a new key emits `set` and on
+ * an existing key `update`. `fromBytes`/`fromFile` keep the existing metadata like
+ * `setData` (the abstract default; DictMemoryStore replaced it with {}).
+ *
+ * Stored entries are never mutated in place, so a transaction journal only needs to keep
+ * references to the entries it replaced; rollback puts them back.
+ */
+import { BaseStore, clampRange, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
+import { copyBuffer, type StepFn } from './progress.js';
+import { matchesQuery } from './query.js';
+import type { Metadata, StoreInfo } from './store.js';
+import { nowSeconds } from './values.js';
+
+const EMPTY = Buffer.alloc(0);
+
+interface MemEntry {
+  readonly data: Buffer;
+  readonly metadata: Metadata;
+  readonly created: number;
+  readonly modified: number;
+}
+
+export class MemoryStore extends BaseStore {
+  private readonly entries = new Map<string, MemEntry>();
+  /** One journal per open transaction frame: key -> entry before the frame touched it. */
+  private readonly journals: Array<Map<string, MemEntry | undefined>> = [];
+
+  constructor(options: StoreOptions = {}) {
+    super(options);
+  }
+
+  info(): StoreInfo {
+    return { readonly: false, kind: 'memory', keys: this.entries.size };
+  }
+
+  protected async _get(key: string): Promise<Entry | undefined> {
+    const e = this.entries.get(key);
+    return e && { data: Buffer.from(e.data), metadata: e.metadata, created: e.created, modified: e.modified };
+  }
+
+  protected async _getMeta(key: string): Promise<Metadata | undefined> {
+    return this.entries.get(key)?.metadata;
+  }
+
+  protected async _exists(key: string): Promise<boolean> {
+    return this.entries.has(key);
+  }
+
+  protected override async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    const [s, t] = clampRange(e.data.length, start, end);
+    return Buffer.from(e.data.subarray(s, t));
+  }
+
+  protected override async _size(key: string): Promise<number | undefined> {
+    return this.entries.get(key)?.data.length;
+  }
+
+  protected async _put(key: string, change: PutChange, step: StepFn): Promise<PutResult> {
+    const prev = this.entries.get(key);
+    const data = change.data ? copyBuffer(change.data, this.chunkSize, step) : (prev?.data ?? EMPTY);
+    // change.metadata is already a private copy (BaseStore validated and copied it).
+    const metadata = change.metadata ?? prev?.metadata ?? {};
+    const now = nowSeconds();
+    this.journal(key, prev);
+    this.entries.set(key, { data, metadata, created: prev?.created ?? now, modified: now });
+    return { existed: prev !== undefined, metadata };
+  }
+
+  protected override async _merge(key: string, patch: Metadata): Promise<Metadata | undefined> {
+    const prev = this.entries.get(key);
+    if (!prev) return undefined;
+    const metadata = { ...prev.metadata, ...patch };
+    this.journal(key, prev);
+    this.entries.set(key, { ...prev, metadata, modified: nowSeconds() });
+    return metadata;
+  }
+
+  protected async _delete(key: string): Promise<Metadata | undefined> {
+    const prev = this.entries.get(key);
+    if (!prev) return undefined;
+    this.journal(key, prev);
+    this.entries.delete(key);
+    return prev.metadata;
+  }
+
+  protected async _keys(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const k of this.entries.keys()) if (k.startsWith(prefix)) out.push(k);
+    return out;
+  }
+
+  protected async _query(match: Metadata): Promise<Array<[string, Metadata]>> {
+    const names = Object.keys(match);
+    const out: Array<[string, Metadata]> = [];
+    for (const [k, e] of this.entries) if (matchesQuery(e.metadata, match, names)) out.push([k, e.metadata]);
+    return out;
+  }
+
+  protected override async _queryKeys(match: Metadata): Promise<string[]> {
+    const names = Object.keys(match);
+    const out: string[] = [];
+    for (const [k, e] of this.entries) if (matchesQuery(e.metadata, match, names)) out.push(k);
+    return out;
+  }
+
+  protected async _beginFrame(): Promise<void> {
+    this.journals.push(new Map());
+  }
+
+  protected async _commitFrame(depth: number): Promise<void> {
+    const journal = this.journals.pop();
+    if (!journal || depth === 0) return;
+    // The parent must still be able to undo this frame's changes: keep its older records.
+    const parent = this.journals[this.journals.length - 1];
+    for (const [k, prev] of journal) if (!parent.has(k)) parent.set(k, prev);
+  }
+
+  protected async _rollbackFrame(): Promise<void> {
+    const journal = this.journals.pop();
+    if (!journal) return;
+    for (const [k, prev] of journal) {
+      if (prev) this.entries.set(k, prev);
+      else this.entries.delete(k);
+    }
+  }
+
+  protected async _close(): Promise<void> {
+    this.entries.clear();
+    this.journals.length = 0;
+  }
+
+  private journal(key: string, prev: MemEntry | undefined): void {
+    const journal = this.journals[this.journals.length - 1];
+    if (journal && !journal.has(key)) journal.set(key, prev);
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * A store in one SQLite file (or ':memory:') through better-sqlite3.
+ *
+ * Layout: `qb_entries(key, data, metadata JSON text, created, modified)` and a side table
+ * `qb_metadata(name, value, key)` with one row per top-level metadata name, `value` being
+ * the canonical JSON of the value (sorted object members, so JSON-deep-equal values have
+ * equal text). Its primary key (name, value, key) makes an exact-match query an index
+ * search plus joins on the key, never a scan of the entries (see `explainQuery`).
+ *
+ * Concurrency: WAL journal, `busy_timeout` (default 5000 ms). Every write outside a
+ * transaction is its own `BEGIN IMMEDIATE` transaction (read-modify-write of created /
+ * metadata included), and the outermost frame of `begin()`/`transaction()` is
+ * `BEGIN IMMEDIATE` too, so several processes can share the file without losing writes;
+ * a writer that cannot get the lock within the timeout gets StoreBusy. Nested frames are
+ * SAVEPOINTs. better-sqlite3 is synchronous: waiting for another process's lock blocks
+ * this thread (up to the timeout), so use one store object per file per process.
+ */
+import Database from 'better-sqlite3';
+import { IOFailure, StoreBusy } from '../model/errors.js';
+import { BaseStore, clampRange, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
+import type { StepFn } from './progress.js';
+import { canonicalJson, matchesQuery } from './query.js';
+import type { Metadata, StoreInfo } from './store.js';
+import { nowSeconds } from './values.js';
+
+export interface SqliteStoreOptions extends StoreOptions {
+  /** How long to wait for another connection's write lock (ms, default 5000). */
+  busyTimeoutMs?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Names matched through the index (joins); further names are checked in JS. */
+const MAX_INDEXED_NAMES = 8;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS qb_entries (
+  key TEXT NOT NULL PRIMARY KEY,
+  data BLOB NOT NULL,
+  metadata TEXT NOT NULL,
+  created REAL NOT NULL,
+  modified REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS qb_metadata (
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  key TEXT NOT NULL,
+  PRIMARY KEY (name, value, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS qb_metadata_key ON qb_metadata (key);
+`;
+
+interface HeadRow {
+  metadata: string;
+  created: number;
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+export class SqliteStore extends BaseStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly s: Record<
+    | 'head'
+    | 'get'
+    | 'meta'
+    | 'exists'
+    | 'size'
+    | 'range'
+    | 'insert'
+    | 'update'
+    | 'updateData'
+    | 'updateMeta'
+    | 'delete'
+    | 'indexInsert'
+    | 'indexDelete'
+    | 'allKeys'
+    | 'keyRange'
+    | 'keysFrom'
+    | 'all',
+    Statement
+  >;
+  private readonly queries = new Map<string, Statement>();
+  private readonly putTx: Database.Transaction<(key: string, change: PutChange) => PutResult>;
+  private readonly mergeTx: Database.Transaction<(key: string, patch: Metadata) => Metadata | undefined>;
+  private readonly deleteTx: Database.Transaction<(key: string) => Metadata | undefined>;
+  protected override readonly freshMetadata = true;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    super(options);
+    this.path = path;
+    this.db = sqlite(() => new Database(path, { timeout: options.busyTimeoutMs ?? 5000 }));
+    try {
+      sqlite(() => {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+        this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+      });
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    const p = (sql: string): Statement => this.db.prepare(sql);
+    this.s = {
+      head: p('SELECT metadata, created FROM qb_entries WHERE key = ?'),
+      get: p('SELECT data, metadata, created, modified FROM qb_entries WHERE key = ?'),
+      meta: p('SELECT metadata FROM qb_entries WHERE key = ?').pluck(),
+      exists: p('SELECT 1 FROM qb_entries WHERE key = ?').pluck(),
+      size: p('SELECT length(data) FROM qb_entries WHERE key = ?').pluck(),
+      range: p('SELECT substr(data, ?, ?) FROM qb_entries WHERE key = ?').pluck(),
+      insert: p('INSERT INTO qb_entries (key, data, metadata, created, modified) VALUES (?, ?, ?, ?, ?)'),
+      update: p('UPDATE qb_entries SET data = ?, metadata = ?, modified = ? WHERE key = ?'),
+      updateData: p('UPDATE qb_entries SET data = ?, modified = ? WHERE key = ?'),
+      updateMeta: p('UPDATE qb_entries SET metadata = ?, modified = ? WHERE key = ?'),
+      delete: p('DELETE FROM qb_entries WHERE key = ?'),
+      indexInsert: p('INSERT INTO qb_metadata (name, value, key) VALUES (?, ?, ?)'),
+      indexDelete: p('DELETE FROM qb_metadata WHERE key = ?'),
+      allKeys: p('SELECT key FROM qb_entries').pluck(),
+      keyRange: p('SELECT key FROM qb_entries WHERE key >= ? AND key < ?').pluck(),
+      keysFrom: p('SELECT key FROM qb_entries WHERE key >= ? ORDER BY key').pluck(),
+      all: p('SELECT key, metadata FROM qb_entries'),
+    };
+    this.putTx = this.db.transaction((key: string, change: PutChange) => this.putSync(key, change));
+    this.mergeTx = this.db.transaction((key: string, patch: Metadata) => this.mergeSync(key, patch));
+    this.deleteTx = this.db.transaction((key: string) => this.deleteSync(key));
+  }
+
+  info(): StoreInfo {
+    return { readonly: false, kind: 'sqlite', path: this.path };
+  }
+
+  /** The EXPLAIN QUERY PLAN lines of the statement `queryKeys(match)` (or `query`) runs. */
+  explainQuery(match: Metadata, withMetadata = false): string[] {
+    const { sql, params } = this.querySql(match, withMetadata);
+    const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>;
+    return rows.map((r) => r.detail);
+  }
+
+  protected async _get(key: string): Promise<Entry | undefined> {
+    const row = sqlite(() => this.s.get.get(key)) as
+      | { data: Buffer; metadata: string; created: number; modified: number }
+      | undefined;
+    if (!row) return undefined;
+    return { data: row.data ?? EMPTY, metadata: JSON.parse(row.metadata) as Metadata, created: row.created, modified: row.modified };
+  }
+
+  protected async _getMeta(key: string): Promise<Metadata | undefined> {
+    const text = sqlite(() => this.s.meta.get(key)) as string | undefined;
+    return text === undefined ? undefined : (JSON.parse(text) as Metadata);
+  }
+
+  protected async _exists(key: string): Promise<boolean> {
+    return sqlite(() => this.s.exists.get(key)) !== undefined;
+  }
+
+  protected override async _size(key: string): Promise<number | undefined> {
+    return sqlite(() => this.s.size.get(key)) as number | undefined;
+  }
+
+  protected override async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
+    // Both statements run synchronously back to back: nothing can change the value in between.
+    return sqlite(() => {
+      const size = this.s.size.get(key) as number | undefined;
+      if (size === undefined) return undefined;
+      const [s, e] = clampRange(size, start, end);
+      if (e === s) return Buffer.alloc(0);
+      return (this.s.range.get(s + 1, e - s, key) as Buffer | null) ?? Buffer.alloc(0);
+    });
+  }
+
+  protected async _put(key: string, change: PutChange, step: StepFn): Promise<PutResult> {
+    const result = sqlite(() => this.putTx.immediate(key, change));
+    step(change.data?.length ?? 0);
+    return result;
+  }
+
+  protected override async _merge(key: string, patch: Metadata): Promise<Metadata | undefined> {
+    return sqlite(() => this.mergeTx.immediate(key, patch));
+  }
+
+  protected async _delete(key: string): Promise<Metadata | undefined> {
+    return sqlite(() => this.deleteTx.immediate(key));
+  }
+
+  protected async _keys(prefix: string): Promise<string[]> {
+    return sqlite(() => {
+      if (prefix === '') return this.s.allKeys.all() as string[];
+      const upper = upperBound(prefix);
+      if (upper !== undefined) return this.s.keyRange.all(prefix, upper) as string[];
+      const out: string[] = [];
+      for (const k of this.s.keysFrom.iterate(prefix) as IterableIterator<string>) {
+        if (!k.startsWith(prefix)) break;
+        out.push(k);
+      }
+      return out;
+    });
+  }
+
+  protected async _query(match: Metadata): Promise<Array<[string, Metadata]>> {
+    return sqlite(() => {
+      const { sql, params, rest } = this.querySql(match, true);
+      const rows = this.statement(sql).all(...params) as Array<{ key: string; metadata: string }>;
+      const out: Array<[string, Metadata]> = [];
+      for (const row of rows) {
+        const md = JSON.parse(row.metadata) as Metadata;
+        if (rest.length === 0 || matchesQuery(md, match, rest)) out.push([row.key, md]);
+      }
+      return out;
+    });
+  }
+
+  protected override async _queryKeys(match: Metadata): Promise<string[]> {
+    const { rest } = this.querySql(match, false);
+    if (rest.length > 0) return (await this._query(match)).map(([k]) => k);
+    return sqlite(() => {
+      const { sql, params } = this.querySql(match, false);
+      return this.statement(sql).pluck().all(...params) as string[];
+    });
+  }
+
+  protected async _beginFrame(depth: number): Promise<void> {
+    sqlite(() => this.db.exec(depth === 0 ? 'BEGIN IMMEDIATE' : `SAVEPOINT qb_frame_${depth}`));
+  }
+
+  protected async _commitFrame(depth: number): Promise<void> {
+    sqlite(() => this.db.exec(depth === 0 ? 'COMMIT' : `RELEASE qb_frame_${depth}`));
+  }
+
+  protected async _rollbackFrame(depth: number): Promise<void> {
+    sqlite(() => {
+      // A failed COMMIT may already have ended the transaction.
+      if (!this.db.inTransaction) return;
+      this.db.exec(depth === 0 ? 'ROLLBACK' : `ROLLBACK TO qb_frame_${depth}; RELEASE qb_frame_${depth}`);
+    });
+  }
+
+  protected async _close(): Promise<void> {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    this.db.close();
+  }
+
+  // ---- synchronous bodies (run inside one SQLite transaction or savepoint) ---------------
+
+  private putSync(key: string, change: PutChange): PutResult {
+    const head = this.s.head.get(key) as HeadRow | undefined;
+    const now = nowSeconds();
+    if (!head) {
+      const metadata = change.metadata ?? {};
+      this.s.insert.run(key, change.data ?? EMPTY, JSON.stringify(metadata), now, now);
+      this.index(key, metadata);
+      return { existed: false, metadata };
+    }
+    if (change.metadata && change.data) {
+      this.s.update.run(change.data, JSON.stringify(change.metadata), now, key);
+    } else if (change.data) {
+      this.s.updateData.run(change.data, now, key);
+      return { existed: true, metadata: JSON.parse(head.metadata) as Metadata };
+    } else if (change.metadata) {
+      this.s.updateMeta.run(JSON.stringify(change.metadata), now, key);
+    } else {
+      this.s.updateMeta.run(head.metadata, now, key);
+      return { existed: true, metadata: JSON.parse(head.metadata) as Metadata };
+    }
+    this.s.indexDelete.run(key);
+    this.index(key, change.metadata);
+    return { existed: true, metadata: change.metadata };
+  }
+
+  private mergeSync(key: string, patch: Metadata): Metadata | undefined {
+    const text = this.s.meta.get(key) as string | undefined;
+    if (text === undefined) return undefined;
+    const metadata = { ...(JSON.parse(text) as Metadata), ...patch };
+    this.s.updateMeta.run(JSON.stringify(metadata), nowSeconds(), key);
+    this.s.indexDelete.run(key);
+    this.index(key, metadata);
+    return metadata;
+  }
+
+  private deleteSync(key: string): Metadata | undefined {
+    const text = this.s.meta.get(key) as string | undefined;
+    if (text === undefined) return undefined;
+    this.s.delete.run(key);
+    this.s.indexDelete.run(key);
+    return JSON.parse(text) as Metadata;
+  }
+
+  private index(key: string, metadata: Metadata): void {
+    for (const name of Object.keys(metadata)) this.s.indexInsert.run(name, canonicalJson(metadata[name]), key);
+  }
+
+  private querySql(match: Metadata, withMetadata: boolean): { sql: string; params: string[]; rest: string[] } {
+    const names = Object.keys(match);
+    if (names.length === 0) {
+      return { sql: withMetadata ? 'SELECT key, metadata FROM qb_entries' : 'SELECT key FROM qb_entries', params: [], rest: [] };
+    }
+    const indexed = names.slice(0, MAX_INDEXED_NAMES);
+    const params: string[] = [];
+    let sql = withMetadata ? 'SELECT m0.key AS key, e.metadata AS metadata FROM qb_metadata m0' : 'SELECT m0.key AS key FROM qb_metadata m0';
+    for (let i = 1; i < indexed.length; i++) {
+      sql += ` JOIN qb_metadata m${i} ON m${i}.name = ? AND m${i}.value = ? AND m${i}.key = m0.key`;
+      params.push(indexed[i], canonicalJson(match[indexed[i]]));
+    }
+    if (withMetadata) sql += ' JOIN qb_entries e ON e.key = m0.key';
+    sql += ' WHERE m0.name = ? AND m0.value = ?';
+    params.push(indexed[0], canonicalJson(match[indexed[0]]));
+    return { sql, params, rest: names.slice(MAX_INDEXED_NAMES) };
+  }
+
+  private statement(sql: string): Statement {
+    let st = this.queries.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.queries.set(sql, st);
+    }
+    return st;
+  }
+}
+
+/** The smallest string greater than every string that starts with `prefix`, when easy. */
+function upperBound(prefix: string): string | undefined {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  if (last >= 0xd7ff) return undefined; // the successor would be a surrogate: scan instead
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+}
+
+/** Runs better-sqlite3 code, mapping its errors to domain errors. */
+function sqlite<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+        throw new StoreBusy(`database is busy: ${(err as Error).message}`, { details: { code } });
+      }
+      throw new IOFailure(`sqlite: ${(err as Error).message}`, { details: { code } });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * `npm run bench`: the sidecar against the raw vscode-jsonrpc echo ceiling over the
+ * same kind of pipes, in one run. Prints a table of ratios and writes
+ * bench-results/bench.json. Timing lives here, never in test assertions.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { QuantumButlerClient } from '../../src/client/index.js';
+import { makeDatasetId } from '../../src/model/dataset-id.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..', '..');
+const SEQ = 5000;
+const PIPELINED = 50000;
+const LANES = 64;
+
+async function timeIt(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+async function sequential(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 200; i++) await call(i); // warm-up
+  return n / (await timeIt(async () => {
+    for (let i = 0; i < n; i++) await call(i);
+  }));
+}
+
+async function pipelined(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  return n / (await timeIt(async () => {
+    await Promise.all(
+      Array.from({ length: LANES }, async () => {
+        while (next < n) await call(next++);
+      }),
+    );
+  }));
+}
+
+function echoConnection(): { conn: MessageConnection; stop(): void } {
+  const child = spawn(process.execPath, [join(here, 'echo-server.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  conn.listen();
+  return { conn, stop: () => child.kill() };
+}
+
+function ref(name: string, i: number, storageClass: string) {
+  const dataId = { instrument: 'Bench', detector: i };
+  return {
+    id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, ['instrument', 'detector'], 'bench'),
+    datasetType: { name, storageClass, dimensions: ['instrument', 'detector'] },
+    dataId,
+    run: 'bench',
+  };
+}
+
+async function main(): Promise<void> {
+  const value = { payload: 'x'.repeat(1000) }; // ~1 KiB of JSON
+  const results: Record<string, unknown> = { machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString() };
+  const rows: Array<[string, number, number, string]> = [];
+
+  // Ceiling.
+  const echo = echoConnection();
+  const echoSeq = await sequential(SEQ, (i) => echo.conn.sendRequest('test/echo', { value, i }));
+  const echoPar = await pipelined(PIPELINED, (i) => echo.conn.sendRequest('test/echo', { value, i }));
+  const big = Buffer.alloc(16 * 1024 * 1024, 9).toString('base64');
+  const echoBigS = await timeIt(async () => void (await echo.conn.sendRequest('test/echo', { data: big })));
+  echo.stop();
+  results.echo = { sequentialPerSec: echoSeq, pipelinedPerSec: echoPar, base64RoundTrip16MiBSeconds: echoBigS };
+
+  // The sidecar.
+  const client = await QuantumButlerClient.spawn({ cliPath: join(root, 'dist', 'src', 'cli.js'), stderr: 'inherit' });
+  const N_OUT = PIPELINED + 300;
+  const outputs = Array.from({ length: N_OUT }, (_, i) => ref('out', i, 'StructuredDataDict'));
+  const blobIn = ref('blob', 0, 'Bytes');
+  const blobFile = ref('blob', 1, 'Bytes');
+  const input = ref('in', 0, 'StructuredDataDict');
+  const seed = await client.openSession({ predicted: { inputs: [], outputs: [input] }, datastore: { kind: 'memory', name: 'bench' }, notifications: [] });
+  await seed.put(input, value);
+  await seed.close();
+  const s = await client.openSession({
+    predicted: { inputs: [input], outputs: [...outputs, blobIn, blobFile] },
+    datastore: { kind: 'memory', name: 'bench' },
+    notifications: [],
+  });
+  const inRef = { id: input.id };
+  const storedSeq = await sequential(SEQ, () => s.stored(inRef));
+  const storedPar = await pipelined(PIPELINED, () => s.stored(inRef));
+  const getSeq = await sequential(SEQ, () => s.get(inRef));
+  const getPar = await pipelined(PIPELINED, () => s.get(inRef));
+  let k = 0;
+  const putSeq = await sequential(SEQ - 200, () => s.put({ id: outputs[k++]!.id }, value));
+  const putPar = await pipelined(PIPELINED - SEQ, () => s.put({ id: outputs[k++]!.id }, value));
+
+  const bytes = Buffer.alloc(16 * 1024 * 1024, 7);
+  const b64 = bytes.toString('base64');
+  const putB64 = await timeIt(async () => void (await s.put({ id: blobIn.id }, null, { payload: { encoding: 'base64', data: b64 } })));
+  const getB64 = await timeIt(async () => void (await s.getResult({ id: blobIn.id }, { as: 'base64' })));
+  const dir = mkdtempSync(join(tmpdir(), 'qb-bench-'));
+  const src = join(dir, 'in.bin');
+  writeFileSync(src, bytes);
+  const putFile = await timeIt(async () => void (await s.put({ id: blobFile.id }, null, { payload: { encoding: 'file', path: src } })));
+  const getFile = await timeIt(async () => void (await s.getResult({ id: blobFile.id }, { as: 'file', destination: join(dir, 'out.bin') })));
+  rmSync(dir, { recursive: true, force: true });
+  await s.close();
+  await client.close();
+
+  const mib = 16;
+  rows.push(['butler/stored sequential', storedSeq, echoSeq, 'calls/s']);
+  rows.push(['butler/stored 64 in flight', storedPar, echoPar, 'calls/s']);
+  rows.push(['butler/get 1 KiB sequential', getSeq, echoSeq, 'calls/s']);
+  rows.push(['butler/get 1 KiB 64 in flight', getPar, echoPar, 'calls/s']);
+  rows.push(['butler/put 1 KiB sequential', putSeq, echoSeq, 'calls/s']);
+  rows.push(['butler/put 1 KiB 64 in flight', putPar, echoPar, 'calls/s']);
+  rows.push(['put 16 MiB base64', mib / putB64, mib / (echoBigS / 2), 'MiB/s']);
+  rows.push(['get 16 MiB base64', mib / getB64, mib / (echoBigS / 2), 'MiB/s']);
+  rows.push(['put 16 MiB file path', mib / putFile, mib / (echoBigS / 2), 'MiB/s']);
+  rows.push(['get 16 MiB file path', mib / getFile, mib / (echoBigS / 2), 'MiB/s']);
+  results.sidecar = Object.fromEntries(rows.map(([name, v, ceiling, unit]) => [name, { value: v, ceiling, unit, ratioToCeiling: v / ceiling }]));
+
+  // Store backends, when that bench is present.
+  try {
+    const mod = (await import('./store-bench.js')) as { runStoreBench?: () => Promise<Record<string, unknown>> };
+    if (mod.runStoreBench) results.stores = await mod.runStoreBench();
+  } catch (err) {
+    results.stores = { skipped: (err as Error).message };
+  }
+
+  const outDir = join(root, 'bench-results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'bench.json'), JSON.stringify(results, null, 2) + '\n');
+
+  const lines = ['', 'benchmark                           value          ceiling        ratio (ceiling = raw vscode-jsonrpc echo)'];
+  for (const [name, v, ceiling, unit] of rows) {
+    lines.push(`${name.padEnd(34)}  ${v.toFixed(0).padStart(8)} ${unit.padEnd(7)} ${ceiling.toFixed(0).padStart(8)} ${unit.padEnd(7)} ${(ceiling / v).toFixed(2)}x slower`);
+  }
+  if (results.stores) lines.push('', 'stores:', JSON.stringify(results.stores, null, 2));
+  lines.push('', `written to ${join(outDir, 'bench.json')}`, '');
+  process.stdout.write(lines.join('\n'));
+}
+
+await main();

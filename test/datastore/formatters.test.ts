@@ -1,0 +1,67 @@
+import { describe, it, expect } from 'vitest';
+import { BytesFormatter, FORMATTERS, formatterByName, formatterFor, JsonFormatter, TableFormatter, TextFormatter } from '../../src/datastore/formatters.js';
+import { StorageClassRegistry } from '../../src/model/storage-class.js';
+import { InvalidArgument, InvalidValue } from '../../src/model/errors.js';
+
+const reg = StorageClassRegistry.withBuiltins();
+
+describe('formatters', () => {
+  it('are chosen by storage class kind', () => {
+    expect(formatterFor(reg.get('StructuredDataDict'))).toBe(JsonFormatter);
+    expect(formatterFor(reg.get('StructuredDataList'))).toBe(JsonFormatter);
+    expect(formatterFor(reg.get('Json'))).toBe(JsonFormatter);
+    expect(formatterFor(reg.get('Table'))).toBe(TableFormatter);
+    expect(formatterFor(reg.get('Text'))).toBe(TextFormatter);
+    expect(formatterFor(reg.get('Bytes'))).toBe(BytesFormatter);
+    expect(JsonFormatter.name).toBe('quantum_butler.formatters.JsonFormatter');
+    expect(JsonFormatter.extension).toBe('.json');
+    for (const f of FORMATTERS) expect(formatterByName(f.name)).toBe(f);
+    expect(() => formatterByName('nope')).toThrow(InvalidArgument);
+  });
+
+  it('JSON output is canonical: sorted keys, deterministic bytes', () => {
+    const a = { b: 1, a: { d: [1, { z: 1, y: 2 }], c: 'é' } };
+    const b = { a: { c: 'é', d: [1, { y: 2, z: 1 }] }, b: 1 };
+    expect(JsonFormatter.toBytes(a).toString('utf8')).toBe('{"a":{"c":"é","d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(JsonFormatter.toBytes(a).equals(JsonFormatter.toBytes(b))).toBe(true);
+    expect(JsonFormatter.fromBytes(JsonFormatter.toBytes(a))).toEqual(a);
+    expect(JsonFormatter.fromBytes(JsonFormatter.toBytes(null))).toBeNull();
+    expect(JsonFormatter.fromBytes(JsonFormatter.toBytes([3, 'x']))).toEqual([3, 'x']);
+  });
+
+  it('JSON rejects non-JSON values and bad bytes', () => {
+    expect(() => JsonFormatter.toBytes({ a: undefined })).toThrow(InvalidValue);
+    expect(() => JsonFormatter.toBytes({ a: Infinity })).toThrow(InvalidValue);
+    expect(() => JsonFormatter.toBytes(Buffer.from('x'))).toThrow(InvalidValue);
+    expect(() => JsonFormatter.fromBytes(Buffer.from('{nope'))).toThrow(InvalidValue);
+    expect(() => JsonFormatter.fromBytes(Buffer.from([0xff]))).toThrow(InvalidValue);
+  });
+
+  it('tables keep column order and validate shape', () => {
+    const t = { columns: { z: [1, 2], a: [{ q: 1, p: 2 }, null] } };
+    const bytes = TableFormatter.toBytes(t);
+    expect(bytes.toString()).toBe('{"columns":{"z":[1,2],"a":[{"p":2,"q":1},null]}}');
+    const back = TableFormatter.fromBytes(bytes) as typeof t;
+    expect(back).toEqual(t);
+    expect(Object.keys(back.columns)).toEqual(['z', 'a']);
+    expect(() => TableFormatter.toBytes({ columns: { a: [1], b: [] } })).toThrow(InvalidValue);
+    expect(() => TableFormatter.fromBytes(Buffer.from('{"columns":{"a":1}}'))).toThrow(InvalidValue);
+  });
+
+  it('text is UTF-8 and bytes are copied', () => {
+    expect(TextFormatter.toBytes('héllo 😀')).toEqual(Buffer.from('héllo 😀', 'utf8'));
+    expect(TextFormatter.fromBytes(Buffer.from('héllo 😀', 'utf8'))).toBe('héllo 😀');
+    expect(() => TextFormatter.toBytes(3)).toThrow(InvalidValue);
+    expect(() => TextFormatter.fromBytes(Buffer.from([0xc3]))).toThrow(InvalidValue);
+    const src = Buffer.from([1, 2, 3]);
+    const out = BytesFormatter.toBytes(src);
+    expect(out).toEqual(src);
+    out[0] = 9;
+    expect(src[0]).toBe(1);
+    expect(BytesFormatter.toBytes(new Uint8Array([4, 5]))).toEqual(Buffer.from([4, 5]));
+    const read = BytesFormatter.fromBytes(src) as Buffer;
+    read[1] = 9;
+    expect(src[1]).toBe(2);
+    expect(() => BytesFormatter.toBytes('x')).toThrow(InvalidValue);
+  });
+});

@@ -1,0 +1,190 @@
+/** LSP lifecycle, framing, errors and process behaviour of the real CLI. */
+import { spawn, spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI } from './harness.js';
+import { RawClient } from './raw-client.js';
+
+const live: RawClient[] = [];
+function client(args?: string[]): RawClient {
+  const c = new RawClient(args);
+  live.push(c);
+  return c;
+}
+afterEach(() => {
+  for (const c of live.splice(0)) if (c.child.exitCode === null) c.kill();
+});
+
+describe('lifecycle', () => {
+  it('the first bytes on stdout are a Content-Length header', async () => {
+    const c = client();
+    await c.initialize();
+    expect(Buffer.concat(c.raw).subarray(0, 15).toString('ascii')).toBe('Content-Length:');
+  });
+
+  it('answers requests before initialize with -32002 and drops notifications', async () => {
+    const c = client();
+    c.notify('$/setTrace', { value: 'verbose' });
+    const res = await c.call('server/ping');
+    expect(res.error?.code).toBe(-32002);
+    expect(res.error?.data?.kind).toBe('ServerNotInitialized');
+    const unknown = await c.call('no/such');
+    expect(unknown.error?.code).toBe(-32002);
+    await c.initialize();
+    expect((await c.call('server/ping')).result).toMatchObject({ uptimeMs: expect.any(Number) });
+  });
+
+  it('initialize returns serverInfo and capabilities; a second initialize is refused', async () => {
+    const c = client();
+    const res = await c.initialize();
+    expect(res.result).toMatchObject({
+      protocolVersion: '1.0',
+      serverInfo: { name: 'quantum-butler', version: expect.any(String) },
+      capabilities: {
+        payloadEncodings: ['json', 'text', 'base64', 'file'],
+        maxInlineBytes: expect.any(Number),
+        notificationStreams: expect.arrayContaining(['provenance', 'progress']),
+      },
+    });
+    const again = await c.call('initialize', { protocolVersion: '1.0' });
+    expect(again.error?.code).toBe(-32600);
+    expect(again.error?.data?.kind).toBe('AlreadyInitialized');
+  });
+
+  it('rejects an unsupported major version with -32602 and data.supported', async () => {
+    const c = client();
+    const res = await c.call('initialize', { protocolVersion: '2.0', capabilities: {} });
+    expect(res.error?.code).toBe(-32602);
+    expect(res.error?.data).toMatchObject({ kind: 'UnsupportedProtocolVersion', supported: ['1.0'] });
+    // A newer minor of a supported major is fine.
+    expect((await c.call('initialize', { protocolVersion: '1.7' })).result).toBeDefined();
+  });
+
+  it('unknown methods get -32601 and invalid params -32602 with the zod issues', async () => {
+    const c = client();
+    await c.initialize();
+    const unknown = await c.call('butler/teleport', {});
+    expect(unknown.error?.code).toBe(-32601);
+    const bad = await c.call('butler/get', { sessionId: 7 });
+    expect(bad.error?.code).toBe(-32602);
+    expect(bad.error?.data?.kind).toBe('InvalidParams');
+    expect(Array.isArray(bad.error?.data?.issues)).toBe(true);
+    const positional = await c.call('server/stats', [1, 2]);
+    expect(positional.error?.code).toBe(-32602);
+    // The process is still fine.
+    expect((await c.call('server/ping')).result).toBeDefined();
+  });
+
+  it('a body that is not JSON gets a parse error and the connection survives', async () => {
+    const c = client();
+    await c.initialize();
+    const body = '{"jsonrpc":"2.0","id":99,"method":';
+    c.sendRaw(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const res = await c.call('server/ping');
+    expect(res.result).toBeDefined();
+  });
+
+  it('shutdown then exit gives exit code 0; requests after shutdown get -32600', async () => {
+    const c = client();
+    await c.initialize();
+    expect((await c.call('shutdown')).result).toBeNull();
+    const after = await c.call('server/ping');
+    expect(after.error?.code).toBe(-32600);
+    c.notify('exit');
+    expect(await c.exit).toBe(0);
+  });
+
+  it('exit without shutdown gives exit code 1', async () => {
+    const c = client();
+    await c.initialize();
+    c.notify('exit');
+    expect(await c.exit).toBe(1);
+  });
+
+  it('stdin EOF ends the process (1 without shutdown, 0 after it)', async () => {
+    const a = client();
+    await a.initialize();
+    a.child.stdin!.end();
+    expect(await a.exit).toBe(1);
+    const b = client();
+    await b.initialize();
+    await b.call('shutdown');
+    b.child.stdin!.end();
+    expect(await b.exit).toBe(0);
+  });
+
+  it('exits when the processId it watches dies', async () => {
+    const parent = spawn('sleep', ['60']);
+    const c = client();
+    await c.initialize({ processId: parent.pid });
+    parent.kill('SIGKILL');
+    expect(await c.exit).toBe(1);
+    expect(c.stderr).toMatch(/client process \d+ is gone/);
+  });
+
+  it('--clientProcessId works the same way', async () => {
+    const parent = spawn('sleep', ['60']);
+    const c = client(['--stdio', `--clientProcessId=${parent.pid}`]);
+    await c.initialize();
+    parent.kill('SIGKILL');
+    expect(await c.exit).toBe(1);
+  });
+
+  it('server/stats counts requests, errors, bytes and per-method latency', async () => {
+    const c = client();
+    await c.initialize();
+    await c.call('server/ping');
+    await c.call('server/ping');
+    await c.call('butler/get', {});
+    const res = await c.call('server/stats');
+    const stats = res.result as Record<string, any>;
+    expect(stats.requests).toBeGreaterThanOrEqual(4);
+    expect(stats.errors).toBeGreaterThanOrEqual(1);
+    expect(stats.bytesIn).toBeGreaterThan(100);
+    expect(stats.bytesOut).toBeGreaterThan(100);
+    expect(stats.rssBytes).toBeGreaterThan(1_000_000);
+    expect(stats.methods['server/ping'].count).toBe(2);
+    expect(stats.methods['butler/get'].errors).toBe(1);
+  });
+
+  it('$/setTrace turns on $/logTrace; logMessages forwards warnings as window/logMessage', async () => {
+    const c = client();
+    await c.initialize({ capabilities: { logMessages: true } });
+    c.notify('$/setTrace', { value: 'verbose' });
+    await c.call('server/ping');
+    const trace = await c.waitFor((m) => m.method === '$/logTrace');
+    expect((trace.params as { message: string }).message).toMatch(/server\/ping ok/);
+    expect((trace.params as { verbose?: string }).verbose).toBeDefined();
+    // Closing a session whose inputs were never checked logs a warning.
+    const open = await c.call('session/open', {
+      predicted: { inputs: [{ id: '3f2b1c4e-0000-4000-8000-000000000001', datasetType: 'raw', storageClass: 'Text', dataId: { detector: 1 }, run: 'r' }], outputs: [] },
+    });
+    await c.call('session/close', { sessionId: (open.result as { sessionId: string }).sessionId });
+    const log = await c.waitFor((m) => m.method === 'window/logMessage');
+    expect(log.params).toMatchObject({ type: 2, message: expect.stringMatching(/InputsNotChecked/) });
+  });
+});
+
+describe('command line', () => {
+  it('--version and --help print and exit 0; unknown flags exit 2', () => {
+    const v = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const h = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/--stdio/);
+    const bad = spawnSync(process.execPath, [CLI, '--frobnicate'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown argument/);
+    expect(bad.stdout).toBe('');
+  });
+
+  it('console.log and process.stdout.write cannot reach stdout once the guard is loaded', () => {
+    const guard = CLI.replace(/cli\.js$/, 'stdout-guard.js');
+    const script = `await import(${JSON.stringify(guard)}); console.log('stray'); process.stdout.write('stray2'); console.info('stray3');`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('stray');
+    expect(r.stderr).toContain('stray2');
+  });
+});
