@@ -114,13 +114,15 @@ export abstract class BaseStore implements Store {
   protected _putFile(_key: string, _path: string, _step: StepFn): Promise<PutResult | undefined> {
     return Promise.resolve(undefined);
   }
-  /** Optional (with `_size`): write a value to a file without loading it whole; false when missing, undefined to decline. */
-  protected _toFile(_key: string, _path: string, _step: StepFn): Promise<boolean | undefined> {
-    return Promise.resolve(undefined);
+  /** When true, toFile uses `_size` and `_toFile` instead of loading the value. */
+  protected readonly streamsToFile: boolean = false;
+  /** Writes a value to a file without loading it whole; false when the key is missing. */
+  protected _toFile(_key: string, _path: string, _step: StepFn): Promise<boolean> {
+    return Promise.reject(new Error('_toFile not implemented'));
   }
-  /** Optional: the size of a value without reading it; undefined when unknown or missing. */
+  /** The size of a value without reading it; undefined when missing. */
   protected _size(_key: string): Promise<number | undefined> {
-    return Promise.resolve(undefined);
+    return Promise.reject(new Error('_size not implemented'));
   }
   protected abstract _beginFrame(depth: number, notes: string): Promise<void>;
   protected abstract _commitFrame(depth: number): Promise<void>;
@@ -258,11 +260,12 @@ export abstract class BaseStore implements Store {
   async toFile(key: string, path: string): Promise<void> {
     const k = this.readKey(key);
     checkPath(path);
-    const size = await this._size(k);
-    if (size !== undefined) {
+    if (this.streamsToFile) {
+      const size = await this._size(k);
+      if (size === undefined) throw keyNotFound(k);
       const found = await withProgress(this.hub, k, size, this.progressThreshold, (step) => this._toFile(k, path, step));
-      if (found === true) return;
-      if (found === false) throw keyNotFound(k);
+      if (!found) throw keyNotFound(k);
+      return;
     }
     const entry = await this._get(k);
     if (!entry) throw keyNotFound(k);

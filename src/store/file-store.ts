@@ -157,7 +157,9 @@ export class FileStore extends BaseStore {
     });
   }
 
-  protected override async _toFile(key: string, path: string, step: StepFn): Promise<boolean | undefined> {
+  protected override readonly streamsToFile = true;
+
+  protected override async _toFile(key: string, path: string, step: StepFn): Promise<boolean> {
     return this.io(`copy ${key} to ${path}`, async () => {
       let src;
       try {

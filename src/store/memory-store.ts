@@ -55,10 +55,6 @@ export class MemoryStore extends BaseStore {
     return Buffer.from(e.data.subarray(s, t));
   }
 
-  protected override async _size(key: string): Promise<number | undefined> {
-    return this.entries.get(key)?.data.length;
-  }
-
   protected async _put(key: string, change: PutChange, step: StepFn): Promise<PutResult> {
     const prev = this.entries.get(key);
     const data = change.data ? copyBuffer(change.data, this.chunkSize, step) : (prev?.data ?? EMPTY);

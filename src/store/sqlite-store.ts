@@ -152,10 +152,6 @@ export class SqliteStore extends BaseStore {
     return sqlite(() => this.s.exists.get(key)) !== undefined;
   }
 
-  protected override async _size(key: string): Promise<number | undefined> {
-    return sqlite(() => this.s.size.get(key)) as number | undefined;
-  }
-
   protected override async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
     // Both statements run synchronously back to back: nothing can change the value in between.
     return sqlite(() => {

@@ -75,7 +75,8 @@ function copyJson(value: unknown, path: string, depth: number, validate: boolean
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (validate && !Number.isFinite(value)) throw new InvalidValue(`${path}: ${value} is not a JSON number`);
-    return value;
+    // JSON has no -0; normalise so every backend stores the same value.
+    return value === 0 ? 0 : value;
   }
   if (validate && depth > MAX_DEPTH) throw new InvalidValue(`${path}: nested too deeply (cycle?)`);
   if (Array.isArray(value)) {

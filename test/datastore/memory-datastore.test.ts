@@ -1,0 +1,203 @@
+/**
+ * The in-memory datastore against daf_butler's datastore scenarios (reference §5,
+ * items 14–22 where they apply), with its quirks fixed: no aliasing, forget frees,
+ * an empty list never empties the trash, rollback restores what was there.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { StorageClassRegistry } from '../../src/model/storage-class.js';
+import { makeDatasetId } from '../../src/model/dataset-id.js';
+import type { DatasetRef } from '../../src/model/dataset-ref.js';
+import { DatasetAlreadyStored, DatasetNotFound, UnknownParameter } from '../../src/model/errors.js';
+
+function ref(name: string, visit: number, storageClass = 'StructuredDataDict'): DatasetRef {
+  const dataId = { instrument: 'dummy', visit };
+  return {
+    id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, ['instrument', 'visit'], 'run'),
+    datasetType: { name, storageClass, dimensions: ['instrument', 'visit'], isCalibration: false },
+    dataId,
+    run: 'run',
+  };
+}
+
+let ds: MemoryDatastore;
+beforeEach(() => {
+  ds = new MemoryDatastore('InMemoryDatastore@test', new MemoryStore(), StorageClassRegistry.withBuiltins());
+});
+
+const value = { a: 1, nested: { list: [1, 2, 3] } };
+
+describe('MemoryDatastore', () => {
+  it('14. is ephemeral and named', () => {
+    expect(ds.isEphemeral).toBe(true);
+    expect(ds.name).toBe('InMemoryDatastore@test');
+  });
+
+  it('15. unknown parameters are refused', async () => {
+    const r = ref('metric', 52, 'StructuredDataList');
+    await ds.put({ kind: 'value', value: [1, 2, 3] }, r);
+    expect((await ds.get(r)).value).toEqual([1, 2, 3]);
+    await expect(ds.get(r, { parameters: { missing: 5 } })).rejects.toBeInstanceOf(UnknownParameter);
+  });
+
+  it('16. basic put/get, existence and URIs before and after', async () => {
+    const r = ref('metric', 52);
+    const r2 = ref('metric', 53);
+    await expect(ds.getURIs(r)).rejects.toBeInstanceOf(DatasetNotFound);
+    const predicted = await ds.getURIs(r, true);
+    expect(predicted.primary).toContain('52');
+    expect(predicted.primary).toMatch(/#predicted$/);
+    expect((await ds.getURIs(r2, true)).primary).toContain('53');
+    await ds.put({ kind: 'value', value }, r);
+    expect(await ds.exists(r)).toBe(true);
+    expect(Object.fromEntries(await ds.mexists([r, r2]))).toEqual({ [r.id]: true, [r2.id]: false });
+    expect((await ds.get(r)).value).toEqual(value);
+    const uris = await ds.getURIs(r);
+    expect(uris.primary).toMatch(/^mem:\/\//);
+    expect(uris.primary).not.toMatch(/#predicted/);
+    expect(uris.components).toEqual({});
+    const rec = await ds.record(r);
+    expect(rec?.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(rec?.file_size).toBeGreaterThan(0);
+  });
+
+  it('copies on put and on get: no aliasing', async () => {
+    const r = ref('metric', 1);
+    const mine = { a: [1, 2] };
+    await ds.put({ kind: 'value', value: mine }, r);
+    mine.a.push(3);
+    const first = (await ds.get(r)).value as { a: number[] };
+    expect(first).toEqual({ a: [1, 2] });
+    first.a.push(99);
+    expect((await ds.get(r)).value).toEqual({ a: [1, 2] });
+  });
+
+  it('17. components that are null come back as null', async () => {
+    const reg = ds.storageClasses;
+    reg.loadConfig({ Metric: { inheritsFrom: 'StructuredDataDict', components: { summary: 'StructuredDataDict', output: 'StructuredDataDict' } } });
+    const r = ref('metric', 1, 'Metric');
+    await ds.put({ kind: 'value', value: { summary: { x: 1 }, output: null } }, r);
+    expect((await ds.get(r, { component: 'summary' })).value).toEqual({ x: 1 });
+    expect((await ds.get(r, { component: 'output' })).value).toBeNull();
+  });
+
+  it('18. missing datasets', async () => {
+    const r = ref('metric', 7);
+    await expect(ds.get(r)).rejects.toBeInstanceOf(DatasetNotFound);
+    await expect(ds.get(r)).rejects.toThrow(`No such file dataset in memory: ${r.id}`);
+    expect((await ds.getURIs(r, true)).primary).toMatch(/^mem:\/\/metric\?.*#predicted$/);
+  });
+
+  it('19. remove, then a second remove fails', async () => {
+    const r = ref('metric', 8);
+    await ds.put({ kind: 'value', value }, r);
+    await ds.remove(r);
+    expect(await ds.exists(r)).toBe(false);
+    expect((await ds.getURIs(r, true)).primary).toMatch(/#predicted$/);
+    await expect(ds.get(r)).rejects.toBeInstanceOf(DatasetNotFound);
+    await expect(ds.remove(r)).rejects.toBeInstanceOf(DatasetNotFound);
+  });
+
+  it('20. forget frees the dataset and is idempotent', async () => {
+    const r = ref('metric', 9);
+    await ds.put({ kind: 'value', value }, r);
+    await ds.forget([r]);
+    expect(await ds.exists(r)).toBe(false);
+    await expect(ds.get(r)).rejects.toBeInstanceOf(DatasetNotFound);
+    await ds.forget([r]);
+    expect((await ds.getURIs(r, true)).primary).toMatch(/#predicted$/);
+  });
+
+  it('21. transfer between two datastores (get from one, put into the other)', async () => {
+    const other = new MemoryDatastore('InMemoryDatastore@other', new MemoryStore(), StorageClassRegistry.withBuiltins());
+    const r = ref('metric', 10);
+    await ds.put({ kind: 'value', value }, r);
+    const { bytes } = await ds.getBytes(r);
+    await other.put({ kind: 'bytes', bytes }, r);
+    expect((await other.get(r)).value).toEqual(value);
+    expect((await other.record(r))?.checksum).toBe((await ds.record(r))?.checksum);
+  });
+
+  it('22. transactions: commit persists, failure rolls back, nesting, earlier data survives', async () => {
+    const before = ref('metric', 20);
+    await ds.put({ kind: 'value', value: { v: 0 } }, before);
+    const committed = ref('metric', 21);
+    await ds.transaction(async () => {
+      await ds.put({ kind: 'value', value: { v: 1 } }, committed);
+    });
+    expect(await ds.exists(committed)).toBe(true);
+
+    const failed = ref('metric', 22);
+    await expect(
+      ds.transaction(async () => {
+        await ds.put({ kind: 'value', value: { v: 2 } }, failed);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await ds.exists(failed)).toBe(false);
+    await expect(ds.getURIs(failed)).rejects.toBeInstanceOf(DatasetNotFound);
+
+    const inner = ref('metric', 23);
+    const outer = ref('metric', 24);
+    await expect(
+      ds.transaction(async () => {
+        await ds.put({ kind: 'value', value: { v: 4 } }, outer);
+        await ds.transaction(async () => {
+          await ds.put({ kind: 'value', value: { v: 3 } }, inner);
+        });
+        throw new Error('outer fails');
+      }),
+    ).rejects.toThrow('outer fails');
+    expect(await ds.exists(inner)).toBe(false);
+    expect(await ds.exists(outer)).toBe(false);
+    expect((await ds.get(before)).value).toEqual({ v: 0 });
+    expect(await ds.exists(committed)).toBe(true);
+  });
+
+  it('a rolled-back trash is restored, and emptying the trash after it deletes nothing', async () => {
+    const r = ref('metric', 30);
+    await ds.put({ kind: 'value', value }, r);
+    await expect(
+      ds.transaction(async () => {
+        await ds.trash(r);
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect(await ds.emptyTrash()).toEqual([]);
+    expect(await ds.exists(r)).toBe(true);
+  });
+
+  it('an empty ref list never empties the whole trash; unknown refs never land in it', async () => {
+    const a = ref('metric', 40);
+    const b = ref('metric', 41);
+    await ds.put({ kind: 'value', value }, a);
+    await ds.put({ kind: 'value', value }, b);
+    await ds.trash([a, b]);
+    expect(await ds.emptyTrash([])).toEqual([]);
+    expect(await ds.exists(a)).toBe(true);
+    expect(await ds.emptyTrash([a])).toEqual([a.id]);
+    expect(await ds.exists(a)).toBe(false);
+    expect(await ds.exists(b)).toBe(true);
+    await expect(ds.trash(ref('metric', 42))).rejects.toBeInstanceOf(DatasetNotFound);
+    await ds.trash(ref('metric', 43), true);
+    expect(await ds.emptyTrash()).toEqual([b.id]);
+  });
+
+  it('the same id twice: identical bytes are a no-op, different bytes are refused', async () => {
+    const r = ref('metric', 50);
+    expect((await ds.put({ kind: 'value', value }, r)).unchanged).toBe(false);
+    expect((await ds.put({ kind: 'value', value: { nested: { list: [1, 2, 3] }, a: 1 } }, r)).unchanged).toBe(true);
+    await expect(ds.put({ kind: 'value', value: { a: 2 } }, r)).rejects.toBeInstanceOf(DatasetAlreadyStored);
+  });
+
+  it('exports records in StoredFileInfo form for stored datasets only', async () => {
+    const r = ref('metric', 60);
+    const missing = ref('metric', 61);
+    await ds.put({ kind: 'value', value }, r);
+    const data = await ds.exportRecords([r, missing]);
+    expect([...data.keys()]).toEqual([r.id]);
+    const row = data.get(r.id)!.get('file_datastore_records')![0]!;
+    expect(row).toMatchObject({ storage_class: 'StructuredDataDict', component: '__NULL_STRING__', file_size: expect.any(Number) });
+  });
+});
