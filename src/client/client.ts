@@ -52,6 +52,8 @@ export interface SpawnOptions {
   /** Path of the built CLI; defaults to this package's dist/src/cli.js. */
   cliPath?: string;
   args?: string[];
+  /** Options for node itself (e.g. --cpu-prof, --inspect). */
+  nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
   /** What to do with the sidecar's stderr (default: 'inherit'). 'pipe' collects it in `stderrText`. */
   stderr?: 'inherit' | 'pipe' | 'ignore';
@@ -92,7 +94,7 @@ export class QuantumButlerClient {
   }
 
   static async spawn(opts: SpawnOptions = {}): Promise<QuantumButlerClient> {
-    const child = spawn(process.execPath, [opts.cliPath ?? defaultCliPath(), '--stdio', ...(opts.args ?? [])], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.cliPath ?? defaultCliPath(), '--stdio', ...(opts.args ?? [])], {
       stdio: ['pipe', 'pipe', opts.stderr ?? 'inherit'],
       env: opts.env ?? process.env,
     });

@@ -67,6 +67,8 @@ export class MemoryDatastore implements Datastore {
   }
 
   private async readRecord(ref: DatasetRef): Promise<DatasetRecord | undefined> {
+    // Absence is the common case on put; checking first avoids building an error per call.
+    if (!(await this.store.exists(this.key(ref)))) return undefined;
     try {
       const md = await this.store.getMetadata(this.key(ref));
       return isRecord(md) ? md : undefined;

@@ -302,6 +302,16 @@ describe('payloads and progress', () => {
     await s.close();
   });
 
+  it('refuses malformed base64 and bytes that do not decode for the storage class', async () => {
+    const s = await client.openSession({ predicted: { inputs: [], outputs: [bref, outputRefs()[0]!] } });
+    expect(await kindOf(s.put(bref, null, { payload: { encoding: 'base64', data: 'ab$d' } }))).toBe('InvalidArgument');
+    expect(await kindOf(s.put(bref, null, { payload: { encoding: 'base64', data: 'abc' } }))).toBe('InvalidArgument');
+    const notJson = Buffer.from('{not json').toString('base64');
+    expect(await kindOf(s.put(outputRefs()[0]!, null, { payload: { encoding: 'base64', data: notJson } }))).toBe('InvalidValue');
+    expect(await s.stored(outputRefs()[0]!)).toBe(false);
+    await s.close();
+  });
+
   it('reports $/progress begin and end for a request with a workDoneToken', async () => {
     const s = await client.openSession({ predicted: { inputs: [], outputs: [bref] } });
     const values: Array<{ kind: string }> = [];

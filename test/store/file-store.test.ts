@@ -1,0 +1,122 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidKey } from '../../src/model/errors.js';
+import { FileStore } from '../../src/store/file-store.js';
+import { openStore } from '../../src/store/store-factory.js';
+import { assertBuilt, runWriter } from './multiprocess.js';
+
+describe('FileStore', () => {
+  let dir: string;
+  let root: string;
+  let store: FileStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'qb-file-'));
+    root = join(dir, 'root');
+    store = new FileStore(root);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps data at the key path and metadata in a parallel sidecar tree', async () => {
+    await store.set('run/a/file.fits', Buffer.from('bytes'), { x: 1 });
+    expect(await readFile(join(root, 'run/a/file.fits'), 'utf8')).toBe('bytes');
+    const sidecar = JSON.parse(await readFile(join(root, '.qbstore/meta/run/a/file.fits'), 'utf8'));
+    expect(sidecar.metadata).toEqual({ x: 1 });
+    expect(typeof sidecar.created).toBe('number');
+    expect(await readdir(join(root, 'run/a'))).toEqual(['file.fits']);
+  });
+
+  it('reserved names are InvalidKey', async () => {
+    for (const key of ['.qbstore', '.qbstore/meta/x', 'a/.qbtmp-123', '.qbtmp-x']) {
+      await expect(store.set(key, Buffer.from(''), {})).rejects.toBeInstanceOf(InvalidKey);
+      await expect(store.get(key)).rejects.toBeInstanceOf(InvalidKey);
+    }
+    // Similar names are fine.
+    await store.set('.qbstore2/x', Buffer.from(''), {});
+    await store.set('a/.qbstore', Buffer.from(''), {});
+    expect(await store.glob('**')).toEqual(['.qbstore2/x', 'a/.qbstore']);
+  });
+
+  it('a key cannot be both a leaf and a directory', async () => {
+    await store.set('a', Buffer.from('leaf'), {});
+    await expect(store.set('a/b', Buffer.from(''), {})).rejects.toBeInstanceOf(InvalidKey);
+    await store.set('c/d', Buffer.from(''), {});
+    await expect(store.set('c', Buffer.from(''), {})).rejects.toBeInstanceOf(InvalidKey);
+    expect(await store.glob('**')).toEqual(['a', 'c/d']);
+    expect(await store.exists('a/b')).toBe(false);
+    expect(await store.exists('c')).toBe(false);
+    await expect(store.get('c')).rejects.toThrow();
+  });
+
+  it('deleting prunes empty directories so the name can become a leaf', async () => {
+    await store.set('x/y/z', Buffer.from(''), {});
+    await store.delete('x/y/z');
+    expect(await readdir(root)).toEqual(['.qbstore']);
+    await store.set('x', Buffer.from('leaf'), {});
+    expect((await store.getData('x')).toString()).toBe('leaf');
+  });
+
+  it('files placed by hand are keys with metadata {}; temp and internal files are not', async () => {
+    await mkdir(join(root, 'manual'), { recursive: true });
+    await writeFile(join(root, 'manual/file.txt'), 'hand made');
+    await writeFile(join(root, 'manual/.qbtmp-leftover'), 'partial');
+    const v = await store.get('manual/file.txt');
+    expect(v.data.toString()).toBe('hand made');
+    expect(v.metadata).toEqual({});
+    expect(v.modified).toBeGreaterThan(0);
+    expect(await store.glob('**')).toEqual(['manual/file.txt']);
+    expect(await store.queryKeys({})).toEqual(['manual/file.txt']);
+    await store.updateMetadata('manual/file.txt', { added: true });
+    expect(await store.getMetadata('manual/file.txt')).toEqual({ added: true });
+  });
+
+  it('transactions journal previous versions and clean up after themselves', async () => {
+    await store.set('keep', Buffer.from('old'), { v: 1 });
+    await expect(
+      store.transaction('t', async () => {
+        await store.set('keep', Buffer.from('new'), { v: 2 });
+        await store.set('gone/deep/new', Buffer.from('n'), {});
+        const journals = await readdir(join(root, '.qbstore/journal'));
+        expect(journals).toHaveLength(1);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect((await store.getData('keep')).toString()).toBe('old');
+    expect(await store.getMetadata('keep')).toEqual({ v: 1 });
+    expect(await readdir(join(root, '.qbstore/journal'))).toEqual([]);
+    await expect(stat(join(root, 'gone'))).rejects.toThrow();
+    await store.transaction('t2', async () => store.set('keep', Buffer.from('committed'), {}));
+    expect(await readdir(join(root, '.qbstore/journal'))).toEqual([]);
+    expect((await store.getData('keep')).toString()).toBe('committed');
+  });
+
+  it('openStore opens file trees', async () => {
+    const s = await openStore({ kind: 'file', path: join(dir, 'other') });
+    expect(s).toBeInstanceOf(FileStore);
+    expect(s.info()).toMatchObject({ kind: 'file', path: join(dir, 'other') });
+    await s.close();
+  });
+
+  it('two processes writing different keys concurrently lose nothing', async () => {
+    assertBuilt();
+    const count = 150;
+    await Promise.all([runWriter('file', root, 'a', count), runWriter('file', root, 'b', count)]);
+    const keys = await store.glob('common/**');
+    expect(keys).toHaveLength(2 * count);
+    for (const tag of ['a', 'b']) {
+      for (let i = 0; i < count; i++) {
+        const v = await store.get(`common/sub${i % 5}/${tag}-${i}`);
+        expect(v.data.toString()).toBe(`${tag}:${i}`);
+        expect(v.metadata).toEqual({ tag, i });
+      }
+    }
+    // The short-lived keys are all gone, and so are their directories.
+    expect((await readdir(join(root, 'common'))).sort()).toEqual(['sub0', 'sub1', 'sub2', 'sub3', 'sub4']);
+  });
+});
