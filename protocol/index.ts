@@ -10,11 +10,13 @@ export * from './provenance.js';
 export * from './session.js';
 export * from './butler.js';
 export * from './notifications.js';
+export * from './store.js';
 
 import * as lifecycle from './lifecycle.js';
 import * as session from './session.js';
 import * as butler from './butler.js';
 import * as notifications from './notifications.js';
+import * as store from './store.js';
 import type { NotificationDef, RequestDef } from './define.js';
 
 /** Every request the sidecar answers, by method name. */
@@ -37,6 +39,35 @@ export const Requests = {
   [butler.GetURIs.method]: butler.GetURIs,
   [butler.ExtractProvenance.method]: butler.ExtractProvenance,
   [butler.Metrics.method]: butler.Metrics,
+  [store.StoreInfoRequest.method]: store.StoreInfoRequest,
+  [store.StoreGet.method]: store.StoreGet,
+  [store.StoreGetData.method]: store.StoreGetData,
+  [store.StoreGetDataRange.method]: store.StoreGetDataRange,
+  [store.StoreGetMetadata.method]: store.StoreGetMetadata,
+  [store.StoreExists.method]: store.StoreExists,
+  [store.StoreSet.method]: store.StoreSet,
+  [store.StoreSetData.method]: store.StoreSetData,
+  [store.StoreSetMetadata.method]: store.StoreSetMetadata,
+  [store.StoreUpdateMetadata.method]: store.StoreUpdateMetadata,
+  [store.StoreDelete.method]: store.StoreDelete,
+  [store.StoreMultiget.method]: store.StoreMultiget,
+  [store.StoreMultigetData.method]: store.StoreMultigetData,
+  [store.StoreMultigetMetadata.method]: store.StoreMultigetMetadata,
+  [store.StoreMultiset.method]: store.StoreMultiset,
+  [store.StoreMultisetData.method]: store.StoreMultisetData,
+  [store.StoreMultisetMetadata.method]: store.StoreMultisetMetadata,
+  [store.StoreMultiupdateMetadata.method]: store.StoreMultiupdateMetadata,
+  [store.StoreGlob.method]: store.StoreGlob,
+  [store.StoreQuery.method]: store.StoreQuery,
+  [store.StoreQueryKeys.method]: store.StoreQueryKeys,
+  [store.StoreFromFile.method]: store.StoreFromFile,
+  [store.StoreToFile.method]: store.StoreToFile,
+  [store.StoreFromBytes.method]: store.StoreFromBytes,
+  [store.StoreToBytes.method]: store.StoreToBytes,
+  [store.StoreBeginTransaction.method]: store.StoreBeginTransaction,
+  [store.StoreCommitTransaction.method]: store.StoreCommitTransaction,
+  [store.StoreRollbackTransaction.method]: store.StoreRollbackTransaction,
+  [store.StorePush.method]: store.StorePush,
 } as const satisfies Record<string, RequestDef<any, any>>;
 
 /** Every notification, in either direction. */
@@ -49,4 +80,5 @@ export const Notifications = {
   [lifecycle.CancelRequest.method]: lifecycle.CancelRequest,
   [notifications.ProvenanceNotification.method]: notifications.ProvenanceNotification,
   [notifications.ProgressNotification.method]: notifications.ProgressNotification,
+  [store.StoreEventNotification.method]: store.StoreEventNotification,
 } as const satisfies Record<string, NotificationDef<any>>;

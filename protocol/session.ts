@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { request, request0 } from './define.js';
 import { DatasetRefInputSchema, SerializedDatasetTypeSchema, SessionIdSchema } from './common.js';
 import { NotificationStreamSchema } from './lifecycle.js';
+import { MountSpecSchema, PlainStoreSpecSchema } from './store.js';
 import { NativeProvenanceSchema } from './provenance.js';
 
 export const DatastoreSpecSchema = z
@@ -48,6 +49,8 @@ export const SessionOpenParamsSchema = z
     predicted: PredictedSchema.optional().describe('from_predicted: ids or refs instead of a quantum'),
     datasetTypes: z.array(SerializedDatasetTypeSchema).optional().describe('Registry dataset type definitions'),
     datastore: DatastoreSpecSchema.default({ kind: 'memory' }),
+    store: PlainStoreSpecSchema.default({ kind: 'memory' }).describe('The key-value store under the datastore'),
+    mount: MountSpecSchema.optional().describe('Mount the session store at a prefix over a read-only backing store'),
     storageClasses: StorageClassConfigSchema.optional(),
     notifications: z.array(NotificationStreamSchema).default(['provenance', 'progress']),
     strictDeferred: z
@@ -65,6 +68,7 @@ export const SessionSummarySchema = z.object({
   taskName: z.string().nullable(),
   openedAt: z.string(),
   datastore: z.string(),
+  store: z.string().describe('Kind of the session store: memory, sqlite, file or mounted'),
   predictedInputs: z.number().int(),
   predictedOutputs: z.number().int(),
   notifications: z.array(NotificationStreamSchema),

@@ -19,6 +19,7 @@ import {
 } from '../../protocol/index.js';
 import type { SessionOpen } from '../../protocol/session.js';
 import type { QuantumButlerClient } from './client.js';
+import { SessionStore } from './store.js';
 
 type RefLike = DatasetRefInput | string;
 const asRef = (r: RefLike): DatasetRefInput => (typeof r === 'string' ? { id: r } : r);
@@ -26,12 +27,15 @@ type Omit2<T, K extends keyof any> = Omit<T, K>;
 
 export class ButlerSession {
   readonly sessionId: string;
+  /** The session's key-value store (store/* methods). */
+  readonly store: SessionStore;
 
   constructor(
     readonly client: QuantumButlerClient,
     readonly info: ResultOf<typeof SessionOpen>,
   ) {
     this.sessionId = info.sessionId;
+    this.store = new SessionStore(client, info.sessionId);
   }
 
   /** Read a dataset and return its value (json/text payloads) or the raw result. */

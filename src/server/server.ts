@@ -17,7 +17,7 @@ import { LogTrace, ProgressNotification, type NotificationStream } from '../../p
 import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.js';
 import { Logger, type LogLevel } from './logger.js';
 import { Stats } from './stats.js';
-import { SessionTable, type Session } from './session-table.js';
+import { SessionTable, releaseSession, type Session } from './session-table.js';
 import { NO_PROGRESS, RequestContext, type Progress } from './context.js';
 import { rpcError, toResponseError } from './errors.js';
 
@@ -221,17 +221,33 @@ export class Server {
     if (this.exiting) return;
     this.exiting = true;
     this.logger.log(code === 0 ? 'info' : 'warning', `exiting with code ${code}: ${reason}`);
+    const done = () => {
+      const out = this.options.output;
+      // An empty write's callback runs after everything written before it.
+      if (out.writable) out.write('', () => this.options.exit(code));
+      else this.options.exit(code);
+    };
+    // Best effort, but bounded: a stuck store must not keep the process alive.
+    const timer = setTimeout(done, 2000);
+    void this.closeAllSessions()
+      .then(() => this.datastores.closeAll())
+      .catch((err: Error) => this.logger.error(`cleanup failed: ${err.message}`))
+      .finally(() => {
+        clearTimeout(timer);
+        done();
+      });
+  }
+
+  /** Close every session (shutdown and exit). */
+  async closeAllSessions(): Promise<void> {
     for (const s of this.sessions.list()) {
       this.sessions.remove(s.id);
       try {
         s.butler.close();
-      } catch {
-        // closing is best effort on the way out
+        await releaseSession(s);
+      } catch (err) {
+        this.logger.warn(`closing session ${s.id} failed: ${(err as Error).message}`);
       }
     }
-    const out = this.options.output;
-    // An empty write's callback runs after everything written before it.
-    if (out.writable) out.write('', () => this.options.exit(code));
-    else this.options.exit(code);
   }
 }

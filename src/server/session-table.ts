@@ -7,6 +7,7 @@ import type { QuantumBackedButler } from '../butler/quantum-backed-butler.js';
 import type { NotificationStream } from '../../protocol/lifecycle.js';
 import { SessionNotFound, TooManySessions } from '../model/errors.js';
 import { Mutex } from '../util/mutex.js';
+import type { Store, Transaction } from '../store/store.js';
 
 export interface Session {
   readonly id: string;
@@ -17,6 +18,23 @@ export interface Session {
   /** Canonical JSON of the open params, for idempotent re-open. */
   readonly paramsKey: string;
   readonly mutex: Mutex;
+  /** The key-value store under the session's datastore (store/* methods act on it). */
+  readonly store: Store;
+  /** Private stores close with the session; named datastores' stores outlive it. */
+  readonly ownsStore: boolean;
+  /** Transactions begun over RPC and not yet committed or rolled back. */
+  readonly transactions: Map<string, Transaction>;
+  /** Stops the store/event stream. */
+  readonly unsubscribe: () => void;
+  storeSeq: number;
+}
+
+/** Release what a session holds: roll back its open transactions, stop events, close a private store. */
+export async function releaseSession(s: Session): Promise<void> {
+  for (const tx of s.transactions.values()) await tx.rollback().catch(() => {});
+  s.transactions.clear();
+  s.unsubscribe();
+  if (s.ownsStore) await s.store.close().catch(() => {});
 }
 
 export class SessionTable {

@@ -3,6 +3,7 @@ import { Server, type ServerOptions } from './server.js';
 import { registerLifecycle } from './handlers/lifecycle.js';
 import { registerSession } from './handlers/session.js';
 import { registerButler } from './handlers/butler.js';
+import { registerStore } from './handlers/store.js';
 import { startWatchdog } from './watchdog.js';
 
 export function startServer(options: ServerOptions & { bytesOut?: () => number }): Server {
@@ -14,6 +15,7 @@ export function startServer(options: ServerOptions & { bytesOut?: () => number }
   registerLifecycle(server);
   registerSession(server);
   registerButler(server);
+  registerStore(server);
   if (options.clientProcessId !== undefined) startWatchdog(options.clientProcessId, server);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => server.exit(1, `received ${signal}`));

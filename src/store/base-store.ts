@@ -419,9 +419,12 @@ export abstract class BaseStore implements Store {
 
   private async many(notes: string, n: number, fn: (i: number) => Promise<void>): Promise<void> {
     if (n === 0) return;
-    await this.transaction(notes, async () => {
-      for (let i = 0; i < n; i++) await this.write(() => fn(i));
-    });
+    // One lock acquisition for the whole loop: nothing else runs at this private frame's level.
+    await this.transaction(notes, () =>
+      this.write(async () => {
+        for (let i = 0; i < n; i++) await fn(i);
+      }),
+    );
   }
 }
 

@@ -6,8 +6,6 @@
  */
 import { InvalidArgument, InvalidKey } from '../model/errors.js';
 
-const LONE_SURROGATE = /\p{Cs}/u;
-
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0) {
     throw new InvalidKey('key must be a non-empty string', { details: { key } });
@@ -17,14 +15,29 @@ export function checkKey(key: unknown): string {
   return key;
 }
 
+// One pass over the code units (this runs for every key of every call).
 function keyProblem(key: string): string | undefined {
-  if (key.includes('\0')) return 'contains NUL';
-  if (key.includes('\\')) return 'contains a backslash';
-  if (key.startsWith('/')) return 'is absolute (leading "/")';
-  if (LONE_SURROGATE.test(key)) return 'is not well-formed Unicode';
-  for (const segment of key.split('/')) {
-    if (segment === '') return 'has an empty segment';
-    if (segment === '.' || segment === '..') return `has a "${segment}" segment`;
+  if (key.charCodeAt(0) === 0x2f) return 'is absolute (leading "/")';
+  let segmentStart = 0;
+  for (let i = 0; i <= key.length; i++) {
+    const c = i < key.length ? key.charCodeAt(i) : 0x2f;
+    if (c === 0x2f) {
+      const len = i - segmentStart;
+      if (len === 0) return 'has an empty segment';
+      if (len <= 2 && key.charCodeAt(segmentStart) === 0x2e && (len === 1 || key.charCodeAt(segmentStart + 1) === 0x2e)) {
+        return `has a "${key.slice(segmentStart, i)}" segment`;
+      }
+      segmentStart = i + 1;
+    } else if (c === 0) {
+      return 'contains NUL';
+    } else if (c === 0x5c) {
+      return 'contains a backslash';
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      // A high surrogate must be followed by a low one; a low one must not stand alone.
+      const next = i + 1 < key.length ? key.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || next < 0xdc00 || next > 0xdfff) return 'is not well-formed Unicode';
+      i++;
+    }
   }
   return undefined;
 }

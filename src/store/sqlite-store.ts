@@ -46,7 +46,6 @@ CREATE TABLE IF NOT EXISTS qb_metadata (
   key TEXT NOT NULL,
   PRIMARY KEY (name, value, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS qb_metadata_key ON qb_metadata (key);
 `;
 
 interface HeadRow {
@@ -113,7 +112,7 @@ export class SqliteStore extends BaseStore {
       updateMeta: p('UPDATE qb_entries SET metadata = ?, modified = ? WHERE key = ?'),
       delete: p('DELETE FROM qb_entries WHERE key = ?'),
       indexInsert: p('INSERT INTO qb_metadata (name, value, key) VALUES (?, ?, ?)'),
-      indexDelete: p('DELETE FROM qb_metadata WHERE key = ?'),
+      indexDelete: p('DELETE FROM qb_metadata WHERE name = ? AND value = ? AND key = ?'),
       allKeys: p('SELECT key FROM qb_entries').pluck(),
       keyRange: p('SELECT key FROM qb_entries WHERE key >= ? AND key < ?').pluck(),
       keysFrom: p('SELECT key FROM qb_entries WHERE key >= ? ORDER BY key').pluck(),
@@ -164,17 +163,19 @@ export class SqliteStore extends BaseStore {
   }
 
   protected async _put(key: string, change: PutChange, step: StepFn): Promise<PutResult> {
-    const result = sqlite(() => this.putTx.immediate(key, change));
+    // Inside an open frame, the frame already isolates and can undo this write: skip the
+    // per-call savepoint (it costs more than the write for small values).
+    const result = sqlite(() => (this.db.inTransaction ? this.putSync(key, change) : this.putTx.immediate(key, change)));
     step(change.data?.length ?? 0);
     return result;
   }
 
   protected override async _merge(key: string, patch: Metadata): Promise<Metadata | undefined> {
-    return sqlite(() => this.mergeTx.immediate(key, patch));
+    return sqlite(() => (this.db.inTransaction ? this.mergeSync(key, patch) : this.mergeTx.immediate(key, patch)));
   }
 
   protected async _delete(key: string): Promise<Metadata | undefined> {
-    return sqlite(() => this.deleteTx.immediate(key));
+    return sqlite(() => (this.db.inTransaction ? this.deleteSync(key) : this.deleteTx.immediate(key)));
   }
 
   protected async _keys(prefix: string): Promise<string[]> {
@@ -245,42 +246,58 @@ export class SqliteStore extends BaseStore {
       this.index(key, metadata);
       return { existed: false, metadata };
     }
-    if (change.metadata && change.data) {
-      this.s.update.run(change.data, JSON.stringify(change.metadata), now, key);
-    } else if (change.data) {
-      this.s.updateData.run(change.data, now, key);
-      return { existed: true, metadata: JSON.parse(head.metadata) as Metadata };
-    } else if (change.metadata) {
-      this.s.updateMeta.run(JSON.stringify(change.metadata), now, key);
-    } else {
-      this.s.updateMeta.run(head.metadata, now, key);
-      return { existed: true, metadata: JSON.parse(head.metadata) as Metadata };
+    const old = JSON.parse(head.metadata) as Metadata;
+    if (!change.metadata) {
+      if (change.data) this.s.updateData.run(change.data, now, key);
+      else this.s.updateMeta.run(head.metadata, now, key);
+      return { existed: true, metadata: old };
     }
-    this.s.indexDelete.run(key);
-    this.index(key, change.metadata);
+    if (change.data) this.s.update.run(change.data, JSON.stringify(change.metadata), now, key);
+    else this.s.updateMeta.run(JSON.stringify(change.metadata), now, key);
+    this.reindex(key, old, change.metadata);
     return { existed: true, metadata: change.metadata };
   }
 
   private mergeSync(key: string, patch: Metadata): Metadata | undefined {
     const text = this.s.meta.get(key) as string | undefined;
     if (text === undefined) return undefined;
-    const metadata = { ...(JSON.parse(text) as Metadata), ...patch };
+    const old = JSON.parse(text) as Metadata;
+    const metadata = { ...old, ...patch };
     this.s.updateMeta.run(JSON.stringify(metadata), nowSeconds(), key);
-    this.s.indexDelete.run(key);
-    this.index(key, metadata);
+    this.reindex(key, old, metadata);
     return metadata;
   }
 
   private deleteSync(key: string): Metadata | undefined {
     const text = this.s.meta.get(key) as string | undefined;
     if (text === undefined) return undefined;
+    const old = JSON.parse(text) as Metadata;
     this.s.delete.run(key);
-    this.s.indexDelete.run(key);
-    return JSON.parse(text) as Metadata;
+    this.unindex(key, old);
+    return old;
   }
 
   private index(key: string, metadata: Metadata): void {
     for (const name of Object.keys(metadata)) this.s.indexInsert.run(name, canonicalJson(metadata[name]), key);
+  }
+
+  // Side-table rows are removed by their primary key, computed from the old metadata: no
+  // second index on `key` to maintain on every insert.
+  private unindex(key: string, metadata: Metadata): void {
+    for (const name of Object.keys(metadata)) this.s.indexDelete.run(name, canonicalJson(metadata[name]), key);
+  }
+
+  private reindex(key: string, old: Metadata, metadata: Metadata): void {
+    for (const name of Object.keys(old)) {
+      const before = canonicalJson(old[name]);
+      if (Object.prototype.hasOwnProperty.call(metadata, name) && canonicalJson(metadata[name]) === before) continue;
+      this.s.indexDelete.run(name, before, key);
+    }
+    for (const name of Object.keys(metadata)) {
+      const now = canonicalJson(metadata[name]);
+      if (Object.prototype.hasOwnProperty.call(old, name) && canonicalJson(old[name]) === now) continue;
+      this.s.indexInsert.run(name, now, key);
+    }
   }
 
   private querySql(match: Metadata, withMetadata: boolean): { sql: string; params: string[]; rest: string[] } {

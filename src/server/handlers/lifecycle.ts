@@ -60,12 +60,9 @@ export function registerLifecycle(server: Server): void {
 
   server.onNotification(Initialized, () => server.logger.debug('client initialized'));
 
-  server.handle(Shutdown, () => {
+  server.handle(Shutdown, async () => {
     server.state = 'shutdown';
-    for (const s of server.sessions.list()) {
-      server.sessions.remove(s.id);
-      s.butler.close();
-    }
+    await server.closeAllSessions();
     return null;
   });
 

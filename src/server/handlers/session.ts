@@ -1,12 +1,13 @@
 /** session/open, session/close, session/list. */
 import { v4 as uuidv4 } from 'uuid';
-import { ProvenanceNotification, SessionClose, SessionList, SessionOpen } from '../../../protocol/index.js';
+import { ProvenanceNotification, SessionClose, SessionList, SessionOpen, StoreEventNotification } from '../../../protocol/index.js';
 import { openButler } from '../../butler/open-butler.js';
 import { SessionConflict } from '../../model/errors.js';
 import { Mutex } from '../../util/mutex.js';
 import { isoNow } from '../../util/time.js';
 import type { Server } from '../server.js';
-import type { Session } from '../session-table.js';
+import { releaseSession, type Session } from '../session-table.js';
+import type { StoreSpec } from '../../store/store-factory.js';
 
 function summary(s: Session) {
   return {
@@ -15,6 +16,7 @@ function summary(s: Session) {
     taskName: s.taskName,
     openedAt: s.openedAt,
     datastore: s.butler.datastore.name,
+    store: s.store.info().kind,
     predictedInputs: s.butler.predictedInputCount,
     predictedOutputs: s.butler.predictedOutputCount,
     notifications: [...s.streams],
@@ -44,7 +46,11 @@ export function registerSession(server: Server): void {
         }
         return { ...summary(existing), reopened: true };
       }
-      const { datastore } = await server.datastores.open(params.datastore.name);
+      const spec: StoreSpec = params.mount
+        ? { kind: 'mounted', prefix: params.mount.prefix, mount: params.store, over: params.mount.over }
+        : params.store;
+      const { datastore, store, shared } = await server.datastores.open(params.datastore.name, spec);
+      const ownsStore = params.datastore.name === undefined;
       if (params.storageClasses) datastore.storageClasses.loadConfig(params.storageClasses as never);
       const streams = new Set(params.notifications);
       const butler = await openButler({
@@ -67,8 +73,21 @@ export function registerSession(server: Server): void {
         taskName: butler.taskName,
         paramsKey: key,
         mutex: new Mutex(),
+        store,
+        ownsStore,
+        transactions: new Map(),
+        storeSeq: 0,
+        unsubscribe: streams.has('store')
+          ? store.on((event) => server.notify(StoreEventNotification, { sessionId, seq: ++session.storeSeq, event }))
+          : () => {},
       };
-      server.sessions.add(session);
+      void shared;
+      try {
+        server.sessions.add(session);
+      } catch (err) {
+        await releaseSession(session);
+        throw err;
+      }
       server.logger.info('session opened', { sessionId, inputs: butler.predictedInputCount, outputs: butler.predictedOutputCount });
       return { ...summary(session), reopened: false };
     }),
@@ -78,9 +97,10 @@ export function registerSession(server: Server): void {
     const session = server.sessions.find(params.sessionId);
     if (!session) return { alreadyClosed: true, provenance: null };
     // Wait for the session's queued work, then close it.
-    return session.mutex.run(() => {
+    return session.mutex.run(async () => {
       if (server.sessions.find(params.sessionId) !== session) return { alreadyClosed: true, provenance: null };
       server.sessions.remove(session.id);
+      await releaseSession(session);
       const provenance = session.butler.close();
       for (const d of provenance.diagnostics) {
         // daf_butler logs these as warnings; we also return them structured in the provenance.

@@ -1,0 +1,129 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgument, InvalidKey } from '../../src/model/errors.js';
+import { compileGlob, literalPrefix } from '../../src/store/glob.js';
+import { checkKey, compareKeys } from '../../src/store/keys.js';
+import { Mutex } from '../../src/store/mutex.js';
+import { canonicalJson, jsonEqual, matchesQuery } from '../../src/store/query.js';
+import { openStore, StoreSpecSchema } from '../../src/store/store-factory.js';
+
+describe('glob', () => {
+  const keys = [
+    'a', 'a/b', 'a/b/c', 'ab', 'abc/d', 'key1', 'key12', '.hidden', 'x/.y', 'br[1]', 'q/a.txt', 'z{1}', 'p!q', 'a+b', '@x',
+  ];
+  const patterns = [
+    'a/**', 'a/**/c', 'a/*', 'a*', 'ab*', '**', '*', 'key?', 'key[0-9]', 'key[!2]*', './a', './a/**', '{a,ab}', 'a/{b,x}/*',
+    'br\\[1\\]', 'q/*.txt', '**/.*', 'z\\{1\\}', 'p!q', 'a+b', '@x', '!(a)', 'a/b', 'x/.y',
+  ];
+
+  it('every key a pattern matches starts with its literal prefix', () => {
+    for (const p of patterns) {
+      const g = compileGlob(p);
+      for (const k of keys) if (g.match(k)) expect(k.startsWith(g.prefix), `${p} matched ${k}, prefix ${g.prefix}`).toBe(true);
+    }
+  });
+
+  it('computes useful prefixes', () => {
+    expect(literalPrefix('key*')).toBe('key');
+    expect(literalPrefix('a/b/c*')).toBe('a/b/c');
+    expect(literalPrefix('a/**')).toBe('a');
+    expect(literalPrefix('./a/b')).toBe('a/b');
+    expect(literalPrefix('**')).toBe('');
+    expect(literalPrefix('exact')).toBe('exact');
+  });
+
+  it('[!...] negates (picomatch needs posix: true for that)', () => {
+    const g = compileGlob('key[!1]');
+    expect(g.match('key1')).toBe(false);
+    expect(g.match('key2')).toBe(true);
+  });
+
+  it('rejects empty and non-string patterns', () => {
+    expect(() => compileGlob('')).toThrow(InvalidArgument);
+    expect(() => compileGlob(3)).toThrow(InvalidArgument);
+  });
+});
+
+describe('keys', () => {
+  it('accepts path-like keys and rejects escaping or ill-formed ones', () => {
+    for (const k of ['a', 'a/b', '.a', 'a/.b', 'a..b', '...', 'x y', 'ü/日本', '\u{1F600}']) expect(checkKey(k)).toBe(k);
+    for (const k of ['', '/a', 'a/', 'a//b', '.', '..', 'a/../b', 'a/./b', 'a\\b', 'a\0', '\ud800', 'x\udc00y']) {
+      expect(() => checkKey(k)).toThrow(InvalidKey);
+    }
+  });
+
+  it('compareKeys orders like SQLite (UTF-8 bytes / code points)', () => {
+    const keys = ['b', 'a', 'ab', 'a/b', 'a0', '\u{1F600}', '\uE000', '\uFFFD', 'Z', 'é', 'e', ''];
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    const ins = db.prepare('INSERT INTO t VALUES (?)');
+    for (const k of keys) ins.run(k);
+    const sqliteOrder = db.prepare('SELECT k FROM t ORDER BY k').pluck().all();
+    db.close();
+    expect([...keys].sort(compareKeys)).toEqual(sqliteOrder);
+  });
+});
+
+describe('query semantics', () => {
+  it('JSON deep equality', () => {
+    expect(jsonEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
+    expect(jsonEqual({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(true);
+    expect(jsonEqual([1, 2], [2, 1])).toBe(false);
+    expect(jsonEqual(1, true)).toBe(false);
+    expect(jsonEqual(null, {})).toBe(false);
+    expect(jsonEqual({ a: undefined }, {})).toBe(false);
+    expect(jsonEqual([], {})).toBe(false);
+  });
+
+  it('canonical JSON is equal exactly for deep-equal values', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { x: 2, y: 1 }] }, b: 1 }));
+    expect(canonicalJson([1, 2])).not.toBe(canonicalJson([2, 1]));
+    expect(canonicalJson('1')).not.toBe(canonicalJson(1));
+  });
+
+  it('null matches only a stored null', () => {
+    expect(matchesQuery({ x: null }, { x: null })).toBe(true);
+    expect(matchesQuery({}, { x: null })).toBe(false);
+    expect(matchesQuery({ x: 0 }, { x: null })).toBe(false);
+  });
+});
+
+describe('Mutex', () => {
+  it('grants the lock in FIFO order', async () => {
+    const m = new Mutex();
+    const order: number[] = [];
+    const first = await m.acquire();
+    const waiters = [1, 2, 3].map((n) => m.acquire().then((release) => {
+      order.push(n);
+      release();
+    }));
+    first();
+    await Promise.all(waiters);
+    expect(order).toEqual([1, 2, 3]);
+    expect(m.isLocked).toBe(false);
+  });
+});
+
+describe('StoreSpecSchema / openStore', () => {
+  it('accepts nested specs and rejects bad ones', () => {
+    expect(StoreSpecSchema.safeParse({ kind: 'memory' }).success).toBe(true);
+    expect(
+      StoreSpecSchema.safeParse({
+        kind: 'mounted',
+        prefix: 'a/',
+        mount: { kind: 'mounted', prefix: 'b/', mount: { kind: 'memory' }, over: { kind: 'sqlite', path: ':memory:' } },
+        over: { kind: 'file', path: '/tmp/x' },
+      }).success,
+    ).toBe(true);
+    for (const bad of [{}, { kind: 'redis' }, { kind: 'sqlite' }, { kind: 'file', path: '' }, { kind: 'memory', extra: 1 }, { kind: 'mounted', prefix: 'a/', mount: { kind: 'memory' } }]) {
+      expect(StoreSpecSchema.safeParse(bad).success).toBe(false);
+    }
+  });
+
+  it('openStore rejects a bad spec with InvalidArgument', async () => {
+    await expect(openStore({ kind: 'nope' } as never)).rejects.toBeInstanceOf(InvalidArgument);
+    const s = await openStore({ kind: 'memory' });
+    expect(s.info().kind).toBe('memory');
+    await s.close();
+  });
+});
