@@ -10,7 +10,7 @@ import {
   SessionIdSchema,
   WorkDoneParams,
 } from './common.js';
-import { DafButlerProvenanceSchema, NativeProvenanceSchema } from './provenance.js';
+import { DafButlerProvenanceSchema, NativeProvenanceSchema, SerializedDatastoreRecordDataSchema } from './provenance.js';
 
 const Session = { sessionId: SessionIdSchema };
 
@@ -136,4 +136,11 @@ export const Metrics = request(
   z.object({ ...Session, reset: z.boolean().default(false) }),
   MetricsSchema,
   'Butler metrics (daf_butler ButlerMetrics plus failures and bytes); reset after reading if asked.',
+);
+
+export const ExportPredictedRecords = request(
+  'butler/exportPredictedRecords',
+  z.object({ ...Session, refs: z.array(DatasetRefInputSchema) }),
+  z.object({ records: z.record(z.string(), SerializedDatastoreRecordDataSchema) }),
+  'Datastore records the datastore expects for predicted refs, by datastore name, without any put ({} for an in-memory datastore).',
 );

@@ -39,6 +39,7 @@ export const Requests = {
   [butler.GetURIs.method]: butler.GetURIs,
   [butler.ExtractProvenance.method]: butler.ExtractProvenance,
   [butler.Metrics.method]: butler.Metrics,
+  [butler.ExportPredictedRecords.method]: butler.ExportPredictedRecords,
   [store.StoreInfoRequest.method]: store.StoreInfoRequest,
   [store.StoreGet.method]: store.StoreGet,
   [store.StoreGetData.method]: store.StoreGetData,

@@ -51,6 +51,16 @@ export const SessionOpenParamsSchema = z
     datastore: DatastoreSpecSchema.default({ kind: 'memory' }),
     store: PlainStoreSpecSchema.default({ kind: 'memory' }).describe('The key-value store under the datastore'),
     mount: MountSpecSchema.optional().describe('Mount the session store at a prefix over a read-only backing store'),
+    repository: z
+      .object({
+        root: z.string().min(1).describe('A repository made by repository/create'),
+        recordsFile: z
+          .string()
+          .default(':memory:')
+          .describe("SQLite file for this session's datastore records; a file survives a crash"),
+      })
+      .optional()
+      .describe('Read inputs from and write outputs into this repository\'s file datastore (instead of an in-memory datastore)'),
     storageClasses: StorageClassConfigSchema.optional(),
     notifications: z.array(NotificationStreamSchema).default(['provenance', 'progress']),
     strictDeferred: z
@@ -60,6 +70,9 @@ export const SessionOpenParamsSchema = z
   })
   .refine((p) => (p.quantum === undefined) !== (p.predicted === undefined), {
     message: 'Give exactly one of quantum or predicted',
+  })
+  .refine((p) => p.repository === undefined || (p.datastore.name === undefined && p.mount === undefined), {
+    message: 'A repository session uses the repository datastore: do not also name an in-memory datastore or a mount',
   });
 
 export const SessionSummarySchema = z.object({

@@ -53,7 +53,9 @@ export async function openButler(spec: OpenSpec): Promise<QuantumBackedButler> {
     inputs = q.inputs;
     initInputs = q.initInputs;
     outputs = q.outputs;
-    for (const records of Object.values(q.datastoreRecords)) await spec.datastore.importRecords(records);
+    // Each datastore takes only the records under its own name, as in daf_butler.
+    const mine = q.datastoreRecords[spec.datastore.name];
+    if (mine) await spec.datastore.importRecords(mine);
   } else {
     const p = spec.predicted!;
     for (const raw of p.datasetTypes ?? []) {
@@ -64,9 +66,8 @@ export async function openButler(spec: OpenSpec): Promise<QuantumBackedButler> {
     outputs = p.outputs.map((r) => parseDatasetRef(r, datasetTypes, spec.storageClasses));
     taskName = p.taskName ?? null;
     dataId = p.dataId === undefined ? null : parseDataId(p.dataId);
-    for (const records of Object.values(p.datastoreRecords ?? {})) {
-      await spec.datastore.importRecords(parseDatastoreRecordData(records));
-    }
+    const mine = p.datastoreRecords?.[spec.datastore.name];
+    if (mine !== undefined) await spec.datastore.importRecords(parseDatastoreRecordData(mine));
   }
   // Every dataset type the quantum names becomes known, so refs given by name resolve.
   for (const ref of [...inputs, ...initInputs, ...outputs]) {

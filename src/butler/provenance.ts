@@ -15,7 +15,7 @@ import type {
 } from '../../protocol/provenance.js';
 import { NATIVE_PROVENANCE_SCHEMA_VERSION } from '../../protocol/provenance.js';
 import type { DatasetRef as WireRef } from '../../protocol/common.js';
-import { FILE_DATASTORE_RECORDS_TABLE } from '../datastore/memory-datastore.js';
+import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
 import { isActual, isAvailable, presenceOf, stateName, type InputState } from './input-state.js';
 import type { ButlerMetrics } from './metrics.js';
 import { SIDECAR_NAME, SIDECAR_VERSION } from '../version.js';
@@ -122,7 +122,7 @@ export function diagnostics(src: ProvenanceSource): Diagnostic[] {
 function recordData(src: ProvenanceSource): DatastoreRecordData {
   const data: DatastoreRecordData = new Map();
   for (const e of src.outputs.values()) {
-    if (e.written) data.set(e.ref.id, new Map([[FILE_DATASTORE_RECORDS_TABLE, [toRecordRow(e.written.info)]]]));
+    if (e.written) data.set(e.ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(e.written.info)]]]));
   }
   return data;
 }

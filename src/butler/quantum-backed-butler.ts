@@ -23,6 +23,7 @@ import {
 import type { ProvenanceEvent, ProvenanceEventKind } from '../../protocol/provenance.js';
 import type { Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact, DatasetURIs } from '../datastore/datastore.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
+import type { DatastoreRecordData } from '../model/datastore-records.js';
 import {
   PREDICTED,
   onChecked,
@@ -413,6 +414,20 @@ export class QuantumBackedButler {
       if (wasWritten) this.emit('outputPruned', ref, { reason: opts.purge ? 'purge' : 'unstore' });
     }
     return refs.map((r) => r.id);
+  }
+
+  /**
+   * Records the datastore expects to hold for these refs, without touching it
+   * (daf_butler export_predicted_datastore_records). Every ref must be predicted.
+   */
+  exportPredictedRecords(args: readonly RefArg[]): Record<string, DatastoreRecordData> {
+    this.assertOpen();
+    const unknown = args.map((a) => ('ref' in a ? a.ref.id : a.id)).filter((id) => !this.predictedRef(id));
+    if (unknown.length > 0) {
+      throw new InvalidArgument(`Cannot export datastore records for unknown outputs: [${unknown.join(', ')}]`, { details: { unknown } });
+    }
+    const data = this.opts.datastore.exportPredictedRecords(args.map((a) => this.resolve(a, 'check')));
+    return data.size === 0 ? {} : { [this.opts.datastore.name]: data };
   }
 
   async getURIs(arg: RefArg, predict: boolean): Promise<DatasetURIs> {

@@ -77,4 +77,10 @@ export interface Datastore {
   exportRecords(refs: readonly DatasetRef[]): Promise<DatastoreRecordData>;
   /** Records carried in from elsewhere (a quantum). */
   importRecords(data: DatastoreRecordData): Promise<void>;
+
+  /** Expected records of datasets that may not exist yet (daf_butler export_predicted_records); {} when ephemeral. */
+  exportPredictedRecords(refs: readonly DatasetRef[]): DatastoreRecordData;
+
+  /** Release what this client holds (records files); the data stays. */
+  close(): void;
 }

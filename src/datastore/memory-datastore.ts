@@ -13,11 +13,10 @@
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
-import { splitComponent } from '../model/dataset-type.js';
 import type { DatastoreRecordData, StoredFileInfo } from '../model/datastore-records.js';
-import { toRecordRow } from '../model/datastore-records.js';
+import { STORED_FILE_INFO_TABLE, toRecordRow } from '../model/datastore-records.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
-import { DatasetAlreadyStored, DatasetNotFound, InvalidValue, KeyNotFound } from '../model/errors.js';
+import { DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Metadata, Store } from '../store/store.js';
 import type {
   Datastore,
@@ -28,11 +27,9 @@ import type {
   ReadResult,
   StoredArtifact,
 } from './datastore.js';
-import { formatterFor } from './formatters.js';
-import { checkValue, coerceForWrite, readValue } from './storage-class-delegate.js';
+import { decodeForRead, encodeForPut } from './codec.js';
 import { sha256Hex } from '../util/checksum.js';
 
-export const FILE_DATASTORE_RECORDS_TABLE = 'file_datastore_records';
 
 /** What the store's metadata holds for one dataset. */
 interface DatasetRecord {
@@ -100,31 +97,7 @@ export class MemoryDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { parent, component } = splitComponent(ref.datasetType.name);
-    if (component !== undefined) {
-      throw new InvalidValue(`Cannot put a component dataset (${ref.datasetType.name}); put the composite ${parent}.`, {
-        datasetId: ref.id,
-      });
-    }
-    const sc = this.storageClasses.get(ref.datasetType.storageClass);
-    const formatter = formatterFor(sc);
-    let bytes: Buffer;
-    if (source.kind === 'value') {
-      const value = coerceForWrite(source.value, sc.name, this.storageClasses);
-      checkValue(value, sc);
-      bytes = formatter.toBytes(value);
-    } else {
-      let decoded: unknown;
-      try {
-        decoded = formatter.fromBytes(source.bytes);
-      } catch (err) {
-        throw new InvalidValue(`The bytes given for ${ref.datasetType.name} are not valid ${formatter.name} data: ${(err as Error).message}`, {
-          datasetId: ref.id,
-        });
-      }
-      checkValue(decoded, sc);
-      bytes = source.bytes;
-    }
+    const { bytes, storageClass: sc, formatter } = encodeForPut(source, ref, this.storageClasses);
     ctx?.progress?.(0.5, 'checksum');
     const checksum = sha256Hex(bytes);
     const existing = await this.readRecord(ref);
@@ -172,22 +145,8 @@ export class MemoryDatastore implements Datastore {
 
   async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult> {
     const { bytes, info } = await this.getBytes(ref, ctx);
-    const writeSc = this.storageClasses.get(info.storage_class);
-    const stored = formatterFor(writeSc).fromBytes(bytes);
     ctx?.checkCancelled?.();
-    const { component: refComponent } = splitComponent(ref.datasetType.name);
-    return readValue(
-      stored,
-      writeSc.name,
-      {
-        component: request.component ?? refComponent,
-        parameters: request.parameters,
-        // A (non-component) ref carrying another storage class is a read override.
-        storageClass: request.storageClass ?? (refComponent === undefined && request.component === undefined ? ref.datasetType.storageClass : undefined),
-        parentStorageClass: ref.datasetType.parentStorageClass,
-      },
-      this.storageClasses,
-    );
+    return decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses);
   }
 
   async exists(ref: DatasetRef): Promise<boolean> {
@@ -274,9 +233,17 @@ export class MemoryDatastore implements Datastore {
     for (const ref of refs) {
       const rec = await this.readRecord(ref);
       if (!rec || rec.trashed) continue;
-      data.set(ref.id, new Map([[FILE_DATASTORE_RECORDS_TABLE, [toRecordRow(this.toInfo(rec))]]]));
+      data.set(ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(this.toInfo(rec))]]]));
     }
     return data;
+  }
+
+  exportPredictedRecords(_refs: readonly DatasetRef[]): DatastoreRecordData {
+    return new Map(); // ephemeral: nothing for a registry to record ahead of time
+  }
+
+  close(): void {
+    // The store outlives a client; its owner closes it.
   }
 
   async importRecords(_data: DatastoreRecordData): Promise<void> {

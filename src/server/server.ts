@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import type { NotificationDef, RequestDef } from '../../protocol/define.js';
 import { LogTrace, ProgressNotification, type NotificationStream } from '../../protocol/index.js';
 import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.js';
+import { RepositoryTable } from './repositories.js';
 import { Logger, type LogLevel } from './logger.js';
 import { Stats } from './stats.js';
 import { SessionTable, releaseSession, type Session } from './session-table.js';
@@ -58,6 +59,7 @@ export class Server {
   readonly stats = new Stats();
   readonly sessions: SessionTable;
   readonly datastores = new MemoryDatastoreRegistry();
+  readonly repositories = new RepositoryTable();
   state: LifecycleState = 'uninitialized';
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
@@ -231,6 +233,7 @@ export class Server {
     const timer = setTimeout(done, 2000);
     void this.closeAllSessions()
       .then(() => this.datastores.closeAll())
+      .then(() => this.repositories.closeAll())
       .catch((err: Error) => this.logger.error(`cleanup failed: ${err.message}`))
       .finally(() => {
         clearTimeout(timer);

@@ -34,6 +34,7 @@ export async function releaseSession(s: Session): Promise<void> {
   for (const tx of s.transactions.values()) await tx.rollback().catch(() => {});
   s.transactions.clear();
   s.unsubscribe();
+  s.butler.datastore.close();
   if (s.ownsStore) await s.store.close().catch(() => {});
 }
 

@@ -91,6 +91,12 @@ export abstract class BaseStore implements Store {
   }
   /** Creates or overwrites; keeps `created` of an existing key. Called with the write lock held. */
   protected abstract _put(key: string, change: PutChange, step: StepFn): Promise<PutResult>;
+  /** Several puts, in order, inside an open frame (multiset*); backends may batch them. */
+  protected async _putMany(items: ReadonlyArray<{ key: string; change: PutChange }>): Promise<PutResult[]> {
+    const out: PutResult[] = [];
+    for (const { key, change } of items) out.push(await this._put(key, change, noStep));
+    return out;
+  }
   /** Shallow-merges `patch` into an existing key's metadata; undefined when missing. */
   protected async _merge(key: string, patch: Metadata): Promise<Metadata | undefined> {
     const current = await this._getMeta(key);
@@ -315,19 +321,21 @@ export abstract class BaseStore implements Store {
     const ds = checkDatas(datas);
     const ms = checkMetadatas(metadatas);
     const n = Math.min(ks.length, ds.length, ms.length);
-    await this.many('multiset', n, (i) => this.putOne(ks[i], { data: ds[i], metadata: ms[i] }));
+    await this.putMany('multiset', Array.from({ length: n }, (_, i) => ({ key: ks[i], change: { data: ds[i], metadata: ms[i] } })));
   }
 
   async multisetData(keys: readonly string[], datas: readonly Buffer[]): Promise<void> {
     const ks = this.writeKeys(keys);
     const ds = checkDatas(datas);
-    await this.many('multisetData', Math.min(ks.length, ds.length), (i) => this.putOne(ks[i], { data: ds[i] }));
+    const n = Math.min(ks.length, ds.length);
+    await this.putMany('multisetData', Array.from({ length: n }, (_, i) => ({ key: ks[i], change: { data: ds[i] } })));
   }
 
   async multisetMetadata(keys: readonly string[], metadatas: readonly Metadata[]): Promise<void> {
     const ks = this.writeKeys(keys);
     const ms = checkMetadatas(metadatas);
-    await this.many('multisetMetadata', Math.min(ks.length, ms.length), (i) => this.putOne(ks[i], { metadata: ms[i] }));
+    const n = Math.min(ks.length, ms.length);
+    await this.putMany('multisetMetadata', Array.from({ length: n }, (_, i) => ({ key: ks[i], change: { metadata: ms[i] } })));
   }
 
   async multiupdateMetadata(keys: readonly string[], metadatas: readonly Metadata[]): Promise<void> {
@@ -423,6 +431,22 @@ export abstract class BaseStore implements Store {
     await this.transaction(notes, () =>
       this.write(async () => {
         for (let i = 0; i < n; i++) await fn(i);
+      }),
+    );
+  }
+
+  private async putMany(notes: string, items: Array<{ key: string; change: PutChange }>): Promise<void> {
+    if (items.length === 0) return;
+    // Large values go one by one so that each reports its progress.
+    const progress = this.hub.size > 0 && items.some((it) => (it.change.data?.length ?? 0) >= this.progressThreshold);
+    await this.transaction(notes, () =>
+      this.write(async () => {
+        if (progress) {
+          for (const { key, change } of items) await this.putOne(key, change);
+          return;
+        }
+        const results = await this._putMany(items);
+        results.forEach((r, i) => this.recordChange(r.existed ? 'update' : 'set', items[i].key, r.metadata));
       }),
     );
   }

@@ -49,6 +49,8 @@ const EMPTY = Buffer.alloc(0);
 const RETRIES = 20;
 /** Concurrent sidecar reads while scanning for a query. */
 const SCAN_CONCURRENCY = 64;
+/** Concurrent key writes in one multi-key write. */
+const PARALLEL_WRITES = 8;
 
 interface Sidecar {
   metadata: Metadata;
@@ -71,7 +73,7 @@ export class FileStore extends BaseStore {
   private readonly journalRoot: string;
   private readonly durable: boolean;
   private readonly frames: Array<Map<string, JournalRecord>> = [];
-  private journalDir: string | undefined;
+  private journalDir: Promise<string> | undefined;
   private journalCount = 0;
   protected override readonly freshMetadata = true;
 
@@ -238,6 +240,28 @@ export class FileStore extends BaseStore {
     return this.putFrom(key, change.metadata, change.data ? { buffer: change.data } : undefined, step);
   }
 
+  protected override async _putMany(items: ReadonlyArray<{ key: string; change: PutChange }>): Promise<PutResult[]> {
+    // Distinct keys touch distinct files: overlap their I/O. A repeated key keeps the order.
+    if (new Set(items.map((it) => it.key)).size !== items.length) return super._putMany(items);
+    const out = new Array<PutResult>(items.length);
+    let next = 0;
+    let failure: { err: unknown } | undefined;
+    const worker = async (): Promise<void> => {
+      while (!failure && next < items.length) {
+        const i = next++;
+        try {
+          out[i] = await this._put(items[i].key, items[i].change, noStep);
+        } catch (err) {
+          failure ??= { err };
+        }
+      }
+    };
+    // Every worker has settled before we return or throw, so a rollback never races a write.
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_WRITES, items.length) }, worker));
+    if (failure) throw failure.err;
+    return out;
+  }
+
   protected override async _putFile(key: string, path: string, step: StepFn): Promise<PutResult | undefined> {
     return this.putFrom(key, undefined, { path }, step);
   }
@@ -298,10 +322,11 @@ export class FileStore extends BaseStore {
       const tmp = join(dir, `${TMP_PREFIX}${uuidv4()}`);
       let fh;
       try {
-        await mkdir(dir, { recursive: true });
+        // The directory usually exists: only create it when the open says it is missing
+        // (again when another process prunes it between our mkdir and open).
+        if (attempt > 0) await mkdir(dir, { recursive: true });
         fh = await open(tmp, 'wx');
       } catch (err) {
-        // Another process pruned the (empty) directory between our mkdir and open.
         if (code(err) === 'ENOENT' && attempt < RETRIES) continue;
         throw this.writeError(err, key, target);
       }
@@ -429,17 +454,19 @@ export class FileStore extends BaseStore {
   private async journal(key: string): Promise<void> {
     const frame = this.frames[this.frames.length - 1];
     if (!frame || frame.has(key)) return;
+    // Created once per outermost transaction; concurrent first writers share the promise.
     if (this.journalDir === undefined) {
-      this.journalDir = join(this.journalRoot, uuidv4());
-      await this.io('create journal', () => mkdir(this.journalDir!, { recursive: true }));
+      const dir = join(this.journalRoot, uuidv4());
+      this.journalDir = this.io('create journal', () => mkdir(dir, { recursive: true })).then(() => dir);
     }
+    const dir = await this.journalDir;
     const n = this.journalCount++;
-    const data = await this.io(`journal ${key}`, () => preserve(this.dataPath(key), join(this.journalDir!, `${n}.data`)));
+    const data = await this.io(`journal ${key}`, () => preserve(this.dataPath(key), join(dir, `${n}.data`)));
     if (!data) {
       frame.set(key, null);
       return;
     }
-    const meta = await this.io(`journal ${key}`, () => preserve(this.metaPath(key), join(this.journalDir!, `${n}.meta`)));
+    const meta = await this.io(`journal ${key}`, () => preserve(this.metaPath(key), join(dir, `${n}.meta`)));
     frame.set(key, { data, meta });
   }
 
@@ -477,9 +504,10 @@ export class FileStore extends BaseStore {
   }
 
   private async endJournal(): Promise<void> {
-    const dir = this.journalDir;
+    const pending = this.journalDir;
     this.journalDir = undefined;
     this.journalCount = 0;
+    const dir = pending && (await pending.catch(() => undefined));
     if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 

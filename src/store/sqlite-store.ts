@@ -14,10 +14,19 @@
  * a writer that cannot get the lock within the timeout gets StoreBusy. Nested frames are
  * SAVEPOINTs. better-sqlite3 is synchronous: waiting for another process's lock blocks
  * this thread (up to the timeout), so use one store object per file per process.
+ *
+ * Checkpoints: SQLite's automatic checkpoint runs inside the COMMIT that crosses 1000 WAL
+ * pages, which for bulk writes costs about as much as the inserts. We turn it off and run a
+ * PASSIVE checkpoint once writes have been idle for `checkpointDelayMs` (a timer that does
+ * not keep the process alive), at once when ~64 MiB were written since the last one, and on
+ * close. The data is durable in the WAL either way; this only moves (and coalesces) the
+ * copy into the main file.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { IOFailure, StoreBusy } from '../model/errors.js';
-import { BaseStore, clampRange, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
+import { BaseStore, clampRange, fsError, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
 import type { StepFn } from './progress.js';
 import { canonicalJson, matchesQuery } from './query.js';
 import type { Metadata, StoreInfo } from './store.js';
@@ -26,11 +35,19 @@ import { nowSeconds } from './values.js';
 export interface SqliteStoreOptions extends StoreOptions {
   /** How long to wait for another connection's write lock (ms, default 5000). */
   busyTimeoutMs?: number;
+  /** Idle time after a commit before the WAL is checkpointed (ms, default 250). */
+  checkpointDelayMs?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
 /** Names matched through the index (joins); further names are checked in JS. */
 const MAX_INDEXED_NAMES = 8;
+/** Side-table rows per multi-row INSERT in bulk writes. */
+const INDEX_ROWS_PER_INSERT = 100;
+/** WAL bytes (approx.) after which a commit checkpoints at once instead of later. */
+const CHECKPOINT_NOW_BYTES = 64 * 1024 * 1024;
+
+type IndexRow = [name: string, value: string, key: string];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS qb_entries (
@@ -79,6 +96,13 @@ export class SqliteStore extends BaseStore {
     Statement
   >;
   private readonly queries = new Map<string, Statement>();
+  private readonly indexBatch: Statement;
+  private readonly checkpointDelayMs: number;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  /** Approximate bytes written since the last checkpoint. */
+  private unCheckpointed = 0;
+  /** Collects side-table inserts during a bulk write (sorted and batched at its end). */
+  private pendingIndex: IndexRow[] | undefined;
   private readonly putTx: Database.Transaction<(key: string, change: PutChange) => PutResult>;
   private readonly mergeTx: Database.Transaction<(key: string, patch: Metadata) => Metadata | undefined>;
   private readonly deleteTx: Database.Transaction<(key: string) => Metadata | undefined>;
@@ -87,11 +111,22 @@ export class SqliteStore extends BaseStore {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     super(options);
     this.path = path;
+    if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (err) {
+        throw fsError(err, `create directory for ${path}`);
+      }
+    }
     this.db = sqlite(() => new Database(path, { timeout: options.busyTimeoutMs ?? 5000 }));
     try {
       sqlite(() => {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma('synchronous = NORMAL');
+        this.db.pragma('wal_autocheckpoint = 0');
+        this.db.pragma('journal_size_limit = 67108864');
+        // Large transactions should stay in the page cache instead of spilling mid-way.
+        this.db.pragma('cache_size = -65536');
         this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
       });
     } catch (err) {
@@ -106,7 +141,7 @@ export class SqliteStore extends BaseStore {
       exists: p('SELECT 1 FROM qb_entries WHERE key = ?').pluck(),
       size: p('SELECT length(data) FROM qb_entries WHERE key = ?').pluck(),
       range: p('SELECT substr(data, ?, ?) FROM qb_entries WHERE key = ?').pluck(),
-      insert: p('INSERT INTO qb_entries (key, data, metadata, created, modified) VALUES (?, ?, ?, ?, ?)'),
+      insert: p('INSERT INTO qb_entries (key, data, metadata, created, modified) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING'),
       update: p('UPDATE qb_entries SET data = ?, metadata = ?, modified = ? WHERE key = ?'),
       updateData: p('UPDATE qb_entries SET data = ?, modified = ? WHERE key = ?'),
       updateMeta: p('UPDATE qb_entries SET metadata = ?, modified = ? WHERE key = ?'),
@@ -118,6 +153,8 @@ export class SqliteStore extends BaseStore {
       keysFrom: p('SELECT key FROM qb_entries WHERE key >= ? ORDER BY key').pluck(),
       all: p('SELECT key, metadata FROM qb_entries'),
     };
+    this.indexBatch = p(`INSERT INTO qb_metadata (name, value, key) VALUES ${Array(INDEX_ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`);
+    this.checkpointDelayMs = options.checkpointDelayMs ?? 250;
     this.putTx = this.db.transaction((key: string, change: PutChange) => this.putSync(key, change));
     this.mergeTx = this.db.transaction((key: string, patch: Metadata) => this.mergeSync(key, patch));
     this.deleteTx = this.db.transaction((key: string) => this.deleteSync(key));
@@ -125,6 +162,14 @@ export class SqliteStore extends BaseStore {
 
   info(): StoreInfo {
     return { readonly: false, kind: 'sqlite', path: this.path };
+  }
+
+  /** Copies the WAL into the database file now (PASSIVE: never waits for other connections). */
+  checkpoint(): void {
+    this.assertOpen();
+    this.clearCheckpointTimer();
+    this.unCheckpointed = 0;
+    sqlite(() => this.db.pragma('wal_checkpoint(PASSIVE)'));
   }
 
   /** The EXPLAIN QUERY PLAN lines of the statement `queryKeys(match)` (or `query`) runs. */
@@ -165,17 +210,56 @@ export class SqliteStore extends BaseStore {
   protected async _put(key: string, change: PutChange, step: StepFn): Promise<PutResult> {
     // Inside an open frame, the frame already isolates and can undo this write: skip the
     // per-call savepoint (it costs more than the write for small values).
-    const result = sqlite(() => (this.db.inTransaction ? this.putSync(key, change) : this.putTx.immediate(key, change)));
+    const inFrame = this.db.inTransaction;
+    const result = sqlite(() => (inFrame ? this.putSync(key, change) : this.putTx.immediate(key, change)));
     step(change.data?.length ?? 0);
+    if (!inFrame) this.committed();
+    return result;
+  }
+
+  protected override async _putMany(items: ReadonlyArray<{ key: string; change: PutChange }>): Promise<PutResult[]> {
+    // One synchronous loop; side-table rows are inserted at the end, sorted (b-tree
+    // locality) and several per statement.
+    const inFrame = this.db.inTransaction;
+    const result = sqlite(() => {
+      const run = (): PutResult[] => {
+        const pending: IndexRow[] = [];
+        const seen = new Set<string>();
+        this.pendingIndex = pending;
+        try {
+          const out = items.map(({ key, change }) => {
+            // A key seen earlier in this batch: its rows must be in the table before reindexing.
+            if (seen.has(key)) {
+              this.flushIndex(pending);
+              seen.clear();
+            }
+            seen.add(key);
+            return this.putSync(key, change);
+          });
+          this.flushIndex(pending);
+          return out;
+        } finally {
+          this.pendingIndex = undefined;
+        }
+      };
+      return inFrame ? run() : this.db.transaction(run).immediate();
+    });
+    if (!inFrame) this.committed();
     return result;
   }
 
   protected override async _merge(key: string, patch: Metadata): Promise<Metadata | undefined> {
-    return sqlite(() => (this.db.inTransaction ? this.mergeSync(key, patch) : this.mergeTx.immediate(key, patch)));
+    const inFrame = this.db.inTransaction;
+    const result = sqlite(() => (inFrame ? this.mergeSync(key, patch) : this.mergeTx.immediate(key, patch)));
+    if (!inFrame) this.committed();
+    return result;
   }
 
   protected async _delete(key: string): Promise<Metadata | undefined> {
-    return sqlite(() => (this.db.inTransaction ? this.deleteSync(key) : this.deleteTx.immediate(key)));
+    const inFrame = this.db.inTransaction;
+    const result = sqlite(() => (inFrame ? this.deleteSync(key) : this.deleteTx.immediate(key)));
+    if (!inFrame) this.committed();
+    return result;
   }
 
   protected async _keys(prefix: string): Promise<string[]> {
@@ -220,6 +304,7 @@ export class SqliteStore extends BaseStore {
 
   protected async _commitFrame(depth: number): Promise<void> {
     sqlite(() => this.db.exec(depth === 0 ? 'COMMIT' : `RELEASE qb_frame_${depth}`));
+    if (depth === 0) this.committed();
   }
 
   protected async _rollbackFrame(depth: number): Promise<void> {
@@ -231,21 +316,55 @@ export class SqliteStore extends BaseStore {
   }
 
   protected async _close(): Promise<void> {
+    this.clearCheckpointTimer();
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Best effort: the last connection to close checkpoints anyway.
+    }
     this.db.close();
+  }
+
+  /** After a top-level commit: checkpoint now if a lot was written, else once writes go idle. */
+  private committed(): void {
+    if (this.unCheckpointed >= CHECKPOINT_NOW_BYTES) {
+      this.clearCheckpointTimer();
+      this.unCheckpointed = 0;
+      sqlite(() => this.db.pragma('wal_checkpoint(PASSIVE)'));
+      return;
+    }
+    this.clearCheckpointTimer();
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      if (this.isClosed || this.db.inTransaction) return;
+      this.unCheckpointed = 0;
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // Another connection may hold the database busy; the next commit reschedules.
+      }
+    }, this.checkpointDelayMs);
+    this.checkpointTimer.unref();
+  }
+
+  private clearCheckpointTimer(): void {
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
   }
 
   // ---- synchronous bodies (run inside one SQLite transaction or savepoint) ---------------
 
   private putSync(key: string, change: PutChange): PutResult {
-    const head = this.s.head.get(key) as HeadRow | undefined;
     const now = nowSeconds();
-    if (!head) {
-      const metadata = change.metadata ?? {};
-      this.s.insert.run(key, change.data ?? EMPTY, JSON.stringify(metadata), now, now);
-      this.index(key, metadata);
-      return { existed: false, metadata };
+    this.unCheckpointed += key.length + (change.data?.length ?? 0) + 64;
+    // Try the insert first: for a new key (the common case in bulk loads) that is the only statement.
+    const fresh = change.metadata ?? {};
+    if (this.s.insert.run(key, change.data ?? EMPTY, JSON.stringify(fresh), now, now).changes === 1) {
+      this.index(key, fresh);
+      return { existed: false, metadata: fresh };
     }
+    const head = this.s.head.get(key) as HeadRow;
     const old = JSON.parse(head.metadata) as Metadata;
     if (!change.metadata) {
       if (change.data) this.s.updateData.run(change.data, now, key);
@@ -278,7 +397,23 @@ export class SqliteStore extends BaseStore {
   }
 
   private index(key: string, metadata: Metadata): void {
-    for (const name of Object.keys(metadata)) this.s.indexInsert.run(name, canonicalJson(metadata[name]), key);
+    const pending = this.pendingIndex;
+    for (const name of Object.keys(metadata)) {
+      const value = canonicalJson(metadata[name]);
+      if (pending) pending.push([name, value, key]);
+      else this.s.indexInsert.run(name, value, key);
+    }
+  }
+
+  /** Inserts and empties `rows`. */
+  private flushIndex(rows: IndexRow[]): void {
+    rows.sort((a, b) => cmp(a[0], b[0]) || cmp(a[1], b[1]) || cmp(a[2], b[2]));
+    let i = 0;
+    for (; i + INDEX_ROWS_PER_INSERT <= rows.length; i += INDEX_ROWS_PER_INSERT) {
+      this.indexBatch.run(rows.slice(i, i + INDEX_ROWS_PER_INSERT).flat());
+    }
+    for (; i < rows.length; i++) this.s.indexInsert.run(rows[i]);
+    rows.length = 0;
   }
 
   // Side-table rows are removed by their primary key, computed from the old metadata: no
@@ -296,7 +431,8 @@ export class SqliteStore extends BaseStore {
     for (const name of Object.keys(metadata)) {
       const now = canonicalJson(metadata[name]);
       if (Object.prototype.hasOwnProperty.call(old, name) && canonicalJson(old[name]) === now) continue;
-      this.s.indexInsert.run(name, now, key);
+      if (this.pendingIndex) this.pendingIndex.push([name, now, key]);
+      else this.s.indexInsert.run(name, now, key);
     }
   }
 
@@ -326,6 +462,11 @@ export class SqliteStore extends BaseStore {
     }
     return st;
   }
+}
+
+/** Code-unit order: close to SQLite's byte order, which is all the insert locality needs. */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The smallest string greater than every string that starts with `prefix`, when easy. */

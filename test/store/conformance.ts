@@ -594,6 +594,28 @@ export function runConformance(name: string, makeStore: () => Promise<StoreFixtu
         await store.multiset([], [], []);
       });
 
+      it('a key repeated in one multi-key write: the last item wins', async () => {
+        const events = record(store);
+        await store.multiset(
+          ['dup', 'other', 'dup', 'key0', 'key0'],
+          [Buffer.from('1'), Buffer.from('o'), Buffer.from('2'), Buffer.from('a'), Buffer.from('b')],
+          [{ v: 1, keep: 'x' }, { v: 1 }, { v: 2 }, { v: 1 }, { query_test1: 'value', v: 2 }],
+        );
+        expect((await store.getData('dup')).toString()).toBe('2');
+        expect(await store.getMetadata('dup')).toEqual({ v: 2 });
+        expect((await store.getData('key0')).toString()).toBe('b');
+        expect(await store.queryKeys({ v: 1 })).toEqual(['other']);
+        expect(await store.queryKeys({ v: 2 })).toEqual(['dup', 'key0']);
+        expect(await store.queryKeys({ keep: 'x' })).toEqual([]);
+        expect(await store.queryKeys({ query_test1: 'value' })).toEqual(KEYS);
+        expect(brief(events)).toEqual(['transactionStart', 'set:dup', 'set:other', 'update:dup', 'update:key0', 'update:key0', 'transactionEnd(done)']);
+        await store.multisetMetadata(['dup', 'dup'], [{ w: 1 }, { w: 2 }]);
+        await store.multiupdateMetadata(['dup', 'dup'], [{ x: 1 }, { y: 1 }]);
+        expect(await store.getMetadata('dup')).toEqual({ w: 2, x: 1, y: 1 });
+        expect(await store.queryKeys({ w: 1 })).toEqual([]);
+        expect(await store.queryKeys({ w: 2, x: 1, y: 1 })).toEqual(['dup']);
+      });
+
       it('a failing multi-key write changes nothing', async () => {
         await expect(
           store.multiupdateMetadata(['existing_key0', 'existing_key1', 'nope'], [{ x: 1 }, { x: 2 }, { x: 3 }]),

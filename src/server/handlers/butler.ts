@@ -1,6 +1,7 @@
 /** butler/*: thin handlers over the session's QuantumBackedButler. */
 import {
   ExtractProvenance,
+  ExportPredictedRecords,
   Get,
   GetDeferred,
   GetURIs,
@@ -19,6 +20,7 @@ import { wireRef } from '../../butler/provenance.js';
 import { isMinimalRef, parseDatasetRef } from '../../model/dataset-ref.js';
 import { normalizeDatasetId } from '../../model/dataset-id.js';
 import { InvalidArgument } from '../../model/errors.js';
+import { serializeDatastoreRecordData } from '../../model/datastore-records.js';
 import type { ReadRequest } from '../../datastore/datastore.js';
 import { formatterFor } from '../../datastore/formatters.js';
 import {
@@ -151,6 +153,11 @@ export function registerButler(server: Server): void {
   server.handleSession(GetURIs, (p, _ctx, s) => s.butler.getURIs(refArg(p.ref, s.butler), p.predict));
 
   server.handleSession(ExtractProvenance, (p, _ctx, s) => s.butler.extractProvenance(p.format));
+
+  server.handleSession(ExportPredictedRecords, (p, _ctx, s) => {
+    const byName = s.butler.exportPredictedRecords(p.refs.map((r) => refArg(r, s.butler)));
+    return { records: Object.fromEntries(Object.entries(byName).map(([name, data]) => [name, serializeDatastoreRecordData(data)])) };
+  });
 
   server.handleSession(Metrics, (p, _ctx, s) => {
     const m = { ...s.butler.metrics };

@@ -2,12 +2,16 @@
 import { v4 as uuidv4 } from 'uuid';
 import { ProvenanceNotification, SessionClose, SessionList, SessionOpen, StoreEventNotification } from '../../../protocol/index.js';
 import { openButler } from '../../butler/open-butler.js';
+import type { QuantumBackedButler } from '../../butler/quantum-backed-butler.js';
 import { SessionConflict } from '../../model/errors.js';
 import { Mutex } from '../../util/mutex.js';
 import { isoNow } from '../../util/time.js';
 import type { Server } from '../server.js';
 import { releaseSession, type Session } from '../session-table.js';
 import type { StoreSpec } from '../../store/store-factory.js';
+import type { Store } from '../../store/store.js';
+import type { Datastore } from '../../datastore/datastore.js';
+import { StorageClassRegistry } from '../../model/storage-class.js';
 
 function summary(s: Session) {
   return {
@@ -46,24 +50,45 @@ export function registerSession(server: Server): void {
         }
         return { ...summary(existing), reopened: true };
       }
-      const spec: StoreSpec = params.mount
-        ? { kind: 'mounted', prefix: params.mount.prefix, mount: params.store, over: params.mount.over }
-        : params.store;
-      const { datastore, store, shared } = await server.datastores.open(params.datastore.name, spec);
-      const ownsStore = params.datastore.name === undefined;
+      let datastore: Datastore & { storageClasses: StorageClassRegistry };
+      let store: Store;
+      let ownsStore: boolean;
+      if (params.repository) {
+        const repo = server.repositories.open(params.repository.root);
+        // The repository's storage classes, plus the session's own, without changing the repository's.
+        const storageClasses = StorageClassRegistry.withBuiltins();
+        storageClasses.loadConfig(repo.config.storageClasses as never);
+        datastore = repo.datastore(params.repository.recordsFile, storageClasses);
+        store = repo.artifactStore;
+        ownsStore = false;
+      } else {
+        const spec: StoreSpec = params.mount
+          ? { kind: 'mounted', prefix: params.mount.prefix, mount: params.store, over: params.mount.over }
+          : params.store;
+        ({ datastore, store } = await server.datastores.open(params.datastore.name, spec));
+        ownsStore = params.datastore.name === undefined;
+      }
       if (params.storageClasses) datastore.storageClasses.loadConfig(params.storageClasses as never);
       const streams = new Set(params.notifications);
-      const butler = await openButler({
-        sessionId,
-        quantumId: params.quantumId,
-        quantum: params.quantum,
-        predicted: params.predicted,
-        datasetTypes: params.datasetTypes,
-        strictDeferred: params.strictDeferred,
-        datastore,
-        storageClasses: datastore.storageClasses,
-        onEvent: streams.has('provenance') ? (event) => server.notify(ProvenanceNotification, event) : undefined,
-      });
+      let butler: QuantumBackedButler;
+      try {
+        butler = await openButler({
+          sessionId,
+          quantumId: params.quantumId,
+          quantum: params.quantum,
+          predicted: params.predicted,
+          datasetTypes: params.datasetTypes,
+          strictDeferred: params.strictDeferred,
+          datastore,
+          storageClasses: datastore.storageClasses,
+          onEvent: streams.has('provenance') ? (event) => server.notify(ProvenanceNotification, event) : undefined,
+        });
+      } catch (err) {
+        // Nothing was registered yet: release what was opened for this session.
+        datastore.close();
+        if (ownsStore) await store.close().catch(() => {});
+        throw err;
+      }
       ctx.checkCancelled();
       const session: Session = {
         id: sessionId,
@@ -81,7 +106,6 @@ export function registerSession(server: Server): void {
           ? store.on((event) => server.notify(StoreEventNotification, { sessionId, seq: ++session.storeSeq, event }))
           : () => {},
       };
-      void shared;
       try {
         server.sessions.add(session);
       } catch (err) {

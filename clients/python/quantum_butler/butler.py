@@ -1,0 +1,677 @@
+"""A daf_butler-like QuantumBackedButler on top of one sidecar session.
+
+    with Client() as client:                                   # spawns the sidecar
+        butler = QuantumBackedButler.initialize(client, quantum, datastore_name="shared")
+        butler.stored_many(input_refs)
+        value = butler.get(input_refs[0])
+        butler.put({"mean": 42}, output_refs[0])
+        print(butler.extract_provenance_data())                # QuantumProvenanceData dict
+        native = butler.close()                                # the richer native provenance
+
+Method names follow daf_butler (``getDeferred``, ``stored_many``, ``markInputUnused``,
+``pruneDatasets``, ``getURIs``, ``extract_provenance_data``...). Refs may be
+daf_butler SerializedDatasetRef dicts (``ref.to_simple().model_dump()``), compact
+dicts ``{id, datasetType, dataId, run, storageClass}``, bare id strings/UUIDs, or
+objects with ``to_simple()``.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import logging
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Mapping as _MappingABC
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
+
+from .errors import QuantumButlerError
+from .refs import ref_id
+from .rpc import Connection
+
+__all__ = ["Client", "QuantumBackedButler", "DeferredDatasetHandle", "DatasetRefURIs", "decode_payload"]
+
+_log = logging.getLogger("quantum_butler")
+
+RefLike = Union[str, uuid.UUID, Mapping[str, Any], Any]
+
+# Built-in storage classes whose values are not JSON (see src/model/builtin-storage-classes.ts).
+_BUILTIN_KINDS = {"Text": "text", "Bytes": "bytes"}
+
+
+def _ref_arg(ref: RefLike) -> Dict[str, Any]:
+    """The wire form of a ref argument."""
+    if isinstance(ref, (str, uuid.UUID)):
+        return {"id": str(ref)}
+    if isinstance(ref, _MappingABC):
+        if "id" not in ref:
+            raise ValueError("A ref mapping needs an 'id': %r" % (dict(ref),))
+        out = dict(ref)
+        out["id"] = str(out["id"])
+        return out
+    to_simple = getattr(ref, "to_simple", None)  # a daf_butler DatasetRef
+    if callable(to_simple):
+        simple = to_simple()
+        dump = getattr(simple, "model_dump", None)
+        return dump(mode="json") if callable(dump) else dict(simple)
+    return {"id": ref_id(ref)}
+
+
+def decode_payload(payload: Mapping[str, Any]) -> Any:
+    """json → the value, text → str, base64 → bytes, file → the path (str)."""
+    enc = payload.get("encoding")
+    if enc == "json":
+        return payload.get("value")
+    if enc == "text":
+        return payload.get("text")
+    if enc == "base64":
+        return base64.b64decode(payload.get("data", ""))
+    if enc == "file":
+        return payload.get("path")
+    raise ValueError("Unknown payload encoding %r" % (enc,))
+
+
+class DatasetRefURIs(NamedTuple):
+    """As daf_butler's: the primary URI (or None) and the component URIs."""
+
+    primaryURI: Optional[str]
+    componentURIs: Dict[str, str]
+
+
+class Client:
+    """The sidecar process plus session management and notification routing.
+
+    ``Client()`` spawns a sidecar (keyword arguments go to :class:`Connection`);
+    ``Client(connection)`` wraps an existing one.
+    """
+
+    def __init__(self, connection: Optional[Connection] = None, **spawn_options: Any):
+        if connection is not None and spawn_options:
+            raise TypeError("Give either a connection or spawn options, not both")
+        self.connection = connection if connection is not None else Connection(**spawn_options)
+        self._tokens = itertools.count(1)
+        self._progress_callbacks: Dict[Union[str, int], Callable[[Any], None]] = {}
+        self._progress_lock = threading.Lock()
+        self._progress_off = self.connection.on_notification("$/progress", self._route_progress)
+
+    @classmethod
+    def spawn(cls, **options: Any) -> "Client":
+        return cls(**options)
+
+    @classmethod
+    def wrap(cls, client_or_conn: Union["Client", Connection, None] = None) -> "Client":
+        if isinstance(client_or_conn, Client):
+            return client_or_conn
+        if isinstance(client_or_conn, Connection):
+            return cls(client_or_conn)
+        if client_or_conn is None:
+            return cls()
+        raise TypeError("Expected a Client or a Connection, got %r" % (client_or_conn,))
+
+    # --- server
+    @property
+    def initialize_result(self) -> Dict[str, Any]:
+        return self.connection.initialize_result or {}
+
+    @property
+    def capabilities(self) -> Dict[str, Any]:
+        return self.connection.capabilities
+
+    @property
+    def max_inline_bytes(self) -> int:
+        return self.connection.max_inline_bytes
+
+    def request(self, method: str, params: Any = None, timeout: Optional[float] = None) -> Any:
+        return self.connection.request(method, params, timeout=timeout)
+
+    def ping(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+        return self.connection.request("server/ping", None, timeout=timeout)
+
+    def stats(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+        return self.connection.request("server/stats", None, timeout=timeout)
+
+    def list_sessions(self) -> List[Dict[str, Any]]:
+        return self.connection.request("session/list", None)["sessions"]
+
+    # --- sessions
+    def open_session(
+        self,
+        *,
+        quantum: Optional[Mapping[str, Any]] = None,
+        predicted: Optional[Mapping[str, Any]] = None,
+        datastore_name: Optional[str] = None,
+        session_id: Optional[str] = None,
+        quantum_id: Optional[str] = None,
+        dataset_types: Optional[Sequence[Mapping[str, Any]]] = None,
+        storage_classes: Optional[Mapping[str, Any]] = None,
+        notifications: Optional[Sequence[str]] = None,
+        strict_deferred: Optional[bool] = None,
+        timeout: Optional[float] = None,
+    ) -> "QuantumBackedButler":
+        """``session/open``: give exactly one of ``quantum`` (SerializedQuantum) or ``predicted``.
+
+        Sessions naming the same ``datastore_name`` share one in-memory datastore;
+        without a name the datastore is private to the session.
+        """
+        params: Dict[str, Any] = {"datastore": {"kind": "memory"}}
+        if datastore_name is not None:
+            params["datastore"]["name"] = datastore_name
+        if quantum is not None:
+            params["quantum"] = quantum
+        if predicted is not None:
+            params["predicted"] = predicted
+        if session_id is not None:
+            params["sessionId"] = session_id
+        if quantum_id is not None:
+            params["quantumId"] = str(quantum_id)
+        if dataset_types is not None:
+            params["datasetTypes"] = list(dataset_types)
+        if storage_classes is not None:
+            params["storageClasses"] = dict(storage_classes)
+        if notifications is not None:
+            params["notifications"] = list(notifications)
+        if strict_deferred is not None:
+            params["strictDeferred"] = bool(strict_deferred)
+        info = self.connection.request("session/open", params, timeout=timeout)
+        return QuantumBackedButler(self, info, storage_classes=storage_classes)
+
+    # --- notifications
+    def on_provenance(self, callback: Callable[[Dict[str, Any]], None], session_id: Optional[str] = None) -> Callable[[], None]:
+        """``callback(event)`` for each ``butler/provenance`` event (of one session if given).
+
+        Runs on the connection's dispatcher thread. Returns an unsubscribe function.
+        """
+        if session_id is None:
+            return self.connection.on_notification("butler/provenance", callback)
+
+        def filtered(event: Dict[str, Any]) -> None:
+            if isinstance(event, dict) and event.get("sessionId") == session_id:
+                callback(event)
+
+        return self.connection.on_notification("butler/provenance", filtered)
+
+    def on_progress(self, callback: Callable[[Union[str, int], Dict[str, Any]], None]) -> Callable[[], None]:
+        """``callback(token, value)`` for every ``$/progress`` notification."""
+
+        def route(params: Any) -> None:
+            if isinstance(params, dict):
+                callback(params.get("token"), params.get("value"))
+
+        return self.connection.on_notification("$/progress", route)
+
+    def progress_token(self, callback: Callable[[Dict[str, Any]], None]) -> str:
+        """A fresh ``workDoneToken`` whose ``$/progress`` values go to ``callback(value)``."""
+        token = "py%d" % next(self._tokens)
+        with self._progress_lock:
+            self._progress_callbacks[token] = callback
+        return token
+
+    def release_progress_token(self, token: Union[str, int]) -> None:
+        with self._progress_lock:
+            self._progress_callbacks.pop(token, None)
+
+    def _route_progress(self, params: Any) -> None:
+        if not isinstance(params, dict):
+            return
+        with self._progress_lock:
+            cb = self._progress_callbacks.get(params.get("token"))
+        if cb is not None:
+            value = params.get("value")
+            cb(value)
+            if isinstance(value, dict) and value.get("kind") == "end":
+                self.release_progress_token(params.get("token"))
+
+    def on_log_message(self, callback: Callable[[Dict[str, Any]], None]) -> Callable[[], None]:
+        """``window/logMessage`` (sent when initialized with ``capabilities={'logMessages': True}``)."""
+        return self.connection.on_notification("window/logMessage", callback)
+
+    def flush_notifications(self, timeout: Optional[float] = 10.0) -> bool:
+        return self.connection.flush_notifications(timeout)
+
+    # --- lifecycle
+    def close(self, timeout: float = 2.0) -> Optional[int]:
+        """Shut the sidecar down; returns its exit code (0 when clean)."""
+        return self.connection.close(timeout)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class QuantumBackedButler:
+    """One session: the quantum-backed butler of one quantum, served by the sidecar."""
+
+    GENERATION = 3
+
+    def __init__(self, client: Client, info: Mapping[str, Any], *, storage_classes: Optional[Mapping[str, Any]] = None):
+        self.client = client
+        self.connection = client.connection
+        self.info: Dict[str, Any] = dict(info)
+        self.session_id: str = info["sessionId"]
+        #: Default per-request timeout for this butler's calls (None: the connection's).
+        self.timeout: Optional[float] = None
+        self._storage_classes = dict(storage_classes or {})
+        self._closed = False
+        self._final_provenance: Optional[Dict[str, Any]] = None
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def initialize(
+        cls,
+        client_or_conn: Union[Client, Connection],
+        quantum: Mapping[str, Any],
+        *,
+        datastore_name: Optional[str] = None,
+        dataset_types: Optional[Sequence[Mapping[str, Any]]] = None,
+        storage_classes: Optional[Mapping[str, Any]] = None,
+        session_id: Optional[str] = None,
+        quantum_id: Optional[str] = None,
+        notifications: Optional[Sequence[str]] = None,
+        strict_deferred: Optional[bool] = None,
+        timeout: Optional[float] = None,
+    ) -> "QuantumBackedButler":
+        """Open a session from a daf_butler SerializedQuantum (``quantum.to_simple().model_dump()``).
+
+        Predicted inputs are the quantum's inputs plus init-inputs, predicted outputs its outputs.
+        """
+        dump = getattr(quantum, "model_dump", None)
+        if callable(dump):  # a SerializedQuantum model itself
+            quantum = dump(mode="json")
+        return Client.wrap(client_or_conn).open_session(
+            quantum=quantum,
+            datastore_name=datastore_name,
+            dataset_types=dataset_types,
+            storage_classes=storage_classes,
+            session_id=session_id,
+            quantum_id=quantum_id,
+            notifications=notifications,
+            strict_deferred=strict_deferred,
+            timeout=timeout,
+        )
+
+    @classmethod
+    def from_predicted(
+        cls,
+        client_or_conn: Union[Client, Connection],
+        predicted_inputs: Iterable[RefLike],
+        predicted_outputs: Iterable[RefLike],
+        *,
+        datastore_records: Optional[Mapping[str, Any]] = None,
+        dataset_types: Optional[Sequence[Mapping[str, Any]]] = None,
+        task_name: Optional[str] = None,
+        data_id: Optional[Mapping[str, Any]] = None,
+        datastore_name: Optional[str] = None,
+        storage_classes: Optional[Mapping[str, Any]] = None,
+        session_id: Optional[str] = None,
+        quantum_id: Optional[str] = None,
+        notifications: Optional[Sequence[str]] = None,
+        strict_deferred: Optional[bool] = None,
+        timeout: Optional[float] = None,
+    ) -> "QuantumBackedButler":
+        """Open a session from predicted refs (full ref dicts, as ``put`` checks them)."""
+        predicted: Dict[str, Any] = {
+            "inputs": [_ref_arg(r) for r in predicted_inputs],
+            "outputs": [_ref_arg(r) for r in predicted_outputs],
+        }
+        if datastore_records is not None:
+            predicted["datastoreRecords"] = dict(datastore_records)
+        if dataset_types is not None:
+            predicted["datasetTypes"] = list(dataset_types)
+        if task_name is not None:
+            predicted["taskName"] = task_name
+        if data_id is not None:
+            predicted["dataId"] = dict(data_id)
+        return Client.wrap(client_or_conn).open_session(
+            predicted=predicted,
+            datastore_name=datastore_name,
+            storage_classes=storage_classes,
+            session_id=session_id,
+            quantum_id=quantum_id,
+            notifications=notifications,
+            strict_deferred=strict_deferred,
+            timeout=timeout,
+        )
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _call(self, method: str, params: Dict[str, Any], timeout: Optional[float] = None) -> Any:
+        params["sessionId"] = self.session_id
+        return self.connection.request(method, params, timeout=timeout if timeout is not None else self.timeout)
+
+    def _storage_class_kind(self, name: Optional[str]) -> str:
+        seen = set()
+        while name and name not in seen:
+            seen.add(name)
+            if name in _BUILTIN_KINDS:
+                return _BUILTIN_KINDS[name]
+            entry = self._storage_classes.get(name)
+            if not isinstance(entry, Mapping):
+                break
+            if entry.get("kind"):
+                return str(entry["kind"])
+            name = entry.get("inheritsFrom")
+        return "json"
+
+    def _decode_file(self, path: str, storage_class: Optional[str]) -> Any:
+        with open(path, "rb") as f:
+            data = f.read()
+        kind = self._storage_class_kind(storage_class)
+        if kind == "bytes":
+            return data
+        if kind == "text":
+            return data.decode("utf-8")
+        return json.loads(data.decode("utf-8"))
+
+    def _read(self, method: str, params: Dict[str, Any], timeout: Optional[float], progress: Optional[Callable[[Any], None]]) -> Any:
+        token = None
+        if progress is not None:
+            token = self.client.progress_token(progress)
+            params["workDoneToken"] = token
+        try:
+            try:
+                result = self._call(method, dict(params), timeout)
+                return decode_payload(result["payload"])
+            except QuantumButlerError as exc:
+                if exc.kind != "PayloadTooLarge" or "as" in params:
+                    raise
+            # Too large to travel inline: let the sidecar write a file, read it, delete it.
+            fd, path = tempfile.mkstemp(prefix="quantum-butler-get-")
+            os.close(fd)
+            try:
+                result = self._call(method, dict(params, **{"as": "file", "destination": path}), timeout)
+                return self._decode_file(path, result.get("storageClass"))
+            finally:
+                _remove_quietly(path)
+        finally:
+            if token is not None:
+                self.client.release_progress_token(token)
+
+    # ----------------------------------------------------------------- LimitedButler API
+
+    def isWriteable(self) -> bool:
+        return True
+
+    def get_datastore_names(self) -> tuple:
+        return (self.info.get("datastore"),)
+
+    def get(
+        self,
+        ref: RefLike,
+        *,
+        parameters: Optional[Mapping[str, Any]] = None,
+        storageClass: Optional[str] = None,
+        component: Optional[str] = None,
+        timeout: Optional[float] = None,
+        progress: Optional[Callable[[Any], None]] = None,
+    ) -> Any:
+        """Read a dataset: JSON values as Python objects, Text as str, Bytes as bytes.
+
+        A missing dataset raises :class:`~quantum_butler.errors.DatasetNotFoundError`
+        (a ``FileNotFoundError``). Values over the sidecar's ``maxInlineBytes`` are
+        fetched through a temporary file transparently.
+        """
+        params = _read_options({"ref": _ref_arg(ref)}, parameters, storageClass, component)
+        return self._read("butler/get", params, timeout, progress)
+
+    def get_to_file(self, ref: RefLike, destination: str, *, parameters=None, storageClass=None, component=None, timeout=None) -> Dict[str, Any]:
+        """Have the sidecar write the dataset's bytes to ``destination`` (absolute path); returns the result."""
+        params = _read_options({"ref": _ref_arg(ref)}, parameters, storageClass, component)
+        params.update({"as": "file", "destination": os.path.abspath(destination)})
+        return self._call("butler/get", params, timeout)
+
+    def getDeferred(
+        self,
+        ref: RefLike,
+        *,
+        parameters: Optional[Mapping[str, Any]] = None,
+        storageClass: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> "DeferredDatasetHandle":
+        """A handle that loads later; no existence check (daf_butler counts the input as used now)."""
+        params: Dict[str, Any] = {"ref": _ref_arg(ref)}
+        if parameters is not None:
+            params["parameters"] = dict(parameters)
+        if storageClass is not None:
+            params["storageClass"] = storageClass
+        result = self._call("butler/getDeferred", params, timeout)
+        return DeferredDatasetHandle(self, result["handle"], result["ref"], parameters, storageClass)
+
+    def stored(self, ref: RefLike, *, timeout: Optional[float] = None) -> bool:
+        """Does the dataset exist? Records a predicted input as available or missing."""
+        return bool(self._call("butler/stored", {"ref": _ref_arg(ref)}, timeout)["stored"])
+
+    def stored_many(self, refs: Iterable[RefLike], *, timeout: Optional[float] = None) -> Dict[str, bool]:
+        """Bulk :meth:`stored`: dataset id → bool."""
+        return dict(self._call("butler/storedMany", {"refs": [_ref_arg(r) for r in refs]}, timeout)["stored"])
+
+    def markInputUnused(self, ref: RefLike, reason: Optional[str] = None, *, timeout: Optional[float] = None) -> str:
+        """Declare that a predicted input was not really used; returns the input's new state."""
+        params: Dict[str, Any] = {"ref": _ref_arg(ref)}
+        if reason is not None:
+            params["reason"] = reason
+        return self._call("butler/markInputUnused", params, timeout)["state"]
+
+    def put(
+        self,
+        obj: Any,
+        ref: RefLike,
+        *,
+        provenance: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        progress: Optional[Callable[[Any], None]] = None,
+    ) -> Dict[str, Any]:
+        """Write a predicted output; returns the stored ref (as the sidecar resolved it).
+
+        ``bytes`` travel base64, ``str`` as text, anything else as JSON. Bytes or text over
+        the sidecar's ``maxInlineBytes`` go through a temporary file the sidecar moves.
+        A ref that was not predicted raises
+        :class:`~quantum_butler.errors.NotPredictedOutputError` (a ``RuntimeError``).
+        """
+        return self.put_result(obj, ref, provenance=provenance, timeout=timeout, progress=progress)["ref"]
+
+    def put_result(
+        self,
+        obj: Any,
+        ref: RefLike,
+        *,
+        provenance: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        progress: Optional[Callable[[Any], None]] = None,
+    ) -> Dict[str, Any]:
+        """As :meth:`put`, returning the whole result: ``{ref, size, sha256, uri, alreadyStored}``."""
+        limit = self.connection.max_inline_bytes
+        temp: Optional[str] = None
+        if isinstance(obj, (bytes, bytearray, memoryview)):
+            data = bytes(obj)
+            if len(data) > limit:
+                temp = _write_temp(data)
+                payload: Dict[str, Any] = {"encoding": "file", "path": temp, "mode": "move"}
+            else:
+                payload = {"encoding": "base64", "data": base64.b64encode(data).decode("ascii")}
+        elif isinstance(obj, str):
+            encoded = obj.encode("utf-8")
+            if len(encoded) > limit:
+                temp = _write_temp(encoded)
+                payload = {"encoding": "file", "path": temp, "mode": "move"}
+            else:
+                payload = {"encoding": "text", "text": obj}
+        else:
+            payload = {"encoding": "json", "value": obj}
+        try:
+            return self.put_payload(payload, ref, provenance=provenance, timeout=timeout, progress=progress)
+        finally:
+            if temp is not None:
+                _remove_quietly(temp)  # still there if the put failed
+
+    def put_file(self, path: str, ref: RefLike, *, mode: str = "copy", timeout: Optional[float] = None, progress=None) -> Dict[str, Any]:
+        """Put the bytes of a file on the sidecar's host (``mode``: copy, move or link)."""
+        payload = {"encoding": "file", "path": os.path.abspath(path), "mode": mode}
+        return self.put_payload(payload, ref, timeout=timeout, progress=progress)
+
+    def put_payload(
+        self,
+        payload: Mapping[str, Any],
+        ref: RefLike,
+        *,
+        provenance: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+        progress: Optional[Callable[[Any], None]] = None,
+    ) -> Dict[str, Any]:
+        """``butler/put`` with an explicit wire payload."""
+        params: Dict[str, Any] = {"ref": _ref_arg(ref), "payload": dict(payload)}
+        if provenance is not None:
+            params["provenance"] = dict(provenance)
+        token = None
+        if progress is not None:
+            token = self.client.progress_token(progress)
+            params["workDoneToken"] = token
+        try:
+            return self._call("butler/put", params, timeout)
+        finally:
+            if token is not None:
+                self.client.release_progress_token(token)
+
+    def pruneDatasets(
+        self,
+        refs: Iterable[RefLike],
+        *,
+        disassociate: bool = True,
+        unstore: bool = False,
+        tags: Iterable[str] = (),
+        purge: bool = False,
+        timeout: Optional[float] = None,
+    ) -> List[str]:
+        """Remove written outputs with daf_butler's argument rules (the defaults raise TypeError).
+
+        A store-only removal is ``disassociate=False, unstore=True``; a full one
+        ``disassociate=True, unstore=True, purge=True``. Returns the pruned ids.
+        """
+        params: Dict[str, Any] = {
+            "refs": [_ref_arg(r) for r in refs],
+            "disassociate": bool(disassociate),
+            "unstore": bool(unstore),
+            "purge": bool(purge),
+        }
+        tags = list(tags)
+        if tags:
+            params["tags"] = tags
+        return list(self._call("butler/pruneDatasets", params, timeout)["pruned"])
+
+    def getURIs(self, ref: RefLike, predict: bool = False, *, timeout: Optional[float] = None) -> DatasetRefURIs:
+        result = self._call("butler/getURIs", {"ref": _ref_arg(ref), "predict": bool(predict)}, timeout)
+        return DatasetRefURIs(result.get("primary"), dict(result.get("components") or {}))
+
+    def getURI(self, ref: RefLike, predict: bool = False) -> str:
+        primary, components = self.getURIs(ref, predict)
+        if primary is None or components:
+            raise RuntimeError(
+                "Dataset (%s) includes distinct URIs for components. Use LimitedButler.getURIs() instead." % ref_id(ref)
+            )
+        return primary
+
+    def extract_provenance_data(self, format: str = "daf_butler", *, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Provenance so far: daf_butler QuantumProvenanceData fields (default) or ``format='native'``."""
+        return self._call("butler/extractProvenance", {"format": format}, timeout)
+
+    def metrics(self, reset: bool = False, *, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """``{nGet, nPut, nGetFailed, nPutFailed, timeInGet, timeInPut, bytesRead, bytesWritten}``."""
+        return self._call("butler/metrics", {"reset": bool(reset)}, timeout)
+
+    def on_provenance(self, callback: Callable[[Dict[str, Any]], None]) -> Callable[[], None]:
+        """Provenance events of this session only."""
+        return self.client.on_provenance(callback, session_id=self.session_id)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self, *, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
+        """Close the session; returns its final native provenance (None if it was already closed)."""
+        if self._closed:
+            return self._final_provenance
+        result = self.connection.request("session/close", {"sessionId": self.session_id}, timeout=timeout)
+        self._closed = True
+        self._final_provenance = result.get("provenance")
+        return self._final_provenance
+
+    def __enter__(self) -> "QuantumBackedButler":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self.close()
+        except Exception:
+            if exc_type is None:
+                raise
+            _log.exception("Closing session %s failed", self.session_id)  # never hide the caller's error
+
+    def __repr__(self) -> str:
+        return "<QuantumBackedButler session=%s task=%s%s>" % (
+            self.session_id,
+            self.info.get("taskName"),
+            " closed" if self._closed else "",
+        )
+
+
+class DeferredDatasetHandle:
+    """What :meth:`QuantumBackedButler.getDeferred` returns; ``get()`` loads it."""
+
+    def __init__(self, butler: QuantumBackedButler, handle: str, ref: Dict[str, Any], parameters: Optional[Mapping[str, Any]], storageClass: Optional[str]):
+        self.butler = butler
+        self.handle = handle
+        self.ref = ref
+        self.parameters = dict(parameters) if parameters is not None else None
+        self.storageClass = storageClass
+
+    @property
+    def dataId(self) -> Dict[str, Any]:
+        return self.ref.get("dataId", {})
+
+    def get(
+        self,
+        *,
+        component: Optional[str] = None,
+        parameters: Optional[Mapping[str, Any]] = None,
+        storageClass: Optional[str] = None,
+        timeout: Optional[float] = None,
+        progress: Optional[Callable[[Any], None]] = None,
+    ) -> Any:
+        """Load (``butler/loadDeferred``); per-call parameters override the handle's."""
+        params = _read_options({"handle": self.handle}, parameters, storageClass, component)
+        return self.butler._read("butler/loadDeferred", params, timeout, progress)
+
+    def __repr__(self) -> str:
+        return "<DeferredDatasetHandle %s ref=%s>" % (self.handle, self.ref.get("id"))
+
+
+def _read_options(params: Dict[str, Any], parameters: Optional[Mapping[str, Any]], storage_class: Optional[str], component: Optional[str]) -> Dict[str, Any]:
+    if parameters is not None:
+        params["parameters"] = dict(parameters)
+    if storage_class is not None:
+        params["storageClass"] = storage_class
+    if component is not None:
+        params["component"] = component
+    return params
+
+
+def _write_temp(data: bytes) -> str:
+    fd, path = tempfile.mkstemp(prefix="quantum-butler-put-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except BaseException:
+        _remove_quietly(path)
+        raise
+    return path
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

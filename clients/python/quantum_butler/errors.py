@@ -1,0 +1,246 @@
+"""Exceptions raised by the quantum-butler Python client.
+
+Every JSON-RPC error the sidecar sends becomes a :class:`QuantumButlerError`
+carrying the stable ``code``, the ``message`` and the structured ``data``
+(whose ``kind`` names the error). Where daf_butler's QuantumBackedButler raises a
+builtin exception for the same situation, the subclass *also* inherits that
+builtin, so code written against daf_butler keeps working::
+
+    try:
+        butler.get(ref)
+    except FileNotFoundError:      # DatasetNotFoundError is one
+        ...
+
+Transport failures are not ``QuantumButlerError``: a dead sidecar raises
+:class:`SidecarDied` (a ``ConnectionError``), a request that ran out of time
+raises :class:`RequestTimeout` (a ``TimeoutError``).
+"""
+from __future__ import annotations
+
+import concurrent.futures
+from typing import Any, Dict, Mapping, Optional, Type
+
+__all__ = [
+    "QuantumButlerError",
+    "DatasetNotFoundError",
+    "NotPredictedOutputError",
+    "InvalidPruneArgumentsError",
+    "UnknownParameterError",
+    "StorageClassMismatchError",
+    "InvalidParamsError",
+    "InvalidArgumentError",
+    "InvalidDatasetRefError",
+    "PredictedRefMismatchError",
+    "SessionNotFoundError",
+    "RequestCancelledError",
+    "KeyNotFoundError",
+    "MethodNotFoundError",
+    "SidecarDied",
+    "RequestTimeout",
+    "ProtocolError",
+    "error_from_response",
+    "ERROR_CLASSES",
+]
+
+# JSON-RPC / LSP codes used by the sidecar (protocol/errors.ts).
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+SERVER_NOT_INITIALIZED = -32002
+REQUEST_CANCELLED = -32800
+
+
+class QuantumButlerError(Exception):
+    """An error answered by the sidecar: ``code``, ``message`` and ``data``.
+
+    ``kind`` is ``data["kind"]`` (e.g. ``"DatasetNotFound"``); switch on it or on
+    ``code``, never on the message text.
+    """
+
+    def __init__(self, code: int, message: str, data: Optional[Mapping[str, Any]] = None):
+        # One positional argument only: OSError subclasses would otherwise read
+        # (code, message) as (errno, strerror).
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data: Dict[str, Any] = dict(data) if data else {}
+
+    @property
+    def kind(self) -> Optional[str]:
+        kind = self.data.get("kind")
+        return kind if isinstance(kind, str) else None
+
+    @property
+    def retryable(self) -> bool:
+        return bool(self.data.get("retryable", False))
+
+    @property
+    def details(self) -> Any:
+        return self.data.get("details")
+
+    @property
+    def session_id(self) -> Optional[str]:
+        return self.data.get("sessionId")
+
+    @property
+    def dataset_id(self) -> Optional[str]:
+        return self.data.get("datasetId")
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.message
+
+    def __repr__(self) -> str:
+        return "%s(code=%r, kind=%r, message=%r)" % (type(self).__name__, self.code, self.kind, self.message)
+
+    def __reduce__(self):  # picklable despite the 3-argument constructor
+        return (type(self), (self.code, self.message, self.data))
+
+
+class DatasetNotFoundError(QuantumButlerError, FileNotFoundError):
+    """The dataset is not stored (daf_butler raises FileNotFoundError)."""
+
+
+class NotPredictedOutputError(QuantumButlerError, RuntimeError):
+    """``put`` of a ref that is not a predicted output (daf_butler: RuntimeError)."""
+
+
+class InvalidPruneArgumentsError(QuantumButlerError, TypeError):
+    """pruneDatasets flag combination refused (daf_butler: TypeError)."""
+
+
+class UnknownParameterError(QuantumButlerError, KeyError):
+    """A read parameter the storage class does not know (daf_butler: KeyError)."""
+
+
+class StorageClassMismatchError(QuantumButlerError, TypeError):
+    """The value does not fit the storage class, or no conversion exists (TypeError)."""
+
+
+class InvalidParamsError(QuantumButlerError, ValueError):
+    """The request's params failed validation (-32602); ``data["issues"]`` has details."""
+
+
+class InvalidArgumentError(QuantumButlerError, ValueError):
+    """An argument was refused (bad path, malformed base64, ...)."""
+
+
+class InvalidDatasetRefError(QuantumButlerError, ValueError):
+    """A ref (or dataset id) that cannot be parsed."""
+
+
+class PredictedRefMismatchError(QuantumButlerError, ValueError):
+    """The ref's id is predicted but its type, data ID or run differs from the prediction."""
+
+
+class SessionNotFoundError(QuantumButlerError, LookupError):
+    """No open session has this id (never opened, or closed)."""
+
+
+class RequestCancelledError(QuantumButlerError, concurrent.futures.CancelledError):
+    """The sidecar answered -32800: the request was cancelled."""
+
+
+class KeyNotFoundError(QuantumButlerError, KeyError):
+    """store/*: the key does not exist (encore raises KeyError)."""
+
+
+class MethodNotFoundError(QuantumButlerError):
+    """-32601: the sidecar does not implement this method."""
+
+
+#: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
+ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
+    "DatasetNotFound": DatasetNotFoundError,
+    "NotPredictedOutput": NotPredictedOutputError,
+    "InvalidPruneArguments": InvalidPruneArgumentsError,
+    "UnknownParameter": UnknownParameterError,
+    "StorageClassMismatch": StorageClassMismatchError,
+    "InvalidParams": InvalidParamsError,
+    "InvalidArgument": InvalidArgumentError,
+    "InvalidDatasetRef": InvalidDatasetRefError,
+    "PredictedRefMismatch": PredictedRefMismatchError,
+    "SessionNotFound": SessionNotFoundError,
+    "RequestCancelled": RequestCancelledError,
+    "KeyNotFound": KeyNotFoundError,
+    "MethodNotFound": MethodNotFoundError,
+}
+
+# Codes that identify a class even when data.kind is absent (e.g. errors made by the
+# JSON-RPC library itself rather than by the sidecar's handlers).
+_CODE_CLASSES: Dict[int, Type[QuantumButlerError]] = {
+    METHOD_NOT_FOUND: MethodNotFoundError,
+    INVALID_PARAMS: InvalidParamsError,
+    REQUEST_CANCELLED: RequestCancelledError,
+}
+
+
+def error_from_response(error: Any) -> QuantumButlerError:
+    """Build the exception for a JSON-RPC ``error`` object."""
+    if not isinstance(error, Mapping):
+        return QuantumButlerError(INTERNAL_ERROR, "Malformed error response: %r" % (error,), None)
+    code = error.get("code")
+    if not isinstance(code, int):
+        code = INTERNAL_ERROR
+    message = error.get("message")
+    if not isinstance(message, str):
+        message = str(message)
+    data = error.get("data")
+    if not isinstance(data, Mapping):
+        data = {"details": data} if data is not None else {}
+    kind = data.get("kind")
+    cls = ERROR_CLASSES.get(kind) if isinstance(kind, str) else None
+    if cls is None and not isinstance(kind, str):
+        cls = _CODE_CLASSES.get(code)
+    return (cls or QuantumButlerError)(code, message, data)
+
+
+class SidecarDied(ConnectionError):
+    """The sidecar process is gone (or its stdout closed) before answering.
+
+    ``returncode`` is the process exit status (negative: killed by that signal;
+    None if it had not exited yet), ``stderr_tail`` the last lines it wrote to stderr.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        returncode: Optional[int] = None,
+        stderr_tail: str = "",
+        method: Optional[str] = None,
+        request_id: Optional[int] = None,
+    ):
+        full = message
+        if stderr_tail.strip():
+            full += "\n--- sidecar stderr (tail) ---\n" + stderr_tail.rstrip()
+        super().__init__(full)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        self.method = method
+        self.request_id = request_id
+
+    def __reduce__(self):
+        return (_rebuild_sidecar_died, (str(self), self.returncode, self.method, self.request_id))
+
+
+def _rebuild_sidecar_died(message, returncode, method, request_id):
+    return SidecarDied(message, returncode=returncode, method=method, request_id=request_id)
+
+
+class RequestTimeout(TimeoutError):
+    """A request got no answer in time; ``$/cancelRequest`` was sent for it."""
+
+    def __init__(self, method: str, request_id: int, timeout: float):
+        super().__init__("%s (request %d) got no response within %.3g s; sent $/cancelRequest" % (method, request_id, timeout))
+        self.method = method
+        self.request_id = request_id
+        self.timeout = timeout
+
+    def __reduce__(self):
+        return (type(self), (self.method, self.request_id, self.timeout))
+
+
+class ProtocolError(ConnectionError):
+    """The sidecar broke the wire protocol (e.g. a frame without Content-Length)."""

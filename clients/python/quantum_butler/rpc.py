@@ -1,0 +1,777 @@
+"""JSON-RPC 2.0 over the sidecar's stdin/stdout, with LSP ``Content-Length`` framing.
+
+:class:`Connection` spawns ``node <cli> --stdio``, runs the LSP lifecycle
+(``initialize`` + ``initialized``), and multiplexes requests from any number of
+threads:
+
+* one lock serialises writes, so a header and its body never interleave;
+* a reader thread parses frames and resolves one ``concurrent.futures.Future``
+  per request (integer ids);
+* notifications are handed to a dispatcher thread, so a slow callback never
+  stalls the reader (and therefore never delays responses);
+* a thread drains stderr into a bounded buffer (optionally forwarding each line
+  to a ``logging.Logger``);
+* when the process dies, every pending request fails with :class:`SidecarDied`
+  carrying the exit code and the tail of stderr;
+* ``close()`` walks the shutdown ladder: ``shutdown`` → ``exit`` → close stdin →
+  wait → SIGTERM → wait → SIGKILL.
+
+Standard library only; Python 3.9+.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import datetime
+import decimal
+import enum
+import itertools
+import json
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
+
+from .errors import (
+    ProtocolError,
+    RequestTimeout,
+    SidecarDied,
+    error_from_response,
+)
+
+__all__ = [
+    "Connection",
+    "RequestFuture",
+    "default_cli_path",
+    "default_node_path",
+    "PROTOCOL_VERSION",
+    "json_default",
+    "encode_message",
+    "frame",
+    "read_frame",
+]
+
+PROTOCOL_VERSION = "1.0"
+CLIENT_NAME = "quantum-butler-python"
+CLIENT_VERSION = "0.1.0"
+
+_log = logging.getLogger("quantum_butler")
+
+_MAX_HEADER_LINE = 64 * 1024
+
+
+def default_cli_path() -> str:
+    """``$QUANTUM_BUTLER_CLI``, else the checkout's ``dist/src/cli.js`` next to this package."""
+    env = os.environ.get("QUANTUM_BUTLER_CLI")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))  # <repo>/clients/python/quantum_butler
+    return os.path.normpath(os.path.join(here, "..", "..", "..", "dist", "src", "cli.js"))
+
+
+def default_node_path() -> str:
+    """``$QUANTUM_BUTLER_NODE``, else ``node`` from PATH."""
+    return os.environ.get("QUANTUM_BUTLER_NODE") or shutil.which("node") or "node"
+
+
+def json_default(obj: Any) -> Any:
+    """JSON encoding for what daf_butler's ``model_dump()`` (python mode) leaves in dicts."""
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset)):
+        try:
+            return sorted(obj)
+        except TypeError:
+            return list(obj)
+    if isinstance(obj, decimal.Decimal):
+        return float(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    dump = getattr(obj, "model_dump", None)  # pydantic v2
+    if callable(dump):
+        return dump(mode="json")
+    dump = getattr(obj, "dict", None)  # pydantic v1
+    if callable(dump):
+        return dump()
+    if hasattr(obj, "__fspath__"):
+        return os.fspath(obj)
+    raise TypeError("Object of type %s is not JSON serializable" % type(obj).__name__)
+
+
+def encode_message(msg: Mapping[str, Any]) -> bytes:
+    """The UTF-8 JSON body of one message (raises ValueError/TypeError on unencodable values)."""
+    text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default)
+    return text.encode("utf-8")
+
+
+def frame(body: bytes) -> bytes:
+    """``Content-Length`` header for a body (the byte length, not the character count)."""
+    return b"Content-Length: %d\r\n\r\n" % len(body)
+
+
+def read_frame(stream: Any, on_junk: Optional[Callable[[bytes], None]] = None) -> Optional[bytes]:
+    """Read one frame's body from a binary stream; None at EOF (or on a short body).
+
+    Header names are matched case-insensitively and headers other than
+    Content-Length are ignored. Lines that are not headers (stray output) are
+    passed to ``on_junk`` and skipped. A bad Content-Length raises ProtocolError.
+    """
+    length: Optional[int] = None
+    seen_header = False
+    while True:
+        line = stream.readline(_MAX_HEADER_LINE)
+        if not line:
+            return None
+        stripped = line.strip()
+        if not stripped:
+            if seen_header:
+                if length is not None:
+                    break
+                seen_header = False  # a header block without Content-Length: skip it
+                if on_junk is not None:
+                    on_junk(b"<header block without Content-Length>" + line)
+                continue
+            if on_junk is not None:
+                on_junk(line)
+            continue
+        name, sep, value = stripped.partition(b":")
+        if not sep:
+            if on_junk is not None:
+                on_junk(line)
+            continue
+        seen_header = True
+        if name.strip().lower() == b"content-length":
+            try:
+                length = int(value.strip())
+            except ValueError:
+                raise ProtocolError("bad Content-Length header: %r" % (line,)) from None
+            if length < 0:
+                raise ProtocolError("negative Content-Length header: %r" % (line,))
+    body = stream.read(length) if length else b""
+    if len(body) < length:
+        return None
+    return body
+
+
+class RequestFuture(concurrent.futures.Future):
+    """The future of one request. ``cancel()`` also sends ``$/cancelRequest``."""
+
+    def __init__(self, connection: "Connection", request_id: int, method: str):
+        super().__init__()
+        self.request_id = request_id
+        self.method = method
+        self._connection = connection
+
+    def cancel(self) -> bool:
+        if self.done():
+            return False
+        if not self._connection._abandon(self.request_id):
+            return False  # the reader owns it and resolves it right now
+        return super().cancel()
+
+
+class _Barrier:
+    __slots__ = ("event",)
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+
+_STOP = object()
+
+
+class Connection:
+    """A spawned sidecar and the JSON-RPC connection to it.
+
+    Parameters
+    ----------
+    cli_path:
+        The built CLI (default: ``$QUANTUM_BUTLER_CLI`` or the checkout's ``dist/src/cli.js``).
+    node:
+        The node executable (default: ``$QUANTUM_BUTLER_NODE`` or ``node`` on PATH).
+    args:
+        Extra sidecar arguments after ``--stdio`` (e.g. ``["--max-inline-bytes=1000"]``).
+    node_args:
+        Options for node itself (e.g. ``["--inspect"]``).
+    env, cwd:
+        For the child process.
+    stderr_logger:
+        If given, each stderr line is also logged there; the sidecar's JSON log lines
+        are logged at their own level, other lines at DEBUG.
+    stderr_limit:
+        Bytes of stderr kept for :meth:`stderr_tail` and :class:`SidecarDied`.
+    timeout:
+        Default per-request timeout in seconds (None: wait forever).
+    watch_parent:
+        Send our pid as ``processId`` so the sidecar exits if this process dies.
+    initialize:
+        Run ``initialize`` + ``initialized`` now (default). Otherwise call :meth:`initialize`.
+    """
+
+    def __init__(
+        self,
+        cli_path: Optional[str] = None,
+        *,
+        node: Optional[str] = None,
+        args: Sequence[str] = (),
+        node_args: Sequence[str] = (),
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        stderr_logger: Optional[logging.Logger] = None,
+        stderr_limit: int = 64 * 1024,
+        timeout: Optional[float] = None,
+        client_name: str = CLIENT_NAME,
+        capabilities: Optional[Mapping[str, Any]] = None,
+        initialization_options: Optional[Mapping[str, Any]] = None,
+        watch_parent: bool = True,
+        initialize: bool = True,
+        initialize_timeout: Optional[float] = 30.0,
+    ):
+        self.cli_path = os.path.abspath(cli_path or default_cli_path())
+        if not os.path.isfile(self.cli_path):
+            raise FileNotFoundError(
+                "quantum-butler CLI not found at %s: run `npm run build` in the quantum-butler checkout, "
+                "or pass cli_path= / set QUANTUM_BUTLER_CLI" % self.cli_path
+            )
+        self.node = node or default_node_path()
+        self.argv: List[str] = [self.node, *node_args, self.cli_path, "--stdio", *args]
+        self.timeout = timeout
+        self.client_name = client_name
+        self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True}
+        self._initialization_options = initialization_options
+        self._watch_parent = watch_parent
+        self._stderr_logger = stderr_logger
+        self._stderr_limit = max(1024, int(stderr_limit))
+
+        self.initialize_result: Optional[Dict[str, Any]] = None
+        #: Optional debug hook: ``trace(direction, message)`` with direction "send" or
+        #: "recv", called on the sending thread / the reader thread. Keep it fast.
+        self.trace: Optional[Callable[[str, Dict[str, Any]], None]] = None
+
+        self._ids = itertools.count(1)
+        self._pending: Dict[int, RequestFuture] = {}
+        self._pending_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._listeners: Dict[str, List[Callable[[Any], None]]] = {}
+        self._any_listeners: List[Callable[[str, Any], None]] = []
+        self._request_handlers: Dict[str, Callable[[Any], Any]] = {}
+        self._listeners_lock = threading.Lock()
+        self._dispatch_queue: "queue.Queue[Any]" = queue.Queue()
+        self._stderr_buf: Deque[bytes] = collections.deque()
+        self._stderr_size = 0
+        self._stderr_lock = threading.Lock()
+        self._dead: Optional[SidecarDied] = None
+        self._dead_event = threading.Event()
+        self._close_lock = threading.Lock()
+        self._closing = False
+        self._closed = False
+        self._returncode: Optional[int] = None
+
+        #: Counters: frames and body bytes read from stdout, and bytes that were not
+        #: part of a frame (a correct sidecar never writes any).
+        self.frames_received = 0
+        self.bytes_received = 0
+        self.junk_bytes = 0
+        self.late_responses = 0
+
+        self.process = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            bufsize=-1,  # buffered binary pipes
+        )
+        self._reader = threading.Thread(target=self._read_loop, name="quantum-butler-reader", daemon=True)
+        self._stderr_reader = threading.Thread(target=self._stderr_loop, name="quantum-butler-stderr", daemon=True)
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="quantum-butler-dispatch", daemon=True)
+        self._stderr_reader.start()
+        self._dispatcher.start()
+        self._reader.start()
+        if initialize:
+            try:
+                self.initialize(timeout=initialize_timeout)
+            except BaseException:
+                self._terminate_quietly()
+                raise
+
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def initialize(self, timeout: Optional[float] = 30.0) -> Dict[str, Any]:
+        """``initialize`` (protocol 1.0, our pid) then the ``initialized`` notification."""
+        params: Dict[str, Any] = {
+            "protocolVersion": PROTOCOL_VERSION,
+            "processId": os.getpid() if self._watch_parent else None,
+            "clientInfo": {"name": self.client_name, "version": CLIENT_VERSION},
+            "capabilities": self._capabilities,
+        }
+        if self._initialization_options is not None:
+            params["initializationOptions"] = dict(self._initialization_options)
+        result = self.request("initialize", params, timeout=timeout)
+        self.initialize_result = result
+        self.notify("initialized", {})
+        return result
+
+    @property
+    def capabilities(self) -> Dict[str, Any]:
+        return (self.initialize_result or {}).get("capabilities", {})
+
+    @property
+    def server_info(self) -> Dict[str, Any]:
+        return (self.initialize_result or {}).get("serverInfo", {})
+
+    @property
+    def max_inline_bytes(self) -> int:
+        return int(self.capabilities.get("maxInlineBytes", 64 * 1024 * 1024))
+
+    @property
+    def alive(self) -> bool:
+        return self._dead is None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> Optional[int]:
+        return self.process.poll()
+
+    def close(self, timeout: float = 2.0) -> Optional[int]:
+        """Shut down: ``shutdown`` → ``exit`` → close stdin → wait → terminate → wait → kill.
+
+        Returns the exit code (0 after a clean shutdown). Idempotent.
+        """
+        with self._close_lock:
+            if self._closed:
+                return self.process.wait()
+            self._closed = True
+            self._closing = True
+        if self.alive:
+            try:
+                self.request("shutdown", None, timeout=timeout)
+            except Exception as exc:  # the sidecar may be gone or stuck; fall through
+                _log.debug("shutdown request failed: %s", exc)
+            try:
+                self.notify("exit")
+            except Exception as exc:
+                _log.debug("exit notification failed: %s", exc)
+        with self._write_lock:
+            try:
+                self.process.stdin.close()
+            except Exception:
+                pass
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()
+            try:
+                code = self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                code = self.process.wait()
+        self._reader.join(timeout)
+        self._stderr_reader.join(timeout)
+        self._dispatch_queue.put(_STOP)
+        if threading.current_thread() is not self._dispatcher:
+            self._dispatcher.join(timeout)
+        for stream in (self.process.stdout, self.process.stderr):
+            try:
+                stream.close()
+            except Exception:
+                pass
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL the sidecar (pending requests then fail with SidecarDied)."""
+        try:
+            self.process.kill()
+        except OSError:
+            pass
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        return self.process.wait(timeout)
+
+    def _terminate_quietly(self) -> None:
+        self._closed = True
+        try:
+            self.process.kill()
+            self.process.wait(5)
+        except Exception:
+            pass
+        self._dispatch_queue.put(_STOP)
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "alive" if self.alive else "exited(%s)" % self.process.poll()
+        return "<Connection pid=%s %s>" % (self.process.pid, state)
+
+    # ----------------------------------------------------------------- requests
+
+    def request_async(self, method: str, params: Any = None) -> RequestFuture:
+        """Send a request; return its future (``cancel()`` sends ``$/cancelRequest``)."""
+        if self._dead is not None:
+            raise self._died(method, None)
+        msg: Dict[str, Any] = {"jsonrpc": "2.0", "id": 0, "method": method}
+        if params is not None:
+            msg["params"] = params
+        request_id = next(self._ids)
+        msg["id"] = request_id
+        body = encode_message(msg)  # fails here, before anything is registered
+        fut = RequestFuture(self, request_id, method)
+        with self._pending_lock:
+            if self._dead is not None:
+                raise self._died(method, request_id)
+            self._pending[request_id] = fut
+        try:
+            self._write(body, msg)
+        except BaseException:
+            with self._pending_lock:
+                self._pending.pop(request_id, None)
+            raise
+        return fut
+
+    def request(self, method: str, params: Any = None, timeout: Optional[float] = None) -> Any:
+        """Send a request and wait for its result.
+
+        Raises the mapped :class:`~quantum_butler.errors.QuantumButlerError` for an
+        error response, :class:`RequestTimeout` (a ``TimeoutError``, after sending
+        ``$/cancelRequest``) when ``timeout`` (default: ``self.timeout``) runs out,
+        and :class:`SidecarDied` if the process dies first.
+        """
+        if timeout is None:
+            timeout = self.timeout
+        fut = self.request_async(method, params)
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            # Not the builtin TimeoutError before Python 3.11.
+            if self._abandon(fut.request_id):
+                raise RequestTimeout(method, fut.request_id, timeout) from None
+            return fut.result()  # answered while we gave up: take the answer
+
+    def notify(self, method: str, params: Any = None) -> None:
+        """Send a notification."""
+        if self._dead is not None:
+            raise self._died(method, None)
+        msg: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            msg["params"] = params
+        self._write(encode_message(msg), msg)
+
+    def cancel(self, request_id: int) -> None:
+        """Send ``$/cancelRequest`` for an id (the future, if any, is left alone)."""
+        try:
+            self.notify("$/cancelRequest", {"id": request_id})
+        except (ConnectionError, OSError, ValueError):
+            pass
+
+    def _abandon(self, request_id: int) -> bool:
+        """Forget a pending request and ask the sidecar to cancel it. False if already answered."""
+        with self._pending_lock:
+            fut = self._pending.pop(request_id, None)
+        if fut is None:
+            return False
+        self.cancel(request_id)
+        return True
+
+    def pending_count(self) -> int:
+        with self._pending_lock:
+            return len(self._pending)
+
+    def _write(self, body: bytes, msg: Dict[str, Any]) -> None:
+        trace = self.trace
+        if trace is not None:
+            trace("send", msg)
+        stdin = self.process.stdin
+        try:
+            with self._write_lock:
+                stdin.write(frame(body))
+                stdin.write(body)
+                stdin.flush()
+        except (BrokenPipeError, ConnectionResetError, ValueError, OSError) as exc:
+            # The process is gone (or stdin was closed): report it the same way as the reader does.
+            self._dead_event.wait(2.0)
+            raise self._died(msg.get("method"), msg.get("id")) from exc
+
+    def _died(self, method: Optional[str], request_id: Optional[int]) -> SidecarDied:
+        code = self.process.poll()
+        what = "%s (request %s)" % (method, request_id) if request_id is not None else str(method)
+        if self._closing and code is not None:
+            why = "the sidecar was closed (exit code %s)" % code
+        elif code is None:
+            why = "the sidecar's stdout closed (process still running)"
+        elif code < 0:
+            why = "the sidecar was killed by signal %d" % -code
+        else:
+            why = "the sidecar exited with code %d" % code
+        return SidecarDied(
+            "%s; cannot complete %s" % (why, what),
+            returncode=code,
+            stderr_tail=self.stderr_tail(),
+            method=method,
+            request_id=request_id,
+        )
+
+    # ----------------------------------------------------------------- notifications
+
+    def on_notification(self, method: str, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``callback(params)`` on the dispatcher thread for each ``method`` notification.
+
+        Returns a function that unregisters the callback.
+        """
+        with self._listeners_lock:
+            self._listeners.setdefault(method, []).append(callback)
+
+        def remove() -> None:
+            with self._listeners_lock:
+                lst = self._listeners.get(method, [])
+                if callback in lst:
+                    lst.remove(callback)
+
+        return remove
+
+    def on_any_notification(self, callback: Callable[[str, Any], None]) -> Callable[[], None]:
+        """Call ``callback(method, params)`` for every notification."""
+        with self._listeners_lock:
+            self._any_listeners.append(callback)
+
+        def remove() -> None:
+            with self._listeners_lock:
+                if callback in self._any_listeners:
+                    self._any_listeners.remove(callback)
+
+        return remove
+
+    def on_request(self, method: str, handler: Callable[[Any], Any]) -> None:
+        """Answer sidecar→client requests for ``method`` with ``handler(params)`` (others get -32601)."""
+        with self._listeners_lock:
+            self._request_handlers[method] = handler
+
+    def flush_notifications(self, timeout: Optional[float] = 10.0) -> bool:
+        """Wait until every notification received so far has been delivered to its callbacks.
+
+        Notifications a request caused arrive before its response, so after a request
+        returns, ``flush_notifications()`` guarantees their callbacks have run.
+        """
+        if threading.current_thread() is self._dispatcher:
+            return True
+        if not self._dispatcher.is_alive():
+            return True
+        barrier = _Barrier()
+        self._dispatch_queue.put(barrier)
+        return barrier.event.wait(timeout)
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            item = self._dispatch_queue.get()
+            if item is _STOP:
+                return
+            if isinstance(item, _Barrier):
+                item.event.set()
+                continue
+            kind, msg = item
+            try:
+                if kind == "notification":
+                    self._deliver(msg["method"], msg.get("params"))
+                else:
+                    self._answer_server_request(msg)
+            except Exception:  # a callback's failure never kills the dispatcher
+                _log.exception("quantum-butler notification callback failed for %s", msg.get("method"))
+
+    def _deliver(self, method: str, params: Any) -> None:
+        with self._listeners_lock:
+            callbacks = list(self._listeners.get(method, ()))
+            any_callbacks = list(self._any_listeners)
+        for cb in callbacks:
+            try:
+                cb(params)
+            except Exception:
+                _log.exception("quantum-butler callback for %s failed", method)
+        for cb in any_callbacks:
+            try:
+                cb(method, params)
+            except Exception:
+                _log.exception("quantum-butler callback for %s failed", method)
+
+    def _answer_server_request(self, msg: Dict[str, Any]) -> None:
+        method = msg.get("method")
+        with self._listeners_lock:
+            handler = self._request_handlers.get(method)
+        reply: Dict[str, Any] = {"jsonrpc": "2.0", "id": msg.get("id")}
+        if handler is None:
+            reply["error"] = {"code": -32601, "message": "Unhandled method %s" % method}
+        else:
+            try:
+                reply["result"] = handler(msg.get("params"))
+            except Exception as exc:
+                reply["error"] = {"code": -32603, "message": "%s: %s" % (type(exc).__name__, exc)}
+        try:
+            self._write(encode_message(reply), reply)
+        except (ConnectionError, OSError, ValueError, TypeError):
+            pass
+
+    # ----------------------------------------------------------------- reader
+
+    def _read_loop(self) -> None:
+        stdout = self.process.stdout
+        reason: Optional[BaseException] = None
+        try:
+            while True:
+                body = self._read_frame(stdout)
+                if body is None:
+                    break
+                self.frames_received += 1
+                try:
+                    msg = json.loads(body.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError) as exc:
+                    _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, body)
+                    continue
+                if self.trace is not None:
+                    try:
+                        self.trace("recv", msg)
+                    except Exception:
+                        _log.exception("trace hook failed")
+                self._handle(msg)
+        except Exception as exc:  # e.g. a reset pipe
+            reason = exc
+            _log.debug("quantum-butler reader stopped: %s", exc)
+        finally:
+            self._on_eof(reason)
+
+    def _read_frame(self, stdout: Any) -> Optional[bytes]:
+        body = read_frame(stdout, self._junk)
+        if body is not None:
+            self.bytes_received += len(body)
+        return body
+
+    def _junk(self, data: bytes) -> None:
+        self.junk_bytes += len(data)
+        _log.warning("quantum-butler: unexpected bytes on the sidecar's stdout: %.200r", data)
+
+    def _handle(self, msg: Any) -> None:
+        if not isinstance(msg, dict):
+            _log.error("quantum-butler: message is not an object: %.200r", msg)
+            return
+        method = msg.get("method")
+        if method is None:
+            if "result" in msg or "error" in msg:
+                self._resolve(msg)
+            else:
+                _log.error("quantum-butler: message with neither method nor result: %.200r", msg)
+        elif "id" in msg and msg["id"] is not None:
+            self._dispatch_queue.put(("request", msg))
+        else:
+            self._dispatch_queue.put(("notification", msg))
+
+    def _resolve(self, msg: Dict[str, Any]) -> None:
+        request_id = msg.get("id")
+        with self._pending_lock:
+            fut = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+        if fut is None:
+            # Timed out or cancelled locally, or an error about a message we could not
+            # have sent (id null: the sidecar could not parse something).
+            self.late_responses += 1
+            if request_id is None and "error" in msg:
+                _log.error("quantum-butler: error without id from the sidecar: %s", msg["error"])
+            return
+        if "error" in msg and msg["error"] is not None:
+            fut.set_exception(error_from_response(msg["error"]))
+        else:
+            fut.set_result(msg.get("result"))
+
+    def _on_eof(self, reason: Optional[BaseException]) -> None:
+        if isinstance(reason, ProtocolError) and self.process.poll() is None:
+            _log.error("quantum-butler: %s; killing the sidecar", reason)
+            self.kill()
+        # stdout closed: normally the process is exiting; give it a moment for its exit code.
+        try:
+            self.process.wait(2.0)
+        except subprocess.TimeoutExpired:
+            pass
+        self._stderr_reader.join(1.0)
+        with self._pending_lock:
+            self._dead = self._died("requests", None)
+            pending = list(self._pending.values())
+            self._pending.clear()
+        self._dead_event.set()
+        for fut in pending:
+            exc = self._died(fut.method, fut.request_id)
+            if reason is not None:
+                exc.__cause__ = reason
+            if not fut.done():
+                fut.set_exception(exc)
+        if not self._closing:
+            _log.info("quantum-butler sidecar ended (exit code %s, %d pending requests failed)", self.process.poll(), len(pending))
+        self._dispatch_queue.put(_STOP)
+
+    # ----------------------------------------------------------------- stderr
+
+    def _stderr_loop(self) -> None:
+        stderr = self.process.stderr
+        try:
+            for line in iter(stderr.readline, b""):
+                with self._stderr_lock:
+                    self._stderr_buf.append(line)
+                    self._stderr_size += len(line)
+                    while self._stderr_size > self._stderr_limit and len(self._stderr_buf) > 1:
+                        self._stderr_size -= len(self._stderr_buf.popleft())
+                if self._stderr_logger is not None:
+                    self._forward_stderr(line)
+        except (OSError, ValueError):
+            pass
+
+    _LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
+
+    def _forward_stderr(self, line: bytes) -> None:
+        text = line.decode("utf-8", "replace").rstrip("\n")
+        level = logging.DEBUG
+        if text.startswith("{"):
+            try:
+                level = self._LEVELS.get(json.loads(text).get("level"), logging.DEBUG)
+            except (ValueError, AttributeError):
+                pass
+        try:
+            self._stderr_logger.log(level, "%s", text)
+        except Exception:
+            pass
+
+    def stderr_tail(self, max_bytes: Optional[int] = None) -> str:
+        """The last lines the sidecar wrote to stderr (bounded by ``stderr_limit``)."""
+        with self._stderr_lock:
+            data = b"".join(self._stderr_buf)
+        if max_bytes is not None and len(data) > max_bytes:
+            data = data[-max_bytes:]
+        return data.decode("utf-8", "replace")
+
+    # ----------------------------------------------------------------- conveniences
+
+    def ping(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+        return self.request("server/ping", None, timeout=timeout)
+
+    def stats(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+        return self.request("server/stats", None, timeout=timeout)
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.01) -> bool:
+        """Poll ``predicate`` until true or ``timeout`` (handy for tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(interval)
+        return predicate()

@@ -1,0 +1,69 @@
+/**
+ * Value ⇄ bytes for datastores: what every backend does on put (convert to the
+ * dataset type's storage class, validate, serialise) and on read (deserialise, then
+ * components, parameters and storage-class override).
+ */
+import type { DatasetRef } from '../model/dataset-ref.js';
+import { splitComponent } from '../model/dataset-type.js';
+import { InvalidValue } from '../model/errors.js';
+import type { StorageClass, StorageClassRegistry } from '../model/storage-class.js';
+import type { PutSource, ReadRequest, ReadResult } from './datastore.js';
+import { formatterFor, type Formatter } from './formatters.js';
+import { checkValue, coerceForWrite, readValue } from './storage-class-delegate.js';
+
+export interface Encoded {
+  bytes: Buffer;
+  storageClass: StorageClass;
+  formatter: Formatter;
+}
+
+/** The bytes to store for a put. Given bytes are validated and kept exactly as given. */
+export function encodeForPut(source: PutSource, ref: DatasetRef, registry: StorageClassRegistry): Encoded {
+  const { parent, component } = splitComponent(ref.datasetType.name);
+  if (component !== undefined) {
+    throw new InvalidValue(`Cannot put a component dataset (${ref.datasetType.name}); put the composite ${parent}.`, { datasetId: ref.id });
+  }
+  const storageClass = registry.get(ref.datasetType.storageClass);
+  const formatter = formatterFor(storageClass);
+  if (source.kind === 'value') {
+    const value = coerceForWrite(source.value, storageClass.name, registry);
+    checkValue(value, storageClass);
+    return { bytes: formatter.toBytes(value), storageClass, formatter };
+  }
+  let decoded: unknown;
+  try {
+    decoded = formatter.fromBytes(source.bytes);
+  } catch (err) {
+    throw new InvalidValue(`The bytes given for ${ref.datasetType.name} are not valid ${formatter.name} data: ${(err as Error).message}`, {
+      datasetId: ref.id,
+    });
+  }
+  checkValue(decoded, storageClass);
+  return { bytes: source.bytes, storageClass, formatter };
+}
+
+/** Read stored bytes written with `writeStorageClass`, as the ref and request ask. */
+export function decodeForRead(
+  bytes: Buffer,
+  writeStorageClass: string,
+  ref: DatasetRef,
+  request: ReadRequest,
+  registry: StorageClassRegistry,
+): ReadResult {
+  const writeSc = registry.get(writeStorageClass);
+  const stored = formatterFor(writeSc).fromBytes(bytes);
+  const { component: refComponent } = splitComponent(ref.datasetType.name);
+  return readValue(
+    stored,
+    writeSc.name,
+    {
+      component: request.component ?? refComponent,
+      parameters: request.parameters,
+      // A (non-component) ref carrying another storage class is a read override.
+      storageClass:
+        request.storageClass ?? (refComponent === undefined && request.component === undefined ? ref.datasetType.storageClass : undefined),
+      parentStorageClass: ref.datasetType.parentStorageClass,
+    },
+    registry,
+  );
+}

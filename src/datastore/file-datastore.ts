@@ -1,0 +1,260 @@
+/**
+ * A file datastore: each dataset is a file in a `file` store at its location
+ * template's path, written atomically (temp file + rename), with daf_butler-style
+ * StoredFileInfo records kept in a RecordsTable. Reads use the record when there is
+ * one, or predict the path from the template (daf_butler's trust mode): that is how
+ * a quantum reads an upstream quantum's outputs when its graph carried no records.
+ */
+import type { DatasetId } from '../model/dataset-id.js';
+import type { DatasetRef } from '../model/dataset-ref.js';
+import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
+import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
+import type { StorageClassRegistry } from '../model/storage-class.js';
+import { DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
+import type { Store } from '../store/store.js';
+import { sha256Hex } from '../util/checksum.js';
+import { decodeForRead, encodeForPut } from './codec.js';
+import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
+import { formatterFor } from './formatters.js';
+import { expandTemplate } from './location-template.js';
+import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
+import type { RecordsTable } from './records-table.js';
+
+export interface FileDatastoreOptions {
+  /** e.g. FileDatastore@<butlerRoot>/datastore: the same in every client of one repository. */
+  name: string;
+  /** Absolute path of the datastore root (for file:// URIs). */
+  root: string;
+  store: Store;
+  template: string;
+  records: RecordsTable;
+  storageClasses: StorageClassRegistry;
+  checksums: boolean;
+}
+
+/** Trust-mode counters, to debug template or storage-class mismatches. */
+export interface TrustStats {
+  predictedReads: number;
+  predictedMisses: number;
+}
+
+export class FileDatastore implements Datastore {
+  readonly isEphemeral = false;
+  readonly name: string;
+  readonly storageClasses: StorageClassRegistry;
+  readonly trust: TrustStats = { predictedReads: 0, predictedMisses: 0 };
+
+  constructor(private readonly opts: FileDatastoreOptions) {
+    this.name = opts.name;
+    this.storageClasses = opts.storageClasses;
+  }
+
+  /** The predicted location of a dataset, from the template and its storage class's formatter. */
+  predictedPath(ref: DatasetRef): string {
+    const sc = this.storageClasses.get(ref.datasetType.parentStorageClass ?? ref.datasetType.storageClass);
+    return expandTemplate(this.opts.template, ref, formatterFor(sc).extension);
+  }
+
+  /** The record if known, else (trust mode) a predicted one when the file exists. */
+  private async locate(ref: DatasetRef): Promise<{ info: StoredFileInfo; predicted: boolean } | undefined> {
+    const rec = this.opts.records.get(ref.id);
+    if (rec) return { info: rec, predicted: false };
+    const path = this.predictedPath(ref);
+    this.trust.predictedReads++;
+    if (!(await this.opts.store.exists(path))) {
+      this.trust.predictedMisses++;
+      return undefined;
+    }
+    const sc = ref.datasetType.parentStorageClass ?? ref.datasetType.storageClass;
+    return {
+      info: { formatter: formatterFor(this.storageClasses.get(sc)).name, path, storage_class: sc, component: null, checksum: null, file_size: -1 },
+      predicted: true,
+    };
+  }
+
+  private notFound(ref: DatasetRef): Error {
+    return new DatasetNotFound(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) not found in ${this.name}`, {
+      datasetId: ref.id,
+    });
+  }
+
+  private uri(path: string): string {
+    return `file://${encodeURI(`${this.opts.root}/${path}`)}`;
+  }
+
+  async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
+    ctx?.checkCancelled?.();
+    const { bytes, storageClass, formatter } = encodeForPut(source, ref, this.storageClasses);
+    const checksum = sha256Hex(bytes);
+    const path = this.predictedPath(ref);
+    const info: StoredFileInfo = {
+      formatter: formatter.name,
+      path,
+      storage_class: storageClass.name,
+      component: null,
+      checksum: this.opts.checksums ? checksum : null,
+      file_size: bytes.length,
+    };
+    const existing = this.opts.records.get(ref.id);
+    if (existing && !existing.trashed) {
+      if (existing.checksum === info.checksum && existing.path === path) return { info: existing, uri: this.uri(path), unchanged: true };
+      throw new DatasetAlreadyStored(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`, {
+        datasetId: ref.id,
+      });
+    }
+    if (!existing && (await this.opts.store.exists(path))) {
+      // A file at this path with no record: another writer, or an earlier run that died
+      // before recording it. Identical content is adopted; anything else is refused.
+      const onDisk = await this.opts.store.getData(path);
+      if (sha256Hex(onDisk) !== checksum) {
+        throw new DatasetAlreadyStored(`A different artifact already exists at ${path} for dataset ${ref.id}.`, { datasetId: ref.id });
+      }
+      this.opts.records.put(ref.id, info);
+      return { info, uri: this.uri(path), unchanged: true };
+    }
+    ctx?.progress?.(0.5, 'writing');
+    ctx?.checkCancelled?.();
+    await this.opts.store.set(path, bytes, { datasetId: ref.id, checksum });
+    this.opts.records.put(ref.id, info);
+    ctx?.progress?.(1, 'stored');
+    return { info, uri: this.uri(path), unchanged: false };
+  }
+
+  async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
+    ctx?.checkCancelled?.();
+    const found = await this.locate(ref);
+    if (!found) throw this.notFound(ref);
+    try {
+      const bytes = await this.opts.store.getData(found.info.path);
+      return { bytes, info: found.predicted ? { ...found.info, file_size: bytes.length } : found.info };
+    } catch (err) {
+      if (err instanceof KeyNotFound) throw this.notFound(ref);
+      throw err;
+    }
+  }
+
+  async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult> {
+    const { bytes, info } = await this.getBytes(ref, ctx);
+    ctx?.checkCancelled?.();
+    return decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses);
+  }
+
+  async exists(ref: DatasetRef): Promise<boolean> {
+    const found = await this.locate(ref);
+    return found !== undefined && (found.predicted || (await this.opts.store.exists(found.info.path)));
+  }
+
+  async mexists(refs: readonly DatasetRef[]): Promise<Map<DatasetId, boolean>> {
+    const out = new Map<DatasetId, boolean>();
+    for (const ref of refs) out.set(ref.id, await this.exists(ref));
+    return out;
+  }
+
+  async record(ref: DatasetRef): Promise<StoredFileInfo | undefined> {
+    const rec = this.opts.records.get(ref.id);
+    if (!rec || rec.trashed) return undefined;
+    const { trashed: _t, ...info } = rec;
+    return info;
+  }
+
+  async getURIs(ref: DatasetRef, predict = false): Promise<DatasetURIs> {
+    const found = await this.locate(ref);
+    if (found) return { primary: this.uri(found.info.path), components: {} };
+    if (!predict) throw this.notFound(ref);
+    const query = dataIdQuery(ref.dataId);
+    return { primary: `${this.uri(this.predictedPath(ref))}${query ? `?${query}` : ''}#predicted`, components: {} };
+  }
+
+  async trash(refs: DatasetRef | readonly DatasetRef[], ignoreErrors = false): Promise<void> {
+    const list = Array.isArray(refs) ? (refs as readonly DatasetRef[]) : [refs as DatasetRef];
+    for (const ref of list) {
+      const rec = this.opts.records.get(ref.id);
+      if (rec) {
+        this.opts.records.setTrashed(ref.id, true);
+        continue;
+      }
+      // Trust mode: an artifact with no record is deleted at once (daf_butler does the
+      // same); the butler only ever passes its own outputs here.
+      const path = this.predictedPath(ref);
+      if (await this.opts.store.exists(path)) await this.opts.store.delete(path);
+      else if (!Array.isArray(refs) && !ignoreErrors) throw this.notFound(ref);
+    }
+  }
+
+  async emptyTrash(refs?: readonly DatasetRef[]): Promise<DatasetId[]> {
+    const ids = refs === undefined ? this.opts.records.trashedIds() : refs.map((r) => r.id);
+    const removed: DatasetId[] = [];
+    for (const id of ids) {
+      const rec = this.opts.records.get(id);
+      if (!rec?.trashed) continue;
+      try {
+        await this.opts.store.delete(rec.path);
+      } catch (err) {
+        if (!(err instanceof KeyNotFound)) throw err;
+      }
+      this.opts.records.remove(id);
+      removed.push(id);
+    }
+    return removed;
+  }
+
+  async remove(ref: DatasetRef): Promise<void> {
+    await this.trash(ref, false);
+    await this.emptyTrash([ref]);
+  }
+
+  /** Forget records only: artifacts in a shared repository are not this client's to delete. */
+  async forget(refs: readonly DatasetRef[]): Promise<void> {
+    for (const ref of refs) this.opts.records.remove(ref.id);
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const sp = this.opts.records.savepoint('datastore');
+    try {
+      const result = await this.opts.store.transaction(`datastore ${this.name}`, fn);
+      sp.release();
+      return result;
+    } catch (err) {
+      sp.rollback();
+      throw err;
+    }
+  }
+
+  async exportRecords(refs: readonly DatasetRef[]): Promise<DatastoreRecordData> {
+    const data: DatastoreRecordData = new Map();
+    for (const ref of refs) {
+      const info = await this.record(ref);
+      if (info) data.set(ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(info)]]]));
+    }
+    return data;
+  }
+
+  /** Expected records without touching the disk (daf_butler export_predicted_records). */
+  exportPredictedRecords(refs: readonly DatasetRef[]): DatastoreRecordData {
+    const data: DatastoreRecordData = new Map();
+    for (const ref of refs) {
+      const sc = this.storageClasses.get(ref.datasetType.storageClass);
+      const info: StoredFileInfo = {
+        formatter: formatterFor(sc).name,
+        path: this.predictedPath(ref),
+        storage_class: sc.name,
+        component: null,
+        checksum: null,
+        file_size: -1,
+      };
+      data.set(ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(info)]]]));
+    }
+    return data;
+  }
+
+  /** Close the records table (the store is the repository's and stays open). */
+  close(): void {
+    this.opts.records.close();
+  }
+
+  async importRecords(data: DatastoreRecordData): Promise<void> {
+    for (const [id, tables] of data) {
+      for (const row of tables.get(STORED_FILE_INFO_TABLE) ?? []) this.opts.records.importRecord(id, fromRecordRow(row));
+    }
+  }
+}

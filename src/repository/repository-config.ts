@@ -1,0 +1,75 @@
+/**
+ * A repository's configuration file (`<root>/butler.json`): datastore template and
+ * checksum policy, storage classes defined for this repository, and the dimensions
+ * dataset types may use.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_TEMPLATE, validateTemplate } from '../datastore/location-template.js';
+import { InvalidArgument, RepositoryError } from '../model/errors.js';
+
+export const CONFIG_FILE = 'butler.json';
+export const REGISTRY_FILE = 'registry.sqlite3';
+export const DATASTORE_DIR = 'datastore';
+
+export const DEFAULT_DIMENSIONS: Record<string, { requires: string[] }> = {
+  instrument: { requires: [] },
+  detector: { requires: ['instrument'] },
+  physical_filter: { requires: ['instrument'] },
+  band: { requires: [] },
+  exposure: { requires: ['instrument'] },
+  visit: { requires: ['instrument'] },
+  day_obs: { requires: ['instrument'] },
+  skymap: { requires: [] },
+  tract: { requires: ['skymap'] },
+  patch: { requires: ['skymap', 'tract'] },
+};
+
+export const RepositoryConfigSchema = z.object({
+  version: z.literal(1).default(1),
+  datastore: z
+    .object({
+      template: z.string().default(DEFAULT_TEMPLATE),
+      checksum: z.enum(['sha256', 'none']).default('sha256'),
+    })
+    .default({ template: DEFAULT_TEMPLATE, checksum: 'sha256' }),
+  storageClasses: z.record(z.string(), z.unknown()).default({}),
+  dimensions: z.record(z.string(), z.object({ requires: z.array(z.string()).default([]) })).default(DEFAULT_DIMENSIONS),
+});
+export type RepositoryConfig = z.output<typeof RepositoryConfigSchema>;
+export type RepositoryConfigInput = z.input<typeof RepositoryConfigSchema>;
+
+export function parseRepositoryConfig(input: unknown): RepositoryConfig {
+  const parsed = RepositoryConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    throw new InvalidArgument(`Invalid repository config: ${z.prettifyError(parsed.error)}`, { details: { issues: parsed.error.issues } });
+  }
+  validateTemplate(parsed.data.datastore.template);
+  for (const [name, dim] of Object.entries(parsed.data.dimensions)) {
+    for (const r of dim.requires) {
+      if (!(r in parsed.data.dimensions)) throw new InvalidArgument(`Dimension ${name} requires unknown dimension ${r}.`);
+    }
+  }
+  return parsed.data;
+}
+
+export function readRepositoryConfig(root: string): RepositoryConfig {
+  let text: string;
+  try {
+    text = readFileSync(join(root, CONFIG_FILE), 'utf8');
+  } catch (err) {
+    throw new RepositoryError(`${root} is not a repository: cannot read ${CONFIG_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`, {
+      details: { root },
+    });
+  }
+  try {
+    return parseRepositoryConfig(JSON.parse(text));
+  } catch (err) {
+    throw new RepositoryError(`${join(root, CONFIG_FILE)} is not a valid repository config: ${(err as Error).message}`, { details: { root } });
+  }
+}
+
+export function writeRepositoryConfig(root: string, config: RepositoryConfig): void {
+  writeFileSync(join(root, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n', { flag: 'wx' });
+}
