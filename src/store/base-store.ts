@@ -4,7 +4,7 @@
  * checking, copying, events, progress, transactions and the multi-key calls, so every
  * backend behaves the same way.
  *
- * Choices that differ from encore's DictMemoryStore (documented in store.ts's contract):
+ * Choices that differ from encore's DictMemoryStore:
  * - `fromBytes`/`fromFile` keep the existing metadata (encore's abstract default; its
  *   DictMemoryStore replaced it with {}), so they behave like `setData`.
  * - `updateMetadata` is a shallow merge that bumps `modified` and emits an `update` event
@@ -12,6 +12,7 @@
  * - multi-key writes validate every item first, then run as one transaction (notes
  *   'multiset', ...): all or nothing, with transactionStart/End around their events.
  */
+import { open } from 'node:fs/promises';
 import { IOFailure, InvalidArgument, KeyNotFound } from '../model/errors.js';
 import { EventHub } from './events.js';
 import { compileGlob, type Glob } from './glob.js';
@@ -21,7 +22,6 @@ import { checkMatch } from './query.js';
 import type { Metadata, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, Transaction } from './store.js';
 import { TransactionManager } from './transactions.js';
 import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, cloneJson, project } from './values.js';
-import { open } from 'node:fs/promises';
 
 export interface StoreOptions {
   /** Values of at least this many bytes emit progress events (default 1 MiB). */

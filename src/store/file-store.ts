@@ -30,7 +30,7 @@ import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat
 import { dirname, join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { v4 as uuidv4 } from 'uuid';
-import { IOFailure, InvalidKey } from '../model/errors.js';
+import { ButlerError, IOFailure, InvalidKey } from '../model/errors.js';
 import { BaseStore, clampRange, fsError, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
 import { checkKey } from './keys.js';
 import { noStep, writeChunked, type StepFn } from './progress.js';
@@ -195,6 +195,8 @@ export class FileStore extends BaseStore {
   protected async _keys(prefix: string): Promise<string[]> {
     const slash = prefix.lastIndexOf('/');
     const dirPart = prefix.slice(0, slash + 1);
+    // Nothing under the internal directory is a key.
+    if (dirPart.startsWith(`${INTERNAL}/`)) return [];
     const namePrefix = prefix.slice(slash + 1);
     const out: string[] = [];
     // Iterative walk; entries at the first level are narrowed by the prefix's last segment.
@@ -366,7 +368,7 @@ export class FileStore extends BaseStore {
   }
 
   private writeError(err: unknown, key: string, target: string): Error {
-    if (err instanceof Error && 'kind' in err) return err;
+    if (err instanceof ButlerError) return err;
     const c = code(err);
     if (c === 'ENOTDIR' || c === 'EEXIST') {
       return new InvalidKey(`key ${JSON.stringify(key)} conflicts with an existing key above it`, { details: { key } });
@@ -515,7 +517,7 @@ export class FileStore extends BaseStore {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Error && 'kind' in err) throw err;
+      if (err instanceof ButlerError) throw err;
       if (userPath) throw fsError(err, what);
       throw new IOFailure(`${what}: ${(err as Error).message}`, { details: { code: code(err) } });
     }

@@ -27,7 +27,7 @@
  * copy-up is an `update`, replacing a whiteout is a `set`, a whiteout is a `delete`).
  * `created` of a copied-up key is the time of the copy.
  */
-import { InvalidArgument, InvalidValue, ReadOnlyStore } from '../model/errors.js';
+import { InvalidArgument, InvalidValue, KeyNotFound, ReadOnlyStore } from '../model/errors.js';
 import { BaseStore, keyNotFound, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
 import type { Glob } from './glob.js';
 import { checkKey } from './keys.js';
@@ -324,7 +324,7 @@ async function missingAsUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
   } catch (err) {
-    if (err instanceof Error && (err as { kind?: unknown }).kind === 'KeyNotFound') return undefined;
+    if (err instanceof KeyNotFound) return undefined;
     throw err;
   }
 }

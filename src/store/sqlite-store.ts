@@ -65,18 +65,12 @@ CREATE TABLE IF NOT EXISTS qb_metadata (
 ) WITHOUT ROWID;
 `;
 
-interface HeadRow {
-  metadata: string;
-  created: number;
-}
-
 type Statement = Database.Statement<unknown[], unknown>;
 
 export class SqliteStore extends BaseStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly s: Record<
-    | 'head'
     | 'get'
     | 'meta'
     | 'exists'
@@ -91,8 +85,7 @@ export class SqliteStore extends BaseStore {
     | 'indexDelete'
     | 'allKeys'
     | 'keyRange'
-    | 'keysFrom'
-    | 'all',
+    | 'keysFrom',
     Statement
   >;
   private readonly queries = new Map<string, Statement>();
@@ -135,7 +128,6 @@ export class SqliteStore extends BaseStore {
     }
     const p = (sql: string): Statement => this.db.prepare(sql);
     this.s = {
-      head: p('SELECT metadata, created FROM qb_entries WHERE key = ?'),
       get: p('SELECT data, metadata, created, modified FROM qb_entries WHERE key = ?'),
       meta: p('SELECT metadata FROM qb_entries WHERE key = ?').pluck(),
       exists: p('SELECT 1 FROM qb_entries WHERE key = ?').pluck(),
@@ -151,7 +143,6 @@ export class SqliteStore extends BaseStore {
       allKeys: p('SELECT key FROM qb_entries').pluck(),
       keyRange: p('SELECT key FROM qb_entries WHERE key >= ? AND key < ?').pluck(),
       keysFrom: p('SELECT key FROM qb_entries WHERE key >= ? ORDER BY key').pluck(),
-      all: p('SELECT key, metadata FROM qb_entries'),
     };
     this.indexBatch = p(`INSERT INTO qb_metadata (name, value, key) VALUES ${Array(INDEX_ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`);
     this.checkpointDelayMs = options.checkpointDelayMs ?? 250;
@@ -328,24 +319,26 @@ export class SqliteStore extends BaseStore {
 
   /** After a top-level commit: checkpoint now if a lot was written, else once writes go idle. */
   private committed(): void {
+    this.clearCheckpointTimer();
     if (this.unCheckpointed >= CHECKPOINT_NOW_BYTES) {
-      this.clearCheckpointTimer();
-      this.unCheckpointed = 0;
-      sqlite(() => this.db.pragma('wal_checkpoint(PASSIVE)'));
+      this.checkpointQuietly();
       return;
     }
-    this.clearCheckpointTimer();
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = undefined;
-      if (this.isClosed || this.db.inTransaction) return;
-      this.unCheckpointed = 0;
-      try {
-        this.db.pragma('wal_checkpoint(PASSIVE)');
-      } catch {
-        // Another connection may hold the database busy; the next commit reschedules.
-      }
+      if (!this.isClosed && !this.db.inTransaction) this.checkpointQuietly();
     }, this.checkpointDelayMs);
     this.checkpointTimer.unref();
+  }
+
+  /** The write has committed: a failed checkpoint must not turn it into an error. */
+  private checkpointQuietly(): void {
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+      this.unCheckpointed = 0;
+    } catch {
+      // Retried after the next commit.
+    }
   }
 
   private clearCheckpointTimer(): void {
@@ -364,11 +357,11 @@ export class SqliteStore extends BaseStore {
       this.index(key, fresh);
       return { existed: false, metadata: fresh };
     }
-    const head = this.s.head.get(key) as HeadRow;
-    const old = JSON.parse(head.metadata) as Metadata;
+    const text = this.s.meta.get(key) as string;
+    const old = JSON.parse(text) as Metadata;
     if (!change.metadata) {
       if (change.data) this.s.updateData.run(change.data, now, key);
-      else this.s.updateMeta.run(head.metadata, now, key);
+      else this.s.updateMeta.run(text, now, key);
       return { existed: true, metadata: old };
     }
     if (change.data) this.s.update.run(change.data, JSON.stringify(change.metadata), now, key);

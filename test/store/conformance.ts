@@ -72,7 +72,7 @@ function brief(events: StoreEvent[]): string[] {
     .map((e) => {
       if (e.type === 'transactionEnd') return `transactionEnd(${e.state})`;
       if (e.type === 'transactionStart') return 'transactionStart';
-      return 'key' in e ? `${e.type}:${e.key}` : e.type;
+      return `${e.type}:${e.key}`;
     });
 }
 

@@ -41,6 +41,10 @@ describe('FileStore', () => {
     await store.set('.qbstore2/x', Buffer.from(''), {});
     await store.set('a/.qbstore', Buffer.from(''), {});
     expect(await store.glob('**')).toEqual(['.qbstore2/x', 'a/.qbstore']);
+    // Internal files never show up as keys, whatever the pattern.
+    for (const pattern of ['.qbstore/**', '.qbstore/meta/**', '.qbstore/meta/.qbstore2/x', '.qb*/**', '**/.qbtmp-*']) {
+      expect(await store.glob(pattern), pattern).toEqual(pattern === '.qb*/**' ? ['.qbstore2/x'] : []);
+    }
   });
 
   it('a key cannot be both a leaf and a directory', async () => {

@@ -25,11 +25,14 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping as _MappingABC
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
 
 from .errors import QuantumButlerError
 from .refs import ref_id
 from .rpc import Connection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store import Store
 
 __all__ = ["Client", "QuantumBackedButler", "DeferredDatasetHandle", "DatasetRefURIs", "decode_payload"]
 
@@ -95,19 +98,21 @@ class Client:
         self._progress_callbacks: Dict[Union[str, int], Callable[[Any], None]] = {}
         self._progress_lock = threading.Lock()
         self._progress_off = self.connection.on_notification("$/progress", self._route_progress)
+        if getattr(self.connection, "_quantum_butler_client", None) is None:
+            self.connection._quantum_butler_client = self
 
     @classmethod
     def spawn(cls, **options: Any) -> "Client":
         return cls(**options)
 
     @classmethod
-    def wrap(cls, client_or_conn: Union["Client", Connection, None] = None) -> "Client":
+    def wrap(cls, client_or_conn: Union["Client", Connection]) -> "Client":
+        """The Client of a Connection (made once per connection), or the Client itself."""
         if isinstance(client_or_conn, Client):
             return client_or_conn
         if isinstance(client_or_conn, Connection):
-            return cls(client_or_conn)
-        if client_or_conn is None:
-            return cls()
+            existing = getattr(client_or_conn, "_quantum_butler_client", None)
+            return existing if isinstance(existing, Client) else cls(client_or_conn)
         raise TypeError("Expected a Client or a Connection, got %r" % (client_or_conn,))
 
     # --- server
@@ -148,18 +153,27 @@ class Client:
         storage_classes: Optional[Mapping[str, Any]] = None,
         notifications: Optional[Sequence[str]] = None,
         strict_deferred: Optional[bool] = None,
+        store: Optional[Mapping[str, Any]] = None,
+        mount: Optional[Mapping[str, Any]] = None,
+        repository: Optional[Mapping[str, Any]] = None,
         timeout: Optional[float] = None,
+        **extra: Any,
     ) -> "QuantumBackedButler":
         """``session/open``: give exactly one of ``quantum`` (SerializedQuantum) or ``predicted``.
 
         Sessions naming the same ``datastore_name`` share one in-memory datastore;
-        without a name the datastore is private to the session.
+        without a name the datastore is private to the session. ``store``
+        (``{"kind": "memory"|"sqlite"|"file", "path": ...}``), ``mount``
+        (``{"prefix", "over"}``) and ``repository`` (``{"root", "recordsFile"}``) are
+        passed as they are, as is any further camelCase ``session/open`` parameter.
+        ``notifications`` picks the streams: ``provenance``, ``progress``, ``store``.
         """
-        params: Dict[str, Any] = {"datastore": {"kind": "memory"}}
+        params: Dict[str, Any] = {}
         if datastore_name is not None:
-            params["datastore"]["name"] = datastore_name
+            params["datastore"] = {"kind": "memory", "name": datastore_name}
         if quantum is not None:
-            params["quantum"] = quantum
+            dump = getattr(quantum, "model_dump", None)
+            params["quantum"] = dump(mode="json") if callable(dump) else quantum
         if predicted is not None:
             params["predicted"] = predicted
         if session_id is not None:
@@ -174,6 +188,13 @@ class Client:
             params["notifications"] = list(notifications)
         if strict_deferred is not None:
             params["strictDeferred"] = bool(strict_deferred)
+        if store is not None:
+            params["store"] = dict(store)
+        if mount is not None:
+            params["mount"] = dict(mount)
+        if repository is not None:
+            params["repository"] = dict(repository)
+        params.update(extra)
         info = self.connection.request("session/open", params, timeout=timeout)
         return QuantumBackedButler(self, info, storage_classes=storage_classes)
 
@@ -209,8 +230,13 @@ class Client:
         return token
 
     def release_progress_token(self, token: Union[str, int]) -> None:
-        with self._progress_lock:
-            self._progress_callbacks.pop(token, None)
+        """Forget a token once the notifications already received for it are delivered."""
+
+        def release() -> None:
+            with self._progress_lock:
+                self._progress_callbacks.pop(token, None)
+
+        self.connection.defer(release)
 
     def _route_progress(self, params: Any) -> None:
         if not isinstance(params, dict):
@@ -218,10 +244,7 @@ class Client:
         with self._progress_lock:
             cb = self._progress_callbacks.get(params.get("token"))
         if cb is not None:
-            value = params.get("value")
-            cb(value)
-            if isinstance(value, dict) and value.get("kind") == "end":
-                self.release_progress_token(params.get("token"))
+            cb(params.get("value"))
 
     def on_log_message(self, callback: Callable[[Dict[str, Any]], None]) -> Callable[[], None]:
         """``window/logMessage`` (sent when initialized with ``capabilities={'logMessages': True}``)."""
@@ -268,30 +291,17 @@ class QuantumBackedButler:
         *,
         datastore_name: Optional[str] = None,
         dataset_types: Optional[Sequence[Mapping[str, Any]]] = None,
-        storage_classes: Optional[Mapping[str, Any]] = None,
-        session_id: Optional[str] = None,
-        quantum_id: Optional[str] = None,
-        notifications: Optional[Sequence[str]] = None,
-        strict_deferred: Optional[bool] = None,
-        timeout: Optional[float] = None,
+        **options: Any,
     ) -> "QuantumBackedButler":
         """Open a session from a daf_butler SerializedQuantum (``quantum.to_simple().model_dump()``).
 
-        Predicted inputs are the quantum's inputs plus init-inputs, predicted outputs its outputs.
+        Predicted inputs are the quantum's inputs plus init-inputs, predicted outputs its
+        outputs. Other keyword arguments are those of :meth:`Client.open_session`
+        (``storage_classes``, ``session_id``, ``quantum_id``, ``notifications``,
+        ``strict_deferred``, ``store``, ``mount``, ``repository``, ``timeout``...).
         """
-        dump = getattr(quantum, "model_dump", None)
-        if callable(dump):  # a SerializedQuantum model itself
-            quantum = dump(mode="json")
         return Client.wrap(client_or_conn).open_session(
-            quantum=quantum,
-            datastore_name=datastore_name,
-            dataset_types=dataset_types,
-            storage_classes=storage_classes,
-            session_id=session_id,
-            quantum_id=quantum_id,
-            notifications=notifications,
-            strict_deferred=strict_deferred,
-            timeout=timeout,
+            quantum=quantum, datastore_name=datastore_name, dataset_types=dataset_types, **options
         )
 
     @classmethod
@@ -306,14 +316,12 @@ class QuantumBackedButler:
         task_name: Optional[str] = None,
         data_id: Optional[Mapping[str, Any]] = None,
         datastore_name: Optional[str] = None,
-        storage_classes: Optional[Mapping[str, Any]] = None,
-        session_id: Optional[str] = None,
-        quantum_id: Optional[str] = None,
-        notifications: Optional[Sequence[str]] = None,
-        strict_deferred: Optional[bool] = None,
-        timeout: Optional[float] = None,
+        **options: Any,
     ) -> "QuantumBackedButler":
-        """Open a session from predicted refs (full ref dicts, as ``put`` checks them)."""
+        """Open a session from predicted refs (full ref dicts, as ``put`` checks them).
+
+        Other keyword arguments are those of :meth:`Client.open_session`.
+        """
         predicted: Dict[str, Any] = {
             "inputs": [_ref_arg(r) for r in predicted_inputs],
             "outputs": [_ref_arg(r) for r in predicted_outputs],
@@ -326,16 +334,7 @@ class QuantumBackedButler:
             predicted["taskName"] = task_name
         if data_id is not None:
             predicted["dataId"] = dict(data_id)
-        return Client.wrap(client_or_conn).open_session(
-            predicted=predicted,
-            datastore_name=datastore_name,
-            storage_classes=storage_classes,
-            session_id=session_id,
-            quantum_id=quantum_id,
-            notifications=notifications,
-            strict_deferred=strict_deferred,
-            timeout=timeout,
-        )
+        return Client.wrap(client_or_conn).open_session(predicted=predicted, datastore_name=datastore_name, **options)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -389,7 +388,13 @@ class QuantumBackedButler:
                 _remove_quietly(path)
         finally:
             if token is not None:
-                self.client.release_progress_token(token)
+                self._finish_progress(token)
+
+    def _finish_progress(self, token: str) -> None:
+        # The request's $/progress notifications arrived before its response: deliver them
+        # all before returning, so the caller sees "end" when the call returns.
+        self.connection.flush_notifications(5.0)
+        self.client.release_progress_token(token)
 
     # ----------------------------------------------------------------- LimitedButler API
 
@@ -534,7 +539,7 @@ class QuantumBackedButler:
             return self._call("butler/put", params, timeout)
         finally:
             if token is not None:
-                self.client.release_progress_token(token)
+                self._finish_progress(token)
 
     def pruneDatasets(
         self,
@@ -574,6 +579,11 @@ class QuantumBackedButler:
             )
         return primary
 
+    def export_predicted_datastore_records(self, refs: Iterable[RefLike], *, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Datastore records expected for predicted refs, by datastore name ({} for in-memory)."""
+        result = self._call("butler/exportPredictedRecords", {"refs": [_ref_arg(r) for r in refs]}, timeout)
+        return dict(result.get("records") or {})
+
     def extract_provenance_data(self, format: str = "daf_butler", *, timeout: Optional[float] = None) -> Dict[str, Any]:
         """Provenance so far: daf_butler QuantumProvenanceData fields (default) or ``format='native'``."""
         return self._call("butler/extractProvenance", {"format": format}, timeout)
@@ -581,6 +591,13 @@ class QuantumBackedButler:
     def metrics(self, reset: bool = False, *, timeout: Optional[float] = None) -> Dict[str, Any]:
         """``{nGet, nPut, nGetFailed, nPutFailed, timeInGet, timeInPut, bytesRead, bytesWritten}``."""
         return self._call("butler/metrics", {"reset": bool(reset)}, timeout)
+
+    @property
+    def store(self) -> "Store":
+        """The session's key-value store, with encore's API (``store/*`` methods)."""
+        from .store import Store
+
+        return Store(self)
 
     def on_provenance(self, callback: Callable[[Dict[str, Any]], None]) -> Callable[[], None]:
         """Provenance events of this session only."""

@@ -214,6 +214,9 @@ class Connection:
         Default per-request timeout in seconds (None: wait forever).
     watch_parent:
         Send our pid as ``processId`` so the sidecar exits if this process dies.
+    new_session:
+        POSIX: start the sidecar in its own session, so a Ctrl-C meant for the host
+        does not also kill it (the host then shuts it down with :meth:`close`).
     initialize:
         Run ``initialize`` + ``initialized`` now (default). Otherwise call :meth:`initialize`.
     """
@@ -234,6 +237,7 @@ class Connection:
         capabilities: Optional[Mapping[str, Any]] = None,
         initialization_options: Optional[Mapping[str, Any]] = None,
         watch_parent: bool = True,
+        new_session: bool = False,
         initialize: bool = True,
         initialize_timeout: Optional[float] = 30.0,
     ):
@@ -257,6 +261,7 @@ class Connection:
         #: Optional debug hook: ``trace(direction, message)`` with direction "send" or
         #: "recv", called on the sending thread / the reader thread. Keep it fast.
         self.trace: Optional[Callable[[str, Dict[str, Any]], None]] = None
+        self._quantum_butler_client: Any = None  # the butler.Client made for this connection
 
         self._ids = itertools.count(1)
         self._pending: Dict[int, RequestFuture] = {}
@@ -275,7 +280,6 @@ class Connection:
         self._close_lock = threading.Lock()
         self._closing = False
         self._closed = False
-        self._returncode: Optional[int] = None
 
         #: Counters: frames and body bytes read from stdout, and bytes that were not
         #: part of a frame (a correct sidecar never writes any).
@@ -292,6 +296,7 @@ class Connection:
             env=dict(env) if env is not None else None,
             cwd=cwd,
             bufsize=-1,  # buffered binary pipes
+            start_new_session=bool(new_session) and os.name == "posix",
         )
         self._reader = threading.Thread(target=self._read_loop, name="quantum-butler-reader", daemon=True)
         self._stderr_reader = threading.Thread(target=self._stderr_loop, name="quantum-butler-stderr", daemon=True)
@@ -404,12 +409,20 @@ class Connection:
 
     def _terminate_quietly(self) -> None:
         self._closed = True
+        self._closing = True
         try:
             self.process.kill()
             self.process.wait(5)
         except Exception:
             pass
+        self._reader.join(5)
+        self._stderr_reader.join(5)
         self._dispatch_queue.put(_STOP)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            try:
+                stream.close()
+            except Exception:
+                pass
 
     def __enter__(self) -> "Connection":
         return self
@@ -512,8 +525,8 @@ class Connection:
     def _died(self, method: Optional[str], request_id: Optional[int]) -> SidecarDied:
         code = self.process.poll()
         what = "%s (request %s)" % (method, request_id) if request_id is not None else str(method)
-        if self._closing and code is not None:
-            why = "the sidecar was closed (exit code %s)" % code
+        if self._closing:
+            why = "the connection is closed" + (" (sidecar exit code %s)" % code if code is not None else "")
         elif code is None:
             why = "the sidecar's stdout closed (process still running)"
         elif code < 0:
@@ -577,6 +590,16 @@ class Connection:
         self._dispatch_queue.put(barrier)
         return barrier.event.wait(timeout)
 
+    def defer(self, fn: Callable[[], None]) -> None:
+        """Run ``fn()`` on the dispatcher thread after every notification received so far.
+
+        (Runs it at once if the dispatcher has stopped.)
+        """
+        if self._dispatcher.is_alive():
+            self._dispatch_queue.put(("call", fn))
+        else:
+            fn()
+
     def _dispatch_loop(self) -> None:
         while True:
             item = self._dispatch_queue.get()
@@ -584,6 +607,12 @@ class Connection:
                 return
             if isinstance(item, _Barrier):
                 item.event.set()
+                continue
+            if item[0] == "call":
+                try:
+                    item[1]()
+                except Exception:
+                    _log.exception("quantum-butler deferred call failed")
                 continue
             kind, msg = item
             try:

@@ -120,12 +120,12 @@ class StoreTransaction:
 
     def commit(self) -> None:
         if self.state == "open":
-            self.store._call("store/commit", {"transactionId": self.id})
+            self.store._call("store/commitTransaction", {"transactionId": self.id})
             self.state = "done"
 
     def rollback(self) -> None:
         if self.state == "open":
-            self.store._call("store/rollback", {"transactionId": self.id})
+            self.store._call("store/rollbackTransaction", {"transactionId": self.id})
             self.state = "failed"
 
 
@@ -295,7 +295,8 @@ class Store:
     # ----------------------------------------------------------------- transactions and events
 
     def begin(self, notes: str = "") -> StoreTransaction:
-        result = self._call("store/begin", {"notes": notes})
+        """Begin a transaction; the session store's writes join it until commit or rollback."""
+        result = self._call("store/beginTransaction", {"notes": notes})
         txn = StoreTransaction(self, _field(result, "transactionId", "id"), notes)
         return txn
 
@@ -319,12 +320,19 @@ class Store:
                 self._transactions.remove(txn)
 
     def on_event(self, callback: Callable[[Dict[str, Any]], None]) -> Callable[[], None]:
-        """``store/event`` notifications of this session (set, update, delete, transaction start/end)."""
+        """``callback(event)`` for this session's ``store/event`` notifications.
+
+        ``event`` is ``{type: set|update|delete|transactionStart|transactionEnd|progress*, ...}``;
+        the notification's ``seq`` is copied into it. The session must have been opened
+        with ``"store"`` among its ``notifications``.
+        """
         sid = self.session_id
 
         def filtered(params: Any) -> None:
-            if isinstance(params, Mapping) and params.get("sessionId", sid) == sid:
-                callback(dict(params))
+            if isinstance(params, Mapping) and params.get("sessionId") == sid:
+                event = dict(params.get("event") or {})
+                event.setdefault("seq", params.get("seq"))
+                callback(event)
 
         return self.connection.on_notification("store/event", filtered)
 

@@ -1,0 +1,272 @@
+/**
+ * Lineage over the collected fixture (quantum 1: inputs → output; quantum 2: output →
+ * output2), and the PROV-JSON, OpenLineage and daf_butler exports of native documents.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from '../../src/repository/registry.js';
+import { collectAndTransfer } from '../../src/repository/collect-and-transfer.js';
+import { lineage } from '../../src/repository/lineage.js';
+import { exportStoredProvenance, openLineageRunId, toDafButler, toOpenLineage, toProvJson, QB_PROV_NAMESPACE, OPENLINEAGE_RUN_EVENT_SCHEMA } from '../../src/repository/export-formats.js';
+import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { StorageClassRegistry } from '../../src/model/storage-class.js';
+import { openButler } from '../../src/butler/open-butler.js';
+import { parseQuantum } from '../../src/model/quantum.js';
+import { parseDatasetRef } from '../../src/model/dataset-ref.js';
+import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { DatasetNotFound, InvalidArgument, RepositoryError } from '../../src/model/errors.js';
+import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
+import * as fx from '../e2e/fixture.js';
+
+const DS_NAME = 'InMemoryDatastore@lineage';
+const Q1_ID = '00000000-0000-4000-8000-00000000000a';
+const Q2_ID = '00000000-0000-4000-8000-00000000000b';
+
+let reg: Registry;
+let native1: NativeProvenance;
+let native2: NativeProvenance;
+let daf1: DafButlerProvenance;
+
+/** Quantum 1 loads inputs 1-3 and init, finds input 4 available and leaves it unused; quantum 2 loads outputs 1-2 only. */
+beforeAll(async () => {
+  const storageClasses = StorageClassRegistry.withBuiltins();
+  const datastore = new MemoryDatastore(DS_NAME, new MemoryStore(), storageClasses);
+  for (const [i, w] of fx.inputRefs().entries()) await datastore.put({ kind: 'value', value: { data: i + 1 } }, parseDatasetRef(w));
+  await datastore.put({ kind: 'value', value: { data: -1 } }, parseDatasetRef(fx.initRef()));
+  const b1 = await openButler({ sessionId: 's1', quantumId: Q1_ID, quantum: fx.q1(), strictDeferred: false, datastore, storageClasses });
+  const inputs = fx.inputRefs();
+  for (const w of inputs.slice(0, 3)) await b1.get({ id: w.id });
+  await b1.get({ id: fx.initRef().id });
+  await b1.stored({ id: inputs[3]!.id });
+  b1.markInputUnused({ id: inputs[3]!.id }, 'not needed');
+  for (const [i, w] of fx.outputRefs().entries()) await b1.put({ id: w.id }, { kind: 'value', value: { data: (i + 1) ** 2 } });
+  daf1 = b1.extractProvenance('daf_butler');
+  native1 = b1.close();
+  const b2 = await openButler({ sessionId: 's2', quantumId: Q2_ID, quantum: fx.q2(), strictDeferred: false, datastore, storageClasses });
+  const outs = fx.outputRefs();
+  await b2.storedMany(outs.map((w) => ({ id: w.id })));
+  for (const w of outs.slice(0, 2)) await b2.get({ id: w.id });
+  for (const [i, w] of fx.output2Refs().entries()) await b2.put({ id: w.id }, { kind: 'value', value: { data: (i + 1) ** 3 } });
+  native2 = b2.close();
+
+  reg = Registry.open(':memory:');
+  // The inputs are registered (as seeding a repository would), the init input is not.
+  reg.insertDatasets(fx.inputRefs().map((w) => parseDatasetRef(w)), { autoRegister: true });
+  const report = collectAndTransfer(reg, [
+    { quantum: parseQuantum(fx.q1()), provenance: native1 },
+    { quantum: parseQuantum(fx.q2()), provenance: native2 },
+  ]);
+  expect(report.conflicts).toEqual([]);
+});
+afterAll(() => reg.close());
+
+describe('lineage', () => {
+  it('walks a second-step output back to the original inputs', () => {
+    const target = fx.output2Refs()[0]!.id;
+    const g = lineage(reg, target, 'up');
+    expect(g).toMatchObject({ root: target, direction: 'up', depth: null, hops: 2, truncated: false });
+    expect(g.quanta.map((q) => q.id)).toEqual([Q1_ID, Q2_ID]);
+    expect(g.quanta[0]).toEqual({ id: Q1_ID, taskName: 'lsst.pipe.base.tests.TestTask', dataId: null });
+    const ids = new Set(g.datasets.map((d) => d.id));
+    const [i1, i2, i3, i4] = fx.inputRefs().map((w) => w.id);
+    const [o1, o2, o3] = fx.outputRefs().map((w) => w.id);
+    // Only actual inputs are followed: outputs 3-4 were not used by quantum 2, input 4 not by quantum 1.
+    expect(ids).toEqual(new Set([target, o1, o2, i1, i2, i3, fx.initRef().id]));
+    expect(ids.has(o3!)).toBe(false);
+    expect(ids.has(i4!)).toBe(false);
+    expect(g.edges).toContainEqual({ from: Q2_ID, to: target, kind: 'output' });
+    expect(g.edges).toContainEqual({ from: o1, to: Q2_ID, kind: 'input' });
+    expect(g.edges).toContainEqual({ from: Q1_ID, to: o1, kind: 'output' });
+    expect(g.edges).toContainEqual({ from: i1, to: Q1_ID, kind: 'input' });
+    expect(g.edges).toHaveLength(1 + 2 + 2 + 4);
+    // Registered inputs come from the registry; the unregistered init input from the quantum's ref.
+    expect(g.datasets.find((d) => d.id === i1)).toEqual({ id: i1, datasetType: 'input', run: 'RUN', dataId: { detector: 1, instrument: 'Cam1' }, registered: true });
+    expect(g.datasets.find((d) => d.id === fx.initRef().id)).toMatchObject({ datasetType: 'init', run: 'RUN', registered: false });
+    // Deterministic order.
+    expect(g.datasets.map((d) => d.id)).toEqual([...ids].sort());
+  });
+
+  it('depth limits count quantum hops', () => {
+    const target = fx.output2Refs()[0]!.id;
+    const one = lineage(reg, target, 'up', 1);
+    expect(one).toMatchObject({ hops: 1, truncated: true, depth: 1 });
+    expect(one.quanta.map((q) => q.id)).toEqual([Q2_ID]);
+    expect(one.datasets).toHaveLength(3);
+    const zero = lineage(reg, target, 'up', 0);
+    expect(zero).toMatchObject({ hops: 0, truncated: true, quanta: [], edges: [] });
+    expect(zero.datasets.map((d) => d.id)).toEqual([target]);
+    expect(lineage(reg, target, 'up', 2).truncated).toBe(false);
+  });
+
+  it('walks down from an input to everything derived from it', () => {
+    const i1 = fx.inputRefs()[0]!.id;
+    const g = lineage(reg, i1, 'down');
+    expect(g.quanta.map((q) => q.id)).toEqual([Q1_ID, Q2_ID]);
+    expect(g.datasets).toHaveLength(1 + 4 + 4);
+    expect(lineage(reg, i1, 'down', 1).datasets).toHaveLength(1 + 4);
+    // An output nobody used, and an input that was available but not used, have no descendants.
+    expect(lineage(reg, fx.outputRefs()[3]!.id, 'down')).toMatchObject({ quanta: [], edges: [], hops: 0 });
+    expect(lineage(reg, fx.inputRefs()[3]!.id, 'down').quanta).toEqual([]);
+  });
+
+  it('unknown datasets and bad arguments are refused', () => {
+    expect(() => lineage(reg, makeDatasetId('UNIQUE', 'x', {}, [], 'r'), 'up')).toThrow(DatasetNotFound);
+    expect(() => lineage(reg, fx.inputRefs()[0]!.id, 'sideways' as 'up')).toThrow(InvalidArgument);
+    expect(() => lineage(reg, fx.inputRefs()[0]!.id, 'up', -1)).toThrow(InvalidArgument);
+  });
+
+  it('terminates on a (corrupt) cyclic graph', () => {
+    const r = Registry.open(':memory:');
+    try {
+      const a = makeDatasetId('UNIQUE', 'a', {}, [], 'r');
+      const b = makeDatasetId('UNIQUE', 'b', {}, [], 'r');
+      const edge = (id: string, from: string, to: string) => ({
+        id,
+        taskName: 't',
+        dataId: null,
+        format: 'daf_butler' as const,
+        provenance: {},
+        inputs: [{ datasetId: from, datasetType: 'x', run: 'r', predicted: true, available: true, actual: true }],
+        outputs: [{ datasetId: to, predicted: true, actual: true }],
+      });
+      r.insertQuantum(edge('qa', a, b));
+      r.insertQuantum(edge('qb', b, a));
+      const g = lineage(r, a, 'up');
+      expect(g.quanta.map((q) => q.id)).toEqual(['qa', 'qb']);
+      expect(g.hops).toBe(2);
+    } finally {
+      r.close();
+    }
+  });
+});
+
+describe('export formats', () => {
+  it('PROV-JSON: entities, the activity, agents and typed relations', () => {
+    const prov = toProvJson(native1, { records: reg.recordsFor(native1.predictedInputs) });
+    expect(prov.prefix).toMatchObject({ qb: QB_PROV_NAMESPACE, uuid: 'urn:uuid:' });
+    const act = prov.activity[`uuid:${Q1_ID}`]!;
+    expect(act).toMatchObject({
+      'prov:startTime': native1.execution.startedAt,
+      'prov:endTime': native1.execution.endedAt,
+      'prov:type': { $: 'qb:Quantum', type: 'xsd:QName' },
+      'qb:taskName': 'lsst.pipe.base.tests.TestTask',
+      'prov:location': native1.execution.host,
+    });
+    const out1 = fx.outputRefs()[0]!;
+    const o = native1.outputs.find((x) => x.ref.id === out1.id)!;
+    expect(prov.entity[`uuid:${out1.id}`]).toMatchObject({
+      'prov:type': { $: 'qb:Dataset', type: 'xsd:QName' },
+      'qb:datasetType': 'output',
+      'qb:run': 'RUN',
+      'qb:dataId': 'detector=1,instrument=Cam1',
+      'qb:checksum': o.sha256,
+      'qb:size': { $: o.size, type: 'xsd:long' },
+    });
+    // 5 inputs + 4 outputs + the plan.
+    expect(Object.keys(prov.entity)).toHaveLength(10);
+    const used = Object.values(prov.used);
+    expect(used).toHaveLength(4);
+    expect(used.every((u) => u['prov:activity'] === `uuid:${Q1_ID}` && typeof u['prov:time'] === 'string')).toBe(true);
+    expect(used.filter((u) => (u['prov:role'] as { $: string }).$ === 'qb:initInput')).toHaveLength(1);
+    expect(Object.values(prov.wasGeneratedBy)).toHaveLength(4);
+    expect(Object.values(prov.wasGeneratedBy)[0]).toMatchObject({ 'prov:activity': `uuid:${Q1_ID}`, 'prov:time': expect.any(String) });
+    // The available-but-unused input: an influence, not a usage.
+    const unused = fx.inputRefs()[3]!.id;
+    expect(Object.values(prov.wasInfluencedBy)).toEqual([
+      { 'prov:influencee': `uuid:${Q1_ID}`, 'prov:influencer': `uuid:${unused}`, 'prov:type': { $: 'qb:availableNotUsed', type: 'xsd:QName' }, 'qb:unusedReason': 'not needed' },
+    ]);
+    expect(prov.entity[`uuid:${unused}`]).toMatchObject({ 'qb:inputState': 'unused', 'qb:unusedReason': 'not needed' });
+    expect(used.some((u) => u['prov:entity'] === `uuid:${unused}`)).toBe(false);
+    // Agents: the sidecar software and the host, both associated.
+    const agents = Object.entries(prov.agent);
+    expect(agents.map(([, a]) => (a['prov:type'] as { $: string }).$).sort()).toEqual(['prov:SoftwareAgent', 'qb:Host']);
+    expect(Object.values(prov.wasAssociatedWith).map((a) => a['prov:agent']).sort()).toEqual(agents.map(([k]) => k).sort());
+    // Input checksums from the registry's records are absent here (inputs were registered without records).
+    expect(toProvJson(native1)).toEqual(toProvJson(JSON.parse(JSON.stringify(native1)) as NativeProvenance));
+    expect(JSON.stringify(toProvJson(native1))).toBe(JSON.stringify(toProvJson(native1)));
+  });
+
+  it('PROV-JSON carries input checksums when records are given', () => {
+    const recs = reg.recordsFor(native2.predictedInputs);
+    const prov = toProvJson(native2, { records: recs });
+    const in1 = fx.outputRefs()[0]!.id;
+    const o = native1.outputs.find((x) => x.ref.id === in1)!;
+    expect(prov.entity[`uuid:${in1}`]).toMatchObject({ 'qb:checksum': o.sha256, 'qb:inputState': 'loaded' });
+  });
+
+  it('OpenLineage: START and COMPLETE RunEvents (spec 2-0-2 shape)', () => {
+    const events = toOpenLineage(native2, { namespace: 'lsst', producer: 'https://example.org/qb', records: reg.recordsFor(native2.predictedInputs) });
+    expect(events.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
+    const [start, complete] = events as [(typeof events)[0], (typeof events)[0]];
+    expect(start.eventTime).toBe(native2.execution.startedAt);
+    expect(complete.eventTime).toBe(native2.execution.endedAt);
+    for (const e of events) {
+      expect(e).toMatchObject({ producer: 'https://example.org/qb', schemaURL: OPENLINEAGE_RUN_EVENT_SCHEMA, run: { runId: Q2_ID }, job: { namespace: 'lsst', name: 'lsst.pipe.base.tests.TestTask2' } });
+      expect(e.job.facets['jobType']).toMatchObject({ _producer: 'https://example.org/qb', processingType: 'BATCH' });
+      expect(e.run.facets['processing_engine']).toMatchObject({ name: native2.execution.sidecar.name, version: native2.execution.sidecar.version });
+    }
+    expect(start.inputs).toHaveLength(4);
+    expect(start.outputs).toHaveLength(4);
+    // COMPLETE lists what was actually used and written.
+    expect(complete.inputs).toHaveLength(2);
+    expect(complete.outputs).toHaveLength(4);
+    const in1 = fx.outputRefs()[0]!;
+    const inDs = complete.inputs.find((d) => d.name === 'RUN/output/detector=1,instrument=Cam1')!;
+    expect(inDs.namespace).toBe('lsst');
+    expect(inDs.facets['quantumButler_dataset']).toMatchObject({
+      _producer: 'https://example.org/qb',
+      _schemaURL: expect.stringContaining('#/$defs/DatasetFacet'),
+      datasetId: in1.id,
+      datasetType: 'output',
+      run: 'RUN',
+      dataId: { instrument: 'Cam1', detector: 1 },
+      checksum: native1.outputs.find((o) => o.ref.id === in1.id)!.sha256,
+    });
+    expect(inDs.inputFacets!['quantumButler_input']).toMatchObject({ state: 'loaded', initInput: false });
+    const outDs = complete.outputs[0]!;
+    const written = native2.outputs.find((o) => o.ref.id === (outDs.facets['quantumButler_dataset'] as { datasetId: string }).datasetId)!;
+    expect(outDs.outputFacets!['outputStatistics']).toMatchObject({ size: written.size, fileCount: 1 });
+    expect(outDs.facets['quantumButler_dataset']).toMatchObject({ checksum: written.sha256 });
+    // The predicted/available/actual split travels in a custom run facet.
+    expect(complete.run.facets['quantumButler_provenance']).toMatchObject({
+      predictedInputs: [...native2.predictedInputs].sort(),
+      availableInputs: [...native2.availableInputs].sort(),
+      actualInputs: [...native2.actualInputs].sort(),
+      availableNotUsed: fx.outputRefs().slice(2).map((w) => ({ datasetId: w.id, reason: null })).sort((a, b) => (a.datasetId < b.datasetId ? -1 : 1)),
+    });
+    // Defaults, and a non-UUID quantum id gets a stable UUID run id.
+    const d = toOpenLineage(native2);
+    expect(d[0]!.job.namespace).toBe('quantum-butler');
+    expect(d[0]!.producer).toMatch(/^urn:/);
+    expect(openLineageRunId('not-a-uuid')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(openLineageRunId('not-a-uuid')).toBe(openLineageRunId('not-a-uuid'));
+  });
+
+  it('daf_butler QuantumProvenanceData of a native document', () => {
+    const d = toDafButler(native1);
+    expect(d).toEqual({
+      predicted_inputs: [...daf1.predicted_inputs].sort(),
+      available_inputs: [...daf1.available_inputs].sort(),
+      actual_inputs: [...daf1.actual_inputs].sort(),
+      predicted_outputs: [...daf1.predicted_outputs].sort(),
+      actual_outputs: [...daf1.actual_outputs].sort(),
+      datastore_records: daf1.datastore_records,
+    });
+  });
+
+  it('exports stored quanta in every format; daf_butler-only documents only as daf_butler', () => {
+    expect(exportStoredProvenance(reg, Q1_ID, 'native')).toEqual(native1);
+    expect(exportStoredProvenance(reg, Q1_ID, 'daf_butler')).toEqual(toDafButler(native1));
+    expect(exportStoredProvenance(reg, Q1_ID, 'prov')).toEqual(toProvJson(native1, { records: reg.recordsFor(native1.predictedInputs) }));
+    expect(exportStoredProvenance(reg, Q2_ID, 'openlineage')).toHaveLength(2);
+    expect(() => exportStoredProvenance(reg, 'nope', 'native')).toThrow(RepositoryError);
+    const r = Registry.open(':memory:');
+    try {
+      collectAndTransfer(r, [{ quantum: parseQuantum(fx.q1()), provenance: daf1, quantumId: 'dq' }]);
+      expect(exportStoredProvenance(r, 'dq', 'daf_butler')).toEqual(daf1);
+      expect(() => exportStoredProvenance(r, 'dq', 'prov')).toThrow(InvalidArgument);
+    } finally {
+      r.close();
+    }
+  });
+});
