@@ -52,6 +52,7 @@ export const ErrorKinds = {
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },
+  ParseError: { code: RpcErrorCodes.ParseError, retryable: false },
   UnsupportedProtocolVersion: { code: RpcErrorCodes.InvalidParams, retryable: false },
   ServerNotInitialized: { code: RpcErrorCodes.ServerNotInitialized, retryable: true },
   ShutdownInProgress: { code: RpcErrorCodes.InvalidRequest, retryable: false },

@@ -51,18 +51,21 @@ export const Initialize = request(
   InitializeResultSchema,
   'First request: negotiates the protocol version and capabilities.',
 );
-export const Initialized = notification('initialized', z.object({}).loose().optional(), 'in', 'Client is ready.');
+/** Params of methods that take none: absent, null or an empty object are all accepted. */
+export const NoParamsSchema = z.union([z.null(), z.object({}).loose()]).optional();
+
+export const Initialized = notification('initialized', NoParamsSchema, 'in', 'Client is ready.');
 export const Shutdown = request0(
   'shutdown',
-  z.null().optional(),
+  NoParamsSchema,
   z.null(),
   'Closes every session; afterwards every request gets -32600. The process keeps running until exit.',
 );
-export const Exit = notification0('exit', z.null().optional(), 'in', 'Exit: code 0 after shutdown, else 1.');
+export const Exit = notification0('exit', NoParamsSchema, 'in', 'Exit: code 0 after shutdown, else 1.');
 
 export const Ping = request0(
   'server/ping',
-  z.object({}).loose().nullish(),
+  NoParamsSchema,
   z.object({ uptimeMs: z.number(), time: z.string() }),
   'Liveness check.',
 );
@@ -78,7 +81,7 @@ export const MethodStatsSchema = z.object({
 
 export const Stats = request0(
   'server/stats',
-  z.object({}).loose().nullish(),
+  NoParamsSchema,
   z.object({
     uptimeMs: z.number(),
     requests: z.number().int(),

@@ -21,7 +21,7 @@ export const ProvenanceEventSchema = z.object({
   datasetId: z.string(),
   datasetType: z.string(),
   time: z.string().describe('ISO 8601'),
-  reason: z.string().optional().describe('inputMarkedUnused, inputLoadFailed'),
+  reason: z.string().optional().describe('inputMarkedUnused: the reason given; inputLoadFailed: the error; outputPruned: unstore or purge'),
   size: z.number().int().optional().describe('outputWritten: bytes as stored'),
   sha256: z.string().optional().describe('outputWritten: checksum of the stored bytes'),
   handle: z.string().optional().describe('deferredIssued: the handle id'),
@@ -72,6 +72,7 @@ export const OutputDetailSchema = z.object({
   sha256: z.string().nullable(),
   writtenAt: z.string().nullable(),
   pruned: z.boolean(),
+  annotation: z.unknown().optional().describe('The provenance annotation given with put (daf_butler DatasetProvenance-like)'),
 });
 
 export const NATIVE_PROVENANCE_SCHEMA_VERSION = '1.0';

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { request, request0 } from './define.js';
 import { DatasetRefInputSchema, SerializedDatasetTypeSchema, SessionIdSchema } from './common.js';
-import { NotificationStreamSchema } from './lifecycle.js';
+import { NoParamsSchema, NotificationStreamSchema } from './lifecycle.js';
 import { MountSpecSchema, PlainStoreSpecSchema } from './store.js';
 import { NativeProvenanceSchema } from './provenance.js';
 
@@ -33,7 +33,8 @@ export const StorageClassConfigSchema = z.record(
 );
 
 export const PredictedSchema = z.object({
-  inputs: z.array(DatasetRefInputSchema).describe('Predicted inputs and init-inputs, as full refs'),
+  inputs: z.array(DatasetRefInputSchema).describe('Predicted inputs, as full refs'),
+  initInputs: z.array(DatasetRefInputSchema).default([]).describe('Predicted init-inputs, as full refs'),
   outputs: z.array(DatasetRefInputSchema).describe('Predicted outputs, as full refs (put checks them field by field)'),
   datastoreRecords: z.record(z.string(), z.unknown()).optional(),
   datasetTypes: z.array(SerializedDatasetTypeSchema).optional(),
@@ -103,7 +104,7 @@ export const SessionClose = request(
 
 export const SessionList = request0(
   'session/list',
-  z.object({}).loose().nullish(),
+  NoParamsSchema,
   z.object({ sessions: z.array(SessionSummarySchema) }),
   'The open sessions.',
 );

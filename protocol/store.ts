@@ -124,11 +124,11 @@ export const StoreQueryKeys = request(
 );
 export const StoreFromFile = request(
   'store/fromFile',
-  z.object({ ...Session, ...Key, path: z.string() }),
+  z.object({ ...Session, ...Key, path: z.string().describe('absolute path') }),
   Ok,
   'Set data from a file on the sidecar host (metadata kept).',
 );
-export const StoreToFile = request('store/toFile', z.object({ ...Session, ...Key, path: z.string() }), Ok, 'Write data to a file on the sidecar host.');
+export const StoreToFile = request('store/toFile', z.object({ ...Session, ...Key, path: z.string().describe('absolute path') }), Ok, 'Write data to a file on the sidecar host.');
 export const StoreFromBytes = request('store/fromBytes', z.object({ ...Session, ...Key, data: Base64 }), Ok, 'Set data from bytes (metadata kept).');
 export const StoreToBytes = request('store/toBytes', z.object({ ...Session, ...Key }), z.object({ data: Base64 }), 'Data of a key as bytes.');
 export const StoreBeginTransaction = request(

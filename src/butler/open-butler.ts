@@ -15,6 +15,7 @@ import { QuantumBackedButler } from './quantum-backed-butler.js';
 
 export interface PredictedSpec {
   inputs: unknown[];
+  initInputs?: unknown[];
   outputs: unknown[];
   datastoreRecords?: Record<string, unknown>;
   datasetTypes?: unknown[];
@@ -63,6 +64,7 @@ export async function openButler(spec: OpenSpec): Promise<QuantumBackedButler> {
       if (!datasetTypes.has(dt.name)) datasetTypes.set(dt.name, dt);
     }
     inputs = p.inputs.map((r) => parseDatasetRef(r, datasetTypes, spec.storageClasses));
+    initInputs = (p.initInputs ?? []).map((r) => parseDatasetRef(r, datasetTypes, spec.storageClasses));
     outputs = p.outputs.map((r) => parseDatasetRef(r, datasetTypes, spec.storageClasses));
     taskName = p.taskName ?? null;
     dataId = p.dataId === undefined ? null : parseDataId(p.dataId);

@@ -25,12 +25,15 @@ export interface InputEntry {
   readonly initInput: boolean;
   state: InputState;
   firstUsedAt: string | null;
+  /** Successful reads, kept even if the input is later marked unused. */
+  loads: number;
 }
 
 export interface OutputEntry {
   readonly ref: DatasetRef;
   written: { info: StoredFileInfo; at: string } | null;
   pruned: boolean;
+  annotation: unknown;
 }
 
 export interface ProvenanceSource {
@@ -157,7 +160,7 @@ export function nativeProvenance(src: ProvenanceSource, endedAt: string): Native
           const p = presenceOf(e.state);
           return p === null ? null : p ? 'available' : 'missing';
         })(),
-        loads: e.state.kind === 'loaded' ? e.state.loads : 0,
+        loads: e.loads,
         unusedReason: e.state.kind === 'unused' ? e.state.reason : null,
         firstUsedAt: e.firstUsedAt,
       })),
@@ -170,6 +173,7 @@ export function nativeProvenance(src: ProvenanceSource, endedAt: string): Native
         sha256: e.written?.info.checksum ?? null,
         writtenAt: e.written?.at ?? null,
         pruned: e.pruned,
+        annotation: e.annotation ?? null,
       })),
     datastoreRecords: datastoreRecords(src),
     metrics: { ...src.metrics },

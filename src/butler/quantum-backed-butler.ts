@@ -92,15 +92,15 @@ export class QuantumBackedButler {
   constructor(private readonly opts: ButlerOptions) {
     this.sessionId = opts.sessionId;
     this.quantumId = opts.quantumId;
-    for (const ref of opts.initInputs) this.inputs.set(ref.id, { ref, initInput: true, state: PREDICTED, firstUsedAt: null });
+    for (const ref of opts.initInputs) this.inputs.set(ref.id, { ref, initInput: true, state: PREDICTED, firstUsedAt: null, loads: 0 });
     for (const ref of opts.inputs) {
-      if (!this.inputs.has(ref.id)) this.inputs.set(ref.id, { ref, initInput: false, state: PREDICTED, firstUsedAt: null });
+      if (!this.inputs.has(ref.id)) this.inputs.set(ref.id, { ref, initInput: false, state: PREDICTED, firstUsedAt: null, loads: 0 });
     }
     for (const ref of opts.outputs) {
       if (this.inputs.has(ref.id)) {
         throw new InvalidArgument(`Dataset ${ref.id} is predicted both as an input and as an output.`, { datasetId: ref.id });
       }
-      this.outputs.set(ref.id, { ref, written: null, pruned: false });
+      this.outputs.set(ref.id, { ref, written: null, pruned: false, annotation: null });
     }
   }
 
@@ -259,6 +259,7 @@ export class QuantumBackedButler {
       const result = await timed(this.metrics, 'get', op);
       if (entry) {
         this.setInput(entry, onLoaded(entry.state));
+        entry.loads++;
         entry.firstUsedAt ??= isoNow();
         this.emit('inputLoaded', entry.ref);
       }
@@ -344,7 +345,7 @@ export class QuantumBackedButler {
 
   // ---- writes ---------------------------------------------------------------------
 
-  async put(arg: RefArg, source: PutSource, ctx?: OperationContext): Promise<StoredArtifact & { ref: DatasetRef }> {
+  async put(arg: RefArg, source: PutSource, ctx?: OperationContext, annotation?: unknown): Promise<StoredArtifact & { ref: DatasetRef }> {
     this.assertOpen();
     const id = 'ref' in arg ? arg.ref.id : arg.id;
     const entry = this.outputs.get(id);
@@ -366,6 +367,7 @@ export class QuantumBackedButler {
     if (!artifact.unchanged || entry.written === null) {
       entry.written = { info: artifact.info, at: isoNow() };
       entry.pruned = false;
+      entry.annotation = annotation ?? null;
       this.emit('outputWritten', entry.ref, { size: artifact.info.file_size, sha256: artifact.info.checksum ?? undefined });
     }
     return { ...artifact, ref };

@@ -387,7 +387,8 @@ interface TypeState {
 
 /** Rows one batch would write, gathered in item order and written sorted by key. */
 interface Plan {
-  quanta: Array<{ item: number; row: QuantumRow }>;
+  /** `provenance` is serialised when the row is written, so the batch never holds every document's text at once. */
+  quanta: Array<{ item: number; row: Omit<QuantumRow, 'provenance'> }>;
   datasets: Array<{ item: number; quantumId: string; id: string; datasetType: string; run: string; key: string; json: string }>;
   records: Array<{ item: number; quantumId: string; id: string; datastoreName: string; cols: RecordColumns }>;
   inputs: Array<{ item: number; quantumId: string; id: string; ref: DatasetRef; init: boolean; available: boolean; actual: boolean }>;
@@ -481,7 +482,8 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
 
     // 1. Quanta: the first item with a given id decides; edges are written for newly stored quanta only.
     const storedItems = new Set<number>();
-    for (const { item, row } of plan.quanta.sort((a, b) => byId(a.row, b.row))) {
+    for (const { item, row: partial } of plan.quanta.sort((a, b) => byId(a.row, b.row))) {
+      const row: QuantumRow = { ...partial, provenance: JSON.stringify(items[item]!.provenance) };
       const [outcome, existing] = sink.insertQuantum(row);
       if (outcome === 'inserted') {
         report.quanta.stored++;
@@ -715,7 +717,6 @@ function prepare(
         started_at: prov.startedAt,
         ended_at: prov.endedAt,
         format: prov.format,
-        provenance: JSON.stringify(item.provenance),
       },
     });
 

@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS datasets (
   data_id      TEXT NOT NULL,                  -- JSON object
   UNIQUE (dataset_type, run, data_id_key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS datasets_by_run ON datasets (run, dataset_type);
 
 CREATE TABLE IF NOT EXISTS datastore_records (
   dataset_id     TEXT NOT NULL REFERENCES datasets (id),

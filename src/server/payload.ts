@@ -43,8 +43,11 @@ export interface DecodedPut {
 export async function decodePutPayload(p: Payload, maxInlineBytes: number): Promise<DecodedPut> {
   const nothing = async () => {};
   switch (p.encoding) {
-    case 'json':
+    case 'json': {
+      const size = Buffer.byteLength(JSON.stringify(p.value) ?? 'null');
+      if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The JSON payload');
       return { source: { kind: 'value', value: p.value }, afterPut: nothing };
+    }
     case 'text': {
       const size = Buffer.byteLength(p.text);
       if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The text payload');

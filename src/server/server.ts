@@ -63,6 +63,8 @@ export class Server {
   state: LifecycleState = 'uninitialized';
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
+  private readonly writer: StreamMessageWriter;
+  private inflight = 0;
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
 
@@ -70,9 +72,11 @@ export class Server {
     this.logger = new Logger(options.logLevel);
     this.sessions = new SessionTable(options.maxSessions);
     options.input.on('data', (chunk: Buffer) => (this.stats.bytesIn += chunk.length));
-    this.conn = createMessageConnection(new StreamMessageReader(options.input), new StreamMessageWriter(options.output));
-    this.conn.onError(([err]) => this.logger.error(`connection error: ${err.message}`));
-    this.conn.onClose(() => this.exit(this.state === 'shutdown' ? 0 : 1, 'stdin closed'));
+    this.writer = new StreamMessageWriter(options.output);
+    this.conn = createMessageConnection(new StreamMessageReader(options.input), this.writer);
+    this.conn.onError(([err, msg]) => this.onConnectionError(err, msg));
+    // Requests already read are still answered: wait for them, then exit.
+    this.conn.onClose(() => void this.drain().then(() => this.exit(this.state === 'shutdown' ? 0 : 1, 'stdin closed')));
     // Unknown requests get -32601 from the library; before initialize they get -32002 instead.
     // One entry point for every request, so that gating, validation, stats and error
     // mapping apply uniformly (the library's per-type handlers reject some params
@@ -141,7 +145,47 @@ export class Server {
     });
   }
 
+  /** A reader error: a body that is not JSON gets -32700 (id null); broken framing cannot be recovered. */
+  private onConnectionError(err: Error, msg: unknown): void {
+    if (msg !== undefined) {
+      this.logger.error(`connection error: ${err.message}`);
+      return;
+    }
+    if (err instanceof SyntaxError) {
+      this.logger.warn(`unparsable message: ${err.message}`);
+      void this.writer
+        .write({ jsonrpc: '2.0', id: null, error: { code: -32700, message: `Parse error: ${err.message}`, data: { kind: 'ParseError', retryable: false } } } as never)
+        .catch(() => {});
+      return;
+    }
+    // A bad header leaves the stream out of step for good: say so and stop, rather than hang.
+    this.logger.error(`framing error, cannot continue: ${err.message}`);
+    void this.writer
+      .write({ jsonrpc: '2.0', id: null, error: { code: -32700, message: `Framing error: ${err.message}`, data: { kind: 'ParseError', retryable: false } } } as never)
+      .catch(() => {})
+      .finally(() => this.exit(1, 'framing error'));
+  }
+
+  /** Resolve once every request read so far has been answered. */
+  private async drain(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    let idleTicks = 0;
+    while (idleTicks < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, this.inflight === 0 ? 0 : 5));
+      idleTicks = this.inflight === 0 ? idleTicks + 1 : 0;
+    }
+  }
+
   private async dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+    this.inflight++;
+    try {
+      return await this.dispatchInner(method, params, token);
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  private async dispatchInner(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
     const handler = this.requestHandlers.get(method);
     if (handler) return handler(params, token);
     this.stats.record(method, 0, true);
@@ -158,7 +202,12 @@ export class Server {
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
-    void this.conn.sendNotification(def.method, params).catch((err: Error) => this.logger.debug(`notify failed: ${err.message}`));
+    try {
+      void this.conn.sendNotification(def.method, params).catch((err: Error) => this.logger.debug(`notify failed: ${err.message}`));
+    } catch (err) {
+      // After stdin closed the library refuses new notifications; answers still go out.
+      this.logger.debug(`notify failed: ${(err as Error).message}`);
+    }
   }
 
   /** Progress on a client-supplied token, if the session (when there is one) wants that stream. */
@@ -196,6 +245,7 @@ export class Server {
 
   private failure(method: string, err: unknown, sessionId?: string) {
     const rpc = toResponseError(err, sessionId);
+    if (sessionId !== undefined && rpc.data && rpc.data.sessionId === undefined) rpc.data.sessionId = sessionId;
     if (rpc.data?.kind === 'InternalError') {
       this.logger.error(`${method} failed unexpectedly`, { stack: (err as Error)?.stack });
     } else {

@@ -22,6 +22,8 @@ export interface Session {
   readonly store: Store;
   /** Private stores close with the session; named datastores' stores outlive it. */
   readonly ownsStore: boolean;
+  /** A repository's artifact store is read-only through store/*: its files belong to the registry. */
+  readonly storeReadOnly: boolean;
   /** Transactions begun over RPC and not yet committed or rolled back. */
   readonly transactions: Map<string, Transaction>;
   /** Stops the store/event stream. */

@@ -93,7 +93,7 @@ export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): { items: 
         predictedOutputs: ids(outputs),
         actualOutputs: ids(outputs),
         inputs: inputs.map((r, i) => ({ ref: w(r), initInput: false, state: i < 2 ? 'loaded' : 'unused', checked: 'available', loads: i < 2 ? 1 : 0, unusedReason: i < 2 ? null : 'not needed', firstUsedAt: i < 2 ? iso(start + 1) : null })),
-        outputs: outputs.map((r) => ({ ref: w(r), written: true, size: 1000 + k, sha256: hex64(r.id), writtenAt: iso(start + 8), pruned: false })),
+        outputs: outputs.map((r) => ({ ref: w(r), written: true, size: 1000 + k, sha256: hex64(r.id), writtenAt: iso(start + 8), pruned: false, annotation: undefined })),
         datastoreRecords: { [DATASTORE]: { dataset_ids: ids(outputs), records: { [STORED_FILE_INFO_CLASS]: perId } } },
         metrics: { nGet: 2, nPut: 4, timeInGet: 0.001, timeInPut: 0.002 },
         diagnostics: [],

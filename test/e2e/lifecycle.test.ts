@@ -79,8 +79,37 @@ describe('lifecycle', () => {
     await c.initialize();
     const body = '{"jsonrpc":"2.0","id":99,"method":';
     c.sendRaw(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const parseError = await c.waitFor((m) => m.id === null && m.error !== undefined);
+    expect(parseError.error?.code).toBe(-32700);
+    expect(parseError.error?.data?.kind).toBe('ParseError');
     const res = await c.call('server/ping');
     expect(res.result).toBeDefined();
+  });
+
+  it('a broken header is reported with -32700 and ends the process, rather than hanging', async () => {
+    const c = client();
+    await c.initialize();
+    c.sendRaw('Garbage: 1\r\n\r\n{}');
+    const err = await c.waitFor((m) => m.id === null && m.error !== undefined);
+    expect(err.error?.message).toMatch(/Framing error/);
+    expect(await c.exit).toBe(1);
+  });
+
+  it('answers every request written before stdin closes (piped input)', () => {
+    const frame = (o: object) => {
+      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...o }));
+      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
+    };
+    const input = Buffer.concat([
+      frame({ id: 1, method: 'initialize', params: { protocolVersion: '1.0' } }),
+      frame({ id: 2, method: 'server/ping' }),
+      frame({ id: 3, method: 'shutdown', params: {} }),
+      frame({ method: 'exit', params: {} }),
+    ]);
+    const r = spawnSync(process.execPath, [CLI, '--stdio'], { input });
+    expect(r.status).toBe(0);
+    const ids = [...r.stdout.toString().matchAll(/"id":(\d+)/g)].map((m) => Number(m[1]));
+    expect(ids).toEqual([1, 2, 3]);
   });
 
   it('shutdown then exit gives exit code 0; requests after shutdown get -32600', async () => {

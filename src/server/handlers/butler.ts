@@ -129,7 +129,7 @@ export function registerButler(server: Server): void {
       const decoded = await decodePutPayload(p.payload, server.options.maxInlineBytes);
       ctx.progress(0.3, 'decoded');
       ctx.checkCancelled();
-      const result = await s.butler.put(refArg(p.ref, s.butler), decoded.source, ctx);
+      const result = await s.butler.put(refArg(p.ref, s.butler), decoded.source, ctx, p.provenance);
       await decoded.afterPut();
       return {
         ref: wireRef(result.ref),

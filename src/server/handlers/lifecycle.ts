@@ -47,7 +47,7 @@ export function registerLifecycle(server: Server): void {
           notificationStreams: ['provenance' as const, 'store' as const, 'progress' as const],
           workDoneProgress: true,
           cancellation: true,
-          sessions: { maxConcurrent: server.options.maxSessions, datastores: ['memory'] },
+          sessions: { maxConcurrent: server.options.maxSessions, datastores: ['memory', 'file'] },
           storageClasses: StorageClassRegistry.withBuiltins()
             .list()
             .map((sc) => sc.name),

@@ -53,6 +53,7 @@ export function registerSession(server: Server): void {
       let datastore: Datastore & { storageClasses: StorageClassRegistry };
       let store: Store;
       let ownsStore: boolean;
+      let storeReadOnly = false;
       if (params.repository) {
         const repo = server.repositories.open(params.repository.root);
         // The repository's storage classes, plus the session's own, without changing the repository's.
@@ -61,6 +62,7 @@ export function registerSession(server: Server): void {
         datastore = repo.datastore(params.repository.recordsFile, storageClasses);
         store = repo.artifactStore;
         ownsStore = false;
+        storeReadOnly = true;
       } else {
         const spec: StoreSpec = params.mount
           ? { kind: 'mounted', prefix: params.mount.prefix, mount: params.store, over: params.mount.over }
@@ -100,6 +102,7 @@ export function registerSession(server: Server): void {
         mutex: new Mutex(),
         store,
         ownsStore,
+        storeReadOnly,
         transactions: new Map(),
         storeSeq: 0,
         unsubscribe: streams.has('store')
@@ -126,7 +129,7 @@ export function registerSession(server: Server): void {
       server.sessions.remove(session.id);
       await releaseSession(session);
       const provenance = session.butler.close();
-      for (const d of provenance.diagnostics) {
+      for (const d of provenance.diagnostics.filter((x) => x.severity === 'warning')) {
         // daf_butler logs these as warnings; we also return them structured in the provenance.
         server.logger.warn(`session ${session.id}: ${d.code}: ${d.message} (${d.datasetIds.length} datasets)`, { sessionId: session.id });
       }

@@ -1,6 +1,7 @@
 /** store/*: encore's key-value API on the session's store. Thin: decode, call, encode. */
 import * as P from '../../../protocol/store.js';
-import { InvalidArgument, TransactionNotFound } from '../../model/errors.js';
+import { InvalidArgument, ReadOnlyStore, TransactionNotFound } from '../../model/errors.js';
+import { isAbsolute } from 'node:path';
 import type { Store, StoreValue } from '../../store/store.js';
 import { tooLarge } from '../payload.js';
 import type { Server } from '../server.js';
@@ -28,6 +29,17 @@ function encodeValue(v: StoreValue, max: number) {
 export function registerStore(server: Server): void {
   const max = () => server.options.maxInlineBytes;
   const st = (s: Session): Store => s.store;
+  /** The store, for a write: refused where the session's store is read-only. */
+  const w = (s: Session): Store => {
+    if (s.storeReadOnly) {
+      throw new ReadOnlyStore(`Session ${s.id} reads a repository's datastore; its store is read-only through store/*.`, { sessionId: s.id });
+    }
+    return s.store;
+  };
+  const abs = (path: string): string => {
+    if (!isAbsolute(path)) throw new InvalidArgument(`File paths must be absolute: ${JSON.stringify(path)}`);
+    return path;
+  };
   const nul = async (p: Promise<void>) => {
     await p;
     return null;
@@ -41,32 +53,32 @@ export function registerStore(server: Server): void {
   }));
   server.handleSession(P.StoreGetMetadata, async (p, _c, s) => ({ metadata: await st(s).getMetadata(p.key, p.select) }));
   server.handleSession(P.StoreExists, async (p, _c, s) => ({ exists: await st(s).exists(p.key) }));
-  server.handleSession(P.StoreSet, (p, _c, s) => nul(st(s).set(p.key, decode(p.data, max()), p.metadata)));
-  server.handleSession(P.StoreSetData, (p, _c, s) => nul(st(s).setData(p.key, decode(p.data, max()))));
-  server.handleSession(P.StoreSetMetadata, (p, _c, s) => nul(st(s).setMetadata(p.key, p.metadata)));
-  server.handleSession(P.StoreUpdateMetadata, (p, _c, s) => nul(st(s).updateMetadata(p.key, p.metadata)));
-  server.handleSession(P.StoreDelete, (p, _c, s) => nul(st(s).delete(p.key)));
+  server.handleSession(P.StoreSet, (p, _c, s) => nul(w(s).set(p.key, decode(p.data, max()), p.metadata)));
+  server.handleSession(P.StoreSetData, (p, _c, s) => nul(w(s).setData(p.key, decode(p.data, max()))));
+  server.handleSession(P.StoreSetMetadata, (p, _c, s) => nul(w(s).setMetadata(p.key, p.metadata)));
+  server.handleSession(P.StoreUpdateMetadata, (p, _c, s) => nul(w(s).updateMetadata(p.key, p.metadata)));
+  server.handleSession(P.StoreDelete, (p, _c, s) => nul(w(s).delete(p.key)));
   server.handleSession(P.StoreMultiget, async (p, _c, s) => ({ values: (await st(s).multiget(p.keys)).map((v) => encodeValue(v, max())) }));
   server.handleSession(P.StoreMultigetData, async (p, _c, s) => ({ datas: (await st(s).multigetData(p.keys)).map((d) => encode(d, max())) }));
   server.handleSession(P.StoreMultigetMetadata, async (p, _c, s) => ({ metadatas: await st(s).multigetMetadata(p.keys, p.select) }));
   server.handleSession(P.StoreMultiset, (p, _c, s) =>
-    nul(st(s).multiset(p.keys, p.datas.map((d) => decode(d, max())), p.metadatas)),
+    nul(w(s).multiset(p.keys, p.datas.map((d) => decode(d, max())), p.metadatas)),
   );
-  server.handleSession(P.StoreMultisetData, (p, _c, s) => nul(st(s).multisetData(p.keys, p.datas.map((d) => decode(d, max())))));
-  server.handleSession(P.StoreMultisetMetadata, (p, _c, s) => nul(st(s).multisetMetadata(p.keys, p.metadatas)));
-  server.handleSession(P.StoreMultiupdateMetadata, (p, _c, s) => nul(st(s).multiupdateMetadata(p.keys, p.metadatas)));
+  server.handleSession(P.StoreMultisetData, (p, _c, s) => nul(w(s).multisetData(p.keys, p.datas.map((d) => decode(d, max())))));
+  server.handleSession(P.StoreMultisetMetadata, (p, _c, s) => nul(w(s).multisetMetadata(p.keys, p.metadatas)));
+  server.handleSession(P.StoreMultiupdateMetadata, (p, _c, s) => nul(w(s).multiupdateMetadata(p.keys, p.metadatas)));
   server.handleSession(P.StoreGlob, async (p, _c, s) => ({ keys: await st(s).glob(p.pattern) }));
   server.handleSession(P.StoreQuery, async (p, _c, s) => ({
     results: (await st(s).query(p.match, p.select)).map(([key, metadata]) => ({ key, metadata })),
   }));
   server.handleSession(P.StoreQueryKeys, async (p, _c, s) => ({ keys: await st(s).queryKeys(p.match) }));
-  server.handleSession(P.StoreFromFile, (p, _c, s) => nul(st(s).fromFile(p.key, p.path)));
-  server.handleSession(P.StoreToFile, (p, _c, s) => nul(st(s).toFile(p.key, p.path)));
-  server.handleSession(P.StoreFromBytes, (p, _c, s) => nul(st(s).fromBytes(p.key, decode(p.data, max()))));
+  server.handleSession(P.StoreFromFile, (p, _c, s) => nul(w(s).fromFile(p.key, abs(p.path))));
+  server.handleSession(P.StoreToFile, (p, _c, s) => nul(st(s).toFile(p.key, abs(p.path))));
+  server.handleSession(P.StoreFromBytes, (p, _c, s) => nul(w(s).fromBytes(p.key, decode(p.data, max()))));
   server.handleSession(P.StoreToBytes, async (p, _c, s) => ({ data: encode(await st(s).toBytes(p.key), max()) }));
 
   server.handleSession(P.StoreBeginTransaction, async (p, _c, s) => {
-    const tx = await st(s).begin(p.notes);
+    const tx = await w(s).begin(p.notes);
     s.transactions.set(tx.id, tx);
     return { transactionId: tx.id };
   });
@@ -81,7 +93,7 @@ export function registerStore(server: Server): void {
   server.handleSession(P.StoreRollbackTransaction, (p, _c, s) => finish(s, p.transactionId, 'rollback'));
 
   server.handleSession(P.StorePush, async (p, _c, s) => {
-    const store = st(s) as Store & { push?: (key: string) => Promise<void> };
+    const store = w(s) as Store & { push?: (key: string) => Promise<void> };
     if (typeof store.push !== 'function') {
       throw new InvalidArgument(`store/push needs a mounted store; this session's store is ${store.info().kind}.`, { sessionId: s.id });
     }
