@@ -11,12 +11,14 @@ export * from './session.js';
 export * from './butler.js';
 export * from './notifications.js';
 export * from './store.js';
+export * from './repository.js';
 
 import * as lifecycle from './lifecycle.js';
 import * as session from './session.js';
 import * as butler from './butler.js';
 import * as notifications from './notifications.js';
 import * as store from './store.js';
+import * as repository from './repository.js';
 import type { NotificationDef, RequestDef } from './define.js';
 
 /** Every request the sidecar answers, by method name. */
@@ -69,6 +71,16 @@ export const Requests = {
   [store.StoreCommitTransaction.method]: store.StoreCommitTransaction,
   [store.StoreRollbackTransaction.method]: store.StoreRollbackTransaction,
   [store.StorePush.method]: store.StorePush,
+  [repository.RepositoryCreate.method]: repository.RepositoryCreate,
+  [repository.RepositoryRegisterDatasetType.method]: repository.RepositoryRegisterDatasetType,
+  [repository.RepositoryPut.method]: repository.RepositoryPut,
+  [repository.RepositoryGet.method]: repository.RepositoryGet,
+  [repository.RepositoryQueryDatasets.method]: repository.RepositoryQueryDatasets,
+  [repository.RepositoryExportRecords.method]: repository.RepositoryExportRecords,
+  [repository.RepositoryMakeQuantum.method]: repository.RepositoryMakeQuantum,
+  [repository.RepositoryCollectAndTransfer.method]: repository.RepositoryCollectAndTransfer,
+  [repository.RepositoryLineage.method]: repository.RepositoryLineage,
+  [repository.RepositoryProvenance.method]: repository.RepositoryProvenance,
 } as const satisfies Record<string, RequestDef<any, any>>;
 
 /** Every notification, in either direction. */

@@ -121,6 +121,9 @@ export const RepositoryMakeQuantum = request(
 
 export const CollectReportSchema = z.object({
   dryRun: z.boolean(),
+  committed: z.boolean().describe('True when the batch was written (not a dry run and no conflicts)'),
+  conflictsOmitted: z.number().int().describe('Conflicts beyond the listed ones'),
+  timings: z.record(z.string(), z.number()).describe('Seconds per phase'),
   quanta: z.object({ stored: z.number().int(), alreadyPresent: z.number().int() }),
   datasets: z.object({
     inserted: z.number().int(),
@@ -150,8 +153,12 @@ export const RepositoryCollectAndTransfer = request(
 
 export const LineageSchema = z.object({
   root: z.string(),
-  quanta: z.array(z.object({ id: z.string(), taskName: z.string().nullable(), dataId: z.unknown() }).loose()),
-  datasets: z.array(z.object({ id: z.string(), datasetType: z.string(), run: z.string(), dataId: z.unknown() }).loose()),
+  direction: z.enum(['up', 'down']),
+  depth: z.number().int().nullable(),
+  hops: z.number().int(),
+  truncated: z.boolean(),
+  quanta: z.array(z.object({ id: z.string(), taskName: z.string().nullable(), dataId: z.unknown() })),
+  datasets: z.array(z.object({ id: z.string(), datasetType: z.string(), run: z.string(), dataId: z.unknown(), registered: z.boolean() })),
   edges: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(['input', 'output']) })),
 });
 

@@ -16,7 +16,7 @@ import type { DatasetType } from '../model/dataset-type.js';
 import { makeDatasetId, type IdGenerationMode } from '../model/dataset-id.js';
 import type { DataId } from '../model/data-coordinate.js';
 import { DatasetNotFound, InvalidArgument, RepositoryError, UnknownDatasetType } from '../model/errors.js';
-import { STORED_FILE_INFO_TABLE, toRecordRow, type DatastoreRecordData } from '../model/datastore-records.js';
+import { STORED_FILE_INFO_TABLE, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
 import { Registry } from './registry.js';
 import {
   CONFIG_FILE,
@@ -108,7 +108,13 @@ export class Repository {
   }
 
   /** Store a dataset directly into the repository (seeding inputs). */
-  async put(datasetTypeName: string, dataId: DataId, run: string, source: PutSource, mode: IdGenerationMode = 'DATAID_TYPE_RUN'): Promise<DatasetRef> {
+  async put(
+    datasetTypeName: string,
+    dataId: DataId,
+    run: string,
+    source: PutSource,
+    mode: IdGenerationMode = 'DATAID_TYPE_RUN',
+  ): Promise<{ ref: DatasetRef; info: StoredFileInfo }> {
     const dt = this.registry.getDatasetType(datasetTypeName);
     if (!dt) throw new UnknownDatasetType(`Dataset type ${datasetTypeName} is not registered in ${this.root}.`);
     const missing = dt.dimensions.filter((d) => dataId[d] === undefined);
@@ -116,7 +122,8 @@ export class Repository {
     const ref: DatasetRef = {
       id: makeDatasetId(mode, dt.name, dataId, dt.dimensions, run),
       datasetType: dt,
-      dataId: Object.fromEntries(Object.entries(dataId).sort(([a], [b]) => a.localeCompare(b))),
+      // Only the required dimensions identify the dataset.
+      dataId: Object.fromEntries(dt.dimensions.map((d) => [d, dataId[d]!]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
       run,
     };
     const ds = this.datastore();
@@ -129,7 +136,7 @@ export class Repository {
         this.registry.insertDatasets([ref]);
         this.registry.insertRecords(this.datastoreName, new Map([[ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(artifact.info)]]])]]));
       });
-      return ref;
+      return { ref, info: artifact.info };
     } finally {
       ds.close();
     }

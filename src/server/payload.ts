@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { PutSource } from '../datastore/datastore.js';
 import type { Payload, PayloadEncoding } from '../../protocol/common.js';
 import { InvalidArgument, IOFailure, PayloadTooLarge } from '../model/errors.js';
+import type { StorageClassRegistry } from '../model/storage-class.js';
+import { formatterFor } from '../datastore/formatters.js';
 
 export type EncodedPayload =
   | { encoding: 'json'; value: unknown }
@@ -120,3 +122,24 @@ export function encodeBytes(bytes: Buffer, maxInlineBytes: number): { payload: E
 }
 
 export { tooLarge };
+
+/** Encode a read value as the caller asked (default by storage-class kind). */
+export async function encodeReadValue(
+  value: unknown,
+  storageClass: string,
+  registry: StorageClassRegistry,
+  as: PayloadEncoding | undefined,
+  destination: string | undefined,
+  maxInlineBytes: number,
+): Promise<{ payload: EncodedPayload; size: number }> {
+  const sc = registry.get(storageClass);
+  const encoding = as ?? defaultEncoding(sc.kind);
+  if (encoding === 'json' || encoding === 'text') return encodeValue(value, encoding, maxInlineBytes);
+  const bytes = formatterFor(sc).toBytes(value);
+  if (encoding === 'file') {
+    if (!destination) throw new InvalidArgument('as="file" needs a destination path.');
+    await writeDestination(destination, bytes);
+    return { payload: { encoding: 'file', path: destination }, size: bytes.length };
+  }
+  return encodeBytes(bytes, maxInlineBytes);
+}

@@ -4,6 +4,7 @@ import { registerLifecycle } from './handlers/lifecycle.js';
 import { registerSession } from './handlers/session.js';
 import { registerButler } from './handlers/butler.js';
 import { registerStore } from './handlers/store.js';
+import { registerRepository } from './handlers/repository.js';
 import { startWatchdog } from './watchdog.js';
 
 export function startServer(options: ServerOptions & { bytesOut?: () => number }): Server {
@@ -16,6 +17,7 @@ export function startServer(options: ServerOptions & { bytesOut?: () => number }
   registerSession(server);
   registerButler(server);
   registerStore(server);
+  registerRepository(server);
   if (options.clientProcessId !== undefined) startWatchdog(options.clientProcessId, server);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => server.exit(1, `received ${signal}`));

@@ -22,15 +22,7 @@ import { normalizeDatasetId } from '../../model/dataset-id.js';
 import { InvalidArgument } from '../../model/errors.js';
 import { serializeDatastoreRecordData } from '../../model/datastore-records.js';
 import type { ReadRequest } from '../../datastore/datastore.js';
-import { formatterFor } from '../../datastore/formatters.js';
-import {
-  decodePutPayload,
-  defaultEncoding,
-  encodeBytes,
-  encodeValue,
-  writeDestination,
-  type EncodedPayload,
-} from '../payload.js';
+import { decodePutPayload, encodeBytes, encodeReadValue, writeDestination, type EncodedPayload } from '../payload.js';
 import type { RequestContext } from '../context.js';
 import type { Server } from '../server.js';
 
@@ -80,18 +72,8 @@ async function readAndEncode(
     }
     const { value, storageClass, ref } = await butler.get(arg, request, ctx);
     ctx.progress(0.5, 'read');
-    const sc = butler.storageClasses.get(storageClass);
-    const as = p.as ?? defaultEncoding(sc.kind);
-    if (as === 'json' || as === 'text') {
-      const { payload, size } = encodeValue(value, as, max);
-      return { ref: wireRef(ref), storageClass, payload, size };
-    }
-    const bytes = formatterFor(sc).toBytes(value);
-    if (as === 'file') {
-      await writeDestination(p.destination!, bytes);
-      return { ref: wireRef(ref), storageClass, payload: { encoding: 'file' as const, path: p.destination! }, size: bytes.length };
-    }
-    return { ref: wireRef(ref), storageClass, ...encodeBytes(bytes, max) };
+    const { payload, size } = await encodeReadValue(value, storageClass, butler.storageClasses, p.as, p.destination, max);
+    return { ref: wireRef(ref), storageClass, payload, size };
   } finally {
     ctx.work.end();
   }

@@ -1,0 +1,249 @@
+/**
+ * Persistent repositories through the real CLI: daf_butler §5 items 11–13 (predicted
+ * records, two-quantum collect-and-transfer where the second reads the first one's
+ * outputs by trust mode, record merge), idempotent re-runs, conflicts that write
+ * nothing, lineage, export formats, and a sidecar killed mid-put.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as P from '../../protocol/index.js';
+import { QuantumButlerError, type QuantumButlerClient } from '../../src/client/index.js';
+import { spawnClient } from './harness.js';
+
+let client: QuantumButlerClient;
+let dir: string;
+let root: string;
+const DIMS = ['instrument', 'detector'];
+const DETECTORS = [1, 2, 3, 4];
+
+beforeAll(async () => {
+  client = await spawnClient();
+  dir = mkdtempSync(join(tmpdir(), 'qb-repo-'));
+  root = join(dir, 'repo');
+});
+afterAll(async () => {
+  expect(await client.close()).toBe(0);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function kindOf(p: Promise<unknown>): Promise<string | undefined> {
+  return p.then(
+    () => undefined,
+    (e) => {
+      if (e instanceof QuantumButlerError) return e.kind;
+      throw e;
+    },
+  );
+}
+
+const rq = <D extends P.RequestDef<any, any>>(def: D, params: P.ParamsOf<D>) => client.request(def, params);
+
+type Made = P.ResultOf<typeof P.RepositoryMakeQuantum>;
+let q1: Made;
+let q2: Made;
+let inputs: P.DatasetRef[];
+let init: P.DatasetRef;
+const provenance: unknown[] = [];
+
+describe('repository', () => {
+  it('creates a repository, registers types and seeds inputs', async () => {
+    const created = await rq(P.RepositoryCreate, { root });
+    expect(created.datastoreName).toBe('FileDatastore@<butlerRoot>/datastore');
+    expect(existsSync(join(root, 'butler.json'))).toBe(true);
+    expect(await kindOf(rq(P.RepositoryCreate, { root }))).toBe('RepositoryError');
+    for (const name of ['input', 'init', 'output', 'output2']) {
+      const r = await rq(P.RepositoryRegisterDatasetType, {
+        root,
+        datasetType: { name, storageClass: 'StructuredDataDict', dimensions: DIMS },
+      });
+      expect(r.registered).toBe(true);
+    }
+    expect((await rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name: 'input', storageClass: 'StructuredDataDict', dimensions: DIMS } })).registered).toBe(false);
+    expect(await kindOf(rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name: 'input', storageClass: 'Text', dimensions: DIMS } }))).toBe(
+      'ConflictingDefinition',
+    );
+    inputs = [];
+    for (const d of DETECTORS) {
+      const r = await rq(P.RepositoryPut, { root, datasetType: 'input', dataId: { instrument: 'Cam1', detector: d }, run: 'RUN', payload: { encoding: 'json', value: { data: d } } });
+      expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
+      inputs.push(r.ref);
+    }
+    init = (await rq(P.RepositoryPut, { root, datasetType: 'init', dataId: { instrument: 'Cam1', detector: 1 }, run: 'RUN', payload: { encoding: 'json', value: { data: -1 } } })).ref;
+    const found = await rq(P.RepositoryQueryDatasets, { root, datasetType: 'in*' });
+    expect(found.refs.map((r) => r.id).sort()).toEqual([...inputs, init].map((r) => r.id).sort());
+    expect((await rq(P.RepositoryQueryDatasets, { root, dataId: { detector: 2 } })).refs).toHaveLength(1);
+    const got = await rq(P.RepositoryGet, { root, ref: { id: inputs[2]!.id } });
+    expect(got.payload).toEqual({ encoding: 'json', value: { data: 3 } });
+  });
+
+  it('makes quanta; the first carries its inputs\' records, the second none', async () => {
+    q1 = await rq(P.RepositoryMakeQuantum, {
+      root,
+      taskName: 'test.Task1',
+      inputs: inputs.map((r) => ({ id: r.id })),
+      initInputs: [{ id: init.id }],
+      outputs: DETECTORS.map((d) => ({ datasetType: 'output', dataId: { instrument: 'Cam1', detector: d }, run: 'RUN' })),
+    });
+    const records = (q1.quantum.datastoreRecords as Record<string, { dataset_ids: string[] }>)['FileDatastore@<butlerRoot>/datastore']!;
+    expect(records.dataset_ids.sort()).toEqual([...inputs, init].map((r) => r.id).sort());
+    q2 = await rq(P.RepositoryMakeQuantum, {
+      root,
+      taskName: 'test.Task2',
+      inputs: q1.outputs,
+      outputs: DETECTORS.map((d) => ({ datasetType: 'output2', dataId: { instrument: 'Cam1', detector: d }, run: 'RUN' })),
+    });
+    expect(q2.quantum.datastoreRecords ?? {}).toEqual({});
+  });
+
+  it('11. exports predicted records for outputs without any put; unknown refs are refused', async () => {
+    const s = await client.openSession({ quantum: q1.quantum, repository: { root } });
+    const out = await client.request(P.ExportPredictedRecords, { sessionId: s.sessionId, refs: q1.outputs });
+    const rec = out.records['FileDatastore@<butlerRoot>/datastore']!;
+    expect(rec.dataset_ids.sort()).toEqual(q1.outputs.map((r) => r.id).sort());
+    expect(await kindOf(client.request(P.ExportPredictedRecords, { sessionId: s.sessionId, refs: q2.outputs }))).toBe('InvalidArgument');
+    await s.close();
+  });
+
+  it('12. two quanta: the second reads the first one\'s outputs by trust mode; collect-and-transfer imports both', async () => {
+    const s1 = await client.openSession({ quantum: q1.quantum, repository: { root, recordsFile: join(dir, 'q1.records.sqlite3') } });
+    expect(Object.values(await s1.storedMany([...inputs, init].map((r) => r.id))).every(Boolean)).toBe(true);
+    for (const r of inputs) await s1.get(r.id);
+    await s1.get(init.id);
+    for (const [i, o] of q1.outputs.entries()) await s1.put(o.id, { data: DETECTORS[i]! ** 2 });
+    const p1 = await s1.extractProvenance('daf_butler');
+    expect(Object.keys((p1 as P.DafButlerProvenance).datastore_records)).toEqual(['FileDatastore@<butlerRoot>/datastore']);
+    provenance.push((await s1.close()).provenance);
+
+    const s2 = await client.openSession({ quantum: q2.quantum, repository: { root } });
+    for (const [i, o] of q1.outputs.entries()) {
+      const v = (await s2.get(o.id)) as { data: number };
+      await s2.put(q2.outputs[i]!.id, { data: v.data * DETECTORS[i]! });
+    }
+    provenance.push((await s2.close()).provenance);
+
+    // Nothing is in the registry yet.
+    expect((await rq(P.RepositoryQueryDatasets, { root, datasetType: 'output*' })).refs).toEqual([]);
+    const dry = await rq(P.RepositoryCollectAndTransfer, { root, quanta: [q1.quantum, q2.quantum], provenance: provenance as never, dryRun: true });
+    expect(dry.datasets.inserted).toBe(8);
+    expect(dry.committed).toBe(false);
+    expect((await rq(P.RepositoryQueryDatasets, { root, datasetType: 'output*' })).refs).toEqual([]);
+
+    // Provenance may also come as files.
+    const p2file = join(dir, 'p2.json');
+    writeFileSync(p2file, JSON.stringify(provenance[1]));
+    const report = await rq(P.RepositoryCollectAndTransfer, { root, quanta: [q1.quantum, q2.quantum], provenance: [provenance[0] as never, p2file] });
+    expect(report.conflicts).toEqual([]);
+    expect(report.committed).toBe(true);
+    expect(report.datasets.inserted).toBe(8);
+    expect(report.quanta.stored).toBe(2);
+    expect(report.datasets.byGroup).toEqual(
+      expect.arrayContaining([
+        { datasetType: 'output', run: 'RUN', count: 4 },
+        { datasetType: 'output2', run: 'RUN', count: 4 },
+      ]),
+    );
+    for (const [i, o] of q1.outputs.entries()) {
+      expect((await rq(P.RepositoryGet, { root, ref: { id: o.id } })).payload).toEqual({ encoding: 'json', value: { data: DETECTORS[i]! ** 2 } });
+    }
+    for (const [i, o] of q2.outputs.entries()) {
+      expect((await rq(P.RepositoryGet, { root, ref: { id: o.id } })).payload).toEqual({ encoding: 'json', value: { data: DETECTORS[i]! ** 3 } });
+    }
+  });
+
+  it('re-running collect-and-transfer changes nothing', async () => {
+    const again = await rq(P.RepositoryCollectAndTransfer, { root, quanta: [q1.quantum, q2.quantum], provenance: provenance as never });
+    expect(again.datasets.inserted).toBe(0);
+    expect(again.datasets.alreadyPresent).toBe(8);
+    expect(again.quanta).toEqual({ stored: 0, alreadyPresent: 2 });
+    expect(again.records.inserted).toBe(0);
+  });
+
+  it('a conflicting batch is reported and leaves the registry untouched', async () => {
+    const q3 = await rq(P.RepositoryMakeQuantum, {
+      root,
+      taskName: 'test.Task3',
+      inputs: inputs.slice(0, 1).map((r) => ({ id: r.id })),
+      // Same (type, run, data ID) as an existing output, under a new random id.
+      outputs: [{ datasetType: 'output', dataId: { instrument: 'Cam1', detector: 1 }, run: 'RUN', idGenerationMode: 'UNIQUE' }],
+    });
+    const s3 = await client.openSession({ quantum: q3.quantum, repository: { root } });
+    await s3.put(q3.outputs[0]!.id, { data: 'other' });
+    const p3 = (await s3.close()).provenance;
+    const before = await rq(P.RepositoryQueryDatasets, { root });
+    const report = await rq(P.RepositoryCollectAndTransfer, { root, quanta: [q3.quantum], provenance: [p3 as never] });
+    expect(report.committed).toBe(false);
+    expect(report.conflicts.length).toBeGreaterThan(0);
+    expect(report.conflicts[0]!.datasetId).toBe(q3.outputs[0]!.id);
+    expect(await rq(P.RepositoryQueryDatasets, { root })).toEqual(before);
+    expect(await kindOf(rq(P.RepositoryGet, { root, ref: { id: q3.outputs[0]!.id } }))).toBe('DatasetNotFound');
+  });
+
+  it('13. lineage of a second-step output walks back to the original inputs', async () => {
+    const up = await rq(P.RepositoryLineage, { root, datasetId: q2.outputs[0]!.id, direction: 'up' });
+    expect(up.quanta.map((q) => q.taskName).sort()).toEqual(['test.Task1', 'test.Task2']);
+    const ids = up.datasets.map((d) => d.id);
+    expect(ids).toEqual(expect.arrayContaining([q1.outputs[0]!.id, ...inputs.map((r) => r.id), init.id]));
+    const one = await rq(P.RepositoryLineage, { root, datasetId: q2.outputs[0]!.id, direction: 'up', depth: 1 });
+    expect(one.quanta.map((q) => q.taskName)).toEqual(['test.Task2']);
+    expect(one.truncated).toBe(true);
+    const down = await rq(P.RepositoryLineage, { root, datasetId: inputs[0]!.id, direction: 'down' });
+    expect(down.datasets.map((d) => d.id)).toEqual(expect.arrayContaining([q1.outputs[0]!.id, q2.outputs[0]!.id]));
+  });
+
+  it('stored provenance exports as native, daf_butler, W3C PROV-JSON and OpenLineage', async () => {
+    const qid = (provenance[1] as P.NativeProvenance).quantum.id;
+    const native = (await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'native' })) as P.NativeProvenance;
+    expect(native.quantum.taskName).toBe('test.Task2');
+    const daf = P.DafButlerProvenanceSchema.parse(await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'daf_butler' }));
+    expect(daf.actual_outputs.sort()).toEqual(q2.outputs.map((r) => r.id).sort());
+    const prov = (await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'prov' })) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(prov.activity ?? {})).toHaveLength(1);
+    expect(Object.keys(prov.used ?? {}).length).toBe(4);
+    expect(Object.keys(prov.wasGeneratedBy ?? {}).length).toBe(4);
+    const ol = (await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'openlineage' })) as Array<{ eventType: string; inputs: unknown[]; outputs: unknown[] }>;
+    expect(ol.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
+    expect(ol[1]!.outputs).toHaveLength(4);
+  });
+
+  it('the repository datastore is read-only through store/*', async () => {
+    const s = await client.openSession({ quantum: q1.quantum, repository: { root } });
+    expect((await s.store.glob('RUN/input/*')).length).toBe(4);
+    expect(await kindOf(s.store.delete((await s.store.glob('RUN/input/*'))[0]!))).toBe('ReadOnlyStore');
+    await s.close();
+  });
+
+  it('a sidecar killed mid-put leaves no half-written artifact, and its records file is readable', async () => {
+    await rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name: 'blob', storageClass: 'Bytes', dimensions: DIMS } });
+    const made = await rq(P.RepositoryMakeQuantum, {
+      root,
+      taskName: 'test.Blob',
+      inputs: [],
+      outputs: [1, 2].map((d) => ({ datasetType: 'blob', dataId: { instrument: 'Cam1', detector: d }, run: 'blobs' })),
+    });
+    const victim = await spawnClient();
+    const recordsFile = join(dir, 'killed.records.sqlite3');
+    const s = await victim.openSession({ quantum: made.quantum, repository: { root, recordsFile } });
+    await s.put(made.outputs[0]!.id, null, { payload: { encoding: 'base64', data: Buffer.from('small').toString('base64') } });
+    const big = join(dir, 'big.bin');
+    const size = 96 * 1024 * 1024;
+    writeFileSync(big, Buffer.alloc(size, 5));
+    void s.put(made.outputs[1]!.id, null, { payload: { encoding: 'file', path: big } }).catch(() => {});
+    await new Promise((r) => setTimeout(r, 150));
+    victim.child.kill('SIGKILL');
+    await victim.exited();
+    victim.conn.dispose();
+
+    const db = new Database(recordsFile, { readonly: true });
+    const rows = db.prepare('SELECT dataset_id, file_size FROM file_datastore_records').all() as Array<{ dataset_id: string; file_size: number }>;
+    db.close();
+    expect(rows.map((r) => r.dataset_id)).toContain(made.outputs[0]!.id);
+    const blobDir = join(root, 'datastore', 'blobs', 'blob');
+    for (const f of readdirSync(blobDir)) {
+      if (f.startsWith('.qbtmp-')) continue; // an unfinished temp file is not an artifact
+      if (f.includes(made.outputs[1]!.id)) expect(statSync(join(blobDir, f)).size).toBe(size);
+    }
+  });
+});
