@@ -1,55 +1,70 @@
 /**
- * `quantum-butler demo`: spawns the sidecar as a host would, runs two quanta where
- * the second reads the first one's outputs, streams provenance events to the
- * terminal as they arrive, and writes each quantum's provenance documents.
+ * `quantum-butler demo`: what a pipeline host does, end to end. In a directory it
+ * names at the end, it creates a repository and seeds raw inputs, spawns the
+ * sidecar as a child process, runs two quanta (the second reads the first one's
+ * outputs from the shared datastore by trust mode), shows progress bars and
+ * provenance events as they stream, collects and transfers the provenance into the
+ * registry, prints a final output's lineage as a tree, and writes the provenance
+ * documents plus a self-contained HTML report.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { QuantumButlerClient } from './client/client.js';
-import type { ProvenanceEvent } from '../protocol/provenance.js';
-import { makeDatasetId } from './model/dataset-id.js';
+import * as P from '../protocol/index.js';
+import { renderProvenanceReport } from './report/html-report.js';
 
-const RUN = 'demo/run1';
+const tty = process.stderr.isTTY;
+const c = (code: number, s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+const say = (s = '') => process.stderr.write(`${s}\n`);
 const DIMS = ['instrument', 'detector'];
 const DETECTORS = [1, 2, 3, 4];
+const RUN = 'demo/run1';
+const ROWS = 200_000;
 
-function ref(datasetType: string, storageClass: string, detector: number) {
-  const dataId = { instrument: 'DemoCam', detector };
-  return {
-    id: makeDatasetId('DATAID_TYPE_RUN', datasetType, dataId, DIMS, RUN),
-    datasetType: { name: datasetType, storageClass, dimensions: DIMS, isCalibration: false },
-    dataId: { dataId, records: null },
-    run: RUN,
-    component: null,
-  };
+/** A one-line progress bar driven by $/progress on a work-done token. */
+function progressBar(client: QuantumButlerClient, label: string): string {
+  return client.progressToken((v) => {
+    const p = v as { kind: string; percentage?: number; message?: string };
+    const pct = p.kind === 'end' ? 100 : (p.percentage ?? 0);
+    const filled = Math.round(pct / 5);
+    const line = `  ${label.padEnd(34)} [${'#'.repeat(filled)}${' '.repeat(20 - filled)}] ${String(pct).padStart(3)}%`;
+    if (tty) process.stderr.write(`\r${line}${p.kind === 'end' ? '\n' : ''}`);
+    else if (p.kind === 'end') say(line);
+  });
 }
 
-/** daf_butler's SerializedQuantum shape, as `quantum.to_simple()` would give it. */
-function quantum(taskName: string, inputs: ReturnType<typeof ref>[], outputs: ReturnType<typeof ref>[]) {
-  const group = (refs: ReturnType<typeof ref>[]) => {
-    const out: Record<string, unknown[]> = {};
-    for (const r of refs) (out[r.datasetType.name] ??= []).push([{ ...r, datasetType: null }, []]);
-    return out;
-  };
-  return {
-    taskName,
-    dataId: null,
-    datasetTypeMapping: Object.fromEntries([...inputs, ...outputs].map((r) => [r.datasetType.name, r.datasetType])),
-    initInputs: {},
-    inputs: group(inputs),
-    outputs: group(outputs),
-    dimensionRecords: null,
-    datastoreRecords: null,
-  };
-}
+type Lineage = P.ResultOf<typeof P.RepositoryLineage>;
 
-const color = process.stderr.isTTY ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m` : (_: number, s: string) => s;
-
-function showEvent(e: ProvenanceEvent, names: Map<string, string>): void {
-  const what = names.get(e.datasetId) ?? e.datasetId.slice(0, 8);
-  const extra = e.sha256 ? ` ${e.size} B sha256:${e.sha256.slice(0, 12)}` : e.reason ? ` (${e.reason})` : '';
-  process.stderr.write(`  ${color(2, `#${String(e.seq).padStart(2)}`)} ${color(36, e.event.padEnd(22))} ${what}${extra}\n`);
+/** Print the lineage graph (direction up) as a tree rooted at the dataset. */
+function printTree(lin: Lineage): void {
+  const datasets = new Map(lin.datasets.map((d) => [d.id, d]));
+  const quanta = new Map(lin.quanta.map((q) => [q.id, q]));
+  const producer = new Map<string, string>();
+  const inputsOf = new Map<string, string[]>();
+  for (const e of lin.edges) {
+    if (e.kind === 'output') producer.set(e.to, e.from);
+    else (inputsOf.get(e.to) ?? inputsOf.set(e.to, []).get(e.to)!).push(e.from);
+  }
+  const dsText = (id: string) => {
+    const d = datasets.get(id);
+    const dataId = d?.dataId ? Object.entries(d.dataId as Record<string, unknown>).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    return `${c(32, d?.datasetType ?? '?')} ${dataId} ${c(2, id.slice(0, 8))}`;
+  };
+  const shown = new Set<string>();
+  const walk = (id: string, prefix: string, last: boolean, top: boolean) => {
+    say(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${dsText(id)}`);
+    const q = producer.get(id);
+    if (!q) return;
+    const childPrefix = prefix + (top ? '' : last ? '   ' : '│  ');
+    const seen = shown.has(q);
+    shown.add(q);
+    say(`${childPrefix}└─ ${c(33, quanta.get(q)?.taskName ?? 'quantum')} ${c(2, q.slice(0, 8))}${seen ? c(2, ' (inputs shown above)') : ''}`);
+    if (seen) return;
+    const ins = inputsOf.get(q) ?? [];
+    ins.forEach((i, k) => walk(i, childPrefix + '   ', k === ins.length - 1, false));
+  };
+  walk(lin.root, '  ', true, true);
 }
 
 export async function runDemo(args: string[]): Promise<number> {
@@ -58,65 +73,96 @@ export async function runDemo(args: string[]): Promise<number> {
     if (args[i] === '--out') out = args[++i];
     else if (args[i]?.startsWith('--out=')) out = args[i]!.slice(6);
     else {
-      process.stderr.write(`demo: unknown argument ${args[i]}\n`);
+      say(`demo: unknown argument ${args[i]} (usage: quantum-butler demo [--out DIR])`);
       return 2;
     }
   }
   const outDir = resolve(out ?? mkdtempSync(join(tmpdir(), 'quantum-butler-demo-')));
   mkdirSync(outDir, { recursive: true });
+  const root = join(outDir, 'repo');
 
-  const raw = DETECTORS.map((d) => ref('raw', 'StructuredDataDict', d));
-  const calexp = DETECTORS.map((d) => ref('calexp', 'Table', d));
-  const summary = DETECTORS.map((d) => ref('summary', 'StructuredDataDict', d));
-  const names = new Map<string, string>();
-  for (const r of [...raw, ...calexp, ...summary]) names.set(r.id, `${r.datasetType.name}@detector=${r.dataId.dataId.detector}`);
-
-  process.stderr.write(`quantum-butler demo: spawning the sidecar\n`);
+  say(c(1, 'quantum-butler demo'));
   const client = await QuantumButlerClient.spawn({ clientName: 'quantum-butler-demo' });
-  client.onProvenance((e) => showEvent(e, names));
-  const datastore = { kind: 'memory' as const, name: 'demo' };
+  say(`spawned sidecar pid ${client.child.pid} (${client.initializeResult.serverInfo.name} ${client.initializeResult.serverInfo.version})`);
+  const rq = <D extends P.RequestDef<any, any>>(def: D, params: P.ParamsOf<D>) => client.request(def, params);
+  const names = new Map<string, string>();
+  client.onProvenance((e) => {
+    const extra = e.sha256 ? ` ${e.size} B sha256:${e.sha256.slice(0, 12)}` : e.reason ? ` (${e.reason})` : '';
+    say(`  ${c(2, `#${String(e.seq).padStart(2)}`)} ${c(36, e.event.padEnd(22))} ${names.get(e.datasetId) ?? e.datasetId.slice(0, 8)}${extra}`);
+  });
   try {
-    process.stderr.write(`\n${color(1, 'ingest')}: storing ${raw.length} raw inputs\n`);
-    const ingest = await client.openSession({ predicted: { inputs: [], outputs: raw, taskName: 'demo.Ingest' }, datastore });
-    for (const r of raw) await ingest.put(r, { detector: r.dataId.dataId.detector, counts: [1, 2, 3].map((x) => x * r.dataId.dataId.detector) });
-    await ingest.close();
-
-    process.stderr.write(`\n${color(1, 'quantum 1')}: demo.Calibrate reads raw, writes calexp tables\n`);
-    const q1 = await client.openSession({ quantum: quantum('demo.Calibrate', raw, calexp), datastore });
-    await q1.storedMany(raw);
-    for (let i = 0; i < raw.length; i++) {
-      const value = (await q1.get(raw[i]!)) as { counts: number[] };
-      const token = client.progressToken((v) => {
-        const p = v as { kind: string; percentage?: number };
-        if (p.kind === 'end') process.stderr.write(`  ${color(2, 'progress')} put ${names.get(calexp[i]!.id)} done\n`);
-      });
-      await q1.put(calexp[i]!, { columns: { pixel: [0, 1, 2], flux: value.counts.map((c) => c * 1.5) } }, { workDoneToken: token });
+    say(`\n${c(1, 'repository')}: ${root}`);
+    await rq(P.RepositoryCreate, { root });
+    for (const [name, storageClass] of [['raw', 'StructuredDataDict'], ['calexp', 'Table'], ['summary', 'StructuredDataDict']] as const) {
+      await rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name, storageClass, dimensions: DIMS } });
     }
-    const p1 = await q1.close();
+    const raws: P.DatasetRef[] = [];
+    for (const d of DETECTORS) {
+      const counts = Array.from({ length: ROWS }, (_, i) => (i * d) % 997);
+      const { ref } = await rq(P.RepositoryPut, { root, datasetType: 'raw', dataId: { instrument: 'DemoCam', detector: d }, run: 'demo/raw', payload: { encoding: 'json', value: { detector: d, counts } } });
+      raws.push(ref);
+    }
+    say(`seeded ${raws.length} raw inputs`);
+    const q1 = await rq(P.RepositoryMakeQuantum, {
+      root,
+      taskName: 'demo.Calibrate',
+      inputs: raws.map((r) => ({ id: r.id })),
+      outputs: DETECTORS.map((d) => ({ datasetType: 'calexp', dataId: { instrument: 'DemoCam', detector: d }, run: RUN })),
+    });
+    const q2 = await rq(P.RepositoryMakeQuantum, {
+      root,
+      taskName: 'demo.Summarize',
+      inputs: q1.outputs,
+      outputs: DETECTORS.map((d) => ({ datasetType: 'summary', dataId: { instrument: 'DemoCam', detector: d }, run: RUN })),
+    });
+    for (const r of [...raws, ...q1.outputs, ...q2.outputs]) names.set(r.id, `${r.datasetType}@detector=${r.dataId.detector}`);
 
-    process.stderr.write(`\n${color(1, 'quantum 2')}: demo.Summarize reads calexp (one marked unused), writes summaries\n`);
-    const q2 = await client.openSession({ quantum: quantum('demo.Summarize', calexp, summary), datastore });
-    await q2.storedMany(calexp);
-    for (let i = 0; i < calexp.length; i++) {
-      if (i === 3) {
-        await q2.markInputUnused(calexp[i]!, 'detector 4 rejected by quality cut');
+    say(`\n${c(1, 'quantum 1')}: demo.Calibrate reads raw, writes calexp tables`);
+    const s1 = await client.openSession({ quantum: q1.quantum, repository: { root, recordsFile: join(outDir, 'quantum1.records.sqlite3') } });
+    await s1.storedMany(raws.map((r) => r.id));
+    for (const [i, raw] of raws.entries()) {
+      const value = (await s1.get(raw.id)) as { counts: number[] };
+      const table = { columns: { pixel: value.counts.map((_, k) => k), flux: value.counts.map((x) => x * 1.5) } };
+      await s1.put(q1.outputs[i]!.id, table, { workDoneToken: progressBar(client, `put ${names.get(q1.outputs[i]!.id)}`) });
+    }
+    const p1 = (await s1.close()).provenance!;
+
+    say(`\n${c(1, 'quantum 2')}: demo.Summarize reads calexp (detector 4 rejected), writes summaries`);
+    const s2 = await client.openSession({ quantum: q2.quantum, repository: { root } });
+    await s2.storedMany(q1.outputs.map((r) => r.id));
+    for (const [i, calexp] of q1.outputs.entries()) {
+      if (DETECTORS[i] === 4) {
+        await s2.markInputUnused(calexp.id, 'detector 4 rejected by quality cut');
         continue;
       }
-      const rows = (await q2.get(calexp[i]!, { parameters: { columns: 'flux' } })) as { columns: { flux: number[] } };
-      await q2.put(summary[i]!, { detector: i + 1, meanFlux: rows.columns.flux.reduce((a, b) => a + b, 0) / rows.columns.flux.length });
+      const t = (await s2.get(calexp.id, { parameters: { columns: 'flux' } })) as { columns: { flux: number[] } };
+      const mean = t.columns.flux.reduce((a, b) => a + b, 0) / t.columns.flux.length;
+      await s2.put(q2.outputs[i]!.id, { detector: DETECTORS[i], meanFlux: mean });
     }
-    const daf2 = await q2.extractProvenance('daf_butler');
-    const p2 = await q2.close();
+    const p2 = (await s2.close()).provenance!;
 
-    writeFileSync(join(outDir, 'quantum1.provenance.json'), JSON.stringify(p1.provenance, null, 2));
-    writeFileSync(join(outDir, 'quantum2.provenance.json'), JSON.stringify(p2.provenance, null, 2));
-    writeFileSync(join(outDir, 'quantum2.daf_butler.json'), JSON.stringify(daf2, null, 2));
-    const prov = p2.provenance!;
-    process.stderr.write(
-      `\nquantum 2: ${prov.predictedInputs.length} predicted inputs, ${prov.availableInputs.length} available, ` +
-        `${prov.actualInputs.length} used; ${prov.actualOutputs.length}/${prov.predictedOutputs.length} outputs written\n`,
-    );
-    process.stderr.write(`provenance written to ${outDir}\n`);
+    say(`\n${c(1, 'collect and transfer')}`);
+    const report = await rq(P.RepositoryCollectAndTransfer, {
+      root,
+      quanta: [q1.quantum, q2.quantum],
+      provenance: [p1, p2] as never,
+      workDoneToken: progressBar(client, 'collect-and-transfer'),
+    });
+    say(`  ${report.quanta.stored} quanta, ${report.datasets.inserted} datasets, ${report.records.inserted} records imported; ${report.conflicts.length} conflicts`);
+
+    const final = q2.outputs[0]!;
+    say(`\n${c(1, 'lineage')} of ${names.get(final.id)}`);
+    printTree(await rq(P.RepositoryLineage, { root, datasetId: final.id, direction: 'up' }));
+
+    for (const [n, doc] of [[1, p1], [2, p2]] as const) {
+      writeFileSync(join(outDir, `quantum${n}.provenance.json`), JSON.stringify(doc, null, 2));
+      for (const format of ['daf_butler', 'prov', 'openlineage'] as const) {
+        const exported = await rq(P.RepositoryProvenance, { root, quantumId: doc.quantum.id, format });
+        writeFileSync(join(outDir, `quantum${n}.${format}.json`), JSON.stringify(exported, null, 2));
+      }
+    }
+    writeFileSync(join(outDir, 'report.html'), renderProvenanceReport('quantum-butler demo: provenance', [p1, p2]));
+    say(`\n${c(1, 'done')}: provenance documents and report.html written to ${outDir}`);
     return 0;
   } finally {
     await client.close();
