@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeDatasetId } from '../src/model/dataset-id.js';
-import { Repository } from '../src/repository/repository.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -75,6 +74,12 @@ class Sidecar {
   sendBody(body: string): void {
     this.log.push({ dir: '-->', msg: body });
     this.child.stdin!.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+
+  /** Raw bytes, header included; logged as a JSON string so CR/LF stay visible. */
+  sendRaw(raw: string): void {
+    this.log.push({ dir: '-->', msg: JSON.stringify(raw) });
+    this.child.stdin!.write(raw);
   }
 
   send(msg: Omit<Message, 'jsonrpc'>): void {
@@ -269,6 +274,38 @@ async function lifecycle(dir: string): Promise<void> {
   b.notify('exit');
   examples['exit-code-without-shutdown'] = [{ dir: '<--', msg: `exit code ${await b.exit}` }];
 
+  // Methods without params accept an absent params, null or {} (exit and shutdown included).
+  const d = new Sidecar();
+  await d.initialize();
+  await record('no-params', d, async () => {
+    await d.call('server/ping', null);
+    await d.call('session/list', {});
+    await d.call('shutdown', {});
+    d.notify('exit', {});
+  });
+  examples['exit-code-no-params'] = [{ dir: '<--', msg: `exit code ${await d.exit}` }];
+
+  // A header that is not Content-Length: -32700, then the process exits with code 1.
+  const e = new Sidecar();
+  await e.initialize();
+  await record('broken-header', e, async () => {
+    e.sendRaw('Garbage: 1\r\n\r\n{}');
+    await e.waitFor((m) => m.id === null && m.error !== undefined);
+  });
+  examples['exit-code-broken-header'] = [{ dir: '<--', msg: `exit code ${await e.exit}` }];
+
+  // Requests written before stdin closes are all answered before the process exits.
+  const f = new Sidecar();
+  await record('eof', f, async () => {
+    f.request('initialize', { protocolVersion: '1.0' });
+    f.request('server/ping');
+    f.request('session/list');
+    f.request('shutdown');
+    f.child.stdin!.end();
+    await f.exit;
+  });
+  examples['exit-code-eof'] = [{ dir: '<--', msg: `exit code ${await f.exit}` }];
+
   void dir;
 }
 
@@ -428,6 +465,12 @@ async function limits(dir: string): Promise<void> {
   await c.ok('butler/put', { sessionId: 'small', ref: { id: thumb.id }, payload: { encoding: 'file', path: big } });
   await record('get-too-large', c, () => c.call('butler/get', { sessionId: 'small', ref: { id: thumb.id } }));
   await record('get-to-file', c, () => c.call('butler/get', { sessionId: 'small', ref: { id: thumb.id }, as: 'file', destination: join(dir, 'thumb-out.bin') }));
+  // JSON values are measured too (the UTF-8 size of their JSON text).
+  await c.ok('session/close', { sessionId: 'small' });
+  await c.ok('session/open', { sessionId: 'small2', predicted: { inputs: [], outputs: [compact(calexp1)] } });
+  await record('put-json-too-large', c, () =>
+    c.call('butler/put', { sessionId: 'small2', ref: { id: calexp1.id }, payload: { encoding: 'json', value: { detector: 1, note: 'x'.repeat(80) } } }),
+  );
   log(`limits sidecar exit code: ${await c.close()}`);
 }
 
@@ -544,6 +587,9 @@ async function store(dir: string): Promise<void> {
   });
   await c.ok('session/close', { sessionId: 'mnt' });
   await record('store-no-session', c, () => c.call('store/get', { sessionId: 'nope', key: 'a' }));
+  await c.ok('session/open', { sessionId: 'rel', predicted: { inputs: [], outputs: [] }, notifications: [] });
+  await record('store/fromFile-relative', c, () => c.call('store/fromFile', { sessionId: 'rel', key: 'calib/dark/3', path: 'dark.txt' }));
+  await c.ok('session/close', { sessionId: 'rel' });
   log(`store sidecar exit code: ${await c.close()}`);
 }
 

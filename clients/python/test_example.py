@@ -51,3 +51,14 @@ class ExampleTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ReadmeExampleTest(unittest.TestCase):
+    def test_the_readme_shows_exactly_this_example(self):
+        """The README's Python example is example.py, so the test above runs the README's code."""
+        with open(os.path.join(tu.REPO, "README.md")) as f:
+            readme = f.read()
+        start = readme.index("```python\n") + len("```python\n")
+        block = readme[start:readme.index("```", start)]
+        with open(EXAMPLE) as f:
+            self.assertEqual(block.strip(), f.read().strip())
