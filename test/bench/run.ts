@@ -59,6 +59,57 @@ function ref(name: string, i: number, storageClass: string) {
   };
 }
 
+/**
+ * Trust-mode reads: a quantum whose graph carried no datastore records reads 10,000
+ * inputs from a repository by predicting their paths from the template.
+ */
+async function trustModeReads(): Promise<Record<string, number>> {
+  const N = 10_000;
+  const dir = mkdtempSync(join(tmpdir(), 'qb-bench-repo-'));
+  const client = await QuantumButlerClient.spawn({ cliPath: join(root, 'dist', 'src', 'cli.js'), stderr: 'inherit' });
+  try {
+    const repo = join(dir, 'repo');
+    const { RepositoryCreate, RepositoryRegisterDatasetType, RepositoryPut, RepositoryMakeQuantum } = await import('../../protocol/index.js');
+    await client.request(RepositoryCreate, { root: repo });
+    await client.request(RepositoryRegisterDatasetType, { root: repo, datasetType: { name: 'in', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector'] } });
+    await client.request(RepositoryRegisterDatasetType, { root: repo, datasetType: { name: 'out', storageClass: 'StructuredDataDict', dimensions: ['instrument'] } });
+    const ids: string[] = [];
+    const seedStart = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < N) {
+          const i = next++;
+          const r = await client.request(RepositoryPut, { root: repo, datasetType: 'in', dataId: { instrument: 'B', detector: i }, run: 'r', payload: { encoding: 'json', value: { i } } });
+          ids[i] = r.ref.id;
+        }
+      }),
+    );
+    const seedSeconds = (performance.now() - seedStart) / 1000;
+    const made = await client.request(RepositoryMakeQuantum, {
+      root: repo,
+      taskName: 'bench.Trust',
+      inputs: ids.map((id) => ({ id })),
+      outputs: [{ datasetType: 'out', dataId: { instrument: 'B' }, run: 'r' }],
+      includeRecords: false,
+    });
+    const s = await client.openSession({ quantum: made.quantum, repository: { root: repo }, notifications: [] });
+    const t = performance.now();
+    next = 0;
+    await Promise.all(
+      Array.from({ length: LANES }, async () => {
+        while (next < N) await s.get(ids[next++]!);
+      }),
+    );
+    const readSeconds = (performance.now() - t) / 1000;
+    await s.close();
+    return { inputs: N, seedPutsPerSec: N / seedSeconds, readSeconds, readsPerSec: N / readSeconds };
+  } finally {
+    await client.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const value = { payload: 'x'.repeat(1000) }; // ~1 KiB of JSON
   const results: Record<string, unknown> = { machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString() };
@@ -123,13 +174,23 @@ async function main(): Promise<void> {
   rows.push(['get 16 MiB file path', mib / getFile, mib / (echoBigS / 2), 'MiB/s']);
   results.sidecar = Object.fromEntries(rows.map(([name, v, ceiling, unit]) => [name, { value: v, ceiling, unit, ratioToCeiling: v / ceiling }]));
 
-  // Store backends, when that bench is present.
+  results.trustModeReads = await trustModeReads();
+
+  // Store backends and the repository, when those benches are present.
   try {
     const storeBench = './store-bench.js'; // a variable, so this runner builds without it
     const mod = (await import(storeBench)) as { runStoreBench?: () => Promise<Record<string, unknown>> };
     if (mod.runStoreBench) results.stores = await mod.runStoreBench();
   } catch (err) {
     results.stores = { skipped: (err as Error).message };
+  }
+
+  try {
+    const repoBench = './repository-bench.js';
+    const mod = (await import(repoBench)) as { runRepositoryBench?: () => Promise<Record<string, unknown>> };
+    if (mod.runRepositoryBench) results.repository = await mod.runRepositoryBench();
+  } catch (err) {
+    results.repository = { skipped: (err as Error).message };
   }
 
   const outDir = join(root, 'bench-results');
@@ -140,7 +201,9 @@ async function main(): Promise<void> {
   for (const [name, v, ceiling, unit] of rows) {
     lines.push(`${name.padEnd(34)}  ${v.toFixed(0).padStart(8)} ${unit.padEnd(7)} ${ceiling.toFixed(0).padStart(8)} ${unit.padEnd(7)} ${(ceiling / v).toFixed(2)}x slower`);
   }
+  lines.push('', 'trust-mode reads:', JSON.stringify(results.trustModeReads, null, 2));
   if (results.stores) lines.push('', 'stores:', JSON.stringify(results.stores, null, 2));
+  if (results.repository) lines.push('', 'repository:', JSON.stringify(results.repository, null, 2));
   lines.push('', `written to ${join(outDir, 'bench.json')}`, '');
   process.stdout.write(lines.join('\n'));
 }
