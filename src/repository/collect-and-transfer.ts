@@ -56,6 +56,11 @@ export interface CollectItem {
   provenance: NativeProvenance | DafButlerProvenance;
   /** Overrides the native document's quantum id (and the derived id for daf_butler documents). */
   quantumId?: string;
+  /**
+   * The document's JSON text, when the caller has it (e.g. read from a worker's file): stored
+   * verbatim instead of serialising `provenance` again. It must encode `provenance`.
+   */
+  provenanceText?: string;
 }
 
 export interface CollectOptions {
@@ -385,14 +390,42 @@ interface TypeState {
   seen: WeakSet<DatasetType>;
 }
 
+/** One quantum of the batch, with the edges it would write (written only if the quantum is new). */
+interface QuantumPlan {
+  item: number;
+  /** `provenance` is serialised when the row is written, so the batch never holds every document's text at once. */
+  row: Omit<QuantumRow, 'provenance'>;
+  inputs: InputPlan[];
+  outputs: Array<{ id: string; actual: boolean }>;
+}
+
+interface InputPlan {
+  id: string;
+  ref: DatasetRef;
+  init: boolean;
+  available: boolean;
+  actual: boolean;
+}
+
+/** One actual output, with the datastore records its provenance carries for it. */
+interface DatasetPlan {
+  quantumId: string;
+  id: string;
+  ref: DatasetRef;
+  datasetType: string;
+  run: string;
+  key: string;
+  json: string;
+  records: Array<{ datastoreName: string; cols: RecordColumns }>;
+}
+
 /** Rows one batch would write, gathered in item order and written sorted by key. */
 interface Plan {
-  /** `provenance` is serialised when the row is written, so the batch never holds every document's text at once. */
-  quanta: Array<{ item: number; row: Omit<QuantumRow, 'provenance'> }>;
-  datasets: Array<{ item: number; quantumId: string; id: string; datasetType: string; run: string; key: string; json: string }>;
-  records: Array<{ item: number; quantumId: string; id: string; datastoreName: string; cols: RecordColumns }>;
-  inputs: Array<{ item: number; quantumId: string; id: string; ref: DatasetRef; init: boolean; available: boolean; actual: boolean }>;
-  outputs: Array<{ item: number; quantumId: string; id: string; actual: boolean }>;
+  quanta: QuantumPlan[];
+  datasets: DatasetPlan[];
+  /** Number of edge rows (for progress). */
+  edges: number;
+  records: number;
 }
 
 function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
@@ -400,8 +433,6 @@ function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
 }
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-const byQuantumThenId = <T extends { quantumId: string; id: string }>(a: T, b: T): number =>
-  a.quantumId < b.quantumId ? -1 : a.quantumId > b.quantumId ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 /** Share of the work the preparation pass stands for, in progress reports. */
 const PREPARE_SHARE = 0.3;
@@ -467,7 +498,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     opts.checkCancelled?.();
     const plan = prepare(sink, items, conflict, jsonOf, (i) => progressAt(PREPARE_SHARE * i));
     lap('prepare');
-    const rows = plan.quanta.length + plan.datasets.length + plan.records.length + 2 * plan.inputs.length + plan.outputs.length;
+    const rows = plan.quanta.length + plan.edges + plan.datasets.length + plan.records + plan.edges;
     let written = 0;
     let nextReport = 0;
     const rowStep = Math.max(1, Math.floor(rows / 400));
@@ -478,16 +509,17 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
         progressAt(total * (PREPARE_SHARE + (1 - PREPARE_SHARE) * (written / rows)));
       }
     };
-    const tick = (): void => advance(1);
 
-    // 1. Quanta: the first item with a given id decides; edges are written for newly stored quanta only.
-    const storedItems = new Set<number>();
-    for (const { item, row: partial } of plan.quanta.sort((a, b) => byId(a.row, b.row))) {
-      const row: QuantumRow = { ...partial, provenance: JSON.stringify(items[item]!.provenance) };
+    // 1. Quanta in id order: the first item with a given id decides. Their large documents
+    //    are written apart from the small-row tables, which keeps those tables' pages together.
+    const stored: QuantumPlan[] = [];
+    for (const qp of plan.quanta.sort((a, b) => byId(a.row, b.row))) {
+      const it = items[qp.item]!;
+      const row: QuantumRow = { ...qp.row, provenance: it.provenanceText ?? JSON.stringify(it.provenance) };
       const [outcome, existing] = sink.insertQuantum(row);
       if (outcome === 'inserted') {
         report.quanta.stored++;
-        storedItems.add(item);
+        stored.push(qp);
       } else if (outcome === 'present') report.quanta.alreadyPresent++;
       else {
         conflict({
@@ -496,19 +528,27 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
           details: { message: `Quantum ${row.id} is already stored with different content.`, fields: quantumDifferences(existing!, row) },
         });
       }
-      tick();
+      advance(1);
     }
     lap('quanta');
 
-    // 2. Datasets (actual outputs).
-    const failed = new Set<string>();
+    // 2. Edges of the new quanta, in (quantum id, dataset id) order; a stored quantum already has its edges.
+    for (const qp of stored) {
+      const q = qp.row.id;
+      for (const e of qp.inputs.sort(byId)) sink.insertInputEdge(q, e.id, e.ref.datasetType.name, e.ref.run, jsonOf(e.ref.dataId), e.init, e.available, e.actual);
+      for (const e of qp.outputs.sort(byId)) sink.insertOutputEdge(q, e.id, e.actual);
+      advance(qp.inputs.length + qp.outputs.length);
+    }
+    lap('edges');
+
+    // 3. Datasets (actual outputs) in id order, each followed by its records: a stable sort
+    //    keeps batch order among equal ids, so the first writer is the earliest item.
     const present: Array<{ id: string; quantumId: string }> = [];
-    const groups = new Map<string, { datasetType: string; run: string; count: number }>();
+    const groups = new Map<string, Map<string, { datasetType: string; run: string; count: number }>>();
     for (const d of plan.datasets.sort(byId)) {
       const outcome = sink.insertDataset(d.id, d.datasetType, d.run, d.key, d.json);
-      tick();
+      advance(1 + d.records.length);
       if (outcome === 'conflict') {
-        failed.add(d.id);
         conflict({ datasetId: d.id, quantumId: d.quantumId, ...datasetConflict(sink, d.id, d.datasetType, d.run, d.key) });
         continue;
       }
@@ -517,43 +557,24 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
         report.datasets.alreadyPresent++;
         present.push({ id: d.id, quantumId: d.quantumId });
       }
-      const gk = `${d.datasetType}\0${d.run}`;
-      const g = groups.get(gk);
+      let byRun = groups.get(d.datasetType);
+      if (!byRun) groups.set(d.datasetType, (byRun = new Map()));
+      const g = byRun.get(d.run);
       if (g) g.count++;
-      else groups.set(gk, { datasetType: d.datasetType, run: d.run, count: 1 });
+      else byRun.set(d.run, { datasetType: d.datasetType, run: d.run, count: 1 });
+      for (const r of d.records) {
+        const [rOutcome, existing] = sink.insertRecord(d.id, r.datastoreName, r.cols);
+        if (rOutcome === 'inserted') report.records.inserted++;
+        else if (rOutcome === 'present') report.records.alreadyPresent++;
+        else conflict({ datasetId: d.id, quantumId: d.quantumId, reason: 'recordConflict', details: recordConflict(d.id, r.datastoreName, existing!, r.cols) });
+      }
     }
-    report.datasets.byGroup = [...groups.values()].sort((a, b) =>
-      a.datasetType !== b.datasetType ? (a.datasetType < b.datasetType ? -1 : 1) : a.run < b.run ? -1 : a.run > b.run ? 1 : 0,
-    );
+    report.datasets.byGroup = [...groups.values()]
+      .flatMap((m) => [...m.values()])
+      .sort((a, b) => (a.datasetType !== b.datasetType ? (a.datasetType < b.datasetType ? -1 : 1) : a.run < b.run ? -1 : a.run > b.run ? 1 : 0));
     lap('datasets');
 
-    // 3. Datastore records, first writer (earliest item) wins.
-    for (const r of plan.records.sort(byId)) {
-      tick();
-      if (failed.has(r.id)) continue;
-      const [outcome, existing] = sink.insertRecord(r.id, r.datastoreName, r.cols);
-      if (outcome === 'inserted') report.records.inserted++;
-      else if (outcome === 'present') report.records.alreadyPresent++;
-      else conflict({ datasetId: r.id, quantumId: r.quantumId, reason: 'recordConflict', details: recordConflict(r.id, r.datastoreName, existing!, r.cols) });
-    }
-    lap('records');
-
-    // 4. Edges of newly stored quanta.
-    const newInputs = plan.inputs.filter((x) => storedItems.has(x.item)).sort(byQuantumThenId);
-    for (const e of newInputs) {
-      sink.insertInputEdge(e.quantumId, e.id, e.ref.datasetType.name, e.ref.run, jsonOf(e.ref.dataId), e.init, e.available, e.actual);
-      tick();
-    }
-    advance(plan.inputs.length - newInputs.length);
-    const newOutputs = plan.outputs.filter((x) => storedItems.has(x.item)).sort(byQuantumThenId);
-    for (const e of newOutputs) {
-      sink.insertOutputEdge(e.quantumId, e.id, e.actual);
-      tick();
-    }
-    advance(plan.outputs.length - newOutputs.length);
-    lap('edges');
-
-    // 5. A dataset that was already there may not be claimed by a second quantum.
+    // 4. A dataset that was already there may not be claimed by a second quantum.
     for (const { id, quantumId } of present) {
       const other = sink.otherProducer(id, quantumId);
       if (other !== undefined) {
@@ -561,39 +582,44 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
       }
     }
 
-    // 6. Inputs must agree with what the registry (or this batch) says about the same ids.
-    const batchOutputs = new Map<string, { datasetType: string; run: string; key: string }>();
-    for (const d of plan.datasets) if (!batchOutputs.has(d.id)) batchOutputs.set(d.id, d);
-    for (const e of plan.inputs.sort(byId)) {
-      tick();
-      const ref = e.ref;
-      const known: { datasetType: string; run: string; key: string } | undefined =
-        batchOutputs.get(e.id) ??
-        ((): { datasetType: string; run: string; key: string } | undefined => {
+    // 5. Inputs must agree with what the registry (or this batch) says about the same ids.
+    //    Each distinct id is looked up once; batch outputs need no lookup at all.
+    type Known = { datasetType: string; run: string; key: string; dt: DatasetType | undefined; ref: DatasetRef | null } | null;
+    const known = new Map<string, Known>();
+    for (const d of plan.datasets) {
+      if (!known.has(d.id)) known.set(d.id, { datasetType: d.datasetType, run: d.run, key: d.key, dt: sink.datasetType(d.datasetType), ref: d.ref });
+    }
+    for (const qp of plan.quanta) {
+      for (const e of qp.inputs) {
+        const ref = e.ref;
+        let k = known.get(e.id);
+        if (k === undefined) {
           const row = sink.datasetKey(e.id);
-          return row ? { datasetType: row.dataset_type, run: row.run, key: row.data_id_key } : undefined;
-        })();
-      if (!known) continue;
-      let key: string | null = null;
-      if (known.datasetType === ref.datasetType.name) {
-        const dt = sink.datasetType(known.datasetType);
-        try {
-          key = dt ? requiredDataIdKey(dt, ref.dataId) : null;
-        } catch {
-          key = null;
+          k = row ? { datasetType: row.dataset_type, run: row.run, key: row.data_id_key, dt: sink.datasetType(row.dataset_type), ref: null } : null;
+          known.set(e.id, k);
+        }
+        if (k === null || k.ref === ref) continue;
+        let key: string | null = null;
+        if (k.datasetType === ref.datasetType.name && k.dt) {
+          try {
+            key = requiredDataIdKey(k.dt, ref.dataId);
+          } catch {
+            key = null;
+          }
+        }
+        if (k.datasetType !== ref.datasetType.name || k.run !== ref.run || key !== k.key) {
+          conflict({
+            datasetId: e.id,
+            quantumId: qp.row.id,
+            reason: 'inputRefMismatch',
+            details: {
+              registered: { datasetType: k.datasetType, run: k.run, dataId: k.key },
+              quantum: { datasetType: ref.datasetType.name, run: ref.run, dataId: ref.dataId },
+            },
+          });
         }
       }
-      if (known.datasetType !== ref.datasetType.name || known.run !== ref.run || key !== known.key) {
-        conflict({
-          datasetId: e.id,
-          quantumId: e.quantumId,
-          reason: 'inputRefMismatch',
-          details: {
-            registered: { datasetType: known.datasetType, run: known.run, dataId: known.key },
-            quantum: { datasetType: ref.datasetType.name, run: ref.run, dataId: ref.dataId },
-          },
-        });
-      }
+      advance(qp.inputs.length);
     }
     lap('checks');
     progressAt(total);
@@ -603,7 +629,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     registry.readTransaction(() => run(new DrySink(registry)));
   } else {
     try {
-      registry.transaction(() => {
+      registry.bulkTransaction(() => {
         run(new WriteSink(registry));
         if (conflictCount > 0) throw new Rollback();
       });
@@ -627,7 +653,7 @@ function prepare(
   jsonOf: (dataId: DataId) => string,
   progress: (done: number) => void,
 ): Plan {
-  const plan: Plan = { quanta: [], datasets: [], records: [], inputs: [], outputs: [] };
+  const plan: Plan = { quanta: [], datasets: [], edges: 0, records: 0 };
   const types = new Map<string, TypeState>();
   const runs = new Set<string>();
   const typeFor = (q: Quantum, ref: DatasetRef, quantumId: string): DatasetType | null => {
@@ -705,8 +731,12 @@ function prepare(
       }
     }
 
-    // The quantum row.
+    // The quantum row and its edges.
     const dataId = q.dataId ?? prov.dataId;
+    const inputs: InputPlan[] = [];
+    for (const [id, { ref, init }] of inRefs) inputs.push({ id, ref, init, available: prov.availableInputs.has(id), actual: prov.actualInputs.has(id) });
+    const outputs: QuantumPlan['outputs'] = [];
+    for (const id of outRefs.keys()) outputs.push({ id, actual: prov.actualOutputs.has(id) });
     plan.quanta.push({
       item: index,
       row: {
@@ -718,10 +748,13 @@ function prepare(
         ended_at: prov.endedAt,
         format: prov.format,
       },
+      inputs,
+      outputs,
     });
+    plan.edges += inputs.length + outputs.length;
 
     // Actual outputs become datasets (of registered types, in registered runs).
-    const usable = new Set<string>();
+    const mine = new Map<string, DatasetPlan>();
     for (const id of prov.actualOutputs) {
       const ref = outRefs.get(id);
       if (!ref) continue;
@@ -731,8 +764,9 @@ function prepare(
         sink.ensureRun(ref.run);
         runs.add(ref.run);
       }
-      plan.datasets.push({ item: index, quantumId, id, datasetType: dt.name, run: ref.run, key: requiredDataIdKey(dt, ref.dataId), json: jsonOf(ref.dataId) });
-      usable.add(id);
+      const d: DatasetPlan = { quantumId, id, ref, datasetType: dt.name, run: ref.run, key: requiredDataIdKey(dt, ref.dataId), json: jsonOf(ref.dataId), records: [] };
+      plan.datasets.push(d);
+      mine.set(id, d);
     }
 
     // Their datastore records.
@@ -746,15 +780,11 @@ function prepare(
         });
         return;
       }
-      if (!usable.has(id)) return;
-      plan.records.push({ item: index, quantumId, id, datastoreName, cols: recordColumns(row, table, where) });
+      const d = mine.get(id);
+      if (!d) return;
+      d.records.push({ datastoreName, cols: recordColumns(row, table, where) });
+      plan.records++;
     });
-
-    // Edges.
-    for (const [id, { ref, init }] of inRefs) {
-      plan.inputs.push({ item: index, quantumId, id, ref, init, available: prov.availableInputs.has(id), actual: prov.actualInputs.has(id) });
-    }
-    for (const id of outRefs.keys()) plan.outputs.push({ item: index, quantumId, id, actual: prov.actualOutputs.has(id) });
 
     progress(index + 1);
   }
