@@ -115,9 +115,9 @@ export const GetURIs = request(
 
 export const ExtractProvenance = request(
   'butler/extractProvenance',
-  z.object({ ...Session, format: z.enum(['native', 'daf_butler']).default('native') }),
-  z.union([NativeProvenanceSchema, DafButlerProvenanceSchema]),
-  'The provenance of the quantum so far, in our native format or as daf_butler QuantumProvenanceData.',
+  z.object({ ...Session, format: z.enum(['native', 'daf_butler', 'prov', 'openlineage']).default('native') }),
+  z.union([NativeProvenanceSchema, DafButlerProvenanceSchema, z.unknown()]),
+  'The provenance of the quantum so far: native, daf_butler QuantumProvenanceData, W3C PROV-JSON, or OpenLineage RunEvents.',
 );
 
 export const MetricsSchema = z.object({

@@ -1,7 +1,10 @@
 /**
  * Records real exchanges with the built CLI for protocol/README.md: spawns
  * `dist/src/cli.js --stdio` with raw Content-Length framing, runs a fixed set of
- * scenarios, and writes every message (both directions, in order) per scenario.
+ * scenarios (lifecycle and framing, butler, limits, cancellation, store, and a
+ * repository made with repository/create: sessions on it, collect-and-transfer,
+ * lineage and provenance exports), and writes every message (both directions, in
+ * order) per scenario.
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/record-examples.js [OUT_DIR]
  *
@@ -294,17 +297,9 @@ async function lifecycle(dir: string): Promise<void> {
   });
   examples['exit-code-broken-header'] = [{ dir: '<--', msg: `exit code ${await e.exit}` }];
 
-  // Requests written before stdin closes are all answered before the process exits.
-  const f = new Sidecar();
-  await record('eof', f, async () => {
-    f.request('initialize', { protocolVersion: '1.0' });
-    f.request('server/ping');
-    f.request('session/list');
-    f.request('shutdown');
-    f.child.stdin!.end();
-    await f.exit;
-  });
-  examples['exit-code-eof'] = [{ dir: '<--', msg: `exit code ${await f.exit}` }];
+  // Not recorded: requests written just before stdin closes. The sidecar answers those
+  // already dispatched, but the last few can still be dropped (protocol/README.md §2),
+  // so such a recording would not be reproducible.
 
   void dir;
 }
@@ -594,28 +589,180 @@ async function store(dir: string): Promise<void> {
 }
 
 async function repository(dir: string): Promise<void> {
-  // Made out of band: repository/* requests are not served by this version.
   const root = join(dir, 'repo');
-  Repository.create(root).close();
   const c = new Sidecar();
-  await c.initialize();
+  await c.initialize({ capabilities: { workDoneProgress: true } });
+
+  // predicted.initInputs: init-inputs given as refs, without a quantum.
+  await record('open-predicted-init', c, () =>
+    c.call('session/open', {
+      sessionId: 'init-demo',
+      predicted: { inputs: [compact(raw1)], initInputs: [compact(config)], outputs: [compact(calexp1)], taskName: 'lsst.ip.isr.IsrTask' },
+      notifications: [],
+    }),
+  );
+  await c.ok('session/close', { sessionId: 'init-demo' });
+
+  // ---- a repository, its dataset types and its inputs
+  await record('repository/create', c, () => c.call('repository/create', { root }));
+  await record('repository/create-again', c, () => c.call('repository/create', { root }));
+  const type = (name: string, storageClass: string, dimensions: string[]) => ({ name, storageClass, dimensions });
+  await record('repository/registerDatasetType', c, () =>
+    c.call('repository/registerDatasetType', { root, datasetType: type('raw', 'StructuredDataDict', ['instrument', 'detector']) }),
+  );
+  await record('repository/registerDatasetType-again', c, () =>
+    c.call('repository/registerDatasetType', { root, datasetType: type('raw', 'StructuredDataDict', ['instrument', 'detector']) }),
+  );
+  await record('repository/registerDatasetType-conflict', c, () =>
+    c.call('repository/registerDatasetType', { root, datasetType: type('raw', 'Text', ['instrument', 'detector']) }),
+  );
+  await record('repository/registerDatasetType-unknown-dimension', c, () =>
+    c.call('repository/registerDatasetType', { root, datasetType: type('amp_bias', 'Bytes', ['instrument', 'amplifier']) }),
+  );
+  await c.ok('repository/registerDatasetType', { root, datasetType: type('isr_config', 'StructuredDataDict', []) });
+  await c.ok('repository/registerDatasetType', { root, datasetType: type('calexp', 'StructuredDataDict', ['instrument', 'detector']) });
+  await c.ok('repository/registerDatasetType', { root, datasetType: type('summary', 'Text', ['instrument']) });
+
+  await record('repository/put', c, () =>
+    c.call('repository/put', {
+      root,
+      datasetType: 'raw',
+      dataId: { instrument: 'Cam1', detector: 1 },
+      run: INPUT_RUN,
+      payload: { encoding: 'json', value: { detector: 1, counts: [10, 12, 9] } },
+      workDoneToken: 'seed-raw-1',
+    }),
+  );
+  await c.ok('repository/put', { root, datasetType: 'raw', dataId: { instrument: 'Cam1', detector: 2 }, run: INPUT_RUN, payload: { encoding: 'json', value: { detector: 2, counts: [11, 8, 14] } } });
+  await c.ok('repository/put', { root, datasetType: 'isr_config', dataId: {}, run: RUN, payload: { encoding: 'json', value: { doBias: true, threshold: 5 } } });
+  await record('repository/put-unknown-type', c, () =>
+    c.call('repository/put', { root, datasetType: 'flat', dataId: { instrument: 'Cam1', detector: 1 }, run: 'calib', payload: { encoding: 'json', value: {} } }),
+  );
+  await record('repository/get', c, () => c.call('repository/get', { root, ref: { id: raw1.id } }));
+  await record('repository/get-base64', c, () => c.call('repository/get', { root, ref: { id: config.id }, as: 'base64' }));
+  await record('repository/get-missing', c, () => c.call('repository/get', { root, ref: { id: raw3.id } }));
+  await record('repository/queryDatasets', c, () => c.call('repository/queryDatasets', { root, datasetType: 'r*', dataId: { detector: 2 } }));
+  await record('repository/queryDatasets-run', c, () => c.call('repository/queryDatasets', { root, run: RUN }));
+  await record('repository/exportRecords', c, () => c.call('repository/exportRecords', { root, refs: [{ id: raw1.id }] }));
+
+  // ---- two quanta: ISR on detectors 1-2, then a summary reading ISR's outputs
+  let q1: { quantum: Json; outputs: Json[] } = { quantum: null, outputs: [] };
+  await record('repository/makeQuantum', c, async () => {
+    const res = await c.call('repository/makeQuantum', {
+      root,
+      taskName: 'lsst.ip.isr.IsrTask',
+      dataId: { instrument: 'Cam1' },
+      inputs: [{ id: raw1.id }, { id: raw2.id }],
+      initInputs: [{ id: config.id }],
+      outputs: [1, 2].map((d) => ({ datasetType: 'calexp', dataId: { instrument: 'Cam1', detector: d }, run: RUN })),
+    });
+    q1 = res.result as typeof q1;
+  });
+  let q2: { quantum: Json; outputs: Json[] } = { quantum: null, outputs: [] };
+  await record('repository/makeQuantum-downstream', c, async () => {
+    const res = await c.call('repository/makeQuantum', {
+      root,
+      taskName: 'lsst.pipe.tasks.Summarize',
+      dataId: { instrument: 'Cam1' },
+      inputs: q1.outputs,
+      outputs: [{ datasetType: 'summary', dataId: { instrument: 'Cam1' }, run: RUN }],
+    });
+    q2 = res.result as typeof q2;
+  });
+  await record('repository/makeQuantum-unknown-type', c, () =>
+    c.call('repository/makeQuantum', { root, taskName: 'x.Task', inputs: [], outputs: [{ datasetType: 'nope', dataId: {}, run: RUN }] }),
+  );
+
+  const Q1_ID = '3f2a4c1e-9b7d-4e8a-a1c2-5d6e7f809a1b';
+  const Q2_ID = '7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
+  const Q3_ID = 'b5e4d3c2-1a09-4f8e-9d7c-6b5a49382716';
   await record('open-repository', c, () =>
     c.call('session/open', {
       sessionId: 'r1',
-      predicted: { inputs: [], outputs: [compact(calexp1)] },
+      quantumId: Q1_ID,
+      quantum: q1.quantum,
       repository: { root, recordsFile: join(dir, 'r1-records.sqlite3') },
+      notifications: ['provenance'],
     }),
   );
-  await record('exportPredictedRecords-file', c, () => c.call('butler/exportPredictedRecords', { sessionId: 'r1', refs: [{ id: calexp1.id }] }));
-  await record('getURIs-file-predict', c, () => c.call('butler/getURIs', { sessionId: 'r1', ref: { id: calexp1.id }, predict: true }));
+  const r1 = { sessionId: 'r1' };
+  await record('exportPredictedRecords-file', c, () => c.call('butler/exportPredictedRecords', { ...r1, refs: [{ id: calexp1.id }] }));
+  await record('getURIs-file-predict', c, () => c.call('butler/getURIs', { ...r1, ref: { id: calexp1.id }, predict: true }));
+  await c.ok('butler/storedMany', { ...r1, refs: [{ id: raw1.id }, { id: raw2.id }, { id: config.id }] });
+  await c.ok('butler/get', { ...r1, ref: { id: config.id } });
+  await c.ok('butler/get', { ...r1, ref: { id: raw1.id } });
+  await c.ok('butler/get', { ...r1, ref: { id: raw2.id } });
   await record('repository-put', c, () =>
-    c.call('butler/put', { sessionId: 'r1', ref: { id: calexp1.id }, payload: { encoding: 'json', value: { detector: 1, mean: 10.33 } } }),
+    c.call('butler/put', {
+      ...r1,
+      ref: { id: calexp1.id },
+      payload: { encoding: 'json', value: { detector: 1, mean: 10.33 } },
+      provenance: { inputs: [raw1.id, config.id], extras: { isrVersion: '27.0.1' } },
+    }),
   );
-  await record('getURIs-file', c, () => c.call('butler/getURIs', { sessionId: 'r1', ref: { id: calexp1.id } }));
-  await record('provenance-daf-file', c, () => c.call('butler/extractProvenance', { sessionId: 'r1', format: 'daf_butler' }));
-  await record('repository-methods', c, () => c.call('repository/create', { root: join(dir, 'repo2') }));
+  await c.ok('butler/put', { ...r1, ref: { id: calexp2.id }, payload: { encoding: 'json', value: { detector: 2, mean: 11.0 } } });
+  await record('getURIs-file', c, () => c.call('butler/getURIs', { ...r1, ref: { id: calexp1.id } }));
+  await record('store/info-repository', c, () => c.call('store/info', r1));
+  await record('store/glob-repository', c, () => c.call('store/glob', { ...r1, pattern: 'u/demo/run1/calexp/*' }));
+  await record('store/read-only-repository', c, () =>
+    c.call('store/delete', { ...r1, key: 'raw/all/raw/detector=1_instrument=Cam1_2674b2da-9fad-50aa-948c-3181494703b9.json' }),
+  );
+  await record('provenance-daf-file', c, () => c.call('butler/extractProvenance', { ...r1, format: 'daf_butler' }));
+  let p1: Json = null;
+  await record('close-repository', c, async () => {
+    p1 = ((await c.call('session/close', r1)).result as { provenance: Json }).provenance;
+  });
+
+  // The second quantum carries no datastore records: its inputs are found by trust mode.
+  await c.ok('session/open', { sessionId: 'r2', quantumId: Q2_ID, quantum: q2.quantum, repository: { root }, notifications: [] });
+  await c.ok('butler/storedMany', { sessionId: 'r2', refs: [{ id: calexp1.id }, { id: calexp2.id }] });
+  await record('get-trust-mode', c, () => c.call('butler/get', { sessionId: 'r2', ref: { id: calexp1.id } }));
+  await c.ok('butler/get', { sessionId: 'r2', ref: { id: calexp2.id } });
+  await c.ok('butler/put', { sessionId: 'r2', ref: { id: summary.id }, payload: { encoding: 'text', text: 'detectors 1-2: mean 10.665\n' } });
+  const p2 = ((await c.ok('session/close', { sessionId: 'r2' })) as { provenance: Json }).provenance;
+  const p2File = join(dir, 'r2-provenance.json');
+  writeFileSync(p2File, JSON.stringify(p2));
+
+  // ---- collect-and-transfer
+  await record('repository/collectAndTransfer-dry', c, () =>
+    c.call('repository/collectAndTransfer', { root, quanta: [q1.quantum, q2.quantum], provenance: [p1, p2], dryRun: true }),
+  );
+  await record('repository/collectAndTransfer', c, () =>
+    c.call('repository/collectAndTransfer', { root, quanta: [q1.quantum, q2.quantum], provenance: [p1, p2File], workDoneToken: 'collect-1' }),
+  );
+  await record('repository/collectAndTransfer-again', c, () =>
+    c.call('repository/collectAndTransfer', { root, quanta: [q1.quantum, q2.quantum], provenance: [p1, p2File] }),
+  );
+  await record('repository/get-collected', c, () => c.call('repository/get', { root, ref: { id: summary.id } }));
+
+  // A third quantum writes calexp detector 1 again, under a new (UNIQUE) id: a conflict.
+  const q3 = (await c.ok('repository/makeQuantum', {
+    root,
+    taskName: 'lsst.ip.isr.IsrTask',
+    dataId: { instrument: 'Cam1' },
+    inputs: [{ id: raw1.id }],
+    outputs: [{ datasetType: 'calexp', dataId: { instrument: 'Cam1', detector: 1 }, run: RUN, idGenerationMode: 'UNIQUE' }],
+  })) as { quantum: Json; outputs: Array<{ id: string }> };
+  await c.ok('session/open', { sessionId: 'r3', quantumId: Q3_ID, quantum: q3.quantum, repository: { root }, notifications: [] });
+  await c.ok('butler/get', { sessionId: 'r3', ref: { id: raw1.id } });
+  await c.ok('butler/put', { sessionId: 'r3', ref: { id: q3.outputs[0]!.id }, payload: { encoding: 'json', value: { detector: 1, mean: 99 } } });
+  const p3 = ((await c.ok('session/close', { sessionId: 'r3' })) as { provenance: Json }).provenance;
+  await record('repository/collectAndTransfer-conflict', c, () =>
+    c.call('repository/collectAndTransfer', { root, quanta: [q3.quantum], provenance: [p3] }),
+  );
+
+  // ---- lineage and provenance exports
+  await record('repository/lineage-up', c, () => c.call('repository/lineage', { root, datasetId: summary.id }));
+  await record('repository/lineage-depth', c, () => c.call('repository/lineage', { root, datasetId: summary.id, direction: 'up', depth: 1 }));
+  await record('repository/lineage-down', c, () => c.call('repository/lineage', { root, datasetId: raw1.id, direction: 'down' }));
+  await record('repository/lineage-unknown', c, () => c.call('repository/lineage', { root, datasetId: raw3.id }));
+  for (const format of ['native', 'daf_butler', 'prov', 'openlineage']) {
+    await record(`repository/provenance-${format}`, c, () => c.call('repository/provenance', { root, quantumId: Q2_ID, format }));
+  }
+  await record('repository/provenance-unknown', c, () => c.call('repository/provenance', { root, quantumId: Q3_ID }));
+
   await record('open-repository-missing', c, () =>
-    c.call('session/open', { sessionId: 'r2', predicted: { inputs: [], outputs: [] }, repository: { root: join(dir, 'nowhere') } }),
+    c.call('session/open', { sessionId: 'r9', predicted: { inputs: [], outputs: [] }, repository: { root: join(dir, 'nowhere') } }),
   );
   log(`repository sidecar exit code: ${await c.close()}`);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * quantum-butler: `--stdio` serves the protocol (the default), `demo` runs the
- * demonstration, `--help` and `--version` print and exit.
+ * demonstration, `replay` replays or records transcripts, `--help` and `--version`
+ * print and exit.
  */
 import { printToStdout, protocolBytesOut, protocolOutput } from './stdout-guard.js';
 import { SIDECAR_NAME, SIDECAR_VERSION } from './version.js';
@@ -13,6 +14,7 @@ const HELP = `${SIDECAR_NAME} ${SIDECAR_VERSION}: a JSON-RPC sidecar serving one
 Usage:
   quantum-butler [--stdio] [options]   serve LSP-framed JSON-RPC 2.0 on stdin/stdout
   quantum-butler demo [--out DIR]      run two quanta end to end and show their provenance
+  quantum-butler replay FILE...        replay transcripts against a fresh sidecar (replay --help)
   quantum-butler --help | --version
 
 Options:
@@ -27,7 +29,7 @@ Protocol: see protocol/README.md.
 const LEVELS = ['error', 'warning', 'info', 'log', 'debug'];
 
 interface Options {
-  command: 'serve' | 'demo';
+  command: 'serve' | 'demo' | 'replay';
   clientProcessId?: number;
   logLevel: LogLevel;
   maxInlineBytes: number;
@@ -83,6 +85,11 @@ async function parseArgs(argv: string[]): Promise<Options> {
         opts.command = 'demo';
         opts.rest = argv.slice(i + 1);
         return opts;
+      case 'replay':
+        if (i !== 0) fail('replay must come first');
+        opts.command = 'replay';
+        opts.rest = argv.slice(i + 1);
+        return opts;
       default:
         fail(`unknown argument ${JSON.stringify(arg)}`);
     }
@@ -94,6 +101,14 @@ const opts = await parseArgs(process.argv.slice(2));
 if (opts.command === 'demo') {
   const { runDemo } = await import('./demo.js');
   process.exitCode = await runDemo(opts.rest);
+} else if (opts.command === 'replay') {
+  // Reports go to the real stdout: the guard has redirected process.stdout.write to stderr.
+  const { runReplay, colorEnabled } = await import('./replay/command.js');
+  process.exitCode = await runReplay(opts.rest, {
+    print: printToStdout,
+    error: (text) => void process.stderr.write(text),
+    color: colorEnabled(process.stdout),
+  });
 } else {
   startServer({
     input: process.stdin,

@@ -181,6 +181,10 @@ const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 const DEFAULT_CACHE_KIB = 65_536;
 /** Page cache during bulk transactions (KiB): large imports then commit without spilling. */
 const BULK_CACHE_KIB = 1_048_576;
+/** SQLite's default automatic checkpoint threshold (pages), restored after bulk transactions. */
+const WAL_AUTOCHECKPOINT_PAGES = 1000;
+/** Delay of the checkpoint that follows a bulk transaction (ms). */
+const CHECKPOINT_DELAY_MS = 250;
 const RECORD_BASE_FIELDS = new Set(['formatter', 'path', 'storage_class', 'component', 'checksum', 'file_size']);
 const GLOB_OPTIONS = { dot: true, windows: false, posix: true } as const;
 const GLOB_SPECIAL = /[*?[\]{}()!+@\\]/;
@@ -314,6 +318,7 @@ export class Registry {
   private readonly typeCache = new Map<string, DatasetType>();
   private readonly runCache = new Set<string>();
   private closed = false;
+  private checkpointTimer: NodeJS.Timeout | undefined;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
@@ -415,6 +420,7 @@ export class Registry {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.cancelCheckpoint();
     try {
       if (!this.db.readonly && this.db.open && !this.db.inTransaction) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
@@ -465,13 +471,52 @@ export class Registry {
     if (this.db.inTransaction) return this.transaction(fn);
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+    this.db.pragma('wal_autocheckpoint = 0');
     try {
       return this.transaction(fn);
     } finally {
+      this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       this.db.pragma(`cache_size = -${DEFAULT_CACHE_KIB}`);
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('shrink_memory');
+      this.scheduleCheckpoint();
     }
+  }
+
+  /**
+   * Copy the WAL into the database file now (PASSIVE: never waits for other connections;
+   * TRUNCATE: also empties the WAL, waiting for readers up to the busy timeout). Returns
+   * SQLite's [busy, log frames, checkpointed frames].
+   */
+  checkpoint(mode: 'PASSIVE' | 'TRUNCATE' = 'PASSIVE'): { busy: number; log: number; checkpointed: number } {
+    this.assertOpen();
+    this.cancelCheckpoint();
+    const row = this.db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number; log: number; checkpointed: number }>;
+    return row[0] ?? { busy: 0, log: 0, checkpointed: 0 };
+  }
+
+  /**
+   * After a bulk commit the WAL can hold the whole import; rather than copying it into the
+   * database inside the commit (which would double the time of the import), a PASSIVE
+   * checkpoint runs shortly after on the event loop (an unref'd timer), or on close.
+   */
+  private scheduleCheckpoint(): void {
+    if (this.checkpointTimer || this.path === ':memory:' || this.db.readonly) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      if (this.closed || this.db.inTransaction) return;
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // Housekeeping only: the next commit or close() checkpoints again.
+      }
+    }, CHECKPOINT_DELAY_MS);
+    this.checkpointTimer.unref();
+  }
+
+  private cancelCheckpoint(): void {
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
   }
 
   get inTransaction(): boolean {

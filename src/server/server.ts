@@ -65,6 +65,7 @@ export class Server {
   private exiting = false;
   private readonly writer: StreamMessageWriter;
   private inflight = 0;
+  private lastActivity = performance.now();
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
 
@@ -166,22 +167,27 @@ export class Server {
       .finally(() => this.exit(1, 'framing error'));
   }
 
-  /** Resolve once every request read so far has been answered. */
+  /**
+   * Resolve once every request read so far has been answered. The library decodes and
+   * queues messages asynchronously after the bytes arrive, so "nothing in flight" is
+   * only trusted after a quiet period with no message dispatched.
+   */
   private async drain(): Promise<void> {
     const deadline = Date.now() + 60_000;
-    let idleTicks = 0;
-    while (idleTicks < 3 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, this.inflight === 0 ? 0 : 5));
-      idleTicks = this.inflight === 0 ? idleTicks + 1 : 0;
+    while (Date.now() < deadline) {
+      if (this.inflight === 0 && performance.now() - this.lastActivity >= 100) return;
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 
   private async dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
     this.inflight++;
+    this.lastActivity = performance.now();
     try {
       return await this.dispatchInner(method, params, token);
     } finally {
       this.inflight--;
+      this.lastActivity = performance.now();
     }
   }
 
@@ -194,6 +200,7 @@ export class Server {
   }
 
   private dispatchNotification(method: string, params: unknown): void {
+    this.lastActivity = performance.now();
     const handler = this.notificationHandlers.get(method);
     if (handler) handler(params);
     else if (!method.startsWith('$/')) this.logger.debug(`ignored notification ${method}`);

@@ -23,6 +23,7 @@ import { InvalidArgument } from '../../model/errors.js';
 import { serializeDatastoreRecordData } from '../../model/datastore-records.js';
 import type { ReadRequest } from '../../datastore/datastore.js';
 import { decodeForRead } from '../../datastore/codec.js';
+import { toOpenLineage, toProvJson } from '../../repository/export-formats.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge, writeDestination, type EncodedPayload } from '../payload.js';
 import type { RequestContext } from '../context.js';
 import type { Server } from '../server.js';
@@ -157,7 +158,11 @@ export function registerButler(server: Server): void {
 
   server.handleSession(GetURIs, (p, _ctx, s) => s.butler.getURIs(refArg(p.ref, s.butler), p.predict));
 
-  server.handleSession(ExtractProvenance, (p, _ctx, s) => s.butler.extractProvenance(p.format));
+  server.handleSession(ExtractProvenance, (p, _ctx, s) => {
+    if (p.format === 'prov') return toProvJson(s.butler.extractProvenance('native'));
+    if (p.format === 'openlineage') return toOpenLineage(s.butler.extractProvenance('native'));
+    return s.butler.extractProvenance(p.format);
+  });
 
   server.handleSession(ExportPredictedRecords, (p, _ctx, s) => {
     const byName = s.butler.exportPredictedRecords(p.refs.map((r) => refArg(r, s.butler)));

@@ -51,7 +51,7 @@ export function registerLifecycle(server: Server): void {
           storageClasses: StorageClassRegistry.withBuiltins()
             .list()
             .map((sc) => sc.name),
-          provenanceFormats: ['native', 'daf_butler'],
+          provenanceFormats: ['native', 'daf_butler', 'prov', 'openlineage'],
         },
       };
     },

@@ -9,11 +9,11 @@ import { exportStoredProvenance } from '../../repository/export-formats.js';
 import { makeQuantum } from '../../repository/make-quantum.js';
 import { parseDatasetType } from '../../model/dataset-type.js';
 import { parseDataId } from '../../model/data-coordinate.js';
-import { isMinimalRef, parseDatasetRef, type DatasetRef } from '../../model/dataset-ref.js';
+import { isMinimalRef, parseDatasetRef, refFieldsMismatch, type DatasetRef } from '../../model/dataset-ref.js';
 import { normalizeDatasetId } from '../../model/dataset-id.js';
 import { parseQuantum } from '../../model/quantum.js';
 import { serializeDatastoreRecordData } from '../../model/datastore-records.js';
-import { InvalidArgument } from '../../model/errors.js';
+import { InvalidArgument, PredictedRefMismatch } from '../../model/errors.js';
 import type { DatasetRefInput } from '../../../protocol/common.js';
 import type { Repository } from '../../repository/repository.js';
 import { decodePutPayload, encodeReadValue } from '../payload.js';
@@ -23,6 +23,16 @@ import type { Server } from '../server.js';
 function registeredRef(repo: Repository, input: DatasetRefInput): DatasetRef {
   const id = normalizeDatasetId(input.id);
   const ref = repo.resolveRef(id);
+  if (!isMinimalRef(input)) {
+    const given = parseDatasetRef(input, new Map([[ref.datasetType.name, ref.datasetType]]), repo.storageClasses);
+    const mismatch = refFieldsMismatch(ref, given, repo.storageClasses).filter((f) => f !== 'storageClass');
+    if (mismatch.length) {
+      throw new PredictedRefMismatch(`The ref given for ${id} does not match the registry: ${mismatch.join(', ')} differ.`, {
+        datasetId: id,
+        details: { fields: mismatch },
+      });
+    }
+  }
   return input.storageClass && input.storageClass !== ref.datasetType.storageClass
     ? { ...ref, datasetType: { ...ref.datasetType, storageClass: input.storageClass } }
     : ref;

@@ -45,7 +45,7 @@ export function registerStore(server: Server): void {
     return null;
   };
 
-  server.handleSession(P.StoreInfoRequest, (_p, _c, s) => st(s).info());
+  server.handleSession(P.StoreInfoRequest, (_p, _c, s) => (s.storeReadOnly ? { ...st(s).info(), readonly: true } : st(s).info()));
   server.handleSession(P.StoreGet, async (p, _c, s) => encodeValue(await st(s).get(p.key), max()));
   server.handleSession(P.StoreGetData, async (p, _c, s) => ({ data: encode(await st(s).getData(p.key), max()) }));
   server.handleSession(P.StoreGetDataRange, async (p, _c, s) => ({
