@@ -18,18 +18,47 @@ console.debug = console.error;
 
 let bytesOut = 0;
 
-/** The only way to the real stdout; counts bytes for server/stats. */
-export const protocolOutput = new Writable({
+/**
+ * Messages written in the same turn of the event loop leave in one system call:
+ * vscode-jsonrpc writes a header and a body per message and waits for each, which
+ * would otherwise cost two writes per response. Large chunks go straight out (after
+ * what is queued), so big payloads are neither copied nor held back. end() flushes.
+ */
+const LARGE = 64 * 1024;
+let queue: Buffer[] = [];
+let scheduled = false;
+
+function flush(done?: (err?: Error | null) => void): void {
+  scheduled = false;
+  if (queue.length === 0) {
+    done?.();
+    return;
+  }
+  const data = queue.length === 1 ? queue[0]! : Buffer.concat(queue);
+  queue = [];
+  realWrite(data, (err) => {
+    if (err) protocolOutput.destroy(err);
+    done?.(err);
+  });
+}
+
+export const protocolOutput: Writable = new Writable({
   write(chunk: Buffer, _enc, callback) {
     bytesOut += chunk.length;
-    realWrite(chunk, (err) => callback(err ?? null));
+    if (chunk.length >= LARGE) {
+      flush();
+      realWrite(chunk, (err) => callback(err ?? null));
+      return;
+    }
+    queue.push(chunk);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+    callback();
   },
-  // Chunks queued while a write is in flight (a header and its body, many small
-  // responses) go out in one system call: under load this halves the write cost.
-  writev(chunks, callback) {
-    const data = Buffer.concat(chunks.map((c) => c.chunk as Buffer));
-    bytesOut += data.length;
-    realWrite(data, (err) => callback(err ?? null));
+  final(callback) {
+    flush((err) => callback(err ?? null));
   },
 });
 

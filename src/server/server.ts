@@ -282,8 +282,8 @@ export class Server {
     this.logger.log(code === 0 ? 'info' : 'warning', `exiting with code ${code}: ${reason}`);
     const done = () => {
       const out = this.options.output;
-      // An empty write's callback runs after everything written before it.
-      if (out.writable) out.write('', () => this.options.exit(code));
+      // end() runs after everything written before it has been flushed.
+      if (out.writable) out.end(() => this.options.exit(code));
       else this.options.exit(code);
     };
     // Best effort, but bounded: a stuck store must not keep the process alive.
