@@ -100,6 +100,7 @@ export class FileDatastore implements Datastore {
       if (existing.checksum === info.checksum && existing.path === path) return { info: existing, uri: this.uri(path), unchanged: true };
       throw new DatasetAlreadyStored(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`, {
         datasetId: ref.id,
+        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum },
       });
     }
     if (!existing && (await this.opts.store.exists(path))) {

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { defaultCliPath } from '../client/client.js';
 import { formatReport } from './diff.js';
 export { colorEnabled } from './diff.js';
-import { recordTranscript } from './recorder.js';
+import { recordTranscript, type RecordResult } from './recorder.js';
 import { DEFAULT_TIMEOUT_MS, replayTranscript } from './replayer.js';
 import { parseTranscript, TranscriptError, type Transcript } from './transcript.js';
 
@@ -18,6 +18,9 @@ export const REPLAY_USAGE = `Usage:
   quantum-butler replay --record OUT.jsonl [options] SCRIPT.jsonl
       Run the script's sends live and write a transcript of the actual responses and
       notifications, volatile values replaced by placeholders.
+  quantum-butler replay --update [options] TRANSCRIPT.jsonl...
+      Re-record transcripts in place, keeping every expect/notify line that still
+      matches as written (hand-made placeholders survive) and re-recording the rest.
 
 Options:
   --timeout=MS   how long to wait for each step's responses (default ${DEFAULT_TIMEOUT_MS})
@@ -25,7 +28,7 @@ Options:
   --cli=PATH     the CLI to drive (default: this package's dist/src/cli.js)
 
 Exit code: 0 all transcripts matched (or the recording succeeded), 1 a mismatch
-(or the recording failed), 2 usage error or invalid transcript.
+(or a recording failed), 2 usage error or invalid transcript.
 Format: fixtures/transcripts/README.md.
 `;
 
@@ -38,6 +41,7 @@ export interface ReplayIO {
 interface Args {
   files: string[];
   record?: string;
+  update: boolean;
   timeoutMs?: number;
   keepTmp: boolean;
   cliPath: string;
@@ -47,7 +51,7 @@ interface Args {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { files: [], keepTmp: false, cliPath: defaultCliPath(), help: false };
+  const a: Args = { files: [], update: false, keepTmp: false, cliPath: defaultCliPath(), help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-') || arg === '-') {
@@ -69,6 +73,9 @@ function parseArgs(argv: string[]): Args {
       case '--record':
         a.record = value();
         break;
+      case '--update':
+        a.update = true;
+        break;
       case '--timeout': {
         const v = value();
         a.timeoutMs = Number(v);
@@ -88,8 +95,12 @@ function parseArgs(argv: string[]): Args {
   if (a.help) return a;
   if (a.files.length === 0) fail('no transcript given');
   if (a.record !== undefined && a.files.length !== 1) fail('--record takes exactly one script');
+  if (a.record !== undefined && a.update) fail('--record and --update do not go together');
   return a;
 }
+
+/** A recording that could not start (say the fixture repository failed to build). */
+const setupFailed = (err: Error): RecordResult => ({ lines: [], warnings: [], kept: 0, rewritten: 0, problem: `setup: ${err.message}` });
 
 function fail(message: string): never {
   throw new UsageError(message);
@@ -114,7 +125,7 @@ export async function runReplay(argv: string[], io: ReplayIO): Promise<number> {
   for (const file of args.files) {
     try {
       const text = readFileSync(file, 'utf8');
-      loaded.push({ file, text, transcript: parseTranscript(text, { script: args.record !== undefined }) });
+      loaded.push({ file, text, transcript: parseTranscript(text, { script: args.record !== undefined || args.update }) });
     } catch (err) {
       const msg = err instanceof TranscriptError ? err.message : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
       io.error(`${file}: ${msg}\n`);
@@ -124,7 +135,7 @@ export async function runReplay(argv: string[], io: ReplayIO): Promise<number> {
 
   if (args.record !== undefined) {
     const { file, text, transcript } = loaded[0]!;
-    const rec = await recordTranscript(transcript, text, { cliPath: args.cliPath, timeoutMs: args.timeoutMs });
+    const rec = await recordTranscript(transcript, text, { cliPath: args.cliPath, timeoutMs: args.timeoutMs }).catch(setupFailed);
     for (const w of rec.warnings) io.error(`${file}: warning: ${w}\n`);
     if (rec.problem) {
       // Keep what was recorded for debugging, without clobbering a good transcript.
@@ -137,11 +148,30 @@ export async function runReplay(argv: string[], io: ReplayIO): Promise<number> {
     return 0;
   }
 
+  if (args.update) {
+    let failedUpdates = 0;
+    for (const { file, text, transcript } of loaded) {
+      const rec = await recordTranscript(transcript, text, { cliPath: args.cliPath, timeoutMs: args.timeoutMs, update: true }).catch(setupFailed);
+      for (const w of rec.warnings) io.error(`${file}: warning: ${w}\n`);
+      if (rec.problem) {
+        failedUpdates++;
+        io.error(`${file}: not updated: recording failed at ${rec.problem}\n`);
+        continue;
+      }
+      writeFileSync(file, rec.lines.join('\n') + '\n');
+      await io.print(`updated ${file}: ${rec.kept} expectation lines kept, ${rec.rewritten} re-recorded\n`);
+    }
+    return failedUpdates ? 1 : 0;
+  }
+
   let failed = 0;
   for (const { file, transcript } of loaded) {
-    const result = await replayTranscript(transcript, { cliPath: args.cliPath, timeoutMs: args.timeoutMs, keepTmp: args.keepTmp });
+    const result = await replayTranscript(transcript, { cliPath: args.cliPath, timeoutMs: args.timeoutMs, keepTmp: args.keepTmp }).catch(
+      (err: Error) => ({ ms: undefined, tmpdir: undefined, failures: [{ line: 1, title: 'setup failed', mismatches: [], note: err.message }] }),
+    );
     if (result.failures.length) failed++;
     await io.print(formatReport(file, result.failures, { color: io.color }, result.ms));
+    if (args.keepTmp && result.tmpdir) await io.print(`  kept ${result.tmpdir}\n`);
   }
   if (loaded.length > 1) await io.print(`${loaded.length - failed} passed, ${failed} failed\n`);
   return failed ? 1 : 0;

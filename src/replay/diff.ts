@@ -51,7 +51,8 @@ export function formatMismatch(m: Mismatch, style: Style, indent = '    '): stri
 
 export function formatFailure(f: Failure, style: Style): string {
   const head = `  ${paint(style, 'bold', `line ${f.line}`)}: ${f.title}`;
-  const body = [f.note ? `    ${paint(style, 'yellow', f.note)}` : null, ...f.mismatches.map((m) => formatMismatch(m, style))];
+  const note = f.note?.split('\n').map((l) => `    ${paint(style, 'yellow', l)}`).join('\n');
+  const body = [note ?? null, ...f.mismatches.map((m) => formatMismatch(m, style))];
   return [head, ...body.filter((x): x is string => x !== null)].join('\n');
 }
 

@@ -105,13 +105,12 @@ export class Driver {
     }
 
     const end = () => this.windowEnd(sc.received, start, out.exchanges, wait);
-    let ok: boolean;
-    if ('settleMs' in wait && out.exchanges.length === 0) {
-      await sc.settle(wait.settleMs);
-      ok = true;
-    } else ok = await sc.waitUntil(() => end() >= 0, this.opts.timeoutMs);
-    const stop = ok ? Math.max(end(), start) : sc.received.length;
-    this.cursor = 'settleMs' in wait && out.exchanges.length === 0 ? sc.received.length : stop;
+    // Recording a block of notifications only: nothing marks its end but silence.
+    const settling = 'settleMs' in wait && out.exchanges.length === 0;
+    let ok = true;
+    if (settling) await sc.settle((wait as { settleMs: number }).settleMs);
+    else ok = await sc.waitUntil(() => end() >= 0, this.opts.timeoutMs);
+    this.cursor = ok && !settling ? end() : sc.received.length;
     out.window = sc.received.slice(start, this.cursor);
 
     // Pair responses with requests by id (raw bodies take id-null responses in order).
@@ -124,7 +123,8 @@ export class Driver {
     }
     if (!ok) {
       const missing = out.exchanges.find((x) => !x.response);
-      const why = sc.running ? `no answer within ${this.opts.timeoutMs} ms` : `the sidecar exited (code ${sc.exitCode})`;
+      const what = out.exchanges.length ? 'no answer' : `not all ${(wait as { notifications: number }).notifications} notifications`;
+      const why = sc.running ? `${what} within ${this.opts.timeoutMs} ms` : `the sidecar exited (code ${sc.exitCode})`;
       out.problem = { line: missing?.send.line ?? block.line, message: `${why}\n${sc.stderrTail()}`.trimEnd() };
     }
     return out;

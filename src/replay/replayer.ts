@@ -25,6 +25,8 @@ export interface ReplayOptions {
 export interface ReplayResult {
   failures: Failure[];
   ms: number;
+  /** The transcript's {{tmpdir}} (gone afterwards unless keepTmp). */
+  tmpdir: string;
 }
 
 type Block = Extract<Step, { kind: 'block' }>;
@@ -62,11 +64,11 @@ export async function replayTranscript(t: Transcript, opts: ReplayOptions): Prom
     await driver.stop();
     env.dispose();
   }
-  return { failures, ms: performance.now() - started };
+  return { failures, ms: performance.now() - started, tmpdir: env.tmpdir };
 }
 
 /** Expect lines name their request by id label; the others take the remaining requests in order. */
-function pairExpects(block: Block, exchanges: Exchange[]): Array<[Expect, Exchange | undefined]> {
+export function pairExpects(block: Block, exchanges: Exchange[]): Array<[Expect, Exchange | undefined]> {
   const labelled = new Set(block.expects.map((e) => e.label).filter((l) => l !== undefined));
   const rest = exchanges.filter((x) => x.send.label === undefined || !labelled.has(x.send.label));
   return block.expects.map((e) => [e, e.label !== undefined ? exchanges.find((x) => x.send.label === e.label) : rest.shift()]);

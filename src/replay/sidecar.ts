@@ -35,7 +35,14 @@ export class Sidecar {
     );
     this.child.stdout!.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
+      try {
+        this.parse();
+      } catch (err) {
+        // Garbage on stdout: nothing after it can be trusted. Say why, and end the sidecar;
+        // the step waiting on it then fails with this in the stderr tail.
+        this.stderr += `\n[replay] ${(err as Error).message}\n`;
+        this.child.kill('SIGKILL');
+      }
     });
     // Keep only the tail: it is shown when something goes wrong.
     this.child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-4000)));
@@ -46,7 +53,7 @@ export class Sidecar {
     return this.exitCode === undefined;
   }
 
-  stderrTail(lines = 8): string {
+  stderrTail(lines = 12): string {
     return this.stderr.trimEnd().split('\n').slice(-lines).join('\n');
   }
 
@@ -64,7 +71,13 @@ export class Sidecar {
       if (this.buffer.length < end + 4 + len) return;
       const body = this.buffer.subarray(end + 4, end + 4 + len).toString('utf8');
       this.buffer = this.buffer.subarray(end + 4 + len);
-      this.received.push(JSON.parse(body) as WireMessage);
+      let msg: WireMessage;
+      try {
+        msg = JSON.parse(body) as WireMessage;
+      } catch {
+        throw new Error(`the sidecar sent a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`);
+      }
+      this.received.push(msg);
       this.wake();
     }
   }

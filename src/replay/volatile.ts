@@ -57,6 +57,12 @@ export class Generalizer {
     this.used.add(name);
   }
 
+  /** A value bound elsewhere (a transcript's own placeholder): reuse its name for it. */
+  know(name: string, l: { found: boolean; value?: unknown }): void {
+    this.used.add(name);
+    if (l.found && typeof l.value === 'string' && UUID_RE.test(l.value) && !this.byValue.has(l.value)) this.byValue.set(l.value, name);
+  }
+
   /** A copy of `value` with volatile parts replaced by placeholders. */
   generalize(value: unknown, key?: string, parentKey?: string): unknown {
     if (typeof value === 'string') return this.string(value, key, parentKey);

@@ -407,16 +407,17 @@ interface InputPlan {
   actual: boolean;
 }
 
-/** One actual output, with the datastore records its provenance carries for it. */
+/**
+ * One actual output, with the datastore records its provenance carries for it. Kept lean
+ * (references into the items, nothing derived): the key, JSON and record columns are
+ * computed when the row is written, so a large batch holds few long-lived objects.
+ */
 interface DatasetPlan {
   quantumId: string;
   id: string;
   ref: DatasetRef;
-  datasetType: string;
-  run: string;
-  key: string;
-  json: string;
-  records: Array<{ datastoreName: string; cols: RecordColumns }>;
+  dt: DatasetType;
+  records: Array<[datastoreName: string, table: string, row: Record<string, unknown>]> | null;
 }
 
 /** Rows one batch would write, gathered in item order and written sorted by key. */
@@ -487,16 +488,9 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     }
   };
 
-  const dataIdJson = new WeakMap<object, string>();
-  const jsonOf = (dataId: DataId): string => {
-    let s = dataIdJson.get(dataId);
-    if (s === undefined) dataIdJson.set(dataId, (s = JSON.stringify(dataId)));
-    return s;
-  };
-
   const run = (sink: Sink): void => {
     opts.checkCancelled?.();
-    const plan = prepare(sink, items, conflict, jsonOf, (i) => progressAt(PREPARE_SHARE * i));
+    const plan = prepare(sink, items, conflict, (i) => progressAt(PREPARE_SHARE * i));
     lap('prepare');
     const rows = plan.quanta.length + plan.edges + plan.datasets.length + plan.records + plan.edges;
     let written = 0;
@@ -535,7 +529,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     // 2. Edges of the new quanta, in (quantum id, dataset id) order; a stored quantum already has its edges.
     for (const qp of stored) {
       const q = qp.row.id;
-      for (const e of qp.inputs.sort(byId)) sink.insertInputEdge(q, e.id, e.ref.datasetType.name, e.ref.run, jsonOf(e.ref.dataId), e.init, e.available, e.actual);
+      for (const e of qp.inputs.sort(byId)) sink.insertInputEdge(q, e.id, e.ref.datasetType.name, e.ref.run, JSON.stringify(e.ref.dataId), e.init, e.available, e.actual);
       for (const e of qp.outputs.sort(byId)) sink.insertOutputEdge(q, e.id, e.actual);
       advance(qp.inputs.length + qp.outputs.length);
     }
@@ -546,10 +540,13 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     const present: Array<{ id: string; quantumId: string }> = [];
     const groups = new Map<string, Map<string, { datasetType: string; run: string; count: number }>>();
     for (const d of plan.datasets.sort(byId)) {
-      const outcome = sink.insertDataset(d.id, d.datasetType, d.run, d.key, d.json);
-      advance(1 + d.records.length);
+      const datasetType = d.dt.name;
+      const run = d.ref.run;
+      const key = requiredDataIdKey(d.dt, d.ref.dataId);
+      const outcome = sink.insertDataset(d.id, datasetType, run, key, JSON.stringify(d.ref.dataId));
+      advance(1 + (d.records?.length ?? 0));
       if (outcome === 'conflict') {
-        conflict({ datasetId: d.id, quantumId: d.quantumId, ...datasetConflict(sink, d.id, d.datasetType, d.run, d.key) });
+        conflict({ datasetId: d.id, quantumId: d.quantumId, ...datasetConflict(sink, d.id, datasetType, run, key) });
         continue;
       }
       if (outcome === 'inserted') report.datasets.inserted++;
@@ -557,16 +554,18 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
         report.datasets.alreadyPresent++;
         present.push({ id: d.id, quantumId: d.quantumId });
       }
-      let byRun = groups.get(d.datasetType);
-      if (!byRun) groups.set(d.datasetType, (byRun = new Map()));
-      const g = byRun.get(d.run);
+      let byRun = groups.get(datasetType);
+      if (!byRun) groups.set(datasetType, (byRun = new Map()));
+      const g = byRun.get(run);
       if (g) g.count++;
-      else byRun.set(d.run, { datasetType: d.datasetType, run: d.run, count: 1 });
-      for (const r of d.records) {
-        const [rOutcome, existing] = sink.insertRecord(d.id, r.datastoreName, r.cols);
+      else byRun.set(run, { datasetType, run, count: 1 });
+      if (d.records === null) continue;
+      for (const [datastoreName, table, raw] of d.records) {
+        const cols = recordColumns(raw, table, `${datastoreName}/${d.id}.${table}`);
+        const [rOutcome, existing] = sink.insertRecord(d.id, datastoreName, cols);
         if (rOutcome === 'inserted') report.records.inserted++;
         else if (rOutcome === 'present') report.records.alreadyPresent++;
-        else conflict({ datasetId: d.id, quantumId: d.quantumId, reason: 'recordConflict', details: recordConflict(d.id, r.datastoreName, existing!, r.cols) });
+        else conflict({ datasetId: d.id, quantumId: d.quantumId, reason: 'recordConflict', details: recordConflict(d.id, datastoreName, existing!, cols) });
       }
     }
     report.datasets.byGroup = [...groups.values()]
@@ -584,11 +583,17 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
 
     // 5. Inputs must agree with what the registry (or this batch) says about the same ids.
     //    Each distinct id is looked up once; batch outputs need no lookup at all.
-    type Known = { datasetType: string; run: string; key: string; dt: DatasetType | undefined; ref: DatasetRef | null } | null;
+    type Known = { datasetType: string; run: string; key: string | null; dt: DatasetType | undefined; ref: DatasetRef | null } | null;
     const known = new Map<string, Known>();
-    for (const d of plan.datasets) {
-      if (!known.has(d.id)) known.set(d.id, { datasetType: d.datasetType, run: d.run, key: d.key, dt: sink.datasetType(d.datasetType), ref: d.ref });
-    }
+    for (const d of plan.datasets) if (!known.has(d.id)) known.set(d.id, { datasetType: d.dt.name, run: d.ref.run, key: null, dt: d.dt, ref: d.ref });
+    const keyOf = (dt: DatasetType | undefined, dataId: DataId): string | null => {
+      if (!dt) return null;
+      try {
+        return requiredDataIdKey(dt, dataId);
+      } catch {
+        return null;
+      }
+    };
     for (const qp of plan.quanta) {
       for (const e of qp.inputs) {
         const ref = e.ref;
@@ -599,14 +604,8 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
           known.set(e.id, k);
         }
         if (k === null || k.ref === ref) continue;
-        let key: string | null = null;
-        if (k.datasetType === ref.datasetType.name && k.dt) {
-          try {
-            key = requiredDataIdKey(k.dt, ref.dataId);
-          } catch {
-            key = null;
-          }
-        }
+        if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
+        const key = k.datasetType === ref.datasetType.name ? keyOf(k.dt, ref.dataId) : null;
         if (k.datasetType !== ref.datasetType.name || k.run !== ref.run || key !== k.key) {
           conflict({
             datasetId: e.id,
@@ -650,7 +649,6 @@ function prepare(
   sink: Sink,
   items: readonly CollectItem[],
   conflict: (c: CollectConflict) => void,
-  jsonOf: (dataId: DataId) => string,
   progress: (done: number) => void,
 ): Plan {
   const plan: Plan = { quanta: [], datasets: [], edges: 0, records: 0 };
@@ -764,13 +762,13 @@ function prepare(
         sink.ensureRun(ref.run);
         runs.add(ref.run);
       }
-      const d: DatasetPlan = { quantumId, id, ref, datasetType: dt.name, run: ref.run, key: requiredDataIdKey(dt, ref.dataId), json: jsonOf(ref.dataId), records: [] };
+      const d: DatasetPlan = { quantumId, id, ref, dt, records: null };
       plan.datasets.push(d);
       mine.set(id, d);
     }
 
     // Their datastore records.
-    forEachSerializedRecord(prov.records, index, (datastoreName, id, table, row, where) => {
+    forEachSerializedRecord(prov.records, index, (datastoreName, id, table, row) => {
       if (!prov.actualOutputs.has(id)) {
         conflict({
           datasetId: id,
@@ -782,7 +780,7 @@ function prepare(
       }
       const d = mine.get(id);
       if (!d) return;
-      d.records.push({ datastoreName, cols: recordColumns(row, table, where) });
+      (d.records ??= []).push([datastoreName, table, row]);
       plan.records++;
     });
 

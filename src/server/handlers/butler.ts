@@ -22,6 +22,7 @@ import { normalizeDatasetId } from '../../model/dataset-id.js';
 import { InvalidArgument } from '../../model/errors.js';
 import { serializeDatastoreRecordData } from '../../model/datastore-records.js';
 import type { ReadRequest } from '../../datastore/datastore.js';
+import { isAbsolute } from 'node:path';
 import { decodeForRead } from '../../datastore/codec.js';
 import { toOpenLineage, toProvJson } from '../../repository/export-formats.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge, writeDestination, type EncodedPayload } from '../payload.js';
@@ -67,6 +68,10 @@ async function readAndEncode(
 ) {
   const max = server.options.maxInlineBytes;
   if (p.as === 'file' && !p.destination) throw new InvalidArgument('as="file" needs a destination path.');
+  // Refuse a bad destination before reading, so a failed call records no use of the input.
+  if (p.destination !== undefined && !isAbsolute(p.destination)) {
+    throw new InvalidArgument(`File paths must be absolute: ${JSON.stringify(p.destination)}`);
+  }
   const plain = !request.parameters && !request.component && !request.storageClass && !('component' in arg && arg.component) && !('storageClass' in arg && arg.storageClass);
   ctx.work.begin(ctx.method === 'butler/loadDeferred' ? 'Loading deferred dataset' : 'Reading dataset');
   try {

@@ -5,7 +5,6 @@ import { openButler } from '../../butler/open-butler.js';
 import type { QuantumBackedButler } from '../../butler/quantum-backed-butler.js';
 import { SessionConflict } from '../../model/errors.js';
 import { Mutex } from '../../util/mutex.js';
-import { isoNow } from '../../util/time.js';
 import type { Server } from '../server.js';
 import { releaseSession, type Session } from '../session-table.js';
 import type { StoreSpec } from '../../store/store-factory.js';
@@ -96,7 +95,7 @@ export function registerSession(server: Server): void {
         id: sessionId,
         butler,
         streams,
-        openedAt: isoNow(),
+        openedAt: butler.startedAt,
         taskName: butler.taskName,
         paramsKey: key,
         mutex: new Mutex(),
