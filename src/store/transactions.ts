@@ -28,7 +28,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { v4 as uuidv4 } from 'uuid';
 import { InvalidArgument, TransactionNotFound } from '../model/errors.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '../util/mutex.js';
 import type { StoreEvent, Transaction } from './store.js';
 
 export interface FrameHooks {

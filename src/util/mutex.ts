@@ -1,25 +1,42 @@
-/** A FIFO async mutex: one holder at a time, waiters served in arrival order. */
+/**
+ * A FIFO async mutex: one holder at a time, waiters served in arrival order.
+ * `acquire()` resolves to an idempotent release function; `run(fn)` holds the lock
+ * for fn and releases it however fn ends.
+ */
 export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  private pending = 0;
+  private locked = false;
+  private readonly waiters: Array<() => void> = [];
 
-  /** Run fn exclusively. A failing fn releases the lock and rethrows. */
+  acquire(): Promise<() => void> {
+    if (!this.locked) {
+      this.locked = true;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve) => this.waiters.push(() => resolve(this.releaser())));
+  }
+
   async run<T>(fn: () => Promise<T> | T): Promise<T> {
-    let release!: () => void;
-    const next = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.tail;
-    this.tail = previous.then(() => next);
-    this.pending++;
+    const release = await this.acquire();
     try {
-      await previous;
       return await fn();
     } finally {
-      this.pending--;
       release();
     }
   }
 
-  get waiting(): number {
-    return this.pending;
+  get isLocked(): boolean {
+    return this.locked;
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiters.shift();
+      // Hand the lock straight to the next waiter so nobody can barge in between.
+      if (next) next();
+      else this.locked = false;
+    };
   }
 }

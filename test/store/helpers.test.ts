@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgument, InvalidKey } from '../../src/model/errors.js';
 import { compileGlob, literalPrefix } from '../../src/store/glob.js';
 import { checkKey, compareKeys } from '../../src/store/keys.js';
-import { Mutex } from '../../src/store/mutex.js';
+import { Mutex } from '../../src/util/mutex.js';
 import { canonicalJson, jsonEqual, matchesQuery } from '../../src/store/query.js';
 import { openStore, StoreSpecSchema } from '../../src/store/store-factory.js';
 
