@@ -38,6 +38,7 @@ import { isPlainObject } from '../model/json-value.js';
 import type { Quantum } from '../model/quantum.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import {
+  INSERTED,
   quantumDifferences,
   recordColumns,
   recordConflict,
@@ -336,7 +337,7 @@ class DrySink implements Sink {
     const existing = this.datasetType(dt.name);
     if (existing) return datasetTypeEquals(existing, dt) ? ['present', existing] : ['conflict', existing];
     this.types.set(dt.name, dt);
-    return ['inserted', undefined];
+    return INSERTED;
   }
   datasetType(name: string): DatasetType | undefined {
     return this.types.get(name) ?? this.r.getDatasetType(name);
@@ -364,7 +365,7 @@ class DrySink implements Sink {
     const existing = this.quanta.get(row.id) ?? this.r._quantumRow(row.id);
     if (existing) return [quantumDifferences(existing, row).length === 0 ? 'present' : 'conflict', existing];
     this.quanta.set(row.id, row);
-    return ['inserted', undefined];
+    return INSERTED;
   }
   insertInputEdge(): void {}
   insertOutputEdge(q: string, d: string, actual: boolean): void {
@@ -375,7 +376,7 @@ class DrySink implements Sink {
     const existing = this.records.get(k) ?? this.r._recordColumns(datasetId, datastoreName, cols.component);
     if (existing) return [recordDifferences(existing, cols).length === 0 ? 'present' : 'conflict', existing];
     this.records.set(k, cols);
-    return ['inserted', undefined];
+    return INSERTED;
   }
 }
 
@@ -509,7 +510,17 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     const stored: QuantumPlan[] = [];
     for (const qp of plan.quanta.sort((a, b) => byId(a.row, b.row))) {
       const it = items[qp.item]!;
-      const row: QuantumRow = { ...qp.row, provenance: it.provenanceText ?? JSON.stringify(it.provenance) };
+      const r = qp.row;
+      const row: QuantumRow = {
+        id: r.id,
+        task_name: r.task_name,
+        data_id: r.data_id,
+        host: r.host,
+        started_at: r.started_at,
+        ended_at: r.ended_at,
+        format: r.format,
+        provenance: it.provenanceText ?? JSON.stringify(it.provenance),
+      };
       const [outcome, existing] = sink.insertQuantum(row);
       if (outcome === 'inserted') {
         report.quanta.stored++;
@@ -561,7 +572,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
       else byRun.set(run, { datasetType, run, count: 1 });
       if (d.records === null) continue;
       for (const [datastoreName, table, raw] of d.records) {
-        const cols = recordColumns(raw, table, `${datastoreName}/${d.id}.${table}`);
+        const cols = recordColumns(raw, table, () => `${datastoreName}/${d.id}.${table}`);
         const [rOutcome, existing] = sink.insertRecord(d.id, datastoreName, cols);
         if (rOutcome === 'inserted') report.records.inserted++;
         else if (rOutcome === 'present') report.records.alreadyPresent++;

@@ -1,27 +1,37 @@
 /**
  * Repository benchmark: collect-and-transfer of 100,000 quanta × 4 outputs (3 inputs each)
- * into a fresh on-disk registry, a re-run (everything already present), a dry run, and
- * lineage queries over the result. Returns plain numbers; printing is the runner's job.
+ * into a fresh on-disk registry, then a re-run and a dry run of 10,000 of them (everything
+ * already present), lineage queries over the result, and the same import with daf_butler
+ * QuantumProvenanceData documents instead of native ones. Returns plain numbers; printing
+ * is the runner's job.
  *
  * The workload: 1,000 chains of 100 quanta. Quantum k of a chain reads outputs a and b of
- * quantum k-1 (the first reads two raw inputs) plus a shared calibration, and writes four
- * datasets (types a, b, c, d). Provenance documents are native documents shaped like the
- * sidecar's (input and output detail, one file record per output). Building the input is
- * not timed.
+ * quantum k-1 (the first reads two raw inputs) plus a shared calibration it leaves unused,
+ * and writes four datasets (types a, b, c, d) with one file record each. Provenance
+ * documents are native documents shaped like the sidecar's (about 5 KB of JSON each, so
+ * ~0.5 GB of documents are stored). Building the workload is not timed.
+ *
+ * `collect.seconds` is the call itself (the commit included); `phases` splits it. The WAL
+ * checkpoint that collect-and-transfer leaves to a timer after a bulk import is timed on
+ * its own (`checkpointSeconds`). `calibrationMs` times a fixed JSON workload, to compare runs on
+ * machines (or moments) of different speed.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeDatasetType, type DatasetType } from '../../src/model/dataset-type.js';
-import { makeDatasetId, datasetIdHex } from '../../src/model/dataset-id.js';
+import { datasetIdHex } from '../../src/model/dataset-id.js';
 import type { DatasetRef } from '../../src/model/dataset-ref.js';
 import type { Quantum } from '../../src/model/quantum.js';
 import { NULL_STRING, STORED_FILE_INFO_CLASS, STORED_FILE_INFO_TABLE } from '../../src/model/datastore-records.js';
 import type { NativeProvenance } from '../../protocol/provenance.js';
 import { Registry } from '../../src/repository/registry.js';
-import { collectAndTransfer, type CollectItem } from '../../src/repository/collect-and-transfer.js';
+import { collectAndTransfer, type CollectItem, type CollectReport } from '../../src/repository/collect-and-transfer.js';
 import { lineage } from '../../src/repository/lineage.js';
+import { toDafButler } from '../../src/repository/export-formats.js';
 
 const CHAINS = 1000;
 const CHAIN_LENGTH = 100;
@@ -30,6 +40,7 @@ const DATASTORE = 'FileDatastore@<butlerRoot>/datastore';
 const DIMS = ['detector', 'instrument', 'visit'];
 const SC = 'StructuredDataDict';
 const T0 = Date.parse('2025-01-01T00:00:00Z');
+const TARGET_SECONDS = 15;
 
 type WireRef = NativeProvenance['inputs'][number]['ref'];
 
@@ -37,9 +48,9 @@ function makeType(name: string, dims = DIMS): DatasetType {
   return makeDatasetType({ name, storageClass: SC, dimensions: dims });
 }
 
+/** Random (v4) ids: the same spread over the key space as real ids, much cheaper to make than uuid5. */
 function makeRef(dt: DatasetType, dataId: Record<string, string | number>): DatasetRef {
-  const frozen = Object.freeze(dataId);
-  return Object.freeze({ id: makeDatasetId('DATAID_TYPE_RUN', dt.name, frozen, dt.dimensions, RUN), datasetType: dt, dataId: frozen, run: RUN });
+  return Object.freeze({ id: randomUUID(), datasetType: dt, dataId: Object.freeze(dataId), run: RUN });
 }
 
 function wire(ref: DatasetRef): WireRef {
@@ -49,53 +60,83 @@ function wire(ref: DatasetRef): WireRef {
 const iso = (ms: number): string => new Date(T0 + ms).toISOString();
 const hex64 = (id: string): string => datasetIdHex(id).repeat(2);
 
-/** Build the workload: `chains × length` items (untimed). */
-export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): { items: CollectItem[]; firstRaw: string; lastOutputs: string[] } {
+export interface Workload {
+  items: CollectItem[];
+  /** A raw input at the start of chain 0, and the outputs at its end. */
+  firstRaw: string;
+  lastOutputs: string[];
+}
+
+/** Build the workload: `chains × length` items (not timed). */
+export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): Workload {
   const types = { a: makeType('a'), b: makeType('b'), c: makeType('c'), d: makeType('d'), raw: makeType('raw'), bias: makeType('bias', ['detector', 'instrument']) };
   const typeMap = new Map(Object.values(types).map((t) => [t.name, t]));
   const items: CollectItem[] = [];
-  const wires = new WeakMap<DatasetRef, WireRef>();
+  const wires = new Map<DatasetRef, WireRef>();
   const w = (r: DatasetRef): WireRef => {
     let x = wires.get(r);
     if (!x) wires.set(r, (x = wire(r)));
     return x;
   };
+  const biases = Array.from({ length: 10 }, (_, det) => makeRef(types.bias, { detector: det, instrument: 'Bench' }));
   let firstRaw = '';
   const lastOutputs: string[] = [];
   let n = 0;
   for (let c = 0; c < chains; c++) {
-    const bias = makeRef(types.bias, { detector: c % 10, instrument: 'Bench' });
+    const bias = biases[c % 10]!;
     let prev: DatasetRef[] = [makeRef(types.raw, { detector: c, instrument: 'Bench', visit: -1 }), makeRef(types.raw, { detector: c, instrument: 'Bench', visit: -2 })];
     if (c === 0) firstRaw = prev[0]!.id;
     for (let k = 0; k < length; k++, n++) {
       const dataId = { detector: c, instrument: 'Bench', visit: k };
-      const outputs = [types.a, types.b, types.c, types.d].map((t) => makeRef(t, dataId));
+      const outputs = [types.a, types.b, types.c, types.d].map((t) => makeRef(t, { ...dataId }));
       const inputs = [prev[0]!, prev[1]!, bias];
-      const quantumId = makeDatasetId('DATAID_TYPE', 'bench.quantum', dataId, DIMS, RUN);
-      const quantum: Quantum = { taskName: 'bench.Task', dataId: Object.freeze(dataId), initInputs: [], inputs, outputs, datasetTypes: typeMap, datastoreRecords: {} };
+      const quantum: Quantum = { taskName: 'bench.Task', dataId: Object.freeze({ ...dataId }), initInputs: [], inputs, outputs, datasetTypes: typeMap, datastoreRecords: {} };
       const start = n * 10;
       const perId: Record<string, Record<string, Array<Record<string, string | number | null>>>> = {};
       for (const o of outputs) {
         perId[datasetIdHex(o.id)] = {
           [STORED_FILE_INFO_TABLE]: [
-            { formatter: 'json', path: `${RUN}/${o.datasetType.name}/${c}/${k}.json`, storage_class: SC, component: NULL_STRING, checksum: hex64(o.id), file_size: 1000 + k },
+            {
+              formatter: 'lsst.daf.butler.formatters.json.JsonFormatter',
+              path: `${RUN}/${o.datasetType.name}/${c}/${o.datasetType.name}_Bench_${c}_${k}.json`,
+              storage_class: SC,
+              component: NULL_STRING,
+              checksum: hex64(o.id),
+              file_size: 1000 + k,
+            },
           ],
         };
       }
       const ids = (rs: DatasetRef[]) => rs.map((r) => r.id).sort();
       const provenance: NativeProvenance = {
         schemaVersion: '1.0',
-        quantum: { id: quantumId, taskName: 'bench.Task', dataId: { ...dataId } },
-        execution: { sessionId: `s${n}`, host: `node${c % 50}`, pid: 1000 + (n % 97), sidecar: { name: 'quantum-butler', version: '0.1.0' }, node: 'v20', startedAt: iso(start), endedAt: iso(start + 9) },
+        quantum: { id: randomUUID(), taskName: 'bench.Task', dataId: { ...dataId } },
+        execution: {
+          sessionId: `s${n}`,
+          host: `node${c % 50}`,
+          pid: 1000 + (n % 97),
+          sidecar: { name: 'quantum-butler', version: '0.1.0' },
+          node: 'v20.20.2',
+          startedAt: iso(start),
+          endedAt: iso(start + 9),
+        },
         predictedInputs: ids(inputs),
         availableInputs: ids(inputs),
         actualInputs: ids(inputs.slice(0, 2)),
         predictedOutputs: ids(outputs),
         actualOutputs: ids(outputs),
-        inputs: inputs.map((r, i) => ({ ref: w(r), initInput: false, state: i < 2 ? 'loaded' : 'unused', checked: 'available', loads: i < 2 ? 1 : 0, unusedReason: i < 2 ? null : 'not needed', firstUsedAt: i < 2 ? iso(start + 1) : null })),
+        inputs: inputs.map((r, i) => ({
+          ref: w(r),
+          initInput: false,
+          state: i < 2 ? 'loaded' : 'unused',
+          checked: 'available',
+          loads: i < 2 ? 1 : 0,
+          unusedReason: i < 2 ? null : 'not needed',
+          firstUsedAt: i < 2 ? iso(start + 1) : null,
+        })),
         outputs: outputs.map((r) => ({ ref: w(r), written: true, size: 1000 + k, sha256: hex64(r.id), writtenAt: iso(start + 8), pruned: false, annotation: undefined })),
         datastoreRecords: { [DATASTORE]: { dataset_ids: ids(outputs), records: { [STORED_FILE_INFO_CLASS]: perId } } },
-        metrics: { nGet: 2, nPut: 4, timeInGet: 0.001, timeInPut: 0.002 },
+        metrics: { nGet: 2, nPut: 4, nGetFailed: 0, timeInGet: 0.001, timeInPut: 0.002, bytesRead: 2000, bytesWritten: 4000 + 4 * k },
         diagnostics: [],
       };
       items.push({ quantum, provenance });
@@ -112,20 +153,69 @@ function timeSync<T>(fn: () => T): [T, number] {
   return [v, (performance.now() - t0) / 1000];
 }
 
+const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** A fixed CPU + allocation workload (ms), to compare runs on machines of different speed. */
+function calibrate(): number {
+  const doc = { list: Array.from({ length: 2000 }, (_, i) => ({ id: `id-${i}`, v: i, s: 'abcdefghij'.repeat(3) })) };
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const [, s] = timeSync(() => {
+      let n = 0;
+      for (let i = 0; i < 100; i++) n += JSON.stringify(doc).length;
+      return n;
+    });
+    best = Math.min(best, s * 1000);
+  }
+  return round(best, 1);
+}
+
+function collectResult(report: CollectReport, seconds: number, quanta: number): Record<string, unknown> {
+  return {
+    seconds: round(seconds),
+    targetSeconds: TARGET_SECONDS,
+    withinTarget: seconds < TARGET_SECONDS,
+    datasetsInserted: report.datasets.inserted,
+    datasetsPerSecond: Math.round(report.datasets.inserted / seconds),
+    quantaPerSecond: Math.round(quanta / seconds),
+    recordsInserted: report.records.inserted,
+    phases: report.timings,
+  };
+}
+
 export async function runRepositoryBench(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'qb-repo-bench-'));
   try {
+    const calibrationMs = calibrate();
     const [workload, buildSeconds] = timeSync(() => buildWorkload());
     const { items, firstRaw, lastOutputs } = workload;
-    const registry = Registry.open(join(dir, 'registry.sqlite3'));
+    const out: Record<string, unknown> = {
+      calibrationMs,
+      workload: { quanta: items.length, outputsPerQuantum: 4, inputsPerQuantum: 3, chains: CHAINS, chainLength: CHAIN_LENGTH, buildSeconds: round(buildSeconds) },
+    };
+
+    const path = join(dir, 'registry.sqlite3');
+    const registry = Registry.open(path);
     try {
       let progressCalls = 0;
       const [report, seconds] = timeSync(() => collectAndTransfer(registry, items, { progress: () => progressCalls++ }));
       if (!report.committed || report.conflicts.length > 0) throw new Error(`bench collect failed: ${JSON.stringify(report.conflicts.slice(0, 3))}`);
-      const datasets = report.datasets.inserted;
-      const [rerun, rerunSeconds] = timeSync(() => collectAndTransfer(registry, items.slice(0, 10_000)));
-      const [dry, drySeconds] = timeSync(() => collectAndTransfer(registry, items.slice(0, 10_000), { dryRun: true }));
-      const counts = registry.tableCounts();
+      const walBytes = statSync(`${path}-wal`).size;
+      const [, checkpointSeconds] = timeSync(() => registry.checkpoint('TRUNCATE'));
+      out['collect'] = {
+        ...collectResult(report, seconds, items.length),
+        progressCalls,
+        checkpointSeconds: round(checkpointSeconds),
+        databaseMB: round(statSync(path).size / 1e6, 0),
+        walMB: round(walBytes / 1e6, 0),
+      };
+
+      const sample = items.slice(0, 10_000);
+      const [rerun, rerunSeconds] = timeSync(() => collectAndTransfer(registry, sample));
+      const [dry, drySeconds] = timeSync(() => collectAndTransfer(registry, sample, { dryRun: true }));
+      out['rerun10k'] = { seconds: round(rerunSeconds), alreadyPresent: rerun.datasets.alreadyPresent, inserted: rerun.datasets.inserted, committed: rerun.committed };
+      out['dryRun10k'] = { seconds: round(drySeconds), alreadyPresent: dry.datasets.alreadyPresent };
+      out['tableCounts'] = registry.tableCounts();
 
       const target = lastOutputs[0]!;
       lineage(registry, target, 'up'); // warm-up
@@ -134,41 +224,36 @@ export async function runRepositoryBench(): Promise<Record<string, unknown>> {
       const [shallow, shallowSeconds] = timeSync(() => lineage(registry, target, 'up', 3));
       const reps = 1000;
       const [, manySeconds] = timeSync(() => {
-        for (let i = 0; i < reps; i++) lineage(registry, items[i * 97]!.quantum.outputs[0]!.id, 'up', 2);
+        for (let i = 0; i < reps; i++) lineage(registry, items[(i * 97) % items.length]!.quantum.outputs[0]!.id, 'up', 2);
       });
-      return {
-        workload: { quanta: items.length, outputsPerQuantum: 4, inputsPerQuantum: 3, chains: CHAINS, chainLength: CHAIN_LENGTH, buildSeconds: round(buildSeconds) },
-        collect: {
-          seconds: round(seconds),
-          targetSeconds: 15,
-          withinTarget: seconds < 15,
-          datasetsInserted: datasets,
-          datasetsPerSecond: Math.round(datasets / seconds),
-          quantaPerSecond: Math.round(items.length / seconds),
-          recordsInserted: report.records.inserted,
-          progressCalls,
-        },
-        rerun10k: { seconds: round(rerunSeconds), alreadyPresent: rerun.datasets.alreadyPresent, inserted: rerun.datasets.inserted },
-        dryRun10k: { seconds: round(drySeconds), alreadyPresent: dry.datasets.alreadyPresent },
-        tableCounts: counts,
-        lineage: {
-          upFullChainMs: round(upSeconds * 1000),
-          upFullChain: { quanta: up.quanta.length, datasets: up.datasets.length, edges: up.edges.length },
-          downFullChainMs: round(downSeconds * 1000),
-          downFullChain: { quanta: down.quanta.length, datasets: down.datasets.length },
-          upDepth3Ms: round(shallowSeconds * 1000),
-          upDepth3Quanta: shallow.quanta.length,
-          upDepth2MeanMs: round((manySeconds * 1000) / reps),
-        },
+      out['lineage'] = {
+        upFullChainMs: round(upSeconds * 1000),
+        upFullChain: { quanta: up.quanta.length, datasets: up.datasets.length, edges: up.edges.length },
+        downFullChainMs: round(downSeconds * 1000),
+        downFullChain: { quanta: down.quanta.length, datasets: down.datasets.length },
+        upDepth3Ms: round(shallowSeconds * 1000),
+        upDepth3Quanta: shallow.quanta.length,
+        upDepth2MeanMs: round((manySeconds * 1000) / reps),
       };
     } finally {
       registry.close();
     }
+
+    // The same import with daf_butler QuantumProvenanceData documents (ids and records only,
+    // about a quarter of the size; quantum ids derived from the predicted outputs).
+    const daf: CollectItem[] = items.map((it) => ({ quantum: it.quantum, provenance: toDafButler(it.provenance as NativeProvenance) }));
+    const path2 = join(dir, 'registry-daf.sqlite3');
+    const registry2 = Registry.open(path2);
+    try {
+      const [report2, seconds2] = timeSync(() => collectAndTransfer(registry2, daf));
+      if (!report2.committed || report2.conflicts.length > 0) throw new Error('bench collect (daf_butler documents) failed');
+      const [, checkpointSeconds2] = timeSync(() => registry2.checkpoint('TRUNCATE'));
+      out['collectDafButler'] = { ...collectResult(report2, seconds2, daf.length), checkpointSeconds: round(checkpointSeconds2), databaseMB: round(statSync(path2).size / 1e6, 0) };
+    } finally {
+      registry2.close();
+    }
+    return out;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

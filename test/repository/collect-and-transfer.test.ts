@@ -107,6 +107,9 @@ describe('collectAndTransfer', () => {
     });
     expect(reg.runs()).toEqual(['RUN']);
     expect(reg.datasetTypes().map((t) => t.name)).toEqual(['output', 'output2']);
+    // The bulk path writes with foreign-key enforcement off: integrity holds by construction.
+    expect(reg.database.pragma('foreign_key_check')).toEqual([]);
+    expect(reg.database.pragma('foreign_keys', { simple: true })).toBe(1);
     const outs = [...fx.outputRefs(), ...fx.output2Refs()];
     for (const w of outs) expect(reg.getDataset(w.id)).toEqual(parseDatasetRef(w));
     // Inputs are not registered by collect-and-transfer (they were never outputs).

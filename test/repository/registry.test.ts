@@ -57,6 +57,8 @@ describe('Registry: file and schema', () => {
     expect(reg.runs()).toEqual(['run1']);
     expect(reg.database.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(Number(reg.database.pragma('busy_timeout', { simple: true }))).toBeGreaterThan(0);
+    expect(reg.database.pragma('page_size', { simple: true })).toBe(8192);
+    expect(reg.checkpoint('TRUNCATE')).toMatchObject({ busy: 0 });
   });
 
   it('refuses a registry with another schema version', () => {
