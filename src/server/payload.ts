@@ -36,6 +36,22 @@ function ioError(err: unknown, action: string, path: string): Error {
   return new IOFailure(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
 }
 
+/**
+ * Decode base64 within the inline limit. Buffer.from skips characters outside the
+ * alphabet, so a length check after decoding catches them without a regex pass over
+ * megabytes of text.
+ */
+export function decodeBase64(data: string, maxInlineBytes: number, what: string): Buffer {
+  const size = Math.floor((data.length * 3) / 4);
+  if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, what);
+  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
+  const bytes = Buffer.from(data, 'base64');
+  if (data.length % 4 !== 0 || bytes.length !== (data.length / 4) * 3 - padding) {
+    throw new InvalidArgument(`${what} is not valid base64.`);
+  }
+  return bytes;
+}
+
 /** A decoded put payload, plus what to do after a successful put (move deletes the source). */
 export interface DecodedPut {
   source: PutSource;
@@ -55,18 +71,8 @@ export async function decodePutPayload(p: Payload, maxInlineBytes: number): Prom
       if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The text payload');
       return { source: { kind: 'value', value: p.text }, afterPut: nothing };
     }
-    case 'base64': {
-      const size = Math.floor((p.data.length * 3) / 4);
-      if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The base64 payload');
-      // Buffer.from skips characters outside the alphabet, so a length check after
-      // decoding catches them without a regex pass over megabytes of text.
-      const padding = p.data.endsWith('==') ? 2 : p.data.endsWith('=') ? 1 : 0;
-      const bytes = Buffer.from(p.data, 'base64');
-      if (p.data.length % 4 !== 0 || bytes.length !== (p.data.length / 4) * 3 - padding) {
-        throw new InvalidArgument('The base64 payload is not valid base64.');
-      }
-      return { source: { kind: 'bytes', bytes }, afterPut: nothing };
-    }
+    case 'base64':
+      return { source: { kind: 'bytes', bytes: decodeBase64(p.data, maxInlineBytes, 'The base64 payload') }, afterPut: nothing };
     case 'file': {
       requireAbsolute(p.path);
       let bytes: Buffer;

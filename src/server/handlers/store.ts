@@ -3,19 +3,11 @@ import * as P from '../../../protocol/store.js';
 import { InvalidArgument, ReadOnlyStore, TransactionNotFound } from '../../model/errors.js';
 import { isAbsolute } from 'node:path';
 import type { Store, StoreValue } from '../../store/store.js';
-import { tooLarge } from '../payload.js';
+import { decodeBase64, tooLarge } from '../payload.js';
 import type { Server } from '../server.js';
 import type { Session } from '../session-table.js';
 
-function decode(data: string, max: number): Buffer {
-  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
-  const bytes = Buffer.from(data, 'base64');
-  if (bytes.length > max) throw tooLarge(bytes.length, max, 'The data');
-  if (data.length % 4 !== 0 || bytes.length !== (data.length / 4) * 3 - padding) {
-    throw new InvalidArgument('data is not valid base64.');
-  }
-  return bytes;
-}
+const decode = (data: string, max: number): Buffer => decodeBase64(data, max, 'data');
 
 function encode(bytes: Buffer, max: number): string {
   if (bytes.length > max) throw tooLarge(bytes.length, max, 'The data');
