@@ -21,10 +21,17 @@
  *   "no place to store it").
  * - `dryRun` computes the same report on a read snapshot (no write lock, nothing written).
  *
- * Speed: one transaction, prepared statements, `INSERT ... ON CONFLICT DO NOTHING` with
- * change counts (the lookup that explains a no-op only runs when a row was already
- * there), no parsing of stored JSON on the fresh path, and data ID / dataset type work
- * cached per object.
+ * Speed: one transaction in two passes. The first reads the items and gathers lean row
+ * plans (no table access); the second writes table by table in key order (quanta by id,
+ * then their edges by (quantum, dataset), then datasets by id each followed by its
+ * records), so primary-key b-trees grow by appending. Prepared statements with
+ * `INSERT ... ON CONFLICT DO NOTHING` and change counts: the lookup that explains a
+ * no-op only runs when a row was already there, and stored JSON is never parsed on the
+ * fresh path. Each distinct input id is looked up once. The write runs in
+ * `Registry.bulkTransaction` (foreign-key enforcement off, integrity holding by
+ * construction; the WAL checkpoint deferred out of the commit). A caller that has a
+ * document's JSON text (read from a file) can pass it as `provenanceText` to skip
+ * serialising it again.
  */
 import { performance } from 'node:perf_hooks';
 import { v5 as uuidv5 } from 'uuid';
@@ -67,7 +74,10 @@ export interface CollectItem {
 export interface CollectOptions {
   /** Compute the report on a read snapshot; write nothing. */
   dryRun?: boolean;
-  /** Called about every 1% of items (and once at the end). */
+  /**
+   * Called about every 1% of the work and once at the end. `done` counts item-equivalents:
+   * reading the items is the first 30% of `total`, writing the rows the rest.
+   */
   progress?: (done: number, total: number) => void;
   /** Called as often as `progress`; throw to cancel (the transaction is rolled back). */
   checkCancelled?: () => void;
@@ -92,7 +102,7 @@ export type ConflictReason =
   | 'notPredictedOutput'
   /** The provenance lists an available or actual input the quantum did not predict. */
   | 'notPredictedInput'
-  /** The provenance's predicted ids, quantum id or task do not match the quantum. */
+  /** The provenance's predicted ids or task name do not match the quantum. */
   | 'provenanceMismatch'
   /** A quantum input ref disagrees with the registered dataset of that id. */
   | 'inputRefMismatch'
@@ -121,7 +131,7 @@ export interface CollectReport {
   conflicts: CollectConflict[];
   /** Conflicts found beyond `maxConflicts` and not listed. */
   conflictsOmitted: number;
-  /** Seconds spent per phase (prepare, quanta, datasets, records, edges, checks, commit). */
+  /** Seconds per phase: prepare, quanta, edges, datasets (with their records), checks, then commit / rollback / end (dry run). */
   timings: Record<string, number>;
 }
 

@@ -4,7 +4,9 @@
  *
  * Concurrency: WAL journal, `busy_timeout`, foreign keys on. Every write is a
  * `BEGIN IMMEDIATE` transaction (nested calls become SAVEPOINTs), so several processes
- * can share the file; a reader never blocks a writer.
+ * can share the file; a reader never blocks a writer. Bulk imports (`bulkTransaction`,
+ * used by collect-and-transfer) run with foreign-key enforcement off and leave the WAL
+ * checkpoint to a timer that fires just after the call (or to close()); see there.
  *
  * Semantics ("ensure"): inserting something that is already there identically is a
  * no-op and is counted as already present; the same key with a different definition is

@@ -282,6 +282,15 @@ describe('collectAndTransfer', () => {
     expect(collectAndTransfer(reg, [{ quantum: ex.quantum1, provenance: ex.daf1 }]).quanta).toEqual({ stored: 0, alreadyPresent: 1 });
   });
 
+  it('stores a document given as text verbatim; the same document as an object is already present', () => {
+    const text = JSON.stringify(ex.native1, null, 2);
+    const report = collectAndTransfer(reg, [{ quantum: ex.quantum1, provenance: ex.native1, provenanceText: text }]);
+    expectClean(report);
+    expect(reg.database.prepare('SELECT provenance FROM quanta WHERE id = ?').pluck().get(Q1_ID)).toBe(text);
+    expect(reg.quantumProvenance(Q1_ID)).toEqual(ex.native1);
+    expect(collectAndTransfer(reg, [items()[0]!]).quanta).toEqual({ stored: 0, alreadyPresent: 1 });
+  });
+
   it('record merge: first writer wins and merging r1, r2, r1 again gives the union (daf_butler scenario 13)', () => {
     collectAndTransfer(reg, items());
     const r1 = parseDatastoreRecordData(ex.native1.datastoreRecords[DS_NAME]);
