@@ -11,7 +11,7 @@ import type { ProvenanceEvent } from '../../protocol/index.js';
 import { NativeProvenanceSchema } from '../../protocol/index.js';
 import { QuantumButlerError, type QuantumButlerClient } from '../../src/client/index.js';
 import { initRef, inputRefs, missingRefs, output2Refs, outputRefs, q1, q2, ref } from './fixture.js';
-import { seedInputs, spawnClient, uniqueName } from './harness.js';
+import { seedInputs, spawnClient, uniqueName, kindOf } from './harness.js';
 import { RawClient } from './raw-client.js';
 
 let client: QuantumButlerClient;
@@ -25,15 +25,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function kindOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    if (err instanceof QuantumButlerError) return err.kind;
-    throw err;
-  }
-}
 
 describe('output gating', () => {
   it('refuses a put that was not predicted, with daf_butler\'s text', async () => {

@@ -1,6 +1,6 @@
 /** Spawning the built CLI as a host would, and seeding a named in-memory datastore. */
 import { existsSync } from 'node:fs';
-import { QuantumButlerClient, type SpawnOptions } from '../../src/client/index.js';
+import { QuantumButlerClient, QuantumButlerError, type SpawnOptions } from '../../src/client/index.js';
 import { defaultCliPath } from '../../src/client/client.js';
 import { initRef, inputRefs } from './fixture.js';
 
@@ -35,4 +35,15 @@ export async function seedInputs(client: QuantumButlerClient, datastore: string)
   for (const r of inputs) await seed.put(r, { data: r.dataId.dataId.detector });
   await seed.put(init, { data: -1 });
   await seed.close();
+}
+
+/** The data.kind of the error a call fails with, or undefined if it succeeds. */
+export async function kindOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    if (err instanceof QuantumButlerError) return err.kind;
+    throw err;
+  }
 }

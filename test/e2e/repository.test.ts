@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as P from '../../protocol/index.js';
-import { QuantumButlerError, type QuantumButlerClient } from '../../src/client/index.js';
-import { spawnClient } from './harness.js';
+import type { QuantumButlerClient } from '../../src/client/index.js';
+import { spawnClient, kindOf } from './harness.js';
 
 let client: QuantumButlerClient;
 let dir: string;
@@ -29,15 +29,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function kindOf(p: Promise<unknown>): Promise<string | undefined> {
-  return p.then(
-    () => undefined,
-    (e) => {
-      if (e instanceof QuantumButlerError) return e.kind;
-      throw e;
-    },
-  );
-}
 
 const rq = <D extends P.RequestDef<any, any>>(def: D, params: P.ParamsOf<D>) => client.request(def, params);
 

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QuantumButlerError, type QuantumButlerClient } from '../../src/client/index.js';
+import type { QuantumButlerClient } from '../../src/client/index.js';
 import { outputRefs, q1 } from './fixture.js';
-import { spawnClient, uniqueName } from './harness.js';
+import { spawnClient, uniqueName, kindOf } from './harness.js';
 
 let client: QuantumButlerClient;
 let dir: string;
@@ -18,15 +18,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function kindOf(p: Promise<unknown>): Promise<string | undefined> {
-  return p.then(
-    () => undefined,
-    (e) => {
-      if (e instanceof QuantumButlerError) return e.kind;
-      throw e;
-    },
-  );
-}
 
 const openOn = (store: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   client.openSession({ predicted: { inputs: [], outputs: outputRefs() }, store: store as never, notifications: ['store'], ...extra });
