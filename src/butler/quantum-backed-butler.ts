@@ -175,16 +175,11 @@ export class QuantumBackedButler {
         const parentGiven = component === undefined ? given : { ...given, datasetType: { ...given.datasetType, name: split.parent, storageClass: given.datasetType.parentStorageClass ?? predicted.datasetType.storageClass, parentStorageClass: undefined } };
         const mismatch = refFieldsMismatch(predicted, parentGiven, this.opts.storageClasses);
         if (mismatch.length > 0) {
-          if (purpose === 'write') {
-            throw new PredictedRefMismatch(
-              `The ref given for ${given.id} does not match the predicted output: ${mismatch.join(', ')} differ.`,
-              { datasetId: given.id, details: { fields: mismatch, predicted: summary(predicted), given: summary(given) } },
-            );
-          }
-          throw new PredictedRefMismatch(
-            `The ref given for ${given.id} does not match the predicted ref: ${mismatch.join(', ')} differ.`,
-            { datasetId: given.id, details: { fields: mismatch, predicted: summary(predicted), given: summary(given) } },
-          );
+          const what = purpose === 'write' ? 'predicted output' : 'predicted ref';
+          throw new PredictedRefMismatch(`The ref given for ${given.id} does not match the ${what}: ${mismatch.join(', ')} differ.`, {
+            datasetId: given.id,
+            details: { fields: mismatch, predicted: summary(predicted), given: summary(given) },
+          });
         }
         base = predicted;
         if (component === undefined && given.datasetType.storageClass !== predicted.datasetType.storageClass) {
