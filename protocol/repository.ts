@@ -123,7 +123,8 @@ export const CollectReportSchema = z.object({
   dryRun: z.boolean(),
   committed: z.boolean().describe('True when the batch was written (not a dry run and no conflicts)'),
   conflictsOmitted: z.number().int().describe('Conflicts beyond the listed ones'),
-  timings: z.record(z.string(), z.number()).describe('Seconds per phase'),
+  writer: z.enum(['inline', 'thread']).describe('Where the rows were written: in the request\'s thread, or on a writer thread (large batches on a file registry)'),
+  timings: z.record(z.string(), z.number()).describe('Seconds per phase: prepare, datasets, checks, write, then commit | rollback | end; writer.* are the writer\'s own time'),
   quanta: z.object({ stored: z.number().int(), alreadyPresent: z.number().int() }),
   datasets: z.object({
     inserted: z.number().int(),

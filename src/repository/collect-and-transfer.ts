@@ -21,13 +21,14 @@
  *   "no place to store it").
  * - `dryRun` computes the same report on a read snapshot (no write lock, nothing written).
  *
- * Speed: one transaction in two passes. The first reads the items and gathers lean row
- * plans (no table access); the second writes table by table in key order (quanta by id,
- * then their edges by (quantum, dataset), then datasets by id each followed by its
- * records), so primary-key b-trees grow by appending. Prepared statements with
- * `INSERT ... ON CONFLICT DO NOTHING` and change counts: the lookup that explains a
- * no-op only runs when a row was already there, and stored JSON is never parsed on the
- * fresh path. Each distinct input id is looked up once. The write runs in
+ * Speed: the caller's thread reads the items (the JavaScript half) while a BulkWriter
+ * applies ready-made rows (the SQLite half): on a writer thread of its own for large
+ * batches on a file registry (bulk-writer-thread.ts), inline otherwise. Quanta and their
+ * edges are handed over as items are read; the actual outputs follow sorted by id, each
+ * with its records, so the datasets' primary-key b-trees grow by appending. Inserts use
+ * `INSERT ... ON CONFLICT DO NOTHING` and change counts: the lookup that explains a no-op
+ * only runs when a row was already there, and stored JSON is never parsed on the fresh
+ * path. Each distinct input id is looked up once. The write runs in
  * `Registry.bulkTransaction` (foreign-key enforcement off, integrity holding by
  * construction; the WAL checkpoint deferred out of the commit). A caller that has a
  * document's JSON text (read from a file) can pass it as `provenanceText` to skip
@@ -45,19 +46,24 @@ import { isPlainObject } from '../model/json-value.js';
 import type { Quantum } from '../model/quantum.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import {
-  INSERTED,
-  quantumDifferences,
-  recordColumns,
-  recordConflict,
-  recordDifferences,
-  requiredDataIdKey,
-  type DatasetKeyRow,
-  type ProvenanceFormat,
-  type QuantumRow,
-  type RecordColumns,
-  type Registry,
-  type RowOutcome,
-} from './registry.js';
+  BulkWriter,
+  DATASET_STRIDE,
+  DrySink,
+  EDGE_ACTUAL,
+  EDGE_AVAILABLE,
+  EDGE_INIT,
+  QUANTUM_STRIDE,
+  WriteSink,
+  type DatasetsBatch,
+  type QuantaBatch,
+  type WriterBatch,
+  type WriterResult,
+} from './bulk-writer.js';
+import { BulkWriterThread, workerScript } from './bulk-writer-thread.js';
+import { ConflictList, type CollectConflict, type CollectReport } from './collect-report.js';
+import { recordColumns, requiredDataIdKey, type ProvenanceFormat, type Registry } from './registry.js';
+
+export type { CollectConflict, CollectReport, ConflictReason } from './collect-report.js';
 
 export interface CollectItem {
   quantum: Quantum;
@@ -83,57 +89,16 @@ export interface CollectOptions {
   checkCancelled?: () => void;
   /** At most this many conflicts are listed (default 1000); `conflictsOmitted` counts the rest. */
   maxConflicts?: number;
+  /**
+   * Where rows are written: on a writer thread ('thread'; file registries only), in the
+   * caller's thread ('inline'), or 'auto' (default): a thread for batches of at least
+   * THREAD_MIN_ITEMS items on a file registry. A dry run is always inline.
+   */
+  writer?: 'auto' | 'thread' | 'inline';
 }
 
-export type ConflictReason =
-  /** The id exists with another dataset type, run or data ID. */
-  | 'datasetIdConflict'
-  /** (dataset type, run, data ID) exists under another id. */
-  | 'dataIdConflict'
-  /** A registered dataset type has another definition than the quantum's. */
-  | 'datasetTypeConflict'
-  /** A datastore record differs from the stored one (checksum, path, size, ...). */
-  | 'recordConflict'
-  /** A record for a dataset the provenance does not list as an actual output. */
-  | 'recordNotActualOutput'
-  /** The same quantum id is stored (or given twice) with different content. */
-  | 'quantumConflict'
-  /** The provenance lists an actual output the quantum did not predict. */
-  | 'notPredictedOutput'
-  /** The provenance lists an available or actual input the quantum did not predict. */
-  | 'notPredictedInput'
-  /** The provenance's predicted ids or task name do not match the quantum. */
-  | 'provenanceMismatch'
-  /** A quantum input ref disagrees with the registered dataset of that id. */
-  | 'inputRefMismatch'
-  /** Another quantum already claims this dataset as an actual output. */
-  | 'multipleProducers';
-
-export interface CollectConflict {
-  datasetId?: string;
-  quantumId?: string;
-  reason: ConflictReason;
-  details: unknown;
-}
-
-export interface CollectReport {
-  dryRun: boolean;
-  /** True when the batch was written (not a dry run, no conflicts). */
-  committed: boolean;
-  quanta: { stored: number; alreadyPresent: number };
-  datasets: {
-    inserted: number;
-    alreadyPresent: number;
-    /** Actual outputs per (dataset type, run), counting inserted and already present ones. */
-    byGroup: Array<{ datasetType: string; run: string; count: number }>;
-  };
-  records: { inserted: number; alreadyPresent: number };
-  conflicts: CollectConflict[];
-  /** Conflicts found beyond `maxConflicts` and not listed. */
-  conflictsOmitted: number;
-  /** Seconds per phase: prepare, quanta, edges, datasets (with their records), checks, then commit / rollback / end (dry run). */
-  timings: Record<string, number>;
-}
+/** Below this many items a writer thread costs more to start (~50 ms) than it saves. */
+export const THREAD_MIN_ITEMS = 2000;
 
 /** Namespace of derived quantum ids: uuid5 over the sorted predicted output ids. */
 export const QUANTUM_ID_NAMESPACE = uuidv5('quantum-butler:quantum', DATASET_ID_NAMESPACE);
@@ -270,126 +235,6 @@ function forEachSerializedRecord(
   }
 }
 
-// ------------------------------------------------------------------ sinks: where rows go
-
-/** The row operations collect-and-transfer needs; one implementation writes, one only looks. */
-interface Sink {
-  ensureRun(name: string): void;
-  ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined];
-  datasetType(name: string): DatasetType | undefined;
-  insertDataset(id: string, datasetType: string, run: string, key: string, dataIdJson: string): RowOutcome;
-  datasetKey(id: string): DatasetKeyRow | undefined;
-  datasetIdByKey(datasetType: string, run: string, key: string): string | undefined;
-  otherProducer(datasetId: string, quantumId: string): string | undefined;
-  insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined];
-  insertInputEdge(
-    quantumId: string,
-    datasetId: string,
-    datasetType: string,
-    run: string,
-    dataIdJson: string,
-    initInput: boolean,
-    available: boolean,
-    actual: boolean,
-  ): void;
-  insertOutputEdge(quantumId: string, datasetId: string, actual: boolean): void;
-  insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined];
-}
-
-class WriteSink implements Sink {
-  constructor(private readonly r: Registry) {}
-  ensureRun(name: string): void {
-    this.r._ensureRun(name);
-  }
-  ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined] {
-    return this.r._ensureDatasetType(dt);
-  }
-  datasetType(name: string): DatasetType | undefined {
-    return this.r.getDatasetType(name);
-  }
-  insertDataset(id: string, datasetType: string, run: string, key: string, dataIdJson: string): RowOutcome {
-    return this.r._insertDatasetRow(id, datasetType, run, key, dataIdJson);
-  }
-  datasetKey(id: string): DatasetKeyRow | undefined {
-    return this.r._datasetKey(id);
-  }
-  datasetIdByKey(datasetType: string, run: string, key: string): string | undefined {
-    return this.r._datasetIdByKey(datasetType, run, key);
-  }
-  otherProducer(datasetId: string, quantumId: string): string | undefined {
-    return this.r._otherProducer(datasetId, quantumId);
-  }
-  insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined] {
-    return this.r._insertQuantumRow(row);
-  }
-  insertInputEdge(q: string, d: string, t: string, run: string, dataIdJson: string, init: boolean, available: boolean, actual: boolean): void {
-    this.r._insertInputEdge(q, d, t, run, dataIdJson, init, true, available, actual);
-  }
-  insertOutputEdge(q: string, d: string, actual: boolean): void {
-    this.r._insertOutputEdge(q, d, true, actual);
-  }
-  insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined] {
-    return this.r._insertRecordRow(datasetId, datastoreName, cols);
-  }
-}
-
-/** Looks rows up in the registry and keeps what the batch would add in memory. */
-class DrySink implements Sink {
-  private readonly types = new Map<string, DatasetType>();
-  private readonly datasets = new Map<string, DatasetKeyRow>();
-  private readonly keys = new Map<string, string>();
-  private readonly producers = new Map<string, string>();
-  private readonly quanta = new Map<string, QuantumRow>();
-  private readonly records = new Map<string, RecordColumns>();
-  constructor(private readonly r: Registry) {}
-  ensureRun(): void {}
-  ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined] {
-    const existing = this.datasetType(dt.name);
-    if (existing) return datasetTypeEquals(existing, dt) ? ['present', existing] : ['conflict', existing];
-    this.types.set(dt.name, dt);
-    return INSERTED;
-  }
-  datasetType(name: string): DatasetType | undefined {
-    return this.types.get(name) ?? this.r.getDatasetType(name);
-  }
-  insertDataset(id: string, datasetType: string, run: string, key: string): RowOutcome {
-    const row = this.datasetKey(id);
-    if (row) return row.dataset_type === datasetType && row.run === run && row.data_id_key === key ? 'present' : 'conflict';
-    if (this.datasetIdByKey(datasetType, run, key) !== undefined) return 'conflict';
-    this.datasets.set(id, { dataset_type: datasetType, run, data_id_key: key });
-    this.keys.set(`${datasetType}\0${run}\0${key}`, id);
-    return 'inserted';
-  }
-  datasetKey(id: string): DatasetKeyRow | undefined {
-    return this.datasets.get(id) ?? this.r._datasetKey(id);
-  }
-  datasetIdByKey(datasetType: string, run: string, key: string): string | undefined {
-    return this.keys.get(`${datasetType}\0${run}\0${key}`) ?? this.r._datasetIdByKey(datasetType, run, key);
-  }
-  otherProducer(datasetId: string, quantumId: string): string | undefined {
-    const mine = this.producers.get(datasetId);
-    if (mine !== undefined && mine !== quantumId) return mine;
-    return this.r._otherProducer(datasetId, quantumId);
-  }
-  insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined] {
-    const existing = this.quanta.get(row.id) ?? this.r._quantumRow(row.id);
-    if (existing) return [quantumDifferences(existing, row).length === 0 ? 'present' : 'conflict', existing];
-    this.quanta.set(row.id, row);
-    return INSERTED;
-  }
-  insertInputEdge(): void {}
-  insertOutputEdge(q: string, d: string, actual: boolean): void {
-    if (actual && !this.producers.has(d)) this.producers.set(d, q);
-  }
-  insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined] {
-    const k = `${datasetId}\0${datastoreName}\0${cols.component}`;
-    const existing = this.records.get(k) ?? this.r._recordColumns(datasetId, datastoreName, cols.component);
-    if (existing) return [recordDifferences(existing, cols).length === 0 ? 'present' : 'conflict', existing];
-    this.records.set(k, cols);
-    return INSERTED;
-  }
-}
-
 // ------------------------------------------------------------------ the algorithm
 
 class Rollback extends Error {}
@@ -399,15 +244,6 @@ interface TypeState {
   dt: DatasetType | null;
   /** Definitions already checked equal to `dt`. */
   seen: WeakSet<DatasetType>;
-}
-
-/** One quantum of the batch, with the edges it would write (written only if the quantum is new). */
-interface QuantumPlan {
-  item: number;
-  /** `provenance` is serialised when the row is written, so the batch never holds every document's text at once. */
-  row: Omit<QuantumRow, 'provenance'>;
-  inputs: InputPlan[];
-  outputs: Array<{ id: string; actual: boolean }>;
 }
 
 interface InputPlan {
@@ -421,9 +257,11 @@ interface InputPlan {
 /**
  * One actual output, with the datastore records its provenance carries for it. Kept lean
  * (references into the items, nothing derived): the key, JSON and record columns are
- * computed when the row is written, so a large batch holds few long-lived objects.
+ * computed when its row is handed to the writer, so a large batch holds few long-lived objects.
  */
 interface DatasetPlan {
+  /** Index of the item, so that among equal ids the earliest item writes first. */
+  item: number;
   quantumId: string;
   id: string;
   ref: DatasetRef;
@@ -431,34 +269,32 @@ interface DatasetPlan {
   records: Array<[datastoreName: string, table: string, row: Record<string, unknown>]> | null;
 }
 
-/** Rows one batch would write, gathered in item order and written sorted by key. */
-interface Plan {
-  quanta: QuantumPlan[];
-  datasets: DatasetPlan[];
-  /** Number of edge rows (for progress). */
-  edges: number;
-  records: number;
+/** Where batches go: a BulkWriter in this thread or on a writer thread. */
+interface Channel {
+  send(batch: WriterBatch): void;
+  /** Rows the writer has applied so far. */
+  rowsApplied(): number;
 }
+
+/** Quanta (with their edges) per batch handed to the writer. */
+const QUANTA_PER_BATCH = 256;
+/** Datasets (with their records) per batch. */
+const DATASETS_PER_BATCH = 1024;
+/** Share of the work the reading pass stands for, in progress reports. */
+const PREPARE_SHARE = 0.3;
+
+const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
   return a.filter((x) => !b.has(x)).sort();
 }
-
-const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/** Share of the work the preparation pass stands for, in progress reports. */
-const PREPARE_SHARE = 0.3;
 
 /**
  * Transfer the actual outputs, datastore records, quanta and edges of executed quanta into
  * `registry`, all or nothing. See the module documentation for the rules. Invalid input
  * (malformed documents or records) throws InvalidArgument / InvalidDatasetRef and writes
  * nothing; conflicts do not throw but are listed in the report, with nothing written.
- *
- * Two passes inside one transaction: the first reads every item and gathers the rows (no
- * table lookups), the second writes them table by table in key order (stable, so "first
- * writer" still means the earlier item), which turns random b-tree inserts into mostly
- * sequential ones. Progress `done` counts item-equivalents of work across both passes.
+ * Progress `done` counts item-equivalents of work: reading, then writing.
  */
 export function collectAndTransfer(registry: Registry, items: readonly CollectItem[], opts: CollectOptions = {}): CollectReport {
   const dryRun = opts.dryRun ?? false;
@@ -471,6 +307,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     records: { inserted: 0, alreadyPresent: 0 },
     conflicts: [],
     conflictsOmitted: 0,
+    writer: 'inline',
     timings: {},
   };
   let clock = performance.now();
@@ -479,14 +316,8 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     report.timings[phase] = Math.round(now - clock) / 1000;
     clock = now;
   };
-  let conflictCount = 0;
-  const conflict = (c: CollectConflict): void => {
-    conflictCount++;
-    if (report.conflicts.length < maxConflicts) report.conflicts.push(c);
-    else report.conflictsOmitted++;
-  };
 
-  // Progress in item-equivalents: the first pass covers PREPARE_SHARE of `total`, the second the rest.
+  // Progress in item-equivalents: reading covers PREPARE_SHARE of `total`, the rows written after it the rest.
   const total = items.length;
   const step = Math.max(1, Math.ceil(total / 100));
   let reported = 0;
@@ -499,159 +330,71 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     }
   };
 
-  const run = (sink: Sink): void => {
-    opts.checkCancelled?.();
-    const plan = prepare(sink, items, conflict, (i) => progressAt(PREPARE_SHARE * i));
-    lap('prepare');
-    const rows = plan.quanta.length + plan.edges + plan.datasets.length + plan.records + plan.edges;
-    let written = 0;
-    let nextReport = 0;
-    const rowStep = Math.max(1, Math.floor(rows / 400));
-    const advance = (n: number): void => {
-      written += n;
-      if (written >= nextReport && rows > 0) {
-        nextReport = written + rowStep;
-        progressAt(total * (PREPARE_SHARE + (1 - PREPARE_SHARE) * (written / rows)));
-      }
-    };
+  const wantThread = !dryRun && (opts.writer === 'thread' || ((opts.writer ?? 'auto') === 'auto' && items.length >= THREAD_MIN_ITEMS));
+  const script = wantThread && registry.path !== ':memory:' ? workerScript() : null;
+  if (opts.writer === 'thread' && !dryRun && !script) {
+    throw new InvalidArgument(
+      registry.path === ':memory:' ? 'An in-memory registry cannot be written from a writer thread.' : 'The registry writer thread script is not built (run `npm run build`).',
+    );
+  }
 
-    // 1. Quanta in id order: the first item with a given id decides. Their large documents
-    //    are written apart from the small-row tables, which keeps those tables' pages together.
-    const stored: QuantumPlan[] = [];
-    for (const qp of plan.quanta.sort((a, b) => byId(a.row, b.row))) {
-      const it = items[qp.item]!;
-      const r = qp.row;
-      const row: QuantumRow = {
-        id: r.id,
-        task_name: r.task_name,
-        data_id: r.data_id,
-        host: r.host,
-        started_at: r.started_at,
-        ended_at: r.ended_at,
-        format: r.format,
-        provenance: it.provenanceText ?? JSON.stringify(it.provenance),
-      };
-      const [outcome, existing] = sink.insertQuantum(row);
-      if (outcome === 'inserted') {
-        report.quanta.stored++;
-        stored.push(qp);
-      } else if (outcome === 'present') report.quanta.alreadyPresent++;
-      else {
-        conflict({
-          quantumId: row.id,
-          reason: 'quantumConflict',
-          details: { message: `Quantum ${row.id} is already stored with different content.`, fields: quantumDifferences(existing!, row) },
-        });
-      }
-      advance(1);
-    }
-    lap('quanta');
-
-    // 2. Edges of the new quanta, in (quantum id, dataset id) order; a stored quantum already has its edges.
-    for (const qp of stored) {
-      const q = qp.row.id;
-      for (const e of qp.inputs.sort(byId)) sink.insertInputEdge(q, e.id, e.ref.datasetType.name, e.ref.run, JSON.stringify(e.ref.dataId), e.init, e.available, e.actual);
-      for (const e of qp.outputs.sort(byId)) sink.insertOutputEdge(q, e.id, e.actual);
-      advance(qp.inputs.length + qp.outputs.length);
-    }
-    lap('edges');
-
-    // 3. Datasets (actual outputs) in id order, each followed by its records: a stable sort
-    //    keeps batch order among equal ids, so the first writer is the earliest item.
-    const present: Array<{ id: string; quantumId: string }> = [];
-    const groups = new Map<string, Map<string, { datasetType: string; run: string; count: number }>>();
-    for (const d of plan.datasets.sort(byId)) {
-      const datasetType = d.dt.name;
-      const run = d.ref.run;
-      const key = requiredDataIdKey(d.dt, d.ref.dataId);
-      const outcome = sink.insertDataset(d.id, datasetType, run, key, JSON.stringify(d.ref.dataId));
-      advance(1 + (d.records?.length ?? 0));
-      if (outcome === 'conflict') {
-        conflict({ datasetId: d.id, quantumId: d.quantumId, ...datasetConflict(sink, d.id, datasetType, run, key) });
-        continue;
-      }
-      if (outcome === 'inserted') report.datasets.inserted++;
-      else {
-        report.datasets.alreadyPresent++;
-        present.push({ id: d.id, quantumId: d.quantumId });
-      }
-      let byRun = groups.get(datasetType);
-      if (!byRun) groups.set(datasetType, (byRun = new Map()));
-      const g = byRun.get(run);
-      if (g) g.count++;
-      else byRun.set(run, { datasetType, run, count: 1 });
-      if (d.records === null) continue;
-      for (const [datastoreName, table, raw] of d.records) {
-        const cols = recordColumns(raw, table, () => `${datastoreName}/${d.id}.${table}`);
-        const [rOutcome, existing] = sink.insertRecord(d.id, datastoreName, cols);
-        if (rOutcome === 'inserted') report.records.inserted++;
-        else if (rOutcome === 'present') report.records.alreadyPresent++;
-        else conflict({ datasetId: d.id, quantumId: d.quantumId, reason: 'recordConflict', details: recordConflict(d.id, datastoreName, existing!, cols) });
-      }
-    }
-    report.datasets.byGroup = [...groups.values()]
-      .flatMap((m) => [...m.values()])
-      .sort((a, b) => (a.datasetType !== b.datasetType ? (a.datasetType < b.datasetType ? -1 : 1) : a.run < b.run ? -1 : a.run > b.run ? 1 : 0));
-    lap('datasets');
-
-    // 4. A dataset that was already there may not be claimed by a second quantum.
-    for (const { id, quantumId } of present) {
-      const other = sink.otherProducer(id, quantumId);
-      if (other !== undefined) {
-        conflict({ datasetId: id, quantumId, reason: 'multipleProducers', details: { message: `Dataset ${id} is already an actual output of quantum ${other}.`, otherQuantumId: other } });
-      }
-    }
-
-    // 5. Inputs must agree with what the registry (or this batch) says about the same ids.
-    //    Each distinct id is looked up once; batch outputs need no lookup at all.
-    type Known = { datasetType: string; run: string; key: string | null; dt: DatasetType | undefined; ref: DatasetRef | null } | null;
-    const known = new Map<string, Known>();
-    for (const d of plan.datasets) if (!known.has(d.id)) known.set(d.id, { datasetType: d.dt.name, run: d.ref.run, key: null, dt: d.dt, ref: d.ref });
-    const keyOf = (dt: DatasetType | undefined, dataId: DataId): string | null => {
-      if (!dt) return null;
-      try {
-        return requiredDataIdKey(dt, dataId);
-      } catch {
-        return null;
-      }
-    };
-    for (const qp of plan.quanta) {
-      for (const e of qp.inputs) {
-        const ref = e.ref;
-        let k = known.get(e.id);
-        if (k === undefined) {
-          const row = sink.datasetKey(e.id);
-          k = row ? { datasetType: row.dataset_type, run: row.run, key: row.data_id_key, dt: sink.datasetType(row.dataset_type), ref: null } : null;
-          known.set(e.id, k);
-        }
-        if (k === null || k.ref === ref) continue;
-        if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
-        const key = k.datasetType === ref.datasetType.name ? keyOf(k.dt, ref.dataId) : null;
-        if (k.datasetType !== ref.datasetType.name || k.run !== ref.run || key !== k.key) {
-          conflict({
-            datasetId: e.id,
-            quantumId: qp.row.id,
-            reason: 'inputRefMismatch',
-            details: {
-              registered: { datasetType: k.datasetType, run: k.run, dataId: k.key },
-              quantum: { datasetType: ref.datasetType.name, run: ref.run, dataId: ref.dataId },
-            },
-          });
-        }
-      }
-      advance(qp.inputs.length);
-    }
-    lap('checks');
-    progressAt(total);
+  // Conflicts found while reading (listed first) and by the input checks (listed last); the writer's come between.
+  const early = new ConflictList(maxConflicts);
+  const late = new ConflictList(maxConflicts);
+  const finish = (w: WriterResult): void => {
+    report.quanta = w.quanta;
+    report.datasets = w.datasets;
+    report.records = w.records;
+    const all = [...early.listed, ...w.conflicts, ...late.listed];
+    report.conflicts = all.slice(0, maxConflicts);
+    report.conflictsOmitted = early.count + w.conflictCount + late.count - report.conflicts.length;
+    for (const [k, v] of Object.entries(w.timings)) report.timings[`writer.${k}`] = v;
   };
 
+  if (script) {
+    report.writer = 'thread';
+    opts.checkCancelled?.();
+    const thread = BulkWriterThread.start(script, registry.path, { maxConflicts, busyTimeoutMs: registry.busyTimeoutMs });
+    try {
+      let tick = (): void => {};
+      const channel: Channel = { send: (b) => thread.send(b, tick), rowsApplied: () => thread.rowsApplied };
+      const ctx = { registry, items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t: () => void) => (tick = t) };
+      gather(new DrySink(registry), channel, ctx);
+      const done = thread.finish(early.count + late.count === 0, tick);
+      lap('write');
+      // The writer committed (or rolled back) before it answered: that share of the wait is its own phase.
+      report.timings['write'] = Math.max(0, Math.round((report.timings['write']! - done.seconds.commit) * 1000) / 1000);
+      finish(done.result);
+      report.committed = done.committed;
+      report.timings[report.committed ? 'commit' : 'rollback'] = done.seconds.commit;
+      if (done.committed) registry._scheduleCheckpoint();
+    } catch (err) {
+      thread.abort();
+      throw err;
+    }
+    progressAt(total);
+    return report;
+  }
+
+  const inline = (writeSink: WriteSink | DrySink): WriterResult => {
+    opts.checkCancelled?.();
+    let onRows = (): void => {};
+    const writer = new BulkWriter(writeSink, maxConflicts, () => onRows());
+    const channel: Channel = { send: (b) => writer.apply(b), rowsApplied: () => writer.rows };
+    gather(new DrySink(registry), channel, { registry, items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t) => (onRows = t) });
+    const result = writer.finish();
+    lap('write');
+    finish(result);
+    progressAt(total);
+    return result;
+  };
   if (dryRun) {
-    registry.readTransaction(() => run(new DrySink(registry)));
+    registry.readTransaction(() => inline(new DrySink(registry)));
   } else {
     try {
       registry.bulkTransaction(() => {
-        run(new WriteSink(registry));
-        if (conflictCount > 0) throw new Rollback();
+        const result = inline(new WriteSink(registry));
+        if (early.count + late.count + result.conflictCount > 0) throw new Rollback();
       });
       report.committed = true;
     } catch (err) {
@@ -662,25 +405,67 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
   return report;
 }
 
+interface GatherContext {
+  registry: Registry;
+  items: readonly CollectItem[];
+  early: ConflictList;
+  late: ConflictList;
+  progressAt: (done: number) => void;
+  lap: (phase: string) => void;
+  checkCancelled: (() => void) | undefined;
+  /** Install the progress callback the channel calls while the writer works. */
+  setTick: (tick: () => void) => void;
+}
+
 /**
- * First pass: read each item, check that its provenance describes its quantum, resolve
- * dataset types and runs (the only writes here), and gather the rows to write.
+ * The items' indices with their quantum ids (given, from the document, or derived), sorted
+ * by id; equal ids keep item order. Reads only the document's `quantum.id`, not the rest.
  */
-function prepare(
-  sink: Sink,
-  items: readonly CollectItem[],
-  conflict: (c: CollectConflict) => void,
-  progress: (done: number) => void,
-): Plan {
-  const plan: Plan = { quanta: [], datasets: [], edges: 0, records: 0 };
+function quantumOrder(items: readonly CollectItem[]): Array<{ index: number; id: string }> {
+  const out = new Array<{ index: number; id: string }>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const doc = item.provenance as unknown;
+    // As normalizeProvenance reads it: only a native document names its quantum.
+    const docQuantum = isPlainObject(doc) && 'actualOutputs' in doc && isPlainObject(doc['quantum']) ? optString(doc['quantum']['id']) : null;
+    out[i] = { index: i, id: item.quantumId ?? docQuantum ?? deriveQuantumId(item.quantum) };
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.index - b.index));
+}
+
+/**
+ * The reading side: check each item's provenance against its quantum, plan and hand over
+ * its quantum row and edges, then the actual outputs sorted by id, then check the inputs
+ * against what the registry says about them. `planning` resolves dataset types and runs
+ * (reads only; new ones are handed to the writer in `ensure` batches).
+ */
+function gather(planning: DrySink, channel: Channel, ctx: GatherContext): void {
+  const { items, early, late, progressAt } = ctx;
+  const total = items.length;
+  const conflict = (c: CollectConflict): void => early.add(c);
+
+  let runsSent = 0;
+  let typesSent = 0;
+  const send = (b: WriterBatch): void => {
+    if (planning.newRuns.length > runsSent || planning.newTypes.length > typesSent) {
+      channel.send({
+        kind: 'ensure',
+        runs: planning.newRuns.slice(runsSent),
+        datasetTypes: planning.newTypes.slice(typesSent).map(serializeDatasetType),
+      });
+      runsSent = planning.newRuns.length;
+      typesSent = planning.newTypes.length;
+    }
+    channel.send(b);
+  };
+
   const types = new Map<string, TypeState>();
-  const runs = new Set<string>();
   const typeFor = (q: Quantum, ref: DatasetRef, quantumId: string): DatasetType | null => {
     const name = ref.datasetType.name;
     const def = q.datasetTypes.get(name) ?? ref.datasetType;
     let st = types.get(name);
     if (!st) {
-      const [outcome, existing] = sink.ensureDatasetType(def);
+      const [outcome, existing] = planning.ensureDatasetType(def);
       st = { dt: outcome === 'conflict' ? null : outcome === 'present' ? existing! : def, seen: new WeakSet([def]) };
       types.set(name, st);
       if (outcome === 'conflict') {
@@ -699,11 +484,26 @@ function prepare(
     return st.dt;
   };
 
-  for (let index = 0; index < items.length; index++) {
+  const datasets: DatasetPlan[] = [];
+  const quantumInputs: Array<{ quantumId: string; inputs: InputPlan[] }> = [];
+  let rows = 0;
+  let quanta: QuantaBatch = { kind: 'quanta', quanta: [], inputs: [], outputs: [] };
+  const flushQuanta = (): void => {
+    if (quanta.quanta.length === 0) return;
+    send(quanta);
+    quanta = { kind: 'quanta', quanta: [], inputs: [], outputs: [] };
+  };
+
+  // 1. Read the items in quantum id order (stable: equal ids keep item order, so the first
+  //    item still decides), which lets the quanta and their edges be written by appending to
+  //    their primary keys while the rest is still being read; hand each over with its edges.
+  const order = quantumOrder(items);
+  for (let n = 0; n < order.length; n++) {
+    const index = order[n]!.index;
+    const quantumId = order[n]!.id;
     const item = items[index]!;
     const q = item.quantum;
     const prov = normalizeProvenance(item.provenance, index);
-    const quantumId = item.quantumId ?? prov.quantumId ?? deriveQuantumId(q);
 
     // The provenance must describe this quantum.
     const outRefs = new Map<string, DatasetRef>();
@@ -750,27 +550,30 @@ function prepare(
       }
     }
 
-    // The quantum row and its edges.
-    const dataId = q.dataId ?? prov.dataId;
+    // The quantum row and its edges (sorted by dataset id), straight to the writer.
     const inputs: InputPlan[] = [];
     for (const [id, { ref, init }] of inRefs) inputs.push({ id, ref, init, available: prov.availableInputs.has(id), actual: prov.actualInputs.has(id) });
-    const outputs: QuantumPlan['outputs'] = [];
-    for (const id of outRefs.keys()) outputs.push({ id, actual: prov.actualOutputs.has(id) });
-    plan.quanta.push({
-      item: index,
-      row: {
-        id: quantumId,
-        task_name: q.taskName || prov.taskName || null,
-        data_id: dataId ? JSON.stringify(dataId) : null,
-        host: prov.host,
-        started_at: prov.startedAt,
-        ended_at: prov.endedAt,
-        format: prov.format,
-      },
-      inputs,
-      outputs,
-    });
-    plan.edges += inputs.length + outputs.length;
+    inputs.sort(byId);
+    const outIds = [...outRefs.keys()].sort();
+    const dataId = q.dataId ?? prov.dataId;
+    quanta.quanta.push(
+      quantumId,
+      q.taskName || prov.taskName || null,
+      dataId ? JSON.stringify(dataId) : null,
+      prov.host,
+      prov.startedAt,
+      prov.endedAt,
+      prov.format,
+      item.provenanceText ?? JSON.stringify(item.provenance),
+      inputs.length,
+      outIds.length,
+    );
+    for (const e of inputs) {
+      quanta.inputs.push(e.id, e.ref.datasetType.name, e.ref.run, JSON.stringify(e.ref.dataId), (e.init ? EDGE_INIT : 0) | (e.available ? EDGE_AVAILABLE : 0) | (e.actual ? EDGE_ACTUAL : 0));
+    }
+    for (const id of outIds) quanta.outputs.push(id, prov.actualOutputs.has(id) ? 1 : 0);
+    rows += 1 + inputs.length + outIds.length;
+    quantumInputs.push({ quantumId, inputs });
 
     // Actual outputs become datasets (of registered types, in registered runs).
     const mine = new Map<string, DatasetPlan>();
@@ -779,13 +582,11 @@ function prepare(
       if (!ref) continue;
       const dt = typeFor(q, ref, quantumId);
       if (dt === null) continue;
-      if (!runs.has(ref.run)) {
-        sink.ensureRun(ref.run);
-        runs.add(ref.run);
-      }
-      const d: DatasetPlan = { quantumId, id, ref, dt, records: null };
-      plan.datasets.push(d);
+      planning.ensureRun(ref.run);
+      const d: DatasetPlan = { item: index, quantumId, id, ref, dt, records: null };
+      datasets.push(d);
       mine.set(id, d);
+      rows++;
     }
 
     // Their datastore records.
@@ -802,34 +603,81 @@ function prepare(
       const d = mine.get(id);
       if (!d) return;
       (d.records ??= []).push([datastoreName, table, row]);
-      plan.records++;
+      rows++;
     });
 
-    progress(index + 1);
+    if (quanta.quanta.length >= QUANTA_PER_BATCH * QUANTUM_STRIDE) flushQuanta();
+    progressAt(PREPARE_SHARE * (n + 1));
   }
-  return plan;
-}
+  flushQuanta();
+  ctx.lap('prepare');
+  ctx.checkCancelled?.();
 
-function datasetConflict(sink: Sink, id: string, datasetType: string, run: string, key: string): { reason: ConflictReason; details: unknown } {
-  const row = sink.datasetKey(id);
-  if (row) {
-    return {
-      reason: 'datasetIdConflict',
-      details: {
-        message: `Dataset ${id} is already registered with another dataset type, run or data ID.`,
-        existing: { datasetType: row.dataset_type, run: row.run, dataId: row.data_id_key },
-        given: { datasetType, run, dataId: key },
-      },
-    };
+  // Writing progress from here on: the rows the writer has still to apply when reading ended.
+  const base = channel.rowsApplied();
+  const remaining = Math.max(1, rows - base);
+  const tick = (): void => progressAt(total * (PREPARE_SHARE + (1 - PREPARE_SHARE) * Math.min(1, (channel.rowsApplied() - base) / remaining)));
+  ctx.setTick(tick);
+
+  // 2. Actual outputs in id order, each with its records; among equal ids the earliest item writes first.
+  datasets.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.item - b.item));
+  let batch: DatasetsBatch = { kind: 'datasets', datasets: [], records: [] };
+  for (let i = 0; i < datasets.length; i++) {
+    const d = datasets[i]!;
+    const recs = d.records ?? [];
+    batch.datasets.push(d.id, d.quantumId, d.dt.name, d.ref.run, requiredDataIdKey(d.dt, d.ref.dataId), JSON.stringify(d.ref.dataId), recs.length);
+    for (const [datastoreName, table, raw] of recs) {
+      const c = recordColumns(raw, table, () => `${datastoreName}/${d.id}.${table}`);
+      batch.records.push(datastoreName, c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
+    }
+    if (batch.datasets.length >= DATASETS_PER_BATCH * DATASET_STRIDE || i === datasets.length - 1) {
+      send(batch);
+      batch = { kind: 'datasets', datasets: [], records: [] };
+      tick();
+    }
   }
-  return {
-    reason: 'dataIdConflict',
-    details: {
-      message: `A dataset of type '${datasetType}' with data ID {${key}} already exists in run '${run}' under another id.`,
-      existingId: sink.datasetIdByKey(datasetType, run, key) ?? null,
-      datasetType,
-      run,
-      dataId: key,
-    },
+  ctx.lap('datasets');
+
+  // 3. Inputs must agree with what the registry (or this batch) says about the same ids.
+  //    Each distinct id is looked up once; an input that is this batch's own output ref needs no lookup.
+  //    Ids that are not this batch's outputs read the same from the committed registry as
+  //    from the writer's transaction, so this runs on the caller's connection.
+  type Known = { datasetType: string; run: string; key: string | null; dt: DatasetType | undefined; ref: DatasetRef | null } | null;
+  const known = new Map<string, Known>();
+  for (const d of datasets) if (!known.has(d.id)) known.set(d.id, { datasetType: d.dt.name, run: d.ref.run, key: null, dt: d.dt, ref: d.ref });
+  const keyOf = (dt: DatasetType | undefined, dataId: DataId): string | null => {
+    if (!dt) return null;
+    try {
+      return requiredDataIdKey(dt, dataId);
+    } catch {
+      return null;
+    }
   };
+  for (const { quantumId, inputs } of quantumInputs) {
+    for (const e of inputs) {
+      const ref = e.ref;
+      let k = known.get(e.id);
+      if (k === undefined) {
+        const row = planning.datasetKey(e.id);
+        k = row ? { datasetType: row.dataset_type, run: row.run, key: row.data_id_key, dt: planning.datasetType(row.dataset_type), ref: null } : null;
+        known.set(e.id, k);
+      }
+      if (k === null || k.ref === ref) continue;
+      if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
+      const key = k.datasetType === ref.datasetType.name ? keyOf(k.dt, ref.dataId) : null;
+      if (k.datasetType !== ref.datasetType.name || k.run !== ref.run || key !== k.key) {
+        late.add({
+          datasetId: e.id,
+          quantumId,
+          reason: 'inputRefMismatch',
+          details: {
+            registered: { datasetType: k.datasetType, run: k.run, dataId: k.key },
+            quantum: { datasetType: ref.datasetType.name, run: ref.run, dataId: ref.dataId },
+          },
+        });
+      }
+    }
+  }
+  tick();
+  ctx.lap('checks');
 }

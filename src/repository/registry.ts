@@ -216,6 +216,40 @@ export function requiredDataIdKey(dt: DatasetType, dataId: DataId): string {
 }
 
 /**
+ * Why (id, dataset type, run, data ID key) could not be inserted: the id is registered as
+ * something else (`found`), or the (type, run, data ID) belongs to another id.
+ */
+export function describeDatasetConflict(
+  found: DatasetKeyRow | undefined,
+  otherId: () => string | undefined,
+  id: string,
+  datasetType: string,
+  run: string,
+  key: string,
+): { reason: 'datasetIdConflict' | 'dataIdConflict'; details: Record<string, unknown> } {
+  if (found) {
+    return {
+      reason: 'datasetIdConflict',
+      details: {
+        message: `Dataset ${id} is already registered with another dataset type, run or data ID.`,
+        existing: { datasetType: found.dataset_type, run: found.run, dataId: found.data_id_key },
+        given: { datasetType, run, dataId: key },
+      },
+    };
+  }
+  return {
+    reason: 'dataIdConflict',
+    details: {
+      message: `A dataset of type '${datasetType}' with data ID {${key}} already exists in run '${run}' under another id.`,
+      existingId: otherId() ?? null,
+      datasetType,
+      run,
+      dataId: key,
+    },
+  };
+}
+
+/**
  * Validate one datastore record row (values are strings, integers or null; never coerced)
  * and split it into stored columns. `formatter`, `path` and `storage_class` are required.
  */
@@ -420,17 +454,25 @@ export class Registry {
     }
   }
 
+  /** How long this connection waits for another one's lock (ms). */
+  get busyTimeoutMs(): number {
+    return this.db.pragma('busy_timeout', { simple: true }) as number;
+  }
+
   get isOpen(): boolean {
     return !this.closed;
   }
 
-  /** Checkpoint the WAL and close. Idempotent. */
-  close(): void {
+  /**
+   * Checkpoint the WAL and close. Idempotent. `checkpoint: false` leaves the WAL to the
+   * other connections (a writer thread closing while the caller's connection stays open).
+   */
+  close(opts: { checkpoint?: boolean } = {}): void {
     if (this.closed) return;
     this.closed = true;
     this.cancelCheckpoint();
     try {
-      if (!this.db.readonly && this.db.open && !this.db.inTransaction) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      if (opts.checkpoint !== false && !this.db.readonly && this.db.open && !this.db.inTransaction) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
       // Another connection may hold the database; the checkpoint is only housekeeping.
     }
@@ -507,6 +549,11 @@ export class Registry {
    * database inside the commit (which would double the time of the import), a PASSIVE
    * checkpoint runs shortly after on the event loop (an unref'd timer), or on close.
    */
+  /** @internal Checkpoint soon (after a bulk import committed by another connection of this process). */
+  _scheduleCheckpoint(): void {
+    this.scheduleCheckpoint();
+  }
+
   private scheduleCheckpoint(): void {
     if (this.checkpointTimer || this.path === ':memory:' || this.db.readonly) return;
     this.checkpointTimer = setTimeout(() => {
@@ -927,29 +974,9 @@ export class Registry {
 
   /** @internal Describe why (id, type, run, key) conflicts with the registry. */
   _datasetConflict(id: string, datasetType: string, run: string, key: string, dataId: DataId): { reason: string; details: unknown } {
-    const row = this._datasetKey(id);
-    if (row) {
-      return {
-        reason: 'datasetIdConflict',
-        details: {
-          message: `Dataset ${id} is already registered with another dataset type, run or data ID.`,
-          existing: { datasetType: row.dataset_type, run: row.run, dataId: row.data_id_key },
-          given: { datasetType, run, dataId: key },
-          dataIdMapping: dataId,
-        },
-      };
-    }
-    const other = this._datasetIdByKey(datasetType, run, key);
-    return {
-      reason: 'dataIdConflict',
-      details: {
-        message: `A dataset of type '${datasetType}' with data ID {${key}} already exists in run '${run}' under another id.`,
-        existingId: other ?? null,
-        datasetType,
-        run,
-        dataId: key,
-      },
-    };
+    const c = describeDatasetConflict(this._datasetKey(id), () => this._datasetIdByKey(datasetType, run, key), id, datasetType, run, key);
+    if (c.reason === 'datasetIdConflict') c.details['dataIdMapping'] = dataId;
+    return c;
   }
 
   /** @internal */

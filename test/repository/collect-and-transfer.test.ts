@@ -6,9 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from '../../src/repository/registry.js';
-import { collectAndTransfer, deriveQuantumId, type CollectItem, type CollectReport } from '../../src/repository/collect-and-transfer.js';
+import { collectAndTransfer as collectAndTransferWith, deriveQuantumId, THREAD_MIN_ITEMS, type CollectItem, type CollectOptions, type CollectReport } from '../../src/repository/collect-and-transfer.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
@@ -17,7 +18,7 @@ import { parseQuantum, type Quantum } from '../../src/model/quantum.js';
 import { parseDatasetRef } from '../../src/model/dataset-ref.js';
 import { makeDatasetId, datasetIdHex } from '../../src/model/dataset-id.js';
 import { parseDatastoreRecordData, STORED_FILE_INFO_CLASS, STORED_FILE_INFO_TABLE } from '../../src/model/datastore-records.js';
-import { InvalidArgument } from '../../src/model/errors.js';
+import { InvalidArgument, RepositoryError } from '../../src/model/errors.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import * as fx from '../e2e/fixture.js';
 
@@ -87,7 +88,11 @@ function expectClean(report: CollectReport): void {
   expect(report.conflictsOmitted).toBe(0);
 }
 
-describe('collectAndTransfer', () => {
+// Every behaviour holds with the writer inline and on its own thread (large batches use the thread).
+describe.each(['inline', 'thread'] as const)('collectAndTransfer (%s writer)', (writer) => {
+  const collectAndTransfer = (registry: Registry, batch: readonly CollectItem[], opts: CollectOptions = {}): CollectReport =>
+    collectAndTransferWith(registry, batch, { writer, ...opts });
+
   it('transfers two chained quanta: datasets, records, quanta and edges', () => {
     const report = collectAndTransfer(reg, items());
     expectClean(report);
@@ -178,7 +183,8 @@ describe('collectAndTransfer', () => {
     const dry = collectAndTransfer(reg, items(), { dryRun: true });
     expect(reg.dump()).toEqual(empty);
     const real = collectAndTransfer(reg, items());
-    expect({ ...dry, dryRun: false, committed: true, timings: {} }).toEqual({ ...real, timings: {} });
+    expect({ ...dry, dryRun: false, committed: true, writer: real.writer, timings: {} }).toEqual({ ...real, timings: {} });
+    expect(Object.keys(dry.timings)).toEqual(Object.keys(real.timings).map((k) => (k === 'commit' ? 'end' : k)));
     const populated = reg.dump();
     const dryAgain = collectAndTransfer(reg, items(), { dryRun: true });
     expect(dryAgain).toMatchObject({ dryRun: true, committed: false, quanta: { stored: 0, alreadyPresent: 2 }, datasets: { inserted: 0, alreadyPresent: 8 } });
@@ -352,5 +358,62 @@ describe('collectAndTransfer', () => {
     const report = collectAndTransfer(reg, [{ quantum: ex.quantum2, provenance: changed, quantumId: 'x' }], { maxConflicts: 2 });
     expect(report.conflicts).toHaveLength(2);
     expect(report.conflictsOmitted).toBeGreaterThan(0);
+  });
+});
+
+describe('collectAndTransfer on a writer thread', () => {
+  const many = (n: number): CollectItem[] => Array.from({ length: n }, () => ({ quantum: ex.quantum1, provenance: ex.native1 }));
+
+  it('is chosen for large batches on a file registry, and the caller sees what it committed', () => {
+    const report = collectAndTransferWith(reg, [...many(THREAD_MIN_ITEMS), items()[1]!]);
+    expectClean(report);
+    expect(report.writer).toBe('thread');
+    expect(report).toMatchObject({ committed: true, quanta: { stored: 2, alreadyPresent: THREAD_MIN_ITEMS - 1 } });
+    expect(reg.tableCounts()).toMatchObject({ quanta: 2, datasets: 8 });
+    const small = collectAndTransferWith(reg, items());
+    expect(small.writer).toBe('inline');
+    expect(small.quanta).toEqual({ stored: 0, alreadyPresent: 2 });
+  });
+
+  it('cancelled after the quanta were handed over: the thread rolls back and lets go of the lock', () => {
+    // 600 items: two batches of 256 quanta go to the thread before reading ends (at 30% of the work).
+    let reading = true;
+    expect(() =>
+      collectAndTransferWith(reg, many(600), {
+        writer: 'thread',
+        progress: (done) => (reading = done < 180),
+        checkCancelled: () => {
+          if (!reading) throw new Error('cancelled');
+        },
+      }),
+    ).toThrow('cancelled');
+    expect(reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0, quantum_inputs: 0, datastore_records: 0 });
+    expect(collectAndTransferWith(reg, items(), { writer: 'thread' }).committed).toBe(true);
+  });
+
+  it('a registry locked by another connection fails with RepositoryError, and works once released', () => {
+    const path = join(dir, 'locked.sqlite3');
+    const mine = Registry.open(path, { busyTimeoutMs: 100 });
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      expect(() => collectAndTransferWith(mine, items(), { writer: 'thread' })).toThrow(RepositoryError);
+      other.exec('ROLLBACK');
+      expect(collectAndTransferWith(mine, items(), { writer: 'thread' }).committed).toBe(true);
+      expect(mine.tableCounts()).toMatchObject({ quanta: 2, datasets: 8 });
+    } finally {
+      other.close();
+      mine.close();
+    }
+  });
+
+  it('an in-memory registry cannot be written from a thread', () => {
+    const mem = Registry.open(':memory:');
+    try {
+      expect(() => collectAndTransferWith(mem, items(), { writer: 'thread' })).toThrow(InvalidArgument);
+      expect(collectAndTransferWith(mem, many(THREAD_MIN_ITEMS)).committed).toBe(true);
+    } finally {
+      mem.close();
+    }
   });
 });

@@ -40,7 +40,12 @@ function registeredRef(repo: Repository, input: DatasetRefInput): DatasetRef {
 
 /** A JSON document given inline or as an absolute file path. */
 async function loadDocument(doc: unknown, what: string): Promise<unknown> {
-  if (typeof doc !== 'string') return doc;
+  return (await loadDocumentWithText(doc, what)).value;
+}
+
+/** A document given inline or as an absolute path to a JSON file; `text` is the file's content when read from one. */
+async function loadDocumentWithText(doc: unknown, what: string): Promise<{ value: unknown; text?: string }> {
+  if (typeof doc !== 'string') return { value: doc };
   if (!isAbsolute(doc)) throw new InvalidArgument(`${what} paths must be absolute: ${JSON.stringify(doc)}`);
   let text: string;
   try {
@@ -49,7 +54,7 @@ async function loadDocument(doc: unknown, what: string): Promise<unknown> {
     throw new InvalidArgument(`Cannot read ${what} ${doc}: ${(err as Error).message}`);
   }
   try {
-    return JSON.parse(text) as unknown;
+    return { value: JSON.parse(text) as unknown, text };
   } catch (err) {
     throw new InvalidArgument(`${what} ${doc} is not JSON: ${(err as Error).message}`);
   }
@@ -132,8 +137,9 @@ export function registerRepository(server: Server): void {
       for (let i = 0; i < p.quanta.length; i++) {
         ctx.checkCancelled();
         const quantum = parseQuantum(await loadDocument(p.quanta[i], 'quantum'), r.storageClasses);
-        const provenance = (await loadDocument(p.provenance[i], 'provenance')) as never;
-        items.push({ quantum, provenance });
+        // A document read from a file is stored as its text, not serialised again.
+        const { value, text } = await loadDocumentWithText(p.provenance[i], 'provenance');
+        items.push({ quantum, provenance: value as never, ...(text !== undefined ? { provenanceText: text } : {}) });
         if (i % 1000 === 0) ctx.progress((0.2 * i) / p.quanta.length, 'reading');
       }
       const report = collectAndTransfer(r.registry, items, {

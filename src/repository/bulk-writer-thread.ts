@@ -1,0 +1,176 @@
+/**
+ * A BulkWriter on its own thread, driven synchronously from the caller's thread.
+ *
+ * Why: a large collect-and-transfer is half JavaScript (reading documents, building rows)
+ * and half SQLite (b-tree inserts). On a second thread the inserts overlap with the
+ * reading, and they run in a small heap instead of next to the caller's (possibly
+ * gigabytes of) documents, where every allocation costs more.
+ *
+ * How: the worker opens its own connection, takes the write lock (BEGIN IMMEDIATE) and
+ * applies batches as they arrive; the caller keeps reading the committed registry, which
+ * nobody else can change while the lock is held. Both sides block on Atomics.wait and
+ * take messages with receiveMessageOnPort, so `collectAndTransfer` stays synchronous
+ * (like the rest of the registry API) and the transaction never spans an event-loop turn.
+ * Backpressure: the caller waits when more than MAX_IN_FLIGHT batches are unread.
+ */
+import { existsSync } from 'node:fs';
+import { sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { RepositoryError } from '../model/errors.js';
+import type { WriterBatch, WriterResult } from './bulk-writer.js';
+
+/** Slots of the shared Int32Array. */
+export const SLOT = {
+  /** Bumped by the caller after each message it posts. */
+  toWorker: 0,
+  /** Bumped by the worker after each message it posts. */
+  toCaller: 1,
+  /** Batches the worker has applied. */
+  applied: 2,
+  /** Rows the worker has applied (progress). */
+  rows: 3,
+  /** Set by the caller to make the worker roll back and stop. */
+  abort: 4,
+} as const;
+const SLOTS = 5;
+const MAX_IN_FLIGHT = 32;
+/** How long the worker may take to open the registry and take the write lock (it waits up to busyTimeoutMs for the lock). */
+const START_GRACE_MS = 30_000;
+
+export interface WorkerData {
+  path: string;
+  port: MessagePort;
+  shared: Int32Array;
+  maxConflicts: number;
+  busyTimeoutMs: number;
+}
+
+/** Messages from the worker. */
+export type WorkerReply =
+  | { kind: 'ready' }
+  | { kind: 'done'; committed: boolean; result: WriterResult; seconds: { commit: number } }
+  | { kind: 'aborted' }
+  | { kind: 'error'; name: string; message: string; stack?: string };
+
+/** Messages to the worker. */
+export type WorkerRequest = WriterBatch | { kind: 'finish'; commit: boolean };
+
+/** The compiled worker script: next to this module, or under dist/ when running from TypeScript sources. */
+export function workerScript(): URL | null {
+  const here = new URL('./bulk-writer-worker.js', import.meta.url);
+  if (existsSync(here)) return here;
+  const built = fileURLToPath(here).replace(`${sep}src${sep}repository${sep}`, `${sep}dist${sep}src${sep}repository${sep}`);
+  return built !== fileURLToPath(here) && existsSync(built) ? pathToFileURL(built) : null;
+}
+
+export class BulkWriterThread {
+  private sent = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly port: MessagePort,
+    private readonly shared: Int32Array,
+  ) {}
+
+  /** Start the thread and wait until it holds the write lock. Throws RepositoryError if it cannot. */
+  static start(script: URL, path: string, opts: { maxConflicts: number; busyTimeoutMs: number }): BulkWriterThread {
+    const { port1, port2 } = new MessageChannel();
+    const shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
+    const data: WorkerData = { path, port: port2, shared, maxConflicts: opts.maxConflicts, busyTimeoutMs: opts.busyTimeoutMs };
+    const worker = new Worker(script, { workerData: data, transferList: [port2] });
+    worker.unref();
+    const t = new BulkWriterThread(worker, port1, shared);
+    const reply = t.next(() => {}, START_GRACE_MS + opts.busyTimeoutMs);
+    if (reply.kind !== 'ready') throw t.failure(reply);
+    return t;
+  }
+
+  /** Rows applied so far by the worker. */
+  get rowsApplied(): number {
+    return Atomics.load(this.shared, SLOT.rows);
+  }
+
+  /** Hand a batch over; waits (calling `tick`) while the worker is MAX_IN_FLIGHT batches behind. */
+  send(batch: WriterBatch, tick: () => void): void {
+    this.checkFailed();
+    while (this.sent - Atomics.load(this.shared, SLOT.applied) >= MAX_IN_FLIGHT) {
+      this.checkFailed();
+      Atomics.wait(this.shared, SLOT.applied, Atomics.load(this.shared, SLOT.applied), 50);
+      tick();
+    }
+    this.post(batch);
+    this.sent++;
+  }
+
+  /** Let the worker finish: it commits when `commit` and it found no conflicts, else rolls back. */
+  finish(commit: boolean, tick: () => void): Extract<WorkerReply, { kind: 'done' }> {
+    this.post({ kind: 'finish', commit });
+    const reply = this.next(tick);
+    this.close();
+    if (reply.kind !== 'done') throw this.failure(reply);
+    return reply;
+  }
+
+  /** Make the worker roll back and wait until it has let go of the lock. Safe to call twice. */
+  abort(): void {
+    if (this.closed) return;
+    Atomics.store(this.shared, SLOT.abort, 1);
+    Atomics.add(this.shared, SLOT.toWorker, 1);
+    Atomics.notify(this.shared, SLOT.toWorker);
+    try {
+      this.next(() => {}, START_GRACE_MS);
+    } catch {
+      // Rolled back or gone; either way the transaction is over.
+    }
+    this.close();
+  }
+
+  private post(msg: WorkerRequest): void {
+    this.port.postMessage(msg);
+    Atomics.add(this.shared, SLOT.toWorker, 1);
+    Atomics.notify(this.shared, SLOT.toWorker);
+  }
+
+  /** A reply that arrived while sending (only an error can: the worker answers nothing else unasked). */
+  private checkFailed(): void {
+    const m = receiveMessageOnPort(this.port);
+    if (m) {
+      this.close();
+      throw this.failure(m.message as WorkerReply);
+    }
+  }
+
+  private next(tick: () => void, timeoutMs = Infinity): WorkerReply {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const seen = Atomics.load(this.shared, SLOT.toCaller);
+      const m = receiveMessageOnPort(this.port);
+      if (m) return m.message as WorkerReply;
+      if (Date.now() > deadline) {
+        void this.worker.terminate();
+        this.close();
+        throw new RepositoryError('The registry writer thread did not answer in time.', { details: { timeoutMs } });
+      }
+      Atomics.wait(this.shared, SLOT.toCaller, seen, 50);
+      tick();
+    }
+  }
+
+  private failure(reply: WorkerReply): Error {
+    this.close();
+    if (reply.kind === 'error') {
+      const err = new RepositoryError(`Registry writer: ${reply.message}`, { details: { name: reply.name } });
+      if (reply.stack) err.stack = reply.stack;
+      return err;
+    }
+    return new RepositoryError(`Registry writer stopped unexpectedly (${reply.kind}).`);
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.port.close();
+  }
+}

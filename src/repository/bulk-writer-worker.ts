@@ -1,0 +1,77 @@
+/**
+ * Entry point of the registry writer thread (see bulk-writer-thread.ts): open the
+ * registry, take the write lock, apply batches until told to finish, then commit or roll
+ * back and report. Modules are imported inside the try, so even a failure to load them is
+ * reported to the caller instead of leaving it waiting.
+ */
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { WorkerData, WorkerReply, WorkerRequest } from './bulk-writer-thread.js';
+
+const { path, port, shared, maxConflicts, busyTimeoutMs } = workerData as WorkerData;
+// Slot numbers as in bulk-writer-thread.ts (SLOT), not imported so that nothing loads before the try.
+const TO_WORKER = 0;
+const TO_CALLER = 1;
+const APPLIED = 2;
+const ROWS = 3;
+const ABORT = 4;
+
+class Stop extends Error {}
+
+function reply(msg: WorkerReply): void {
+  port.postMessage(msg);
+  Atomics.add(shared, TO_CALLER, 1);
+  Atomics.notify(shared, TO_CALLER);
+}
+
+function next(): WorkerRequest {
+  for (;;) {
+    const seen = Atomics.load(shared, TO_WORKER);
+    if (Atomics.load(shared, ABORT) !== 0) throw new Stop('aborted');
+    const m = receiveMessageOnPort(port);
+    if (m) return m.message as WorkerRequest;
+    Atomics.wait(shared, TO_WORKER, seen, 1000);
+  }
+}
+
+let close: (() => void) | undefined;
+try {
+  const { Registry } = await import('./registry.js');
+  const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
+  const registry = Registry.open(path, { busyTimeoutMs });
+  close = () => registry.close({ checkpoint: false });
+  let done: Extract<WorkerReply, { kind: 'done' }> | undefined;
+  try {
+    registry.bulkTransaction(() => {
+      reply({ kind: 'ready' });
+      const writer = new BulkWriter(new WriteSink(registry), maxConflicts);
+      for (;;) {
+        const msg = next();
+        if (msg.kind === 'finish') {
+          const result = writer.finish();
+          done = { kind: 'done', committed: msg.commit && result.conflictCount === 0, result, seconds: { commit: performance.now() } };
+          if (!done.committed) throw new Stop('rollback');
+          return;
+        }
+        writer.apply(msg);
+        Atomics.store(shared, ROWS, writer.rows);
+        Atomics.add(shared, APPLIED, 1);
+        Atomics.notify(shared, APPLIED);
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof Stop)) throw err;
+  }
+  // The commit (or rollback) happened when bulkTransaction returned.
+  if (done) done.seconds.commit = Math.round(performance.now() - done.seconds.commit) / 1000;
+  reply(done ?? { kind: 'aborted' });
+} catch (err) {
+  const e = err as Error;
+  reply({ kind: 'error', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) });
+} finally {
+  try {
+    close?.();
+  } catch {
+    // The transaction is over either way; nothing left to report.
+  }
+  port.close();
+}

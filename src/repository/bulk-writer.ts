@@ -1,0 +1,361 @@
+/**
+ * The write side of collect-and-transfer: applies batches of ready-made rows to a sink
+ * and keeps the outcome (counts, conflicts, groups). It never sees items, documents or
+ * refs, only strings and numbers in flat arrays, so the same code runs in the caller's
+ * thread or on a writer thread (bulk-writer-thread.ts) behind a message port, where
+ * batches cross as cheap structured clones.
+ *
+ * Batches, in the order the caller sends them:
+ * - `ensure`: runs and dataset types the batch needs (resolved by the caller's planning);
+ * - `quanta`: quanta in item order, each with its input and output edges; a quantum's
+ *   edges are written only when the quantum row is new (a stored quantum has them);
+ * - `datasets`: actual outputs in dataset id order, each with its datastore records.
+ * `finish()` then checks that no dataset already present is claimed by another quantum.
+ */
+import { makeDatasetType, datasetTypeEquals, type DatasetType, type SerializedDatasetType } from '../model/dataset-type.js';
+import { ConflictList, type CollectConflict } from './collect-report.js';
+import {
+  describeDatasetConflict,
+  INSERTED,
+  quantumDifferences,
+  recordConflict,
+  recordDifferences,
+  type DatasetKeyRow,
+  type QuantumRow,
+  type RecordColumns,
+  type Registry,
+  type RowOutcome,
+} from './registry.js';
+
+// ------------------------------------------------------------------ sinks: where rows go
+
+/** The row operations collect-and-transfer needs; one implementation writes, one only looks. */
+export interface Sink {
+  ensureRun(name: string): void;
+  ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined];
+  datasetType(name: string): DatasetType | undefined;
+  insertDataset(id: string, datasetType: string, run: string, key: string, dataIdJson: string): RowOutcome;
+  datasetKey(id: string): DatasetKeyRow | undefined;
+  datasetIdByKey(datasetType: string, run: string, key: string): string | undefined;
+  otherProducer(datasetId: string, quantumId: string): string | undefined;
+  insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined];
+  insertInputEdge(quantumId: string, datasetId: string, datasetType: string, run: string, dataIdJson: string, flags: number): void;
+  insertOutputEdge(quantumId: string, datasetId: string, actual: boolean): void;
+  insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined];
+}
+
+/** Input edge flags (bits of one number, so an edge is five values in a batch). */
+export const EDGE_INIT = 1;
+export const EDGE_AVAILABLE = 2;
+export const EDGE_ACTUAL = 4;
+
+export class WriteSink implements Sink {
+  constructor(private readonly r: Registry) {}
+  ensureRun(name: string): void {
+    this.r._ensureRun(name);
+  }
+  ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined] {
+    return this.r._ensureDatasetType(dt);
+  }
+  datasetType(name: string): DatasetType | undefined {
+    return this.r.getDatasetType(name);
+  }
+  insertDataset(id: string, datasetType: string, run: string, key: string, dataIdJson: string): RowOutcome {
+    return this.r._insertDatasetRow(id, datasetType, run, key, dataIdJson);
+  }
+  datasetKey(id: string): DatasetKeyRow | undefined {
+    return this.r._datasetKey(id);
+  }
+  datasetIdByKey(datasetType: string, run: string, key: string): string | undefined {
+    return this.r._datasetIdByKey(datasetType, run, key);
+  }
+  otherProducer(datasetId: string, quantumId: string): string | undefined {
+    return this.r._otherProducer(datasetId, quantumId);
+  }
+  insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined] {
+    return this.r._insertQuantumRow(row);
+  }
+  insertInputEdge(q: string, d: string, t: string, run: string, dataIdJson: string, flags: number): void {
+    this.r._insertInputEdge(q, d, t, run, dataIdJson, (flags & EDGE_INIT) !== 0, true, (flags & EDGE_AVAILABLE) !== 0, (flags & EDGE_ACTUAL) !== 0);
+  }
+  insertOutputEdge(q: string, d: string, actual: boolean): void {
+    this.r._insertOutputEdge(q, d, true, actual);
+  }
+  insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined] {
+    return this.r._insertRecordRow(datasetId, datastoreName, cols);
+  }
+}
+
+/**
+ * Looks rows up in the registry and keeps what the batch would add in memory: the dry run's
+ * sink, and the planning sink of a batch written on another thread (which reads the
+ * committed registry while that thread holds the write lock).
+ */
+export class DrySink implements Sink {
+  private readonly types = new Map<string, DatasetType>();
+  private readonly datasets = new Map<string, DatasetKeyRow>();
+  private readonly keys = new Map<string, string>();
+  private readonly producers = new Map<string, string>();
+  private readonly quanta = new Map<string, QuantumRow>();
+  private readonly records = new Map<string, RecordColumns>();
+  /** Runs and dataset types this batch would add, in the order first seen. */
+  readonly newRuns: string[] = [];
+  readonly newTypes: DatasetType[] = [];
+  private readonly runsSeen = new Set<string>();
+  constructor(private readonly r: Registry) {}
+  ensureRun(name: string): void {
+    if (this.runsSeen.has(name)) return;
+    this.runsSeen.add(name);
+    if (!this.r.hasRun(name)) this.newRuns.push(name);
+  }
+  ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined] {
+    const existing = this.datasetType(dt.name);
+    if (existing) return datasetTypeEquals(existing, dt) ? ['present', existing] : ['conflict', existing];
+    this.types.set(dt.name, dt);
+    this.newTypes.push(dt);
+    return INSERTED;
+  }
+  datasetType(name: string): DatasetType | undefined {
+    return this.types.get(name) ?? this.r.getDatasetType(name);
+  }
+  insertDataset(id: string, datasetType: string, run: string, key: string): RowOutcome {
+    const row = this.datasetKey(id);
+    if (row) return row.dataset_type === datasetType && row.run === run && row.data_id_key === key ? 'present' : 'conflict';
+    if (this.datasetIdByKey(datasetType, run, key) !== undefined) return 'conflict';
+    this.datasets.set(id, { dataset_type: datasetType, run, data_id_key: key });
+    this.keys.set(`${datasetType}\0${run}\0${key}`, id);
+    return 'inserted';
+  }
+  datasetKey(id: string): DatasetKeyRow | undefined {
+    return this.datasets.get(id) ?? this.r._datasetKey(id);
+  }
+  datasetIdByKey(datasetType: string, run: string, key: string): string | undefined {
+    return this.keys.get(`${datasetType}\0${run}\0${key}`) ?? this.r._datasetIdByKey(datasetType, run, key);
+  }
+  otherProducer(datasetId: string, quantumId: string): string | undefined {
+    const mine = this.producers.get(datasetId);
+    if (mine !== undefined && mine !== quantumId) return mine;
+    return this.r._otherProducer(datasetId, quantumId);
+  }
+  insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined] {
+    const existing = this.quanta.get(row.id) ?? this.r._quantumRow(row.id);
+    if (existing) return [quantumDifferences(existing, row).length === 0 ? 'present' : 'conflict', existing];
+    this.quanta.set(row.id, row);
+    return INSERTED;
+  }
+  insertInputEdge(): void {}
+  insertOutputEdge(q: string, d: string, actual: boolean): void {
+    if (actual && !this.producers.has(d)) this.producers.set(d, q);
+  }
+  insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined] {
+    const k = `${datasetId}\0${datastoreName}\0${cols.component}`;
+    const existing = this.records.get(k) ?? this.r._recordColumns(datasetId, datastoreName, cols.component);
+    if (existing) return [recordDifferences(existing, cols).length === 0 ? 'present' : 'conflict', existing];
+    this.records.set(k, cols);
+    return INSERTED;
+  }
+}
+
+// ------------------------------------------------------------------ batches
+
+/** Values per quantum in `QuantaBatch.quanta`: the QuantumRow columns, then the edge counts. */
+export const QUANTUM_STRIDE = 10;
+/** Values per input edge: dataset id, dataset type, run, data ID JSON, flags (EDGE_*). */
+export const INPUT_STRIDE = 5;
+/** Values per output edge: dataset id, actual (0/1). */
+export const OUTPUT_STRIDE = 2;
+/** Values per dataset: id, quantum id, dataset type, run, data ID key, data ID JSON, record count. */
+export const DATASET_STRIDE = 7;
+/** Values per record: datastore name, then the RecordColumns in declaration order. */
+export const RECORD_STRIDE = 9;
+
+export interface EnsureBatch {
+  kind: 'ensure';
+  runs: string[];
+  datasetTypes: SerializedDatasetType[];
+}
+
+export interface QuantaBatch {
+  kind: 'quanta';
+  /** id, task_name, data_id, host, started_at, ended_at, format, provenance, #inputs, #outputs. */
+  quanta: Array<string | number | null>;
+  inputs: Array<string | number>;
+  outputs: Array<string | number>;
+}
+
+export interface DatasetsBatch {
+  kind: 'datasets';
+  datasets: Array<string | number>;
+  records: Array<string | number | null>;
+}
+
+export type WriterBatch = EnsureBatch | QuantaBatch | DatasetsBatch;
+
+/** What the writer found; merged into the CollectReport by the caller. */
+export interface WriterResult {
+  quanta: { stored: number; alreadyPresent: number };
+  datasets: { inserted: number; alreadyPresent: number; byGroup: Array<{ datasetType: string; run: string; count: number }> };
+  records: { inserted: number; alreadyPresent: number };
+  conflicts: CollectConflict[];
+  conflictCount: number;
+  timings: Record<string, number>;
+}
+
+// ------------------------------------------------------------------ the writer
+
+export class BulkWriter {
+  /** Rows applied so far (quanta, edges, datasets, records): the caller's progress measure. */
+  rows = 0;
+  private readonly conflicts: ConflictList;
+  private readonly result: Omit<WriterResult, 'conflicts' | 'conflictCount' | 'timings'> = {
+    quanta: { stored: 0, alreadyPresent: 0 },
+    datasets: { inserted: 0, alreadyPresent: 0, byGroup: [] },
+    records: { inserted: 0, alreadyPresent: 0 },
+  };
+  private readonly groups = new Map<string, { datasetType: string; run: string; count: number }>();
+  /** Datasets that were already there: each may be claimed by only one producer. */
+  private readonly present: Array<{ id: string; quantumId: string }> = [];
+  /** Seconds spent applying each kind of batch (every key present, so reports have one shape). */
+  private readonly timings: Record<string, number> = { ensure: 0, quanta: 0, datasets: 0, producers: 0 };
+
+  /** `onRows` is called after each quantum and each dataset (inline progress). */
+  constructor(
+    private readonly sink: Sink,
+    maxConflicts: number,
+    private readonly onRows: () => void = () => {},
+  ) {
+    this.conflicts = new ConflictList(maxConflicts);
+  }
+
+  apply(batch: WriterBatch): void {
+    const t0 = performance.now();
+    if (batch.kind === 'ensure') this.ensure(batch);
+    else if (batch.kind === 'quanta') this.quanta(batch);
+    else this.datasets(batch);
+    this.timings[batch.kind]! += (performance.now() - t0) / 1000;
+  }
+
+  private ensure(b: EnsureBatch): void {
+    for (const run of b.runs) this.sink.ensureRun(run);
+    for (const s of b.datasetTypes) {
+      const dt = makeDatasetType(s);
+      const [outcome] = this.sink.ensureDatasetType(dt);
+      // The caller resolved these against the same snapshot; a difference means another writer got in.
+      if (outcome === 'conflict') throw new Error(`Dataset type '${dt.name}' changed while the batch was being written.`);
+    }
+  }
+
+  private quanta(b: QuantaBatch): void {
+    const q = b.quanta;
+    const ins = b.inputs;
+    const outs = b.outputs;
+    let i = 0;
+    let o = 0;
+    for (let k = 0; k < q.length; k += QUANTUM_STRIDE) {
+      const row: QuantumRow = {
+        id: q[k] as string,
+        task_name: q[k + 1] as string | null,
+        data_id: q[k + 2] as string | null,
+        host: q[k + 3] as string | null,
+        started_at: q[k + 4] as string | null,
+        ended_at: q[k + 5] as string | null,
+        format: q[k + 6] as QuantumRow['format'],
+        provenance: q[k + 7] as string,
+      };
+      const nIn = q[k + 8] as number;
+      const nOut = q[k + 9] as number;
+      const [outcome, existing] = this.sink.insertQuantum(row);
+      if (outcome === 'inserted') {
+        this.result.quanta.stored++;
+        for (let e = i, end = i + nIn * INPUT_STRIDE; e < end; e += INPUT_STRIDE) {
+          this.sink.insertInputEdge(row.id, ins[e] as string, ins[e + 1] as string, ins[e + 2] as string, ins[e + 3] as string, ins[e + 4] as number);
+        }
+        for (let e = o, end = o + nOut * OUTPUT_STRIDE; e < end; e += OUTPUT_STRIDE) this.sink.insertOutputEdge(row.id, outs[e] as string, outs[e + 1] === 1);
+      } else if (outcome === 'present') {
+        this.result.quanta.alreadyPresent++;
+      } else {
+        this.conflicts.add({
+          quantumId: row.id,
+          reason: 'quantumConflict',
+          details: { message: `Quantum ${row.id} is already stored with different content.`, fields: quantumDifferences(existing!, row) },
+        });
+      }
+      i += nIn * INPUT_STRIDE;
+      o += nOut * OUTPUT_STRIDE;
+      this.rows += 1 + nIn + nOut;
+      this.onRows();
+    }
+  }
+
+  private datasets(b: DatasetsBatch): void {
+    const d = b.datasets;
+    const recs = b.records;
+    let r = 0;
+    for (let k = 0; k < d.length; k += DATASET_STRIDE) {
+      const id = d[k] as string;
+      const quantumId = d[k + 1] as string;
+      const datasetType = d[k + 2] as string;
+      const run = d[k + 3] as string;
+      const key = d[k + 4] as string;
+      const nRec = d[k + 6] as number;
+      const first = r;
+      r += nRec * RECORD_STRIDE;
+      this.rows += 1 + nRec;
+      this.onRows();
+      const outcome = this.sink.insertDataset(id, datasetType, run, key, d[k + 5] as string);
+      if (outcome === 'conflict') {
+        const sink = this.sink;
+        this.conflicts.add({ datasetId: id, quantumId, ...describeDatasetConflict(sink.datasetKey(id), () => sink.datasetIdByKey(datasetType, run, key), id, datasetType, run, key) });
+        continue;
+      }
+      if (outcome === 'inserted') this.result.datasets.inserted++;
+      else {
+        this.result.datasets.alreadyPresent++;
+        this.present.push({ id, quantumId });
+      }
+      const gk = `${datasetType}\0${run}`;
+      const g = this.groups.get(gk);
+      if (g) g.count++;
+      else this.groups.set(gk, { datasetType, run, count: 1 });
+      for (let e = first; e < r; e += RECORD_STRIDE) {
+        const datastoreName = recs[e] as string;
+        const cols: RecordColumns = {
+          tableName: recs[e + 1] as string,
+          path: recs[e + 2] as string,
+          formatter: recs[e + 3] as string,
+          storageClass: recs[e + 4] as string,
+          component: recs[e + 5] as string,
+          checksum: recs[e + 6] as string | null,
+          fileSize: recs[e + 7] as number,
+          extra: recs[e + 8] as string | null,
+        };
+        const [rOutcome, existing] = this.sink.insertRecord(id, datastoreName, cols);
+        if (rOutcome === 'inserted') this.result.records.inserted++;
+        else if (rOutcome === 'present') this.result.records.alreadyPresent++;
+        else this.conflicts.add({ datasetId: id, quantumId, reason: 'recordConflict', details: recordConflict(id, datastoreName, existing!, cols) });
+      }
+    }
+  }
+
+  /** Check the producers of datasets that were already there, and return the outcome. */
+  finish(): WriterResult {
+    const t0 = performance.now();
+    for (const { id, quantumId } of this.present) {
+      const other = this.sink.otherProducer(id, quantumId);
+      if (other !== undefined) {
+        this.conflicts.add({ datasetId: id, quantumId, reason: 'multipleProducers', details: { message: `Dataset ${id} is already an actual output of quantum ${other}.`, otherQuantumId: other } });
+      }
+    }
+    this.timings['producers'] = (performance.now() - t0) / 1000;
+    const byGroup = [...this.groups.values()].sort((a, b) =>
+      a.datasetType !== b.datasetType ? (a.datasetType < b.datasetType ? -1 : 1) : a.run < b.run ? -1 : a.run > b.run ? 1 : 0,
+    );
+    return {
+      ...this.result,
+      datasets: { ...this.result.datasets, byGroup },
+      conflicts: this.conflicts.listed,
+      conflictCount: this.conflicts.count,
+      timings: Object.fromEntries(Object.entries(this.timings).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+    };
+  }
+}
