@@ -19,17 +19,37 @@ console.debug = console.error;
 let bytesOut = 0;
 
 /**
- * Messages written in the same turn of the event loop leave in one system call:
- * vscode-jsonrpc writes a header and a body per message and waits for each, which
- * would otherwise cost two writes per response. Large chunks go straight out (after
- * what is queued), so big payloads are neither copied nor held back. end() flushes.
+ * Messages written in the same turn of the event loop leave in one system call. Under a
+ * pipelined load vscode-jsonrpc handles one request per turn, so a flush also waits a few
+ * more turns (MAX_DEFERS) while each turn adds another response: one write per several
+ * responses instead of one each (a write costs about as much as handling a small
+ * request). A lone response, or a turn that adds nothing, is written at once, so a
+ * sequential caller waits no longer. Large chunks go straight out (after what is queued),
+ * so big payloads are neither copied nor held back. end() flushes.
  */
 const LARGE = 64 * 1024;
+const MAX_DEFERS = 8;
 let queue: Buffer[] = [];
+let queuedBytes = 0;
 let scheduled = false;
+/** Whether a message was queued since the flush was (re)scheduled, and how often it was put off. */
+let addedSinceScheduled = false;
+let defers = 0;
+
+function flushSoon(): void {
+  if (!scheduled) return; // flushed meanwhile (a large chunk, or end())
+  if (addedSinceScheduled && defers < MAX_DEFERS && queuedBytes < LARGE) {
+    addedSinceScheduled = false;
+    defers++;
+    setImmediate(flushSoon);
+    return;
+  }
+  flush();
+}
 
 function flush(done?: (err?: Error | null) => void): void {
   scheduled = false;
+  queuedBytes = 0;
   if (queue.length === 0) {
     done?.();
     return;
@@ -51,9 +71,14 @@ export const protocolOutput: Writable = new Writable({
       return;
     }
     queue.push(chunk);
+    queuedBytes += chunk.length;
     if (!scheduled) {
       scheduled = true;
-      setImmediate(flush);
+      addedSinceScheduled = false;
+      defers = 0;
+      setImmediate(flushSoon);
+    } else {
+      addedSinceScheduled = true;
     }
     callback();
   },

@@ -91,13 +91,27 @@ export function missingDimensions(dataId: DataId, required: readonly string[]): 
   return required.filter((d) => !Object.prototype.hasOwnProperty.call(dataId, d));
 }
 
+/**
+ * `fn(dataId)`, remembered per data ID when it is frozen (as every parsed one is): keys and
+ * URIs of a quantum's refs are asked for on every read and write.
+ */
+function memo(fn: (dataId: DataId) => string): (dataId: DataId) => string {
+  const cache = new WeakMap<DataId, string>();
+  return (dataId) => {
+    if (!Object.isFrozen(dataId)) return fn(dataId);
+    let v = cache.get(dataId);
+    if (v === undefined) cache.set(dataId, (v = fn(dataId)));
+    return v;
+  };
+}
+
 /** Canonical text key, e.g. `detector=1,instrument=Cam1` (sorted by dimension name). */
-export function dataIdKey(dataId: DataId): string {
-  return Object.keys(dataId)
+export const dataIdKey = memo((dataId) =>
+  Object.keys(dataId)
     .sort()
     .map((k) => `${k}=${String(dataId[k])}`)
-    .join(',');
-}
+    .join(','),
+);
 
 /** Form-encode like Python's urllib.parse.quote_plus: safe = alphanumerics and `_.-~`, space → `+`. */
 function quotePlus(text: string): string {
@@ -107,12 +121,12 @@ function quotePlus(text: string): string {
 }
 
 /** URL query form, e.g. `detector=1&instrument=Cam1` (used in `mem://` URIs). */
-export function dataIdQuery(dataId: DataId): string {
-  return Object.keys(dataId)
+export const dataIdQuery = memo((dataId) =>
+  Object.keys(dataId)
     .sort()
     .map((k) => `${quotePlus(k)}=${quotePlus(String(dataId[k]))}`)
-    .join('&');
-}
+    .join('&'),
+);
 
 /** Order data IDs by their canonical key (numbers compare numerically per dimension). */
 export function compareDataIds(a: DataId, b: DataId): number {

@@ -95,7 +95,24 @@ export function canonicalJson(value: unknown, options: { sortKeys?: boolean } = 
   const sortKeys = options.sortKeys ?? true;
   const problem = jsonValueProblem(value);
   if (problem) throw new InvalidValue(`Value cannot be written as JSON: ${problem}.`, { details: { problem } });
-  return write(value, sortKeys);
+  // When every object's keys are already in order (or order is kept), the engine's own
+  // serialiser gives the same text, several times faster.
+  return !sortKeys || keysInOrder(value) ? JSON.stringify(value) : write(value, sortKeys);
+}
+
+function keysInOrder(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!keysInOrder(v)) return false;
+    return true;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && keys[i - 1]! > keys[i]!) return false;
+    if (!keysInOrder(obj[keys[i]!])) return false;
+  }
+  return true;
 }
 
 function write(value: unknown, sortKeys: boolean): string {

@@ -5,8 +5,6 @@
  */
 import {
   createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
   type CancellationToken,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
@@ -21,6 +19,8 @@ import { Stats } from './stats.js';
 import { SessionTable, releaseSession, type Session } from './session-table.js';
 import { NO_PROGRESS, RequestContext, type Progress } from './context.js';
 import { rpcError, toResponseError } from './errors.js';
+import { ProtocolReader } from './protocol-reader.js';
+import { ProtocolWriter } from './protocol-writer.js';
 
 export interface ServerOptions {
   input: Readable;
@@ -63,7 +63,7 @@ export class Server {
   state: LifecycleState = 'uninitialized';
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
-  private readonly writer: StreamMessageWriter;
+  private readonly writer: ProtocolWriter;
   private inflight = 0;
   private lastActivity = performance.now();
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
@@ -73,8 +73,8 @@ export class Server {
     this.logger = new Logger(options.logLevel);
     this.sessions = new SessionTable(options.maxSessions);
     options.input.on('data', (chunk: Buffer) => (this.stats.bytesIn += chunk.length));
-    this.writer = new StreamMessageWriter(options.output);
-    this.conn = createMessageConnection(new StreamMessageReader(options.input), this.writer);
+    this.writer = new ProtocolWriter(options.output);
+    this.conn = createMessageConnection(new ProtocolReader(options.input), this.writer);
     this.conn.onError(([err, msg]) => this.onConnectionError(err, msg));
     // Requests already read are still answered: wait for them, then exit.
     this.conn.onClose(() => void this.drain().then(() => this.exit(this.state === 'shutdown' ? 0 : 1, 'stdin closed')));

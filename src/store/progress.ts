@@ -47,7 +47,10 @@ export async function withProgress<T>(
 /** A private copy of `data`, made chunk by chunk so the copy of a large value reports progress. */
 export function copyBuffer(data: Buffer, chunk: number, step: StepFn): Buffer {
   if (step === noStep || data.length <= chunk) {
-    const out = Buffer.from(data);
+    // Not from the shared pool: a stored value is long-lived, and a pool slice would keep
+    // its whole 8 KiB pool alive (and churn new pools on every few small puts).
+    const out = Buffer.allocUnsafeSlow(data.length);
+    data.copy(out);
     step(data.length);
     return out;
   }

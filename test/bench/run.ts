@@ -110,7 +110,17 @@ async function trustModeReads(): Promise<Record<string, number>> {
   }
 }
 
+/** `npm run bench -- --only=sidecar,trust,stores,repository` runs some sections (default: all). */
+const only = new Set(
+  process.argv
+    .filter((a) => a.startsWith('--only='))
+    .flatMap((a) => a.slice('--only='.length).split(','))
+    .filter(Boolean),
+);
+const wanted = (section: string): boolean => only.size === 0 || only.has(section);
+
 async function main(): Promise<void> {
+  if (!wanted('sidecar')) return rest({ machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString() }, []);
   const value = { payload: 'x'.repeat(1000) }; // ~1 KiB of JSON
   const results: Record<string, unknown> = { machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString() };
   const rows: Array<[string, number, number, string]> = [];
@@ -174,10 +184,14 @@ async function main(): Promise<void> {
   rows.push(['get 16 MiB file path', mib / getFile, mib / (echoBigS / 2), 'MiB/s']);
   results.sidecar = Object.fromEntries(rows.map(([name, v, ceiling, unit]) => [name, { value: v, ceiling, unit, ratioToCeiling: v / ceiling }]));
 
-  results.trustModeReads = await trustModeReads();
+  await rest(results, rows);
+}
+
+async function rest(results: Record<string, unknown>, rows: Array<[string, number, number, string]>): Promise<void> {
+  if (wanted('trust')) results.trustModeReads = await trustModeReads();
 
   // Store backends and the repository, when those benches are present.
-  try {
+  if (wanted('stores')) try {
     const storeBench = './store-bench.js'; // a variable, so this runner builds without it
     const mod = (await import(storeBench)) as { runStoreBench?: () => Promise<Record<string, unknown>> };
     if (mod.runStoreBench) results.stores = await mod.runStoreBench();
@@ -185,7 +199,7 @@ async function main(): Promise<void> {
     results.stores = { skipped: (err as Error).message };
   }
 
-  try {
+  if (wanted('repository')) try {
     const repoBench = './repository-bench.js';
     const mod = (await import(repoBench)) as { runRepositoryBench?: () => Promise<Record<string, unknown>> };
     if (mod.runRepositoryBench) results.repository = await mod.runRepositoryBench();
@@ -201,7 +215,7 @@ async function main(): Promise<void> {
   for (const [name, v, ceiling, unit] of rows) {
     lines.push(`${name.padEnd(34)}  ${v.toFixed(0).padStart(8)} ${unit.padEnd(7)} ${ceiling.toFixed(0).padStart(8)} ${unit.padEnd(7)} ${(ceiling / v).toFixed(2)}x slower`);
   }
-  lines.push('', 'trust-mode reads:', JSON.stringify(results.trustModeReads, null, 2));
+  if (results.trustModeReads) lines.push('', 'trust-mode reads:', JSON.stringify(results.trustModeReads, null, 2));
   if (results.stores) lines.push('', 'stores:', JSON.stringify(results.stores, null, 2));
   if (results.repository) lines.push('', 'repository:', JSON.stringify(results.repository, null, 2));
   lines.push('', `written to ${join(outDir, 'bench.json')}`, '');
