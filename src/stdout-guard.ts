@@ -23,22 +23,25 @@ let bytesOut = 0;
  * pipelined load vscode-jsonrpc handles one request per turn, so a flush also waits a few
  * more turns (MAX_DEFERS) while each turn adds another response: one write per several
  * responses instead of one each (a write costs about as much as handling a small
- * request). A lone response, or a turn that adds nothing, is written at once, so a
+ * request), never holding a message more than MAX_HOLD_MS. A lone response, or a turn that adds nothing, is written at once, so a
  * sequential caller waits no longer. Large chunks go straight out (after what is queued),
  * so big payloads are neither copied nor held back. end() flushes.
  */
 const LARGE = 64 * 1024;
-const MAX_DEFERS = 8;
+const MAX_DEFERS = 32;
+/** Nothing waits longer than this for a deferred flush. */
+const MAX_HOLD_MS = 2;
 let queue: Buffer[] = [];
 let queuedBytes = 0;
 let scheduled = false;
 /** Whether a message was queued since the flush was (re)scheduled, and how often it was put off. */
 let addedSinceScheduled = false;
 let defers = 0;
+let heldSince = 0;
 
 function flushSoon(): void {
   if (!scheduled) return; // flushed meanwhile (a large chunk, or end())
-  if (addedSinceScheduled && defers < MAX_DEFERS && queuedBytes < LARGE) {
+  if (addedSinceScheduled && defers < MAX_DEFERS && queuedBytes < LARGE && performance.now() - heldSince < MAX_HOLD_MS) {
     addedSinceScheduled = false;
     defers++;
     setImmediate(flushSoon);
@@ -76,6 +79,7 @@ export const protocolOutput: Writable = new Writable({
       scheduled = true;
       addedSinceScheduled = false;
       defers = 0;
+      heldSince = performance.now();
       setImmediate(flushSoon);
     } else {
       addedSinceScheduled = true;

@@ -10,11 +10,16 @@ import type { StorageClass, StorageClassRegistry } from '../model/storage-class.
 import type { PutSource, ReadRequest, ReadResult } from './datastore.js';
 import { formatterFor, type Formatter } from './formatters.js';
 import { checkValue, coerceForWrite, readValue } from './storage-class-delegate.js';
+import { sha256Hex } from '../util/checksum.js';
 
 export interface Encoded {
   bytes: Buffer;
   storageClass: StorageClass;
   formatter: Formatter;
+  /** Nobody else holds `bytes` (encoded here, or handed over by the source): a store may keep them without a copy. */
+  owned: boolean;
+  /** SHA-256 (hex) of `bytes`. */
+  sha256: string;
 }
 
 /** The bytes to store for a put. Given bytes are validated and kept exactly as given. */
@@ -28,7 +33,8 @@ export function encodeForPut(source: PutSource, ref: DatasetRef, registry: Stora
   if (source.kind === 'value') {
     const value = coerceForWrite(source.value, storageClass.name, registry);
     checkValue(value, storageClass);
-    return { bytes: formatter.toBytes(value), storageClass, formatter };
+    const bytes = formatter.toBytes(value);
+    return { bytes, storageClass, formatter, owned: true, sha256: sha256Hex(bytes) };
   }
   let decoded: unknown;
   try {
@@ -39,7 +45,7 @@ export function encodeForPut(source: PutSource, ref: DatasetRef, registry: Stora
     });
   }
   checkValue(decoded, storageClass);
-  return { bytes: source.bytes, storageClass, formatter };
+  return { bytes: source.bytes, storageClass, formatter, owned: source.owned === true, sha256: source.sha256 ?? sha256Hex(source.bytes) };
 }
 
 /** Read stored bytes written with `writeStorageClass`, as the ref and request ask. */

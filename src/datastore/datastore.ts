@@ -16,7 +16,16 @@ export interface ReadRequest {
 }
 
 /** A dataset's value, as given to put. Bytes are the formatter's serialisation. */
-export type PutSource = { kind: 'value'; value: unknown } | { kind: 'bytes'; bytes: Buffer };
+export type PutSource =
+  | { kind: 'value'; value: unknown }
+  | {
+      kind: 'bytes';
+      bytes: Buffer;
+      /** Nobody else holds `bytes` (decoded from a payload or read from a file): a datastore may keep them without a copy. */
+      owned?: boolean;
+      /** SHA-256 (hex) of `bytes`, when the caller computed it while reading them. */
+      sha256?: string;
+    };
 
 /** What a successful put wrote. */
 export interface StoredArtifact {

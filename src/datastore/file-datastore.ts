@@ -84,8 +84,7 @@ export class FileDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass, formatter } = encodeForPut(source, ref, this.storageClasses);
-    const checksum = sha256Hex(bytes);
+    const { bytes, storageClass, formatter, sha256: checksum } = encodeForPut(source, ref, this.storageClasses);
     const path = this.predictedPath(ref);
     const info: StoredFileInfo = {
       formatter: formatter.name,

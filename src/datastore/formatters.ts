@@ -18,11 +18,22 @@ export interface Formatter {
   readonly name: string;
   /** File name extension, with its leading dot (e.g. `.json`). */
   readonly extension: string;
+  /** A new buffer, never memory of `value` itself (datastores keep it without copying). */
   toBytes(value: unknown): Buffer;
   fromBytes(bytes: Buffer): unknown;
 }
 
 const PREFIX = 'quantum_butler.formatters.';
+
+/**
+ * UTF-8 bytes in a buffer of their own, not a slice of Node's shared pool: datastores keep
+ * what toBytes returns, and a pool slice would keep its whole 8 KiB pool alive.
+ */
+function utf8Bytes(text: string): Buffer {
+  const out = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+  out.write(text, 0, 'utf8');
+  return out;
+}
 
 function decodeUtf8(bytes: Uint8Array, formatter: string): string {
   try {
@@ -45,7 +56,7 @@ export const JsonFormatter: Formatter = Object.freeze({
   name: `${PREFIX}JsonFormatter`,
   extension: '.json',
   toBytes(value: unknown): Buffer {
-    return Buffer.from(canonicalJson(value), 'utf8');
+    return utf8Bytes(canonicalJson(value));
   },
   fromBytes(bytes: Buffer): unknown {
     return parseJsonBytes(bytes, `${PREFIX}JsonFormatter`);
@@ -62,7 +73,7 @@ export const TableFormatter: Formatter = Object.freeze({
     const body = Object.keys(columns)
       .map((n) => `${JSON.stringify(n)}:[${columns[n]!.map((cell) => canonicalJson(cell)).join(',')}]`)
       .join(',');
-    return Buffer.from(`{"columns":{${body}}}`, 'utf8');
+    return utf8Bytes(`{"columns":{${body}}}`);
   },
   fromBytes(bytes: Buffer): unknown {
     const v = parseJsonBytes(bytes, `${PREFIX}TableFormatter`);
@@ -79,7 +90,7 @@ export const TextFormatter: Formatter = Object.freeze({
     if (typeof value !== 'string') {
       throw new InvalidValue(`${PREFIX}TextFormatter: expected a string, got ${jsTypeName(value)}.`, { details: { got: jsTypeName(value) } });
     }
-    return Buffer.from(value, 'utf8');
+    return utf8Bytes(value);
   },
   fromBytes(bytes: Buffer): unknown {
     return decodeUtf8(bytes, `${PREFIX}TextFormatter`);
@@ -93,7 +104,9 @@ export const BytesFormatter: Formatter = Object.freeze({
     if (!(value instanceof Uint8Array)) {
       throw new InvalidValue(`${PREFIX}BytesFormatter: expected bytes, got ${jsTypeName(value)}.`, { details: { got: jsTypeName(value) } });
     }
-    return Buffer.from(value);
+    const out = Buffer.allocUnsafeSlow(value.length);
+    out.set(value);
+    return out;
   },
   fromBytes(bytes: Buffer): unknown {
     return Buffer.from(bytes);

@@ -28,7 +28,6 @@ import type {
   StoredArtifact,
 } from './datastore.js';
 import { decodeForRead, encodeForPut } from './codec.js';
-import { sha256Hex } from '../util/checksum.js';
 
 
 /** What the store's metadata holds for one dataset. */
@@ -97,9 +96,8 @@ export class MemoryDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass: sc, formatter } = encodeForPut(source, ref, this.storageClasses);
+    const { bytes, storageClass: sc, formatter, owned, sha256: checksum } = encodeForPut(source, ref, this.storageClasses);
     ctx?.progress?.(0.5, 'checksum');
-    const checksum = sha256Hex(bytes);
     const existing = await this.readRecord(ref);
     if (existing && !existing.trashed) {
       if (existing.checksum === checksum) {
@@ -124,7 +122,7 @@ export class MemoryDatastore implements Datastore {
       timestamp: Date.now() / 1000,
       trashed: false,
     };
-    await this.store.set(this.key(ref), bytes, { ...rec });
+    await this.store.set(this.key(ref), bytes, { ...rec }, { adopt: owned });
     ctx?.progress?.(1, 'stored');
     return { info: this.toInfo(rec), uri: this.uriOf(rec, ref), unchanged: false };
   }

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, basename } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { PutSource } from '../datastore/datastore.js';
 import type { Payload, PayloadEncoding } from '../../protocol/common.js';
 import { InvalidArgument, IOFailure, PayloadTooLarge } from '../model/errors.js';
@@ -52,6 +52,36 @@ export function decodeBase64(data: string, maxInlineBytes: number, what: string)
   return bytes;
 }
 
+const READ_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Read a whole file and its SHA-256 together: each chunk is hashed while the next one is
+ * being read (reads run on libuv's thread pool), so the checksum costs little extra time.
+ * A file that shrinks while being read gives what was there; one that grows, its first
+ * `size` bytes (the size when opened).
+ */
+export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
+  const fh = await fs.open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const bytes = Buffer.allocUnsafeSlow(size);
+    const hash = createHash('sha256');
+    let done = 0;
+    let next = size > 0 ? fh.read(bytes, 0, Math.min(READ_CHUNK, size), 0) : null;
+    while (next) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) break;
+      const start = done;
+      done += bytesRead;
+      next = done < size ? fh.read(bytes, done, Math.min(READ_CHUNK, size - done), done) : null;
+      hash.update(bytes.subarray(start, done));
+    }
+    return { bytes: done === size ? bytes : bytes.subarray(0, done), sha256: hash.digest('hex') };
+  } finally {
+    await fh.close();
+  }
+}
+
 /** A decoded put payload, plus what to do after a successful put (move deletes the source). */
 export interface DecodedPut {
   source: PutSource;
@@ -71,19 +101,22 @@ export async function decodePutPayload(p: Payload, maxInlineBytes: number): Prom
       if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The text payload');
       return { source: { kind: 'value', value: p.text }, afterPut: nothing };
     }
-    case 'base64':
-      return { source: { kind: 'bytes', bytes: decodeBase64(p.data, maxInlineBytes, 'The base64 payload') }, afterPut: nothing };
+    case 'base64': {
+      const bytes = decodeBase64(p.data, maxInlineBytes, 'The base64 payload');
+      // A small decode is a slice of Node's shared pool: keeping it would keep the whole pool.
+      return { source: { kind: 'bytes', bytes, owned: bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length }, afterPut: nothing };
+    }
     case 'file': {
       requireAbsolute(p.path);
-      let bytes: Buffer;
+      let read: { bytes: Buffer; sha256: string };
       try {
-        bytes = await fs.readFile(p.path);
+        read = await readHashed(p.path);
       } catch (err) {
         throw ioError(err, 'read', p.path);
       }
       // 'link' cannot share storage with an in-memory datastore; it reads like 'copy'.
       const afterPut = p.mode === 'move' ? async () => fs.rm(p.path, { force: true }) : nothing;
-      return { source: { kind: 'bytes', bytes }, afterPut };
+      return { source: { kind: 'bytes', bytes: read.bytes, sha256: read.sha256, owned: true }, afterPut };
     }
   }
 }

@@ -19,7 +19,7 @@ import { compileGlob, type Glob } from './glob.js';
 import { checkKey, checkKeys, compareKeys, sortKeys } from './keys.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_PROGRESS_THRESHOLD, noStep, readFileChunked, withProgress, writeChunked, type StepFn } from './progress.js';
 import { checkMatch } from './query.js';
-import type { Metadata, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, Transaction } from './store.js';
+import type { Metadata, SetOptions, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, Transaction } from './store.js';
 import { TransactionManager } from './transactions.js';
 import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, cloneJson, project } from './values.js';
 
@@ -41,6 +41,8 @@ export interface Entry {
 export interface PutChange {
   data?: Buffer;
   metadata?: Metadata;
+  /** `data` was handed over (SetOptions.adopt): it may be kept without a copy. */
+  adopt?: boolean;
 }
 
 export interface PutResult {
@@ -282,11 +284,11 @@ export abstract class BaseStore implements Store {
 
   // ---- writes -------------------------------------------------------------------------
 
-  async set(key: string, data: Buffer, metadata: Metadata): Promise<void> {
+  async set(key: string, data: Buffer, metadata: Metadata, opts: SetOptions = {}): Promise<void> {
     const k = this.checkKey(key);
     const d = checkData(data);
     const md = checkMetadata(metadata);
-    await this.write(() => this.putOne(k, { data: d, metadata: md }));
+    await this.write(() => this.putOne(k, { data: d, metadata: md, adopt: opts.adopt === true }));
   }
 
   async setData(key: string, data: Buffer): Promise<void> {

@@ -57,7 +57,7 @@ export class MemoryStore extends BaseStore {
 
   protected async _put(key: string, change: PutChange, step: StepFn): Promise<PutResult> {
     const prev = this.entries.get(key);
-    const data = change.data ? copyBuffer(change.data, this.chunkSize, step) : (prev?.data ?? EMPTY);
+    const data = change.data ? (change.adopt ? change.data : copyBuffer(change.data, this.chunkSize, step)) : (prev?.data ?? EMPTY);
     // change.metadata is already a private copy (BaseStore validated and copied it).
     const metadata = change.metadata ?? prev?.metadata ?? {};
     const now = nowSeconds();

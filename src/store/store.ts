@@ -10,6 +10,14 @@
 
 export type Metadata = Record<string, unknown>;
 
+export interface SetOptions {
+  /**
+   * The caller hands `data` over and never touches it again, so a store that keeps values
+   * in memory may keep this buffer instead of a copy (a datastore's freshly encoded bytes).
+   */
+  adopt?: boolean;
+}
+
 export interface StoreValue {
   key: string;
   data: Buffer;
@@ -59,7 +67,7 @@ export interface Store {
   getMetadata(key: string, select?: readonly string[]): Promise<Metadata>;
   exists(key: string): Promise<boolean>;
 
-  set(key: string, data: Buffer, metadata: Metadata): Promise<void>;
+  set(key: string, data: Buffer, metadata: Metadata, opts?: SetOptions): Promise<void>;
   setData(key: string, data: Buffer): Promise<void>;
   setMetadata(key: string, metadata: Metadata): Promise<void>;
   updateMetadata(key: string, metadata: Metadata): Promise<void>;
