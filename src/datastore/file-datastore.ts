@@ -65,11 +65,13 @@ export class FileDatastore implements Datastore {
       this.trust.predictedMisses++;
       return undefined;
     }
+    return { info: this.predictedInfo(ref, path, -1), predicted: true };
+  }
+
+  /** What a trust-mode read knows of a dataset found at its predicted path. */
+  private predictedInfo(ref: DatasetRef, path: string, size: number): StoredFileInfo {
     const sc = ref.datasetType.parentStorageClass ?? ref.datasetType.storageClass;
-    return {
-      info: { formatter: formatterFor(this.storageClasses.get(sc)).name, path, storage_class: sc, component: null, checksum: null, file_size: -1 },
-      predicted: true,
-    };
+    return { formatter: formatterFor(this.storageClasses.get(sc)).name, path, storage_class: sc, component: null, checksum: null, file_size: size };
   }
 
   private notFound(ref: DatasetRef): Error {
@@ -122,13 +124,19 @@ export class FileDatastore implements Datastore {
 
   async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
     ctx?.checkCancelled?.();
-    const found = await this.locate(ref);
-    if (!found) throw this.notFound(ref);
+    // Without a record, read the predicted path straight away (trust mode): a missing file
+    // says as much as a separate existence check would, one file-system call sooner.
+    const rec = this.opts.records.get(ref.id);
+    const path = rec ? rec.path : this.predictedPath(ref);
+    if (!rec) this.trust.predictedReads++;
     try {
-      const bytes = await this.opts.store.getData(found.info.path);
-      return { bytes, info: found.predicted ? { ...found.info, file_size: bytes.length } : found.info };
+      const bytes = await this.opts.store.getData(path);
+      return { bytes, info: rec ?? this.predictedInfo(ref, path, bytes.length) };
     } catch (err) {
-      if (err instanceof KeyNotFound) throw this.notFound(ref);
+      if (err instanceof KeyNotFound) {
+        if (!rec) this.trust.predictedMisses++;
+        throw this.notFound(ref);
+      }
       throw err;
     }
   }

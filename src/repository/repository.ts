@@ -36,6 +36,7 @@ export class Repository {
   readonly datastoreRoot: string;
   private readonly store: FileStore;
   private closed = false;
+  private directDatastore: FileDatastore | undefined;
 
   private constructor(
     readonly root: string,
@@ -126,7 +127,7 @@ export class Repository {
       dataId: Object.fromEntries(dt.dimensions.map((d) => [d, dataId[d]!]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
       run,
     };
-    const ds = this.datastore();
+    const ds = this.direct();
     try {
       const existing = this.registry.getRecords(this.datastoreName, [ref.id]);
       await ds.importRecords(existing);
@@ -138,18 +139,27 @@ export class Repository {
       });
       return { ref, info: artifact.info };
     } finally {
-      ds.close();
+      await ds.forget([ref]);
     }
   }
 
   async get(ref: DatasetRef, request: Parameters<FileDatastore['get']>[1] = {}) {
-    const ds = this.datastore();
+    const ds = this.direct();
     try {
       await ds.importRecords(this.registry.getRecords(this.datastoreName, [ref.id]));
       return await ds.get(ref, request);
     } finally {
-      ds.close();
+      await ds.forget([ref]);
     }
+  }
+
+  /**
+   * The datastore client of direct puts and gets: one for the repository's life (opening an
+   * SQLite records table per call cost more than the call). The registry holds the records;
+   * each call borrows its dataset's record and forgets it again, so nothing accumulates.
+   */
+  private direct(): FileDatastore {
+    return (this.directDatastore ??= this.datastore());
   }
 
   resolveRef(id: string): DatasetRef {
@@ -165,6 +175,7 @@ export class Repository {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.directDatastore?.close();
     this.registry.close();
     void this.store.close();
   }

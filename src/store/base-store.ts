@@ -83,6 +83,10 @@ export abstract class BaseStore implements Store {
   /** The entry, with a data Buffer the caller owns; undefined when missing. */
   protected abstract _get(key: string): Promise<Entry | undefined>;
   protected abstract _getMeta(key: string): Promise<Metadata | undefined>;
+  /** The data alone; backends that keep metadata apart (files) skip reading it. */
+  protected async _getData(key: string): Promise<Buffer | undefined> {
+    return (await this._get(key))?.data;
+  }
   protected abstract _exists(key: string): Promise<boolean>;
   /** Bytes [start, end) clamped to the size (end undefined: to the end). */
   protected async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
@@ -193,9 +197,9 @@ export abstract class BaseStore implements Store {
 
   async getData(key: string): Promise<Buffer> {
     const k = this.readKey(key);
-    const entry = await this._get(k);
-    if (!entry) throw keyNotFound(k);
-    return entry.data;
+    const data = await this._getData(k);
+    if (!data) throw keyNotFound(k);
+    return data;
   }
 
   async getDataRange(key: string, start?: number, end?: number): Promise<Buffer> {

@@ -120,6 +120,10 @@ export class FileStore extends BaseStore {
     return { data, ...sidecar };
   }
 
+  protected override async _getData(key: string): Promise<Buffer | undefined> {
+    return this.io(`read ${key}`, () => readIfFile(this.dataPath(key)));
+  }
+
   protected async _getMeta(key: string): Promise<Metadata | undefined> {
     return (await this.head(key))?.sidecar.metadata;
   }
