@@ -36,6 +36,9 @@ export function encodeForPut(source: PutSource, ref: DatasetRef, registry: Stora
     const bytes = formatter.toBytes(value);
     return { bytes, storageClass, formatter, owned: true, sha256: sha256Hex(bytes) };
   }
+  const given = { bytes: source.bytes, storageClass, formatter, owned: source.owned === true, sha256: source.sha256 ?? sha256Hex(source.bytes) };
+  // Raw bytes need no check (decoding them would only copy megabytes to throw away).
+  if (formatter.acceptsAnyBytes) return given;
   let decoded: unknown;
   try {
     decoded = formatter.fromBytes(source.bytes);
@@ -45,7 +48,7 @@ export function encodeForPut(source: PutSource, ref: DatasetRef, registry: Stora
     });
   }
   checkValue(decoded, storageClass);
-  return { bytes: source.bytes, storageClass, formatter, owned: source.owned === true, sha256: source.sha256 ?? sha256Hex(source.bytes) };
+  return given;
 }
 
 /** Read stored bytes written with `writeStorageClass`, as the ref and request ask. */

@@ -20,6 +20,8 @@ export interface Formatter {
   readonly extension: string;
   /** A new buffer, never memory of `value` itself (datastores keep it without copying). */
   toBytes(value: unknown): Buffer;
+  /** Every byte string is valid data (raw bytes): given bytes need no decoding to be checked. */
+  readonly acceptsAnyBytes?: boolean;
   fromBytes(bytes: Buffer): unknown;
 }
 
@@ -100,6 +102,7 @@ export const TextFormatter: Formatter = Object.freeze({
 export const BytesFormatter: Formatter = Object.freeze({
   name: `${PREFIX}BytesFormatter`,
   extension: '.bin',
+  acceptsAnyBytes: true,
   toBytes(value: unknown): Buffer {
     if (!(value instanceof Uint8Array)) {
       throw new InvalidValue(`${PREFIX}BytesFormatter: expected bytes, got ${jsTypeName(value)}.`, { details: { got: jsTypeName(value) } });
