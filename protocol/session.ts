@@ -68,6 +68,11 @@ export const SessionOpenParamsSchema = z
       .boolean()
       .default(false)
       .describe('Count a deferred input as used only once loaded (daf_butler counts it when the handle is issued)'),
+    provenanceFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Absolute path: the native provenance document is written here (atomically) whenever the session ends: close, shutdown, exit, end of input, parent death, SIGTERM'),
   })
   .refine((p) => (p.quantum === undefined) !== (p.predicted === undefined), {
     message: 'Give exactly one of quantum or predicted',

@@ -191,6 +191,20 @@ class QuantumTest(unittest.TestCase):
             p = second.extract_provenance_data()
             self.assertEqual(p["actual_inputs"], tu.ids(tu.output_refs()))
 
+    def test_provenance_file_is_written_even_when_the_host_never_closes(self):
+        import json
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "prov.json")
+            client = tu.spawn()
+            try:
+                butler = client.open_session(predicted={"inputs": [], "outputs": tu.output_refs()}, provenance_file=path, notifications=[])
+                butler.put({"data": 1}, tu.output_refs()[0])
+            finally:
+                client.close()  # shutdown and exit with the session still open
+            with open(path) as f:
+                doc = json.load(f)
+            self.assertEqual(doc["actualOutputs"], [tu.output_refs()[0]["id"]])
+
     def test_bytes_text_and_unicode_round_trips(self):
         blob = tu.ref("blob", 1, "Bytes")
         note = tu.ref("note", 1, "Text")

@@ -16,7 +16,7 @@ import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.
 import { RepositoryTable } from './repositories.js';
 import { Logger, type LogLevel } from './logger.js';
 import { Stats } from './stats.js';
-import { SessionTable, releaseSession, type Session } from './session-table.js';
+import { SessionTable, releaseSession, writeProvenanceFile, type Session } from './session-table.js';
 import { NO_PROGRESS, RequestContext, type Progress } from './context.js';
 import { rpcError, toResponseError } from './errors.js';
 import { ProtocolReader } from './protocol-reader.js';
@@ -298,13 +298,15 @@ export class Server {
       });
   }
 
-  /** Close every session (shutdown and exit). */
+  /** Close every session (shutdown and exit), writing the provenance of those that gave a provenanceFile. */
   async closeAllSessions(): Promise<void> {
     for (const s of this.sessions.list()) {
       this.sessions.remove(s.id);
       try {
-        s.butler.close();
+        const provenance = s.butler.close();
         await releaseSession(s);
+        await writeProvenanceFile(s, provenance);
+        if (s.provenanceFile !== undefined) this.logger.info('session closed by the server; provenance written', { sessionId: s.id, provenanceFile: s.provenanceFile });
       } catch (err) {
         this.logger.warn(`closing session ${s.id} failed: ${(err as Error).message}`);
       }

@@ -5,7 +5,9 @@
  */
 import type { QuantumBackedButler } from '../butler/quantum-backed-butler.js';
 import type { NotificationStream } from '../../protocol/lifecycle.js';
-import { SessionNotFound, TooManySessions } from '../model/errors.js';
+import { IOFailure, SessionNotFound, TooManySessions } from '../model/errors.js';
+import type { NativeProvenance } from '../../protocol/provenance.js';
+import { writeDestination } from './payload.js';
 import { Mutex } from '../util/mutex.js';
 import type { Store, Transaction } from '../store/store.js';
 
@@ -28,7 +30,26 @@ export interface Session {
   readonly transactions: Map<string, Transaction>;
   /** Stops the store/event stream. */
   readonly unsubscribe: () => void;
+  /** Where the provenance document is written when the session ends, however it ends. */
+  readonly provenanceFile?: string;
   storeSeq: number;
+}
+
+/**
+ * Write the session's provenance document to its `provenanceFile`, if it asked for one
+ * (atomically: a temporary file, then a rename). A failure is an IOFailure whose details
+ * carry the document, so that it is not lost with the file.
+ */
+export async function writeProvenanceFile(s: Session, provenance: NativeProvenance): Promise<void> {
+  if (s.provenanceFile === undefined) return;
+  try {
+    await writeDestination(s.provenanceFile, Buffer.from(JSON.stringify(provenance, null, 2) + '\n'));
+  } catch (err) {
+    throw new IOFailure(`Cannot write the provenance of session ${s.id} to ${s.provenanceFile}: ${(err as Error).message}`, {
+      sessionId: s.id,
+      details: { provenanceFile: s.provenanceFile, provenance },
+    });
+  }
 }
 
 /** Release what a session holds: roll back its open transactions, stop events, close a private store. */

@@ -156,6 +156,7 @@ class Client:
         store: Optional[Mapping[str, Any]] = None,
         mount: Optional[Mapping[str, Any]] = None,
         repository: Optional[Mapping[str, Any]] = None,
+        provenance_file: Optional[str] = None,
         timeout: Optional[float] = None,
         **extra: Any,
     ) -> "QuantumBackedButler":
@@ -167,6 +168,8 @@ class Client:
         (``{"prefix", "over"}``) and ``repository`` (``{"root", "recordsFile"}``) are
         passed as they are, as is any further camelCase ``session/open`` parameter.
         ``notifications`` picks the streams: ``provenance``, ``progress``, ``store``.
+        ``provenance_file`` (an absolute path) receives the provenance document however
+        the session ends, even if this process dies without closing it.
         """
         params: Dict[str, Any] = {}
         if datastore_name is not None:
@@ -194,6 +197,8 @@ class Client:
             params["mount"] = dict(mount)
         if repository is not None:
             params["repository"] = dict(repository)
+        if provenance_file is not None:
+            params["provenanceFile"] = str(provenance_file)
         params.update(extra)
         info = self.connection.request("session/open", params, timeout=timeout)
         return QuantumBackedButler(self, info, storage_classes=storage_classes)

@@ -3,10 +3,11 @@ import { v4 as uuidv4 } from 'uuid';
 import { ProvenanceNotification, SessionClose, SessionList, SessionOpen, StoreEventNotification } from '../../../protocol/index.js';
 import { openButler } from '../../butler/open-butler.js';
 import type { QuantumBackedButler } from '../../butler/quantum-backed-butler.js';
-import { SessionConflict } from '../../model/errors.js';
+import { isAbsolute } from 'node:path';
+import { InvalidArgument, SessionConflict } from '../../model/errors.js';
 import { Mutex } from '../../util/mutex.js';
 import type { Server } from '../server.js';
-import { releaseSession, type Session } from '../session-table.js';
+import { releaseSession, writeProvenanceFile, type Session } from '../session-table.js';
 import type { StoreSpec } from '../../store/store-factory.js';
 import type { Store } from '../../store/store.js';
 import type { Datastore } from '../../datastore/datastore.js';
@@ -41,6 +42,9 @@ export function registerSession(server: Server): void {
   server.handle(SessionOpen, (params, ctx) =>
     opening.run(async () => {
       const sessionId = params.sessionId ?? uuidv4();
+      if (params.provenanceFile !== undefined && !isAbsolute(params.provenanceFile)) {
+        throw new InvalidArgument(`provenanceFile must be an absolute path: ${JSON.stringify(params.provenanceFile)}`, { sessionId });
+      }
       const key = canonical({ ...params, sessionId });
       const existing = server.sessions.find(sessionId);
       if (existing) {
@@ -107,6 +111,7 @@ export function registerSession(server: Server): void {
         unsubscribe: streams.has('store')
           ? store.on((event) => server.notify(StoreEventNotification, { sessionId, seq: ++session.storeSeq, event }))
           : () => {},
+        ...(params.provenanceFile !== undefined ? { provenanceFile: params.provenanceFile } : {}),
       };
       try {
         server.sessions.add(session);
@@ -128,6 +133,7 @@ export function registerSession(server: Server): void {
       server.sessions.remove(session.id);
       await releaseSession(session);
       const provenance = session.butler.close();
+      await writeProvenanceFile(session, provenance);
       for (const d of provenance.diagnostics.filter((x) => x.severity === 'warning')) {
         // daf_butler logs these as warnings; we also return them structured in the provenance.
         server.logger.warn(`session ${session.id}: ${d.code}: ${d.message} (${d.datasetIds.length} datasets)`, { sessionId: session.id });
