@@ -228,7 +228,8 @@ export class QuantumBackedButler {
   async get(arg: RefArg, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { ref: DatasetRef }> {
     this.assertOpen();
     const ref = this.resolve(arg, 'read');
-    const result = await this.read(ref, () => this.opts.datastore.get(ref, request, ctx));
+    const { bytesRead, ...result } = await this.read(ref, () => this.opts.datastore.get(ref, request, ctx));
+    this.metrics.bytesRead += bytesRead;
     return { ...result, ref };
   }
 

@@ -59,7 +59,8 @@ export interface Datastore {
   /** Write one dataset. Same id with identical bytes is a no-op; different bytes is DatasetAlreadyStored. */
   put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact>;
   /** Read with components, parameters and storage-class override applied. Never aliases stored state. */
-  get(ref: DatasetRef, request?: ReadRequest, ctx?: OperationContext): Promise<ReadResult>;
+  /** `bytesRead`: the size of the stored artifact that was read (whatever part of it the request kept). */
+  get(ref: DatasetRef, request?: ReadRequest, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }>;
   /** The stored bytes exactly as written (the formatter's serialisation). */
   getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }>;
 

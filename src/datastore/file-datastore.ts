@@ -141,10 +141,10 @@ export class FileDatastore implements Datastore {
     }
   }
 
-  async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult> {
+  async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }> {
     const { bytes, info } = await this.getBytes(ref, ctx);
     ctx?.checkCancelled?.();
-    return decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses);
+    return { ...decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses), bytesRead: bytes.length };
   }
 
   async exists(ref: DatasetRef): Promise<boolean> {

@@ -88,10 +88,15 @@ describe('QuantumBackedButler scenarios (daf_butler §5)', () => {
     expect(native.inputs.map((i) => i.ref.id).sort()).toEqual(predictedInputIds());
 
     await s.metrics(true);
-    for (const r of outputRefs()) await s.put(r, { data: r.dataId.dataId.detector ** 2 });
-    expect((await s.metrics(true)).nPut).toBe(4);
+    const sizes: number[] = [];
+    for (const r of outputRefs()) sizes.push((await s.put(r, { data: r.dataId.dataId.detector ** 2 })).size);
+    expect((await s.metrics(true))).toMatchObject({ nPut: 4, bytesWritten: sizes.reduce((a, b) => a + b) });
     for (const r of outputRefs()) expect(await s.get(r)).toEqual({ data: r.dataId.dataId.detector ** 2 });
-    expect((await s.metrics()).nGet).toBe(4);
+    expect((await s.metrics())).toMatchObject({ nGet: 4, bytesRead: sizes.reduce((a, b) => a + b) });
+    // A read that decodes (here: a storage-class override) counts the artifact it read too.
+    await s.metrics(true);
+    await s.get(outputRefs()[0]!, { storageClass: 'StructuredDataDict' });
+    expect((await s.metrics())).toMatchObject({ nGet: 1, bytesRead: sizes[0] });
     p = await dafProvenance(s);
     expect(p.actual_outputs).toEqual(ids(outputRefs()));
     expect(p.actual_inputs).toEqual(predictedInputIds()); // reading outputs back changes no input set
