@@ -32,8 +32,18 @@ export const SLOT = {
   rows: 3,
   /** Set by the caller to make the worker roll back and stop. */
   abort: 4,
+  /** Bumped by the worker at least once a second while it lives (see STALL_MS). */
+  beat: 5,
+  /** Set by the worker once it is finishing (checks, then commit): no beats until it answers. */
+  finishing: 6,
 } as const;
-const SLOTS = 5;
+const SLOTS = 7;
+/**
+ * A worker that shows no sign of life this long (no beat, not finishing) is taken for
+ * dead (say, out of memory): it is terminated, which ends its transaction, and the call
+ * fails instead of waiting forever. One batch never takes near this long.
+ */
+export const STALL_MS = 60_000;
 const MAX_IN_FLIGHT = 32;
 /** How long the worker may take to open the registry and take the write lock (it waits up to busyTimeoutMs for the lock). */
 const START_GRACE_MS = 30_000;
@@ -68,20 +78,24 @@ export class BulkWriterThread {
   private sent = 0;
   private closed = false;
 
+  private lastBeat = -1;
+  private lastBeatAt = Date.now();
+
   private constructor(
     private readonly worker: Worker,
     private readonly port: MessagePort,
     private readonly shared: Int32Array,
+    private readonly stallMs: number,
   ) {}
 
   /** Start the thread and wait until it holds the write lock. Throws RepositoryError if it cannot. */
-  static start(script: URL, path: string, opts: { maxConflicts: number; busyTimeoutMs: number }): BulkWriterThread {
+  static start(script: URL, path: string, opts: { maxConflicts: number; busyTimeoutMs: number; stallMs?: number }): BulkWriterThread {
     const { port1, port2 } = new MessageChannel();
     const shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
     const data: WorkerData = { path, port: port2, shared, maxConflicts: opts.maxConflicts, busyTimeoutMs: opts.busyTimeoutMs };
     const worker = new Worker(script, { workerData: data, transferList: [port2] });
     worker.unref();
-    const t = new BulkWriterThread(worker, port1, shared);
+    const t = new BulkWriterThread(worker, port1, shared, opts.stallMs ?? STALL_MS);
     const reply = t.next(() => {}, START_GRACE_MS + opts.busyTimeoutMs);
     if (reply.kind !== 'ready') throw t.failure(reply);
     return t;
@@ -97,6 +111,7 @@ export class BulkWriterThread {
     this.checkFailed();
     while (this.sent - Atomics.load(this.shared, SLOT.applied) >= MAX_IN_FLIGHT) {
       this.checkFailed();
+      this.checkAlive();
       Atomics.wait(this.shared, SLOT.applied, Atomics.load(this.shared, SLOT.applied), 50);
       tick();
     }
@@ -153,9 +168,27 @@ export class BulkWriterThread {
         this.close();
         throw new RepositoryError('The registry writer thread did not answer in time.', { details: { timeoutMs } });
       }
+      this.checkAlive();
       Atomics.wait(this.shared, SLOT.toCaller, seen, 50);
       tick();
     }
+  }
+
+  /** Throw (after terminating the worker) when it has shown no sign of life for stallMs. */
+  private checkAlive(): void {
+    const beat = Atomics.load(this.shared, SLOT.beat);
+    const now = Date.now();
+    if (beat !== this.lastBeat || Atomics.load(this.shared, SLOT.finishing) === 1) {
+      this.lastBeat = beat;
+      this.lastBeatAt = now;
+      return;
+    }
+    if (now - this.lastBeatAt <= this.stallMs) return;
+    void this.worker.terminate();
+    this.close();
+    throw new RepositoryError(`The registry writer thread stopped responding (no sign of life for ${this.stallMs} ms); it was stopped and nothing was committed.`, {
+      details: { stallMs: this.stallMs },
+    });
   }
 
   private failure(reply: WorkerReply): Error {

@@ -14,6 +14,8 @@ const TO_CALLER = 1;
 const APPLIED = 2;
 const ROWS = 3;
 const ABORT = 4;
+const BEAT = 5;
+const FINISHING = 6;
 
 class Stop extends Error {}
 
@@ -25,6 +27,7 @@ function reply(msg: WorkerReply): void {
 
 function next(): WorkerRequest {
   for (;;) {
+    Atomics.add(shared, BEAT, 1);
     const seen = Atomics.load(shared, TO_WORKER);
     if (Atomics.load(shared, ABORT) !== 0) throw new Stop('aborted');
     const m = receiveMessageOnPort(port);
@@ -47,6 +50,7 @@ try {
       for (;;) {
         const msg = next();
         if (msg.kind === 'finish') {
+          Atomics.store(shared, FINISHING, 1);
           const result = writer.finish();
           done = { kind: 'done', committed: msg.commit && result.conflictCount === 0, result, seconds: { commit: performance.now() } };
           if (!done.committed) throw new Stop('rollback');

@@ -95,6 +95,8 @@ export interface CollectOptions {
    * THREAD_MIN_ITEMS items on a file registry. A dry run is always inline.
    */
   writer?: 'auto' | 'thread' | 'inline';
+  /** @internal Tests: another worker script, a shorter stall limit. */
+  thread?: { script?: URL; stallMs?: number };
 }
 
 /** Below this many items a writer thread costs more to start (~50 ms) than it saves. */
@@ -331,7 +333,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
   };
 
   const wantThread = !dryRun && (opts.writer === 'thread' || ((opts.writer ?? 'auto') === 'auto' && items.length >= THREAD_MIN_ITEMS));
-  const script = wantThread && registry.path !== ':memory:' ? workerScript() : null;
+  const script = wantThread && registry.path !== ':memory:' ? (opts.thread?.script ?? workerScript()) : null;
   if (opts.writer === 'thread' && !dryRun && !script) {
     throw new InvalidArgument(
       registry.path === ':memory:' ? 'An in-memory registry cannot be written from a writer thread.' : 'The registry writer thread script is not built (run `npm run build`).',
@@ -354,7 +356,11 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
   if (script) {
     report.writer = 'thread';
     opts.checkCancelled?.();
-    const thread = BulkWriterThread.start(script, registry.path, { maxConflicts, busyTimeoutMs: registry.busyTimeoutMs });
+    const thread = BulkWriterThread.start(script, registry.path, {
+      maxConflicts,
+      busyTimeoutMs: registry.busyTimeoutMs,
+      ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}),
+    });
     try {
       let tick = (): void => {};
       const channel: Channel = { send: (b) => thread.send(b, tick), rowsApplied: () => thread.rowsApplied };

@@ -407,6 +407,14 @@ describe('collectAndTransfer on a writer thread', () => {
     }
   });
 
+  it('a writer thread that stops showing signs of life is given up on: RepositoryError, nothing written', () => {
+    // Without the stall check this call would never return (the test would time out).
+    const script = new URL('./hung-writer.mjs', import.meta.url);
+    expect(() => collectAndTransferWith(reg, items(), { writer: 'thread', thread: { script, stallMs: 300 } })).toThrow(/stopped responding/);
+    expect(reg.tableCounts()).toMatchObject({ quanta: 0, datasets: 0 });
+    expect(collectAndTransferWith(reg, items(), { writer: 'thread' }).committed).toBe(true);
+  });
+
   it('an in-memory registry cannot be written from a thread', () => {
     const mem = Registry.open(':memory:');
     try {
