@@ -23,9 +23,10 @@
  *
  * Speed: the caller's thread reads the items (the JavaScript half) while a BulkWriter
  * applies ready-made rows (the SQLite half): on a writer thread of its own for large
- * batches on a file registry (bulk-writer-thread.ts), inline otherwise. Quanta and their
- * edges are handed over as items are read; the actual outputs follow sorted by id, each
- * with its records, so the datasets' primary-key b-trees grow by appending. Inserts use
+ * batches on a file registry (bulk-writer-thread.ts), inline otherwise. Items are read in
+ * quantum id order and each quantum is handed over with its edges at once; the actual
+ * outputs follow sorted by id, each with its records: so every primary-key b-tree grows
+ * by appending, and the quanta are written while the rest is still being read. Inserts use
  * `INSERT ... ON CONFLICT DO NOTHING` and change counts: the lookup that explains a no-op
  * only runs when a row was already there, and stored JSON is never parsed on the fresh
  * path. Each distinct input id is looked up once. The write runs in
@@ -364,7 +365,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     try {
       let tick = (): void => {};
       const channel: Channel = { send: (b) => thread.send(b, tick), rowsApplied: () => thread.rowsApplied };
-      const ctx = { registry, items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t: () => void) => (tick = t) };
+      const ctx = { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t: () => void) => (tick = t) };
       gather(new DrySink(registry), channel, ctx);
       const done = thread.finish(early.count + late.count === 0, tick);
       lap('write');
@@ -387,7 +388,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     let onRows = (): void => {};
     const writer = new BulkWriter(writeSink, maxConflicts, () => onRows());
     const channel: Channel = { send: (b) => writer.apply(b), rowsApplied: () => writer.rows };
-    gather(new DrySink(registry), channel, { registry, items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t) => (onRows = t) });
+    gather(new DrySink(registry), channel, { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t) => (onRows = t) });
     const result = writer.finish();
     lap('write');
     finish(result);
@@ -412,7 +413,6 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
 }
 
 interface GatherContext {
-  registry: Registry;
   items: readonly CollectItem[];
   early: ConflictList;
   late: ConflictList;
