@@ -11,6 +11,8 @@ import { AbstractMessageReader, Disposable, type DataCallback, type Message, typ
 import type { Readable } from 'node:stream';
 
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+/** A header block longer than this is garbage, not a header: stop rather than buffer it forever. */
+const MAX_HEADER_BYTES = 64 * 1024;
 
 export class ProtocolReader extends AbstractMessageReader implements MessageReader {
   /** Bytes not yet consumed (a header or body split across chunks), kept as received until a message is complete. */
@@ -49,7 +51,16 @@ export class ProtocolReader extends AbstractMessageReader implements MessageRead
     for (;;) {
       if (this.bodyLength < 0) {
         const end = buf.indexOf(HEADER_END, pos);
-        if (end < 0) break;
+        if (end < 0) {
+          if (buf.length - pos > MAX_HEADER_BYTES) {
+            this.fireError(new Error(`Message header longer than ${MAX_HEADER_BYTES} bytes without its blank line.`));
+            this.broken = true;
+            this.chunks = [];
+            this.buffered = 0;
+            return;
+          }
+          break;
+        }
         const length = this.contentLength(buf.toString('latin1', pos, end));
         if (length < 0) {
           this.broken = true;

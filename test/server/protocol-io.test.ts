@@ -58,6 +58,16 @@ describe('ProtocolReader', () => {
     expect(messages).toEqual([req(2)]);
   });
 
+  it('a header that never ends is a framing error once it passes 64 KiB (nothing is buffered forever)', () => {
+    const { input, messages, errors } = reader();
+    input.write(Buffer.from('X'.repeat(32 * 1024)));
+    expect(errors).toEqual([]);
+    input.write(Buffer.from('X'.repeat(40 * 1024)));
+    expect(errors.map((e) => e.message)).toEqual([expect.stringContaining('longer than 65536 bytes')]);
+    input.write(frame(req(3)));
+    expect(messages).toEqual([]);
+  });
+
   it.each([
     ['a header line without a colon', 'Content-Length 5\r\n\r\n'],
     ['no Content-Length', 'Content-Type: x\r\n\r\n'],
