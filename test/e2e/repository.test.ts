@@ -152,6 +152,27 @@ describe('repository', () => {
     expect(again.records.inserted).toBe(0);
   });
 
+  it('a batch of 2,000 items goes through the writer thread of the real CLI', async () => {
+    // The two quanta, then the same two again and again, all given as file paths.
+    const files = [q1.quantum, q2.quantum, ...provenance].map((doc, i) => {
+      const f = join(dir, `batch-${i}.json`);
+      writeFileSync(f, JSON.stringify(doc));
+      return f;
+    });
+    const n = 2000;
+    const quanta = Array.from({ length: n }, (_, i) => files[i % 2]!);
+    const docs = Array.from({ length: n }, (_, i) => files[2 + (i % 2)]!);
+    const fresh = join(dir, 'fresh-repo');
+    await rq(P.RepositoryCreate, { root: fresh });
+    const report = await rq(P.RepositoryCollectAndTransfer, { root: fresh, quanta, provenance: docs });
+    expect(report).toMatchObject({ writer: 'thread', committed: true, conflicts: [], quanta: { stored: 2, alreadyPresent: n - 2 } });
+    expect(report.datasets.inserted).toBe(8);
+    expect((await rq(P.RepositoryQueryDatasets, { root: fresh, datasetType: 'output*' })).refs).toHaveLength(8);
+    // The same batch on the first repository: everything is already there.
+    const again = await rq(P.RepositoryCollectAndTransfer, { root, quanta, provenance: docs });
+    expect(again).toMatchObject({ writer: 'thread', committed: true, datasets: { inserted: 0 }, quanta: { stored: 0, alreadyPresent: n } });
+  });
+
   it('a conflicting batch is reported and leaves the registry untouched', async () => {
     const q3 = await rq(P.RepositoryMakeQuantum, {
       root,
