@@ -63,6 +63,9 @@ export type WorkerReply =
   | { kind: 'aborted' }
   | { kind: 'error'; name: string; message: string; stack?: string };
 
+/** The worker's answer to `finish`. */
+export type Done = Extract<WorkerReply, { kind: 'done' }>;
+
 /** Messages to the worker. */
 export type WorkerRequest = WriterBatch | { kind: 'finish'; commit: boolean };
 
@@ -119,10 +122,26 @@ export class BulkWriterThread {
     this.sent++;
   }
 
-  /** Let the worker finish: it commits when `commit` and it found no conflicts, else rolls back. */
-  finish(commit: boolean, tick: () => void): Extract<WorkerReply, { kind: 'done' }> {
+  /** Let the worker finish: it commits when `commit` and it found no conflicts, else rolls back. Blocks until it has. */
+  finish(commit: boolean, tick: () => void): Done {
+    this.beginFinish(commit);
+    return this.settle(this.next(tick));
+  }
+
+  /** The non-blocking finish: beginFinish, then pollFinish until it gives the outcome (meanwhile the event loop runs). */
+  beginFinish(commit: boolean): void {
     this.post({ kind: 'finish', commit });
-    const reply = this.next(tick);
+  }
+
+  pollFinish(tick: () => void): Done | undefined {
+    const m = receiveMessageOnPort(this.port);
+    if (m) return this.settle(m.message as WorkerReply);
+    this.checkAlive();
+    tick();
+    return undefined;
+  }
+
+  private settle(reply: WorkerReply): Done {
     this.close();
     if (reply.kind !== 'done') throw this.failure(reply);
     return reply;

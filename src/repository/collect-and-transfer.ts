@@ -36,6 +36,7 @@
  * serialising it again.
  */
 import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { v5 as uuidv5 } from 'uuid';
 import type { DataId } from '../model/data-coordinate.js';
 import { DATASET_ID_NAMESPACE, normalizeDatasetId, type DatasetId } from '../model/dataset-id.js';
@@ -60,7 +61,7 @@ import {
   type WriterBatch,
   type WriterResult,
 } from './bulk-writer.js';
-import { BulkWriterThread, workerScript } from './bulk-writer-thread.js';
+import { BulkWriterThread, workerScript, type Done } from './bulk-writer-thread.js';
 import { ConflictList, type CollectConflict, type CollectReport } from './collect-report.js';
 import { recordColumns, requiredDataIdKey, type ProvenanceFormat, type Registry } from './registry.js';
 
@@ -297,9 +298,48 @@ function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
  * `registry`, all or nothing. See the module documentation for the rules. Invalid input
  * (malformed documents or records) throws InvalidArgument / InvalidDatasetRef and writes
  * nothing; conflicts do not throw but are listed in the report, with nothing written.
- * Progress `done` counts item-equivalents of work: reading, then writing.
+ * Progress `done` counts item-equivalents of work: reading, then writing. Synchronous:
+ * the caller's thread is busy until the report is ready (see collectAndTransferAsync).
  */
 export function collectAndTransfer(registry: Registry, items: readonly CollectItem[], opts: CollectOptions = {}): CollectReport {
+  const steps = collectSteps(registry, items, opts, true);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * collectAndTransfer that lets the event loop run while it works on a writer thread: the
+ * reading pauses every few hundred items and the wait for the commit polls, so a server
+ * keeps answering other requests, progress notifications go out as they happen, and a
+ * cancellation (checked at every pause) takes effect. Small batches, dry runs and in-memory
+ * registries run inline and synchronously, as they are quick or cannot use a thread.
+ */
+export async function collectAndTransferAsync(registry: Registry, items: readonly CollectItem[], opts: CollectOptions = {}): Promise<CollectReport> {
+  const steps = collectSteps(registry, items, opts, false);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await (r.value === 'wait' ? sleep(POLL_MS) : nextTurn());
+  }
+}
+
+/** Where collectSteps pauses: to let the event loop take a turn, or while it waits for the writer. */
+type Step = 'turn' | 'wait';
+/** How often the wait for a writer thread's commit is polled, when not blocking. */
+const POLL_MS = 5;
+
+/** Run `gen` to its end without pausing (inline writes, whose transaction cannot span event-loop turns). */
+function drain<T>(gen: Generator<Step, T, void>): T {
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The algorithm, pausing at `Step`s; `blocking`: wait for a writer thread on Atomics rather than pausing. */
+function* collectSteps(registry: Registry, items: readonly CollectItem[], opts: CollectOptions, blocking: boolean): Generator<Step, CollectReport, void> {
   const dryRun = opts.dryRun ?? false;
   const maxConflicts = Math.max(0, opts.maxConflicts ?? 1000);
   const report: CollectReport = {
@@ -366,8 +406,14 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
       let tick = (): void => {};
       const channel: Channel = { send: (b) => thread.send(b, tick), rowsApplied: () => thread.rowsApplied };
       const ctx = { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t: () => void) => (tick = t) };
-      gather(new DrySink(registry), channel, ctx);
-      const done = thread.finish(early.count + late.count === 0, tick);
+      yield* gather(new DrySink(registry), channel, ctx);
+      const commit = early.count + late.count === 0;
+      let done: Done | undefined;
+      if (blocking) done = thread.finish(commit, tick);
+      else {
+        thread.beginFinish(commit);
+        while ((done = thread.pollFinish(tick)) === undefined) yield 'wait';
+      }
       lap('write');
       // The writer committed (or rolled back) before it answered: that share of the wait is its own phase.
       report.timings['write'] = Math.max(0, Math.round((report.timings['write']! - done.seconds.commit) * 1000) / 1000);
@@ -388,7 +434,7 @@ export function collectAndTransfer(registry: Registry, items: readonly CollectIt
     let onRows = (): void => {};
     const writer = new BulkWriter(writeSink, maxConflicts, () => onRows());
     const channel: Channel = { send: (b) => writer.apply(b), rowsApplied: () => writer.rows };
-    gather(new DrySink(registry), channel, { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t) => (onRows = t) });
+    drain(gather(new DrySink(registry), channel, { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t) => (onRows = t) }));
     const result = writer.finish();
     lap('write');
     finish(result);
@@ -445,7 +491,7 @@ function quantumOrder(items: readonly CollectItem[]): Array<{ index: number; id:
  * against what the registry says about them. `planning` resolves dataset types and runs
  * (reads only; new ones are handed to the writer in `ensure` batches).
  */
-function gather(planning: DrySink, channel: Channel, ctx: GatherContext): void {
+function* gather(planning: DrySink, channel: Channel, ctx: GatherContext): Generator<Step, void, void> {
   const { items, early, late, progressAt } = ctx;
   const total = items.length;
   const conflict = (c: CollectConflict): void => early.add(c);
@@ -498,6 +544,11 @@ function gather(planning: DrySink, channel: Channel, ctx: GatherContext): void {
     if (quanta.quanta.length === 0) return;
     send(quanta);
     quanta = { kind: 'quanta', quanta: [], inputs: [], outputs: [] };
+  };
+  /** A pause for the event loop (when the driver takes it), then a chance to cancel. */
+  const pause = function* (): Generator<Step, void, void> {
+    yield 'turn';
+    ctx.checkCancelled?.();
   };
 
   // 1. Read the items in quantum id order (stable: equal ids keep item order, so the first
@@ -612,8 +663,11 @@ function gather(planning: DrySink, channel: Channel, ctx: GatherContext): void {
       rows++;
     });
 
-    if (quanta.quanta.length >= QUANTA_PER_BATCH * QUANTUM_STRIDE) flushQuanta();
     progressAt(PREPARE_SHARE * (n + 1));
+    if (quanta.quanta.length >= QUANTA_PER_BATCH * QUANTUM_STRIDE) {
+      flushQuanta();
+      yield* pause();
+    }
   }
   flushQuanta();
   ctx.lap('prepare');
@@ -640,6 +694,7 @@ function gather(planning: DrySink, channel: Channel, ctx: GatherContext): void {
       send(batch);
       batch = { kind: 'datasets', datasets: [], records: [] };
       tick();
+      yield* pause();
     }
   }
   ctx.lap('datasets');
@@ -659,7 +714,9 @@ function gather(planning: DrySink, channel: Channel, ctx: GatherContext): void {
       return null;
     }
   };
-  for (const { quantumId, inputs } of quantumInputs) {
+  for (let qi = 0; qi < quantumInputs.length; qi++) {
+    const { quantumId, inputs } = quantumInputs[qi]!;
+    if (qi % 4096 === 4095) yield* pause();
     for (const e of inputs) {
       const ref = e.ref;
       let k = known.get(e.id);

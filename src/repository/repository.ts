@@ -4,6 +4,7 @@
  * read and write its datastore through their own FileDatastore clients; the
  * registry learns of their outputs through collect-and-transfer.
  */
+import { Mutex } from '../util/mutex.js';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FileStore } from '../store/file-store.js';
@@ -37,6 +38,12 @@ export class Repository {
   private readonly store: FileStore;
   private closed = false;
   private directDatastore: FileDatastore | undefined;
+  /**
+   * Registry writes of this process, one at a time. A collect-and-transfer on its writer
+   * thread holds the registry's write lock across event-loop turns; a second writer waiting
+   * synchronously on that lock would stop the very loop that lets the first one finish.
+   */
+  readonly writes = new Mutex();
 
   private constructor(
     readonly root: string,

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as P from '../../protocol/index.js';
 import type { QuantumButlerClient } from '../../src/client/index.js';
 import { spawnClient, kindOf } from './harness.js';
+import { RawClient } from './raw-client.js';
 
 let client: QuantumButlerClient;
 let dir: string;
@@ -172,6 +173,35 @@ describe('repository', () => {
     const again = await rq(P.RepositoryCollectAndTransfer, { root, quanta, provenance: docs });
     expect(again).toMatchObject({ writer: 'thread', committed: true, datasets: { inserted: 0 }, quanta: { stored: 0, alreadyPresent: n } });
   });
+
+  it('a long collect-and-transfer keeps the server answering, reports progress as it goes, and can be cancelled', async () => {
+    const files = [0, 1, 2, 3].map((i) => join(dir, `batch-${i}.json`)); // written by the test above
+    const n = 20_000;
+    const quanta = Array.from({ length: n }, (_, i) => files[i % 2]!);
+    const docs = Array.from({ length: n }, (_, i) => files[2 + (i % 2)]!);
+    const c = new RawClient();
+    try {
+      await c.initialize();
+      const fresh = join(dir, 'cancel-repo');
+      expect((await c.call('repository/create', { root: fresh })).error).toBeUndefined();
+      const id = c.request('repository/collectAndTransfer', { root: fresh, quanta, provenance: docs, workDoneToken: 'w1' });
+      // Progress from the collect phase itself ("k/n quanta") arrives before the answer...
+      await c.waitFor((m) => m.method === '$/progress' && /quanta/.test(String((m.params as { value: { message?: string } }).value.message)), 60_000);
+      // ...another request is answered meanwhile...
+      const ping = await c.call('server/ping');
+      expect(ping.result).toBeDefined();
+      expect(c.messages.some((m) => m.id === id)).toBe(false);
+      // ...and a cancellation takes effect: nothing is written, the registry can be written again.
+      c.notify('$/cancelRequest', { id });
+      const res = await c.response(id, 60_000);
+      expect(res.error).toMatchObject({ code: -32800, data: { kind: 'RequestCancelled' } });
+      expect((await c.call('repository/queryDatasets', { root: fresh })).result).toEqual({ refs: [] });
+      const ok = await c.call('repository/collectAndTransfer', { root: fresh, quanta: quanta.slice(0, 2), provenance: docs.slice(0, 2) });
+      expect(ok.result).toMatchObject({ committed: true, quanta: { stored: 2 } });
+    } finally {
+      c.kill();
+    }
+  }, 120_000); // reading 40,000 document files takes most of it
 
   it('a conflicting batch is reported and leaves the registry untouched', async () => {
     const q3 = await rq(P.RepositoryMakeQuantum, {

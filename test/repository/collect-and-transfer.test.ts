@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from '../../src/repository/registry.js';
-import { collectAndTransfer as collectAndTransferWith, deriveQuantumId, THREAD_MIN_ITEMS, type CollectItem, type CollectOptions, type CollectReport } from '../../src/repository/collect-and-transfer.js';
+import { collectAndTransfer as collectAndTransferWith, collectAndTransferAsync, deriveQuantumId, THREAD_MIN_ITEMS, type CollectItem, type CollectOptions, type CollectReport } from '../../src/repository/collect-and-transfer.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
@@ -413,6 +413,36 @@ describe('collectAndTransfer on a writer thread', () => {
     expect(() => collectAndTransferWith(reg, items(), { writer: 'thread', thread: { script, stallMs: 300 } })).toThrow(/stopped responding/);
     expect(reg.tableCounts()).toMatchObject({ quanta: 0, datasets: 0 });
     expect(collectAndTransferWith(reg, items(), { writer: 'thread' }).committed).toBe(true);
+  });
+
+  it('collectAndTransferAsync gives the same report and registry, and lets the event loop run meanwhile', async () => {
+    const batch = [...many(THREAD_MIN_ITEMS), items()[1]!];
+    const other = Registry.open(join(dir, 'other.sqlite3'));
+    try {
+      const sync = collectAndTransferWith(other, batch);
+      let turns = 0;
+      const timer = setInterval(() => turns++, 0);
+      const report = await collectAndTransferAsync(reg, batch);
+      clearInterval(timer);
+      expect(turns).toBeGreaterThan(0); // the synchronous call leaves no turn to timers
+      expect({ ...report, timings: {} }).toEqual({ ...sync, timings: {} });
+      expect(reg.dump()).toEqual(other.dump());
+    } finally {
+      other.close();
+    }
+  });
+
+  it('collectAndTransferAsync cancelled between pauses: the thread rolls back, nothing is written', async () => {
+    let pauses = 0;
+    await expect(
+      collectAndTransferAsync(reg, many(THREAD_MIN_ITEMS * 2), {
+        checkCancelled: () => {
+          if (++pauses > 5) throw new Error('cancelled');
+        },
+      }),
+    ).rejects.toThrow('cancelled');
+    expect(reg.tableCounts()).toMatchObject({ quanta: 0, datasets: 0, quantum_inputs: 0 });
+    expect((await collectAndTransferAsync(reg, items())).committed).toBe(true);
   });
 
   it('an in-memory registry cannot be written from a thread', () => {

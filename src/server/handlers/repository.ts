@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import * as P from '../../../protocol/repository.js';
 import { wireRef } from '../../butler/provenance.js';
-import { collectAndTransfer } from '../../repository/collect-and-transfer.js';
+import { collectAndTransfer, collectAndTransferAsync, type CollectItem } from '../../repository/collect-and-transfer.js';
 import { lineage } from '../../repository/lineage.js';
 import { exportStoredProvenance } from '../../repository/export-formats.js';
 import { makeQuantum } from '../../repository/make-quantum.js';
@@ -72,9 +72,11 @@ export function registerRepository(server: Server): void {
   server.handle(P.RepositoryRegisterDatasetType, (p) => {
     const r = repo(p.root);
     const dt = parseDatasetType(p.datasetType);
-    const before = r.registry.getDatasetType(dt.name);
-    r.registerDatasetType(dt);
-    return { registered: before === undefined };
+    return r.writes.run(() => {
+      const before = r.registry.getDatasetType(dt.name);
+      r.registerDatasetType(dt);
+      return { registered: before === undefined };
+    });
   });
 
   server.handle(P.RepositoryPut, async (p, ctx) => {
@@ -82,7 +84,8 @@ export function registerRepository(server: Server): void {
     try {
       const decoded = await decodePutPayload(p.payload, max());
       ctx.checkCancelled();
-      const { ref, info } = await repo(p.root).put(p.datasetType, parseDataId(p.dataId), p.run, decoded.source, p.idGenerationMode);
+      const r = repo(p.root);
+      const { ref, info } = await r.writes.run(() => r.put(p.datasetType, parseDataId(p.dataId), p.run, decoded.source, p.idGenerationMode));
       await decoded.afterPut();
       return { ref: wireRef(ref), size: info.file_size, sha256: info.checksum };
     } finally {
@@ -133,7 +136,7 @@ export function registerRepository(server: Server): void {
     const r = repo(p.root);
     ctx.work.begin(p.dryRun ? 'Checking collect-and-transfer' : 'Collecting and transferring');
     try {
-      const items = [];
+      const items: CollectItem[] = [];
       for (let i = 0; i < p.quanta.length; i++) {
         ctx.checkCancelled();
         const quantum = parseQuantum(await loadDocument(p.quanta[i], 'quantum'), r.storageClasses);
@@ -142,12 +145,13 @@ export function registerRepository(server: Server): void {
         items.push({ quantum, provenance: value as never, ...(text !== undefined ? { provenanceText: text } : {}) });
         if (i % 1000 === 0) ctx.progress((0.2 * i) / p.quanta.length, 'reading');
       }
-      const report = collectAndTransfer(r.registry, items, {
+      const opts = {
         dryRun: p.dryRun,
-        progress: (done, total) => ctx.progress(0.2 + (0.8 * done) / Math.max(total, 1), `${done}/${total} quanta`),
+        progress: (done: number, total: number) => ctx.progress(0.2 + (0.8 * done) / Math.max(total, 1), `${done}/${total} quanta`),
         checkCancelled: () => ctx.checkCancelled(),
-      });
-      return report;
+      };
+      // A dry run only reads; a real one waits for other registry writes of this process.
+      return p.dryRun ? collectAndTransfer(r.registry, items, opts) : await r.writes.run(() => collectAndTransferAsync(r.registry, items, opts));
     } finally {
       ctx.work.end();
     }
