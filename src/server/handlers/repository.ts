@@ -156,6 +156,7 @@ export function registerRepository(server: Server): void {
           if (++read % 1000 === 0) ctx.progress((0.2 * read) / n, 'reading');
         }
       };
+      ctx.progress(0, 'reading');
       await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, n) }, () => lane().catch((err: unknown) => {
         failed = true;
         throw err;
