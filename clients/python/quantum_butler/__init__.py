@@ -30,6 +30,7 @@ from .errors import (
 )
 from .refs import DATASET_ID_NAMESPACE, dataset_id, dataset_type, make_ref, ref_id, serialized_quantum
 from .rpc import PROTOCOL_VERSION, Connection, RequestFuture, default_cli_path, default_node_path
+from .repository import Repository
 from .store import Store, StoreTransaction, StoreValue
 
 __version__ = "0.1.0"
@@ -41,6 +42,7 @@ __all__ = [
     "DeferredDatasetHandle",
     "DatasetRefURIs",
     "RequestFuture",
+    "Repository",
     "Store",
     "StoreValue",
     "StoreTransaction",
