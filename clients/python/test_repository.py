@@ -44,6 +44,7 @@ class RepositoryTest(unittest.TestCase):
         report = repo.collect_and_transfer([made["quantum"]], [prov_file], progress=seen.append)
         self.assertTrue(report["committed"], report["conflicts"])
         self.assertEqual(report["datasets"]["inserted"], 1)
+        self.client.flush_notifications()  # callbacks run on the dispatcher thread
         self.assertEqual(seen[-1]["kind"], "end")
         self.assertEqual(repo.get(made["outputs"][0]), {"sum": 3})
 
