@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { RepositoryError } from '../model/errors.js';
+import { RepositoryError, StoreBusy } from '../model/errors.js';
 import type { WriterBatch, WriterResult } from './bulk-writer.js';
 
 /** Slots of the shared Int32Array. */
@@ -61,7 +61,7 @@ export type WorkerReply =
   | { kind: 'ready' }
   | { kind: 'done'; committed: boolean; result: WriterResult; seconds: { commit: number } }
   | { kind: 'aborted' }
-  | { kind: 'error'; name: string; message: string; stack?: string };
+  | { kind: 'error'; name: string; message: string; stack?: string; errorKind?: string };
 
 /** The worker's answer to `finish`. */
 export type Done = Extract<WorkerReply, { kind: 'done' }>;
@@ -213,7 +213,11 @@ export class BulkWriterThread {
   private failure(reply: WorkerReply): Error {
     this.close();
     if (reply.kind === 'error') {
-      const err = new RepositoryError(`Registry writer: ${reply.message}`, { details: { name: reply.name } });
+      // A busy registry stays what it is (retryable); anything else is the registry's failure.
+      const err =
+        reply.errorKind === 'StoreBusy'
+          ? new StoreBusy(reply.message, { details: { name: reply.name } })
+          : new RepositoryError(`Registry writer: ${reply.message}`, { details: { name: reply.name } });
       if (reply.stack) err.stack = reply.stack;
       return err;
     }

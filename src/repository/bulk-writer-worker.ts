@@ -70,7 +70,8 @@ try {
   reply(done ?? { kind: 'aborted' });
 } catch (err) {
   const e = err as Error;
-  reply({ kind: 'error', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) });
+  const errorKind = (err as { kind?: unknown }).kind;
+  reply({ kind: 'error', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), ...(typeof errorKind === 'string' ? { errorKind } : {}) });
 } finally {
   try {
     close?.();

@@ -32,7 +32,7 @@ import {
   type DatasetType,
 } from '../model/dataset-type.js';
 import { NULL_STRING, type DatastoreRecordData, type RecordRow } from '../model/datastore-records.js';
-import { ConflictingDefinition, DatasetNotFound, InvalidArgument, RepositoryError, UnknownDatasetType } from '../model/errors.js';
+import { ConflictingDefinition, DatasetNotFound, InvalidArgument, RepositoryError, StoreBusy, UnknownDatasetType } from '../model/errors.js';
 import { canonicalJson, setOwn } from '../model/json-value.js';
 import { REGISTRY_DDL, REGISTRY_SCHEMA_VERSION, REGISTRY_TABLES } from './registry-schema.js';
 
@@ -213,6 +213,18 @@ export function requiredDataIdKey(dt: DatasetType, dataId: DataId): string {
     key += (i === 0 ? '' : ',') + d + '=' + String(v);
   }
   return key;
+}
+
+/**
+ * SQLite's "busy"/"locked" (another connection, often another process, held the write lock
+ * past the busy timeout) as the retryable StoreBusy; any other error as it is.
+ */
+export function busyAsStoreBusy(err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
+    return new StoreBusy(`The registry ${path} stayed locked by another writer past the lock timeout; retry.`, { details: { path, code } });
+  }
+  return err;
 }
 
 /**
@@ -440,6 +452,8 @@ export class Registry {
     } catch (err) {
       db.close();
       if (err instanceof RepositoryError) throw err;
+      const busy = busyAsStoreBusy(err, path);
+      if (busy !== err) throw busy;
       throw new RepositoryError(`Cannot open registry ${path}: ${(err as Error).message}`, { details: { path } });
     }
   }
@@ -491,7 +505,7 @@ export class Registry {
       // Cached types and runs may name rows that were just rolled back.
       this.typeCache.clear();
       this.runCache.clear();
-      throw err;
+      throw busyAsStoreBusy(err, this.path);
     }
   }
 

@@ -18,7 +18,7 @@ import { parseQuantum, type Quantum } from '../../src/model/quantum.js';
 import { parseDatasetRef } from '../../src/model/dataset-ref.js';
 import { makeDatasetId, datasetIdHex } from '../../src/model/dataset-id.js';
 import { parseDatastoreRecordData, STORED_FILE_INFO_CLASS, STORED_FILE_INFO_TABLE } from '../../src/model/datastore-records.js';
-import { InvalidArgument, RepositoryError } from '../../src/model/errors.js';
+import { InvalidArgument, RepositoryError, StoreBusy } from '../../src/model/errors.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import * as fx from '../e2e/fixture.js';
 
@@ -391,13 +391,15 @@ describe('collectAndTransfer on a writer thread', () => {
     expect(collectAndTransferWith(reg, items(), { writer: 'thread' }).committed).toBe(true);
   });
 
-  it('a registry locked by another connection fails with RepositoryError, and works once released', () => {
+  it('a registry locked by another connection fails with the retryable StoreBusy (thread or inline), and works once released', () => {
     const path = join(dir, 'locked.sqlite3');
     const mine = Registry.open(path, { busyTimeoutMs: 100 });
     const other = new Database(path);
     try {
       other.exec('BEGIN IMMEDIATE');
-      expect(() => collectAndTransferWith(mine, items(), { writer: 'thread' })).toThrow(RepositoryError);
+      expect(() => collectAndTransferWith(mine, items(), { writer: 'thread' })).toThrow(StoreBusy);
+      expect(() => collectAndTransferWith(mine, items(), { writer: 'inline' })).toThrow(StoreBusy);
+      expect(mine.tableCounts()).toMatchObject({ quanta: 0, datasets: 0 });
       other.exec('ROLLBACK');
       expect(collectAndTransferWith(mine, items(), { writer: 'thread' }).committed).toBe(true);
       expect(mine.tableCounts()).toMatchObject({ quanta: 2, datasets: 8 });
