@@ -88,7 +88,8 @@ export class ProtocolReader extends AbstractMessageReader implements MessageRead
         this.fireError(err);
       }
     }
-    const rest = buf.subarray(pos);
+    // A short tail is copied, so that it does not keep a large joined message alive.
+    const rest = buf.length - pos < buf.length / 2 ? Buffer.from(buf.subarray(pos)) : buf.subarray(pos);
     this.chunks = rest.length > 0 ? [rest] : [];
     this.buffered = rest.length;
   }
