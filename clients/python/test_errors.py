@@ -19,6 +19,7 @@ from quantum_butler import (
     SessionNotFoundError,
     StorageClassMismatchError,
     UnknownParameterError,
+    StoreBusyError,
     error_from_response,
 )
 
@@ -60,6 +61,9 @@ class MappingTest(unittest.TestCase):
             self.assertIs(type(e), QuantumButlerError)
             self.assertEqual(e.kind, kind)
         self.assertIs(type(error_from_response({"code": -32000, "message": "x"})), QuantumButlerError)
+        busy = error_from_response({"code": 1025, "message": "locked", "data": {"kind": "StoreBusy", "retryable": True}})
+        self.assertIsInstance(busy, StoreBusyError)
+        self.assertTrue(busy.retryable)
         self.assertIsInstance(error_from_response({"code": -32601, "message": "no"}), MethodNotFoundError)
 
     def test_fields_str_and_pickling(self):

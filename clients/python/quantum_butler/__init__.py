@@ -25,6 +25,7 @@ from .errors import (
     SessionNotFoundError,
     SidecarDied,
     StorageClassMismatchError,
+    StoreBusyError,
     UnknownParameterError,
     error_from_response,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "RequestCancelledError",
     "KeyNotFoundError",
     "MethodNotFoundError",
+    "StoreBusyError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",

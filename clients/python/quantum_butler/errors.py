@@ -35,6 +35,7 @@ __all__ = [
     "RequestCancelledError",
     "KeyNotFoundError",
     "MethodNotFoundError",
+    "StoreBusyError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -150,6 +151,11 @@ class MethodNotFoundError(QuantumButlerError):
     """-32601: the sidecar does not implement this method."""
 
 
+class StoreBusyError(QuantumButlerError):
+    """A SQLite store or a repository's registry stayed locked by another writer (often another
+    sidecar process) past the lock timeout. Nothing was written; retrying later may succeed."""
+
+
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DatasetNotFound": DatasetNotFoundError,
@@ -165,6 +171,7 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "RequestCancelled": RequestCancelledError,
     "KeyNotFound": KeyNotFoundError,
     "MethodNotFound": MethodNotFoundError,
+    "StoreBusy": StoreBusyError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the
