@@ -10,7 +10,8 @@
  * applies batches as they arrive; the caller keeps reading the committed registry, which
  * nobody else can change while the lock is held. Both sides block on Atomics.wait and
  * take messages with receiveMessageOnPort, so `collectAndTransfer` stays synchronous
- * (like the rest of the registry API) and the transaction never spans an event-loop turn.
+ * (like the rest of the registry API); `collectAndTransferAsync` instead polls the final
+ * answer (beginFinish / pollFinish) so that the caller's event loop keeps running.
  * Backpressure: the caller waits when more than MAX_IN_FLIGHT batches are unread.
  */
 import { existsSync } from 'node:fs';
@@ -19,25 +20,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { RepositoryError, StoreBusy } from '../model/errors.js';
 import type { WriterBatch, WriterResult } from './bulk-writer.js';
+import { SLOT, SLOTS } from './bulk-writer-slots.js';
 
-/** Slots of the shared Int32Array. */
-export const SLOT = {
-  /** Bumped by the caller after each message it posts. */
-  toWorker: 0,
-  /** Bumped by the worker after each message it posts. */
-  toCaller: 1,
-  /** Batches the worker has applied. */
-  applied: 2,
-  /** Rows the worker has applied (progress). */
-  rows: 3,
-  /** Set by the caller to make the worker roll back and stop. */
-  abort: 4,
-  /** Bumped by the worker at least once a second while it lives (see STALL_MS). */
-  beat: 5,
-  /** Set by the worker once it is finishing (checks, then commit): no beats until it answers. */
-  finishing: 6,
-} as const;
-const SLOTS = 7;
 /**
  * A worker that shows no sign of life this long (no beat, not finishing) is taken for
  * dead (say, out of memory): it is terminated, which ends its transaction, and the call

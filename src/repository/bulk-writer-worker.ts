@@ -6,33 +6,26 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { WorkerData, WorkerReply, WorkerRequest } from './bulk-writer-thread.js';
+import { SLOT } from './bulk-writer-slots.js';
 
 const { path, port, shared, maxConflicts, busyTimeoutMs } = workerData as WorkerData;
-// Slot numbers as in bulk-writer-thread.ts (SLOT), not imported so that nothing loads before the try.
-const TO_WORKER = 0;
-const TO_CALLER = 1;
-const APPLIED = 2;
-const ROWS = 3;
-const ABORT = 4;
-const BEAT = 5;
-const FINISHING = 6;
 
 class Stop extends Error {}
 
 function reply(msg: WorkerReply): void {
   port.postMessage(msg);
-  Atomics.add(shared, TO_CALLER, 1);
-  Atomics.notify(shared, TO_CALLER);
+  Atomics.add(shared, SLOT.toCaller, 1);
+  Atomics.notify(shared, SLOT.toCaller);
 }
 
 function next(): WorkerRequest {
   for (;;) {
-    Atomics.add(shared, BEAT, 1);
-    const seen = Atomics.load(shared, TO_WORKER);
-    if (Atomics.load(shared, ABORT) !== 0) throw new Stop('aborted');
+    Atomics.add(shared, SLOT.beat, 1);
+    const seen = Atomics.load(shared, SLOT.toWorker);
+    if (Atomics.load(shared, SLOT.abort) !== 0) throw new Stop('aborted');
     const m = receiveMessageOnPort(port);
     if (m) return m.message as WorkerRequest;
-    Atomics.wait(shared, TO_WORKER, seen, 1000);
+    Atomics.wait(shared, SLOT.toWorker, seen, 1000);
   }
 }
 
@@ -50,16 +43,16 @@ try {
       for (;;) {
         const msg = next();
         if (msg.kind === 'finish') {
-          Atomics.store(shared, FINISHING, 1);
+          Atomics.store(shared, SLOT.finishing, 1);
           const result = writer.finish();
           done = { kind: 'done', committed: msg.commit && result.conflictCount === 0, result, seconds: { commit: performance.now() } };
           if (!done.committed) throw new Stop('rollback');
           return;
         }
         writer.apply(msg);
-        Atomics.store(shared, ROWS, writer.rows);
-        Atomics.add(shared, APPLIED, 1);
-        Atomics.notify(shared, APPLIED);
+        Atomics.store(shared, SLOT.rows, writer.rows);
+        Atomics.add(shared, SLOT.applied, 1);
+        Atomics.notify(shared, SLOT.applied);
       }
     });
   } catch (err) {

@@ -412,7 +412,14 @@ describe('collectAndTransfer on a writer thread', () => {
   it('a writer thread that stops showing signs of life is given up on: RepositoryError, nothing written', () => {
     // Without the stall check this call would never return (the test would time out).
     const script = new URL('./hung-writer.mjs', import.meta.url);
-    expect(() => collectAndTransferWith(reg, items(), { writer: 'thread', thread: { script, stallMs: 300 } })).toThrow(/stopped responding/);
+    let failure: unknown;
+    try {
+      collectAndTransferWith(reg, items(), { writer: 'thread', thread: { script, stallMs: 300 } });
+    } catch (err) {
+      failure = err;
+    }
+    expect(failure).toBeInstanceOf(RepositoryError);
+    expect((failure as Error).message).toMatch(/stopped responding/);
     expect(reg.tableCounts()).toMatchObject({ quanta: 0, datasets: 0 });
     expect(collectAndTransferWith(reg, items(), { writer: 'thread' }).committed).toBe(true);
   });

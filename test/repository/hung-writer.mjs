@@ -4,6 +4,6 @@ import { workerData } from 'node:worker_threads';
 
 const { port, shared } = workerData;
 port.postMessage({ kind: 'ready' });
-Atomics.add(shared, 1, 1);
+Atomics.add(shared, 1, 1); // SLOT.toCaller (src/repository/bulk-writer-slots.ts)
 Atomics.notify(shared, 1);
 Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
