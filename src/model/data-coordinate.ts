@@ -30,7 +30,7 @@ function isSerializedForm(input: Record<string, unknown>): boolean {
  * `null`/`undefined` give the empty data ID. Values must be integers or strings.
  */
 export function parseDataId(input: unknown): DataId {
-  if (input === null || input === undefined) return Object.freeze({});
+  if (input === null || input === undefined) return makeDataId({});
   if (!isPlainObject(input)) {
     throw new InvalidArgument(`A data ID must be a mapping of dimension name to value, got ${describe(input)}.`, {
       details: { dataId: input },
@@ -39,6 +39,10 @@ export function parseDataId(input: unknown): DataId {
   const mapping = isSerializedForm(input) ? (input['dataId'] as Record<string, unknown> | null | undefined) ?? {} : input;
   return makeDataId(mapping);
 }
+
+/** The hidden (non-enumerable, symbol-keyed) place of a parsed data ID's derived texts. */
+const DERIVED = Symbol('dataId.derived');
+type Derived = Partial<Record<'key' | 'query', string>>;
 
 /** Build a (frozen, key-sorted) data ID from a mapping, validating names and values. */
 export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
@@ -59,8 +63,11 @@ export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
       );
     }
   }
+  // Room for the derived texts (key, query), filled on first use: a frozen object takes no new properties.
+  Object.defineProperty(out, DERIVED, { value: {} });
   return Object.freeze(out);
 }
+
 
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
@@ -92,41 +99,46 @@ export function missingDimensions(dataId: DataId, required: readonly string[]): 
 }
 
 /**
- * `fn(dataId)`, remembered per data ID when it is frozen (as every parsed one is): keys and
- * URIs of a quantum's refs are asked for on every read and write.
+ * `fn(dataId)`, remembered on a parsed data ID (keys and URIs of a quantum's refs are asked
+ * for on every read and write); computed each time for any other mapping.
  */
-function memo(fn: (dataId: DataId) => string): (dataId: DataId) => string {
-  const cache = new WeakMap<DataId, string>();
+function derivedText(name: keyof Derived, fn: (dataId: DataId) => string): (dataId: DataId) => string {
   return (dataId) => {
-    if (!Object.isFrozen(dataId)) return fn(dataId);
-    let v = cache.get(dataId);
-    if (v === undefined) cache.set(dataId, (v = fn(dataId)));
-    return v;
+    const derived = (dataId as { [DERIVED]?: Derived })[DERIVED];
+    if (derived === undefined) return fn(dataId);
+    return (derived[name] ??= fn(dataId));
   };
 }
 
+/** The data ID's dimension names in sorted order (parsed data IDs already hold them sorted). */
+function sortedKeys(dataId: DataId): string[] {
+  const keys = Object.keys(dataId);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
+  return keys;
+}
+
 /** Canonical text key, e.g. `detector=1,instrument=Cam1` (sorted by dimension name). */
-export const dataIdKey = memo((dataId) =>
-  Object.keys(dataId)
-    .sort()
-    .map((k) => `${k}=${String(dataId[k])}`)
-    .join(','),
-);
+export const dataIdKey = derivedText('key', (dataId) => joinPairs(dataId, ',', (text) => text));
+
+const QUOTE_SAFE = /^[\w.~-]*$/;
 
 /** Form-encode like Python's urllib.parse.quote_plus: safe = alphanumerics and `_.-~`, space → `+`. */
 function quotePlus(text: string): string {
+  if (QUOTE_SAFE.test(text)) return text;
   return encodeURIComponent(text)
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%20/g, '+');
 }
 
 /** URL query form, e.g. `detector=1&instrument=Cam1` (used in `mem://` URIs). */
-export const dataIdQuery = memo((dataId) =>
-  Object.keys(dataId)
-    .sort()
-    .map((k) => `${quotePlus(k)}=${quotePlus(String(dataId[k]))}`)
-    .join('&'),
-);
+export const dataIdQuery = derivedText('query', (dataId) => joinPairs(dataId, '&', quotePlus));
+
+/** `name=value` pairs in dimension order, each part passed through `quote`. */
+function joinPairs(dataId: DataId, separator: string, quote: (text: string) => string): string {
+  let out = '';
+  for (const k of sortedKeys(dataId)) out += `${out === '' ? '' : separator}${quote(k)}=${quote(String(dataId[k]))}`;
+  return out;
+}
 
 /** Order data IDs by their canonical key (numbers compare numerically per dimension). */
 export function compareDataIds(a: DataId, b: DataId): number {

@@ -31,7 +31,48 @@ export function jsTypeName(value: unknown): string {
  * symbols, bigints, non-finite numbers, byte arrays, class instances and cycles.
  */
 export function jsonValueProblem(value: unknown, path = '$'): string | null {
+  // Every put checks its value, so the common (valid) case walks it without allocating;
+  // only a failure walks again to name the problem and where it is.
+  if ((scan(value, 0) & INVALID) === 0) return null;
   return problemAt(value, path, new Set());
+}
+
+const INVALID = 1;
+const UNSORTED = 2;
+/** Deeper than this, the fast scan defers to the exact walk (which tells a cycle from depth). */
+const SCAN_DEPTH = 256;
+
+/** INVALID and/or UNSORTED (some object's keys are not in sorted order), or 0. */
+function scan(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return 0;
+    case 'number':
+      return Number.isFinite(value) ? 0 : INVALID;
+    case 'object': {
+      if (value === null) return 0;
+      if (depth > SCAN_DEPTH) return INVALID;
+      let flags = 0;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          flags |= scan(value[i], depth + 1);
+          if (flags & INVALID) return flags;
+        }
+        return flags;
+      }
+      if (!isPlainObject(value)) return INVALID;
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        if (i > 0 && keys[i - 1]! > keys[i]!) flags |= UNSORTED;
+        flags |= scan(value[keys[i]!], depth + 1);
+        if (flags & INVALID) return flags;
+      }
+      return flags;
+    }
+    default:
+      return INVALID;
+  }
 }
 
 function problemAt(value: unknown, path: string, ancestors: Set<object>): string | null {
@@ -93,26 +134,15 @@ function copyAt(value: unknown): unknown {
  */
 export function canonicalJson(value: unknown, options: { sortKeys?: boolean } = {}): string {
   const sortKeys = options.sortKeys ?? true;
-  const problem = jsonValueProblem(value);
-  if (problem) throw new InvalidValue(`Value cannot be written as JSON: ${problem}.`, { details: { problem } });
+  const flags = scan(value, 0);
+  if (flags & INVALID) {
+    const problem = problemAt(value, '$', new Set());
+    if (problem) throw new InvalidValue(`Value cannot be written as JSON: ${problem}.`, { details: { problem } });
+    return sortKeys ? write(value, sortKeys) : JSON.stringify(value); // valid, only deeper than the scan goes
+  }
   // When every object's keys are already in order (or order is kept), the engine's own
   // serialiser gives the same text, several times faster.
-  return !sortKeys || keysInOrder(value) ? JSON.stringify(value) : write(value, sortKeys);
-}
-
-function keysInOrder(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value)) {
-    for (const v of value) if (!keysInOrder(v)) return false;
-    return true;
-  }
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj);
-  for (let i = 0; i < keys.length; i++) {
-    if (i > 0 && keys[i - 1]! > keys[i]!) return false;
-    if (!keysInOrder(obj[keys[i]!])) return false;
-  }
-  return true;
+  return !sortKeys || (flags & UNSORTED) === 0 ? JSON.stringify(value) : write(value, sortKeys);
 }
 
 function write(value: unknown, sortKeys: boolean): string {

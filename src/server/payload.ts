@@ -82,6 +82,33 @@ export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256:
   }
 }
 
+/**
+ * An upper bound of `JSON.stringify(value)`'s UTF-8 size, counted without serialising (most
+ * payloads are far below the limit, so only the few near it are measured exactly). A string
+ * unit takes at most 6 bytes (`\uXXXX`); the count stops once it passes `limit`. The value
+ * came from JSON.parse: no cycles, nothing but JSON types.
+ */
+function jsonSizeBound(value: unknown, limit: number): number {
+  let total = 0;
+  const add = (v: unknown): void => {
+    if (total > limit) return;
+    if (typeof v === 'string') total += 2 + 6 * v.length;
+    else if (Array.isArray(v)) {
+      total += 2 + v.length;
+      for (const x of v) add(x);
+    } else if (v !== null && typeof v === 'object') {
+      const keys = Object.keys(v);
+      total += 2 + keys.length;
+      for (const k of keys) {
+        total += 3 + 6 * k.length;
+        add((v as Record<string, unknown>)[k]);
+      }
+    } else total += 24; // a number's longest form (e.g. -1.2345678901234567e-300), true, false, null
+  };
+  add(value);
+  return total;
+}
+
 /** A decoded put payload, plus what to do after a successful put (move deletes the source). */
 export interface DecodedPut {
   source: PutSource;
@@ -92,8 +119,10 @@ export async function decodePutPayload(p: Payload, maxInlineBytes: number): Prom
   const nothing = async () => {};
   switch (p.encoding) {
     case 'json': {
-      const size = Buffer.byteLength(JSON.stringify(p.value) ?? 'null');
-      if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The JSON payload');
+      if (jsonSizeBound(p.value, maxInlineBytes) > maxInlineBytes) {
+        const size = Buffer.byteLength(JSON.stringify(p.value) ?? 'null');
+        if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The JSON payload');
+      }
       return { source: { kind: 'value', value: p.value }, afterPut: nothing };
     }
     case 'text': {

@@ -94,6 +94,18 @@ export class TransactionManager {
 
   /** Runs a write at the caller's level (see above). */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.frames.length === 0) {
+      // No transaction open and the lock free (the usual single write): take it now.
+      const release = this.rootLock.tryAcquire();
+      if (release) {
+        try {
+          this.hooks.guard();
+          return await fn();
+        } finally {
+          release();
+        }
+      }
+    }
     const { release } = await this.acquire();
     try {
       return await fn();

@@ -1,7 +1,8 @@
 /**
  * A FIFO async mutex: one holder at a time, waiters served in arrival order.
- * `acquire()` resolves to an idempotent release function; `run(fn)` holds the lock
- * for fn and releases it however fn ends.
+ * `acquire()` resolves to an idempotent release function (`tryAcquire()` returns one at
+ * once, or nothing when the lock is held); `run(fn)` holds the lock for fn and releases it
+ * however fn ends.
  */
 export class Mutex {
   private locked = false;
@@ -13,6 +14,13 @@ export class Mutex {
       return Promise.resolve(this.releaser());
     }
     return new Promise((resolve) => this.waiters.push(() => resolve(this.releaser())));
+  }
+
+  /** The release function when the lock is free (taken at once, no waiting), else undefined. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.locked) return undefined;
+    this.locked = true;
+    return this.releaser();
   }
 
   async run<T>(fn: () => Promise<T> | T): Promise<T> {

@@ -68,6 +68,28 @@ describe('data IDs', () => {
     expect(dataIdQuery(parseDataId({ physical_filter: 'HSC I&z', tract: 9 }))).toBe('physical_filter=HSC+I%26z&tract=9');
     expect(dataIdKey({})).toBe('');
     expect(dataIdQuery({})).toBe('');
+    expect(dataIdQuery(parseDataId({ b: "it's (x)*~", a: 'ü' }))).toBe('a=%C3%BC&b=it%27s+%28x%29%2A~');
+  });
+
+  it('plain mappings (any key order) get the same keys and queries as parsed data IDs', () => {
+    const plain = { instrument: 'Cam 1', detector: 1 };
+    const parsed = parseDataId(plain);
+    expect(dataIdKey(plain)).toBe(dataIdKey(parsed));
+    expect(dataIdQuery(plain)).toBe(dataIdQuery(parsed));
+    // Asked again (remembered on the parsed data ID): the same answer.
+    expect(dataIdKey(parsed)).toBe('detector=1,instrument=Cam 1');
+    expect(dataIdQuery(parsed)).toBe('detector=1&instrument=Cam+1');
+  });
+
+  it('what a parsed data ID remembers is invisible: keys, JSON, copies and equality are those of the mapping', () => {
+    const d = parseDataId({ instrument: 'Cam1', detector: 1 });
+    dataIdKey(d);
+    expect(Object.keys(d)).toEqual(['detector', 'instrument']);
+    expect(Object.getOwnPropertyNames(d)).toEqual(['detector', 'instrument']);
+    expect(JSON.stringify(d)).toBe('{"detector":1,"instrument":"Cam1"}');
+    expect(Object.keys({ ...d })).toEqual(['detector', 'instrument']);
+    expect(structuredClone(d)).toEqual({ detector: 1, instrument: 'Cam1' });
+    expect(d).toStrictEqual(parseDataId({ detector: 1, instrument: 'Cam1' }));
   });
 
   it('serializes with records null', () => {

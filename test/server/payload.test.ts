@@ -47,6 +47,25 @@ describe('decodePutPayload', () => {
   });
 });
 
+describe('decodePutPayload: the JSON size limit', () => {
+  // The limit applies to the compact JSON text; most values are measured by a bound alone.
+  const sizeOf = (v: unknown): number => Buffer.byteLength(JSON.stringify(v));
+  it.each([
+    ['ASCII', { s: 'x'.repeat(200) }],
+    ['multi-byte text', { s: 'é€😀'.repeat(40) }],
+    ['escapes', { s: '"\\\n\u0001'.repeat(50) }],
+    ['numbers', { n: Array.from({ length: 50 }, (_, i) => -1.2345678901234567e-300 * (i + 1)) }],
+    ['nesting and keys', { ['k'.repeat(30)]: [[[{ a: null, b: true, c: false }]]], z: {} }],
+  ])('%s: accepted at exactly the limit, refused one byte under it', async (_name, value) => {
+    const size = sizeOf(value);
+    await expect(decodePutPayload({ encoding: 'json', value }, size)).resolves.toMatchObject({ source: { kind: 'value', value } });
+    await expect(decodePutPayload({ encoding: 'json', value }, size - 1)).rejects.toMatchObject({
+      kind: 'PayloadTooLarge',
+      context: { details: { size, maxInlineBytes: size - 1 } },
+    });
+  });
+});
+
 describe('Store.set with adopt', () => {
   it('keeps the handed-over buffer; without adopt the store keeps a copy', async () => {
     const store = new MemoryStore();
