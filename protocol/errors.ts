@@ -53,6 +53,7 @@ export const ErrorKinds = {
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },
   ParseError: { code: RpcErrorCodes.ParseError, retryable: false },
+  InvalidRequest: { code: RpcErrorCodes.InvalidRequest, retryable: false },
   UnsupportedProtocolVersion: { code: RpcErrorCodes.InvalidParams, retryable: false },
   ServerNotInitialized: { code: RpcErrorCodes.ServerNotInitialized, retryable: true },
   ShutdownInProgress: { code: RpcErrorCodes.InvalidRequest, retryable: false },

@@ -20,11 +20,12 @@ let bytesOut = 0;
 
 /**
  * Messages written in the same turn of the event loop leave in one system call. Under a
- * pipelined load vscode-jsonrpc handles one request per turn, so a flush also waits a few
- * more turns (MAX_DEFERS) while each turn adds another response: one write per several
- * responses instead of one each (a write costs about as much as handling a small
- * request), never holding a message more than MAX_HOLD_MS. A lone response, or a turn that adds nothing, is written at once, so a
- * sequential caller waits no longer. Large chunks go straight out (after what is queued),
+ * pipelined load answers arrive over several turns (the connection handles a batch of
+ * requests per turn, and async handlers finish later), so a flush also waits a few more
+ * turns (MAX_DEFERS) while each turn adds more: one write per many responses instead of
+ * one each (a write costs about as much as handling a small request), never holding a
+ * message more than MAX_HOLD_MS. A lone response, or a turn that adds nothing, is written
+ * at once, so a sequential caller waits no longer. Large chunks go straight out (after what is queued),
  * so big payloads are neither copied nor held back. end() flushes.
  */
 const LARGE = 64 * 1024;

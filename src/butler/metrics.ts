@@ -20,10 +20,10 @@ export async function timed<T>(
   op: 'get' | 'put',
   fn: () => Promise<T>,
 ): Promise<T> {
-  const start = process.hrtime.bigint();
+  const start = performance.now();
   try {
     const result = await fn();
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const seconds = (performance.now() - start) / 1000;
     if (op === 'get') {
       metrics.nGet++;
       metrics.timeInGet += seconds;

@@ -31,7 +31,7 @@ import { decodeForRead, encodeForPut } from './codec.js';
 
 
 /** What the store's metadata holds for one dataset. */
-interface DatasetRecord {
+type DatasetRecord = {
   datasetId: DatasetId;
   datasetType: string;
   run: string;
@@ -43,7 +43,7 @@ interface DatasetRecord {
   size: number;
   timestamp: number;
   trashed: boolean;
-}
+};
 
 function isRecord(md: Metadata): md is Metadata & DatasetRecord {
   return typeof md.datasetId === 'string' && typeof md.checksum === 'string';
@@ -127,7 +127,8 @@ export class MemoryDatastore implements Datastore {
       timestamp: Date.now() / 1000,
       trashed: false,
     };
-    await this.store.set(this.key(ref), bytes, { ...rec }, { adopt: owned });
+    // Handed over with the bytes we own: nothing changes `rec` after this.
+    await this.store.set(this.key(ref), bytes, rec, { adopt: owned });
     ctx?.progress?.(1, 'stored');
     return { info: this.toInfo(rec), uri: this.uriOf(rec, ref), unchanged: false };
   }

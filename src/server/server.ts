@@ -3,11 +3,7 @@
  * validation, cancellation, per-session serialisation, stats and error mapping.
  * Handlers (one module per method family) register through `handle`.
  */
-import {
-  createMessageConnection,
-  type CancellationToken,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
+import type { CancellationToken } from 'vscode-jsonrpc/node';
 import type { Readable, Writable } from 'node:stream';
 import type { z } from 'zod';
 import type { NotificationDef, RequestDef } from '../../protocol/define.js';
@@ -21,6 +17,7 @@ import { NO_PROGRESS, RequestContext, type Progress } from './context.js';
 import { rpcError, toResponseError } from './errors.js';
 import { ProtocolReader } from './protocol-reader.js';
 import { ProtocolWriter } from './protocol-writer.js';
+import { ServerConnection } from './connection.js';
 
 export interface ServerOptions {
   input: Readable;
@@ -54,7 +51,7 @@ export type SessionHandler<P extends z.ZodType, R extends z.ZodType> = (
 ) => Promise<z.input<R>> | z.input<R>;
 
 export class Server {
-  readonly conn: MessageConnection;
+  readonly conn: ServerConnection;
   readonly logger: Logger;
   readonly stats = new Stats();
   readonly sessions: SessionTable;
@@ -64,8 +61,6 @@ export class Server {
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
   private readonly writer: ProtocolWriter;
-  private inflight = 0;
-  private lastActivity = performance.now();
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
 
@@ -74,16 +69,17 @@ export class Server {
     this.sessions = new SessionTable(options.maxSessions);
     options.input.on('data', (chunk: Buffer) => (this.stats.bytesIn += chunk.length));
     this.writer = new ProtocolWriter(options.output);
-    this.conn = createMessageConnection(new ProtocolReader(options.input), this.writer);
+    // One entry point for every request, so that gating, validation, stats and error
+    // mapping apply uniformly.
+    this.conn = new ServerConnection(
+      new ProtocolReader(options.input),
+      this.writer,
+      (method, params, token) => this.dispatch(method, params, token),
+      (method, params) => this.dispatchNotification(method, params),
+    );
     this.conn.onError(([err, msg]) => this.onConnectionError(err, msg));
     // Requests already read are still answered: wait for them, then exit.
     this.conn.onClose(() => void this.drain().then(() => this.exit(this.state === 'shutdown' ? 0 : 1, 'stdin closed')));
-    // Unknown requests get -32601 from the library; before initialize they get -32002 instead.
-    // One entry point for every request, so that gating, validation, stats and error
-    // mapping apply uniformly (the library's per-type handlers reject some params
-    // before any of that runs).
-    this.conn.onRequest((method, params, token) => this.dispatch(method, params, token));
-    this.conn.onNotification((method, params) => this.dispatchNotification(method, params));
   }
 
   /** Register a request handler with validation, gating, cancellation and stats. */
@@ -167,31 +163,13 @@ export class Server {
       .finally(() => this.exit(1, 'framing error'));
   }
 
-  /**
-   * Resolve once every request read so far has been answered. The library decodes and
-   * queues messages asynchronously after the bytes arrive, so "nothing in flight" is
-   * only trusted after a quiet period with no message dispatched.
-   */
+  /** Resolve once every request read so far has been answered (or after a minute). */
   private async drain(): Promise<void> {
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (this.inflight === 0 && performance.now() - this.lastActivity >= 100) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    while (this.conn.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   }
 
   private async dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
-    this.inflight++;
-    this.lastActivity = performance.now();
-    try {
-      return await this.dispatchInner(method, params, token);
-    } finally {
-      this.inflight--;
-      this.lastActivity = performance.now();
-    }
-  }
-
-  private async dispatchInner(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
     const handler = this.requestHandlers.get(method);
     if (handler) return handler(params, token);
     this.stats.record(method, 0, true);
@@ -200,7 +178,6 @@ export class Server {
   }
 
   private dispatchNotification(method: string, params: unknown): void {
-    this.lastActivity = performance.now();
     const handler = this.notificationHandlers.get(method);
     if (handler) handler(params);
     else if (!method.startsWith('$/')) this.logger.debug(`ignored notification ${method}`);
@@ -209,12 +186,7 @@ export class Server {
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
-    try {
-      void this.conn.sendNotification(def.method, params).catch((err: Error) => this.logger.debug(`notify failed: ${err.message}`));
-    } catch (err) {
-      // After stdin closed the library refuses new notifications; answers still go out.
-      this.logger.debug(`notify failed: ${(err as Error).message}`);
-    }
+    void this.conn.sendNotification(def.method, params).catch((err: Error) => this.logger.debug(`notify failed: ${err.message}`));
   }
 
   /** Progress on a client-supplied token, if the session (when there is one) wants that stream. */

@@ -291,8 +291,9 @@ export abstract class BaseStore implements Store {
   async set(key: string, data: Buffer, metadata: Metadata, opts: SetOptions = {}): Promise<void> {
     const k = this.checkKey(key);
     const d = checkData(data);
-    const md = checkMetadata(metadata);
-    await this.write(() => this.putOne(k, { data: d, metadata: md, adopt: opts.adopt === true }));
+    const adopt = opts.adopt === true;
+    const md = checkMetadata(metadata, 'metadata', adopt);
+    await this.write(() => this.putOne(k, { data: d, metadata: md, adopt }));
   }
 
   async setData(key: string, data: Buffer): Promise<void> {

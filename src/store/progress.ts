@@ -17,14 +17,19 @@ export type StepFn = (bytesDone: number) => void;
 
 export const noStep: StepFn = () => undefined;
 
-export async function withProgress<T>(
+export function withProgress<T>(
   hub: EventHub,
   key: string,
   size: number,
   threshold: number,
   fn: (step: StepFn) => Promise<T>,
 ): Promise<T> {
+  // Small values (every ordinary put) go straight through, without another async frame.
   if (size < threshold || hub.size === 0) return fn(noStep);
+  return reporting(hub, key, size, fn);
+}
+
+async function reporting<T>(hub: EventHub, key: string, size: number, fn: (step: StepFn) => Promise<T>): Promise<T> {
   const operationId = uuidv4();
   let last = -1;
   const step: StepFn = (done) => {

@@ -12,8 +12,9 @@ export type Metadata = Record<string, unknown>;
 
 export interface SetOptions {
   /**
-   * The caller hands `data` over and never touches it again, so a store that keeps values
-   * in memory may keep this buffer instead of a copy (a datastore's freshly encoded bytes).
+   * The caller hands `data` and `metadata` over and never touches them again, so a store
+   * that keeps values in memory may keep them instead of copies (a datastore's freshly
+   * encoded bytes and record). Metadata is validated all the same.
    */
   adopt?: boolean;
 }

@@ -20,12 +20,30 @@ export function checkDatas(datas: unknown): readonly Buffer[] {
   return datas.map((d, i) => checkData(d, `datas[${i}]`));
 }
 
-/** Validates that `metadata` is a plain JSON object and returns a deep copy of it. */
-export function checkMetadata(metadata: unknown, what = 'metadata'): Metadata {
+/**
+ * Validates that `metadata` is a plain JSON object and returns a deep copy of it, or, when
+ * the caller hands it over (`adopt`) and it is already as a copy would be, the object itself.
+ */
+export function checkMetadata(metadata: unknown, what = 'metadata', adopt = false): Metadata {
   if (!isPlainObject(metadata)) {
     throw new InvalidValue(`${what} must be a plain JSON object`, { details: { type: typeOf(metadata) } });
   }
+  if (adopt && isStorable(metadata, 0)) return metadata;
   return copyJson(metadata, what, 0, true) as Metadata;
+}
+
+/** Valid JSON that a copy would not change (no -0, plain objects only), checked without allocating. */
+function isStorable(value: unknown, depth: number): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (depth > MAX_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isStorable(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (!isPlainObject(value)) return false;
+  for (const name of Object.keys(value)) if (!isStorable(value[name], depth + 1)) return false;
+  return true;
 }
 
 export function checkMetadatas(metadatas: unknown): readonly Metadata[] {
@@ -71,6 +89,10 @@ export function setOwn(target: Record<string, unknown>, name: string, value: unk
   }
 }
 
+/**
+ * The copy; with `validate`, InvalidValue names the place of a problem. The place of a
+ * member is built only when it is a container (leaves need none unless they fail).
+ */
 function copyJson(value: unknown, path: string, depth: number, validate: boolean): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
@@ -81,17 +103,23 @@ function copyJson(value: unknown, path: string, depth: number, validate: boolean
   if (validate && depth > MAX_DEPTH) throw new InvalidValue(`${path}: nested too deeply (cycle?)`);
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = copyJson(value[i], `${path}[${i}]`, depth + 1, validate);
+    for (let i = 0; i < value.length; i++) out[i] = copyMember(value[i], path, i, depth, validate);
     return out;
   }
   if (typeof value === 'object' && (!validate || isPlainObject(value))) {
     const out: Record<string, unknown> = {};
     for (const name of Object.keys(value)) {
-      setOwn(out, name, copyJson((value as Record<string, unknown>)[name], `${path}.${name}`, depth + 1, validate));
+      setOwn(out, name, copyMember((value as Record<string, unknown>)[name], path, name, depth, validate));
     }
     return out;
   }
   throw new InvalidValue(`${path}: ${typeOf(value)} is not a JSON value`);
+}
+
+function copyMember(value: unknown, parent: string, at: string | number, depth: number, validate: boolean): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number' && (!validate || Number.isFinite(value))) return value === 0 ? 0 : value;
+  return copyJson(value, typeof at === 'number' ? `${parent}[${at}]` : `${parent}.${at}`, depth + 1, validate);
 }
 
 function typeOf(value: unknown): string {

@@ -86,6 +86,60 @@ describe('lifecycle', () => {
     expect(res.result).toBeDefined();
   });
 
+  it('JSON that is not a JSON-RPC message gets -32600 InvalidRequest; answers from the client are ignored', async () => {
+    const c = client();
+    await c.initialize();
+    const raw = (body: string) => c.sendRaw(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    raw('[{"jsonrpc":"2.0","id":40,"method":"server/ping"}]'); // a batch
+    raw('{"jsonrpc":"2.0","id":{"n":1},"method":"server/ping"}'); // an id that is not a number or string
+    raw('{"jsonrpc":"2.0","id":41}'); // neither method nor result
+    raw('{"jsonrpc":"2.0","id":42,"result":1}'); // a response to nothing: ignored
+    const ping = await c.call('server/ping');
+    expect(ping.result).toBeDefined();
+    const invalid = c.messages.filter((m) => m.error?.code === -32600);
+    expect(invalid.map((m) => [m.id, m.error?.data?.kind])).toEqual([
+      [null, 'InvalidRequest'],
+      [null, 'InvalidRequest'],
+      [41, 'InvalidRequest'],
+    ]);
+    expect(invalid[0]!.error?.message).toMatch(/Batch/);
+    expect(c.messages.some((m) => m.id === 40 || m.id === 42)).toBe(false);
+  });
+
+  it('a request cancelled in the same read as itself is answered -32800 without running; unknown ids are ignored', async () => {
+    const c = client();
+    await c.initialize();
+    const frame = (o: object) => {
+      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...o }));
+      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
+    };
+    c.sendRaw(
+      Buffer.concat([
+        frame({ id: 500, method: 'session/open', params: { predicted: { inputs: [], outputs: [] } } }),
+        frame({ method: '$/cancelRequest', params: { id: 500 } }),
+        frame({ method: '$/cancelRequest', params: { id: 12345 } }),
+      ]),
+    );
+    const res = await c.waitFor((m) => m.id === 500);
+    expect(res.error?.code).toBe(-32800);
+    expect(res.error?.data?.kind).toBe('RequestCancelled');
+    expect(((await c.call('session/list')).result as { sessions: unknown[] }).sessions).toEqual([]);
+  });
+
+  it('hundreds of requests in one write are each answered once', async () => {
+    const c = client();
+    await c.initialize();
+    const frames = Array.from({ length: 300 }, (_, i) => {
+      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1000 + i, method: i % 2 ? 'server/ping' : 'session/list' }));
+      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
+    });
+    c.sendRaw(Buffer.concat(frames));
+    await c.waitFor(() => c.messages.filter((m) => typeof m.id === 'number' && m.id >= 1000).length >= 300);
+    const ids = c.messages.filter((m) => typeof m.id === 'number' && m.id >= 1000).map((m) => m.id as number);
+    expect(new Set(ids).size).toBe(300);
+    expect(c.messages.every((m) => m.error === undefined)).toBe(true);
+  });
+
   it('a broken header is reported with -32700 and ends the process, rather than hanging', async () => {
     const c = client();
     await c.initialize();
@@ -110,6 +164,34 @@ describe('lifecycle', () => {
     expect(r.status).toBe(0);
     const ids = [...r.stdout.toString().matchAll(/"id":(\d+)/g)].map((m) => Number(m[1]));
     expect(ids).toEqual([1, 2, 3]);
+  });
+
+  it('calls pipelined behind session/open in one write run on the open session; all are answered before exit', () => {
+    const frame = (o: object) => {
+      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...o }));
+      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
+    };
+    const ref = { id: '00000000-0000-4000-8000-000000000001', datasetType: { name: 'out', storageClass: 'StructuredDataDict', dimensions: [] }, dataId: {}, run: 'r' };
+    const input = Buffer.concat([
+      frame({ id: 1, method: 'initialize', params: { protocolVersion: '1.0' } }),
+      frame({ method: 'initialized', params: {} }),
+      frame({ id: 2, method: 'session/open', params: { sessionId: 's1', predicted: { inputs: [], outputs: [ref] } } }),
+      frame({ id: 3, method: 'butler/put', params: { sessionId: 's1', ref: { id: ref.id }, payload: { encoding: 'json', value: { a: 1 } } } }),
+      frame({ id: 4, method: 'butler/get', params: { sessionId: 's1', ref: { id: ref.id } } }),
+      frame({ id: 5, method: 'shutdown' }),
+      frame({ method: 'exit' }),
+    ]);
+    const r = spawnSync(process.execPath, [CLI, '--stdio'], { input });
+    expect(r.status).toBe(0);
+    const bodies = r.stdout
+      .toString()
+      .split(/Content-Length: \d+\r\n\r\n/)
+      .filter(Boolean)
+      .map((b) => JSON.parse(b) as { id?: number; result?: { payload?: unknown }; error?: unknown });
+    const answers = bodies.filter((m) => m.id !== undefined);
+    expect(answers.map((m) => m.id).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(answers.every((m) => m.error === undefined)).toBe(true);
+    expect(answers.find((m) => m.id === 4)?.result?.payload).toEqual({ encoding: 'json', value: { a: 1 } });
   });
 
   it('shutdown then exit gives exit code 0; requests after shutdown get -32600', async () => {

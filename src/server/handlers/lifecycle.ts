@@ -68,7 +68,7 @@ export function registerLifecycle(server: Server): void {
 
   server.onNotification(Exit, () => server.exit(server.state === 'shutdown' ? 0 : 1, 'exit notification'));
   server.onNotification(SetTrace, (p) => (server.trace = p.value));
-  // vscode-jsonrpc handles $/cancelRequest itself; registering it here would shadow that.
+  // The connection handles $/cancelRequest itself (it never reaches notification handlers).
   void CancelRequest;
 
   server.handle(Ping, () => ({ uptimeMs: Date.now() - server.stats.startedAt, time: new Date().toISOString() }));
