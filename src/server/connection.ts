@@ -9,8 +9,10 @@
  * handed to the notification handler, and a request cancelled while still queued runs with
  * a token that is already cancelled. What differs is the pace: the library handles one
  * message per event-loop turn, which under a pipelined load cost about a tenth of the
- * server's time; here a turn works through up to BATCH queued messages. A message that
- * carries an id but is neither a request nor a response gets -32600 (the library dropped it).
+ * server's time; here a turn works through up to BATCH queued messages, each started once
+ * the one before has done all it can without I/O (as if it had had a turn of its own). A
+ * message that carries an id but is neither a request nor a response gets -32600 (the
+ * library dropped it).
  */
 import {
   CancellationTokenSource,
