@@ -68,7 +68,6 @@ export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
   return Object.freeze(out);
 }
 
-
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   try {
