@@ -288,6 +288,17 @@ async function lifecycle(dir: string): Promise<void> {
   });
   examples['exit-code-no-params'] = [{ dir: '<--', msg: `exit code ${await d.exit}` }];
 
+  // JSON that is not a JSON-RPC message: -32600 InvalidRequest, and the connection goes on.
+  const f = new Sidecar();
+  await f.initialize();
+  await record('invalid-request', f, async () => {
+    f.sendBody('[{"jsonrpc":"2.0","id":40,"method":"server/ping"}]');
+    f.sendBody('{"jsonrpc":"2.0","id":41}');
+    await f.call('server/ping');
+  });
+  f.notify('exit');
+  await f.exit;
+
   // A header that is not Content-Length: -32700, then the process exits with code 1.
   const e = new Sidecar();
   await e.initialize();
