@@ -1,0 +1,188 @@
+/**
+ * The server's connection over real streams: order, turns, cancellation, invalid messages,
+ * a queue that never runs empty, and close.
+ */
+import { PassThrough } from 'node:stream';
+import { setImmediate as turn } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { CancellationToken } from 'vscode-jsonrpc/node';
+import { ServerConnection, type RequestHandler } from '../../src/server/connection.js';
+import { ProtocolReader } from '../../src/server/protocol-reader.js';
+import { ProtocolWriter } from '../../src/server/protocol-writer.js';
+
+interface Out {
+  id?: number | string | null;
+  method?: string;
+  params?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: { kind?: string } };
+}
+
+const frame = (msg: unknown): Buffer => {
+  const body = Buffer.from(JSON.stringify(msg), 'utf8');
+  return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'latin1'), body]);
+};
+
+function setup(onRequest: RequestHandler, notes: Array<[string, unknown]> = []) {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const sent: Out[] = [];
+  let buf = Buffer.alloc(0);
+  output.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = Number(/Content-Length: (\d+)/.exec(buf.toString('latin1', 0, end))![1]);
+      if (buf.length < end + 4 + len) return;
+      sent.push(JSON.parse(buf.toString('utf8', end + 4, end + 4 + len)) as Out);
+      buf = buf.subarray(end + 4 + len);
+    }
+  });
+  const conn = new ServerConnection(new ProtocolReader(input), new ProtocolWriter(output), onRequest, (method, params) => notes.push([method, params]));
+  conn.listen();
+  const until = async (pred: () => boolean): Promise<void> => {
+    for (let i = 0; i < 10_000 && !pred(); i++) await turn();
+    expect(pred()).toBe(true);
+  };
+  return { input, sent, conn, notes, until };
+}
+
+describe('ServerConnection', () => {
+  it('starts messages in the order read; each runs as far as it can before the next starts', async () => {
+    const log: string[] = [];
+    const { input, sent, until } = setup(async (method, params) => {
+      const n = (params as { n: number }).n;
+      log.push(`start ${n}`);
+      await Promise.resolve();
+      await Promise.resolve();
+      log.push(`end ${n}`);
+      return n;
+    });
+    input.write(Buffer.concat([1, 2, 3].map((n) => frame({ jsonrpc: '2.0', id: n, method: 'm', params: { n } }))));
+    await until(() => sent.length === 3);
+    expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+    expect(sent.map((m) => [m.id, m.result])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+  });
+
+  it('handles a long queue a batch per turn, so input and timers are not starved', async () => {
+    let turns = 0;
+    const { input, sent, until } = setup(async () => turns);
+    const ticker = setInterval(() => {}, 0);
+    const counting = (async () => {
+      while (sent.length < 3000) {
+        turns++;
+        await turn();
+      }
+    })();
+    input.write(Buffer.concat(Array.from({ length: 3000 }, (_, i) => frame({ jsonrpc: '2.0', id: i, method: 'm' }))));
+    await until(() => sent.length === 3000);
+    await counting;
+    clearInterval(ticker);
+    expect(new Set(sent.map((m) => m.id)).size).toBe(3000);
+    // Answers were made over many turns (a batch each), not all in one.
+    expect(new Set(sent.map((m) => m.result)).size).toBeGreaterThan(3000 / 16 / 2);
+  });
+
+  it('a cancel for a running request cancels its token; for a queued one, the request starts cancelled', async () => {
+    const seen: Array<[number, boolean]> = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { input, sent, until } = setup(async (_method, params, token: CancellationToken) => {
+      const n = (params as { n: number }).n;
+      seen.push([n, token.isCancellationRequested]);
+      if (n === 1) await gate;
+      return token.isCancellationRequested ? 'cancelled' : 'done';
+    });
+    input.write(frame({ jsonrpc: '2.0', id: 1, method: 'm', params: { n: 1 } }));
+    await until(() => seen.length === 1);
+    // Request 2 and its cancellation arrive in one read; 1 is cancelled while it runs.
+    input.write(Buffer.concat([frame({ jsonrpc: '2.0', id: 2, method: 'm', params: { n: 2 } }), frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 2 } })]));
+    input.write(frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 1 } }));
+    input.write(frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 999 } })); // unknown: ignored
+    await until(() => seen.length === 2);
+    release();
+    await until(() => sent.length === 2);
+    expect(seen).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(Object.fromEntries(sent.map((m) => [m.id, m.result]))).toEqual({ 1: 'cancelled', 2: 'cancelled' });
+  });
+
+  it('notifications reach the handler in order; $/cancelRequest never does', async () => {
+    const notes: Array<[string, unknown]> = [];
+    const { input, until } = setup(async () => null, notes);
+    input.write(
+      Buffer.concat([
+        frame({ jsonrpc: '2.0', method: 'a', params: { x: 1 } }),
+        frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 5 } }),
+        frame({ jsonrpc: '2.0', method: 'b' }),
+      ]),
+    );
+    await until(() => notes.length === 2);
+    expect(notes).toEqual([
+      ['a', { x: 1 }],
+      ['b', undefined],
+    ]);
+  });
+
+  it('maps errors: a ResponseError as it is, anything else to -32603 with the method named', async () => {
+    const { ResponseError } = await import('vscode-jsonrpc/node');
+    const { input, sent, until } = setup(async (method) => {
+      if (method === 'typed') throw new ResponseError(1234, 'typed failure', { kind: 'X' });
+      throw new Error('boom');
+    });
+    input.write(Buffer.concat([frame({ jsonrpc: '2.0', id: 1, method: 'typed' }), frame({ jsonrpc: '2.0', id: 2, method: 'plain' })]));
+    await until(() => sent.length === 2);
+    expect(sent.find((m) => m.id === 1)?.error).toEqual({ code: 1234, message: 'typed failure', data: { kind: 'X' } });
+    expect(sent.find((m) => m.id === 2)?.error).toMatchObject({ code: -32603, message: 'Request plain failed with message: boom' });
+  });
+
+  it('answers what is not a JSON-RPC message with -32600, ignores responses, and goes on', async () => {
+    const { input, sent, until } = setup(async () => 'ok');
+    input.write(
+      Buffer.concat([
+        frame([{ jsonrpc: '2.0', id: 1, method: 'm' }]),
+        frame('text'),
+        frame({ jsonrpc: '2.0', id: true, method: 'm' }),
+        frame({ jsonrpc: '2.0', id: 7 }),
+        frame({ jsonrpc: '2.0', id: 8, result: 1 }),
+        frame({ jsonrpc: '2.0', id: 9, method: 'm' }),
+      ]),
+    );
+    await until(() => sent.some((m) => m.id === 9));
+    expect(sent.map((m) => [m.id, m.error?.code ?? m.result, m.error?.data?.kind])).toEqual([
+      [null, -32600, 'InvalidRequest'],
+      [null, -32600, 'InvalidRequest'],
+      [null, -32600, 'InvalidRequest'],
+      [7, -32600, 'InvalidRequest'],
+      [9, 'ok', undefined],
+    ]);
+  });
+
+  it('is busy until every request read is answered, and reports the end of input once', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { input, sent, conn, until } = setup(async () => {
+      await gate;
+      return 1;
+    });
+    let closes = 0;
+    conn.onClose(() => closes++);
+    expect(conn.busy).toBe(false);
+    input.write(frame({ jsonrpc: '2.0', id: 1, method: 'm' }));
+    expect(conn.busy).toBe(true);
+    input.end();
+    await until(() => closes === 1);
+    expect(conn.busy).toBe(true); // read before the end: still to be answered
+    release();
+    await until(() => sent.length === 1);
+    await until(() => !conn.busy);
+    expect(closes).toBe(1);
+  });
+});
