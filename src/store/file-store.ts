@@ -307,10 +307,26 @@ export class FileStore extends BaseStore {
       modified: now,
     };
     const metaFile = this.metaPath(key);
-    await this.writeFile(key, metaFile, { buffer: Buffer.from(JSON.stringify(sidecar)) }, noStep);
-    if (source || !head) {
+    const dataFile = this.dataPath(key);
+    // Both temp files are written at once (each is several round trips to the file system);
+    // then they are published by renames, sidecar first. A failed write publishes nothing.
+    const [meta, data] = await Promise.allSettled([
+      this.prepare(key, metaFile, { buffer: Buffer.from(JSON.stringify(sidecar)) }, noStep),
+      source || !head ? this.prepare(key, dataFile, source ?? { buffer: EMPTY }, step) : Promise.resolve(undefined),
+    ]);
+    if (meta.status === 'rejected' || data.status === 'rejected') {
+      for (const r of [meta, data]) if (r.status === 'fulfilled' && r.value !== undefined) await unlinkQuiet(r.value).catch(() => undefined);
+      throw meta.status === 'rejected' ? meta.reason : (data as PromiseRejectedResult).reason;
+    }
+    try {
+      await this.publish(meta.value, metaFile, key);
+    } catch (err) {
+      if (data.value !== undefined) await unlinkQuiet(data.value).catch(() => undefined);
+      throw err;
+    }
+    if (data.value !== undefined) {
       try {
-        await this.writeFile(key, this.dataPath(key), source ?? { buffer: EMPTY }, step);
+        await this.publish(data.value, dataFile, key);
       } catch (err) {
         // Undo the sidecar so that metadata and data stay consistent.
         if (head) await this.writeFile(key, metaFile, { buffer: Buffer.from(JSON.stringify(head.sidecar)) }, noStep).catch(() => undefined);
@@ -323,6 +339,11 @@ export class FileStore extends BaseStore {
 
   /** Writes `target` atomically: temp file in the same directory, then rename. */
   private async writeFile(key: string, target: string, source: Source, step: StepFn): Promise<void> {
+    await this.publish(await this.prepare(key, target, source, step), target, key);
+  }
+
+  /** A temp file beside `target` holding the new content (its path); the directory is made if missing. */
+  private async prepare(key: string, target: string, source: Source, step: StepFn): Promise<string> {
     const dir = dirname(target);
     for (let attempt = 0; ; attempt++) {
       const tmp = join(dir, `${TMP_PREFIX}${uuidv4()}`);
@@ -344,12 +365,21 @@ export class FileStore extends BaseStore {
         } finally {
           await fh.close();
         }
-        await this.renameInto(tmp, target, key);
-        return;
+        return tmp;
       } catch (err) {
         await unlinkQuiet(tmp).catch(() => undefined);
         throw this.writeError(err, key, target);
       }
+    }
+  }
+
+  /** Renames a prepared temp file into place (removing it if that fails). */
+  private async publish(tmp: string, target: string, key: string): Promise<void> {
+    try {
+      await this.renameInto(tmp, target, key);
+    } catch (err) {
+      await unlinkQuiet(tmp).catch(() => undefined);
+      throw this.writeError(err, key, target);
     }
   }
 

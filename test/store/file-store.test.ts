@@ -32,6 +32,20 @@ describe('FileStore', () => {
     expect(await readdir(join(root, 'run/a'))).toEqual(['file.fits']);
   });
 
+  it('a write whose data cannot be read publishes nothing: data, metadata and tree as before', async () => {
+    await store.set('run/k', Buffer.from('old'), { a: 1 });
+    const notAFile = join(dir, 'a-directory');
+    await mkdir(notAFile);
+    await expect(store.fromFile('run/k', notAFile)).rejects.toThrow();
+    await expect(store.fromFile('run/new', notAFile)).rejects.toThrow();
+    expect((await store.get('run/k')).data.toString()).toBe('old');
+    expect(await store.getMetadata('run/k')).toEqual({ a: 1 });
+    expect(await store.exists('run/new')).toBe(false);
+    // No temp file is left beside the data or the sidecars.
+    expect(await readdir(join(root, 'run'))).toEqual(['k']);
+    expect(await readdir(join(root, '.qbstore/meta/run'))).toEqual(['k']);
+  });
+
   it('reserved names are InvalidKey', async () => {
     for (const key of ['.qbstore', '.qbstore/meta/x', 'a/.qbtmp-123', '.qbtmp-x']) {
       await expect(store.set(key, Buffer.from(''), {})).rejects.toBeInstanceOf(InvalidKey);
