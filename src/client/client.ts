@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   CancellationTokenSource,
@@ -65,9 +66,11 @@ export interface SpawnOptions {
 }
 
 export function defaultCliPath(): string {
-  // dist/src/client/client.js → dist/src/cli.js (and src/client → dist/src when run from sources).
+  // This module is dist/src/client/client.js, part of the bundled dist/src/cli.js (demo,
+  // replay), or src/client/client.ts when run from sources.
   const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(`${'dist'}`) ? join(here, '..', 'cli.js') : join(here, '..', '..', 'dist', 'src', 'cli.js');
+  const candidates = [join(here, 'cli.js'), join(here, '..', 'cli.js'), join(here, '..', '..', 'dist', 'src', 'cli.js')];
+  return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1]!;
 }
 
 export class QuantumButlerClient {

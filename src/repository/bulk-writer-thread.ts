@@ -53,10 +53,15 @@ export type Done = Extract<WorkerReply, { kind: 'done' }>;
 /** Messages to the worker. */
 export type WorkerRequest = WriterBatch | { kind: 'finish'; commit: boolean };
 
-/** The compiled worker script: next to this module, or under dist/ when running from TypeScript sources. */
+/**
+ * The compiled worker script: next to this module; under `repository/` when this module is
+ * part of the bundled CLI (dist/src/cli.js); or under dist/ when running from TypeScript sources.
+ */
 export function workerScript(): URL | null {
   const here = new URL('./bulk-writer-worker.js', import.meta.url);
   if (existsSync(here)) return here;
+  const bundled = new URL('./repository/bulk-writer-worker.js', import.meta.url);
+  if (existsSync(bundled)) return bundled;
   const built = fileURLToPath(here).replace(`${sep}src${sep}repository${sep}`, `${sep}dist${sep}src${sep}repository${sep}`);
   return built !== fileURLToPath(here) && existsSync(built) ? pathToFileURL(built) : null;
 }
