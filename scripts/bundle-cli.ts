@@ -1,6 +1,6 @@
 /**
  * Part of `npm run build`: replaces the compiled `dist/src/cli.js` with one bundled file.
- * Loading the CLI as some three hundred ES modules (zod alone is most of them) took
+ * Loading the CLI as some 250 modules (zod and its locales are about a hundred) took
  * ~170 ms of the sidecar's start; one file halves that. better-sqlite3 stays outside (a
  * native addon), and the collect writer thread still runs the compiled
  * `dist/src/repository/bulk-writer-worker.js`. Everything else in dist/ is unchanged, so the
