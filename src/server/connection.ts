@@ -163,8 +163,11 @@ export class ServerConnection {
     // The next message waits until this one has done all it can without I/O (every promise
     // continuation it queued has run), as it would with a turn of its own: a session/open
     // pipelined with calls on that session is open before they run.
-    queueMicrotask(() => process.nextTick(this.next));
+    queueMicrotask(this.nextAfterMicrotasks);
   };
+
+  /** Queued as a microtask, it runs once the microtasks queued before it have; its tick, after all of them. */
+  private readonly nextAfterMicrotasks = (): void => process.nextTick(this.next);
 
   private cancel(id: unknown): void {
     if (!isId(id)) return;

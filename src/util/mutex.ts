@@ -24,7 +24,7 @@ export class Mutex {
   }
 
   async run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const release = await this.acquire();
+    const release = this.tryAcquire() ?? (await this.acquire());
     try {
       return await fn();
     } finally {
