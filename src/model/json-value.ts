@@ -136,13 +136,13 @@ export function canonicalJson(value: unknown, options: { sortKeys?: boolean } = 
   const sortKeys = options.sortKeys ?? true;
   const flags = scan(value, 0);
   if (flags & INVALID) {
+    // Only the exact walk can tell: maybe the value is just deeper than the scan goes.
     const problem = problemAt(value, '$', new Set());
     if (problem) throw new InvalidValue(`Value cannot be written as JSON: ${problem}.`, { details: { problem } });
-    return sortKeys ? write(value, sortKeys) : JSON.stringify(value); // valid, only deeper than the scan goes
   }
-  // When every object's keys are already in order (or order is kept), the engine's own
+  // When every object's keys are known to be in order (or order is kept), the engine's own
   // serialiser gives the same text, several times faster.
-  return !sortKeys || (flags & UNSORTED) === 0 ? JSON.stringify(value) : write(value, sortKeys);
+  return !sortKeys || flags === 0 ? JSON.stringify(value) : write(value, sortKeys);
 }
 
 function write(value: unknown, sortKeys: boolean): string {
