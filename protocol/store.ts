@@ -108,7 +108,7 @@ export const StoreGlob = request(
   'store/glob',
   z.object({ ...Session, pattern: z.string() }),
   z.object({ keys: z.array(z.string()) }),
-  'Keys matching a glob (picomatch: * stops at /, ** crosses it, dots match).',
+  'Keys matching a glob (* stops at /, ** crosses it, dots match; see "Glob patterns"): InvalidArgument for a pattern over the limits.',
 );
 export const StoreQuery = request(
   'store/query',

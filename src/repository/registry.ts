@@ -19,7 +19,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import picomatch from 'picomatch';
 import type { DataId, DataIdValue } from '../model/data-coordinate.js';
 import { DIMENSION_NAME_RE, dataIdKey } from '../model/data-coordinate.js';
 import { normalizeDatasetId, type DatasetId } from '../model/dataset-id.js';
@@ -33,6 +32,7 @@ import {
 } from '../model/dataset-type.js';
 import { NULL_STRING, type DatastoreRecordData, type RecordRow } from '../model/datastore-records.js';
 import { ConflictingDefinition, DatasetNotFound, InvalidArgument, RepositoryError, StoreBusy, UnknownDatasetType } from '../model/errors.js';
+import { compileGlob } from '../model/glob.js';
 import { canonicalJson, setOwn } from '../model/json-value.js';
 import { REGISTRY_DDL, REGISTRY_SCHEMA_VERSION, REGISTRY_TABLES } from './registry-schema.js';
 
@@ -51,7 +51,7 @@ export interface InsertDatasetsOptions {
 }
 
 export interface DatasetQuery {
-  /** Glob over dataset type names (picomatch). */
+  /** Glob over dataset type names (model/glob.ts syntax). */
   datasetType?: string;
   run?: string;
   /** Every given dimension must be present with exactly this value (1 and "1" differ). */
@@ -191,8 +191,6 @@ const WAL_AUTOCHECKPOINT_PAGES = 1000;
 /** Delay of the checkpoint that follows a bulk transaction (ms). */
 const CHECKPOINT_DELAY_MS = 250;
 const RECORD_BASE_FIELDS = new Set(['formatter', 'path', 'storage_class', 'component', 'checksum', 'file_size']);
-const GLOB_OPTIONS = { dot: true, windows: false, posix: true } as const;
-const GLOB_SPECIAL = /[*?[\]{}()!+@\\]/;
 
 /**
  * The canonical key of `dataId` over the dataset type's required dimensions (sorted), e.g.
@@ -731,20 +729,15 @@ export class Registry {
       if (typeof query.datasetType !== 'string' || query.datasetType.length === 0) {
         throw new InvalidArgument('datasetType must be a non-empty glob pattern.', { details: { datasetType: query.datasetType } });
       }
-      if (GLOB_SPECIAL.test(query.datasetType)) {
-        let match: (s: string) => boolean;
-        try {
-          match = picomatch(query.datasetType, GLOB_OPTIONS);
-        } catch (err) {
-          throw new InvalidArgument(`Invalid dataset type pattern ${JSON.stringify(query.datasetType)}: ${(err as Error).message}`);
-        }
-        const names = (this.s.typeNames!.pluck().all() as string[]).filter((n) => match(n));
+      const glob = compileGlob(query.datasetType, 'dataset type pattern');
+      if (glob.literal === undefined) {
+        const names = (this.s.typeNames!.pluck().all() as string[]).filter((n) => glob.match(n));
         if (names.length === 0) return [];
         where.push('dataset_type IN (SELECT value FROM json_each(?))');
         params.push(JSON.stringify(names));
       } else {
         where.push('dataset_type = ?');
-        params.push(query.datasetType);
+        params.push(glob.literal);
       }
     }
     if (query.run !== undefined) {

@@ -14,14 +14,15 @@
  */
 import { open } from 'node:fs/promises';
 import { IOFailure, InvalidArgument, KeyNotFound } from '../model/errors.js';
+import { compileGlob, type Glob } from '../model/glob.js';
+import { cloneJson } from '../model/json-value.js';
 import { EventHub } from './events.js';
-import { compileGlob, type Glob } from './glob.js';
 import { checkKey, checkKeys, compareKeys, sortKeys } from './keys.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_PROGRESS_THRESHOLD, noStep, readFileChunked, withProgress, writeChunked, type StepFn } from './progress.js';
 import { checkMatch } from './query.js';
 import type { Metadata, SetOptions, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, Transaction } from './store.js';
 import { TransactionManager } from './transactions.js';
-import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, cloneJson, project } from './values.js';
+import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, project } from './values.js';
 
 export interface StoreOptions {
   /** Values of at least this many bytes emit progress events (default 1 MiB). */

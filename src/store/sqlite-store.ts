@@ -26,9 +26,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { IOFailure, StoreBusy } from '../model/errors.js';
+import { canonicalJson } from '../model/json-value.js';
 import { BaseStore, clampRange, fsError, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
 import type { StepFn } from './progress.js';
-import { canonicalJson, matchesQuery } from './query.js';
+import { matchesQuery } from './query.js';
 import type { Metadata, StoreInfo } from './store.js';
 import { nowSeconds } from './values.js';
 
