@@ -75,6 +75,7 @@ export const ErrorDataSchema = z.object({
   details: z.unknown().optional(),
   supported: z.array(z.string()).optional().describe('UnsupportedProtocolVersion only: versions the server speaks'),
   maxInlineBytes: z.number().int().optional().describe('PayloadTooLarge only'),
+  retryAfterMs: z.number().int().optional().describe('StoreBusy: a retry before this many milliseconds will likely find the lock still held'),
   issues: z.array(z.unknown()).optional().describe('InvalidParams only: zod issues'),
 });
 export type ErrorData = z.infer<typeof ErrorDataSchema>;

@@ -171,8 +171,11 @@ const INVALID = 1;
 const UNSORTED = 2;
 const NEGATIVE_ZERO = 4;
 
-// `String.prototype.isWellFormed` (Node 20; not yet in this TypeScript lib).
-const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+/** True when `s` is well-formed Unicode (no lone surrogate): `String.prototype.isWellFormed`, not yet in this TypeScript lib. */
+export function isWellFormedString(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+const wellFormed = isWellFormedString;
 
 /** INVALID, UNSORTED and NEGATIVE_ZERO flags of `value`, which sits inside `depth` containers. */
 function scan(value: unknown, depth: number): number {

@@ -22,7 +22,7 @@ import Database from 'better-sqlite3';
 import type { DataId, DataIdValue } from '../model/data-coordinate.js';
 import { DIMENSION_NAME_RE, dataIdKey } from '../model/data-coordinate.js';
 import { normalizeDatasetId, type DatasetId } from '../model/dataset-id.js';
-import { compareRefs, type DatasetRef } from '../model/dataset-ref.js';
+import { compareRefs, runNameProblem, type DatasetRef } from '../model/dataset-ref.js';
 import {
   datasetTypeEquals,
   makeDatasetType,
@@ -356,9 +356,8 @@ function typeOfRow(r: { name: string; storage_class: string; dimensions: string;
 }
 
 function checkRunName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new InvalidArgument(`A run name must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}.`, { details: { run: name } });
-  }
+  const bad = runNameProblem(name);
+  if (bad) throw new InvalidArgument(`Invalid run ${(JSON.stringify(name) ?? String(name)).slice(0, 100)}: ${bad}.`, { details: { problem: bad } });
 }
 
 export class Registry {

@@ -4,6 +4,7 @@
  * read and write its datastore through their own FileDatastore clients; the
  * registry learns of their outputs through collect-and-transfer.
  */
+import { fsPathProblem } from '../util/fs-path.js';
 import { Mutex } from '../util/mutex.js';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,7 +13,7 @@ import { StorageClassRegistry, type StorageClassConfig } from '../model/storage-
 import { FileDatastore } from '../datastore/file-datastore.js';
 import { RecordsTable } from '../datastore/records-table.js';
 import type { PutSource } from '../datastore/datastore.js';
-import type { DatasetRef } from '../model/dataset-ref.js';
+import { runNameProblem, type DatasetRef } from '../model/dataset-ref.js';
 import type { DatasetType } from '../model/dataset-type.js';
 import { makeDatasetId, type IdGenerationMode } from '../model/dataset-id.js';
 import type { DataId } from '../model/data-coordinate.js';
@@ -66,7 +67,7 @@ export class Repository {
   }
 
   static create(rootPath: string, configInput?: unknown): Repository {
-    const root = resolve(rootPath);
+    const root = rootOf(rootPath);
     const config = parseRepositoryConfig(configInput);
     // Validate storage classes before anything is written.
     StorageClassRegistry.withBuiltins().loadConfig(config.storageClasses as Record<string, StorageClassConfig>);
@@ -81,7 +82,7 @@ export class Repository {
   }
 
   static open(rootPath: string): Repository {
-    const root = resolve(rootPath);
+    const root = rootOf(rootPath);
     const config = readRepositoryConfig(root);
     return new Repository(root, config, Registry.open(join(root, REGISTRY_FILE)));
   }
@@ -123,6 +124,8 @@ export class Repository {
     source: PutSource,
     mode: IdGenerationMode = 'DATAID_TYPE_RUN',
   ): Promise<{ ref: DatasetRef; info: StoredFileInfo }> {
+    const badRun = runNameProblem(run);
+    if (badRun) throw new InvalidArgument(`Invalid run: ${badRun}.`, { details: { problem: badRun } });
     const dt = this.registry.getDatasetType(datasetTypeName);
     if (!dt) throw new UnknownDatasetType(`Dataset type ${datasetTypeName} is not registered in ${this.root}.`);
     const missing = dt.dimensions.filter((d) => dataId[d] === undefined);
@@ -186,4 +189,11 @@ export class Repository {
     this.registry.close();
     void this.store.close();
   }
+}
+
+/** The absolute root of a repository; InvalidArgument for a path no file system can hold. */
+function rootOf(path: string): string {
+  const bad = fsPathProblem(path) ?? fsPathProblem(resolve(path));
+  if (bad) throw new InvalidArgument(`A repository root ${bad}.`, { details: { problem: bad } });
+  return resolve(path);
 }

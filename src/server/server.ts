@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { NotificationDef, RequestDef } from '../../protocol/define.js';
 import { LogTrace, ProgressNotification, type NotificationStream } from '../../protocol/index.js';
 import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../model/json-value.js';
 import { RepositoryTable } from './repositories.js';
 import { Logger, type LogLevel } from './logger.js';
 import { Stats } from './stats.js';
@@ -31,6 +32,13 @@ export interface ServerOptions {
 }
 
 type LifecycleState = 'uninitialized' | 'initialized' | 'shutdown';
+
+/**
+ * Params may nest this many containers: a JSON value at its own limit plus the envelope
+ * around it. Deeper params are refused before any (recursive) validation or domain code
+ * sees them, which could otherwise exhaust the stack.
+ */
+export const MAX_PARAMS_DEPTH = MAX_JSON_DEPTH + 32;
 
 export interface HandlerOptions {
   /** Runs before initialize (only initialize itself). */
@@ -171,6 +179,10 @@ export class Server {
 
   private async dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
     const handler = this.requestHandlers.get(method);
+    if (handler && nestedDeeperThan(params, MAX_PARAMS_DEPTH)) {
+      this.stats.record(method, 0, true);
+      throw rpcError('InvalidParams', `Invalid params: nested deeper than ${MAX_PARAMS_DEPTH} levels.`, { details: { maxDepth: MAX_PARAMS_DEPTH } });
+    }
     if (handler) return handler(params, token);
     this.stats.record(method, 0, true);
     if (this.state === 'uninitialized') throw rpcError('ServerNotInitialized', `Server not initialized: send initialize before ${method}.`);
@@ -238,7 +250,13 @@ export class Server {
     this.stats.record(method, ms, failed);
     if (this.trace !== 'off' && !this.exiting) {
       const message = `${method} ${failed ? 'failed' : 'ok'} in ${ms.toFixed(2)} ms`;
-      const verbose = this.trace === 'verbose' ? JSON.stringify(raw ?? null).slice(0, 4096) : undefined;
+      let verbose: string | undefined;
+      try {
+        verbose = this.trace === 'verbose' ? JSON.stringify(raw ?? null).slice(0, 4096) : undefined;
+      } catch {
+        // A trace line must never turn an answer into an error.
+        verbose = '(params cannot be shown)';
+      }
       this.notify(LogTrace, verbose === undefined ? { message } : { message, verbose });
     }
   }

@@ -21,9 +21,9 @@ export class RawClient {
   private nextId = 1;
   readonly exit: Promise<number | null>;
 
-  constructor(args: string[] = ['--stdio']) {
+  constructor(args: string[] = ['--stdio'], options: { cwd?: string } = {}) {
     assertBuilt();
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd: options.cwd });
     this.exit = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.child.stdout!.on('data', (chunk: Buffer) => {
       this.raw.push(chunk);
