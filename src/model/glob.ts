@@ -20,6 +20,7 @@
  * `!(..)` (no linear-time form), brace ranges `{1..3}` and reversed class ranges.
  */
 import { InvalidArgument } from './errors.js';
+import { compileNfa, type Node, type Pred, type Seq } from './glob-nfa.js';
 
 export const MAX_GLOB_LENGTH = 1024;
 export const MAX_GLOB_NESTING = 8;
@@ -62,7 +63,7 @@ export function compileGlob(pattern: unknown, what = 'glob pattern'): Glob {
     const text = lead.join('');
     return { pattern, prefix: negated ? '' : text, ...(negated ? {} : { literal: text }), match: (s) => (s === text) !== negated };
   }
-  const nfa = compile(seq);
+  const nfa = compileNfa(seq);
   return { pattern, prefix: negated ? '' : lead.join(''), match: (s) => nfa.run(s) !== negated };
 }
 
@@ -72,13 +73,6 @@ export function literalPrefix(pattern: string): string {
 }
 
 // ---- syntax tree ------------------------------------------------------------------------
-
-type Pred = (cp: number) => boolean;
-type Node =
-  | { t: 'char'; pred: Pred; lit?: string }
-  | { t: 'alt'; options: Seq[] }
-  | { t: 'repeat'; body: Node; min: 0 | 1; many: boolean };
-type Seq = Node[];
 
 const SLASH = 0x2f;
 const notSlash: Pred = (cp) => cp !== SLASH;
@@ -322,153 +316,4 @@ function literalLead(seq: Seq): string[] {
     out.push(n.lit);
   }
   return out;
-}
-
-// ---- automaton --------------------------------------------------------------------------
-
-/** Thompson NFA: `pred` states consume one code point and go to `out`; `split` states fork. */
-interface State {
-  pred?: Pred;
-  out: number;
-  alt: number;
-}
-
-const NONE = -1;
-const MATCH = -2;
-
-class Nfa {
-  private readonly marks: Uint32Array;
-  private generation = 0;
-  // Preallocated: a match allocates nothing.
-  private current: Int32Array;
-  private next: Int32Array;
-  private readonly stack: Int32Array;
-  private readonly preds: Array<Pred | undefined>;
-  private readonly outs: Int32Array;
-  private readonly alts: Int32Array;
-
-  constructor(states: State[], private readonly start: number) {
-    const n = states.length;
-    this.marks = new Uint32Array(n);
-    this.current = new Int32Array(n);
-    this.next = new Int32Array(n);
-    // Each state is pushed at most twice per closure (once per incoming edge walked).
-    this.stack = new Int32Array(2 * n + 2);
-    this.preds = states.map((s) => s.pred);
-    this.outs = Int32Array.from(states, (s) => s.out);
-    this.alts = Int32Array.from(states, (s) => s.alt);
-  }
-
-  /** Simulates every path at once: O(subject length x states), no backtracking. */
-  run(subject: string): boolean {
-    this.nextGeneration();
-    let count = 0;
-    let matched = false;
-    [count, matched] = this.add(this.current, 0, this.start);
-    for (let i = 0; i < subject.length; ) {
-      const cp = subject.codePointAt(i)!;
-      i += cp > 0xffff ? 2 : 1;
-      this.nextGeneration();
-      let nextCount = 0;
-      matched = false;
-      for (let k = 0; k < count; k++) {
-        const s = this.current[k]!;
-        if (!this.preds[s]!(cp)) continue;
-        const [c, m] = this.add(this.next, nextCount, this.outs[s]!);
-        nextCount = c;
-        matched ||= m;
-      }
-      if (nextCount === 0) return matched && i >= subject.length;
-      [this.current, this.next] = [this.next, this.current];
-      count = nextCount;
-    }
-    return matched;
-  }
-
-  /** A fresh mark value: states marked before are unmarked again. */
-  private nextGeneration(): void {
-    if (++this.generation === 0xffffffff) {
-      this.marks.fill(0);
-      this.generation = 1;
-    }
-  }
-
-  /**
-   * Appends to `list` (from `count`) the consuming states reachable from `s` without input;
-   * returns the new count and whether MATCH is reachable.
-   */
-  private add(list: Int32Array, count: number, s: number): [number, boolean] {
-    let matched = false;
-    let top = 0;
-    this.stack[top++] = s;
-    while (top > 0) {
-      const at = this.stack[--top]!;
-      if (at === MATCH) {
-        matched = true;
-        continue;
-      }
-      if (at === NONE || this.marks[at] === this.generation) continue;
-      this.marks[at] = this.generation;
-      if (this.preds[at]) list[count++] = at;
-      else {
-        this.stack[top++] = this.alts[at]!;
-        this.stack[top++] = this.outs[at]!;
-      }
-    }
-    return [count, matched];
-  }
-}
-
-/** A fragment: its entry state and the dangling exits to patch. */
-interface Frag {
-  start: number;
-  exits: Array<{ state: number; field: 'out' | 'alt' }>;
-}
-
-function compile(seq: Seq): Nfa {
-  const states: State[] = [];
-  const split = (out: number, alt: number): number => states.push({ out, alt }) - 1;
-  const patch = (exits: Frag['exits'], to: number): void => {
-    for (const e of exits) states[e.state]![e.field] = to;
-  };
-  /** A fragment matching the empty string: a split whose both exits dangle. */
-  const empty = (): Frag => {
-    const s = split(NONE, NONE);
-    return { start: s, exits: [{ state: s, field: 'out' }] };
-  };
-  const node = (n: Node): Frag => {
-    switch (n.t) {
-      case 'char': {
-        const s = states.push({ pred: n.pred, out: NONE, alt: NONE }) - 1;
-        return { start: s, exits: [{ state: s, field: 'out' }] };
-      }
-      case 'alt': {
-        const frags = n.options.map(sequence);
-        let start = frags[frags.length - 1]!.start;
-        for (let k = frags.length - 2; k >= 0; k--) start = split(frags[k]!.start, start);
-        return { start, exits: frags.flatMap((f) => f.exits) };
-      }
-      case 'repeat': {
-        const body = node(n.body);
-        if (!n.many) {
-          // ?(x): x or nothing.
-          const s = split(body.start, NONE);
-          return { start: s, exits: [...body.exits, { state: s, field: 'alt' }] };
-        }
-        // x loops back through a split; `min` 1 enters x first.
-        const loop = split(body.start, NONE);
-        patch(body.exits, loop);
-        return { start: n.min === 1 ? body.start : loop, exits: [{ state: loop, field: 'alt' }] };
-      }
-    }
-  };
-  const sequence = (s: Seq): Frag => {
-    if (s.length === 0) return empty();
-    const frags = s.map(node);
-    for (let k = 0; k + 1 < frags.length; k++) patch(frags[k]!.exits, frags[k + 1]!.start);
-    return { start: frags[0]!.start, exits: frags[frags.length - 1]!.exits };
-  };
-  const whole = sequence(seq);
-  patch(whole.exits, MATCH);
-  return new Nfa(states, whole.start);
 }

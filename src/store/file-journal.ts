@@ -8,6 +8,7 @@
 import { copyFile, link, lstat, mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
+import { isMissing } from './file-tree.js';
 
 /** A key's files before a frame changed it; null: the key did not exist. */
 export type Saved = {
@@ -104,11 +105,6 @@ export async function inodeOf(path: string): Promise<string | undefined> {
     if (isMissing(err)) return undefined;
     throw err;
   }
-}
-
-function isMissing(err: unknown): boolean {
-  const c = (err as NodeJS.ErrnoException | undefined)?.code;
-  return c === 'ENOENT' || c === 'ENOTDIR';
 }
 
 /** Keeps the current content of `path` at `saved` (hard link, else copy); undefined when missing. */

@@ -1,9 +1,9 @@
 /**
  * A store in a directory tree.
  *
- * Layout under the root:
+ * Layout under the root (file-tree.ts):
  *   <key>                        the value's bytes, at the key's own path
- *   .qbstore/meta/<key>          sidecar JSON: metadata, times, and which data file it describes
+ *   .qbstore/meta/<key>          sidecar JSON: metadata, times, and which data file it describes (file-sidecar.ts)
  *   .qbstore/journal/<id>/...    previous versions kept by an open transaction (file-journal.ts)
  *   .qbtmp-*                     files being written (file-temp.ts)
  * The metadata tree has exactly the shape of the data tree, so a sidecar can never collide
@@ -34,19 +34,20 @@
  * lose one's fields (within a process the store serialises writes). Transactions are per
  * process and best-effort (file-journal.ts).
  */
-import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
-import { constants, mkdirSync, realpathSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rmdir, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ButlerError, IOFailure, InvalidArgument, InvalidKey } from '../model/errors.js';
+import { NAME_MAX, PATH_MAX, fsPathProblem } from '../util/fs-path.js';
 import { BaseStore, clampRange, fsError, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
 import { FileJournal, inodeOf, type Saved } from './file-journal.js';
+import { parseSidecar, resolveSidecar, sidecarOf, sidecarText, type DataFile, type Sidecar } from './file-sidecar.js';
 import { TMP_PREFIX, sweepStaleTemps, tempName } from './file-temp.js';
+import { FileTree, code, isMissing, readNoFollow, rmdirQuiet, unlinkQuiet } from './file-tree.js';
 import { RESERVED_DIR, checkKey } from './keys.js';
 import { noStep, writeChunked, type StepFn } from './progress.js';
 import { matchesQuery } from './query.js';
 import type { Metadata, StoreInfo } from './store.js';
 import { nowSeconds } from './values.js';
-import { NAME_MAX, PATH_MAX, fsPathProblem } from '../util/fs-path.js';
 
 export interface FileStoreOptions extends StoreOptions {
   /** fsync each file before renaming it into place (default false: crash-safe for the process, not for power loss). */
@@ -63,28 +64,6 @@ const SCAN_CONCURRENCY = 64;
 const PARALLEL_WRITES = 8;
 /** Reads again when a concurrent writer swapped the value between reading its data and its sidecar. */
 const READ_ATTEMPTS = 3;
-const READ_NOFOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
-
-interface Sidecar {
-  metadata: Metadata;
-  created: number;
-  modified: number;
-}
-
-/** A sidecar as stored: for the data file `ino`, with the sidecar it replaced. */
-interface SidecarFile extends Sidecar {
-  ino?: string;
-  previous?: Sidecar & { ino?: string };
-}
-
-/** What a data file is: its identity and what a sidecar-less key reports. */
-interface DataFile {
-  ino: string;
-  size: number;
-  mtimeMs: number;
-  birthtimeMs: number;
-}
-
 interface Head {
   sidecar: Sidecar;
   file: DataFile;
@@ -102,10 +81,7 @@ export class FileStore extends BaseStore {
   readonly root: string;
   /** Resolves (to the number of files removed) once stale temp files of crashed writers are gone. */
   readonly tempSweep: Promise<number>;
-  private readonly metaRoot: string;
-  /** The roots as the file system spells them (the root itself may be reached through links). */
-  private readonly realRoot: string;
-  private readonly realMetaRoot: string;
+  private readonly tree: FileTree;
   private readonly durable: boolean;
   private readonly journal: FileJournal;
   protected override readonly freshMetadata = true;
@@ -115,19 +91,9 @@ export class FileStore extends BaseStore {
     const bad = fsPathProblem(root);
     if (bad) throw new InvalidArgument(`A file store root ${bad}.`, { details: { problem: bad } });
     this.root = resolve(root);
-    this.metaRoot = join(this.root, RESERVED_DIR, 'meta');
+    this.tree = new FileTree(this.root);
     this.durable = options.durable ?? false;
     this.journal = new FileJournal(join(this.root, RESERVED_DIR, 'journal'), (what, fn) => this.io(what, fn));
-    try {
-      mkdirSync(this.metaRoot, { recursive: true });
-      this.realRoot = realpathSync(this.root);
-      this.realMetaRoot = realpathSync(this.metaRoot);
-    } catch (err) {
-      throw fsError(err, `create store root ${this.root}`);
-    }
-    if (this.realMetaRoot !== join(this.realRoot, RESERVED_DIR, 'meta')) {
-      throw new InvalidArgument(`the store's ${RESERVED_DIR} directory under ${this.root} leads through a symbolic link`, { details: { root: this.root } });
-    }
     this.tempSweep = sweepStaleTemps(this.root, options.tempSweepIntervalMs);
   }
 
@@ -142,25 +108,17 @@ export class FileStore extends BaseStore {
         throw new InvalidKey(`key ${JSON.stringify(k)} has a segment longer than ${NAME_MAX} bytes, too long for the file system`, { details: { key: k } });
       }
     }
-    if (Buffer.byteLength(this.metaPath(k)) > PATH_MAX) {
+    if (Buffer.byteLength(this.tree.metaPath(k)) > PATH_MAX) {
       throw new InvalidKey(`key ${JSON.stringify(k)} is too long for the file system`, { details: { key: k } });
     }
     return k;
-  }
-
-  private dataPath(key: string): string {
-    return join(this.root, key);
-  }
-
-  private metaPath(key: string): string {
-    return join(this.metaRoot, key);
   }
 
   // ---- reads --------------------------------------------------------------------------
 
   protected async _get(key: string): Promise<Entry | undefined> {
     for (let attempt = 1; ; attempt++) {
-      const read = await this.io(`read ${key}`, () => this.readData(key));
+      const read = await this.io(`read ${key}`, () => this.tree.readData(key));
       if (read === undefined) return undefined;
       const { sidecar, matched } = await this.sidecar(key, read.file);
       if (matched || attempt === READ_ATTEMPTS) return { data: read.data, ...sidecar };
@@ -168,7 +126,7 @@ export class FileStore extends BaseStore {
   }
 
   protected override async _getData(key: string): Promise<Buffer | undefined> {
-    return (await this.io(`read ${key}`, () => this.readData(key)))?.data;
+    return (await this.io(`read ${key}`, () => this.tree.readData(key)))?.data;
   }
 
   protected async _getMeta(key: string): Promise<Metadata | undefined> {
@@ -185,7 +143,7 @@ export class FileStore extends BaseStore {
 
   protected override async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
     return this.io(`read ${key}`, () =>
-      this.withData(key, async (fh, size) => {
+      this.tree.withData(key, async (fh, size) => {
         const [s, e] = clampRange(size, start, end);
         const out = Buffer.alloc(e - s);
         let off = 0;
@@ -203,7 +161,7 @@ export class FileStore extends BaseStore {
 
   protected override async _toFile(key: string, path: string, step: StepFn): Promise<boolean> {
     const done = await this.io(`read ${key}`, () =>
-      this.withData(key, async (src) => {
+      this.tree.withData(key, async (src) => {
         await ioUser(`write ${path}`, async () => {
           const dst = await open(path, 'w');
           try {
@@ -226,7 +184,7 @@ export class FileStore extends BaseStore {
     const namePrefix = prefix.slice(slash + 1);
     const out: string[] = [];
     // A prefix through a symbolic link lists nothing (the walk below never enters one).
-    if (dirPart !== '' && !(await this.realDirs('data', dirPart.slice(0, -1), true))) return out;
+    if (dirPart !== '' && !(await this.tree.realDirs('data', dirPart.slice(0, -1), true))) return out;
     // Iterative walk; entries at the first level are narrowed by the prefix's last segment.
     const stack: Array<{ dir: string; rel: string; filter: string }> = [{ dir: join(this.root, dirPart), rel: dirPart, filter: namePrefix }];
     while (stack.length > 0) {
@@ -305,11 +263,11 @@ export class FileStore extends BaseStore {
   protected async _delete(key: string): Promise<Metadata | undefined> {
     const head = await this.head(key);
     if (!head) return undefined;
-    await this.journal.save(key, this.dataPath(key), this.metaPath(key));
+    await this.journal.save(key, this.tree.dataPath(key), this.tree.metaPath(key));
     await this.io(`delete ${key}`, async () => {
       // Data first: the key disappears at once; the sidecar is only an orphan until removed.
-      await unlinkQuiet(this.dataPath(key));
-      await unlinkQuiet(this.metaPath(key));
+      await unlinkQuiet(this.tree.dataPath(key));
+      await unlinkQuiet(this.tree.metaPath(key));
     });
     await this.prune(key);
     return head.sidecar.metadata;
@@ -324,22 +282,21 @@ export class FileStore extends BaseStore {
   ): Promise<PutResult> {
     await this.assertRealDirs(key);
     const head = known ?? (await this.head(key));
-    await this.journal.save(key, this.dataPath(key), this.metaPath(key));
+    await this.journal.save(key, this.tree.dataPath(key), this.tree.metaPath(key));
     const now = nowSeconds();
     const sidecar: Sidecar = {
       metadata: metadata ?? head?.sidecar.metadata ?? {},
       created: head?.sidecar.created ?? now,
       modified: now,
     };
-    const metaFile = this.metaPath(key);
-    const dataFile = this.dataPath(key);
+    const metaFile = this.tree.metaPath(key);
+    const dataFile = this.tree.dataPath(key);
     // The data temp file is opened first: the sidecar names it by its inode.
     const data = source || !head ? await this.openTemp(key, dataFile) : undefined;
-    const file: SidecarFile = { ...sidecar, ino: data?.ino ?? head!.file.ino };
-    if (data && head) file.previous = { ...head.sidecar, ino: head.file.ino };
+    const text = sidecarText(sidecar, data?.ino ?? head!.file.ino, data && head ? { sidecar: head.sidecar, ino: head.file.ino } : undefined);
     // Both temp files are written at once; then published by renames, sidecar first.
     const [meta, filled] = await Promise.allSettled([
-      this.openTemp(key, metaFile).then((t) => this.fill(key, t, { buffer: Buffer.from(JSON.stringify(file)) }, noStep)),
+      this.openTemp(key, metaFile).then((t) => this.fill(key, t, { buffer: text }, noStep)),
       data ? this.fill(key, data, source ?? { buffer: EMPTY }, step) : Promise.resolve(undefined),
     ]);
     if (meta.status === 'rejected' || filled.status === 'rejected') {
@@ -451,95 +408,21 @@ export class FileStore extends BaseStore {
     const segments = key.split('/');
     for (let n = segments.length - 1; n > 0; n--) {
       const rel = segments.slice(0, n).join('/');
-      const a = await rmdirQuiet(join(this.root, rel));
-      const b = await rmdirQuiet(join(this.metaRoot, rel));
+      const a = await rmdirQuiet(this.tree.dataPath(rel));
+      const b = await rmdirQuiet(this.tree.metaPath(rel));
       if (!a && !b) break;
     }
   }
 
-  // ---- paths, data files and sidecars -------------------------------------------------
-
-  /**
-   * True when no directory on the way from the tree's root to `rel`'s parent (or to `rel`
-   * itself, with `self`) is a symbolic link: a path through one would lead out of the tree.
-   */
-  private async realDirs(tree: 'data' | 'meta', rel: string, self = false): Promise<boolean> {
-    const sub = self ? rel : rel.slice(0, rel.lastIndexOf('/'));
-    if (sub === '') return true;
-    const [base, real] = tree === 'data' ? [this.root, this.realRoot] : [this.metaRoot, this.realMetaRoot];
-    try {
-      // One call in the common case; a differing answer (a link, or a name spelt otherwise
-      // on a case-insensitive file system) is settled by looking at each directory.
-      if ((await realpath(join(base, sub))) === join(real, sub)) return true;
-    } catch (err) {
-      if (isMissing(err)) return true; // nothing further exists to follow
-      throw err;
-    }
-    let path = base;
-    for (const segment of sub.split('/')) {
-      path = join(path, segment);
-      try {
-        if ((await lstat(path)).isSymbolicLink()) return false;
-      } catch (err) {
-        if (isMissing(err)) return true;
-        throw err;
-      }
-    }
-    return true;
-  }
+  // ---- heads ------------------------------------------------------------------------
 
   private async assertRealDirs(key: string): Promise<void> {
-    if (!key.includes('/')) return;
-    const ok = await this.io(`check ${key}`, async () => (await this.realDirs('data', key)) && (await this.realDirs('meta', key)));
+    const ok = await this.io(`check ${key}`, async () => (await this.tree.realDirs('data', key)) && (await this.tree.realDirs('meta', key)));
     if (!ok) throw new InvalidKey(`key ${JSON.stringify(key)} leads through a symbolic link`, { details: { key } });
   }
 
-  /** Opens the key's data file (never through a symbolic link); undefined when there is none. */
-  private async openData(key: string): Promise<FileHandle | undefined> {
-    if (key.includes('/') && !(await this.realDirs('data', key))) return undefined;
-    try {
-      return await open(this.dataPath(key), READ_NOFOLLOW);
-    } catch (err) {
-      if (isMissing(err) || code(err) === 'ELOOP' || code(err) === 'EISDIR') return undefined;
-      throw err;
-    }
-  }
-
-  /** Runs `fn` on the open data file of a key; undefined when the key has none. */
-  private async withData<T>(key: string, fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T | undefined> {
-    const fh = await this.openData(key);
-    if (!fh) return undefined;
-    try {
-      const st = await fh.stat();
-      return st.isFile() ? await fn(fh, st.size) : undefined;
-    } finally {
-      await fh.close();
-    }
-  }
-
-  private async readData(key: string): Promise<{ data: Buffer; file: DataFile } | undefined> {
-    const fh = await this.openData(key);
-    if (!fh) return undefined;
-    try {
-      const st = await fh.stat({ bigint: true });
-      if (!st.isFile()) return undefined;
-      return { data: await fh.readFile(), file: dataFile(st) };
-    } finally {
-      await fh.close();
-    }
-  }
-
   private async stat(key: string): Promise<DataFile | undefined> {
-    return this.io(`stat ${key}`, async () => {
-      if (key.includes('/') && !(await this.realDirs('data', key))) return undefined;
-      try {
-        const st = await lstat(this.dataPath(key), { bigint: true });
-        return st.isFile() ? dataFile(st) : undefined;
-      } catch (err) {
-        if (isMissing(err)) return undefined;
-        throw err;
-      }
-    });
+    return this.io(`stat ${key}`, () => this.tree.statData(key));
   }
 
   private async head(key: string): Promise<Head | undefined> {
@@ -551,43 +434,10 @@ export class FileStore extends BaseStore {
     }
   }
 
-  /**
-   * The sidecar that describes `file`; `matched` false when none does (no sidecar, or one
-   * written for other data), and then metadata {} with the file's times.
-   */
+  /** The sidecar that describes `file` (see file-sidecar.ts); `matched` false when the one there names other data. */
   private async sidecar(key: string, file: DataFile): Promise<{ sidecar: Sidecar; matched: boolean }> {
-    const stored = await this.io(`read metadata of ${key}`, () => this.readSidecar(key));
-    if (stored !== undefined) {
-      // No inode recorded (written by hand or by an older version), or none to compare: trust it.
-      if (stored.ino === undefined || stored.ino === file.ino || file.ino === '0') return { sidecar: pick(stored), matched: true };
-      if (stored.previous && stored.previous.ino === file.ino) return { sidecar: pick(stored.previous), matched: true };
-    }
-    const modified = file.mtimeMs / 1000;
-    const created = file.birthtimeMs > 0 ? Math.min(file.birthtimeMs / 1000, modified) : modified;
-    return { sidecar: { metadata: {}, created, modified }, matched: stored === undefined };
-  }
-
-  private async readSidecar(key: string): Promise<SidecarFile | undefined> {
-    if (key.includes('/') && !(await this.realDirs('meta', key))) return undefined;
-    let text: Buffer;
-    try {
-      const fh = await open(this.metaPath(key), READ_NOFOLLOW);
-      try {
-        text = await fh.readFile();
-      } finally {
-        await fh.close();
-      }
-    } catch (err) {
-      if (isMissing(err) || code(err) === 'ELOOP' || code(err) === 'EISDIR') return undefined;
-      throw err;
-    }
-    try {
-      const parsed = JSON.parse(text.toString('utf8')) as SidecarFile;
-      if (parsed && typeof parsed === 'object' && parsed.metadata && typeof parsed.metadata === 'object') return parsed;
-    } catch {
-      // fall through: a corrupt sidecar is reported below
-    }
-    throw new IOFailure(`corrupt metadata file for key ${JSON.stringify(key)}`, { details: { key } });
+    const text = await this.io(`read metadata of ${key}`, () => this.tree.readSidecar(key));
+    return resolveSidecar(text === undefined ? undefined : parseSidecar(text, key), file);
   }
 
   // ---- transactions -------------------------------------------------------------------
@@ -610,30 +460,27 @@ export class FileStore extends BaseStore {
 
   /** Puts a key's saved files back: the data, then a sidecar naming the restored data file. */
   private async restore(key: string, saved: Saved): Promise<void> {
+    const dataPath = this.tree.dataPath(key);
+    const metaPath = this.tree.metaPath(key);
     await this.io(`restore ${key}`, async () => {
       if (saved === null) {
-        await unlinkQuiet(this.dataPath(key));
-        await unlinkQuiet(this.metaPath(key));
+        await unlinkQuiet(dataPath);
+        await unlinkQuiet(metaPath);
         await this.prune(key);
         return;
       }
       // The saved sidecar as it read for the saved data.
-      let sidecar: Sidecar | undefined;
-      if (saved.meta) {
-        const stored = JSON.parse((await readWhole(saved.meta)).toString('utf8')) as SidecarFile;
-        sidecar = stored.ino === undefined || stored.ino === saved.ino ? stored : stored.previous?.ino === saved.ino ? stored.previous : undefined;
-        await unlinkQuiet(saved.meta);
-      }
-      await this.moveInto(saved.data, this.dataPath(key));
+      const sidecar = saved.meta ? sidecarOf(parseSidecar(await readNoFollow(saved.meta), key), saved.ino) : undefined;
+      if (saved.meta) await unlinkQuiet(saved.meta);
+      await this.moveInto(saved.data, dataPath);
       if (!sidecar) {
-        await unlinkQuiet(this.metaPath(key));
+        await unlinkQuiet(metaPath);
         return;
       }
       // A copy (no hard links) is a new inode: the sidecar names whatever is there now.
-      const ino = (await inodeOf(this.dataPath(key))) ?? saved.ino;
-      const temp = await this.openTemp(key, this.metaPath(key));
-      const body: SidecarFile = { ...pick(sidecar), ino };
-      await this.publish(await this.fill(key, temp, { buffer: Buffer.from(JSON.stringify(body)) }, noStep), this.metaPath(key), key);
+      const ino = (await inodeOf(dataPath)) ?? saved.ino;
+      const temp = await this.openTemp(key, metaPath);
+      await this.publish(await this.fill(key, temp, { buffer: sidecarText(sidecar, ino) }, noStep), metaPath, key);
     });
   }
 
@@ -660,50 +507,6 @@ export class FileStore extends BaseStore {
       if (c === 'ENAMETOOLONG') throw new InvalidKey(`${what}: too long for the file system`, { details: { code: c } });
       throw new IOFailure(`${what}: ${(err as Error).message}`, { details: { code: c } });
     }
-  }
-}
-
-function pick(s: Sidecar): Sidecar {
-  return { metadata: s.metadata, created: s.created, modified: s.modified };
-}
-
-function dataFile(st: { ino: bigint; size: bigint; mtimeMs: bigint; birthtimeMs: bigint }): DataFile {
-  return { ino: String(st.ino), size: Number(st.size), mtimeMs: Number(st.mtimeMs), birthtimeMs: Number(st.birthtimeMs) };
-}
-
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/** ENOENT/ENOTDIR: no such file (a path component may be a file). */
-function isMissing(err: unknown): boolean {
-  const c = code(err);
-  return c === 'ENOENT' || c === 'ENOTDIR';
-}
-
-async function readWhole(path: string): Promise<Buffer> {
-  const fh = await open(path, READ_NOFOLLOW);
-  try {
-    return await fh.readFile();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function unlinkQuiet(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (err) {
-    if (!isMissing(err)) throw err;
-  }
-}
-
-async function rmdirQuiet(path: string): Promise<boolean> {
-  try {
-    await rmdir(path);
-    return true;
-  } catch {
-    return false; // not empty, gone, or not a directory: all fine
   }
 }
 

@@ -155,6 +155,12 @@ class StoreBusyError(QuantumButlerError):
     """A SQLite store or a repository's registry stayed locked by another writer (often another
     sidecar process) past the lock timeout. Nothing was written; retrying later may succeed."""
 
+    @property
+    def retry_after_ms(self) -> Optional[int]:
+        """For a SQLite store: milliseconds before a retry is likely to find the lock free."""
+        value = self.data.get("retryAfterMs")
+        return value if isinstance(value, int) else None
+
 
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
