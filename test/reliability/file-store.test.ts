@@ -59,8 +59,9 @@ afterEach(async () => {
 /** Every `.qbtmp-` file under `path`. */
 function temps(path: string): string[] {
   const out: string[] = [];
-  for (const e of readdirSync(path, { withFileTypes: true, recursive: true })) {
-    if (e.name.startsWith('.qbtmp-')) out.push(join(e.parentPath, e.name));
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...temps(join(path, e.name)));
+    else if (e.name.startsWith('.qbtmp-')) out.push(join(path, e.name));
   }
   return out;
 }
