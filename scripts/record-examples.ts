@@ -14,6 +14,7 @@
  * files the scenarios use.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { encodeFrame, jsonMessageDecoder } from '../src/util/framing.js';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -45,38 +46,23 @@ class Sidecar {
   readonly child: ChildProcess;
   readonly log: Logged[] = [];
   readonly exit: Promise<number | null>;
-  private buffer = Buffer.alloc(0);
   private nextId = 1;
   private waiters: Array<() => void> = [];
+  private readonly decoder = jsonMessageDecoder<Message>((msg) => {
+    this.log.push({ dir: '<--', msg });
+    for (const w of this.waiters.splice(0)) w();
+  });
 
   constructor(args: string[] = []) {
     this.child = spawn(process.execPath, [CLI, '--stdio', ...args], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.exit = new Promise((r) => this.child.once('exit', (code) => r(code)));
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
-    });
+    this.child.stdout!.on('data', (chunk: Buffer) => this.decoder.push(chunk));
     this.child.stdin!.on('error', () => {});
-  }
-
-  private parse(): void {
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const m = /Content-Length: (\d+)/i.exec(this.buffer.subarray(0, end).toString('ascii'));
-      if (!m) throw new Error('bad header');
-      const len = Number(m[1]);
-      if (this.buffer.length < end + 4 + len) return;
-      const body = this.buffer.subarray(end + 4, end + 4 + len).toString('utf8');
-      this.buffer = this.buffer.subarray(end + 4 + len);
-      this.log.push({ dir: '<--', msg: JSON.parse(body) as Message });
-      for (const w of this.waiters.splice(0)) w();
-    }
   }
 
   sendBody(body: string): void {
     this.log.push({ dir: '-->', msg: body });
-    this.child.stdin!.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    this.child.stdin!.write(encodeFrame(body));
   }
 
   /** Raw bytes, header included; logged as a JSON string so CR/LF stay visible. */
@@ -88,8 +74,7 @@ class Sidecar {
   send(msg: Omit<Message, 'jsonrpc'>): void {
     const full = { jsonrpc: '2.0' as const, ...msg };
     this.log.push({ dir: '-->', msg: full });
-    const body = JSON.stringify(full);
-    this.child.stdin!.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    this.child.stdin!.write(encodeFrame(JSON.stringify(full)));
   }
 
   request(method: string, params?: Json): number {

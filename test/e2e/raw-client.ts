@@ -1,6 +1,7 @@
 /** A bare framing client for tests that must see exact bytes and exit codes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, assertBuilt } from './harness.js';
+import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
 
 export interface Message {
   jsonrpc: '2.0';
@@ -16,7 +17,10 @@ export class RawClient {
   readonly raw: Buffer[] = [];
   readonly messages: Message[] = [];
   stderr = '';
-  private buffer = Buffer.alloc(0);
+  private readonly decoder = jsonMessageDecoder<Message>((m) => {
+    this.messages.push(m);
+    for (const w of this.waiters.splice(0)) w();
+  });
   private waiters: Array<() => void> = [];
   private nextId = 1;
   readonly exit: Promise<number | null>;
@@ -27,27 +31,10 @@ export class RawClient {
     this.exit = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.child.stdout!.on('data', (chunk: Buffer) => {
       this.raw.push(chunk);
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
+      this.decoder.push(chunk);
     });
     this.child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
     this.child.stdin!.on('error', () => {}); // the sidecar may be gone already
-  }
-
-  private parse(): void {
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const header = this.buffer.subarray(0, end).toString('ascii');
-      const m = /Content-Length: (\d+)/i.exec(header);
-      if (!m) throw new Error(`bad header from sidecar: ${header}`);
-      const len = Number(m[1]);
-      if (this.buffer.length < end + 4 + len) return;
-      const body = this.buffer.subarray(end + 4, end + 4 + len).toString('utf8');
-      this.buffer = this.buffer.subarray(end + 4 + len);
-      this.messages.push(JSON.parse(body) as Message);
-      for (const w of this.waiters.splice(0)) w();
-    }
   }
 
   sendRaw(bytes: string | Buffer): void {
@@ -55,8 +42,7 @@ export class RawClient {
   }
 
   send(msg: Omit<Message, 'jsonrpc'>): void {
-    const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...msg }), 'utf8');
-    this.sendRaw(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'), body]));
+    this.sendRaw(encodeFrame(JSON.stringify({ jsonrpc: '2.0', ...msg })));
   }
 
   request(method: string, params?: unknown): number {
