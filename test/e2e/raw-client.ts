@@ -12,25 +12,48 @@ export interface Message {
   error?: { code: number; message: string; data?: { kind?: string; [k: string]: unknown } };
 }
 
+export interface RawClientOptions {
+  /** The CLI to run (default: the built one). */
+  cli?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Options for node itself (e.g. --import of a test hook). */
+  nodeArgs?: string[];
+  /** Which messages to keep whole in `messages` (default: all); of the others only id, method and error are kept. */
+  keep?: (m: Message) => boolean;
+  /** Keep the raw stdout chunks in `raw` (default true). */
+  keepRaw?: boolean;
+}
+
 export class RawClient {
   readonly child: ChildProcess;
   readonly raw: Buffer[] = [];
   readonly messages: Message[] = [];
   stderr = '';
+  /** Messages received, kept or not. */
+  received = 0;
   private readonly decoder = jsonMessageDecoder<Message>((m) => {
-    this.messages.push(m);
+    this.received++;
+    this.messages.push(this.options.keep?.(m) === false ? { jsonrpc: '2.0', id: m.id, method: m.method, error: m.error } : m);
     for (const w of this.waiters.splice(0)) w();
   });
   private waiters: Array<() => void> = [];
   private nextId = 1;
   readonly exit: Promise<number | null>;
 
-  constructor(args: string[] = ['--stdio']) {
+  constructor(
+    args: string[] = ['--stdio'],
+    private readonly options: RawClientOptions = {},
+  ) {
     assertBuilt();
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.cli ?? CLI, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+    });
     this.exit = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.raw.push(chunk);
+      if (options.keepRaw ?? true) this.raw.push(chunk);
       this.decoder.push(chunk);
     });
     this.child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
