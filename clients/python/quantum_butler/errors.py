@@ -36,6 +36,7 @@ __all__ = [
     "KeyNotFoundError",
     "MethodNotFoundError",
     "StoreBusyError",
+    "MessageTooLargeError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -156,6 +157,11 @@ class StoreBusyError(QuantumButlerError):
     sidecar process) past the lock timeout. Nothing was written; retrying later may succeed."""
 
 
+class MessageTooLargeError(QuantumButlerError):
+    """A message over the sidecar's ``--max-message-bytes``: refused from its header and skipped
+    unread (nothing was done). Send the value as a file instead."""
+
+
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DatasetNotFound": DatasetNotFoundError,
@@ -172,6 +178,7 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "KeyNotFound": KeyNotFoundError,
     "MethodNotFound": MethodNotFoundError,
     "StoreBusy": StoreBusyError,
+    "MessageTooLarge": MessageTooLargeError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the
