@@ -18,7 +18,7 @@ import { FrameDecoder, FramingError } from '../util/framing.js';
 import { findMember } from '../util/json-scanner.js';
 import { parseJsonBytes } from '../util/parse-json-bytes.js';
 import { RawId } from './spliced-json.js';
-import { collectGarbage } from '../util/collect-garbage.js';
+import { collectGarbageFor } from '../util/collect-garbage.js';
 
 /** After a body this large, its buffer is freed at once (see collect-garbage.ts). */
 const COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
@@ -66,8 +66,8 @@ export class ProtocolReader {
   private paused = false;
   private lastData = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** A body over COLLECT_AFTER_BYTES was parsed in the chunk being decoded. */
-  private largeBodyDone = false;
+  /** The size of a body over COLLECT_AFTER_BYTES parsed in the chunk being decoded, else 0. */
+  private largeBodyDone = 0;
   /** After a framing error: nothing more is read. */
   private stopped = false;
 
@@ -131,9 +131,9 @@ export class ProtocolReader {
       return;
     } finally {
       // Here no local of the decoder still holds the body; the handler has not run yet.
-      if (this.largeBodyDone) {
-        this.largeBodyDone = false;
-        collectGarbage();
+      if (this.largeBodyDone > 0) {
+        collectGarbageFor(this.largeBodyDone);
+        this.largeBodyDone = 0;
       }
     }
     if (this.limits.messageTimeoutMs > 0 && this.decoder.midFrame) {
@@ -143,7 +143,7 @@ export class ProtocolReader {
   }
 
   private body(body: Buffer): void {
-    if (body.length >= COLLECT_AFTER_BYTES) this.largeBodyDone = true;
+    if (body.length >= COLLECT_AFTER_BYTES) this.largeBodyDone = body.length;
     let message: unknown;
     try {
       message = parseJsonBytes(body);

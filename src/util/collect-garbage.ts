@@ -5,13 +5,19 @@
  * usually after the handler has made the decoded value, so both are held at once. V8 offers
  * no other way to free a buffer now than `gc()`, which `--expose-gc` (set here at run time
  * rather than demanded of every host's command line) makes reachable.
+ *
+ * A full collection costs time in proportion to the live heap, so it is only worth it when
+ * the garbage to free is larger than that heap: `collectGarbageFor(bytes)` collects then
+ * only (an idle sidecar given a large put; not one holding many values, where it would
+ * cost more time than the memory is worth).
  */
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 let gc: (() => void) | null | undefined;
 
-export function collectGarbage(): void {
+export function collectGarbageFor(garbageBytes: number): void {
+  if (garbageBytes < getHeapStatistics().used_heap_size) return;
   if (gc === undefined) {
     try {
       setFlagsFromString('--expose-gc');
