@@ -1,7 +1,7 @@
 /**
- * The sidecar under replay: the built CLI spawned with real pipes, spoken to with
- * Content-Length framing by hand (not vscode-jsonrpc), so that the replay sees exactly
- * the messages on the wire, in arrival order, ids and all.
+ * The sidecar under replay: the built CLI spawned with real pipes, spoken to through the
+ * project's own framing codec (not vscode-jsonrpc's connection), so that the replay sees
+ * exactly the messages on the wire, in arrival order, ids and all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { encodeFrame, jsonMessageDecoder } from '../util/framing.js';

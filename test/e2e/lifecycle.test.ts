@@ -131,10 +131,7 @@ describe('lifecycle', () => {
   it('hundreds of requests in one write are each answered once', async () => {
     const c = client();
     await c.initialize();
-    const frames = Array.from({ length: 300 }, (_, i) => {
-      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1000 + i, method: i % 2 ? 'server/ping' : 'session/list' }));
-      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
-    });
+    const frames = Array.from({ length: 300 }, (_, i) => frame({ id: 1000 + i, method: i % 2 ? 'server/ping' : 'session/list' }));
     c.sendRaw(Buffer.concat(frames));
     await c.waitFor(() => c.messages.filter((m) => typeof m.id === 'number' && m.id >= 1000).length >= 300);
     const ids = c.messages.filter((m) => typeof m.id === 'number' && m.id >= 1000).map((m) => m.id as number);
