@@ -268,9 +268,12 @@ export class Server {
       ended = true;
       this.options.exit(code);
     };
+    let flushing = false;
     const flush = () => {
+      if (flushing) return;
+      flushing = true;
       this.writer.end(end);
-      setTimeout(end, FLUSH_MS).unref();
+      setTimeout(end, FLUSH_MS);
     };
     const timer = setTimeout(flush, CLEANUP_MS);
     void this.closeAllSessions()
