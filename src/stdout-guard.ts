@@ -41,6 +41,8 @@ const MAX_DEFERS = 2;
 /** Nothing waits longer than this for a deferred flush. */
 const MAX_HOLD_MS = 2;
 const HIGH_WATER = 1024 * 1024;
+/** Large chunks are handed to stdout in slices of this size. */
+const SLICE = 256 * 1024;
 let queue: Buffer[] = [];
 let queuedBytes = 0;
 let scheduled = false;
@@ -112,7 +114,9 @@ export const protocolOutput: Writable = new Writable({
     bytesOut += chunk.length;
     if (chunk.length >= LARGE) {
       flush();
-      writeOut(chunk);
+      // In slices, so that each is acknowledged as it is written and the next answer can be
+      // made while the rest of this one is still going out.
+      for (let at = 0; at < chunk.length; at += SLICE) writeOut(chunk.subarray(at, at + SLICE));
     } else {
       queue.push(chunk);
       queuedBytes += chunk.length;
