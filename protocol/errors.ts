@@ -49,10 +49,14 @@ export const ErrorKinds = {
   RepositoryError: { code: 1026, retryable: false },
   ConflictingDefinition: { code: 1027, retryable: false },
   InvalidArgument: { code: 1028, retryable: false },
+  /** Transport: a frame over --max-message-bytes, skipped unread. */
+  MessageTooLarge: { code: 1035, retryable: false },
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },
   ParseError: { code: RpcErrorCodes.ParseError, retryable: false },
+  /** Transport: a header that cannot be read; the stream is lost and the sidecar exits. */
+  FramingError: { code: RpcErrorCodes.ParseError, retryable: false },
   InvalidRequest: { code: RpcErrorCodes.InvalidRequest, retryable: false },
   UnsupportedProtocolVersion: { code: RpcErrorCodes.InvalidParams, retryable: false },
   ServerNotInitialized: { code: RpcErrorCodes.ServerNotInitialized, retryable: true },

@@ -26,6 +26,7 @@ from .errors import (
     SidecarDied,
     StorageClassMismatchError,
     StoreBusyError,
+    MessageTooLargeError,
     UnknownParameterError,
     error_from_response,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "KeyNotFoundError",
     "MethodNotFoundError",
     "StoreBusyError",
+    "MessageTooLargeError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",

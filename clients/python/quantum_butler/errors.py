@@ -36,6 +36,7 @@ __all__ = [
     "KeyNotFoundError",
     "MethodNotFoundError",
     "StoreBusyError",
+    "MessageTooLargeError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -162,6 +163,11 @@ class StoreBusyError(QuantumButlerError):
         return value if isinstance(value, int) else None
 
 
+class MessageTooLargeError(QuantumButlerError):
+    """A message over the sidecar's ``--max-message-bytes``: refused from its header and skipped
+    unread (nothing was done). Send the value as a file instead."""
+
+
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DatasetNotFound": DatasetNotFoundError,
@@ -178,6 +184,7 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "KeyNotFound": KeyNotFoundError,
     "MethodNotFound": MethodNotFoundError,
     "StoreBusy": StoreBusyError,
+    "MessageTooLarge": MessageTooLargeError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the
