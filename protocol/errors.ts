@@ -49,6 +49,10 @@ export const ErrorKinds = {
   RepositoryError: { code: 1026, retryable: false },
   ConflictingDefinition: { code: 1027, retryable: false },
   InvalidArgument: { code: 1028, retryable: false },
+  RegistryUnavailable: { code: 1029, retryable: true },
+  RegistrySchemaMissing: { code: 1030, retryable: false },
+  RegistrySchemaMismatch: { code: 1031, retryable: false },
+  ChecksumMismatch: { code: 1032, retryable: false },
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },

@@ -36,6 +36,9 @@ __all__ = [
     "KeyNotFoundError",
     "MethodNotFoundError",
     "StoreBusyError",
+    "RegistryUnavailableError",
+    "RegistrySchemaError",
+    "ChecksumMismatchError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -156,6 +159,20 @@ class StoreBusyError(QuantumButlerError):
     sidecar process) past the lock timeout. Nothing was written; retrying later may succeed."""
 
 
+class RegistryUnavailableError(QuantumButlerError, ConnectionError):
+    """The repository's registry server (PostgreSQL) cannot be reached: down, refusing
+    connections, or out of them. Nothing was written; retrying later may succeed."""
+
+
+class RegistrySchemaError(QuantumButlerError, RuntimeError):
+    """The registry has no schema where the repository says it is (RegistrySchemaMissing),
+    or its schema version is not the sidecar's (RegistrySchemaMismatch)."""
+
+
+class ChecksumMismatchError(QuantumButlerError, OSError):
+    """A repository artifact's bytes do not match the checksum its record holds."""
+
+
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DatasetNotFound": DatasetNotFoundError,
@@ -172,6 +189,10 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "KeyNotFound": KeyNotFoundError,
     "MethodNotFound": MethodNotFoundError,
     "StoreBusy": StoreBusyError,
+    "RegistryUnavailable": RegistryUnavailableError,
+    "RegistrySchemaMissing": RegistrySchemaError,
+    "RegistrySchemaMismatch": RegistrySchemaError,
+    "ChecksumMismatch": ChecksumMismatchError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the
