@@ -45,6 +45,18 @@ export const REGISTRY_TABLES = [
 
 export type RegistryTable = (typeof REGISTRY_TABLES)[number];
 
+/** Each table's primary key (dumps and copies list rows in this order). */
+export const TABLE_KEYS: Readonly<Record<RegistryTable, readonly string[]>> = {
+  registry_meta: ['key'],
+  runs: ['name'],
+  dataset_types: ['name'],
+  datasets: ['id'],
+  datastore_records: ['dataset_id', 'datastore_name', 'component'],
+  quanta: ['id'],
+  quantum_inputs: ['quantum_id', 'dataset_id'],
+  quantum_outputs: ['quantum_id', 'dataset_id'],
+};
+
 /** One step of the migration path: SQL for each backend that takes a registry from `from` to `from + 1`. */
 export interface Migration {
   from: number;
