@@ -8,7 +8,8 @@
 # The server listens on a Unix socket in DIR and on 127.0.0.1 only (a free port), with
 # `trust` login for a superuser named `qb`: it is reachable from this machine and from
 # nowhere else, and nothing in it matters. The URL is written to DIR/url;
-# test/pg-url.ts reads it from there (or from $QB_TEST_PG_URL).
+# test/support/pg-url.ts reads it from there (or from $QB_TEST_PG_URL), and finds the
+# socket in DIR (or in $QB_TEST_PG_SOCKET_DIR).
 #
 # PostgreSQL refuses to run as root: as root the cluster is owned by and run as the
 # `postgres` system user (Debian's package creates it). When the server binaries are
@@ -87,7 +88,6 @@ EOF
     }
     url="postgresql://qb@127.0.0.1:$port/postgres"
     echo "$url" >"$dir/url"
-    echo "$dir" >"$dir/dir"
     echo "$url"
     ;;
   stop)

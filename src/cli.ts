@@ -22,6 +22,8 @@ Options:
   --log-level=LEVEL         error | warning | info | log | debug (default: warning); logs go to stderr
   --max-inline-bytes=N      largest inline payload in bytes (default: 67108864)
   --max-sessions=N          most sessions open at once (default: 1024)
+  --registry-url=URL        connect PostgreSQL registries with this URL instead of butler.json's
+                            (it may carry the password, or name the server as this host reaches it)
 
 Protocol: see protocol/README.md.
 `;
@@ -34,6 +36,7 @@ interface Options {
   logLevel: LogLevel;
   maxInlineBytes: number;
   maxSessions: number;
+  registryUrl?: string;
   rest: string[];
 }
 
@@ -80,6 +83,12 @@ async function parseArgs(argv: string[]): Promise<Options> {
       case '--max-sessions':
         opts.maxSessions = positiveInt(flag, value());
         break;
+      case '--registry-url': {
+        const v = value();
+        if (!/^postgres(ql)?:\/\//.test(v)) fail('--registry-url needs a postgresql:// URL');
+        opts.registryUrl = v;
+        break;
+      }
       case 'demo':
         if (i !== 0) fail('demo must come first');
         opts.command = 'demo';
@@ -118,6 +127,7 @@ if (opts.command === 'demo') {
     maxSessions: opts.maxSessions,
     logLevel: opts.logLevel,
     clientProcessId: opts.clientProcessId,
+    ...(opts.registryUrl !== undefined ? { registryUrl: opts.registryUrl } : {}),
     exit: (code) => process.exit(code),
   });
 }

@@ -16,3 +16,13 @@ export function pgTestUrl(): string | undefined {
   if (existsSync(PG_URL_FILE)) return readFileSync(PG_URL_FILE, 'utf8').trim() || undefined;
   return undefined;
 }
+
+/** The Unix socket of the test server, when it is ours (the many-hosts test forwards to it from its namespaces). */
+export function pgTestSocket(): string | undefined {
+  const url = pgTestUrl();
+  if (!url) return undefined;
+  const port = new URL(url).port || '5432';
+  const dir = process.env['QB_TEST_PG_SOCKET_DIR'] || dirname(PG_URL_FILE);
+  const path = join(dir, `.s.PGSQL.${port}`);
+  return existsSync(path) ? path : undefined;
+}
