@@ -194,3 +194,28 @@ export const RepositoryProvenance = request(
   z.unknown(),
   "A stored quantum's provenance: native, daf_butler QuantumProvenanceData, W3C PROV-JSON, or OpenLineage RunEvents.",
 );
+
+const RegistryLocationSchema = z.object({ kind: z.enum(['sqlite', 'postgresql']), location: z.string(), version: z.number().int() });
+
+export const RepositoryMigrateRegistry = request(
+  'repository/migrateRegistry',
+  z.object({
+    ...Root,
+    to: z
+      .object({
+        kind: z.literal('postgresql'),
+        url: z.string().min(1).describe('postgresql://user@host:port/database (a password here is used, never stored)'),
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional().describe('A new, empty schema (default quantum_butler)'),
+      })
+      .optional()
+      .describe('Copy the SQLite registry into PostgreSQL; omitted: upgrade the registry\'s schema in place'),
+  }),
+  z.object({
+    from: RegistryLocationSchema,
+    to: RegistryLocationSchema,
+    rows: z.record(z.string(), z.number().int()).describe('Rows copied per table (a copy)'),
+    keysSha256: z.string().nullable().describe('SHA-256 over every copied table\'s keys in key order, equal on both sides'),
+    applied: z.array(z.number().int()).describe('Schema versions reached by the migrations applied (an upgrade in place)'),
+  }),
+  "Move a repository's SQLite registry to PostgreSQL (butler.json switches only after the copy is verified), or upgrade its schema in place.",
+);

@@ -27,6 +27,14 @@ export class RepositoryTable {
     return repo;
   }
 
+  /** Close the repository at `root` if this process has it open (it is opened again on next use). */
+  async release(root: string): Promise<void> {
+    const key = resolve(root);
+    const repo = this.open_.get(key);
+    this.open_.delete(key);
+    await (await repo?.catch(() => undefined))?.close();
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.open_.values()];
     this.open_.clear();

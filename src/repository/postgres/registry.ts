@@ -56,6 +56,7 @@ import { ConcurrentChange, PgBulkWriter } from './bulk-writer.js';
 import { PgConnection, TRANSIENT_SQLSTATE, mapPgError, sqlState } from './connection.js';
 import { lz4Ddl, registryDdl } from './ddl.js';
 import { pgRowOps } from './rows.js';
+import type { Driver } from './driver.js';
 
 export interface PgRegistryOptions {
   /** postgresql://user[:password]@host[:port]/database (a password here is used, never stored). */
@@ -104,6 +105,11 @@ export class PgRegistry implements Registry {
 
   get schema(): string {
     return this.conn.opts.schema;
+  }
+
+  /** The client library (migration copies with COPY). */
+  get driver(): Driver {
+    return this.conn.driver;
   }
 
   get location(): string {

@@ -1,11 +1,12 @@
 /** repository/*: thin handlers over Repository, the registry and collect-and-transfer. */
 import { readFile } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import * as P from '../../../protocol/repository.js';
 import { wireRef } from '../../butler/provenance.js';
 import { collectAndTransfer, type CollectItem } from '../../repository/collect-and-transfer.js';
 import { exportStoredProvenance } from '../../repository/export-formats.js';
 import { makeQuantum } from '../../repository/make-quantum.js';
+import { migrateToPostgres, upgradeRegistry } from '../../repository/migrate-registry.js';
 import { parseDatasetType, type DatasetType } from '../../model/dataset-type.js';
 import { parseDataId } from '../../model/data-coordinate.js';
 import { isMinimalRef, parseDatasetRef, refFieldsMismatch, type DatasetRef } from '../../model/dataset-ref.js';
@@ -172,6 +173,15 @@ export function registerRepository(server: Server): void {
     } finally {
       ctx.work.end();
     }
+  });
+
+  server.handle(P.RepositoryMigrateRegistry, async (p) => {
+    // Not opened first: a registry whose schema version differs does not open.
+    const root = resolvePath(p.root);
+    // Nothing of this process may be using the old registry meanwhile.
+    await server.repositories.release(root);
+    const opts = server.options.registryUrl !== undefined ? { registryUrl: server.options.registryUrl } : {};
+    return p.to ? migrateToPostgres(root, p.to, opts) : upgradeRegistry(root, opts);
   });
 
   server.handle(P.RepositoryLineage, async (p) => (await repo(p.root)).registry.lineage(normalizeDatasetId(p.datasetId), p.direction, p.depth));
