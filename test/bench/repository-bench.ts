@@ -49,8 +49,8 @@ function makeType(name: string, dims = DIMS): DatasetType {
 }
 
 /** Random (v4) ids: the same spread over the key space as real ids, much cheaper to make than uuid5. */
-function makeRef(dt: DatasetType, dataId: Record<string, string | number>): DatasetRef {
-  return Object.freeze({ id: randomUUID(), datasetType: dt, dataId: Object.freeze(dataId), run: RUN });
+function makeRef(dt: DatasetType, dataId: Record<string, string | number>, run = RUN): DatasetRef {
+  return Object.freeze({ id: randomUUID(), datasetType: dt, dataId: Object.freeze(dataId), run });
 }
 
 function wire(ref: DatasetRef): WireRef {
@@ -67,8 +67,8 @@ export interface Workload {
   lastOutputs: string[];
 }
 
-/** Build the workload: `chains × length` items (not timed). */
-export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): Workload {
+/** Build the workload: `chains × length` items (not timed), their outputs in `run`. */
+export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH, run = RUN): Workload {
   const types = { a: makeType('a'), b: makeType('b'), c: makeType('c'), d: makeType('d'), raw: makeType('raw'), bias: makeType('bias', ['detector', 'instrument']) };
   const typeMap = new Map(Object.values(types).map((t) => [t.name, t]));
   const items: CollectItem[] = [];
@@ -88,7 +88,7 @@ export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): Workload 
     if (c === 0) firstRaw = prev[0]!.id;
     for (let k = 0; k < length; k++, n++) {
       const dataId = { detector: c, instrument: 'Bench', visit: k };
-      const outputs = [types.a, types.b, types.c, types.d].map((t) => makeRef(t, { ...dataId }));
+      const outputs = [types.a, types.b, types.c, types.d].map((t) => makeRef(t, { ...dataId }, run));
       const inputs = [prev[0]!, prev[1]!, bias];
       const quantum: Quantum = { taskName: 'bench.Task', dataId: Object.freeze({ ...dataId }), initInputs: [], inputs, outputs, datasetTypes: typeMap, datastoreRecords: {} };
       const start = n * 10;
@@ -98,7 +98,7 @@ export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): Workload 
           [STORED_FILE_INFO_TABLE]: [
             {
               formatter: 'lsst.daf.butler.formatters.json.JsonFormatter',
-              path: `${RUN}/${o.datasetType.name}/${c}/${o.datasetType.name}_Bench_${c}_${k}.json`,
+              path: `${run}/${o.datasetType.name}/${c}/${o.datasetType.name}_Bench_${c}_${k}.json`,
               storage_class: SC,
               component: NULL_STRING,
               checksum: hex64(o.id),
@@ -190,15 +190,15 @@ function collectResult(report: CollectReport, seconds: number, quanta: number): 
   };
 }
 
-export async function runRepositoryBench(): Promise<Record<string, unknown>> {
+export async function runRepositoryBench(sizes: { chains: number; chainLength: number } = { chains: CHAINS, chainLength: CHAIN_LENGTH }): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'qb-repo-bench-'));
   try {
     const calibrationMs = calibrate();
-    const [workload, buildSeconds] = timeSync(() => buildWorkload());
+    const [workload, buildSeconds] = timeSync(() => buildWorkload(sizes.chains, sizes.chainLength));
     const { items, firstRaw, lastOutputs } = workload;
     const out: Record<string, unknown> = {
       calibrationMs,
-      workload: { quanta: items.length, outputsPerQuantum: 4, inputsPerQuantum: 3, chains: CHAINS, chainLength: CHAIN_LENGTH, buildSeconds: round(buildSeconds) },
+      workload: { quanta: items.length, outputsPerQuantum: 4, inputsPerQuantum: 3, chains: sizes.chains, chainLength: sizes.chainLength, buildSeconds: round(buildSeconds) },
     };
 
     const path = join(dir, 'registry.sqlite3');
