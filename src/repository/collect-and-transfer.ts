@@ -53,7 +53,7 @@ import type { Registry } from './registry.js';
 export type { CollectConflict, CollectReport, ConflictReason } from './collect-report.js';
 export type { CollectItem } from './collect-plan.js';
 export { normalizeProvenance } from './provenance-documents.js';
-export { THREAD_MIN_ITEMS } from './sqlite/registry.js';
+export { THREAD_MIN_ITEMS } from './bulk-writer-thread.js';
 
 export interface CollectOptions {
   /** Compute the report without writing anything (SQLite: on a read snapshot). */

@@ -84,11 +84,9 @@ function expectClean(report: CollectReport): void {
   expect(report.conflictsOmitted).toBe(0);
 }
 
-// Every behaviour holds on every backend; on SQLite with the writer inline and on its own thread (large batches use the thread).
-const CASES: Array<{ backend: TestBackend; writer: 'inline' | 'thread' | 'auto'; name: string }> = testBackends().flatMap((backend) =>
-  backend.kind === 'sqlite'
-    ? (['inline', 'thread'] as const).map((writer) => ({ backend, writer, name: `sqlite, ${writer} writer` }))
-    : [{ backend, writer: 'auto' as const, name: backend.kind }],
+// Every behaviour holds on every backend, with the writer inline and on its own thread (large batches use the thread).
+const CASES: Array<{ backend: TestBackend; writer: 'inline' | 'thread'; name: string }> = testBackends().flatMap((backend) =>
+  (['inline', 'thread'] as const).map((writer) => ({ backend, writer, name: `${backend.kind}, ${writer} writer` })),
 );
 
 describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {

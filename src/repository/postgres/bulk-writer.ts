@@ -49,9 +49,13 @@ import { CopyText, copyInto } from './copy.js';
 import type { Driver } from './driver.js';
 import { sqlState } from './connection.js';
 
+/** The code a ConcurrentChange carries (also across a writer thread). */
+export const CONCURRENT_CHANGE = 'QB_CONCURRENT_CHANGE';
+
 /** Another writer changed what this one planned on (a dataset type registered differently meanwhile): try again. */
 export class ConcurrentChange extends Error {
   override readonly name = 'ConcurrentChange';
+  readonly code = CONCURRENT_CHANGE;
 }
 
 /**

@@ -52,10 +52,12 @@ import {
 } from '../registry-rows.js';
 import { REGISTRY_TABLES, TABLE_KEYS, versionMismatch, REGISTRY_SCHEMA_VERSION, type RegistryTable } from '../registry-schema.js';
 import { runAsync } from '../steps.js';
-import { ConcurrentChange, PgBulkWriter } from './bulk-writer.js';
+import { CONCURRENT_CHANGE, ConcurrentChange, PgBulkWriter } from './bulk-writer.js';
 import { PgConnection, TRANSIENT_SQLSTATE, mapPgError, sqlState } from './connection.js';
 import { lz4Ddl, registryDdl } from './ddl.js';
 import { pgRowOps } from './rows.js';
+import { BulkWriterThread, THREAD_MIN_ITEMS, workerScript } from '../bulk-writer-thread.js';
+import type { PgWorkerData } from './bulk-writer-worker.js';
 import type { Driver } from './driver.js';
 
 export interface PgRegistryOptions {
@@ -352,7 +354,7 @@ export class PgRegistry implements Registry {
 
   isTransient(err: unknown): boolean {
     const code = sqlState(err);
-    return err instanceof ConcurrentChange || (code !== undefined && TRANSIENT_SQLSTATE.has(code));
+    return err instanceof ConcurrentChange || (code !== undefined && (TRANSIENT_SQLSTATE.has(code) || code === CONCURRENT_CHANGE));
   }
 
   /**
@@ -364,8 +366,11 @@ export class PgRegistry implements Registry {
   async bulkLoad(opts: BulkLoadOptions, body: BulkBody): Promise<BulkOutcome> {
     this.conn.assertOpen();
     const planning = this.planning();
-    let bodyDone = 0;
+    const wantThread = opts.writer === 'thread' || (opts.writer === 'auto' && opts.items >= THREAD_MIN_ITEMS);
+    const script = wantThread ? (opts.thread?.script ?? workerScript('postgres')) : null;
     try {
+      if (script) return await this.threadLoad(script, opts, planning, body);
+      let bodyDone = 0;
       const outcome = await this.conn.transaction(
         async (c) => {
           const channel: BatchChannel = { send: (b) => writer.send(b), rowsApplied: () => writer.rows, tick: () => {} };
@@ -382,6 +387,25 @@ export class PgRegistry implements Registry {
     } catch (err) {
       if (this.isTransient(err)) throw err;
       throw mapPgError(err, this.conn.where);
+    }
+  }
+
+  /**
+   * A large load: the writer on a thread of its own with its own connection and
+   * transaction (../bulk-writer-thread.ts), so that neither the reading side's turns nor
+   * its heap slow the writer's round trips to the server.
+   */
+  private async threadLoad(script: URL, opts: BulkLoadOptions, planning: PlanningReads, body: BulkBody): Promise<BulkOutcome> {
+    const data: PgWorkerData = { url: this.conn.opts.url, schema: this.schema, maxConflicts: opts.maxConflicts, items: opts.items, dryRun: opts.dryRun };
+    const thread = await BulkWriterThread.start(script, { ...data }, { waitMs: 0, ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}) });
+    try {
+      const channel: BatchChannel = { send: (b) => thread.send(b, () => channel.tick()), rowsApplied: () => thread.rowsApplied, tick: () => {} };
+      const commit = await runAsync(body(planning, channel));
+      const done = await thread.finish(commit, () => channel.tick());
+      return { result: done.result, committed: done.committed, writer: 'server', commitSeconds: done.seconds.commit };
+    } catch (err) {
+      await thread.abort();
+      throw err;
     }
   }
 

@@ -5,10 +5,17 @@
  * reported to the caller instead of leaving it waiting.
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { WorkerData, WorkerReply, WorkerRequest } from './bulk-writer-thread.js';
-import { SLOT } from './bulk-writer-slots.js';
+import type { WorkerChannel, WorkerReply, WorkerRequest } from '../bulk-writer-thread.js';
+import { SLOT } from '../bulk-writer-slots.js';
 
-const { path, port, shared, maxConflicts, busyTimeoutMs } = workerData as WorkerData;
+/** What SqliteRegistry starts this worker with. */
+export interface SqliteWorkerData {
+  path: string;
+  maxConflicts: number;
+  busyTimeoutMs: number;
+}
+
+const { path, port, shared, maxConflicts, busyTimeoutMs } = workerData as SqliteWorkerData & WorkerChannel;
 
 class Stop extends Error {}
 
@@ -65,9 +72,8 @@ try {
   if (done) done.seconds.commit = Math.round(performance.now() - done.seconds.commit) / 1000;
   reply(done ?? { kind: 'aborted' });
 } catch (err) {
-  const e = err as Error;
-  const errorKind = (err as { kind?: unknown }).kind;
-  reply({ kind: 'error', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), ...(typeof errorKind === 'string' ? { errorKind } : {}) });
+  const { errorReply } = await import('../bulk-writer-thread.js');
+  reply(errorReply(err));
 } finally {
   try {
     close?.();

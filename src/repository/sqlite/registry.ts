@@ -38,12 +38,12 @@ import { checkRunName, distinctIds, refOfRow, requiredDataIdKey, type DatasetKey
 import { REGISTRY_TABLES, type RegistryTable } from '../registry-schema.js';
 import { runAsync, runSync } from '../steps.js';
 import { BulkWriter, DrySink, WriteSink, type Tables } from './bulk-writer.js';
-import { BulkWriterThread, workerScript } from './bulk-writer-thread.js';
+import { BulkWriterThread, THREAD_MIN_ITEMS, workerScript } from '../bulk-writer-thread.js';
+import type { SqliteWorkerData } from './bulk-writer-worker.js';
 import { SqliteConnection, type SqliteOptions } from './connection.js';
 import { tablesOf } from './tables.js';
 
-/** Below this many items a writer thread costs more to start (~50 ms) than it saves. */
-export const THREAD_MIN_ITEMS = 2000;
+export { THREAD_MIN_ITEMS } from '../bulk-writer-thread.js';
 
 class Rollback extends Error {
   constructor(readonly outcome: BulkOutcome) {
@@ -250,7 +250,7 @@ export class SqliteRegistry implements Registry {
     this.conn.assertOpen();
     const planning = this.planning();
     const wantThread = !opts.dryRun && (opts.writer === 'thread' || (opts.writer === 'auto' && opts.items >= THREAD_MIN_ITEMS));
-    const script = wantThread && this.path !== ':memory:' ? (opts.thread?.script ?? workerScript()) : null;
+    const script = wantThread && this.path !== ':memory:' ? (opts.thread?.script ?? workerScript('sqlite')) : null;
     if (opts.writer === 'thread' && !opts.dryRun && !script) {
       throw new InvalidArgument(
         this.path === ':memory:' ? 'An in-memory registry cannot be written from a writer thread.' : 'The registry writer thread script is not built (run `npm run build`).',
@@ -286,11 +286,8 @@ export class SqliteRegistry implements Registry {
   }
 
   private async threadLoad(script: URL, opts: BulkLoadOptions, planning: PlanningReads, body: BulkBody): Promise<BulkOutcome> {
-    const thread = await BulkWriterThread.start(script, this.path, {
-      maxConflicts: opts.maxConflicts,
-      busyTimeoutMs: this.busyTimeoutMs,
-      ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}),
-    });
+    const data: SqliteWorkerData = { path: this.path, maxConflicts: opts.maxConflicts, busyTimeoutMs: this.busyTimeoutMs };
+    const thread = await BulkWriterThread.start(script, { ...data }, { waitMs: this.busyTimeoutMs, ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}) });
     try {
       const channel: BatchChannel = { send: (b) => thread.send(b, () => channel.tick()), rowsApplied: () => thread.rowsApplied, tick: () => {} };
       const commit = await runAsync(body(planning, channel));
