@@ -4,10 +4,12 @@
  * the PostgreSQL half of every registry test is skipped (test/support/global-setup.ts says so).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The project root, from test/support or (compiled, for the bench) dist/test/support. */
+const ROOT = HERE.split(sep).includes('dist') ? join(HERE, '..', '..', '..') : join(HERE, '..', '..');
 export const PG_URL_FILE = join(ROOT, '.tmp', 'pg', 'url');
 
 export function pgTestUrl(): string | undefined {
