@@ -23,7 +23,7 @@ import * as P from '../../protocol/index.js';
 import type { QuantumButlerClient } from '../../src/client/index.js';
 import { CLI, spawnClient } from './harness.js';
 import { pgTestSocket, pgTestUrl } from '../support/pg-url.js';
-import { uniqueSchema } from '../support/registries.js';
+import { dropSchemas, uniqueSchema } from '../support/registries.js';
 
 const HOSTS = 8;
 const CHAINS = 10;
@@ -147,13 +147,7 @@ describe.runIf(url !== undefined)('many hosts, one PostgreSQL registry', () => {
     for (const c of hosts) await c.close().catch(() => {});
     await coordinator?.close().catch(() => {});
     await net?.close();
-    if (url) {
-      const { default: pg } = await import('pg');
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
-    }
+    if (url) await dropSchemas(url, [schema]);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

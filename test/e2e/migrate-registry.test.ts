@@ -13,7 +13,7 @@ import * as P from '../../protocol/index.js';
 import type { QuantumButlerClient } from '../../src/client/index.js';
 import { kindOf, spawnClient } from './harness.js';
 import { pgTestUrl } from '../support/pg-url.js';
-import { uniqueSchema } from '../support/registries.js';
+import { dropSchemas, uniqueSchema } from '../support/registries.js';
 import { upgradeSqliteRegistry } from '../../src/repository/migrate-registry.js';
 import { SqliteRegistry } from '../../src/repository/sqlite/registry.js';
 import { RegistrySchemaMismatch } from '../../src/model/errors.js';
@@ -31,11 +31,7 @@ describe.runIf(url !== undefined)('repository/migrateRegistry to PostgreSQL', ()
   });
   afterAll(async () => {
     await client.close();
-    const { default: pg } = await import('pg');
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropSchemas(url!, [schema]);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -15,7 +15,7 @@ import type { QuantumButlerClient } from '../../src/client/index.js';
 import { spawnClient, kindOf } from './harness.js';
 import { RawClient } from './raw-client.js';
 import { pgTestUrl } from '../support/pg-url.js';
-import { uniqueSchema } from '../support/registries.js';
+import { dropSchemas, uniqueSchema } from '../support/registries.js';
 
 const DIMS = ['instrument', 'detector'];
 const DETECTORS = [1, 2, 3, 4];
@@ -47,13 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   expect(await client.close()).toBe(0);
   rmSync(dir, { recursive: true, force: true });
-  if (pgUrl && schemas.length > 0) {
-    const { default: pg } = await import('pg');
-    const c = new pg.Client({ connectionString: pgUrl });
-    await c.connect();
-    for (const sch of schemas) await c.query(`DROP SCHEMA IF EXISTS ${sch} CASCADE`);
-    await c.end();
-  }
+  if (pgUrl) await dropSchemas(pgUrl, schemas);
 });
 
 

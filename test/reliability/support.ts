@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import * as P from '../../protocol/index.js';
 import type { QuantumButlerClient } from '../../src/client/index.js';
 import { pgTestUrl } from '../support/pg-url.js';
-import { uniqueSchema } from '../support/registries.js';
+import { dropSchemas, uniqueSchema } from '../support/registries.js';
 
 export interface Backend {
   kind: 'sqlite' | 'postgresql';
@@ -71,9 +71,7 @@ function postgres(url: string): Backend {
       };
     },
     async cleanup() {
-      const c = await client();
-      for (const s of schemas.splice(0)) await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-      await c.end();
+      await dropSchemas(url, schemas.splice(0));
     },
   };
 }

@@ -59,3 +59,17 @@ export function testBackends(): TestBackend[] {
 }
 
 export const sqliteBackend = sqlite;
+
+/** Drop test schemas on the server at `url` (what a test made there). */
+export async function dropSchemas(url: string, schemas: Iterable<string>): Promise<void> {
+  const list = [...schemas];
+  if (list.length === 0) return;
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const s of list) await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
