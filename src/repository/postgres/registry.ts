@@ -18,7 +18,6 @@ import { normalizeDatasetId, type DatasetId } from '../../model/dataset-id.js';
 import { compareRefs, type DatasetRef } from '../../model/dataset-ref.js';
 import type { DatasetType } from '../../model/dataset-type.js';
 import type { DatastoreRecordData } from '../../model/datastore-records.js';
-import { RegistrySchemaMissing, RepositoryError } from '../../model/errors.js';
 import type { BatchChannel, PlanningReads } from '../bulk-batches.js';
 import { lineageArgs, shapeLineage, walkLineage, type Lineage, type LineageDirection, type LineageLink, type LineageLinks } from '../lineage.js';
 import { groupRecords, groupRecordsByDatastore, type RecordDbRow } from '../record-columns.js';
@@ -50,11 +49,11 @@ import {
   type DatasetTypeRow,
   type QuantumRow,
 } from '../registry-rows.js';
-import { REGISTRY_TABLES, TABLE_KEYS, versionMismatch, REGISTRY_SCHEMA_VERSION, type RegistryTable } from '../registry-schema.js';
+import { REGISTRY_TABLES, TABLE_KEYS, type RegistryTable } from '../registry-schema.js';
 import { runAsync } from '../steps.js';
 import { CONCURRENT_CHANGE, ConcurrentChange, PgBulkWriter } from './bulk-writer.js';
 import { PgConnection, TRANSIENT_SQLSTATE, mapPgError, sqlState } from './connection.js';
-import { lz4Ddl, registryDdl } from './ddl.js';
+import { checkSchema, createSchema } from './schema.js';
 import { pgRowOps } from './rows.js';
 import { BulkWriterThread, THREAD_MIN_ITEMS, workerScript } from '../bulk-writer-thread.js';
 import type { PgWorkerData } from './bulk-writer-worker.js';
@@ -68,11 +67,6 @@ export interface PgRegistryOptions {
   /** Create the schema and its tables (it must not hold a registry yet) instead of opening them. */
   create?: boolean;
   poolSize?: number;
-}
-
-/** The key taken (pg_advisory_xact_lock) while a registry's schema is created or migrated. */
-export function schemaLockKey(schema: string): string {
-  return `quantum-butler:registry:${schema}`;
 }
 
 interface InputEdgeRow {
@@ -472,45 +466,4 @@ function linksOf(edges: ReadonlyArray<{ kind: 'i' | 'o'; q: string; d: string }>
     actualInputsOf: (ids) => gather(inByQ, ids),
     actualOutputsOf: (ids) => gather(outByQ, ids),
   };
-}
-
-/** Create the registry's schema and tables; the schema must not hold a registry already. */
-async function createSchema(conn: PgConnection, schema: string): Promise<void> {
-  await conn.transaction(
-    async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [schemaLockKey(schema)]);
-      const tables = (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [schema])).rows[0]!.n;
-      if (tables > 0) {
-        throw new RepositoryError(`The schema ${schema} of ${conn.where} already holds tables; choose another schema for a new registry.`, { details: { schema } });
-      }
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      for (const ddl of registryDdl(schema)) await c.query(ddl);
-      await c.query('SAVEPOINT lz4');
-      try {
-        await c.query(lz4Ddl(schema));
-        await c.query('RELEASE SAVEPOINT lz4');
-      } catch {
-        await c.query('ROLLBACK TO SAVEPOINT lz4');
-      }
-    },
-    { raw: true },
-  );
-}
-
-/** The schema must hold a registry of this version. */
-async function checkSchema(conn: PgConnection): Promise<void> {
-  let found: string | null;
-  try {
-    found = (await conn.query<{ value: string }>("SELECT value FROM registry_meta WHERE key = 'schema_version'")).rows[0]?.value ?? null;
-  } catch (err) {
-    const mapped = mapPgError(err, conn.where);
-    if (mapped instanceof RegistrySchemaMissing) {
-      throw new RegistrySchemaMissing(
-        `There is no registry in ${conn.where}: the schema or its tables do not exist (create the repository with repository/create, or check butler.json's registry.schema).`,
-        { details: { schema: conn.opts.schema, code: sqlState(err) ?? null } },
-      );
-    }
-    throw mapped;
-  }
-  if (found !== String(REGISTRY_SCHEMA_VERSION)) throw versionMismatch(found, conn.where);
 }

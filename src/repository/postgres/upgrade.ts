@@ -2,7 +2,7 @@
 import { MIGRATIONS, REGISTRY_SCHEMA_VERSION, migrationPath, type Migration } from '../registry-schema.js';
 import type { MigrationResult } from '../migrate-registry.js';
 import { PgConnection, mapPgError } from './connection.js';
-import { schemaLockKey } from './registry.js';
+import { schemaLockKey } from './schema.js';
 
 /** Apply the migrations from the registry's version to the sidecar's, under the schema's advisory lock. */
 export async function upgradePgRegistry(opts: { url: string; schema: string }, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationResult> {
