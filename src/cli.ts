@@ -31,6 +31,8 @@ Options:
   --message-timeout-ms=N    a message begun but stalled this long is a framing error; 0: no limit
                             (default: 60000)
   --max-sessions=N          most sessions open at once (default: 1024)
+  --registry-url=URL        connect PostgreSQL registries with this URL instead of butler.json's
+                            (it may carry the password, or name the server as this host reaches it)
 
 Protocol: see protocol/README.md.
 `;
@@ -46,6 +48,7 @@ interface Options {
   maxInFlight: number;
   messageTimeoutMs: number;
   maxSessions: number;
+  registryUrl?: string;
   rest: string[];
 }
 
@@ -115,6 +118,12 @@ async function parseArgs(argv: string[]): Promise<Options> {
       case '--max-sessions':
         opts.maxSessions = positiveInt(flag, value());
         break;
+      case '--registry-url': {
+        const v = value();
+        if (!/^postgres(ql)?:\/\//.test(v)) fail('--registry-url needs a postgresql:// URL');
+        opts.registryUrl = v;
+        break;
+      }
       case 'demo':
         if (i !== 0) fail('demo must come first');
         opts.command = 'demo';
@@ -156,6 +165,7 @@ if (opts.command === 'demo') {
     maxSessions: opts.maxSessions,
     logLevel: opts.logLevel,
     clientProcessId: opts.clientProcessId,
+    ...(opts.registryUrl !== undefined ? { registryUrl: opts.registryUrl } : {}),
     exit: (code) => process.exit(code),
   });
 }

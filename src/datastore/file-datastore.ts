@@ -10,7 +10,7 @@ import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
 import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
-import { DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
+import { ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
 import { sha256Hex } from '../util/checksum.js';
 import { decodeForRead, encodeForPut } from './codec.js';
@@ -131,6 +131,13 @@ export class FileDatastore implements Datastore {
     if (!rec) this.trust.predictedReads++;
     try {
       const bytes = await this.opts.store.getData(path);
+      // Never serve bytes that are not the ones recorded (a file changed or damaged since).
+      if (rec?.checksum && rec.checksum !== sha256Hex(bytes)) {
+        throw new ChecksumMismatch(`The artifact of dataset ${ref.id} at ${path} does not match its recorded checksum; it was changed or damaged.`, {
+          datasetId: ref.id,
+          details: { path, recorded: rec.checksum, actual: sha256Hex(bytes) },
+        });
+      }
       return { bytes, info: rec ?? this.predictedInfo(ref, path, bytes.length) };
     } catch (err) {
       if (err instanceof KeyNotFound) {

@@ -394,10 +394,10 @@ export type ExportFormat = 'native' | 'daf_butler' | 'prov' | 'openlineage';
  * records. A quantum stored with a daf_butler document can only be exported as
  * daf_butler: that format has no task, times or agents to build the others from.
  */
-export function exportStoredProvenance(registry: Registry, quantumId: string, format: ExportFormat, opts: OpenLineageOptions = {}): unknown {
-  const q = registry.getQuantum(quantumId);
+export async function exportStoredProvenance(registry: Registry, quantumId: string, format: ExportFormat, opts: OpenLineageOptions = {}): Promise<unknown> {
+  const q = await registry.getQuantum(quantumId);
   if (!q) throw new RepositoryError(`Quantum ${quantumId} is not stored in the registry.`, { details: { quantumId } });
-  const doc = registry.quantumProvenance(quantumId);
+  const doc = await registry.quantumProvenance(quantumId);
   if (q.format === 'daf_butler') {
     if (format === 'daf_butler') return doc;
     throw new InvalidArgument(
@@ -413,7 +413,7 @@ export function exportStoredProvenance(registry: Registry, quantumId: string, fo
       return toDafButler(native);
     case 'prov':
     case 'openlineage': {
-      const records = opts.records ?? registry.recordsFor(native.predictedInputs);
+      const records = opts.records ?? (await registry.recordsFor(native.predictedInputs));
       return format === 'prov' ? toProvJson(native, { records }) : toOpenLineage(native, { ...opts, records });
     }
     default:

@@ -33,6 +33,8 @@ export interface ServerOptions {
   messageTimeoutMs: number;
   logLevel: LogLevel;
   clientProcessId?: number;
+  /** `--registry-url`: the server URL for the PostgreSQL registries this process opens. */
+  registryUrl?: string;
   /** Called to end the process (tests may intercept). */
   exit(code: number): void;
 }
@@ -74,7 +76,7 @@ export class Server {
   readonly stats = new Stats();
   readonly sessions: SessionTable;
   readonly datastores = new MemoryDatastoreRegistry();
-  readonly repositories = new RepositoryTable();
+  readonly repositories: RepositoryTable;
   state: LifecycleState = 'uninitialized';
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
@@ -85,6 +87,7 @@ export class Server {
   constructor(readonly options: ServerOptions) {
     this.logger = new Logger(options.logLevel);
     this.sessions = new SessionTable(options.maxSessions);
+    this.repositories = new RepositoryTable(options.registryUrl);
     options.input.on('data', (chunk: Buffer) => (this.stats.bytesIn += chunk.length));
     this.writer = new ProtocolWriter(options.output);
     // One entry point for every request, so that gating, validation, stats and error

@@ -37,6 +37,9 @@ __all__ = [
     "MethodNotFoundError",
     "StoreBusyError",
     "MessageTooLargeError",
+    "RegistryUnavailableError",
+    "RegistrySchemaError",
+    "ChecksumMismatchError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -168,6 +171,20 @@ class MessageTooLargeError(QuantumButlerError):
     unread (nothing was done). Send the value as a file instead."""
 
 
+class RegistryUnavailableError(QuantumButlerError, ConnectionError):
+    """The repository's registry server (PostgreSQL) cannot be reached: down, refusing
+    connections, or out of them. Nothing was written; retrying later may succeed."""
+
+
+class RegistrySchemaError(QuantumButlerError, RuntimeError):
+    """The registry has no schema where the repository says it is (RegistrySchemaMissing),
+    or its schema version is not the sidecar's (RegistrySchemaMismatch)."""
+
+
+class ChecksumMismatchError(QuantumButlerError, OSError):
+    """A repository artifact's bytes do not match the checksum its record holds."""
+
+
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DatasetNotFound": DatasetNotFoundError,
@@ -185,6 +202,10 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "MethodNotFound": MethodNotFoundError,
     "StoreBusy": StoreBusyError,
     "MessageTooLarge": MessageTooLargeError,
+    "RegistryUnavailable": RegistryUnavailableError,
+    "RegistrySchemaMissing": RegistrySchemaError,
+    "RegistrySchemaMismatch": RegistrySchemaError,
+    "ChecksumMismatch": ChecksumMismatchError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the
