@@ -49,6 +49,9 @@ export const ErrorKinds = {
   RepositoryError: { code: 1026, retryable: false },
   ConflictingDefinition: { code: 1027, retryable: false },
   InvalidArgument: { code: 1028, retryable: false },
+  DimensionNameError: { code: 1045, retryable: false },
+  DimensionValueError: { code: 1046, retryable: false },
+  InconsistentUniverse: { code: 1047, retryable: false },
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },

@@ -1,9 +1,16 @@
 /**
- * Data IDs (daf_butler DataCoordinate, without a dimension universe): a mapping
- * from dimension name to an integer or string value, keys kept sorted.
+ * Data IDs (daf_butler DataCoordinate): a mapping from dimension name to an integer or
+ * string value, keys kept sorted. Parsed alone (`parseDataId`) a data ID is only checked
+ * for its shape; against a dimension universe (`standardizeDataId`, `parseDataId(x,
+ * universe)`) it is standardised as daf_butler standardises one: values coerced by their
+ * dimension's key type, every required value present, implied values kept when all of
+ * them are given (a "full" data ID), everything else left out.
  */
-import { InvalidArgument } from './errors.js';
+import { DimensionNameError, DimensionValueError, InvalidArgument } from './errors.js';
 import { isPlainObject, setOwn } from './json-value.js';
+import type { DimensionElement } from './dimensions/dimension-element.js';
+import type { DimensionGroup } from './dimensions/dimension-group.js';
+import type { DimensionUniverse } from './dimensions/dimension-universe.js';
 
 export type DataIdValue = string | number;
 export type DataId = Readonly<Record<string, DataIdValue>>;
@@ -28,8 +35,10 @@ function isSerializedForm(input: Record<string, unknown>): boolean {
  * Parse a data ID given as a plain mapping (`{instrument: 'Cam1', detector: 1}`) or as a
  * SerializedDataCoordinate (`{dataId: {...}, records: ...}`; records are ignored).
  * `null`/`undefined` give the empty data ID. Values must be integers or strings.
+ * With a universe, the data ID is standardised to the group of its keys (see
+ * `standardizeDataId`): unknown dimensions are refused and values coerced.
  */
-export function parseDataId(input: unknown): DataId {
+export function parseDataId(input: unknown, universe?: DimensionUniverse): DataId {
   if (input === null || input === undefined) return makeDataId({});
   if (!isPlainObject(input)) {
     throw new InvalidArgument(`A data ID must be a mapping of dimension name to value, got ${describe(input)}.`, {
@@ -37,7 +46,66 @@ export function parseDataId(input: unknown): DataId {
     });
   }
   const mapping = isSerializedForm(input) ? (input['dataId'] as Record<string, unknown> | null | undefined) ?? {} : input;
-  return makeDataId(mapping);
+  const dataId = makeDataId(mapping);
+  return universe ? standardizeDataId(dataId, universe.conform(Object.keys(dataId))) : dataId;
+}
+
+/** Decimal integers as Python's `str(int)` writes them: only these strings become ints. */
+const CANONICAL_INT = /^-?(0|[1-9][0-9]*)$/;
+
+/**
+ * A data ID value as the dimension's key type wants it. An int key takes an integer or a
+ * string holding one in canonical decimal form (`"2"` → 2, so the dataset id, which hashes
+ * `str(value)`, is the one daf_butler computes for either); a string key takes a string.
+ * Anything else: DimensionValueError.
+ */
+export function coerceDataIdValue(dimension: DimensionElement, value: DataIdValue): DataIdValue {
+  const type = dimension.primaryKey?.type;
+  if (type === 'int') {
+    if (typeof value === 'number') return value;
+    if (CANONICAL_INT.test(value)) {
+      const n = Number(value);
+      if (Number.isSafeInteger(n)) return n;
+    }
+  } else if (type === 'string') {
+    if (typeof value === 'string') return value;
+  }
+  throw new DimensionValueError(
+    `Invalid value ${JSON.stringify(value)} for dimension '${dimension.name}': its key (${dimension.primaryKey?.name}) is ${type === 'int' ? 'an integer' : 'a string'}.`,
+    { details: { dimension: dimension.name, value, keyType: type } },
+  );
+}
+
+/**
+ * The data ID of `group` that `mapping` gives, as daf_butler's DataCoordinate.standardize
+ * makes it: values coerced by key type; every required dimension must have a value
+ * (DimensionNameError naming the missing ones); when every implied value is given too the
+ * result keeps them all (a full data ID), otherwise it holds the required values only; keys
+ * outside the group are left out.
+ */
+export function standardizeDataId(mapping: DataId, group: DimensionGroup): DataId {
+  const has = (d: string): boolean => Object.prototype.hasOwnProperty.call(mapping, d);
+  const missing = group.required.filter((d) => !has(d));
+  if (missing.length > 0) {
+    throw new DimensionNameError(
+      `No value in data ID (${dataIdKey(mapping)}) for required dimension${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`,
+      { details: { dataId: mapping, required: group.required, missing } },
+    );
+  }
+  const full = group.implied.every(has);
+  const out: Record<string, DataIdValue> = {};
+  for (const d of full ? group.names : group.required) setOwn(out, d, coerceDataIdValue(group.universe.dimension(d), mapping[d]!));
+  return makeDataId(out);
+}
+
+/** The required values of a data ID standardised to `group`: what identifies it (daf_butler's `DataCoordinate.required`). */
+export function requiredDataId(dataId: DataId, group: DimensionGroup): DataId {
+  return dataIdSubset(dataId, group.required);
+}
+
+/** daf_butler's data ID equality within a group: the required values are equal. */
+export function dataIdEqualsIn(a: DataId, b: DataId, group: DimensionGroup): boolean {
+  return group.required.every((d) => a[d] !== undefined && a[d] === b[d]);
 }
 
 /** The hidden (non-enumerable, symbol-keyed) place of a parsed data ID's derived texts. */
@@ -157,6 +225,13 @@ export function compareDataIds(a: DataId, b: DataId): number {
   return 0;
 }
 
-export function serializeDataCoordinate(dataId: DataId): SerializedDataCoordinate {
-  return { dataId: { ...makeDataId(dataId) }, records: null };
+/**
+ * daf_butler's SerializedDataCoordinate. With the data ID's group the keys come in
+ * daf_butler's order (required, then implied); without, sorted.
+ */
+export function serializeDataCoordinate(dataId: DataId, group?: DimensionGroup): SerializedDataCoordinate {
+  if (!group) return { dataId: { ...makeDataId(dataId) }, records: null };
+  const out: Record<string, DataIdValue> = {};
+  for (const d of group.dataCoordinateKeys) if (Object.prototype.hasOwnProperty.call(dataId, d)) setOwn(out, d, dataId[d]!);
+  return { dataId: out, records: null };
 }

@@ -59,3 +59,7 @@ export const StoreBusy = kindError('StoreBusy');
 export const RepositoryError = kindError('RepositoryError');
 export const ConflictingDefinition = kindError('ConflictingDefinition');
 export const InvalidArgument = kindError('InvalidArgument');
+// daf_butler's DimensionNameError / DimensionValueError / InconsistentUniverseError.
+export const DimensionNameError = kindError('DimensionNameError');
+export const DimensionValueError = kindError('DimensionValueError');
+export const InconsistentUniverse = kindError('InconsistentUniverse');
