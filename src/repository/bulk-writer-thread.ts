@@ -38,6 +38,8 @@ export interface WorkerData {
   shared: Int32Array;
   maxConflicts: number;
   busyTimeoutMs: number;
+  /** The registry's dimension universe, as a (trimmed) daf_butler dimensions config. */
+  dimensions: unknown;
 }
 
 /** Messages from the worker. */
@@ -81,10 +83,10 @@ export class BulkWriterThread {
   ) {}
 
   /** Start the thread and wait until it holds the write lock. Throws RepositoryError if it cannot. */
-  static start(script: URL, path: string, opts: { maxConflicts: number; busyTimeoutMs: number; stallMs?: number }): BulkWriterThread {
+  static start(script: URL, path: string, opts: { maxConflicts: number; busyTimeoutMs: number; dimensions: unknown; stallMs?: number }): BulkWriterThread {
     const { port1, port2 } = new MessageChannel();
     const shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
-    const data: WorkerData = { path, port: port2, shared, maxConflicts: opts.maxConflicts, busyTimeoutMs: opts.busyTimeoutMs };
+    const data: WorkerData = { path, port: port2, shared, maxConflicts: opts.maxConflicts, busyTimeoutMs: opts.busyTimeoutMs, dimensions: opts.dimensions };
     const worker = new Worker(script, { workerData: data, transferList: [port2] });
     worker.unref();
     const t = new BulkWriterThread(worker, port1, shared, opts.stallMs ?? STALL_MS);

@@ -8,7 +8,7 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { WorkerData, WorkerReply, WorkerRequest } from './bulk-writer-thread.js';
 import { SLOT } from './bulk-writer-slots.js';
 
-const { path, port, shared, maxConflicts, busyTimeoutMs } = workerData as WorkerData;
+const { path, port, shared, maxConflicts, busyTimeoutMs, dimensions } = workerData as WorkerData;
 
 class Stop extends Error {}
 
@@ -33,7 +33,8 @@ let close: (() => void) | undefined;
 try {
   const { Registry } = await import('./registry.js');
   const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
-  const registry = Registry.open(path, { busyTimeoutMs });
+  const { universeFrom } = await import('../model/dimensions/default-universe.js');
+  const registry = Registry.open(path, { busyTimeoutMs, universe: universeFrom(dimensions) });
   close = () => registry.close({ checkpoint: false });
   let done: Extract<WorkerReply, { kind: 'done' }> | undefined;
   try {

@@ -13,6 +13,7 @@
  * `finish()` then checks that no dataset already present is claimed by another quantum.
  */
 import { makeDatasetType, datasetTypeEquals, type DatasetType, type SerializedDatasetType } from '../model/dataset-type.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 import { ConflictList, type CollectConflict } from './collect-report.js';
 import {
   describeDatasetConflict,
@@ -31,6 +32,8 @@ import {
 
 /** The row operations collect-and-transfer needs; one implementation writes, one only looks. */
 export interface Sink {
+  /** The universe dataset types are conformed in (the registry's). */
+  readonly universe: DimensionUniverse;
   ensureRun(name: string): void;
   ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined];
   datasetType(name: string): DatasetType | undefined;
@@ -51,6 +54,9 @@ export const EDGE_ACTUAL = 4;
 
 export class WriteSink implements Sink {
   constructor(private readonly r: Registry) {}
+  get universe(): DimensionUniverse {
+    return this.r.universe;
+  }
   ensureRun(name: string): void {
     this.r._ensureRun(name);
   }
@@ -103,6 +109,9 @@ export class DrySink implements Sink {
   readonly newTypes: DatasetType[] = [];
   private readonly runsSeen = new Set<string>();
   constructor(private readonly r: Registry) {}
+  get universe(): DimensionUniverse {
+    return this.r.universe;
+  }
   ensureRun(name: string): void {
     if (this.runsSeen.has(name)) return;
     this.runsSeen.add(name);
@@ -238,7 +247,7 @@ export class BulkWriter {
   private ensure(b: EnsureBatch): void {
     for (const run of b.runs) this.sink.ensureRun(run);
     for (const s of b.datasetTypes) {
-      const dt = makeDatasetType(s);
+      const dt = makeDatasetType({ ...s, universe: this.sink.universe });
       const [outcome] = this.sink.ensureDatasetType(dt);
       // The caller resolved these against the same snapshot; a difference means another writer got in.
       if (outcome === 'conflict') throw new Error(`Dataset type '${dt.name}' changed while the batch was being written.`);

@@ -44,6 +44,7 @@ import type { DatasetRef } from '../model/dataset-ref.js';
 import { datasetTypeEquals, serializeDatasetType, type DatasetType } from '../model/dataset-type.js';
 import { LEGACY_STORED_FILE_INFO_CLASS, STORED_FILE_INFO_CLASS } from '../model/datastore-records.js';
 import { InvalidArgument } from '../model/errors.js';
+import { trimDimensionConfig } from '../model/dimensions/dimension-config.js';
 import { isPlainObject } from '../model/json-value.js';
 import type { Quantum } from '../model/quantum.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
@@ -399,6 +400,7 @@ function* collectSteps(registry: Registry, items: readonly CollectItem[], opts: 
     opts.checkCancelled?.();
     const thread = BulkWriterThread.start(script, registry.path, {
       maxConflicts,
+      dimensions: trimDimensionConfig(registry.universe.config),
       busyTimeoutMs: registry.busyTimeoutMs,
       ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}),
     });

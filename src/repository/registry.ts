@@ -35,6 +35,9 @@ import { NULL_STRING, type DatastoreRecordData, type RecordRow } from '../model/
 import { ConflictingDefinition, DatasetNotFound, InvalidArgument, RepositoryError, StoreBusy, UnknownDatasetType } from '../model/errors.js';
 import { canonicalJson, setOwn } from '../model/json-value.js';
 import { REGISTRY_DDL, REGISTRY_SCHEMA_VERSION, REGISTRY_TABLES } from './registry-schema.js';
+import { defaultUniverse } from '../model/dimensions/default-universe.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
+import { coerceDataIdValue } from '../model/data-coordinate.js';
 
 export type ProvenanceFormat = 'native' | 'daf_butler';
 
@@ -43,6 +46,8 @@ export interface RegistryOptions {
   busyTimeoutMs?: number;
   /** Open read-only (the file must exist and have the current schema). */
   readonly?: boolean;
+  /** The dimension universe dataset types are conformed in (default: daf_butler's). */
+  universe?: DimensionUniverse;
 }
 
 export interface InsertDatasetsOptions {
@@ -54,7 +59,7 @@ export interface DatasetQuery {
   /** Glob over dataset type names (picomatch). */
   datasetType?: string;
   run?: string;
-  /** Every given dimension must be present with exactly this value (1 and "1" differ). */
+  /** Every given dimension must be present with this value, coerced by the dimension's key type ("1" is 1 for an int key). */
   dataId?: Readonly<Record<string, DataIdValue>>;
 }
 
@@ -195,12 +200,12 @@ const GLOB_OPTIONS = { dot: true, windows: false, posix: true } as const;
 const GLOB_SPECIAL = /[*?[\]{}()!+@\\]/;
 
 /**
- * The canonical key of `dataId` over the dataset type's required dimensions (sorted), e.g.
- * `detector=1,instrument=Cam1`. Extra (implied) keys do not take part in uniqueness.
- * Throws InvalidArgument when a required dimension has no value.
+ * The canonical key of `dataId` over the dataset type's required dimensions (sorted by name,
+ * as keys have always been stored), e.g. `detector=1,instrument=Cam1`. Extra (implied) keys
+ * do not take part in uniqueness. Throws InvalidArgument when a required dimension has no value.
  */
 export function requiredDataIdKey(dt: DatasetType, dataId: DataId): string {
-  const dims = dt.dimensions;
+  const dims = sortedRequired(dt);
   let key = '';
   for (let i = 0; i < dims.length; i++) {
     const d = dims[i]!;
@@ -347,8 +352,21 @@ function columnsOfDbRow(r: RecordDbRow): RecordColumns {
   };
 }
 
-function typeOfRow(r: { name: string; storage_class: string; dimensions: string; parent_storage_class: string | null; is_calibration: number }): DatasetType {
+const SORTED_REQUIRED = new WeakMap<DatasetType, readonly string[]>();
+
+/** The required dimensions sorted by name (remembered per type: keys are made for every dataset). */
+function sortedRequired(dt: DatasetType): readonly string[] {
+  let dims = SORTED_REQUIRED.get(dt);
+  if (!dims) SORTED_REQUIRED.set(dt, (dims = [...dt.dimensions].sort()));
+  return dims;
+}
+
+function typeOfRow(
+  r: { name: string; storage_class: string; dimensions: string; parent_storage_class: string | null; is_calibration: number },
+  universe: DimensionUniverse,
+): DatasetType {
   return makeDatasetType({
+    universe,
     name: r.name,
     storageClass: r.storage_class,
     dimensions: JSON.parse(r.dimensions) as string[],
@@ -372,8 +390,12 @@ export class Registry {
   private closed = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
 
-  private constructor(path: string, db: Database.Database) {
+  /** The universe dataset types are conformed in. */
+  readonly universe: DimensionUniverse;
+
+  private constructor(path: string, db: Database.Database, universe: DimensionUniverse) {
     this.path = path;
+    this.universe = universe;
     this.db = db;
     const p = (sql: string): Stmt => db.prepare(sql);
     this.s = {
@@ -448,7 +470,7 @@ export class Registry {
           else Registry.checkVersion(db, path);
         }).immediate();
       }
-      return new Registry(path, db);
+      return new Registry(path, db, opts.universe ?? defaultUniverse());
     } catch (err) {
       db.close();
       if (err instanceof RepositoryError) throw err;
@@ -639,7 +661,7 @@ export class Registry {
     if (cached) return cached;
     const row = this.s.typeGet!.get(name) as Parameters<typeof typeOfRow>[0] | undefined;
     if (!row) return undefined;
-    const dt = typeOfRow(row);
+    const dt = typeOfRow(row, this.universe);
     this.typeCache.set(name, dt);
     return dt;
   }
@@ -647,7 +669,7 @@ export class Registry {
   /** All registered dataset types, sorted by name. */
   datasetTypes(): DatasetType[] {
     this.assertOpen();
-    return (this.s.types!.all() as Parameters<typeof typeOfRow>[0][]).map(typeOfRow);
+    return (this.s.types!.all() as Parameters<typeof typeOfRow>[0][]).map((r) => typeOfRow(r, this.universe));
   }
 
   // ---------------------------------------------------------------- datasets
@@ -756,10 +778,16 @@ export class Registry {
       if (!(typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v)))) {
         throw new InvalidArgument(`Invalid value for dimension '${k}' in data ID query; values must be integers or strings.`, { details: { key: k, value: v } });
       }
-      // json_type tells the integer 1 from the string "1", as dataIdEquals does.
-      where.push(`json_type(data_id, ?) = ? AND json_extract(data_id, ?) = ?`);
       const path = `$.${k}`;
-      params.push(path, typeof v === 'number' ? 'integer' : 'text', path, v);
+      const value = coerceDataIdValue(this.universe.dimension(k), v);
+      if (typeof value === 'number') {
+        // An int key; data IDs written before values were coerced may hold its decimal text.
+        where.push(`((json_type(data_id, ?) = 'integer' AND json_extract(data_id, ?) = ?) OR (json_type(data_id, ?) = 'text' AND json_extract(data_id, ?) = ?))`);
+        params.push(path, path, value, path, path, String(value));
+      } else {
+        where.push(`json_type(data_id, ?) = 'text' AND json_extract(data_id, ?) = ?`);
+        params.push(path, path, value);
+      }
     }
     const sql = `SELECT * FROM datasets${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
     const rows = this.db.prepare(sql).all(...params) as DatasetRow[];

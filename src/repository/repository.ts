@@ -13,16 +13,18 @@ import { FileDatastore } from '../datastore/file-datastore.js';
 import { RecordsTable } from '../datastore/records-table.js';
 import type { PutSource } from '../datastore/datastore.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
-import type { DatasetType } from '../model/dataset-type.js';
+import { makeDatasetType, type DatasetType } from '../model/dataset-type.js';
 import { makeDatasetId, type IdGenerationMode } from '../model/dataset-id.js';
-import type { DataId } from '../model/data-coordinate.js';
-import { DatasetNotFound, InvalidArgument, RepositoryError, UnknownDatasetType } from '../model/errors.js';
+import { standardizeDataId, type DataId } from '../model/data-coordinate.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
+import { DatasetNotFound, DimensionNameError, RepositoryError, UnknownDatasetType } from '../model/errors.js';
 import { STORED_FILE_INFO_TABLE, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
 import { Registry } from './registry.js';
 import {
   CONFIG_FILE,
   DATASTORE_DIR,
   REGISTRY_FILE,
+  configUniverse,
   parseRepositoryConfig,
   readRepositoryConfig,
   writeRepositoryConfig,
@@ -49,6 +51,8 @@ export class Repository {
     readonly root: string,
     readonly config: RepositoryConfig,
     readonly registry: Registry,
+    /** The repository's dimension universe (its config's). */
+    readonly universe: DimensionUniverse,
   ) {
     this.storageClasses = StorageClassRegistry.withBuiltins();
     this.storageClasses.loadConfig(config.storageClasses as Record<string, StorageClassConfig>);
@@ -68,6 +72,7 @@ export class Repository {
   static create(rootPath: string, configInput?: unknown): Repository {
     const root = resolve(rootPath);
     const config = parseRepositoryConfig(configInput);
+    const universe = configUniverse(config);
     // Validate storage classes before anything is written.
     StorageClassRegistry.withBuiltins().loadConfig(config.storageClasses as Record<string, StorageClassConfig>);
     if (existsSync(join(root, CONFIG_FILE))) throw new RepositoryError(`A repository already exists at ${root}.`, { details: { root } });
@@ -75,15 +80,21 @@ export class Repository {
       throw new RepositoryError(`${root} exists and is not empty; choose an empty or new directory.`, { details: { root } });
     }
     mkdirSync(join(root, DATASTORE_DIR), { recursive: true });
-    const registry = Registry.open(join(root, REGISTRY_FILE));
+    const registry = Registry.open(join(root, REGISTRY_FILE), { universe });
     writeRepositoryConfig(root, config);
-    return new Repository(root, config, registry);
+    return new Repository(root, config, registry, universe);
   }
 
   static open(rootPath: string): Repository {
     const root = resolve(rootPath);
     const config = readRepositoryConfig(root);
-    return new Repository(root, config, Registry.open(join(root, REGISTRY_FILE)));
+    let universe: DimensionUniverse;
+    try {
+      universe = configUniverse(config);
+    } catch (err) {
+      throw new RepositoryError(`${join(root, CONFIG_FILE)} names a dimension universe this sidecar cannot use: ${(err as Error).message}`, { details: { root } });
+    }
+    return new Repository(root, config, Registry.open(join(root, REGISTRY_FILE), { universe }), universe);
   }
 
   /** A datastore client whose records live in `recordsFile` (a session's) or in memory. */
@@ -99,20 +110,20 @@ export class Repository {
     });
   }
 
-  /** Dimensions must be known to the repository's configuration. */
-  private checkDimensions(dt: DatasetType): void {
-    const unknown = dt.dimensions.filter((d) => !(d in this.config.dimensions));
+  /** The type in the repository's universe (its dimensions must all be known there) with a known storage class. */
+  private checked(dt: DatasetType): DatasetType {
+    const unknown = dt.group.names.filter((d) => !this.universe.has(d));
     if (unknown.length) {
-      throw new InvalidArgument(`Dataset type ${dt.name} uses unknown dimensions: ${unknown.join(', ')}.`, {
-        details: { known: Object.keys(this.config.dimensions) },
+      throw new DimensionNameError(`Dataset type ${dt.name} uses dimensions unknown to the repository's universe (${this.universe.label}): ${unknown.join(', ')}.`, {
+        details: { datasetType: dt.name, unknown, universe: this.universe.label },
       });
     }
     this.storageClasses.get(dt.storageClass);
+    return dt.group.universe === this.universe ? dt : makeDatasetType({ ...dt, universe: this.universe, dimensions: dt.group.names });
   }
 
   registerDatasetType(dt: DatasetType): void {
-    this.checkDimensions(dt);
-    this.registry.registerDatasetType(dt);
+    this.registry.registerDatasetType(this.checked(dt));
   }
 
   /** Store a dataset directly into the repository (seeding inputs). */
@@ -125,15 +136,10 @@ export class Repository {
   ): Promise<{ ref: DatasetRef; info: StoredFileInfo }> {
     const dt = this.registry.getDatasetType(datasetTypeName);
     if (!dt) throw new UnknownDatasetType(`Dataset type ${datasetTypeName} is not registered in ${this.root}.`);
-    const missing = dt.dimensions.filter((d) => dataId[d] === undefined);
-    if (missing.length) throw new InvalidArgument(`Data ID for ${datasetTypeName} lacks required dimensions: ${missing.join(', ')}.`);
-    const ref: DatasetRef = {
-      id: makeDatasetId(mode, dt.name, dataId, dt.dimensions, run),
-      datasetType: dt,
-      // Only the required dimensions identify the dataset.
-      dataId: Object.fromEntries(dt.dimensions.map((d) => [d, dataId[d]!]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
-      run,
-    };
+    // Coerced and checked against the type's dimensions (DimensionNameError names missing ones);
+    // implied values are kept when all are given, and only the required ones make the id.
+    const standard = standardizeDataId(dataId, dt.group);
+    const ref: DatasetRef = { id: makeDatasetId(mode, dt.name, standard, dt.dimensions, run), datasetType: dt, dataId: standard, run };
     const ds = this.direct();
     try {
       const existing = this.registry.getRecords(this.datastoreName, [ref.id]);

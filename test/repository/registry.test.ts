@@ -15,7 +15,15 @@ import { makeDatasetRef, type DatasetRef } from '../../src/model/dataset-ref.js'
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { makeDataId } from '../../src/model/data-coordinate.js';
 import { NULL_STRING, STORED_FILE_INFO_TABLE, type DatastoreRecordData, type RecordRow } from '../../src/model/datastore-records.js';
-import { ConflictingDefinition, DatasetNotFound, InvalidArgument, RepositoryError, UnknownDatasetType } from '../../src/model/errors.js';
+import {
+  ConflictingDefinition,
+  DatasetNotFound,
+  DimensionNameError,
+  DimensionValueError,
+  InvalidArgument,
+  RepositoryError,
+  UnknownDatasetType,
+} from '../../src/model/errors.js';
 
 const DIMS = ['instrument', 'detector'];
 const calexp = makeDatasetType({ name: 'calexp', storageClass: 'StructuredDataDict', dimensions: DIMS });
@@ -206,10 +214,14 @@ describe('Registry: datasets', () => {
     expect(names(reg.queryDatasets({ datasetType: '{src,nothing}', run: 'run2' }))).toEqual(['run2/src/2']);
     expect(names(reg.queryDatasets({ datasetType: 'src' }))).toEqual(['run1/src/1', 'run1/src/3', 'run2/src/2']);
     expect(reg.queryDatasets({ datasetType: 'x*' })).toEqual([]);
-    // 1 and "1" are different values.
+    // detector has an int key: the ref made with "3" holds 3, and "3" and 3 both find it.
+    expect(all[4]!.dataId).toEqual({ instrument: 'Cam1', detector: 3 });
     expect(names(reg.queryDatasets({ dataId: { detector: 1 } }))).toEqual(['run1/calexp/1', 'run1/src/1']);
     expect(names(reg.queryDatasets({ dataId: { detector: '3' } }))).toEqual(['run1/src/3']);
-    expect(reg.queryDatasets({ dataId: { detector: 3 } })).toEqual([]);
+    expect(names(reg.queryDatasets({ dataId: { detector: 3 } }))).toEqual(['run1/src/3']);
+    // instrument has a string key: an integer is refused, not matched.
+    expect(() => reg.queryDatasets({ dataId: { instrument: 1 } })).toThrow(DimensionValueError);
+    expect(() => reg.queryDatasets({ dataId: { nonesuch: 1 } })).toThrow(DimensionNameError);
     expect(reg.queryDatasets({ dataId: { detector: 2, instrument: 'Cam1' }, run: 'run1' })).toEqual([ref(calexp, 2)]);
     expect(reg.queryDatasets({ dataId: { visit: 1 } })).toEqual([]);
     expect(() => reg.queryDatasets({ dataId: { 'bad-name': 1 } })).toThrow(InvalidArgument);

@@ -24,7 +24,7 @@ function registeredRef(repo: Repository, input: DatasetRefInput): DatasetRef {
   const id = normalizeDatasetId(input.id);
   const ref = repo.resolveRef(id);
   if (!isMinimalRef(input)) {
-    const given = parseDatasetRef(input, new Map([[ref.datasetType.name, ref.datasetType]]), repo.storageClasses);
+    const given = parseDatasetRef(input, new Map([[ref.datasetType.name, ref.datasetType]]), repo.storageClasses, undefined, repo.universe);
     const mismatch = refFieldsMismatch(ref, given, repo.storageClasses).filter((f) => f !== 'storageClass');
     if (mismatch.length) {
       throw new PredictedRefMismatch(`The ref given for ${id} does not match the registry: ${mismatch.join(', ')} differ.`, {
@@ -74,7 +74,7 @@ export function registerRepository(server: Server): void {
 
   server.handle(P.RepositoryRegisterDatasetType, (p) => {
     const r = repo(p.root);
-    const dt = parseDatasetType(p.datasetType);
+    const dt = parseDatasetType(p.datasetType, undefined, r.universe);
     return r.writes.run(() => {
       const before = r.registry.getDatasetType(dt.name);
       r.registerDatasetType(dt);
@@ -120,10 +120,10 @@ export function registerRepository(server: Server): void {
   server.handle(P.RepositoryMakeQuantum, (p) => {
     const r = repo(p.root);
     const resolve = (x: DatasetRefInput): DatasetRef =>
-      isMinimalRef(x) ? registeredRef(r, x) : parseDatasetRef(x, new Map(r.registry.datasetTypes().map((d) => [d.name, d])), r.storageClasses);
+      isMinimalRef(x) ? registeredRef(r, x) : parseDatasetRef(x, new Map(r.registry.datasetTypes().map((d) => [d.name, d])), r.storageClasses, undefined, r.universe);
     const made = makeQuantum(r, {
       taskName: p.taskName,
-      dataId: p.dataId ? parseDataId(p.dataId) : null,
+      dataId: p.dataId ? parseDataId(p.dataId, r.universe) : null,
       inputs: p.inputs.map(resolve),
       initInputs: p.initInputs.map(resolve),
       outputs: p.outputs.map((o) => ({ datasetType: o.datasetType, dataId: parseDataId(o.dataId), run: o.run, mode: o.idGenerationMode })),
@@ -152,7 +152,7 @@ export function registerRepository(server: Server): void {
           ctx.checkCancelled();
           const [q, prov] = await Promise.all([loadDocument(p.quanta[i], 'quantum'), loadDocumentWithText(p.provenance[i], 'provenance')]);
           // A document read from a file is stored as its text, not serialised again.
-          items[i] = { quantum: parseQuantum(q, r.storageClasses), provenance: prov.value as never, ...(prov.text !== undefined ? { provenanceText: prov.text } : {}) };
+          items[i] = { quantum: parseQuantum(q, r.storageClasses, r.universe), provenance: prov.value as never, ...(prov.text !== undefined ? { provenanceText: prov.text } : {}) };
           if (++read % 1000 === 0) ctx.progress((0.2 * read) / n, 'reading');
         }
       };
