@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Mapping as _MappingABC
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
 
+from .dimensions import DimensionUniverse
 from .errors import QuantumButlerError
 from .refs import ref_id
 from .rpc import Connection
@@ -285,6 +286,7 @@ class QuantumBackedButler:
         self._storage_classes = dict(storage_classes or {})
         self._closed = False
         self._final_provenance: Optional[Dict[str, Any]] = None
+        self._dimensions: Optional[DimensionUniverse] = None
 
     # ----------------------------------------------------------------- construction
 
@@ -596,6 +598,20 @@ class QuantumBackedButler:
     def metrics(self, reset: bool = False, *, timeout: Optional[float] = None) -> Dict[str, Any]:
         """``{nGet, nPut, nGetFailed, nPutFailed, timeInGet, timeInPut, bytesRead, bytesWritten}``."""
         return self._call("butler/metrics", {"reset": bool(reset)}, timeout)
+
+    @property
+    def dimensions(self) -> DimensionUniverse:
+        """The session's dimension universe (daf_butler's ``LimitedButler.dimensions``), asked once.
+
+        A :class:`~quantum_butler.dimensions.DimensionUniverse` built from the config the
+        sidecar returns (``butler/dimensions`` with ``config: true``): ``namespace``,
+        ``version``, ``elements`` and ``conform()``. ``dimensions.config`` is a daf_butler
+        dimensions config: ``lsst.daf.butler.DimensionUniverse(DimensionConfig(it))`` rebuilds
+        the universe where daf_butler is installed.
+        """
+        if self._dimensions is None:
+            self._dimensions = DimensionUniverse(self._call("butler/dimensions", {"config": True})["config"])
+        return self._dimensions
 
     @property
     def store(self) -> "Store":

@@ -36,6 +36,9 @@ __all__ = [
     "KeyNotFoundError",
     "MethodNotFoundError",
     "StoreBusyError",
+    "DimensionNameError",
+    "DimensionValueError",
+    "InconsistentUniverseError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -156,6 +159,19 @@ class StoreBusyError(QuantumButlerError):
     sidecar process) past the lock timeout. Nothing was written; retrying later may succeed."""
 
 
+class DimensionNameError(QuantumButlerError, KeyError):
+    """A dimension the universe does not know, or a required dimension without a value
+    (daf_butler's DimensionNameError is a KeyError)."""
+
+
+class DimensionValueError(QuantumButlerError, ValueError):
+    """A data ID value that does not fit its dimension's key type (e.g. an int for ``instrument``)."""
+
+
+class InconsistentUniverseError(QuantumButlerError):
+    """Refs or a repository from another dimension universe (daf_butler's InconsistentUniverseError)."""
+
+
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DatasetNotFound": DatasetNotFoundError,
@@ -172,6 +188,9 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "KeyNotFound": KeyNotFoundError,
     "MethodNotFound": MethodNotFoundError,
     "StoreBusy": StoreBusyError,
+    "DimensionNameError": DimensionNameError,
+    "DimensionValueError": DimensionValueError,
+    "InconsistentUniverse": InconsistentUniverseError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the
