@@ -23,6 +23,8 @@ export interface SerializedDataCoordinate {
 
 /** Dimension names are identifiers (as in daf_butler's dimension universe). */
 export const DIMENSION_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Data ID keys: dimension names, or `dimension.field` record keys (which standardisation leaves out, as daf_butler's does). */
+const DATA_ID_KEY_RE = /^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)?$/;
 
 function isSerializedForm(input: Record<string, unknown>): boolean {
   if (!('dataId' in input)) return false;
@@ -117,7 +119,7 @@ export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
   const out: Record<string, DataIdValue> = {};
   for (const key of Object.keys(mapping).sort()) {
     const value = mapping[key];
-    if (!DIMENSION_NAME_RE.test(key)) {
+    if (!DATA_ID_KEY_RE.test(key)) {
       throw new InvalidArgument(`Invalid dimension name '${key}' in data ID.`, { details: { dataId: mapping, key } });
     }
     if (typeof value === 'string') {

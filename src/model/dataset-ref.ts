@@ -227,7 +227,7 @@ function resolveTypeByName(
     return makeDatasetType({
       name,
       storageClass: extra.storageClass,
-      dimensions: extra.dims ?? Object.keys(dataId),
+      dimensions: extra.dims ?? Object.keys(dataId).filter((k) => !k.includes('.')),
       parentStorageClass: extra.parentStorageClass ?? parentType?.storageClass,
       ...(extra.universe ? { universe: extra.universe } : {}),
     });
