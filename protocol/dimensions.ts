@@ -3,6 +3,14 @@ import { z } from 'zod';
 import { request } from './define.js';
 import { SessionIdSchema } from './common.js';
 
+/** A daf_butler dimensions config as JSON, or {namespace, version} naming a universe the sidecar ships. */
+export const DimensionsSpecSchema = z
+  .union([
+    z.object({ namespace: z.string(), version: z.number().int() }).strict(),
+    z.object({ elements: z.record(z.string(), z.unknown()), skypix: z.record(z.string(), z.unknown()), version: z.number().int() }).loose(),
+  ])
+  .describe("A dimension universe: daf_butler's dimensions config (configs/dimensions.yaml as JSON) or {namespace, version}");
+
 export const DimensionElementSchema = z.object({
   name: z.string(),
   kind: z.enum(['governor', 'dimension', 'skypix', 'combination']).describe('combination: a join relation (no key, never in a data ID)'),

@@ -5,6 +5,7 @@ import { DatasetRefInputSchema, SerializedDatasetTypeSchema, SessionIdSchema } f
 import { NoParamsSchema, NotificationStreamSchema } from './lifecycle.js';
 import { MountSpecSchema, PlainStoreSpecSchema } from './store.js';
 import { NativeProvenanceSchema } from './provenance.js';
+import { DimensionsSpecSchema } from './dimensions.js';
 
 export const DatastoreSpecSchema = z
   .object({
@@ -49,14 +50,6 @@ export const SerializedDatasetRefContainerSchema = z
   .describe('daf_butler SerializedDatasetRefContainerV1; its universe namespace must be the session\'s');
 
 const RefList = z.union([z.array(DatasetRefInputSchema), SerializedDatasetRefContainerSchema]);
-
-/** A daf_butler dimensions config as JSON, or {namespace, version} naming a universe the sidecar ships. */
-export const DimensionsSpecSchema = z
-  .union([
-    z.object({ namespace: z.string(), version: z.number().int() }).strict(),
-    z.object({ elements: z.record(z.string(), z.unknown()), skypix: z.record(z.string(), z.unknown()), version: z.number().int() }).loose(),
-  ])
-  .describe("A dimension universe: daf_butler's dimensions config (configs/dimensions.yaml as JSON) or {namespace, version}");
 
 export const PredictedSchema = z.object({
   inputs: RefList.describe('Predicted inputs, as full refs or a daf_butler ref container'),

@@ -26,6 +26,7 @@ import {
 } from '../../src/model/errors.js';
 
 const DIMS = ['instrument', 'detector'];
+const ID_OLD = '0f8d4c2e-1111-4222-8333-444455556666';
 const calexp = makeDatasetType({ name: 'calexp', storageClass: 'StructuredDataDict', dimensions: DIMS });
 const src = makeDatasetType({ name: 'src', storageClass: 'StructuredDataDict', dimensions: DIMS });
 
@@ -134,6 +135,31 @@ describe('Registry: runs and dataset types', () => {
     const comp = makeDatasetType({ name: 'calexp.wcs', storageClass: 'StructuredDataDict', dimensions: DIMS, parentStorageClass: 'StructuredDataDict', isCalibration: true });
     reg.registerDatasetType(comp);
     expect(reg.getDatasetType('calexp.wcs')).toEqual(comp);
+  });
+});
+
+describe('Registry: implied dimensions', () => {
+  it('sees one dataset type whether its implied dimensions are declared or not (daf_butler conforms them)', () => {
+    const flat = makeDatasetType({ name: 'flat', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector', 'physical_filter', 'band'], isCalibration: true });
+    expect(reg.registerDatasetType(flat)).toBe(true);
+    const requiredOnly = makeDatasetType({ name: 'flat', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector', 'physical_filter'], isCalibration: true });
+    expect(reg.registerDatasetType(requiredOnly)).toBe(false);
+    expect(reg.getDatasetType('flat')!.dimensions).toEqual(['instrument', 'detector', 'physical_filter']);
+    expect(reg.getDatasetType('flat')!.group.implied).toEqual(['band']);
+    // Dropping a required dimension is still another definition.
+    expect(() => reg.registerDatasetType(makeDatasetType({ ...requiredOnly, dimensions: ['instrument', 'detector'] }))).toThrow(ConflictingDefinition);
+  });
+
+  it('finds data IDs stored before values were coerced ("3" in an int column) by 3 and by "3"', () => {
+    reg.registerDatasetType(calexp);
+    reg.registerRun('run1');
+    const old = ref(calexp, 3);
+    reg.insertDatasets([old]);
+    // A row as an older version wrote it: the detector as text.
+    reg.transaction(() => reg._insertDatasetRow(ID_OLD, 'calexp', 'run1', 'detector=4,instrument=Cam1', '{"detector":"4","instrument":"Cam1"}'));
+    expect(reg.queryDatasets({ dataId: { detector: 4 } }).map((r) => r.id)).toEqual([ID_OLD]);
+    expect(reg.queryDatasets({ dataId: { detector: '4' } }).map((r) => r.id)).toEqual([ID_OLD]);
+    expect(reg.queryDatasets({ dataId: { detector: '3' } }).map((r) => r.id)).toEqual([old.id]);
   });
 });
 

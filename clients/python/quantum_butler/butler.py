@@ -63,6 +63,18 @@ def _ref_arg(ref: RefLike) -> Dict[str, Any]:
     return {"id": ref_id(ref)}
 
 
+def _dimensions_param(dimensions: Any) -> Dict[str, Any]:
+    """A universe as ``session/open`` takes it: a dimensions config (or ``{namespace, version}``)."""
+    if isinstance(dimensions, DimensionUniverse):
+        return dict(dimensions.config)
+    config = getattr(dimensions, "dimensionConfig", None)  # a daf_butler DimensionUniverse
+    if config is not None:
+        return json.loads(json.dumps(config.toDict()))
+    if isinstance(dimensions, Mapping):
+        return dict(dimensions)
+    raise TypeError("dimensions must be a dimensions config mapping or a DimensionUniverse, not %r" % (dimensions,))
+
+
 def decode_payload(payload: Mapping[str, Any]) -> Any:
     """json → the value, text → str, base64 → bytes, file → the path (str)."""
     enc = payload.get("encoding")
@@ -158,6 +170,7 @@ class Client:
         mount: Optional[Mapping[str, Any]] = None,
         repository: Optional[Mapping[str, Any]] = None,
         provenance_file: Optional[str] = None,
+        dimensions: Any = None,
         timeout: Optional[float] = None,
         **extra: Any,
     ) -> "QuantumBackedButler":
@@ -170,7 +183,11 @@ class Client:
         passed as they are, as is any further camelCase ``session/open`` parameter.
         ``notifications`` picks the streams: ``provenance``, ``progress``, ``store``.
         ``provenance_file`` (an absolute path) receives the provenance document however
-        the session ends, even if this process dies without closing it.
+        the session ends, even if this process dies without closing it. ``dimensions``
+        is the session's universe: a daf_butler dimensions config (a dict, or a daf_butler
+        ``DimensionUniverse``, whose ``dimensionConfig`` is sent), a
+        :class:`~quantum_butler.dimensions.DimensionUniverse`, or ``{"namespace", "version"}``;
+        default: the repository's, else daf_butler's default universe.
         """
         params: Dict[str, Any] = {}
         if datastore_name is not None:
@@ -200,6 +217,8 @@ class Client:
             params["repository"] = dict(repository)
         if provenance_file is not None:
             params["provenanceFile"] = str(provenance_file)
+        if dimensions is not None:
+            params["dimensions"] = _dimensions_param(dimensions)
         params.update(extra)
         info = self.connection.request("session/open", params, timeout=timeout)
         return QuantumBackedButler(self, info, storage_classes=storage_classes)
