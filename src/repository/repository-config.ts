@@ -48,7 +48,7 @@ export function parseRepositoryConfig(input: unknown): RepositoryConfig {
   }
   validateTemplate(parsed.data.datastore.template);
   const { version, dimensions, ...rest } = parsed.data;
-  return { ...rest, version: 2, dimensions: normalizeDimensions(dimensions, version) };
+  return { version: 2, ...rest, dimensions: normalizeDimensions(dimensions, version) };
 }
 
 /** The universe named by (or defined in) a parsed config. */
