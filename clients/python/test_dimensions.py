@@ -25,6 +25,20 @@ from quantum_butler.dimensions import DEFAULT_UNIVERSE_FILE, DimensionUniverse
 FIXTURES = os.path.join(tu.REPO, "fixtures", "daf_butler")
 
 
+#: A small universe of our own: a governor, a chip, and a filter that implies a color.
+TEST_CAM = {
+    "namespace": "test_cam",
+    "version": 2,
+    "skypix": {"common": "htm1", "htm": {"class": "lsst.sphgeom.HtmPixelization", "max_level": 1}},
+    "elements": {
+        "camera": {"keys": [{"name": "name", "type": "string"}], "governor": True},
+        "chip": {"keys": [{"name": "id", "type": "int"}], "requires": ["camera"]},
+        "color": {"keys": [{"name": "name", "type": "string"}]},
+        "filter": {"keys": [{"name": "name", "type": "string"}], "requires": ["camera"], "implies": ["color"]},
+    },
+}
+
+
 def load(name):
     with open(os.path.join(FIXTURES, name), encoding="utf-8") as f:
         return json.load(f)
@@ -60,18 +74,7 @@ class UniverseTest(unittest.TestCase):
             u["instrument"].coerce(5)
 
     def test_custom_universe(self):
-        u = DimensionUniverse(
-            {
-                "namespace": "test_cam",
-                "version": 1,
-                "skypix": {"common": "htm1", "htm": {"class": "lsst.sphgeom.HtmPixelization", "max_level": 1}},
-                "elements": {
-                    "camera": {"keys": [{"name": "name", "type": "string"}], "governor": True},
-                    "color": {"keys": [{"name": "name", "type": "string"}]},
-                    "filter": {"keys": [{"name": "name", "type": "string"}], "requires": ["camera"], "implies": ["color"]},
-                },
-            }
-        )
+        u = DimensionUniverse(TEST_CAM)
         g = u.conform(["filter"])
         self.assertEqual((g.required, g.implied), (("camera", "filter"), ("color",)))
         self.assertEqual(
@@ -139,17 +142,7 @@ class OverTheWireTest(unittest.TestCase):
             butler.close()
 
     def test_session_in_its_own_universe(self):
-        u = DimensionUniverse(
-            {
-                "namespace": "test_cam",
-                "version": 2,
-                "skypix": {"common": "htm1", "htm": {"class": "lsst.sphgeom.HtmPixelization", "max_level": 1}},
-                "elements": {
-                    "camera": {"keys": [{"name": "name", "type": "string"}], "governor": True},
-                    "chip": {"keys": [{"name": "id", "type": "int"}], "requires": ["camera"]},
-                },
-            }
-        )
+        u = DimensionUniverse(TEST_CAM)
         ref = make_ref("frame", {"camera": "TC", "chip": "3"}, "run", universe=u)
         self.assertEqual(ref["dataId"]["dataId"], {"camera": "TC", "chip": 3})
         butler = QuantumBackedButler.from_predicted(self.client, predicted_inputs=[], predicted_outputs=[ref], dimensions=u)
