@@ -41,15 +41,23 @@ function isSerializedForm(input: Record<string, unknown>): boolean {
  * `standardizeDataId`): unknown dimensions are refused and values coerced.
  */
 export function parseDataId(input: unknown, universe?: DimensionUniverse): DataId {
-  if (input === null || input === undefined) return makeDataId({});
+  const mapping = parseDataIdMapping(input);
+  return universe ? standardizeDataId(mapping, universe.conform(Object.keys(mapping))) : sealed(mapping);
+}
+
+/**
+ * The mapping of a data ID given in either form, its names and values checked and its keys
+ * sorted, but not frozen: for callers that standardise it next (`parseDataId` freezes it).
+ */
+export function parseDataIdMapping(input: unknown): Record<string, DataIdValue> {
+  if (input === null || input === undefined) return {};
   if (!isPlainObject(input)) {
     throw new InvalidArgument(`A data ID must be a mapping of dimension name to value, got ${describe(input)}.`, {
       details: { dataId: input },
     });
   }
   const mapping = isSerializedForm(input) ? (input['dataId'] as Record<string, unknown> | null | undefined) ?? {} : input;
-  const dataId = makeDataId(mapping);
-  return universe ? standardizeDataId(dataId, universe.conform(Object.keys(dataId))) : dataId;
+  return checkedMapping(mapping);
 }
 
 /** Decimal integers as Python's `str(int)` writes them: only these strings become ints. */
@@ -96,8 +104,9 @@ export function standardizeDataId(mapping: DataId, group: DimensionGroup): DataI
   }
   const full = group.implied.every(has);
   const out: Record<string, DataIdValue> = {};
-  for (const d of full ? group.names : group.required) setOwn(out, d, coerceDataIdValue(group.universe.dimension(d), mapping[d]!));
-  return makeDataId(out);
+  // Keys in sorted order, values checked by makeDataId already and coerced here.
+  for (const d of full ? group.sortedNames : group.sortedRequired) setOwn(out, d, coerceDataIdValue(group.universe.dimension(d), mapping[d]!));
+  return sealed(out);
 }
 
 /** The required values of a data ID standardised to `group`: what identifies it (daf_butler's `DataCoordinate.required`). */
@@ -116,6 +125,11 @@ type Derived = Partial<Record<'key' | 'query', string>>;
 
 /** Build a (frozen, key-sorted) data ID from a mapping, validating names and values. */
 export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
+  return sealed(checkedMapping(mapping));
+}
+
+/** The mapping with its names and values checked and its keys sorted. */
+function checkedMapping(mapping: Readonly<Record<string, unknown>>): Record<string, DataIdValue> {
   const out: Record<string, DataIdValue> = {};
   for (const key of Object.keys(mapping).sort()) {
     const value = mapping[key];
@@ -133,7 +147,12 @@ export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
       );
     }
   }
-  // Room for the derived texts (key, query), filled on first use: a frozen object takes no new properties.
+  return out;
+}
+
+/** Freeze a checked, key-sorted mapping as a data ID, with room for its derived texts (key, query). */
+function sealed(out: Record<string, DataIdValue>): DataId {
+  // A frozen object takes no new properties: the derived texts are filled in this object on first use.
   Object.defineProperty(out, DERIVED, { value: {} });
   return Object.freeze(out);
 }

@@ -10,7 +10,7 @@ import {
   dataIdEqualsIn,
   dataIdKey,
   missingDimensions,
-  parseDataId,
+  parseDataIdMapping,
   serializeDataCoordinate,
   standardizeDataId,
   type DataId,
@@ -173,7 +173,7 @@ export function parseDatasetRef(
   const dims = rawDims === undefined || rawDims === null ? undefined : (rawDims as string[]);
 
   return withRefContext(id, () => {
-    const dataId = parseDataId(rawDataId);
+    const dataId = parseDataIdMapping(rawDataId);
     let datasetType: DatasetType;
     if (rawType === undefined || rawType === null) {
       datasetType = knownType!;

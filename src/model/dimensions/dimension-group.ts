@@ -20,6 +20,9 @@ export class DimensionGroup {
   readonly governors: readonly string[];
   /** Every element (dimensions and combinations) whose required dimensions are all here. */
   readonly elements: readonly string[];
+  /** `names` and `required` sorted by name (the key order of our data IDs). */
+  readonly sortedNames: readonly string[];
+  readonly sortedRequired: readonly string[];
   private readonly nameSet: ReadonlySet<string>;
 
   /** @internal Use `DimensionUniverse.conform`. */
@@ -38,6 +41,8 @@ export class DimensionGroup {
     this.required = Object.freeze(required);
     this.implied = Object.freeze(implied);
     this.dataCoordinateKeys = Object.freeze([...required, ...implied]);
+    this.sortedNames = Object.freeze([...names].sort());
+    this.sortedRequired = Object.freeze([...required].sort());
     this.governors = Object.freeze(names.filter((d) => universe.element(d).kind === 'governor'));
     this.elements = Object.freeze(universe.elements.filter((e) => e.required.every((d) => this.nameSet.has(d))).map((e) => e.name));
     Object.freeze(this);

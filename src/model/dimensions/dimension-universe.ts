@@ -145,6 +145,7 @@ export class DimensionUniverse {
     });
     this.elements = built;
     this.dimensions = built.filter(isDimension);
+    this.governors = Object.freeze(this.dimensions.filter((d) => d.kind === 'governor').map((d) => d.name));
     // An element's governor is the one governor of its minimal group (required + implied dependencies).
     for (const e of built) {
       const governors = this.conform([...e.required, ...e.implied]).governors;
@@ -186,9 +187,7 @@ export class DimensionUniverse {
   }
 
   /** The governor dimensions. */
-  get governors(): string[] {
-    return this.dimensions.filter((d) => d.kind === 'governor').map((d) => d.name);
-  }
+  readonly governors: readonly string[];
 
   /** `namespace@version`, as messages name a universe. */
   get label(): string {
@@ -209,10 +208,18 @@ export class DimensionUniverse {
       if (names.universe === this) return names;
       names = names.names;
     }
-    const asked = [...new Set(names)].sort();
+    // Types are made for every ref parsed: look the names up as given before sorting them.
+    const given = Array.isArray(names) ? (names as readonly string[]) : [...names];
+    const givenKey = `?${given.join(',')}`;
+    const hit = this.groups.get(givenKey);
+    if (hit) return hit;
+    const asked = [...given].sort();
     const askedKey = `?${asked.join(',')}`;
     const cached = this.groups.get(askedKey);
-    if (cached) return cached;
+    if (cached) {
+      this.groups.set(givenKey, cached);
+      return cached;
+    }
     const all = new Set<string>();
     const pending = [...asked];
     while (pending.length > 0) {
@@ -230,6 +237,7 @@ export class DimensionUniverse {
       this.groups.set(fullKey, group);
     }
     this.groups.set(askedKey, group);
+    this.groups.set(givenKey, group);
     return group;
   }
 
