@@ -55,6 +55,9 @@ export const ErrorKinds = {
   ChecksumMismatch: { code: 1032, retryable: false },
   /** Transport: a frame over --max-message-bytes, skipped unread. */
   MessageTooLarge: { code: 1035, retryable: false },
+  DimensionNameError: { code: 1045, retryable: false },
+  DimensionValueError: { code: 1046, retryable: false },
+  InconsistentUniverse: { code: 1047, retryable: false },
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },

@@ -9,6 +9,7 @@ export * from './lifecycle.js';
 export * from './provenance.js';
 export * from './session.js';
 export * from './butler.js';
+export * from './dimensions.js';
 export * from './notifications.js';
 export * from './store.js';
 export * from './repository.js';
@@ -16,6 +17,7 @@ export * from './repository.js';
 import * as lifecycle from './lifecycle.js';
 import * as session from './session.js';
 import * as butler from './butler.js';
+import * as dimensions from './dimensions.js';
 import * as notifications from './notifications.js';
 import * as store from './store.js';
 import * as repository from './repository.js';
@@ -42,6 +44,7 @@ export const Requests = {
   [butler.ExtractProvenance.method]: butler.ExtractProvenance,
   [butler.Metrics.method]: butler.Metrics,
   [butler.ExportPredictedRecords.method]: butler.ExportPredictedRecords,
+  [dimensions.Dimensions.method]: dimensions.Dimensions,
   [store.StoreInfoRequest.method]: store.StoreInfoRequest,
   [store.StoreGet.method]: store.StoreGet,
   [store.StoreGetData.method]: store.StoreGetData,

@@ -17,6 +17,7 @@ import {
 } from './common.js';
 import { SerializedDatastoreRecordDataSchema } from './provenance.js';
 import { GetResultSchema } from './butler.js';
+import { DimensionsSpecSchema } from './dimensions.js';
 
 const Root = { root: z.string().min(1).describe('Repository root directory') };
 export const IdGenerationModeSchema = z.enum(['UNIQUE', 'DATAID_TYPE', 'DATAID_TYPE_RUN']);
@@ -46,7 +47,7 @@ export const RepositoryCreate = request(
           .optional()
           .describe('Location template (fields run, datasetType, dataId, id, any dimension) and checksum policy'),
         storageClasses: z.record(z.string(), z.unknown()).optional(),
-        dimensions: z.record(z.string(), z.object({ requires: z.array(z.string()).optional() })).optional(),
+        dimensions: DimensionsSpecSchema.optional().describe("The repository's dimension universe; default: daf_butler's default universe"),
       })
       .optional(),
     registry: RegistrySpecSchema.optional().describe('Where the registry lives (default: a SQLite file in the repository)'),

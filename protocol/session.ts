@@ -5,6 +5,7 @@ import { DatasetRefInputSchema, SerializedDatasetTypeSchema, SessionIdSchema } f
 import { NoParamsSchema, NotificationStreamSchema } from './lifecycle.js';
 import { MountSpecSchema, PlainStoreSpecSchema } from './store.js';
 import { NativeProvenanceSchema } from './provenance.js';
+import { DimensionsSpecSchema } from './dimensions.js';
 
 export const DatastoreSpecSchema = z
   .object({
@@ -32,10 +33,28 @@ export const StorageClassConfigSchema = z.record(
     .loose(),
 );
 
+/** daf_butler's SerializedDatasetRefContainerV1 (`SerializedDatasetRefContainerV1.from_refs(refs)`). */
+export const SerializedDatasetRefContainerSchema = z
+  .object({
+    container_version: z.literal('V1'),
+    universe_version: z.number().int(),
+    universe_namespace: z.string(),
+    dataset_types: z.record(z.string(), SerializedDatasetTypeSchema),
+    compact_refs: z.record(
+      z.string(),
+      z.object({ dataset_type_name: z.string(), run: z.string(), data_id: z.record(z.string(), z.union([z.string(), z.number().int()])) }).loose(),
+    ),
+    dimension_records: z.unknown().optional(),
+  })
+  .loose()
+  .describe('daf_butler SerializedDatasetRefContainerV1; its universe namespace must be the session\'s');
+
+const RefList = z.union([z.array(DatasetRefInputSchema), SerializedDatasetRefContainerSchema]);
+
 export const PredictedSchema = z.object({
-  inputs: z.array(DatasetRefInputSchema).describe('Predicted inputs, as full refs'),
-  initInputs: z.array(DatasetRefInputSchema).default([]).describe('Predicted init-inputs, as full refs'),
-  outputs: z.array(DatasetRefInputSchema).describe('Predicted outputs, as full refs (put checks them field by field)'),
+  inputs: RefList.describe('Predicted inputs, as full refs or a daf_butler ref container'),
+  initInputs: RefList.default([]).describe('Predicted init-inputs, as full refs or a daf_butler ref container'),
+  outputs: RefList.describe('Predicted outputs, as full refs or a daf_butler ref container (put checks them field by field)'),
   datastoreRecords: z.record(z.string(), z.unknown()).optional(),
   datasetTypes: z.array(SerializedDatasetTypeSchema).optional(),
   taskName: z.string().optional(),
@@ -49,6 +68,7 @@ export const SessionOpenParamsSchema = z
     quantum: z.record(z.string(), z.unknown()).optional().describe('daf_butler SerializedQuantum (quantum.to_simple()) or the compact form'),
     predicted: PredictedSchema.optional().describe('from_predicted: ids or refs instead of a quantum'),
     datasetTypes: z.array(SerializedDatasetTypeSchema).optional().describe('Registry dataset type definitions'),
+    dimensions: DimensionsSpecSchema.optional().describe("The session's dimension universe; default: the repository's for a repository session, else daf_butler's default"),
     datastore: DatastoreSpecSchema.default({ kind: 'memory' }),
     store: PlainStoreSpecSchema.default({ kind: 'memory' }).describe('The key-value store under the datastore'),
     mount: MountSpecSchema.optional().describe('Mount the session store at a prefix over a read-only backing store'),

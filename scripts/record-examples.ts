@@ -440,6 +440,7 @@ async function butler(dir: string): Promise<void> {
   await record('prune-input', c, () => c.call('butler/pruneDatasets', { ...s, refs: [{ id: raw1.id }], disassociate: false, unstore: true }));
   await record('prune-purge', c, () => c.call('butler/pruneDatasets', { ...s, refs: [{ id: thumb.id }], purge: true, unstore: true }));
   await record('metrics', c, () => c.call('butler/metrics', { ...s, reset: false }));
+  await record('dimensions', c, () => c.call('butler/dimensions', { ...s }));
   await record('exportPredictedRecords-memory', c, () => c.call('butler/exportPredictedRecords', { ...s, refs: [{ id: calexp1.id }] }));
   await record('provenance-daf', c, () => c.call('butler/extractProvenance', { ...s, format: 'daf_butler' }));
   await record('provenance-native', c, () => c.call('butler/extractProvenance', { ...s }));

@@ -5,18 +5,23 @@
 import { v4 as uuidv4 } from 'uuid';
 import { parseQuantum } from '../model/quantum.js';
 import { parseDatasetRef, type DatasetRef } from '../model/dataset-ref.js';
+import { isRefContainer, parseRefContainer } from '../model/dataset-ref-container.js';
 import { parseDatasetType, type DatasetType } from '../model/dataset-type.js';
 import { parseDataId, type DataId } from '../model/data-coordinate.js';
 import { parseDatastoreRecordData } from '../model/datastore-records.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 import type { Datastore } from '../datastore/datastore.js';
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
 import { QuantumBackedButler } from './quantum-backed-butler.js';
 
+/** A list of refs, or a daf_butler SerializedDatasetRefContainerV1. */
+export type RefList = unknown[] | Record<string, unknown>;
+
 export interface PredictedSpec {
-  inputs: unknown[];
-  initInputs?: unknown[];
-  outputs: unknown[];
+  inputs: RefList;
+  initInputs?: RefList;
+  outputs: RefList;
   datastoreRecords?: Record<string, unknown>;
   datasetTypes?: unknown[];
   taskName?: string;
@@ -32,13 +37,16 @@ export interface OpenSpec {
   strictDeferred: boolean;
   datastore: Datastore;
   storageClasses: StorageClassRegistry;
+  /** The session's dimension universe: dataset types, refs and data IDs are read in it. */
+  universe: DimensionUniverse;
   onEvent?: (event: ProvenanceEvent) => void;
 }
 
 export async function openButler(spec: OpenSpec): Promise<QuantumBackedButler> {
   const datasetTypes = new Map<string, DatasetType>();
+  const universe = spec.universe;
   for (const raw of spec.datasetTypes ?? []) {
-    const dt = parseDatasetType(raw);
+    const dt = parseDatasetType(raw, undefined, universe);
     datasetTypes.set(dt.name, dt);
   }
   let taskName: string | null = null;
@@ -47,7 +55,7 @@ export async function openButler(spec: OpenSpec): Promise<QuantumBackedButler> {
   let initInputs: DatasetRef[] = [];
   let outputs: DatasetRef[];
   if (spec.quantum !== undefined) {
-    const q = parseQuantum(spec.quantum, spec.storageClasses);
+    const q = parseQuantum(spec.quantum, spec.storageClasses, universe);
     for (const [name, dt] of q.datasetTypes) if (!datasetTypes.has(name)) datasetTypes.set(name, dt);
     taskName = q.taskName || null;
     dataId = q.dataId;
@@ -60,14 +68,18 @@ export async function openButler(spec: OpenSpec): Promise<QuantumBackedButler> {
   } else {
     const p = spec.predicted!;
     for (const raw of p.datasetTypes ?? []) {
-      const dt = parseDatasetType(raw);
+      const dt = parseDatasetType(raw, undefined, universe);
       if (!datasetTypes.has(dt.name)) datasetTypes.set(dt.name, dt);
     }
-    inputs = p.inputs.map((r) => parseDatasetRef(r, datasetTypes, spec.storageClasses));
-    initInputs = (p.initInputs ?? []).map((r) => parseDatasetRef(r, datasetTypes, spec.storageClasses));
-    outputs = p.outputs.map((r) => parseDatasetRef(r, datasetTypes, spec.storageClasses));
+    const refs = (list: RefList | undefined): DatasetRef[] =>
+      isRefContainer(list)
+        ? parseRefContainer(list, universe, datasetTypes)
+        : ((list ?? []) as unknown[]).map((r) => parseDatasetRef(r, datasetTypes, spec.storageClasses, undefined, universe));
+    inputs = refs(p.inputs);
+    initInputs = refs(p.initInputs);
+    outputs = refs(p.outputs);
     taskName = p.taskName ?? null;
-    dataId = p.dataId === undefined ? null : parseDataId(p.dataId);
+    dataId = p.dataId === undefined ? null : parseDataId(p.dataId, universe);
     const mine = p.datastoreRecords?.[spec.datastore.name];
     if (mine !== undefined) await spec.datastore.importRecords(parseDatastoreRecordData(mine));
   }
@@ -87,6 +99,7 @@ export async function openButler(spec: OpenSpec): Promise<QuantumBackedButler> {
     storageClasses: spec.storageClasses,
     datasetTypes,
     strictDeferred: spec.strictDeferred,
+    universe,
     onEvent: spec.onEvent,
   });
 }

@@ -23,6 +23,7 @@ import {
 import type { ProvenanceEvent, ProvenanceEventKind } from '../../protocol/provenance.js';
 import type { Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact, DatasetURIs } from '../datastore/datastore.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 import type { DatastoreRecordData } from '../model/datastore-records.js';
 import {
   PREDICTED,
@@ -61,6 +62,8 @@ export interface ButlerOptions {
   /** Registry dataset types, by name (used to resolve component and override reads). */
   datasetTypes: ReadonlyMap<string, DatasetType>;
   strictDeferred: boolean;
+  /** The dimension universe the session's refs and data IDs belong to. */
+  universe: DimensionUniverse;
   onEvent?: (event: ProvenanceEvent) => void;
 }
 
@@ -114,6 +117,11 @@ export class QuantumBackedButler {
 
   get storageClasses(): StorageClassRegistry {
     return this.opts.storageClasses;
+  }
+
+  /** daf_butler's `LimitedButler.dimensions`: the session's dimension universe. */
+  get dimensions(): DimensionUniverse {
+    return this.opts.universe;
   }
 
   get taskName(): string | null {

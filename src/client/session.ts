@@ -1,5 +1,6 @@
 /** One open session seen from the client: daf_butler-like method names over the protocol. */
 import {
+  Dimensions,
   ExtractProvenance,
   Get,
   GetDeferred,
@@ -101,6 +102,11 @@ export class ButlerSession {
 
   metrics(reset = false) {
     return this.client.request(Metrics, { sessionId: this.sessionId, reset });
+  }
+
+  /** daf_butler's `dimensions`: the session's universe (namespace, version, elements; its config with `config: true`). */
+  dimensions(opts: { config?: boolean } = {}) {
+    return this.client.request(Dimensions, { sessionId: this.sessionId, config: opts.config ?? false });
   }
 
   close() {

@@ -9,9 +9,13 @@
  * | Bytes              | bytes | start, end        |                               | Text (UTF-8)               |
  * | Table              | table | columns, rows     | columnNames, rowCount         | StructuredDataList         |
  * | Json               | json  |                   |                               | StructuredDataDict, StructuredDataList |
+ *
+ * plus daf_butler's own classes (ExposureF with its components, ArrowAstropy/DataFrame,
+ * TaskMetadata, ...): see daf-butler-storage-classes.ts.
  */
 import type { StorageClass, DerivedComponent } from './storage-class.js';
 import { tableColumnNames, tableRowCount, type TableValue } from './storage-kinds.js';
+import { DAF_BUTLER_STORAGE_CLASSES } from './daf-butler-storage-classes.js';
 
 export const STRUCTURED_DATA_DICT = 'StructuredDataDict';
 export const STRUCTURED_DATA_LIST = 'StructuredDataList';
@@ -68,6 +72,7 @@ export const BUILTIN_STORAGE_CLASSES: readonly StorageClass[] = Object.freeze([
     parameters: [],
     converters: [STRUCTURED_DATA_DICT, STRUCTURED_DATA_LIST],
   }),
+  ...DAF_BUTLER_STORAGE_CLASSES,
 ]);
 
 export const BUILTIN_STORAGE_CLASS_NAMES: readonly string[] = BUILTIN_STORAGE_CLASSES.map((s) => s.name);

@@ -1,9 +1,16 @@
 /**
- * Data IDs (daf_butler DataCoordinate, without a dimension universe): a mapping
- * from dimension name to an integer or string value, keys kept sorted.
+ * Data IDs (daf_butler DataCoordinate): a mapping from dimension name to an integer or
+ * string value, keys kept sorted. Parsed alone (`parseDataId`) a data ID is only checked
+ * for its shape; against a dimension universe (`standardizeDataId`, `parseDataId(x,
+ * universe)`) it is standardised as daf_butler standardises one: values coerced by their
+ * dimension's key type, every required value present, implied values kept when all of
+ * them are given (a "full" data ID), everything else left out.
  */
-import { InvalidArgument } from './errors.js';
+import { DimensionNameError, DimensionValueError, InvalidArgument } from './errors.js';
 import { isPlainObject, isWellFormedString, setOwn } from './json-value.js';
+import type { DimensionElement } from './dimensions/dimension-element.js';
+import type { DimensionGroup } from './dimensions/dimension-group.js';
+import type { DimensionUniverse } from './dimensions/dimension-universe.js';
 
 export type DataIdValue = string | number;
 export type DataId = Readonly<Record<string, DataIdValue>>;
@@ -16,6 +23,8 @@ export interface SerializedDataCoordinate {
 
 /** Dimension names are identifiers (as in daf_butler's dimension universe). */
 export const DIMENSION_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Data ID keys: dimension names, or `dimension.field` record keys (which standardisation leaves out, as daf_butler's does). */
+const DATA_ID_KEY_RE = /^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)?$/;
 
 function isSerializedForm(input: Record<string, unknown>): boolean {
   if (!('dataId' in input)) return false;
@@ -28,16 +37,86 @@ function isSerializedForm(input: Record<string, unknown>): boolean {
  * Parse a data ID given as a plain mapping (`{instrument: 'Cam1', detector: 1}`) or as a
  * SerializedDataCoordinate (`{dataId: {...}, records: ...}`; records are ignored).
  * `null`/`undefined` give the empty data ID. Values must be integers or strings.
+ * With a universe, the data ID is standardised to the group of its keys (see
+ * `standardizeDataId`): unknown dimensions are refused and values coerced.
  */
-export function parseDataId(input: unknown): DataId {
-  if (input === null || input === undefined) return makeDataId({});
+export function parseDataId(input: unknown, universe?: DimensionUniverse): DataId {
+  const mapping = parseDataIdMapping(input);
+  return universe ? standardizeDataId(mapping, universe.conform(Object.keys(mapping))) : sealed(mapping);
+}
+
+/**
+ * The mapping of a data ID given in either form, its names and values checked and its keys
+ * sorted, but not frozen: for callers that standardise it next (`parseDataId` freezes it).
+ */
+export function parseDataIdMapping(input: unknown): Record<string, DataIdValue> {
+  if (input === null || input === undefined) return {};
   if (!isPlainObject(input)) {
     throw new InvalidArgument(`A data ID must be a mapping of dimension name to value, got ${describe(input)}.`, {
       details: { dataId: input },
     });
   }
   const mapping = isSerializedForm(input) ? (input['dataId'] as Record<string, unknown> | null | undefined) ?? {} : input;
-  return makeDataId(mapping);
+  return checkedMapping(mapping);
+}
+
+/** Decimal integers as Python's `str(int)` writes them: only these strings become ints. */
+const CANONICAL_INT = /^-?(0|[1-9][0-9]*)$/;
+
+/**
+ * A data ID value as the dimension's key type wants it. An int key takes an integer or a
+ * string holding one in canonical decimal form (`"2"` → 2, so the dataset id, which hashes
+ * `str(value)`, is the one daf_butler computes for either); a string key takes a string.
+ * Anything else: DimensionValueError.
+ */
+export function coerceDataIdValue(dimension: DimensionElement, value: DataIdValue): DataIdValue {
+  const type = dimension.primaryKey?.type;
+  if (type === 'int') {
+    if (typeof value === 'number') return value;
+    if (CANONICAL_INT.test(value)) {
+      const n = Number(value);
+      if (Number.isSafeInteger(n)) return n;
+    }
+  } else if (type === 'string') {
+    if (typeof value === 'string') return value;
+  }
+  throw new DimensionValueError(
+    `Invalid value ${JSON.stringify(value)} for dimension '${dimension.name}': its key (${dimension.primaryKey?.name}) is ${type === 'int' ? 'an integer' : 'a string'}.`,
+    { details: { dimension: dimension.name, value, keyType: type } },
+  );
+}
+
+/**
+ * The data ID of `group` that `mapping` gives, as daf_butler's DataCoordinate.standardize
+ * makes it: values coerced by key type; every required dimension must have a value
+ * (DimensionNameError naming the missing ones); when every implied value is given too the
+ * result keeps them all (a full data ID), otherwise it holds the required values only; keys
+ * outside the group are left out.
+ */
+export function standardizeDataId(mapping: DataId, group: DimensionGroup): DataId {
+  const has = (d: string): boolean => Object.prototype.hasOwnProperty.call(mapping, d);
+  const missing = group.required.filter((d) => !has(d));
+  if (missing.length > 0) {
+    throw new DimensionNameError(
+      `No value in data ID (${dataIdKey(mapping)}) for required dimension${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`,
+      { details: { dataId: mapping, required: group.required, missing } },
+    );
+  }
+  const full = group.implied.every(has);
+  const out: Record<string, DataIdValue> = {};
+  // Keys in sorted order, values checked by makeDataId already and coerced here.
+  for (const d of full ? group.sortedNames : group.sortedRequired) setOwn(out, d, coerceDataIdValue(group.universe.dimension(d), mapping[d]!));
+  return sealed(out);
+}
+
+/** The required values of a data ID standardised to `group`: what identifies it (daf_butler's `DataCoordinate.required`). */
+export function requiredDataId(dataId: DataId, group: DimensionGroup): DataId {
+  return dataIdSubset(dataId, group.required);
+}
+
+/** daf_butler's data ID equality within a group: the required values are equal. */
+export function dataIdEqualsIn(a: DataId, b: DataId, group: DimensionGroup): boolean {
+  return group.required.every((d) => a[d] !== undefined && a[d] === b[d]);
 }
 
 /** The hidden (non-enumerable, symbol-keyed) place of a parsed data ID's derived texts. */
@@ -46,10 +125,15 @@ type Derived = Partial<Record<'key' | 'query', string>>;
 
 /** Build a (frozen, key-sorted) data ID from a mapping, validating names and values. */
 export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
+  return sealed(checkedMapping(mapping));
+}
+
+/** The mapping with its names and values checked and its keys sorted. */
+function checkedMapping(mapping: Readonly<Record<string, unknown>>): Record<string, DataIdValue> {
   const out: Record<string, DataIdValue> = {};
   for (const key of Object.keys(mapping).sort()) {
     const value = mapping[key];
-    if (!DIMENSION_NAME_RE.test(key)) {
+    if (!DATA_ID_KEY_RE.test(key)) {
       throw new InvalidArgument(`Invalid dimension name '${key}' in data ID.`, { details: { dataId: mapping, key } });
     }
     if (typeof value === 'string') {
@@ -66,7 +150,12 @@ export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
       );
     }
   }
-  // Room for the derived texts (key, query), filled on first use: a frozen object takes no new properties.
+  return out;
+}
+
+/** Freeze a checked, key-sorted mapping as a data ID, with room for its derived texts (key, query). */
+function sealed(out: Record<string, DataIdValue>): DataId {
+  // A frozen object takes no new properties: the derived texts are filled in this object on first use.
   Object.defineProperty(out, DERIVED, { value: {} });
   return Object.freeze(out);
 }
@@ -160,6 +249,13 @@ export function compareDataIds(a: DataId, b: DataId): number {
   return 0;
 }
 
-export function serializeDataCoordinate(dataId: DataId): SerializedDataCoordinate {
-  return { dataId: { ...makeDataId(dataId) }, records: null };
+/**
+ * daf_butler's SerializedDataCoordinate. With the data ID's group the keys come in
+ * daf_butler's order (required, then implied); without, sorted.
+ */
+export function serializeDataCoordinate(dataId: DataId, group?: DimensionGroup): SerializedDataCoordinate {
+  if (!group) return { dataId: { ...makeDataId(dataId) }, records: null };
+  const out: Record<string, DataIdValue> = {};
+  for (const d of group.dataCoordinateKeys) if (Object.prototype.hasOwnProperty.call(dataId, d)) setOwn(out, d, dataId[d]!);
+  return { dataId: out, records: null };
 }

@@ -25,8 +25,11 @@ export function newDatasetId(): DatasetId {
 }
 
 /**
- * The string hashed for deterministic ids: `dataset_type=<name>`, then `run=<run>`
- * (DATAID_TYPE_RUN only), then each required dimension sorted by name as `dim=value`.
+ * The string hashed for deterministic ids, as daf_butler's DatasetIdFactory builds it:
+ * `dataset_type=<name>`, then `run=<run>` (DATAID_TYPE_RUN only), then `dim=value` for the
+ * dataset type's *required* dimensions only (its group's `required`; implied values never
+ * count), sorted by dimension name (daf_butler iterates `sorted(dataId.required.items())`,
+ * not the universe's order). Values are written as text, so 94 and a coerced "94" agree.
  */
 export function datasetIdSeed(
   mode: Exclude<IdGenerationMode, 'UNIQUE'>,

@@ -7,15 +7,16 @@ import { isPlainObject, isWellFormedString } from './json-value.js';
 import { normalizeDatasetId, type DatasetId } from './dataset-id.js';
 import {
   compareDataIds,
-  dataIdEquals,
+  dataIdEqualsIn,
   dataIdKey,
-  dataIdSubset,
   missingDimensions,
-  parseDataId,
+  parseDataIdMapping,
   serializeDataCoordinate,
+  standardizeDataId,
   type DataId,
   type SerializedDataCoordinate,
 } from './data-coordinate.js';
+import type { DimensionUniverse } from './dimensions/dimension-universe.js';
 import {
   datasetTypeEquals,
   makeComponentDatasetType,
@@ -63,7 +64,11 @@ export function runNameProblem(run: unknown): string | undefined {
   return undefined;
 }
 
-/** Build a ref, checking that every dimension of the dataset type has a value in the data ID. */
+/**
+ * Build a ref, checking that every required dimension of the dataset type has a value in the
+ * data ID. The data ID is standardised to the type's dimensions (values coerced by key type;
+ * implied values kept when all are given; other keys left out), as daf_butler's DatasetRef does.
+ */
 export function makeDatasetRef(datasetType: DatasetType, dataId: DataId, run: string, id: DatasetId): DatasetRef {
   const nid = normalizeDatasetId(id);
   if (typeof run !== 'string' || run.length === 0) {
@@ -78,7 +83,7 @@ export function makeDatasetRef(datasetType: DatasetType, dataId: DataId, run: st
       { datasetId: nid, details: { dataId, dimensions: datasetType.dimensions, missing } },
     );
   }
-  return Object.freeze({ id: nid, datasetType, dataId, run });
+  return Object.freeze({ id: nid, datasetType, dataId: standardizeDataId(dataId, datasetType.group), run });
 }
 
 /** True for `{id}`-only inputs (optionally with component / storageClass; datasetType, dataId and run absent or null). */
@@ -137,12 +142,14 @@ function withRefContext<T>(id: string, fn: () => T): T {
  * `datasetTypes` resolves dataset types given by name (or in minimal `{name}` form);
  * `registry` is needed for `component` and to check storage-class overrides.
  * @param knownType  used by quantum parsing: the type of nested refs whose datasetType is null.
+ * @param universe  the universe of dataset types given in full (default: daf_butler's default).
  */
 export function parseDatasetRef(
   input: unknown,
   datasetTypes?: ReadonlyMap<string, DatasetType>,
   registry?: StorageClassRegistry,
   knownType?: DatasetType,
+  universe?: DimensionUniverse,
 ): DatasetRef {
   if (!isPlainObject(input)) {
     throw new InvalidDatasetRef(`A dataset ref must be an object, got ${JSON.stringify(input) ?? String(input)}.`, { details: { ref: input } });
@@ -176,14 +183,14 @@ export function parseDatasetRef(
   const dims = rawDims === undefined || rawDims === null ? undefined : (rawDims as string[]);
 
   return withRefContext(id, () => {
-    const dataId = parseDataId(rawDataId);
+    const dataId = parseDataIdMapping(rawDataId);
     let datasetType: DatasetType;
     if (rawType === undefined || rawType === null) {
       datasetType = knownType!;
     } else if (typeof rawType === 'string') {
-      datasetType = resolveTypeByName(rawType, id, dataId, datasetTypes, registry, { storageClass, dims, parentStorageClass });
+      datasetType = resolveTypeByName(rawType, id, dataId, datasetTypes, registry, { storageClass, dims, parentStorageClass, universe });
     } else {
-      datasetType = parseDatasetType(rawType, datasetTypes);
+      datasetType = parseDatasetType(rawType, datasetTypes, universe);
     }
     if (knownType !== undefined && datasetType.name !== knownType.name) {
       throw new InvalidDatasetRef(`Ref ${id} has dataset type '${datasetType.name}' where '${knownType.name}' was expected.`, {
@@ -200,9 +207,11 @@ export function parseDatasetRef(
       }
       datasetType = makeComponentDatasetType(datasetType, component, registry);
     }
-    if (dims !== undefined && !sameDimensions(datasetType, { ...datasetType, dimensions: dims })) {
-      // Keep what the caller said so refFieldsMismatch can report it.
-      datasetType = makeDatasetType({ ...datasetType, dimensions: dims });
+    if (dims !== undefined) {
+      // Conformed, so naming implied dimensions or not makes no difference; a real difference is
+      // kept so refFieldsMismatch can report it.
+      const given = makeDatasetType({ ...datasetType, dimensions: dims });
+      if (!sameDimensions(datasetType, given)) datasetType = given;
     }
     if (storageClass !== undefined && storageClass !== datasetType.storageClass) {
       datasetType = overrideDatasetTypeStorageClass(datasetType, storageClass, registry);
@@ -217,7 +226,7 @@ function resolveTypeByName(
   dataId: DataId,
   datasetTypes: ReadonlyMap<string, DatasetType> | undefined,
   registry: StorageClassRegistry | undefined,
-  extra: { storageClass?: string; dims?: string[]; parentStorageClass?: string },
+  extra: { storageClass?: string; dims?: string[]; parentStorageClass?: string; universe?: DimensionUniverse },
 ): DatasetType {
   const found = datasetTypes?.get(name);
   if (found) return found;
@@ -228,8 +237,9 @@ function resolveTypeByName(
     return makeDatasetType({
       name,
       storageClass: extra.storageClass,
-      dimensions: extra.dims ?? Object.keys(dataId),
+      dimensions: extra.dims ?? Object.keys(dataId).filter((k) => !k.includes('.')),
       parentStorageClass: extra.parentStorageClass ?? parentType?.storageClass,
+      ...(extra.universe ? { universe: extra.universe } : {}),
     });
   }
   throw new UnknownDatasetType(`Dataset type '${name}' of ref ${id} is not known; give its storageClass (and dimensions) or a full dataset type.`, {
@@ -246,7 +256,7 @@ export function serializeDatasetRef(ref: DatasetRef): SerializedDatasetRef {
   return {
     id: ref.id,
     datasetType: serializeDatasetType(ref.datasetType),
-    dataId: serializeDataCoordinate(ref.dataId),
+    dataId: serializeDataCoordinate(ref.dataId, ref.datasetType.group),
     run: ref.run,
     component: null,
   };
@@ -268,9 +278,7 @@ export function refFieldsMismatch(predicted: DatasetRef, given: DatasetRef, regi
   const out: RefField[] = [];
   if (predicted.id !== given.id) out.push('id');
   if (predicted.datasetType.name !== given.datasetType.name) out.push('datasetType');
-  const req = predicted.datasetType.dimensions;
-  const givenReq = dataIdSubset(given.dataId, req);
-  if (missingDimensions(given.dataId, req).length > 0 || !dataIdEquals(dataIdSubset(predicted.dataId, req), givenReq)) out.push('dataId');
+  if (!dataIdEqualsIn(predicted.dataId, given.dataId, predicted.datasetType.group)) out.push('dataId');
   if (predicted.run !== given.run) out.push('run');
   if (!sameDimensions(predicted.datasetType, given.datasetType)) out.push('dimensions');
   const a = predicted.datasetType.storageClass;
@@ -295,9 +303,9 @@ export function makeCompositeRef(ref: DatasetRef): DatasetRef {
   return Object.freeze({ ...ref, datasetType: makeCompositeDatasetType(ref.datasetType) });
 }
 
-/** daf_butler ref equality: dataset type (including storage class), data ID and id; the run is not compared. */
+/** daf_butler ref equality: dataset type (including storage class), data ID (its required values) and id; the run is not compared. */
 export function datasetRefEquals(a: DatasetRef, b: DatasetRef): boolean {
-  return a.id === b.id && datasetTypeEquals(a.datasetType, b.datasetType) && dataIdEquals(a.dataId, b.dataId);
+  return a.id === b.id && datasetTypeEquals(a.datasetType, b.datasetType) && dataIdEqualsIn(a.dataId, b.dataId, a.datasetType.group);
 }
 
 /** Order by (run, dataset type name, data ID, id). */

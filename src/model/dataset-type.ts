@@ -1,22 +1,31 @@
 /**
- * Dataset types: a name, a storage class (by name), required dimensions and, for
- * component types (`parent.component`), the parent's storage class.
+ * Dataset types: a name, a storage class (by name), dimensions and, for component
+ * types (`parent.component`), the parent's storage class. Dimensions are normalised as
+ * daf_butler's dimension groups normalise them: the declared names plus their
+ * dependencies, conformed in a universe, so `[instrument, detector, physical_filter, band]`
+ * and `[instrument, detector, physical_filter]` are one type (band is implied by
+ * physical_filter). `dimensions` lists the required ones, as daf_butler serialises them.
  */
 import { InvalidArgument, StorageClassMismatch, UnknownComponent, UnknownDatasetType } from './errors.js';
 import { isPlainObject } from './json-value.js';
 import { DIMENSION_NAME_RE } from './data-coordinate.js';
 import type { StorageClassRegistry } from './storage-class.js';
+import { DimensionGroup } from './dimensions/dimension-group.js';
+import type { DimensionUniverse } from './dimensions/dimension-universe.js';
+import { defaultUniverse } from './dimensions/default-universe.js';
 
 export interface DatasetType {
   readonly name: string;
   readonly storageClass: string;
-  /** Required dimension names, sorted, unique. */
+  /** The required dimensions, in the universe's order (daf_butler's `dimensions.required`). */
   readonly dimensions: readonly string[];
+  /** All dimensions (required and implied) in the type's universe. */
+  readonly group: DimensionGroup;
   readonly parentStorageClass?: string;
   readonly isCalibration: boolean;
 }
 
-/** daf_butler's JSON form. `parentStorageClass` is omitted when absent. */
+/** daf_butler's JSON form (`dimensions`: the required ones). `parentStorageClass` is omitted when absent. */
 export interface SerializedDatasetType {
   name: string;
   storageClass: string;
@@ -29,7 +38,7 @@ export const DATASET_TYPE_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0
 /** Longest dataset type name, components included (daf_butler's registry column holds 128). */
 export const MAX_DATASET_TYPE_NAME_LENGTH = 128;
 
-/** Governor dimensions of the default universe; they may not be used as dataset type names. */
+/** Governor dimensions of the default universe; they may not be used as dataset type names (nor as a parent's). */
 export const GOVERNOR_DIMENSIONS: readonly string[] = ['instrument', 'skymap'];
 
 /** Split at the first dot: `a.b.c` → `{parent: 'a', component: 'b.c'}`. */
@@ -57,7 +66,8 @@ export function validateDatasetTypeName(name: unknown): asserts name is string {
   }
 }
 
-function normalizeDimensions(dims: unknown, name: string): string[] {
+function normalizeDimensions(dims: unknown, name: string, universe: DimensionUniverse): DimensionGroup {
+  if (dims instanceof DimensionGroup) return universe.conform(dims);
   if (!Array.isArray(dims)) {
     throw new InvalidArgument(`DatasetType '${name}': dimensions must be a list of dimension names.`, { details: { name, dimensions: dims } });
   }
@@ -66,20 +76,28 @@ function normalizeDimensions(dims: unknown, name: string): string[] {
       throw new InvalidArgument(`DatasetType '${name}': invalid dimension name ${JSON.stringify(d)}.`, { details: { name, dimensions: dims } });
     }
   }
-  return [...new Set(dims as string[])].sort();
+  return universe.conform(dims as string[]);
+}
+
+export interface DatasetTypeSpec {
+  name: string;
+  storageClass: string;
+  /** Dimension names (any order; dependencies are added) or a group. */
+  dimensions: readonly string[] | DimensionGroup;
+  parentStorageClass?: string | null;
+  isCalibration?: boolean;
+  /** The universe to conform the dimensions in; default: the group's, the spread type's, or daf_butler's default. */
+  universe?: DimensionUniverse;
+  /** Set when a DatasetType is spread into a spec: its universe is kept. */
+  group?: DimensionGroup;
 }
 
 /**
- * Build (and validate) a dataset type. Dimensions are sorted and deduplicated;
- * `parentStorageClass` is required exactly when the name has a component part.
+ * Build (and validate) a dataset type. Dimensions are conformed in the universe (unknown
+ * names: DimensionNameError); `parentStorageClass` is required exactly when the name has a
+ * component part.
  */
-export function makeDatasetType(spec: {
-  name: string;
-  storageClass: string;
-  dimensions: readonly string[];
-  parentStorageClass?: string | null;
-  isCalibration?: boolean;
-}): DatasetType {
+export function makeDatasetType(spec: DatasetTypeSpec): DatasetType {
   validateDatasetTypeName(spec.name);
   const name = spec.name;
   if (typeof spec.storageClass !== 'string' || spec.storageClass.length === 0) {
@@ -87,7 +105,11 @@ export function makeDatasetType(spec: {
       details: { name, storageClass: spec.storageClass },
     });
   }
-  const dimensions = normalizeDimensions(spec.dimensions, name);
+  const universe = spec.universe ?? (spec.dimensions instanceof DimensionGroup ? spec.dimensions.universe : spec.group?.universe) ?? defaultUniverse();
+  const group = normalizeDimensions(spec.dimensions, name, universe);
+  if (universe.governors.includes(name)) {
+    throw new InvalidArgument(`DatasetType name '${name}' is invalid: it is the name of a governor dimension.`, { details: { name } });
+  }
   const parent = spec.parentStorageClass ?? undefined;
   if (parent !== undefined && (typeof parent !== 'string' || parent.length === 0)) {
     throw new InvalidArgument(`DatasetType '${name}': parentStorageClass must be a storage class name.`, { details: { name, parentStorageClass: parent } });
@@ -106,7 +128,8 @@ export function makeDatasetType(spec: {
   const dt: DatasetType = {
     name,
     storageClass: spec.storageClass,
-    dimensions: Object.freeze(dimensions),
+    dimensions: group.required,
+    group,
     ...(parent !== undefined ? { parentStorageClass: parent } : {}),
     isCalibration,
   };
@@ -118,7 +141,7 @@ export function makeDatasetType(spec: {
  * or null) is resolved through `known`; UnknownDatasetType if it is not there. A full form must
  * give both storageClass and dimensions.
  */
-export function parseDatasetType(input: unknown, known?: ReadonlyMap<string, DatasetType>): DatasetType {
+export function parseDatasetType(input: unknown, known?: ReadonlyMap<string, DatasetType>, universe?: DimensionUniverse): DatasetType {
   if (!isPlainObject(input)) {
     throw new InvalidArgument(`A dataset type must be an object {name, storageClass, dimensions, ...}, got ${JSON.stringify(input) ?? String(input)}.`, {
       details: { datasetType: input },
@@ -151,6 +174,7 @@ export function parseDatasetType(input: unknown, known?: ReadonlyMap<string, Dat
     dimensions: dims as string[],
     parentStorageClass: input['parentStorageClass'] as string | null | undefined,
     isCalibration: isCal === undefined || isCal === null ? false : (isCal as boolean),
+    ...(universe ? { universe } : {}),
   });
 }
 
@@ -164,31 +188,26 @@ export function serializeDatasetType(dt: DatasetType): SerializedDatasetType {
   };
 }
 
-function sameDims(a: readonly string[], b: readonly string[]): boolean {
-  const sa = [...new Set(a)].sort();
-  const sb = [...new Set(b)].sort();
-  return sa.length === sb.length && sa.every((d, i) => d === sb[i]);
-}
-
-/** Equal name, storage class, dimensions (as sets), parent storage class and isCalibration. */
+/** Equal name, storage class, dimension groups, parent storage class and isCalibration (daf_butler's `==`). */
 export function datasetTypeEquals(a: DatasetType, b: DatasetType): boolean {
   return (
     a.name === b.name &&
     a.storageClass === b.storageClass &&
     a.parentStorageClass === b.parentStorageClass &&
     a.isCalibration === b.isCalibration &&
-    sameDims(a.dimensions, b.dimensions)
+    a.group.equals(b.group)
   );
 }
 
+/** The same dimension group (implied dimensions declared or not). */
 export function sameDimensions(a: DatasetType, b: DatasetType): boolean {
-  return sameDims(a.dimensions, b.dimensions);
+  return a.group.equals(b.group);
 }
 
 /** Everything but the storage class equal, and the storage classes equal or `a`'s convertible from `b`'s. */
 export function datasetTypeIsCompatibleWith(a: DatasetType, b: DatasetType, registry: StorageClassRegistry): boolean {
   if (a.name !== b.name || a.isCalibration !== b.isCalibration || a.parentStorageClass !== b.parentStorageClass) return false;
-  if (!sameDims(a.dimensions, b.dimensions)) return false;
+  if (!a.group.equals(b.group)) return false;
   return a.storageClass === b.storageClass || registry.canConvert(b.storageClass, a.storageClass);
 }
 
@@ -204,7 +223,7 @@ export function makeComponentDatasetType(parent: DatasetType, component: string,
   return makeDatasetType({
     name: `${parent.name}.${component}`,
     storageClass: comps[component]!,
-    dimensions: parent.dimensions,
+    dimensions: parent.group,
     parentStorageClass: parent.storageClass,
     isCalibration: parent.isCalibration,
   });
@@ -216,7 +235,7 @@ export function makeCompositeDatasetType(dt: DatasetType): DatasetType {
   if (component === undefined || dt.parentStorageClass === undefined) {
     throw new InvalidArgument(`DatasetType ${dt.name} must be a component to form the composite.`, { details: { name: dt.name } });
   }
-  return makeDatasetType({ name: parent, storageClass: dt.parentStorageClass, dimensions: dt.dimensions, isCalibration: dt.isCalibration });
+  return makeDatasetType({ name: parent, storageClass: dt.parentStorageClass, dimensions: dt.group, isCalibration: dt.isCalibration });
 }
 
 /**

@@ -67,3 +67,7 @@ export const RegistrySchemaMissing = kindError('RegistrySchemaMissing');
 export const RegistrySchemaMismatch = kindError('RegistrySchemaMismatch');
 /** An artifact's bytes do not match the checksum its record holds: the file was changed or damaged. */
 export const ChecksumMismatch = kindError('ChecksumMismatch');
+// daf_butler's DimensionNameError / DimensionValueError / InconsistentUniverseError.
+export const DimensionNameError = kindError('DimensionNameError');
+export const DimensionValueError = kindError('DimensionValueError');
+export const InconsistentUniverse = kindError('InconsistentUniverse');

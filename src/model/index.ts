@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './json-value.js';
 export * from './dataset-id.js';
+export * from './dimensions/index.js';
 export * from './data-coordinate.js';
 export * from './dataset-type.js';
 export * from './dataset-ref.js';

@@ -16,6 +16,7 @@ import {
   type SerializedDatastoreRecordData,
 } from './datastore-records.js';
 import type { StorageClassRegistry } from './storage-class.js';
+import type { DimensionUniverse } from './dimensions/dimension-universe.js';
 
 export interface Quantum {
   taskName: string;
@@ -61,12 +62,12 @@ function unwrapNested(el: unknown, section: Section, key: string): unknown {
  * or the compact form `{taskName?, dataId?, datasetTypes?, initInputs?: Ref[], inputs?: Ref[],
  * outputs?: Ref[], datastoreRecords?}`. Each section may independently be a list or a grouping.
  */
-export function parseQuantum(input: unknown, registry?: StorageClassRegistry): Quantum {
+export function parseQuantum(input: unknown, registry?: StorageClassRegistry, universe?: DimensionUniverse): Quantum {
   if (!isPlainObject(input)) throw new InvalidArgument('A quantum must be an object.', { details: { input } });
   const taskName = input['taskName'] ?? '';
   if (typeof taskName !== 'string') throw new InvalidArgument('Quantum taskName must be a string.', { details: { taskName } });
   const rawDataId = input['dataId'];
-  const dataId = rawDataId === null || rawDataId === undefined ? null : parseDataId(rawDataId);
+  const dataId = rawDataId === null || rawDataId === undefined ? null : parseDataId(rawDataId, universe);
 
   const types = new Map<string, DatasetType>();
   const addType = (dt: DatasetType): void => {
@@ -82,7 +83,7 @@ export function parseQuantum(input: unknown, registry?: StorageClassRegistry): Q
   if (mapping !== undefined && mapping !== null) {
     if (!isPlainObject(mapping)) throw new InvalidArgument('Quantum datasetTypeMapping must be an object.', { details: { datasetTypeMapping: mapping } });
     for (const [key, raw] of Object.entries(mapping)) {
-      const dt = parseDatasetType(raw, types);
+      const dt = parseDatasetType(raw, types, universe);
       if (dt.name !== key) {
         throw new InvalidArgument(`Quantum datasetTypeMapping key '${key}' does not match dataset type name '${dt.name}'.`, { details: { key, name: dt.name } });
       }
@@ -93,7 +94,7 @@ export function parseQuantum(input: unknown, registry?: StorageClassRegistry): Q
   if (listed !== undefined && listed !== null) {
     const entries = Array.isArray(listed) ? listed : isPlainObject(listed) ? Object.values(listed) : null;
     if (!entries) throw new InvalidArgument('Quantum datasetTypes must be a list of dataset types.', { details: { datasetTypes: listed } });
-    for (const raw of entries) addType(parseDatasetType(raw, types));
+    for (const raw of entries) addType(parseDatasetType(raw, types, universe));
   }
 
   const parseSection = (section: Section): DatasetRef[] => {
@@ -101,7 +102,7 @@ export function parseQuantum(input: unknown, registry?: StorageClassRegistry): Q
     if (raw === undefined || raw === null) return [];
     const refs: DatasetRef[] = [];
     if (Array.isArray(raw)) {
-      for (const r of raw) refs.push(parseDatasetRef(unwrapNested(r, section, '*'), types, registry));
+      for (const r of raw) refs.push(parseDatasetRef(unwrapNested(r, section, '*'), types, registry, undefined, universe));
     } else if (isPlainObject(raw)) {
       for (const [key, val] of Object.entries(raw)) {
         const dt = types.get(key);
@@ -112,7 +113,7 @@ export function parseQuantum(input: unknown, registry?: StorageClassRegistry): Q
         }
         const group = section === 'initInputs' ? [val] : val;
         if (!Array.isArray(group)) throw new InvalidArgument(`Quantum ${section}['${key}'] must be a list of [ref, recIds] pairs.`, { details: { section, datasetType: key } });
-        for (const el of group) refs.push(parseDatasetRef(unwrapNested(el, section, key), types, registry, dt));
+        for (const el of group) refs.push(parseDatasetRef(unwrapNested(el, section, key), types, registry, dt, universe));
       }
     } else {
       throw new InvalidArgument(`Quantum ${section} must be a list of refs or a mapping of dataset type name to refs.`, { details: { section } });
@@ -161,7 +162,7 @@ export function serializeQuantum(q: Quantum): SerializedQuantum {
     {
       id: ref.id,
       datasetType: datasetTypeEquals(base.get(ref.datasetType.name)!, ref.datasetType) ? null : serializeDatasetType(ref.datasetType),
-      dataId: serializeDataCoordinate(ref.dataId),
+      dataId: serializeDataCoordinate(ref.dataId, ref.datasetType.group),
       run: ref.run,
       component: null,
     },

@@ -6,10 +6,10 @@
 import type { DatasetRef } from '../model/dataset-ref.js';
 import type { DatasetType } from '../model/dataset-type.js';
 import { makeDatasetId, type IdGenerationMode } from '../model/dataset-id.js';
-import { missingDimensions, type DataId } from '../model/data-coordinate.js';
+import { standardizeDataId, type DataId } from '../model/data-coordinate.js';
 import { serializeQuantum, type Quantum, type SerializedQuantum } from '../model/quantum.js';
 import type { DatastoreRecordData } from '../model/datastore-records.js';
-import { InvalidArgument, UnknownDatasetType } from '../model/errors.js';
+import { UnknownDatasetType } from '../model/errors.js';
 import type { Repository } from './repository.js';
 
 export interface OutputSpec {
@@ -33,9 +33,8 @@ export async function makeQuantum(repo: Repository, spec: MakeQuantumSpec): Prom
   for (const o of spec.outputs) {
     const dt = await repo.registry.getDatasetType(o.datasetType);
     if (!dt) throw new UnknownDatasetType(`Dataset type ${o.datasetType} is not registered in ${repo.root}.`);
-    const missing = missingDimensions(o.dataId, dt.dimensions);
-    if (missing.length) throw new InvalidArgument(`Output ${o.datasetType} lacks required dimensions: ${missing.join(', ')}.`);
-    const dataId = Object.fromEntries(dt.dimensions.map((d) => [d, o.dataId[d]!]));
+    // Coerced and checked against the type's dimensions (DimensionNameError names missing ones).
+    const dataId = standardizeDataId(o.dataId, dt.group);
     outputs.push({ id: makeDatasetId(o.mode, dt.name, dataId, dt.dimensions, o.run), datasetType: dt, dataId, run: o.run });
   }
   const datasetTypes = new Map<string, DatasetType>();

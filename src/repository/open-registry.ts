@@ -4,6 +4,7 @@
  * library) is loaded only when a repository uses it.
  */
 import { join } from 'node:path';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 import type { Registry } from './registry.js';
 import { REGISTRY_FILE, type PostgresRegistryConfig } from './repository-config.js';
 import { SqliteRegistry } from './sqlite/registry.js';
@@ -16,11 +17,14 @@ export interface RegistryOpenOptions {
   registryUrl?: string;
   /** Create the registry (a new repository) instead of opening an existing one. */
   create?: boolean;
+  /** The repository's dimension universe (default: daf_butler's). */
+  universe?: DimensionUniverse;
 }
 
 export async function openRegistry(root: string, config: PostgresRegistryConfig | undefined, opts: RegistryOpenOptions = {}): Promise<Registry> {
   // A registry URL concerns PostgreSQL registries only: a SQLite repository ignores it.
-  if (!config) return SqliteRegistry.open(join(root, REGISTRY_FILE), { mustExist: !opts.create });
+  const universe = opts.universe ? { universe: opts.universe } : {};
+  if (!config) return SqliteRegistry.open(join(root, REGISTRY_FILE), { mustExist: !opts.create, ...universe });
   const { PgRegistry } = await import('./postgres/registry.js');
-  return PgRegistry.open({ url: opts.registryUrl ?? config.url, schema: config.schema, create: opts.create ?? false });
+  return PgRegistry.open({ url: opts.registryUrl ?? config.url, schema: config.schema, create: opts.create ?? false, ...universe });
 }

@@ -4,11 +4,12 @@
  * is described. Nothing here touches a database.
  */
 import type { DataId, DataIdValue } from '../model/data-coordinate.js';
-import { DIMENSION_NAME_RE, dataIdKey } from '../model/data-coordinate.js';
+import { DIMENSION_NAME_RE, coerceDataIdValue, dataIdKey } from '../model/data-coordinate.js';
 import { normalizeDatasetId } from '../model/dataset-id.js';
 import { runNameProblem } from '../model/dataset-ref.js';
 import { compileGlob, type Glob } from '../model/glob.js';
 import { makeDatasetType, type DatasetType } from '../model/dataset-type.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { InvalidArgument, RepositoryError } from '../model/errors.js';
 import { canonicalJson } from '../model/json-value.js';
@@ -54,12 +55,13 @@ export type RowOutcome = 'inserted' | 'present' | 'conflict';
 export const INSERTED: [RowOutcome, undefined] = ['inserted', undefined];
 
 /**
- * The canonical key of `dataId` over the dataset type's required dimensions (sorted), e.g.
+ * The canonical key of `dataId` over the dataset type's required dimensions (sorted by name,
+ * as keys have always been stored; `dimensions` is in the universe's order), e.g.
  * `detector=1,instrument=Cam1`. Extra (implied) keys do not take part in uniqueness.
  * Throws InvalidArgument when a required dimension has no value.
  */
 export function requiredDataIdKey(dt: DatasetType, dataId: DataId): string {
-  const dims = dt.dimensions;
+  const dims = dt.group.sortedRequired;
   let key = '';
   for (let i = 0; i < dims.length; i++) {
     const d = dims[i]!;
@@ -140,8 +142,10 @@ export function checkDatastoreName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidArgument('A datastore name must be a non-empty string.');
 }
 
-export function datasetTypeOfRow(r: DatasetTypeRow): DatasetType {
+/** A stored dataset type, conformed in the registry's universe (stored implied dimensions fold into the group). */
+export function datasetTypeOfRow(r: DatasetTypeRow, universe: DimensionUniverse): DatasetType {
   return makeDatasetType({
+    universe,
     name: r.name,
     storageClass: r.storage_class,
     dimensions: JSON.parse(r.dimensions) as string[],
@@ -199,15 +203,21 @@ export function datasetTypeMatcher(pattern: unknown): Glob {
   return compileGlob(pattern, 'dataset type pattern');
 }
 
-/** Check a data ID query's keys and values (dimension names; integers or strings). */
-export function checkDataIdQuery(dataId: Readonly<Record<string, unknown>>): Array<[string, string | number]> {
-  const out: Array<[string, string | number]> = [];
+/**
+ * Check a data ID query's keys and values (dimension names; integers or strings) and coerce
+ * each value by its dimension's key type in `universe` ("3" is 3 for an int key; an integer
+ * for a string key is DimensionValueError; an unknown dimension is DimensionNameError).
+ * A backend matches an int value also against its decimal text: data IDs written before
+ * values were coerced may hold it.
+ */
+export function checkDataIdQuery(dataId: Readonly<Record<string, unknown>>, universe: DimensionUniverse): Array<[string, DataIdValue]> {
+  const out: Array<[string, DataIdValue]> = [];
   for (const [k, v] of Object.entries(dataId)) {
     if (!DIMENSION_NAME_RE.test(k)) throw new InvalidArgument(`Invalid dimension name '${k}' in data ID query.`, { details: { key: k } });
     if (!(typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v)))) {
       throw new InvalidArgument(`Invalid value for dimension '${k}' in data ID query; values must be integers or strings.`, { details: { key: k, value: v } });
     }
-    out.push([k, v]);
+    out.push([k, coerceDataIdValue(universe.dimension(k), v)]);
   }
   return out;
 }

@@ -15,6 +15,7 @@ import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import type { DatasetType } from '../model/dataset-type.js';
 import type { DatastoreRecordData, RecordRow } from '../model/datastore-records.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 import type { BatchChannel, PlanningReads, WriterResult } from './bulk-batches.js';
 import type { Lineage, LineageDirection } from './lineage.js';
 import type { RecordConflict } from './record-columns.js';
@@ -37,7 +38,7 @@ export interface DatasetQuery {
   /** Glob over dataset type names (model/glob.ts syntax). */
   datasetType?: string;
   run?: string;
-  /** Every given dimension must be present with exactly this value (1 and "1" differ). */
+  /** Every given dimension must be present with this value, coerced by the dimension's key type ("1" is 1 for an int key). */
   dataId?: Readonly<Record<string, DataIdValue>>;
 }
 
@@ -147,6 +148,8 @@ export interface Registry {
   /** Where it lives, for messages: the file, or the server URL (never a password) and schema. */
   readonly location: string;
   readonly isOpen: boolean;
+  /** The universe stored dataset types are conformed in and data ID queries coerced by (the repository's). */
+  readonly universe: DimensionUniverse;
   /** Close the connection(s). Idempotent. */
   close(): Promise<void>;
 

@@ -1,30 +1,32 @@
 /**
  * A repository's configuration file (`<root>/butler.json`): datastore template and
- * checksum policy, storage classes defined for this repository, the dimensions dataset
- * types may use, and where its registry lives (absent: the SQLite file beside it).
+ * checksum policy, storage classes defined for this repository, its dimension universe
+ * (`{namespace, version}` naming daf_butler's default universe, or a full daf_butler
+ * dimensions config, kept in its trimmed canonical form), and where its registry lives
+ * (absent: the SQLite file beside it).
+ *
+ * Config version 1 (before universes) listed dimensions as `{name: {requires}}`; such a
+ * repository is read with the default universe when every dimension it lists is one of
+ * the default's, and refused with a RepositoryError otherwise.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TEMPLATE, validateTemplate } from '../datastore/location-template.js';
 import { InvalidArgument, RepositoryError } from '../model/errors.js';
+import { isUniverseReference, parseDimensionConfig, trimDimensionConfig, type UniverseReference } from '../model/dimensions/dimension-config.js';
+import { defaultUniverse, universeFrom } from '../model/dimensions/default-universe.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 
 export const CONFIG_FILE = 'butler.json';
 export const REGISTRY_FILE = 'registry.sqlite3';
 export const DATASTORE_DIR = 'datastore';
 
-export const DEFAULT_DIMENSIONS: Record<string, { requires: string[] }> = {
-  instrument: { requires: [] },
-  detector: { requires: ['instrument'] },
-  physical_filter: { requires: ['instrument'] },
-  band: { requires: [] },
-  exposure: { requires: ['instrument'] },
-  visit: { requires: ['instrument'] },
-  day_obs: { requires: ['instrument'] },
-  skymap: { requires: [] },
-  tract: { requires: ['skymap'] },
-  patch: { requires: ['skymap', 'tract'] },
-};
+/** Config version 1 wrote its dimensions as `{name: {requires}}`. */
+const LegacyDimensionsSchema = z.record(z.string(), z.object({ requires: z.array(z.string()).default([]) }).strict());
+
+/** `dimensions` as written: a reference to a known universe, or a trimmed daf_butler dimensions config. */
+export type RepositoryDimensions = UniverseReference | Record<string, unknown>;
 
 /** A registry on a PostgreSQL server: its URL (never with a password) and the schema holding its tables. */
 export const PostgresRegistryConfigSchema = z.object({
@@ -37,7 +39,7 @@ export type RegistryConfig = z.output<typeof RegistryConfigSchema>;
 export type PostgresRegistryConfig = z.output<typeof PostgresRegistryConfigSchema>;
 
 export const RepositoryConfigSchema = z.object({
-  version: z.literal(1).default(1),
+  version: z.union([z.literal(1), z.literal(2)]).default(2),
   datastore: z
     .object({
       template: z.string().default(DEFAULT_TEMPLATE),
@@ -45,11 +47,11 @@ export const RepositoryConfigSchema = z.object({
     })
     .default({ template: DEFAULT_TEMPLATE, checksum: 'sha256' }),
   storageClasses: z.record(z.string(), z.unknown()).default({}),
-  dimensions: z.record(z.string(), z.object({ requires: z.array(z.string()).default([]) })).default(DEFAULT_DIMENSIONS),
+  dimensions: z.unknown().optional().describe('A daf_butler dimensions config, or {namespace, version}; default: daf_butler\'s default universe'),
   /** Absent for the SQLite file beside butler.json (`registry.sqlite3`). */
   registry: PostgresRegistryConfigSchema.optional(),
 });
-export type RepositoryConfig = z.output<typeof RepositoryConfigSchema>;
+export type RepositoryConfig = Omit<z.output<typeof RepositoryConfigSchema>, 'dimensions' | 'version'> & { version: 2; dimensions: RepositoryDimensions };
 export type RepositoryConfigInput = z.input<typeof RepositoryConfigSchema>;
 
 export function parseRepositoryConfig(input: unknown): RepositoryConfig {
@@ -58,12 +60,39 @@ export function parseRepositoryConfig(input: unknown): RepositoryConfig {
     throw new InvalidArgument(`Invalid repository config: ${z.prettifyError(parsed.error)}`, { details: { issues: parsed.error.issues } });
   }
   validateTemplate(parsed.data.datastore.template);
-  for (const [name, dim] of Object.entries(parsed.data.dimensions)) {
-    for (const r of dim.requires) {
-      if (!(r in parsed.data.dimensions)) throw new InvalidArgument(`Dimension ${name} requires unknown dimension ${r}.`);
+  const { version, dimensions, ...rest } = parsed.data;
+  return { version: 2, ...rest, dimensions: normalizeDimensions(dimensions, version) };
+}
+
+/** The universe named by (or defined in) a parsed config. */
+export function configUniverse(config: RepositoryConfig): DimensionUniverse {
+  return universeFrom(config.dimensions);
+}
+
+function normalizeDimensions(input: unknown, version: 1 | 2): RepositoryDimensions {
+  const def = defaultUniverse();
+  if (input === undefined || input === null) return def.toJSON();
+  if (version === 1) {
+    const legacy = LegacyDimensionsSchema.safeParse(input);
+    if (!legacy.success) throw new InvalidArgument('dimensions of a version 1 config must be {name: {requires}}.', { details: { dimensions: input } });
+    const unknown = Object.keys(legacy.data).filter((d) => !def.has(d));
+    if (unknown.length > 0) {
+      throw new InvalidArgument(
+        `dimensions lists ${unknown.join(', ')}, which ${unknown.length > 1 ? 'are' : 'is'} not in the default universe (${def.label}); ` +
+          'give the repository a daf_butler dimensions config that defines them.',
+        { details: { unknown, universe: def.label } },
+      );
     }
+    return def.toJSON();
   }
-  return parsed.data;
+  if (isUniverseReference(input)) return universeFrom(input).toJSON();
+  if (typeof input !== 'object' || Array.isArray(input) || !('elements' in input)) {
+    throw new InvalidArgument('dimensions must be a daf_butler dimensions config ({namespace, version, skypix, elements, ...}) or {namespace, version}.', {
+      details: { dimensions: input },
+    });
+  }
+  const universe = universeFrom(input);
+  return universe === def ? def.toJSON() : trimDimensionConfig(parseDimensionConfig(input));
 }
 
 export function readRepositoryConfig(root: string): RepositoryConfig {

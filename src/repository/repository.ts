@@ -25,10 +25,11 @@ import { RecordsTable } from '../datastore/records-table.js';
 import { encodeForPut } from '../datastore/codec.js';
 import type { PutSource } from '../datastore/datastore.js';
 import { runNameProblem, type DatasetRef } from '../model/dataset-ref.js';
-import type { DatasetType } from '../model/dataset-type.js';
+import { makeDatasetType, type DatasetType } from '../model/dataset-type.js';
 import { makeDatasetId, type IdGenerationMode } from '../model/dataset-id.js';
-import { dataIdKey, type DataId } from '../model/data-coordinate.js';
-import { DatasetAlreadyStored, DatasetNotFound, InvalidArgument, RepositoryError, UnknownDatasetType } from '../model/errors.js';
+import { dataIdKey, standardizeDataId, type DataId } from '../model/data-coordinate.js';
+import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
+import { DatasetAlreadyStored, DatasetNotFound, DimensionNameError, InvalidArgument, RepositoryError, UnknownDatasetType } from '../model/errors.js';
 import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
 import { sha256Hex } from '../util/checksum.js';
 import type { Registry } from './registry.js';
@@ -36,6 +37,7 @@ import { openRegistry, type RegistryOpenOptions } from './open-registry.js';
 import {
   CONFIG_FILE,
   DATASTORE_DIR,
+  configUniverse,
   parseRepositoryConfig,
   PostgresRegistryConfigSchema,
   readRepositoryConfig,
@@ -70,6 +72,8 @@ export class Repository {
     readonly root: string,
     readonly config: RepositoryConfig,
     readonly registry: Registry,
+    /** The repository's dimension universe (its config's). */
+    readonly universe: DimensionUniverse,
   ) {
     this.storageClasses = StorageClassRegistry.withBuiltins();
     this.storageClasses.loadConfig(config.storageClasses as Record<string, StorageClassConfig>);
@@ -94,6 +98,7 @@ export class Repository {
   static async create(rootPath: string, configInput?: unknown, registry?: RegistrySpec, opts: RegistryOpenOptions = {}): Promise<Repository> {
     const root = rootOf(rootPath);
     const config = parseRepositoryConfig(configInput);
+    const universe = configUniverse(config);
     // Validate storage classes before anything is written.
     StorageClassRegistry.withBuiltins().loadConfig(config.storageClasses as Record<string, StorageClassConfig>);
     let connectUrl: string | undefined;
@@ -108,20 +113,26 @@ export class Repository {
       throw new RepositoryError(`${root} exists and is not empty; choose an empty or new directory.`, { details: { root } });
     }
     mkdirSync(join(root, DATASTORE_DIR), { recursive: true });
-    const reg = await openRegistry(root, config.registry, { create: true, ...(connectUrl !== undefined ? { registryUrl: connectUrl } : {}) });
+    const reg = await openRegistry(root, config.registry, { create: true, universe, ...(connectUrl !== undefined ? { registryUrl: connectUrl } : {}) });
     try {
       writeRepositoryConfig(root, config);
     } catch (err) {
       await reg.close();
       throw err;
     }
-    return new Repository(root, config, reg);
+    return new Repository(root, config, reg, universe);
   }
 
   static async open(rootPath: string, opts: RegistryOpenOptions = {}): Promise<Repository> {
     const root = rootOf(rootPath);
     const config = readRepositoryConfig(root);
-    return new Repository(root, config, await openRegistry(root, config.registry, opts));
+    let universe: DimensionUniverse;
+    try {
+      universe = configUniverse(config);
+    } catch (err) {
+      throw new RepositoryError(`${join(root, CONFIG_FILE)} names a dimension universe this sidecar cannot use: ${(err as Error).message}`, { details: { root } });
+    }
+    return new Repository(root, config, await openRegistry(root, config.registry, { ...opts, universe }), universe);
   }
 
   /** A datastore client whose records live in `recordsFile` (a session's) or in memory. */
@@ -137,21 +148,21 @@ export class Repository {
     });
   }
 
-  /** Dimensions must be known to the repository's configuration. */
-  private checkDimensions(dt: DatasetType): void {
-    const unknown = dt.dimensions.filter((d) => !(d in this.config.dimensions));
+  /** The type in the repository's universe (its dimensions must all be known there) with a known storage class. */
+  private checked(dt: DatasetType): DatasetType {
+    const unknown = dt.group.names.filter((d) => !this.universe.has(d));
     if (unknown.length) {
-      throw new InvalidArgument(`Dataset type ${dt.name} uses unknown dimensions: ${unknown.join(', ')}.`, {
-        details: { known: Object.keys(this.config.dimensions) },
+      throw new DimensionNameError(`Dataset type ${dt.name} uses dimensions unknown to the repository's universe (${this.universe.label}): ${unknown.join(', ')}.`, {
+        details: { datasetType: dt.name, unknown, universe: this.universe.label },
       });
     }
     this.storageClasses.get(dt.storageClass);
+    return dt.group.universe === this.universe ? dt : makeDatasetType({ ...dt, universe: this.universe, dimensions: dt.group.names });
   }
 
   /** Register a dataset type; true if it was new. */
   async registerDatasetType(dt: DatasetType): Promise<boolean> {
-    this.checkDimensions(dt);
-    return this.registry.registerDatasetType(dt);
+    return this.registry.registerDatasetType(this.checked(dt));
   }
 
   /** Store a dataset directly into the repository (seeding inputs). See the module notes on concurrent puts. */
@@ -166,15 +177,10 @@ export class Repository {
     if (badRun) throw new InvalidArgument(`Invalid run: ${badRun}.`, { details: { problem: badRun } });
     const dt = await this.registry.getDatasetType(datasetTypeName);
     if (!dt) throw new UnknownDatasetType(`Dataset type ${datasetTypeName} is not registered in ${this.root}.`);
-    const missing = dt.dimensions.filter((d) => dataId[d] === undefined);
-    if (missing.length) throw new InvalidArgument(`Data ID for ${datasetTypeName} lacks required dimensions: ${missing.join(', ')}.`);
-    const ref: DatasetRef = {
-      id: makeDatasetId(mode, dt.name, dataId, dt.dimensions, run),
-      datasetType: dt,
-      // Only the required dimensions identify the dataset.
-      dataId: Object.fromEntries(dt.dimensions.map((d) => [d, dataId[d]!]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
-      run,
-    };
+    // Coerced and checked against the type's dimensions (DimensionNameError names missing ones);
+    // implied values are kept when all are given, and only the required ones make the id.
+    const standard = standardizeDataId(dataId, dt.group);
+    const ref: DatasetRef = { id: makeDatasetId(mode, dt.name, standard, dt.dimensions, run), datasetType: dt, dataId: standard, run };
     const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
     const path = this.direct().predictedPath(ref);
     const info: StoredFileInfo = {

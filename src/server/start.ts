@@ -3,6 +3,7 @@ import { Server, type ServerOptions } from './server.js';
 import { registerLifecycle } from './handlers/lifecycle.js';
 import { registerSession } from './handlers/session.js';
 import { registerButler } from './handlers/butler.js';
+import { registerDimensions } from './handlers/dimensions.js';
 import { registerStore } from './handlers/store.js';
 import { registerRepository } from './handlers/repository.js';
 import { startWatchdog } from './watchdog.js';
@@ -19,6 +20,7 @@ export function startServer(options: ServerOptions & { bytesOut?: () => number }
   registerLifecycle(server);
   registerSession(server);
   registerButler(server);
+  registerDimensions(server);
   registerStore(server);
   registerRepository(server);
   if (options.clientProcessId !== undefined) startWatchdog(options.clientProcessId, server);

@@ -255,7 +255,7 @@ describe('lifecycle', () => {
     expect((trace.params as { verbose?: string }).verbose).toBeDefined();
     // Closing a session whose inputs were never checked logs a warning.
     const open = await c.call('session/open', {
-      predicted: { inputs: [{ id: '3f2b1c4e-0000-4000-8000-000000000001', datasetType: 'raw', storageClass: 'Text', dataId: { detector: 1 }, run: 'r' }], outputs: [] },
+      predicted: { inputs: [{ id: '3f2b1c4e-0000-4000-8000-000000000001', datasetType: 'raw', storageClass: 'Text', dataId: { instrument: 'Cam1', detector: 1 }, run: 'r' }], outputs: [] },
     });
     await c.call('session/close', { sessionId: (open.result as { sessionId: string }).sessionId });
     const log = await c.waitFor((m) => m.method === 'window/logMessage');

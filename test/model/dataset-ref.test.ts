@@ -41,13 +41,15 @@ function errorOf(fn: () => unknown): Error {
 }
 
 describe('dataset refs: daf_butler form', () => {
-  it('parses and serializes back identically (modulo dimension order)', () => {
+  it('parses and serializes back identically', () => {
     const ref = parseDatasetRef(DAF_REF);
     expect(ref.id).toBe(ID);
     expect(ref.run).toBe('RUN');
     expect(ref.dataId).toEqual({ detector: 1, instrument: 'Cam1' });
     expect(ref.datasetType.name).toBe('test_ds_output');
-    expect(serializeDatasetRef(ref)).toEqual({ ...DAF_REF, datasetType: { ...SDT, dimensions: ['detector', 'instrument'] } });
+    // daf_butler's order: required dimensions in the universe's order, data ID keys likewise.
+    expect(serializeDatasetRef(ref)).toEqual(DAF_REF);
+    expect(Object.keys(serializeDatasetRef(ref).dataId!.dataId)).toEqual(['instrument', 'detector']);
     expect(datasetRefEquals(parseDatasetRef(serializeDatasetRef(ref)), ref)).toBe(true);
   });
 
@@ -115,10 +117,14 @@ describe('dataset refs: compact form', () => {
 
   it('builds an unknown type from storageClass (+ dimensions or the data ID keys)', () => {
     const a = parseDatasetRef({ id: ID, datasetType: 'x', dataId: { visit: 3, instrument: 'C' }, run: 'r', storageClass: 'Json' });
-    expect(a.datasetType).toEqual({ name: 'x', storageClass: 'Json', dimensions: ['instrument', 'visit'], isCalibration: false });
+    expect(a.datasetType).toMatchObject({ name: 'x', storageClass: 'Json', dimensions: ['instrument', 'visit'], isCalibration: false });
+    // visit implies physical_filter (→ band) and day_obs: a data ID giving only some implied values keeps none (daf_butler).
     const b = parseDatasetRef({ id: ID, datasetType: 'x', dataId: { visit: 3, instrument: 'C', band: 'r' }, run: 'r', storageClass: 'Json', dimensions: ['visit', 'instrument'] });
     expect(b.datasetType.dimensions).toEqual(['instrument', 'visit']);
-    expect(b.dataId).toEqual({ band: 'r', instrument: 'C', visit: 3 });
+    expect(b.dataId).toEqual({ instrument: 'C', visit: 3 });
+    const full = { visit: 3, instrument: 'C', band: 'r', physical_filter: 'r_57', day_obs: 20250101, tract: 9 };
+    const c = parseDatasetRef({ id: ID, datasetType: 'x', dataId: full, run: 'r', storageClass: 'Json', dimensions: ['visit', 'instrument'] });
+    expect(c.dataId).toEqual({ band: 'r', day_obs: 20250101, instrument: 'C', physical_filter: 'r_57', visit: 3 });
   });
 
   it('fails for an unknown name without storageClass', () => {
@@ -135,7 +141,7 @@ describe('dataset refs: compact form', () => {
 
   it('resolves component names through the parent type with a registry', () => {
     const k = new Map([['src', makeDatasetType({ name: 'src', storageClass: 'Table', dimensions: ['visit'] })]]);
-    const ref = parseDatasetRef({ id: ID, datasetType: 'src.columnNames', dataId: { visit: 1 }, run: 'r' }, k, reg);
+    const ref = parseDatasetRef({ id: ID, datasetType: 'src.columnNames', dataId: { instrument: 'C', visit: 1 }, run: 'r' }, k, reg);
     expect(ref.datasetType).toMatchObject({ name: 'src.columnNames', storageClass: 'StructuredDataList', parentStorageClass: 'Table' });
   });
 
@@ -192,7 +198,12 @@ describe('ref comparison', () => {
     const base = { id: ID, datasetType: SDT.name, dataId: { instrument: 'Cam1', detector: 1 }, run: 'RUN' };
     const given = parseDatasetRef({ ...base, dimensions: ['instrument'] }, known);
     expect(given.datasetType.dimensions).toEqual(['instrument']);
-    expect(refFieldsMismatch(predicted, given, reg)).toEqual(['dimensions']);
+    // Its data ID is standardised to its own dimensions, so it lacks the predicted detector.
+    expect(given.dataId).toEqual({ instrument: 'Cam1' });
+    expect(refFieldsMismatch(predicted, given, reg)).toEqual(['dataId', 'dimensions']);
+    // Naming an implied dimension too is the same dataset type: no mismatch.
+    const withBand = parseDatasetRef({ ...base, dimensions: ['instrument', 'detector', 'physical_filter', 'band'], dataId: { instrument: 'Cam1', detector: 1, physical_filter: 'r_57', band: 'r' } }, known);
+    expect(withBand.datasetType.dimensions).toEqual(['instrument', 'detector', 'physical_filter']);
     // More dimensions than the data ID has values for: the ref itself is invalid.
     expect(() => parseDatasetRef({ ...base, dimensions: ['instrument', 'detector', 'visit'] }, known)).toThrow(/required dimension visit/);
   });
@@ -208,9 +219,9 @@ describe('ref comparison', () => {
 
   it('orders and prints refs', () => {
     const t = makeDatasetType({ name: 'a', storageClass: 'Json', dimensions: ['detector'] });
-    const r1 = makeDatasetRef(t, parseDataId({ detector: 2 }), 'r', ID);
-    const r2 = makeDatasetRef(t, parseDataId({ detector: 10 }), 'r', ID2);
+    const r1 = makeDatasetRef(t, parseDataId({ instrument: 'C', detector: 2 }), 'r', ID);
+    const r2 = makeDatasetRef(t, parseDataId({ instrument: 'C', detector: 10 }), 'r', ID2);
     expect([r2, r1].sort(compareRefs)).toEqual([r1, r2]);
-    expect(refToString(r1)).toBe(`a@{detector=2} [sc=Json] (run=r, id=${ID})`);
+    expect(refToString(r1)).toBe(`a@{detector=2,instrument=C} [sc=Json] (run=r, id=${ID})`);
   });
 });

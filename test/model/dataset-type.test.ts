@@ -11,18 +11,30 @@ import {
   splitComponent,
 } from '../../src/model/dataset-type.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
-import { InvalidArgument, StorageClassMismatch, UnknownComponent, UnknownDatasetType, UnknownStorageClass } from '../../src/model/errors.js';
+import { DimensionNameError, InvalidArgument, StorageClassMismatch, UnknownComponent, UnknownDatasetType, UnknownStorageClass } from '../../src/model/errors.js';
 
 const SERIAL = { name: 'test_ds_output', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector'], isCalibration: false };
 
 describe('dataset types', () => {
   it('parses daf_butler SerializedDatasetType and round trips', () => {
     const dt = parseDatasetType(SERIAL);
-    expect(dt).toEqual({ name: 'test_ds_output', storageClass: 'StructuredDataDict', dimensions: ['detector', 'instrument'], isCalibration: false });
-    expect(serializeDatasetType(dt)).toEqual({ ...SERIAL, dimensions: ['detector', 'instrument'] });
+    expect(dt).toMatchObject({ name: 'test_ds_output', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector'], isCalibration: false });
+    expect(serializeDatasetType(dt)).toEqual(SERIAL);
     expect(datasetTypeEquals(parseDatasetType(serializeDatasetType(dt)), dt)).toBe(true);
     expect(parseDatasetType({ ...SERIAL, parentStorageClass: null, isCalibration: null }).isCalibration).toBe(false);
     expect(parseDatasetType({ ...SERIAL, isCalibration: true }).isCalibration).toBe(true);
+  });
+
+  it('normalises dimensions as a dimension group: implied ones may be declared or not, order does not matter', () => {
+    const declared = parseDatasetType({ name: 'flat', storageClass: 'ExposureF', dimensions: ['instrument', 'detector', 'physical_filter', 'band'], isCalibration: true });
+    const required = parseDatasetType({ name: 'flat', storageClass: 'ExposureF', dimensions: ['physical_filter', 'detector', 'instrument'], isCalibration: true });
+    expect(datasetTypeEquals(declared, required)).toBe(true);
+    expect(declared.group).toBe(required.group);
+    // daf_butler's SerializedDatasetType.dimensions: the required dimensions, in the universe's order.
+    expect(serializeDatasetType(declared)).toEqual({ name: 'flat', storageClass: 'ExposureF', dimensions: ['instrument', 'detector', 'physical_filter'], isCalibration: true });
+    expect(serializeDatasetType(parseDatasetType({ ...SERIAL, dimensions: ['visit'] })).dimensions).toEqual(['instrument', 'visit']);
+    expect(() => parseDatasetType({ ...SERIAL, dimensions: ['instrument', 'amplifier'] })).toThrow(DimensionNameError);
+    expect(() => parseDatasetType({ ...SERIAL, name: 'skymap' })).toThrow(/governor dimension/);
   });
 
   it('validates names with daf_butler wording', () => {
@@ -76,7 +88,8 @@ describe('dataset types', () => {
     const reg = StorageClassRegistry.withBuiltins();
     const table = makeDatasetType({ name: 'src', storageClass: 'Table', dimensions: ['visit'] });
     const comp = makeComponentDatasetType(table, 'rowCount', reg);
-    expect(comp).toEqual({ name: 'src.rowCount', storageClass: 'Json', dimensions: ['visit'], parentStorageClass: 'Table', isCalibration: false });
+    expect(comp).toMatchObject({ name: 'src.rowCount', storageClass: 'Json', dimensions: ['instrument', 'visit'], parentStorageClass: 'Table', isCalibration: false });
+    expect(comp.group).toBe(table.group);
     expect(makeCompositeDatasetType(comp)).toEqual(table);
     expect(() => makeCompositeDatasetType(table)).toThrow(InvalidArgument);
     expect(() => makeComponentDatasetType(table, 'nope', reg)).toThrow(UnknownComponent);

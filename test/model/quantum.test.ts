@@ -98,13 +98,13 @@ describe('quantum: compact form', () => {
       inputs: [{ id: IN[0], datasetType: 'input', dataId: { instrument: 'Cam1', detector: 1 }, run: 'RUN' }],
       outputs: [
         { id: OUT[0], datasetType: 'output', dataId: { instrument: 'Cam1', detector: 1 }, run: 'RUN' },
-        { id: OUT[1], datasetType: 'tbl', dataId: { visit: 4 }, run: 'RUN', storageClass: 'Table' },
+        { id: OUT[1], datasetType: 'tbl', dataId: { instrument: 'Cam1', visit: 4 }, run: 'RUN', storageClass: 'Table' },
       ],
     });
     expect(q.dataId).toBeNull();
     expect(q.initInputs).toEqual([]);
     expect(q.inputs[0]!.datasetType).toBe(q.datasetTypes.get('input'));
-    expect(q.datasetTypes.get('tbl')).toEqual({ name: 'tbl', storageClass: 'Table', dimensions: ['visit'], isCalibration: false });
+    expect(q.datasetTypes.get('tbl')).toMatchObject({ name: 'tbl', storageClass: 'Table', dimensions: ['instrument', 'visit'], isCalibration: false });
     expect(q.datastoreRecords).toEqual({});
     expect(parseQuantum(serializeQuantum(q))).toEqual(q);
   });

@@ -25,6 +25,8 @@ import { parseDatastoreRecordData, STORED_FILE_INFO_CLASS, STORED_FILE_INFO_TABL
 import { InvalidArgument, RepositoryError, StoreBusy } from '../../src/model/errors.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import * as fx from '../e2e/fixture.js';
+import { CAMERA_CHIP_DIMENSIONS } from '../support/universes.js';
+import { defaultUniverse, universeFrom } from '../../src/model/dimensions/default-universe.js';
 
 const DS_NAME = 'InMemoryDatastore@test';
 const Q1_ID = '00000000-0000-4000-8000-000000000001';
@@ -50,7 +52,7 @@ async function execute(): Promise<Executed> {
   for (const [i, w] of fx.inputRefs().entries()) await datastore.put({ kind: 'value', value: { data: i + 1 } }, parseDatasetRef(w));
   await datastore.put({ kind: 'value', value: { data: -1 } }, parseDatasetRef(fx.initRef()));
 
-  const b1 = await openButler({ sessionId: 's1', quantumId: Q1_ID, quantum: fx.q1(), strictDeferred: false, datastore, storageClasses });
+  const b1 = await openButler({ sessionId: 's1', quantumId: Q1_ID, quantum: fx.q1(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
   const inputs = fx.inputRefs();
   for (const w of inputs.slice(0, 3)) await b1.get({ id: w.id });
   await b1.get({ id: fx.initRef().id });
@@ -60,7 +62,7 @@ async function execute(): Promise<Executed> {
   const daf1 = b1.extractProvenance('daf_butler');
   const native1 = b1.close();
 
-  const b2 = await openButler({ sessionId: 's2', quantumId: Q2_ID, quantum: fx.q2(), strictDeferred: false, datastore, storageClasses });
+  const b2 = await openButler({ sessionId: 's2', quantumId: Q2_ID, quantum: fx.q2(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
   for (const w of fx.outputRefs()) await b2.get({ id: w.id });
   for (const [i, w] of fx.output2Refs().entries()) await b2.put({ id: w.id }, { kind: 'value', value: { data: (i + 1) ** 3 } });
   const daf2 = b2.extractProvenance('daf_butler');
@@ -94,8 +96,8 @@ describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {
     collectAndTransferWith(registry, batch, { writer, ...opts });
   let reg: Registry;
   const others: Registry[] = [];
-  const fresh = async (): Promise<Registry> => {
-    const r = await backend.fresh();
+  const fresh = async (opts?: Parameters<TestBackend['fresh']>[0]): Promise<Registry> => {
+    const r = await backend.fresh(opts);
     others.push(r);
     return r;
   };
@@ -144,6 +146,38 @@ describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {
         expect(recs.get(w.id)!.get(STORED_FILE_INFO_TABLE)![0]).toMatchObject({ path: info!.path, checksum: info!.checksum, file_size: info!.file_size });
       }),
     );
+  });
+
+  it("conforms dataset types in the registry's own universe, on whichever thread writes them", async () => {
+    // A universe whose only dimensions are camera and chip: daf_butler's default knows neither.
+    const universe = universeFrom(CAMERA_CHIP_DIMENSIONS);
+    const own = await fresh({ universe });
+    const frame = { name: 'frame', storageClass: 'StructuredDataDict', dimensions: ['camera', 'chip'], isCalibration: false };
+    const frames = [1, 2].map((chip) => {
+      const dataId = { camera: 'TC', chip };
+      return { id: makeDatasetId('DATAID_TYPE_RUN', 'frame', dataId, frame.dimensions, 'RUN'), datasetType: frame, dataId: { dataId, records: null }, run: 'RUN', component: null };
+    });
+    const quantum = {
+      taskName: 'pkg.FrameTask',
+      dataId: null,
+      datasetTypeMapping: { frame },
+      initInputs: {},
+      inputs: {},
+      outputs: { frame: frames.map((r) => [{ ...r, datasetType: null }, []]) },
+      dimensionRecords: null,
+      datastoreRecords: null,
+    };
+    const storageClasses = StorageClassRegistry.withBuiltins();
+    const datastore = new MemoryDatastore(DS_NAME, new MemoryStore(), storageClasses);
+    const b = await openButler({ sessionId: 'sf', quantumId: Q1_ID, quantum, strictDeferred: false, datastore, storageClasses, universe });
+    for (const r of frames) await b.put({ id: r.id }, { kind: 'value', value: { chip: r.dataId.dataId.chip } });
+    const report = await collectAndTransfer(own, [{ quantum: parseQuantum(quantum, storageClasses, universe), provenance: b.close() }]);
+    expectClean(report);
+    expect(report).toMatchObject({ committed: true, datasets: { inserted: 2 } });
+    const stored = (await own.getDatasetType('frame'))!;
+    expect(stored.group.universe).toBe(universe);
+    expect(stored.dimensions).toEqual(['camera', 'chip']);
+    expect((await own.queryDatasets({ dataId: { chip: '2' } })).map((r) => r.id)).toEqual([frames[1]!.id]);
   });
 
   it('stores the quantum, its document and the predicted/available/actual flags', async () => {

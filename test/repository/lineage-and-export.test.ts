@@ -18,6 +18,7 @@ import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { DatasetNotFound, InvalidArgument, RepositoryError } from '../../src/model/errors.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import * as fx from '../e2e/fixture.js';
+import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 
 const DS_NAME = 'InMemoryDatastore@lineage';
 const Q1_ID = '00000000-0000-4000-8000-00000000000a';
@@ -35,7 +36,7 @@ beforeAll(async () => {
   const datastore = new MemoryDatastore(DS_NAME, new MemoryStore(), storageClasses);
   for (const [i, w] of fx.inputRefs().entries()) await datastore.put({ kind: 'value', value: { data: i + 1 } }, parseDatasetRef(w));
   await datastore.put({ kind: 'value', value: { data: -1 } }, parseDatasetRef(fx.initRef()));
-  const b1 = await openButler({ sessionId: 's1', quantumId: Q1_ID, quantum: fx.q1(), strictDeferred: false, datastore, storageClasses });
+  const b1 = await openButler({ sessionId: 's1', quantumId: Q1_ID, quantum: fx.q1(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
   const inputs = fx.inputRefs();
   for (const w of inputs.slice(0, 3)) await b1.get({ id: w.id });
   await b1.get({ id: fx.initRef().id });
@@ -44,7 +45,7 @@ beforeAll(async () => {
   for (const [i, w] of fx.outputRefs().entries()) await b1.put({ id: w.id }, { kind: 'value', value: { data: (i + 1) ** 2 } });
   daf1 = b1.extractProvenance('daf_butler');
   native1 = b1.close();
-  const b2 = await openButler({ sessionId: 's2', quantumId: Q2_ID, quantum: fx.q2(), strictDeferred: false, datastore, storageClasses });
+  const b2 = await openButler({ sessionId: 's2', quantumId: Q2_ID, quantum: fx.q2(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
   const outs = fx.outputRefs();
   await b2.storedMany(outs.map((w) => ({ id: w.id })));
   for (const w of outs.slice(0, 2)) await b2.get({ id: w.id });

@@ -19,9 +19,19 @@ import { makeDatasetRef, type DatasetRef } from '../../src/model/dataset-ref.js'
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { makeDataId } from '../../src/model/data-coordinate.js';
 import { NULL_STRING, STORED_FILE_INFO_TABLE, type DatastoreRecordData, type RecordRow } from '../../src/model/datastore-records.js';
-import { ConflictingDefinition, DatasetNotFound, InvalidArgument, RegistrySchemaMismatch, RepositoryError, UnknownDatasetType } from '../../src/model/errors.js';
+import {
+  ConflictingDefinition,
+  DatasetNotFound,
+  DimensionNameError,
+  DimensionValueError,
+  InvalidArgument,
+  RegistrySchemaMismatch,
+  RepositoryError,
+  UnknownDatasetType,
+} from '../../src/model/errors.js';
 
 const DIMS = ['instrument', 'detector'];
+const ID_OLD = '0f8d4c2e-1111-4222-8333-444455556666';
 const calexp = makeDatasetType({ name: 'calexp', storageClass: 'StructuredDataDict', dimensions: DIMS });
 const src = makeDatasetType({ name: 'src', storageClass: 'StructuredDataDict', dimensions: DIMS });
 
@@ -77,6 +87,34 @@ describe('Registry: runs and dataset types', () => {
     const comp = makeDatasetType({ name: 'calexp.wcs', storageClass: 'StructuredDataDict', dimensions: DIMS, parentStorageClass: 'StructuredDataDict', isCalibration: true });
     await reg.registerDatasetType(comp);
     expect(await reg.getDatasetType('calexp.wcs')).toEqual(comp);
+  });
+});
+
+describe('Registry: implied dimensions', () => {
+  it('sees one dataset type whether its implied dimensions are declared or not (daf_butler conforms them)', async () => {
+    const flat = makeDatasetType({ name: 'flat', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector', 'physical_filter', 'band'], isCalibration: true });
+    expect(await reg.registerDatasetType(flat)).toBe(true);
+    const requiredOnly = makeDatasetType({ name: 'flat', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector', 'physical_filter'], isCalibration: true });
+    expect(await reg.registerDatasetType(requiredOnly)).toBe(false);
+    expect((await reg.getDatasetType('flat'))!.dimensions).toEqual(['instrument', 'detector', 'physical_filter']);
+    expect((await reg.getDatasetType('flat'))!.group.implied).toEqual(['band']);
+    // Dropping a required dimension is still another definition.
+    await expect(reg.registerDatasetType(makeDatasetType({ ...requiredOnly, dimensions: ['instrument', 'detector'] }))).rejects.toThrow(ConflictingDefinition);
+  });
+
+  it('finds data IDs stored before values were coerced ("4" for an int key) by 4 and by "4"', async () => {
+    await reg.registerDatasetType(calexp);
+    await reg.registerRun('run1');
+    const old = ref(calexp, 3);
+    // A row as an older version wrote it: the detector as text (a ref built without standardising its data ID).
+    const legacy: DatasetRef = { id: ID_OLD, datasetType: calexp, dataId: { detector: '4', instrument: 'Cam1' }, run: 'run1' };
+    await reg.insertDatasets([old, legacy]);
+    expect((await reg.getDataset(ID_OLD))!.dataId).toEqual({ detector: '4', instrument: 'Cam1' });
+    expect((await reg.queryDatasets({ dataId: { detector: 4 } })).map((r) => r.id)).toEqual([ID_OLD]);
+    expect((await reg.queryDatasets({ dataId: { detector: '4' } })).map((r) => r.id)).toEqual([ID_OLD]);
+    expect((await reg.queryDatasets({ dataId: { detector: '3' } })).map((r) => r.id)).toEqual([old.id]);
+    // The key made the same way for both: the old row is found by its coerced data ID too.
+    expect((await reg.findDataset('calexp', { instrument: 'Cam1', detector: 4 }, 'run1'))?.id).toBe(ID_OLD);
   });
 });
 
@@ -157,10 +195,14 @@ describe('Registry: datasets', () => {
     expect(names(await reg.queryDatasets({ datasetType: '{src,nothing}', run: 'run2' }))).toEqual(['run2/src/2']);
     expect(names(await reg.queryDatasets({ datasetType: 'src' }))).toEqual(['run1/src/1', 'run1/src/3', 'run2/src/2']);
     expect(await reg.queryDatasets({ datasetType: 'x*' })).toEqual([]);
-    // 1 and "1" are different values.
+    // detector has an int key: the ref made with "3" holds 3, and "3" and 3 both find it.
+    expect(all[4]!.dataId).toEqual({ instrument: 'Cam1', detector: 3 });
     expect(names(await reg.queryDatasets({ dataId: { detector: 1 } }))).toEqual(['run1/calexp/1', 'run1/src/1']);
     expect(names(await reg.queryDatasets({ dataId: { detector: '3' } }))).toEqual(['run1/src/3']);
-    expect(await reg.queryDatasets({ dataId: { detector: 3 } })).toEqual([]);
+    expect(names(await reg.queryDatasets({ dataId: { detector: 3 } }))).toEqual(['run1/src/3']);
+    // instrument has a string key: an integer is refused, not matched.
+    await expect(reg.queryDatasets({ dataId: { instrument: 1 } })).rejects.toThrow(DimensionValueError);
+    await expect(reg.queryDatasets({ dataId: { nonesuch: 1 } })).rejects.toThrow(DimensionNameError);
     expect(await reg.queryDatasets({ dataId: { detector: 2, instrument: 'Cam1' }, run: 'run1' })).toEqual([ref(calexp, 2)]);
     expect(await reg.queryDatasets({ dataId: { visit: 1 } })).toEqual([]);
     await expect(reg.queryDatasets({ dataId: { 'bad-name': 1 } })).rejects.toThrow(InvalidArgument);

@@ -6,14 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DimensionUniverse } from '../../src/model/dimensions/dimension-universe.js';
 import type { Registry, RegistryKind } from '../../src/repository/registry.js';
 import { SqliteRegistry } from '../../src/repository/sqlite/registry.js';
 import { pgTestUrl } from './pg-url.js';
 
 export interface TestBackend {
   kind: RegistryKind;
-  /** A new, empty registry of this backend. */
-  fresh(): Promise<Registry>;
+  /** A new, empty registry of this backend (in daf_butler's default dimension universe unless given another). */
+  fresh(opts?: { universe?: DimensionUniverse }): Promise<Registry>;
   /** Close it and remove what it stored. */
   dispose(reg: Registry): Promise<void>;
 }
@@ -26,9 +27,9 @@ export function uniqueSchema(prefix = 't'): string {
 
 const sqlite: TestBackend = {
   kind: 'sqlite',
-  async fresh() {
+  async fresh(opts = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'qb-registry-'));
-    return SqliteRegistry.open(join(dir, 'registry.sqlite3'));
+    return SqliteRegistry.open(join(dir, 'registry.sqlite3'), opts);
   },
   async dispose(reg) {
     await reg.close();
@@ -40,9 +41,9 @@ const sqlite: TestBackend = {
 function postgres(url: string): TestBackend {
   return {
     kind: 'postgresql',
-    async fresh() {
+    async fresh(opts = {}) {
       const { PgRegistry } = await import('../../src/repository/postgres/registry.js');
-      return PgRegistry.open({ url, schema: uniqueSchema(), create: true });
+      return PgRegistry.open({ url, schema: uniqueSchema(), create: true, ...opts });
     },
     async dispose(reg) {
       const { PgRegistry } = await import('../../src/repository/postgres/registry.js');

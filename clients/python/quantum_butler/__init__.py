@@ -10,6 +10,9 @@ from .butler import Client, DatasetRefURIs, DeferredDatasetHandle, QuantumBacked
 from .errors import (
     ERROR_CLASSES,
     DatasetNotFoundError,
+    DimensionNameError,
+    DimensionValueError,
+    InconsistentUniverseError,
     InvalidArgumentError,
     InvalidDatasetRefError,
     InvalidParamsError,
@@ -33,7 +36,8 @@ from .errors import (
     UnknownParameterError,
     error_from_response,
 )
-from .refs import DATASET_ID_NAMESPACE, dataset_id, dataset_type, make_ref, ref_id, serialized_quantum
+from .dimensions import DimensionGroup, DimensionUniverse, default_universe
+from .refs import DATASET_ID_NAMESPACE, dataset_id, dataset_id_seed, dataset_type, make_ref, ref_id, serialized_quantum
 from .rpc import PROTOCOL_VERSION, Connection, RequestFuture, default_cli_path, default_node_path
 from .repository import Repository
 from .store import Store, StoreTransaction, StoreValue
@@ -70,6 +74,9 @@ __all__ = [
     "RegistryUnavailableError",
     "RegistrySchemaError",
     "ChecksumMismatchError",
+    "DimensionNameError",
+    "DimensionValueError",
+    "InconsistentUniverseError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -78,7 +85,11 @@ __all__ = [
     "decode_payload",
     "DATASET_ID_NAMESPACE",
     "dataset_id",
+    "dataset_id_seed",
     "dataset_type",
+    "DimensionUniverse",
+    "DimensionGroup",
+    "default_universe",
     "make_ref",
     "ref_id",
     "serialized_quantum",

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Mapping as _MappingABC
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
 
+from .dimensions import DimensionUniverse
 from .errors import MessageTooLargeError, QuantumButlerError
 from .refs import ref_id
 from .rpc import Connection
@@ -60,6 +61,18 @@ def _ref_arg(ref: RefLike) -> Dict[str, Any]:
         dump = getattr(simple, "model_dump", None)
         return dump(mode="json") if callable(dump) else dict(simple)
     return {"id": ref_id(ref)}
+
+
+def _dimensions_param(dimensions: Any) -> Dict[str, Any]:
+    """A universe as ``session/open`` takes it: a dimensions config (or ``{namespace, version}``)."""
+    if isinstance(dimensions, DimensionUniverse):
+        return dict(dimensions.config)
+    config = getattr(dimensions, "dimensionConfig", None)  # a daf_butler DimensionUniverse
+    if config is not None:
+        return json.loads(json.dumps(config.toDict()))
+    if isinstance(dimensions, Mapping):
+        return dict(dimensions)
+    raise TypeError("dimensions must be a dimensions config mapping or a DimensionUniverse, not %r" % (dimensions,))
 
 
 def decode_payload(payload: Mapping[str, Any]) -> Any:
@@ -157,6 +170,7 @@ class Client:
         mount: Optional[Mapping[str, Any]] = None,
         repository: Optional[Mapping[str, Any]] = None,
         provenance_file: Optional[str] = None,
+        dimensions: Any = None,
         timeout: Optional[float] = None,
         **extra: Any,
     ) -> "QuantumBackedButler":
@@ -169,7 +183,11 @@ class Client:
         passed as they are, as is any further camelCase ``session/open`` parameter.
         ``notifications`` picks the streams: ``provenance``, ``progress``, ``store``.
         ``provenance_file`` (an absolute path) receives the provenance document however
-        the session ends, even if this process dies without closing it.
+        the session ends, even if this process dies without closing it. ``dimensions``
+        is the session's universe: a daf_butler dimensions config (a dict, or a daf_butler
+        ``DimensionUniverse``, whose ``dimensionConfig`` is sent), a
+        :class:`~quantum_butler.dimensions.DimensionUniverse`, or ``{"namespace", "version"}``;
+        default: the repository's, else daf_butler's default universe.
         """
         params: Dict[str, Any] = {}
         if datastore_name is not None:
@@ -199,6 +217,8 @@ class Client:
             params["repository"] = dict(repository)
         if provenance_file is not None:
             params["provenanceFile"] = str(provenance_file)
+        if dimensions is not None:
+            params["dimensions"] = _dimensions_param(dimensions)
         params.update(extra)
         info = self.connection.request("session/open", params, timeout=timeout)
         return QuantumBackedButler(self, info, storage_classes=storage_classes)
@@ -285,6 +305,7 @@ class QuantumBackedButler:
         self._storage_classes = dict(storage_classes or {})
         self._closed = False
         self._final_provenance: Optional[Dict[str, Any]] = None
+        self._dimensions: Optional[DimensionUniverse] = None
 
     # ----------------------------------------------------------------- construction
 
@@ -605,6 +626,20 @@ class QuantumBackedButler:
     def metrics(self, reset: bool = False, *, timeout: Optional[float] = None) -> Dict[str, Any]:
         """``{nGet, nPut, nGetFailed, nPutFailed, timeInGet, timeInPut, bytesRead, bytesWritten}``."""
         return self._call("butler/metrics", {"reset": bool(reset)}, timeout)
+
+    @property
+    def dimensions(self) -> DimensionUniverse:
+        """The session's dimension universe (daf_butler's ``LimitedButler.dimensions``), asked once.
+
+        A :class:`~quantum_butler.dimensions.DimensionUniverse` built from the config the
+        sidecar returns (``butler/dimensions`` with ``config: true``): ``namespace``,
+        ``version``, ``elements`` and ``conform()``. ``dimensions.config`` is a daf_butler
+        dimensions config: ``lsst.daf.butler.DimensionUniverse(DimensionConfig(it))`` rebuilds
+        the universe where daf_butler is installed.
+        """
+        if self._dimensions is None:
+            self._dimensions = DimensionUniverse(self._call("butler/dimensions", {"config": True})["config"])
+        return self._dimensions
 
     @property
     def store(self) -> "Store":

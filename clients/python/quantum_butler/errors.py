@@ -40,6 +40,9 @@ __all__ = [
     "RegistryUnavailableError",
     "RegistrySchemaError",
     "ChecksumMismatchError",
+    "DimensionNameError",
+    "DimensionValueError",
+    "InconsistentUniverseError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -185,6 +188,19 @@ class ChecksumMismatchError(QuantumButlerError, OSError):
     """A repository artifact's bytes do not match the checksum its record holds."""
 
 
+class DimensionNameError(QuantumButlerError, KeyError):
+    """A dimension the universe does not know, or a required dimension without a value
+    (daf_butler's DimensionNameError is a KeyError)."""
+
+
+class DimensionValueError(QuantumButlerError, ValueError):
+    """A data ID value that does not fit its dimension's key type (e.g. an int for ``instrument``)."""
+
+
+class InconsistentUniverseError(QuantumButlerError):
+    """Refs or a repository from another dimension universe (daf_butler's InconsistentUniverseError)."""
+
+
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DatasetNotFound": DatasetNotFoundError,
@@ -206,6 +222,9 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "RegistrySchemaMissing": RegistrySchemaError,
     "RegistrySchemaMismatch": RegistrySchemaError,
     "ChecksumMismatch": ChecksumMismatchError,
+    "DimensionNameError": DimensionNameError,
+    "DimensionValueError": DimensionValueError,
+    "InconsistentUniverse": InconsistentUniverseError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the

@@ -9,9 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from .dimensions import DimensionGroup, DimensionUniverse, default_universe
+
 __all__ = [
     "DATASET_ID_NAMESPACE",
     "dataset_id",
+    "dataset_id_seed",
     "dataset_type",
     "make_ref",
     "serialized_quantum",
@@ -22,10 +25,35 @@ __all__ = [
 DATASET_ID_NAMESPACE = uuid.UUID("840b31d9-05cd-5161-b2c8-00d32b280d0f")
 
 
-def _value_text(value: Any) -> str:
-    if isinstance(value, bool):  # JavaScript's String(true) on the sidecar side
-        return "true" if value else "false"
-    return str(value)
+def _group(data_id: Mapping[str, Any], dimensions: Optional[Iterable[str]], universe: Optional[DimensionUniverse]) -> DimensionGroup:
+    """The dimensions of a dataset: ``dimensions`` conformed, else the data ID's keys that are dimensions."""
+    u = universe or default_universe()
+    if dimensions is not None:
+        return u.conform(dimensions)
+    return u.conform(k for k in data_id if k in u and u[k].is_dimension)
+
+
+def dataset_id_seed(
+    dataset_type_name: str,
+    data_id: Mapping[str, Any],
+    run: str,
+    *,
+    dimensions: Optional[Iterable[str]] = None,
+    mode: str = "DATAID_TYPE_RUN",
+    universe: Optional[DimensionUniverse] = None,
+) -> str:
+    """The text daf_butler's DatasetIdFactory hashes: ``dataset_type=<name>[,run=<run>],<dim>=<value>,...``
+    over the *required* dimensions, sorted by name (``sorted(dataId.required.items())``)."""
+    if mode not in ("DATAID_TYPE_RUN", "DATAID_TYPE"):
+        raise ValueError("mode must be DATAID_TYPE_RUN or DATAID_TYPE, not %r" % (mode,))
+    group = _group(data_id, dimensions, universe)
+    standard = group.standardize(data_id)
+    required = {d: standard[d] for d in group.required}
+    parts = ["dataset_type=%s" % dataset_type_name]
+    if mode == "DATAID_TYPE_RUN":
+        parts.append("run=%s" % run)
+    parts.extend("%s=%s" % (dim, value) for dim, value in sorted(required.items()))
+    return ",".join(parts)
 
 
 def dataset_id(
@@ -35,34 +63,34 @@ def dataset_id(
     *,
     dimensions: Optional[Iterable[str]] = None,
     mode: str = "DATAID_TYPE_RUN",
+    universe: Optional[DimensionUniverse] = None,
 ) -> str:
     """A deterministic dataset id, as daf_butler's DatasetIdFactory makes it.
 
-    The uuid5 (in :data:`DATASET_ID_NAMESPACE`) of
-    ``dataset_type=<name>[,run=<run>],<dim>=<value>,...`` over the required
-    dimensions sorted by name. ``mode`` is ``DATAID_TYPE_RUN`` or ``DATAID_TYPE``.
+    The uuid5 (in :data:`DATASET_ID_NAMESPACE`) of :func:`dataset_id_seed`. The
+    dataset type's dimensions are ``dimensions`` (any of them; dependencies are
+    added), or else every key of ``data_id`` that is a dimension of ``universe``
+    (default: daf_butler's default universe): an expanded data ID, with implied
+    values such as ``band`` and non-dimension keys, gives the same id as its
+    required values alone. Values are coerced by key type (``"2"`` is 2 for
+    ``detector``). ``mode`` is ``DATAID_TYPE_RUN`` or ``DATAID_TYPE``.
     """
-    if mode not in ("DATAID_TYPE_RUN", "DATAID_TYPE"):
-        raise ValueError("mode must be DATAID_TYPE_RUN or DATAID_TYPE, not %r" % (mode,))
-    parts = ["dataset_type=%s" % dataset_type_name]
-    if mode == "DATAID_TYPE_RUN":
-        parts.append("run=%s" % run)
-    for dim in sorted(set(dimensions if dimensions is not None else data_id)):
-        if dim not in data_id:
-            raise KeyError("No value in data ID %r for required dimension %r." % (dict(data_id), dim))
-        parts.append("%s=%s" % (dim, _value_text(data_id[dim])))
-    return str(uuid.uuid5(DATASET_ID_NAMESPACE, ",".join(parts)))
+    seed = dataset_id_seed(dataset_type_name, data_id, run, dimensions=dimensions, mode=mode, universe=universe)
+    return str(uuid.uuid5(DATASET_ID_NAMESPACE, seed))
 
 
 def dataset_type(
     name: str,
     storage_class: str = "StructuredDataDict",
-    dimensions: Sequence[str] = (),
+    dimensions: Iterable[str] = (),
     *,
     is_calibration: bool = False,
+    universe: Optional[DimensionUniverse] = None,
 ) -> Dict[str, Any]:
-    """A daf_butler SerializedDatasetType."""
-    return {"name": name, "storageClass": storage_class, "dimensions": list(dimensions), "isCalibration": is_calibration}
+    """A daf_butler SerializedDatasetType: ``dimensions`` conformed, the required ones listed
+    in the universe's order (as ``DatasetType.to_simple()`` lists them)."""
+    group = (universe or default_universe()).conform(dimensions)
+    return {"name": name, "storageClass": storage_class, "dimensions": list(group.required), "isCalibration": is_calibration}
 
 
 def make_ref(
@@ -74,13 +102,20 @@ def make_ref(
     dimensions: Optional[Sequence[str]] = None,
     id: Optional[str] = None,
     is_calibration: bool = False,
+    mode: str = "DATAID_TYPE_RUN",
+    universe: Optional[DimensionUniverse] = None,
 ) -> Dict[str, Any]:
-    """A daf_butler SerializedDatasetRef with a deterministic (DATAID_TYPE_RUN) id."""
-    dims = list(dimensions) if dimensions is not None else list(data_id)
+    """A daf_butler SerializedDatasetRef with a deterministic id (``mode``, default DATAID_TYPE_RUN).
+
+    Dimensions and id as :func:`dataset_id` finds them; the data ID is standardised as
+    daf_butler's ``DatasetRef`` does it (values coerced, implied values kept when all
+    are given, other keys left out, daf_butler's key order).
+    """
+    group = _group(data_id, dimensions, universe)
     return {
-        "id": id or dataset_id(dataset_type_name, data_id, run, dimensions=dims),
-        "datasetType": dataset_type(dataset_type_name, storage_class, dims, is_calibration=is_calibration),
-        "dataId": {"dataId": dict(data_id), "records": None},
+        "id": id or dataset_id(dataset_type_name, data_id, run, dimensions=group.names, mode=mode, universe=group.universe),
+        "datasetType": dataset_type(dataset_type_name, storage_class, group.names, is_calibration=is_calibration, universe=group.universe),
+        "dataId": {"dataId": group.standardize(data_id), "records": None},
         "run": run,
         "component": None,
     }

@@ -16,9 +16,11 @@ export interface PgWorkerData {
   maxConflicts: number;
   items: number;
   dryRun: boolean;
+  /** The registry's dimension universe, as a (trimmed) daf_butler dimensions config. */
+  dimensions: unknown;
 }
 
-const { url, schema, maxConflicts, items, dryRun, port, shared } = workerData as PgWorkerData & WorkerChannel;
+const { url, schema, maxConflicts, items, dryRun, dimensions, port, shared } = workerData as PgWorkerData & WorkerChannel;
 
 function reply(msg: WorkerReply): void {
   port.postMessage(msg);
@@ -37,6 +39,8 @@ let close: (() => Promise<void>) | undefined;
 try {
   const { PgConnection } = await import('./connection.js');
   const { PgBulkWriter } = await import('./bulk-writer.js');
+  const { universeFrom } = await import('../../model/dimensions/default-universe.js');
+  const universe = universeFrom(dimensions);
   const conn = await PgConnection.create({ url, schema, poolSize: 1 });
   const c = await conn.client();
   close = async () => {
@@ -44,7 +48,7 @@ try {
     await conn.close();
   };
   await c.query('BEGIN');
-  const writer = new PgBulkWriter(c, conn.driver, { maxConflicts, items }, () => Atomics.store(shared, SLOT.rows, writer.rows));
+  const writer = new PgBulkWriter(c, conn.driver, { maxConflicts, items, universe }, () => Atomics.store(shared, SLOT.rows, writer.rows));
   await writer.begin();
   reply({ kind: 'ready' });
 

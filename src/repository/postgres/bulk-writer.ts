@@ -28,6 +28,7 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { datasetTypeEquals, makeDatasetType, type DatasetType } from '../../model/dataset-type.js';
+import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import {
   DATASET_STRIDE,
   INPUT_STRIDE,
@@ -113,15 +114,18 @@ export class PgBulkWriter {
   private datasetOrd = 0;
   private readonly quantaPerStage: number;
   private readonly datasetsPerStage: number;
+  /** The universe dataset types are conformed in (the registry's). */
+  private readonly universe: DimensionUniverse;
 
   constructor(
     private readonly c: pg.ClientBase,
     private readonly driver: Driver,
-    opts: { maxConflicts: number; items: number },
+    opts: { maxConflicts: number; items: number; universe: DimensionUniverse },
     /** Called after each stage is applied (progress). */
     private readonly onApplied: () => void = () => {},
   ) {
     this.conflicts = new ConflictList(opts.maxConflicts);
+    this.universe = opts.universe;
     this.quantaPerStage = quantaPerStage(opts.items);
     this.datasetsPerStage = 4 * this.quantaPerStage;
   }
@@ -225,7 +229,7 @@ export class PgBulkWriter {
   private async ensure(b: EnsureBatch): Promise<void> {
     if (b.runs.length > 0) await this.c.query('INSERT INTO runs (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [b.runs]);
     if (b.datasetTypes.length === 0) return;
-    const types = b.datasetTypes.map((s) => makeDatasetType(s));
+    const types = b.datasetTypes.map((s) => makeDatasetType({ ...s, universe: this.universe }));
     for (const dt of types) {
       await this.c.query(
         'INSERT INTO dataset_types (name, storage_class, dimensions, parent_storage_class, is_calibration) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
@@ -233,7 +237,7 @@ export class PgBulkWriter {
       );
     }
     const stored = (await this.c.query<DatasetTypeRow>('SELECT * FROM dataset_types WHERE name = ANY($1::text[])', [types.map((t) => t.name)])).rows;
-    const byName = new Map<string, DatasetType>(stored.map((r) => [r.name, datasetTypeOfRow(r)]));
+    const byName = new Map<string, DatasetType>(stored.map((r) => [r.name, datasetTypeOfRow(r, this.universe)]));
     for (const dt of types) {
       const existing = byName.get(dt.name);
       // Planned as new against the committed registry; another collector registered it otherwise meanwhile.

@@ -18,6 +18,9 @@ import { normalizeDatasetId, type DatasetId } from '../../model/dataset-id.js';
 import { compareRefs, type DatasetRef } from '../../model/dataset-ref.js';
 import type { DatasetType } from '../../model/dataset-type.js';
 import type { DatastoreRecordData } from '../../model/datastore-records.js';
+import { defaultUniverse } from '../../model/dimensions/default-universe.js';
+import { trimDimensionConfig } from '../../model/dimensions/dimension-config.js';
+import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import type { BatchChannel, PlanningReads } from '../bulk-batches.js';
 import { lineageArgs, shapeLineage, walkLineage, type Lineage, type LineageDirection, type LineageLink, type LineageLinks } from '../lineage.js';
 import { groupRecords, groupRecordsByDatastore, type RecordDbRow } from '../record-columns.js';
@@ -67,6 +70,8 @@ export interface PgRegistryOptions {
   /** Create the schema and its tables (it must not hold a registry yet) instead of opening them. */
   create?: boolean;
   poolSize?: number;
+  /** The dimension universe dataset types are conformed in and data ID queries coerced by (default: daf_butler's). */
+  universe?: DimensionUniverse;
 }
 
 interface InputEdgeRow {
@@ -85,7 +90,10 @@ export class PgRegistry implements Registry {
   /** Registered dataset types seen so far (a registered type never changes). */
   private readonly typeCache = new Map<string, DatasetType>();
 
-  private constructor(private readonly conn: PgConnection) {}
+  private constructor(
+    private readonly conn: PgConnection,
+    readonly universe: DimensionUniverse,
+  ) {}
 
   static async open(opts: PgRegistryOptions): Promise<PgRegistry> {
     const conn = await PgConnection.create(opts);
@@ -96,7 +104,7 @@ export class PgRegistry implements Registry {
       await conn.close();
       throw mapPgError(err, conn.where);
     }
-    return new PgRegistry(conn);
+    return new PgRegistry(conn, opts.universe ?? defaultUniverse());
   }
 
   get schema(): string {
@@ -129,7 +137,7 @@ export class PgRegistry implements Registry {
 
   async registerRun(name: string): Promise<boolean> {
     checkRunName(name);
-    return this.conn.transaction(async (c) => (await pgRowOps(c).ensureRun(name)) === true);
+    return this.conn.transaction(async (c) => (await pgRowOps(c, this.universe).ensureRun(name)) === true);
   }
 
   async hasRun(name: string): Promise<boolean> {
@@ -141,7 +149,7 @@ export class PgRegistry implements Registry {
   }
 
   async registerDatasetType(dt: DatasetType): Promise<boolean> {
-    return this.conn.transaction((c) => runAsync(registerDatasetTypeSteps(pgRowOps(c), dt)));
+    return this.conn.transaction((c) => runAsync(registerDatasetTypeSteps(pgRowOps(c, this.universe), dt)));
   }
 
   async getDatasetType(name: string): Promise<DatasetType | undefined> {
@@ -149,19 +157,19 @@ export class PgRegistry implements Registry {
     if (cached) return cached;
     const row = (await this.conn.query<DatasetTypeRow>({ name: 'qb_type_get', text: 'SELECT * FROM dataset_types WHERE name = $1', values: [name] })).rows[0];
     if (!row) return undefined;
-    const dt = datasetTypeOfRow(row);
+    const dt = datasetTypeOfRow(row, this.universe);
     this.typeCache.set(name, dt);
     return dt;
   }
 
   async datasetTypes(): Promise<DatasetType[]> {
-    return (await this.conn.query<DatasetTypeRow>('SELECT * FROM dataset_types ORDER BY name')).rows.map(datasetTypeOfRow);
+    return (await this.conn.query<DatasetTypeRow>('SELECT * FROM dataset_types ORDER BY name')).rows.map((r) => datasetTypeOfRow(r, this.universe));
   }
 
   // ---------------------------------------------------------------- datasets
 
   async insertDatasets(refs: readonly DatasetRef[], opts: InsertDatasetsOptions = {}): Promise<{ inserted: number; existing: number }> {
-    return this.conn.transaction((c) => runAsync(insertDatasetsSteps(pgRowOps(c), refs, opts)));
+    return this.conn.transaction((c) => runAsync(insertDatasetsSteps(pgRowOps(c, this.universe), refs, opts)));
   }
 
   async getDataset(id: DatasetId): Promise<DatasetRef | undefined> {
@@ -196,10 +204,12 @@ export class PgRegistry implements Registry {
       }
     }
     if (query.run !== undefined) where.push(`run = ${p(query.run)}`);
-    for (const [k, v] of checkDataIdQuery(query.dataId ?? {})) {
-      // jsonb_typeof tells the integer 1 from the string "1", as dataIdEquals does.
+    for (const [k, v] of checkDataIdQuery(query.dataId ?? {}, this.universe)) {
+      // An int key matches a JSON number or, in data IDs written before values were coerced,
+      // its decimal text; a string key only a JSON string.
       const key = p(k);
-      where.push(`jsonb_typeof(data_id::jsonb -> ${key}) = ${p(typeof v === 'number' ? 'number' : 'string')} AND data_id::jsonb ->> ${key} = ${p(String(v))}`);
+      const types = typeof v === 'number' ? `('number', 'string')` : `('string')`;
+      where.push(`jsonb_typeof(data_id::jsonb -> ${key}) IN ${types} AND data_id::jsonb ->> ${key} = ${p(String(v))}`);
     }
     const rows = (await this.conn.query<DatasetRow>(`SELECT * FROM datasets${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params)).rows;
     const out: DatasetRef[] = [];
@@ -210,7 +220,7 @@ export class PgRegistry implements Registry {
   // ---------------------------------------------------------------- datastore records
 
   async insertRecords(datastoreName: string, data: DatastoreRecordData): Promise<InsertRecordsResult> {
-    return this.conn.transaction((c) => runAsync(insertRecordsSteps(pgRowOps(c), datastoreName, data)));
+    return this.conn.transaction((c) => runAsync(insertRecordsSteps(pgRowOps(c, this.universe), datastoreName, data)));
   }
 
   async getRecords(datastoreName: string, ids: Iterable<DatasetId>): Promise<DatastoreRecordData> {
@@ -237,13 +247,13 @@ export class PgRegistry implements Registry {
   }
 
   async storeDataset(claim: DatasetClaim): Promise<ClaimOutcome> {
-    return this.conn.transaction((c) => runAsync(storeDatasetSteps(pgRowOps(c), claim)));
+    return this.conn.transaction((c) => runAsync(storeDatasetSteps(pgRowOps(c, this.universe), claim)));
   }
 
   // ---------------------------------------------------------------- quanta
 
   async insertQuantum(q: QuantumInsert): Promise<{ inserted: boolean }> {
-    return this.conn.transaction((c) => runAsync(insertQuantumSteps(pgRowOps(c), q)));
+    return this.conn.transaction((c) => runAsync(insertQuantumSteps(pgRowOps(c, this.universe), q)));
   }
 
   async getQuantum(id: string): Promise<StoredQuantum | undefined> {
@@ -368,7 +378,7 @@ export class PgRegistry implements Registry {
       const outcome = await this.conn.transaction(
         async (c) => {
           const channel: BatchChannel = { send: (b) => writer.send(b), rowsApplied: () => writer.rows, tick: () => {} };
-          const writer = new PgBulkWriter(c, this.conn.driver, { maxConflicts: opts.maxConflicts, items: opts.items }, () => channel.tick());
+          const writer = new PgBulkWriter(c, this.conn.driver, { maxConflicts: opts.maxConflicts, items: opts.items, universe: this.universe }, () => channel.tick());
           await writer.begin();
           const commit = await runAsync(body(planning, channel));
           const result = await writer.finish();
@@ -390,7 +400,14 @@ export class PgRegistry implements Registry {
    * its heap slow the writer's round trips to the server.
    */
   private async threadLoad(script: URL, opts: BulkLoadOptions, planning: PlanningReads, body: BulkBody): Promise<BulkOutcome> {
-    const data: PgWorkerData = { url: this.conn.opts.url, schema: this.schema, maxConflicts: opts.maxConflicts, items: opts.items, dryRun: opts.dryRun };
+    const data: PgWorkerData = {
+      url: this.conn.opts.url,
+      schema: this.schema,
+      maxConflicts: opts.maxConflicts,
+      items: opts.items,
+      dryRun: opts.dryRun,
+      dimensions: trimDimensionConfig(this.universe.config),
+    };
     const thread = await BulkWriterThread.start(script, { ...data }, { waitMs: 0, ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}) });
     try {
       const channel: BatchChannel = { send: (b) => thread.send(b, () => channel.tick()), rowsApplied: () => thread.rowsApplied, tick: () => {} };

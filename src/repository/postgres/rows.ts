@@ -8,6 +8,7 @@
  */
 import type pg from 'pg';
 import { datasetTypeEquals, validateDatasetTypeName, type DatasetType } from '../../model/dataset-type.js';
+import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import { columnsOfDbRow, recordDifferences, type RecordColumns, type RecordDbRow } from '../record-columns.js';
 import type { RowOps } from '../registry-ops.js';
 import {
@@ -27,9 +28,9 @@ function q<R extends pg.QueryResultRow>(c: Q, name: string, text: string, values
   return c.query<R>({ name, text, values });
 }
 
-export async function datasetTypeRow(c: Q, name: string): Promise<DatasetType | undefined> {
+export async function datasetTypeRow(c: Q, name: string, universe: DimensionUniverse): Promise<DatasetType | undefined> {
   const r = await q<DatasetTypeRow>(c, 'qb_type_get', 'SELECT * FROM dataset_types WHERE name = $1', [name]);
-  return r.rows[0] ? datasetTypeOfRow(r.rows[0]) : undefined;
+  return r.rows[0] ? datasetTypeOfRow(r.rows[0], universe) : undefined;
 }
 
 export async function hasRun(c: Q, name: string): Promise<boolean> {
@@ -53,12 +54,12 @@ export async function quantumRow(c: Q, id: string): Promise<QuantumRow | undefin
   return (await q<QuantumRow>(c, 'qb_q_get', 'SELECT * FROM quanta WHERE id = $1', [id])).rows[0];
 }
 
-/** The shared row logic's operations on connection `c` (inside its transaction). */
-export function pgRowOps(c: Q): RowOps {
+/** The shared row logic's operations on connection `c` (inside its transaction); types conformed in `universe`. */
+export function pgRowOps(c: Q, universe: DimensionUniverse): RowOps {
   return {
     ensureRun: async (name) => (await q(c, 'qb_run_ins', 'INSERT INTO runs (name) VALUES ($1) ON CONFLICT DO NOTHING', [name])).rowCount! > 0,
     hasRun: (name) => hasRun(c, name),
-    datasetType: (name) => datasetTypeRow(c, name),
+    datasetType: (name) => datasetTypeRow(c, name, universe),
     ensureDatasetType: async (dt): Promise<[RowOutcome, DatasetType | undefined]> => {
       validateDatasetTypeName(dt.name);
       const r = await q(
@@ -68,7 +69,7 @@ export function pgRowOps(c: Q): RowOps {
         [dt.name, dt.storageClass, dimensionsJson(dt), dt.parentStorageClass ?? null, dt.isCalibration],
       );
       if (r.rowCount! > 0) return INSERTED;
-      const existing = (await datasetTypeRow(c, dt.name))!;
+      const existing = (await datasetTypeRow(c, dt.name, universe))!;
       return [datasetTypeEquals(existing, dt) ? 'present' : 'conflict', existing];
     },
     insertDataset: async (id, datasetType, run, key, dataIdJson) => {

@@ -13,9 +13,11 @@ export interface SqliteWorkerData {
   path: string;
   maxConflicts: number;
   busyTimeoutMs: number;
+  /** The registry's dimension universe, as a (trimmed) daf_butler dimensions config. */
+  dimensions: unknown;
 }
 
-const { path, port, shared, maxConflicts, busyTimeoutMs } = workerData as SqliteWorkerData & WorkerChannel;
+const { path, port, shared, maxConflicts, busyTimeoutMs, dimensions } = workerData as SqliteWorkerData & WorkerChannel;
 
 class Stop extends Error {}
 
@@ -41,6 +43,8 @@ try {
   const { SqliteConnection, busyAsStoreBusy } = await import('./connection.js');
   const { tablesOf } = await import('./tables.js');
   const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
+  const { universeFrom } = await import('../../model/dimensions/default-universe.js');
+  const universe = universeFrom(dimensions);
   // This thread may wait inside SQLite for another process's lock: it blocks only itself.
   const conn = SqliteConnection.open(path, { busyTimeoutMs, blockingWaits: true, mustExist: true });
   close = () => conn.close({ checkpoint: false });
@@ -48,7 +52,7 @@ try {
   try {
     conn.bulkTransaction(() => {
       reply({ kind: 'ready' });
-      const writer = new BulkWriter(new WriteSink(tablesOf(conn.db)), maxConflicts);
+      const writer = new BulkWriter(new WriteSink(tablesOf(conn.db, universe)), maxConflicts);
       for (;;) {
         const msg = next();
         if (msg.kind === 'finish') {

@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { makeDatasetType, datasetTypeEquals, type DatasetType } from '../../model/dataset-type.js';
+import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import { ConflictList } from '../collect-report.js';
 import {
   DATASET_STRIDE,
@@ -43,6 +44,8 @@ export interface Tables {
 
 /** The row operations collect-and-transfer needs; one implementation writes, one only looks. */
 export interface Sink {
+  /** The universe dataset types are conformed in (the registry's). */
+  readonly universe: DimensionUniverse;
   ensureRun(name: string): void;
   ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined];
   datasetType(name: string): DatasetType | undefined;
@@ -58,6 +61,9 @@ export interface Sink {
 
 export class WriteSink implements Sink {
   constructor(private readonly t: Tables) {}
+  get universe(): DimensionUniverse {
+    return this.t.datasets.universe;
+  }
   ensureRun(name: string): void {
     this.t.datasets.ensureRun(name);
   }
@@ -102,6 +108,9 @@ export class DrySink implements Sink {
   private readonly quanta = new Map<string, QuantumRow>();
   private readonly records = new Map<string, RecordColumns>();
   constructor(private readonly t: Tables) {}
+  get universe(): DimensionUniverse {
+    return this.t.datasets.universe;
+  }
   ensureRun(): void {}
   ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined] {
     const existing = this.datasetType(dt.name);
@@ -187,7 +196,7 @@ export class BulkWriter {
   private ensure(b: EnsureBatch): void {
     for (const run of b.runs) this.sink.ensureRun(run);
     for (const s of b.datasetTypes) {
-      const dt = makeDatasetType(s);
+      const dt = makeDatasetType({ ...s, universe: this.sink.universe });
       const [outcome] = this.sink.ensureDatasetType(dt);
       // The caller resolved these against the same snapshot; a difference means another writer got in.
       if (outcome === 'conflict') throw new Error(`Dataset type '${dt.name}' changed while the batch was being written.`);

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { datasetTypeEquals, validateDatasetTypeName, type DatasetType } from '../../model/dataset-type.js';
+import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import type { DatasetQuery } from '../registry.js';
 import {
   INSERTED,
@@ -23,7 +24,11 @@ export class DatasetTables {
   private readonly runCache = new Set<string>();
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** The universe stored dataset types are conformed in, and data ID queries coerced by (the registry's). */
+    readonly universe: DimensionUniverse,
+  ) {
     this.s = {
       runInsert: db.prepare<[string]>('INSERT INTO runs (name) VALUES (?) ON CONFLICT DO NOTHING'),
       runGet: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM runs WHERE name = ?'),
@@ -81,13 +86,13 @@ export class DatasetTables {
     if (cached) return cached;
     const row = this.s.typeGet.get(name);
     if (!row) return undefined;
-    const dt = datasetTypeOfRow(row);
+    const dt = datasetTypeOfRow(row, this.universe);
     this.typeCache.set(name, dt);
     return dt;
   }
 
   datasetTypes(): DatasetType[] {
-    return this.s.types.all().map(datasetTypeOfRow);
+    return this.s.types.all().map((r) => datasetTypeOfRow(r, this.universe));
   }
 
   datasetKey(id: string): DatasetKeyRow | undefined {
@@ -136,11 +141,16 @@ export class DatasetTables {
       where.push('run = ?');
       params.push(query.run);
     }
-    for (const [k, v] of checkDataIdQuery(query.dataId ?? {})) {
-      // json_type tells the integer 1 from the string "1", as dataIdEquals does.
-      where.push(`json_type(data_id, ?) = ? AND json_extract(data_id, ?) = ?`);
+    for (const [k, v] of checkDataIdQuery(query.dataId ?? {}, this.universe)) {
       const path = `$.${k}`;
-      params.push(path, typeof v === 'number' ? 'integer' : 'text', path, v);
+      if (typeof v === 'number') {
+        // An int key; data IDs written before values were coerced may hold its decimal text.
+        where.push(`((json_type(data_id, ?) = 'integer' AND json_extract(data_id, ?) = ?) OR (json_type(data_id, ?) = 'text' AND json_extract(data_id, ?) = ?))`);
+        params.push(path, path, v, path, path, String(v));
+      } else {
+        where.push(`json_type(data_id, ?) = 'text' AND json_extract(data_id, ?) = ?`);
+        params.push(path, path, v);
+      }
     }
     const sql = `SELECT * FROM datasets${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
     return this.db.prepare<unknown[], DatasetRow>(sql).all(...params);

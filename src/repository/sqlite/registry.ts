@@ -15,6 +15,9 @@ import { normalizeDatasetId, type DatasetId } from '../../model/dataset-id.js';
 import { compareRefs, type DatasetRef } from '../../model/dataset-ref.js';
 import type { DatasetType } from '../../model/dataset-type.js';
 import type { DatastoreRecordData } from '../../model/datastore-records.js';
+import { defaultUniverse } from '../../model/dimensions/default-universe.js';
+import { trimDimensionConfig } from '../../model/dimensions/dimension-config.js';
+import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import { InvalidArgument } from '../../model/errors.js';
 import type { BatchChannel, PlanningReads } from '../bulk-batches.js';
 import { lineageArgs, shapeLineage, walkLineage, type Lineage, type LineageDirection } from '../lineage.js';
@@ -45,6 +48,11 @@ import { tablesOf } from './tables.js';
 
 export { THREAD_MIN_ITEMS } from '../bulk-writer-thread.js';
 
+export interface SqliteRegistryOptions extends SqliteOptions {
+  /** The dimension universe dataset types are conformed in and data ID queries coerced by (default: daf_butler's). */
+  universe?: DimensionUniverse;
+}
+
 class Rollback extends Error {
   constructor(readonly outcome: BulkOutcome) {
     super('rollback');
@@ -56,15 +64,18 @@ export class SqliteRegistry implements Registry {
   private readonly tables: Tables;
   private readonly ops: RowOps;
 
-  private constructor(private readonly conn: SqliteConnection) {
-    this.tables = tablesOf(conn.db);
+  private constructor(
+    private readonly conn: SqliteConnection,
+    readonly universe: DimensionUniverse,
+  ) {
+    this.tables = tablesOf(conn.db, universe);
     this.ops = rowOpsOf(this.tables);
     conn.onRollback = () => this.tables.datasets.resetCaches();
   }
 
   /** Open (creating the file and schema unless `mustExist`) a registry; ':memory:' gives a private one. Waits on timers for a locked file. */
-  static async open(path: string, opts: SqliteOptions = {}): Promise<SqliteRegistry> {
-    return new SqliteRegistry(await SqliteConnection.openWaiting(path, opts));
+  static async open(path: string, opts: SqliteRegistryOptions = {}): Promise<SqliteRegistry> {
+    return new SqliteRegistry(await SqliteConnection.openWaiting(path, opts), opts.universe ?? defaultUniverse());
   }
 
   get path(): string {
@@ -286,7 +297,12 @@ export class SqliteRegistry implements Registry {
   }
 
   private async threadLoad(script: URL, opts: BulkLoadOptions, planning: PlanningReads, body: BulkBody): Promise<BulkOutcome> {
-    const data: SqliteWorkerData = { path: this.path, maxConflicts: opts.maxConflicts, busyTimeoutMs: this.busyTimeoutMs };
+    const data: SqliteWorkerData = {
+      path: this.path,
+      maxConflicts: opts.maxConflicts,
+      busyTimeoutMs: this.busyTimeoutMs,
+      dimensions: trimDimensionConfig(this.universe.config),
+    };
     const thread = await BulkWriterThread.start(script, { ...data }, { waitMs: this.busyTimeoutMs, ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}) });
     try {
       const channel: BatchChannel = { send: (b) => thread.send(b, () => channel.tick()), rowsApplied: () => thread.rowsApplied, tick: () => {} };

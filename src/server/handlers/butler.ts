@@ -38,7 +38,7 @@ export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): Ref
     if (input.storageClass) arg.storageClass = input.storageClass;
     return arg;
   }
-  return { ref: parseDatasetRef(input, butler.datasetTypes, butler.storageClasses) };
+  return { ref: parseDatasetRef(input, butler.datasetTypes, butler.storageClasses, undefined, butler.dimensions) };
 }
 
 /** Is the dataset stored as JSON in its predicted storage class (so stored bytes = the value)? */

@@ -24,7 +24,7 @@ async function registeredRef(repo: Repository, input: DatasetRefInput): Promise<
   const id = normalizeDatasetId(input.id);
   const ref = await repo.resolveRef(id);
   if (!isMinimalRef(input)) {
-    const given = parseDatasetRef(input, new Map([[ref.datasetType.name, ref.datasetType]]), repo.storageClasses);
+    const given = parseDatasetRef(input, new Map([[ref.datasetType.name, ref.datasetType]]), repo.storageClasses, undefined, repo.universe);
     const mismatch = refFieldsMismatch(ref, given, repo.storageClasses).filter((f) => f !== 'storageClass');
     if (mismatch.length) {
       throw new PredictedRefMismatch(`The ref given for ${id} does not match the registry: ${mismatch.join(', ')} differ.`, {
@@ -74,7 +74,7 @@ export function registerRepository(server: Server): void {
 
   server.handle(P.RepositoryRegisterDatasetType, async (p) => {
     const r = await repo(p.root);
-    const dt = parseDatasetType(p.datasetType);
+    const dt = parseDatasetType(p.datasetType, undefined, r.universe);
     return r.writes.run(async () => ({ registered: await r.registerDatasetType(dt) }));
   });
 
@@ -116,7 +116,7 @@ export function registerRepository(server: Server): void {
     const r = await repo(p.root);
     let types: Map<string, DatasetType> | undefined;
     const resolve = async (x: DatasetRefInput): Promise<DatasetRef> =>
-      isMinimalRef(x) ? registeredRef(r, x) : parseDatasetRef(x, (types ??= new Map((await r.registry.datasetTypes()).map((d) => [d.name, d]))), r.storageClasses);
+      isMinimalRef(x) ? registeredRef(r, x) : parseDatasetRef(x, (types ??= new Map((await r.registry.datasetTypes()).map((d) => [d.name, d]))), r.storageClasses, undefined, r.universe);
     const all = async (xs: DatasetRefInput[]): Promise<DatasetRef[]> => {
       const out: DatasetRef[] = [];
       for (const x of xs) out.push(await resolve(x));
@@ -124,7 +124,7 @@ export function registerRepository(server: Server): void {
     };
     const made = await makeQuantum(r, {
       taskName: p.taskName,
-      dataId: p.dataId ? parseDataId(p.dataId) : null,
+      dataId: p.dataId ? parseDataId(p.dataId, r.universe) : null,
       inputs: await all(p.inputs),
       initInputs: await all(p.initInputs),
       outputs: p.outputs.map((o) => ({ datasetType: o.datasetType, dataId: parseDataId(o.dataId), run: o.run, mode: o.idGenerationMode })),
@@ -153,7 +153,7 @@ export function registerRepository(server: Server): void {
           ctx.checkCancelled();
           const [q, prov] = await Promise.all([loadDocument(p.quanta[i], 'quantum'), loadDocumentWithText(p.provenance[i], 'provenance')]);
           // A document read from a file is stored as its text, not serialised again.
-          items[i] = { quantum: parseQuantum(q, r.storageClasses), provenance: prov.value as never, ...(prov.text !== undefined ? { provenanceText: prov.text } : {}) };
+          items[i] = { quantum: parseQuantum(q, r.storageClasses, r.universe), provenance: prov.value as never, ...(prov.text !== undefined ? { provenanceText: prov.text } : {}) };
           if (++read % 1000 === 0) ctx.progress((0.2 * read) / n, 'reading');
         }
       };

@@ -4,7 +4,9 @@ import { ProvenanceNotification, SessionClose, SessionList, SessionOpen, StoreEv
 import { openButler } from '../../butler/open-butler.js';
 import type { QuantumBackedButler } from '../../butler/quantum-backed-butler.js';
 import { isAbsolute } from 'node:path';
-import { InvalidArgument, SessionConflict } from '../../model/errors.js';
+import { InconsistentUniverse, InvalidArgument, SessionConflict } from '../../model/errors.js';
+import { universeFrom } from '../../model/dimensions/default-universe.js';
+import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import { Mutex } from '../../util/mutex.js';
 import type { Server } from '../server.js';
 import { releaseSession, writeProvenanceFile, type Session } from '../session-table.js';
@@ -12,6 +14,22 @@ import type { StoreSpec } from '../../store/store-factory.js';
 import type { Store } from '../../store/store.js';
 import type { Datastore } from '../../datastore/datastore.js';
 import { StorageClassRegistry } from '../../model/storage-class.js';
+
+/**
+ * The session's universe: the repository's for a repository session (a `dimensions` given
+ * too must be the same universe), else the one `dimensions` gives, else daf_butler's default.
+ */
+function sessionUniverse(dimensions: unknown, repositoryUniverse: DimensionUniverse | undefined): DimensionUniverse {
+  if (!repositoryUniverse) return universeFrom(dimensions);
+  if (dimensions === undefined) return repositoryUniverse;
+  const given = universeFrom(dimensions);
+  if (given !== repositoryUniverse) {
+    throw new InconsistentUniverse(`The session's dimensions (${given.label}) are not the repository's universe (${repositoryUniverse.label}).`, {
+      details: { session: given.toJSON(), repository: repositoryUniverse.toJSON() },
+    });
+  }
+  return given;
+}
 
 function summary(s: Session) {
   return {
@@ -57,8 +75,10 @@ export function registerSession(server: Server): void {
       let store: Store;
       let ownsStore: boolean;
       let storeReadOnly = false;
+      let repositoryUniverse: DimensionUniverse | undefined;
       if (params.repository) {
         const repo = await server.repositories.open(params.repository.root);
+        repositoryUniverse = repo.universe;
         // The repository's storage classes, plus the session's own, without changing the repository's.
         const storageClasses = StorageClassRegistry.withBuiltins();
         storageClasses.loadConfig(repo.config.storageClasses as never);
@@ -74,6 +94,14 @@ export function registerSession(server: Server): void {
         ownsStore = params.datastore.name === undefined;
       }
       if (params.storageClasses) datastore.storageClasses.loadConfig(params.storageClasses as never);
+      let universe: DimensionUniverse;
+      try {
+        universe = sessionUniverse(params.dimensions, repositoryUniverse);
+      } catch (err) {
+        datastore.close();
+        if (ownsStore) await store.close().catch(() => {});
+        throw err;
+      }
       const streams = new Set(params.notifications);
       let butler: QuantumBackedButler;
       try {
@@ -86,6 +114,7 @@ export function registerSession(server: Server): void {
           strictDeferred: params.strictDeferred,
           datastore,
           storageClasses: datastore.storageClasses,
+          universe,
           onEvent: streams.has('provenance') ? (event) => server.notify(ProvenanceNotification, event) : undefined,
         });
       } catch (err) {
