@@ -49,6 +49,7 @@ export const ErrorKinds = {
   RepositoryError: { code: 1026, retryable: false },
   ConflictingDefinition: { code: 1027, retryable: false },
   InvalidArgument: { code: 1028, retryable: false },
+  FileExists: { code: 1050, retryable: false },
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },

@@ -5,6 +5,7 @@
  * one, or predict the path from the template (daf_butler's trust mode): that is how
  * a quantum reads an upstream quantum's outputs when its graph carried no records.
  */
+import { join } from 'node:path';
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
@@ -12,13 +13,23 @@ import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileIn
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
-import { sha256Hex } from '../util/checksum.js';
+import { blake2bHex, sha256Hex } from '../util/checksum.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
 import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
 import type { RecordsTable } from './records-table.js';
+import type { ArtifactSource } from './retrieve-artifacts.js';
+
+/** The record checksum: daf_butler's (blake2b hex), SHA-256 (repositories configured so before), or none. */
+export type ChecksumPolicy = 'blake2b' | 'sha256' | null;
+
+/** Does a record's checksum (of either algorithm, told apart by length) match these bytes? Null: unknown. */
+function checksumMatches(checksum: string | null, bytes: Buffer, sha256: string): boolean | null {
+  if (checksum === null) return null;
+  return checksum.length === 64 ? checksum === sha256 : checksum === blake2bHex(bytes);
+}
 
 export interface FileDatastoreOptions {
   /** e.g. FileDatastore@<butlerRoot>/datastore: the same in every client of one repository. */
@@ -29,7 +40,7 @@ export interface FileDatastoreOptions {
   template: string;
   records: RecordsTable;
   storageClasses: StorageClassRegistry;
-  checksums: boolean;
+  checksum: ChecksumPolicy;
 }
 
 /** Trust-mode counters, to debug template or storage-class mismatches. */
@@ -86,40 +97,46 @@ export class FileDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass, formatter, sha256: checksum } = encodeForPut(source, ref, this.storageClasses);
+    const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
     const path = this.predictedPath(ref);
+    const policy = this.opts.checksum;
     const info: StoredFileInfo = {
       formatter: formatter.name,
       path,
       storage_class: storageClass.name,
       component: null,
-      checksum: this.opts.checksums ? checksum : null,
+      checksum: policy === 'blake2b' ? blake2bHex(bytes) : policy === 'sha256' ? sha256 : null,
       file_size: bytes.length,
     };
     const existing = this.opts.records.get(ref.id);
     if (existing && !existing.trashed) {
-      if (existing.checksum === info.checksum && existing.path === path) return { info: existing, uri: this.uri(path), unchanged: true };
+      // The record's checksum (of whichever algorithm wrote it), else the file itself.
+      const same =
+        existing.path === path &&
+        (checksumMatches(existing.checksum, bytes, sha256) ??
+          (await this.opts.store.getData(path).then((b) => sha256Hex(b) === sha256, () => false)));
+      if (same) return { info: existing, uri: this.uri(path), unchanged: true, sha256 };
       throw new DatasetAlreadyStored(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`, {
         datasetId: ref.id,
-        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum },
+        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum ?? sha256 },
       });
     }
     if (!existing && (await this.opts.store.exists(path))) {
       // A file at this path with no record: another writer, or an earlier run that died
       // before recording it. Identical content is adopted; anything else is refused.
       const onDisk = await this.opts.store.getData(path);
-      if (sha256Hex(onDisk) !== checksum) {
+      if (sha256Hex(onDisk) !== sha256) {
         throw new DatasetAlreadyStored(`A different artifact already exists at ${path} for dataset ${ref.id}.`, { datasetId: ref.id });
       }
       this.opts.records.put(ref.id, info);
-      return { info, uri: this.uri(path), unchanged: true };
+      return { info, uri: this.uri(path), unchanged: true, sha256 };
     }
     ctx?.progress?.(0.5, 'writing');
     ctx?.checkCancelled?.();
-    await this.opts.store.set(path, bytes, { datasetId: ref.id, checksum });
+    await this.opts.store.set(path, bytes, { datasetId: ref.id, sha256 });
     this.opts.records.put(ref.id, info);
     ctx?.progress?.(1, 'stored');
-    return { info, uri: this.uri(path), unchanged: false };
+    return { info, uri: this.uri(path), unchanged: false, sha256 };
   }
 
   async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
@@ -144,7 +161,7 @@ export class FileDatastore implements Datastore {
   async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }> {
     const { bytes, info } = await this.getBytes(ref, ctx);
     ctx?.checkCancelled?.();
-    return { ...decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses), bytesRead: bytes.length };
+    return { ...decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses, info.formatter), bytesRead: bytes.length };
   }
 
   async exists(ref: DatasetRef): Promise<boolean> {
@@ -171,6 +188,32 @@ export class FileDatastore implements Datastore {
     if (!predict) throw this.notFound(ref);
     const query = dataIdQuery(ref.dataId);
     return { primary: `${this.uri(this.predictedPath(ref))}${query ? `?${query}` : ''}#predicted`, components: {} };
+  }
+
+  async getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+    const out = new Map<DatasetId, DatasetURIs>();
+    for (const ref of refs) {
+      if (!predict && allowMissing && !(await this.exists(ref))) continue;
+      out.set(ref.id, await this.getURIs(ref, predict));
+    }
+    return out;
+  }
+
+  get roots(): Record<string, string | null> {
+    return { [this.name]: `file://${encodeURI(this.opts.root)}/` };
+  }
+
+  /** The files of these datasets: from their records, or (trust mode) at their predicted paths. */
+  async artifacts(refs: readonly DatasetRef[]): Promise<ArtifactSource[]> {
+    const out: ArtifactSource[] = [];
+    for (const ref of refs) {
+      const found = await this.locate(ref);
+      if (!found) throw this.notFound(ref);
+      const file = join(this.opts.root, found.info.path.split('#')[0]!);
+      if (!found.predicted && !(await this.opts.store.exists(found.info.path))) throw this.notFound(ref);
+      out.push({ id: ref.id, info: found.info, file });
+    }
+    return out;
   }
 
   async trash(refs: DatasetRef | readonly DatasetRef[], ignoreErrors = false): Promise<void> {

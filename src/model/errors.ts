@@ -59,3 +59,4 @@ export const StoreBusy = kindError('StoreBusy');
 export const RepositoryError = kindError('RepositoryError');
 export const ConflictingDefinition = kindError('ConflictingDefinition');
 export const InvalidArgument = kindError('InvalidArgument');
+export const FileExists = kindError('FileExists');

@@ -41,7 +41,8 @@ import { v5 as uuidv5 } from 'uuid';
 import type { DataId } from '../model/data-coordinate.js';
 import { DATASET_ID_NAMESPACE, normalizeDatasetId, type DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
-import { datasetTypeEquals, serializeDatasetType, type DatasetType } from '../model/dataset-type.js';
+import { datasetTypeEquals, sameDimensions, serializeDatasetType, splitComponent, type DatasetType } from '../model/dataset-type.js';
+import { StorageClassRegistry } from '../model/storage-class.js';
 import { LEGACY_STORED_FILE_INFO_CLASS, STORED_FILE_INFO_CLASS } from '../model/datastore-records.js';
 import { InvalidArgument } from '../model/errors.js';
 import { isPlainObject } from '../model/json-value.js';
@@ -97,6 +98,12 @@ export interface CollectOptions {
    * THREAD_MIN_ITEMS items on a file registry. A dry run is always inline.
    */
   writer?: 'auto' | 'thread' | 'inline';
+  /**
+   * The repository's storage classes: a quantum whose output type differs from the registered one
+   * only by a storage class that converts to or from the registered one (a connection's class,
+   * as pipe_base adapts refs) is accepted, as daf_butler's import matches types by name. Default: the built-ins.
+   */
+  storageClasses?: StorageClassRegistry;
   /** @internal Tests: another worker script, a shorter stall limit. */
   thread?: { script?: URL; stallMs?: number };
 }
@@ -341,6 +348,7 @@ function drain<T>(gen: Generator<Step, T, void>): T {
 /** The algorithm, pausing at `Step`s; `blocking`: wait for a writer thread on Atomics rather than pausing. */
 function* collectSteps(registry: Registry, items: readonly CollectItem[], opts: CollectOptions, blocking: boolean): Generator<Step, CollectReport, void> {
   const dryRun = opts.dryRun ?? false;
+  const storageClasses = opts.storageClasses ?? StorageClassRegistry.withBuiltins();
   const maxConflicts = Math.max(0, opts.maxConflicts ?? 1000);
   const report: CollectReport = {
     dryRun,
@@ -405,7 +413,7 @@ function* collectSteps(registry: Registry, items: readonly CollectItem[], opts: 
     try {
       let tick = (): void => {};
       const channel: Channel = { send: (b) => thread.send(b, tick), rowsApplied: () => thread.rowsApplied };
-      const ctx = { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t: () => void) => (tick = t) };
+      const ctx = { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, storageClasses, setTick: (t: () => void) => (tick = t) };
       yield* gather(new DrySink(registry), channel, ctx);
       const commit = early.count + late.count === 0;
       let done: Done | undefined;
@@ -434,7 +442,7 @@ function* collectSteps(registry: Registry, items: readonly CollectItem[], opts: 
     let onRows = (): void => {};
     const writer = new BulkWriter(writeSink, maxConflicts, () => onRows());
     const channel: Channel = { send: (b) => writer.apply(b), rowsApplied: () => writer.rows };
-    drain(gather(new DrySink(registry), channel, { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, setTick: (t) => (onRows = t) }));
+    drain(gather(new DrySink(registry), channel, { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, storageClasses, setTick: (t) => (onRows = t) }));
     const result = writer.finish();
     lap('write');
     finish(result);
@@ -465,6 +473,7 @@ interface GatherContext {
   progressAt: (done: number) => void;
   lap: (phase: string) => void;
   checkCancelled: (() => void) | undefined;
+  storageClasses: StorageClassRegistry;
   /** Install the progress callback the channel calls while the writer works. */
   setTick: (tick: () => void) => void;
 }
@@ -512,23 +521,51 @@ function* gather(planning: DrySink, channel: Channel, ctx: GatherContext): Gener
   };
 
   const types = new Map<string, TypeState>();
+  const storageClasses = ctx.storageClasses;
+  /** The quantum's definition against the registered one: null when it may be used (same, or only a convertible storage class). */
+  const typeConflict = (registered: DatasetType, given: DatasetType): Record<string, unknown> | null => {
+    if (datasetTypeEquals(registered, given)) return null;
+    const fields: string[] = [];
+    if (registered.storageClass !== given.storageClass) fields.push('storageClass');
+    if (!sameDimensions(registered, given)) fields.push('dimensions');
+    if (registered.parentStorageClass !== given.parentStorageClass) fields.push('parentStorageClass');
+    if (registered.isCalibration !== given.isCalibration) fields.push('isCalibration');
+    const a = registered.storageClass;
+    const b = given.storageClass;
+    const convertible = storageClasses.has(a) && storageClasses.has(b) && (storageClasses.canConvert(b, a) || storageClasses.canConvert(a, b));
+    if (fields.length === 1 && fields[0] === 'storageClass' && convertible) return null;
+    const why =
+      fields.includes('storageClass') && !convertible
+        ? `storage class ${b} (quantum) cannot be converted to or from ${a} (registry)` +
+          (!storageClasses.has(b) || !storageClasses.has(a) ? ` (${[a, b].filter((n) => !storageClasses.has(n)).join(', ')} unknown to the repository)` : '')
+        : `${fields.filter((f) => f !== 'storageClass').join(', ')} differ`;
+    return {
+      datasetType: given.name,
+      fields,
+      message: `Dataset type '${given.name}' of the quantum does not match the registry's: ${why}.`,
+      registeredStorageClass: a,
+      givenStorageClass: b,
+      registered: serializeDatasetType(registered),
+      given: serializeDatasetType(given),
+    };
+  };
   const typeFor = (q: Quantum, ref: DatasetRef, quantumId: string): DatasetType | null => {
     const name = ref.datasetType.name;
     const def = q.datasetTypes.get(name) ?? ref.datasetType;
     let st = types.get(name);
     if (!st) {
       const [outcome, existing] = planning.ensureDatasetType(def);
-      st = { dt: outcome === 'conflict' ? null : outcome === 'present' ? existing! : def, seen: new WeakSet([def]) };
+      const details = outcome === 'conflict' ? typeConflict(existing!, def) : null;
+      st = { dt: details !== null ? null : outcome === 'inserted' ? def : existing!, seen: new WeakSet([def]) };
       types.set(name, st);
-      if (outcome === 'conflict') {
-        conflict({ quantumId, reason: 'datasetTypeConflict', details: { datasetType: name, registered: serializeDatasetType(existing!), given: serializeDatasetType(def) } });
-      }
+      if (details !== null) conflict({ quantumId, reason: 'datasetTypeConflict', details });
       return st.dt;
     }
     if (st.dt === null) return null;
     if (!st.seen.has(def)) {
-      if (!datasetTypeEquals(st.dt, def)) {
-        conflict({ quantumId, reason: 'datasetTypeConflict', details: { datasetType: name, registered: serializeDatasetType(st.dt), given: serializeDatasetType(def) } });
+      const details = typeConflict(st.dt, def);
+      if (details !== null) {
+        conflict({ quantumId, reason: 'datasetTypeConflict', details });
         return null;
       }
       st.seen.add(def);
@@ -626,7 +663,8 @@ function* gather(planning: DrySink, channel: Channel, ctx: GatherContext): Gener
       outIds.length,
     );
     for (const e of inputs) {
-      quanta.inputs.push(e.id, e.ref.datasetType.name, e.ref.run, JSON.stringify(e.ref.dataId), (e.init ? EDGE_INIT : 0) | (e.available ? EDGE_AVAILABLE : 0) | (e.actual ? EDGE_ACTUAL : 0));
+      // A component input (pvi.wcs, with its parent's id) is an edge to the parent dataset.
+      quanta.inputs.push(e.id, splitComponent(e.ref.datasetType.name).parent, e.ref.run, JSON.stringify(e.ref.dataId), (e.init ? EDGE_INIT : 0) | (e.available ? EDGE_AVAILABLE : 0) | (e.actual ? EDGE_ACTUAL : 0));
     }
     for (const id of outIds) quanta.outputs.push(id, prov.actualOutputs.has(id) ? 1 : 0);
     rows += 1 + inputs.length + outIds.length;
@@ -727,8 +765,9 @@ function* gather(planning: DrySink, channel: Channel, ctx: GatherContext): Gener
       }
       if (k === null || k.ref === ref) continue;
       if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
-      const key = k.datasetType === ref.datasetType.name ? keyOf(k.dt, ref.dataId) : null;
-      if (k.datasetType !== ref.datasetType.name || k.run !== ref.run || key !== k.key) {
+      const typeName = splitComponent(ref.datasetType.name).parent;
+      const key = k.datasetType === typeName ? keyOf(k.dt, ref.dataId) : null;
+      if (k.datasetType !== typeName || k.run !== ref.run || key !== k.key) {
         late.add({
           datasetId: e.id,
           quantumId,

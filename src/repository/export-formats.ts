@@ -85,6 +85,11 @@ function checkNative(doc: NativeProvenance): void {
   }
 }
 
+/** Which algorithm wrote a checksum: daf_butler's blake2b records, or SHA-256 (output digests, older records). */
+export function checksumAlgorithm(checksum: string): 'blake2b' | 'sha256' | 'unknown' {
+  return checksum.length === 128 ? 'blake2b' : checksum.length === 64 ? 'sha256' : 'unknown';
+}
+
 /** First record (any datastore, any table) of each dataset: checksum and size. */
 function recordIndex(records: Record<string, DatastoreRecordData> | undefined): Map<string, { checksum: string | null; size: number | null }> {
   const out = new Map<string, { checksum: string | null; size: number | null }>();
@@ -169,14 +174,20 @@ export function toProvJson(doc: NativeProvenance, opts: ExportOptions = {}): Pro
   for (const i of inputs) {
     const r = rec.get(i.ref.id);
     const extra: Record<string, unknown> = { 'qb:inputState': i.state, 'qb:initInput': i.initInput };
-    if (r?.checksum) extra['qb:checksum'] = r.checksum;
+    if (r?.checksum) {
+      extra['qb:checksum'] = r.checksum;
+      extra['qb:checksumAlgorithm'] = checksumAlgorithm(r.checksum);
+    }
     if (r?.size !== null && r?.size !== undefined) extra['qb:size'] = { $: r.size, type: 'xsd:long' };
     if (i.unusedReason !== null) extra['qb:unusedReason'] = i.unusedReason;
     entities.set(`uuid:${i.ref.id}`, entityOf(i.ref, extra));
   }
   for (const o of outputs) {
     const extra: Record<string, unknown> = {};
-    if (o.sha256) extra['qb:checksum'] = o.sha256;
+    if (o.sha256) {
+      extra['qb:checksum'] = o.sha256;
+      extra['qb:checksumAlgorithm'] = 'sha256';
+    }
     if (o.size !== null) extra['qb:size'] = { $: o.size, type: 'xsd:long' };
     entities.set(`uuid:${o.ref.id}`, entityOf(o.ref, extra));
   }
@@ -281,6 +292,7 @@ export function toOpenLineage(doc: NativeProvenance, opts: OpenLineageOptions = 
           run: ref.run,
           dataId: { ...ref.dataId },
           checksum,
+          checksumAlgorithm: checksum === null ? null : checksumAlgorithm(checksum),
           size,
         }),
       },

@@ -16,6 +16,7 @@
  * collect-and-transfer uses with its own batching; they neither open transactions nor
  * validate beyond what the SQL needs, and callers must hold a transaction.
  */
+import { canonicalFormatterName } from '../datastore/formatters.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -321,13 +322,19 @@ export function recordRowOf(c: RecordColumns): RecordRow {
   return row;
 }
 
+/** One checksum SHA-256 (64 hex digits), the other blake2b (128): the same bytes may be behind both. */
+function isOtherAlgorithm(a: string, b: string): boolean {
+  return (a.length === 64 && b.length === 128) || (a.length === 128 && b.length === 64);
+}
+
 /** Names of the fields that differ between two records (empty: identical). */
 export function recordDifferences(a: RecordColumns, b: RecordColumns): string[] {
   const out: string[] = [];
-  if (a.checksum !== b.checksum) out.push('checksum');
+  // Checksums of two algorithms (our former SHA-256, daf_butler's blake2b) cannot be compared.
+  if (a.checksum !== b.checksum && !(a.checksum !== null && b.checksum !== null && isOtherAlgorithm(a.checksum, b.checksum))) out.push('checksum');
   if (a.path !== b.path) out.push('path');
   if (a.fileSize !== b.fileSize) out.push('file_size');
-  if (a.formatter !== b.formatter) out.push('formatter');
+  if (canonicalFormatterName(a.formatter) !== canonicalFormatterName(b.formatter)) out.push('formatter');
   if (a.storageClass !== b.storageClass) out.push('storage_class');
   if (a.tableName !== b.tableName) out.push('table');
   if (a.extra !== b.extra) out.push('extra');

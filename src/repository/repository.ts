@@ -95,7 +95,7 @@ export class Repository {
       template: this.config.datastore.template,
       records: new RecordsTable(recordsFile),
       storageClasses,
-      checksums: this.config.datastore.checksum === 'sha256',
+      checksum: this.config.datastore.checksum === 'none' ? null : this.config.datastore.checksum,
     });
   }
 
@@ -122,7 +122,7 @@ export class Repository {
     run: string,
     source: PutSource,
     mode: IdGenerationMode = 'DATAID_TYPE_RUN',
-  ): Promise<{ ref: DatasetRef; info: StoredFileInfo }> {
+  ): Promise<{ ref: DatasetRef; info: StoredFileInfo; sha256: string }> {
     const dt = this.registry.getDatasetType(datasetTypeName);
     if (!dt) throw new UnknownDatasetType(`Dataset type ${datasetTypeName} is not registered in ${this.root}.`);
     const missing = dt.dimensions.filter((d) => dataId[d] === undefined);
@@ -144,7 +144,7 @@ export class Repository {
         this.registry.insertDatasets([ref]);
         this.registry.insertRecords(this.datastoreName, new Map([[ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(artifact.info)]]])]]));
       });
-      return { ref, info: artifact.info };
+      return { ref, info: artifact.info, sha256: artifact.sha256 };
     } finally {
       await ds.forget([ref]);
     }

@@ -10,6 +10,7 @@ from .butler import Client, DatasetRefURIs, DeferredDatasetHandle, QuantumBacked
 from .errors import (
     ERROR_CLASSES,
     DatasetNotFoundError,
+    FileExistsButlerError,
     InvalidArgumentError,
     InvalidDatasetRefError,
     InvalidParamsError,
@@ -49,6 +50,7 @@ __all__ = [
     "StoreTransaction",
     "QuantumButlerError",
     "DatasetNotFoundError",
+    "FileExistsButlerError",
     "NotPredictedOutputError",
     "InvalidPruneArgumentsError",
     "UnknownParameterError",

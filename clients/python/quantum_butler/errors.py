@@ -36,6 +36,7 @@ __all__ = [
     "KeyNotFoundError",
     "MethodNotFoundError",
     "StoreBusyError",
+    "FileExistsButlerError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -151,6 +152,10 @@ class MethodNotFoundError(QuantumButlerError):
     """-32601: the sidecar does not implement this method."""
 
 
+class FileExistsButlerError(QuantumButlerError, FileExistsError):
+    """retrieve_artifacts: a destination file exists and ``overwrite`` is false (daf_butler: FileExistsError)."""
+
+
 class StoreBusyError(QuantumButlerError):
     """A SQLite store or a repository's registry stayed locked by another writer (often another
     sidecar process) past the lock timeout. Nothing was written; retrying later may succeed."""
@@ -172,6 +177,7 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "KeyNotFound": KeyNotFoundError,
     "MethodNotFound": MethodNotFoundError,
     "StoreBusy": StoreBusyError,
+    "FileExists": FileExistsButlerError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the
