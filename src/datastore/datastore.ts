@@ -131,3 +131,13 @@ export interface Datastore {
   /** Release what this client holds (records files); the data stays. */
   close(): void;
 }
+
+/** getManyURIs over a datastore's own exists/getURIs (every datastore answers it the same way). */
+export async function manyURIs(ds: Datastore, refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+  const out = new Map<DatasetId, DatasetURIs>();
+  for (const ref of refs) {
+    if (!predict && allowMissing && !(await ds.exists(ref))) continue;
+    out.set(ref.id, await ds.getURIs(ref, predict));
+  }
+  return out;
+}

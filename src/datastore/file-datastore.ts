@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import { blake2bHex, sha256Hex } from '../util/checksum.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
+import { manyURIs } from './datastore.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
 import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
@@ -191,13 +192,8 @@ export class FileDatastore implements Datastore {
     return { primary: `${this.uri(this.predictedPath(ref))}${query ? `?${query}` : ''}#predicted`, components: {} };
   }
 
-  async getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
-    const out = new Map<DatasetId, DatasetURIs>();
-    for (const ref of refs) {
-      if (!predict && allowMissing && !(await this.exists(ref))) continue;
-      out.set(ref.id, await this.getURIs(ref, predict));
-    }
-    return out;
+  getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+    return manyURIs(this, refs, predict, allowMissing);
   }
 
   get roots(): Record<string, string | null> {

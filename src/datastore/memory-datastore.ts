@@ -27,6 +27,7 @@ import type {
   ReadResult,
   StoredArtifact,
 } from './datastore.js';
+import { manyURIs } from './datastore.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import { blake2bHex } from '../util/checksum.js';
 import type { ArtifactSource } from './retrieve-artifacts.js';
@@ -187,13 +188,8 @@ export class MemoryDatastore implements Datastore {
     return { primary: `mem://${ref.datasetType.name}${query ? `?${query}` : ''}#predicted`, components: {} };
   }
 
-  async getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
-    const out = new Map<DatasetId, DatasetURIs>();
-    for (const ref of refs) {
-      if (!predict && allowMissing && !(await this.exists(ref))) continue;
-      out.set(ref.id, await this.getURIs(ref, predict));
-    }
-    return out;
+  getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+    return manyURIs(this, refs, predict, allowMissing);
   }
 
   /** No root: daf_butler's in-memory datastore has none either. */

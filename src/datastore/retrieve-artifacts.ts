@@ -28,6 +28,28 @@ export interface ArtifactSource {
 }
 
 /**
+ * One entry per artifact, under the name `nameOf` gives its first dataset: refs sharing an
+ * artifact (the same file, or the same stored path) add their ids to it.
+ */
+export function groupArtifacts(sources: readonly ArtifactSource[], nameOf: (s: ArtifactSource) => string): Map<string, { source: ArtifactSource; ids: DatasetId[] }> {
+  const byName = new Map<string, { source: ArtifactSource; ids: DatasetId[] }>();
+  const bySource = new Map<string, string>();
+  for (const s of sources) {
+    const key = s.file ?? `${s.id}#${s.info.path}#${s.info.component ?? ''}`;
+    const known = bySource.get(key);
+    if (known !== undefined) {
+      const entry = byName.get(known)!;
+      if (!entry.ids.includes(s.id)) entry.ids.push(s.id);
+      continue;
+    }
+    const name = nameOf(s);
+    bySource.set(key, name);
+    byName.set(name, { source: s, ids: [s.id] });
+  }
+  return byName;
+}
+
+/**
  * Where an artifact lands (daf_butler determine_destination_for_retrieved_artifact): its path in
  * the datastore under the destination, or only its file name (with `prefix`). A path that would
  * leave the destination is refused.
@@ -106,22 +128,11 @@ export async function retrieveInto(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  // One file per artifact: refs sharing an artifact (same path) add their ids to it.
   const byTarget = new Map<string, { source: ArtifactSource; out: RetrievedArtifact }>();
-  const bySource = new Map<string, string>();
-  for (const s of sources) {
-    const key = s.file ?? `${s.id}#${s.info.path}#${s.info.component ?? ''}`;
-    const known = bySource.get(key);
-    if (known !== undefined) {
-      const entry = byTarget.get(known)!;
-      if (!entry.out.ids.includes(s.id)) entry.out.ids.push(s.id);
-      continue;
-    }
-    const prefix = opts.addPrefix && !opts.preservePath ? `${s.id.slice(0, 8)}-` : '';
-    const target = destinationFor(destination, s.info.path.split('#')[0]!, opts.preservePath, prefix);
-    bySource.set(key, target);
-    byTarget.set(target, { source: s, out: { path: target, info: s.info, ids: [s.id] } });
-  }
+  const grouped = groupArtifacts(sources, (s) =>
+    destinationFor(destination, s.info.path.split('#')[0]!, opts.preservePath, opts.addPrefix && !opts.preservePath ? `${s.id.slice(0, 8)}-` : ''),
+  );
+  for (const [target, { source, ids }] of grouped) byTarget.set(target, { source, out: { path: target, info: source.info, ids } });
   if (!opts.overwrite) {
     const clashes: string[] = [];
     for (const target of byTarget.keys()) if (await exists(target)) clashes.push(target);

@@ -16,7 +16,7 @@ import { DATASET_ID_NAMESPACE, type DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import type { StoredFileInfo } from '../model/datastore-records.js';
 import { FileExists, InvalidArgument } from '../model/errors.js';
-import type { ArtifactSource } from './retrieve-artifacts.js';
+import { groupArtifacts, type ArtifactSource } from './retrieve-artifacts.js';
 
 export const ZIP_INDEX_NAME = '_butler_zip_index.json';
 
@@ -26,14 +26,8 @@ export const ZIP_INDEX_NAME = '_butler_zip_index.json';
  */
 export const INDEX_UNIVERSE = { namespace: 'daf_butler', version: 8 } as const;
 
-interface SerializedStoredFileInfo {
-  formatter: string;
-  path: string;
-  storage_class: string;
-  component: string | null;
-  checksum: string | null;
-  file_size: number;
-}
+/** daf_butler SerializedStoredFileInfo: the record's fields, component null when none. */
+type SerializedStoredFileInfo = StoredFileInfo;
 
 export interface ZipIndexJson {
   index_version: 'V1';
@@ -119,20 +113,8 @@ export async function writeArtifactZip(
   overwrite: boolean,
 ): Promise<string> {
   if (refs.length === 0) throw new InvalidArgument('Requested Zip file with no contents.');
-  const members = new Map<string, { source: ArtifactSource; ids: DatasetId[] }>();
-  const bySource = new Map<string, string>();
-  for (const s of sources) {
-    const key = s.file ?? `${s.id}#${s.info.path}#${s.info.component ?? ''}`;
-    const known = bySource.get(key);
-    if (known !== undefined) {
-      const m = members.get(known)!;
-      if (!m.ids.includes(s.id)) m.ids.push(s.id);
-      continue;
-    }
-    const name = `${s.id.slice(0, 8)}-${s.info.path.split('#')[0]!.split('/').pop()!}`;
-    bySource.set(key, name);
-    members.set(name, { source: s, ids: [s.id] });
-  }
+  // daf_butler stages with preserve_path=False and add_prefix=True: `<id8>-<file name>`.
+  const members = groupArtifacts(sources, (s) => `${s.id.slice(0, 8)}-${s.info.path.split('#')[0]!.split('/').pop()!}`);
   const index = makeZipIndex(
     refs,
     [...members].map(([path, m]) => ({ path, info: m.source.info, ids: m.ids })),
