@@ -49,11 +49,19 @@ export const ErrorKinds = {
   RepositoryError: { code: 1026, retryable: false },
   ConflictingDefinition: { code: 1027, retryable: false },
   InvalidArgument: { code: 1028, retryable: false },
+  RegistryUnavailable: { code: 1029, retryable: true },
+  RegistrySchemaMissing: { code: 1030, retryable: false },
+  RegistrySchemaMismatch: { code: 1031, retryable: false },
+  ChecksumMismatch: { code: 1032, retryable: false },
+  /** Transport: a frame over --max-message-bytes, skipped unread. */
+  MessageTooLarge: { code: 1035, retryable: false },
   FileExists: { code: 1050, retryable: false },
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },
   ParseError: { code: RpcErrorCodes.ParseError, retryable: false },
+  /** Transport: a header that cannot be read; the stream is lost and the sidecar exits. */
+  FramingError: { code: RpcErrorCodes.ParseError, retryable: false },
   InvalidRequest: { code: RpcErrorCodes.InvalidRequest, retryable: false },
   UnsupportedProtocolVersion: { code: RpcErrorCodes.InvalidParams, retryable: false },
   ServerNotInitialized: { code: RpcErrorCodes.ServerNotInitialized, retryable: true },
@@ -76,6 +84,7 @@ export const ErrorDataSchema = z.object({
   details: z.unknown().optional(),
   supported: z.array(z.string()).optional().describe('UnsupportedProtocolVersion only: versions the server speaks'),
   maxInlineBytes: z.number().int().optional().describe('PayloadTooLarge only'),
+  retryAfterMs: z.number().int().optional().describe('StoreBusy, RegistryUnavailable: a retry before this many milliseconds will likely fail again'),
   issues: z.array(z.unknown()).optional().describe('InvalidParams only: zod issues'),
 });
 export type ErrorData = z.infer<typeof ErrorDataSchema>;

@@ -85,6 +85,7 @@ export const Requests = {
   [repository.RepositoryCollectAndTransfer.method]: repository.RepositoryCollectAndTransfer,
   [repository.RepositoryLineage.method]: repository.RepositoryLineage,
   [repository.RepositoryProvenance.method]: repository.RepositoryProvenance,
+  [repository.RepositoryMigrateRegistry.method]: repository.RepositoryMigrateRegistry,
 } as const satisfies Record<string, RequestDef<any, any>>;
 
 /** Every notification, in either direction. */

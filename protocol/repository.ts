@@ -1,6 +1,7 @@
 /**
- * repository/*: a persistent repository on disk (config, SQLite registry, file
- * datastore). Every call names the repository's `root`.
+ * repository/*: a persistent repository on disk (config, registry, file datastore). The
+ * registry is a SQLite file beside the config, or a schema on a PostgreSQL server.
+ * Every call names the repository's `root`.
  */
 import { z } from 'zod';
 import { request } from './define.js';
@@ -21,6 +22,19 @@ const Root = { root: z.string().min(1).describe('Repository root directory') };
 export const IdGenerationModeSchema = z.enum(['UNIQUE', 'DATAID_TYPE', 'DATAID_TYPE_RUN']);
 export const ProvenanceFormatSchema = z.enum(['native', 'daf_butler', 'prov', 'openlineage']);
 
+export const RegistrySpecSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sqlite') }),
+  z.object({
+    kind: z.literal('postgresql'),
+    url: z.string().min(1).describe('postgresql://user@host:port/database; a password here is used but never stored (PGPASSWORD or ~/.pgpass give it later)'),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+      .optional()
+      .describe('The schema holding the registry tables (default quantum_butler); several repositories can share a database'),
+  }),
+]);
+
 export const RepositoryCreate = request(
   'repository/create',
   z.object({
@@ -35,6 +49,7 @@ export const RepositoryCreate = request(
         dimensions: z.record(z.string(), z.object({ requires: z.array(z.string()).optional() })).optional(),
       })
       .optional(),
+    registry: RegistrySpecSchema.optional().describe('Where the registry lives (default: a SQLite file in the repository)'),
   }),
   z.object({ root: z.string(), datastoreName: z.string(), config: z.record(z.string(), z.unknown()) }),
   'Create a repository in a new or empty directory.',
@@ -123,7 +138,10 @@ export const CollectReportSchema = z.object({
   dryRun: z.boolean(),
   committed: z.boolean().describe('True when the batch was written (not a dry run and no conflicts)'),
   conflictsOmitted: z.number().int().describe('Conflicts beyond the listed ones'),
-  writer: z.enum(['inline', 'thread']).describe('Where the rows were written: in the request\'s thread, or on a writer thread (large batches on a file registry)'),
+  writer: z
+    .enum(['inline', 'thread', 'server'])
+    .describe("Where the rows were written: in the request's thread, on a writer thread (large batches on a SQLite registry), or by the PostgreSQL server from staged rows"),
+  retries: z.number().int().describe('How many times the registry aborted the transaction (serialization failure, deadlock) and it ran again'),
   timings: z.record(z.string(), z.number()).describe('Seconds per phase: prepare, datasets, checks, write, then commit | rollback | end; writer.* are the writer\'s own time'),
   quanta: z.object({ stored: z.number().int(), alreadyPresent: z.number().int() }),
   datasets: z.object({
@@ -175,4 +193,29 @@ export const RepositoryProvenance = request(
   z.object({ ...Root, quantumId: z.string(), format: ProvenanceFormatSchema.default('native') }),
   z.unknown(),
   "A stored quantum's provenance: native, daf_butler QuantumProvenanceData, W3C PROV-JSON, or OpenLineage RunEvents.",
+);
+
+const RegistryLocationSchema = z.object({ kind: z.enum(['sqlite', 'postgresql']), location: z.string(), version: z.number().int() });
+
+export const RepositoryMigrateRegistry = request(
+  'repository/migrateRegistry',
+  z.object({
+    ...Root,
+    to: z
+      .object({
+        kind: z.literal('postgresql'),
+        url: z.string().min(1).describe('postgresql://user@host:port/database (a password here is used, never stored)'),
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional().describe('A new, empty schema (default quantum_butler)'),
+      })
+      .optional()
+      .describe('Copy the SQLite registry into PostgreSQL; omitted: upgrade the registry\'s schema in place'),
+  }),
+  z.object({
+    from: RegistryLocationSchema,
+    to: RegistryLocationSchema,
+    rows: z.record(z.string(), z.number().int()).describe('Rows copied per table (a copy)'),
+    keysSha256: z.string().nullable().describe('SHA-256 over every copied table\'s keys in key order, equal on both sides'),
+    applied: z.array(z.number().int()).describe('Schema versions reached by the migrations applied (an upgrade in place)'),
+  }),
+  "Move a repository's SQLite registry to PostgreSQL (butler.json switches only after the copy is verified), or upgrade its schema in place.",
 );

@@ -23,7 +23,14 @@ const Session = { sessionId: SessionIdSchema };
 const Key = { key: z.string() };
 const Keys = { keys: z.array(z.string()) };
 const Base64 = z.string().describe('bytes, base64');
-export const StoreMetadataSchema = z.record(z.string(), z.unknown()).describe('a JSON object');
+/**
+ * Metadata: a JSON object, checked here only as an object and passed on as it is (the
+ * store validates it as JSON). A zod record would rebuild it member by member and drop a
+ * member named "__proto__"; a query on that name would then match every key.
+ */
+export const StoreMetadataSchema = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message: 'expected a JSON object' })
+  .meta({ type: 'object', additionalProperties: {}, description: 'a JSON object' });
 const Select = { select: z.array(z.string()).optional().describe('Only these metadata names (missing ones are left out)') };
 const Ok = z.null();
 
@@ -108,7 +115,7 @@ export const StoreGlob = request(
   'store/glob',
   z.object({ ...Session, pattern: z.string() }),
   z.object({ keys: z.array(z.string()) }),
-  'Keys matching a glob (picomatch: * stops at /, ** crosses it, dots match).',
+  'Keys matching a glob (* stops at /, ** crosses it, dots match; see "Glob patterns"): InvalidArgument for a pattern over the limits.',
 );
 export const StoreQuery = request(
   'store/query',

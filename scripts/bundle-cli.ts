@@ -2,7 +2,7 @@
  * Part of `npm run build`: replaces the compiled `dist/src/cli.js` with one bundled file.
  * Loading the CLI as some 250 modules (zod and its locales are about a hundred) took
  * ~170 ms of the sidecar's start; one file halves that. better-sqlite3 stays outside (a
- * native addon), and the collect writer thread still runs the compiled
+ * native addon), so do pg and pg-copy-streams (loaded on first use of a PostgreSQL registry), and the collect writer thread still runs the compiled
  * `dist/src/repository/bulk-writer-worker.js`. Everything else in dist/ is unchanged, so the
  * library entry points and the Node client import the compiled modules as before.
  *
@@ -23,7 +23,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['better-sqlite3'],
+  // Native or optional pieces stay outside; the PostgreSQL client is loaded only by a repository that uses it.
+  external: ['better-sqlite3', 'pg', 'pg-copy-streams', 'pg-native'],
   // Bundled CommonJS dependencies call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __qbCreateRequire } from 'node:module'; const require = __qbCreateRequire(import.meta.url);" },
   sourcemap: true,

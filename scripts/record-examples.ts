@@ -14,6 +14,7 @@
  * files the scenarios use.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { FrameDecoder, encodeFrame } from '../src/util/framing.js';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,6 +35,8 @@ interface Message {
 interface Logged {
   dir: '-->' | '<--';
   msg: Message | string;
+  /** The body as received, where JSON.parse loses something (an id echoed as sent, e.g. 1e400). */
+  raw?: string;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,38 +48,25 @@ class Sidecar {
   readonly child: ChildProcess;
   readonly log: Logged[] = [];
   readonly exit: Promise<number | null>;
-  private buffer = Buffer.alloc(0);
   private nextId = 1;
   private waiters: Array<() => void> = [];
+  private readonly decoder = new FrameDecoder((body) => {
+    const raw = body.toString('utf8');
+    const msg = JSON.parse(raw) as Message;
+    this.log.push(JSON.stringify(msg) === raw ? { dir: '<--', msg } : { dir: '<--', msg, raw });
+    for (const w of this.waiters.splice(0)) w();
+  });
 
   constructor(args: string[] = []) {
     this.child = spawn(process.execPath, [CLI, '--stdio', ...args], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.exit = new Promise((r) => this.child.once('exit', (code) => r(code)));
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
-    });
+    this.child.stdout!.on('data', (chunk: Buffer) => this.decoder.push(chunk));
     this.child.stdin!.on('error', () => {});
-  }
-
-  private parse(): void {
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const m = /Content-Length: (\d+)/i.exec(this.buffer.subarray(0, end).toString('ascii'));
-      if (!m) throw new Error('bad header');
-      const len = Number(m[1]);
-      if (this.buffer.length < end + 4 + len) return;
-      const body = this.buffer.subarray(end + 4, end + 4 + len).toString('utf8');
-      this.buffer = this.buffer.subarray(end + 4 + len);
-      this.log.push({ dir: '<--', msg: JSON.parse(body) as Message });
-      for (const w of this.waiters.splice(0)) w();
-    }
   }
 
   sendBody(body: string): void {
     this.log.push({ dir: '-->', msg: body });
-    this.child.stdin!.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    this.child.stdin!.write(encodeFrame(body));
   }
 
   /** Raw bytes, header included; logged as a JSON string so CR/LF stay visible. */
@@ -88,8 +78,7 @@ class Sidecar {
   send(msg: Omit<Message, 'jsonrpc'>): void {
     const full = { jsonrpc: '2.0' as const, ...msg };
     this.log.push({ dir: '-->', msg: full });
-    const body = JSON.stringify(full);
-    this.child.stdin!.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    this.child.stdin!.write(encodeFrame(JSON.stringify(full)));
   }
 
   request(method: string, params?: Json): number {
@@ -245,6 +234,13 @@ async function lifecycle(dir: string): Promise<void> {
   await record('positional-params', a, () => a.call('server/stats', [1, 2]));
   await record('parse-error', a, async () => {
     a.sendBody('{"jsonrpc":"2.0","id":99,"method":');
+    a.sendBody('{"jsonrpc":"2.0","method":"server/ping","params":');
+    await a.call('server/ping');
+  });
+  await record('exact-ids', a, async () => {
+    a.sendBody('{"jsonrpc":"2.0","id":9007199254740993,"method":"server/ping"}');
+    a.sendBody('{"jsonrpc":"2.0","id":1e400,"method":"server/ping"}');
+    a.sendBody('{"jsonrpc":"2.0","id":-0,"method":"server/ping"}');
     await a.call('server/ping');
   });
   await record('set-trace', a, async () => {
@@ -299,7 +295,7 @@ async function lifecycle(dir: string): Promise<void> {
   f.notify('exit');
   await f.exit;
 
-  // A header that is not Content-Length: -32700, then the process exits with code 1.
+  // A header without Content-Length: -32700 FramingError, then the process exits with code 1.
   const e = new Sidecar();
   await e.initialize();
   await record('broken-header', e, async () => {
@@ -307,6 +303,25 @@ async function lifecycle(dir: string): Promise<void> {
     await e.waitFor((m) => m.id === null && m.error !== undefined);
   });
   examples['exit-code-broken-header'] = [{ dir: '<--', msg: `exit code ${await e.exit}` }];
+
+  // A Content-Length that is not only digits: the same.
+  const g = new Sidecar();
+  await g.initialize();
+  await record('bad-content-length', g, async () => {
+    g.sendRaw('Content-Length: 12abc\r\n\r\n{"jsonrpc":"2.0","id":5,"method":"server/ping"}');
+    await g.waitFor((m) => m.id === null && m.error !== undefined);
+  });
+  await g.exit;
+
+  // A message over --max-message-bytes: skipped unread, answered with its id; the stream goes on.
+  const h = new Sidecar(['--max-message-bytes=128']);
+  await h.initialize();
+  await record('message-too-large', h, async () => {
+    h.sendBody(`{"jsonrpc":"2.0","id":7,"method":"butler/put","params":{"sessionId":"s1","ref":{"id":"…"},"payload":{"encoding":"base64","data":"${'A'.repeat(120)}"}}}`);
+    await h.call('server/ping');
+  });
+  h.notify('exit');
+  await h.exit;
 
   // Not recorded: requests written just before stdin closes. The sidecar answers those
   // already dispatched, but the last few can still be dropped (protocol/README.md §2),
@@ -807,8 +822,8 @@ function markdown(): string {
   const out: string[] = [];
   for (const [name, msgs] of Object.entries(examples)) {
     out.push(`## ${name}`, '', '```json');
-    for (const { dir, msg } of msgs) {
-      const text = typeof msg === 'string' ? msg : pretty(msg, '    ');
+    for (const { dir, msg, raw } of msgs) {
+      const text = raw ?? (typeof msg === 'string' ? msg : pretty(msg, '    '));
       out.push(`${dir} ${text}`);
     }
     out.push('```', '');

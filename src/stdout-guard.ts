@@ -29,11 +29,20 @@ let bytesOut = 0;
  * 32 turns gave ~15% fewer pipelined puts per second than 2). A lone response, or a turn that adds nothing, is written
  * at once, so a sequential caller waits no longer. Large chunks go straight out (after what is queued),
  * so big payloads are neither copied nor held back. end() flushes.
+ *
+ * Backpressure: a chunk is acknowledged (its write callback called) only while less than
+ * HIGH_WATER bytes wait to reach the real stdout; past that, the acknowledgement waits until
+ * the host has read enough, so `protocolOutput.write()` returns false and 'drain' follows,
+ * as on any stream. A failed stdout (EPIPE: the host is gone) destroys `protocolOutput`
+ * with the error instead of throwing it at the process.
  */
 const LARGE = 64 * 1024;
 const MAX_DEFERS = 2;
 /** Nothing waits longer than this for a deferred flush. */
 const MAX_HOLD_MS = 2;
+const HIGH_WATER = 1024 * 1024;
+/** Large chunks are handed to stdout in slices of this size. */
+const SLICE = 256 * 1024;
 let queue: Buffer[] = [];
 let queuedBytes = 0;
 let scheduled = false;
@@ -41,6 +50,13 @@ let scheduled = false;
 let addedSinceScheduled = false;
 let defers = 0;
 let heldSince = 0;
+/** Bytes handed to the real stdout and not yet written out by it. */
+let pending = 0;
+/** The callback of a chunk accepted above the high-water mark: called once below it. */
+let unacknowledged: (() => void) | null = null;
+
+// Failures are reported through the write callbacks; this keeps one from being thrown.
+process.stdout.on('error', (err: Error) => protocolOutput.destroy(err));
 
 function flushSoon(): void {
   if (!scheduled) return; // flushed meanwhile (a large chunk, or end())
@@ -53,44 +69,74 @@ function flushSoon(): void {
   flush();
 }
 
-function flush(done?: (err?: Error | null) => void): void {
-  scheduled = false;
-  queuedBytes = 0;
-  if (queue.length === 0) {
-    done?.();
-    return;
-  }
-  const data = queue.length === 1 ? queue[0]! : Buffer.concat(queue);
-  queue = [];
+/** end()'s callback, once everything handed out has been written. */
+let whenWritten: ((err?: Error | null) => void) | null = null;
+
+function writeOut(data: Buffer): void {
+  pending += data.length;
   realWrite(data, (err) => {
-    if (err) protocolOutput.destroy(err);
-    done?.(err);
+    pending -= data.length;
+    if (err) {
+      protocolOutput.destroy(err);
+      whenWritten?.(err);
+      whenWritten = null;
+      return;
+    }
+    acknowledge();
+    if (pending === 0 && whenWritten !== null) {
+      const done = whenWritten;
+      whenWritten = null;
+      done();
+    }
   });
 }
 
+function acknowledge(): void {
+  if (unacknowledged !== null && pending + queuedBytes < HIGH_WATER) {
+    const callback = unacknowledged;
+    unacknowledged = null;
+    callback();
+  }
+}
+
+function flush(): void {
+  scheduled = false;
+  if (queue.length === 0) return;
+  const data = queue.length === 1 ? queue[0]! : Buffer.concat(queue);
+  queue = [];
+  queuedBytes = 0;
+  writeOut(data);
+}
+
 export const protocolOutput: Writable = new Writable({
+  highWaterMark: HIGH_WATER,
   write(chunk: Buffer, _enc, callback) {
     bytesOut += chunk.length;
     if (chunk.length >= LARGE) {
       flush();
-      realWrite(chunk, (err) => callback(err ?? null));
-      return;
-    }
-    queue.push(chunk);
-    queuedBytes += chunk.length;
-    if (!scheduled) {
-      scheduled = true;
-      addedSinceScheduled = false;
-      defers = 0;
-      heldSince = performance.now();
-      setImmediate(flushSoon);
+      // In slices, so that each is acknowledged as it is written and the next answer can be
+      // made while the rest of this one is still going out.
+      for (let at = 0; at < chunk.length; at += SLICE) writeOut(chunk.subarray(at, at + SLICE));
     } else {
-      addedSinceScheduled = true;
+      queue.push(chunk);
+      queuedBytes += chunk.length;
+      if (!scheduled) {
+        scheduled = true;
+        addedSinceScheduled = false;
+        defers = 0;
+        heldSince = performance.now();
+        setImmediate(flushSoon);
+      } else {
+        addedSinceScheduled = true;
+      }
     }
-    callback();
+    if (pending + queuedBytes < HIGH_WATER) callback();
+    else unacknowledged = () => callback();
   },
   final(callback) {
-    flush((err) => callback(err ?? null));
+    flush();
+    if (pending === 0) callback();
+    else whenWritten = (err) => callback(err ?? null);
   },
 });
 

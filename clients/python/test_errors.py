@@ -64,6 +64,9 @@ class MappingTest(unittest.TestCase):
         busy = error_from_response({"code": 1025, "message": "locked", "data": {"kind": "StoreBusy", "retryable": True}})
         self.assertIsInstance(busy, StoreBusyError)
         self.assertTrue(busy.retryable)
+        self.assertIsNone(busy.retry_after_ms)
+        later = error_from_response({"code": 1025, "message": "locked", "data": {"kind": "StoreBusy", "retryable": True, "retryAfterMs": 250}})
+        self.assertEqual(later.retry_after_ms, 250)
         self.assertIsInstance(error_from_response({"code": -32601, "message": "no"}), MethodNotFoundError)
 
     def test_fields_str_and_pickling(self):

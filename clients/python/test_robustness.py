@@ -234,3 +234,22 @@ class CleanStdoutTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class MessageLimitTest(unittest.TestCase):
+    """--max-message-bytes: a message over it is refused from its header (MessageTooLargeError),
+    and put() sends a value within maxInlineBytes that escapes past it as a file instead."""
+
+    def test_over_the_message_limit(self):
+        from quantum_butler import MessageTooLargeError
+
+        with tu.spawn(args=["--max-inline-bytes=4096", "--max-message-bytes=3000"]) as client:
+            out = tu.ref("note", 1, storage_class="Text")
+            butler = QuantumBackedButler.from_predicted(client, [], [out], notifications=[])
+            with self.assertRaises(MessageTooLargeError) as caught:
+                butler.put_payload({"encoding": "text", "text": "x" * 3500}, out)
+            self.assertEqual(caught.exception.data["details"]["maxMessageBytes"], 3000)
+            text = "\n" * 2000  # 2000 bytes, 4000 once escaped in JSON
+            butler.put(text, out)
+            self.assertEqual(butler.get(out), text)
+            butler.close()

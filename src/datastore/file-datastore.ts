@@ -12,9 +12,9 @@ import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
 import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
-import { DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
+import { ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
-import { blake2bHex, sha256Hex } from '../util/checksum.js';
+import { checksumAlgorithm, checksumMatches, recordChecksum, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { manyURIs } from './datastore.js';
@@ -25,13 +25,7 @@ import type { RecordsTable } from './records-table.js';
 import type { ArtifactSource } from './retrieve-artifacts.js';
 
 /** The record checksum: daf_butler's (blake2b hex), SHA-256 (repositories configured so before), or none. */
-export type ChecksumPolicy = 'blake2b' | 'sha256' | null;
-
-/** Does a record's checksum (of either algorithm, told apart by length) match these bytes? Null: unknown. */
-function checksumMatches(checksum: string | null, bytes: Buffer, sha256: string): boolean | null {
-  if (checksum === null) return null;
-  return checksum.length === 64 ? checksum === sha256 : checksum === blake2bHex(bytes);
-}
+export type ChecksumPolicy = ChecksumAlgorithm | null;
 
 export interface FileDatastoreOptions {
   /** e.g. FileDatastore@<butlerRoot>/datastore: the same in every client of one repository. */
@@ -101,23 +95,17 @@ export class FileDatastore implements Datastore {
     ctx?.checkCancelled?.();
     const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
     const path = this.predictedPath(ref);
-    const policy = this.opts.checksum;
     const info: StoredFileInfo = {
       formatter: formatter.name,
       path,
       storage_class: storageClass.name,
       component: null,
-      checksum: policy === 'blake2b' ? blake2bHex(bytes) : policy === 'sha256' ? sha256 : null,
+      checksum: this.recordChecksum(bytes, sha256),
       file_size: bytes.length,
     };
     const existing = this.opts.records.get(ref.id);
     if (existing && !existing.trashed) {
-      // The record's checksum (of whichever algorithm wrote it), else the file itself.
-      const same =
-        existing.path === path &&
-        (checksumMatches(existing.checksum, bytes, sha256) ??
-          (await this.opts.store.getData(path).then((b) => sha256Hex(b) === sha256, () => false)));
-      if (same) return { info: existing, uri: this.uri(path), unchanged: true, sha256 };
+      if (await this.describes(existing, path, bytes, sha256)) return { info: existing, uri: this.uri(path), unchanged: true, sha256 };
       throw new DatasetAlreadyStored(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`, {
         datasetId: ref.id,
         details: { storedChecksum: existing.checksum, givenChecksum: info.checksum ?? sha256 },
@@ -141,6 +129,24 @@ export class FileDatastore implements Datastore {
     return { info, uri: this.uri(path), unchanged: false, sha256 };
   }
 
+  /**
+   * Does a record describe these bytes at `path`: by its checksum, of whichever algorithm wrote
+   * it, else (a record without one) by the file at `path` itself. `sha256`: the bytes' SHA-256.
+   */
+  async describes(rec: StoredFileInfo, path: string, bytes: Uint8Array, sha256: string): Promise<boolean> {
+    if (rec.path !== path) return false;
+    if (rec.checksum !== null) return checksumMatches(rec.checksum, bytes, sha256);
+    return this.opts.store.getData(path).then(
+      (onDisk) => sha256Hex(onDisk) === sha256,
+      () => false,
+    );
+  }
+
+  /** The checksum this datastore's records carry for these bytes (its policy), or null. */
+  recordChecksum(bytes: Uint8Array, sha256: string): string | null {
+    return recordChecksum(this.opts.checksum, bytes, sha256);
+  }
+
   async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
     ctx?.checkCancelled?.();
     // Without a record, read the predicted path straight away (trust mode): a missing file
@@ -150,6 +156,14 @@ export class FileDatastore implements Datastore {
     if (!rec) this.trust.predictedReads++;
     try {
       const bytes = await this.opts.store.getData(path);
+      // Never serve bytes that are not the ones recorded (a file changed or damaged since),
+      // whichever algorithm wrote the record's checksum.
+      if (rec?.checksum && !checksumMatches(rec.checksum, bytes)) {
+        throw new ChecksumMismatch(`The artifact of dataset ${ref.id} at ${path} does not match its recorded checksum; it was changed or damaged.`, {
+          datasetId: ref.id,
+          details: { path, recorded: rec.checksum, actual: recordChecksum(checksumAlgorithm(rec.checksum) ?? 'blake2b', bytes) },
+        });
+      }
       return { bytes, info: rec ?? this.predictedInfo(ref, path, bytes.length) };
     } catch (err) {
       if (err instanceof KeyNotFound) {

@@ -9,7 +9,6 @@
  *    parameters are applied, so parameters always act on the shape they were validated for;
  *  - the result never aliases the stored value (deep copy; Buffers copied).
  */
-import picomatch from 'picomatch';
 import {
   InvalidArgument,
   InvalidValue,
@@ -17,6 +16,7 @@ import {
   UnknownComponent,
   UnknownParameter,
 } from '../model/errors.js';
+import { compileGlob } from '../model/glob.js';
 import { deepCopy, isPlainObject, jsTypeName, setOwn } from '../model/json-value.js';
 import { convertKind, KIND_PARAMETERS, kindProblem, type TableValue } from '../model/storage-kinds.js';
 import type { StorageClass, StorageClassRegistry } from '../model/storage-class.js';
@@ -160,6 +160,8 @@ function checkKindParameter(sc: StorageClass, name: string, value: unknown): voi
           { details: { storageClass: sc.name, parameter: name, value } },
         );
       }
+      // A pattern the glob rules refuse (too long, nested too deep, ...) is refused here, before any read.
+      for (const p of typeof value === 'string' ? [value] : (value as string[])) compileGlob(p, 'columns pattern');
       return;
     }
     default:
@@ -226,15 +228,15 @@ export function sliceBounds(spec: readonly (number | null)[], length: number): [
 
 function selectColumns(names: readonly string[], patterns: string | readonly string[], sc: string): string[] {
   const list = typeof patterns === 'string' ? [patterns] : patterns;
-  for (const p of list) {
-    if (!picomatch.scan(p).isGlob && !names.includes(p)) {
-      throw new InvalidArgument(`Column '${p}' requested through parameter 'columns' does not exist in the ${sc} value.`, {
-        details: { column: p, columns: names },
+  const globs = list.map((p) => compileGlob(p, 'columns pattern'));
+  for (const g of globs) {
+    if (g.literal !== undefined && !names.includes(g.literal)) {
+      throw new InvalidArgument(`Column '${g.literal}' requested through parameter 'columns' does not exist in the ${sc} value.`, {
+        details: { column: g.literal, columns: names },
       });
     }
   }
-  const matchers = list.map((p) => picomatch(p, { dot: true }));
-  return names.filter((n) => matchers.some((m) => m(n)));
+  return names.filter((n) => globs.some((g) => g.match(n)));
 }
 
 function applyKindParameter(sc: StorageClass, value: unknown, params: ReadParameters): unknown {

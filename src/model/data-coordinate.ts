@@ -3,7 +3,7 @@
  * from dimension name to an integer or string value, keys kept sorted.
  */
 import { InvalidArgument } from './errors.js';
-import { isPlainObject, setOwn } from './json-value.js';
+import { isPlainObject, isWellFormedString, setOwn } from './json-value.js';
 
 export type DataIdValue = string | number;
 export type DataId = Readonly<Record<string, DataIdValue>>;
@@ -53,6 +53,9 @@ export function makeDataId(mapping: Readonly<Record<string, unknown>>): DataId {
       throw new InvalidArgument(`Invalid dimension name '${key}' in data ID.`, { details: { dataId: mapping, key } });
     }
     if (typeof value === 'string') {
+      if (!isWellFormedString(value)) {
+        throw new InvalidArgument(`Invalid value for dimension '${key}' in data ID: not well-formed Unicode (a lone surrogate).`, { details: { key } });
+      }
       setOwn(out, key, value);
     } else if (typeof value === 'number' && Number.isSafeInteger(value)) {
       setOwn(out, key, value);

@@ -6,6 +6,7 @@
 import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
 import { InvalidArgument, InvalidDatasetRef } from './errors.js';
 import type { DataId } from './data-coordinate.js';
+import { isWellFormedString } from './json-value.js';
 
 export type DatasetId = string;
 
@@ -61,8 +62,14 @@ export function makeDatasetId(
     case 'UNIQUE':
       return newDatasetId();
     case 'DATAID_TYPE':
-    case 'DATAID_TYPE_RUN':
-      return uuidv5(datasetIdSeed(mode, datasetTypeName, dataId, requiredDimensions, run), DATASET_ID_NAMESPACE);
+    case 'DATAID_TYPE_RUN': {
+      const seed = datasetIdSeed(mode, datasetTypeName, dataId, requiredDimensions, run);
+      // The seed is hashed as UTF-8, which a lone surrogate (in a run or data ID value) does not have.
+      if (!isWellFormedString(seed)) {
+        throw new InvalidArgument('A dataset id cannot be made: its run, dataset type or data ID is not well-formed Unicode.', { details: { mode } });
+      }
+      return uuidv5(seed, DATASET_ID_NAMESPACE);
+    }
     default:
       throw new InvalidArgument(`Unknown id generation mode '${String(mode)}'; expected one of ${ID_GENERATION_MODES.join(', ')}.`, {
         details: { mode },

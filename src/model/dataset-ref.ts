@@ -3,7 +3,7 @@
  * daf_butler's SerializedDatasetRef or from our compact wire form.
  */
 import { InvalidArgument, InvalidDatasetRef, UnknownDatasetType } from './errors.js';
-import { isPlainObject } from './json-value.js';
+import { isPlainObject, isWellFormedString } from './json-value.js';
 import { normalizeDatasetId, type DatasetId } from './dataset-id.js';
 import {
   compareDataIds,
@@ -55,12 +55,22 @@ export interface MinimalRef {
 
 const RUN_MISSING = 'Run collection name is missing from serialized representation';
 
+/** Why `run` cannot name a run collection (not a non-empty string, not well-formed Unicode, contains NUL), or undefined. */
+export function runNameProblem(run: unknown): string | undefined {
+  if (typeof run !== 'string' || run.length === 0) return 'a run name must be a non-empty string';
+  if (!isWellFormedString(run)) return 'a run name must be well-formed Unicode (it has a lone surrogate)';
+  if (run.includes('\0')) return 'a run name must not contain NUL';
+  return undefined;
+}
+
 /** Build a ref, checking that every dimension of the dataset type has a value in the data ID. */
 export function makeDatasetRef(datasetType: DatasetType, dataId: DataId, run: string, id: DatasetId): DatasetRef {
   const nid = normalizeDatasetId(id);
   if (typeof run !== 'string' || run.length === 0) {
     throw new InvalidDatasetRef(`${RUN_MISSING} (dataset ${nid}).`, { datasetId: nid, details: { run } });
   }
+  const bad = runNameProblem(run);
+  if (bad) throw new InvalidDatasetRef(`Dataset ${nid}: ${bad}.`, { datasetId: nid });
   const missing = missingDimensions(dataId, datasetType.dimensions);
   if (missing.length > 0) {
     throw new InvalidDatasetRef(

@@ -26,6 +26,8 @@ export interface SerializedDatasetType {
 }
 
 export const DATASET_TYPE_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)*$/;
+/** Longest dataset type name, components included (daf_butler's registry column holds 128). */
+export const MAX_DATASET_TYPE_NAME_LENGTH = 128;
 
 /** Governor dimensions of the default universe; they may not be used as dataset type names. */
 export const GOVERNOR_DIMENSIONS: readonly string[] = ['instrument', 'skymap'];
@@ -42,6 +44,11 @@ export function isComponentName(name: string): boolean {
 
 /** Throws InvalidArgument unless `name` is a valid dataset type name. */
 export function validateDatasetTypeName(name: unknown): asserts name is string {
+  if (typeof name === 'string' && name.length > MAX_DATASET_TYPE_NAME_LENGTH) {
+    throw new InvalidArgument(`DatasetType name '${name.slice(0, 40)}…' is invalid: longer than ${MAX_DATASET_TYPE_NAME_LENGTH} characters.`, {
+      details: { length: name.length, max: MAX_DATASET_TYPE_NAME_LENGTH },
+    });
+  }
   if (typeof name !== 'string' || !DATASET_TYPE_NAME_RE.test(name)) {
     throw new InvalidArgument(`DatasetType name '${String(name)}' is invalid.`, { details: { name } });
   }

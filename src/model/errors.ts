@@ -59,4 +59,12 @@ export const StoreBusy = kindError('StoreBusy');
 export const RepositoryError = kindError('RepositoryError');
 export const ConflictingDefinition = kindError('ConflictingDefinition');
 export const InvalidArgument = kindError('InvalidArgument');
+/** The registry's database server cannot be reached (down, refusing, or out of connections): retry later. */
+export const RegistryUnavailable = kindError('RegistryUnavailable');
+/** The registry has no schema where the repository says it is (never created, or the wrong database/schema). */
+export const RegistrySchemaMissing = kindError('RegistrySchemaMissing');
+/** The registry's schema version is not the one this sidecar uses. */
+export const RegistrySchemaMismatch = kindError('RegistrySchemaMismatch');
+/** An artifact's bytes do not match the checksum its record holds: the file was changed or damaged. */
+export const ChecksumMismatch = kindError('ChecksumMismatch');
 export const FileExists = kindError('FileExists');

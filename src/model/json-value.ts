@@ -1,11 +1,24 @@
 /**
- * Small helpers for JSON-shaped values: plain-object checks, deep validation,
- * deep copies (Buffers copied, never shared) and a canonical serialisation with
- * sorted object keys (used for stable checksums).
+ * The one JSON module: what counts as a JSON value, validated copies, equality and the
+ * canonical text. Every layer that checks, copies, compares or hashes JSON uses it.
+ *
+ * A JSON value is I-JSON (RFC 7493), the input RFC 8785 requires: null, booleans, finite
+ * numbers (IEEE-754 doubles: integers beyond ±2^53 are not exact), strings and member
+ * names of well-formed Unicode (no lone surrogates), arrays and plain objects, nested at
+ * most MAX_JSON_DEPTH containers deep (which also rules out cycles). Copies normalise -0
+ * to 0, so every backend stores and returns the same value.
+ *
+ * `canonicalJson` is the JSON Canonicalization Scheme of RFC 8785: no whitespace, members
+ * sorted by their UTF-16 code units at every level, numbers written as ECMAScript writes
+ * them (-0 as 0), strings escaped as ECMAScript's JSON.stringify does, which is the RFC's
+ * rule. Stable checksums and SQLite index keys rest on it.
  */
 import { InvalidValue } from './errors.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** Containers (arrays, objects) a JSON value may nest; a deeper value is refused. */
+export const MAX_JSON_DEPTH = 256;
 
 /** True for `{}`-style objects (prototype Object.prototype or null); false for arrays, Buffers, class instances. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -26,33 +39,156 @@ export function jsTypeName(value: unknown): string {
   return typeof value;
 }
 
-/**
- * Why `value` is not a JSON value, or null when it is one. Rejects undefined, functions,
- * symbols, bigints, non-finite numbers, byte arrays, class instances and cycles.
- */
+/** Why `value` is not a JSON value (with the place, e.g. `$.a[1]`), or null when it is one. */
 export function jsonValueProblem(value: unknown, path = '$'): string | null {
   // Every put checks its value, so the common (valid) case walks it without allocating;
   // only a failure walks again to name the problem and where it is.
   if ((scan(value, 0) & INVALID) === 0) return null;
-  return problemAt(value, path, new Set());
+  return problemAt(value, path, 0, new Set());
 }
 
-const INVALID = 1;
-const UNSORTED = 2;
-/** Deeper than this, the fast scan defers to the exact walk (which tells a cycle from depth). */
-const SCAN_DEPTH = 256;
+/** True when `value` is a JSON value that a copy would leave as it is (no -0). */
+export function isNormalJson(value: unknown): boolean {
+  return (scan(value, 0) & (INVALID | NEGATIVE_ZERO)) === 0;
+}
 
-/** INVALID and/or UNSORTED (some object's keys are not in sorted order), or 0. */
+/** A validated deep copy (-0 becomes 0); InvalidValue names the first problem, as `what` + place. */
+export function copyJson(value: unknown, what = 'value'): JsonValue {
+  const problem = jsonValueProblem(value, what);
+  if (problem) throw new InvalidValue(`${problem}.`, { details: { problem } });
+  return cloneJson(value as JsonValue);
+}
+
+/** Deep copy of a value already known to be JSON (-0 becomes 0). */
+export function cloneJson<T>(value: T): T {
+  return cloneAt(value) as T;
+}
+
+function cloneAt(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value === 0 ? 0 : value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = cloneAt(value[i]);
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(value)) setOwn(out, name, cloneAt((value as Record<string, unknown>)[name]));
+  return out;
+}
+
+/** Deep copy of JSON-ish data that may hold byte arrays (copied, a Buffer stays a Buffer). */
+export function deepCopy<T>(value: T): T {
+  return copyWithBytes(value) as T;
+}
+
+function copyWithBytes(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (Array.isArray(value)) return value.map(copyWithBytes);
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, copyWithBytes(v));
+    return out;
+  }
+  // Other objects are not values we produce; copy their own enumerable fields.
+  return structuredClone(value);
+}
+
+/** JSON deep equality: object member order is ignored, array order is not, no coercion (1 ≠ true ≠ "1"). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const ka = Object.keys(ra);
+  if (ka.length !== Object.keys(rb).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(rb, k) || !jsonEqual(ra[k], rb[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * True when `value` (JSON-shaped, e.g. just parsed) nests containers deeper than `limit`.
+ * Iterative, so it is safe on any depth (a guard before recursive code runs).
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    const members = Array.isArray(v) ? v : Object.values(v as object);
+    for (const m of members) if (m !== null && typeof m === 'object') stack.push([m, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * The RFC 8785 canonical text of `value`. Throws InvalidValue (with the place) for what is
+ * not a JSON value. The same value always gives the same text, whatever its member order.
+ */
+export function canonicalJson(value: unknown): string {
+  const flags = scan(value, 0);
+  if (flags & INVALID) {
+    const problem = problemAt(value, '$', 0, new Set()) ?? 'not a JSON value';
+    throw new InvalidValue(`Value cannot be written as JSON: ${problem}.`, { details: { problem } });
+  }
+  // When every object's members are already in order, the engine's own serialiser writes
+  // the same text (RFC 8785 number and string forms are ECMAScript's), several times faster.
+  return flags & UNSORTED ? write(value) : JSON.stringify(value);
+}
+
+function write(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(write).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  // Default sort compares UTF-16 code units, the order RFC 8785 prescribes.
+  const keys = Object.keys(obj).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${write(obj[k])}`).join(',')}}`;
+}
+
+/**
+ * `obj[key] = value` as a plain data property, also for the key `__proto__` (which a normal
+ * assignment would treat as a prototype change).
+ */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
+// ---- the walks ------------------------------------------------------------------------------
+
+const INVALID = 1;
+/** Some object's members are not in sorted order. */
+const UNSORTED = 2;
+const NEGATIVE_ZERO = 4;
+
+/** True when `s` is well-formed Unicode (no lone surrogate): `String.prototype.isWellFormed`, not yet in this TypeScript lib. */
+export function isWellFormedString(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+const wellFormed = isWellFormedString;
+
+/** INVALID, UNSORTED and NEGATIVE_ZERO flags of `value`, which sits inside `depth` containers. */
 function scan(value: unknown, depth: number): number {
   switch (typeof value) {
     case 'string':
+      return wellFormed(value) ? 0 : INVALID;
     case 'boolean':
       return 0;
     case 'number':
-      return Number.isFinite(value) ? 0 : INVALID;
+      return !Number.isFinite(value) ? INVALID : Object.is(value, -0) ? NEGATIVE_ZERO : 0;
     case 'object': {
       if (value === null) return 0;
-      if (depth > SCAN_DEPTH) return INVALID;
+      if (depth >= MAX_JSON_DEPTH) return INVALID;
       let flags = 0;
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
@@ -64,8 +200,10 @@ function scan(value: unknown, depth: number): number {
       if (!isPlainObject(value)) return INVALID;
       const keys = Object.keys(value);
       for (let i = 0; i < keys.length; i++) {
-        if (i > 0 && keys[i - 1]! > keys[i]!) flags |= UNSORTED;
-        flags |= scan(value[keys[i]!], depth + 1);
+        const k = keys[i]!;
+        if (!wellFormed(k)) return INVALID;
+        if (i > 0 && keys[i - 1]! > k) flags |= UNSORTED;
+        flags |= scan(value[k], depth + 1);
         if (flags & INVALID) return flags;
       }
       return flags;
@@ -75,9 +213,10 @@ function scan(value: unknown, depth: number): number {
   }
 }
 
-function problemAt(value: unknown, path: string, ancestors: Set<object>): string | null {
+function problemAt(value: unknown, path: string, depth: number, ancestors: Set<object>): string | null {
   switch (typeof value) {
     case 'string':
+      return wellFormed(value) ? null : `${path} is not well-formed Unicode (a lone surrogate)`;
     case 'boolean':
       return null;
     case 'number':
@@ -85,20 +224,19 @@ function problemAt(value: unknown, path: string, ancestors: Set<object>): string
     case 'object': {
       if (value === null) return null;
       if (ancestors.has(value)) return `${path} is part of a cycle`;
-      if (Array.isArray(value)) {
-        ancestors.add(value);
-        for (let i = 0; i < value.length; i++) {
-          const p = problemAt(value[i], `${path}[${i}]`, ancestors);
-          if (p) return p;
-        }
-        ancestors.delete(value);
-        return null;
-      }
-      if (!isPlainObject(value)) return `${path} is a ${jsTypeName(value)}, not a JSON value`;
+      if (depth >= MAX_JSON_DEPTH) return `${shorten(path)} is nested deeper than ${MAX_JSON_DEPTH} levels`;
+      if (!Array.isArray(value) && !isPlainObject(value)) return `${path} is a ${jsTypeName(value)}, not a JSON value`;
       ancestors.add(value);
-      for (const [k, v] of Object.entries(value)) {
-        const p = problemAt(v, `${path}.${k}`, ancestors);
-        if (p) return p;
+      const entries: Array<[string, unknown]> = Array.isArray(value)
+        ? value.map((v, i) => [`${path}[${i}]`, v])
+        : Object.keys(value).map((k) => [`${path}.${k}`, (value as Record<string, unknown>)[k]]);
+      if (!Array.isArray(value)) {
+        const bad = Object.keys(value).find((k) => !wellFormed(k));
+        if (bad !== undefined) return `${path} has a member name that is not well-formed Unicode (a lone surrogate)`;
+      }
+      for (const [p, v] of entries) {
+        const problem = problemAt(v, p, depth + 1, ancestors);
+        if (problem) return problem;
       }
       ancestors.delete(value);
       return null;
@@ -108,57 +246,7 @@ function problemAt(value: unknown, path: string, ancestors: Set<object>): string
   }
 }
 
-/** Deep copy of JSON-ish data; byte arrays are copied (a Buffer stays a Buffer). */
-export function deepCopy<T>(value: T): T {
-  return copyAt(value) as T;
-}
-
-function copyAt(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Buffer.isBuffer(value)) return Buffer.from(value);
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (Array.isArray(value)) return value.map(copyAt);
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) setOwn(out, k, copyAt(v));
-    return out;
-  }
-  // Other objects are not values we produce; copy their own enumerable fields.
-  return structuredClone(value);
-}
-
-/**
- * Canonical JSON text: object keys sorted (by UTF-16 code units), no whitespace.
- * The same value always gives the same text, whatever the key insertion order.
- * With `sortKeys: false` insertion order is kept (used for table columns).
- */
-export function canonicalJson(value: unknown, options: { sortKeys?: boolean } = {}): string {
-  const sortKeys = options.sortKeys ?? true;
-  const flags = scan(value, 0);
-  if (flags & INVALID) {
-    // Only the exact walk can tell: maybe the value is just deeper than the scan goes.
-    const problem = problemAt(value, '$', new Set());
-    if (problem) throw new InvalidValue(`Value cannot be written as JSON: ${problem}.`, { details: { problem } });
-  }
-  // When every object's keys are known to be in order (or order is kept), the engine's own
-  // serialiser gives the same text, several times faster.
-  return !sortKeys || flags === 0 ? JSON.stringify(value) : write(value, sortKeys);
-}
-
-function write(value: unknown, sortKeys: boolean): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => write(v, sortKeys)).join(',')}]`;
-  const keys = Object.keys(value);
-  if (sortKeys) keys.sort();
-  const obj = value as Record<string, unknown>;
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${write(obj[k], sortKeys)}`).join(',')}}`;
-}
-
-/**
- * `obj[key] = value` as a plain data property, also for the key `__proto__` (which a normal
- * assignment would treat as a prototype change).
- */
-export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
-  else obj[key] = value;
+/** A place deep inside a value, kept readable: its start and its end. */
+function shorten(path: string): string {
+  return path.length <= 120 ? path : `${path.slice(0, 40)}…${path.slice(-40)}`;
 }

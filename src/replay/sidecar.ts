@@ -1,9 +1,10 @@
 /**
- * The sidecar under replay: the built CLI spawned with real pipes, spoken to with
- * Content-Length framing by hand (not vscode-jsonrpc), so that the replay sees exactly
- * the messages on the wire, in arrival order, ids and all.
+ * The sidecar under replay: the built CLI spawned with real pipes, spoken to through the
+ * project's own framing codec (not vscode-jsonrpc's connection), so that the replay sees
+ * exactly the messages on the wire, in arrival order, ids and all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { encodeFrame, jsonMessageDecoder } from '../util/framing.js';
 
 export interface WireMessage {
   jsonrpc?: string;
@@ -20,7 +21,10 @@ export class Sidecar {
   readonly received: WireMessage[] = [];
   readonly exited: Promise<number | null>;
   exitCode: number | null | undefined = undefined;
-  private buffer = Buffer.alloc(0);
+  private readonly decoder = jsonMessageDecoder<WireMessage>((msg) => {
+    this.received.push(msg);
+    this.wake();
+  });
   private stderr = '';
   private waiters = new Set<() => void>();
 
@@ -34,9 +38,8 @@ export class Sidecar {
       }),
     );
     this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
       try {
-        this.parse();
+        this.decoder.push(chunk);
       } catch (err) {
         // Garbage on stdout: nothing after it can be trusted. Say why, and end the sidecar;
         // the step waiting on it then fails with this in the stderr tail.
@@ -61,31 +64,10 @@ export class Sidecar {
     for (const w of [...this.waiters]) w();
   }
 
-  private parse(): void {
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const m = /Content-Length: *(\d+)/i.exec(this.buffer.subarray(0, end).toString('ascii'));
-      if (!m) throw new Error(`bad header from the sidecar: ${JSON.stringify(this.buffer.subarray(0, end).toString('ascii'))}`);
-      const len = Number(m[1]);
-      if (this.buffer.length < end + 4 + len) return;
-      const body = this.buffer.subarray(end + 4, end + 4 + len).toString('utf8');
-      this.buffer = this.buffer.subarray(end + 4 + len);
-      let msg: WireMessage;
-      try {
-        msg = JSON.parse(body) as WireMessage;
-      } catch {
-        throw new Error(`the sidecar sent a body that is not JSON: ${JSON.stringify(body.slice(0, 200))}`);
-      }
-      this.received.push(msg);
-      this.wake();
-    }
-  }
-
   /** Frame and write a body (a message, or raw text for malformed-input tests). */
   writeBody(body: string): void {
     if (!this.running) return;
-    this.child.stdin!.write(`Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`);
+    this.child.stdin!.write(encodeFrame(body));
   }
 
   send(msg: WireMessage): void {

@@ -1,25 +1,30 @@
 /**
- * A BulkWriter on its own thread, driven synchronously from the caller's thread.
+ * A bulk writer on its own thread, fed from the caller's thread: the protocol both
+ * registry backends use (sqlite/bulk-writer-worker.ts, postgres/bulk-writer-worker.ts).
  *
  * Why: a large collect-and-transfer is half JavaScript (reading documents, building rows)
- * and half SQLite (b-tree inserts). On a second thread the inserts overlap with the
- * reading, and they run in a small heap instead of next to the caller's (possibly
- * gigabytes of) documents, where every allocation costs more.
+ * and half writing (SQLite's b-tree inserts; building COPY text and talking to the
+ * PostgreSQL server). On a second thread the writing overlaps with the reading, runs in a
+ * small heap instead of next to the caller's (possibly gigabytes of) documents, and, for
+ * PostgreSQL, its round trips are answered at once instead of after the reader's next turn.
  *
- * How: the worker opens its own connection, takes the write lock (BEGIN IMMEDIATE) and
- * applies batches as they arrive; the caller keeps reading the committed registry, which
- * nobody else can change while the lock is held. Both sides block on Atomics.wait and
- * take messages with receiveMessageOnPort, so `collectAndTransfer` stays synchronous
- * (like the rest of the registry API); `collectAndTransferAsync` instead polls the final
- * answer (beginFinish / pollFinish) so that the caller's event loop keeps running.
- * Backpressure: the caller waits when more than MAX_IN_FLIGHT batches are unread.
+ * How: the worker opens its own connection, begins the transaction (SQLite: BEGIN
+ * IMMEDIATE, waiting inside SQLite for another process's lock, which blocks only the
+ * worker), says `ready`, and applies batches as they arrive; the caller keeps reading the
+ * committed registry. The caller never blocks: it polls the worker's answers
+ * (receiveMessageOnPort) on timers, so its event loop keeps running while the worker
+ * starts, catches up or commits. Backpressure: `send` returns a promise to wait for when
+ * more than MAX_IN_FLIGHT batches are unapplied. The worker bumps a beat slot while it
+ * lives; one that stops for STALL_MS is terminated.
  */
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { RepositoryError, StoreBusy } from '../model/errors.js';
-import type { WriterBatch, WriterResult } from './bulk-writer.js';
+import { ButlerError, RepositoryError, StoreBusy } from '../model/errors.js';
+import { ErrorKinds, type ErrorKind } from '../../protocol/errors.js';
+import type { WriterBatch, WriterResult } from './bulk-batches.js';
 import { SLOT, SLOTS } from './bulk-writer-slots.js';
 
 /**
@@ -28,16 +33,20 @@ import { SLOT, SLOTS } from './bulk-writer-slots.js';
  * fails instead of waiting forever. One batch never takes near this long.
  */
 export const STALL_MS = 60_000;
+/** Below this many items a writer thread costs more to start (~50-150 ms) than it saves. */
+export const THREAD_MIN_ITEMS = 2000;
 const MAX_IN_FLIGHT = 32;
+/** How often the caller looks for the worker's answers while it waits (ms). */
+const POLL_MS = 2;
+/** What a StoreBusy from the worker suggests waiting before a retry (ms). */
+const RETRY_AFTER_MS = 500;
 /** How long the worker may take to open the registry and take the write lock (it waits up to busyTimeoutMs for the lock). */
 const START_GRACE_MS = 30_000;
 
-export interface WorkerData {
-  path: string;
+/** What every worker gets (plus its backend's own fields). */
+export interface WorkerChannel {
   port: MessagePort;
   shared: Int32Array;
-  maxConflicts: number;
-  busyTimeoutMs: number;
 }
 
 /** Messages from the worker. */
@@ -45,7 +54,7 @@ export type WorkerReply =
   | { kind: 'ready' }
   | { kind: 'done'; committed: boolean; result: WriterResult; seconds: { commit: number } }
   | { kind: 'aborted' }
-  | { kind: 'error'; name: string; message: string; stack?: string; errorKind?: string };
+  | { kind: 'error'; name: string; message: string; stack?: string; errorKind?: string; code?: string; details?: unknown };
 
 /** The worker's answer to `finish`. */
 export type Done = Extract<WorkerReply, { kind: 'done' }>;
@@ -54,13 +63,14 @@ export type Done = Extract<WorkerReply, { kind: 'done' }>;
 export type WorkerRequest = WriterBatch | { kind: 'finish'; commit: boolean };
 
 /**
- * The compiled worker script: next to this module; under `repository/` when this module is
- * part of the bundled CLI (dist/src/cli.js); or under dist/ when running from TypeScript sources.
+ * A backend's compiled worker script (`sqlite` or `postgres`): beside this module; under
+ * `repository/` when this module is part of the bundled CLI (dist/src/cli.js); or under
+ * dist/ when running from TypeScript sources.
  */
-export function workerScript(): URL | null {
-  const here = new URL('./bulk-writer-worker.js', import.meta.url);
+export function workerScript(backend: 'sqlite' | 'postgres'): URL | null {
+  const here = new URL(`./${backend}/bulk-writer-worker.js`, import.meta.url);
   if (existsSync(here)) return here;
-  const bundled = new URL('./repository/bulk-writer-worker.js', import.meta.url);
+  const bundled = new URL(`./repository/${backend}/bulk-writer-worker.js`, import.meta.url);
   if (existsSync(bundled)) return bundled;
   const built = fileURLToPath(here).replace(`${sep}src${sep}repository${sep}`, `${sep}dist${sep}src${sep}repository${sep}`);
   return built !== fileURLToPath(here) && existsSync(built) ? pathToFileURL(built) : null;
@@ -80,15 +90,19 @@ export class BulkWriterThread {
     private readonly stallMs: number,
   ) {}
 
-  /** Start the thread and wait until it holds the write lock. Throws RepositoryError if it cannot. */
-  static start(script: URL, path: string, opts: { maxConflicts: number; busyTimeoutMs: number; stallMs?: number }): BulkWriterThread {
+  /**
+   * Start the thread with `data` (its backend's fields) and wait (on timers) until it has
+   * begun its transaction; `waitMs` is how long it may wait for a lock beyond that. Throws
+   * the worker's failure if it cannot.
+   */
+  static async start(script: URL, data: Record<string, unknown>, opts: { waitMs: number; stallMs?: number }): Promise<BulkWriterThread> {
     const { port1, port2 } = new MessageChannel();
     const shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
-    const data: WorkerData = { path, port: port2, shared, maxConflicts: opts.maxConflicts, busyTimeoutMs: opts.busyTimeoutMs };
-    const worker = new Worker(script, { workerData: data, transferList: [port2] });
+    const channel: WorkerChannel = { port: port2, shared };
+    const worker = new Worker(script, { workerData: { ...data, ...channel }, transferList: [port2] });
     worker.unref();
     const t = new BulkWriterThread(worker, port1, shared, opts.stallMs ?? STALL_MS);
-    const reply = t.next(() => {}, START_GRACE_MS + opts.busyTimeoutMs);
+    const reply = await t.next(() => {}, START_GRACE_MS + opts.waitMs, false);
     if (reply.kind !== 'ready') throw t.failure(reply);
     return t;
   }
@@ -98,36 +112,34 @@ export class BulkWriterThread {
     return Atomics.load(this.shared, SLOT.rows);
   }
 
-  /** Hand a batch over; waits (calling `tick`) while the worker is MAX_IN_FLIGHT batches behind. */
-  send(batch: WriterBatch, tick: () => void): void {
+  /**
+   * Hand a batch over. While the worker is MAX_IN_FLIGHT batches behind, returns a promise
+   * that resolves once it has caught up (calling `tick` meanwhile): wait for it.
+   */
+  send(batch: WriterBatch, tick: () => void): void | Promise<void> {
     this.checkFailed();
-    while (this.sent - Atomics.load(this.shared, SLOT.applied) >= MAX_IN_FLIGHT) {
-      this.checkFailed();
-      this.checkAlive();
-      Atomics.wait(this.shared, SLOT.applied, Atomics.load(this.shared, SLOT.applied), 50);
-      tick();
-    }
+    if (this.behind()) return this.catchUp(tick).then(() => this.send(batch, tick));
     this.post(batch);
     this.sent++;
   }
 
-  /** Let the worker finish: it commits when `commit` and it found no conflicts, else rolls back. Blocks until it has. */
-  finish(commit: boolean, tick: () => void): Done {
-    this.beginFinish(commit);
-    return this.settle(this.next(tick));
+  private behind(): boolean {
+    return this.sent - Atomics.load(this.shared, SLOT.applied) >= MAX_IN_FLIGHT;
   }
 
-  /** The non-blocking finish: beginFinish, then pollFinish until it gives the outcome (meanwhile the event loop runs). */
-  beginFinish(commit: boolean): void {
+  private async catchUp(tick: () => void): Promise<void> {
+    while (this.behind()) {
+      this.checkFailed();
+      this.checkAlive();
+      await sleep(POLL_MS);
+      tick();
+    }
+  }
+
+  /** Let the worker finish: it commits when `commit` and it found no conflicts, else rolls back. */
+  async finish(commit: boolean, tick: () => void): Promise<Done> {
     this.post({ kind: 'finish', commit });
-  }
-
-  pollFinish(tick: () => void): Done | undefined {
-    const m = receiveMessageOnPort(this.port);
-    if (m) return this.settle(m.message as WorkerReply);
-    this.checkAlive();
-    tick();
-    return undefined;
+    return this.settle(await this.next(tick));
   }
 
   private settle(reply: WorkerReply): Done {
@@ -137,13 +149,13 @@ export class BulkWriterThread {
   }
 
   /** Make the worker roll back and wait until it has let go of the lock. Safe to call twice. */
-  abort(): void {
+  async abort(): Promise<void> {
     if (this.closed) return;
     Atomics.store(this.shared, SLOT.abort, 1);
     Atomics.add(this.shared, SLOT.toWorker, 1);
     Atomics.notify(this.shared, SLOT.toWorker);
     try {
-      this.next(() => {}, START_GRACE_MS);
+      await this.next(() => {}, START_GRACE_MS);
     } catch {
       // Rolled back or gone; either way the transaction is over.
     }
@@ -165,10 +177,10 @@ export class BulkWriterThread {
     }
   }
 
-  private next(tick: () => void, timeoutMs = Infinity): WorkerReply {
+  /** The worker's next message, polled on timers; `alive`: give up on a worker that stops beating. */
+  private async next(tick: () => void, timeoutMs = Infinity, alive = true): Promise<WorkerReply> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const seen = Atomics.load(this.shared, SLOT.toCaller);
       const m = receiveMessageOnPort(this.port);
       if (m) return m.message as WorkerReply;
       if (Date.now() > deadline) {
@@ -176,8 +188,8 @@ export class BulkWriterThread {
         this.close();
         throw new RepositoryError('The registry writer thread did not answer in time.', { details: { timeoutMs } });
       }
-      this.checkAlive();
-      Atomics.wait(this.shared, SLOT.toCaller, seen, 50);
+      if (alive) this.checkAlive();
+      await sleep(POLL_MS);
       tick();
     }
   }
@@ -199,14 +211,24 @@ export class BulkWriterThread {
     });
   }
 
+  /**
+   * The worker's failure on this side: a domain error stays its kind (a busy registry stays
+   * retryable); a database's own code travels with the error (so that a backend can tell a
+   * transient abort); anything else is the registry's failure.
+   */
   private failure(reply: WorkerReply): Error {
     this.close();
     if (reply.kind === 'error') {
-      // A busy registry stays what it is (retryable); anything else is the registry's failure.
-      const err =
-        reply.errorKind === 'StoreBusy'
-          ? new StoreBusy(reply.message, { details: { name: reply.name } })
-          : new RepositoryError(`Registry writer: ${reply.message}`, { details: { name: reply.name } });
+      let err: Error;
+      if (reply.errorKind === 'StoreBusy') {
+        err = new StoreBusy(reply.message, { details: { name: reply.name, retryAfterMs: RETRY_AFTER_MS, ...(isRecord(reply.details) ? reply.details : {}) } });
+      } else if (reply.errorKind !== undefined && reply.errorKind in ErrorKinds) {
+        err = new ButlerError(reply.errorKind as ErrorKind, reply.message, reply.details !== undefined ? { details: reply.details } : {});
+      } else if (reply.code !== undefined) {
+        err = Object.assign(new Error(reply.message), { name: reply.name, code: reply.code });
+      } else {
+        err = new RepositoryError(`Registry writer: ${reply.message}`, { details: { name: reply.name } });
+      }
       if (reply.stack) err.stack = reply.stack;
       return err;
     }
@@ -218,4 +240,20 @@ export class BulkWriterThread {
     this.closed = true;
     this.port.close();
   }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What a worker sends when it fails: its error's name, message and stack, domain kind, database code and details. */
+export function errorReply(err: unknown): Extract<WorkerReply, { kind: 'error' }> {
+  const e = err as Error & { kind?: unknown; code?: unknown; context?: { details?: unknown } };
+  return {
+    kind: 'error',
+    name: e?.name ?? 'Error',
+    message: e?.message ?? String(err),
+    ...(e?.stack ? { stack: e.stack } : {}),
+    ...(typeof e?.kind === 'string' ? { errorKind: e.kind } : {}),
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    ...(e?.context?.details !== undefined ? { details: JSON.parse(JSON.stringify(e.context.details)) as unknown } : {}),
+  };
 }

@@ -46,8 +46,10 @@ export interface CollectReport {
   conflicts: CollectConflict[];
   /** Conflicts found beyond `maxConflicts` and not listed. */
   conflictsOmitted: number;
-  /** Where the rows were written: in the caller's thread, or on a writer thread. */
-  writer: 'inline' | 'thread';
+  /** Where the rows were written: in the caller's thread, on a writer thread, or by the database server (PostgreSQL). */
+  writer: 'inline' | 'thread' | 'server';
+  /** How many times the transaction was aborted by the registry (serialization failure, deadlock) and run again. */
+  retries: number;
   /**
    * Seconds per phase, always the same keys: prepare (reading the items; quanta and their
    * edges are written meanwhile), datasets (sorting and handing over the actual outputs),

@@ -44,6 +44,7 @@ import { DATASET_ID_NAMESPACE } from '../model/dataset-id.js';
 import type { DatastoreRecordData } from '../model/datastore-records.js';
 import { InvalidArgument, RepositoryError } from '../model/errors.js';
 import { setOwn } from '../model/json-value.js';
+import { checksumAlgorithm, type ChecksumAlgorithm } from '../util/checksum.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import type { Registry } from './registry.js';
 
@@ -86,8 +87,8 @@ function checkNative(doc: NativeProvenance): void {
 }
 
 /** Which algorithm wrote a checksum: daf_butler's blake2b records, or SHA-256 (output digests, older records). */
-export function checksumAlgorithm(checksum: string): 'blake2b' | 'sha256' | 'unknown' {
-  return checksum.length === 128 ? 'blake2b' : checksum.length === 64 ? 'sha256' : 'unknown';
+function algorithmOf(checksum: string): ChecksumAlgorithm | 'unknown' {
+  return checksumAlgorithm(checksum) ?? 'unknown';
 }
 
 /** First record (any datastore, any table) of each dataset: checksum and size. */
@@ -176,7 +177,7 @@ export function toProvJson(doc: NativeProvenance, opts: ExportOptions = {}): Pro
     const extra: Record<string, unknown> = { 'qb:inputState': i.state, 'qb:initInput': i.initInput };
     if (r?.checksum) {
       extra['qb:checksum'] = r.checksum;
-      extra['qb:checksumAlgorithm'] = checksumAlgorithm(r.checksum);
+      extra['qb:checksumAlgorithm'] = algorithmOf(r.checksum);
     }
     if (r?.size !== null && r?.size !== undefined) extra['qb:size'] = { $: r.size, type: 'xsd:long' };
     if (i.unusedReason !== null) extra['qb:unusedReason'] = i.unusedReason;
@@ -292,7 +293,7 @@ export function toOpenLineage(doc: NativeProvenance, opts: OpenLineageOptions = 
           run: ref.run,
           dataId: { ...ref.dataId },
           checksum,
-          checksumAlgorithm: checksum === null ? null : checksumAlgorithm(checksum),
+          checksumAlgorithm: checksum === null ? null : algorithmOf(checksum),
           size,
         }),
       },
@@ -406,10 +407,10 @@ export type ExportFormat = 'native' | 'daf_butler' | 'prov' | 'openlineage';
  * records. A quantum stored with a daf_butler document can only be exported as
  * daf_butler: that format has no task, times or agents to build the others from.
  */
-export function exportStoredProvenance(registry: Registry, quantumId: string, format: ExportFormat, opts: OpenLineageOptions = {}): unknown {
-  const q = registry.getQuantum(quantumId);
+export async function exportStoredProvenance(registry: Registry, quantumId: string, format: ExportFormat, opts: OpenLineageOptions = {}): Promise<unknown> {
+  const q = await registry.getQuantum(quantumId);
   if (!q) throw new RepositoryError(`Quantum ${quantumId} is not stored in the registry.`, { details: { quantumId } });
-  const doc = registry.quantumProvenance(quantumId);
+  const doc = await registry.quantumProvenance(quantumId);
   if (q.format === 'daf_butler') {
     if (format === 'daf_butler') return doc;
     throw new InvalidArgument(
@@ -425,7 +426,7 @@ export function exportStoredProvenance(registry: Registry, quantumId: string, fo
       return toDafButler(native);
     case 'prov':
     case 'openlineage': {
-      const records = opts.records ?? registry.recordsFor(native.predictedInputs);
+      const records = opts.records ?? (await registry.recordsFor(native.predictedInputs));
       return format === 'prov' ? toProvJson(native, { records }) : toOpenLineage(native, { ...opts, records });
     }
     default:

@@ -7,9 +7,11 @@
  *   that used those, and so on.
  *
  * `depth` counts quantum hops (depth 1: the producing/consuming quanta and their
- * inputs/outputs only); omitted means unlimited. The walk is breadth-first with one
- * batched, indexed query per hop and direction (`IN (SELECT value FROM json_each(?))`),
- * and visited sets make it terminate even on a (corrupt) cyclic graph.
+ * inputs/outputs only); omitted means unlimited. Each backend walks the graph its own way
+ * (SQLite: `walkLineage` below, breadth-first with one batched, indexed query per hop and
+ * direction; PostgreSQL: one recursive query, as a round trip per hop would cost more than
+ * the walk) and shapes the result with `shapeLineage`; visited sets (or a hop limit) make
+ * the walk terminate even on a (corrupt) cyclic graph.
  *
  * Edges point along the data flow: `input` edges go dataset → quantum, `output` edges go
  * quantum → dataset. Only actual inputs/outputs are followed: an input that was available
@@ -18,7 +20,6 @@
 import type { DataId } from '../model/data-coordinate.js';
 import { normalizeDatasetId } from '../model/dataset-id.js';
 import { DatasetNotFound, InvalidArgument } from '../model/errors.js';
-import type { Registry } from './registry.js';
 
 export type LineageDirection = 'up' | 'down';
 
@@ -57,119 +58,131 @@ export interface Lineage {
   edges: LineageEdge[];
 }
 
-const IN_IDS = 'IN (SELECT value FROM json_each(?))';
-
-/** The lineage graph of `datasetId`; DatasetNotFound if the registry has never heard of it. */
-export function lineage(registry: Registry, datasetId: string, direction: LineageDirection, depth?: number): Lineage {
+/** The checked arguments of a lineage call. */
+export function lineageArgs(datasetId: string, direction: unknown, depth: unknown): { root: string; direction: LineageDirection; depth: number | undefined } {
   const root = normalizeDatasetId(datasetId);
   if (direction !== 'up' && direction !== 'down') throw new InvalidArgument(`Lineage direction must be 'up' or 'down', got ${JSON.stringify(direction)}.`);
-  if (depth !== undefined && !(Number.isSafeInteger(depth) && depth >= 0)) {
+  if (depth !== undefined && !(typeof depth === 'number' && Number.isSafeInteger(depth) && depth >= 0)) {
     throw new InvalidArgument(`Lineage depth must be a non-negative integer, got ${JSON.stringify(depth)}.`, { details: { depth } });
   }
-  const db = registry.database;
-  const producers = db.prepare(`SELECT quantum_id AS q, dataset_id AS d FROM quantum_outputs WHERE dataset_id ${IN_IDS} AND actual = 1`);
-  const consumers = db.prepare(`SELECT quantum_id AS q, dataset_id AS d FROM quantum_inputs WHERE dataset_id ${IN_IDS} AND actual = 1`);
-  const usedBy = db.prepare(`SELECT quantum_id AS q, dataset_id AS d FROM quantum_inputs WHERE quantum_id ${IN_IDS} AND actual = 1`);
-  const wrote = db.prepare(`SELECT quantum_id AS q, dataset_id AS d FROM quantum_outputs WHERE quantum_id ${IN_IDS} AND actual = 1`);
-
-  return registry.readTransaction(() => {
-    const datasets = new Set<string>([root]);
-    const quanta = new Set<string>();
-    const edges = new Map<string, LineageEdge>();
-    const addEdge = (from: string, to: string, kind: 'input' | 'output'): void => {
-      const k = `${from}>${to}`;
-      if (!edges.has(k)) edges.set(k, { from, to, kind });
-    };
-    type Pair = { q: string; d: string };
-    // up: dataset → producing quantum → its inputs; down: dataset → consuming quantum → its outputs.
-    const toQuanta = direction === 'up' ? producers : consumers;
-    const toDatasets = direction === 'up' ? usedBy : wrote;
-
-    let frontier = [root];
-    let hops = 0;
-    let truncated = false;
-    while (frontier.length > 0) {
-      const links = toQuanta.all(JSON.stringify(frontier)) as Pair[];
-      if (links.length === 0) break;
-      if (depth !== undefined && hops >= depth) {
-        truncated = true;
-        break;
-      }
-      const fresh: string[] = [];
-      for (const { q, d } of links) {
-        if (direction === 'up') addEdge(q, d, 'output');
-        else addEdge(d, q, 'input');
-        if (!quanta.has(q)) {
-          quanta.add(q);
-          fresh.push(q);
-        }
-      }
-      hops++;
-      if (fresh.length === 0) break;
-      const next: string[] = [];
-      for (const { q, d } of toDatasets.all(JSON.stringify(fresh)) as Pair[]) {
-        if (direction === 'up') addEdge(d, q, 'input');
-        else addEdge(q, d, 'output');
-        if (!datasets.has(d)) {
-          datasets.add(d);
-          next.push(d);
-        }
-      }
-      frontier = next;
-    }
-
-    const datasetInfo = describeDatasets(registry, [...datasets]);
-    if (!datasetInfo.has(root)) {
-      throw new DatasetNotFound(`Dataset ${root} is not in the registry and no stored quantum uses or wrote it.`, { datasetId: root });
-    }
-    const quantumRows = db
-      .prepare(`SELECT id, task_name, data_id FROM quanta WHERE id ${IN_IDS} ORDER BY id`)
-      .all(JSON.stringify([...quanta])) as Array<{ id: string; task_name: string | null; data_id: string | null }>;
-    return {
-      root,
-      direction,
-      depth: depth ?? null,
-      hops,
-      truncated,
-      quanta: quantumRows.map((r) => ({ id: r.id, taskName: r.task_name, dataId: r.data_id === null ? null : (JSON.parse(r.data_id) as DataId) })),
-      datasets: [...datasetInfo.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-      edges: [...edges.values()].sort((a, b) => (a.from !== b.from ? (a.from < b.from ? -1 : 1) : a.to < b.to ? -1 : a.to > b.to ? 1 : 0)),
-    };
-  });
+  return { root, direction, depth: depth as number | undefined };
 }
 
-/**
- * Describe datasets: from the registry when registered, else from a stored quantum's
- * predicted input ref. Ids known to neither are left out.
- */
-function describeDatasets(registry: Registry, ids: string[]): Map<string, LineageDataset> {
-  const db = registry.database;
-  const out = new Map<string, LineageDataset>();
-  const list = JSON.stringify(ids);
-  const rows = db.prepare(`SELECT id, dataset_type, run, data_id FROM datasets WHERE id ${IN_IDS}`).all(list) as Array<{
-    id: string;
-    dataset_type: string;
-    run: string;
-    data_id: string;
-  }>;
-  for (const r of rows) out.set(r.id, { id: r.id, datasetType: r.dataset_type, run: r.run, dataId: JSON.parse(r.data_id) as DataId, registered: true });
-  const missing = ids.filter((id) => !out.has(id));
-  if (missing.length > 0) {
-    const refs = db
-      .prepare(
-        `SELECT dataset_id, dataset_type, run, data_id FROM quantum_inputs WHERE dataset_id ${IN_IDS} AND dataset_type IS NOT NULL ORDER BY dataset_id, quantum_id`,
-      )
-      .all(JSON.stringify(missing)) as Array<{ dataset_id: string; dataset_type: string; run: string | null; data_id: string | null }>;
-    for (const r of refs) {
-      if (out.has(r.dataset_id)) continue;
-      out.set(r.dataset_id, {
-        id: r.dataset_id,
-        datasetType: r.dataset_type,
-        run: r.run ?? '',
-        dataId: r.data_id === null ? null : (JSON.parse(r.data_id) as DataId),
-        registered: false,
-      });
+/** A quantum → dataset link: a quantum and one of its actual inputs or outputs. */
+export interface LineageLink {
+  q: string;
+  d: string;
+}
+
+/** The synchronous link queries the breadth-first walk needs (only actual edges). */
+export interface LineageLinks {
+  /** Quanta that wrote these datasets. */
+  producers(datasetIds: readonly string[]): LineageLink[];
+  /** Quanta that used these datasets. */
+  consumers(datasetIds: readonly string[]): LineageLink[];
+  /** The inputs these quanta used. */
+  actualInputsOf(quantumIds: readonly string[]): LineageLink[];
+  /** The outputs these quanta wrote. */
+  actualOutputsOf(quantumIds: readonly string[]): LineageLink[];
+}
+
+/** The walked graph, before it is described. */
+export interface LineageWalk {
+  datasets: Set<string>;
+  quanta: Set<string>;
+  edges: Map<string, LineageEdge>;
+  hops: number;
+  truncated: boolean;
+}
+
+/** Walk breadth-first from `root`, one batched query per hop and direction. */
+export function walkLineage(links: LineageLinks, root: string, direction: LineageDirection, depth: number | undefined): LineageWalk {
+  const datasets = new Set<string>([root]);
+  const quanta = new Set<string>();
+  const edges = new Map<string, LineageEdge>();
+  const addEdge = (from: string, to: string, kind: 'input' | 'output'): void => {
+    const k = `${from}>${to}`;
+    if (!edges.has(k)) edges.set(k, { from, to, kind });
+  };
+  // up: dataset → producing quantum → its inputs; down: dataset → consuming quantum → its outputs.
+  const toQuanta = direction === 'up' ? (ids: string[]) => links.producers(ids) : (ids: string[]) => links.consumers(ids);
+  const toDatasets = direction === 'up' ? (ids: string[]) => links.actualInputsOf(ids) : (ids: string[]) => links.actualOutputsOf(ids);
+
+  let frontier = [root];
+  let hops = 0;
+  let truncated = false;
+  while (frontier.length > 0) {
+    const found = toQuanta(frontier);
+    if (found.length === 0) break;
+    if (depth !== undefined && hops >= depth) {
+      truncated = true;
+      break;
     }
+    const fresh: string[] = [];
+    for (const { q, d } of found) {
+      if (direction === 'up') addEdge(q, d, 'output');
+      else addEdge(d, q, 'input');
+      if (!quanta.has(q)) {
+        quanta.add(q);
+        fresh.push(q);
+      }
+    }
+    hops++;
+    if (fresh.length === 0) break;
+    const next: string[] = [];
+    for (const { q, d } of toDatasets(fresh)) {
+      if (direction === 'up') addEdge(d, q, 'input');
+      else addEdge(q, d, 'output');
+      if (!datasets.has(d)) {
+        datasets.add(d);
+        next.push(d);
+      }
+    }
+    frontier = next;
   }
-  return out;
+  return { datasets, quanta, edges, hops, truncated };
+}
+
+/** What the registry says about the walked ids (registered datasets; predicted refs of the others; quanta). */
+export interface LineageDescriptions {
+  datasets: Array<{ id: string; dataset_type: string; run: string; data_id: string }>;
+  /** Predicted refs of unregistered datasets, in (dataset id, quantum id) order: the first per id is used. */
+  predicted: Array<{ dataset_id: string; dataset_type: string; run: string | null; data_id: string | null }>;
+  quanta: Array<{ id: string; task_name: string | null; data_id: string | null }>;
+}
+
+/** The result of a walk; DatasetNotFound when the root is neither registered nor any quantum's input or output. */
+export function shapeLineage(
+  root: string,
+  direction: LineageDirection,
+  depth: number | undefined,
+  walk: Pick<LineageWalk, 'hops' | 'truncated'> & { edges: Iterable<LineageEdge> },
+  found: LineageDescriptions,
+): Lineage {
+  const info = new Map<string, LineageDataset>();
+  for (const r of found.datasets) info.set(r.id, { id: r.id, datasetType: r.dataset_type, run: r.run, dataId: JSON.parse(r.data_id) as DataId, registered: true });
+  for (const r of found.predicted) {
+    if (info.has(r.dataset_id)) continue;
+    info.set(r.dataset_id, {
+      id: r.dataset_id,
+      datasetType: r.dataset_type,
+      run: r.run ?? '',
+      dataId: r.data_id === null ? null : (JSON.parse(r.data_id) as DataId),
+      registered: false,
+    });
+  }
+  if (!info.has(root)) throw new DatasetNotFound(`Dataset ${root} is not in the registry and no stored quantum uses or wrote it.`, { datasetId: root });
+  const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return {
+    root,
+    direction,
+    depth: depth ?? null,
+    hops: walk.hops,
+    truncated: walk.truncated,
+    quanta: [...found.quanta]
+      .sort((a, b) => byKey(a.id, b.id))
+      .map((r) => ({ id: r.id, taskName: r.task_name, dataId: r.data_id === null ? null : (JSON.parse(r.data_id) as DataId) })),
+    datasets: [...info.values()].sort((a, b) => byKey(a.id, b.id)),
+    edges: [...walk.edges].sort((a, b) => (a.from !== b.from ? byKey(a.from, b.from) : byKey(a.to, b.to))),
+  };
 }

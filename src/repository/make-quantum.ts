@@ -28,20 +28,21 @@ export interface MakeQuantumSpec {
   includeRecords: boolean;
 }
 
-export function makeQuantum(repo: Repository, spec: MakeQuantumSpec): { quantum: SerializedQuantum; outputs: DatasetRef[] } {
-  const outputs = spec.outputs.map((o): DatasetRef => {
-    const dt = repo.registry.getDatasetType(o.datasetType);
+export async function makeQuantum(repo: Repository, spec: MakeQuantumSpec): Promise<{ quantum: SerializedQuantum; outputs: DatasetRef[] }> {
+  const outputs: DatasetRef[] = [];
+  for (const o of spec.outputs) {
+    const dt = await repo.registry.getDatasetType(o.datasetType);
     if (!dt) throw new UnknownDatasetType(`Dataset type ${o.datasetType} is not registered in ${repo.root}.`);
     const missing = missingDimensions(o.dataId, dt.dimensions);
     if (missing.length) throw new InvalidArgument(`Output ${o.datasetType} lacks required dimensions: ${missing.join(', ')}.`);
     const dataId = Object.fromEntries(dt.dimensions.map((d) => [d, o.dataId[d]!]));
-    return { id: makeDatasetId(o.mode, dt.name, dataId, dt.dimensions, o.run), datasetType: dt, dataId, run: o.run };
-  });
+    outputs.push({ id: makeDatasetId(o.mode, dt.name, dataId, dt.dimensions, o.run), datasetType: dt, dataId, run: o.run });
+  }
   const datasetTypes = new Map<string, DatasetType>();
   for (const r of [...spec.inputs, ...spec.initInputs, ...outputs]) datasetTypes.set(r.datasetType.name, r.datasetType);
   let datastoreRecords: Record<string, DatastoreRecordData> = {};
   if (spec.includeRecords) {
-    const records = repo.exportRecords([...spec.inputs, ...spec.initInputs].map((r) => r.id));
+    const records = await repo.exportRecords([...spec.inputs, ...spec.initInputs].map((r) => r.id));
     if (records.size > 0) datastoreRecords = { [repo.datastoreName]: records };
   }
   const q: Quantum = {

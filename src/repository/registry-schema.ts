@@ -1,9 +1,17 @@
 /**
- * SQL DDL of the registry (one SQLite file). Bump REGISTRY_SCHEMA_VERSION on any
- * incompatible change: `Registry.open` refuses a file whose version differs.
+ * What both registry backends agree on about their schema: its version, its tables, and
+ * the migration path between versions. The DDL itself is each backend's own
+ * (sqlite/ddl.ts, postgres/ddl.ts): the same tables, columns and keys, each in its
+ * database's types.
+ *
+ * The version lives in the registry itself (table `registry_meta`, key `schema_version`),
+ * and a registry is opened only at exactly REGISTRY_SCHEMA_VERSION: an older one answers
+ * RegistrySchemaMismatch until `repository/migrateRegistry {root}` applies the
+ * migrations below (each a transaction of its own, in order), a newer one always does
+ * (upgrade the sidecar).
  *
  * Notes on the layout:
- * - Dataset ids are dashed lowercase UUID text everywhere (one encoding, no hex).
+ * - Dataset ids are dashed lowercase UUIDs everywhere (SQLite: text; PostgreSQL: uuid).
  * - `datasets.data_id_key` is the canonical `dim=value,...` key over the dataset type's
  *   required dimensions; UNIQUE(dataset_type, run, data_id_key) is daf_butler's
  *   "one dataset per (type, run, data ID)" rule. `data_id` keeps the full mapping as JSON.
@@ -16,86 +24,14 @@
  *   describe inputs the registry does not hold.
  * - Both edge tables are indexed by dataset id for lineage in either direction (their
  *   primary keys already serve the quantum → datasets direction).
+ * - Text keys compare byte-wise in both backends (PostgreSQL: COLLATE "C"), so both sort
+ *   and conflict alike.
  */
+import { RegistrySchemaMismatch } from '../model/errors.js';
+
 export const REGISTRY_SCHEMA_VERSION = 1;
 
-export const REGISTRY_DDL = `
-CREATE TABLE IF NOT EXISTS registry_meta (
-  key   TEXT NOT NULL PRIMARY KEY,
-  value TEXT NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS runs (
-  name TEXT NOT NULL PRIMARY KEY
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS dataset_types (
-  name                 TEXT NOT NULL PRIMARY KEY,
-  storage_class        TEXT NOT NULL,
-  dimensions           TEXT NOT NULL,          -- JSON array, sorted
-  parent_storage_class TEXT,
-  is_calibration       INTEGER NOT NULL DEFAULT 0 CHECK (is_calibration IN (0, 1))
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS datasets (
-  id           TEXT NOT NULL PRIMARY KEY,
-  dataset_type TEXT NOT NULL REFERENCES dataset_types (name),
-  run          TEXT NOT NULL REFERENCES runs (name),
-  data_id_key  TEXT NOT NULL,
-  data_id      TEXT NOT NULL,                  -- JSON object
-  UNIQUE (dataset_type, run, data_id_key)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS datastore_records (
-  dataset_id     TEXT NOT NULL REFERENCES datasets (id),
-  datastore_name TEXT NOT NULL,
-  table_name     TEXT NOT NULL DEFAULT 'file_datastore_records',
-  path           TEXT NOT NULL,
-  formatter      TEXT NOT NULL,
-  storage_class  TEXT NOT NULL,
-  component      TEXT NOT NULL DEFAULT '__NULL_STRING__',
-  checksum       TEXT,
-  file_size      INTEGER NOT NULL DEFAULT -1,
-  extra          TEXT,                         -- JSON object of any further record fields
-  PRIMARY KEY (dataset_id, datastore_name, component)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS quanta (
-  id         TEXT NOT NULL PRIMARY KEY,
-  task_name  TEXT,
-  data_id    TEXT,                           -- JSON object or NULL
-  host       TEXT,
-  started_at TEXT,
-  ended_at   TEXT,
-  format     TEXT NOT NULL CHECK (format IN ('native', 'daf_butler')),
-  provenance TEXT NOT NULL                   -- the document as given (JSON)
-);
-
-CREATE TABLE IF NOT EXISTS quantum_inputs (
-  quantum_id   TEXT NOT NULL REFERENCES quanta (id),
-  dataset_id   TEXT NOT NULL,
-  dataset_type TEXT,
-  run          TEXT,
-  data_id      TEXT,
-  init_input   INTEGER NOT NULL DEFAULT 0 CHECK (init_input IN (0, 1)),
-  predicted    INTEGER NOT NULL CHECK (predicted IN (0, 1)),
-  available    INTEGER NOT NULL CHECK (available IN (0, 1)),
-  actual       INTEGER NOT NULL CHECK (actual IN (0, 1)),
-  PRIMARY KEY (quantum_id, dataset_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS quantum_inputs_by_dataset ON quantum_inputs (dataset_id, actual);
-
-CREATE TABLE IF NOT EXISTS quantum_outputs (
-  quantum_id TEXT NOT NULL REFERENCES quanta (id),
-  dataset_id TEXT NOT NULL,
-  predicted  INTEGER NOT NULL CHECK (predicted IN (0, 1)),
-  actual     INTEGER NOT NULL CHECK (actual IN (0, 1)),
-  PRIMARY KEY (quantum_id, dataset_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS quantum_outputs_by_dataset ON quantum_outputs (dataset_id, actual);
-`;
-
-/** Every table, in dependency order (parents first). Used by dumps and tests. */
+/** Every table, in dependency order (parents first). */
 export const REGISTRY_TABLES = [
   'registry_meta',
   'runs',
@@ -106,3 +42,65 @@ export const REGISTRY_TABLES = [
   'quantum_inputs',
   'quantum_outputs',
 ] as const;
+
+export type RegistryTable = (typeof REGISTRY_TABLES)[number];
+
+/** Each table's primary key (dumps and copies list rows in this order). */
+export const TABLE_KEYS: Readonly<Record<RegistryTable, readonly string[]>> = {
+  registry_meta: ['key'],
+  runs: ['name'],
+  dataset_types: ['name'],
+  datasets: ['id'],
+  datastore_records: ['dataset_id', 'datastore_name', 'component'],
+  quanta: ['id'],
+  quantum_inputs: ['quantum_id', 'dataset_id'],
+  quantum_outputs: ['quantum_id', 'dataset_id'],
+};
+
+/** One step of the migration path: SQL for each backend that takes a registry from `from` to `from + 1`. */
+export interface Migration {
+  from: number;
+  sqlite: string;
+  postgresql: string;
+}
+
+/** Version 1 is the first schema: nothing to migrate yet. */
+export const MIGRATIONS: readonly Migration[] = [];
+
+/**
+ * The migrations that take a registry at `found` to `target`, in order. Throws
+ * RegistrySchemaMismatch when there is no such path (a newer registry, or a gap).
+ */
+export function migrationPath(found: number, where: string, target = REGISTRY_SCHEMA_VERSION, migrations: readonly Migration[] = MIGRATIONS): Migration[] {
+  const path: Migration[] = [];
+  for (let v = found; v < target; v++) {
+    const step = migrations.find((m) => m.from === v);
+    if (!step) break;
+    path.push(step);
+  }
+  if (found > target || found + path.length !== target) {
+    throw new RegistrySchemaMismatch(
+      `Registry ${where} has schema version ${found}; this sidecar uses version ${target} and ${found > target ? 'cannot use a newer registry (upgrade the sidecar)' : `has no migration from version ${found + path.length}`}.`,
+      { details: { found, expected: target } },
+    );
+  }
+  return path;
+}
+
+/** The error for a registry whose version differs from the current one (a migration may exist). */
+export function versionMismatch(found: string | null, where: string): Error {
+  const n = found === null ? NaN : Number(found);
+  const migratable = Number.isInteger(n) && n < REGISTRY_SCHEMA_VERSION && (() => {
+    try {
+      migrationPath(n, where);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return new RegistrySchemaMismatch(
+    `Registry ${where} has schema version ${found ?? 'none'}; this sidecar needs version ${REGISTRY_SCHEMA_VERSION}.` +
+      (migratable ? ' Upgrade it with repository/migrateRegistry {root}.' : ''),
+    { details: { found, expected: REGISTRY_SCHEMA_VERSION, migratable } },
+  );
+}

@@ -1,33 +1,54 @@
 /**
- * A persistent repository on disk: `butler.json` (config), `registry.sqlite3` (the
- * SQLite registry) and `datastore/` (a file store holding the artifacts). Sessions
- * read and write its datastore through their own FileDatastore clients; the
- * registry learns of their outputs through collect-and-transfer.
+ * A persistent repository on disk: `butler.json` (config), a registry (the SQLite file
+ * `registry.sqlite3` beside it, or a schema on a PostgreSQL server that butler.json
+ * names) and `datastore/` (a file store holding the artifacts). Sessions read and write
+ * its datastore through their own FileDatastore clients; the registry learns of their
+ * outputs through collect-and-transfer.
+ *
+ * A direct put is safe against other processes putting the same dataset: the artifact is
+ * written under a unique temp name, the dataset and its record are claimed in one
+ * registry transaction, and the artifact is published (hard-linked to its final path,
+ * never over another file) inside that transaction; whoever loses the claim removes its
+ * temp file and answers DatasetAlreadyStored. A record therefore always describes the
+ * file at its path.
  */
+import { fsPathProblem } from '../util/fs-path.js';
 import { Mutex } from '../util/mutex.js';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { v4 as uuidv4 } from 'uuid';
 import { FileStore } from '../store/file-store.js';
 import { StorageClassRegistry, type StorageClassConfig } from '../model/storage-class.js';
 import { FileDatastore } from '../datastore/file-datastore.js';
 import { RecordsTable } from '../datastore/records-table.js';
+import { encodeForPut } from '../datastore/codec.js';
 import type { PutSource } from '../datastore/datastore.js';
-import type { DatasetRef } from '../model/dataset-ref.js';
+import { runNameProblem, type DatasetRef } from '../model/dataset-ref.js';
 import type { DatasetType } from '../model/dataset-type.js';
 import { makeDatasetId, type IdGenerationMode } from '../model/dataset-id.js';
-import type { DataId } from '../model/data-coordinate.js';
-import { DatasetNotFound, InvalidArgument, RepositoryError, UnknownDatasetType } from '../model/errors.js';
-import { STORED_FILE_INFO_TABLE, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
-import { Registry } from './registry.js';
+import { dataIdKey, type DataId } from '../model/data-coordinate.js';
+import { DatasetAlreadyStored, DatasetNotFound, InvalidArgument, RepositoryError, UnknownDatasetType } from '../model/errors.js';
+import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
+import { sha256Hex } from '../util/checksum.js';
+import type { Registry } from './registry.js';
+import { openRegistry, type RegistryOpenOptions } from './open-registry.js';
 import {
   CONFIG_FILE,
   DATASTORE_DIR,
-  REGISTRY_FILE,
   parseRepositoryConfig,
+  PostgresRegistryConfigSchema,
   readRepositoryConfig,
+  urlWithoutPassword,
   writeRepositoryConfig,
   type RepositoryConfig,
 } from './repository-config.js';
+
+/** Where a new repository's registry goes: the SQLite file (default) or a PostgreSQL server. */
+export type RegistrySpec = { kind: 'sqlite' } | { kind: 'postgresql'; url: string; schema?: string };
+
+/** Temp files of direct puts, beside their final path (the file store's reserved temp prefix). */
+const PUT_TMP_PREFIX = '.qbtmp-put-';
 
 export class Repository {
   /** The datastore's name keeps the unexpanded root placeholder, as daf_butler's does, so it matches across clients. */
@@ -40,8 +61,8 @@ export class Repository {
   private directDatastore: FileDatastore | undefined;
   /**
    * Registry writes of this process, one at a time. A collect-and-transfer on its writer
-   * thread holds the registry's write lock across event-loop turns; a second writer waiting
-   * synchronously on that lock would stop the very loop that lets the first one finish.
+   * thread holds the registry's write lock across event-loop turns; another write of this
+   * process would only wait for it (on timers) meanwhile.
    */
   readonly writes = new Mutex();
 
@@ -65,25 +86,42 @@ export class Repository {
     return Repository.DATASTORE_NAME;
   }
 
-  static create(rootPath: string, configInput?: unknown): Repository {
-    const root = resolve(rootPath);
+  /**
+   * Make a repository in a new or empty directory. A PostgreSQL registry is created in its
+   * schema (which must not hold a registry yet); butler.json records its URL without the
+   * password (give it at run time: PGPASSWORD, ~/.pgpass, or `--registry-url`).
+   */
+  static async create(rootPath: string, configInput?: unknown, registry?: RegistrySpec, opts: RegistryOpenOptions = {}): Promise<Repository> {
+    const root = rootOf(rootPath);
     const config = parseRepositoryConfig(configInput);
     // Validate storage classes before anything is written.
     StorageClassRegistry.withBuiltins().loadConfig(config.storageClasses as Record<string, StorageClassConfig>);
+    let connectUrl: string | undefined;
+    if (registry && registry.kind === 'postgresql') {
+      const parsed = PostgresRegistryConfigSchema.safeParse({ kind: 'postgresql', url: urlWithoutPassword(registry.url), schema: registry.schema });
+      if (!parsed.success) throw new InvalidArgument(`Invalid registry: ${parsed.error.issues.map((i) => i.message).join('; ')}`, { details: { issues: parsed.error.issues } });
+      config.registry = parsed.data;
+      connectUrl = opts.registryUrl ?? registry.url;
+    }
     if (existsSync(join(root, CONFIG_FILE))) throw new RepositoryError(`A repository already exists at ${root}.`, { details: { root } });
     if (existsSync(root) && readdirSync(root).length > 0) {
       throw new RepositoryError(`${root} exists and is not empty; choose an empty or new directory.`, { details: { root } });
     }
     mkdirSync(join(root, DATASTORE_DIR), { recursive: true });
-    const registry = Registry.open(join(root, REGISTRY_FILE));
-    writeRepositoryConfig(root, config);
-    return new Repository(root, config, registry);
+    const reg = await openRegistry(root, config.registry, { create: true, ...(connectUrl !== undefined ? { registryUrl: connectUrl } : {}) });
+    try {
+      writeRepositoryConfig(root, config);
+    } catch (err) {
+      await reg.close();
+      throw err;
+    }
+    return new Repository(root, config, reg);
   }
 
-  static open(rootPath: string): Repository {
-    const root = resolve(rootPath);
+  static async open(rootPath: string, opts: RegistryOpenOptions = {}): Promise<Repository> {
+    const root = rootOf(rootPath);
     const config = readRepositoryConfig(root);
-    return new Repository(root, config, Registry.open(join(root, REGISTRY_FILE)));
+    return new Repository(root, config, await openRegistry(root, config.registry, opts));
   }
 
   /** A datastore client whose records live in `recordsFile` (a session's) or in memory. */
@@ -110,20 +148,23 @@ export class Repository {
     this.storageClasses.get(dt.storageClass);
   }
 
-  registerDatasetType(dt: DatasetType): void {
+  /** Register a dataset type; true if it was new. */
+  async registerDatasetType(dt: DatasetType): Promise<boolean> {
     this.checkDimensions(dt);
-    this.registry.registerDatasetType(dt);
+    return this.registry.registerDatasetType(dt);
   }
 
-  /** Store a dataset directly into the repository (seeding inputs). */
+  /** Store a dataset directly into the repository (seeding inputs). See the module notes on concurrent puts. */
   async put(
     datasetTypeName: string,
     dataId: DataId,
     run: string,
     source: PutSource,
     mode: IdGenerationMode = 'DATAID_TYPE_RUN',
-  ): Promise<{ ref: DatasetRef; info: StoredFileInfo; sha256: string }> {
-    const dt = this.registry.getDatasetType(datasetTypeName);
+  ): Promise<{ ref: DatasetRef; info: StoredFileInfo; unchanged: boolean; sha256: string }> {
+    const badRun = runNameProblem(run);
+    if (badRun) throw new InvalidArgument(`Invalid run: ${badRun}.`, { details: { problem: badRun } });
+    const dt = await this.registry.getDatasetType(datasetTypeName);
     if (!dt) throw new UnknownDatasetType(`Dataset type ${datasetTypeName} is not registered in ${this.root}.`);
     const missing = dt.dimensions.filter((d) => dataId[d] === undefined);
     if (missing.length) throw new InvalidArgument(`Data ID for ${datasetTypeName} lacks required dimensions: ${missing.join(', ')}.`);
@@ -134,26 +175,60 @@ export class Repository {
       dataId: Object.fromEntries(dt.dimensions.map((d) => [d, dataId[d]!]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
       run,
     };
+    const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
     const ds = this.direct();
-    try {
-      const existing = this.registry.getRecords(this.datastoreName, [ref.id]);
-      await ds.importRecords(existing);
-      const artifact = await ds.put(source, ref);
-      this.registry.transaction(() => {
-        this.registry.registerRun(run);
-        this.registry.insertDatasets([ref]);
-        this.registry.insertRecords(this.datastoreName, new Map([[ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(artifact.info)]]])]]));
+    const path = ds.predictedPath(ref);
+    const info: StoredFileInfo = {
+      formatter: formatter.name,
+      path,
+      storage_class: storageClass.name,
+      component: null,
+      checksum: ds.recordChecksum(bytes, sha256),
+      file_size: bytes.length,
+    };
+    const target = join(this.datastoreRoot, path);
+    // Data ID values and run names become path segments: refuse what no file system takes.
+    const badPath = fsPathProblem(target);
+    if (badPath) {
+      throw new InvalidArgument(`The artifact path of ${ref.datasetType.name}@${dataIdKey(ref.dataId)} ${badPath}; use shorter data ID values or run names.`, {
+        datasetId: ref.id,
+        details: { problem: badPath },
       });
-      return { ref, info: artifact.info, sha256: artifact.sha256 };
+    }
+    const tmp = join(dirname(target), `${PUT_TMP_PREFIX}${uuidv4()}`);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(tmp, bytes, { flag: 'wx' });
+    let linked = false;
+    try {
+      const outcome = await this.registry.storeDataset({
+        ref,
+        datastoreName: this.datastoreName,
+        record: toRecordRow(info),
+        publish: () => {
+          linked = publishArtifact(tmp, target, sha256, ref);
+        },
+      });
+      if (outcome.stored) return { ref, info, unchanged: !linked, sha256 };
+      const existing = fromRecordRow(outcome.existing);
+      // The stored record's checksum may be of the other algorithm (a repository's older records).
+      if (await ds.describes(existing, path, bytes, sha256)) return { ref, info: existing, unchanged: true, sha256 };
+      throw new DatasetAlreadyStored(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`, {
+        datasetId: ref.id,
+        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum ?? sha256 },
+      });
+    } catch (err) {
+      // Published but not committed: the file is ours alone (the claim failed), take it back.
+      if (linked) await rm(target, { force: true });
+      throw err;
     } finally {
-      await ds.forget([ref]);
+      await rm(tmp, { force: true });
     }
   }
 
   async get(ref: DatasetRef, request: Parameters<FileDatastore['get']>[1] = {}) {
     const ds = this.direct();
     try {
-      await ds.importRecords(this.registry.getRecords(this.datastoreName, [ref.id]));
+      await ds.importRecords(await this.registry.getRecords(this.datastoreName, [ref.id]));
       return await ds.get(ref, request);
     } finally {
       await ds.forget([ref]);
@@ -161,29 +236,66 @@ export class Repository {
   }
 
   /**
-   * The datastore client of direct puts and gets: one for the repository's life (opening an
-   * SQLite records table per call cost more than the call). The registry holds the records;
-   * each call borrows its dataset's record and forgets it again, so nothing accumulates.
+   * The datastore client of direct gets: one for the repository's life (opening an SQLite
+   * records table per call cost more than the call). The registry holds the records; each
+   * call borrows its dataset's record and forgets it again, so nothing accumulates.
    */
   private direct(): FileDatastore {
     return (this.directDatastore ??= this.datastore());
   }
 
-  resolveRef(id: string): DatasetRef {
-    const ref = this.registry.getDataset(id);
+  async resolveRef(id: string): Promise<DatasetRef> {
+    const ref = await this.registry.getDataset(id);
     if (!ref) throw new DatasetNotFound(`Dataset ${id} is not in the registry of ${this.root}.`, { datasetId: id });
     return ref;
   }
 
-  exportRecords(ids: readonly string[]): DatastoreRecordData {
+  exportRecords(ids: readonly string[]): Promise<DatastoreRecordData> {
     return this.registry.getRecords(this.datastoreName, ids);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.directDatastore?.close();
-    this.registry.close();
-    void this.store.close();
+    await this.registry.close();
+    await this.store.close();
   }
+}
+
+/**
+ * Make the artifact written at `tmp` visible at `target` without ever replacing another
+ * file there: a hard link fails if `target` exists. An existing file with the same bytes
+ * (an earlier put that died before its record, or a session's output) is adopted; other
+ * bytes are DatasetAlreadyStored. True if this call created `target`. Synchronous: it runs
+ * inside the registry transaction (see Registry.storeDataset).
+ */
+function publishArtifact(tmp: string, target: string, sha256: string, ref: DatasetRef): boolean {
+  try {
+    linkSync(tmp, target);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (sha256Hex(readFileSync(target)) === sha256) return false;
+      throw new DatasetAlreadyStored(`A different artifact already exists at ${target} for dataset ${ref.id}.`, { datasetId: ref.id });
+    }
+    // File systems without hard links: rename, which replaces only what the claim owns.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV') {
+      if (existsSync(target)) {
+        if (sha256Hex(readFileSync(target)) === sha256) return false;
+        throw new DatasetAlreadyStored(`A different artifact already exists at ${target} for dataset ${ref.id}.`, { datasetId: ref.id });
+      }
+      renameSync(tmp, target);
+      return true;
+    }
+    throw err;
+  }
+}
+
+/** The absolute root of a repository; InvalidArgument for a path no file system can hold. */
+function rootOf(path: string): string {
+  const bad = fsPathProblem(path) ?? fsPathProblem(resolve(path));
+  if (bad) throw new InvalidArgument(`A repository root ${bad}.`, { details: { problem: bad } });
+  return resolve(path);
 }

@@ -13,73 +13,83 @@
  * the one before has done all it can without I/O (as if it had had a turn of its own). A
  * message that carries an id but is neither a request nor a response gets -32600 (the
  * library dropped it).
+ *
+ * Flow control: no request starts while the writer is congested (the host is not reading
+ * its answers) or while `maxInFlight` requests are unanswered; input is not read while the
+ * writer is congested or `maxInFlight` messages wait to start. The host's writes then
+ * block on the full pipe, which is what bounds the sidecar's memory.
  */
-import {
-  CancellationTokenSource,
-  Emitter,
-  ResponseError,
-  type CancellationToken,
-  type Event,
-  type Message,
-  type MessageReader,
-  type NotificationMessage,
-  type RequestMessage,
-  type ResponseMessage,
-} from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, Emitter, ResponseError, type CancellationToken, type Event } from 'vscode-jsonrpc/node';
+import type { ErrorData } from '../../protocol/errors.js';
 import type { ProtocolWriter } from './protocol-writer.js';
+import type { Id, Incoming, ProtocolReader } from './protocol-reader.js';
+import { RawId } from './spliced-json.js';
 import { rpcError } from './errors.js';
 
 /** Messages handled per event-loop turn before input and timers get their turn. */
 const BATCH = 16;
 const CANCEL_METHOD = '$/cancelRequest';
 
-type Id = number | string;
-
-/** A request as queued: its id checked. */
-interface Request extends RequestMessage {
+interface Request {
   id: Id;
+  method: string;
+  params?: unknown;
+}
+interface Notification {
+  method: string;
+  params?: unknown;
 }
 
 export type RequestHandler = (method: string, params: unknown, token: CancellationToken) => Promise<unknown>;
 export type NotificationHandler = (method: string, params: unknown) => void;
 
+/** Something the server should log; `fatal` ones end the connection (the server exits). */
+export interface ConnectionProblem {
+  message: string;
+  fatal: boolean;
+}
+
 function isId(id: unknown): id is Id {
-  return typeof id === 'number' || typeof id === 'string';
+  return typeof id === 'number' || typeof id === 'string' || id instanceof RawId;
+}
+
+/** Requests by id; a raw id is told apart from a string id of the same text. */
+function idKey(id: Id): number | string {
+  return id instanceof RawId ? `\u0000raw:${id.text}` : id;
 }
 
 export class ServerConnection {
-  private readonly queue: Array<Request | NotificationMessage> = [];
+  private readonly queue: Array<Request | Notification> = [];
   private head = 0;
-  /** A turn is scheduled or under way (until the queue is empty). */
+  /** A turn is scheduled or under way (until the queue is empty or flow control stops it). */
   private active = false;
   /** Messages this turn may still handle. */
   private budget = 0;
-  /** Requests being handled, by id: where a `$/cancelRequest` lands. */
-  private readonly running = new Map<Id, CancellationTokenSource>();
+  /** Requests being handled, by id key: where a `$/cancelRequest` lands. */
+  private readonly running = new Map<number | string, CancellationTokenSource>();
   /** Ids cancelled while their request was still queued. */
-  private readonly cancelledEarly = new Set<Id>();
-  private readonly errorEmitter = new Emitter<[Error, Message | undefined]>();
+  private readonly cancelledEarly = new Set<number | string>();
+  private readonly problemEmitter = new Emitter<ConnectionProblem>();
   private readonly closeEmitter = new Emitter<void>();
   private closed = false;
 
   constructor(
-    private readonly reader: MessageReader,
+    private readonly reader: ProtocolReader,
     private readonly writer: ProtocolWriter,
     private readonly onRequest: RequestHandler,
     private readonly onNotification: NotificationHandler,
+    private readonly limits: { maxInFlight: number; maxMessageBytes: number },
   ) {
-    reader.onError((err) => this.errorEmitter.fire([err, undefined]));
-    reader.onClose(() => this.close());
-    writer.onError(([err, msg]) => this.errorEmitter.fire([err, msg]));
-    writer.onClose(() => this.close());
+    writer.onDrain(() => this.flow());
+    writer.onError((err) => this.problemEmitter.fire({ message: `cannot write to the host (stdout): ${err.message}`, fatal: true }));
   }
 
-  /** A reader error (message undefined) or a failed write (the message that failed). */
-  get onError(): Event<[Error, Message | undefined]> {
-    return this.errorEmitter.event;
+  /** Problems to log; after a fatal one nothing more is read or answered. */
+  get onProblem(): Event<ConnectionProblem> {
+    return this.problemEmitter.event;
   }
 
-  /** Input or output closed. Requests already read are still handled and answered. */
+  /** Input closed. Requests already read are still handled and answered. */
   get onClose(): Event<void> {
     return this.closeEmitter.event;
   }
@@ -89,13 +99,20 @@ export class ServerConnection {
     return this.head < this.queue.length || this.running.size > 0;
   }
 
-  listen(): void {
-    this.reader.listen((msg) => this.enqueue(msg));
+  get inFlight(): number {
+    return this.running.size;
   }
 
-  sendNotification(method: string, params?: unknown): Promise<void> {
-    const msg: NotificationMessage = params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params: params as object };
-    return this.writer.write(msg);
+  listen(): void {
+    this.reader.listen(
+      (incoming) => this.incoming(incoming),
+      (err) => this.problemEmitter.fire({ message: `cannot read from the host (stdin): ${err.message}`, fatal: true }),
+      () => this.close(),
+    );
+  }
+
+  sendNotification(method: string, params?: unknown): void {
+    this.writer.write(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
   }
 
   private close(): void {
@@ -104,17 +121,38 @@ export class ServerConnection {
     this.closeEmitter.fire();
   }
 
-  private enqueue(raw: Message): void {
-    const msg = raw as Partial<RequestMessage & ResponseMessage>;
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      this.invalid(null, Array.isArray(msg) ? 'Batch requests are not supported.' : 'A message must be a JSON object.');
+  private incoming(incoming: Incoming): void {
+    switch (incoming.kind) {
+      case 'message':
+        return this.enqueue(incoming.message);
+      case 'unparsable':
+        this.problemEmitter.fire({ message: `unparsable message: ${incoming.reason}`, fatal: false });
+        return this.answerError(incoming.id, rpcError('ParseError', `Parse error: ${incoming.reason}`));
+      case 'tooLarge': {
+        const what = incoming.method === undefined ? 'A message' : `A ${incoming.method} message`;
+        const max = this.limits.maxMessageBytes;
+        const message = `${what} of ${incoming.bytes} bytes is over the limit of ${max} (--max-message-bytes); it was skipped unread. Send large values as files (encoding "file").`;
+        this.problemEmitter.fire({ message, fatal: false });
+        return this.answerError(incoming.id, rpcError('MessageTooLarge', message, { details: { size: incoming.bytes, maxMessageBytes: max } }));
+      }
+      case 'broken':
+        // Where the next message starts is lost: say so, then the server ends the process.
+        this.answerError(null, rpcError('FramingError', incoming.error.message));
+        this.problemEmitter.fire({ message: `${incoming.error.message} Cannot continue.`, fatal: true });
+    }
+  }
+
+  private enqueue(raw: unknown): void {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      this.invalid(null, Array.isArray(raw) ? 'Batch requests are not supported.' : 'A message must be a JSON object.');
       return;
     }
+    const msg = raw as { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
     if (typeof msg.method === 'string') {
       if (msg.id === undefined) {
         // A cancellation acts now, also on a request queued behind others read in the same chunk.
         if (msg.method === CANCEL_METHOD) return this.cancel((msg.params as { id?: unknown } | undefined)?.id);
-        this.push(msg as NotificationMessage);
+        this.push(msg as Notification);
       } else if (isId(msg.id)) {
         this.push(msg as Request);
       } else {
@@ -126,12 +164,24 @@ export class ServerConnection {
     this.invalid(isId(msg.id) ? msg.id : null, 'A message needs a method (request or notification) or a result or error (response).');
   }
 
-  private push(msg: Request | NotificationMessage): void {
+  private push(msg: Request | Notification): void {
     this.queue.push(msg);
-    if (!this.active) {
+    this.flow();
+  }
+
+  /** Start a turn if there is work and flow control allows it; pause or resume input to match. */
+  private flow(): void {
+    const waiting = this.queue.length - this.head;
+    if (waiting > 0 && !this.active && this.mayStart()) {
       this.active = true;
       setImmediate(this.work);
     }
+    if (this.writer.congested || waiting >= this.limits.maxInFlight) this.reader.pause();
+    else this.reader.resume();
+  }
+
+  private mayStart(): boolean {
+    return !this.writer.congested && this.running.size < this.limits.maxInFlight;
   }
 
   /** A turn of the event loop: handle up to BATCH messages, then let input and timers in. */
@@ -145,6 +195,13 @@ export class ServerConnection {
       this.queue.length = 0;
       this.head = 0;
       this.active = false;
+      this.flow();
+      return;
+    }
+    if (!this.mayStart()) {
+      // Resumed by flow() when an answer is written or the output drains.
+      this.active = false;
+      this.flow();
       return;
     }
     if (this.budget-- === 0) {
@@ -158,6 +215,7 @@ export class ServerConnection {
     }
     const msg = this.queue[this.head]!;
     this.queue[this.head++] = undefined as never; // let it go once handled
+    if (this.reader.isPaused) this.flow(); // room in the queue again: read on
     if ('id' in msg) void this.handleRequest(msg);
     else this.handleNotification(msg);
     // The next message waits until this one has done all it can without I/O (every promise
@@ -171,52 +229,73 @@ export class ServerConnection {
 
   private cancel(id: unknown): void {
     if (!isId(id)) return;
-    const running = this.running.get(id);
+    const key = idKey(id);
+    const running = this.running.get(key);
     if (running) running.cancel();
-    else if (this.queued(id)) this.cancelledEarly.add(id);
+    else if (this.queued(key)) this.cancelledEarly.add(key);
   }
 
-  private queued(id: Id): boolean {
+  private queued(key: number | string): boolean {
     for (let i = this.head; i < this.queue.length; i++) {
       const m = this.queue[i]!;
-      if ('id' in m && m.id === id) return true;
+      if ('id' in m && idKey(m.id) === key) return true;
     }
     return false;
   }
 
   private async handleRequest(msg: Request): Promise<void> {
+    const key = idKey(msg.id);
     const source = new CancellationTokenSource();
-    if (this.cancelledEarly.delete(msg.id)) source.cancel();
-    this.running.set(msg.id, source);
+    if (this.cancelledEarly.delete(key)) source.cancel();
+    this.running.set(key, source);
     try {
       const result = await this.onRequest(msg.method, msg.params, source.token);
-      await this.answer({ jsonrpc: '2.0', id: msg.id, result: result === undefined ? null : (result as object) });
+      this.answer(msg.id, result === undefined ? null : result);
     } catch (err) {
       const error =
         err instanceof ResponseError
-          ? err.toJson()
-          : { code: -32603, message: `Request ${msg.method} failed with message: ${err instanceof Error ? err.message : String(err)}` };
-      await this.answer({ jsonrpc: '2.0', id: msg.id, error });
+          ? (err.toJson() as { code: number; message: string; data?: ErrorData })
+          : rpcError('InternalError', `Request ${msg.method} failed with message: ${err instanceof Error ? err.message : String(err)}`).toJson();
+      // Every error carries a kind, whoever made it.
+      if (typeof error.data?.kind !== 'string') error.data = { ...(error.data ?? {}), kind: 'InternalError', retryable: false };
+      this.writeSafely({ jsonrpc: '2.0', id: msg.id, error });
     } finally {
-      this.running.delete(msg.id);
+      this.running.delete(key);
       source.dispose();
+      this.flow();
     }
   }
 
-  private handleNotification(msg: NotificationMessage): void {
+  private handleNotification(msg: Notification): void {
     try {
       this.onNotification(msg.method, msg.params);
     } catch (err) {
-      this.errorEmitter.fire([err instanceof Error ? err : new Error(String(err)), msg]);
+      this.problemEmitter.fire({ message: `notification ${msg.method} failed: ${err instanceof Error ? err.message : String(err)}`, fatal: false });
     }
   }
 
   private invalid(id: Id | null, why: string): void {
-    void this.answer({ jsonrpc: '2.0', id, error: rpcError('InvalidRequest', `Invalid request: ${why}`).toJson() });
+    this.answerError(id, rpcError('InvalidRequest', `Invalid request: ${why}`));
   }
 
-  /** A failed write is reported by the writer itself (onError); nothing more to do here. */
-  private answer(msg: ResponseMessage): Promise<void> {
-    return this.writer.write(msg).catch(() => {});
+  private answerError(id: Id | null, error: ResponseError<ErrorData>): void {
+    this.writeSafely({ jsonrpc: '2.0', id, error: error.toJson() });
+  }
+
+  /** A result that cannot be serialised (a bug) is answered with InternalError instead. */
+  private answer(id: Id, result: unknown): void {
+    try {
+      this.writer.write({ jsonrpc: '2.0', id, result });
+    } catch (err) {
+      this.answerError(id, rpcError('InternalError', `Internal error: the result could not be serialised: ${(err as Error).message}`));
+    }
+  }
+
+  private writeSafely(message: unknown): void {
+    try {
+      this.writer.write(message);
+    } catch (err) {
+      this.problemEmitter.fire({ message: `an answer could not be written: ${(err as Error).message}`, fatal: false });
+    }
   }
 }

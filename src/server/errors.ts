@@ -27,6 +27,10 @@ export function toResponseError(err: unknown, sessionId?: string): ResponseError
     if (err.kind === 'PayloadTooLarge' && typeof (err.context.details as { maxInlineBytes?: number })?.maxInlineBytes === 'number') {
       extra.maxInlineBytes = (err.context.details as { maxInlineBytes: number }).maxInlineBytes;
     }
+    // A retryable error may say when a retry is worth it (StoreBusy, RegistryUnavailable).
+    if (ErrorKinds[err.kind].retryable && typeof (err.context.details as { retryAfterMs?: number })?.retryAfterMs === 'number') {
+      extra.retryAfterMs = (err.context.details as { retryAfterMs: number }).retryAfterMs;
+    }
     return rpcError(err.kind, err.message, extra);
   }
   const e = err instanceof Error ? err : new Error(String(err));

@@ -11,6 +11,7 @@ import type { Payload, PayloadEncoding } from '../../protocol/common.js';
 import { InvalidArgument, IOFailure, PayloadTooLarge } from '../model/errors.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { formatterFor } from '../datastore/formatters.js';
+import { Base64Json, spliced } from './spliced-json.js';
 
 export type EncodedPayload =
   | { encoding: 'json'; value: unknown }
@@ -36,19 +37,33 @@ function ioError(err: unknown, action: string, path: string): Error {
   return new IOFailure(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
 }
 
+/** Base64 text decoded this many characters at a time (a multiple of 4). */
+const BASE64_STEP = 4 * 64 * 1024;
+
 /**
  * Decode base64 within the inline limit. Buffer.from skips characters outside the
  * alphabet, so a length check after decoding catches them without a regex pass over
- * megabytes of text.
+ * megabytes of text. Long text is decoded piecewise into one buffer: Node copies a whole
+ * string to a temporary buffer before decoding it, which would hold the text twice.
  */
 export function decodeBase64(data: string, maxInlineBytes: number, what: string): Buffer {
   const size = Math.floor((data.length * 3) / 4);
   if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, what);
   const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
-  const bytes = Buffer.from(data, 'base64');
-  if (data.length % 4 !== 0 || bytes.length !== (data.length / 4) * 3 - padding) {
-    throw new InvalidArgument(`${what} is not valid base64.`);
+  const expected = data.length % 4 === 0 ? (data.length / 4) * 3 - padding : -1;
+  let bytes: Buffer;
+  let decoded: number;
+  if (data.length <= BASE64_STEP) {
+    bytes = Buffer.from(data, 'base64');
+    decoded = bytes.length;
+  } else {
+    bytes = Buffer.allocUnsafeSlow(Math.max(0, expected));
+    decoded = 0;
+    for (let i = 0; i < data.length && expected >= 0; i += BASE64_STEP) {
+      decoded += bytes.write(data.slice(i, i + BASE64_STEP), decoded, 'base64');
+    }
   }
+  if (decoded !== expected) throw new InvalidArgument(`${what} is not valid base64.`);
   return bytes;
 }
 
@@ -82,30 +97,54 @@ export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256:
   }
 }
 
+// eslint-disable-next-line no-control-regex
+const NEEDS_CARE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** The UTF-8 size of a string's JSON text (quotes included), as JSON.stringify writes it. */
+function jsonStringBytes(s: string): number {
+  if (!NEEDS_CARE.test(s)) return Buffer.byteLength(s, 'utf8') + 2;
+  let n = 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) n += 2;
+    else if (c < 0x20) n += 6;
+    else if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else if (c >= 0xd800 && c <= 0xdfff) n += 6; // a lone surrogate is written as \udxxx
+    else n += 3;
+  }
+  return n;
+}
+
 /**
- * An upper bound of `JSON.stringify(value)`'s UTF-8 size, counted without serialising (most
- * payloads are far below the limit, so only the few near it are measured exactly). A string
- * unit takes at most 6 bytes (`\uXXXX`); the count stops once it passes `limit`. The value
- * came from JSON.parse: no cycles, nothing but JSON types.
+ * The UTF-8 size of `JSON.stringify(value)`, counted without serialising it (which would
+ * hold a second copy of a large value). The value came from JSON.parse: no cycles, nothing
+ * but JSON types. A walk with a stack, so nesting depth cannot overflow the call stack.
  */
-function jsonSizeBound(value: unknown, limit: number): number {
+export function jsonByteLength(value: unknown): number {
   let total = 0;
-  const add = (v: unknown): void => {
-    if (total > limit) return;
-    if (typeof v === 'string') total += 2 + 6 * v.length;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') total += jsonStringBytes(v);
+    else if (typeof v === 'number') total += Number.isFinite(v) ? String(v).length : 4;
+    else if (typeof v === 'boolean') total += v ? 4 : 5;
+    else if (v === null) total += 4;
     else if (Array.isArray(v)) {
-      total += 2 + v.length;
-      for (const x of v) add(x);
-    } else if (v !== null && typeof v === 'object') {
+      total += 2 + Math.max(0, v.length - 1);
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (typeof v === 'object') {
       const keys = Object.keys(v);
-      total += 2 + keys.length;
+      total += 2 + Math.max(0, keys.length - 1);
       for (const k of keys) {
-        total += 3 + 6 * k.length;
-        add((v as Record<string, unknown>)[k]);
+        total += jsonStringBytes(k) + 1;
+        stack.push((v as Record<string, unknown>)[k]);
       }
-    } else total += 24; // a number's longest form (e.g. -1.2345678901234567e-300), true, false, null
-  };
-  add(value);
+    }
+  }
   return total;
 }
 
@@ -119,10 +158,8 @@ export async function decodePutPayload(p: Payload, maxInlineBytes: number): Prom
   const nothing = async () => {};
   switch (p.encoding) {
     case 'json': {
-      if (jsonSizeBound(p.value, maxInlineBytes) > maxInlineBytes) {
-        const size = Buffer.byteLength(JSON.stringify(p.value) ?? 'null');
-        if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The JSON payload');
-      }
+      const size = jsonByteLength(p.value);
+      if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, 'The JSON payload');
       return { source: { kind: 'value', value: p.value }, afterPut: nothing };
     }
     case 'text': {
@@ -184,9 +221,10 @@ export function encodeValue(value: unknown, as: 'json' | 'text', maxInlineBytes:
   return { payload: { encoding: 'json', value }, size };
 }
 
+/** Bytes as a base64 payload, encoded straight into the response frame (never one big string). */
 export function encodeBytes(bytes: Buffer, maxInlineBytes: number): { payload: EncodedPayload; size: number } {
   if (bytes.length > maxInlineBytes) throw tooLarge(bytes.length, maxInlineBytes, 'The value');
-  return { payload: { encoding: 'base64', data: bytes.toString('base64') }, size: bytes.length };
+  return { payload: { encoding: 'base64', data: spliced<string>(new Base64Json(bytes)) }, size: bytes.length };
 }
 
 export { tooLarge };

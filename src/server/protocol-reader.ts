@@ -1,119 +1,193 @@
 /**
- * The server's message reader: Content-Length framing and JSON parsing done synchronously
- * as bytes arrive, each message handed on at once, in order. vscode-jsonrpc's stream
- * reader decodes every message through a semaphore and promise hops (and re-arms a timer
- * whenever a body is split across chunks), which under a pipelined load costs a tenth of
- * a small request. Errors are reported as the library's reader reports them: a body that
- * is not JSON is a SyntaxError (the next message is read normally); a malformed header
- * is an Error after which the stream is out of step, so nothing more is read.
+ * The server's message reader: frames decoded by the framing codec as bytes arrive, each
+ * body parsed at once and handed on in order, with flow control (pause/resume) and the
+ * limits of the transport:
+ *
+ * - a body over `maxMessageBytes` is never buffered: it is skipped as it arrives and
+ *   reported with the request's id and method when they can be read from its first bytes
+ *   (the stream stays in step);
+ * - a body that is not JSON is reported with its id when one can be read before the break;
+ * - a numeric id that a JavaScript number does not hold exactly (anything but a safe
+ *   integer, and -0) is replaced by a RawId carrying the text as sent, so the answer echoes
+ *   it; so is the `id` of a `$/cancelRequest`, so that it finds its request;
+ * - a framing error (see util/framing.ts), or a frame that stalls half-sent for
+ *   `messageTimeoutMs` while being read, is fatal: where the next message starts is lost.
  */
-import { AbstractMessageReader, Disposable, type DataCallback, type Message, type MessageReader } from 'vscode-jsonrpc/node';
 import type { Readable } from 'node:stream';
+import { FrameDecoder, FramingError } from '../util/framing.js';
+import { findMember } from '../util/json-scanner.js';
+import { parseJsonBytes } from '../util/parse-json-bytes.js';
+import { RawId } from './spliced-json.js';
+import { collectGarbageFor } from '../util/collect-garbage.js';
 
-const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
-/** A header block longer than this is garbage, not a header: stop rather than buffer it forever. */
-const MAX_HEADER_BYTES = 64 * 1024;
+/** After a body this large, its buffer is freed at once (see collect-garbage.ts). */
+const COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
 
-export class ProtocolReader extends AbstractMessageReader implements MessageReader {
-  /** Bytes not yet consumed (a header or body split across chunks), kept as received until a message is complete. */
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** Length of the body being waited for, or -1 while reading a header. */
-  private bodyLength = -1;
-  private broken = false;
+export type Id = number | string | RawId;
 
-  constructor(private readonly input: Readable) {
-    super();
+/** A parsed body: any JSON (the connection checks that it is a JSON-RPC message). */
+export type Incoming =
+  | { kind: 'message'; message: unknown }
+  /** A body that is not JSON (or not UTF-8 text that fits in a string). */
+  | { kind: 'unparsable'; id: Id | null; reason: string }
+  /** A body over the size limit, skipped. */
+  | { kind: 'tooLarge'; id: Id | null; method: string | undefined; bytes: number }
+  /** The byte stream cannot be read on; nothing more will be read. */
+  | { kind: 'broken'; error: FramingError };
+
+export interface ReaderLimits {
+  maxMessageBytes: number;
+  /** A frame begun and not continued for this long while being read is a framing error; 0: never. */
+  messageTimeoutMs: number;
+}
+
+/** A number id that JSON.stringify would not write back as sent (or not at all). */
+function inexact(id: unknown): id is number {
+  return typeof id === 'number' && (!Number.isSafeInteger(id) || Object.is(id, -0));
+}
+
+/** The id at `path` in a body or a prefix of one, if it is there, complete, and a number or string. */
+export function readId(body: Uint8Array, path: readonly string[]): Id | null {
+  const span = findMember(body, path);
+  if (!span) return null;
+  const text = Buffer.from(body.buffer, body.byteOffset + span.start, span.end - span.start).toString('utf8');
+  const c = text.charCodeAt(0);
+  if (c === 0x22) return JSON.parse(text) as string;
+  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+    const n = JSON.parse(text) as number;
+    return inexact(n) ? new RawId(text) : n;
   }
+  return null;
+}
 
-  listen(callback: DataCallback): Disposable {
-    const onData = (chunk: Buffer): void => this.onData(chunk, callback);
-    const onError = (err: Error): void => this.fireError(err);
-    const onClose = (): void => this.fireClose();
-    this.input.on('data', onData);
-    this.input.on('error', onError);
-    this.input.on('close', onClose);
-    return Disposable.create(() => {
-      this.input.off('data', onData);
-      this.input.off('error', onError);
-      this.input.off('close', onClose);
+export class ProtocolReader {
+  private readonly decoder: FrameDecoder;
+  private sink: ((incoming: Incoming) => void) | null = null;
+  private paused = false;
+  private lastData = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** The size of a body over COLLECT_AFTER_BYTES parsed in the chunk being decoded, else 0. */
+  private largeBodyDone = 0;
+  /** After a framing error: nothing more is read. */
+  private stopped = false;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly limits: ReaderLimits,
+  ) {
+    this.decoder = new FrameDecoder((body) => this.body(body), {
+      maxBodyBytes: limits.maxMessageBytes,
+      onOversize: (bytes, prefix) => {
+        const span = findMember(prefix, ['method']);
+        let method: string | undefined;
+        if (span && prefix[span.start] === 0x22) method = JSON.parse(Buffer.from(prefix.subarray(span.start, span.end)).toString('utf8')) as string;
+        this.emit({ kind: 'tooLarge', id: readId(prefix, ['id']), method, bytes });
+      },
     });
   }
 
-  private onData(chunk: Buffer, callback: DataCallback): void {
-    if (this.broken) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    // A large body arrives in many chunks: join them once, when it is complete.
-    if (this.bodyLength >= 0 && this.buffered < this.bodyLength) return;
-    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-    let pos = 0;
-    for (;;) {
-      if (this.bodyLength < 0) {
-        const end = buf.indexOf(HEADER_END, pos);
-        if (end < 0) {
-          if (buf.length - pos > MAX_HEADER_BYTES) {
-            this.fireError(new Error(`Message header longer than ${MAX_HEADER_BYTES} bytes without its blank line.`));
-            this.broken = true;
-            this.chunks = [];
-            this.buffered = 0;
-            return;
-          }
-          break;
-        }
-        const length = this.contentLength(buf.toString('latin1', pos, end));
-        if (length < 0) {
-          this.broken = true;
-          this.chunks = [];
-          this.buffered = 0;
-          return;
-        }
-        this.bodyLength = length;
-        pos = end + HEADER_END.length;
-      }
-      if (buf.length - pos < this.bodyLength) break;
-      const text = buf.toString('utf8', pos, pos + this.bodyLength);
-      pos += this.bodyLength;
-      this.bodyLength = -1;
-      let message: Message;
-      try {
-        message = JSON.parse(text) as Message;
-      } catch (err) {
-        this.fireError(err);
-        continue;
-      }
-      try {
-        callback(message);
-      } catch (err) {
-        this.fireError(err);
-      }
-    }
-    // A short tail is copied, so that it does not keep a large joined message alive.
-    const rest = buf.length - pos < buf.length / 2 ? Buffer.from(buf.subarray(pos)) : buf.subarray(pos);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.buffered = rest.length;
+  /** Start reading: every body, in order, goes to `sink`; `onError` gets stream errors, `onClose` the end. */
+  listen(sink: (incoming: Incoming) => void, onError: (err: Error) => void, onClose: () => void): void {
+    this.sink = sink;
+    this.input.on('data', (chunk: Buffer) => this.data(chunk));
+    this.input.on('error', onError);
+    this.input.on('close', () => {
+      this.clearTimer();
+      onClose();
+    });
   }
 
-  /** The Content-Length of a header block, or -1 after reporting why there is none. */
-  private contentLength(header: string): number {
-    let value: string | undefined;
-    for (const line of header.split('\r\n')) {
-      const colon = line.indexOf(':');
-      if (colon < 0) {
-        this.fireError(new Error(`Message header must separate key and value using ':'\n${line}`));
-        return -1;
+  /** Stop reading input (the OS pipe fills and the host's writes block) until resume(). */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.clearTimer();
+    this.input.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.lastData = performance.now();
+    if (!this.stopped) this.input.resume();
+    this.armTimer();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  private emit(incoming: Incoming): void {
+    this.sink?.(incoming);
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.stopped) return;
+    try {
+      this.decoder.push(chunk);
+    } catch (err) {
+      if (!(err instanceof FramingError)) throw err;
+      this.stop(err);
+      return;
+    } finally {
+      // Here no local of the decoder still holds the body; the handler has not run yet.
+      if (this.largeBodyDone > 0) {
+        collectGarbageFor(this.largeBodyDone);
+        this.largeBodyDone = 0;
       }
-      if (line.slice(0, colon).trim().toLowerCase() === 'content-length') value = line.slice(colon + 1).trim();
     }
-    if (value === undefined) {
-      this.fireError(new Error(`Header must provide a Content-Length property.\n${JSON.stringify(header)}`));
-      return -1;
+    if (this.limits.messageTimeoutMs > 0 && this.decoder.midFrame) {
+      this.lastData = performance.now();
+      this.armTimer();
     }
-    const length = Number.parseInt(value, 10);
-    if (Number.isNaN(length) || length < 0) {
-      this.fireError(new Error(`Content-Length value must be a number. Got ${value}`));
-      return -1;
+  }
+
+  private body(body: Buffer): void {
+    if (body.length >= COLLECT_AFTER_BYTES) this.largeBodyDone = body.length;
+    let message: unknown;
+    try {
+      message = parseJsonBytes(body);
+    } catch (err) {
+      this.emit({ kind: 'unparsable', id: readId(body, ['id']), reason: (err as Error).message });
+      return;
     }
-    return length;
+    if (typeof message === 'object' && message !== null) {
+      const m = message as { id?: unknown; method?: unknown; params?: { id?: unknown } };
+      if (inexact(m.id)) m.id = readId(body, ['id']) ?? m.id;
+      if (m.method === '$/cancelRequest' && typeof m.params === 'object' && m.params !== null && inexact(m.params.id)) {
+        m.params.id = readId(body, ['params', 'id']) ?? m.params.id;
+      }
+    }
+    this.emit({ kind: 'message', message });
+  }
+
+  private armTimer(): void {
+    if (this.timer !== null || this.paused || this.limits.messageTimeoutMs <= 0 || !this.decoder.midFrame) return;
+    this.timer = setTimeout(this.check, this.limits.messageTimeoutMs);
+    this.timer.unref();
+  }
+
+  private readonly check = (): void => {
+    this.timer = null;
+    if (this.paused || this.stopped || !this.decoder.midFrame) return;
+    const idle = performance.now() - this.lastData;
+    if (idle < this.limits.messageTimeoutMs) {
+      this.timer = setTimeout(this.check, this.limits.messageTimeoutMs - idle);
+      this.timer.unref();
+      return;
+    }
+    this.stop(new FramingError(`Framing error: a message stalled half-sent (no byte for ${this.limits.messageTimeoutMs} ms).`));
+  };
+
+  private stop(error: FramingError): void {
+    this.stopped = true;
+    this.clearTimer();
+    this.input.pause();
+    this.emit({ kind: 'broken', error });
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 }

@@ -1,28 +1,50 @@
 /** Repositories opened by this sidecar, one per root, kept open for the process's life. */
 import { resolve } from 'node:path';
-import { Repository } from '../repository/repository.js';
+import { Repository, type RegistrySpec } from '../repository/repository.js';
 
 export class RepositoryTable {
-  private readonly open_ = new Map<string, Repository>();
+  private readonly open_ = new Map<string, Promise<Repository>>();
 
-  open(root: string): Repository {
+  /** `registryUrl`: `--registry-url`, the server URL for every PostgreSQL registry this process opens. */
+  constructor(private readonly registryUrl?: string) {}
+
+  /** The repository at `root`, opened once (concurrent calls share the opening). */
+  open(root: string): Promise<Repository> {
     const key = resolve(root);
     let repo = this.open_.get(key);
     if (!repo) {
-      repo = Repository.open(key);
+      repo = Repository.open(key, this.options());
       this.open_.set(key, repo);
+      // A failed open (server down, say) is not remembered: the next call tries again.
+      repo.catch(() => this.open_.delete(key));
     }
     return repo;
   }
 
-  create(root: string, config: unknown): Repository {
-    const repo = Repository.create(root, config);
-    this.open_.set(repo.root, repo);
+  async create(root: string, config: unknown, registry?: RegistrySpec): Promise<Repository> {
+    const repo = await Repository.create(root, config, registry, this.options());
+    this.open_.set(repo.root, Promise.resolve(repo));
     return repo;
   }
 
-  closeAll(): void {
-    for (const repo of this.open_.values()) repo.close();
+  /** Close the repository at `root` if this process has it open (it is opened again on next use). */
+  async release(root: string): Promise<void> {
+    const key = resolve(root);
+    const repo = this.open_.get(key);
+    this.open_.delete(key);
+    await (await repo?.catch(() => undefined))?.close();
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.open_.values()];
     this.open_.clear();
+    for (const p of all) {
+      const repo = await p.catch(() => undefined);
+      await repo?.close();
+    }
+  }
+
+  private options(): { registryUrl?: string } {
+    return this.registryUrl !== undefined ? { registryUrl: this.registryUrl } : {};
   }
 }

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { NotificationDef, RequestDef } from '../../protocol/define.js';
 import { LogTrace, ProgressNotification, type NotificationStream } from '../../protocol/index.js';
 import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../model/json-value.js';
 import { RepositoryTable } from './repositories.js';
 import { Logger, type LogLevel } from './logger.js';
 import { Stats } from './stats.js';
@@ -24,13 +25,32 @@ export interface ServerOptions {
   output: Writable;
   maxInlineBytes: number;
   maxSessions: number;
+  /** Largest message body read; a larger one is skipped and answered MessageTooLarge. */
+  maxMessageBytes: number;
+  /** Most requests handled at once; more wait unread (backpressure on the host). */
+  maxInFlight: number;
+  /** A frame stalled half-sent this long is a framing error (0: never). */
+  messageTimeoutMs: number;
   logLevel: LogLevel;
   clientProcessId?: number;
+  /** `--registry-url`: the server URL for the PostgreSQL registries this process opens. */
+  registryUrl?: string;
   /** Called to end the process (tests may intercept). */
   exit(code: number): void;
 }
 
 type LifecycleState = 'uninitialized' | 'initialized' | 'shutdown';
+
+/**
+ * Params may nest this many containers: a JSON value at its own limit plus the envelope
+ * around it. Deeper params are refused before any (recursive) validation or domain code
+ * sees them, which could otherwise exhaust the stack.
+ */
+export const MAX_PARAMS_DEPTH = MAX_JSON_DEPTH + 32;
+/** How long exit waits for sessions and stores to close (provenance files first). */
+const CLEANUP_MS = 10_000;
+/** Then how long for stdout to take what is queued (a host that reads nothing gets nothing). */
+const FLUSH_MS = 2_000;
 
 export interface HandlerOptions {
   /** Runs before initialize (only initialize itself). */
@@ -56,7 +76,7 @@ export class Server {
   readonly stats = new Stats();
   readonly sessions: SessionTable;
   readonly datastores = new MemoryDatastoreRegistry();
-  readonly repositories = new RepositoryTable();
+  readonly repositories: RepositoryTable;
   state: LifecycleState = 'uninitialized';
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
@@ -67,17 +87,21 @@ export class Server {
   constructor(readonly options: ServerOptions) {
     this.logger = new Logger(options.logLevel);
     this.sessions = new SessionTable(options.maxSessions);
+    this.repositories = new RepositoryTable(options.registryUrl);
     options.input.on('data', (chunk: Buffer) => (this.stats.bytesIn += chunk.length));
     this.writer = new ProtocolWriter(options.output);
     // One entry point for every request, so that gating, validation, stats and error
     // mapping apply uniformly.
     this.conn = new ServerConnection(
-      new ProtocolReader(options.input),
+      new ProtocolReader(options.input, { maxMessageBytes: options.maxMessageBytes, messageTimeoutMs: options.messageTimeoutMs }),
       this.writer,
       (method, params, token) => this.dispatch(method, params, token),
       (method, params) => this.dispatchNotification(method, params),
+      { maxInFlight: options.maxInFlight, maxMessageBytes: options.maxMessageBytes },
     );
-    this.conn.onError(([err, msg]) => this.onConnectionError(err, msg));
+    // A fatal problem (stdout or stdin failed, framing lost) ends the process the one way
+    // every exit takes: sessions closed and provenance written first.
+    this.conn.onProblem((p) => (p.fatal ? this.exit(1, p.message) : this.logger.warn(p.message)));
     // Requests already read are still answered: wait for them, then exit.
     this.conn.onClose(() => void this.drain().then(() => this.exit(this.state === 'shutdown' ? 0 : 1, 'stdin closed')));
   }
@@ -142,27 +166,6 @@ export class Server {
     });
   }
 
-  /** A reader error: a body that is not JSON gets -32700 (id null); broken framing cannot be recovered. */
-  private onConnectionError(err: Error, msg: unknown): void {
-    if (msg !== undefined) {
-      this.logger.error(`connection error: ${err.message}`);
-      return;
-    }
-    if (err instanceof SyntaxError) {
-      this.logger.warn(`unparsable message: ${err.message}`);
-      void this.writer
-        .write({ jsonrpc: '2.0', id: null, error: { code: -32700, message: `Parse error: ${err.message}`, data: { kind: 'ParseError', retryable: false } } } as never)
-        .catch(() => {});
-      return;
-    }
-    // A bad header leaves the stream out of step for good: say so and stop, rather than hang.
-    this.logger.error(`framing error, cannot continue: ${err.message}`);
-    void this.writer
-      .write({ jsonrpc: '2.0', id: null, error: { code: -32700, message: `Framing error: ${err.message}`, data: { kind: 'ParseError', retryable: false } } } as never)
-      .catch(() => {})
-      .finally(() => this.exit(1, 'framing error'));
-  }
-
   /** Resolve once every request read so far has been answered (or after a minute). */
   private async drain(): Promise<void> {
     const deadline = Date.now() + 60_000;
@@ -171,6 +174,10 @@ export class Server {
 
   private async dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
     const handler = this.requestHandlers.get(method);
+    if (handler && nestedDeeperThan(params, MAX_PARAMS_DEPTH)) {
+      this.stats.record(method, 0, true);
+      throw rpcError('InvalidParams', `Invalid params: nested deeper than ${MAX_PARAMS_DEPTH} levels.`, { details: { maxDepth: MAX_PARAMS_DEPTH } });
+    }
     if (handler) return handler(params, token);
     this.stats.record(method, 0, true);
     if (this.state === 'uninitialized') throw rpcError('ServerNotInitialized', `Server not initialized: send initialize before ${method}.`);
@@ -186,7 +193,11 @@ export class Server {
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
-    void this.conn.sendNotification(def.method, params).catch((err: Error) => this.logger.debug(`notify failed: ${err.message}`));
+    try {
+      this.conn.sendNotification(def.method, params);
+    } catch (err) {
+      this.logger.debug(`notify failed: ${(err as Error).message}`);
+    }
   }
 
   /** Progress on a client-supplied token, if the session (when there is one) wants that stream. */
@@ -238,7 +249,14 @@ export class Server {
     this.stats.record(method, ms, failed);
     if (this.trace !== 'off' && !this.exiting) {
       const message = `${method} ${failed ? 'failed' : 'ok'} in ${ms.toFixed(2)} ms`;
-      const verbose = this.trace === 'verbose' ? JSON.stringify(raw ?? null).slice(0, 4096) : undefined;
+      let verbose: string | undefined;
+      if (this.trace === 'verbose') {
+        try {
+          verbose = JSON.stringify(raw ?? null).slice(0, 4096);
+        } catch {
+          verbose = '(params too deeply nested to show)';
+        }
+      }
       this.notify(LogTrace, verbose === undefined ? { message } : { message, verbose });
     }
   }
@@ -247,38 +265,61 @@ export class Server {
     this.conn.listen();
   }
 
-  /** Close every session, flush what is queued on stdout, then end the process. */
+  /**
+   * The one way out, whatever the cause (exit notification, end of input, a failed stdout or
+   * stdin, a framing error, the host's death, a signal, an uncaught error): close every
+   * session, writing its provenance file first, then flush stdout and end the process.
+   * Each step is bounded, so a stuck store or a host that reads nothing cannot keep the
+   * process alive.
+   */
   exit(code: number, reason: string): void {
     if (this.exiting) return;
     this.exiting = true;
     this.logger.log(code === 0 ? 'info' : 'warning', `exiting with code ${code}: ${reason}`);
-    const done = () => {
-      const out = this.options.output;
-      // end() runs after everything written before it has been flushed.
-      if (out.writable) out.end(() => this.options.exit(code));
-      else this.options.exit(code);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.options.exit(code);
     };
-    // Best effort, but bounded: a stuck store must not keep the process alive.
-    const timer = setTimeout(done, 2000);
+    let flushing = false;
+    const flush = () => {
+      if (flushing) return;
+      flushing = true;
+      this.writer.end(end);
+      setTimeout(end, FLUSH_MS);
+    };
+    const timer = setTimeout(flush, CLEANUP_MS);
     void this.closeAllSessions()
       .then(() => this.datastores.closeAll())
       .then(() => this.repositories.closeAll())
       .catch((err: Error) => this.logger.error(`cleanup failed: ${err.message}`))
       .finally(() => {
         clearTimeout(timer);
-        done();
+        flush();
       });
   }
 
-  /** Close every session (shutdown and exit), writing the provenance of those that gave a provenanceFile. */
+  /**
+   * Close every session (shutdown and exit). The provenance files are written first, all at
+   * once: they are what a host that died is owed, and releasing a store can be slow.
+   */
   async closeAllSessions(): Promise<void> {
-    for (const s of this.sessions.list()) {
-      this.sessions.remove(s.id);
+    const sessions = this.sessions.list();
+    for (const s of sessions) this.sessions.remove(s.id);
+    await Promise.all(
+      sessions.map(async (s) => {
+        try {
+          await writeProvenanceFile(s, s.butler.close());
+          if (s.provenanceFile !== undefined) this.logger.info('session closed by the server; provenance written', { sessionId: s.id, provenanceFile: s.provenanceFile });
+        } catch (err) {
+          this.logger.warn(`writing the provenance of session ${s.id} failed: ${(err as Error).message}`);
+        }
+      }),
+    );
+    for (const s of sessions) {
       try {
-        const provenance = s.butler.close();
         await releaseSession(s);
-        await writeProvenanceFile(s, provenance);
-        if (s.provenanceFile !== undefined) this.logger.info('session closed by the server; provenance written', { sessionId: s.id, provenanceFile: s.provenanceFile });
       } catch (err) {
         this.logger.warn(`closing session ${s.id} failed: ${(err as Error).message}`);
       }

@@ -1,4 +1,4 @@
-/** Assemble the server: core, handlers, watchdog, signals. */
+/** Assemble the server: core, handlers, watchdog, and the process-level ways out. */
 import { Server, type ServerOptions } from './server.js';
 import { registerLifecycle } from './handlers/lifecycle.js';
 import { registerSession } from './handlers/session.js';
@@ -6,6 +6,9 @@ import { registerButler } from './handlers/butler.js';
 import { registerStore } from './handlers/store.js';
 import { registerRepository } from './handlers/repository.js';
 import { startWatchdog } from './watchdog.js';
+
+/** Exit code of an uncaught exception or unhandled rejection (sysexits' EX_SOFTWARE). */
+export const EXIT_INTERNAL_ERROR = 70;
 
 export function startServer(options: ServerOptions & { bytesOut?: () => number }): Server {
   const server = new Server(options);
@@ -19,9 +22,16 @@ export function startServer(options: ServerOptions & { bytesOut?: () => number }
   registerStore(server);
   registerRepository(server);
   if (options.clientProcessId !== undefined) startWatchdog(options.clientProcessId, server);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => server.exit(1, `received ${signal}`));
   }
+  // A bug must not cost the host its provenance: log it, then leave the usual way.
+  const internal = (what: string) => (err: unknown) => {
+    server.logger.error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { stack: (err as Error)?.stack });
+    server.exit(EXIT_INTERNAL_ERROR, what);
+  };
+  process.on('uncaughtException', internal('uncaught exception'));
+  process.on('unhandledRejection', internal('unhandled promise rejection'));
   server.listen();
   return server;
 }

@@ -14,14 +14,16 @@
  */
 import { open } from 'node:fs/promises';
 import { IOFailure, InvalidArgument, KeyNotFound } from '../model/errors.js';
+import { compileGlob, type Glob } from '../model/glob.js';
+import { cloneJson } from '../model/json-value.js';
 import { EventHub } from './events.js';
-import { compileGlob, type Glob } from './glob.js';
 import { checkKey, checkKeys, compareKeys, sortKeys } from './keys.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_PROGRESS_THRESHOLD, noStep, readFileChunked, withProgress, writeChunked, type StepFn } from './progress.js';
 import { checkMatch } from './query.js';
 import type { Metadata, SetOptions, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, Transaction } from './store.js';
 import { TransactionManager } from './transactions.js';
-import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, cloneJson, project } from './values.js';
+import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, project } from './values.js';
+import { fsPathProblem } from '../util/fs-path.js';
 
 export interface StoreOptions {
   /** Values of at least this many bytes emit progress events (default 1 MiB). */
@@ -482,9 +484,9 @@ function checkNotes(notes: unknown): string {
 }
 
 function checkPath(path: unknown): asserts path is string {
-  if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
-    throw new InvalidArgument('path must be a non-empty string');
-  }
+  if (typeof path !== 'string' || path.length === 0) throw new InvalidArgument('path must be a non-empty string');
+  const bad = fsPathProblem(path);
+  if (bad) throw new InvalidArgument(`path ${bad}`, { details: { problem: bad } });
 }
 
 /** Maps a Node fs error to a domain error (a missing/unusable user path is the caller's mistake). */

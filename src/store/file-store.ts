@@ -1,38 +1,49 @@
 /**
  * A store in a directory tree.
  *
- * Layout under the root:
+ * Layout under the root (file-tree.ts):
  *   <key>                        the value's bytes, at the key's own path
- *   .qbstore/meta/<key>          sidecar JSON {metadata, created, modified}
- *   .qbstore/journal/<id>/...    previous versions kept by an open transaction
- * The metadata tree has exactly the shape of the data tree, so a sidecar can never
- * collide with a key. Reserved: a first segment `.qbstore`, and segments starting with
- * `.qbtmp-` (temporary files). On top of the common key rules (keys.ts: no `..`, `.`,
- * empty segments, leading '/', NUL or backslash) this keeps every path inside the root.
- * A filesystem cannot hold both `a` and `a/b`; writing one while the other exists raises
- * InvalidKey.
+ *   .qbstore/meta/<key>          sidecar JSON: metadata, times, and which data file it describes (file-sidecar.ts)
+ *   .qbstore/journal/<id>/...    previous versions kept by an open transaction (file-journal.ts)
+ *   .qbtmp-*                     files being written (file-temp.ts)
+ * The metadata tree has exactly the shape of the data tree, so a sidecar can never collide
+ * with a key. The common key rules (keys.ts) keep every path inside the root and reserve
+ * the `.qbstore` and `.qbtmp-` names; here a key segment must also fit the file system
+ * (at most 255 UTF-8 bytes, the whole path under PATH_MAX), else InvalidKey, for reads and
+ * writes alike. A filesystem cannot hold both `a` and `a/b`; writing one while the other
+ * exists raises InvalidKey.
  *
- * A key exists iff its data file does; a data file without a sidecar (e.g. copied in by
- * hand) has metadata {} and the file's times. Every file is written to a temp file in
- * the same directory and renamed over the target, so readers never see a partial file.
- * The sidecar is written before the data, so a new key appears with its metadata.
+ * A key exists iff its data file does (a regular file: symbolic links are not keys, and
+ * no path through a symbolic link is followed: reads see nothing there, writes raise
+ * InvalidKey). A data file without a sidecar (e.g. copied in by hand) has metadata {} and
+ * the file's times.
+ *
+ * Atomic values. Every file is written to a temp file beside its target and renamed over
+ * it. A value is two files, so a put renames the sidecar first, then the data; the sidecar
+ * names the data file it was written for (its inode, which a rename keeps) and carries the
+ * sidecar it replaces. A reader takes the sidecar that names the data file it read: the
+ * new one, or, between the two renames or after a crash there, the previous one. So a
+ * reader, in this process or another, sees the old value or the new one, never new
+ * metadata over old data. Temp files a crashed writer left are removed at a later open.
  *
  * Concurrency between processes: writes of different keys never interfere (per-file
  * renames; directory creation/pruning races are retried). Two processes writing the same
- * key: last rename wins per file, so data and metadata may come from different writers;
- * `updateMetadata` is not atomic across processes. Transactions are best-effort and per
- * process: a frame journals (hard links, else copies) each key's previous files before
- * its first change, and rollback renames them back. Other processes see a transaction's
- * changes as they happen and are not kept out; a crash mid-transaction leaves the changes
- * applied and the journal under .qbstore/journal (not replayed; safe to delete).
+ * key at once: the last data rename wins; if the sidecar then names the other writer's
+ * data, readers see that data with metadata {} (never the other writer's metadata).
+ * `updateMetadata` reads, merges and writes: two processes updating one key at once may
+ * lose one's fields (within a process the store serialises writes). Transactions are per
+ * process and best-effort (file-journal.ts).
  */
-import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rmdir, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { v4 as uuidv4 } from 'uuid';
-import { ButlerError, IOFailure, InvalidKey } from '../model/errors.js';
+import { ButlerError, IOFailure, InvalidArgument, InvalidKey } from '../model/errors.js';
+import { NAME_MAX, PATH_MAX, fsPathProblem } from '../util/fs-path.js';
 import { BaseStore, clampRange, fsError, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
-import { checkKey } from './keys.js';
+import { FileJournal, inodeOf, type Saved } from './file-journal.js';
+import { parseSidecar, resolveSidecar, sidecarOf, sidecarText, type DataFile, type Sidecar } from './file-sidecar.js';
+import { TMP_PREFIX, sweepStaleTemps, tempName } from './file-temp.js';
+import { FileTree, code, isMissing, readNoFollow, rmdirQuiet, unlinkQuiet } from './file-tree.js';
+import { RESERVED_DIR, checkKey } from './keys.js';
 import { noStep, writeChunked, type StepFn } from './progress.js';
 import { matchesQuery } from './query.js';
 import type { Metadata, StoreInfo } from './store.js';
@@ -41,53 +52,49 @@ import { nowSeconds } from './values.js';
 export interface FileStoreOptions extends StoreOptions {
   /** fsync each file before renaming it into place (default false: crash-safe for the process, not for power loss). */
   durable?: boolean;
+  /** Stale temp files are swept at most once per this interval per root and process (ms; default 10 min). */
+  tempSweepIntervalMs?: number;
 }
 
-const INTERNAL = '.qbstore';
-const TMP_PREFIX = '.qbtmp-';
 const EMPTY = Buffer.alloc(0);
 const RETRIES = 20;
 /** Concurrent sidecar reads while scanning for a query. */
 const SCAN_CONCURRENCY = 64;
 /** Concurrent key writes in one multi-key write. */
 const PARALLEL_WRITES = 8;
-
-interface Sidecar {
-  metadata: Metadata;
-  created: number;
-  modified: number;
-}
-
+/** Reads again when a concurrent writer swapped the value between reading its data and its sidecar. */
+const READ_ATTEMPTS = 3;
 interface Head {
   sidecar: Sidecar;
+  file: DataFile;
 }
-
-/** Saved files of a key before a frame changed it; null: the key did not exist. */
-type JournalRecord = { data: string; meta: string | undefined } | null;
 
 type Source = { buffer: Buffer } | { path: string };
 
+interface Temp {
+  path: string;
+  fh: FileHandle;
+  ino: string;
+}
+
 export class FileStore extends BaseStore {
   readonly root: string;
-  private readonly metaRoot: string;
-  private readonly journalRoot: string;
+  /** Resolves (to the number of files removed) once stale temp files of crashed writers are gone. */
+  readonly tempSweep: Promise<number>;
+  private readonly tree: FileTree;
   private readonly durable: boolean;
-  private readonly frames: Array<Map<string, JournalRecord>> = [];
-  private journalDir: Promise<string> | undefined;
-  private journalCount = 0;
+  private readonly journal: FileJournal;
   protected override readonly freshMetadata = true;
 
   constructor(root: string, options: FileStoreOptions = {}) {
     super(options);
+    const bad = fsPathProblem(root);
+    if (bad) throw new InvalidArgument(`A file store root ${bad}.`, { details: { problem: bad } });
     this.root = resolve(root);
-    this.metaRoot = join(this.root, INTERNAL, 'meta');
-    this.journalRoot = join(this.root, INTERNAL, 'journal');
+    this.tree = new FileTree(this.root);
     this.durable = options.durable ?? false;
-    try {
-      mkdirSync(this.metaRoot, { recursive: true });
-    } catch (err) {
-      throw fsError(err, `create store root ${this.root}`);
-    }
+    this.journal = new FileJournal(join(this.root, RESERVED_DIR, 'journal'), (what, fn) => this.io(what, fn));
+    this.tempSweep = sweepStaleTemps(this.root, options.tempSweepIntervalMs);
   }
 
   info(): StoreInfo {
@@ -96,32 +103,30 @@ export class FileStore extends BaseStore {
 
   protected override checkKey(key: unknown): string {
     const k = checkKey(key);
-    const segments = k.split('/');
-    if (segments[0] === INTERNAL || segments.some((s) => s.startsWith(TMP_PREFIX))) {
-      throw new InvalidKey(`key ${JSON.stringify(k)} uses a name reserved by the file store`, { details: { key: k } });
+    for (const segment of k.split('/')) {
+      if (Buffer.byteLength(segment) > NAME_MAX) {
+        throw new InvalidKey(`key ${JSON.stringify(k)} has a segment longer than ${NAME_MAX} bytes, too long for the file system`, { details: { key: k } });
+      }
+    }
+    if (Buffer.byteLength(this.tree.metaPath(k)) > PATH_MAX) {
+      throw new InvalidKey(`key ${JSON.stringify(k)} is too long for the file system`, { details: { key: k } });
     }
     return k;
-  }
-
-  private dataPath(key: string): string {
-    return join(this.root, key);
-  }
-
-  private metaPath(key: string): string {
-    return join(this.metaRoot, key);
   }
 
   // ---- reads --------------------------------------------------------------------------
 
   protected async _get(key: string): Promise<Entry | undefined> {
-    const data = await this.io(`read ${key}`, () => readIfFile(this.dataPath(key)));
-    if (data === undefined) return undefined;
-    const sidecar = await this.sidecar(key);
-    return { data, ...sidecar };
+    for (let attempt = 1; ; attempt++) {
+      const read = await this.io(`read ${key}`, () => this.tree.readData(key));
+      if (read === undefined) return undefined;
+      const { sidecar, matched } = await this.sidecar(key, read.file);
+      if (matched || attempt === READ_ATTEMPTS) return { data: read.data, ...sidecar };
+    }
   }
 
   protected override async _getData(key: string): Promise<Buffer | undefined> {
-    return this.io(`read ${key}`, () => readIfFile(this.dataPath(key)));
+    return (await this.io(`read ${key}`, () => this.tree.readData(key)))?.data;
   }
 
   protected async _getMeta(key: string): Promise<Metadata | undefined> {
@@ -129,26 +134,17 @@ export class FileStore extends BaseStore {
   }
 
   protected async _exists(key: string): Promise<boolean> {
-    return (await this.io(`stat ${key}`, () => statFile(this.dataPath(key)))) !== undefined;
+    return (await this.stat(key)) !== undefined;
   }
 
   protected override async _size(key: string): Promise<number | undefined> {
-    return (await this.io(`stat ${key}`, () => statFile(this.dataPath(key))))?.size;
+    return (await this.stat(key))?.size;
   }
 
   protected override async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
-    return this.io(`read ${key}`, async () => {
-      let fh;
-      try {
-        fh = await open(this.dataPath(key), 'r');
-      } catch (err) {
-        if (isMissing(err)) return undefined;
-        throw err;
-      }
-      try {
-        const st = await fh.stat();
-        if (!st.isFile()) return undefined;
-        const [s, e] = clampRange(st.size, start, end);
+    return this.io(`read ${key}`, () =>
+      this.tree.withData(key, async (fh, size) => {
+        const [s, e] = clampRange(size, start, end);
         const out = Buffer.alloc(e - s);
         let off = 0;
         while (off < out.length) {
@@ -157,52 +153,38 @@ export class FileStore extends BaseStore {
           off += bytesRead;
         }
         return off === out.length ? out : out.subarray(0, off);
-      } finally {
-        await fh.close();
-      }
-    });
+      }),
+    );
   }
 
   protected override readonly streamsToFile = true;
 
   protected override async _toFile(key: string, path: string, step: StepFn): Promise<boolean> {
-    return this.io(`copy ${key} to ${path}`, async () => {
-      let src;
-      try {
-        src = await open(this.dataPath(key), 'r');
-      } catch (err) {
-        if (isMissing(err)) return false;
-        throw err;
-      }
-      try {
-        const dst = await open(path, 'w');
-        try {
-          const buf = Buffer.allocUnsafe(this.chunkSize);
-          let done = 0;
-          for (;;) {
-            const { bytesRead } = await src.read(buf, 0, buf.length, done);
-            if (bytesRead === 0) break;
-            await writeChunked(dst, buf.subarray(0, bytesRead), bytesRead, noStep);
-            done += bytesRead;
-            step(done);
+    const done = await this.io(`read ${key}`, () =>
+      this.tree.withData(key, async (src) => {
+        await ioUser(`write ${path}`, async () => {
+          const dst = await open(path, 'w');
+          try {
+            await copyChunks(src, dst, this.chunkSize, step);
+          } finally {
+            await dst.close();
           }
-        } finally {
-          await dst.close();
-        }
-      } finally {
-        await src.close();
-      }
-      return true;
-    }, true);
+        });
+        return true;
+      }),
+    );
+    return done ?? false;
   }
 
   protected async _keys(prefix: string): Promise<string[]> {
     const slash = prefix.lastIndexOf('/');
     const dirPart = prefix.slice(0, slash + 1);
     // Nothing under the internal directory is a key.
-    if (dirPart.startsWith(`${INTERNAL}/`)) return [];
+    if (dirPart.startsWith(`${RESERVED_DIR}/`)) return [];
     const namePrefix = prefix.slice(slash + 1);
     const out: string[] = [];
+    // A prefix through a symbolic link lists nothing (the walk below never enters one).
+    if (dirPart !== '' && !(await this.tree.realDirs('data', dirPart.slice(0, -1), true))) return out;
     // Iterative walk; entries at the first level are narrowed by the prefix's last segment.
     const stack: Array<{ dir: string; rel: string; filter: string }> = [{ dir: join(this.root, dirPart), rel: dirPart, filter: namePrefix }];
     while (stack.length > 0) {
@@ -217,10 +199,10 @@ export class FileStore extends BaseStore {
       for (const e of entries) {
         const name = e.name;
         if (!name.startsWith(filter) || name.startsWith(TMP_PREFIX)) continue;
-        if (rel === '' && name === INTERNAL) continue;
+        if (rel === '' && name === RESERVED_DIR) continue;
         if (e.isDirectory()) stack.push({ dir: join(dir, name), rel: `${rel}${name}/`, filter: '' });
         else if (e.isFile()) out.push(rel + name);
-        // Symlinks and other special files are not keys.
+        // Symbolic links and other special files are not keys.
       }
     }
     return out;
@@ -232,9 +214,9 @@ export class FileStore extends BaseStore {
     const out: Array<[string, Metadata]> = [];
     for (let i = 0; i < keys.length; i += SCAN_CONCURRENCY) {
       const batch = keys.slice(i, i + SCAN_CONCURRENCY);
-      const heads = await Promise.all(batch.map((k) => this.sidecar(k)));
+      const heads = await Promise.all(batch.map((k) => this.head(k)));
       heads.forEach((h, j) => {
-        if (matchesQuery(h.metadata, match, names)) out.push([batch[j], h.metadata]);
+        if (h && matchesQuery(h.sidecar.metadata, match, names)) out.push([batch[j]!, h.sidecar.metadata]);
       });
     }
     return out;
@@ -256,7 +238,7 @@ export class FileStore extends BaseStore {
       while (!failure && next < items.length) {
         const i = next++;
         try {
-          out[i] = await this._put(items[i].key, items[i].change, noStep);
+          out[i] = await this._put(items[i]!.key, items[i]!.change, noStep);
         } catch (err) {
           failure ??= { err };
         }
@@ -281,11 +263,11 @@ export class FileStore extends BaseStore {
   protected async _delete(key: string): Promise<Metadata | undefined> {
     const head = await this.head(key);
     if (!head) return undefined;
-    await this.journal(key);
+    await this.journal.save(key, this.tree.dataPath(key), this.tree.metaPath(key));
     await this.io(`delete ${key}`, async () => {
       // Data first: the key disappears at once; the sidecar is only an orphan until removed.
-      await unlinkQuiet(this.dataPath(key));
-      await unlinkQuiet(this.metaPath(key));
+      await unlinkQuiet(this.tree.dataPath(key));
+      await unlinkQuiet(this.tree.metaPath(key));
     });
     await this.prune(key);
     return head.sidecar.metadata;
@@ -298,78 +280,88 @@ export class FileStore extends BaseStore {
     step: StepFn,
     known?: Head,
   ): Promise<PutResult> {
+    await this.assertRealDirs(key);
     const head = known ?? (await this.head(key));
-    await this.journal(key);
+    await this.journal.save(key, this.tree.dataPath(key), this.tree.metaPath(key));
     const now = nowSeconds();
     const sidecar: Sidecar = {
       metadata: metadata ?? head?.sidecar.metadata ?? {},
       created: head?.sidecar.created ?? now,
       modified: now,
     };
-    const metaFile = this.metaPath(key);
-    const dataFile = this.dataPath(key);
-    // Both temp files are written at once (each is several round trips to the file system);
-    // then they are published by renames, sidecar first. A failed write publishes nothing.
-    const [meta, data] = await Promise.allSettled([
-      this.prepare(key, metaFile, { buffer: Buffer.from(JSON.stringify(sidecar)) }, noStep),
-      source || !head ? this.prepare(key, dataFile, source ?? { buffer: EMPTY }, step) : Promise.resolve(undefined),
+    const metaFile = this.tree.metaPath(key);
+    const dataFile = this.tree.dataPath(key);
+    // The data temp file is opened first: the sidecar names it by its inode.
+    const data = source || !head ? await this.openTemp(key, dataFile) : undefined;
+    const text = sidecarText(sidecar, data?.ino ?? head!.file.ino, data && head ? { sidecar: head.sidecar, ino: head.file.ino } : undefined);
+    // Both temp files are written at once; then published by renames, sidecar first.
+    const [meta, filled] = await Promise.allSettled([
+      this.openTemp(key, metaFile).then((t) => this.fill(key, t, { buffer: text }, noStep)),
+      data ? this.fill(key, data, source ?? { buffer: EMPTY }, step) : Promise.resolve(undefined),
     ]);
-    if (meta.status === 'rejected' || data.status === 'rejected') {
-      for (const r of [meta, data]) if (r.status === 'fulfilled' && r.value !== undefined) await unlinkQuiet(r.value).catch(() => undefined);
-      throw meta.status === 'rejected' ? meta.reason : (data as PromiseRejectedResult).reason;
+    if (meta.status === 'rejected' || filled.status === 'rejected') {
+      if (meta.status === 'fulfilled') await unlinkQuiet(meta.value).catch(() => undefined);
+      if (data) await unlinkQuiet(data.path).catch(() => undefined);
+      throw meta.status === 'rejected' ? meta.reason : (filled as PromiseRejectedResult).reason;
     }
     try {
       await this.publish(meta.value, metaFile, key);
     } catch (err) {
-      if (data.value !== undefined) await unlinkQuiet(data.value).catch(() => undefined);
+      if (data) await unlinkQuiet(data.path).catch(() => undefined);
       throw err;
     }
-    if (data.value !== undefined) {
+    if (data) {
       try {
-        await this.publish(data.value, dataFile, key);
+        await this.publish(data.path, dataFile, key);
       } catch (err) {
-        // Undo the sidecar so that metadata and data stay consistent.
-        if (head) await this.writeFile(key, metaFile, { buffer: Buffer.from(JSON.stringify(head.sidecar)) }, noStep).catch(() => undefined);
-        else await unlinkQuiet(metaFile).catch(() => undefined);
+        // The sidecar now names a data file that never arrived: a fresh key has no value;
+        // an existing one reads as before (its previous sidecar still names its data).
+        if (!head) await unlinkQuiet(metaFile).catch(() => undefined);
         throw err;
       }
     }
     return { existed: head !== undefined, metadata: sidecar.metadata };
   }
 
-  /** Writes `target` atomically: temp file in the same directory, then rename. */
-  private async writeFile(key: string, target: string, source: Source, step: StepFn): Promise<void> {
-    await this.publish(await this.prepare(key, target, source, step), target, key);
-  }
-
-  /** A temp file beside `target` holding the new content (its path); the directory is made if missing. */
-  private async prepare(key: string, target: string, source: Source, step: StepFn): Promise<string> {
+  /** Creates a temp file beside `target` (making the directory if missing) and learns its inode. */
+  private async openTemp(key: string, target: string): Promise<Temp> {
     const dir = dirname(target);
     for (let attempt = 0; ; attempt++) {
-      const tmp = join(dir, `${TMP_PREFIX}${uuidv4()}`);
-      let fh;
+      const path = join(dir, tempName());
+      let fh: FileHandle;
       try {
         // The directory usually exists: only create it when the open says it is missing
         // (again when another process prunes it between our mkdir and open).
         if (attempt > 0) await mkdir(dir, { recursive: true });
-        fh = await open(tmp, 'wx');
+        fh = await open(path, 'wx');
       } catch (err) {
         if (code(err) === 'ENOENT' && attempt < RETRIES) continue;
         throw this.writeError(err, key, target);
       }
       try {
-        try {
-          if ('buffer' in source) await writeChunked(fh, source.buffer, this.chunkSize, step);
-          else await copyInto(source.path, fh, this.chunkSize, step);
-          if (this.durable) await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        return tmp;
+        return { path, fh, ino: String((await fh.stat({ bigint: true })).ino) };
       } catch (err) {
-        await unlinkQuiet(tmp).catch(() => undefined);
+        await fh.close().catch(() => undefined);
+        await unlinkQuiet(path).catch(() => undefined);
         throw this.writeError(err, key, target);
       }
+    }
+  }
+
+  /** Writes the content into an open temp file and closes it (removing it on failure); its path. */
+  private async fill(key: string, temp: Temp, source: Source, step: StepFn): Promise<string> {
+    try {
+      try {
+        if ('buffer' in source) await writeChunked(temp.fh, source.buffer, this.chunkSize, step);
+        else await copyInto(source.path, temp.fh, this.chunkSize, step);
+        if (this.durable) await temp.fh.sync();
+      } finally {
+        await temp.fh.close();
+      }
+      return temp.path;
+    } catch (err) {
+      await unlinkQuiet(temp.path).catch(() => undefined);
+      throw this.writeError(err, key, temp.path);
     }
   }
 
@@ -407,7 +399,7 @@ export class FileStore extends BaseStore {
     if (c === 'ENOTDIR' || c === 'EEXIST') {
       return new InvalidKey(`key ${JSON.stringify(key)} conflicts with an existing key above it`, { details: { key } });
     }
-    if (c === 'ENAMETOOLONG') return new InvalidKey(`key ${JSON.stringify(key)} is too long for the filesystem`, { details: { key } });
+    if (c === 'ENAMETOOLONG') return new InvalidKey(`key ${JSON.stringify(key)} is too long for the file system`, { details: { key } });
     return new IOFailure(`write ${target}: ${(err as Error).message}`, { details: { code: c } });
   }
 
@@ -416,107 +408,79 @@ export class FileStore extends BaseStore {
     const segments = key.split('/');
     for (let n = segments.length - 1; n > 0; n--) {
       const rel = segments.slice(0, n).join('/');
-      const a = await rmdirQuiet(join(this.root, rel));
-      const b = await rmdirQuiet(join(this.metaRoot, rel));
+      const a = await rmdirQuiet(this.tree.dataPath(rel));
+      const b = await rmdirQuiet(this.tree.metaPath(rel));
       if (!a && !b) break;
     }
   }
 
-  // ---- heads --------------------------------------------------------------------------
+  // ---- heads ------------------------------------------------------------------------
 
-  private async head(key: string): Promise<Head | undefined> {
-    const st = await this.io(`stat ${key}`, () => statFile(this.dataPath(key)));
-    if (!st) return undefined;
-    return { sidecar: await this.sidecar(key, st) };
+  private async assertRealDirs(key: string): Promise<void> {
+    const ok = await this.io(`check ${key}`, async () => (await this.tree.realDirs('data', key)) && (await this.tree.realDirs('meta', key)));
+    if (!ok) throw new InvalidKey(`key ${JSON.stringify(key)} leads through a symbolic link`, { details: { key } });
   }
 
-  private async sidecar(key: string, st?: { mtimeMs: number; birthtimeMs: number }): Promise<Sidecar> {
-    const text = await this.io(`read metadata of ${key}`, () => readIfFile(this.metaPath(key)));
-    if (text !== undefined) {
-      try {
-        const parsed = JSON.parse(text.toString('utf8')) as Sidecar;
-        if (parsed && typeof parsed === 'object' && parsed.metadata && typeof parsed.metadata === 'object') return parsed;
-      } catch {
-        // fall through: a corrupt sidecar is reported below
-      }
-      throw new IOFailure(`corrupt metadata file for key ${JSON.stringify(key)}`, { details: { key } });
+  private async stat(key: string): Promise<DataFile | undefined> {
+    return this.io(`stat ${key}`, () => this.tree.statData(key));
+  }
+
+  private async head(key: string): Promise<Head | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const file = await this.stat(key);
+      if (!file) return undefined;
+      const { sidecar, matched } = await this.sidecar(key, file);
+      if (matched || attempt === READ_ATTEMPTS) return { sidecar, file };
     }
-    const s = st ?? (await this.io(`stat ${key}`, () => statFile(this.dataPath(key))));
-    const modified = (s?.mtimeMs ?? Date.now()) / 1000;
-    const created = s && s.birthtimeMs > 0 ? Math.min(s.birthtimeMs / 1000, modified) : modified;
-    return { metadata: {}, created, modified };
+  }
+
+  /** The sidecar that describes `file` (see file-sidecar.ts); `matched` false when the one there names other data. */
+  private async sidecar(key: string, file: DataFile): Promise<{ sidecar: Sidecar; matched: boolean }> {
+    const text = await this.io(`read metadata of ${key}`, () => this.tree.readSidecar(key));
+    return resolveSidecar(text === undefined ? undefined : parseSidecar(text, key), file);
   }
 
   // ---- transactions -------------------------------------------------------------------
 
   protected async _beginFrame(): Promise<void> {
-    this.frames.push(new Map());
+    this.journal.begin();
   }
 
   protected async _commitFrame(depth: number): Promise<void> {
-    const frame = this.frames.pop();
-    if (!frame) return;
-    if (depth > 0) {
-      const parent = this.frames[this.frames.length - 1];
-      for (const [k, rec] of frame) {
-        if (!parent.has(k)) parent.set(k, rec);
-        else await this.discard(rec);
-      }
-      return;
-    }
-    await this.endJournal();
+    await this.journal.commit(depth);
   }
 
   protected async _rollbackFrame(depth: number): Promise<void> {
-    const frame = this.frames.pop();
-    if (!frame) return;
-    let failure: unknown;
-    for (const [key, rec] of frame) {
-      try {
-        await this.restore(key, rec);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-    if (depth === 0) await this.endJournal();
-    if (failure !== undefined) throw failure;
+    await this.journal.rollback(depth, (key, saved) => this.restore(key, saved));
   }
 
   protected async _close(): Promise<void> {
-    // Nothing held open between calls.
+    // Nothing held open between calls (a temp sweep still running finishes on its own).
   }
 
-  /** Saves the key's current files before the innermost frame's first change to it. */
-  private async journal(key: string): Promise<void> {
-    const frame = this.frames[this.frames.length - 1];
-    if (!frame || frame.has(key)) return;
-    // Created once per outermost transaction; concurrent first writers share the promise.
-    if (this.journalDir === undefined) {
-      const dir = join(this.journalRoot, uuidv4());
-      this.journalDir = this.io('create journal', () => mkdir(dir, { recursive: true })).then(() => dir);
-    }
-    const dir = await this.journalDir;
-    const n = this.journalCount++;
-    const data = await this.io(`journal ${key}`, () => preserve(this.dataPath(key), join(dir, `${n}.data`)));
-    if (!data) {
-      frame.set(key, null);
-      return;
-    }
-    const meta = await this.io(`journal ${key}`, () => preserve(this.metaPath(key), join(dir, `${n}.meta`)));
-    frame.set(key, { data, meta });
-  }
-
-  private async restore(key: string, rec: JournalRecord): Promise<void> {
+  /** Puts a key's saved files back: the data, then a sidecar naming the restored data file. */
+  private async restore(key: string, saved: Saved): Promise<void> {
+    const dataPath = this.tree.dataPath(key);
+    const metaPath = this.tree.metaPath(key);
     await this.io(`restore ${key}`, async () => {
-      if (rec === null) {
-        await unlinkQuiet(this.dataPath(key));
-        await unlinkQuiet(this.metaPath(key));
+      if (saved === null) {
+        await unlinkQuiet(dataPath);
+        await unlinkQuiet(metaPath);
         await this.prune(key);
         return;
       }
-      if (rec.meta) await this.moveInto(rec.meta, this.metaPath(key));
-      else await unlinkQuiet(this.metaPath(key));
-      await this.moveInto(rec.data, this.dataPath(key));
+      // The saved sidecar as it read for the saved data.
+      const sidecar = saved.meta ? sidecarOf(parseSidecar(await readNoFollow(saved.meta), key), saved.ino) : undefined;
+      if (saved.meta) await unlinkQuiet(saved.meta);
+      await this.moveInto(saved.data, dataPath);
+      if (!sidecar) {
+        await unlinkQuiet(metaPath);
+        return;
+      }
+      // A copy (no hard links) is a new inode: the sidecar names whatever is there now.
+      const ino = (await inodeOf(dataPath)) ?? saved.ino;
+      const temp = await this.openTemp(key, metaPath);
+      await this.publish(await this.fill(key, temp, { buffer: sidecarText(sidecar, ino) }, noStep), metaPath, key);
     });
   }
 
@@ -533,118 +497,44 @@ export class FileStore extends BaseStore {
     }
   }
 
-  private async discard(rec: JournalRecord): Promise<void> {
-    if (!rec) return;
-    await unlinkQuiet(rec.data).catch(() => undefined);
-    if (rec.meta) await unlinkQuiet(rec.meta).catch(() => undefined);
-  }
-
-  private async endJournal(): Promise<void> {
-    const pending = this.journalDir;
-    this.journalDir = undefined;
-    this.journalCount = 0;
-    const dir = pending && (await pending.catch(() => undefined));
-    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  }
-
-  private async io<T>(what: string, fn: () => Promise<T>, userPath = false): Promise<T> {
+  private async io<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       if (err instanceof ButlerError) throw err;
-      if (userPath) throw fsError(err, what);
-      throw new IOFailure(`${what}: ${(err as Error).message}`, { details: { code: code(err) } });
+      const c = code(err);
+      // The same answer for reads as for writes: a retry cannot make a name fit.
+      if (c === 'ENAMETOOLONG') throw new InvalidKey(`${what}: too long for the file system`, { details: { code: c } });
+      throw new IOFailure(`${what}: ${(err as Error).message}`, { details: { code: c } });
     }
   }
 }
 
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/** ENOENT/ENOTDIR: no such file (a path component may be a file). */
-function isMissing(err: unknown): boolean {
-  const c = code(err);
-  return c === 'ENOENT' || c === 'ENOTDIR';
-}
-
-async function statFile(path: string): Promise<{ size: number; mtimeMs: number; birthtimeMs: number } | undefined> {
+/** A caller's own path (toFile's destination, fromFile's source): its errors are the caller's. */
+async function ioUser<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
-    const st = await stat(path);
-    return st.isFile() ? st : undefined;
+    return await fn();
   } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
+    throw fsError(err, what);
   }
 }
 
-async function readIfFile(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if (isMissing(err) || code(err) === 'EISDIR') return undefined;
-    throw err;
+async function copyChunks(src: FileHandle, dst: FileHandle, chunk: number, step: StepFn): Promise<void> {
+  const buf = Buffer.allocUnsafe(chunk);
+  let done = 0;
+  for (;;) {
+    const { bytesRead } = await src.read(buf, 0, buf.length, done);
+    if (bytesRead === 0) break;
+    await writeChunked(dst, buf.subarray(0, bytesRead), bytesRead, noStep);
+    done += bytesRead;
+    step(done);
   }
 }
 
-async function unlinkQuiet(path: string): Promise<void> {
+async function copyInto(path: string, dst: FileHandle, chunk: number, step: StepFn): Promise<void> {
+  const src = await ioUser(`read ${path}`, () => open(path, 'r'));
   try {
-    await unlink(path);
-  } catch (err) {
-    if (!isMissing(err)) throw err;
-  }
-}
-
-async function rmdirQuiet(path: string): Promise<boolean> {
-  try {
-    await rmdir(path);
-    return true;
-  } catch {
-    return false; // not empty, gone, or not a directory: all fine
-  }
-}
-
-/** Keeps the current content of `path` at `saved` (hard link, else copy); undefined when missing. */
-async function preserve(path: string, saved: string): Promise<string | undefined> {
-  try {
-    await link(path, saved);
-    return saved;
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-  }
-  // No hard links here (or `path` is not a file): copy regular files, ignore anything else.
-  if (!(await statFile(path))) return undefined;
-  try {
-    await copyFile(path, saved);
-    return saved;
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
-}
-
-async function copyInto(
-  path: string,
-  dst: { write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }> },
-  chunk: number,
-  step: StepFn,
-): Promise<void> {
-  let src;
-  try {
-    src = await open(path, 'r');
-  } catch (err) {
-    throw fsError(err, `read ${path}`);
-  }
-  try {
-    const buf = Buffer.allocUnsafe(chunk);
-    let done = 0;
-    for (;;) {
-      const { bytesRead } = await src.read(buf, 0, buf.length, done);
-      if (bytesRead === 0) break;
-      await writeChunked(dst, buf.subarray(0, bytesRead), bytesRead, noStep);
-      done += bytesRead;
-      step(done);
-    }
+    await copyChunks(src, dst, chunk, step);
   } finally {
     await src.close();
   }

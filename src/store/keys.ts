@@ -2,9 +2,15 @@
  * Key rules, shared by every backend so that data can move between them (and so the
  * file store's "keys never escape the root" holds for all): a key is a non-empty,
  * well-formed string of '/'-separated segments, with no empty, '.' or '..' segment,
- * no leading '/', no NUL and no backslash.
+ * no leading '/', no NUL and no backslash. Reserved (the file store's own files): a
+ * first segment `.qbstore` and any segment starting with `.qbtmp-`.
  */
 import { InvalidArgument, InvalidKey } from '../model/errors.js';
+
+/** The file store's metadata and journal directory, at the top of its tree. */
+export const RESERVED_DIR = '.qbstore';
+/** The file store's temporary files, in any directory. */
+export const RESERVED_TEMP_PREFIX = '.qbtmp-';
 
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0) {
@@ -39,6 +45,8 @@ function keyProblem(key: string): string | undefined {
       i++;
     }
   }
+  if (key === RESERVED_DIR || key.startsWith(`${RESERVED_DIR}/`)) return `uses the reserved name "${RESERVED_DIR}"`;
+  if (key.startsWith(RESERVED_TEMP_PREFIX) || key.includes(`/${RESERVED_TEMP_PREFIX}`)) return `uses the reserved prefix "${RESERVED_TEMP_PREFIX}"`;
   return undefined;
 }
 

@@ -29,7 +29,7 @@
  */
 import { InvalidArgument, InvalidValue, KeyNotFound, ReadOnlyStore } from '../model/errors.js';
 import { BaseStore, keyNotFound, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
-import type { Glob } from './glob.js';
+import type { Glob } from '../model/glob.js';
 import { checkKey } from './keys.js';
 import type { StepFn } from './progress.js';
 import type { Metadata, Store, StoreInfo, StoreValue, Transaction } from './store.js';

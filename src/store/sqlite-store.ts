@@ -7,13 +7,16 @@
  * equal text). Its primary key (name, value, key) makes an exact-match query an index
  * search plus joins on the key, never a scan of the entries (see `explainQuery`).
  *
- * Concurrency: WAL journal, `busy_timeout` (default 5000 ms). Every write outside a
- * transaction is its own `BEGIN IMMEDIATE` transaction (read-modify-write of created /
- * metadata included), and the outermost frame of `begin()`/`transaction()` is
- * `BEGIN IMMEDIATE` too, so several processes can share the file without losing writes;
- * a writer that cannot get the lock within the timeout gets StoreBusy. Nested frames are
- * SAVEPOINTs. better-sqlite3 is synchronous: waiting for another process's lock blocks
- * this thread (up to the timeout), so use one store object per file per process.
+ * Concurrency: WAL journal. Every write outside a transaction is its own `BEGIN IMMEDIATE`
+ * transaction (read-modify-write of created / metadata included), and the outermost frame
+ * of `begin()`/`transaction()` is `BEGIN IMMEDIATE` too, so several processes can share
+ * the file without losing writes. Nested frames are SAVEPOINTs. better-sqlite3 is
+ * synchronous, and SQLite's own busy timeout would wait for another connection's lock
+ * inside the call, stopping this process's event loop (every session, pings included).
+ * So the connection never waits (`busy_timeout = 0`): a call that finds the file locked is
+ * tried again after a growing pause (timers, the event loop runs meanwhile) for up to
+ * `busyTimeoutMs` (default 5000 ms), then fails with StoreBusy carrying `retryAfterMs`.
+ * Only creating the tables of a new file may wait inside the call (once, at open).
  *
  * Checkpoints: SQLite's automatic checkpoint runs inside the COMMIT that crosses 1000 WAL
  * pages, which for bulk writes costs about as much as the inserts. We turn it off and run a
@@ -25,15 +28,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { IOFailure, StoreBusy } from '../model/errors.js';
+import { IOFailure, InvalidArgument, StoreBusy } from '../model/errors.js';
+import { canonicalJson } from '../model/json-value.js';
 import { BaseStore, clampRange, fsError, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
 import type { StepFn } from './progress.js';
-import { canonicalJson, matchesQuery } from './query.js';
+import { matchesQuery } from './query.js';
 import type { Metadata, StoreInfo } from './store.js';
 import { nowSeconds } from './values.js';
+import { fsPathProblem } from '../util/fs-path.js';
 
 export interface SqliteStoreOptions extends StoreOptions {
-  /** How long to wait for another connection's write lock (ms, default 5000). */
+  /** How long a call waits (off the event loop) for another connection's write lock (ms, default 5000). */
   busyTimeoutMs?: number;
   /** Idle time after a commit before the WAL is checkpointed (ms, default 250). */
   checkpointDelayMs?: number;
@@ -46,6 +51,10 @@ const MAX_INDEXED_NAMES = 8;
 const INDEX_ROWS_PER_INSERT = 100;
 /** WAL bytes (approx.) after which a commit checkpoints at once instead of later. */
 const CHECKPOINT_NOW_BYTES = 64 * 1024 * 1024;
+/** Pauses between tries of a locked call grow from 1 ms to this. */
+const MAX_BUSY_PAUSE_MS = 50;
+/** What StoreBusy suggests to the caller once the wait is over. */
+export const RETRY_AFTER_MS = 250;
 
 type IndexRow = [name: string, value: string, key: string];
 
@@ -91,6 +100,7 @@ export class SqliteStore extends BaseStore {
   private readonly queries = new Map<string, Statement>();
   private readonly indexBatch: Statement;
   private readonly checkpointDelayMs: number;
+  private readonly busyTimeoutMs: number;
   private checkpointTimer: NodeJS.Timeout | undefined;
   /** Approximate bytes written since the last checkpoint. */
   private unCheckpointed = 0;
@@ -103,6 +113,8 @@ export class SqliteStore extends BaseStore {
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     super(options);
+    const bad = path.startsWith('file:') ? undefined : fsPathProblem(path);
+    if (bad) throw new InvalidArgument(`A SQLite store path ${bad}.`, { details: { problem: bad } });
     this.path = path;
     if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) {
       try {
@@ -111,7 +123,8 @@ export class SqliteStore extends BaseStore {
         throw fsError(err, `create directory for ${path}`);
       }
     }
-    this.db = sqlite(() => new Database(path, { timeout: options.busyTimeoutMs ?? 5000 }));
+    this.busyTimeoutMs = Math.max(0, options.busyTimeoutMs ?? 5000);
+    this.db = sqlite(() => new Database(path, { timeout: this.busyTimeoutMs }));
     try {
       sqlite(() => {
         this.db.pragma('journal_mode = WAL');
@@ -120,7 +133,10 @@ export class SqliteStore extends BaseStore {
         this.db.pragma('journal_size_limit = 67108864');
         // Large transactions should stay in the page cache instead of spilling mid-way.
         this.db.pragma('cache_size = -65536');
-        this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+        // An existing store is opened without the write lock; only a new file waits for it.
+        const tables = this.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('qb_entries', 'qb_metadata')").pluck().get();
+        if (tables !== 2) this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+        this.db.pragma('busy_timeout = 0');
       });
     } catch (err) {
       this.db.close();
@@ -171,7 +187,7 @@ export class SqliteStore extends BaseStore {
   }
 
   protected async _get(key: string): Promise<Entry | undefined> {
-    const row = sqlite(() => this.s.get.get(key)) as
+    const row = (await this.call(() => this.s.get.get(key))) as
       | { data: Buffer; metadata: string; created: number; modified: number }
       | undefined;
     if (!row) return undefined;
@@ -179,17 +195,17 @@ export class SqliteStore extends BaseStore {
   }
 
   protected async _getMeta(key: string): Promise<Metadata | undefined> {
-    const text = sqlite(() => this.s.meta.get(key)) as string | undefined;
+    const text = (await this.call(() => this.s.meta.get(key))) as string | undefined;
     return text === undefined ? undefined : (JSON.parse(text) as Metadata);
   }
 
   protected async _exists(key: string): Promise<boolean> {
-    return sqlite(() => this.s.exists.get(key)) !== undefined;
+    return (await this.call(() => this.s.exists.get(key))) !== undefined;
   }
 
   protected override async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
     // Both statements run synchronously back to back: nothing can change the value in between.
-    return sqlite(() => {
+    return this.call(() => {
       const size = this.s.size.get(key) as number | undefined;
       if (size === undefined) return undefined;
       const [s, e] = clampRange(size, start, end);
@@ -202,7 +218,7 @@ export class SqliteStore extends BaseStore {
     // Inside an open frame, the frame already isolates and can undo this write: skip the
     // per-call savepoint (it costs more than the write for small values).
     const inFrame = this.db.inTransaction;
-    const result = sqlite(() => (inFrame ? this.putSync(key, change) : this.putTx.immediate(key, change)));
+    const result = await this.call(() => (inFrame ? this.putSync(key, change) : this.putTx.immediate(key, change)));
     step(change.data?.length ?? 0);
     if (!inFrame) this.committed();
     return result;
@@ -212,7 +228,7 @@ export class SqliteStore extends BaseStore {
     // One synchronous loop; side-table rows are inserted at the end, sorted (b-tree
     // locality) and several per statement.
     const inFrame = this.db.inTransaction;
-    const result = sqlite(() => {
+    const result = await this.call(() => {
       const run = (): PutResult[] => {
         const pending: IndexRow[] = [];
         const seen = new Set<string>();
@@ -241,20 +257,20 @@ export class SqliteStore extends BaseStore {
 
   protected override async _merge(key: string, patch: Metadata): Promise<Metadata | undefined> {
     const inFrame = this.db.inTransaction;
-    const result = sqlite(() => (inFrame ? this.mergeSync(key, patch) : this.mergeTx.immediate(key, patch)));
+    const result = await this.call(() => (inFrame ? this.mergeSync(key, patch) : this.mergeTx.immediate(key, patch)));
     if (!inFrame) this.committed();
     return result;
   }
 
   protected async _delete(key: string): Promise<Metadata | undefined> {
     const inFrame = this.db.inTransaction;
-    const result = sqlite(() => (inFrame ? this.deleteSync(key) : this.deleteTx.immediate(key)));
+    const result = await this.call(() => (inFrame ? this.deleteSync(key) : this.deleteTx.immediate(key)));
     if (!inFrame) this.committed();
     return result;
   }
 
   protected async _keys(prefix: string): Promise<string[]> {
-    return sqlite(() => {
+    return this.call(() => {
       if (prefix === '') return this.s.allKeys.all() as string[];
       const upper = upperBound(prefix);
       if (upper !== undefined) return this.s.keyRange.all(prefix, upper) as string[];
@@ -268,7 +284,7 @@ export class SqliteStore extends BaseStore {
   }
 
   protected async _query(match: Metadata): Promise<Array<[string, Metadata]>> {
-    return sqlite(() => {
+    return this.call(() => {
       const { sql, params, rest } = this.querySql(match, true);
       const rows = this.statement(sql).all(...params) as Array<{ key: string; metadata: string }>;
       const out: Array<[string, Metadata]> = [];
@@ -283,18 +299,18 @@ export class SqliteStore extends BaseStore {
   protected override async _queryKeys(match: Metadata): Promise<string[]> {
     const { rest } = this.querySql(match, false);
     if (rest.length > 0) return (await this._query(match)).map(([k]) => k);
-    return sqlite(() => {
+    return this.call(() => {
       const { sql, params } = this.querySql(match, false);
       return this.statement(sql).pluck().all(...params) as string[];
     });
   }
 
   protected async _beginFrame(depth: number): Promise<void> {
-    sqlite(() => this.db.exec(depth === 0 ? 'BEGIN IMMEDIATE' : `SAVEPOINT qb_frame_${depth}`));
+    await this.call(() => this.db.exec(depth === 0 ? 'BEGIN IMMEDIATE' : `SAVEPOINT qb_frame_${depth}`));
   }
 
   protected async _commitFrame(depth: number): Promise<void> {
-    sqlite(() => this.db.exec(depth === 0 ? 'COMMIT' : `RELEASE qb_frame_${depth}`));
+    await this.call(() => this.db.exec(depth === 0 ? 'COMMIT' : `RELEASE qb_frame_${depth}`));
     if (depth === 0) this.committed();
   }
 
@@ -315,6 +331,30 @@ export class SqliteStore extends BaseStore {
       // Best effort: the last connection to close checkpoints anyway.
     }
     this.db.close();
+  }
+
+  /**
+   * Runs `fn` (synchronous SQLite work that either completes or changes nothing); while
+   * another connection holds the lock it needs, tries again after growing pauses, the event
+   * loop running meanwhile, until `busyTimeoutMs` is spent: then StoreBusy with `retryAfterMs`.
+   */
+  private async call<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let pause = 1; ; pause = Math.min(pause * 2, MAX_BUSY_PAUSE_MS)) {
+      try {
+        return sqlite(fn);
+      } catch (err) {
+        if (!(err instanceof StoreBusy)) throw err;
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new StoreBusy(`the SQLite store ${this.path} stayed locked by another connection for ${this.busyTimeoutMs} ms; retry later`, {
+            details: { ...(err.context.details as object), retryAfterMs: RETRY_AFTER_MS },
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+        this.assertOpen();
+      }
+    }
   }
 
   /** After a top-level commit: checkpoint now if a lot was written, else once writes go idle. */

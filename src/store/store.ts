@@ -83,7 +83,7 @@ export interface Store {
   multisetMetadata(keys: readonly string[], metadatas: readonly Metadata[]): Promise<void>;
   multiupdateMetadata(keys: readonly string[], metadatas: readonly Metadata[]): Promise<void>;
 
-  /** picomatch glob over every key (`*` stops at `/`, `**` crosses it, dots match). */
+  /** Keys matching a glob (model/glob.ts: `*` stops at `/`, `**` crosses it, dots match), sorted. */
   glob(pattern: string): Promise<string[]>;
   /** Exact-match metadata query; `select` projects the returned metadata. */
   query(match: Metadata, select?: readonly string[]): Promise<Array<[string, Metadata]>>;

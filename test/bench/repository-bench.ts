@@ -29,9 +29,8 @@ import type { DatasetRef } from '../../src/model/dataset-ref.js';
 import type { Quantum } from '../../src/model/quantum.js';
 import { NULL_STRING, STORED_FILE_INFO_CLASS, STORED_FILE_INFO_TABLE } from '../../src/model/datastore-records.js';
 import type { NativeProvenance } from '../../protocol/provenance.js';
-import { Registry } from '../../src/repository/registry.js';
+import { SqliteRegistry } from '../../src/repository/sqlite/registry.js';
 import { collectAndTransfer, type CollectItem, type CollectReport } from '../../src/repository/collect-and-transfer.js';
-import { lineage } from '../../src/repository/lineage.js';
 import { toDafButler } from '../../src/repository/export-formats.js';
 
 const CHAINS = 1000;
@@ -50,8 +49,8 @@ function makeType(name: string, dims = DIMS): DatasetType {
 }
 
 /** Random (v4) ids: the same spread over the key space as real ids, much cheaper to make than uuid5. */
-function makeRef(dt: DatasetType, dataId: Record<string, string | number>): DatasetRef {
-  return Object.freeze({ id: randomUUID(), datasetType: dt, dataId: Object.freeze(dataId), run: RUN });
+function makeRef(dt: DatasetType, dataId: Record<string, string | number>, run = RUN): DatasetRef {
+  return Object.freeze({ id: randomUUID(), datasetType: dt, dataId: Object.freeze(dataId), run });
 }
 
 function wire(ref: DatasetRef): WireRef {
@@ -68,8 +67,8 @@ export interface Workload {
   lastOutputs: string[];
 }
 
-/** Build the workload: `chains × length` items (not timed). */
-export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): Workload {
+/** Build the workload: `chains × length` items (not timed), their outputs in `run`. */
+export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH, run = RUN): Workload {
   const types = { a: makeType('a'), b: makeType('b'), c: makeType('c'), d: makeType('d'), raw: makeType('raw'), bias: makeType('bias', ['detector', 'instrument']) };
   const typeMap = new Map(Object.values(types).map((t) => [t.name, t]));
   const items: CollectItem[] = [];
@@ -89,7 +88,7 @@ export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): Workload 
     if (c === 0) firstRaw = prev[0]!.id;
     for (let k = 0; k < length; k++, n++) {
       const dataId = { detector: c, instrument: 'Bench', visit: k };
-      const outputs = [types.a, types.b, types.c, types.d].map((t) => makeRef(t, { ...dataId }));
+      const outputs = [types.a, types.b, types.c, types.d].map((t) => makeRef(t, { ...dataId }, run));
       const inputs = [prev[0]!, prev[1]!, bias];
       const quantum: Quantum = { taskName: 'bench.Task', dataId: Object.freeze({ ...dataId }), initInputs: [], inputs, outputs, datasetTypes: typeMap, datastoreRecords: {} };
       const start = n * 10;
@@ -99,7 +98,7 @@ export function buildWorkload(chains = CHAINS, length = CHAIN_LENGTH): Workload 
           [STORED_FILE_INFO_TABLE]: [
             {
               formatter: 'lsst.daf.butler.formatters.json.JsonFormatter',
-              path: `${RUN}/${o.datasetType.name}/${c}/${o.datasetType.name}_Bench_${c}_${k}.json`,
+              path: `${run}/${o.datasetType.name}/${c}/${o.datasetType.name}_Bench_${c}_${k}.json`,
               storage_class: SC,
               component: NULL_STRING,
               checksum: hex64(o.id),
@@ -154,6 +153,12 @@ function timeSync<T>(fn: () => T): [T, number] {
   return [v, (performance.now() - t0) / 1000];
 }
 
+async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const v = await fn();
+  return [v, (performance.now() - t0) / 1000];
+}
+
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** A fixed CPU + allocation workload (ms), to compare runs on machines of different speed. */
@@ -185,22 +190,22 @@ function collectResult(report: CollectReport, seconds: number, quanta: number): 
   };
 }
 
-export async function runRepositoryBench(): Promise<Record<string, unknown>> {
+export async function runRepositoryBench(sizes: { chains: number; chainLength: number } = { chains: CHAINS, chainLength: CHAIN_LENGTH }): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'qb-repo-bench-'));
   try {
     const calibrationMs = calibrate();
-    const [workload, buildSeconds] = timeSync(() => buildWorkload());
+    const [workload, buildSeconds] = timeSync(() => buildWorkload(sizes.chains, sizes.chainLength));
     const { items, firstRaw, lastOutputs } = workload;
     const out: Record<string, unknown> = {
       calibrationMs,
-      workload: { quanta: items.length, outputsPerQuantum: 4, inputsPerQuantum: 3, chains: CHAINS, chainLength: CHAIN_LENGTH, buildSeconds: round(buildSeconds) },
+      workload: { quanta: items.length, outputsPerQuantum: 4, inputsPerQuantum: 3, chains: sizes.chains, chainLength: sizes.chainLength, buildSeconds: round(buildSeconds) },
     };
 
     const path = join(dir, 'registry.sqlite3');
-    const registry = Registry.open(path);
+    const registry = await SqliteRegistry.open(path);
     try {
       let progressCalls = 0;
-      const [report, seconds] = timeSync(() => collectAndTransfer(registry, items, { progress: () => progressCalls++ }));
+      const [report, seconds] = await timeAsync(() => collectAndTransfer(registry, items, { progress: () => progressCalls++ }));
       if (!report.committed || report.conflicts.length > 0) throw new Error(`bench collect failed: ${JSON.stringify(report.conflicts.slice(0, 3))}`);
       const walBytes = statSync(`${path}-wal`).size;
       const [, checkpointSeconds] = timeSync(() => registry.checkpoint('TRUNCATE'));
@@ -213,20 +218,20 @@ export async function runRepositoryBench(): Promise<Record<string, unknown>> {
       };
 
       const sample = items.slice(0, 10_000);
-      const [rerun, rerunSeconds] = timeSync(() => collectAndTransfer(registry, sample));
-      const [dry, drySeconds] = timeSync(() => collectAndTransfer(registry, sample, { dryRun: true }));
+      const [rerun, rerunSeconds] = await timeAsync(() => collectAndTransfer(registry, sample));
+      const [dry, drySeconds] = await timeAsync(() => collectAndTransfer(registry, sample, { dryRun: true }));
       out['rerun10k'] = { seconds: round(rerunSeconds), alreadyPresent: rerun.datasets.alreadyPresent, inserted: rerun.datasets.inserted, committed: rerun.committed };
       out['dryRun10k'] = { seconds: round(drySeconds), alreadyPresent: dry.datasets.alreadyPresent };
-      out['tableCounts'] = registry.tableCounts();
+      out['tableCounts'] = await registry.tableCounts();
 
       const target = lastOutputs[0]!;
-      lineage(registry, target, 'up'); // warm-up
-      const [up, upSeconds] = timeSync(() => lineage(registry, target, 'up'));
-      const [down, downSeconds] = timeSync(() => lineage(registry, firstRaw, 'down'));
-      const [shallow, shallowSeconds] = timeSync(() => lineage(registry, target, 'up', 3));
+      await registry.lineage(target, 'up'); // warm-up
+      const [up, upSeconds] = await timeAsync(() => registry.lineage(target, 'up'));
+      const [down, downSeconds] = await timeAsync(() => registry.lineage(firstRaw, 'down'));
+      const [shallow, shallowSeconds] = await timeAsync(() => registry.lineage(target, 'up', 3));
       const reps = 1000;
-      const [, manySeconds] = timeSync(() => {
-        for (let i = 0; i < reps; i++) lineage(registry, items[(i * 97) % items.length]!.quantum.outputs[0]!.id, 'up', 2);
+      const [, manySeconds] = await timeAsync(async () => {
+        for (let i = 0; i < reps; i++) await registry.lineage(items[(i * 97) % items.length]!.quantum.outputs[0]!.id, 'up', 2);
       });
       out['lineage'] = {
         upFullChainMs: round(upSeconds * 1000),
@@ -238,21 +243,21 @@ export async function runRepositoryBench(): Promise<Record<string, unknown>> {
         upDepth2MeanMs: round((manySeconds * 1000) / reps),
       };
     } finally {
-      registry.close();
+      await registry.close();
     }
 
     // The same import with daf_butler QuantumProvenanceData documents (ids and records only,
     // about a quarter of the size; quantum ids derived from the predicted outputs).
     const daf: CollectItem[] = items.map((it) => ({ quantum: it.quantum, provenance: toDafButler(it.provenance as NativeProvenance) }));
     const path2 = join(dir, 'registry-daf.sqlite3');
-    const registry2 = Registry.open(path2);
+    const registry2 = await SqliteRegistry.open(path2);
     try {
-      const [report2, seconds2] = timeSync(() => collectAndTransfer(registry2, daf));
+      const [report2, seconds2] = await timeAsync(() => collectAndTransfer(registry2, daf));
       if (!report2.committed || report2.conflicts.length > 0) throw new Error('bench collect (daf_butler documents) failed');
       const [, checkpointSeconds2] = timeSync(() => registry2.checkpoint('TRUNCATE'));
       out['collectDafButler'] = { ...collectResult(report2, seconds2, daf.length), checkpointSeconds: round(checkpointSeconds2), databaseMB: round(statSync(path2).size / 1e6, 0) };
     } finally {
-      registry2.close();
+      await registry2.close();
     }
     return out;
   } finally {

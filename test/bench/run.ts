@@ -117,7 +117,7 @@ async function trustModeReads(): Promise<Record<string, number>> {
   }
 }
 
-/** `npm run bench -- --only=sidecar,trust,stores,repository` runs some sections (default: all). */
+/** `npm run bench -- --only=sidecar,trust,stores,repository,registry` runs some sections (default: all). */
 const only = new Set(
   process.argv
     .filter((a) => a.startsWith('--only='))
@@ -222,6 +222,23 @@ async function rest(results: Record<string, unknown>, rows: Array<[string, numbe
     results.repository = { skipped: (err as Error).message };
   }
 
+  if (wanted('registry')) try {
+    const registryBench = './registry-bench.js';
+    const mod = (await import(registryBench)) as { runRegistryBench?: () => Promise<Record<string, unknown>> };
+    if (mod.runRegistryBench) results.registry = await mod.runRegistryBench();
+  } catch (err) {
+    results.registry = { skipped: (err as Error).message };
+  }
+
+  // Every figure the sections promise is there (a section that was skipped says why instead).
+  const { REGISTRY_FIGURES, REPOSITORY_FIGURES, missingFigures } = await import('./figures.js');
+  for (const [name, figures] of [['repository', REPOSITORY_FIGURES], ['registry', REGISTRY_FIGURES]] as const) {
+    const section = results[name] as Record<string, unknown> | undefined;
+    if (!section || 'skipped' in section) continue;
+    const missing = missingFigures(section, figures);
+    if (missing.length > 0) throw new Error(`bench section ${name} lacks ${missing.join(', ')}`);
+  }
+
   const outDir = join(root, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'bench.json'), JSON.stringify(results, null, 2) + '\n');
@@ -236,6 +253,7 @@ async function rest(results: Record<string, unknown>, rows: Array<[string, numbe
   if (results.trustModeReads) lines.push('', 'trust-mode reads:', JSON.stringify(results.trustModeReads, null, 2));
   if (results.stores) lines.push('', 'stores:', JSON.stringify(results.stores, null, 2));
   if (results.repository) lines.push('', 'repository:', JSON.stringify(results.repository, null, 2));
+  if (results.registry) lines.push('', 'registry (PostgreSQL):', JSON.stringify(results.registry, null, 2));
   lines.push('', `written to ${join(outDir, 'bench.json')}`, '');
   process.stdout.write(lines.join('\n'));
 }

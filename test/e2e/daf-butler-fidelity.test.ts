@@ -3,7 +3,7 @@
  * a component input (`pvi.wcs`) and an output adapted to its connection's storage class, in a
  * repository; daf_butler's DatasetProvenance on put; reads of stored but unpredicted datasets;
  * retrieve_artifacts, its Zip, get_many_uris and get_datastore_roots; daf_butler's metric
- * names; and collect-and-transfer of the result.
+ * names; and collect-and-transfer of the result. With each registry backend.
  */
 import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import * as P from '../../protocol/index.js';
 import type { QuantumButlerClient } from '../../src/client/index.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { kindOf, spawnClient } from './harness.js';
+import { backends } from '../reliability/support.js';
 
 const DIMS = ['instrument', 'detector', 'visit'];
 const DATA_ID = { instrument: 'LSSTCam', detector: 94, visit: 2025052000177 };
@@ -44,21 +45,6 @@ function executionQuantum(inputOrder: string[]) {
   };
 }
 
-beforeAll(async () => {
-  client = await spawnClient();
-  dir = mkdtempSync(join(tmpdir(), 'qb-fidelity-'));
-  root = join(dir, 'repo');
-  await rq(P.RepositoryCreate, { root, config: { storageClasses: STORAGE_CLASSES, dimensions: { instrument: { requires: [] }, detector: { requires: ['instrument'] }, visit: { requires: ['instrument'] } } } });
-  await rq(P.RepositoryRegisterDatasetType, { root, datasetType: t('pvi', 'ExposureLike') });
-  await rq(P.RepositoryRegisterDatasetType, { root, datasetType: t('source_table', 'Table') });
-  pviId = (await rq(P.RepositoryPut, { root, datasetType: 'pvi', dataId: DATA_ID, run: 'LSSTCam/raw/all', payload: { encoding: 'json', value: PVI } })).ref.id;
-  catId = makeDatasetId('DATAID_TYPE_RUN', 'source_table', DATA_ID, DIMS, 'u/drp/step1');
-});
-afterAll(async () => {
-  expect(await client.close()).toBe(0);
-  rmSync(dir, { recursive: true, force: true });
-});
-
 async function open(inputOrder: string[], sessionId: string) {
   return client.openSession({
     sessionId,
@@ -69,7 +55,23 @@ async function open(inputOrder: string[], sessionId: string) {
   });
 }
 
-describe('a daf_butler execution quantum over the wire', () => {
+describe.each(backends())('a daf_butler execution quantum over the wire ($kind registry)', (backend) => {
+  beforeAll(async () => {
+    client = await spawnClient();
+    dir = mkdtempSync(join(tmpdir(), 'qb-fidelity-'));
+    root = join(dir, 'repo');
+    await backend.create(client, root, { storageClasses: STORAGE_CLASSES, dimensions: { instrument: { requires: [] }, detector: { requires: ['instrument'] }, visit: { requires: ['instrument'] } } });
+    await rq(P.RepositoryRegisterDatasetType, { root, datasetType: t('pvi', 'ExposureLike') });
+    await rq(P.RepositoryRegisterDatasetType, { root, datasetType: t('source_table', 'Table') });
+    pviId = (await rq(P.RepositoryPut, { root, datasetType: 'pvi', dataId: DATA_ID, run: 'LSSTCam/raw/all', payload: { encoding: 'json', value: PVI } })).ref.id;
+    catId = makeDatasetId('DATAID_TYPE_RUN', 'source_table', DATA_ID, DIMS, 'u/drp/step1');
+  });
+  afterAll(async () => {
+    expect(await client.close()).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+    await backend.cleanup();
+  });
+
   it('reads component inputs in both orders, by their own ref and as {id, component}; a bare id is the composite', async () => {
     for (const order of [['pvi.wcs', 'pvi'], ['pvi', 'pvi.wcs']]) {
       const s = await open(order, `read-${order[0]}`);

@@ -3,6 +3,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI } from './harness.js';
 import { RawClient } from './raw-client.js';
+import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
+
+/** A message framed as a host sends it. */
+const frame = (o: object): Buffer => encodeFrame(JSON.stringify({ jsonrpc: '2.0', ...o }));
 
 const live: RawClient[] = [];
 function client(args?: string[]): RawClient {
@@ -74,14 +78,16 @@ describe('lifecycle', () => {
     expect((await c.call('server/ping')).result).toBeDefined();
   });
 
-  it('a body that is not JSON gets a parse error and the connection survives', async () => {
+  it('a body that is not JSON gets a parse error with its id when the id can be read, else null; the connection survives', async () => {
     const c = client();
     await c.initialize();
-    const body = '{"jsonrpc":"2.0","id":99,"method":';
-    c.sendRaw(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    const parseError = await c.waitFor((m) => m.id === null && m.error !== undefined);
-    expect(parseError.error?.code).toBe(-32700);
-    expect(parseError.error?.data?.kind).toBe('ParseError');
+    const raw = (body: string) => c.sendRaw(encodeFrame(body));
+    raw('{"jsonrpc":"2.0","id":99,"method":');
+    const withId = await c.waitFor((m) => m.id === 99);
+    expect(withId.error).toMatchObject({ code: -32700, data: { kind: 'ParseError' } });
+    raw('{"jsonrpc":"2.0","method":"server/ping","params":{');
+    const withoutId = await c.waitFor((m) => m.id === null && m.error !== undefined);
+    expect(withoutId.error).toMatchObject({ code: -32700, data: { kind: 'ParseError' } });
     const res = await c.call('server/ping');
     expect(res.result).toBeDefined();
   });
@@ -89,7 +95,7 @@ describe('lifecycle', () => {
   it('JSON that is not a JSON-RPC message gets -32600 InvalidRequest; answers from the client are ignored', async () => {
     const c = client();
     await c.initialize();
-    const raw = (body: string) => c.sendRaw(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const raw = (body: string) => c.sendRaw(encodeFrame(body));
     raw('[{"jsonrpc":"2.0","id":40,"method":"server/ping"}]'); // a batch
     raw('{"jsonrpc":"2.0","id":{"n":1},"method":"server/ping"}'); // an id that is not a number or string
     raw('{"jsonrpc":"2.0","id":41}'); // neither method nor result
@@ -109,10 +115,6 @@ describe('lifecycle', () => {
   it('a request cancelled in the same read as itself is answered -32800 without running; unknown ids are ignored', async () => {
     const c = client();
     await c.initialize();
-    const frame = (o: object) => {
-      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...o }));
-      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
-    };
     c.sendRaw(
       Buffer.concat([
         frame({ id: 500, method: 'session/open', params: { predicted: { inputs: [], outputs: [] } } }),
@@ -129,10 +131,7 @@ describe('lifecycle', () => {
   it('hundreds of requests in one write are each answered once', async () => {
     const c = client();
     await c.initialize();
-    const frames = Array.from({ length: 300 }, (_, i) => {
-      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1000 + i, method: i % 2 ? 'server/ping' : 'session/list' }));
-      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
-    });
+    const frames = Array.from({ length: 300 }, (_, i) => frame({ id: 1000 + i, method: i % 2 ? 'server/ping' : 'session/list' }));
     c.sendRaw(Buffer.concat(frames));
     await c.waitFor(() => c.messages.filter((m) => typeof m.id === 'number' && m.id >= 1000).length >= 300);
     const ids = c.messages.filter((m) => typeof m.id === 'number' && m.id >= 1000).map((m) => m.id as number);
@@ -150,10 +149,6 @@ describe('lifecycle', () => {
   });
 
   it('answers every request written before stdin closes (piped input)', () => {
-    const frame = (o: object) => {
-      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...o }));
-      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
-    };
     const input = Buffer.concat([
       frame({ id: 1, method: 'initialize', params: { protocolVersion: '1.0' } }),
       frame({ id: 2, method: 'server/ping' }),
@@ -167,10 +162,6 @@ describe('lifecycle', () => {
   });
 
   it('calls pipelined behind session/open in one write run on the open session; all are answered before exit', () => {
-    const frame = (o: object) => {
-      const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...o }));
-      return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]);
-    };
     const ref = { id: '00000000-0000-4000-8000-000000000001', datasetType: { name: 'out', storageClass: 'StructuredDataDict', dimensions: [] }, dataId: {}, run: 'r' };
     const input = Buffer.concat([
       frame({ id: 1, method: 'initialize', params: { protocolVersion: '1.0' } }),
@@ -183,11 +174,8 @@ describe('lifecycle', () => {
     ]);
     const r = spawnSync(process.execPath, [CLI, '--stdio'], { input });
     expect(r.status).toBe(0);
-    const bodies = r.stdout
-      .toString()
-      .split(/Content-Length: \d+\r\n\r\n/)
-      .filter(Boolean)
-      .map((b) => JSON.parse(b) as { id?: number; result?: { payload?: unknown }; error?: unknown });
+    const bodies: Array<{ id?: number; result?: { payload?: unknown }; error?: unknown }> = [];
+    jsonMessageDecoder<(typeof bodies)[number]>((m) => bodies.push(m)).push(r.stdout);
     const answers = bodies.filter((m) => m.id !== undefined);
     expect(answers.map((m) => m.id).sort()).toEqual([1, 2, 3, 4, 5]);
     expect(answers.every((m) => m.error === undefined)).toBe(true);

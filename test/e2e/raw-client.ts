@@ -1,6 +1,7 @@
 /** A bare framing client for tests that must see exact bytes and exit codes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, assertBuilt } from './harness.js';
+import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
 
 export interface Message {
   jsonrpc: '2.0';
@@ -11,43 +12,52 @@ export interface Message {
   error?: { code: number; message: string; data?: { kind?: string; [k: string]: unknown } };
 }
 
+export interface RawClientOptions {
+  /** The CLI to run (default: the built one). */
+  cli?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Options for node itself (e.g. --import of a test hook). */
+  nodeArgs?: string[];
+  /** Which messages to keep whole in `messages` (default: all); of the others only id, method and error are kept. */
+  keep?: (m: Message) => boolean;
+  /** Keep the raw stdout chunks in `raw` (default true). */
+  keepRaw?: boolean;
+}
+
 export class RawClient {
   readonly child: ChildProcess;
   readonly raw: Buffer[] = [];
   readonly messages: Message[] = [];
   stderr = '';
-  private buffer = Buffer.alloc(0);
+  /** Messages received, kept or not. */
+  received = 0;
+  private readonly decoder = jsonMessageDecoder<Message>((m) => {
+    this.received++;
+    this.messages.push(this.options.keep?.(m) === false ? { jsonrpc: '2.0', id: m.id, method: m.method, error: m.error } : m);
+    for (const w of this.waiters.splice(0)) w();
+  });
   private waiters: Array<() => void> = [];
   private nextId = 1;
   readonly exit: Promise<number | null>;
 
-  constructor(args: string[] = ['--stdio']) {
+  constructor(
+    args: string[] = ['--stdio'],
+    private readonly options: RawClientOptions = {},
+  ) {
     assertBuilt();
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.cli ?? CLI, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+    });
     this.exit = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.raw.push(chunk);
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
+      if (options.keepRaw ?? true) this.raw.push(chunk);
+      this.decoder.push(chunk);
     });
     this.child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
     this.child.stdin!.on('error', () => {}); // the sidecar may be gone already
-  }
-
-  private parse(): void {
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const header = this.buffer.subarray(0, end).toString('ascii');
-      const m = /Content-Length: (\d+)/i.exec(header);
-      if (!m) throw new Error(`bad header from sidecar: ${header}`);
-      const len = Number(m[1]);
-      if (this.buffer.length < end + 4 + len) return;
-      const body = this.buffer.subarray(end + 4, end + 4 + len).toString('utf8');
-      this.buffer = this.buffer.subarray(end + 4 + len);
-      this.messages.push(JSON.parse(body) as Message);
-      for (const w of this.waiters.splice(0)) w();
-    }
   }
 
   sendRaw(bytes: string | Buffer): void {
@@ -55,8 +65,7 @@ export class RawClient {
   }
 
   send(msg: Omit<Message, 'jsonrpc'>): void {
-    const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...msg }), 'utf8');
-    this.sendRaw(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'), body]));
+    this.sendRaw(encodeFrame(JSON.stringify({ jsonrpc: '2.0', ...msg })));
   }
 
   request(method: string, params?: unknown): number {

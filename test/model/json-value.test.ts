@@ -1,16 +1,136 @@
-/** JSON-value checks and canonical JSON: the fast scan must agree with the exact walk. */
+/**
+ * The JSON module: RFC 8785 canonical form (with the RFC's own examples), the I-JSON
+ * rules every layer validates with, copies and the depth limit.
+ */
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, jsonValueProblem } from '../../src/model/json-value.js';
 import { InvalidValue } from '../../src/model/errors.js';
+import {
+  MAX_JSON_DEPTH,
+  canonicalJson,
+  copyJson,
+  isNormalJson,
+  jsonEqual,
+  jsonValueProblem,
+  nestedDeeperThan,
+} from '../../src/model/json-value.js';
+import { checkMetadata } from '../../src/store/values.js';
 
-/** `{a: {a: ... leaf}}`, `depth` objects deep. */
-function nested(depth: number, leaf: unknown, extra: Record<string, unknown> = {}): unknown {
+/** `[[...leaf]]`, `depth` arrays deep. */
+function nestedArrays(depth: number, leaf: unknown = 1): unknown {
   let v: unknown = leaf;
-  for (let i = 0; i < depth; i++) v = { ...extra, a: v };
+  for (let i = 0; i < depth; i++) v = [v];
   return v;
 }
 
-describe('jsonValueProblem', () => {
+/** The double whose IEEE-754 bits are `hex` (RFC 8785 Appendix B writes its samples so). */
+function fromIeeeHex(hex: string): number {
+  const b = Buffer.from(hex.padStart(16, '0'), 'hex');
+  return b.readDoubleBE(0);
+}
+
+describe('canonicalJson is RFC 8785 (JCS)', () => {
+  it('RFC 8785 §3.2.2: whitespace, number and string serialisation', () => {
+    const input = String.raw`{
+      "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+      "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+      "literals": [null, true, false]
+    }`;
+    const expected = String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`;
+    expect(canonicalJson(JSON.parse(input))).toBe(expected);
+  });
+
+  it('RFC 8785 §3.2.3: members sorted by UTF-16 code units', () => {
+    const input = String.raw`{
+      "\u20ac": "Euro Sign",
+      "\r": "Carriage Return",
+      "\ufb33": "Hebrew Letter Dalet With Dagesh",
+      "1": "One",
+      "\ud83d\ude00": "Emoji: Grinning Face",
+      "\u0080": "Control",
+      "\u00f6": "Latin Small Letter O With Diaeresis"
+    }`;
+    // The values in the order the RFC lists them (read off the text: a JS object would put "1" first).
+    const values = [...canonicalJson(JSON.parse(input)).matchAll(/:"([^"]*)"/g)].map((m) => m[1]);
+    expect(values).toEqual([
+      'Carriage Return',
+      'One',
+      'Control',
+      'Latin Small Letter O With Diaeresis',
+      'Euro Sign',
+      'Emoji: Grinning Face',
+      'Hebrew Letter Dalet With Dagesh',
+    ]);
+    // The text itself: "\r" escaped, everything else literal.
+    expect(canonicalJson(JSON.parse(input))).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",' +
+        '"\u20ac":"Euro Sign","\u{1F600}":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    );
+  });
+
+  it('RFC 8785 §3.2.4: the UTF-8 bytes of the §3.2.2 example', () => {
+    const input = String.raw`{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+      "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false]}`;
+    const hex = `
+      7b 22 6c 69 74 65 72 61 6c 73 22 3a 5b 6e 75 6c 6c 2c 74 72
+      75 65 2c 66 61 6c 73 65 5d 2c 22 6e 75 6d 62 65 72 73 22 3a
+      5b 33 33 33 33 33 33 33 33 33 2e 33 33 33 33 33 33 33 2c 31
+      65 2b 33 30 2c 34 2e 35 2c 30 2e 30 30 32 2c 31 65 2d 32 37
+      5d 2c 22 73 74 72 69 6e 67 22 3a 22 e2 82 ac 24 5c 75 30 30
+      30 66 5c 6e 41 27 42 5c 22 5c 5c 5c 5c 5c 22 2f 22 7d`.replace(/\s+/g, '');
+    expect(Buffer.from(canonicalJson(JSON.parse(input)), 'utf8').toString('hex')).toBe(hex);
+  });
+
+  it.each([
+    ['0000000000000000', '0'],
+    ['8000000000000000', '0'],
+    ['0000000000000001', '5e-324'],
+    ['8000000000000001', '-5e-324'],
+    ['7fefffffffffffff', '1.7976931348623157e+308'],
+    ['ffefffffffffffff', '-1.7976931348623157e+308'],
+    ['4340000000000000', '9007199254740992'],
+    ['c340000000000000', '-9007199254740992'],
+    ['4430000000000000', '295147905179352830000'],
+    ['44b52d02c7e14af5', '9.999999999999997e+22'],
+    ['44b52d02c7e14af6', '1e+23'],
+    ['44b52d02c7e14af7', '1.0000000000000001e+23'],
+    ['444b1ae4d6e2ef4e', '999999999999999700000'],
+    ['444b1ae4d6e2ef4f', '999999999999999900000'],
+    ['444b1ae4d6e2ef50', '1e+21'],
+    ['3eb0c6f7a0b5ed8c', '9.999999999999997e-7'],
+    ['3eb0c6f7a0b5ed8d', '0.000001'],
+    ['41b3de4355555553', '333333333.3333332'],
+    ['41b3de4355555554', '333333333.33333325'],
+    ['41b3de4355555555', '333333333.3333333'],
+    ['41b3de4355555556', '333333333.3333334'],
+    ['41b3de4355555557', '333333333.33333343'],
+    ['becbf647612f3696', '-0.0000033333333333333333'],
+    ['43143ff3c1cb0959', '1424953923781206.2'],
+  ])('RFC 8785 Appendix B: the double %s is written %s', (hex, text) => {
+    expect(canonicalJson(fromIeeeHex(hex))).toBe(text);
+    expect(canonicalJson([fromIeeeHex(hex)])).toBe(`[${text}]`);
+  });
+
+  it.each([['7fffffffffffffff'], ['7ff0000000000000']])('RFC 8785 Appendix B: %s (NaN, Infinity) is an error', (hex) => {
+    expect(() => canonicalJson({ n: fromIeeeHex(hex) })).toThrow(InvalidValue);
+  });
+
+  it('lone surrogates are an error (RFC 8785 §3.2.2.2 / I-JSON), in strings and in member names', () => {
+    expect(() => canonicalJson('a\ud800')).toThrow(InvalidValue);
+    expect(() => canonicalJson({ ['\udc00']: 1 })).toThrow(/member name that is not well-formed/);
+    expect(canonicalJson('\u{1F600}')).toBe('"\u{1F600}"');
+  });
+
+  it('sorts nested members wherever they are', () => {
+    expect(canonicalJson({ b: [{ d: 1, c: { f: 0, e: null } }], a: '' })).toBe('{"a":"","b":[{"c":{"e":null,"f":0},"d":1}]}');
+  });
+
+  it('an own "__proto__" member is a member like any other', () => {
+    const v = JSON.parse('{"z":1,"__proto__":{"x":[1]}}') as unknown;
+    expect(canonicalJson(v)).toBe('{"__proto__":{"x":[1]},"z":1}');
+  });
+});
+
+describe('what a JSON value is', () => {
   it.each([null, true, 0, -1.5, 'x', [], {}, [1, 'a', { b: [null] }], { z: 1, a: { y: [true] } }])('accepts %j', (v) => {
     expect(jsonValueProblem(v)).toBeNull();
   });
@@ -22,6 +142,7 @@ describe('jsonValueProblem', () => {
     [{ a: Buffer.from('x') }, '$.a is a Buffer, not a JSON value'],
     [[1n], '$[0] is a bigint, not a JSON value'],
     [{ a: new Date(0) }, '$.a is a Date, not a JSON value'],
+    [{ a: ['\ud83d'] }, '$.a[0] is not well-formed Unicode (a lone surrogate)'],
   ])('names the problem and where it is: %s', (v, message) => {
     expect(jsonValueProblem(v)).toBe(message);
   });
@@ -37,31 +158,72 @@ describe('jsonValueProblem', () => {
     expect(jsonValueProblem({ a: shared, b: [shared, shared] })).toBeNull();
   });
 
-  it('values deeper than the fast scan are judged exactly', () => {
-    expect(jsonValueProblem(nested(1000, 1))).toBeNull();
-    expect(jsonValueProblem(nested(1000, Number.POSITIVE_INFINITY))).toMatch(/^\$(\.a){1000} is a non-finite number$/);
+  it(`nests at most ${MAX_JSON_DEPTH} containers, for every layer alike`, () => {
+    expect(jsonValueProblem(nestedArrays(MAX_JSON_DEPTH))).toBeNull();
+    expect(jsonValueProblem(nestedArrays(MAX_JSON_DEPTH + 1))).toMatch(/nested deeper than 256 levels/);
+    expect(() => canonicalJson(nestedArrays(MAX_JSON_DEPTH + 1))).toThrow(InvalidValue);
+    // Store metadata: the metadata object itself is one level.
+    expect(() => checkMetadata({ x: nestedArrays(MAX_JSON_DEPTH - 1) })).not.toThrow();
+    expect(() => checkMetadata({ x: nestedArrays(MAX_JSON_DEPTH) })).toThrow(InvalidValue);
+    // Far deeper values are refused without exhausting the stack.
+    expect(jsonValueProblem(nestedArrays(100_000))).toMatch(/nested deeper/);
   });
 });
 
-describe('canonicalJson', () => {
-  it('sorts keys at every level, and keeps insertion order when asked', () => {
-    const v = { b: 1, a: { d: [1, { y: 1, x: 2 }], c: null } };
-    expect(canonicalJson(v)).toBe('{"a":{"c":null,"d":[1,{"x":2,"y":1}]},"b":1}');
-    expect(canonicalJson(v, { sortKeys: false })).toBe(JSON.stringify(v));
+describe('copies', () => {
+  it('-0 becomes 0 in copies (and in canonical text), so every backend returns the same value', () => {
+    const copy = copyJson({ a: [-0], b: -0 }) as { a: number[]; b: number };
+    expect(Object.is(copy.b, 0)).toBe(true);
+    expect(Object.is(copy.a[0], 0)).toBe(true);
+    expect(canonicalJson(-0)).toBe('0');
+    expect(isNormalJson({ a: [0] })).toBe(true);
+    expect(isNormalJson({ a: [-0] })).toBe(false);
+    expect(Object.is((checkMetadata({ n: -0 }) as { n: number }).n, 0)).toBe(true);
   });
 
-  it('gives the same text whatever the key order', () => {
-    expect(canonicalJson({ a: 1, b: [{ c: 1, d: 2 }] })).toBe(canonicalJson({ b: [{ d: 2, c: 1 }], a: 1 }));
+  it('a copy is deep and keeps a "__proto__" member as data', () => {
+    const v = JSON.parse('{"__proto__":{"a":1},"k":[{"x":1}]}') as Record<string, unknown>;
+    const copy = copyJson(v) as Record<string, unknown>;
+    expect(Object.keys(copy)).toEqual(['__proto__', 'k']);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    (v['k'] as Array<{ x: number }>)[0]!.x = 2;
+    expect(jsonEqual(copy['k'], [{ x: 1 }])).toBe(true);
   });
 
-  it('sorts keys of values deeper than the fast scan', () => {
-    let expected = '{"x":2,"y":1}';
-    for (let i = 0; i < 400; i++) expected = `{"a":${expected},"b":0}`;
-    expect(canonicalJson(nested(400, { y: 1, x: 2 }, { b: 0 }))).toBe(expected);
+  it('copyJson names what it refuses', () => {
+    expect(() => copyJson({ a: Number.POSITIVE_INFINITY }, 'metadata')).toThrow('metadata.a is a non-finite number.');
+  });
+});
+
+describe('jsonEqual', () => {
+  it('ignores member order, not array order, and never coerces', () => {
+    expect(jsonEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
+    expect(jsonEqual({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(true);
+    expect(jsonEqual([1, 2], [2, 1])).toBe(false);
+    expect(jsonEqual(1, true)).toBe(false);
+    expect(jsonEqual('1', 1)).toBe(false);
+    expect(jsonEqual(null, {})).toBe(false);
+    expect(jsonEqual({ a: undefined }, {})).toBe(false);
+    expect(jsonEqual([], {})).toBe(false);
   });
 
-  it('refuses what is not JSON, with the place', () => {
-    expect(() => canonicalJson({ a: [Number.NaN] })).toThrow(InvalidValue);
-    expect(() => canonicalJson({ a: [Number.NaN] })).toThrow('$.a[0] is a non-finite number');
+  it('equal values have equal canonical text and unequal ones do not', () => {
+    const pairs: Array<[unknown, unknown]> = [
+      [{ b: 1, a: { d: [1, { y: 1, x: 2 }], c: null } }, { a: { c: null, d: [1, { x: 2, y: 1 }] }, b: 1 }],
+      [[1, 2], [2, 1]],
+      ['1', 1],
+      [{ a: 0 }, { a: -0 }],
+    ];
+    for (const [a, b] of pairs) expect(canonicalJson(a) === canonicalJson(b)).toBe(jsonEqual(a, b));
+  });
+});
+
+describe('nestedDeeperThan', () => {
+  it('measures containers iteratively, so any depth is safe to ask about', () => {
+    expect(nestedDeeperThan(1, 0)).toBe(false);
+    expect(nestedDeeperThan([], 0)).toBe(true);
+    expect(nestedDeeperThan({ a: [1, { b: 2 }] }, 3)).toBe(false);
+    expect(nestedDeeperThan({ a: [1, { b: 2 }] }, 2)).toBe(true);
+    expect(nestedDeeperThan(nestedArrays(200_000), 300)).toBe(true);
   });
 });

@@ -1,11 +1,12 @@
 /**
  * Lineage over the collected fixture (quantum 1: inputs → output; quantum 2: output →
- * output2), and the PROV-JSON, OpenLineage and daf_butler exports of native documents.
+ * output2), and the PROV-JSON, OpenLineage and daf_butler exports of native documents,
+ * on every registry backend.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Registry } from '../../src/repository/registry.js';
+import type { Registry } from '../../src/repository/registry.js';
 import { collectAndTransfer } from '../../src/repository/collect-and-transfer.js';
-import { lineage } from '../../src/repository/lineage.js';
+import { testBackends } from '../support/registries.js';
 import { exportStoredProvenance, openLineageRunId, toDafButler, toOpenLineage, toProvJson, QB_PROV_NAMESPACE, OPENLINEAGE_RUN_EVENT_SCHEMA } from '../../src/repository/export-formats.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -22,6 +23,7 @@ const DS_NAME = 'InMemoryDatastore@lineage';
 const Q1_ID = '00000000-0000-4000-8000-00000000000a';
 const Q2_ID = '00000000-0000-4000-8000-00000000000b';
 
+describe.each(testBackends())('lineage and exports ($kind)', (backend) => {
 let reg: Registry;
 let native1: NativeProvenance;
 let native2: NativeProvenance;
@@ -49,21 +51,23 @@ beforeAll(async () => {
   for (const [i, w] of fx.output2Refs().entries()) await b2.put({ id: w.id }, { kind: 'value', value: { data: (i + 1) ** 3 } });
   native2 = b2.close();
 
-  reg = Registry.open(':memory:');
+  reg = await backend.fresh();
   // The inputs are registered (as seeding a repository would), the init input is not.
-  reg.insertDatasets(fx.inputRefs().map((w) => parseDatasetRef(w)), { autoRegister: true });
-  const report = collectAndTransfer(reg, [
+  await reg.insertDatasets(fx.inputRefs().map((w) => parseDatasetRef(w)), { autoRegister: true });
+  const report = await collectAndTransfer(reg, [
     { quantum: parseQuantum(fx.q1()), provenance: native1 },
     { quantum: parseQuantum(fx.q2()), provenance: native2 },
   ]);
   expect(report.conflicts).toEqual([]);
 });
-afterAll(() => reg.close());
+afterAll(async () => {
+  await backend.dispose(reg);
+});
 
 describe('lineage', () => {
-  it('walks a second-step output back to the original inputs', () => {
+  it('walks a second-step output back to the original inputs', async () => {
     const target = fx.output2Refs()[0]!.id;
-    const g = lineage(reg, target, 'up');
+    const g = await reg.lineage(target, 'up');
     expect(g).toMatchObject({ root: target, direction: 'up', depth: null, hops: 2, truncated: false });
     expect(g.quanta.map((q) => q.id)).toEqual([Q1_ID, Q2_ID]);
     expect(g.quanta[0]).toEqual({ id: Q1_ID, taskName: 'lsst.pipe.base.tests.TestTask', dataId: null });
@@ -86,37 +90,37 @@ describe('lineage', () => {
     expect(g.datasets.map((d) => d.id)).toEqual([...ids].sort());
   });
 
-  it('depth limits count quantum hops', () => {
+  it('depth limits count quantum hops', async () => {
     const target = fx.output2Refs()[0]!.id;
-    const one = lineage(reg, target, 'up', 1);
+    const one = await reg.lineage(target, 'up', 1);
     expect(one).toMatchObject({ hops: 1, truncated: true, depth: 1 });
     expect(one.quanta.map((q) => q.id)).toEqual([Q2_ID]);
     expect(one.datasets).toHaveLength(3);
-    const zero = lineage(reg, target, 'up', 0);
+    const zero = await reg.lineage(target, 'up', 0);
     expect(zero).toMatchObject({ hops: 0, truncated: true, quanta: [], edges: [] });
     expect(zero.datasets.map((d) => d.id)).toEqual([target]);
-    expect(lineage(reg, target, 'up', 2).truncated).toBe(false);
+    expect((await reg.lineage(target, 'up', 2)).truncated).toBe(false);
   });
 
-  it('walks down from an input to everything derived from it', () => {
+  it('walks down from an input to everything derived from it', async () => {
     const i1 = fx.inputRefs()[0]!.id;
-    const g = lineage(reg, i1, 'down');
+    const g = await reg.lineage(i1, 'down');
     expect(g.quanta.map((q) => q.id)).toEqual([Q1_ID, Q2_ID]);
     expect(g.datasets).toHaveLength(1 + 4 + 4);
-    expect(lineage(reg, i1, 'down', 1).datasets).toHaveLength(1 + 4);
+    expect((await reg.lineage(i1, 'down', 1)).datasets).toHaveLength(1 + 4);
     // An output nobody used, and an input that was available but not used, have no descendants.
-    expect(lineage(reg, fx.outputRefs()[3]!.id, 'down')).toMatchObject({ quanta: [], edges: [], hops: 0 });
-    expect(lineage(reg, fx.inputRefs()[3]!.id, 'down').quanta).toEqual([]);
+    expect(await reg.lineage(fx.outputRefs()[3]!.id, 'down')).toMatchObject({ quanta: [], edges: [], hops: 0 });
+    expect((await reg.lineage(fx.inputRefs()[3]!.id, 'down')).quanta).toEqual([]);
   });
 
-  it('unknown datasets and bad arguments are refused', () => {
-    expect(() => lineage(reg, makeDatasetId('UNIQUE', 'x', {}, [], 'r'), 'up')).toThrow(DatasetNotFound);
-    expect(() => lineage(reg, fx.inputRefs()[0]!.id, 'sideways' as 'up')).toThrow(InvalidArgument);
-    expect(() => lineage(reg, fx.inputRefs()[0]!.id, 'up', -1)).toThrow(InvalidArgument);
+  it('unknown datasets and bad arguments are refused', async () => {
+    await expect(reg.lineage(makeDatasetId('UNIQUE', 'x', {}, [], 'r'), 'up')).rejects.toThrow(DatasetNotFound);
+    await expect(reg.lineage(fx.inputRefs()[0]!.id, 'sideways' as 'up')).rejects.toThrow(InvalidArgument);
+    await expect(reg.lineage(fx.inputRefs()[0]!.id, 'up', -1)).rejects.toThrow(InvalidArgument);
   });
 
-  it('terminates on a (corrupt) cyclic graph', () => {
-    const r = Registry.open(':memory:');
+  it('terminates on a (corrupt) cyclic graph', async () => {
+    const r = await backend.fresh();
     try {
       const a = makeDatasetId('UNIQUE', 'a', {}, [], 'r');
       const b = makeDatasetId('UNIQUE', 'b', {}, [], 'r');
@@ -129,20 +133,20 @@ describe('lineage', () => {
         inputs: [{ datasetId: from, datasetType: 'x', run: 'r', predicted: true, available: true, actual: true }],
         outputs: [{ datasetId: to, predicted: true, actual: true }],
       });
-      r.insertQuantum(edge('qa', a, b));
-      r.insertQuantum(edge('qb', b, a));
-      const g = lineage(r, a, 'up');
+      await r.insertQuantum(edge('qa', a, b));
+      await r.insertQuantum(edge('qb', b, a));
+      const g = await r.lineage(a, 'up');
       expect(g.quanta.map((q) => q.id)).toEqual(['qa', 'qb']);
       expect(g.hops).toBe(2);
     } finally {
-      r.close();
+      await backend.dispose(r);
     }
   });
 });
 
 describe('export formats', () => {
-  it('PROV-JSON: entities, the activity, agents and typed relations', () => {
-    const prov = toProvJson(native1, { records: reg.recordsFor(native1.predictedInputs) });
+  it('PROV-JSON: entities, the activity, agents and typed relations', async () => {
+    const prov = toProvJson(native1, { records: await reg.recordsFor(native1.predictedInputs) });
     expect(prov.prefix).toMatchObject({ qb: QB_PROV_NAMESPACE, uuid: 'urn:uuid:' });
     const act = prov.activity[`uuid:${Q1_ID}`]!;
     expect(act).toMatchObject({
@@ -186,8 +190,8 @@ describe('export formats', () => {
     expect(JSON.stringify(toProvJson(native1))).toBe(JSON.stringify(toProvJson(native1)));
   });
 
-  it('PROV-JSON carries input checksums when records are given', () => {
-    const recs = reg.recordsFor(native2.predictedInputs);
+  it('PROV-JSON carries input checksums when records are given', async () => {
+    const recs = await reg.recordsFor(native2.predictedInputs);
     const prov = toProvJson(native2, { records: recs });
     const in1 = fx.outputRefs()[0]!.id;
     // The registry's record checksum: daf_butler's blake2b, labelled so.
@@ -198,8 +202,8 @@ describe('export formats', () => {
     expect(toProvJson(native1).entity[`uuid:${in1}`]).toMatchObject({ 'qb:checksum': o.sha256, 'qb:checksumAlgorithm': 'sha256' });
   });
 
-  it('OpenLineage: START and COMPLETE RunEvents (spec 2-0-2 shape)', () => {
-    const events = toOpenLineage(native2, { namespace: 'lsst', producer: 'https://example.org/qb', records: reg.recordsFor(native2.predictedInputs) });
+  it('OpenLineage: START and COMPLETE RunEvents (spec 2-0-2 shape)', async () => {
+    const events = toOpenLineage(native2, { namespace: 'lsst', producer: 'https://example.org/qb', records: await reg.recordsFor(native2.predictedInputs) });
     expect(events.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
     const [start, complete] = events as [(typeof events)[0], (typeof events)[0]];
     expect(start.eventTime).toBe(native2.execution.startedAt);
@@ -215,6 +219,7 @@ describe('export formats', () => {
     expect(complete.inputs).toHaveLength(2);
     expect(complete.outputs).toHaveLength(4);
     const in1 = fx.outputRefs()[0]!;
+    const in1Records = await reg.recordsFor([in1.id]);
     const inDs = complete.inputs.find((d) => d.name === 'RUN/output/detector=1,instrument=Cam1')!;
     expect(inDs.namespace).toBe('lsst');
     expect(inDs.facets['quantumButler_dataset']).toMatchObject({
@@ -224,7 +229,7 @@ describe('export formats', () => {
       datasetType: 'output',
       run: 'RUN',
       dataId: { instrument: 'Cam1', detector: 1 },
-      checksum: reg.recordsFor([in1.id])[Object.keys(reg.recordsFor([in1.id]))[0]!]!.get(in1.id)!.get('file_datastore_records')![0]!['checksum'],
+      checksum: Object.values(in1Records)[0]!.get(in1.id)!.get('file_datastore_records')![0]!['checksum'],
       checksumAlgorithm: 'blake2b',
     });
     expect(inDs.inputFacets!['quantumButler_input']).toMatchObject({ state: 'loaded', initInput: false });
@@ -247,7 +252,7 @@ describe('export formats', () => {
     expect(openLineageRunId('not-a-uuid')).toBe(openLineageRunId('not-a-uuid'));
   });
 
-  it('daf_butler QuantumProvenanceData of a native document', () => {
+  it('daf_butler QuantumProvenanceData of a native document', async () => {
     const d = toDafButler(native1);
     expect(d).toEqual({
       predicted_inputs: [...daf1.predicted_inputs].sort(),
@@ -259,19 +264,20 @@ describe('export formats', () => {
     });
   });
 
-  it('exports stored quanta in every format; daf_butler-only documents only as daf_butler', () => {
-    expect(exportStoredProvenance(reg, Q1_ID, 'native')).toEqual(native1);
-    expect(exportStoredProvenance(reg, Q1_ID, 'daf_butler')).toEqual(toDafButler(native1));
-    expect(exportStoredProvenance(reg, Q1_ID, 'prov')).toEqual(toProvJson(native1, { records: reg.recordsFor(native1.predictedInputs) }));
-    expect(exportStoredProvenance(reg, Q2_ID, 'openlineage')).toHaveLength(2);
-    expect(() => exportStoredProvenance(reg, 'nope', 'native')).toThrow(RepositoryError);
-    const r = Registry.open(':memory:');
+  it('exports stored quanta in every format; daf_butler-only documents only as daf_butler', async () => {
+    expect(await exportStoredProvenance(reg, Q1_ID, 'native')).toEqual(native1);
+    expect(await exportStoredProvenance(reg, Q1_ID, 'daf_butler')).toEqual(toDafButler(native1));
+    expect(await exportStoredProvenance(reg, Q1_ID, 'prov')).toEqual(toProvJson(native1, { records: await reg.recordsFor(native1.predictedInputs) }));
+    expect(await exportStoredProvenance(reg, Q2_ID, 'openlineage')).toHaveLength(2);
+    await expect(exportStoredProvenance(reg, 'nope', 'native')).rejects.toThrow(RepositoryError);
+    const r = await backend.fresh();
     try {
-      collectAndTransfer(r, [{ quantum: parseQuantum(fx.q1()), provenance: daf1, quantumId: 'dq' }]);
-      expect(exportStoredProvenance(r, 'dq', 'daf_butler')).toEqual(daf1);
-      expect(() => exportStoredProvenance(r, 'dq', 'prov')).toThrow(InvalidArgument);
+      await collectAndTransfer(r, [{ quantum: parseQuantum(fx.q1()), provenance: daf1, quantumId: 'dq' }]);
+      expect(await exportStoredProvenance(r, 'dq', 'daf_butler')).toEqual(daf1);
+      await expect(exportStoredProvenance(r, 'dq', 'prov')).rejects.toThrow(InvalidArgument);
     } finally {
-      r.close();
+      await backend.dispose(r);
     }
   });
+});
 });

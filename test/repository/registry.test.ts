@@ -1,21 +1,25 @@
 /**
- * The SQLite registry: schema and reopening, runs and dataset types, dataset "ensure"
- * semantics and conflicts (all-or-nothing), queries, datastore records (first writer wins,
- * conflicts reported), quanta and their provenance documents.
+ * The registry contract, on every backend (SQLite always, PostgreSQL when a test server is
+ * configured): runs and dataset types, dataset "ensure" semantics and conflicts
+ * (all-or-nothing), queries, datastore records (first writer wins, conflicts reported),
+ * quanta and their provenance documents. Then what only the SQLite file has: its schema,
+ * pragmas and reopening.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Registry } from '../../src/repository/registry.js';
+import type { Registry } from '../../src/repository/registry.js';
+import { SqliteRegistry } from '../../src/repository/sqlite/registry.js';
 import { REGISTRY_SCHEMA_VERSION } from '../../src/repository/registry-schema.js';
+import { testBackends } from '../support/registries.js';
 import { makeDatasetType, type DatasetType } from '../../src/model/dataset-type.js';
 import { makeDatasetRef, type DatasetRef } from '../../src/model/dataset-ref.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { makeDataId } from '../../src/model/data-coordinate.js';
 import { NULL_STRING, STORED_FILE_INFO_TABLE, type DatastoreRecordData, type RecordRow } from '../../src/model/datastore-records.js';
-import { ConflictingDefinition, DatasetNotFound, InvalidArgument, RepositoryError, UnknownDatasetType } from '../../src/model/errors.js';
+import { ConflictingDefinition, DatasetNotFound, InvalidArgument, RegistrySchemaMismatch, RepositoryError, UnknownDatasetType } from '../../src/model/errors.js';
 
 const DIMS = ['instrument', 'detector'];
 const calexp = makeDatasetType({ name: 'calexp', storageClass: 'StructuredDataDict', dimensions: DIMS });
@@ -34,139 +38,86 @@ function records(entries: Array<[string, RecordRow[]]>): DatastoreRecordData {
   return new Map(entries.map(([id, rows]) => [id, new Map([[STORED_FILE_INFO_TABLE, rows]])]));
 }
 
-let dir: string;
+describe.each(testBackends())('Registry ($kind)', (backend) => {
 let reg: Registry;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'qb-registry-'));
-  reg = Registry.open(join(dir, 'registry.sqlite3'));
+beforeEach(async () => {
+  reg = await backend.fresh();
 });
-afterEach(() => {
-  reg.close();
-  rmSync(dir, { recursive: true, force: true });
+afterEach(async () => {
+  await backend.dispose(reg);
 });
 
-describe('Registry: file and schema', () => {
-  it('creates the schema with a version, WAL and foreign keys, and reopens', () => {
-    reg.registerRun('run1');
-    reg.close();
-    const db = new Database(join(dir, 'registry.sqlite3'));
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect((db.prepare("SELECT value FROM registry_meta WHERE key='schema_version'").get() as { value: string }).value).toBe(String(REGISTRY_SCHEMA_VERSION));
-    db.close();
-    reg = Registry.open(join(dir, 'registry.sqlite3'));
-    expect(reg.runs()).toEqual(['run1']);
-    expect(reg.database.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(Number(reg.database.pragma('busy_timeout', { simple: true }))).toBeGreaterThan(0);
-    expect(reg.database.pragma('page_size', { simple: true })).toBe(8192);
-    expect(reg.checkpoint('TRUNCATE')).toMatchObject({ busy: 0 });
-  });
-
-  it('refuses a registry with another schema version', () => {
-    reg.close();
-    const db = new Database(join(dir, 'registry.sqlite3'));
-    db.prepare("UPDATE registry_meta SET value='999' WHERE key='schema_version'").run();
-    db.close();
-    expect(() => Registry.open(join(dir, 'registry.sqlite3'))).toThrow(RepositoryError);
-    reg = Registry.open(join(dir, 'other.sqlite3'));
-  });
-
-  it('a closed registry refuses calls; close is idempotent', () => {
-    reg.close();
-    reg.close();
-    expect(() => reg.runs()).toThrow(RepositoryError);
-    reg = Registry.open(':memory:');
-  });
-
-  it('transactions roll back on error and nest as savepoints', () => {
-    expect(() =>
-      reg.transaction(() => {
-        reg.registerRun('a');
-        throw new Error('boom');
-      }),
-    ).toThrow('boom');
-    expect(reg.runs()).toEqual([]);
-    reg.transaction(() => {
-      reg.registerRun('outer');
-      expect(() =>
-        reg.transaction(() => {
-          reg.registerRun('inner');
-          throw new Error('inner fails');
-        }),
-      ).toThrow('inner fails');
-    });
-    expect(reg.runs()).toEqual(['outer']);
-  });
+it('a closed registry refuses calls; close is idempotent', async () => {
+  const other = await backend.fresh();
+  await backend.dispose(other);
+  await other.close();
+  expect(other.isOpen).toBe(false);
+  await expect(other.runs()).rejects.toThrow(RepositoryError);
 });
 
 describe('Registry: runs and dataset types', () => {
-  it('registers runs idempotently', () => {
-    expect(reg.registerRun('r')).toBe(true);
-    expect(reg.registerRun('r')).toBe(false);
-    expect(reg.hasRun('r')).toBe(true);
-    expect(() => reg.registerRun('')).toThrow(InvalidArgument);
+  it('registers runs idempotently', async () => {
+    expect(await reg.registerRun('r')).toBe(true);
+    expect(await reg.registerRun('r')).toBe(false);
+    expect(await reg.hasRun('r')).toBe(true);
+    await expect(reg.registerRun('')).rejects.toThrow(InvalidArgument);
   });
 
-  it('registers dataset types; a different definition conflicts', () => {
-    expect(reg.registerDatasetType(calexp)).toBe(true);
-    expect(reg.registerDatasetType(calexp)).toBe(false);
-    expect(reg.getDatasetType('calexp')).toEqual(calexp);
-    expect(reg.getDatasetType('nope')).toBeUndefined();
+  it('registers dataset types; a different definition conflicts', async () => {
+    expect(await reg.registerDatasetType(calexp)).toBe(true);
+    expect(await reg.registerDatasetType(calexp)).toBe(false);
+    expect(await reg.getDatasetType('calexp')).toEqual(calexp);
+    expect(await reg.getDatasetType('nope')).toBeUndefined();
     const other = makeDatasetType({ ...calexp, storageClass: 'StructuredDataList' });
-    const err = (() => {
-      try {
-        reg.registerDatasetType(other);
-      } catch (e) {
-        return e;
-      }
-    })() as InstanceType<typeof ConflictingDefinition>;
+    const err = (await reg.registerDatasetType(other).catch((e: unknown) => e)) as InstanceType<typeof ConflictingDefinition>;
     expect(err).toBeInstanceOf(ConflictingDefinition);
     expect(err.context.details).toMatchObject({ existing: { storageClass: 'StructuredDataDict' }, given: { storageClass: 'StructuredDataList' } });
-    reg.registerDatasetType(src);
-    expect(reg.datasetTypes().map((t) => t.name)).toEqual(['calexp', 'src']);
+    await reg.registerDatasetType(src);
+    expect((await reg.datasetTypes()).map((t) => t.name)).toEqual(['calexp', 'src']);
     const comp = makeDatasetType({ name: 'calexp.wcs', storageClass: 'StructuredDataDict', dimensions: DIMS, parentStorageClass: 'StructuredDataDict', isCalibration: true });
-    reg.registerDatasetType(comp);
-    expect(reg.getDatasetType('calexp.wcs')).toEqual(comp);
+    await reg.registerDatasetType(comp);
+    expect(await reg.getDatasetType('calexp.wcs')).toEqual(comp);
   });
 });
 
 describe('Registry: datasets', () => {
-  beforeEach(() => {
-    reg.registerDatasetType(calexp);
-    reg.registerDatasetType(src);
-    reg.registerRun('run1');
+  beforeEach(async () => {
+    await reg.registerDatasetType(calexp);
+    await reg.registerDatasetType(src);
+    await reg.registerRun('run1');
   });
 
-  it('inserts with ensure semantics', () => {
+  it('inserts with ensure semantics', async () => {
     const refs = [ref(calexp, 1), ref(calexp, 2)];
-    expect(reg.insertDatasets(refs)).toEqual({ inserted: 2, existing: 0 });
-    expect(reg.insertDatasets([...refs, ref(calexp, 3)])).toEqual({ inserted: 1, existing: 2 });
-    expect(reg.getDataset(refs[0]!.id)).toEqual(refs[0]);
-    expect(reg.getDataset(refs[0]!.id.replace(/-/g, '').toUpperCase())).toEqual(refs[0]);
-    expect(reg.getDataset(makeDatasetId('UNIQUE', 'x', {}, [], 'r'))).toBeUndefined();
-    expect(reg.findDataset('calexp', { instrument: 'Cam1', detector: 2 }, 'run1')).toEqual(refs[1]);
-    expect(reg.findDataset('calexp', { instrument: 'Cam1', detector: 2 }, 'run2')).toBeUndefined();
-    expect(reg.findDataset('nope', { instrument: 'Cam1', detector: 2 }, 'run1')).toBeUndefined();
+    expect(await reg.insertDatasets(refs)).toEqual({ inserted: 2, existing: 0 });
+    expect(await reg.insertDatasets([...refs, ref(calexp, 3)])).toEqual({ inserted: 1, existing: 2 });
+    expect(await reg.getDataset(refs[0]!.id)).toEqual(refs[0]);
+    expect(await reg.getDataset(refs[0]!.id.replace(/-/g, '').toUpperCase())).toEqual(refs[0]);
+    expect(await reg.getDataset(makeDatasetId('UNIQUE', 'x', {}, [], 'r'))).toBeUndefined();
+    expect(await reg.findDataset('calexp', { instrument: 'Cam1', detector: 2 }, 'run1')).toEqual(refs[1]);
+    expect(await reg.findDataset('calexp', { instrument: 'Cam1', detector: 2 }, 'run2')).toBeUndefined();
+    expect(await reg.findDataset('nope', { instrument: 'Cam1', detector: 2 }, 'run1')).toBeUndefined();
   });
 
-  it('unknown dataset types and runs fail unless autoRegister', () => {
+  it('unknown dataset types and runs fail unless autoRegister', async () => {
     const t = makeDatasetType({ name: 'newtype', storageClass: 'StructuredDataDict', dimensions: DIMS });
-    expect(() => reg.insertDatasets([ref(t, 1)])).toThrow(UnknownDatasetType);
-    expect(() => reg.insertDatasets([ref(calexp, 1, 'newrun')])).toThrow(RepositoryError);
-    expect(reg.insertDatasets([ref(t, 1, 'newrun')], { autoRegister: true })).toEqual({ inserted: 1, existing: 0 });
-    expect(reg.getDatasetType('newtype')).toEqual(t);
-    expect(reg.runs()).toEqual(['newrun', 'run1']);
+    await expect(reg.insertDatasets([ref(t, 1)])).rejects.toThrow(UnknownDatasetType);
+    await expect(reg.insertDatasets([ref(calexp, 1, 'newrun')])).rejects.toThrow(RepositoryError);
+    expect(await reg.insertDatasets([ref(t, 1, 'newrun')], { autoRegister: true })).toEqual({ inserted: 1, existing: 0 });
+    expect(await reg.getDatasetType('newtype')).toEqual(t);
+    expect(await reg.runs()).toEqual(['newrun', 'run1']);
   });
 
-  it('conflicts are listed and nothing is written', () => {
+  it('conflicts are listed and nothing is written', async () => {
     const a = ref(calexp, 1);
-    reg.insertDatasets([a]);
-    const before = reg.dump();
+    await reg.insertDatasets([a]);
+    const before = await reg.dump();
     // Same id, different data ID; same (type, run, data ID), different id; plus a good one.
     const sameIdOtherDataId = ref(calexp, 7, 'run1', a.id);
     const sameDataIdOtherId = ref(calexp, 1, 'run1', makeDatasetId('UNIQUE', 'calexp', {}, [], 'run1'));
     let err: InstanceType<typeof ConflictingDefinition> | undefined;
     try {
-      reg.insertDatasets([ref(calexp, 2), sameIdOtherDataId, sameDataIdOtherId]);
+      await reg.insertDatasets([ref(calexp, 2), sameIdOtherDataId, sameDataIdOtherId]);
     } catch (e) {
       err = e as InstanceType<typeof ConflictingDefinition>;
     }
@@ -176,43 +127,43 @@ describe('Registry: datasets', () => {
       [a.id, 'datasetIdConflict'],
       [sameDataIdOtherId.id, 'dataIdConflict'],
     ]);
-    expect(reg.dump()).toEqual(before);
-    expect(reg.getDataset(ref(calexp, 2).id)).toBeUndefined();
+    expect(await reg.dump()).toEqual(before);
+    expect(await reg.getDataset(ref(calexp, 2).id)).toBeUndefined();
   });
 
-  it('a ref whose dimensions differ from the registered type conflicts', () => {
+  it('a ref whose dimensions differ from the registered type conflicts', async () => {
     const wrong = makeDatasetType({ name: 'calexp', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector', 'visit'] });
     const r = makeDatasetRef(wrong, makeDataId({ instrument: 'Cam1', detector: 1, visit: 3 }), 'run1', makeDatasetId('UNIQUE', 'calexp', {}, [], 'run1'));
-    expect(() => reg.insertDatasets([r])).toThrow(ConflictingDefinition);
+    await expect(reg.insertDatasets([r])).rejects.toThrow(ConflictingDefinition);
   });
 
-  it('uniqueness uses the required dimensions only; a storage-class override is the same dataset', () => {
+  it('uniqueness uses the required dimensions only; a storage-class override is the same dataset', async () => {
     const a = ref(calexp, 1);
-    reg.insertDatasets([a]);
+    await reg.insertDatasets([a]);
     const withImplied = makeDatasetRef(calexp, makeDataId({ instrument: 'Cam1', detector: 1, physical_filter: 'g' }), 'run1', a.id);
-    expect(reg.insertDatasets([withImplied])).toEqual({ inserted: 0, existing: 1 });
+    expect(await reg.insertDatasets([withImplied])).toEqual({ inserted: 0, existing: 1 });
     const override = makeDatasetRef(makeDatasetType({ ...calexp, storageClass: 'StructuredDataList' }), a.dataId, 'run1', a.id);
-    expect(reg.insertDatasets([override])).toEqual({ inserted: 0, existing: 1 });
-    expect(reg.getDataset(a.id)!.datasetType.storageClass).toBe('StructuredDataDict');
+    expect(await reg.insertDatasets([override])).toEqual({ inserted: 0, existing: 1 });
+    expect((await reg.getDataset(a.id))!.datasetType.storageClass).toBe('StructuredDataDict');
   });
 
-  it('queries by dataset type glob, run and partial data ID, sorted', () => {
-    reg.registerRun('run2');
+  it('queries by dataset type glob, run and partial data ID, sorted', async () => {
+    await reg.registerRun('run2');
     const all = [ref(src, 2, 'run2'), ref(calexp, 2), ref(calexp, 1), ref(src, 1), ref(src, '3')];
-    reg.insertDatasets(all);
+    await reg.insertDatasets(all);
     const names = (rs: DatasetRef[]) => rs.map((r) => `${r.run}/${r.datasetType.name}/${String(r.dataId['detector'])}`);
-    expect(names(reg.queryDatasets())).toEqual(['run1/calexp/1', 'run1/calexp/2', 'run1/src/1', 'run1/src/3', 'run2/src/2']);
-    expect(names(reg.queryDatasets({ datasetType: 'cal*' }))).toEqual(['run1/calexp/1', 'run1/calexp/2']);
-    expect(names(reg.queryDatasets({ datasetType: '{src,nothing}', run: 'run2' }))).toEqual(['run2/src/2']);
-    expect(names(reg.queryDatasets({ datasetType: 'src' }))).toEqual(['run1/src/1', 'run1/src/3', 'run2/src/2']);
-    expect(reg.queryDatasets({ datasetType: 'x*' })).toEqual([]);
+    expect(names(await reg.queryDatasets())).toEqual(['run1/calexp/1', 'run1/calexp/2', 'run1/src/1', 'run1/src/3', 'run2/src/2']);
+    expect(names(await reg.queryDatasets({ datasetType: 'cal*' }))).toEqual(['run1/calexp/1', 'run1/calexp/2']);
+    expect(names(await reg.queryDatasets({ datasetType: '{src,nothing}', run: 'run2' }))).toEqual(['run2/src/2']);
+    expect(names(await reg.queryDatasets({ datasetType: 'src' }))).toEqual(['run1/src/1', 'run1/src/3', 'run2/src/2']);
+    expect(await reg.queryDatasets({ datasetType: 'x*' })).toEqual([]);
     // 1 and "1" are different values.
-    expect(names(reg.queryDatasets({ dataId: { detector: 1 } }))).toEqual(['run1/calexp/1', 'run1/src/1']);
-    expect(names(reg.queryDatasets({ dataId: { detector: '3' } }))).toEqual(['run1/src/3']);
-    expect(reg.queryDatasets({ dataId: { detector: 3 } })).toEqual([]);
-    expect(reg.queryDatasets({ dataId: { detector: 2, instrument: 'Cam1' }, run: 'run1' })).toEqual([ref(calexp, 2)]);
-    expect(reg.queryDatasets({ dataId: { visit: 1 } })).toEqual([]);
-    expect(() => reg.queryDatasets({ dataId: { 'bad-name': 1 } })).toThrow(InvalidArgument);
+    expect(names(await reg.queryDatasets({ dataId: { detector: 1 } }))).toEqual(['run1/calexp/1', 'run1/src/1']);
+    expect(names(await reg.queryDatasets({ dataId: { detector: '3' } }))).toEqual(['run1/src/3']);
+    expect(await reg.queryDatasets({ dataId: { detector: 3 } })).toEqual([]);
+    expect(await reg.queryDatasets({ dataId: { detector: 2, instrument: 'Cam1' }, run: 'run1' })).toEqual([ref(calexp, 2)]);
+    expect(await reg.queryDatasets({ dataId: { visit: 1 } })).toEqual([]);
+    await expect(reg.queryDatasets({ dataId: { 'bad-name': 1 } })).rejects.toThrow(InvalidArgument);
   });
 });
 
@@ -220,44 +171,44 @@ describe('Registry: datastore records', () => {
   const DS = 'FileDatastore@<butlerRoot>/datastore';
   let a: DatasetRef;
   let b: DatasetRef;
-  beforeEach(() => {
-    reg.registerDatasetType(calexp);
-    reg.registerRun('run1');
+  beforeEach(async () => {
+    await reg.registerDatasetType(calexp);
+    await reg.registerRun('run1');
     a = ref(calexp, 1);
     b = ref(calexp, 2);
-    reg.insertDatasets([a, b]);
+    await reg.insertDatasets([a, b]);
   });
 
-  it('round-trips records, including extra fields and components', () => {
+  it('round-trips records, including extra fields and components', async () => {
     const rows = [record('a.json', 'c1'), record('a_wcs.json', 'c2', { component: 'wcs', file_size: -1, custom: 'x' })];
-    expect(reg.insertRecords(DS, records([[a.id, rows]]))).toEqual({ inserted: 2, alreadyPresent: 0, conflicts: [] });
-    const got = reg.getRecords(DS, [a.id, b.id]);
+    expect(await reg.insertRecords(DS, records([[a.id, rows]]))).toEqual({ inserted: 2, alreadyPresent: 0, conflicts: [] });
+    const got = await reg.getRecords(DS, [a.id, b.id]);
     expect([...got.keys()]).toEqual([a.id]);
     expect(got.get(a.id)!.get(STORED_FILE_INFO_TABLE)).toEqual([rows[0], rows[1]]);
-    expect(reg.getRecords('other', [a.id]).size).toBe(0);
-    expect(Object.keys(reg.recordsFor([a.id]))).toEqual([DS]);
+    expect((await reg.getRecords('other', [a.id])).size).toBe(0);
+    expect(Object.keys(await reg.recordsFor([a.id]))).toEqual([DS]);
   });
 
-  it('first writer wins; a different checksum is reported, identical rows are already present', () => {
-    reg.insertRecords(DS, records([[a.id, [record('a.json', 'c1')]]]));
-    const res = reg.insertRecords(DS, records([[a.id, [record('a.json', 'DIFFERENT')]], [b.id, [record('b.json', 'c3')]]]));
+  it('first writer wins; a different checksum is reported, identical rows are already present', async () => {
+    await reg.insertRecords(DS, records([[a.id, [record('a.json', 'c1')]]]));
+    const res = await reg.insertRecords(DS, records([[a.id, [record('a.json', 'DIFFERENT')]], [b.id, [record('b.json', 'c3')]]]));
     expect(res.inserted).toBe(1);
     expect(res.conflicts).toEqual([
       { datasetId: a.id, datastoreName: DS, component: null, fields: ['checksum'], existing: record('a.json', 'c1'), given: record('a.json', 'DIFFERENT') },
     ]);
-    expect(reg.getRecords(DS, [a.id]).get(a.id)!.get(STORED_FILE_INFO_TABLE)![0]!['checksum']).toBe('c1');
-    expect(reg.insertRecords(DS, records([[a.id, [record('a.json', 'c1')]]]))).toEqual({ inserted: 0, alreadyPresent: 1, conflicts: [] });
+    expect((await reg.getRecords(DS, [a.id])).get(a.id)!.get(STORED_FILE_INFO_TABLE)![0]!['checksum']).toBe('c1');
+    expect(await reg.insertRecords(DS, records([[a.id, [record('a.json', 'c1')]]]))).toEqual({ inserted: 0, alreadyPresent: 1, conflicts: [] });
   });
 
-  it('records of unknown datasets are refused and nothing is written', () => {
+  it('records of unknown datasets are refused and nothing is written', async () => {
     const unknown = makeDatasetId('UNIQUE', 'x', {}, [], 'r');
-    expect(() => reg.insertRecords(DS, records([[a.id, [record('a.json', 'c1')]], [unknown, [record('u.json', 'c')]]]))).toThrow(DatasetNotFound);
-    expect(reg.getRecords(DS, [a.id]).size).toBe(0);
+    await expect(reg.insertRecords(DS, records([[a.id, [record('a.json', 'c1')]], [unknown, [record('u.json', 'c')]]]))).rejects.toThrow(DatasetNotFound);
+    expect((await reg.getRecords(DS, [a.id])).size).toBe(0);
   });
 
-  it('rejects malformed rows (values are never coerced)', () => {
-    expect(() => reg.insertRecords(DS, records([[a.id, [{ ...record('a.json', 'c1'), file_size: 1.5 }]]]))).toThrow(InvalidArgument);
-    expect(() => reg.insertRecords(DS, records([[a.id, [{ formatter: 'f', storage_class: 's' } as RecordRow]]]))).toThrow(InvalidArgument);
+  it('rejects malformed rows (values are never coerced)', async () => {
+    await expect(reg.insertRecords(DS, records([[a.id, [{ ...record('a.json', 'c1'), file_size: 1.5 }]]]))).rejects.toThrow(InvalidArgument);
+    await expect(reg.insertRecords(DS, records([[a.id, [{ formatter: 'f', storage_class: 's' } as RecordRow]]]))).rejects.toThrow(InvalidArgument);
   });
 });
 
@@ -275,22 +226,66 @@ describe('Registry: quanta', () => {
     outputs: [{ datasetId: makeDatasetId('UNIQUE', 'y', {}, [], 'r'), predicted: true, actual: true }],
   };
 
-  it('stores a quantum with its edges and returns the document as given', () => {
-    expect(reg.insertQuantum(q)).toEqual({ inserted: true });
-    expect(reg.quantumProvenance('q-1')).toEqual(q.provenance);
-    expect(reg.quantumProvenance('nope')).toBeUndefined();
-    expect(reg.getQuantum('nope')).toBeUndefined();
-    const got = reg.getQuantum('q-1')!;
+  it('stores a quantum with its edges and returns the document as given', async () => {
+    expect(await reg.insertQuantum(q)).toEqual({ inserted: true });
+    expect(await reg.quantumProvenance('q-1')).toEqual(q.provenance);
+    expect(await reg.quantumProvenance('nope')).toBeUndefined();
+    expect(await reg.getQuantum('nope')).toBeUndefined();
+    const got = (await reg.getQuantum('q-1'))!;
     expect(got).toMatchObject({ id: 'q-1', taskName: 'pkg.Task', dataId: { instrument: 'Cam1' }, host: 'node1', format: 'daf_butler' });
     expect(got.inputs).toEqual([{ ...q.inputs[0], initInput: false }]);
     expect(got.outputs).toEqual(q.outputs);
   });
 
-  it('the same id: identical content (key order aside) is a no-op, other content conflicts', () => {
-    reg.insertQuantum(q);
-    expect(reg.insertQuantum({ ...q, provenance: { a: 2, b: 1, predicted_inputs: ['x'] } })).toEqual({ inserted: false });
-    expect(() => reg.insertQuantum({ ...q, provenance: { ...q.provenance, b: 3 } })).toThrow(ConflictingDefinition);
-    expect(() => reg.insertQuantum({ ...q, taskName: 'other.Task' })).toThrow(ConflictingDefinition);
-    expect(reg.tableCounts()).toMatchObject({ quanta: 1, quantum_inputs: 1, quantum_outputs: 1 });
+  it('the same id: identical content (key order aside) is a no-op, other content conflicts', async () => {
+    await reg.insertQuantum(q);
+    expect(await reg.insertQuantum({ ...q, provenance: { a: 2, b: 1, predicted_inputs: ['x'] } })).toEqual({ inserted: false });
+    await expect(reg.insertQuantum({ ...q, provenance: { ...q.provenance, b: 3 } })).rejects.toThrow(ConflictingDefinition);
+    await expect(reg.insertQuantum({ ...q, taskName: 'other.Task' })).rejects.toThrow(ConflictingDefinition);
+    expect(await reg.tableCounts()).toMatchObject({ quanta: 1, quantum_inputs: 1, quantum_outputs: 1 });
+  });
+});
+});
+
+describe('SQLite registry: the file', () => {
+  let dir: string;
+  let reg: SqliteRegistry;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qb-registry-'));
+    reg = await SqliteRegistry.open(join(dir, 'registry.sqlite3'));
+  });
+  afterEach(async () => {
+    await reg.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the schema with a version, WAL and foreign keys, and reopens', async () => {
+    await reg.registerRun('run1');
+    await reg.close();
+    const db = new Database(join(dir, 'registry.sqlite3'));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect((db.prepare("SELECT value FROM registry_meta WHERE key='schema_version'").get() as { value: string }).value).toBe(String(REGISTRY_SCHEMA_VERSION));
+    db.close();
+    reg = await SqliteRegistry.open(join(dir, 'registry.sqlite3'));
+    expect(await reg.runs()).toEqual(['run1']);
+    expect(reg.database.pragma('foreign_keys', { simple: true })).toBe(1);
+    // The sidecar's own connection never waits inside SQLite (it would freeze every session): it waits on timers.
+    expect(Number(reg.database.pragma('busy_timeout', { simple: true }))).toBe(0);
+    expect(reg.busyTimeoutMs).toBeGreaterThan(0);
+    expect(reg.database.pragma('page_size', { simple: true })).toBe(8192);
+    expect(reg.checkpoint('TRUNCATE')).toMatchObject({ busy: 0 });
+  });
+
+  it('refuses a registry with another schema version (RegistrySchemaMismatch)', async () => {
+    await reg.close();
+    const db = new Database(join(dir, 'registry.sqlite3'));
+    db.prepare("UPDATE registry_meta SET value='999' WHERE key='schema_version'").run();
+    db.close();
+    await expect(SqliteRegistry.open(join(dir, 'registry.sqlite3'))).rejects.toThrow(RegistrySchemaMismatch);
+    reg = await SqliteRegistry.open(join(dir, 'other.sqlite3'));
+  });
+
+  it('a repository\'s registry file that is gone is RegistrySchemaMissing, not a new empty registry', async () => {
+    await expect(SqliteRegistry.open(join(dir, 'missing.sqlite3'), { mustExist: true })).rejects.toMatchObject({ kind: 'RegistrySchemaMissing' });
   });
 });

@@ -2,13 +2,14 @@
  * The server's connection over real streams: order, turns, cancellation, invalid messages,
  * a queue that never runs empty, and close.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { setImmediate as turn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { CancellationToken } from 'vscode-jsonrpc/node';
 import { ServerConnection, type RequestHandler } from '../../src/server/connection.js';
 import { ProtocolReader } from '../../src/server/protocol-reader.js';
 import { ProtocolWriter } from '../../src/server/protocol-writer.js';
+import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
 
 interface Out {
   id?: number | string | null;
@@ -18,34 +19,24 @@ interface Out {
   error?: { code: number; message: string; data?: { kind?: string } };
 }
 
-const frame = (msg: unknown): Buffer => {
-  const body = Buffer.from(JSON.stringify(msg), 'utf8');
-  return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'latin1'), body]);
-};
+const frame = (msg: unknown): Buffer => encodeFrame(JSON.stringify(msg));
 
-function setup(onRequest: RequestHandler, notes: Array<[string, unknown]> = []) {
+function setup(onRequest: RequestHandler, notes: Array<[string, unknown]> = [], maxInFlight = 64, output: Writable = new PassThrough()) {
   const input = new PassThrough();
-  const output = new PassThrough();
   const sent: Out[] = [];
-  let buf = Buffer.alloc(0);
-  output.on('data', (chunk: Buffer) => {
-    buf = Buffer.concat([buf, chunk]);
-    for (;;) {
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = Number(/Content-Length: (\d+)/.exec(buf.toString('latin1', 0, end))![1]);
-      if (buf.length < end + 4 + len) return;
-      sent.push(JSON.parse(buf.toString('utf8', end + 4, end + 4 + len)) as Out);
-      buf = buf.subarray(end + 4 + len);
-    }
+  const decoder = jsonMessageDecoder<Out>((m) => sent.push(m));
+  output.on('data', (chunk: Buffer) => decoder.push(chunk));
+  const reader = new ProtocolReader(input, { maxMessageBytes: 1 << 20, messageTimeoutMs: 0 });
+  const conn = new ServerConnection(reader, new ProtocolWriter(output), onRequest, (method, params) => notes.push([method, params]), {
+    maxInFlight,
+    maxMessageBytes: 1 << 20,
   });
-  const conn = new ServerConnection(new ProtocolReader(input), new ProtocolWriter(output), onRequest, (method, params) => notes.push([method, params]));
   conn.listen();
   const until = async (pred: () => boolean): Promise<void> => {
     for (let i = 0; i < 10_000 && !pred(); i++) await turn();
     expect(pred()).toBe(true);
   };
-  return { input, sent, conn, notes, until };
+  return { input, sent, conn, notes, until, reader };
 }
 
 describe('ServerConnection', () => {
@@ -184,5 +175,103 @@ describe('ServerConnection', () => {
     await until(() => sent.length === 1);
     await until(() => !conn.busy);
     expect(closes).toBe(1);
+  });
+
+  it('starts at most maxInFlight requests; while that many wait to start, input is not read', async () => {
+    const releases: Array<() => void> = [];
+    const started: number[] = [];
+    const { input, sent, until, reader } = setup(
+      (_m, params) => {
+        started.push((params as { n: number }).n);
+        return new Promise((r) => releases.push(() => r('ok')));
+      },
+      [],
+      3,
+    );
+    input.write(Buffer.concat(Array.from({ length: 10 }, (_, n) => frame({ jsonrpc: '2.0', id: n, method: 'm', params: { n } }))));
+    await until(() => started.length === 3);
+    for (let i = 0; i < 20; i++) await turn();
+    expect(started).toEqual([0, 1, 2]);
+    expect(reader.isPaused).toBe(true); // seven wait: more than maxInFlight
+    while (sent.length < 10) {
+      releases.shift()?.();
+      await turn();
+    }
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(reader.isPaused).toBe(false);
+  });
+
+  it('starts no request and reads no input while the host does not read the answers; goes on when it does', async () => {
+    const held: Array<() => void> = [];
+    const output = new Writable({ highWaterMark: 1024, write: (chunk, _e, cb) => held.push(() => (output.emit('data', chunk), cb())) });
+    const started: number[] = [];
+    const { input, sent, until, reader } = setup(
+      async (_m, params) => {
+        started.push((params as { n: number }).n);
+        return 'z'.repeat(4096);
+      },
+      [],
+      64,
+      output,
+    );
+    input.write(Buffer.concat(Array.from({ length: 5 }, (_, n) => frame({ jsonrpc: '2.0', id: n, method: 'm', params: { n } }))));
+    await until(() => started.length === 1);
+    for (let i = 0; i < 20; i++) await turn();
+    expect(started).toEqual([0]); // its 4 KiB answer is over the 1 KiB mark, and unread
+    expect(reader.isPaused).toBe(true);
+    while (sent.length < 5) {
+      held.shift()?.();
+      await turn();
+    }
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('echoes ids exactly as sent where a number cannot hold them, and cancels by them', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const output = new PassThrough();
+    const text: string[] = [];
+    output.on('data', (c: Buffer) => text.push(c.toString()));
+    const { input, sent, until } = setup(
+      async (method, _p, token) => {
+        if (method === 'wait') await gate;
+        return token.isCancellationRequested ? 'cancelled' : 'ran';
+      },
+      [],
+      64,
+      output,
+    );
+    for (const raw of ['1e400', '9007199254740993', '-0', '1.5']) input.write(encodeFrame(`{"jsonrpc":"2.0","id":${raw},"method":"m"}`));
+    input.write(encodeFrame('{"jsonrpc":"2.0","id":9007199254740995,"method":"wait"}'));
+    input.write(encodeFrame('{"jsonrpc":"2.0","id":9007199254740994,"method":"wait"}'));
+    await until(() => sent.length === 4);
+    input.write(encodeFrame('{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":9007199254740995}}'));
+    await turn();
+    release();
+    await until(() => sent.length === 6);
+    const all = text.join('');
+    for (const raw of ['1e400', '9007199254740993', '-0', '1.5']) expect(all).toContain(`"id":${raw},"result":"ran"`);
+    expect(all).toContain('"id":9007199254740995,"result":"cancelled"');
+    expect(all).toContain('"id":9007199254740994,"result":"ran"');
+    expect(all).not.toContain('"id":null');
+  });
+
+  it('every error answer carries data.kind, whoever made the error', async () => {
+    const { ResponseError } = await import('vscode-jsonrpc/node');
+    const { input, sent, until } = setup(async () => {
+      throw new ResponseError(1234, 'no data');
+    });
+    input.write(frame({ jsonrpc: '2.0', id: 1, method: 'm' }));
+    await until(() => sent.length === 1);
+    expect(sent[0]!.error).toMatchObject({ code: 1234, data: { kind: 'InternalError' } });
+  });
+
+  it('a message over maxMessageBytes is answered MessageTooLarge with its id, and the next is handled', async () => {
+    const { input, sent, until } = setup(async () => 'ok');
+    input.write(frame({ jsonrpc: '2.0', id: 'big', method: 'butler/put', params: { data: 'A'.repeat(2 << 20) } }));
+    input.write(frame({ jsonrpc: '2.0', id: 2, method: 'm' }));
+    await until(() => sent.length === 2);
+    expect(sent[0]).toMatchObject({ id: 'big', error: { code: 1035, data: { kind: 'MessageTooLarge', details: { maxMessageBytes: 1 << 20 } } } });
+    expect(sent[1]).toMatchObject({ id: 2, result: 'ok' });
   });
 });

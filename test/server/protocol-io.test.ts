@@ -1,112 +1,167 @@
 /**
- * The server's own framing: ProtocolReader (Content-Length frames → messages) and
- * ProtocolWriter (message → one framed buffer), over real streams.
+ * The server's reader (frames → parsed bodies, with the transport's limits and exact ids)
+ * and writer (message → one frame with spliced values, with backpressure), over real streams.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { Message } from 'vscode-jsonrpc/node';
-import { ProtocolReader } from '../../src/server/protocol-reader.js';
+import { ProtocolReader, type Incoming } from '../../src/server/protocol-reader.js';
 import { ProtocolWriter } from '../../src/server/protocol-writer.js';
+import { Base64Json, RawId, RawJson, frameMessage } from '../../src/server/spliced-json.js';
+import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
 
-const frame = (msg: unknown, extraHeaders = ''): Buffer => {
-  const body = Buffer.from(JSON.stringify(msg), 'utf8');
-  return Buffer.concat([Buffer.from(`${extraHeaders}Content-Length: ${body.length}\r\n\r\n`, 'latin1'), body]);
-};
+const frame = (msg: unknown): Buffer => encodeFrame(JSON.stringify(msg));
 
-function reader(): { input: PassThrough; messages: Message[]; errors: Error[] } {
+function reader(limits: Partial<{ maxMessageBytes: number; messageTimeoutMs: number }> = {}) {
   const input = new PassThrough();
-  const messages: Message[] = [];
-  const errors: Error[] = [];
-  const r = new ProtocolReader(input);
-  r.onError((err) => errors.push(err));
-  r.listen((m) => messages.push(m));
-  return { input, messages, errors };
+  const got: Incoming[] = [];
+  const r = new ProtocolReader(input, { maxMessageBytes: 1 << 20, messageTimeoutMs: 0, ...limits });
+  let closed = false;
+  r.listen(
+    (i) => got.push(i),
+    () => {},
+    () => (closed = true),
+  );
+  const messages = () => got.filter((i) => i.kind === 'message').map((i) => (i as { message: unknown }).message);
+  return { input, got, messages, reader: r, closed: () => closed };
 }
 
-const req = (id: number, text = 'x'): Message => ({ jsonrpc: '2.0', id, method: 'server/ping', params: { text } }) as Message;
+const req = (id: unknown, text = 'x') => ({ jsonrpc: '2.0', id, method: 'server/ping', params: { text } });
 
 describe('ProtocolReader', () => {
   it('reads messages split at every byte, in order, multi-byte characters included', () => {
-    const { input, messages, errors } = reader();
+    const { input, messages, got } = reader();
     const bytes = Buffer.concat([frame(req(1, 'héllo ✓ 🚀')), frame(req(2))]);
     for (let i = 0; i < bytes.length; i++) input.write(bytes.subarray(i, i + 1));
-    expect(errors).toEqual([]);
-    expect(messages).toEqual([req(1, 'héllo ✓ 🚀'), req(2)]);
+    expect(got.every((i) => i.kind === 'message')).toBe(true);
+    expect(messages()).toEqual([req(1, 'héllo ✓ 🚀'), req(2)]);
   });
 
-  it('reads several messages from one chunk, and other headers in any case', () => {
+  it('a body that is not JSON is unparsable, with its id when the id can be read; the next message is read', () => {
+    const { input, got, messages } = reader();
+    input.write(Buffer.concat([encodeFrame('{"id":"a-1","method":'), encodeFrame('{oops'), frame(req(2))]));
+    expect(got.map((i) => i.kind)).toEqual(['unparsable', 'unparsable', 'message']);
+    expect(got.map((i) => (i.kind === 'unparsable' ? i.id : undefined))).toEqual(['a-1', null, undefined]);
+    expect(messages()).toEqual([req(2)]);
+  });
+
+  it('ids a JavaScript number does not hold exactly become RawIds with the text as sent; others stay numbers', () => {
     const { input, messages } = reader();
-    input.write(Buffer.concat([frame(req(1)), frame(req(2), 'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n'), frame(req(3))]));
-    const lower = Buffer.from(JSON.stringify(req(4)));
-    input.write(Buffer.concat([Buffer.from(`content-length: ${lower.length}\r\n\r\n`), lower]));
-    expect(messages.map((m) => (m as { id: number }).id)).toEqual([1, 2, 3, 4]);
+    for (const raw of ['1e400', '9007199254740993', '-0', '1.5', '-1e-400', '42', '1.0']) {
+      input.write(encodeFrame(`{"jsonrpc":"2.0","id":${raw},"method":"m"}`));
+    }
+    input.write(encodeFrame('{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":9007199254740993}}'));
+    const ids = messages().map((m) => (m as { id?: unknown }).id);
+    expect(ids.slice(0, 5).map((id) => (id instanceof RawId ? id.text : id))).toEqual(['1e400', '9007199254740993', '-0', '1.5', '-1e-400']);
+    expect(ids.slice(5, 7)).toEqual([42, 1]);
+    const cancel = messages()[7] as { params: { id: unknown } };
+    expect(cancel.params.id).toBeInstanceOf(RawId);
+    expect(String(cancel.params.id)).toBe('9007199254740993');
   });
 
-  it('joins a large body from many chunks', () => {
-    const { input, messages } = reader();
-    const big = req(7, 'y'.repeat(3 * 1024 * 1024));
-    const bytes = frame(big);
-    for (let off = 0; off < bytes.length; off += 65536) input.write(bytes.subarray(off, off + 65536));
-    expect(messages).toEqual([big]);
+  it('a body over maxMessageBytes is skipped unread, reported with its id and method, and the stream stays in step', () => {
+    const { input, got, messages } = reader({ maxMessageBytes: 100 });
+    const big = { jsonrpc: '2.0', id: 7, method: 'butler/put', params: { data: 'A'.repeat(10_000) } };
+    const bytes = Buffer.concat([frame(big), frame(req(8))]);
+    for (let i = 0; i < bytes.length; i += 1000) input.write(bytes.subarray(i, i + 1000));
+    expect(got[0]).toEqual({ kind: 'tooLarge', id: 7, method: 'butler/put', bytes: JSON.stringify(big).length });
+    expect(messages()).toEqual([req(8)]);
   });
 
-  it('a body that is not JSON is a SyntaxError, and the next message is read', () => {
-    const { input, messages, errors } = reader();
-    input.write(Buffer.concat([Buffer.from('Content-Length: 5\r\n\r\n{oops'), frame(req(2))]));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(SyntaxError);
-    expect(messages).toEqual([req(2)]);
-  });
-
-  it('a header that never ends is a framing error once it passes 64 KiB (nothing is buffered forever)', () => {
-    const { input, messages, errors } = reader();
-    input.write(Buffer.from('X'.repeat(32 * 1024)));
-    expect(errors).toEqual([]);
-    input.write(Buffer.from('X'.repeat(40 * 1024)));
-    expect(errors.map((e) => e.message)).toEqual([expect.stringContaining('longer than 65536 bytes')]);
+  it('a framing error is reported once and nothing more is read', () => {
+    const { input, got } = reader();
+    input.write(Buffer.from('Content-Length: 12abc\r\n\r\n'));
     input.write(frame(req(3)));
-    expect(messages).toEqual([]);
+    expect(got).toEqual([{ kind: 'broken', error: expect.objectContaining({ message: expect.stringMatching(/^Framing error: a Content-Length/) }) }]);
   });
 
-  it.each([
-    ['a header line without a colon', 'Content-Length 5\r\n\r\n'],
-    ['no Content-Length', 'Content-Type: x\r\n\r\n'],
-    ['a Content-Length that is not a number', 'Content-Length: five\r\n\r\n'],
-  ])('%s is a framing error, after which nothing more is read', (_name, header) => {
-    const { input, messages, errors } = reader();
-    input.write(Buffer.concat([Buffer.from(header), frame(req(2))]));
-    input.write(frame(req(3)));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).not.toBeInstanceOf(SyntaxError);
-    expect(messages).toEqual([]);
+  it('a frame stalled half-sent is a framing error after messageTimeoutMs; a paused reader does not time out', async () => {
+    const { input, got, reader: r } = reader({ messageTimeoutMs: 30 });
+    r.pause();
+    input.write(Buffer.from('Content-Length: 10\r\n\r\n{"a"'));
+    await sleep(120);
+    expect(got).toEqual([]);
+    r.resume();
+    for (let i = 0; i < 200 && got.length === 0; i++) await sleep(10);
+    expect(got).toEqual([{ kind: 'broken', error: expect.objectContaining({ message: expect.stringMatching(/stalled half-sent/) }) }]);
+  });
+
+  it('a complete frame, or a quiet connection between frames, never times out', async () => {
+    const { input, got } = reader({ messageTimeoutMs: 20 });
+    input.write(frame(req(1)));
+    await sleep(100);
+    expect(got.map((i) => i.kind)).toEqual(['message']);
+  });
+});
+
+describe('spliced values', () => {
+  it('are written as the JSON text they stand for', () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 253]);
+    const big = Buffer.alloc(3 * 64 * 1024 + 5, 7);
+    const stored = Buffer.from('{"b":[1,2,{"c":"é"}],"a":null}');
+    const msg = { jsonrpc: '2.0', id: new RawId('9007199254740993'), result: { data: new Base64Json(bytes), big: new Base64Json(big), value: RawJson.of(stored), s: 'é' } };
+    const body = frameMessage(msg).toString('utf8').replace(/^Content-Length: \d+\r\n\r\n/, '');
+    expect(body).toBe(
+      `{"jsonrpc":"2.0","id":9007199254740993,"result":{"data":"${bytes.toString('base64')}","big":"${big.toString('base64')}","value":${stored.toString()},"s":"é"}}`,
+    );
+    const decoded: unknown[] = [];
+    jsonMessageDecoder((m) => decoded.push(m)).push(frameMessage(msg));
+    expect(decoded).toHaveLength(1);
+  });
+
+  it('outside a frame, they are their plain values', () => {
+    expect(JSON.stringify({ a: new Base64Json(Buffer.from('hi')), b: RawJson.of(Buffer.from('[1]')), c: new RawId('1.5') })).toBe('{"a":"aGk=","b":[1],"c":1.5}');
+  });
+
+  it('RawJson refuses bytes that are not one JSON value in UTF-8', () => {
+    expect(RawJson.of(Buffer.from('{"a":1'))).toBeUndefined();
+    expect(RawJson.of(Buffer.from('1 2'))).toBeUndefined();
+    expect(RawJson.of(Buffer.from([0x22, 0xc3, 0x22]))).toBeUndefined();
   });
 });
 
 describe('ProtocolWriter', () => {
-  it('writes each message as one framed buffer whose Content-Length counts UTF-8 bytes', async () => {
+  it('writes each message as one frame that the codec reads back', () => {
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
     const w = new ProtocolWriter(out);
-    await w.write(req(1, 'héllo 🚀'));
-    await w.write(req(2));
+    w.write(req(1, 'héllo 🚀'));
+    w.write(req(2));
     expect(chunks).toHaveLength(2);
-    const text = chunks[0]!.toString('utf8');
-    const body = JSON.stringify(req(1, 'héllo 🚀'));
-    expect(text).toBe(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    // What the writer frames, the reader reads back.
-    const { input, messages } = reader();
-    input.write(Buffer.concat(chunks));
-    expect(messages).toEqual([req(1, 'héllo 🚀'), req(2)]);
+    const read: unknown[] = [];
+    jsonMessageDecoder((m) => read.push(m)).push(Buffer.concat(chunks));
+    expect(read).toEqual([req(1, 'héllo 🚀'), req(2)]);
   });
 
-  it('refuses to write once the output is closed', async () => {
-    const out = new PassThrough();
+  it('is congested while its output is over the high-water mark, until the output drains', () => {
+    const pending: Array<() => void> = [];
+    const out = new Writable({ highWaterMark: 100, write: (_c, _e, cb) => pending.push(() => cb()) });
+    const w = new ProtocolWriter(out);
+    let drains = 0;
+    w.onDrain(() => drains++);
+    w.write(req(1));
+    expect(w.congested).toBe(false);
+    w.write(req(2, 'y'.repeat(200)));
+    expect(w.congested).toBe(true);
+    while (pending.length > 0) pending.shift()!();
+    expect(w.congested).toBe(false);
+    expect(drains).toBe(1);
+  });
+
+  it('reports a failed output once, and drops what is written after', () => {
+    const out = new Writable({ write: (_c, _e, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
     const w = new ProtocolWriter(out);
     const errors: Error[] = [];
-    w.onError(([err]) => errors.push(err));
-    out.end();
-    await expect(w.write(req(1))).rejects.toThrow('closed');
-    expect(errors).toHaveLength(1);
+    w.onError((e) => errors.push(e));
+    w.write(req(1));
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        w.write(req(2));
+        expect(errors.map((e) => e.message)).toEqual(['write EPIPE']);
+        expect(w.broken).toBe(true);
+        resolve();
+      }),
+    );
   });
 });

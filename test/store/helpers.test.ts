@@ -1,48 +1,10 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgument, InvalidKey } from '../../src/model/errors.js';
-import { compileGlob, literalPrefix } from '../../src/store/glob.js';
 import { checkKey, compareKeys } from '../../src/store/keys.js';
 import { Mutex } from '../../src/util/mutex.js';
-import { canonicalJson, jsonEqual, matchesQuery } from '../../src/store/query.js';
+import { matchesQuery } from '../../src/store/query.js';
 import { openStore, StoreSpecSchema } from '../../src/store/store-factory.js';
-
-describe('glob', () => {
-  const keys = [
-    'a', 'a/b', 'a/b/c', 'ab', 'abc/d', 'key1', 'key12', '.hidden', 'x/.y', 'br[1]', 'q/a.txt', 'z{1}', 'p!q', 'a+b', '@x',
-  ];
-  const patterns = [
-    'a/**', 'a/**/c', 'a/*', 'a*', 'ab*', '**', '*', 'key?', 'key[0-9]', 'key[!2]*', './a', './a/**', '{a,ab}', 'a/{b,x}/*',
-    'br\\[1\\]', 'q/*.txt', '**/.*', 'z\\{1\\}', 'p!q', 'a+b', '@x', '!(a)', 'a/b', 'x/.y',
-  ];
-
-  it('every key a pattern matches starts with its literal prefix', () => {
-    for (const p of patterns) {
-      const g = compileGlob(p);
-      for (const k of keys) if (g.match(k)) expect(k.startsWith(g.prefix), `${p} matched ${k}, prefix ${g.prefix}`).toBe(true);
-    }
-  });
-
-  it('computes useful prefixes', () => {
-    expect(literalPrefix('key*')).toBe('key');
-    expect(literalPrefix('a/b/c*')).toBe('a/b/c');
-    expect(literalPrefix('a/**')).toBe('a');
-    expect(literalPrefix('./a/b')).toBe('a/b');
-    expect(literalPrefix('**')).toBe('');
-    expect(literalPrefix('exact')).toBe('exact');
-  });
-
-  it('[!...] negates (picomatch needs posix: true for that)', () => {
-    const g = compileGlob('key[!1]');
-    expect(g.match('key1')).toBe(false);
-    expect(g.match('key2')).toBe(true);
-  });
-
-  it('rejects empty and non-string patterns', () => {
-    expect(() => compileGlob('')).toThrow(InvalidArgument);
-    expect(() => compileGlob(3)).toThrow(InvalidArgument);
-  });
-});
 
 describe('keys', () => {
   it('accepts path-like keys and rejects escaping or ill-formed ones', () => {
@@ -65,22 +27,6 @@ describe('keys', () => {
 });
 
 describe('query semantics', () => {
-  it('JSON deep equality', () => {
-    expect(jsonEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
-    expect(jsonEqual({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(true);
-    expect(jsonEqual([1, 2], [2, 1])).toBe(false);
-    expect(jsonEqual(1, true)).toBe(false);
-    expect(jsonEqual(null, {})).toBe(false);
-    expect(jsonEqual({ a: undefined }, {})).toBe(false);
-    expect(jsonEqual([], {})).toBe(false);
-  });
-
-  it('canonical JSON is equal exactly for deep-equal values', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { x: 2, y: 1 }] }, b: 1 }));
-    expect(canonicalJson([1, 2])).not.toBe(canonicalJson([2, 1]));
-    expect(canonicalJson('1')).not.toBe(canonicalJson(1));
-  });
-
   it('null matches only a stored null', () => {
     expect(matchesQuery({ x: null }, { x: null })).toBe(true);
     expect(matchesQuery({}, { x: null })).toBe(false);

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Mapping as _MappingABC
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
 
-from .errors import QuantumButlerError
+from .errors import MessageTooLargeError, QuantumButlerError
 from .refs import ref_id
 from .rpc import Connection
 
@@ -560,23 +560,32 @@ class QuantumBackedButler:
         """As :meth:`put`, returning the whole result: ``{ref, size, sha256, uri, alreadyStored}``."""
         limit = self.connection.max_inline_bytes
         temp: Optional[str] = None
+        raw: Optional[bytes] = None  # the bytes of a bytes or text value
         if isinstance(obj, (bytes, bytearray, memoryview)):
-            data = bytes(obj)
-            if len(data) > limit:
-                temp = _write_temp(data)
+            raw = bytes(obj)
+            if len(raw) > limit:
+                temp = _write_temp(raw)
                 payload: Dict[str, Any] = {"encoding": "file", "path": temp, "mode": "move"}
             else:
-                payload = {"encoding": "base64", "data": base64.b64encode(data).decode("ascii")}
+                payload = {"encoding": "base64", "data": base64.b64encode(raw).decode("ascii")}
         elif isinstance(obj, str):
-            encoded = obj.encode("utf-8")
-            if len(encoded) > limit:
-                temp = _write_temp(encoded)
+            raw = obj.encode("utf-8")
+            if len(raw) > limit:
+                temp = _write_temp(raw)
                 payload = {"encoding": "file", "path": temp, "mode": "move"}
             else:
                 payload = {"encoding": "text", "text": obj}
         else:
             payload = {"encoding": "json", "value": obj}
         try:
+            try:
+                return self.put_payload(payload, ref, provenance=provenance, timeout=timeout, progress=progress)
+            except MessageTooLargeError:
+                if temp is not None or raw is None:
+                    raise
+            # Within maxInlineBytes, but over the sidecar's message limit once escaped: by file.
+            temp = _write_temp(raw)
+            payload = {"encoding": "file", "path": temp, "mode": "move"}
             return self.put_payload(payload, ref, provenance=provenance, timeout=timeout, progress=progress)
         finally:
             if temp is not None:

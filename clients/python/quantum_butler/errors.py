@@ -36,6 +36,10 @@ __all__ = [
     "KeyNotFoundError",
     "MethodNotFoundError",
     "StoreBusyError",
+    "MessageTooLargeError",
+    "RegistryUnavailableError",
+    "RegistrySchemaError",
+    "ChecksumMismatchError",
     "FileExistsButlerError",
     "SidecarDied",
     "RequestTimeout",
@@ -160,6 +164,31 @@ class StoreBusyError(QuantumButlerError):
     """A SQLite store or a repository's registry stayed locked by another writer (often another
     sidecar process) past the lock timeout. Nothing was written; retrying later may succeed."""
 
+    @property
+    def retry_after_ms(self) -> Optional[int]:
+        """For a SQLite store: milliseconds before a retry is likely to find the lock free."""
+        value = self.data.get("retryAfterMs")
+        return value if isinstance(value, int) else None
+
+
+class MessageTooLargeError(QuantumButlerError):
+    """A message over the sidecar's ``--max-message-bytes``: refused from its header and skipped
+    unread (nothing was done). Send the value as a file instead."""
+
+
+class RegistryUnavailableError(QuantumButlerError, ConnectionError):
+    """The repository's registry server (PostgreSQL) cannot be reached: down, refusing
+    connections, or out of them. Nothing was written; retrying later may succeed."""
+
+
+class RegistrySchemaError(QuantumButlerError, RuntimeError):
+    """The registry has no schema where the repository says it is (RegistrySchemaMissing),
+    or its schema version is not the sidecar's (RegistrySchemaMismatch)."""
+
+
+class ChecksumMismatchError(QuantumButlerError, OSError):
+    """A repository artifact's bytes do not match the checksum its record holds."""
+
 
 #: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
@@ -177,6 +206,11 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "KeyNotFound": KeyNotFoundError,
     "MethodNotFound": MethodNotFoundError,
     "StoreBusy": StoreBusyError,
+    "MessageTooLarge": MessageTooLargeError,
+    "RegistryUnavailable": RegistryUnavailableError,
+    "RegistrySchemaMissing": RegistrySchemaError,
+    "RegistrySchemaMismatch": RegistrySchemaError,
+    "ChecksumMismatch": ChecksumMismatchError,
     "FileExists": FileExistsButlerError,
 }
 

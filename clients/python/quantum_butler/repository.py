@@ -32,11 +32,23 @@ class Repository:
         self.timeout = timeout
 
     @classmethod
-    def create(cls, client_or_conn: Union[Client, Connection], root: str, config: Optional[Mapping[str, Any]] = None, **kw: Any) -> "Repository":
+    def create(
+        cls,
+        client_or_conn: Union[Client, Connection],
+        root: str,
+        config: Optional[Mapping[str, Any]] = None,
+        *,
+        registry: Optional[Mapping[str, Any]] = None,
+        **kw: Any,
+    ) -> "Repository":
+        """``registry``: ``{"kind": "postgresql", "url": ..., "schema": ...}`` puts the registry on a
+        PostgreSQL server (default: a SQLite file in the repository)."""
         repo = cls(client_or_conn, root, **kw)
         params: Dict[str, Any] = {"root": repo.root}
         if config is not None:
             params["config"] = dict(config)
+        if registry is not None:
+            params["registry"] = dict(registry)
         repo.info = repo.client.request("repository/create", params, timeout=repo.timeout)
         return repo
 
@@ -133,6 +145,12 @@ class Repository:
         if depth is not None:
             params["depth"] = depth
         return self._call("repository/lineage", params)
+
+    def migrate_registry(self, to: Optional[Mapping[str, Any]] = None, *, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Move the SQLite registry to PostgreSQL (``to={"kind": "postgresql", "url": ...}``),
+        switching butler.json once the copy is verified; without ``to``, upgrade its schema."""
+        params: Dict[str, Any] = {} if to is None else {"to": dict(to)}
+        return self._call("repository/migrateRegistry", params, timeout=timeout)
 
     def provenance(self, quantum_id: str, format: str = "native") -> Any:
         """A stored quantum's provenance: ``native``, ``daf_butler``, ``prov`` or ``openlineage``."""

@@ -31,6 +31,7 @@ import { decodeForRead } from '../../datastore/codec.js';
 import { toOpenLineage, toProvJson } from '../../repository/export-formats.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge, writeDestination, type EncodedPayload } from '../payload.js';
 import type { RequestContext } from '../context.js';
+import { RawJson, spliced } from '../spliced-json.js';
 import type { Server } from '../server.js';
 
 /** A ref from the wire: an id the butler resolves, or a full ref. */
@@ -91,7 +92,7 @@ async function readAndEncode(
     }
     if (plain && p.as !== 'text' && jsonFormatted(butler, arg)) {
       // A plain JSON read: the stored bytes are the value's JSON (checked when written),
-      // so parse once and take the size from them instead of re-serialising to measure.
+      // so they are sent as they are and their size is the value's.
       const { bytes, ref, storageClass, formatter } = await butler.getBytes(arg, ctx);
       if (storageClass !== ref.datasetType.storageClass) {
         // Written in another class (a shared datastore, an older record): convert as a normal read would.
@@ -100,7 +101,10 @@ async function readAndEncode(
         return { ref: wireRef(ref), storageClass: read.storageClass, payload, size };
       }
       if (bytes.length > max) throw tooLarge(bytes.length, max, 'The value');
-      return { ref: wireRef(ref), storageClass, payload: { encoding: 'json' as const, value: JSON.parse(bytes.toString('utf8')) as unknown }, size: bytes.length };
+      // Spliced into the answer as they are (one copy), once checked to be JSON.
+      const raw = RawJson.of(bytes);
+      const value = raw ? spliced<unknown>(raw) : (JSON.parse(bytes.toString('utf8')) as unknown);
+      return { ref: wireRef(ref), storageClass, payload: { encoding: 'json' as const, value }, size: bytes.length };
     }
     const { value, storageClass, ref } = await butler.get(arg, request, ctx);
     ctx.progress(0.5, 'read');

@@ -1,13 +1,13 @@
 /** repository/*: thin handlers over Repository, the registry and collect-and-transfer. */
 import { readFile } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import * as P from '../../../protocol/repository.js';
 import { wireRef } from '../../butler/provenance.js';
-import { collectAndTransfer, collectAndTransferAsync, type CollectItem } from '../../repository/collect-and-transfer.js';
-import { lineage } from '../../repository/lineage.js';
+import { collectAndTransfer, type CollectItem } from '../../repository/collect-and-transfer.js';
 import { exportStoredProvenance } from '../../repository/export-formats.js';
 import { makeQuantum } from '../../repository/make-quantum.js';
-import { parseDatasetType } from '../../model/dataset-type.js';
+import { migrateToPostgres, upgradeRegistry } from '../../repository/migrate-registry.js';
+import { parseDatasetType, type DatasetType } from '../../model/dataset-type.js';
 import { parseDataId } from '../../model/data-coordinate.js';
 import { isMinimalRef, parseDatasetRef, refFieldsMismatch, type DatasetRef } from '../../model/dataset-ref.js';
 import { normalizeDatasetId } from '../../model/dataset-id.js';
@@ -20,9 +20,9 @@ import { decodePutPayload, encodeReadValue } from '../payload.js';
 import type { Server } from '../server.js';
 
 /** A ref the registry knows: by id, or a full ref checked against it. */
-function registeredRef(repo: Repository, input: DatasetRefInput): DatasetRef {
+async function registeredRef(repo: Repository, input: DatasetRefInput): Promise<DatasetRef> {
   const id = normalizeDatasetId(input.id);
-  const ref = repo.resolveRef(id);
+  const ref = await repo.resolveRef(id);
   if (!isMinimalRef(input)) {
     const given = parseDatasetRef(input, new Map([[ref.datasetType.name, ref.datasetType]]), repo.storageClasses);
     const mismatch = refFieldsMismatch(ref, given, repo.storageClasses).filter((f) => f !== 'storageClass');
@@ -67,19 +67,15 @@ export function registerRepository(server: Server): void {
   const repo = (root: string) => server.repositories.open(root);
   const max = () => server.options.maxInlineBytes;
 
-  server.handle(P.RepositoryCreate, (p) => {
-    const r = server.repositories.create(p.root, p.config ?? {});
+  server.handle(P.RepositoryCreate, async (p) => {
+    const r = await server.repositories.create(p.root, p.config ?? {}, p.registry);
     return { root: r.root, datastoreName: r.datastoreName, config: r.config as unknown as Record<string, unknown> };
   });
 
-  server.handle(P.RepositoryRegisterDatasetType, (p) => {
-    const r = repo(p.root);
+  server.handle(P.RepositoryRegisterDatasetType, async (p) => {
+    const r = await repo(p.root);
     const dt = parseDatasetType(p.datasetType);
-    return r.writes.run(() => {
-      const before = r.registry.getDatasetType(dt.name);
-      r.registerDatasetType(dt);
-      return { registered: before === undefined };
-    });
+    return r.writes.run(async () => ({ registered: await r.registerDatasetType(dt) }));
   });
 
   server.handle(P.RepositoryPut, async (p, ctx) => {
@@ -87,7 +83,7 @@ export function registerRepository(server: Server): void {
     try {
       const decoded = await decodePutPayload(p.payload, max());
       ctx.checkCancelled();
-      const r = repo(p.root);
+      const r = await repo(p.root);
       const { ref, info, sha256 } = await r.writes.run(() => r.put(p.datasetType, parseDataId(p.dataId), p.run, decoded.source, p.idGenerationMode));
       await decoded.afterPut();
       return { ref: wireRef(ref), size: info.file_size, sha256 };
@@ -97,35 +93,40 @@ export function registerRepository(server: Server): void {
   });
 
   server.handle(P.RepositoryGet, async (p, ctx) => {
-    const r = repo(p.root);
-    const ref = registeredRef(r, p.ref);
+    const r = await repo(p.root);
+    const ref = await registeredRef(r, p.ref);
     const { value, storageClass } = await r.get(ref, { parameters: p.parameters, storageClass: p.storageClass, component: p.component ?? p.ref.component ?? undefined });
     ctx.checkCancelled();
     const { payload, size } = await encodeReadValue(value, storageClass, r.storageClasses, p.as, p.destination, max());
     return { ref: wireRef(ref), storageClass, payload, size };
   });
 
-  server.handle(P.RepositoryQueryDatasets, (p) => ({
-    refs: repo(p.root)
-      .registry.queryDatasets({ datasetType: p.datasetType, run: p.run, dataId: p.dataId })
-      .map(wireRef),
+  server.handle(P.RepositoryQueryDatasets, async (p) => ({
+    refs: (await (await repo(p.root)).registry.queryDatasets({ datasetType: p.datasetType, run: p.run, dataId: p.dataId })).map(wireRef),
   }));
 
-  server.handle(P.RepositoryExportRecords, (p) => {
-    const r = repo(p.root);
-    const ids = p.refs.map((x) => registeredRef(r, x).id);
-    return { records: { [r.datastoreName]: serializeDatastoreRecordData(r.exportRecords(ids)) } };
+  server.handle(P.RepositoryExportRecords, async (p) => {
+    const r = await repo(p.root);
+    const ids: string[] = [];
+    for (const x of p.refs) ids.push((await registeredRef(r, x)).id);
+    return { records: { [r.datastoreName]: serializeDatastoreRecordData(await r.exportRecords(ids)) } };
   });
 
-  server.handle(P.RepositoryMakeQuantum, (p) => {
-    const r = repo(p.root);
-    const resolve = (x: DatasetRefInput): DatasetRef =>
-      isMinimalRef(x) ? registeredRef(r, x) : parseDatasetRef(x, new Map(r.registry.datasetTypes().map((d) => [d.name, d])), r.storageClasses);
-    const made = makeQuantum(r, {
+  server.handle(P.RepositoryMakeQuantum, async (p) => {
+    const r = await repo(p.root);
+    let types: Map<string, DatasetType> | undefined;
+    const resolve = async (x: DatasetRefInput): Promise<DatasetRef> =>
+      isMinimalRef(x) ? registeredRef(r, x) : parseDatasetRef(x, (types ??= new Map((await r.registry.datasetTypes()).map((d) => [d.name, d]))), r.storageClasses);
+    const all = async (xs: DatasetRefInput[]): Promise<DatasetRef[]> => {
+      const out: DatasetRef[] = [];
+      for (const x of xs) out.push(await resolve(x));
+      return out;
+    };
+    const made = await makeQuantum(r, {
       taskName: p.taskName,
       dataId: p.dataId ? parseDataId(p.dataId) : null,
-      inputs: p.inputs.map(resolve),
-      initInputs: p.initInputs.map(resolve),
+      inputs: await all(p.inputs),
+      initInputs: await all(p.initInputs),
       outputs: p.outputs.map((o) => ({ datasetType: o.datasetType, dataId: parseDataId(o.dataId), run: o.run, mode: o.idGenerationMode })),
       includeRecords: p.includeRecords,
     });
@@ -136,7 +137,7 @@ export function registerRepository(server: Server): void {
     if (p.quanta.length !== p.provenance.length) {
       throw new InvalidArgument(`quanta (${p.quanta.length}) and provenance (${p.provenance.length}) must have the same length.`);
     }
-    const r = repo(p.root);
+    const r = await repo(p.root);
     ctx.work.begin(p.dryRun ? 'Checking collect-and-transfer' : 'Collecting and transferring');
     try {
       // Documents given as paths are read READ_CONCURRENCY at a time (one after the other,
@@ -165,16 +166,26 @@ export function registerRepository(server: Server): void {
         dryRun: p.dryRun,
         progress: (done: number, total: number) => ctx.progress(0.2 + (0.8 * done) / Math.max(total, 1), `${done}/${total} quanta`),
         checkCancelled: () => ctx.checkCancelled(),
+        ownDatastore: r.datastoreName,
         storageClasses: r.storageClasses,
       };
       // A dry run only reads; a real one waits for other registry writes of this process.
-      return p.dryRun ? collectAndTransfer(r.registry, items, opts) : await r.writes.run(() => collectAndTransferAsync(r.registry, items, opts));
+      return p.dryRun ? await collectAndTransfer(r.registry, items, opts) : await r.writes.run(() => collectAndTransfer(r.registry, items, opts));
     } finally {
       ctx.work.end();
     }
   });
 
-  server.handle(P.RepositoryLineage, (p) => lineage(repo(p.root).registry, normalizeDatasetId(p.datasetId), p.direction, p.depth));
+  server.handle(P.RepositoryMigrateRegistry, async (p) => {
+    // Not opened first: a registry whose schema version differs does not open.
+    const root = resolvePath(p.root);
+    // Nothing of this process may be using the old registry meanwhile.
+    await server.repositories.release(root);
+    const opts = server.options.registryUrl !== undefined ? { registryUrl: server.options.registryUrl } : {};
+    return p.to ? migrateToPostgres(root, p.to, opts) : upgradeRegistry(root, opts);
+  });
 
-  server.handle(P.RepositoryProvenance, (p) => exportStoredProvenance(repo(p.root).registry, p.quantumId, p.format));
+  server.handle(P.RepositoryLineage, async (p) => (await repo(p.root)).registry.lineage(normalizeDatasetId(p.datasetId), p.direction, p.depth));
+
+  server.handle(P.RepositoryProvenance, async (p) => exportStoredProvenance((await repo(p.root)).registry, p.quantumId, p.format));
 }

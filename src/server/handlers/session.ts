@@ -58,7 +58,7 @@ export function registerSession(server: Server): void {
       let ownsStore: boolean;
       let storeReadOnly = false;
       if (params.repository) {
-        const repo = server.repositories.open(params.repository.root);
+        const repo = await server.repositories.open(params.repository.root);
         // The repository's storage classes, plus the session's own, without changing the repository's.
         const storageClasses = StorageClassRegistry.withBuiltins();
         storageClasses.loadConfig(repo.config.storageClasses as never);

@@ -5,13 +5,14 @@ import { isAbsolute } from 'node:path';
 import type { Store, StoreValue } from '../../store/store.js';
 import { decodeBase64, tooLarge } from '../payload.js';
 import type { Server } from '../server.js';
+import { Base64Json, spliced } from '../spliced-json.js';
 import type { Session } from '../session-table.js';
 
 const decode = (data: string, max: number): Buffer => decodeBase64(data, max, 'data');
 
 function encode(bytes: Buffer, max: number): string {
   if (bytes.length > max) throw tooLarge(bytes.length, max, 'The data');
-  return bytes.toString('base64');
+  return spliced<string>(new Base64Json(bytes));
 }
 
 function encodeValue(v: StoreValue, max: number) {

@@ -1,14 +1,21 @@
 /**
  * Entry point of the registry writer thread (see bulk-writer-thread.ts): open the
- * registry, take the write lock, apply batches until told to finish, then commit or roll
+ * registry file, take the write lock, apply batches until told to finish, then commit or roll
  * back and report. Modules are imported inside the try, so even a failure to load them is
  * reported to the caller instead of leaving it waiting.
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { WorkerData, WorkerReply, WorkerRequest } from './bulk-writer-thread.js';
-import { SLOT } from './bulk-writer-slots.js';
+import type { WorkerChannel, WorkerReply, WorkerRequest } from '../bulk-writer-thread.js';
+import { SLOT } from '../bulk-writer-slots.js';
 
-const { path, port, shared, maxConflicts, busyTimeoutMs } = workerData as WorkerData;
+/** What SqliteRegistry starts this worker with. */
+export interface SqliteWorkerData {
+  path: string;
+  maxConflicts: number;
+  busyTimeoutMs: number;
+}
+
+const { path, port, shared, maxConflicts, busyTimeoutMs } = workerData as SqliteWorkerData & WorkerChannel;
 
 class Stop extends Error {}
 
@@ -31,15 +38,17 @@ function next(): WorkerRequest {
 
 let close: (() => void) | undefined;
 try {
-  const { Registry } = await import('./registry.js');
+  const { SqliteConnection, busyAsStoreBusy } = await import('./connection.js');
+  const { tablesOf } = await import('./tables.js');
   const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
-  const registry = Registry.open(path, { busyTimeoutMs });
-  close = () => registry.close({ checkpoint: false });
+  // This thread may wait inside SQLite for another process's lock: it blocks only itself.
+  const conn = SqliteConnection.open(path, { busyTimeoutMs, blockingWaits: true, mustExist: true });
+  close = () => conn.close({ checkpoint: false });
   let done: Extract<WorkerReply, { kind: 'done' }> | undefined;
   try {
-    registry.bulkTransaction(() => {
+    conn.bulkTransaction(() => {
       reply({ kind: 'ready' });
-      const writer = new BulkWriter(new WriteSink(registry), maxConflicts);
+      const writer = new BulkWriter(new WriteSink(tablesOf(conn.db)), maxConflicts);
       for (;;) {
         const msg = next();
         if (msg.kind === 'finish') {
@@ -56,15 +65,15 @@ try {
       }
     });
   } catch (err) {
-    if (!(err instanceof Stop)) throw err;
+    // Another process kept the write lock past the timeout: the caller gets the retryable StoreBusy.
+    if (!(err instanceof Stop)) throw busyAsStoreBusy(err, path);
   }
   // The commit (or rollback) happened when bulkTransaction returned.
   if (done) done.seconds.commit = Math.round(performance.now() - done.seconds.commit) / 1000;
   reply(done ?? { kind: 'aborted' });
 } catch (err) {
-  const e = err as Error;
-  const errorKind = (err as { kind?: unknown }).kind;
-  reply({ kind: 'error', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), ...(typeof errorKind === 'string' ? { errorKind } : {}) });
+  const { errorReply } = await import('../bulk-writer-thread.js');
+  reply(errorReply(err));
 } finally {
   try {
     close?.();

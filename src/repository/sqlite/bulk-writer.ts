@@ -1,31 +1,43 @@
 /**
- * The write side of collect-and-transfer: applies batches of ready-made rows to a sink
- * and keeps the outcome (counts, conflicts, groups). It never sees items, documents or
- * refs, only strings and numbers in flat arrays, so the same code runs in the caller's
- * thread or on a writer thread (bulk-writer-thread.ts) behind a message port, where
- * batches cross as cheap structured clones.
- *
- * Batches, in the order the caller sends them:
- * - `ensure`: runs and dataset types the batch needs (resolved by the caller's planning);
- * - `quanta`: quanta in item order, each with its input and output edges; a quantum's
- *   edges are written only when the quantum row is new (a stored quantum has them);
- * - `datasets`: actual outputs in dataset id order, each with its datastore records.
- * `finish()` then checks that no dataset already present is claimed by another quantum.
+ * The SQLite registry's bulk writer: applies collect-and-transfer's batches
+ * (../bulk-batches.ts) row by row to a sink and keeps the outcome (counts, conflicts,
+ * groups). It sees only strings and numbers in flat arrays, so the same code runs in the
+ * caller's thread or on a writer thread (bulk-writer-thread.ts) behind a message port.
+ * Inserts use `INSERT ... ON CONFLICT DO NOTHING` and change counts: the lookup that
+ * explains a no-op only runs when a row was already there.
  */
-import { makeDatasetType, datasetTypeEquals, type DatasetType, type SerializedDatasetType } from '../model/dataset-type.js';
-import { ConflictList, type CollectConflict } from './collect-report.js';
+import { performance } from 'node:perf_hooks';
+import { makeDatasetType, datasetTypeEquals, type DatasetType } from '../../model/dataset-type.js';
+import { ConflictList } from '../collect-report.js';
 import {
-  describeDatasetConflict,
-  INSERTED,
-  quantumDifferences,
-  recordConflict,
-  recordDifferences,
-  type DatasetKeyRow,
-  type QuantumRow,
-  type RecordColumns,
-  type Registry,
-  type RowOutcome,
-} from './registry.js';
+  DATASET_STRIDE,
+  EDGE_ACTUAL,
+  EDGE_AVAILABLE,
+  EDGE_INIT,
+  INPUT_STRIDE,
+  OUTPUT_STRIDE,
+  QUANTUM_STRIDE,
+  RECORD_STRIDE,
+  roundTimings,
+  sortGroups,
+  type DatasetsBatch,
+  type EnsureBatch,
+  type QuantaBatch,
+  type WriterBatch,
+  type WriterResult,
+} from '../bulk-batches.js';
+import { describeDatasetConflict, INSERTED, quantumDifferences, type DatasetKeyRow, type QuantumRow, type RowOutcome } from '../registry-rows.js';
+import { recordConflict, recordDifferences, type RecordColumns } from '../record-columns.js';
+import type { DatasetTables } from './datasets.js';
+import type { QuantumTables } from './quanta.js';
+import type { RecordTables } from './records.js';
+
+/** The registry's tables as one connection sees them. */
+export interface Tables {
+  datasets: DatasetTables;
+  records: RecordTables;
+  quanta: QuantumTables;
+}
 
 // ------------------------------------------------------------------ sinks: where rows go
 
@@ -44,53 +56,44 @@ export interface Sink {
   insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined];
 }
 
-/** Input edge flags (bits of one number, so an edge is five values in a batch). */
-export const EDGE_INIT = 1;
-export const EDGE_AVAILABLE = 2;
-export const EDGE_ACTUAL = 4;
-
 export class WriteSink implements Sink {
-  constructor(private readonly r: Registry) {}
+  constructor(private readonly t: Tables) {}
   ensureRun(name: string): void {
-    this.r._ensureRun(name);
+    this.t.datasets.ensureRun(name);
   }
   ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined] {
-    return this.r._ensureDatasetType(dt);
+    return this.t.datasets.ensureDatasetType(dt);
   }
   datasetType(name: string): DatasetType | undefined {
-    return this.r.getDatasetType(name);
+    return this.t.datasets.datasetType(name);
   }
   insertDataset(id: string, datasetType: string, run: string, key: string, dataIdJson: string): RowOutcome {
-    return this.r._insertDatasetRow(id, datasetType, run, key, dataIdJson);
+    return this.t.datasets.insertDataset(id, datasetType, run, key, dataIdJson);
   }
   datasetKey(id: string): DatasetKeyRow | undefined {
-    return this.r._datasetKey(id);
+    return this.t.datasets.datasetKey(id);
   }
   datasetIdByKey(datasetType: string, run: string, key: string): string | undefined {
-    return this.r._datasetIdByKey(datasetType, run, key);
+    return this.t.datasets.datasetIdByKey(datasetType, run, key);
   }
   otherProducer(datasetId: string, quantumId: string): string | undefined {
-    return this.r._otherProducer(datasetId, quantumId);
+    return this.t.quanta.otherProducer(datasetId, quantumId);
   }
   insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined] {
-    return this.r._insertQuantumRow(row);
+    return this.t.quanta.insert(row);
   }
   insertInputEdge(q: string, d: string, t: string, run: string, dataIdJson: string, flags: number): void {
-    this.r._insertInputEdge(q, d, t, run, dataIdJson, (flags & EDGE_INIT) !== 0, true, (flags & EDGE_AVAILABLE) !== 0, (flags & EDGE_ACTUAL) !== 0);
+    this.t.quanta.insertInput(q, d, t, run, dataIdJson, (flags & EDGE_INIT) !== 0, true, (flags & EDGE_AVAILABLE) !== 0, (flags & EDGE_ACTUAL) !== 0);
   }
   insertOutputEdge(q: string, d: string, actual: boolean): void {
-    this.r._insertOutputEdge(q, d, true, actual);
+    this.t.quanta.insertOutput(q, d, true, actual);
   }
   insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined] {
-    return this.r._insertRecordRow(datasetId, datastoreName, cols);
+    return this.t.records.insert(datasetId, datastoreName, cols);
   }
 }
 
-/**
- * Looks rows up in the registry and keeps what the batch would add in memory: the dry run's
- * sink, and the planning sink of a batch written on another thread (which reads the
- * committed registry while that thread holds the write lock).
- */
+/** Looks rows up in the registry and keeps what the batch would add in memory: the dry run's sink. */
 export class DrySink implements Sink {
   private readonly types = new Map<string, DatasetType>();
   private readonly datasets = new Map<string, DatasetKeyRow>();
@@ -98,25 +101,16 @@ export class DrySink implements Sink {
   private readonly producers = new Map<string, string>();
   private readonly quanta = new Map<string, QuantumRow>();
   private readonly records = new Map<string, RecordColumns>();
-  /** Runs and dataset types this batch would add, in the order first seen. */
-  readonly newRuns: string[] = [];
-  readonly newTypes: DatasetType[] = [];
-  private readonly runsSeen = new Set<string>();
-  constructor(private readonly r: Registry) {}
-  ensureRun(name: string): void {
-    if (this.runsSeen.has(name)) return;
-    this.runsSeen.add(name);
-    if (!this.r.hasRun(name)) this.newRuns.push(name);
-  }
+  constructor(private readonly t: Tables) {}
+  ensureRun(): void {}
   ensureDatasetType(dt: DatasetType): [RowOutcome, DatasetType | undefined] {
     const existing = this.datasetType(dt.name);
     if (existing) return datasetTypeEquals(existing, dt) ? ['present', existing] : ['conflict', existing];
     this.types.set(dt.name, dt);
-    this.newTypes.push(dt);
     return INSERTED;
   }
   datasetType(name: string): DatasetType | undefined {
-    return this.types.get(name) ?? this.r.getDatasetType(name);
+    return this.types.get(name) ?? this.t.datasets.datasetType(name);
   }
   insertDataset(id: string, datasetType: string, run: string, key: string): RowOutcome {
     const row = this.datasetKey(id);
@@ -127,18 +121,18 @@ export class DrySink implements Sink {
     return 'inserted';
   }
   datasetKey(id: string): DatasetKeyRow | undefined {
-    return this.datasets.get(id) ?? this.r._datasetKey(id);
+    return this.datasets.get(id) ?? this.t.datasets.datasetKey(id);
   }
   datasetIdByKey(datasetType: string, run: string, key: string): string | undefined {
-    return this.keys.get(`${datasetType}\0${run}\0${key}`) ?? this.r._datasetIdByKey(datasetType, run, key);
+    return this.keys.get(`${datasetType}\0${run}\0${key}`) ?? this.t.datasets.datasetIdByKey(datasetType, run, key);
   }
   otherProducer(datasetId: string, quantumId: string): string | undefined {
     const mine = this.producers.get(datasetId);
     if (mine !== undefined && mine !== quantumId) return mine;
-    return this.r._otherProducer(datasetId, quantumId);
+    return this.t.quanta.otherProducer(datasetId, quantumId);
   }
   insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined] {
-    const existing = this.quanta.get(row.id) ?? this.r._quantumRow(row.id);
+    const existing = this.quanta.get(row.id) ?? this.t.quanta.row(row.id);
     if (existing) return [quantumDifferences(existing, row).length === 0 ? 'present' : 'conflict', existing];
     this.quanta.set(row.id, row);
     return INSERTED;
@@ -149,56 +143,11 @@ export class DrySink implements Sink {
   }
   insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined] {
     const k = `${datasetId}\0${datastoreName}\0${cols.component}`;
-    const existing = this.records.get(k) ?? this.r._recordColumns(datasetId, datastoreName, cols.component);
+    const existing = this.records.get(k) ?? this.t.records.columns(datasetId, datastoreName, cols.component);
     if (existing) return [recordDifferences(existing, cols).length === 0 ? 'present' : 'conflict', existing];
     this.records.set(k, cols);
     return INSERTED;
   }
-}
-
-// ------------------------------------------------------------------ batches
-
-/** Values per quantum in `QuantaBatch.quanta`: the QuantumRow columns, then the edge counts. */
-export const QUANTUM_STRIDE = 10;
-/** Values per input edge: dataset id, dataset type, run, data ID JSON, flags (EDGE_*). */
-export const INPUT_STRIDE = 5;
-/** Values per output edge: dataset id, actual (0/1). */
-export const OUTPUT_STRIDE = 2;
-/** Values per dataset: id, quantum id, dataset type, run, data ID key, data ID JSON, record count. */
-export const DATASET_STRIDE = 7;
-/** Values per record: datastore name, then the RecordColumns in declaration order. */
-export const RECORD_STRIDE = 9;
-
-export interface EnsureBatch {
-  kind: 'ensure';
-  runs: string[];
-  datasetTypes: SerializedDatasetType[];
-}
-
-export interface QuantaBatch {
-  kind: 'quanta';
-  /** id, task_name, data_id, host, started_at, ended_at, format, provenance, #inputs, #outputs. */
-  quanta: Array<string | number | null>;
-  inputs: Array<string | number>;
-  outputs: Array<string | number>;
-}
-
-export interface DatasetsBatch {
-  kind: 'datasets';
-  datasets: Array<string | number>;
-  records: Array<string | number | null>;
-}
-
-export type WriterBatch = EnsureBatch | QuantaBatch | DatasetsBatch;
-
-/** What the writer found; merged into the CollectReport by the caller. */
-export interface WriterResult {
-  quanta: { stored: number; alreadyPresent: number };
-  datasets: { inserted: number; alreadyPresent: number; byGroup: Array<{ datasetType: string; run: string; count: number }> };
-  records: { inserted: number; alreadyPresent: number };
-  conflicts: CollectConflict[];
-  conflictCount: number;
-  timings: Record<string, number>;
 }
 
 // ------------------------------------------------------------------ the writer
@@ -347,15 +296,13 @@ export class BulkWriter {
       }
     }
     this.timings['producers'] = (performance.now() - t0) / 1000;
-    const byGroup = [...this.groups.values()].sort((a, b) =>
-      a.datasetType !== b.datasetType ? (a.datasetType < b.datasetType ? -1 : 1) : a.run < b.run ? -1 : a.run > b.run ? 1 : 0,
-    );
+    const byGroup = sortGroups(this.groups.values());
     return {
       ...this.result,
       datasets: { ...this.result.datasets, byGroup },
       conflicts: this.conflicts.listed,
       conflictCount: this.conflicts.count,
-      timings: Object.fromEntries(Object.entries(this.timings).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+      timings: roundTimings(this.timings),
     };
   }
 }

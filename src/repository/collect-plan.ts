@@ -1,0 +1,508 @@
+/**
+ * The reading side of collect-and-transfer, as named steps: check each item's provenance
+ * against its quantum, hand the quantum row and its edges to the writer, plan the actual
+ * outputs (their dataset types and runs) and their records, then send the outputs sorted
+ * by id, then check the inputs against what the registry says about them.
+ *
+ * Items are read in quantum id order (stable: equal ids keep item order, so the first item
+ * still decides), which lets the quanta and their edges be written by appending to their
+ * primary keys while the rest is still being read; the outputs follow sorted by id, each
+ * with its records, for the same reason. The writer is the backend's (bulk-batches.ts);
+ * reads go through PlanningReads, synchronously for SQLite, awaited for PostgreSQL.
+ */
+import type { DataId } from '../model/data-coordinate.js';
+import type { DatasetRef } from '../model/dataset-ref.js';
+import { datasetTypeEquals, sameDimensions, serializeDatasetType, splitComponent, type DatasetType } from '../model/dataset-type.js';
+import { isPlainObject } from '../model/json-value.js';
+import type { Quantum } from '../model/quantum.js';
+import type { StorageClassRegistry } from '../model/storage-class.js';
+import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
+import {
+  DATASET_STRIDE,
+  EDGE_ACTUAL,
+  EDGE_AVAILABLE,
+  EDGE_INIT,
+  QUANTUM_STRIDE,
+  type BatchChannel,
+  type DatasetsBatch,
+  type PlanningReads,
+  type QuantaBatch,
+  type WriterBatch,
+} from './bulk-batches.js';
+import type { CollectConflict, ConflictList } from './collect-report.js';
+import { forEachSerializedRecord, normalizeProvenance, optString, type NormalizedProvenance } from './provenance-documents.js';
+import { checkPathInsideDatastore, recordColumns } from './record-columns.js';
+import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
+import { awaited, type Steps } from './steps.js';
+
+export interface CollectItem {
+  quantum: Quantum;
+  provenance: NativeProvenance | DafButlerProvenance;
+  /** Overrides the native document's quantum id (and the derived id for daf_butler documents). */
+  quantumId?: string;
+  /**
+   * The document's JSON text, when the caller has it (e.g. read from a worker's file): stored
+   * verbatim instead of serialising `provenance` again. It must encode `provenance`.
+   */
+  provenanceText?: string;
+}
+
+/** What the reading side needs from its caller. */
+export interface ReaderContext {
+  items: readonly CollectItem[];
+  /** Conflicts found while reading (listed first) and by the input checks (listed last). */
+  early: ConflictList;
+  late: ConflictList;
+  progressAt: (done: number) => void;
+  lap: (phase: string) => void;
+  checkCancelled: (() => void) | undefined;
+  /** The id a quantum is stored under when the item and its document name none. */
+  deriveQuantumId: (quantum: Quantum) => string;
+  /** Records of this datastore must point inside it (the repository's own datastore). */
+  ownDatastore: string | undefined;
+  /** The repository's storage classes: which connection classes convert to a registered type's (see typeConflict). */
+  storageClasses: StorageClassRegistry;
+}
+
+/** Quanta (with their edges) per batch handed to the writer. */
+const QUANTA_PER_BATCH = 256;
+/** Datasets (with their records) per batch. */
+const DATASETS_PER_BATCH = 1024;
+/** Distinct input ids looked up per planning read. */
+const KEYS_PER_READ = 10_000;
+/** Share of the work the reading pass stands for, in progress reports. */
+export const PREPARE_SHARE = 0.3;
+
+/**
+ * Resolves dataset types and runs against the committed registry (reads only) and keeps
+ * the ones the batch adds, in the order first seen, for `ensure` batches.
+ */
+export class Planner {
+  readonly newRuns: string[] = [];
+  readonly newTypes: DatasetType[] = [];
+  private readonly runsSeen = new Set<string>();
+  private readonly types = new Map<string, DatasetType>();
+
+  constructor(readonly reads: PlanningReads) {}
+
+  *ensureRun(name: string): Steps<void> {
+    if (this.runsSeen.has(name)) return;
+    this.runsSeen.add(name);
+    if (!(yield* awaited(this.reads.hasRun(name)))) this.newRuns.push(name);
+  }
+
+  *ensureDatasetType(dt: DatasetType): Steps<[RowOutcome, DatasetType | undefined]> {
+    const existing = yield* this.datasetType(dt.name);
+    if (existing) return datasetTypeEquals(existing, dt) ? ['present', existing] : ['conflict', existing];
+    this.types.set(dt.name, dt);
+    this.newTypes.push(dt);
+    return INSERTED;
+  }
+
+  *datasetType(name: string): Steps<DatasetType | undefined> {
+    const known = this.types.get(name);
+    if (known) return known;
+    const found = yield* awaited(this.reads.datasetType(name));
+    if (found) this.types.set(name, found);
+    return found;
+  }
+}
+
+interface TypeState {
+  /** The registered definition, or null when the quantum's definition conflicts with it. */
+  dt: DatasetType | null;
+  /** Definitions already checked equal to `dt`. */
+  seen: WeakSet<DatasetType>;
+}
+
+interface InputPlan {
+  id: string;
+  ref: DatasetRef;
+  init: boolean;
+  available: boolean;
+  actual: boolean;
+}
+
+/**
+ * One actual output, with the datastore records its provenance carries for it. Kept lean
+ * (references into the items, nothing derived): the key, JSON and record columns are
+ * computed when its row is handed to the writer, so a large batch holds few long-lived objects.
+ */
+interface DatasetPlan {
+  /** Index of the item, so that among equal ids the earliest item writes first. */
+  item: number;
+  quantumId: string;
+  id: string;
+  ref: DatasetRef;
+  dt: DatasetType;
+  records: Array<[datastoreName: string, table: string, row: Record<string, unknown>]> | null;
+}
+
+const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
+  return a.filter((x) => !b.has(x)).sort();
+}
+
+export class CollectReader {
+  private readonly types = new Map<string, TypeState>();
+  private readonly datasets: DatasetPlan[] = [];
+  private readonly quantumInputs: Array<{ quantumId: string; inputs: InputPlan[] }> = [];
+  /** Rows handed to the writer (quanta, edges, datasets, records): the progress measure. */
+  private rows = 0;
+  private quanta: QuantaBatch = { kind: 'quanta', quanta: [], inputs: [], outputs: [] };
+  private runsSent = 0;
+  private typesSent = 0;
+
+  constructor(
+    private readonly planner: Planner,
+    private readonly channel: BatchChannel,
+    private readonly ctx: ReaderContext,
+  ) {}
+
+  /** All the steps; true when the reading side found no conflicts of its own. */
+  *run(): Steps<boolean> {
+    yield* this.readItems();
+    yield* this.sendDatasets();
+    yield* this.checkInputs();
+    return this.ctx.early.count + this.ctx.late.count === 0;
+  }
+
+  /** 1. Read the items in quantum id order; hand each quantum over with its edges; plan its outputs. */
+  private *readItems(): Steps<void> {
+    const order = this.quantumOrder();
+    for (let n = 0; n < order.length; n++) {
+      const { index, id: quantumId } = order[n]!;
+      const item = this.ctx.items[index]!;
+      const prov = normalizeProvenance(item.provenance, index);
+      const { outRefs, inRefs } = this.checkItem(quantumId, item.quantum, prov);
+      this.handOverQuantum(quantumId, item, prov, outRefs, inRefs);
+      const mine = yield* this.planOutputs(index, quantumId, item.quantum, prov, outRefs);
+      this.planRecords(index, quantumId, prov, mine);
+      this.ctx.progressAt(PREPARE_SHARE * (n + 1));
+      if (this.quanta.quanta.length >= QUANTA_PER_BATCH * QUANTUM_STRIDE) {
+        yield* this.flushQuanta();
+        yield* this.pause();
+      }
+    }
+    yield* this.flushQuanta();
+    this.ctx.lap('prepare');
+    this.ctx.checkCancelled?.();
+  }
+
+  /**
+   * The items' indices with their quantum ids (given, from the document, or derived), sorted
+   * by id; equal ids keep item order. Reads only the document's `quantum.id`, not the rest.
+   */
+  private quantumOrder(): Array<{ index: number; id: string }> {
+    const items = this.ctx.items;
+    const out = new Array<{ index: number; id: string }>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const doc = item.provenance as unknown;
+      // As normalizeProvenance reads it: only a native document names its quantum.
+      const docQuantum = isPlainObject(doc) && 'actualOutputs' in doc && isPlainObject(doc['quantum']) ? optString(doc['quantum']['id']) : null;
+      out[i] = { index: i, id: item.quantumId ?? docQuantum ?? this.ctx.deriveQuantumId(item.quantum) };
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.index - b.index));
+  }
+
+  private conflict(c: CollectConflict): void {
+    this.ctx.early.add(c);
+  }
+
+  /** The provenance must describe this quantum: the same predicted ids and task; actual ids among the predicted. */
+  private checkItem(quantumId: string, q: Quantum, prov: NormalizedProvenance) {
+    const outRefs = new Map<string, DatasetRef>();
+    for (const r of q.outputs) if (!outRefs.has(r.id)) outRefs.set(r.id, r);
+    const inRefs = new Map<string, { ref: DatasetRef; init: boolean }>();
+    for (const r of q.initInputs) if (!inRefs.has(r.id)) inRefs.set(r.id, { ref: r, init: true });
+    for (const r of q.inputs) if (!inRefs.has(r.id)) inRefs.set(r.id, { ref: r, init: false });
+    const predOut = new Set(prov.predictedOutputs);
+    const predIn = new Set(prov.predictedInputs);
+    if (
+      predOut.size !== outRefs.size ||
+      predIn.size !== inRefs.size ||
+      prov.predictedOutputs.some((id) => !outRefs.has(id)) ||
+      prov.predictedInputs.some((id) => !inRefs.has(id))
+    ) {
+      this.conflict({
+        quantumId,
+        reason: 'provenanceMismatch',
+        details: {
+          message: "The provenance's predicted inputs/outputs are not the quantum's.",
+          outputsMissingFromProvenance: setDiff([...outRefs.keys()], predOut),
+          outputsNotInQuantum: setDiff(prov.predictedOutputs, new Set(outRefs.keys())),
+          inputsMissingFromProvenance: setDiff([...inRefs.keys()], predIn),
+          inputsNotInQuantum: setDiff(prov.predictedInputs, new Set(inRefs.keys())),
+        },
+      });
+    }
+    if (prov.taskName !== null && q.taskName && prov.taskName !== q.taskName) {
+      this.conflict({ quantumId, reason: 'provenanceMismatch', details: { message: 'Task names differ.', quantum: q.taskName, provenance: prov.taskName } });
+    }
+    for (const id of prov.actualOutputs) {
+      if (!outRefs.has(id)) {
+        this.conflict({ datasetId: id, quantumId, reason: 'notPredictedOutput', details: { message: `Dataset ${id} was written but is not a predicted output of the quantum.` } });
+      }
+    }
+    for (const id of new Set([...prov.availableInputs, ...prov.actualInputs])) {
+      if (!inRefs.has(id)) {
+        this.conflict({
+          datasetId: id,
+          quantumId,
+          reason: 'notPredictedInput',
+          details: { message: `Dataset ${id} is listed as an available or used input but is not a predicted input of the quantum.` },
+        });
+      }
+    }
+    return { outRefs, inRefs };
+  }
+
+  /** The quantum row and its edges (sorted by dataset id), into the current quanta batch. */
+  private handOverQuantum(
+    quantumId: string,
+    item: CollectItem,
+    prov: NormalizedProvenance,
+    outRefs: ReadonlyMap<string, DatasetRef>,
+    inRefs: ReadonlyMap<string, { ref: DatasetRef; init: boolean }>,
+  ): void {
+    const q = item.quantum;
+    const inputs: InputPlan[] = [];
+    for (const [id, { ref, init }] of inRefs) inputs.push({ id, ref, init, available: prov.availableInputs.has(id), actual: prov.actualInputs.has(id) });
+    inputs.sort(byId);
+    const outIds = [...outRefs.keys()].sort();
+    const dataId = q.dataId ?? prov.dataId;
+    const b = this.quanta;
+    b.quanta.push(
+      quantumId,
+      q.taskName || prov.taskName || null,
+      dataId ? JSON.stringify(dataId) : null,
+      prov.host,
+      prov.startedAt,
+      prov.endedAt,
+      prov.format,
+      item.provenanceText ?? JSON.stringify(item.provenance),
+      inputs.length,
+      outIds.length,
+    );
+    for (const e of inputs) {
+      // A component input (pvi.wcs, with its parent's id) is an edge to the parent dataset.
+      b.inputs.push(e.id, splitComponent(e.ref.datasetType.name).parent, e.ref.run, JSON.stringify(e.ref.dataId), (e.init ? EDGE_INIT : 0) | (e.available ? EDGE_AVAILABLE : 0) | (e.actual ? EDGE_ACTUAL : 0));
+    }
+    for (const id of outIds) b.outputs.push(id, prov.actualOutputs.has(id) ? 1 : 0);
+    this.rows += 1 + inputs.length + outIds.length;
+    this.quantumInputs.push({ quantumId, inputs });
+  }
+
+  /** Actual outputs become datasets (of registered types, in registered runs). */
+  private *planOutputs(index: number, quantumId: string, q: Quantum, prov: NormalizedProvenance, outRefs: ReadonlyMap<string, DatasetRef>): Steps<Map<string, DatasetPlan>> {
+    const mine = new Map<string, DatasetPlan>();
+    for (const id of prov.actualOutputs) {
+      const ref = outRefs.get(id);
+      if (!ref) continue;
+      const dt = yield* this.typeFor(q, ref, quantumId);
+      if (dt === null) continue;
+      yield* this.planner.ensureRun(ref.run);
+      const d: DatasetPlan = { item: index, quantumId, id, ref, dt, records: null };
+      this.datasets.push(d);
+      mine.set(id, d);
+      this.rows++;
+    }
+    return mine;
+  }
+
+  /**
+   * The registered definition of an output's dataset type (registering it if new), or null on
+   * a conflict. Types match by name, as daf_butler's import does: a quantum's definition that
+   * differs only by a storage class converting to or from the registered one (a connection's
+   * class, as pipe_base adapts refs) is the registered type.
+   */
+  private *typeFor(q: Quantum, ref: DatasetRef, quantumId: string): Steps<DatasetType | null> {
+    const name = ref.datasetType.name;
+    const def = q.datasetTypes.get(name) ?? ref.datasetType;
+    let st = this.types.get(name);
+    if (!st) {
+      const [outcome, existing] = yield* this.planner.ensureDatasetType(def);
+      const details = outcome === 'conflict' ? this.typeConflict(existing!, def) : null;
+      st = { dt: details !== null ? null : outcome === 'inserted' ? def : existing!, seen: new WeakSet([def]) };
+      this.types.set(name, st);
+      if (details !== null) this.conflict({ quantumId, reason: 'datasetTypeConflict', details });
+      return st.dt;
+    }
+    if (st.dt === null) return null;
+    if (!st.seen.has(def)) {
+      const details = this.typeConflict(st.dt, def);
+      if (details !== null) {
+        this.conflict({ quantumId, reason: 'datasetTypeConflict', details });
+        return null;
+      }
+      st.seen.add(def);
+    }
+    return st.dt;
+  }
+
+  /** A quantum's definition against the registered one: null when it may be used (the same, or only a convertible storage class). */
+  private typeConflict(registered: DatasetType, given: DatasetType): Record<string, unknown> | null {
+    if (datasetTypeEquals(registered, given)) return null;
+    const fields: string[] = [];
+    if (registered.storageClass !== given.storageClass) fields.push('storageClass');
+    if (!sameDimensions(registered, given)) fields.push('dimensions');
+    if (registered.parentStorageClass !== given.parentStorageClass) fields.push('parentStorageClass');
+    if (registered.isCalibration !== given.isCalibration) fields.push('isCalibration');
+    const sc = this.ctx.storageClasses;
+    const a = registered.storageClass;
+    const b = given.storageClass;
+    const convertible = sc.has(a) && sc.has(b) && (sc.canConvert(b, a) || sc.canConvert(a, b));
+    if (fields.length === 1 && fields[0] === 'storageClass' && convertible) return null;
+    const why =
+      fields.includes('storageClass') && !convertible
+        ? `storage class ${b} (quantum) cannot be converted to or from ${a} (registry)` +
+          (!sc.has(b) || !sc.has(a) ? ` (${[a, b].filter((n) => !sc.has(n)).join(', ')} unknown to the repository)` : '')
+        : `${fields.filter((f) => f !== 'storageClass').join(', ')} differ`;
+    return {
+      datasetType: given.name,
+      fields,
+      message: `Dataset type '${given.name}' of the quantum does not match the registry's: ${why}.`,
+      registeredStorageClass: a,
+      givenStorageClass: b,
+      registered: serializeDatasetType(registered),
+      given: serializeDatasetType(given),
+    };
+  }
+
+  /** The actual outputs' datastore records (a record for anything else is a conflict). */
+  private planRecords(index: number, quantumId: string, prov: NormalizedProvenance, mine: ReadonlyMap<string, DatasetPlan>): void {
+    forEachSerializedRecord(prov.records, index, (datastoreName, id, table, row, where) => {
+      if (!prov.actualOutputs.has(id)) {
+        this.conflict({
+          datasetId: id,
+          quantumId,
+          reason: 'recordNotActualOutput',
+          details: { message: `The provenance carries a record for ${id}, which it does not list as an actual output.`, datastoreName },
+        });
+        return;
+      }
+      const d = mine.get(id);
+      if (!d) return;
+      if (datastoreName === this.ctx.ownDatastore && typeof row['path'] === 'string') checkPathInsideDatastore(row['path'], where);
+      (d.records ??= []).push([datastoreName, table, row]);
+      this.rows++;
+    });
+  }
+
+  /** 2. Actual outputs in id order, each with its records; among equal ids the earliest item writes first. */
+  private *sendDatasets(): Steps<void> {
+    // Writing progress from here on: the rows the writer has still to apply when reading ended.
+    const base = this.channel.rowsApplied();
+    const remaining = Math.max(1, this.rows - base);
+    const total = this.ctx.items.length;
+    const tick = (): void =>
+      this.ctx.progressAt(total * (PREPARE_SHARE + (1 - PREPARE_SHARE) * Math.min(1, (this.channel.rowsApplied() - base) / remaining)));
+    this.channel.tick = tick;
+
+    const datasets = this.datasets;
+    datasets.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.item - b.item));
+    let batch: DatasetsBatch = { kind: 'datasets', datasets: [], records: [] };
+    for (let i = 0; i < datasets.length; i++) {
+      const d = datasets[i]!;
+      const recs = d.records ?? [];
+      batch.datasets.push(d.id, d.quantumId, d.dt.name, d.ref.run, requiredDataIdKey(d.dt, d.ref.dataId), JSON.stringify(d.ref.dataId), recs.length);
+      for (const [datastoreName, table, raw] of recs) {
+        const c = recordColumns(raw, table, () => `${datastoreName}/${d.id}.${table}`);
+        batch.records.push(datastoreName, c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
+      }
+      if (batch.datasets.length >= DATASETS_PER_BATCH * DATASET_STRIDE || i === datasets.length - 1) {
+        yield* this.send(batch);
+        batch = { kind: 'datasets', datasets: [], records: [] };
+        tick();
+        yield* this.pause();
+      }
+    }
+    this.ctx.lap('datasets');
+  }
+
+  /**
+   * 3. Inputs must agree with what the registry (or this batch) says about the same ids.
+   * Each distinct id is looked up once; an input that is this batch's own output ref needs
+   * no lookup. Ids that are not this batch's outputs read the same from the committed
+   * registry as from the writer's transaction, so planning reads serve.
+   */
+  private *checkInputs(): Steps<void> {
+    type Known = { datasetType: string; run: string; key: string | null; dt: DatasetType | undefined; ref: DatasetRef | null } | null;
+    const known = new Map<string, Known>();
+    for (const d of this.datasets) if (!known.has(d.id)) known.set(d.id, { datasetType: d.dt.name, run: d.ref.run, key: null, dt: d.dt, ref: d.ref });
+    const lookups = new Set<string>();
+    for (const { inputs } of this.quantumInputs) for (const e of inputs) if (!known.has(e.id)) lookups.add(e.id);
+    const ids = [...lookups];
+    for (let i = 0; i < ids.length; i += KEYS_PER_READ) {
+      const chunk = ids.slice(i, i + KEYS_PER_READ);
+      const rows: Map<string, DatasetKeyRow> = yield* awaited(this.planner.reads.datasetKeys(chunk));
+      for (const id of chunk) {
+        const row = rows.get(id);
+        known.set(id, row ? { datasetType: row.dataset_type, run: row.run, key: row.data_id_key, dt: yield* this.planner.datasetType(row.dataset_type), ref: null } : null);
+      }
+      yield* this.pause();
+    }
+    const keyOf = (dt: DatasetType | undefined, dataId: DataId): string | null => {
+      if (!dt) return null;
+      try {
+        return requiredDataIdKey(dt, dataId);
+      } catch {
+        return null;
+      }
+    };
+    for (let qi = 0; qi < this.quantumInputs.length; qi++) {
+      const { quantumId, inputs } = this.quantumInputs[qi]!;
+      if (qi % 4096 === 4095) yield* this.pause();
+      for (const e of inputs) {
+        const ref = e.ref;
+        const k = known.get(e.id);
+        if (k === null || k === undefined || k.ref === ref) continue;
+        if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
+        // A component input names its parent's dataset.
+        const typeName = splitComponent(ref.datasetType.name).parent;
+        const key = k.datasetType === typeName ? keyOf(k.dt, ref.dataId) : null;
+        if (k.datasetType !== typeName || k.run !== ref.run || key !== k.key) {
+          this.ctx.late.add({
+            datasetId: e.id,
+            quantumId,
+            reason: 'inputRefMismatch',
+            details: {
+              registered: { datasetType: k.datasetType, run: k.run, dataId: k.key },
+              quantum: { datasetType: ref.datasetType.name, run: ref.run, dataId: ref.dataId },
+            },
+          });
+        }
+      }
+    }
+    this.channel.tick();
+    this.ctx.lap('checks');
+  }
+
+  private *flushQuanta(): Steps<void> {
+    if (this.quanta.quanta.length === 0) return;
+    const b = this.quanta;
+    this.quanta = { kind: 'quanta', quanta: [], inputs: [], outputs: [] };
+    yield* this.send(b);
+  }
+
+  /** Hand a batch over, preceded by the runs and dataset types it needs that the writer has not had yet. */
+  private *send(b: WriterBatch): Steps<void> {
+    const p = this.planner;
+    if (p.newRuns.length > this.runsSent || p.newTypes.length > this.typesSent) {
+      yield* awaited(
+        this.channel.send({ kind: 'ensure', runs: p.newRuns.slice(this.runsSent), datasetTypes: p.newTypes.slice(this.typesSent).map(serializeDatasetType) }),
+      );
+      this.runsSent = p.newRuns.length;
+      this.typesSent = p.newTypes.length;
+    }
+    yield* awaited(this.channel.send(b));
+  }
+
+  /** A pause for the event loop (when the driver takes it), then a chance to cancel. */
+  private *pause(): Steps<void> {
+    yield 'turn';
+    this.ctx.checkCancelled?.();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The provenance documents collect-and-transfer reads: native documents and daf_butler
+ * QuantumProvenanceData, normalised to one shape (ids, records, quantum and execution
+ * fields), and the records they carry, walked without building intermediate maps. Only
+ * structure is checked here: the server validates the full schema.
+ */
+import { normalizeDatasetId, type DatasetId } from '../model/dataset-id.js';
+import { LEGACY_STORED_FILE_INFO_CLASS, STORED_FILE_INFO_CLASS } from '../model/datastore-records.js';
+import { InvalidArgument } from '../model/errors.js';
+import { isPlainObject } from '../model/json-value.js';
+import type { ProvenanceFormat } from './registry-rows.js';
+
+export interface NormalizedProvenance {
+  format: ProvenanceFormat;
+  predictedInputs: DatasetId[];
+  availableInputs: Set<DatasetId>;
+  actualInputs: Set<DatasetId>;
+  predictedOutputs: DatasetId[];
+  actualOutputs: Set<DatasetId>;
+  records: Record<string, unknown>;
+  quantumId: string | null;
+  taskName: string | null;
+  dataId: Readonly<Record<string, unknown>> | null;
+  host: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+function idList(doc: Record<string, unknown>, field: string, index: number): DatasetId[] {
+  const v = doc[field];
+  if (!Array.isArray(v)) {
+    throw new InvalidArgument(`Provenance document ${index}: '${field}' must be a list of dataset ids.`, { details: { index, field } });
+  }
+  const out = new Array<DatasetId>(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = normalizeDatasetId(v[i]);
+  return out;
+}
+
+export function optString(v: unknown): string | null {
+  return typeof v === 'string' && v.length > 0 ? v : null;
+}
+
+/** Read a native or daf_butler provenance document (structure only: the server validates the full schema). */
+export function normalizeProvenance(doc: unknown, index = 0): NormalizedProvenance {
+  if (!isPlainObject(doc)) throw new InvalidArgument(`Provenance document ${index} must be an object.`, { details: { index } });
+  if ('actualOutputs' in doc) {
+    const quantum = isPlainObject(doc['quantum']) ? doc['quantum'] : {};
+    const execution = isPlainObject(doc['execution']) ? doc['execution'] : {};
+    const records = doc['datastoreRecords'] ?? {};
+    if (!isPlainObject(records)) throw new InvalidArgument(`Provenance document ${index}: datastoreRecords must be an object.`, { details: { index } });
+    return {
+      format: 'native',
+      predictedInputs: idList(doc, 'predictedInputs', index),
+      availableInputs: new Set(idList(doc, 'availableInputs', index)),
+      actualInputs: new Set(idList(doc, 'actualInputs', index)),
+      predictedOutputs: idList(doc, 'predictedOutputs', index),
+      actualOutputs: new Set(idList(doc, 'actualOutputs', index)),
+      records,
+      quantumId: optString(quantum['id']),
+      taskName: optString(quantum['taskName']),
+      dataId: isPlainObject(quantum['dataId']) ? quantum['dataId'] : null,
+      host: optString(execution['host']),
+      startedAt: optString(execution['startedAt']),
+      endedAt: optString(execution['endedAt']),
+    };
+  }
+  if ('actual_outputs' in doc) {
+    const records = doc['datastore_records'] ?? {};
+    if (!isPlainObject(records)) throw new InvalidArgument(`Provenance document ${index}: datastore_records must be an object.`, { details: { index } });
+    return {
+      format: 'daf_butler',
+      predictedInputs: idList(doc, 'predicted_inputs', index),
+      availableInputs: new Set(idList(doc, 'available_inputs', index)),
+      actualInputs: new Set(idList(doc, 'actual_inputs', index)),
+      predictedOutputs: idList(doc, 'predicted_outputs', index),
+      actualOutputs: new Set(idList(doc, 'actual_outputs', index)),
+      records,
+      quantumId: null,
+      taskName: null,
+      dataId: null,
+      host: null,
+      startedAt: null,
+      endedAt: null,
+    };
+  }
+  throw new InvalidArgument(
+    `Provenance document ${index} is neither a native document (actualOutputs, ...) nor daf_butler QuantumProvenanceData (actual_outputs, ...).`,
+    { details: { index, keys: Object.keys(doc).sort() } },
+  );
+}
+
+/**
+ * Call `fn` for every record row of a `{datastoreName: SerializedDatastoreRecordData}`
+ * mapping, without building intermediate maps. Ids may be dashed or hex.
+ */
+export function forEachSerializedRecord(
+  mapping: Record<string, unknown>,
+  index: number,
+  fn: (datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, where: string) => void,
+): void {
+  for (const name of Object.keys(mapping).sort()) {
+    const data = mapping[name];
+    if (!isPlainObject(data)) throw new InvalidArgument(`Provenance document ${index}: records of datastore '${name}' must be an object.`, { details: { index, datastore: name } });
+    const byClass = data['records'] ?? {};
+    if (!isPlainObject(byClass)) throw new InvalidArgument(`Provenance document ${index}: records of datastore '${name}' must be an object.`, { details: { index, datastore: name } });
+    for (const cls of Object.keys(byClass)) {
+      if (cls !== STORED_FILE_INFO_CLASS && cls !== LEGACY_STORED_FILE_INFO_CLASS) {
+        throw new InvalidArgument(`The class specified in the SerializedDatastoreRecordData (${cls}) is not a StoredDatastoreItemInfo.`, { details: { index, class: cls } });
+      }
+      const perId = byClass[cls];
+      if (!isPlainObject(perId)) throw new InvalidArgument(`Provenance document ${index}: records['${cls}'] must be an object.`, { details: { index } });
+      for (const rawId of Object.keys(perId)) {
+        const id = normalizeDatasetId(rawId);
+        const tables = perId[rawId];
+        if (!isPlainObject(tables)) throw new InvalidArgument(`Provenance document ${index}: records of dataset ${id} must be an object {table: [rows]}.`, { datasetId: id });
+        for (const table of Object.keys(tables)) {
+          const rows = tables[table];
+          if (!Array.isArray(rows)) throw new InvalidArgument(`Provenance document ${index}: records of dataset ${id} in table '${table}' must be a list.`, { datasetId: id });
+          for (let i = 0; i < rows.length; i++) {
+            const row: unknown = rows[i];
+            const where = `${name}/${id}.${table}[${i}]`;
+            if (!isPlainObject(row)) throw new InvalidArgument(`Datastore record ${where} must be an object.`, { datasetId: id });
+            fn(name, id, table, row, where);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * JSON text that a message carries as it is: spliced into the outgoing frame by the writer,
+ * never parsed or re-serialised. Three kinds:
+ *
+ * - `RawId`: a request id echoed exactly as sent, where a JavaScript number cannot hold it
+ *   (`1e400`, `9007199254740993`, `-0`, `1.50`).
+ * - `RawJson`: stored JSON bytes returned as a value: one copy into the frame instead of a
+ *   parse, a re-serialisation and a copy (checked to be one JSON value in UTF-8 first).
+ * - `Base64Json`: bytes returned as a base64 string, encoded piecewise straight into the
+ *   frame, so that the base64 text never exists as one JavaScript string beside the frame.
+ *
+ * `frameMessage` serialises a message with JSON.stringify, during which each spliced value's
+ * toJSON leaves a marker that no other string can produce (it holds a per-process random
+ * nonce); the frame is then assembled from the text between markers and the spliced bytes.
+ * Outside `frameMessage` (logs, tests) toJSON gives the equivalent plain value.
+ */
+import { randomBytes } from 'node:crypto';
+import { encodeFrame, frameHeader } from '../util/framing.js';
+import { isJsonText } from '../util/json-scanner.js';
+
+const MARK = `\u0000qb-splice-${randomBytes(12).toString('hex')}-`;
+let collecting: SplicedJson[] | null = null;
+
+export abstract class SplicedJson {
+  /** Bytes written into the frame. */
+  abstract readonly byteLength: number;
+  abstract writeInto(out: Buffer, offset: number): void;
+  /** The value JSON.stringify gives outside a frame. */
+  protected abstract plain(): unknown;
+
+  toJSON(): unknown {
+    if (collecting === null) return this.plain();
+    collecting.push(this);
+    return MARK + (collecting.length - 1);
+  }
+}
+
+export class RawId extends SplicedJson {
+  private readonly bytes: Buffer;
+
+  /** `text` is the id's JSON number text as the client sent it (ASCII by the JSON grammar). */
+  constructor(readonly text: string) {
+    super();
+    this.bytes = Buffer.from(text, 'latin1');
+  }
+
+  get byteLength(): number {
+    return this.bytes.length;
+  }
+
+  writeInto(out: Buffer, offset: number): void {
+    this.bytes.copy(out, offset);
+  }
+
+  protected plain(): unknown {
+    return Number(this.text);
+  }
+
+  override toString(): string {
+    return this.text;
+  }
+}
+
+export class RawJson extends SplicedJson {
+  private constructor(private readonly bytes: Buffer) {
+    super();
+  }
+
+  /** The bytes as a spliced value, or undefined if they are not exactly one JSON value in UTF-8. */
+  static of(bytes: Buffer): RawJson | undefined {
+    return isJsonText(bytes) ? new RawJson(bytes) : undefined;
+  }
+
+  get byteLength(): number {
+    return this.bytes.length;
+  }
+
+  writeInto(out: Buffer, offset: number): void {
+    this.bytes.copy(out, offset);
+  }
+
+  protected plain(): unknown {
+    return JSON.parse(this.bytes.toString('utf8'));
+  }
+}
+
+/** Encoded this many bytes at a time (a multiple of 3, so the pieces join without padding). */
+const BASE64_STEP = 3 * 64 * 1024;
+
+export class Base64Json extends SplicedJson {
+  constructor(private readonly bytes: Buffer) {
+    super();
+  }
+
+  get byteLength(): number {
+    return 2 + 4 * Math.ceil(this.bytes.length / 3);
+  }
+
+  writeInto(out: Buffer, offset: number): void {
+    out[offset++] = 0x22;
+    for (let i = 0; i < this.bytes.length; i += BASE64_STEP) {
+      offset += out.write(this.bytes.subarray(i, i + BASE64_STEP).toString('base64'), offset, 'latin1');
+    }
+    out[offset] = 0x22;
+  }
+
+  protected plain(): unknown {
+    return this.bytes.toString('base64');
+  }
+}
+
+/**
+ * A spliced value where a result's type names the JSON value it stands for (a base64
+ * string, a JSON value): what it writes is exactly that value's JSON text.
+ */
+export function spliced<T>(value: SplicedJson): T {
+  return value as unknown as T;
+}
+
+/** A message as one frame (header and body), with spliced values written in place. */
+export function frameMessage(message: unknown): Buffer {
+  const pieces: SplicedJson[] = [];
+  collecting = pieces;
+  let text: string;
+  try {
+    text = JSON.stringify(message);
+  } finally {
+    collecting = null;
+  }
+  if (pieces.length === 0) return encodeFrame(text);
+  const parts: string[] = [];
+  let from = 0;
+  for (let k = 0; k < pieces.length; k++) {
+    const marker = JSON.stringify(MARK + k);
+    const at = text.indexOf(marker, from);
+    parts.push(text.slice(from, at));
+    from = at + marker.length;
+  }
+  parts.push(text.slice(from));
+  let length = 0;
+  for (const p of parts) length += Buffer.byteLength(p, 'utf8');
+  for (const p of pieces) length += p.byteLength;
+  const header = frameHeader(length);
+  const out = Buffer.allocUnsafe(header.length + length);
+  let at = out.write(header, 0, 'latin1');
+  for (let k = 0; k < pieces.length; k++) {
+    at += out.write(parts[k]!, at, 'utf8');
+    pieces[k]!.writeInto(out, at);
+    at += pieces[k]!.byteLength;
+  }
+  out.write(parts[pieces.length]!, at, 'utf8');
+  return out;
+}

@@ -1,0 +1,30 @@
+/**
+ * The PostgreSQL server the registry tests run against, if any: `$QB_TEST_PG_URL`, or the
+ * cluster that `npm run pg:start` left running (its URL in .tmp/pg/url). Without either,
+ * the PostgreSQL half of every registry test is skipped (test/support/global-setup.ts says so).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The project root, from test/support or (compiled, for the bench) dist/test/support. */
+const ROOT = HERE.split(sep).includes('dist') ? join(HERE, '..', '..', '..') : join(HERE, '..', '..');
+export const PG_URL_FILE = join(ROOT, '.tmp', 'pg', 'url');
+
+export function pgTestUrl(): string | undefined {
+  const env = process.env['QB_TEST_PG_URL'];
+  if (env !== undefined && env !== '') return env;
+  if (existsSync(PG_URL_FILE)) return readFileSync(PG_URL_FILE, 'utf8').trim() || undefined;
+  return undefined;
+}
+
+/** The Unix socket of the test server, when it is ours (the many-hosts test forwards to it from its namespaces). */
+export function pgTestSocket(): string | undefined {
+  const url = pgTestUrl();
+  if (!url) return undefined;
+  const port = new URL(url).port || '5432';
+  const dir = process.env['QB_TEST_PG_SOCKET_DIR'] || dirname(PG_URL_FILE);
+  const path = join(dir, `.s.PGSQL.${port}`);
+  return existsSync(path) ? path : undefined;
+}
