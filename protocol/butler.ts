@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { request } from './define.js';
 import {
+  DatasetIdSchema,
   DatasetRefInputSchema,
   DatasetRefSchema,
   ParametersSchema,
@@ -76,16 +77,26 @@ export const MarkInputUnused = request(
   'Declare that a predicted input was not really used.',
 );
 
+/**
+ * The provenance given with a put: daf_butler's DatasetProvenance JSON (`inputs` as
+ * SerializedDatasetRefs, `quantum_id`, `extras` keyed by dataset id), or the earlier short form
+ * (`inputs` as dataset ids, `extras` free). Kept as given, as the output's annotation.
+ */
+export const DatasetProvenanceSchema = z
+  .object({
+    inputs: z.array(z.union([DatasetIdSchema, DatasetRefInputSchema])).optional().describe('Input datasets: SerializedDatasetRefs (daf_butler) or ids'),
+    quantum_id: z.string().nullish().describe('daf_butler: id of the quantum that was executed'),
+    extras: z.record(z.string(), z.unknown()).optional().describe('daf_butler: extra provenance keyed by dataset id ({key: scalar})'),
+  })
+  .loose();
+
 export const Put = request(
   'butler/put',
   z.object({
     ...Session,
     ref: DatasetRefInputSchema,
     payload: PayloadSchema,
-    provenance: z
-      .object({ inputs: z.array(z.string()).optional(), extras: z.record(z.string(), z.unknown()).optional() })
-      .optional()
-      .describe('daf_butler DatasetProvenance-like annotation, recorded with the output'),
+    provenance: DatasetProvenanceSchema.optional().describe('daf_butler DatasetProvenance, recorded with the output'),
     ...WorkDoneParams,
   }),
   z.object({ ref: DatasetRefSchema, size: z.number().int(), sha256: z.string(), uri: z.string(), alreadyStored: z.boolean() }),
@@ -120,15 +131,18 @@ export const ExtractProvenance = request(
   'The provenance of the quantum so far: native, daf_butler QuantumProvenanceData, W3C PROV-JSON, or OpenLineage RunEvents.',
 );
 
+/** daf_butler ButlerMetrics, by its field names, then ours in the same style. */
 export const MetricsSchema = z.object({
-  nGet: z.number().int(),
-  nPut: z.number().int(),
-  nGetFailed: z.number().int(),
-  nPutFailed: z.number().int(),
-  timeInGet: z.number().describe('seconds'),
-  timeInPut: z.number().describe('seconds'),
-  bytesRead: z.number().int(),
-  bytesWritten: z.number().int(),
+  time_in_put: z.number().describe('daf_butler: seconds in successful puts'),
+  time_in_get: z.number().describe('daf_butler: seconds in successful gets'),
+  time_in_ingest: z.number().describe('daf_butler: seconds in ingest (always 0: a session does not ingest)'),
+  n_get: z.number().int().describe('daf_butler: successful gets'),
+  n_put: z.number().int().describe('daf_butler: successful puts'),
+  n_ingest: z.number().int().describe('daf_butler: datasets ingested (always 0)'),
+  n_get_failed: z.number().int().describe('ours: failed gets'),
+  n_put_failed: z.number().int().describe('ours: failed puts'),
+  bytes_read: z.number().int().describe('ours: stored bytes read'),
+  bytes_written: z.number().int().describe('ours: bytes stored'),
 });
 
 export const Metrics = request(
@@ -136,6 +150,59 @@ export const Metrics = request(
   z.object({ ...Session, reset: z.boolean().default(false) }),
   MetricsSchema,
   'Butler metrics (daf_butler ButlerMetrics plus failures and bytes); reset after reading if asked.',
+);
+
+const UrisSchema = z.object({ primary: z.string().nullable(), components: z.record(z.string(), z.string()) });
+
+export const GetManyURIs = request(
+  'butler/getManyURIs',
+  z.object({
+    ...Session,
+    refs: z.array(DatasetRefInputSchema),
+    predict: z.boolean().default(false),
+    allowMissing: z.boolean().default(false).describe('Leave out datasets that are not stored instead of failing (when not predicting)'),
+  }),
+  z.object({ uris: z.record(z.string(), UrisSchema).describe('By dataset id') }),
+  "daf_butler get_many_uris: URIs of many datasets, by dataset id.",
+);
+
+export const GetDatastoreRoots = request(
+  'butler/getDatastoreRoots',
+  z.object({ ...Session }),
+  z.object({
+    roots: z.record(z.string(), z.string().nullable()).describe('Datastore name → root URI; null for an in-memory datastore'),
+    names: z.array(z.string()).describe('daf_butler get_datastore_names'),
+  }),
+  "daf_butler get_datastore_roots (and get_datastore_names).",
+);
+
+export const ArtifactTransferSchema = z.enum(['auto', 'copy', 'link', 'hardlink', 'symlink', 'relsymlink', 'move']);
+
+export const RetrieveArtifacts = request(
+  'butler/retrieveArtifacts',
+  z.object({
+    ...Session,
+    refs: z.array(DatasetRefInputSchema),
+    destination: z.string().min(1).describe('Absolute path of a directory (created if needed)'),
+    transfer: ArtifactTransferSchema.default('auto').describe('auto = copy; link = hard link, else symbolic; move is refused, as in daf_butler'),
+    preservePath: z.boolean().default(true).describe("Keep the artifact's path inside the datastore; else only its file name"),
+    overwrite: z.boolean().default(false).describe('Replace files already at the destination; else FileExists and nothing is written'),
+    ...WorkDoneParams,
+  }),
+  z.object({ paths: z.array(z.string()).describe('Absolute paths of the artifacts written (not the index)') }),
+  "daf_butler retrieve_artifacts: copy the datasets' artifacts to a directory, with _butler_zip_index.json.",
+);
+
+export const RetrieveArtifactsZip = request(
+  'butler/retrieveArtifactsZip',
+  z.object({
+    ...Session,
+    refs: z.array(DatasetRefInputSchema).min(1),
+    destination: z.string().min(1).describe('Absolute path of the directory that receives the Zip'),
+    overwrite: z.boolean().default(true).describe('Replace a Zip of the same name; else FileExists'),
+  }),
+  z.object({ path: z.string().describe('The Zip: <uuid5 of its member paths>.zip') }),
+  "daf_butler retrieve_artifacts_zip: the artifacts and their index in one Zip file.",
 );
 
 export const ExportPredictedRecords = request(

@@ -58,6 +58,7 @@ export const ErrorKinds = {
   DimensionNameError: { code: 1045, retryable: false },
   DimensionValueError: { code: 1046, retryable: false },
   InconsistentUniverse: { code: 1047, retryable: false },
+  FileExists: { code: 1050, retryable: false },
   // Protocol-level kinds carried on standard codes.
   InvalidParams: { code: RpcErrorCodes.InvalidParams, retryable: false },
   MethodNotFound: { code: RpcErrorCodes.MethodNotFound, retryable: false },

@@ -116,10 +116,10 @@ class QuantumTest(unittest.TestCase):
         self.assertTrue(butler.stored(o1))
 
         metrics = butler.metrics()
-        self.assertEqual(metrics["nPut"], 6)  # four outputs, the no-op repeat and the re-put
-        self.assertGreaterEqual(metrics["nGet"], 5)
-        self.assertEqual(butler.metrics(reset=True)["nPut"], 6)
-        self.assertEqual(butler.metrics()["nPut"], 0)
+        self.assertEqual(metrics["n_put"], 6)  # four outputs, the no-op repeat and the re-put
+        self.assertGreaterEqual(metrics["n_get"], 5)
+        self.assertEqual(butler.metrics(reset=True)["n_put"], 6)
+        self.assertEqual(butler.metrics()["n_put"], 0)
 
         # provenance, daf_butler format: sets as daf_butler computes them.
         p = butler.extract_provenance_data()

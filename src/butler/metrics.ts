@@ -1,17 +1,34 @@
-/** Butler metrics: daf_butler's ButlerMetrics plus failures and bytes moved. */
+/**
+ * Butler metrics under daf_butler's ButlerMetrics names (n_get, n_put, n_ingest, time_in_get,
+ * time_in_put, time_in_ingest; seconds; a get or put counts when it succeeds), plus ours in the
+ * same style: failed calls and bytes moved. A session never ingests: the ingest fields stay 0.
+ */
 export interface ButlerMetrics {
-  nGet: number;
-  nPut: number;
-  nGetFailed: number;
-  nPutFailed: number;
-  timeInGet: number;
-  timeInPut: number;
-  bytesRead: number;
-  bytesWritten: number;
+  n_get: number;
+  n_put: number;
+  n_ingest: number;
+  time_in_get: number;
+  time_in_put: number;
+  time_in_ingest: number;
+  n_get_failed: number;
+  n_put_failed: number;
+  bytes_read: number;
+  bytes_written: number;
 }
 
 export function emptyMetrics(): ButlerMetrics {
-  return { nGet: 0, nPut: 0, nGetFailed: 0, nPutFailed: 0, timeInGet: 0, timeInPut: 0, bytesRead: 0, bytesWritten: 0 };
+  return {
+    n_get: 0,
+    n_put: 0,
+    n_ingest: 0,
+    time_in_get: 0,
+    time_in_put: 0,
+    time_in_ingest: 0,
+    n_get_failed: 0,
+    n_put_failed: 0,
+    bytes_read: 0,
+    bytes_written: 0,
+  };
 }
 
 /** Time an operation and count it as a success or a failure. */
@@ -25,16 +42,16 @@ export async function timed<T>(
     const result = await fn();
     const seconds = (performance.now() - start) / 1000;
     if (op === 'get') {
-      metrics.nGet++;
-      metrics.timeInGet += seconds;
+      metrics.n_get++;
+      metrics.time_in_get += seconds;
     } else {
-      metrics.nPut++;
-      metrics.timeInPut += seconds;
+      metrics.n_put++;
+      metrics.time_in_put += seconds;
     }
     return result;
   } catch (err) {
-    if (op === 'get') metrics.nGetFailed++;
-    else metrics.nPutFailed++;
+    if (op === 'get') metrics.n_get_failed++;
+    else metrics.n_put_failed++;
     throw err;
   }
 }

@@ -31,7 +31,7 @@ export interface InputEntry {
 
 export interface OutputEntry {
   readonly ref: DatasetRef;
-  written: { info: StoredFileInfo; at: string } | null;
+  written: { info: StoredFileInfo; sha256: string; at: string } | null;
   pruned: boolean;
   annotation: unknown;
 }
@@ -170,7 +170,7 @@ export function nativeProvenance(src: ProvenanceSource, endedAt: string): Native
         ref: wireRef(e.ref),
         written: e.written !== null,
         size: e.written?.info.file_size ?? null,
-        sha256: e.written?.info.checksum ?? null,
+        sha256: e.written?.sha256 ?? null,
         writtenAt: e.written?.at ?? null,
         pruned: e.pruned,
         annotation: e.annotation ?? null,

@@ -7,9 +7,9 @@
 import { v4 as uuidv4 } from 'uuid';
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
-import { refFieldsMismatch, withStorageClass } from '../model/dataset-ref.js';
+import { withStorageClass } from '../model/dataset-ref.js';
 import { dataIdKey, type DataId } from '../model/data-coordinate.js';
-import { makeComponentDatasetType, splitComponent, type DatasetType } from '../model/dataset-type.js';
+import { splitComponent, type DatasetType } from '../model/dataset-type.js';
 import {
   CannotPruneInput,
   DatasetNotFound,
@@ -21,10 +21,24 @@ import {
   InvalidArgument,
 } from '../model/errors.js';
 import type { ProvenanceEvent, ProvenanceEventKind } from '../../protocol/provenance.js';
-import type { Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact, DatasetURIs } from '../datastore/datastore.js';
+import type {
+  Datastore,
+  DatasetURIs,
+  OperationContext,
+  PutSource,
+  ReadRequest,
+  ReadResult,
+  RetrievedArtifact,
+  RetrieveOptions,
+  StoredArtifact,
+} from '../datastore/datastore.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 import type { DatastoreRecordData } from '../model/datastore-records.js';
+import { formatterFor } from '../datastore/formatters.js';
+import { coerceForWrite, convertValue } from '../datastore/storage-class-delegate.js';
+import { retrieveInto } from '../datastore/retrieve-artifacts.js';
+import { writeArtifactZip } from '../datastore/zip-index.js';
 import {
   PREDICTED,
   onChecked,
@@ -43,11 +57,12 @@ import {
   type OutputEntry,
   type ProvenanceSets,
 } from './provenance.js';
+import { PredictedRefs, type RefArg } from './predicted-refs.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import { isoNow } from '../util/time.js';
+import { isAbsolute } from 'node:path';
 
-/** What a ref argument can be: a full ref, or an id the butler resolves from its predictions. */
-export type RefArg = { ref: DatasetRef } | { id: DatasetId; component?: string; storageClass?: string };
+export type { RefArg } from './predicted-refs.js';
 
 export interface ButlerOptions {
   sessionId: string;
@@ -59,7 +74,7 @@ export interface ButlerOptions {
   outputs: readonly DatasetRef[];
   datastore: Datastore;
   storageClasses: StorageClassRegistry;
-  /** Registry dataset types, by name (used to resolve component and override reads). */
+  /** Registry dataset types, by name: the storage class each dataset is stored in (daf_butler's `dataset_types`). */
   datasetTypes: ReadonlyMap<string, DatasetType>;
   strictDeferred: boolean;
   /** The dimension universe the session's refs and data IDs belong to. */
@@ -86,6 +101,7 @@ export class QuantumBackedButler {
   readonly quantumId: string;
   readonly startedAt = isoNow();
   readonly metrics: ButlerMetrics = emptyMetrics();
+  private readonly predicted: PredictedRefs;
   private readonly inputs = new Map<DatasetId, InputEntry>();
   private readonly outputs = new Map<DatasetId, OutputEntry>();
   private readonly handles = new Map<string, DeferredHandle>();
@@ -95,15 +111,13 @@ export class QuantumBackedButler {
   constructor(private readonly opts: ButlerOptions) {
     this.sessionId = opts.sessionId;
     this.quantumId = opts.quantumId;
-    for (const ref of opts.initInputs) this.inputs.set(ref.id, { ref, initInput: true, state: PREDICTED, firstUsedAt: null, loads: 0 });
-    for (const ref of opts.inputs) {
-      if (!this.inputs.has(ref.id)) this.inputs.set(ref.id, { ref, initInput: false, state: PREDICTED, firstUsedAt: null, loads: 0 });
+    this.predicted = new PredictedRefs(opts, opts.datasetTypes, opts.storageClasses);
+    // One provenance entry per id, for the composite: a component read is a read of its parent.
+    for (const [id, initInput] of this.predicted.inputIds) {
+      this.inputs.set(id, { ref: this.predicted.composite(id)!, initInput, state: PREDICTED, firstUsedAt: null, loads: 0 });
     }
-    for (const ref of opts.outputs) {
-      if (this.inputs.has(ref.id)) {
-        throw new InvalidArgument(`Dataset ${ref.id} is predicted both as an input and as an output.`, { datasetId: ref.id });
-      }
-      this.outputs.set(ref.id, { ref, written: null, pruned: false, annotation: null });
+    for (const id of this.predicted.outputIds) {
+      this.outputs.set(id, { ref: this.predicted.composite(id)!, written: null, pruned: false, annotation: null });
     }
   }
 
@@ -161,74 +175,19 @@ export class QuantumBackedButler {
 
   // ---- ref resolution -------------------------------------------------------------
 
-  /** The predicted ref (input or output) with this id, if any. */
+  /** The predicted composite ref (input or output) with this id, if any. */
   predictedRef(id: DatasetId): DatasetRef | undefined {
-    return this.inputs.get(id)?.ref ?? this.outputs.get(id)?.ref;
+    return this.predicted.composite(id);
   }
 
-  /**
-   * Turn a ref argument into the ref to read: a predicted ref is checked against
-   * what the caller gave, and a component or storage-class override is applied.
-   */
+  /** The ref to read, check or write for a ref argument (see PredictedRefs.resolve). */
   resolve(arg: RefArg, purpose: 'read' | 'write' | 'check'): DatasetRef {
-    let base: DatasetRef;
-    let component: string | undefined;
-    let storageClass: string | undefined;
-    if ('ref' in arg) {
-      const given = arg.ref;
-      const split = splitComponent(given.datasetType.name);
-      component = split.component;
-      const predicted = this.predictedRef(given.id);
-      if (predicted) {
-        const parentGiven = component === undefined ? given : { ...given, datasetType: { ...given.datasetType, name: split.parent, storageClass: given.datasetType.parentStorageClass ?? predicted.datasetType.storageClass, parentStorageClass: undefined } };
-        const mismatch = refFieldsMismatch(predicted, parentGiven, this.opts.storageClasses);
-        if (mismatch.length > 0) {
-          const what = purpose === 'write' ? 'predicted output' : 'predicted ref';
-          throw new PredictedRefMismatch(`The ref given for ${given.id} does not match the ${what}: ${mismatch.join(', ')} differ.`, {
-            datasetId: given.id,
-            details: { fields: mismatch, predicted: summary(predicted), given: summary(given) },
-          });
-        }
-        base = predicted;
-        if (component === undefined && given.datasetType.storageClass !== predicted.datasetType.storageClass) {
-          storageClass = given.datasetType.storageClass;
-        }
-      } else {
-        base = component === undefined ? given : { ...given, datasetType: this.parentType(given.datasetType) };
-      }
-    } else {
-      const predicted = this.predictedRef(arg.id);
-      if (!predicted) {
-        throw new DatasetNotFound(
-          `Dataset ${arg.id} is not among this quantum's predicted inputs or outputs, and only its id was given.`,
-          { datasetId: arg.id, details: { predicted: false } },
-        );
-      }
-      base = predicted;
-      component = arg.component;
-      storageClass = arg.storageClass;
-    }
-    let ref = base;
-    if (storageClass !== undefined && purpose !== 'write') ref = withStorageClass(ref, storageClass);
-    if (component !== undefined) {
-      if (purpose === 'write') {
-        throw new InvalidArgument(`Cannot put a component (${base.datasetType.name}.${component}); put the composite.`, {
-          datasetId: base.id,
-        });
-      }
-      ref = { ...ref, datasetType: makeComponentDatasetType(ref.datasetType, component, this.opts.storageClasses) };
-    }
-    return ref;
+    return this.predicted.resolve(arg, purpose);
   }
 
-  private parentType(dt: DatasetType): DatasetType {
-    const { parent } = splitComponent(dt.name);
-    const known = this.opts.datasetTypes.get(parent);
-    if (known) return known;
-    if (!dt.parentStorageClass) {
-      throw new InvalidArgument(`Component dataset type '${dt.name}' constructed without parent storage class`);
-    }
-    return { ...dt, name: parent, storageClass: dt.parentStorageClass, parentStorageClass: undefined };
+  /** How the datastore holds `ref` (registry composite) and what to ask it for. */
+  storageView(ref: DatasetRef, request: ReadRequest = {}): { ref: DatasetRef; request: ReadRequest } {
+    return this.predicted.storageView(ref, request);
   }
 
   // ---- reads ----------------------------------------------------------------------
@@ -236,29 +195,19 @@ export class QuantumBackedButler {
   async get(arg: RefArg, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { ref: DatasetRef }> {
     this.assertOpen();
     const ref = this.resolve(arg, 'read');
-    const { bytesRead, ...result } = await this.read(ref, () => this.opts.datastore.get(ref, request, ctx));
-    this.metrics.bytesRead += bytesRead;
+    const view = this.storageView(ref, request);
+    const { bytesRead, ...result } = await this.read(ref, () => this.opts.datastore.get(view.ref, view.request, ctx));
+    this.metrics.bytes_read += bytesRead;
     return { ...result, ref };
   }
 
   /**
-   * Run one read with the bookkeeping of the state machine. Only predicted inputs and
-   * outputs may be read: anything else is refused (or reported missing if it is).
+   * Run one read with the bookkeeping of the state machine. A predicted input's read is
+   * recorded; any other dataset (a predicted output, or one not predicted at all) is read
+   * untracked, as daf_butler's QuantumBackedButler.get does.
    */
   private async read<T>(ref: DatasetRef, op: () => Promise<T>): Promise<T> {
     const entry = this.inputs.get(ref.id);
-    if (!entry && !this.outputs.has(ref.id)) {
-      this.metrics.nGetFailed++;
-      if (await this.opts.datastore.exists(ref)) {
-        throw new NotPredictedInput(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is not a predicted input of this quantum.`, {
-          datasetId: ref.id,
-        });
-      }
-      throw new DatasetNotFound(`No such dataset: ${ref.id} (it is not a predicted input of this quantum either)`, {
-        datasetId: ref.id,
-        details: { predicted: false },
-      });
-    }
     try {
       const result = await timed(this.metrics, 'get', op);
       if (entry) {
@@ -277,13 +226,20 @@ export class QuantumBackedButler {
     }
   }
 
+  /** Would a read of `arg` (with no request) return the stored bytes unchanged (no component, no conversion)? */
+  readsAsStored(arg: RefArg): boolean {
+    const { request } = this.storageView(this.resolve(arg, 'read'));
+    return request.component === undefined && request.storageClass === undefined;
+  }
+
   /** The stored bytes of a dataset (for byte encodings), with the same bookkeeping as get. */
-  async getBytes(arg: RefArg, ctx?: OperationContext): Promise<{ bytes: Buffer; ref: DatasetRef; storageClass: string }> {
+  async getBytes(arg: RefArg, ctx?: OperationContext): Promise<{ bytes: Buffer; ref: DatasetRef; storageClass: string; formatter: string }> {
     this.assertOpen();
     const ref = this.resolve(arg, 'read');
-    const { bytes, info } = await this.read(ref, () => this.opts.datastore.getBytes(ref, ctx));
-    this.metrics.bytesRead += bytes.length;
-    return { bytes, ref, storageClass: info.storage_class };
+    const stored = this.storageView(ref).ref;
+    const { bytes, info } = await this.read(ref, () => this.opts.datastore.getBytes(stored, ctx));
+    this.metrics.bytes_read += bytes.length;
+    return { bytes, ref, storageClass: info.storage_class, formatter: info.formatter };
   }
 
   /** A handle that reads later; no existence check (daf_butler DM-40297). */
@@ -322,7 +278,7 @@ export class QuantumBackedButler {
   async storedMany(args: readonly RefArg[]): Promise<Map<DatasetId, boolean>> {
     this.assertOpen();
     const refs = args.map((a) => this.resolve(a, 'check'));
-    const found = await this.opts.datastore.mexists(refs);
+    const found = await this.opts.datastore.mexists(refs.map((r) => this.storageView(r).ref));
     for (const ref of refs) {
       const entry = this.inputs.get(ref.id);
       if (!entry) continue; // non-predicted ids never enter provenance
@@ -349,6 +305,11 @@ export class QuantumBackedButler {
 
   // ---- writes ---------------------------------------------------------------------
 
+  /**
+   * Write a predicted output. The value comes in the ref's storage class (the connection's, when
+   * the quantum adapts it) and is stored in the registry's, converted, as daf_butler's datastore
+   * does; the record names the registry's class.
+   */
   async put(arg: RefArg, source: PutSource, ctx?: OperationContext, annotation?: unknown): Promise<StoredArtifact & { ref: DatasetRef }> {
     this.assertOpen();
     const id = 'ref' in arg ? arg.ref.id : arg.id;
@@ -357,22 +318,32 @@ export class QuantumBackedButler {
       throw new NotPredictedOutput(NOT_PREDICTED_PUT, { datasetId: id, details: { isInput: this.inputs.has(id) } });
     }
     const ref = 'ref' in arg ? this.resolve(arg, 'write') : entry.ref;
-    if ('ref' in arg && arg.ref.datasetType.storageClass !== entry.ref.datasetType.storageClass) {
-      // The value is given in another (convertible) class: the datastore converts it to the predicted one.
-      if (!this.opts.storageClasses.canConvert(arg.ref.datasetType.storageClass, entry.ref.datasetType.storageClass)) {
-        throw new PredictedRefMismatch(
-          `Storage class ${arg.ref.datasetType.storageClass} cannot be converted to the predicted ${entry.ref.datasetType.storageClass}.`,
-          { datasetId: id },
-        );
-      }
+    const given = 'ref' in arg ? arg.ref.datasetType.storageClass : entry.ref.datasetType.storageClass;
+    const stored = this.predicted.registryRef(entry.ref);
+    const target = stored.datasetType.storageClass;
+    if (given !== target && !this.opts.storageClasses.canConvert(given, target)) {
+      throw new PredictedRefMismatch(`Storage class ${given} cannot be converted to the registry's ${target} of ${stored.datasetType.name}.`, {
+        datasetId: id,
+        details: { given, registry: target, predicted: entry.ref.datasetType.storageClass },
+      });
     }
-    const artifact = await timed(this.metrics, 'put', () => this.opts.datastore.put(source, entry.ref, ctx));
-    this.metrics.bytesWritten += artifact.info.file_size;
+    let src = source;
+    if (given !== target && source.kind === 'bytes' && formatterFor(this.opts.storageClasses.get(given)) !== formatterFor(this.opts.storageClasses.get(target))) {
+      // Bytes in the given class's format: read them as such, then store the value converted.
+      src = { kind: 'value', value: formatterFor(this.opts.storageClasses.get(given)).fromBytes(source.bytes) };
+    }
+    if (given !== target && src.kind === 'value') {
+      const from = this.opts.storageClasses.get(given);
+      const to = this.opts.storageClasses.get(target);
+      src = { kind: 'value', value: convertValue(coerceForWrite(src.value, from.name, this.opts.storageClasses), from, to) };
+    }
+    const artifact = await timed(this.metrics, 'put', () => this.opts.datastore.put(src, stored, ctx));
+    this.metrics.bytes_written += artifact.info.file_size;
     if (!artifact.unchanged || entry.written === null) {
-      entry.written = { info: artifact.info, at: isoNow() };
+      entry.written = { info: artifact.info, sha256: artifact.sha256, at: isoNow() };
       entry.pruned = false;
       entry.annotation = annotation ?? null;
-      this.emit('outputWritten', entry.ref, { size: artifact.info.file_size, sha256: artifact.info.checksum ?? undefined });
+      this.emit('outputWritten', entry.ref, { size: artifact.info.file_size, sha256: artifact.sha256 });
     }
     return { ...artifact, ref };
   }
@@ -432,13 +403,56 @@ export class QuantumBackedButler {
     if (unknown.length > 0) {
       throw new InvalidArgument(`Cannot export datastore records for unknown outputs: [${unknown.join(', ')}]`, { details: { unknown } });
     }
-    const data = this.opts.datastore.exportPredictedRecords(args.map((a) => this.resolve(a, 'check')));
+    const data = this.opts.datastore.exportPredictedRecords(args.map((a) => this.storageRef(this.resolve(a, 'check'))));
     return data.size === 0 ? {} : { [this.opts.datastore.name]: data };
+  }
+
+  /** The datastore's ref of a resolved ref: the registry composite. */
+  private storageRef(ref: DatasetRef): DatasetRef {
+    return this.storageView(ref).ref;
   }
 
   async getURIs(arg: RefArg, predict: boolean): Promise<DatasetURIs> {
     this.assertOpen();
-    return this.opts.datastore.getURIs(this.resolve(arg, 'check'), predict);
+    return this.opts.datastore.getURIs(this.storageRef(this.resolve(arg, 'check')), predict);
+  }
+
+  /** daf_butler get_many_uris: URIs by dataset id; no provenance is recorded. */
+  async getManyURIs(args: readonly RefArg[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+    this.assertOpen();
+    return this.opts.datastore.getManyURIs(args.map((a) => this.storageRef(this.resolve(a, 'check'))), predict, allowMissing);
+  }
+
+  /** daf_butler get_datastore_roots: datastore name → root URI (null for an in-memory datastore). */
+  datastoreRoots(): Record<string, string | null> {
+    return { ...this.opts.datastore.roots };
+  }
+
+  /** daf_butler get_datastore_names. */
+  datastoreNames(): string[] {
+    return Object.keys(this.opts.datastore.roots);
+  }
+
+  /**
+   * daf_butler retrieve_artifacts: copy (or link) the artifacts of these datasets into a
+   * directory with a `_butler_zip_index.json`; returns the files written. Reads nothing into
+   * provenance, as in daf_butler.
+   */
+  async retrieveArtifacts(args: readonly RefArg[], opts: RetrieveOptions, ctx?: OperationContext): Promise<RetrievedArtifact[]> {
+    this.assertOpen();
+    const refs = args.map((a) => this.resolve(a, 'check'));
+    const sources = await this.opts.datastore.artifacts(refs.map((r) => this.storageRef(r)));
+    return retrieveInto(refs, sources, opts, this.opts.universe, ctx);
+  }
+
+  /** daf_butler retrieve_artifacts_zip: the artifacts and their index in one Zip in `destination`; returns its path. */
+  async retrieveArtifactsZip(args: readonly RefArg[], destination: string, overwrite: boolean): Promise<string> {
+    this.assertOpen();
+    if (args.length === 0) throw new InvalidArgument('Requested Zip file with no contents.');
+    if (!isAbsolute(destination)) throw new InvalidArgument(`File paths must be absolute: ${JSON.stringify(destination)}`);
+    const refs = args.map((a) => this.resolve(a, 'check'));
+    const sources = await this.opts.datastore.artifacts(refs.map((r) => this.storageRef(r)));
+    return writeArtifactZip(destination, refs, sources, overwrite, this.opts.universe);
   }
 
   // ---- provenance -----------------------------------------------------------------

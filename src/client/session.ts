@@ -3,13 +3,17 @@ import {
   Dimensions,
   ExtractProvenance,
   Get,
+  GetDatastoreRoots,
   GetDeferred,
+  GetManyURIs,
   GetURIs,
   LoadDeferred,
   MarkInputUnused,
   Metrics,
   Put,
   PruneDatasets,
+  RetrieveArtifacts,
+  RetrieveArtifactsZip,
   SessionClose,
   Stored,
   StoredMany,
@@ -78,13 +82,14 @@ export class ButlerSession {
     return this.client.request(MarkInputUnused, { sessionId: this.sessionId, ref: asRef(ref), reason });
   }
 
-  /** Put a JSON value (or any payload when `payload` is given). */
-  put(ref: RefLike, value: unknown, opts: { payload?: Payload; workDoneToken?: string } = {}) {
+  /** Put a JSON value (or any payload when `payload` is given), with daf_butler DatasetProvenance if given. */
+  put(ref: RefLike, value: unknown, opts: { payload?: Payload; workDoneToken?: string; provenance?: ParamsOf<typeof Put>['provenance'] } = {}) {
     return this.client.request(Put, {
       sessionId: this.sessionId,
       ref: asRef(ref),
       payload: opts.payload ?? { encoding: 'json', value },
       workDoneToken: opts.workDoneToken,
+      ...(opts.provenance !== undefined ? { provenance: opts.provenance } : {}),
     });
   }
 
@@ -94,6 +99,35 @@ export class ButlerSession {
 
   getURIs(ref: RefLike, predict = false) {
     return this.client.request(GetURIs, { sessionId: this.sessionId, ref: asRef(ref), predict });
+  }
+
+  /** daf_butler get_many_uris: URIs by dataset id. */
+  async getManyURIs(refs: RefLike[], opts: { predict?: boolean; allowMissing?: boolean } = {}) {
+    return (await this.client.request(GetManyURIs, { sessionId: this.sessionId, refs: refs.map(asRef), ...opts })).uris;
+  }
+
+  /** daf_butler get_datastore_roots: datastore name → root URI (null for in-memory). */
+  async getDatastoreRoots(): Promise<Record<string, string | null>> {
+    return (await this.client.request(GetDatastoreRoots, { sessionId: this.sessionId })).roots;
+  }
+
+  /** daf_butler get_datastore_names. */
+  async getDatastoreNames(): Promise<string[]> {
+    return (await this.client.request(GetDatastoreRoots, { sessionId: this.sessionId })).names;
+  }
+
+  /** daf_butler retrieve_artifacts: copy the artifacts to `destination` (absolute); returns the paths written. */
+  async retrieveArtifacts(
+    refs: RefLike[],
+    destination: string,
+    opts: Omit2<ParamsOf<typeof RetrieveArtifacts>, 'sessionId' | 'refs' | 'destination'> = {},
+  ): Promise<string[]> {
+    return (await this.client.request(RetrieveArtifacts, { sessionId: this.sessionId, refs: refs.map(asRef), destination, ...opts })).paths;
+  }
+
+  /** daf_butler retrieve_artifacts_zip: one Zip (with its index) in `destination`; returns its path. */
+  async retrieveArtifactsZip(refs: RefLike[], destination: string, overwrite = true): Promise<string> {
+    return (await this.client.request(RetrieveArtifactsZip, { sessionId: this.sessionId, refs: refs.map(asRef), destination, overwrite })).path;
   }
 
   extractProvenance(format: 'native' | 'daf_butler' = 'native') {

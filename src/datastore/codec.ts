@@ -8,7 +8,7 @@ import { splitComponent } from '../model/dataset-type.js';
 import { InvalidValue } from '../model/errors.js';
 import type { StorageClass, StorageClassRegistry } from '../model/storage-class.js';
 import type { PutSource, ReadRequest, ReadResult } from './datastore.js';
-import { formatterFor, type Formatter } from './formatters.js';
+import { formatterByName, formatterFor, type Formatter } from './formatters.js';
 import { checkValue, coerceForWrite, readValue } from './storage-class-delegate.js';
 import { sha256Hex } from '../util/checksum.js';
 
@@ -50,16 +50,20 @@ export function encodeForPut(source: PutSource, ref: DatasetRef, registry: Stora
   return given;
 }
 
-/** Read stored bytes written with `writeStorageClass`, as the ref and request ask. */
+/**
+ * Read stored bytes written with `writeStorageClass` (by the formatter a record names, current or
+ * legacy name; the class's own formatter when no record says), as the ref and request ask.
+ */
 export function decodeForRead(
   bytes: Buffer,
   writeStorageClass: string,
   ref: DatasetRef,
   request: ReadRequest,
   registry: StorageClassRegistry,
+  formatter?: string,
 ): ReadResult {
   const writeSc = registry.get(writeStorageClass);
-  const stored = formatterFor(writeSc).fromBytes(bytes);
+  const stored = (formatter === undefined ? formatterFor(writeSc) : formatterByName(formatter, writeSc)).fromBytes(bytes);
   const { component: refComponent } = splitComponent(ref.datasetType.name);
   return readValue(
     stored,

@@ -6,6 +6,7 @@
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import type { DatastoreRecordData, StoredFileInfo } from '../model/datastore-records.js';
+import type { ArtifactSource } from './retrieve-artifacts.js';
 
 /** What a read asks for beyond the ref itself. */
 export interface ReadRequest {
@@ -29,10 +30,34 @@ export type PutSource =
 
 /** What a successful put wrote. */
 export interface StoredArtifact {
+  /** The record, as daf_butler writes it (its `checksum` is daf_butler's, or null when off). */
   info: StoredFileInfo;
   uri: string;
   /** The put found identical bytes already stored and changed nothing. */
   unchanged: boolean;
+  /** SHA-256 (hex) of the stored bytes, whatever the record's checksum policy. */
+  sha256: string;
+}
+
+/** How retrieveArtifacts places files (lsst.resources transfer modes; `move` is refused, as in daf_butler). */
+export type ArtifactTransfer = 'auto' | 'copy' | 'link' | 'hardlink' | 'symlink' | 'relsymlink';
+
+export interface RetrieveOptions {
+  /** Absolute path of the destination directory (created if needed). */
+  destination: string;
+  transfer: ArtifactTransfer;
+  /** Keep the artifact's path inside the datastore; else only its file name (with `prefix`). */
+  preservePath: boolean;
+  overwrite: boolean;
+  /** Prefix each file name with the first 8 characters of its dataset id and '-' (only without preservePath). */
+  addPrefix?: boolean;
+}
+
+/** One retrieved artifact: where it was written, its record (daf_butler SerializedStoredFileInfo) and the datasets it holds. */
+export interface RetrievedArtifact {
+  path: string;
+  info: StoredFileInfo;
+  ids: DatasetId[];
 }
 
 export interface ReadResult {
@@ -70,6 +95,18 @@ export interface Datastore {
   /** The record of a stored dataset, or undefined. */
   record(ref: DatasetRef): Promise<StoredFileInfo | undefined>;
   getURIs(ref: DatasetRef, predict?: boolean): Promise<DatasetURIs>;
+  /**
+   * URIs of many datasets, keyed by id (daf_butler getManyURIs). A missing dataset is predicted
+   * with `predict`, skipped with `allowMissing`, and DatasetNotFound otherwise.
+   */
+  getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>>;
+  /** daf_butler `roots`: datastore name → root URI (null when it has no root). */
+  readonly roots: Readonly<Record<string, string | null>>;
+  /**
+   * The artifacts of these stored datasets, in ref order (what retrieveArtifacts copies; see
+   * retrieve-artifacts.ts): a file on disk, or the stored bytes. DatasetNotFound for one not stored.
+   */
+  artifacts(refs: readonly DatasetRef[]): Promise<ArtifactSource[]>;
 
   /** Move to the trash (a single unknown ref is DatasetNotFound unless ignoreErrors). */
   trash(refs: DatasetRef | readonly DatasetRef[], ignoreErrors?: boolean): Promise<void>;
@@ -93,4 +130,14 @@ export interface Datastore {
 
   /** Release what this client holds (records files); the data stays. */
   close(): void;
+}
+
+/** getManyURIs over a datastore's own exists/getURIs (every datastore answers it the same way). */
+export async function manyURIs(ds: Datastore, refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+  const out = new Map<DatasetId, DatasetURIs>();
+  for (const ref of refs) {
+    if (!predict && allowMissing && !(await ds.exists(ref))) continue;
+    out.set(ref.id, await ds.getURIs(ref, predict));
+  }
+  return out;
 }

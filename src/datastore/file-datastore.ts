@@ -5,6 +5,8 @@
  * one, or predict the path from the template (daf_butler's trust mode): that is how
  * a quantum reads an upstream quantum's outputs when its graph carried no records.
  */
+import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
@@ -12,13 +14,18 @@ import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileIn
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
-import { sha256Hex } from '../util/checksum.js';
+import { checksumAlgorithm, checksumMatches, recordChecksum, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
+import { manyURIs } from './datastore.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
 import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
 import type { RecordsTable } from './records-table.js';
+import type { ArtifactSource } from './retrieve-artifacts.js';
+
+/** The record checksum: daf_butler's (blake2b hex), SHA-256 (repositories configured so before), or none. */
+export type ChecksumPolicy = ChecksumAlgorithm | null;
 
 export interface FileDatastoreOptions {
   /** e.g. FileDatastore@<butlerRoot>/datastore: the same in every client of one repository. */
@@ -29,7 +36,7 @@ export interface FileDatastoreOptions {
   template: string;
   records: RecordsTable;
   storageClasses: StorageClassRegistry;
-  checksums: boolean;
+  checksum: ChecksumPolicy;
 }
 
 /** Trust-mode counters, to debug template or storage-class mismatches. */
@@ -86,40 +93,58 @@ export class FileDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass, formatter, sha256: checksum } = encodeForPut(source, ref, this.storageClasses);
+    const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
     const path = this.predictedPath(ref);
     const info: StoredFileInfo = {
       formatter: formatter.name,
       path,
       storage_class: storageClass.name,
       component: null,
-      checksum: this.opts.checksums ? checksum : null,
+      checksum: this.recordChecksum(bytes, sha256),
       file_size: bytes.length,
     };
     const existing = this.opts.records.get(ref.id);
     if (existing && !existing.trashed) {
-      if (existing.checksum === info.checksum && existing.path === path) return { info: existing, uri: this.uri(path), unchanged: true };
+      if (await this.describes(existing, path, bytes, sha256)) return { info: existing, uri: this.uri(path), unchanged: true, sha256 };
       throw new DatasetAlreadyStored(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`, {
         datasetId: ref.id,
-        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum },
+        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum ?? sha256 },
       });
     }
     if (!existing && (await this.opts.store.exists(path))) {
       // A file at this path with no record: another writer, or an earlier run that died
       // before recording it. Identical content is adopted; anything else is refused.
       const onDisk = await this.opts.store.getData(path);
-      if (sha256Hex(onDisk) !== checksum) {
+      if (sha256Hex(onDisk) !== sha256) {
         throw new DatasetAlreadyStored(`A different artifact already exists at ${path} for dataset ${ref.id}.`, { datasetId: ref.id });
       }
       this.opts.records.put(ref.id, info);
-      return { info, uri: this.uri(path), unchanged: true };
+      return { info, uri: this.uri(path), unchanged: true, sha256 };
     }
     ctx?.progress?.(0.5, 'writing');
     ctx?.checkCancelled?.();
-    await this.opts.store.set(path, bytes, { datasetId: ref.id, checksum });
+    await this.opts.store.set(path, bytes, { datasetId: ref.id, sha256 });
     this.opts.records.put(ref.id, info);
     ctx?.progress?.(1, 'stored');
-    return { info, uri: this.uri(path), unchanged: false };
+    return { info, uri: this.uri(path), unchanged: false, sha256 };
+  }
+
+  /**
+   * Does a record describe these bytes at `path`: by its checksum, of whichever algorithm wrote
+   * it, else (a record without one) by the file at `path` itself. `sha256`: the bytes' SHA-256.
+   */
+  async describes(rec: StoredFileInfo, path: string, bytes: Uint8Array, sha256: string): Promise<boolean> {
+    if (rec.path !== path) return false;
+    if (rec.checksum !== null) return checksumMatches(rec.checksum, bytes, sha256);
+    return this.opts.store.getData(path).then(
+      (onDisk) => sha256Hex(onDisk) === sha256,
+      () => false,
+    );
+  }
+
+  /** The checksum this datastore's records carry for these bytes (its policy), or null. */
+  recordChecksum(bytes: Uint8Array, sha256: string): string | null {
+    return recordChecksum(this.opts.checksum, bytes, sha256);
   }
 
   async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
@@ -131,11 +156,12 @@ export class FileDatastore implements Datastore {
     if (!rec) this.trust.predictedReads++;
     try {
       const bytes = await this.opts.store.getData(path);
-      // Never serve bytes that are not the ones recorded (a file changed or damaged since).
-      if (rec?.checksum && rec.checksum !== sha256Hex(bytes)) {
+      // Never serve bytes that are not the ones recorded (a file changed or damaged since),
+      // whichever algorithm wrote the record's checksum.
+      if (rec?.checksum && !checksumMatches(rec.checksum, bytes)) {
         throw new ChecksumMismatch(`The artifact of dataset ${ref.id} at ${path} does not match its recorded checksum; it was changed or damaged.`, {
           datasetId: ref.id,
-          details: { path, recorded: rec.checksum, actual: sha256Hex(bytes) },
+          details: { path, recorded: rec.checksum, actual: recordChecksum(checksumAlgorithm(rec.checksum) ?? 'blake2b', bytes) },
         });
       }
       return { bytes, info: rec ?? this.predictedInfo(ref, path, bytes.length) };
@@ -151,7 +177,7 @@ export class FileDatastore implements Datastore {
   async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }> {
     const { bytes, info } = await this.getBytes(ref, ctx);
     ctx?.checkCancelled?.();
-    return { ...decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses), bytesRead: bytes.length };
+    return { ...decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses, info.formatter), bytesRead: bytes.length };
   }
 
   async exists(ref: DatasetRef): Promise<boolean> {
@@ -178,6 +204,29 @@ export class FileDatastore implements Datastore {
     if (!predict) throw this.notFound(ref);
     const query = dataIdQuery(ref.dataId);
     return { primary: `${this.uri(this.predictedPath(ref))}${query ? `?${query}` : ''}#predicted`, components: {} };
+  }
+
+  getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+    return manyURIs(this, refs, predict, allowMissing);
+  }
+
+  get roots(): Record<string, string | null> {
+    return { [this.name]: `file://${encodeURI(this.opts.root)}/` };
+  }
+
+  /** The files of these datasets: from their records, or (trust mode) at their predicted paths. */
+  async artifacts(refs: readonly DatasetRef[]): Promise<ArtifactSource[]> {
+    const out: ArtifactSource[] = [];
+    for (const ref of refs) {
+      const found = await this.locate(ref);
+      if (!found) throw this.notFound(ref);
+      const file = join(this.opts.root, found.info.path.split('#')[0]!);
+      if (!found.predicted && !(await this.opts.store.exists(found.info.path))) throw this.notFound(ref);
+      // Trust mode knows no size: take the file's, as an ingest of it would record.
+      const info = found.predicted ? { ...found.info, file_size: (await stat(file)).size } : found.info;
+      out.push({ id: ref.id, info, file });
+    }
+    return out;
   }
 
   async trash(refs: DatasetRef | readonly DatasetRef[], ignoreErrors = false): Promise<void> {

@@ -8,6 +8,13 @@
  *  - TextFormatter: the UTF-8 encoding of the string. BytesFormatter: the bytes themselves.
  * `extension` includes the leading dot. fromBytes validates (InvalidValue on bad input) and
  * never returns memory shared with its argument.
+ *
+ * Names: where daf_butler has a formatter for the format, records name its class, so a
+ * daf_butler FileDatastore that imports them can read the files: JSON and tables (JSON
+ * `{"columns": ...}`) are `lsst.daf.butler.formatters.json.JsonFormatter` with `.json`, as
+ * daf_butler's JsonFormatter writes. daf_butler has no plain-text or raw-bytes formatter, so
+ * those keep our own names. Records written before this used `quantum_butler.formatters.*`
+ * for all four; LEGACY_FORMATTER_NAMES maps them, so such records still read and compare.
  */
 import { InvalidArgument, InvalidValue } from '../model/errors.js';
 import { canonicalJson, jsTypeName } from '../model/json-value.js';
@@ -26,6 +33,8 @@ export interface Formatter {
 }
 
 const PREFIX = 'quantum_butler.formatters.';
+/** daf_butler's JSON formatter class (formatters/json.py): `.json`, read with json.loads. */
+export const DAF_BUTLER_JSON_FORMATTER = 'lsst.daf.butler.formatters.json.JsonFormatter';
 
 /**
  * UTF-8 bytes in a buffer of their own, not a slice of Node's shared pool: datastores keep
@@ -55,22 +64,23 @@ function parseJsonBytes(bytes: Uint8Array, formatter: string): unknown {
 }
 
 export const JsonFormatter: Formatter = Object.freeze({
-  name: `${PREFIX}JsonFormatter`,
+  name: DAF_BUTLER_JSON_FORMATTER,
   extension: '.json',
   toBytes(value: unknown): Buffer {
     return utf8Bytes(canonicalJson(value));
   },
   fromBytes(bytes: Buffer): unknown {
-    return parseJsonBytes(bytes, `${PREFIX}JsonFormatter`);
+    return parseJsonBytes(bytes, 'JsonFormatter');
   },
 });
 
+/** A table is a JSON document too: daf_butler's JsonFormatter reads it (as a dict). */
 export const TableFormatter: Formatter = Object.freeze({
-  name: `${PREFIX}TableFormatter`,
+  name: DAF_BUTLER_JSON_FORMATTER,
   extension: '.json',
   toBytes(value: unknown): Buffer {
     const p = tableProblem(value);
-    if (p) throw new InvalidValue(`${PREFIX}TableFormatter: ${p}.`, { details: { problem: p } });
+    if (p) throw new InvalidValue(`JsonFormatter (table): ${p}.`, { details: { problem: p } });
     const columns = (value as { columns: Record<string, unknown[]> }).columns;
     const body = Object.keys(columns)
       .map((n) => `${JSON.stringify(n)}:[${columns[n]!.map((cell) => canonicalJson(cell)).join(',')}]`)
@@ -78,9 +88,9 @@ export const TableFormatter: Formatter = Object.freeze({
     return utf8Bytes(`{"columns":{${body}}}`);
   },
   fromBytes(bytes: Buffer): unknown {
-    const v = parseJsonBytes(bytes, `${PREFIX}TableFormatter`);
+    const v = parseJsonBytes(bytes, 'JsonFormatter (table)');
     const p = tableProblem(v);
-    if (p) throw new InvalidValue(`${PREFIX}TableFormatter: ${p}.`, { details: { problem: p } });
+    if (p) throw new InvalidValue(`JsonFormatter (table): ${p}.`, { details: { problem: p } });
     return v;
   },
 });
@@ -134,10 +144,30 @@ export function formatterFor(sc: StorageClass): Formatter {
   return f;
 }
 
-/** A formatter by its full name (as stored in datastore records); InvalidArgument if unknown. */
-export function formatterByName(name: string): Formatter {
-  const f = FORMATTERS.find((x) => x.name === name);
-  if (!f) throw new InvalidArgument(`Unknown formatter '${name}'.`, { details: { formatter: name, known: FORMATTERS.map((x) => x.name) } });
+/** The names our records used before they took daf_butler's, and the name each stands for now. */
+export const LEGACY_FORMATTER_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  [`${PREFIX}JsonFormatter`]: DAF_BUTLER_JSON_FORMATTER,
+  [`${PREFIX}TableFormatter`]: DAF_BUTLER_JSON_FORMATTER,
+});
+
+/** The current name of a formatter given by any name it was ever recorded under. */
+export function canonicalFormatterName(name: string): string {
+  return Object.prototype.hasOwnProperty.call(LEGACY_FORMATTER_NAMES, name) ? LEGACY_FORMATTER_NAMES[name]! : name;
+}
+
+/**
+ * The formatter that reads a record's artifact, for a value of storage class `sc`: a record
+ * names the format (JSON, text, bytes) and the storage class decides how the value is checked
+ * (a table's JSON is checked as a table). InvalidArgument if we cannot read that format.
+ */
+export function formatterByName(name: string, sc?: StorageClass): Formatter {
+  const canonical = canonicalFormatterName(name);
+  if (sc !== undefined) {
+    const byKind = formatterFor(sc);
+    if (byKind.name === canonical) return byKind;
+  }
+  const f = FORMATTERS.find((x) => x.name === canonical);
+  if (!f) throw new InvalidArgument(`Unknown formatter '${name}'.`, { details: { formatter: name, known: [...new Set(FORMATTERS.map((x) => x.name))] } });
   return f;
 }
 

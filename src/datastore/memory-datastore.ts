@@ -27,7 +27,10 @@ import type {
   ReadResult,
   StoredArtifact,
 } from './datastore.js';
+import { manyURIs } from './datastore.js';
 import { decodeForRead, encodeForPut } from './codec.js';
+import { blake2bHex } from '../util/checksum.js';
+import type { ArtifactSource } from './retrieve-artifacts.js';
 
 
 /** What the store's metadata holds for one dataset. */
@@ -39,7 +42,10 @@ type DatasetRecord = {
   storageClass: string;
   formatter: string;
   path: string;
+  /** daf_butler's record checksum (blake2b); records written before it hold the SHA-256 here. */
   checksum: string;
+  /** SHA-256 of the bytes (absent in records written before the blake2b checksum). */
+  sha256?: string;
   size: number;
   timestamp: number;
   trashed: boolean;
@@ -101,16 +107,17 @@ export class MemoryDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass: sc, formatter, owned, sha256: checksum } = encodeForPut(source, ref, this.storageClasses);
+    const { bytes, storageClass: sc, formatter, owned, sha256 } = encodeForPut(source, ref, this.storageClasses);
     ctx?.progress?.(0.5, 'checksum');
     const existing = await this.readRecord(ref);
     if (existing && !existing.trashed) {
-      if (existing.checksum === checksum) {
-        return { info: this.toInfo(existing), uri: this.uriOf(existing, ref), unchanged: true };
+      const storedSha256 = existing.sha256 ?? existing.checksum;
+      if (storedSha256 === sha256) {
+        return { info: this.toInfo(existing), uri: this.uriOf(existing, ref), unchanged: true, sha256 };
       }
       throw new DatasetAlreadyStored(
         `Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`,
-        { datasetId: ref.id, details: { storedChecksum: existing.checksum, givenChecksum: checksum } },
+        { datasetId: ref.id, details: { storedChecksum: storedSha256, givenChecksum: sha256 } },
       );
     }
     ctx?.checkCancelled?.();
@@ -122,7 +129,8 @@ export class MemoryDatastore implements Datastore {
       storageClass: sc.name,
       formatter: formatter.name,
       path: `${ref.run}/${ref.datasetType.name}/${ref.id}${formatter.extension}`,
-      checksum,
+      checksum: blake2bHex(bytes),
+      sha256,
       size: bytes.length,
       timestamp: Date.now() / 1000,
       trashed: false,
@@ -130,7 +138,7 @@ export class MemoryDatastore implements Datastore {
     // Handed over with the bytes we own: nothing changes `rec` after this.
     await this.store.set(this.key(ref), bytes, rec, { adopt: owned });
     ctx?.progress?.(1, 'stored');
-    return { info: this.toInfo(rec), uri: this.uriOf(rec, ref), unchanged: false };
+    return { info: this.toInfo(rec), uri: this.uriOf(rec, ref), unchanged: false, sha256 };
   }
 
   async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
@@ -150,7 +158,7 @@ export class MemoryDatastore implements Datastore {
   async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }> {
     const { bytes, info } = await this.getBytes(ref, ctx);
     ctx?.checkCancelled?.();
-    return { ...decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses), bytesRead: bytes.length };
+    return { ...decodeForRead(bytes, info.storage_class, ref, request, this.storageClasses, info.formatter), bytesRead: bytes.length };
   }
 
   async exists(ref: DatasetRef): Promise<boolean> {
@@ -178,6 +186,26 @@ export class MemoryDatastore implements Datastore {
     }
     const query = dataIdQuery(ref.dataId);
     return { primary: `mem://${ref.datasetType.name}${query ? `?${query}` : ''}#predicted`, components: {} };
+  }
+
+  getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+    return manyURIs(this, refs, predict, allowMissing);
+  }
+
+  /** No root: daf_butler's in-memory datastore has none either. */
+  get roots(): Record<string, string | null> {
+    return { [this.name]: null };
+  }
+
+  /** The stored bytes of each dataset (there is no file to link to). */
+  async artifacts(refs: readonly DatasetRef[]): Promise<ArtifactSource[]> {
+    const out: ArtifactSource[] = [];
+    for (const ref of refs) {
+      const rec = await this.readRecord(ref);
+      if (!rec || rec.trashed) throw this.notFound(ref);
+      out.push({ id: ref.id, info: this.toInfo(rec), bytes: async () => (await this.getBytes(ref)).bytes });
+    }
+    return out;
   }
 
   async trash(refs: DatasetRef | readonly DatasetRef[], ignoreErrors = false): Promise<void> {

@@ -71,3 +71,4 @@ export const ChecksumMismatch = kindError('ChecksumMismatch');
 export const DimensionNameError = kindError('DimensionNameError');
 export const DimensionValueError = kindError('DimensionValueError');
 export const InconsistentUniverse = kindError('InconsistentUniverse');
+export const FileExists = kindError('FileExists');

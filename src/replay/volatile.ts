@@ -9,7 +9,7 @@
  *   script can send `{{handle}}` back;
  * - ISO times anywhere: `{{time}}`;
  * - counters of the process and timings (uptimeMs, pid, rssBytes, bytesIn, meanMs,
- *   timeInGet, every number under `timings`...): `{{int}}` / `{{number}}`;
+ *   time_in_get, every number under `timings`...): `{{int}}` / `{{number}}`;
  * - host and node version: `{{string}}`;
  * - the temporary directory and fixture paths inside any string: `{{tmpdir}}`,
  *   `{{fixtureRepo}}`, `{{fixtureDir}}`;
@@ -18,7 +18,7 @@
 import { EMBEDDED_TIME_RE, EMBEDDED_UUID_RE, PLACEHOLDER_TYPES, TIME_RE, UUID_RE, escapeRegex } from './placeholder.js';
 
 const INT_KEYS = new Set(['uptimeMs', 'pid', 'rssBytes', 'heapUsedBytes', 'bytesIn', 'bytesOut']);
-const NUMBER_KEYS = new Set(['meanMs', 'p50Ms', 'p99Ms', 'maxMs', 'timeInGet', 'timeInPut', 'created', 'modified']);
+const NUMBER_KEYS = new Set(['meanMs', 'p50Ms', 'p99Ms', 'maxMs', 'time_in_get', 'time_in_put', 'created', 'modified']);
 /** Objects whose every number is a timing. */
 const TIMING_CONTAINERS = new Set(['timings']);
 const STRING_KEYS = new Set(['host', 'node', 'runtime']);

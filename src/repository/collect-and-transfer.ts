@@ -44,6 +44,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { v5 as uuidv5 } from 'uuid';
 import { DATASET_ID_NAMESPACE } from '../model/dataset-id.js';
 import { StoreBusy } from '../model/errors.js';
+import { StorageClassRegistry } from '../model/storage-class.js';
 import type { Quantum } from '../model/quantum.js';
 import type { WriterResult } from './bulk-batches.js';
 import { CollectReader, Planner, type CollectItem } from './collect-plan.js';
@@ -75,6 +76,12 @@ export interface CollectOptions {
   writer?: 'auto' | 'thread' | 'inline';
   /** Records of this datastore (the repository's own) must have paths inside it; others are InvalidArgument. */
   ownDatastore?: string;
+  /**
+   * The repository's storage classes: a quantum whose output type differs from the registered one
+   * only by a storage class that converts to or from the registered one (a connection's class,
+   * as pipe_base adapts refs) is accepted, as daf_butler's import matches types by name. Default: the built-ins.
+   */
+  storageClasses?: StorageClassRegistry;
   /** How many times a transaction the database aborted (serialization failure, deadlock) is tried in all (default 5). */
   maxAttempts?: number;
   /** @internal Tests: another worker script, a shorter stall limit. */
@@ -179,7 +186,17 @@ async function collectOnce(registry: Registry, items: readonly CollectItem[], op
   };
 
   opts.checkCancelled?.();
-  const ctx = { items, early, late, progressAt, lap, checkCancelled: opts.checkCancelled, deriveQuantumId, ownDatastore: opts.ownDatastore };
+  const ctx = {
+    items,
+    early,
+    late,
+    progressAt,
+    lap,
+    checkCancelled: opts.checkCancelled,
+    deriveQuantumId,
+    ownDatastore: opts.ownDatastore,
+    storageClasses: opts.storageClasses ?? StorageClassRegistry.withBuiltins(),
+  };
   const outcome = await registry.bulkLoad(
     { dryRun, maxConflicts, items: items.length, writer: opts.writer ?? 'auto', ...(opts.thread ? { thread: opts.thread } : {}) },
     (planning, channel) => new CollectReader(new Planner(planning), channel, ctx).run(),

@@ -12,9 +12,10 @@
  */
 import type { DataId } from '../model/data-coordinate.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
-import { datasetTypeEquals, serializeDatasetType, type DatasetType } from '../model/dataset-type.js';
+import { datasetTypeEquals, sameDimensions, serializeDatasetType, splitComponent, type DatasetType } from '../model/dataset-type.js';
 import { isPlainObject } from '../model/json-value.js';
 import type { Quantum } from '../model/quantum.js';
+import type { StorageClassRegistry } from '../model/storage-class.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import {
   DATASET_STRIDE,
@@ -59,6 +60,8 @@ export interface ReaderContext {
   deriveQuantumId: (quantum: Quantum) => string;
   /** Records of this datastore must point inside it (the repository's own datastore). */
   ownDatastore: string | undefined;
+  /** The repository's storage classes: which connection classes convert to a registered type's (see typeConflict). */
+  storageClasses: StorageClassRegistry;
 }
 
 /** Quanta (with their edges) per batch handed to the writer. */
@@ -284,7 +287,8 @@ export class CollectReader {
       outIds.length,
     );
     for (const e of inputs) {
-      b.inputs.push(e.id, e.ref.datasetType.name, e.ref.run, JSON.stringify(e.ref.dataId), (e.init ? EDGE_INIT : 0) | (e.available ? EDGE_AVAILABLE : 0) | (e.actual ? EDGE_ACTUAL : 0));
+      // A component input (pvi.wcs, with its parent's id) is an edge to the parent dataset.
+      b.inputs.push(e.id, splitComponent(e.ref.datasetType.name).parent, e.ref.run, JSON.stringify(e.ref.dataId), (e.init ? EDGE_INIT : 0) | (e.available ? EDGE_AVAILABLE : 0) | (e.actual ? EDGE_ACTUAL : 0));
     }
     for (const id of outIds) b.outputs.push(id, prov.actualOutputs.has(id) ? 1 : 0);
     this.rows += 1 + inputs.length + outIds.length;
@@ -308,29 +312,63 @@ export class CollectReader {
     return mine;
   }
 
-  /** The registered definition of an output's dataset type (registering it if new), or null on a conflict. */
+  /**
+   * The registered definition of an output's dataset type (registering it if new), or null on
+   * a conflict. Types match by name, as daf_butler's import does: a quantum's definition that
+   * differs only by a storage class converting to or from the registered one (a connection's
+   * class, as pipe_base adapts refs) is the registered type.
+   */
   private *typeFor(q: Quantum, ref: DatasetRef, quantumId: string): Steps<DatasetType | null> {
     const name = ref.datasetType.name;
     const def = q.datasetTypes.get(name) ?? ref.datasetType;
     let st = this.types.get(name);
     if (!st) {
       const [outcome, existing] = yield* this.planner.ensureDatasetType(def);
-      st = { dt: outcome === 'conflict' ? null : outcome === 'present' ? existing! : def, seen: new WeakSet([def]) };
+      const details = outcome === 'conflict' ? this.typeConflict(existing!, def) : null;
+      st = { dt: details !== null ? null : outcome === 'inserted' ? def : existing!, seen: new WeakSet([def]) };
       this.types.set(name, st);
-      if (outcome === 'conflict') {
-        this.conflict({ quantumId, reason: 'datasetTypeConflict', details: { datasetType: name, registered: serializeDatasetType(existing!), given: serializeDatasetType(def) } });
-      }
+      if (details !== null) this.conflict({ quantumId, reason: 'datasetTypeConflict', details });
       return st.dt;
     }
     if (st.dt === null) return null;
     if (!st.seen.has(def)) {
-      if (!datasetTypeEquals(st.dt, def)) {
-        this.conflict({ quantumId, reason: 'datasetTypeConflict', details: { datasetType: name, registered: serializeDatasetType(st.dt), given: serializeDatasetType(def) } });
+      const details = this.typeConflict(st.dt, def);
+      if (details !== null) {
+        this.conflict({ quantumId, reason: 'datasetTypeConflict', details });
         return null;
       }
       st.seen.add(def);
     }
     return st.dt;
+  }
+
+  /** A quantum's definition against the registered one: null when it may be used (the same, or only a convertible storage class). */
+  private typeConflict(registered: DatasetType, given: DatasetType): Record<string, unknown> | null {
+    if (datasetTypeEquals(registered, given)) return null;
+    const fields: string[] = [];
+    if (registered.storageClass !== given.storageClass) fields.push('storageClass');
+    if (!sameDimensions(registered, given)) fields.push('dimensions');
+    if (registered.parentStorageClass !== given.parentStorageClass) fields.push('parentStorageClass');
+    if (registered.isCalibration !== given.isCalibration) fields.push('isCalibration');
+    const sc = this.ctx.storageClasses;
+    const a = registered.storageClass;
+    const b = given.storageClass;
+    const convertible = sc.has(a) && sc.has(b) && (sc.canConvert(b, a) || sc.canConvert(a, b));
+    if (fields.length === 1 && fields[0] === 'storageClass' && convertible) return null;
+    const why =
+      fields.includes('storageClass') && !convertible
+        ? `storage class ${b} (quantum) cannot be converted to or from ${a} (registry)` +
+          (!sc.has(b) || !sc.has(a) ? ` (${[a, b].filter((n) => !sc.has(n)).join(', ')} unknown to the repository)` : '')
+        : `${fields.filter((f) => f !== 'storageClass').join(', ')} differ`;
+    return {
+      datasetType: given.name,
+      fields,
+      message: `Dataset type '${given.name}' of the quantum does not match the registry's: ${why}.`,
+      registeredStorageClass: a,
+      givenStorageClass: b,
+      registered: serializeDatasetType(registered),
+      given: serializeDatasetType(given),
+    };
   }
 
   /** The actual outputs' datastore records (a record for anything else is a conflict). */
@@ -422,8 +460,10 @@ export class CollectReader {
         const k = known.get(e.id);
         if (k === null || k === undefined || k.ref === ref) continue;
         if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
-        const key = k.datasetType === ref.datasetType.name ? keyOf(k.dt, ref.dataId) : null;
-        if (k.datasetType !== ref.datasetType.name || k.run !== ref.run || key !== k.key) {
+        // A component input names its parent's dataset.
+        const typeName = splitComponent(ref.datasetType.name).parent;
+        const key = k.datasetType === typeName ? keyOf(k.dt, ref.dataId) : null;
+        if (k.datasetType !== typeName || k.run !== ref.run || key !== k.key) {
           this.ctx.late.add({
             datasetId: e.id,
             quantumId,

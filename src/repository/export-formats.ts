@@ -44,6 +44,7 @@ import { DATASET_ID_NAMESPACE } from '../model/dataset-id.js';
 import type { DatastoreRecordData } from '../model/datastore-records.js';
 import { InvalidArgument, RepositoryError } from '../model/errors.js';
 import { setOwn } from '../model/json-value.js';
+import { checksumAlgorithm, type ChecksumAlgorithm } from '../util/checksum.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import type { Registry } from './registry.js';
 
@@ -83,6 +84,11 @@ function checkNative(doc: NativeProvenance): void {
   if (doc === null || typeof doc !== 'object' || !Array.isArray(doc.inputs) || !Array.isArray(doc.outputs) || typeof doc.quantum !== 'object' || typeof doc.execution !== 'object') {
     throw new InvalidArgument('Expected a native provenance document (schemaVersion, quantum, execution, inputs, outputs, ...).');
   }
+}
+
+/** Which algorithm wrote a checksum: daf_butler's blake2b records, or SHA-256 (output digests, older records). */
+function algorithmOf(checksum: string): ChecksumAlgorithm | 'unknown' {
+  return checksumAlgorithm(checksum) ?? 'unknown';
 }
 
 /** First record (any datastore, any table) of each dataset: checksum and size. */
@@ -169,14 +175,20 @@ export function toProvJson(doc: NativeProvenance, opts: ExportOptions = {}): Pro
   for (const i of inputs) {
     const r = rec.get(i.ref.id);
     const extra: Record<string, unknown> = { 'qb:inputState': i.state, 'qb:initInput': i.initInput };
-    if (r?.checksum) extra['qb:checksum'] = r.checksum;
+    if (r?.checksum) {
+      extra['qb:checksum'] = r.checksum;
+      extra['qb:checksumAlgorithm'] = algorithmOf(r.checksum);
+    }
     if (r?.size !== null && r?.size !== undefined) extra['qb:size'] = { $: r.size, type: 'xsd:long' };
     if (i.unusedReason !== null) extra['qb:unusedReason'] = i.unusedReason;
     entities.set(`uuid:${i.ref.id}`, entityOf(i.ref, extra));
   }
   for (const o of outputs) {
     const extra: Record<string, unknown> = {};
-    if (o.sha256) extra['qb:checksum'] = o.sha256;
+    if (o.sha256) {
+      extra['qb:checksum'] = o.sha256;
+      extra['qb:checksumAlgorithm'] = 'sha256';
+    }
     if (o.size !== null) extra['qb:size'] = { $: o.size, type: 'xsd:long' };
     entities.set(`uuid:${o.ref.id}`, entityOf(o.ref, extra));
   }
@@ -281,6 +293,7 @@ export function toOpenLineage(doc: NativeProvenance, opts: OpenLineageOptions = 
           run: ref.run,
           dataId: { ...ref.dataId },
           checksum,
+          checksumAlgorithm: checksum === null ? null : algorithmOf(checksum),
           size,
         }),
       },

@@ -5,10 +5,12 @@
  * columns back into a row, and compare two records.
  */
 import { posix } from 'node:path';
+import { canonicalFormatterName } from '../datastore/formatters.js';
 import { NULL_STRING, type DatastoreRecordData, type RecordRow } from '../model/datastore-records.js';
 import { InvalidArgument } from '../model/errors.js';
 import { canonicalJson, setOwn } from '../model/json-value.js';
 import type { DatasetId } from '../model/dataset-id.js';
+import { checksumsDiffer } from '../util/checksum.js';
 
 /** One datastore record as stored: the StoredFileInfo fields plus any further fields. */
 export interface RecordColumns {
@@ -149,13 +151,17 @@ export function columnsOfDbRow(r: RecordDbRow): RecordColumns {
   };
 }
 
-/** Names of the fields that differ between two records (empty: identical). */
+/**
+ * Names of the fields that differ between two records (empty: the same record). A formatter's
+ * legacy name equals its current one, and a SHA-256 checksum is not compared with a blake2b
+ * one (our former records and daf_butler's may describe the same bytes).
+ */
 export function recordDifferences(a: RecordColumns, b: RecordColumns): string[] {
   const out: string[] = [];
-  if (a.checksum !== b.checksum) out.push('checksum');
+  if (checksumsDiffer(a.checksum, b.checksum)) out.push('checksum');
   if (a.path !== b.path) out.push('path');
   if (a.fileSize !== b.fileSize) out.push('file_size');
-  if (a.formatter !== b.formatter) out.push('formatter');
+  if (canonicalFormatterName(a.formatter) !== canonicalFormatterName(b.formatter)) out.push('formatter');
   if (a.storageClass !== b.storageClass) out.push('storage_class');
   if (a.tableName !== b.tableName) out.push('table');
   if (a.extra !== b.extra) out.push('extra');

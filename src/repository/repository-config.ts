@@ -43,9 +43,10 @@ export const RepositoryConfigSchema = z.object({
   datastore: z
     .object({
       template: z.string().default(DEFAULT_TEMPLATE),
-      checksum: z.enum(['sha256', 'none']).default('sha256'),
+      // blake2b: daf_butler's record checksum. sha256: what repositories used before (kept for them).
+      checksum: z.enum(['blake2b', 'sha256', 'none']).default('blake2b'),
     })
-    .default({ template: DEFAULT_TEMPLATE, checksum: 'sha256' }),
+    .default({ template: DEFAULT_TEMPLATE, checksum: 'blake2b' }),
   storageClasses: z.record(z.string(), z.unknown()).default({}),
   dimensions: z.unknown().optional().describe('A daf_butler dimensions config, or {namespace, version}; default: daf_butler\'s default universe'),
   /** Absent for the SQLite file beside butler.json (`registry.sqlite3`). */

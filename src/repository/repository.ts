@@ -144,7 +144,7 @@ export class Repository {
       template: this.config.datastore.template,
       records: new RecordsTable(recordsFile),
       storageClasses,
-      checksums: this.config.datastore.checksum === 'sha256',
+      checksum: this.config.datastore.checksum === 'none' ? null : this.config.datastore.checksum,
     });
   }
 
@@ -172,7 +172,7 @@ export class Repository {
     run: string,
     source: PutSource,
     mode: IdGenerationMode = 'DATAID_TYPE_RUN',
-  ): Promise<{ ref: DatasetRef; info: StoredFileInfo; unchanged: boolean }> {
+  ): Promise<{ ref: DatasetRef; info: StoredFileInfo; unchanged: boolean; sha256: string }> {
     const badRun = runNameProblem(run);
     if (badRun) throw new InvalidArgument(`Invalid run: ${badRun}.`, { details: { problem: badRun } });
     const dt = await this.registry.getDatasetType(datasetTypeName);
@@ -182,13 +182,14 @@ export class Repository {
     const standard = standardizeDataId(dataId, dt.group);
     const ref: DatasetRef = { id: makeDatasetId(mode, dt.name, standard, dt.dimensions, run), datasetType: dt, dataId: standard, run };
     const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
-    const path = this.direct().predictedPath(ref);
+    const ds = this.direct();
+    const path = ds.predictedPath(ref);
     const info: StoredFileInfo = {
       formatter: formatter.name,
       path,
       storage_class: storageClass.name,
       component: null,
-      checksum: this.config.datastore.checksum === 'sha256' ? sha256 : null,
+      checksum: ds.recordChecksum(bytes, sha256),
       file_size: bytes.length,
     };
     const target = join(this.datastoreRoot, path);
@@ -213,12 +214,13 @@ export class Repository {
           linked = publishArtifact(tmp, target, sha256, ref);
         },
       });
-      if (outcome.stored) return { ref, info, unchanged: !linked };
+      if (outcome.stored) return { ref, info, unchanged: !linked, sha256 };
       const existing = fromRecordRow(outcome.existing);
-      if (existing.checksum === info.checksum && existing.path === path) return { ref, info: existing, unchanged: true };
+      // The stored record's checksum may be of the other algorithm (a repository's older records).
+      if (await ds.describes(existing, path, bytes, sha256)) return { ref, info: existing, unchanged: true, sha256 };
       throw new DatasetAlreadyStored(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`, {
         datasetId: ref.id,
-        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum },
+        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum ?? sha256 },
       });
     } catch (err) {
       // Published but not committed: the file is ours alone (the claim failed), take it back.

@@ -25,7 +25,7 @@ const ref = (detector: number): DatasetRef => {
   return { id: makeDatasetId('DATAID_TYPE_RUN', dt.name, dataId, dt.dimensions, 'run1'), datasetType: dt, dataId, run: 'run1' };
 };
 const datastore = (records = new RecordsTable(':memory:')): FileDatastore =>
-  new FileDatastore({ name: 'FileDatastore@test', root: dir, store, template: DEFAULT_TEMPLATE, records, storageClasses, checksums: true });
+  new FileDatastore({ name: 'FileDatastore@test', root: dir, store, template: DEFAULT_TEMPLATE, records, storageClasses, checksum: 'blake2b' });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'qb-fileds-'));

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { BytesFormatter, FORMATTERS, formatterByName, formatterFor, JsonFormatter, TableFormatter, TextFormatter } from '../../src/datastore/formatters.js';
+import { BytesFormatter, canonicalFormatterName, FORMATTERS, formatterByName, formatterFor, JsonFormatter, TableFormatter, TextFormatter } from '../../src/datastore/formatters.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { InvalidArgument, InvalidValue } from '../../src/model/errors.js';
 
@@ -13,10 +13,28 @@ describe('formatters', () => {
     expect(formatterFor(reg.get('Table'))).toBe(TableFormatter);
     expect(formatterFor(reg.get('Text'))).toBe(TextFormatter);
     expect(formatterFor(reg.get('Bytes'))).toBe(BytesFormatter);
-    expect(JsonFormatter.name).toBe('quantum_butler.formatters.JsonFormatter');
     expect(JsonFormatter.extension).toBe('.json');
-    for (const f of FORMATTERS) expect(formatterByName(f.name)).toBe(f);
+    for (const f of FORMATTERS) expect(formatterByName(f.name).name).toBe(f.name);
     expect(() => formatterByName('nope')).toThrow(InvalidArgument);
+  });
+
+  it("name daf_butler's JsonFormatter for JSON and tables, and keep ours where daf_butler has none", () => {
+    expect(JsonFormatter.name).toBe('lsst.daf.butler.formatters.json.JsonFormatter');
+    expect(TableFormatter.name).toBe('lsst.daf.butler.formatters.json.JsonFormatter');
+    expect(TableFormatter.extension).toBe('.json');
+    expect(TextFormatter.name).toBe('quantum_butler.formatters.TextFormatter');
+    expect(TextFormatter.extension).toBe('.txt');
+    expect(BytesFormatter.name).toBe('quantum_butler.formatters.BytesFormatter');
+    expect(BytesFormatter.extension).toBe('.bin');
+  });
+
+  it('read records that carry the names used before (legacy names map to the current formatter)', () => {
+    expect(canonicalFormatterName('quantum_butler.formatters.JsonFormatter')).toBe('lsst.daf.butler.formatters.json.JsonFormatter');
+    expect(canonicalFormatterName('quantum_butler.formatters.TableFormatter')).toBe('lsst.daf.butler.formatters.json.JsonFormatter');
+    expect(formatterByName('quantum_butler.formatters.JsonFormatter', reg.get('StructuredDataDict'))).toBe(JsonFormatter);
+    expect(formatterByName('quantum_butler.formatters.TableFormatter', reg.get('Table'))).toBe(TableFormatter);
+    expect(formatterByName('lsst.daf.butler.formatters.json.JsonFormatter', reg.get('Table'))).toBe(TableFormatter);
+    expect(() => formatterByName('lsst.daf.butler.formatters.yaml.YamlFormatter', reg.get('StructuredDataDict'))).toThrow(InvalidArgument);
   });
 
   it('JSON output is canonical: sorted keys, deterministic bytes', () => {

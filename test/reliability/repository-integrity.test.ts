@@ -2,7 +2,9 @@
  * A repository never serves or records what it cannot vouch for (issue findings): a read
  * whose bytes no longer match the recorded checksum answers ChecksumMismatch instead of
  * the changed bytes, and collect-and-transfer refuses records whose path leaves the
- * datastore (such a dataset would be unreadable and its artifact orphaned).
+ * datastore (such a dataset would be unreadable and its artifact orphaned). Records hold
+ * daf_butler's blake2b checksum, or SHA-256 when written before: both are verified, and a
+ * put of the same content finds an older SHA-256 record to be its own.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +49,42 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
       expect(await kindOf(s.get(put.ref.id))).toBe('ChecksumMismatch');
     } finally {
       await s.close();
+    }
+  });
+
+  it('a repository whose records hold SHA-256 checksums: reads verify them, and after the switch to blake2b the same content puts unchanged', async () => {
+    const root = join(dir, 'sha256');
+    await backend.create(client, root, { datastore: { checksum: 'sha256' } });
+    const dataId = { instrument: 'Cam1', detector: 3 };
+    const put = await client.request(P.RepositoryPut, { root, datasetType: 'blob', dataId, run: 'r', payload: { encoding: 'json', value: { n: 3 } } });
+    const recordOf = async (id: string) => {
+      const records = await client.request(P.RepositoryExportRecords, { root, refs: [{ id }] });
+      return Object.values(Object.values(records.records[DS]!.records)[0]!)[0]!['file_datastore_records']![0]!;
+    };
+    const before = await recordOf(put.ref.id);
+    expect(before['checksum']).toBe(put.sha256);
+
+    // The repository now writes daf_butler's checksum; a new sidecar reads butler.json afresh.
+    const configPath = join(root, 'butler.json');
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { datastore: { checksum: string } };
+    config.datastore.checksum = 'blake2b';
+    writeFileSync(configPath, JSON.stringify(config));
+    const c2 = await spawnClient();
+    try {
+      expect((await c2.request(P.RepositoryGet, { root, ref: { id: put.ref.id } })).payload).toEqual({ encoding: 'json', value: { n: 3 } });
+      const again = await c2.request(P.RepositoryPut, { root, datasetType: 'blob', dataId, run: 'r', payload: { encoding: 'json', value: { n: 3 } } });
+      expect(again).toEqual(put);
+      expect(await recordOf(put.ref.id)).toEqual(before);
+      expect(await kindOf(c2.request(P.RepositoryPut, { root, datasetType: 'blob', dataId, run: 'r', payload: { encoding: 'json', value: { n: 4 } } }))).toBe('DatasetAlreadyStored');
+      const other = await c2.request(P.RepositoryPut, { root, datasetType: 'blob', dataId: { ...dataId, detector: 4 }, run: 'r', payload: { encoding: 'json', value: { n: 4 } } });
+      expect(String((await recordOf(other.ref.id))['checksum'])).toMatch(/^[0-9a-f]{128}$/);
+
+      // The SHA-256 record still guards its file.
+      const path = join(root, 'datastore', before['path'] as string);
+      writeFileSync(path, readFileSync(path, 'utf8').replace('3', '5'));
+      expect(await kindOf(c2.request(P.RepositoryGet, { root, ref: { id: put.ref.id } }))).toBe('ChecksumMismatch');
+    } finally {
+      await c2.close();
     }
   });
 

@@ -13,8 +13,8 @@ import { dropSchemas, uniqueSchema } from '../support/registries.js';
 
 export interface Backend {
   kind: 'sqlite' | 'postgresql';
-  /** A repository at `root`, created through `client`, with a `blob` (StructuredDataDict) dataset type. */
-  create(client: QuantumButlerClient, root: string): Promise<void>;
+  /** A repository at `root` (with `config`), created through `client`, with a `blob` (StructuredDataDict) dataset type. */
+  create(client: QuantumButlerClient, root: string, config?: P.ParamsOf<typeof P.RepositoryCreate>['config']): Promise<void>;
   /** Hold the registry's write lock (writes of dataset rows wait) until the returned release is called. */
   lock(root: string): Promise<() => Promise<void>>;
   /** Remove what the backend stored outside `root`. */
@@ -29,8 +29,8 @@ async function registerBlob(client: QuantumButlerClient, root: string): Promise<
 
 const sqlite: Backend = {
   kind: 'sqlite',
-  async create(client, root) {
-    await client.request(P.RepositoryCreate, { root });
+  async create(client, root, config) {
+    await client.request(P.RepositoryCreate, { root, ...(config ? { config } : {}) });
     await registerBlob(client, root);
   },
   async lock(root) {
@@ -54,10 +54,10 @@ function postgres(url: string): Backend {
   };
   return {
     kind: 'postgresql',
-    async create(c, root) {
+    async create(c, root, config) {
       const schema = uniqueSchema('rel');
       schemas.push(schema);
-      await c.request(P.RepositoryCreate, { root, registry: { kind: 'postgresql', url, schema } });
+      await c.request(P.RepositoryCreate, { root, registry: { kind: 'postgresql', url, schema }, ...(config ? { config } : {}) });
       await registerBlob(c, root);
     },
     async lock(root) {

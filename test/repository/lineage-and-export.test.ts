@@ -195,8 +195,12 @@ describe('export formats', () => {
     const recs = await reg.recordsFor(native2.predictedInputs);
     const prov = toProvJson(native2, { records: recs });
     const in1 = fx.outputRefs()[0]!.id;
+    // The registry's record checksum: daf_butler's blake2b, labelled so.
+    const recorded = recs[Object.keys(recs)[0]!]!.get(in1)!.get('file_datastore_records')![0]!['checksum'];
+    expect(recorded).toMatch(/^[0-9a-f]{128}$/);
+    expect(prov.entity[`uuid:${in1}`]).toMatchObject({ 'qb:checksum': recorded, 'qb:checksumAlgorithm': 'blake2b', 'qb:inputState': 'loaded' });
     const o = native1.outputs.find((x) => x.ref.id === in1)!;
-    expect(prov.entity[`uuid:${in1}`]).toMatchObject({ 'qb:checksum': o.sha256, 'qb:inputState': 'loaded' });
+    expect(toProvJson(native1).entity[`uuid:${in1}`]).toMatchObject({ 'qb:checksum': o.sha256, 'qb:checksumAlgorithm': 'sha256' });
   });
 
   it('OpenLineage: START and COMPLETE RunEvents (spec 2-0-2 shape)', async () => {
@@ -216,6 +220,7 @@ describe('export formats', () => {
     expect(complete.inputs).toHaveLength(2);
     expect(complete.outputs).toHaveLength(4);
     const in1 = fx.outputRefs()[0]!;
+    const in1Records = await reg.recordsFor([in1.id]);
     const inDs = complete.inputs.find((d) => d.name === 'RUN/output/detector=1,instrument=Cam1')!;
     expect(inDs.namespace).toBe('lsst');
     expect(inDs.facets['quantumButler_dataset']).toMatchObject({
@@ -225,13 +230,14 @@ describe('export formats', () => {
       datasetType: 'output',
       run: 'RUN',
       dataId: { instrument: 'Cam1', detector: 1 },
-      checksum: native1.outputs.find((o) => o.ref.id === in1.id)!.sha256,
+      checksum: Object.values(in1Records)[0]!.get(in1.id)!.get('file_datastore_records')![0]!['checksum'],
+      checksumAlgorithm: 'blake2b',
     });
     expect(inDs.inputFacets!['quantumButler_input']).toMatchObject({ state: 'loaded', initInput: false });
     const outDs = complete.outputs[0]!;
     const written = native2.outputs.find((o) => o.ref.id === (outDs.facets['quantumButler_dataset'] as { datasetId: string }).datasetId)!;
     expect(outDs.outputFacets!['outputStatistics']).toMatchObject({ size: written.size, fileCount: 1 });
-    expect(outDs.facets['quantumButler_dataset']).toMatchObject({ checksum: written.sha256 });
+    expect(outDs.facets['quantumButler_dataset']).toMatchObject({ checksum: written.sha256, checksumAlgorithm: 'sha256' });
     // The predicted/available/actual split travels in a custom run facet.
     expect(complete.run.facets['quantumButler_provenance']).toMatchObject({
       predictedInputs: [...native2.predictedInputs].sort(),

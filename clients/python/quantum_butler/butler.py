@@ -427,8 +427,72 @@ class QuantumBackedButler:
     def isWriteable(self) -> bool:
         return True
 
-    def get_datastore_names(self) -> tuple:
-        return (self.info.get("datastore"),)
+    def get_datastore_names(self, *, timeout: Optional[float] = None) -> tuple:
+        """daf_butler ``get_datastore_names``: the names of this butler's datastores."""
+        return tuple(self._call("butler/getDatastoreRoots", {}, timeout)["names"])
+
+    def get_datastore_roots(self, *, timeout: Optional[float] = None) -> Dict[str, Optional[str]]:
+        """daf_butler ``get_datastore_roots``: datastore name → root URI (None for an in-memory datastore)."""
+        return dict(self._call("butler/getDatastoreRoots", {}, timeout)["roots"])
+
+    def get_many_uris(
+        self,
+        refs: Iterable[RefLike],
+        predict: bool = False,
+        allow_missing: bool = False,
+        *,
+        timeout: Optional[float] = None,
+    ) -> Dict[str, DatasetRefURIs]:
+        """daf_butler ``get_many_uris``: :class:`DatasetRefURIs` by dataset id (str).
+
+        A dataset that is not stored raises :class:`~quantum_butler.errors.DatasetNotFoundError`
+        (a ``FileNotFoundError``) unless ``predict`` (a predicted URI) or ``allow_missing`` (left out).
+        """
+        params = {"refs": [_ref_arg(r) for r in refs], "predict": bool(predict), "allowMissing": bool(allow_missing)}
+        uris = self._call("butler/getManyURIs", params, timeout)["uris"]
+        return {k: DatasetRefURIs(v.get("primary"), dict(v.get("components") or {})) for k, v in uris.items()}
+
+    def retrieve_artifacts(
+        self,
+        refs: Iterable[RefLike],
+        destination: str,
+        transfer: str = "auto",
+        preserve_path: bool = True,
+        overwrite: bool = False,
+        *,
+        timeout: Optional[float] = None,
+    ) -> List[str]:
+        """daf_butler ``retrieve_artifacts``: copy (``transfer``: auto, copy, link, hardlink, symlink,
+        relsymlink; ``move`` is refused) the datasets' artifacts into ``destination`` on the sidecar's
+        host, with a ``_butler_zip_index.json``. Returns the paths written (order not preserved).
+
+        An existing file with ``overwrite=False`` raises
+        :class:`~quantum_butler.errors.FileExistsButlerError` (a ``FileExistsError``) and writes nothing.
+        """
+        params = {
+            "refs": [_ref_arg(r) for r in refs],
+            "destination": os.path.abspath(str(destination)),
+            "transfer": transfer,
+            "preservePath": bool(preserve_path),
+            "overwrite": bool(overwrite),
+        }
+        return list(self._call("butler/retrieveArtifacts", params, timeout)["paths"])
+
+    def retrieve_artifacts_zip(
+        self,
+        refs: Iterable[RefLike],
+        destination: str,
+        overwrite: bool = True,
+        *,
+        timeout: Optional[float] = None,
+    ) -> str:
+        """daf_butler ``retrieve_artifacts_zip``: the artifacts and their index in one Zip file in
+        ``destination``; returns its path. ``ValueError`` (InvalidArgumentError) with no refs."""
+        refs = [_ref_arg(r) for r in refs]
+        if not refs:
+            raise ValueError("Requested Zip file with no contents.")
+        params = {"refs": refs, "destination": os.path.abspath(str(destination)), "overwrite": bool(overwrite)}
+        return self._call("butler/retrieveArtifactsZip", params, timeout)["path"]
 
     def get(
         self,
@@ -492,7 +556,7 @@ class QuantumBackedButler:
         obj: Any,
         ref: RefLike,
         *,
-        provenance: Optional[Mapping[str, Any]] = None,
+        provenance: Optional[Any] = None,
         timeout: Optional[float] = None,
         progress: Optional[Callable[[Any], None]] = None,
     ) -> Dict[str, Any]:
@@ -565,7 +629,7 @@ class QuantumBackedButler:
         """``butler/put`` with an explicit wire payload."""
         params: Dict[str, Any] = {"ref": _ref_arg(ref), "payload": dict(payload)}
         if provenance is not None:
-            params["provenance"] = dict(provenance)
+            params["provenance"] = _provenance_arg(provenance)
         token = None
         if progress is not None:
             token = self.client.progress_token(progress)
@@ -624,7 +688,8 @@ class QuantumBackedButler:
         return self._call("butler/extractProvenance", {"format": format}, timeout)
 
     def metrics(self, reset: bool = False, *, timeout: Optional[float] = None) -> Dict[str, Any]:
-        """``{nGet, nPut, nGetFailed, nPutFailed, timeInGet, timeInPut, bytesRead, bytesWritten}``."""
+        """daf_butler ButlerMetrics fields (``n_get``, ``n_put``, ``n_ingest``, ``time_in_get``,
+        ``time_in_put``, ``time_in_ingest``) plus ``n_get_failed``, ``n_put_failed``, ``bytes_read``, ``bytes_written``."""
         return self._call("butler/metrics", {"reset": bool(reset)}, timeout)
 
     @property
@@ -713,6 +778,21 @@ class DeferredDatasetHandle:
 
     def __repr__(self) -> str:
         return "<DeferredDatasetHandle %s ref=%s>" % (self.handle, self.ref.get("id"))
+
+
+def _provenance_arg(provenance: Any) -> Dict[str, Any]:
+    """daf_butler DatasetProvenance (the model or its JSON dict) or the short ``{inputs: [ids], extras}`` form."""
+    dump = getattr(provenance, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    out = dict(provenance)
+    if "inputs" in out:
+        out["inputs"] = [i if isinstance(i, (str, _MappingABC)) else _ref_arg(i) for i in out["inputs"]]
+    if isinstance(out.get("extras"), _MappingABC):
+        out["extras"] = {str(k): dict(v) for k, v in out["extras"].items()}
+    if "quantum_id" in out and isinstance(out["quantum_id"], uuid.UUID):
+        out["quantum_id"] = str(out["quantum_id"])
+    return out
 
 
 def _read_options(params: Dict[str, Any], parameters: Optional[Mapping[str, Any]], storage_class: Optional[str], component: Optional[str]) -> Dict[str, Any]:

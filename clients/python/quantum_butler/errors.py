@@ -43,6 +43,7 @@ __all__ = [
     "DimensionNameError",
     "DimensionValueError",
     "InconsistentUniverseError",
+    "FileExistsButlerError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -158,6 +159,10 @@ class MethodNotFoundError(QuantumButlerError):
     """-32601: the sidecar does not implement this method."""
 
 
+class FileExistsButlerError(QuantumButlerError, FileExistsError):
+    """retrieve_artifacts: a destination file exists and ``overwrite`` is false (daf_butler: FileExistsError)."""
+
+
 class StoreBusyError(QuantumButlerError):
     """A SQLite store or a repository's registry stayed locked by another writer (often another
     sidecar process) past the lock timeout. Nothing was written; retrying later may succeed."""
@@ -225,6 +230,7 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DimensionNameError": DimensionNameError,
     "DimensionValueError": DimensionValueError,
     "InconsistentUniverse": InconsistentUniverseError,
+    "FileExists": FileExistsButlerError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the

@@ -81,6 +81,7 @@ export const SQL = {
       ORDER BY dataset_id, datastore_name, component, ord, rord
       ON CONFLICT DO NOTHING RETURNING dataset_id, datastore_name, component)
     INSERT INTO qb_rnew SELECT * FROM ins`,
+  // Records not identical to the stored ones: candidates only, recordDifferences (record-columns.ts) decides.
   recordConflicts: `SELECT r.ord, r.rord, r.dataset_id::text AS dataset_id, r.quantum_id, r.datastore_name, r.table_name, r.path, r.formatter, r.storage_class,
       r.component, r.checksum, r.file_size, r.extra,
       e.table_name AS e_table_name, e.path AS e_path, e.formatter AS e_formatter, e.storage_class AS e_storage_class,

@@ -413,8 +413,8 @@ export class PgBulkWriter {
     let recordConflicts = 0;
     if (recordsInserted < records) {
       type Row = RecordDbRow & { ord: number; rord: number; quantum_id: string; e_table_name: string; e_path: string; e_formatter: string; e_storage_class: string; e_checksum: string | null; e_file_size: number; e_extra: string | null };
+      // SQL finds the rows that are not identical; the one record comparison decides which differ.
       for (const row of (await c.query<Row>(SQL.recordConflicts)).rows) {
-        recordConflicts++;
         const existing: RecordColumns = {
           tableName: row.e_table_name,
           path: row.e_path,
@@ -425,7 +425,10 @@ export class PgBulkWriter {
           fileSize: Number(row.e_file_size),
           extra: row.e_extra,
         };
-        found.push({ ord: row.ord, rord: row.rord, conflict: { datasetId: row.dataset_id, quantumId: row.quantum_id, reason: 'recordConflict', details: recordConflict(row.dataset_id, row.datastore_name, existing, columnsOfDbRow(row)) } });
+        const details = recordConflict(row.dataset_id, row.datastore_name, existing, columnsOfDbRow(row));
+        if (details.fields.length === 0) continue;
+        recordConflicts++;
+        found.push({ ord: row.ord, rord: row.rord, conflict: { datasetId: row.dataset_id, quantumId: row.quantum_id, reason: 'recordConflict', details } });
       }
     }
     await c.query('TRUNCATE qb_sd, qb_sr, qb_dnew, qb_rnew');

@@ -3,13 +3,17 @@ import {
   ExtractProvenance,
   ExportPredictedRecords,
   Get,
+  GetDatastoreRoots,
   GetDeferred,
+  GetManyURIs,
   GetURIs,
   LoadDeferred,
   MarkInputUnused,
   Metrics,
   Put,
   PruneDatasets,
+  RetrieveArtifacts,
+  RetrieveArtifactsZip,
   Stored,
   StoredMany,
   type DatasetRefInput,
@@ -41,12 +45,11 @@ export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): Ref
   return { ref: parseDatasetRef(input, butler.datasetTypes, butler.storageClasses, undefined, butler.dimensions) };
 }
 
-/** Is the dataset stored as JSON in its predicted storage class (so stored bytes = the value)? */
+/** Is the dataset stored as JSON in the storage class asked for (so stored bytes = the value)? */
 function jsonFormatted(butler: QuantumBackedButler, arg: RefArg): boolean {
   const ref = 'ref' in arg ? butler.predictedRef(arg.ref.id) ?? arg.ref : butler.predictedRef(arg.id);
-  if (!ref) return false;
-  if ('ref' in arg && arg.ref.datasetType.storageClass !== ref.datasetType.storageClass) return false;
-  const kind = butler.storageClasses.get(ref.datasetType.storageClass).kind;
+  if (!ref || !butler.readsAsStored(arg)) return false;
+  const kind = butler.storageClasses.get(butler.storageView(butler.resolve(arg, 'read')).ref.datasetType.storageClass).kind;
   return kind === 'dict' || kind === 'list' || kind === 'json' || kind === 'table';
 }
 
@@ -76,7 +79,7 @@ async function readAndEncode(
   const plain = !request.parameters && !request.component && !request.storageClass && !('component' in arg && arg.component) && !('storageClass' in arg && arg.storageClass);
   ctx.work.begin(ctx.method === 'butler/loadDeferred' ? 'Loading deferred dataset' : 'Reading dataset');
   try {
-    if (plain && (p.as === 'base64' || p.as === 'file')) {
+    if (plain && (p.as === 'base64' || p.as === 'file') && butler.readsAsStored(arg)) {
       // The stored bytes as they are: no decode/encode round trip.
       const { bytes, ref, storageClass } = await butler.getBytes(arg, ctx);
       ctx.progress(0.5, 'read');
@@ -90,10 +93,10 @@ async function readAndEncode(
     if (plain && p.as !== 'text' && jsonFormatted(butler, arg)) {
       // A plain JSON read: the stored bytes are the value's JSON (checked when written),
       // so they are sent as they are and their size is the value's.
-      const { bytes, ref, storageClass } = await butler.getBytes(arg, ctx);
+      const { bytes, ref, storageClass, formatter } = await butler.getBytes(arg, ctx);
       if (storageClass !== ref.datasetType.storageClass) {
-        // Written in another class (a shared datastore): convert as a normal read would.
-        const read = decodeForRead(bytes, storageClass, ref, {}, butler.storageClasses);
+        // Written in another class (a shared datastore, an older record): convert as a normal read would.
+        const read = decodeForRead(bytes, storageClass, ref, {}, butler.storageClasses, formatter);
         const { payload, size } = await encodeReadValue(read.value, read.storageClass, butler.storageClasses, p.as, p.destination, max);
         return { ref: wireRef(ref), storageClass: read.storageClass, payload, size };
       }
@@ -149,7 +152,7 @@ export function registerButler(server: Server): void {
       return {
         ref: wireRef(result.ref),
         size: result.info.file_size,
-        sha256: result.info.checksum ?? '',
+        sha256: result.sha256,
         uri: result.uri,
         alreadyStored: result.unchanged,
       };
@@ -177,6 +180,33 @@ export function registerButler(server: Server): void {
     const byName = s.butler.exportPredictedRecords(p.refs.map((r) => refArg(r, s.butler)));
     return { records: Object.fromEntries(Object.entries(byName).map(([name, data]) => [name, serializeDatastoreRecordData(data)])) };
   });
+
+  server.handleSession(GetManyURIs, async (p, _ctx, s) => {
+    const found = await s.butler.getManyURIs(p.refs.map((r) => refArg(r, s.butler)), p.predict, p.allowMissing);
+    return { uris: Object.fromEntries(found) };
+  });
+
+  server.handleSession(GetDatastoreRoots, (_p, _ctx, s) => ({ roots: s.butler.datastoreRoots(), names: s.butler.datastoreNames() }));
+
+  server.handleSession(RetrieveArtifacts, async (p, ctx, s) => {
+    if (p.transfer === 'move') throw new InvalidArgument('Can not move artifacts out of datastore. Use copy instead.');
+    if (!isAbsolute(p.destination)) throw new InvalidArgument(`File paths must be absolute: ${JSON.stringify(p.destination)}`);
+    ctx.work.begin('Retrieving artifacts');
+    try {
+      const written = await s.butler.retrieveArtifacts(
+        p.refs.map((r) => refArg(r, s.butler)),
+        { destination: p.destination, transfer: p.transfer, preservePath: p.preservePath, overwrite: p.overwrite },
+        ctx,
+      );
+      return { paths: written.map((a) => a.path) };
+    } finally {
+      ctx.work.end();
+    }
+  });
+
+  server.handleSession(RetrieveArtifactsZip, async (p, _ctx, s) => ({
+    path: await s.butler.retrieveArtifactsZip(p.refs.map((r) => refArg(r, s.butler)), p.destination, p.overwrite),
+  }));
 
   server.handleSession(Metrics, (p, _ctx, s) => {
     const m = { ...s.butler.metrics };

@@ -84,9 +84,9 @@ export function registerRepository(server: Server): void {
       const decoded = await decodePutPayload(p.payload, max());
       ctx.checkCancelled();
       const r = await repo(p.root);
-      const { ref, info } = await r.writes.run(() => r.put(p.datasetType, parseDataId(p.dataId), p.run, decoded.source, p.idGenerationMode));
+      const { ref, info, sha256 } = await r.writes.run(() => r.put(p.datasetType, parseDataId(p.dataId), p.run, decoded.source, p.idGenerationMode));
       await decoded.afterPut();
-      return { ref: wireRef(ref), size: info.file_size, sha256: info.checksum };
+      return { ref: wireRef(ref), size: info.file_size, sha256 };
     } finally {
       ctx.work.end();
     }
@@ -167,6 +167,7 @@ export function registerRepository(server: Server): void {
         progress: (done: number, total: number) => ctx.progress(0.2 + (0.8 * done) / Math.max(total, 1), `${done}/${total} quanta`),
         checkCancelled: () => ctx.checkCancelled(),
         ownDatastore: r.datastoreName,
+        storageClasses: r.storageClasses,
       };
       // A dry run only reads; a real one waits for other registry writes of this process.
       return p.dryRun ? await collectAndTransfer(r.registry, items, opts) : await r.writes.run(() => collectAndTransfer(r.registry, items, opts));
