@@ -12,7 +12,9 @@
  * Names: where daf_butler has a formatter for the format, records name its class, so a
  * daf_butler FileDatastore that imports them can read the files: JSON and tables (JSON
  * `{"columns": ...}`) are `lsst.daf.butler.formatters.json.JsonFormatter` with `.json`, as
- * daf_butler's JsonFormatter writes. daf_butler has no plain-text or raw-bytes formatter, so
+ * daf_butler's JsonFormatter writes; `ButlerLogRecords` (a JSON array of records, the bytes
+ * daf_butler's ButlerLogRecordsFormatter writes and reads) names that class, as daf_butler's
+ * formatter configuration does. daf_butler has no plain-text or raw-bytes formatter, so
  * those keep our own names. Records written before this used `quantum_butler.formatters.*`
  * for all four; LEGACY_FORMATTER_NAMES maps them, so such records still read and compare.
  */
@@ -73,6 +75,11 @@ export const JsonFormatter: Formatter = Object.freeze({
     return parseJsonBytes(bytes, 'JsonFormatter');
   },
 });
+
+/** daf_butler's formatter for log records (formatters/logs.py): a JSON array, `.json`. */
+export const BUTLER_LOG_RECORDS_FORMATTER = 'lsst.daf.butler.formatters.logs.ButlerLogRecordsFormatter';
+
+export const ButlerLogRecordsFormatter: Formatter = Object.freeze({ ...JsonFormatter, name: BUTLER_LOG_RECORDS_FORMATTER });
 
 /** A table is a JSON document too: daf_butler's JsonFormatter reads it (as a dict). */
 export const TableFormatter: Formatter = Object.freeze({
@@ -135,10 +142,14 @@ const BY_KIND: Readonly<Record<StorageClassKind, Formatter>> = {
   bytes: BytesFormatter,
 };
 
-export const FORMATTERS: readonly Formatter[] = [JsonFormatter, TableFormatter, TextFormatter, BytesFormatter];
+/** Storage classes daf_butler writes with a formatter of its own, where our bytes are that formatter's format. */
+const BY_CLASS_NAME: Readonly<Record<string, Formatter>> = Object.freeze({ ButlerLogRecords: ButlerLogRecordsFormatter });
 
-/** The formatter for a storage class (chosen by its kind). */
+export const FORMATTERS: readonly Formatter[] = [JsonFormatter, TableFormatter, TextFormatter, BytesFormatter, ButlerLogRecordsFormatter];
+
+/** The formatter for a storage class (chosen by its name where daf_butler has a class of its own, else by its kind). */
 export function formatterFor(sc: StorageClass): Formatter {
+  if (Object.prototype.hasOwnProperty.call(BY_CLASS_NAME, sc.name)) return BY_CLASS_NAME[sc.name]!;
   const f = BY_KIND[sc.kind];
   if (!f) throw new InvalidArgument(`No formatter for StorageClass ${sc.name} of kind '${String(sc.kind)}'.`, { details: { storageClass: sc.name } });
   return f;

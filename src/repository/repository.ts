@@ -145,6 +145,7 @@ export class Repository {
       records: new RecordsTable(recordsFile),
       storageClasses,
       checksum: this.config.datastore.checksum === 'none' ? null : this.config.datastore.checksum,
+      heldRecords: (ids) => this.exportRecords(ids),
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { BytesFormatter, canonicalFormatterName, FORMATTERS, formatterByName, formatterFor, JsonFormatter, TableFormatter, TextFormatter } from '../../src/datastore/formatters.js';
+import { BUTLER_LOG_RECORDS_FORMATTER, BytesFormatter, canonicalFormatterName, FORMATTERS, formatterByName, formatterFor, JsonFormatter, TableFormatter, TextFormatter } from '../../src/datastore/formatters.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { InvalidArgument, InvalidValue } from '../../src/model/errors.js';
 
@@ -26,6 +26,19 @@ describe('formatters', () => {
     expect(TextFormatter.extension).toBe('.txt');
     expect(BytesFormatter.name).toBe('quantum_butler.formatters.BytesFormatter');
     expect(BytesFormatter.extension).toBe('.bin');
+  });
+
+  it("name daf_butler's ButlerLogRecordsFormatter for ButlerLogRecords (its JSON array is that formatter's format)", () => {
+    const logs = formatterFor(reg.get('ButlerLogRecords'));
+    expect(logs.name).toBe('lsst.daf.butler.formatters.logs.ButlerLogRecordsFormatter');
+    expect(BUTLER_LOG_RECORDS_FORMATTER).toBe(logs.name);
+    expect(logs.extension).toBe('.json');
+    const records = [{ name: 'lsst.task', levelname: 'INFO', message: 'done' }];
+    expect(logs.toBytes(records).toString()).toBe(JsonFormatter.toBytes(records).toString());
+    expect(formatterByName(logs.name, reg.get('ButlerLogRecords'))).toBe(logs);
+    expect(formatterByName(logs.name).fromBytes(logs.toBytes(records))).toEqual(records);
+    // Other classes keep daf_butler's JsonFormatter, TaskMetadata included (daf_butler's choice too).
+    expect(formatterFor(reg.get('TaskMetadata'))).toBe(JsonFormatter);
   });
 
   it('read records that carry the names used before (legacy names map to the current formatter)', () => {
