@@ -40,7 +40,7 @@ export interface FileDatastoreOptions {
   /**
    * The records the repository itself holds for these datasets in this datastore (its
    * registry's). They are the ground truth of the repository's own artifacts, so importRecords
-   * takes them before a quantum's: first writer wins.
+   * takes them instead of a quantum's for those datasets.
    */
   heldRecords?: (ids: readonly DatasetId[]) => Promise<DatastoreRecordData>;
 }
@@ -325,14 +325,10 @@ export class FileDatastore implements Datastore {
   async importRecords(data: DatastoreRecordData): Promise<void> {
     // A quantum built against another repository (every daf_butler file datastore has the
     // same default name) or before a re-ingest carries records of artifacts that are not
-    // ours: for datasets this repository holds, its own records come first.
-    const held = this.opts.heldRecords && data.size > 0 ? await this.opts.heldRecords([...data.keys()]) : undefined;
-    for (const source of held ? [held, data] : [data]) this.importRows(source);
-  }
-
-  private importRows(data: DatastoreRecordData): void {
+    // ours: for datasets this repository holds, its own records stand instead.
+    const held = this.opts.heldRecords && data.size > 0 ? await this.opts.heldRecords([...data.keys()]) : new Map() as DatastoreRecordData;
     for (const [id, tables] of data) {
-      for (const row of tables.get(STORED_FILE_INFO_TABLE) ?? []) this.opts.records.importRecord(id, fromRecordRow(row));
+      for (const row of (held.get(id) ?? tables).get(STORED_FILE_INFO_TABLE) ?? []) this.opts.records.importRecord(id, fromRecordRow(row));
     }
   }
 }

@@ -66,6 +66,30 @@ describe('FileDatastore reads', () => {
     ds.close();
   });
 
+  it("a repository's own records stand instead of a quantum's for the datasets it holds; the quantum's serve the rest", async () => {
+    const writer = datastore();
+    const held = await writer.put({ kind: 'value', value: { a: 1 } }, ref(1));
+    const other = await writer.put({ kind: 'value', value: { b: 2 } }, ref(2));
+    const repositoryRecords = await writer.exportRecords([ref(1)]);
+    // The quantum's records: daf_butler's, of FITS files in another repository's datastore.
+    const foreign = (id: string) => new Map([['file_datastore_records', [{ formatter: 'lsst.obs.base.formatters.fitsExposure.FitsExposureFormatter', path: `elsewhere/${id}.fits`, storage_class: 'ExposureF', component: '__NULL_STRING__', checksum: null, file_size: 71204160 }]]]);
+    const quantumRecords = new Map([[ref(1).id, foreign(ref(1).id)], [ref(2).id, foreign(ref(2).id)]]);
+    const asked: string[][] = [];
+    const reader = new FileDatastore({
+      name: 'FileDatastore@test', root: dir, store, template: DEFAULT_TEMPLATE, records: new RecordsTable(':memory:'), storageClasses, checksum: 'blake2b',
+      heldRecords: async (ids) => (asked.push([...ids]), repositoryRecords),
+    });
+    await reader.importRecords(quantumRecords as never);
+    expect(asked).toEqual([[ref(1).id, ref(2).id]]);
+    expect(await reader.get(ref(1))).toMatchObject({ value: { a: 1 } });
+    expect((await reader.getBytes(ref(1))).info).toMatchObject({ path: held.info.path, checksum: held.info.checksum });
+    // Not held by the repository: the quantum's record is what the datastore knows (as in daf_butler).
+    await expect(reader.getBytes(ref(2))).rejects.toBeInstanceOf(DatasetNotFound);
+    expect(other.info.path).not.toBe(`elsewhere/${ref(2).id}.fits`);
+    writer.close();
+    reader.close();
+  });
+
   it("a file store's getData is the data alone, whatever its metadata", async () => {
     await store.set('k', Buffer.from('data'), { note: 'x' });
     expect((await store.getData('k')).toString()).toBe('data');

@@ -3,11 +3,12 @@
  * pipe_base builds it, unmodified) runs over the built CLI against a repository, with each
  * registry backend. Its inputs are seeded with `repository/put` under the id generation modes
  * daf_butler used for them (a real host's upstream quanta or ingest would have written them
- * with those deterministic ids); the fixture's own datastore records describe FITS and Parquet
- * files we cannot write, so the repository's records (JSON artifacts) stand for them and the
- * quantum's records, imported first-writer-wins as daf_butler's `import_records` does, do not
- * displace them. Every id, set and record field is then checked against the fixture's
- * daf_butler documents.
+ * with those deterministic ids; the sidecar has no ingest of foreign artifacts, and the
+ * fixture's own datastore records describe FITS and Parquet files of a daf_butler repository
+ * that we cannot write or read). The quantum's records name the same datastore
+ * (`FileDatastore@<butlerRoot>/datastore`, every daf_butler file datastore's name), so for the
+ * datasets this repository holds its own records stand instead (§9.6). Every id, set and
+ * record field is then checked against the fixture's daf_butler documents.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
