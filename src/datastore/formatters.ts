@@ -12,9 +12,9 @@
  * Names: where daf_butler has a formatter for the format, records name its class, so a
  * daf_butler FileDatastore that imports them can read the files: JSON and tables (JSON
  * `{"columns": ...}`) are `lsst.daf.butler.formatters.json.JsonFormatter` with `.json`, as
- * daf_butler's JsonFormatter writes; `ButlerLogRecords` (a JSON array of records, the bytes
- * daf_butler's ButlerLogRecordsFormatter writes and reads) names that class, as daf_butler's
- * formatter configuration does. daf_butler has no plain-text or raw-bytes formatter, so
+ * daf_butler's JsonFormatter writes; `ButlerLogRecords` (a JSON array of records) and
+ * `Packages` (a JSON object) name the classes daf_butler's formatter configuration gives them,
+ * ButlerLogRecordsFormatter and PackagesFormatter, which read exactly those `.json` bytes. daf_butler has no plain-text or raw-bytes formatter, so
  * those keep our own names. Records written before this used `quantum_butler.formatters.*`
  * for all four; LEGACY_FORMATTER_NAMES maps them, so such records still read and compare.
  */
@@ -81,6 +81,11 @@ export const BUTLER_LOG_RECORDS_FORMATTER = 'lsst.daf.butler.formatters.logs.But
 
 export const ButlerLogRecordsFormatter: Formatter = Object.freeze({ ...JsonFormatter, name: BUTLER_LOG_RECORDS_FORMATTER });
 
+/** daf_butler's formatter for `Packages` (formatters/packages.py): reads `.json` as a JSON object of versions. */
+export const PACKAGES_FORMATTER = 'lsst.daf.butler.formatters.packages.PackagesFormatter';
+
+export const PackagesFormatter: Formatter = Object.freeze({ ...JsonFormatter, name: PACKAGES_FORMATTER });
+
 /** A table is a JSON document too: daf_butler's JsonFormatter reads it (as a dict). */
 export const TableFormatter: Formatter = Object.freeze({
   name: DAF_BUTLER_JSON_FORMATTER,
@@ -143,9 +148,9 @@ const BY_KIND: Readonly<Record<StorageClassKind, Formatter>> = {
 };
 
 /** Storage classes daf_butler writes with a formatter of its own, where our bytes are that formatter's format. */
-const BY_CLASS_NAME: Readonly<Record<string, Formatter>> = Object.freeze({ ButlerLogRecords: ButlerLogRecordsFormatter });
+const BY_CLASS_NAME: Readonly<Record<string, Formatter>> = Object.freeze({ ButlerLogRecords: ButlerLogRecordsFormatter, Packages: PackagesFormatter });
 
-export const FORMATTERS: readonly Formatter[] = [JsonFormatter, TableFormatter, TextFormatter, BytesFormatter, ButlerLogRecordsFormatter];
+export const FORMATTERS: readonly Formatter[] = [JsonFormatter, TableFormatter, TextFormatter, BytesFormatter, ButlerLogRecordsFormatter, PackagesFormatter];
 
 /** The formatter for a storage class (chosen by its name where daf_butler has a class of its own, else by its kind). */
 export function formatterFor(sc: StorageClass): Formatter {

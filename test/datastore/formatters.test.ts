@@ -28,7 +28,7 @@ describe('formatters', () => {
     expect(BytesFormatter.extension).toBe('.bin');
   });
 
-  it("name daf_butler's ButlerLogRecordsFormatter for ButlerLogRecords (its JSON array is that formatter's format)", () => {
+  it("name daf_butler's ButlerLogRecordsFormatter and PackagesFormatter for their classes (our JSON is those formatters' format)", () => {
     const logs = formatterFor(reg.get('ButlerLogRecords'));
     expect(logs.name).toBe('lsst.daf.butler.formatters.logs.ButlerLogRecordsFormatter');
     expect(BUTLER_LOG_RECORDS_FORMATTER).toBe(logs.name);
@@ -37,6 +37,10 @@ describe('formatters', () => {
     expect(logs.toBytes(records).toString()).toBe(JsonFormatter.toBytes(records).toString());
     expect(formatterByName(logs.name, reg.get('ButlerLogRecords'))).toBe(logs);
     expect(formatterByName(logs.name).fromBytes(logs.toBytes(records))).toEqual(records);
+    // Packages: daf_butler's PackagesFormatter reads a `.json` file as a JSON object.
+    const packages = formatterFor(reg.get('Packages'));
+    expect([packages.name, packages.extension]).toEqual(['lsst.daf.butler.formatters.packages.PackagesFormatter', '.json']);
+    expect(formatterByName(packages.name, reg.get('Packages')).fromBytes(packages.toBytes({ numpy: '2.1.0' }))).toEqual({ numpy: '2.1.0' });
     // Other classes keep daf_butler's JsonFormatter, TaskMetadata included (daf_butler's choice too).
     expect(formatterFor(reg.get('TaskMetadata'))).toBe(JsonFormatter);
   });
