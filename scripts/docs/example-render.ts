@@ -105,9 +105,19 @@ export function renderExample(ex: Example): string {
   return `${ex.leadIn ? `${ex.leadIn}\n\n` : ""}\`\`\`json\n${body.join('\n')}\n\`\`\``;
 }
 
-/** The body of an `examples METHOD` block. */
+/**
+ * The body of an `examples METHOD` block: the examples filed under METHOD; for a
+ * notification that no example sends or is filed under, the first recorded messages of
+ * it (at most `EXCERPT`), taken from the example they came in.
+ */
 export function renderExamples(all: Example[], method: string): string {
   const mine = all.filter((e) => e.method === method);
-  if (mine.length === 0) return '';
-  return mine.map(renderExample).join('\n\n');
+  if (mine.length > 0) return mine.map(renderExample).join('\n\n');
+  const isIt = (l: Line) => (l.notify as { method?: string } | undefined)?.method === method;
+  const source = all.find((e) => e.lines.some(isIt));
+  if (!source) return '';
+  const lines = source.lines.filter(isIt).slice(0, EXCERPT);
+  return `Sent during the \`${source.method}\` example from ${source.file}:${source.line}${lines.length > 1 ? ' (the first ones)' : ''}:\n\n\`\`\`json\n${lines.map(renderLine).join('\n')}\n\`\`\``;
 }
+
+const EXCERPT = 4;
