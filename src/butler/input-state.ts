@@ -1,5 +1,6 @@
 /**
- * The per-input provenance state machine (reference §7 idea 1).
+ * The per-input provenance state machine (docs/protocol/provenance.md, "The per-input
+ * state machine").
  *
  * Each predicted input is in exactly one of these states; provenance sets are
  * derived from them, never kept as loose sets. `present` is what the last

@@ -5,7 +5,7 @@
  * copy-on-put and copy-on-get for free, a checksum and size for every output, and
  * lets the same class run on any store backend.
  *
- * Deliberate differences from daf_butler (reference §3 quirks): no aliasing; forget
+ * Deliberate differences from daf_butler's InMemoryDatastore: no aliasing; forget
  * frees the artifact; an empty ref list never empties the whole trash; a rolled-back
  * transaction restores what was there before (the store's rollback does that);
  * putting the same id twice is a no-op only for identical bytes.

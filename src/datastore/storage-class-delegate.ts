@@ -1,7 +1,8 @@
 /**
  * Storage-class behaviour on values: validation, write coercion, read parameters,
  * components and read-time conversion (daf_butler's StorageClassDelegate plus the
- * InMemoryDatastore get algorithm, §3.3 steps 2–7). Pure: no I/O.
+ * InMemoryDatastore.get after the record lookup: components, parameters, conversion).
+ * Pure: no I/O.
  *
  * Differences from daf_butler, on purpose:
  *  - parameter *values* are validated (InvalidArgument), not only their names;

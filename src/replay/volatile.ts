@@ -17,11 +17,12 @@
  */
 import { EMBEDDED_TIME_RE, EMBEDDED_UUID_RE, PLACEHOLDER_TYPES, TIME_RE, UUID_RE, escapeRegex } from './placeholder.js';
 
-const INT_KEYS = new Set(['uptimeMs', 'pid', 'rssBytes', 'heapUsedBytes', 'bytesIn', 'bytesOut']);
+const INT_KEYS = new Set(['uptimeMs', 'pid', 'qb:pid', 'rssBytes', 'heapUsedBytes', 'bytesIn', 'bytesOut']);
 const NUMBER_KEYS = new Set(['meanMs', 'p50Ms', 'p99Ms', 'maxMs', 'time_in_get', 'time_in_put', 'created', 'modified']);
 /** Objects whose every number is a timing. */
 const TIMING_CONTAINERS = new Set(['timings']);
-const STRING_KEYS = new Set(['host', 'node', 'runtime']);
+// qb:* are the same values in the PROV-JSON export.
+const STRING_KEYS = new Set(['host', 'node', 'runtime', 'qb:host', 'qb:runtime']);
 const TEXT_RULES: Array<[RegExp, string]> = [[/ in \d+(?:\.\d+)? ms\b/g, ' in {{number}} ms']];
 
 /** Deterministic uuids (daf_butler's DATAID_TYPE[_RUN] ids are uuid5) stay literal. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 /**
- * The in-memory datastore against daf_butler's datastore scenarios (reference §5,
- * items 14–22 where they apply), with its quirks fixed: no aliasing, forget frees,
+ * The in-memory datastore against the scenarios of daf_butler's own datastore tests
+ * (where they apply), with its quirks fixed: no aliasing, forget frees,
  * an empty list never empties the trash, rollback restores what was there.
  */
 import { beforeEach, describe, expect, it } from 'vitest';

@@ -167,7 +167,7 @@ describe('components', () => {
   });
 });
 
-describe('readValue (§3.3 steps 2–7)', () => {
+describe('readValue (InMemoryDatastore.get after the record lookup)', () => {
   it('returns the value and storage class; never aliases the stored value', () => {
     const stored = { a: { b: [1, 2] } };
     const r = readValue(stored, 'StructuredDataDict', {}, reg);

@@ -1,5 +1,5 @@
 /**
- * The fixture of daf_butler's QuantumBackedButler tests (reference §5), built as
+ * The fixture of daf_butler's own QuantumBackedButler tests, built as
  * wire JSON: instrument Cam1, detectors 1–4, five dataset types with dimensions
  * {instrument, detector} and storage class StructuredDataDict, run "RUN".
  * Ids are deterministic (DATAID_TYPE_RUN), as a Python host would compute them.

@@ -1,5 +1,5 @@
 /**
- * daf_butler's QuantumBackedButler test scenarios (reference §5, items 1–10),
+ * The scenarios of daf_butler's own QuantumBackedButler tests (numbered below),
  * re-enacted through the real CLI over pipes. Where we deliberately differ from
  * daf_butler (non-predicted ids never enter provenance), the test says so.
  */
@@ -45,7 +45,7 @@ async function expectError(p: Promise<unknown>, kind: string, code?: number): Pr
   throw new Error(`expected a ${kind} error`);
 }
 
-describe('QuantumBackedButler scenarios (daf_butler §5)', () => {
+describe("QuantumBackedButler scenarios (after daf_butler's tests)", () => {
   it('1. opens from a SerializedQuantum with empty provenance sets', async () => {
     const s = await openQ1();
     expect(s.info.predictedInputs).toBe(5);

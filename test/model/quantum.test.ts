@@ -23,7 +23,7 @@ const row = (path: string) => ({
   file_size: 17,
 });
 
-/** A hand-written daf_butler SerializedQuantum (shape of §1.8): Q1 of the QBB test fixture. */
+/** A hand-written daf_butler SerializedQuantum (the shape of `quantum.to_simple()`): Q1 of the QBB test fixture (test/e2e/fixture.ts). */
 const SERIALIZED = {
   taskName: 'lsst.pipe.base.tests.NoDimensionsTestTask',
   dataId: { dataId: { instrument: 'Cam1' }, records: null },

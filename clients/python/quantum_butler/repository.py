@@ -2,7 +2,7 @@
 
 ``Repository.create(client, root)`` makes one (``repository/create``);
 ``Repository(client, root)`` uses an existing one. Every method is one ``repository/*``
-request; results are the protocol's JSON (see protocol/README.md §10.5).
+request; results are the protocol's JSON (see docs/protocol/repository.md).
 """
 from __future__ import annotations
 
