@@ -84,13 +84,14 @@ async function main(): Promise<void> {
     const { runStartupBench } = await import('./startup-bench.js');
     const startup = await runStartupBench();
     results.startup = startup;
-    rows.push({ ...row('spawn to initialize answer', startup.initializeMs, startup.nodeBareMs, 'ms'), ratio: { median: startup.nodeBareMs / startup.initializeMs, min: startup.nodeBareMs / startup.initializeMs, max: startup.nodeBareMs / startup.initializeMs } });
+    rows.push({ ...row('spawn to initialize answer (ceiling: node -e 0)', startup.initializeMs, startup.nodeBareMs, 'ms'), ratio: { median: startup.nodeBareMs / startup.initializeMs, min: startup.nodeBareMs / startup.initializeMs, max: startup.nodeBareMs / startup.initializeMs } });
   }
   if (wanted('memory')) {
     const { runMemoryBench } = await import('./memory-bench.js');
     const memory = await runMemoryBench();
     results.memory = memory;
-    for (const [name, m] of Object.entries(memory.transfers)) rows.push({ ...row(`peak RSS over the bound: ${name}`, m.peakOverBaseMiB, m.boundMiB, 'MiB'), ratio: { median: m.ratioToBound, min: m.ratioToBound, max: m.ratioToBound } });
+    // Ratio bound / peak, like the other rows: 1 or more meets the target.
+    for (const [name, m] of Object.entries(memory.transfers)) rows.push({ ...row(`peak RSS over idle, ${name} (ceiling: 2N+64 MiB)`, m.peakOverBaseMiB, m.boundMiB, 'MiB'), ratio: { median: 1 / m.ratioToBound, min: 1 / m.ratioToBound, max: 1 / m.ratioToBound } });
   }
   await rest(results, rows);
 }
@@ -148,6 +149,7 @@ async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void
     const range = r.ratio.min === r.ratio.max ? '' : ` (${r.ratio.min.toFixed(2)}-${r.ratio.max.toFixed(2)})`;
     lines.push(`${r.name.padEnd(40)} ${r.value.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ceiling.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ratio.median.toFixed(2)}x${range}`);
   }
+  if (results.startup) lines.push('', 'start-up, ms of one profiled start by part (self time):', JSON.stringify((results.startup as { profileMs: unknown }).profileMs, null, 2));
   if (results.trustModeReads) lines.push('', 'trust-mode reads:', JSON.stringify(results.trustModeReads, null, 2));
   if (results.stores) lines.push('', 'stores:', JSON.stringify(results.stores, null, 2));
   if (results.repository) lines.push('', 'repository:', JSON.stringify(results.repository, null, 2));
