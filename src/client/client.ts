@@ -33,6 +33,7 @@ import {
 } from '../../protocol/index.js';
 import type { z } from 'zod';
 import { ButlerSession } from './session.js';
+import { EventTapReader } from './event-tap-reader.js';
 
 /** A JSON-RPC error from the sidecar, with its stable code and data.kind. */
 export class QuantumButlerError extends Error {
@@ -76,7 +77,6 @@ export function defaultCliPath(): string {
 export class QuantumButlerClient {
   stderrText = '';
   initializeResult!: ResultOf<typeof Initialize>;
-  private readonly provenanceListeners = new Set<(e: ProvenanceEvent) => void>();
   private readonly progressListeners = new Map<string | number, (value: unknown) => void>();
   private exitPromise: Promise<number | null>;
   private nextToken = 1;
@@ -84,13 +84,12 @@ export class QuantumButlerClient {
   private constructor(
     readonly child: ChildProcess,
     readonly conn: MessageConnection,
+    /** Called as each butler/provenance message is read (see EventTapReader). */
+    private readonly provenanceListeners: Set<(e: ProvenanceEvent) => void>,
   ) {
     this.exitPromise = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     // Pending requests are not rejected on close by vscode-jsonrpc; dispose does that.
     conn.onClose(() => conn.dispose());
-    conn.onNotification(ProvenanceNotification.method, (e: ProvenanceEvent) => {
-      for (const l of this.provenanceListeners) l(e);
-    });
     conn.onNotification(ProgressNotification.method, (p: { token: string | number; value: unknown }) =>
       this.progressListeners.get(p.token)?.(p.value),
     );
@@ -101,8 +100,12 @@ export class QuantumButlerClient {
       stdio: ['pipe', 'pipe', opts.stderr ?? 'inherit'],
       env: opts.env ?? process.env,
     });
-    const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-    const client = new QuantumButlerClient(child, conn);
+    const listeners = new Set<(e: ProvenanceEvent) => void>();
+    const reader = new EventTapReader(new StreamMessageReader(child.stdout!), ProvenanceNotification.method, (e) => {
+      for (const l of listeners) l(e as ProvenanceEvent);
+    });
+    const conn = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));
+    const client = new QuantumButlerClient(child, conn, listeners);
     if (opts.stderr === 'pipe') child.stderr!.on('data', (b: Buffer) => (client.stderrText += b.toString()));
     conn.listen();
     client.initializeResult = await client.request(Initialize, {

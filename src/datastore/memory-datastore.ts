@@ -147,7 +147,7 @@ export class MemoryDatastore implements Datastore {
     if (!rec) throw this.notFound(ref);
     let bytes: Buffer;
     try {
-      bytes = await this.store.getData(this.key(ref));
+      bytes = await this.store.readData(this.key(ref)); // read-only (Datastore.getBytes): no copy
     } catch (err) {
       if (err instanceof KeyNotFound) throw this.notFound(ref);
       throw err;

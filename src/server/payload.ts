@@ -192,7 +192,14 @@ export async function writeDestination(path: string, bytes: Buffer): Promise<voi
   requireAbsolute(path);
   const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
   try {
-    await fs.writeFile(tmp, bytes);
+    // One write call per remaining part, not fs.writeFile's 512 KiB steps (a trip to the
+    // thread pool each): a large value leaves in one system call.
+    const fh = await fs.open(tmp, 'w');
+    try {
+      for (let at = 0; at < bytes.length; ) at += (await fh.write(bytes, at, bytes.length - at, at)).bytesWritten;
+    } finally {
+      await fh.close();
+    }
     await fs.rename(tmp, path);
   } catch (err) {
     await fs.rm(tmp, { force: true });

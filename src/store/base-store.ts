@@ -89,6 +89,10 @@ export abstract class BaseStore implements Store {
   protected async _getData(key: string): Promise<Buffer | undefined> {
     return (await this._get(key))?.data;
   }
+  /** The data, which the caller will not modify: a backend holding it in memory may return its own buffer. */
+  protected _readData(key: string): Promise<Buffer | undefined> {
+    return this._getData(key);
+  }
   protected abstract _exists(key: string): Promise<boolean>;
   /** Bytes [start, end) clamped to the size (end undefined: to the end). */
   protected async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
@@ -200,6 +204,13 @@ export abstract class BaseStore implements Store {
   async getData(key: string): Promise<Buffer> {
     const k = this.readKey(key);
     const data = await this._getData(k);
+    if (!data) throw keyNotFound(k);
+    return data;
+  }
+
+  async readData(key: string): Promise<Buffer> {
+    const k = this.readKey(key);
+    const data = await this._readData(k);
     if (!data) throw keyNotFound(k);
     return data;
   }

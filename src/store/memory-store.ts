@@ -40,6 +40,11 @@ export class MemoryStore extends BaseStore {
     return e && { data: Buffer.from(e.data), metadata: e.metadata, created: e.created, modified: e.modified };
   }
 
+  /** No copy: stored buffers are never changed in place (a put replaces the entry). */
+  protected override async _readData(key: string): Promise<Buffer | undefined> {
+    return this.entries.get(key)?.data;
+  }
+
   protected async _getMeta(key: string): Promise<Metadata | undefined> {
     return this.entries.get(key)?.metadata;
   }

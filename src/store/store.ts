@@ -63,6 +63,8 @@ export interface Store {
 
   get(key: string): Promise<StoreValue>;
   getData(key: string): Promise<Buffer>;
+  /** The data, possibly the store's own buffer (no copy where the backend holds it in memory): the caller must not modify it. */
+  readData(key: string): Promise<Buffer>;
   /** `end` is exclusive, as a slice; both clamp to the value's size; start > end is an error. */
   getDataRange(key: string, start?: number, end?: number): Promise<Buffer>;
   getMetadata(key: string, select?: readonly string[]): Promise<Metadata>;

@@ -4,11 +4,33 @@
  * and are checked with the same list the runner checks (figures.ts). Nothing is timed.
  */
 import { describe, expect, it } from 'vitest';
-import { REGISTRY_FIGURES, REPOSITORY_FIGURES, missingFigures } from './figures.js';
+import { REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES, memoryFigures, missingFigures } from './figures.js';
 import { runRepositoryBench } from './repository-bench.js';
 import { pgTestUrl } from '../support/pg-url.js';
 
 describe('bench figures', () => {
+  it('the sidecar section (Node and Python clients, events, 16 MiB transfers) reports every figure', async () => {
+    const { runSidecarBench } = await import('./sidecar-bench.js');
+    const { section } = await runSidecarBench({ pairs: 1, seq: 20, par: 100, pySeq: 20, pyPar: 100, bigReps: 1 });
+    expect(missingFigures(section, SIDECAR_FIGURES)).toEqual([]);
+    // The default streams were on: every stored, get and put of the Node and Python runs sent its event.
+    expect(section['provenanceEventsPerCall']).toBe(1);
+    expect(section['pythonProvenanceEventsPerCall']).toBe(1);
+  }, 240_000);
+
+  it('the startup section reports every figure', async () => {
+    const { runStartupBench } = await import('./startup-bench.js');
+    const section = await runStartupBench({ rounds: 1 });
+    expect(missingFigures(section, STARTUP_FIGURES)).toEqual([]);
+    expect(Object.keys(section.profileMs).length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it.runIf(process.platform === 'linux')('the memory section reports every figure', async () => {
+    const { runMemoryBench } = await import('./memory-bench.js');
+    const section = await runMemoryBench({ mib: [4] });
+    expect(missingFigures(section, memoryFigures([4]))).toEqual([]);
+  }, 120_000);
+
   it('the repository section reports every figure', async () => {
     const section = await runRepositoryBench({ chains: 20, chainLength: 10 });
     expect(missingFigures(section, REPOSITORY_FIGURES)).toEqual([]);

@@ -27,6 +27,31 @@ export const REGISTRY_FIGURES = [
   'lineage.withinTarget',
 ] as const;
 
+/** Small calls: each with the default event streams, with our Node and our Python client, one at a time and 64 in flight. */
+const SMALL_CALLS = ['stored', 'get', 'put'].flatMap((call) =>
+  ['node', 'python'].flatMap((client) => ['sequential', '64 in flight'].map((mode) => `${client} butler/${call} ${mode}`)),
+);
+
+export const SIDECAR_FIGURES = [
+  ...SMALL_CALLS.flatMap((row) => [`${row}.value`, `${row}.ceiling`, `${row}.ratioToCeiling`]),
+  'eventCostSequential',
+  'eventCost64InFlight',
+  'pythonEventCostSequential',
+  'pythonEventCost64InFlight',
+  'provenanceEventsPerCall',
+  'pythonProvenanceEventsPerCall',
+  ...['put 16 MiB file path', 'get 16 MiB file path', 'put 16 MiB file path (vs read+checksums)', 'put 16 MiB base64', 'get 16 MiB base64'].flatMap((row) => [`${row}.value`, `${row}.ceiling`]),
+] as const;
+
+export const STARTUP_FIGURES = ['initializeMs', 'nodeBareMs', 'overheadMs'] as const;
+
+/** Per size N: put and get inline, base64 and JSON, against 2N + 64 MiB. */
+export function memoryFigures(mib: readonly number[]): string[] {
+  return mib.flatMap((m) =>
+    ['put', 'get'].flatMap((op) => ['base64', 'json'].flatMap((enc) => ['peakOverBaseMiB', 'boundMiB', 'ratioToBound'].map((f) => `transfers.${op} ${enc} N=${m} MiB.${f}`))),
+  );
+}
+
 /** The paths of `figures` that `section` lacks (or holds as something other than a number or boolean). */
 export function missingFigures(section: unknown, figures: readonly string[]): string[] {
   return figures.filter((path) => {

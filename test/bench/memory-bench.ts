@@ -4,6 +4,9 @@
  *
  *   node dist/test/bench/memory-bench.js [--cli=PATH] [--mib=64] [--only=stalled,oversize,transfer]
  *
+ * `npm run bench` runs `transfer` at 64 and 128 MiB (runMemoryBench) and reports each peak
+ * against the target bound 2N + 64 MiB.
+ *
  * `stalled`: 150 pipelined butler/get of a 4 MiB value while the host does not read, then
  * the host reads again. `oversize`: a 100 MB inline base64 put under the default limits.
  * `transfer`: put and get of an N MiB value inline (base64, then JSON), limits raised.
@@ -17,10 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { root } from './sidecar-bench.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const CLI = arg('cli') ?? join(here, '..', '..', 'src', 'cli.js');
+const CLI = arg('cli') ?? join(root, 'dist', 'src', 'cli.js');
 const MIB = 1024 * 1024;
 const only = new Set((arg('only') ?? 'stalled,oversize,transfer').split(','));
 
@@ -138,14 +141,39 @@ async function oversize(): Promise<void> {
 
 /** A host on a fresh sidecar with raised limits (older builds know only --max-inline-bytes). */
 async function raisedHost(n: number): Promise<Host> {
-  const limits = [`--max-inline-bytes=${4 * n}`, `--max-message-bytes=${4 * n}`];
+  const limits = [`--max-inline-bytes=${4 * n}`, `--max-message-bytes=${Math.min(4 * n, 0x1fffffe8)}`]; // the longest string V8 makes
   const host = new Host(limits);
   const early = await Promise.race([new Promise<number | null>((r) => host.child.once('exit', r)), sleep(500).then(() => undefined)]);
   return early === undefined ? host : new Host([limits[0]!]);
 }
 
 /** Put (inline) and get (inline, after a put from a file) each in a fresh sidecar: peaks over the state before. */
-async function transfer(n: number): Promise<void> {
+export interface TransferPeak {
+  /** Peak RSS during the call, and the RSS before it (the sidecar idle, and for a get the value stored). */
+  peakMiB: number;
+  baseMiB: number;
+  peakOverBaseMiB: number;
+  /** The target: 2N + 64 MiB over the state before; ratioToBound = peakOverBase / bound (at most 1 meets it). */
+  boundMiB: number;
+  ratioToBound: number;
+  perN: number;
+  error?: unknown;
+}
+
+async function transfer(n: number): Promise<Record<string, TransferPeak>> {
+  const out: Record<string, TransferPeak> = {};
+  const peak = (peakBytes: number, baseBytes: number, error: unknown): TransferPeak => {
+    const bound = 2 * n + 64 * MIB;
+    return {
+      peakMiB: peakBytes / MIB,
+      baseMiB: baseBytes / MIB,
+      peakOverBaseMiB: (peakBytes - baseBytes) / MIB,
+      boundMiB: bound / MIB,
+      ratioToBound: (peakBytes - baseBytes) / bound,
+      perN: (peakBytes - baseBytes) / n,
+      ...(error ? { error } : {}),
+    };
+  };
   const dir = mkdtempSync(join(tmpdir(), 'qb-mem-'));
   try {
     for (const [encoding, storageClass] of [['base64', 'Bytes'], ['json', 'StructuredDataDict']] as const) {
@@ -178,7 +206,9 @@ async function transfer(n: number): Promise<void> {
       } finally {
         host.stop();
       }
-      console.log(
+      out[`put ${encoding} N=${mib(n)}`] = peak(putPeak, putBase, putError);
+      out[`get ${encoding} N=${mib(n)}`] = peak(getPeak, getBase, getError);
+      console.error(
         `transfer ${encoding} N=${mib(n)}: put peak ${mib(putPeak)} = ${mib(putBase)} before + ${((putPeak - putBase) / n).toFixed(1)}N; ` +
           `get peak ${mib(getPeak)} = ${mib(getBase)} before (value stored) + ${((getPeak - getBase) / n).toFixed(1)}N` +
           (putError || getError ? ` ERROR ${JSON.stringify(putError ?? getError).slice(0, 200)}` : ''),
@@ -187,8 +217,19 @@ async function transfer(n: number): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  return out;
 }
 
-if (only.has('stalled')) await stalled();
-if (only.has('oversize')) await oversize();
-if (only.has('transfer')) await transfer(Number(arg('mib') ?? 64) * MIB);
+/** The `transfer` step at each size (MiB), for `npm run bench`. */
+export async function runMemoryBench(opts: { mib?: number[] } = {}): Promise<{ transfers: Record<string, TransferPeak> }> {
+  const transfers: Record<string, TransferPeak> = {};
+  for (const m of opts.mib ?? [64, 128]) Object.assign(transfers, await transfer(m * MIB));
+  return { transfers };
+}
+
+// Run as a script (not imported by the runner): the steps asked for.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (only.has('stalled')) await stalled();
+  if (only.has('oversize')) await oversize();
+  if (only.has('transfer')) await transfer(Number(arg('mib') ?? 64) * MIB);
+}

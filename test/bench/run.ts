@@ -1,70 +1,15 @@
 /**
- * `npm run bench`: the sidecar against the raw vscode-jsonrpc echo ceiling over the
- * same kind of pipes, in one run. Prints a table of ratios and writes
- * bench-results/bench.json. Timing lives here, never in test assertions.
+ * `npm run bench`: every target beside its ceiling, in one run. Prints a table of ratios
+ * and writes bench-results/bench.json. Timing lives here, never in test assertions.
+ * Sections: sidecar (sidecar-bench.ts), startup (startup-bench.ts), memory
+ * (memory-bench.ts), trust, stores, repository, registry.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
-import { makeDatasetId } from '../../src/model/dataset-id.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..', '..');
-const SEQ = 5000;
-const PIPELINED = 50000;
-const LANES = 64;
-/** 16 MiB transfers are timed this many times each; the median is reported (one transfer is at the mercy of the page cache). */
-const BIG_REPS = 5;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
-
-async function timeIt(fn: () => Promise<void>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return (performance.now() - t) / 1000;
-}
-
-async function sequential(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 200; i++) await call(i); // warm-up
-  return n / (await timeIt(async () => {
-    for (let i = 0; i < n; i++) await call(i);
-  }));
-}
-
-async function pipelined(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  return n / (await timeIt(async () => {
-    await Promise.all(
-      Array.from({ length: LANES }, async () => {
-        while (next < n) await call(next++);
-      }),
-    );
-  }));
-}
-
-function echoConnection(): { conn: MessageConnection; stop(): void } {
-  const child = spawn(process.execPath, [join(here, 'echo-server.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-  conn.listen();
-  return { conn, stop: () => child.kill() };
-}
-
-function ref(name: string, i: number, storageClass: string) {
-  const dataId = { instrument: 'Bench', detector: i };
-  return {
-    id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, ['instrument', 'detector'], 'bench'),
-    datasetType: { name, storageClass, dimensions: ['instrument', 'detector'] },
-    dataId,
-    run: 'bench',
-  };
-}
+import { LANES, root, row, runSidecarBench, type Row } from './sidecar-bench.js';
+import { ref } from './sidecar-bench.js';
 
 /**
  * Trust-mode reads: a quantum whose graph carried no datastore records reads 10,000
@@ -127,82 +72,31 @@ const only = new Set(
 const wanted = (section: string): boolean => only.size === 0 || only.has(section);
 
 async function main(): Promise<void> {
-  if (!wanted('sidecar')) return rest({ machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString() }, []);
-  const value = { payload: 'x'.repeat(1000) }; // ~1 KiB of JSON
   const results: Record<string, unknown> = { machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString() };
-  const rows: Array<[string, number, number, string]> = [];
-
-  // Ceiling.
-  const echo = echoConnection();
-  const echoSeq = await sequential(SEQ, (i) => echo.conn.sendRequest('test/echo', { value, i }));
-  const echoPar = await pipelined(PIPELINED, (i) => echo.conn.sendRequest('test/echo', { value, i }));
-  const big = Buffer.alloc(16 * 1024 * 1024, 9).toString('base64');
-  const echoBigRuns: number[] = [];
-  for (let r = 0; r < BIG_REPS; r++) echoBigRuns.push(await timeIt(async () => void (await echo.conn.sendRequest('test/echo', { data: big }))));
-  const echoBigS = median(echoBigRuns);
-  echo.stop();
-  results.echo = { sequentialPerSec: echoSeq, pipelinedPerSec: echoPar, base64RoundTrip16MiBSeconds: echoBigS };
-
-  // The sidecar.
-  const client = await QuantumButlerClient.spawn({ cliPath: join(root, 'dist', 'src', 'cli.js'), stderr: 'inherit' });
-  const N_OUT = PIPELINED + 300;
-  const outputs = Array.from({ length: N_OUT }, (_, i) => ref('out', i, 'StructuredDataDict'));
-  const blobsB64 = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', i, 'Bytes'));
-  const blobsFile = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', BIG_REPS + i, 'Bytes'));
-  const input = ref('in', 0, 'StructuredDataDict');
-  const seed = await client.openSession({ predicted: { inputs: [], outputs: [input] }, datastore: { kind: 'memory', name: 'bench' }, notifications: [] });
-  await seed.put(input, value);
-  await seed.close();
-  const s = await client.openSession({
-    predicted: { inputs: [input], outputs: [...outputs, ...blobsB64, ...blobsFile] },
-    datastore: { kind: 'memory', name: 'bench' },
-    notifications: [],
-  });
-  const inRef = { id: input.id };
-  const storedSeq = await sequential(SEQ, () => s.stored(inRef));
-  const storedPar = await pipelined(PIPELINED, () => s.stored(inRef));
-  const getSeq = await sequential(SEQ, () => s.get(inRef));
-  const getPar = await pipelined(PIPELINED, () => s.get(inRef));
-  let k = 0;
-  const putSeq = await sequential(SEQ - 200, () => s.put({ id: outputs[k++]!.id }, value));
-  const putPar = await pipelined(PIPELINED - SEQ, () => s.put({ id: outputs[k++]!.id }, value));
-
-  const bytes = Buffer.alloc(16 * 1024 * 1024, 7);
-  const b64 = bytes.toString('base64');
-  const dir = mkdtempSync(join(tmpdir(), 'qb-bench-'));
-  const src = join(dir, 'in.bin');
-  writeFileSync(src, bytes);
-  const bigRuns: Record<string, number[]> = { putBase64: [], getBase64: [], putFile: [], getFile: [] };
-  for (let r = 0; r < BIG_REPS; r++) {
-    bigRuns.putBase64!.push(await timeIt(async () => void (await s.put({ id: blobsB64[r]!.id }, null, { payload: { encoding: 'base64', data: b64 } }))));
-    bigRuns.getBase64!.push(await timeIt(async () => void (await s.getResult({ id: blobsB64[0]!.id }, { as: 'base64' }))));
-    bigRuns.putFile!.push(await timeIt(async () => void (await s.put({ id: blobsFile[r]!.id }, null, { payload: { encoding: 'file', path: src } }))));
-    bigRuns.getFile!.push(await timeIt(async () => void (await s.getResult({ id: blobsFile[0]!.id }, { as: 'file', destination: join(dir, 'out.bin') }))));
+  const rows: Row[] = [];
+  if (wanted('sidecar')) {
+    const { section, transfers, rows: sidecarRows } = await runSidecarBench();
+    results.sidecar = section;
+    results.transfers16MiBSeconds = transfers;
+    rows.push(...sidecarRows);
   }
-  rmSync(dir, { recursive: true, force: true });
-  results.transfers16MiBSeconds = { ...bigRuns, echoRoundTrip: echoBigRuns };
-  const [putB64, getB64, putFile, getFile] = [bigRuns.putBase64!, bigRuns.getBase64!, bigRuns.putFile!, bigRuns.getFile!].map(median) as [number, number, number, number];
-  await s.close();
-  await client.close();
-
-  const mib = 16;
-  rows.push(['butler/stored sequential', storedSeq, echoSeq, 'calls/s']);
-  rows.push(['butler/stored 64 in flight', storedPar, echoPar, 'calls/s']);
-  rows.push(['butler/get 1 KiB sequential', getSeq, echoSeq, 'calls/s']);
-  rows.push(['butler/get 1 KiB 64 in flight', getPar, echoPar, 'calls/s']);
-  rows.push(['butler/put 1 KiB sequential', putSeq, echoSeq, 'calls/s']);
-  rows.push(['butler/put 1 KiB 64 in flight', putPar, echoPar, 'calls/s']);
-  // 16 MiB rows: the median of BIG_REPS transfers.
-  rows.push(['put 16 MiB base64', mib / putB64, mib / (echoBigS / 2), 'MiB/s']);
-  rows.push(['get 16 MiB base64', mib / getB64, mib / (echoBigS / 2), 'MiB/s']);
-  rows.push(['put 16 MiB file path', mib / putFile, mib / (echoBigS / 2), 'MiB/s']);
-  rows.push(['get 16 MiB file path', mib / getFile, mib / (echoBigS / 2), 'MiB/s']);
-  results.sidecar = Object.fromEntries(rows.map(([name, v, ceiling, unit]) => [name, { value: v, ceiling, unit, ratioToCeiling: v / ceiling, timeRatio: ceiling / v }]));
-
+  if (wanted('startup')) {
+    const { runStartupBench } = await import('./startup-bench.js');
+    const startup = await runStartupBench();
+    results.startup = startup;
+    rows.push({ ...row('spawn to initialize answer (ceiling: node -e 0)', startup.initializeMs, startup.nodeBareMs, 'ms'), ratio: { median: startup.nodeBareMs / startup.initializeMs, min: startup.nodeBareMs / startup.initializeMs, max: startup.nodeBareMs / startup.initializeMs } });
+  }
+  if (wanted('memory')) {
+    const { runMemoryBench } = await import('./memory-bench.js');
+    const memory = await runMemoryBench();
+    results.memory = memory;
+    // Ratio bound / peak, like the other rows: 1 or more meets the target.
+    for (const [name, m] of Object.entries(memory.transfers)) rows.push({ ...row(`peak RSS over idle, ${name} (ceiling: 2N+64 MiB)`, m.peakOverBaseMiB, m.boundMiB, 'MiB'), ratio: { median: 1 / m.ratioToBound, min: 1 / m.ratioToBound, max: 1 / m.ratioToBound } });
+  }
   await rest(results, rows);
 }
 
-async function rest(results: Record<string, unknown>, rows: Array<[string, number, number, string]>): Promise<void> {
+async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void> {
   if (wanted('trust')) results.trustModeReads = await trustModeReads();
 
   // Store backends and the repository, when those benches are present.
@@ -231,8 +125,15 @@ async function rest(results: Record<string, unknown>, rows: Array<[string, numbe
   }
 
   // Every figure the sections promise is there (a section that was skipped says why instead).
-  const { REGISTRY_FIGURES, REPOSITORY_FIGURES, missingFigures } = await import('./figures.js');
-  for (const [name, figures] of [['repository', REPOSITORY_FIGURES], ['registry', REGISTRY_FIGURES]] as const) {
+  const { REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES, memoryFigures, missingFigures } = await import('./figures.js');
+  const sections: Array<readonly [string, readonly string[]]> = [
+    ['sidecar', SIDECAR_FIGURES],
+    ['startup', STARTUP_FIGURES],
+    ['memory', memoryFigures([64, 128])],
+    ['repository', REPOSITORY_FIGURES],
+    ['registry', REGISTRY_FIGURES],
+  ];
+  for (const [name, figures] of sections) {
     const section = results[name] as Record<string, unknown> | undefined;
     if (!section || 'skipped' in section) continue;
     const missing = missingFigures(section, figures);
@@ -243,13 +144,12 @@ async function rest(results: Record<string, unknown>, rows: Array<[string, numbe
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'bench.json'), JSON.stringify(results, null, 2) + '\n');
 
-  const lines = ['', 'benchmark                           value          ceiling        time per call or MiB, ceiling = 1 (the raw vscode-jsonrpc echo; below 1 is faster)'];
-  for (const [name, v, ceiling, unit] of rows) {
-    const ratio = ceiling / v;
-    lines.push(
-      `${name.padEnd(34)}  ${v.toFixed(0).padStart(8)} ${unit.padEnd(7)} ${ceiling.toFixed(0).padStart(8)} ${unit.padEnd(7)} ${ratio.toFixed(2)}x`,
-    );
+  const lines = ['', `${'benchmark'.padEnd(40)} ${'value'.padStart(8)}         ${'ceiling'.padStart(8)}         ratio to the ceiling (median and range of rounds; 1 = the ceiling, above 1 is faster)`];
+  for (const r of rows) {
+    const range = r.ratio.min === r.ratio.max ? '' : ` (${r.ratio.min.toFixed(2)}-${r.ratio.max.toFixed(2)})`;
+    lines.push(`${r.name.padEnd(40)} ${r.value.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ceiling.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ratio.median.toFixed(2)}x${range}`);
   }
+  if (results.startup) lines.push('', 'start-up, ms of one profiled start by part (self time):', JSON.stringify((results.startup as { profileMs: unknown }).profileMs, null, 2));
   if (results.trustModeReads) lines.push('', 'trust-mode reads:', JSON.stringify(results.trustModeReads, null, 2));
   if (results.stores) lines.push('', 'stores:', JSON.stringify(results.stores, null, 2));
   if (results.repository) lines.push('', 'repository:', JSON.stringify(results.repository, null, 2));

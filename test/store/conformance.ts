@@ -147,6 +147,17 @@ export function runConformance(name: string, makeStore: () => Promise<StoreFixtu
         expect((await store.toBytes('test1')).toString()).toBe('test2\n');
       });
 
+      it('readData returns the bytes; a later set does not change what it returned', async () => {
+        await store.set('readdata/k', Buffer.from('one'), { n: 1 });
+        const before = await store.readData('readdata/k');
+        expect(before.toString()).toBe('one');
+        await store.set('readdata/k', Buffer.from('two'), { n: 2 });
+        expect(before.toString()).toBe('one');
+        expect((await store.readData('readdata/k')).toString()).toBe('two');
+        await expect(store.readData('readdata/missing')).rejects.toMatchObject({ name: 'KeyNotFound' });
+        await store.delete('readdata/k');
+      });
+
       it('getDataRange is a slice with an exclusive end', async () => {
         expect((await store.getDataRange('test1', 1, 3)).toString()).toBe('es');
         expect((await store.getDataRange('test1')).toString()).toBe('test2\n');

@@ -705,7 +705,9 @@ class Connection:
                 _log.error("quantum-butler: message with neither method nor result: %.200r", msg)
         elif "id" in msg and msg["id"] is not None:
             self._dispatch_queue.put(("request", msg))
-        else:
+        elif self._any_listeners or self._listeners.get(method):
+            # Handing a message to the dispatcher thread costs about as much as a small call:
+            # a notification nobody listens to (e.g. a stream a host never subscribed to) stops here.
             self._dispatch_queue.put(("notification", msg))
 
     def _resolve(self, msg: Dict[str, Any]) -> None:

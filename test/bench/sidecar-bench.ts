@@ -1,0 +1,253 @@
+/**
+ * The sidecar section of `npm run bench`: small calls with the default event streams, with
+ * our Node client and our Python client, each against the raw vscode-jsonrpc echo driven by
+ * the same client (Node: vscode-jsonrpc; Python: quantum_butler.rpc.Connection), in
+ * alternating chunks; 16 MiB transfers inline (ceiling: the echo) and by file path
+ * (ceilings: fs.copyFile with COPYFILE_FICLONE, and reading plus the two checksums a put
+ * records). Returns numbers; printing is the runner's.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { constants as fsConstants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { QuantumButlerClient } from '../../src/client/index.js';
+import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { blake2bHex, sha256Hex } from '../../src/util/checksum.js';
+
+export const here = dirname(fileURLToPath(import.meta.url));
+/** The checkout (run from dist/test/bench or, under vitest, from test/bench). */
+export const root = ((): string => {
+  let d = here;
+  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+  return d;
+})();
+export const LANES = 64;
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+export async function timeIt(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+async function sequential(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  return n / (await timeIt(async () => {
+    for (let i = 0; i < n; i++) await call(i);
+  }));
+}
+
+async function pipelined(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  return n / (await timeIt(async () => {
+    await Promise.all(
+      Array.from({ length: LANES }, async () => {
+        while (next < n) await call(next++);
+      }),
+    );
+  }));
+}
+
+function echoConnection(): { conn: MessageConnection; stop(): void } {
+  const child = spawn(process.execPath, [join(root, 'dist', 'test', 'bench', 'echo-server.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  conn.listen();
+  return { conn, stop: () => child.kill() };
+}
+
+export function ref(name: string, i: number, storageClass: string) {
+  const dataId = { instrument: 'Bench', detector: i };
+  return {
+    id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, ['instrument', 'detector'], 'bench'),
+    datasetType: { name, storageClass, dimensions: ['instrument', 'detector'] },
+    dataId,
+    run: 'bench',
+  };
+}
+
+/* Chunks of the ceiling and the sidecar alternate, so that a shared machine's load falls on both alike. */
+
+/** The ratio to the ceiling of each round, and its range. */
+export function ratios(values: number[], ceilings: number[]): { median: number; min: number; max: number; rounds: number[] } {
+  const rs = values.map((v, i) => v / ceilings[i]!);
+  return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs), rounds: rs };
+}
+
+export interface SidecarBenchOptions {
+  /** Alternating chunk pairs per kind of call. */
+  pairs?: number;
+  /** Calls per sequential chunk and per 64-in-flight chunk (Node client). */
+  seq?: number;
+  par?: number;
+  /** The same for the Python client. */
+  pySeq?: number;
+  pyPar?: number;
+  /** 16 MiB transfers timed each way (the median is reported: one is at the mercy of the page cache). */
+  bigReps?: number;
+}
+
+/** Small calls (Node and Python clients) and 16 MiB transfers, each beside its ceiling. */
+export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{ section: Record<string, unknown>; transfers: Record<string, number[]>; rows: Row[] }> {
+  const PAIRS = opts.pairs ?? 8, SEQ = opts.seq ?? 500, PIPELINED = opts.par ?? 2000, BIG_REPS = opts.bigReps ?? 5;
+  const value = { payload: 'x'.repeat(1000) }; // ~1 KiB of JSON
+  const rows: Row[] = [];
+
+  const echo = echoConnection();
+  const client = await QuantumButlerClient.spawn({ cliPath: join(root, 'dist', 'src', 'cli.js'), stderr: 'inherit' });
+  let events = 0;
+  client.onProvenance(() => events++);
+  const N_OUT = 500 + PAIRS * (SEQ + PIPELINED);
+  const outputs = Array.from({ length: N_OUT }, (_, i) => ref('out', i, 'StructuredDataDict'));
+  const blobsB64 = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', i, 'Bytes'));
+  const blobsFile = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', BIG_REPS + i, 'Bytes'));
+  const input = ref('in', 0, 'StructuredDataDict');
+  const seed = await client.openSession({ predicted: { inputs: [], outputs: [input] }, datastore: { kind: 'memory', name: 'bench' }, notifications: [] });
+  await seed.put(input, value);
+  await seed.close();
+  // The default event streams (provenance and progress), as a host gets them without asking.
+  const s = await client.openSession({
+    predicted: { inputs: [input], outputs: [...outputs, ...blobsB64, ...blobsFile] },
+    datastore: { kind: 'memory', name: 'bench' },
+  });
+  // The same calls with no event stream: what the events cost.
+  const quiet = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore: { kind: 'memory', name: 'bench' }, notifications: [] });
+  const inRef = { id: input.id };
+  let k = 0;
+  const echoCall = (i: number) => echo.conn.sendRequest('test/echo', { value, i });
+  const calls: Record<string, (i: number) => Promise<unknown>> = {
+    stored: () => s.stored(inRef),
+    'stored, no event stream': () => quiet.stored(inRef),
+    get: () => s.get(inRef),
+    put: () => s.put({ id: outputs[k++]!.id }, value),
+  };
+  // Per kind of call, PAIRS chunks of the ceiling and the call alternate: each pair's ratio
+  // is measured under the same load, and the median pair is reported with the range.
+  const seq: Record<string, { calls: number[]; echo: number[] }> = {};
+  const par: Record<string, { calls: number[]; echo: number[] }> = {};
+  const eventsBefore = events;
+  let timedCalls = 0;
+  for (const [name, call] of Object.entries(calls)) {
+    await sequential(500, echoCall); // warm-up
+    await sequential(500, call);
+    const sq = (seq[name] = { calls: [] as number[], echo: [] as number[] });
+    const pr = (par[name] = { calls: [] as number[], echo: [] as number[] });
+    for (let r = 0; r < PAIRS; r++) {
+      sq.echo.push(await sequential(SEQ, echoCall));
+      sq.calls.push(await sequential(SEQ, call));
+      pr.echo.push(await pipelined(PIPELINED, echoCall));
+      pr.calls.push(await pipelined(PIPELINED, call));
+    }
+    if (name !== 'stored, no event stream') timedCalls += 500 + PAIRS * (SEQ + PIPELINED);
+  }
+  const eventsPerCall = (events - eventsBefore) / timedCalls;
+
+  const big = Buffer.alloc(16 * 1024 * 1024, 9).toString('base64');
+  const echoBigRuns: number[] = [];
+  for (let r = 0; r < BIG_REPS; r++) echoBigRuns.push(await timeIt(async () => void (await echo.conn.sendRequest('test/echo', { data: big }))));
+  const echoBigS = median(echoBigRuns);
+  echo.stop();
+
+  const bytes = Buffer.alloc(16 * 1024 * 1024, 7);
+  const b64 = bytes.toString('base64');
+  const dir = mkdtempSync(join(tmpdir(), 'qb-bench-'));
+  const src = join(dir, 'in.bin');
+  writeFileSync(src, bytes);
+  const bigRuns: Record<string, number[]> = { putBase64: [], getBase64: [], putFile: [], getFile: [], copyFile: [], readAndChecksums: [] };
+  for (let r = 0; r < BIG_REPS; r++) {
+    bigRuns.putBase64!.push(await timeIt(async () => void (await s.put({ id: blobsB64[r]!.id }, null, { payload: { encoding: 'base64', data: b64 } }))));
+    bigRuns.getBase64!.push(await timeIt(async () => void (await s.getResult({ id: blobsB64[0]!.id }, { as: 'base64' }))));
+    bigRuns.putFile!.push(await timeIt(async () => void (await s.put({ id: blobsFile[r]!.id }, null, { payload: { encoding: 'file', path: src } }))));
+    bigRuns.getFile!.push(await timeIt(async () => void (await s.getResult({ id: blobsFile[0]!.id }, { as: 'file', destination: join(dir, 'out.bin') }))));
+    // The file-path ceiling: the fastest copy this file system offers, in this process.
+    bigRuns.copyFile!.push(await timeIt(() => copyFile(src, join(dir, `copy-${r}.bin`), fsConstants.COPYFILE_FICLONE)));
+    // A put by file path reads the file and records two checksums (SHA-256 for provenance,
+    // daf_butler's blake2b for the record): the least any put can do, in this process.
+    bigRuns.readAndChecksums!.push(await timeIt(async () => {
+      const b = readFileSync(src);
+      sha256Hex(b);
+      blake2bHex(b);
+    }));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const [putB64, getB64, putFile, getFile, copy, hashed] = [bigRuns.putBase64!, bigRuns.getBase64!, bigRuns.putFile!, bigRuns.getFile!, bigRuns.copyFile!, bigRuns.readAndChecksums!].map(median) as [number, number, number, number, number, number];
+  await quiet.close();
+  await s.close();
+  await client.close();
+
+  for (const name of Object.keys(calls)) {
+    for (const [mode, m] of [['sequential', seq[name]!], ['64 in flight', par[name]!]] as const) {
+      rows.push({ name: `node butler/${name} ${mode}`, value: median(m.calls), ceiling: median(m.echo), unit: 'calls/s', ratio: ratios(m.calls, m.echo) });
+    }
+  }
+  const mib = 16;
+  // 16 MiB rows: the median of BIG_REPS transfers.
+  rows.push(row('put 16 MiB base64', mib / putB64, mib / (echoBigS / 2), 'MiB/s'));
+  rows.push(row('get 16 MiB base64', mib / getB64, mib / (echoBigS / 2), 'MiB/s'));
+  rows.push(row('put 16 MiB file path', mib / putFile, mib / copy, 'MiB/s'));
+  rows.push(row('put 16 MiB file path (vs read+checksums)', mib / putFile, mib / hashed, 'MiB/s'));
+  rows.push(row('get 16 MiB file path', mib / getFile, mib / copy, 'MiB/s'));
+  const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000);
+  for (const [name, m] of Object.entries(py.calls)) {
+    for (const [mode, calls, echoes] of [['sequential', m.seq, m.seqEcho], ['64 in flight', m.par, m.parEcho]] as const) {
+      rows.push({ name: `python butler/${name} ${mode}`, value: median(calls), ceiling: median(echoes), unit: 'calls/s', ratio: ratios(calls, echoes) });
+    }
+  }
+  const pyCost = (mode: 'seq' | 'par') => {
+    const e = py.calls['stored']!, q = py.calls['stored, no event stream']!;
+    const echoes = mode === 'seq' ? ['seqEcho', 'seqEcho'] as const : ['parEcho', 'parEcho'] as const;
+    return 1 - ratios(e[mode], e[echoes[0]]).median / ratios(q[mode], q[echoes[1]]).median;
+  };
+  const section = {
+    ...Object.fromEntries(rows.map((r) => [r.name, { value: r.value, ceiling: r.ceiling, unit: r.unit, ratioToCeiling: r.ratio.median, ratioRange: [r.ratio.min, r.ratio.max] }])),
+    provenanceEventsPerCall: eventsPerCall,
+    // What the event stream costs a call: 1 - (calls/s with it) / (calls/s without it).
+    eventCostSequential: 1 - ratios(seq.stored!.calls, seq.stored!.echo).median / ratios(seq['stored, no event stream']!.calls, seq['stored, no event stream']!.echo).median,
+    eventCost64InFlight: 1 - ratios(par.stored!.calls, par.stored!.echo).median / ratios(par['stored, no event stream']!.calls, par['stored, no event stream']!.echo).median,
+    pythonProvenanceEventsPerCall: py.eventsPerCall,
+    pythonEventCostSequential: pyCost('seq'),
+    pythonEventCost64InFlight: pyCost('par'),
+  };
+
+  return { section, transfers: { ...bigRuns, echoRoundTrip: echoBigRuns }, rows };
+}
+
+interface PythonCalls {
+  seq: number[];
+  seqEcho: number[];
+  par: number[];
+  parEcho: number[];
+}
+
+/** The Python client (clients/python) against the echo driven by the same client class: see python_bench.py. */
+function pythonClient(value: unknown, PAIRS: number, seq: number, par: number): { calls: Record<string, PythonCalls>; eventsPerCall: number } {
+  const outputs = Array.from({ length: 300 + PAIRS * (seq + par) }, (_, i) => ref('pyout', i, 'StructuredDataDict'));
+  const dir = mkdtempSync(join(tmpdir(), 'qb-bench-py-'));
+  try {
+    const spec = join(dir, 'spec.json');
+    writeFileSync(spec, JSON.stringify({ cli: join(root, 'dist', 'src', 'cli.js'), echo: join(root, 'dist', 'test', 'bench', 'echo-server.js'), pairs: PAIRS, seq, par, value, input: ref('pyin', 0, 'StructuredDataDict'), outputs }));
+    const out = execFileSync('python3', [join(root, 'test', 'bench', 'python_bench.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+    const { provenanceEvents, ...calls } = JSON.parse(out) as Record<string, PythonCalls> & { provenanceEvents: number };
+    return { calls, eventsPerCall: (provenanceEvents as unknown as number) / (3 * (300 + PAIRS * (seq + par))) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface Row {
+  name: string;
+  value: number;
+  ceiling: number;
+  unit: string;
+  ratio: { median: number; min: number; max: number };
+}
+
+export function row(name: string, value: number, ceiling: number, unit: string): Row {
+  const r = value / ceiling;
+  return { name, value, ceiling, unit, ratio: { median: r, min: r, max: r } };
+}
