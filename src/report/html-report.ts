@@ -224,7 +224,7 @@ h1{font-size:20px;margin-bottom:4px} h2{font-size:16px;margin-top:24px} .id{font
 .edge-label{font-size:10px;fill:#445;paint-order:stroke;stroke:#fff;stroke-width:3px}
 ${fills}
 table{border-collapse:collapse;margin:8px 0 16px;table-layout:auto} td,th{border:1px solid #ccd;padding:3px 8px;text-align:left}
-td{max-width:26em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap} td.num{text-align:right} td.id{font:11px ${MONO_FONT_FAMILY};color:#667;max-width:14em}
+td{max-width:20em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap} td.num{text-align:right} td.id{font:11px ${MONO_FONT_FAMILY};color:#667;max-width:14em}
 details{margin:6px 0} details.task{border-left:3px solid #c80;padding-left:10px} details.quantum{border-left:2px solid #ccd;padding-left:10px;margin-left:8px}
 summary{cursor:pointer}
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:6px 16px}
