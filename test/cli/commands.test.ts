@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeProvenanceSchema, DafButlerProvenanceSchema } from '../../protocol/index.js';
+import { pgTestUrl } from '../support/pg-url.js';
+import { dropSchemas, uniqueSchema } from '../support/registries.js';
 import { cli, expectFailure, expectUsageError } from './run-cli.js';
+
+const pgUrl = pgTestUrl();
 
 let dir: string;
 let repo: string;
@@ -209,5 +213,24 @@ describe('report', () => {
     expectFailure(cli(['report', repo, '--out', dir]), /is a directory/);
     expectFailure(cli(['report', join(dir, 'demo', 'quantum1.daf_butler.json'), '--out', join(dir, 'd.html')]), /not a native provenance document/);
     expectFailure(cli(['report', repo, '--quantum', 'nope', '--out', join(dir, 'n.html')]), /quantum nope is not stored/);
+  });
+});
+
+describe.runIf(pgUrl !== undefined)('on a PostgreSQL registry', () => {
+  const schema = uniqueSchema('cli');
+  afterAll(() => dropSchemas(pgUrl!, [schema]));
+
+  it('create --registry-url --schema, then collect, query and report with --registry-url', () => {
+    const root = join(dir, 'pg-repo');
+    const made = cli(['create', root, '--registry-url', pgUrl!, '--schema', schema, '--json']);
+    expect(made.status, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout)).toMatchObject({ registry: { kind: 'postgresql' } });
+    const pairs = [1, 2].flatMap((n) => [join(dir, 'demo', `quantum${n}.quantum.json`), join(dir, 'demo', `quantum${n}.provenance.json`)]);
+    const collected = cli(['collect', root, ...pairs, '--registry-url', pgUrl!]);
+    expect(collected.status, collected.stderr).toBe(0);
+    const quanta = JSON.parse(cli(['query-quanta', root, '--registry-url', pgUrl!, '--json']).stdout) as Array<{ taskName: string }>;
+    expect(quanta.map((q) => q.taskName)).toEqual(['demo.Calibrate', 'demo.Summarize']);
+    expect(JSON.parse(cli(['query-datasets', root, 'summary', '--registry-url', pgUrl!, '--json']).stdout)).toHaveLength(3);
+    expect(cli(['report', root, '--registry-url', pgUrl!, '--out', join(dir, 'pg.html')]).stdout).toMatch(/report of 2 quanta/);
   });
 });
