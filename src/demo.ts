@@ -5,81 +5,52 @@
  * outputs from the shared datastore by trust mode), shows progress bars and
  * provenance events as they stream, collects and transfers the provenance into the
  * registry, prints a final output's lineage as a tree, and writes the provenance
- * documents plus a self-contained HTML report.
+ * documents plus a self-contained HTML report. Its narration goes to stdout, progress bars to stderr on a
+ * terminal. It runs in a new directory only: a second run into the same --out stops with a
+ * one-line error instead of mixing two demos' repositories.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { QuantumButlerClient } from './client/client.js';
 import * as P from '../protocol/index.js';
 import { renderProvenanceReport } from './report/html-report.js';
+import { lineageTree } from './cli/lineage-tree.js';
+import type { CommandIo } from './cli/command.js';
+import type { Lineage } from './repository/lineage.js';
 
-const tty = process.stderr.isTTY;
-const c = (code: number, s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
-const say = (s = '') => process.stderr.write(`${s}\n`);
 const DIMS = ['instrument', 'detector'];
 const DETECTORS = [1, 2, 3, 4];
 const RUN = 'demo/run1';
 const ROWS = 200_000;
 
-/** A one-line progress bar driven by $/progress on a work-done token. */
-function progressBar(client: QuantumButlerClient, label: string): string {
-  return client.progressToken((v) => {
-    const p = v as { kind: string; percentage?: number; message?: string };
-    const pct = p.kind === 'end' ? 100 : (p.percentage ?? 0);
-    const filled = Math.round(pct / 5);
-    const line = `  ${label.padEnd(34)} [${'#'.repeat(filled)}${' '.repeat(20 - filled)}] ${String(pct).padStart(3)}%`;
-    if (tty) process.stderr.write(`\r${line}${p.kind === 'end' ? '\n' : ''}`);
-    else if (p.kind === 'end') say(line);
-  });
-}
+/** The demo cannot run here (one line, exit code 1). */
+export class DemoFailure extends Error {}
 
-type Lineage = P.ResultOf<typeof P.RepositoryLineage>;
-
-/** Print the lineage graph (direction up) as a tree rooted at the dataset. */
-function printTree(lin: Lineage): void {
-  const datasets = new Map(lin.datasets.map((d) => [d.id, d]));
-  const quanta = new Map(lin.quanta.map((q) => [q.id, q]));
-  const producer = new Map<string, string>();
-  const inputsOf = new Map<string, string[]>();
-  for (const e of lin.edges) {
-    if (e.kind === 'output') producer.set(e.to, e.from);
-    else (inputsOf.get(e.to) ?? inputsOf.set(e.to, []).get(e.to)!).push(e.from);
-  }
-  const dsText = (id: string) => {
-    const d = datasets.get(id);
-    const dataId = d?.dataId ? Object.entries(d.dataId as Record<string, unknown>).map(([k, v]) => `${k}=${v}`).join(' ') : '';
-    return `${c(32, d?.datasetType ?? '?')} ${dataId} ${c(2, id.slice(0, 8))}`;
-  };
-  const shown = new Set<string>();
-  const walk = (id: string, prefix: string, last: boolean, top: boolean) => {
-    say(`${prefix}${top ? '' : last ? '└─ ' : '├─ '}${dsText(id)}`);
-    const q = producer.get(id);
-    if (!q) return;
-    const childPrefix = prefix + (top ? '' : last ? '   ' : '│  ');
-    const seen = shown.has(q);
-    shown.add(q);
-    say(`${childPrefix}└─ ${c(33, quanta.get(q)?.taskName ?? 'quantum')} ${c(2, q.slice(0, 8))}${seen ? c(2, ' (inputs shown above)') : ''}`);
-    if (seen) return;
-    const ins = inputsOf.get(q) ?? [];
-    ins.forEach((i, k) => walk(i, childPrefix + '   ', k === ins.length - 1, false));
-  };
-  walk(lin.root, '  ', true, true);
-}
-
-export async function runDemo(args: string[]): Promise<number> {
-  let out: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--out') out = args[++i];
-    else if (args[i]?.startsWith('--out=')) out = args[i]!.slice(6);
-    else {
-      say(`demo: unknown argument ${args[i]} (usage: quantum-butler demo [--out DIR])`);
-      return 2;
-    }
-  }
+export async function runDemo(out: string | undefined, io: CommandIo): Promise<number> {
+  const colour = process.stdout.isTTY === true;
+  const c = (code: number, s: string) => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const say = (s = '') => void io.out(`${s}\n`);
+  /** A one-line progress bar driven by $/progress on a work-done token: redrawn on stderr at a terminal, one line on stdout at its end otherwise. */
+  const progressBar = (client: QuantumButlerClient, label: string): string =>
+    client.progressToken((v) => {
+      const p = v as { kind: string; percentage?: number };
+      const pct = p.kind === 'end' ? 100 : (p.percentage ?? 0);
+      const filled = Math.round(pct / 5);
+      const line = `  ${label.padEnd(34)} [${'#'.repeat(filled)}${' '.repeat(20 - filled)}] ${String(pct).padStart(3)}%`;
+      if (io.tty) io.err(`\r${line}${p.kind === 'end' ? '\n' : ''}`);
+      else if (p.kind === 'end') say(line);
+    });
   const outDir = resolve(out ?? mkdtempSync(join(tmpdir(), 'quantum-butler-demo-')));
-  mkdirSync(outDir, { recursive: true });
   const root = join(outDir, 'repo');
+  if (existsSync(root) && readdirSync(root).length > 0) {
+    throw new DemoFailure(`${outDir} already holds a demo (${root} exists); give a new --out directory or remove it`);
+  }
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (err) {
+    throw new DemoFailure(`cannot create the --out directory ${outDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 
   say(c(1, 'quantum-butler demo'));
   const client = await QuantumButlerClient.spawn({ clientName: 'quantum-butler-demo' });
@@ -152,16 +123,19 @@ export async function runDemo(args: string[]): Promise<number> {
 
     const final = q2.outputs[0]!;
     say(`\n${c(1, 'lineage')} of ${names.get(final.id)}`);
-    printTree(await rq(P.RepositoryLineage, { root, datasetId: final.id, direction: 'up' }));
+    const lineage = (await rq(P.RepositoryLineage, { root, datasetId: final.id, direction: 'up' })) as Lineage;
+    say(lineageTree(lineage, { dataset: (s) => c(32, s), quantum: (s) => c(33, s), dim: (s) => c(2, s) }).trimEnd().replace(/^/gm, '  '));
 
     for (const [n, doc] of [[1, p1], [2, p2]] as const) {
       writeFileSync(join(outDir, `quantum${n}.provenance.json`), JSON.stringify(doc, null, 2));
+      writeFileSync(join(outDir, `quantum${n}.quantum.json`), JSON.stringify(n === 1 ? q1.quantum : q2.quantum, null, 2));
       for (const format of ['daf_butler', 'prov', 'openlineage'] as const) {
         const exported = await rq(P.RepositoryProvenance, { root, quantumId: doc.quantum.id, format });
         writeFileSync(join(outDir, `quantum${n}.${format}.json`), JSON.stringify(exported, null, 2));
       }
     }
-    writeFileSync(join(outDir, 'report.html'), renderProvenanceReport('quantum-butler demo: provenance', [p1, p2]));
+    const docs = [p1, p2].map((provenance, k) => ({ provenance, href: `quantum${k + 1}.provenance.json` }));
+    writeFileSync(join(outDir, 'report.html'), renderProvenanceReport('quantum-butler demo: provenance', docs, { subtitle: `Repository ${root}` }));
     say(`\n${c(1, 'done')}: provenance documents and report.html written to ${outDir}`);
     return 0;
   } finally {

@@ -13,7 +13,7 @@ import type { DimensionUniverse } from '../model/dimensions/dimension-universe.j
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { InvalidArgument, RepositoryError } from '../model/errors.js';
 import { canonicalJson } from '../model/json-value.js';
-import type { QuantumInsert } from './registry.js';
+import type { QuantumInsert, QuantumSummary } from './registry.js';
 
 export type ProvenanceFormat = 'native' | 'daf_butler';
 
@@ -46,6 +46,19 @@ export interface QuantumRow {
   ended_at: string | null;
   format: ProvenanceFormat;
   provenance: string;
+}
+
+/** A quanta row (its document left out) as a QuantumSummary. */
+export function quantumSummaryOf(row: Omit<QuantumRow, 'provenance'>): QuantumSummary {
+  return {
+    id: row.id,
+    taskName: row.task_name,
+    dataId: row.data_id === null ? null : (JSON.parse(row.data_id) as DataId),
+    host: row.host,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    format: row.format,
+  };
 }
 
 /** Outcome of a row insert: the row was new, was there identically, or differs. */

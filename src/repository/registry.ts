@@ -92,6 +92,9 @@ export interface StoredQuantum {
   outputs: QuantumOutputEdge[];
 }
 
+/** A stored quantum as listed: no edges, no provenance document. */
+export type QuantumSummary = Omit<StoredQuantum, 'inputs' | 'outputs'>;
+
 /** Row counts per table (tests and diagnostics). */
 export type TableCounts = Record<(typeof REGISTRY_TABLES)[number], number>;
 
@@ -201,6 +204,8 @@ export interface Registry {
   getQuantum(id: string): Promise<StoredQuantum | undefined>;
   /** The provenance document stored with a quantum (as it was given), or undefined. */
   quantumProvenance(id: string): Promise<unknown>;
+  /** Every stored quantum, sorted by id. */
+  quanta(): Promise<QuantumSummary[]>;
 
   /** The lineage graph of a dataset (see lineage.ts); DatasetNotFound if the registry never heard of it. */
   lineage(datasetId: DatasetId, direction: LineageDirection, depth?: number): Promise<Lineage>;

@@ -23,7 +23,8 @@ import { StorageClassRegistry, type StorageClassConfig } from '../model/storage-
 import { FileDatastore } from '../datastore/file-datastore.js';
 import { RecordsTable } from '../datastore/records-table.js';
 import { encodeForPut } from '../datastore/codec.js';
-import type { PutSource } from '../datastore/datastore.js';
+import type { PutSource, RetrievedArtifact, RetrieveOptions } from '../datastore/datastore.js';
+import { retrieveInto } from '../datastore/retrieve-artifacts.js';
 import { runNameProblem, type DatasetRef } from '../model/dataset-ref.js';
 import { makeDatasetType, type DatasetType } from '../model/dataset-type.js';
 import { makeDatasetId, type IdGenerationMode } from '../model/dataset-id.js';
@@ -249,6 +250,17 @@ export class Repository {
    */
   private direct(): FileDatastore {
     return (this.directDatastore ??= this.datastore());
+  }
+
+  /** daf_butler retrieve_artifacts over the registry's records: the artifacts of `refs` copied or linked into a directory, with its index. */
+  async retrieveArtifacts(refs: readonly DatasetRef[], opts: RetrieveOptions): Promise<RetrievedArtifact[]> {
+    const ds = this.direct();
+    try {
+      await ds.importRecords(await this.registry.getRecords(this.datastoreName, refs.map((r) => r.id)));
+      return await retrieveInto(refs, await ds.artifacts(refs), opts, this.universe);
+    } finally {
+      await ds.forget(refs);
+    }
   }
 
   async resolveRef(id: string): Promise<DatasetRef> {

@@ -14,7 +14,7 @@
  *   `messageTimeoutMs` while being read, is fatal: where the next message starts is lost.
  */
 import type { Readable } from 'node:stream';
-import { FrameDecoder, FramingError } from '../util/framing.js';
+import { FrameDecoder, FramingError, RAW_JSON_HINT } from '../util/framing.js';
 import { findMember } from '../util/json-scanner.js';
 import { parseJsonBytes } from '../util/parse-json-bytes.js';
 import { RawId } from './spliced-json.js';
@@ -93,6 +93,8 @@ export class ProtocolReader {
     this.input.on('error', onError);
     this.input.on('close', () => {
       this.clearTimer();
+      // A bare JSON message ends the input mid-"header": say what is wrong before the end.
+      if (!this.stopped && this.decoder.looksLikeRawJson) this.stop(new FramingError(`Framing error: the input ended inside a header. ${RAW_JSON_HINT}`));
       onClose();
     });
   }

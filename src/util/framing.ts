@@ -28,6 +28,10 @@ const CR = 0x0d;
 const LF = 0x0a;
 const HT = 0x09;
 
+/** Said when the bytes that broke the framing look like a bare JSON message. */
+export const RAW_JSON_HINT =
+  'The input looks like JSON sent without a Content-Length header: frame each message as "Content-Length: <bytes>\\r\\n\\r\\n<json>" (the LSP base protocol; see the README).';
+
 /** The byte stream cannot be read on: the frame boundary is lost. */
 export class FramingError extends Error {
   override readonly name = 'FramingError';
@@ -59,6 +63,8 @@ export class FrameDecoder {
   private afterCR = false;
   private contentLength = -1;
   private broken: FramingError | null = null;
+  /** The current header block began with `{` or `[`: a JSON message sent without framing. */
+  private rawJson = false;
   private readonly maxBodyBytes: number;
   private readonly maxHeaderBytes: number;
   private readonly prefixBytes: number;
@@ -75,6 +81,11 @@ export class FrameDecoder {
   /** Part of a frame has been read and the rest has not. */
   get midFrame(): boolean {
     return this.state.kind !== 'header' || this.headerBytes > 0;
+  }
+
+  /** The unfinished header block began like a bare JSON message (`{` or `[`). */
+  get looksLikeRawJson(): boolean {
+    return this.rawJson && this.midFrame;
   }
 
   /** The error that stopped the decoder, if one did. */
@@ -136,6 +147,7 @@ export class FrameDecoder {
     let lineStart = pos;
     for (let i = pos; i < chunk.length; i++) {
       const b = chunk[i]!;
+      if (this.headerBytes === 0) this.rawJson = b === 0x7b || b === 0x5b;
       if (++this.headerBytes > this.maxHeaderBytes) this.fail(`a header block longer than ${this.maxHeaderBytes} bytes`);
       if (this.afterCR) {
         if (b !== LF) this.fail('a CR not followed by LF in the header');
@@ -187,7 +199,7 @@ export class FrameDecoder {
   }
 
   private fail(why: string): never {
-    this.broken = new FramingError(`Framing error: ${why}.`);
+    this.broken = new FramingError(`Framing error: ${why}.${this.rawJson ? ` ${RAW_JSON_HINT}` : ''}`);
     this.state = { kind: 'header' };
     this.line = '';
     throw this.broken;

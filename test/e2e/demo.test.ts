@@ -12,10 +12,11 @@ it('quantum-butler demo runs two quanta, collects them and writes provenance and
   try {
     const r = spawnSync(process.execPath, [CLI, 'demo', '--out', out], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/outputWritten/);
-    expect(r.stderr).toMatch(/2 quanta, 7 datasets/);
-    expect(r.stderr).toMatch(/demo\.Calibrate/);
-    expect(r.stderr).toContain(out);
+    // The narration is on stdout.
+    expect(r.stdout).toMatch(/outputWritten/);
+    expect(r.stdout).toMatch(/2 quanta, 7 datasets/);
+    expect(r.stdout).toMatch(/demo\.Calibrate/);
+    expect(r.stdout).toContain(out);
     const p2 = NativeProvenanceSchema.parse(JSON.parse(readFileSync(join(out, 'quantum2.provenance.json'), 'utf8')));
     expect(p2.actualInputs).toHaveLength(3);
     expect(p2.inputs.find((i) => i.unusedReason)?.unusedReason).toMatch(/quality cut/);

@@ -286,6 +286,14 @@ describe('Registry: quanta', () => {
     await expect(reg.insertQuantum({ ...q, taskName: 'other.Task' })).rejects.toThrow(ConflictingDefinition);
     expect(await reg.tableCounts()).toMatchObject({ quanta: 1, quantum_inputs: 1, quantum_outputs: 1 });
   });
+
+  it('quanta() lists every stored quantum by id, without edges or document', async () => {
+    expect(await reg.quanta()).toEqual([]);
+    await reg.insertQuantum({ ...q, id: 'q-2', taskName: null, dataId: null, host: null, startedAt: null, endedAt: null, format: 'native' });
+    await reg.insertQuantum(q);
+    const { inputs: _i, outputs: _o, provenance: _p, ...summary } = q;
+    expect(await reg.quanta()).toEqual([summary, { id: 'q-2', taskName: null, dataId: null, host: null, startedAt: null, endedAt: null, format: 'native' }]);
+  });
 });
 });
 

@@ -35,6 +35,7 @@ import type {
   InsertRecordsResult,
   QuantumInsert,
   Registry,
+  QuantumSummary,
   StoredQuantum,
   TableCounts,
 } from '../registry.js';
@@ -45,6 +46,7 @@ import {
   datasetTypeMatcher,
   datasetTypeOfRow,
   distinctIds,
+  quantumSummaryOf,
   refOfRow,
   requiredDataIdKey,
   type DatasetKeyRow,
@@ -264,13 +266,7 @@ export class PgRegistry implements Registry {
         const inputs = (await c.query<InputEdgeRow>('SELECT * FROM quantum_inputs WHERE quantum_id = $1 ORDER BY dataset_id', [id])).rows;
         const outputs = (await c.query<{ dataset_id: string; predicted: boolean; actual: boolean }>('SELECT * FROM quantum_outputs WHERE quantum_id = $1 ORDER BY dataset_id', [id])).rows;
         return {
-          id: row.id,
-          taskName: row.task_name,
-          dataId: row.data_id === null ? null : (JSON.parse(row.data_id) as DataId),
-          host: row.host,
-          startedAt: row.started_at,
-          endedAt: row.ended_at,
-          format: row.format,
+          ...quantumSummaryOf(row),
           inputs: inputs.map((r) => ({
             datasetId: r.dataset_id,
             datasetType: r.dataset_type,
@@ -291,6 +287,11 @@ export class PgRegistry implements Registry {
   async quantumProvenance(id: string): Promise<unknown> {
     const row = (await this.conn.query<{ provenance: string }>('SELECT provenance FROM quanta WHERE id = $1', [id])).rows[0];
     return row ? (JSON.parse(row.provenance) as unknown) : undefined;
+  }
+
+  async quanta(): Promise<QuantumSummary[]> {
+    const rows = (await this.conn.query<Omit<QuantumRow, 'provenance'>>('SELECT id, task_name, data_id, host, started_at, ended_at, format FROM quanta ORDER BY id')).rows;
+    return rows.map(quantumSummaryOf);
   }
 
   /**

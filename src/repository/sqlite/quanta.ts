@@ -39,6 +39,7 @@ export class QuantumTables {
         'INSERT INTO quanta (id, task_name, data_id, host, started_at, ended_at, format, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       get: db.prepare<[string], QuantumRow>('SELECT * FROM quanta WHERE id = ?'),
+      all: db.prepare<[], Omit<QuantumRow, 'provenance'>>('SELECT id, task_name, data_id, host, started_at, ended_at, format FROM quanta ORDER BY id'),
       insertInput: db.prepare<[string, string, string | null, string | null, string | null, number, number, number, number]>(
         'INSERT INTO quantum_inputs (quantum_id, dataset_id, dataset_type, run, data_id, init_input, predicted, available, actual) ' +
           'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -69,6 +70,11 @@ export class QuantumTables {
 
   row(id: string): QuantumRow | undefined {
     return this.s.get.get(id);
+  }
+
+  /** Every quantum row without its document, by id. */
+  all(): Array<Omit<QuantumRow, 'provenance'>> {
+    return this.s.all.all();
   }
 
   /** Insert a quantum row; 'present' when the stored one has the same content. */

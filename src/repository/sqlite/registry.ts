@@ -33,11 +33,12 @@ import type {
   InsertRecordsResult,
   QuantumInsert,
   Registry,
+  QuantumSummary,
   StoredQuantum,
   TableCounts,
 } from '../registry.js';
 import { insertDatasetsSteps, insertQuantumSteps, insertRecordsSteps, registerDatasetTypeSteps, storeDatasetSteps, type RowOps } from '../registry-ops.js';
-import { checkRunName, distinctIds, refOfRow, requiredDataIdKey, type DatasetKeyRow } from '../registry-rows.js';
+import { checkRunName, distinctIds, quantumSummaryOf, refOfRow, requiredDataIdKey, type DatasetKeyRow } from '../registry-rows.js';
 import { REGISTRY_TABLES, type RegistryTable } from '../registry-schema.js';
 import { runAsync, runSync } from '../steps.js';
 import { BulkWriter, DrySink, WriteSink, type Tables } from './bulk-writer.js';
@@ -200,13 +201,7 @@ export class SqliteRegistry implements Registry {
       const row = this.tables.quanta.row(id);
       if (!row) return undefined;
       return {
-        id: row.id,
-        taskName: row.task_name,
-        dataId: row.data_id === null ? null : (JSON.parse(row.data_id) as DataId),
-        host: row.host,
-        startedAt: row.started_at,
-        endedAt: row.ended_at,
-        format: row.format,
+        ...quantumSummaryOf(row),
         inputs: this.tables.quanta.inputs(id).map((r) => ({
           datasetId: r.dataset_id,
           datasetType: r.dataset_type,
@@ -227,6 +222,10 @@ export class SqliteRegistry implements Registry {
       const row = this.tables.quanta.row(id);
       return row ? (JSON.parse(row.provenance) as unknown) : undefined;
     });
+  }
+
+  async quanta(): Promise<QuantumSummary[]> {
+    return this.conn.read(() => this.tables.quanta.all().map(quantumSummaryOf));
   }
 
   async lineage(datasetId: DatasetId, direction: LineageDirection, depth?: number): Promise<Lineage> {

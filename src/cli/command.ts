@@ -1,0 +1,149 @@
+/**
+ * How every `quantum-butler` command is declared and run: arguments parsed by node:util
+ * parseArgs in strict mode (an unknown option is a usage error), `--help` on each, and one
+ * line on stderr for any error: exit code 2 for a usage error, 1 for a failure. Human
+ * output goes to stdout (through the stdout guard's printToStdout), progress and hints to
+ * stderr. Set QUANTUM_BUTLER_DEBUG=1 to see a failure's stack.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+import { printToStdout } from '../stdout-guard.js';
+import { SIDECAR_NAME } from '../version.js';
+
+/** The command line is wrong: exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export type { ParseArgsOptionsConfig };
+export type OptionValue = string | boolean | string[] | undefined;
+export type Values = Record<string, OptionValue>;
+
+export interface CommandIo {
+  /** Human (or --json) output: stdout. */
+  out(text: string): Promise<void>;
+  /** Progress, notes and hints: stderr. */
+  err(text: string): void;
+  /** stderr is a terminal (progress bars, colour). */
+  readonly tty: boolean;
+}
+
+export interface Command {
+  name: string;
+  /** One line for the top-level help. */
+  summary: string;
+  /** The full `--help` text: usage line first. */
+  help: string;
+  options: ParseArgsOptionsConfig;
+  /** How many positional arguments it takes. */
+  positionals: { min: number; max: number; names: string };
+  run(values: Values, positionals: string[], io: CommandIo): Promise<number | void>;
+}
+
+export const stdio: CommandIo = {
+  out: printToStdout,
+  err: (text) => void process.stderr.write(text),
+  tty: process.stderr.isTTY === true,
+};
+
+/** parseArgs's messages, shortened to what the user needs. */
+function usageMessage(err: Error & { code?: string }): string {
+  const quoted = /'([^']+)'/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown argument ${quoted ?? ''}`.trim();
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${quoted ?? ''}`.trim();
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const flag = quoted?.split(' ')[0] ?? 'an option';
+      if (/does not take an argument/.test(err.message)) return `${flag} takes no value`;
+      return `${flag} needs a value`;
+    }
+    default:
+      return err.message.split('\n')[0]!;
+  }
+}
+
+/** The error as one line (messages may span lines; stacks never show). */
+export function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\s*\n\s*/g, ' ').trim() || (err instanceof Error ? err.name : 'failed');
+}
+
+/** Parse `argv` for `cmd` (with --help added); throws UsageError. */
+export function parseCommandLine(cmd: Pick<Command, 'options' | 'positionals'>, argv: string[]): { values: Values; positionals: string[]; help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(usageMessage(err as Error & { code?: string }));
+  }
+  const values = parsed.values as Values;
+  if (values['help'] === true) return { values, positionals: parsed.positionals, help: true };
+  const n = parsed.positionals.length;
+  if (n < cmd.positionals.min) throw new UsageError(`missing ${cmd.positionals.names.split(' ').slice(n, cmd.positionals.min).join(' ')}`);
+  if (n > cmd.positionals.max) throw new UsageError(`unexpected argument ${parsed.positionals[cmd.positionals.max]}`);
+  return { values, positionals: parsed.positionals, help: false };
+}
+
+/** Run one command to its exit code; never throws. */
+export async function runCommand(cmd: Command, argv: string[], io: CommandIo = stdio): Promise<number> {
+  const prefix = `${SIDECAR_NAME} ${cmd.name}`;
+  try {
+    const { values, positionals, help } = parseCommandLine(cmd, argv);
+    if (help) {
+      await io.out(cmd.help);
+      return 0;
+    }
+    return (await cmd.run(values, positionals, io)) ?? 0;
+  } catch (err) {
+    if (process.env['QUANTUM_BUTLER_DEBUG']) io.err(`${(err as Error)?.stack ?? String(err)}\n`);
+    if (err instanceof UsageError) {
+      io.err(`${prefix}: ${err.message}\nTry '${prefix} --help'.\n`);
+      return 2;
+    }
+    io.err(`${prefix}: ${oneLine(err)}\n`);
+    return 1;
+  }
+}
+
+// Typed readers of parsed values (parseArgs types them by the option's declared type).
+export const str = (v: Values, k: string): string | undefined => v[k] as string | undefined;
+export const strs = (v: Values, k: string): string[] => (v[k] as string[] | undefined) ?? [];
+export const flag = (v: Values, k: string): boolean => v[k] === true;
+
+/** A non-negative integer option, or a usage error. */
+export function intOption(v: Values, k: string, min = 0): number | undefined {
+  const s = str(v, k);
+  if (s === undefined) return undefined;
+  const n = /^[0-9]+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${k} needs ${min === 0 ? 'a non-negative' : 'a positive'} integer, got ${JSON.stringify(s)}`);
+  return n;
+}
+
+/** `KEY=VALUE` arguments as a mapping (data ID filters). */
+export function keyValues(items: readonly string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${what} needs KEY=VALUE, got ${JSON.stringify(item)}`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+export const JSON_OPTION = { json: { type: 'boolean' } } as const satisfies ParseArgsOptionsConfig;
+export const REGISTRY_URL_OPTION = { 'registry-url': { type: 'string' } } as const satisfies ParseArgsOptionsConfig;
+
+/** A --registry-url value, checked. */
+export function registryUrl(v: Values): string | undefined {
+  const url = str(v, 'registry-url');
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('--registry-url needs a postgresql:// URL');
+  return url;
+}
+
+export const REGISTRY_URL_HELP = `  --registry-url URL   connect a PostgreSQL registry with this URL instead of butler.json's`;
+
+/** Pretty JSON for --json output. */
+export const jsonText = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
