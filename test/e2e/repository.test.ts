@@ -146,7 +146,15 @@ describe('repository', () => {
     await s1.get(init.id);
     for (const [i, o] of q1.outputs.entries()) await s1.put(o.id, { data: DETECTORS[i]! ** 2 });
     const p1 = await s1.extractProvenance('daf_butler');
-    expect(Object.keys((p1 as P.DafButlerProvenance).datastore_records)).toEqual(['FileDatastore@<butlerRoot>/datastore']);
+    expect(Object.keys(p1.datastore_records)).toEqual(['FileDatastore@<butlerRoot>/datastore']);
+    // Every format, typed by the client and valid by the protocol's schema of that format.
+    P.ProvenanceDocumentSchemas.native.parse(await s1.extractProvenance());
+    const live = await s1.extractProvenance('prov');
+    expect(P.checkProvJsonReferences(P.ProvenanceDocumentSchemas.prov.parse(live))).toEqual([]);
+    expect(Object.keys(live.wasGeneratedBy)).toHaveLength(4);
+    const events = P.ProvenanceDocumentSchemas.openlineage.parse(await s1.extractProvenance('openlineage'));
+    expect(events.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
+    expect(events[1]!.run.runId).toBe(events[0]!.run.runId);
     provenance.push((await s1.close()).provenance);
 
     const s2 = await client.openSession({ quantum: q2.quantum, repository: { root } });
@@ -283,11 +291,12 @@ describe('repository', () => {
     expect(native.quantum.taskName).toBe('test.Task2');
     const daf = P.DafButlerProvenanceSchema.parse(await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'daf_butler' }));
     expect(daf.actual_outputs.sort()).toEqual(q2.outputs.map((r) => r.id).sort());
-    const prov = (await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'prov' })) as Record<string, Record<string, unknown>>;
-    expect(Object.keys(prov.activity ?? {})).toHaveLength(1);
-    expect(Object.keys(prov.used ?? {}).length).toBe(4);
-    expect(Object.keys(prov.wasGeneratedBy ?? {}).length).toBe(4);
-    const ol = (await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'openlineage' })) as Array<{ eventType: string; inputs: unknown[]; outputs: unknown[] }>;
+    const prov = P.ProvenanceDocumentSchemas.prov.parse(await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'prov' }));
+    expect(P.checkProvJsonReferences(prov)).toEqual([]);
+    expect(Object.keys(prov.activity)).toHaveLength(1);
+    expect(Object.keys(prov.used).length).toBe(4);
+    expect(Object.keys(prov.wasGeneratedBy).length).toBe(4);
+    const ol = P.ProvenanceDocumentSchemas.openlineage.parse(await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'openlineage' }));
     expect(ol.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
     expect(ol[1]!.outputs).toHaveLength(4);
   });

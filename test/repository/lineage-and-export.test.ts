@@ -17,6 +17,7 @@ import { parseDatasetRef } from '../../src/model/dataset-ref.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { DatasetNotFound, InvalidArgument, RepositoryError } from '../../src/model/errors.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
+import { checkProvJsonReferences, OpenLineageRunEventSchema, ProvenanceDocumentSchemas, ProvJsonDocumentSchema } from '../../protocol/provenance-formats.js';
 import * as fx from '../e2e/fixture.js';
 import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 
@@ -256,6 +257,49 @@ describe('export formats', () => {
     expect(d[0]!.producer).toMatch(/^urn:/);
     expect(openLineageRunId('not-a-uuid')).toMatch(/^[0-9a-f-]{36}$/);
     expect(openLineageRunId('not-a-uuid')).toBe(openLineageRunId('not-a-uuid'));
+  });
+
+  it('PROV-JSON and OpenLineage documents follow those standards\' structure', async () => {
+    for (const native of [native1, native2]) {
+      const records = await reg.recordsFor(native.predictedInputs);
+      const prov = ProvenanceDocumentSchemas.prov.parse(toProvJson(native, { records }));
+      expect(checkProvJsonReferences(prov)).toEqual([]);
+      ProvenanceDocumentSchemas.openlineage.parse(toOpenLineage(native, { records }));
+      ProvenanceDocumentSchemas.native.parse(native);
+      ProvenanceDocumentSchemas.daf_butler.parse(toDafButler(native));
+    }
+  });
+
+  it('the standards\' schemas refuse what those standards refuse', () => {
+    const prov = toProvJson(native1);
+    const broken = (edit: (d: Record<string, any>) => void) => {
+      const d = JSON.parse(JSON.stringify(prov)) as Record<string, any>;
+      edit(d);
+      const parsed = ProvJsonDocumentSchema.safeParse(d);
+      return !parsed.success || checkProvJsonReferences(parsed.data).length > 0;
+    };
+    expect(broken(() => {})).toBe(false);
+    expect(broken((d) => delete Object.values(d['used'] as Record<string, any>)[0]['prov:activity'])).toBe(true); // a usage of no activity
+    expect(broken((d) => (d['wasDerivedFrom'] = { '_:d': { 'prov:usedEntity': Object.keys(d['entity'])[0] } }))).toBe(true); // no generated entity
+    expect(broken((d) => (d['wasUsedBy'] = {}))).toBe(true); // not a PROV record kind
+    expect(broken((d) => delete d['prefix']['qb'])).toBe(true); // a prefix used but not declared
+    expect(broken((d) => (Object.values(d['used'] as Record<string, any>)[0]['prov:entity'] = 'uuid:nowhere'))).toBe(true); // a relation to nothing
+    expect(broken((d) => (Object.values(d['activity'] as Record<string, any>)[0]['prov:startTime'] = 'yesterday'))).toBe(true);
+    expect(broken((d) => (Object.values(d['entity'] as Record<string, any>)[0]['qb:size'] = { $: 1 }))).toBe(true); // a typed literal without its type
+
+    const [event] = toOpenLineage(native1);
+    const refused = (edit: (e: Record<string, any>) => void) => {
+      const e = JSON.parse(JSON.stringify(event)) as Record<string, any>;
+      edit(e);
+      return !OpenLineageRunEventSchema.safeParse(e).success;
+    };
+    expect(refused(() => {})).toBe(false);
+    expect(refused((e) => (e['run']['runId'] = 'not-a-uuid'))).toBe(true);
+    expect(refused((e) => (e['eventType'] = 'DONE'))).toBe(true);
+    expect(refused((e) => delete e['producer'])).toBe(true);
+    expect(refused((e) => (e['eventTime'] = '2024-01-01 10:00'))).toBe(true);
+    expect(refused((e) => delete e['job']['facets']['jobType']['_producer'])).toBe(true); // every facet names its producer
+    expect(refused((e) => delete e['inputs'][0]['namespace'])).toBe(true);
   });
 
   it('daf_butler QuantumProvenanceData of a native document', async () => {
