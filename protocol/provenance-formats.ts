@@ -153,7 +153,14 @@ export const OpenLineageRunEventSchema = z.strictObject({
   producer: Uri,
   schemaURL: Uri,
 });
-export type OpenLineageRunEvent = z.infer<typeof OpenLineageRunEventSchema>;
+/** A RunEvent as the sidecar writes it: facets, inputs and outputs always present (possibly empty). */
+export const SidecarRunEventSchema = OpenLineageRunEventSchema.extend({
+  run: z.strictObject({ runId: z.uuid(), facets: Facets }),
+  job: z.strictObject({ namespace: z.string().min(1), name: z.string().min(1), facets: Facets }),
+  inputs: z.array(OpenLineageInputDatasetSchema.required({ facets: true })),
+  outputs: z.array(OpenLineageOutputDatasetSchema.required({ facets: true })),
+});
+export type OpenLineageRunEvent = z.infer<typeof SidecarRunEventSchema>;
 
 // ------------------------------------------------------------------ by format
 
@@ -162,7 +169,7 @@ export const ProvenanceDocumentSchemas = {
   native: NativeProvenanceSchema,
   daf_butler: DafButlerProvenanceSchema,
   prov: SidecarProvJsonSchema,
-  openlineage: z.array(OpenLineageRunEventSchema),
+  openlineage: z.array(SidecarRunEventSchema),
 } as const;
 
 /** The document a `format` answers with. */

@@ -8,9 +8,6 @@ import type { Registry } from '../../src/repository/registry.js';
 import { collectAndTransfer } from '../../src/repository/collect-and-transfer.js';
 import { testBackends } from '../support/registries.js';
 import { exportStoredProvenance, openLineageRunId, toDafButler, toOpenLineage, toProvJson } from '../../src/repository/export-formats.js';
-import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { openButler } from '../../src/butler/open-butler.js';
 import { parseQuantum } from '../../src/model/quantum.js';
 import { parseDatasetRef } from '../../src/model/dataset-ref.js';
@@ -19,6 +16,7 @@ import { DatasetNotFound, InvalidArgument, RepositoryError } from '../../src/mod
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import { checkProvJsonReferences, OpenLineageRunEventSchema, ProvenanceDocumentSchemas, ProvJsonDocumentSchema } from '../../protocol/provenance-formats.js';
 import * as fx from '../e2e/fixture.js';
+import { runQuantum1, seededDatastore } from '../support/fixture-quanta.js';
 import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 
 const DS_NAME = 'InMemoryDatastore@lineage';
@@ -37,19 +35,9 @@ let daf1: DafButlerProvenance;
 
 /** Quantum 1 loads inputs 1-3 and init, finds input 4 available and leaves it unused; quantum 2 loads outputs 1-2 only. */
 beforeAll(async () => {
-  const storageClasses = StorageClassRegistry.withBuiltins();
-  const datastore = new MemoryDatastore(DS_NAME, new MemoryStore(), storageClasses);
-  for (const [i, w] of fx.inputRefs().entries()) await datastore.put({ kind: 'value', value: { data: i + 1 } }, parseDatasetRef(w));
-  await datastore.put({ kind: 'value', value: { data: -1 } }, parseDatasetRef(fx.initRef()));
-  const b1 = await openButler({ sessionId: 's1', quantumId: Q1_ID, quantum: fx.q1(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
-  const inputs = fx.inputRefs();
-  for (const w of inputs.slice(0, 3)) await b1.get({ id: w.id });
-  await b1.get({ id: fx.initRef().id });
-  await b1.stored({ id: inputs[3]!.id });
-  b1.markInputUnused({ id: inputs[3]!.id }, 'not needed');
-  for (const [i, w] of fx.outputRefs().entries()) await b1.put({ id: w.id }, { kind: 'value', value: { data: (i + 1) ** 2 } });
-  daf1 = b1.extractProvenance('daf_butler');
-  native1 = b1.close();
+  const seeded = await seededDatastore(DS_NAME);
+  const { datastore, storageClasses } = seeded;
+  ({ daf: daf1, native: native1 } = await runQuantum1(seeded, Q1_ID));
   const b2 = await openButler({ sessionId: 's2', quantumId: Q2_ID, quantum: fx.q2(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
   const outs = fx.outputRefs();
   await b2.storedMany(outs.map((w) => ({ id: w.id })));
@@ -241,7 +229,7 @@ describe('export formats', () => {
     });
     expect(inDs.inputFacets!['quantumButler_input']).toMatchObject({ state: 'loaded', initInput: false });
     const outDs = complete.outputs[0]!;
-    const written = native2.outputs.find((o) => o.ref.id === (outDs.facets['quantumButler_dataset'] as { datasetId: string }).datasetId)!;
+    const written = native2.outputs.find((o) => o.ref.id === outDs.facets['quantumButler_dataset']!['datasetId'])!;
     expect(outDs.outputFacets!['outputStatistics']).toMatchObject({ size: written.size, fileCount: 1 });
     expect(outDs.facets['quantumButler_dataset']).toMatchObject({ checksum: written.sha256, checksumAlgorithm: 'sha256' });
     // The predicted/available/actual split travels in a custom run facet.
