@@ -1,5 +1,6 @@
 /** butler/*: the quantum-backed butler of one session. */
 import { z } from 'zod';
+import { ProvenanceDocumentSchema, ProvenanceFormatSchema } from './provenance-formats.js';
 import { request } from './define.js';
 import {
   DatasetIdSchema,
@@ -11,7 +12,7 @@ import {
   SessionIdSchema,
   WorkDoneParams,
 } from './common.js';
-import { DafButlerProvenanceSchema, NativeProvenanceSchema, SerializedDatastoreRecordDataSchema } from './provenance.js';
+import { SerializedDatastoreRecordDataSchema } from './provenance.js';
 
 const Session = { sessionId: SessionIdSchema };
 
@@ -126,8 +127,8 @@ export const GetURIs = request(
 
 export const ExtractProvenance = request(
   'butler/extractProvenance',
-  z.object({ ...Session, format: z.enum(['native', 'daf_butler', 'prov', 'openlineage']).default('native') }),
-  z.union([NativeProvenanceSchema, DafButlerProvenanceSchema, z.unknown()]),
+  z.object({ ...Session, format: ProvenanceFormatSchema.default('native') }),
+  ProvenanceDocumentSchema,
   'The provenance of the quantum so far: native, daf_butler QuantumProvenanceData, W3C PROV-JSON, or OpenLineage RunEvents.',
 );
 

@@ -7,6 +7,7 @@ export * from './define.js';
 export * from './common.js';
 export * from './lifecycle.js';
 export * from './provenance.js';
+export * from './provenance-formats.js';
 export * from './session.js';
 export * from './butler.js';
 export * from './dimensions.js';

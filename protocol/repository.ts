@@ -4,6 +4,7 @@
  * Every call names the repository's `root`.
  */
 import { z } from 'zod';
+import { ProvenanceDocumentSchema, ProvenanceFormatSchema } from './provenance-formats.js';
 import { request } from './define.js';
 import {
   DataIdInputSchema,
@@ -21,7 +22,6 @@ import { DimensionsSpecSchema } from './dimensions.js';
 
 const Root = { root: z.string().min(1).describe('Repository root directory') };
 export const IdGenerationModeSchema = z.enum(['UNIQUE', 'DATAID_TYPE', 'DATAID_TYPE_RUN']);
-export const ProvenanceFormatSchema = z.enum(['native', 'daf_butler', 'prov', 'openlineage']);
 
 export const RegistrySpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sqlite') }),
@@ -192,7 +192,7 @@ export const RepositoryLineage = request(
 export const RepositoryProvenance = request(
   'repository/provenance',
   z.object({ ...Root, quantumId: z.string(), format: ProvenanceFormatSchema.default('native') }),
-  z.unknown(),
+  ProvenanceDocumentSchema,
   "A stored quantum's provenance: native, daf_butler QuantumProvenanceData, W3C PROV-JSON, or OpenLineage RunEvents.",
 );
 

@@ -1,7 +1,7 @@
 /**
  * Regenerates the generated blocks of docs/protocol/*.md (see scripts/docs/markers.ts):
  * parameter and result tables from protocol/schema.json (scripts/docs/schema-tables.ts)
- * and examples from the recorded transcripts docs/protocol/examples/*.jsonl
+ * and examples from the recorded transcripts docs/protocol/examples/*.json
  * (scripts/docs/example-render.ts). Prose outside the markers is left alone.
  *
  *   npm run docs            (build, then write)

@@ -20,7 +20,7 @@ import { EXAMPLES, generateProtocolDocs } from './docs/protocol-docs.js';
 async function main(): Promise<void> {
   const scripts = join(EXAMPLES, 'scripts');
   let failed = 0;
-  for (const name of readdirSync(scripts).filter((f) => f.endsWith('.jsonl')).sort()) {
+  for (const name of readdirSync(scripts).filter((f) => f.endsWith('.json')).sort()) {
     const code = await runReplay(['--record', join(EXAMPLES, name), join(scripts, name)], {
       print: async (t) => void process.stderr.write(t),
       error: (t) => void process.stderr.write(t),

@@ -49,9 +49,6 @@ class ExampleTest(unittest.TestCase):
         self.assertEqual(lines[-1], "exit code 0")
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class ReadmeExampleTest(unittest.TestCase):
     def test_the_readme_shows_exactly_this_example(self):
@@ -62,3 +59,7 @@ class ReadmeExampleTest(unittest.TestCase):
         block = readme[start:readme.index("```", start)]
         with open(EXAMPLE) as f:
             self.assertEqual(block.strip(), f.read().strip())
+
+
+if __name__ == "__main__":
+    unittest.main()

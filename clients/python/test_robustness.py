@@ -232,9 +232,6 @@ class CleanStdoutTest(unittest.TestCase):
         self.assertIn(b'"level"', stderr)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class MessageLimitTest(unittest.TestCase):
     """--max-message-bytes: a message over it is refused from its header (MessageTooLargeError),
@@ -253,3 +250,7 @@ class MessageLimitTest(unittest.TestCase):
             butler.put(text, out)
             self.assertEqual(butler.get(out), text)
             butler.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,4 +1,4 @@
-"""Store: encore's key-value API over store/* (skipped while the sidecar lacks store/*)."""
+"""Store: encore's key-value API over store/*."""
 from __future__ import annotations
 
 import os
@@ -6,23 +6,16 @@ import tempfile
 import unittest
 
 import qb_testutil as tu
-from quantum_butler import KeyNotFoundError, MethodNotFoundError, QuantumButlerError, Store, StoreValue
+from quantum_butler import KeyNotFoundError, QuantumButlerError, Store, StoreValue
 
 _client = None
-_skip_reason = None
 
 
 def setUpModule():
-    global _client, _skip_reason
+    # No probe-and-skip: the sidecar implements store/*, so MethodNotFound here is a failure.
+    global _client
     tu.require_cli()
     _client = tu.spawn()
-    probe = _client.open_session(predicted={"inputs": [], "outputs": []})
-    try:
-        Store(probe).info()
-    except MethodNotFoundError:
-        _skip_reason = "the sidecar does not implement store/* yet (store/info answered -32601 MethodNotFound)"
-    finally:
-        probe.close()
 
 
 def tearDownModule():
@@ -32,8 +25,6 @@ def tearDownModule():
 
 class StoreTest(unittest.TestCase):
     def setUp(self):
-        if _skip_reason:
-            self.skipTest(_skip_reason)
         self.butler = _client.open_session(predicted={"inputs": [], "outputs": []}, notifications=["store"])
         self.store = self.butler.store
         self.tmp = tempfile.TemporaryDirectory()
@@ -149,8 +140,6 @@ class StoreTest(unittest.TestCase):
 
 class MountedStoreTest(unittest.TestCase):
     def setUp(self):
-        if _skip_reason:
-            self.skipTest(_skip_reason)
         self.tmp = tempfile.TemporaryDirectory()
 
     def tearDown(self):

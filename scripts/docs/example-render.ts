@@ -1,13 +1,15 @@
 /**
  * Examples of docs/protocol/*.md, rendered from the recorded transcripts in
- * docs/protocol/examples/*.jsonl (format: fixtures/transcripts/README.md).
+ * docs/protocol/examples/*.json (format: fixtures/transcripts/README.md).
  *
- * A send line whose comment is `example: TEXT` starts an example (TEXT is its lead-in);
+ * A send step whose comment is `example: TEXT` starts an example (TEXT is its lead-in);
  * `example(METHOD): TEXT` files it under METHOD instead of the method it sends (for a
  * raw body). Sends commented `example: +` continue it; the expect, notify and
  * expectExit lines that follow belong to it; any other send, spawn or meta line ends it.
  * An example is shown under the method of its first send, in transcript order.
  */
+
+import { readEntries } from '../../src/replay/transcript-file.js';
 
 type Line = Record<string, unknown> & { comment?: string };
 
@@ -22,28 +24,22 @@ export interface Example {
 
 const START = /^example(?:\(([^)]+)\))?: (.*)$/s;
 
-export function parseLines(text: string): Line[] {
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Line);
-}
 
 export function examplesOf(file: string, text: string): Example[] {
-  const lines = parseLines(text);
   const out: Example[] = [];
   let current: Example | null = null;
-  lines.forEach((line, i) => {
+  readEntries(text).forEach(({ value, line: lineNo }) => {
+    const line = value as Line;
     const isSend = 'send' in line || 'sendRaw' in line;
     const m = typeof line.comment === 'string' ? START.exec(line.comment) : null;
     if (isSend && m && m[2] !== '+') {
       const send = line.send as { method: string } | undefined;
       const method = m[1] ?? send?.method;
-      if (!method) throw new Error(`${file}:${i + 1}: a raw example needs example(METHOD): TEXT`);
-      current = { file, line: i + 1, method, leadIn: m[2]!, lines: [line] };
+      if (!method) throw new Error(`${file}:${lineNo}: a raw example needs example(METHOD): TEXT`);
+      current = { file, line: lineNo, method, leadIn: m[2]!, lines: [line] };
       out.push(current);
     } else if (isSend && m) {
-      if (!current) throw new Error(`${file}:${i + 1}: "example: +" continues no example`);
+      if (!current) throw new Error(`${file}:${lineNo}: "example: +" continues no example`);
       current.lines.push(line);
     } else if (current && ('expect' in line || 'notify' in line || 'expectExit' in line)) {
       current.lines.push(line);

@@ -18,7 +18,7 @@ export function protocolDocFiles(): string[] {
 
 export function loadExamples(): Example[] {
   return readdirSync(EXAMPLES)
-    .filter((f) => f.endsWith('.jsonl'))
+    .filter((f) => f.endsWith('.json'))
     .sort()
     .flatMap((f) => examplesOf(`docs/protocol/examples/${f}`, readFileSync(join(EXAMPLES, f), 'utf8')));
 }

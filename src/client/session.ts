@@ -20,6 +20,8 @@ import {
   type DatasetRefInput,
   type ParamsOf,
   type Payload,
+  type ProvenanceDocument,
+  type ProvenanceFormat,
   type ResultOf,
 } from '../../protocol/index.js';
 import type { SessionOpen } from '../../protocol/session.js';
@@ -130,8 +132,15 @@ export class ButlerSession {
     return (await this.client.request(RetrieveArtifactsZip, { sessionId: this.sessionId, refs: refs.map(asRef), destination, overwrite })).path;
   }
 
-  extractProvenance(format: 'native' | 'daf_butler' = 'native') {
-    return this.client.request(ExtractProvenance, { sessionId: this.sessionId, format });
+  /**
+   * The provenance so far, typed by format: `native` (default), `daf_butler`
+   * QuantumProvenanceData, `prov` (W3C PROV-JSON) or `openlineage` (START and COMPLETE RunEvents).
+   */
+  extractProvenance(): Promise<ProvenanceDocument<'native'>>;
+  extractProvenance<F extends ProvenanceFormat>(format: F): Promise<ProvenanceDocument<F>>;
+  async extractProvenance(format: ProvenanceFormat = 'native'): Promise<ProvenanceDocument<ProvenanceFormat>> {
+    // The result schema is the union of the formats' documents; the `format` sent says which one it is.
+    return (await this.client.request(ExtractProvenance, { sessionId: this.sessionId, format })) as ProvenanceDocument<ProvenanceFormat>;
   }
 
   metrics(reset = false) {

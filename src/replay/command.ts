@@ -5,30 +5,34 @@
  * process.stdout.write to stderr); usage errors and recording problems go to stderr.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { defaultCliPath } from '../client/client.js';
 import { formatReport } from './diff.js';
 export { colorEnabled } from './diff.js';
 import { recordTranscript, type RecordResult } from './recorder.js';
 import { DEFAULT_TIMEOUT_MS, replayTranscript } from './replayer.js';
 import { parseTranscript, TranscriptError, type Transcript } from './transcript.js';
+import { formatEntries } from './transcript-file.js';
 
 export const REPLAY_USAGE = `Usage:
-  quantum-butler replay [options] TRANSCRIPT.jsonl...
+  quantum-butler replay [options] TRANSCRIPT.json...
       Drive a fresh sidecar with each transcript and report every mismatch as a diff.
-  quantum-butler replay --record OUT.jsonl [options] SCRIPT.jsonl
+  quantum-butler replay --record OUT.json [options] SCRIPT.json
       Run the script's sends live and write a transcript of the actual responses and
       notifications, volatile values replaced by placeholders.
-  quantum-butler replay --update [options] TRANSCRIPT.jsonl...
-      Re-record transcripts in place, keeping every expect/notify line that still
-      matches as written (hand-made placeholders survive) and re-recording the rest.
+  quantum-butler replay --update [--accept] [options] TRANSCRIPT.json...
+      Replay each transcript and print what changed, path by path. Without --accept
+      nothing is written and a change exits 1; with --accept the changed transcripts
+      are re-recorded in place, keeping every expect/notify step that still matches
+      as written (hand-made placeholders survive) and re-recording the rest.
 
 Options:
   --timeout=MS   how long to wait for each step's responses (default ${DEFAULT_TIMEOUT_MS})
   --keep-tmp     keep each transcript's temporary directory (replay only)
   --cli=PATH     the CLI to drive (default: this package's dist/src/cli.js)
 
-Exit code: 0 all transcripts matched (or the recording succeeded), 1 a mismatch
-(or a recording failed), 2 usage error or invalid transcript.
+Exit code: 0 all transcripts matched (or the recording succeeded, or --accept wrote
+the changes), 1 a mismatch (or a recording failed), 2 usage error or invalid transcript.
 Format: fixtures/transcripts/README.md.
 `;
 
@@ -42,6 +46,7 @@ interface Args {
   files: string[];
   record?: string;
   update: boolean;
+  accept: boolean;
   timeoutMs?: number;
   keepTmp: boolean;
   cliPath: string;
@@ -50,66 +55,62 @@ interface Args {
 
 class UsageError extends Error {}
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { files: [], update: false, keepTmp: false, cliPath: defaultCliPath(), help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('-') || arg === '-') {
-      a.files.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      a.files.push(...argv.slice(i + 1));
-      break;
-    }
-    const eq = arg.indexOf('=');
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const value = () => (eq >= 0 ? arg.slice(eq + 1) : (argv[++i] ?? fail(`${flag} needs a value`)));
-    switch (flag) {
-      case '--help':
-      case '-h':
-        a.help = true;
-        break;
-      case '--record':
-        a.record = value();
-        break;
-      case '--update':
-        a.update = true;
-        break;
-      case '--timeout': {
-        const v = value();
-        a.timeoutMs = Number(v);
-        if (!Number.isInteger(a.timeoutMs) || a.timeoutMs <= 0) fail(`--timeout needs a positive integer, got ${JSON.stringify(v)}`);
-        break;
-      }
-      case '--keep-tmp':
-        a.keepTmp = true;
-        break;
-      case '--cli':
-        a.cliPath = value();
-        break;
-      default:
-        fail(`unknown option ${JSON.stringify(arg)}`);
-    }
+function parseReplayArgs(argv: string[]): Args {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        record: { type: 'string' },
+        update: { type: 'boolean' },
+        accept: { type: 'boolean' },
+        timeout: { type: 'string' },
+        'keep-tmp': { type: 'boolean' },
+        cli: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  const a: Args = {
+    files: parsed.positionals,
+    update: v.update === true,
+    accept: v.accept === true,
+    keepTmp: v['keep-tmp'] === true,
+    cliPath: v.cli ?? defaultCliPath(),
+    help: v.help === true,
+    ...(v.record !== undefined ? { record: v.record } : {}),
+  };
+  if (v.timeout !== undefined) {
+    a.timeoutMs = Number(v.timeout);
+    if (!/^\d+$/.test(v.timeout) || a.timeoutMs <= 0) fail(`--timeout needs a positive integer, got ${JSON.stringify(v.timeout)}`);
   }
   if (a.help) return a;
   if (a.files.length === 0) fail('no transcript given');
   if (a.record !== undefined && a.files.length !== 1) fail('--record takes exactly one script');
   if (a.record !== undefined && a.update) fail('--record and --update do not go together');
+  if (a.accept && !a.update) fail('--accept goes with --update');
   return a;
 }
 
 /** A recording that could not start (say the fixture repository failed to build). */
-const setupFailed = (err: Error): RecordResult => ({ lines: [], warnings: [], kept: 0, rewritten: 0, problem: `setup: ${err.message}` });
+const setupFailed = (err: Error): RecordResult => ({ entries: [], warnings: [], kept: 0, rewritten: 0, problem: `setup: ${err.message}` });
 
 function fail(message: string): never {
   throw new UsageError(message);
 }
 
+/** A replay that could not start, as a report. */
+const replayFailed = (err: Error) => ({ ms: undefined, tmpdir: undefined, failures: [{ line: 1, title: 'setup failed', mismatches: [], note: err.message }] });
+
 export async function runReplay(argv: string[], io: ReplayIO): Promise<number> {
   let args: Args;
   try {
-    args = parseArgs(argv);
+    args = parseReplayArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     io.error(`quantum-butler replay: ${err.message}\n\n${REPLAY_USAGE}`);
@@ -139,18 +140,28 @@ export async function runReplay(argv: string[], io: ReplayIO): Promise<number> {
     for (const w of rec.warnings) io.error(`${file}: warning: ${w}\n`);
     if (rec.problem) {
       // Keep what was recorded for debugging, without clobbering a good transcript.
-      writeFileSync(`${args.record}.partial`, rec.lines.join('\n') + '\n');
+      writeFileSync(`${args.record}.partial`, formatEntries(rec.entries));
       io.error(`${file}: recording failed at ${rec.problem}\n(partial recording in ${args.record}.partial)\n`);
       return 1;
     }
-    writeFileSync(args.record, rec.lines.join('\n') + '\n');
-    await io.print(`recorded ${rec.lines.length} lines from ${file} to ${args.record}\n`);
+    writeFileSync(args.record, formatEntries(rec.entries));
+    await io.print(`recorded ${rec.entries.length} steps from ${file} to ${args.record}\n`);
     return 0;
   }
 
   if (args.update) {
+    // First the diff, path by path (a replay); then, only with --accept, the re-recording.
+    let changed = 0;
     let failedUpdates = 0;
     for (const { file, text, transcript } of loaded) {
+      const replayed = await replayTranscript(transcript, { cliPath: args.cliPath, timeoutMs: args.timeoutMs }).catch(replayFailed);
+      if (replayed.failures.length === 0) {
+        await io.print(`up to date ${file}\n`);
+        continue;
+      }
+      changed++;
+      await io.print(formatReport(file, replayed.failures, { color: io.color }));
+      if (!args.accept) continue;
       const rec = await recordTranscript(transcript, text, { cliPath: args.cliPath, timeoutMs: args.timeoutMs, update: true }).catch(setupFailed);
       for (const w of rec.warnings) io.error(`${file}: warning: ${w}\n`);
       if (rec.problem) {
@@ -158,17 +169,19 @@ export async function runReplay(argv: string[], io: ReplayIO): Promise<number> {
         io.error(`${file}: not updated: recording failed at ${rec.problem}\n`);
         continue;
       }
-      writeFileSync(file, rec.lines.join('\n') + '\n');
-      await io.print(`updated ${file}: ${rec.kept} expectation lines kept, ${rec.rewritten} re-recorded\n`);
+      writeFileSync(file, formatEntries(rec.entries));
+      await io.print(`updated ${file}: ${rec.kept} expectation steps kept, ${rec.rewritten} re-recorded\n`);
+    }
+    if (changed > 0 && !args.accept) {
+      await io.print(`${changed} transcript(s) differ from the sidecar; nothing written. Review the diff above, then re-run with --update --accept to re-record.\n`);
+      return 1;
     }
     return failedUpdates ? 1 : 0;
   }
 
   let failed = 0;
   for (const { file, transcript } of loaded) {
-    const result = await replayTranscript(transcript, { cliPath: args.cliPath, timeoutMs: args.timeoutMs, keepTmp: args.keepTmp }).catch(
-      (err: Error) => ({ ms: undefined, tmpdir: undefined, failures: [{ line: 1, title: 'setup failed', mismatches: [], note: err.message }] }),
-    );
+    const result = await replayTranscript(transcript, { cliPath: args.cliPath, timeoutMs: args.timeoutMs, keepTmp: args.keepTmp }).catch(replayFailed);
     if (result.failures.length) failed++;
     await io.print(formatReport(file, result.failures, { color: io.color }, result.ms));
     if (args.keepTmp && result.tmpdir) await io.print(`  kept ${result.tmpdir}\n`);

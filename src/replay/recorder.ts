@@ -2,7 +2,7 @@
  * Recording: run a script's sends live and write a transcript of what came back, with
  * volatile values replaced by placeholders (see volatile.ts). A script is a transcript
  * whose expect/notify lines are ignored (so a transcript can be re-recorded); send,
- * spawn, meta and comment lines are copied verbatim. Within a block the recorder writes
+ * spawn, meta and comment steps are copied verbatim. Within a block the recorder writes
  * the notifications in arrival order, then the responses in send order. In update
  * mode the transcript's own expect/notify lines are kept wherever they still match.
  */
@@ -13,7 +13,7 @@ import { body, DEFAULT_TIMEOUT_MS, pairExpects } from './replayer.js';
 import { match, tryMatch } from './matcher.js';
 import { EMBEDDED_UUID_RE } from './placeholder.js';
 import { Generalizer } from './volatile.js';
-import { stringifyLine, type Transcript } from './transcript.js';
+import type { Transcript } from './transcript.js';
 
 export interface RecordOptions {
   cliPath: string;
@@ -29,7 +29,8 @@ export interface RecordOptions {
 }
 
 export interface RecordResult {
-  lines: string[];
+  /** The transcript's steps, in order (transcript-file.ts writes them). */
+  entries: Array<Record<string, unknown>>;
   /** Why the recording stopped early, if it did. */
   problem?: string;
   /** Messages the recorder could not attribute (also written as comments). */
@@ -44,8 +45,8 @@ export async function recordTranscript(script: Transcript, scriptText: string, o
   const env = await prepareEnvironment({ cliPath: opts.cliPath, withFixture: script.usesFixture });
   const names = env.bindings; // environment, volatile names, matched placeholders, captures: what later sends may use
   const gen = new Generalizer({ paths: env.paths, stable: new Set(scriptText.match(EMBEDDED_UUID_RE) ?? []), reserved: names.names() });
-  const result: RecordResult = { lines: [], warnings: [], kept: 0, rewritten: 0 };
-  const emit = (obj: Record<string, unknown>) => result.lines.push(stringifyLine(obj));
+  const result: RecordResult = { entries: [], warnings: [], kept: 0, rewritten: 0 };
+  const emit = (obj: Record<string, unknown>) => result.entries.push(obj);
   const keep = (source: Record<string, unknown>) => (result.kept++, emit(source));
   const fresh = (obj: Record<string, unknown>) => (result.rewritten++, emit(obj));
   const driver = new Driver({ cliPath: opts.cliPath, cwd: env.tmpdir, args: script.meta.args ?? [], timeoutMs });

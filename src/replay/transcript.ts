@@ -1,13 +1,17 @@
 /**
- * Transcripts: JSON Lines, one step per line (format: fixtures/transcripts/README.md).
- * Parsing validates every line with zod, every placeholder and capture path, and
- * groups the lines into steps: a *block* is a run of consecutive sends followed by
- * the expect/notify lines that answer them.
+ * Transcripts: a JSON array of steps, each pretty-printed (transcript-file.ts; format:
+ * fixtures/transcripts/README.md). Parsing validates every step with zod, every
+ * placeholder and capture path, and groups the steps into a *block*: a run of
+ * consecutive sends followed by the expect/notify steps that answer them. Reports name
+ * a step by the line it starts on.
  */
 import { z } from 'zod';
 import { Notifications } from '../../protocol/index.js';
 import { parsePath, type PathSegment } from './json-path.js';
 import { PlaceholderError, placeholdersIn } from './placeholder.js';
+import { readEntries, TranscriptError } from './transcript-file.js';
+
+export { TranscriptError };
 
 const IdLabel = z.union([z.string().min(1), z.number().int()]);
 const Comment = { comment: z.string().optional() };
@@ -97,15 +101,6 @@ export interface Transcript {
   usesFixture: boolean;
 }
 
-export class TranscriptError extends Error {
-  constructor(
-    readonly line: number,
-    message: string,
-  ) {
-    super(`line ${line}: ${message}`);
-  }
-}
-
 const CLIENT_NOTIFICATIONS = new Set(
   Object.values(Notifications)
     .filter((n) => n.direction === 'in')
@@ -138,18 +133,8 @@ export function parseTranscript(text: string, opts: { script?: boolean } = {}): 
   const transcript: Transcript = { meta: {}, steps: [], usesFixture: /\{\{fixture/.test(text) };
   let block: Extract<Step, { kind: 'block' }> | null = null;
   let sawStep = false;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const textLine = lines[i]!.trim();
-    if (textLine === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(textLine);
-    } catch (err) {
-      throw new TranscriptError(lineNo, `not JSON: ${(err as Error).message}`);
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new TranscriptError(lineNo, 'each line must be a JSON object');
+  for (const { line: lineNo, value: obj } of readEntries(text)) {
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new TranscriptError(lineNo, 'each step must be a JSON object');
     const source = obj as Record<string, unknown>;
     const kind = kindOf(source, lineNo);
     const parsed = LINE_KINDS[kind].safeParse(source);
@@ -247,9 +232,4 @@ function checkBlock(block: Extract<Step, { kind: 'block' }>, script: boolean): v
   for (const e of block.expects) {
     if (e.label !== undefined && !labels.has(e.label)) throw new TranscriptError(e.line, `expect names id ${JSON.stringify(e.label)}, which no send of this block has`);
   }
-}
-
-/** One transcript line as written: compact JSON, keys in the order given. */
-export function stringifyLine(obj: Record<string, unknown>): string {
-  return JSON.stringify(obj);
 }

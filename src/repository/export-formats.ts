@@ -46,6 +46,9 @@ import { InvalidArgument, RepositoryError } from '../model/errors.js';
 import { setOwn } from '../model/json-value.js';
 import { checksumAlgorithm, type ChecksumAlgorithm } from '../util/checksum.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
+import type { OpenLineageFacet, OpenLineageRunEvent, ProvenanceDocument, ProvenanceFormat, ProvJsonDocument } from '../../protocol/provenance-formats.js';
+
+export type { OpenLineageRunEvent, ProvJsonDocument };
 import type { Registry } from './registry.js';
 
 type InputDetail = NativeProvenance['inputs'][number];
@@ -117,17 +120,6 @@ function dataIdText(dataId: Readonly<Record<string, string | number>>): string {
 }
 
 // ------------------------------------------------------------------ W3C PROV-JSON
-
-export type ProvJsonDocument = {
-  prefix: Record<string, string>;
-  entity: Record<string, Record<string, unknown>>;
-  activity: Record<string, Record<string, unknown>>;
-  agent: Record<string, Record<string, unknown>>;
-  used: Record<string, Record<string, unknown>>;
-  wasGeneratedBy: Record<string, Record<string, unknown>>;
-  wasAssociatedWith: Record<string, Record<string, unknown>>;
-  wasInfluencedBy: Record<string, Record<string, unknown>>;
-};
 
 const qname = (name: string): { $: string; type: string } => ({ $: name, type: 'xsd:QName' });
 const localName = (text: string): string => text.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -245,24 +237,7 @@ export function toProvJson(doc: NativeProvenance, opts: ExportOptions = {}): Pro
 
 // ------------------------------------------------------------------ OpenLineage
 
-export interface OpenLineageDataset {
-  namespace: string;
-  name: string;
-  facets: Record<string, unknown>;
-  inputFacets?: Record<string, unknown>;
-  outputFacets?: Record<string, unknown>;
-}
-
-export interface OpenLineageRunEvent {
-  eventType: 'START' | 'COMPLETE';
-  eventTime: string;
-  run: { runId: string; facets: Record<string, unknown> };
-  job: { namespace: string; name: string; facets: Record<string, unknown> };
-  inputs: OpenLineageDataset[];
-  outputs: OpenLineageDataset[];
-  producer: string;
-  schemaURL: string;
-}
+type OpenLineageDataset = NonNullable<OpenLineageRunEvent['inputs']>[number] & NonNullable<OpenLineageRunEvent['outputs']>[number];
 
 /** The OpenLineage runId of a quantum id: the id itself if it is a UUID, else a uuid5 of it. */
 export function openLineageRunId(quantumId: string): string {
@@ -276,8 +251,8 @@ export function toOpenLineage(doc: NativeProvenance, opts: OpenLineageOptions = 
   const producer = opts.producer ?? `urn:x-quantum-butler:producer:${sidecar.name}:${sidecar.version}`;
   const namespace = opts.namespace ?? 'quantum-butler';
   const dsNamespace = opts.datasetNamespace ?? namespace;
-  const facet = (schemaURL: string, body: Record<string, unknown>): Record<string, unknown> => ({ _producer: producer, _schemaURL: schemaURL, ...body });
-  const qbFacet = (name: string, body: Record<string, unknown>): Record<string, unknown> => facet(`${QB_FACET_SCHEMA_BASE}#/$defs/${name}`, body);
+  const facet = (schemaURL: string, body: Record<string, unknown>): OpenLineageFacet => ({ _producer: producer, _schemaURL: schemaURL, ...body });
+  const qbFacet = (name: string, body: Record<string, unknown>): OpenLineageFacet => facet(`${QB_FACET_SCHEMA_BASE}#/$defs/${name}`, body);
   const rec = recordIndex(opts.records);
 
   const dataset = (ref: WireRef, checksum: string | null, size: number | null): OpenLineageDataset => {
@@ -400,14 +375,18 @@ export function toDafButler(doc: NativeProvenance): DafButlerProvenance {
 
 // ------------------------------------------------------------------ stored quanta
 
-export type ExportFormat = 'native' | 'daf_butler' | 'prov' | 'openlineage';
+export type ExportFormat = ProvenanceFormat;
 
 /**
  * A stored quantum's provenance in `format`. Input checksums come from the registry's
  * records. A quantum stored with a daf_butler document can only be exported as
  * daf_butler: that format has no task, times or agents to build the others from.
  */
-export async function exportStoredProvenance(registry: Registry, quantumId: string, format: ExportFormat, opts: OpenLineageOptions = {}): Promise<unknown> {
+export async function exportStoredProvenance<F extends ExportFormat>(registry: Registry, quantumId: string, format: F, opts: OpenLineageOptions = {}): Promise<ProvenanceDocument<F>> {
+  return (await exportAny(registry, quantumId, format, opts)) as ProvenanceDocument<F>;
+}
+
+async function exportAny(registry: Registry, quantumId: string, format: ExportFormat, opts: OpenLineageOptions): Promise<unknown> {
   const q = await registry.getQuantum(quantumId);
   if (!q) throw new RepositoryError(`Quantum ${quantumId} is not stored in the registry.`, { details: { quantumId } });
   const doc = await registry.quantumProvenance(quantumId);

@@ -15,7 +15,7 @@ import { repoRoot } from '../../scripts/docs/repo-root.js';
 
 const CLI = join(repoRoot, 'dist', 'src', 'cli.js');
 const transcripts = readdirSync(EXAMPLES)
-  .filter((f) => f.endsWith('.jsonl'))
+  .filter((f) => f.endsWith('.json'))
   .sort()
   .map((f) => join(EXAMPLES, f));
 

@@ -119,7 +119,25 @@ describe('sessions', () => {
     await first.close();
   });
 
-  it('concurrent calls on one session are serialised and all succeed', async () => {
+  it('concurrent calls on one session are serialised: each sees the effect of those sent before it', async () => {
+    const s = await client.openSession({ quantum: q1(), datastore: { kind: 'memory' } });
+    const [a, b] = outputRefs();
+    const big = join(dir, 'serialised.json');
+    writeFileSync(big, JSON.stringify({ data: 'x'.repeat(32 * 1024 * 1024) }));
+    const answered: string[] = [];
+    // Sent back to back without waiting: a slow put (a 32 MB file to read and check), then calls on its result.
+    const put = s.put(a!, null, { payload: { encoding: 'file', path: big } }).then(() => answered.push('put'));
+    const stored = s.stored(a!).then((v) => (answered.push('stored'), v));
+    const putB = s.put(b!, { data: 2 }).then(() => answered.push('putB'));
+    const storedB = s.stored(b!).then((v) => (answered.push('storedB'), v));
+    expect(await stored).toBe(true);
+    expect(await storedB).toBe(true);
+    await Promise.all([put, putB]);
+    expect(answered).toEqual(['put', 'stored', 'putB', 'storedB']);
+    await s.close();
+  });
+
+  it('many concurrent calls on one session all succeed', async () => {
     const s = await client.openSession({ quantum: q1(), datastore: { kind: 'memory' } });
     await Promise.all(outputRefs().map((r) => s.put(r, { data: r.dataId.dataId.detector })));
     const results = await Promise.all(outputRefs().map((r) => s.get(r)));
@@ -308,9 +326,10 @@ describe('payloads and progress', () => {
     const values: Array<{ kind: string }> = [];
     const token = client.progressToken((v) => values.push(v as { kind: string }));
     await s.put(bref, null, { payload: { encoding: 'base64', data: Buffer.alloc(1024).toString('base64') }, workDoneToken: token });
-    await new Promise((r) => setTimeout(r, 50));
+    // The progress of a request is sent before its answer: all of it is here once the put resolves.
     expect(values[0]?.kind).toBe('begin');
     expect(values.at(-1)?.kind).toBe('end');
+    expect(values.slice(1, -1).every((v) => v.kind === 'report')).toBe(true);
     await s.close();
   });
 

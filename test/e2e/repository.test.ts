@@ -16,6 +16,7 @@ import { spawnClient, kindOf } from './harness.js';
 import { RawClient } from './raw-client.js';
 import { pgTestUrl } from '../support/pg-url.js';
 import { dropSchemas, uniqueSchema } from '../support/registries.js';
+import { until } from '../support/until.js';
 
 const DIMS = ['instrument', 'detector'];
 const DETECTORS = [1, 2, 3, 4];
@@ -52,6 +53,25 @@ afterAll(async () => {
 
 
 const rq = <D extends P.RequestDef<any, any>>(def: D, params: P.ParamsOf<D>) => client.request(def, params);
+
+/** One executed quantum and its provenance as two files, made in a repository of their own (`tag`), for batch tests. */
+async function quantumAndProvenanceFiles(tag: string): Promise<[string, string]> {
+  const r = join(dir, `${tag}-source`);
+  await rq(P.RepositoryCreate, create(r));
+  for (const name of ['input', 'output']) {
+    await rq(P.RepositoryRegisterDatasetType, { root: r, datasetType: { name, storageClass: 'StructuredDataDict', dimensions: DIMS } });
+  }
+  const dataId = { instrument: 'Cam1', detector: 1 };
+  const input = (await rq(P.RepositoryPut, { root: r, datasetType: 'input', dataId, run: 'RUN', payload: { encoding: 'json', value: { data: 1 } } })).ref;
+  const made = await rq(P.RepositoryMakeQuantum, { root: r, taskName: 'test.Batch', inputs: [{ id: input.id }], outputs: [{ datasetType: 'output', dataId, run: 'RUN' }] });
+  const s = await client.openSession({ quantum: made.quantum, repository: { root: r } });
+  await s.get(input.id);
+  await s.put(made.outputs[0]!.id, { data: 2 });
+  const files: [string, string] = [join(dir, `${tag}-quantum.json`), join(dir, `${tag}-provenance.json`)];
+  writeFileSync(files[0], JSON.stringify(made.quantum));
+  writeFileSync(files[1], JSON.stringify((await s.close()).provenance));
+  return files;
+}
 
 type Made = P.ResultOf<typeof P.RepositoryMakeQuantum>;
 let q1: Made;
@@ -126,7 +146,15 @@ describe('repository', () => {
     await s1.get(init.id);
     for (const [i, o] of q1.outputs.entries()) await s1.put(o.id, { data: DETECTORS[i]! ** 2 });
     const p1 = await s1.extractProvenance('daf_butler');
-    expect(Object.keys((p1 as P.DafButlerProvenance).datastore_records)).toEqual(['FileDatastore@<butlerRoot>/datastore']);
+    expect(Object.keys(p1.datastore_records)).toEqual(['FileDatastore@<butlerRoot>/datastore']);
+    // Every format, typed by the client and valid by the protocol's schema of that format.
+    P.ProvenanceDocumentSchemas.native.parse(await s1.extractProvenance());
+    const live = await s1.extractProvenance('prov');
+    expect(P.checkProvJsonReferences(P.ProvenanceDocumentSchemas.prov.parse(live))).toEqual([]);
+    expect(Object.keys(live.wasGeneratedBy)).toHaveLength(4);
+    const events = P.ProvenanceDocumentSchemas.openlineage.parse(await s1.extractProvenance('openlineage'));
+    expect(events.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
+    expect(events[1]!.run.runId).toBe(events[0]!.run.runId);
     provenance.push((await s1.close()).provenance);
 
     const s2 = await client.openSession({ quantum: q2.quantum, repository: { root } });
@@ -197,10 +225,10 @@ describe('repository', () => {
 
   // Once (SQLite): reading 40,000 document files is most of it, whichever registry is written.
   it.runIf(kind === 'sqlite')('a long collect-and-transfer keeps the server answering, reports progress as it goes, and can be cancelled', async () => {
-    const files = [0, 1, 2, 3].map((i) => join(dir, `batch-${i}.json`)); // written by the test above
+    const [quantumFile, provenanceFile] = await quantumAndProvenanceFiles('long');
     const n = 20_000;
-    const quanta = Array.from({ length: n }, (_, i) => files[i % 2]!);
-    const docs = Array.from({ length: n }, (_, i) => files[2 + (i % 2)]!);
+    const quanta = Array.from({ length: n }, () => quantumFile);
+    const docs = Array.from({ length: n }, () => provenanceFile);
     const c = new RawClient();
     try {
       await c.initialize();
@@ -219,7 +247,7 @@ describe('repository', () => {
       expect(res.error).toMatchObject({ code: -32800, data: { kind: 'RequestCancelled' } });
       expect((await c.call('repository/queryDatasets', { root: fresh })).result).toEqual({ refs: [] });
       const ok = await c.call('repository/collectAndTransfer', { root: fresh, quanta: quanta.slice(0, 2), provenance: docs.slice(0, 2) });
-      expect(ok.result).toMatchObject({ committed: true, quanta: { stored: 2 } });
+      expect(ok.result).toMatchObject({ committed: true, quanta: { stored: 1, alreadyPresent: 1 } });
     } finally {
       c.kill();
     }
@@ -263,11 +291,12 @@ describe('repository', () => {
     expect(native.quantum.taskName).toBe('test.Task2');
     const daf = P.DafButlerProvenanceSchema.parse(await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'daf_butler' }));
     expect(daf.actual_outputs.sort()).toEqual(q2.outputs.map((r) => r.id).sort());
-    const prov = (await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'prov' })) as Record<string, Record<string, unknown>>;
-    expect(Object.keys(prov.activity ?? {})).toHaveLength(1);
-    expect(Object.keys(prov.used ?? {}).length).toBe(4);
-    expect(Object.keys(prov.wasGeneratedBy ?? {}).length).toBe(4);
-    const ol = (await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'openlineage' })) as Array<{ eventType: string; inputs: unknown[]; outputs: unknown[] }>;
+    const prov = P.ProvenanceDocumentSchemas.prov.parse(await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'prov' }));
+    expect(P.checkProvJsonReferences(prov)).toEqual([]);
+    expect(Object.keys(prov.activity)).toHaveLength(1);
+    expect(Object.keys(prov.used).length).toBe(4);
+    expect(Object.keys(prov.wasGeneratedBy).length).toBe(4);
+    const ol = P.ProvenanceDocumentSchemas.openlineage.parse(await rq(P.RepositoryProvenance, { root, quantumId: qid, format: 'openlineage' }));
     expect(ol.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
     expect(ol[1]!.outputs).toHaveLength(4);
   });
@@ -280,6 +309,8 @@ describe('repository', () => {
   });
 
   it('a sidecar killed mid-put leaves no half-written artifact, and its records file is readable', async () => {
+    const root = join(dir, 'killed-repo'); // a repository of its own: the test runs alone too
+    await rq(P.RepositoryCreate, create(root));
     await rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name: 'blob', storageClass: 'Bytes', dimensions: DIMS } });
     const made = await rq(P.RepositoryMakeQuantum, {
       root,
@@ -294,17 +325,26 @@ describe('repository', () => {
     const big = join(dir, 'big.bin');
     const size = 96 * 1024 * 1024;
     writeFileSync(big, Buffer.alloc(size, 5));
-    void s.put(made.outputs[1]!.id, null, { payload: { encoding: 'file', path: big } }).catch(() => {});
-    await new Promise((r) => setTimeout(r, 150));
+    const blobDir = join(root, 'datastore', 'blobs', 'blob');
+    const before = new Set(readdirSync(blobDir));
+    const progress: string[] = [];
+    const token = victim.progressToken((v) => progress.push(String((v as { message?: string }).message)));
+    void s.put(made.outputs[1]!.id, null, { payload: { encoding: 'file', path: big }, workDoneToken: token }).catch(() => {});
+    // Kill only once the put is under way: it said it is writing, and a new file is on disk.
+    expect(await until(() => progress.includes('writing'), 60_000)).toBe(true);
+    let written: string | undefined;
+    await until(() => (written = readdirSync(blobDir).find((f) => !before.has(f))) !== undefined, 60_000, 0);
     victim.child.kill('SIGKILL');
+    const storedBeforeKill = progress.includes('stored');
     await victim.exited();
     victim.conn.dispose();
+    expect(written).toBeDefined();
+    expect(storedBeforeKill).toBe(false); // the kill landed before the put finished
 
     const db = new Database(recordsFile, { readonly: true });
     const rows = db.prepare('SELECT dataset_id, file_size FROM file_datastore_records').all() as Array<{ dataset_id: string; file_size: number }>;
     db.close();
     expect(rows.map((r) => r.dataset_id)).toContain(made.outputs[0]!.id);
-    const blobDir = join(root, 'datastore', 'blobs', 'blob');
     for (const f of readdirSync(blobDir)) {
       if (f.startsWith('.qbtmp-')) continue; // an unfinished temp file is not an artifact
       if (f.includes(made.outputs[1]!.id)) expect(statSync(join(blobDir, f)).size).toBe(size);

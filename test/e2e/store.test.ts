@@ -68,21 +68,25 @@ describe('store/* on every backend', () => {
     client.conn.onNotification('store/event', (p: { sessionId: string; event: { type: string; key?: string } }) => {
       if (p.sessionId === s.sessionId) events.push(p.event);
     });
+    // A call's events are sent before its answer, so each await below sees exactly the events so far.
+    const types = () => events.map((e) => `${e.type}${e.key ? `:${e.key}` : ''}`);
     await s.store.set('keep', 'v0', {});
+    expect(types()).toEqual(['set:keep']);
     const tx = await s.store.begin('try');
     await s.store.set('keep', 'v1', {});
     await s.store.set('new', 'n', {});
+    expect(types()).toEqual(['set:keep', 'transactionStart']); // held back until the commit
     await tx.rollback();
+    expect(types()).toEqual(['set:keep', 'transactionStart', 'transactionEnd']);
     expect((await s.store.getData('keep')).toString()).toBe('v0');
     expect(await s.store.exists('new')).toBe(false);
     const tx2 = await s.store.begin('ok');
     await s.store.set('new', 'n', { t: 1 });
     await tx2.commit();
+    expect(types()).toEqual(['set:keep', 'transactionStart', 'transactionEnd', 'transactionStart', 'set:new', 'transactionEnd']);
     expect(await s.store.exists('new')).toBe(true);
     expect(await kindOf(tx2.commit())).toBe('TransactionNotFound');
-    await new Promise((r) => setTimeout(r, 50));
-    const types = events.map((e) => `${e.type}${e.key ? `:${e.key}` : ''}`);
-    expect(types).toEqual(['set:keep', 'transactionStart', 'transactionEnd', 'transactionStart', 'set:new', 'transactionEnd']);
+    expect(types()).toHaveLength(6);
     await s.close();
   });
 

@@ -208,13 +208,18 @@ describe('jsonEqual', () => {
   });
 
   it('equal values have equal canonical text and unequal ones do not', () => {
-    const pairs: Array<[unknown, unknown]> = [
-      [{ b: 1, a: { d: [1, { y: 1, x: 2 }], c: null } }, { a: { c: null, d: [1, { x: 2, y: 1 }] }, b: 1 }],
-      [[1, 2], [2, 1]],
-      ['1', 1],
-      [{ a: 0 }, { a: -0 }],
+    // Each pair with whether it is equal, stated here (not taken from either function).
+    const pairs: Array<[unknown, unknown, boolean]> = [
+      [{ b: 1, a: { d: [1, { y: 1, x: 2 }], c: null } }, { a: { c: null, d: [1, { x: 2, y: 1 }] }, b: 1 }, true],
+      [[1, 2], [2, 1], false],
+      ['1', 1, false],
+      [{ a: 0 }, { a: -0 }, true],
+      [{ a: [1, { b: 2 }] }, { a: [1, { b: 3 }] }, false],
     ];
-    for (const [a, b] of pairs) expect(canonicalJson(a) === canonicalJson(b)).toBe(jsonEqual(a, b));
+    for (const [a, b, equal] of pairs) {
+      expect(jsonEqual(a, b)).toBe(equal);
+      expect(canonicalJson(a) === canonicalJson(b)).toBe(equal);
+    }
   });
 });
 

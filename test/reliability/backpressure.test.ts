@@ -62,7 +62,7 @@ describe('backpressure and bounded memory', () => {
     // Every get was answered (with its 4 MiB value), none with an error.
     expect(c.messages.filter((m) => typeof m.id === 'number' && ids.includes(m.id) && m.error)).toEqual([]);
     expect(peakRss(pid) / MiB).toBeLessThan(256);
-  });
+  }, 200_000); // bounded by its own waits (idle: 60 s, answers: 120 s), not by the 30 s default: 600 MiB through a loaded machine
 
   it('a 100 MB inline put is refused from its header, before its body is read, and the stream stays in step', async () => {
     const c = await sidecar();

@@ -100,12 +100,4 @@ export function filesStartingWith(dir: string, prefix: string): string[] {
   return out;
 }
 
-/** Poll (every 10 ms, at most `timeoutMs`) until `cond()` holds; false if it never did. */
-export async function until(cond: () => boolean, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
+export { until } from '../support/until.js';

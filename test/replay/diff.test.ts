@@ -28,12 +28,12 @@ describe('diff', () => {
   });
 
   it('a report is one PASS line, or FAIL with the count and every failure', () => {
-    expect(formatReport('a.jsonl', [], plain)).toBe('PASS a.jsonl\n');
-    const fail = formatReport('b.jsonl', [
+    expect(formatReport('a.json', [], plain)).toBe('PASS a.json\n');
+    const fail = formatReport('b.json', [
       { line: 2, title: 't', mismatches: [{ path: '$.a', expected: 1, actual: 2 }, { path: '$.b', expected: 1, actual: 2 }] },
       { line: 5, title: 'u', mismatches: [], note: 'not received' },
     ], plain);
-    expect(fail.split('\n')[0]).toBe('FAIL b.jsonl: 3 mismatches');
+    expect(fail.split('\n')[0]).toBe('FAIL b.json: 3 mismatches');
     expect(fail).not.toContain('\x1b[');
   });
 

@@ -1,9 +1,11 @@
-/** Transcript parsing (blocks, validation with line numbers) and the recorder's volatile rules. */
+/** Transcript parsing (blocks, validation with line numbers), the file format, and the recorder's volatile rules. */
 import { describe, expect, it } from 'vitest';
 import { parseTranscript, TranscriptError } from '../../src/replay/transcript.js';
+import { formatEntries, readEntries } from '../../src/replay/transcript-file.js';
 import { Generalizer } from '../../src/replay/volatile.js';
 
-const lines = (...objs: unknown[]) => objs.map((o) => JSON.stringify(o)).join('\n');
+/** A transcript with one compact step per line: step n starts on line n. */
+const lines = (...objs: unknown[]) => `[${objs.map((o) => JSON.stringify(o)).join(',\n')}]`;
 const ping = { send: { method: 'server/ping' } };
 const ok = { expect: { result: null } };
 
@@ -53,7 +55,9 @@ describe('parseTranscript', () => {
         expect((err as Error).message).toMatch(re);
       }
     };
-    bad(lines(ping, ok) + '\n{oops', /^line 3: not JSON/);
+    bad(lines(ping, ok).replace(/\]$/, ',\n{oops]'), /^line 3: not JSON/);
+    bad(JSON.stringify(ping), /^line 1: a transcript is a JSON array of steps/);
+    bad(lines(ping, [ok]), /^line 2: each step must be a JSON object/);
     bad(lines(ping, { expect: { result: 1, error: 2 } }), /^line 2: invalid expect line/);
     bad(lines(ping, { notify: { method: 'x' }, send: ping.send }), /^line 2: one line, one step/);
     bad(lines({ frobnicate: 1 }), /^line 1: unknown step/);
@@ -70,6 +74,50 @@ describe('parseTranscript', () => {
   it('notices when a transcript needs the fixture repository', () => {
     expect(parseTranscript(lines(ping, ok)).usesFixture).toBe(false);
     expect(parseTranscript(lines({ send: { method: 'x', params: { root: '{{fixtureRepo}}' } } }, ok)).usesFixture).toBe(true);
+  });
+});
+
+describe('the transcript file', () => {
+  it('writes each step pretty-printed, one member per line, and reads back the same steps with their first lines', () => {
+    const steps = [{ send: { method: 'a', params: { x: [1, { y: 'z' }] } } }, { expect: { result: { s: 'has ] and }, "quotes" \\ too' } } }, { comment: '' }];
+    const text = formatEntries(steps);
+    expect(text).toBe(
+      [
+        '[',
+        '  {',
+        '    "send": {',
+        '      "method": "a",',
+        '      "params": {',
+        '        "x": [',
+        '          1,',
+        '          {',
+        '            "y": "z"',
+        '          }',
+        '        ]',
+        '      }',
+        '    }',
+        '  },',
+        '  {',
+        '    "expect": {',
+        '      "result": {',
+        '        "s": "has ] and }, \\"quotes\\" \\\\ too"',
+        '      }',
+        '    }',
+        '  },',
+        '  {',
+        '    "comment": ""',
+        '  }',
+        ']',
+        '',
+      ].join('\n'),
+    );
+    expect(readEntries(text)).toEqual([
+      { line: 2, value: steps[0] },
+      { line: 15, value: steps[1] },
+      { line: 22, value: steps[2] },
+    ]);
+    expect(formatEntries([])).toBe('[]\n');
+    expect(readEntries('[]')).toEqual([]);
   });
 });
 

@@ -25,6 +25,7 @@ import { parseDatastoreRecordData, STORED_FILE_INFO_CLASS, STORED_FILE_INFO_TABL
 import { InvalidArgument, RepositoryError, StoreBusy } from '../../src/model/errors.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import * as fx from '../e2e/fixture.js';
+import { runQuantum1, seededDatastore } from '../support/fixture-quanta.js';
 import { CAMERA_CHIP_DIMENSIONS } from '../support/universes.js';
 import { defaultUniverse, universeFrom } from '../../src/model/dimensions/default-universe.js';
 
@@ -47,20 +48,9 @@ interface Executed {
  * and marks it unused; quantum 2 loads all of quantum 1's outputs.
  */
 async function execute(): Promise<Executed> {
-  const storageClasses = StorageClassRegistry.withBuiltins();
-  const datastore = new MemoryDatastore(DS_NAME, new MemoryStore(), storageClasses);
-  for (const [i, w] of fx.inputRefs().entries()) await datastore.put({ kind: 'value', value: { data: i + 1 } }, parseDatasetRef(w));
-  await datastore.put({ kind: 'value', value: { data: -1 } }, parseDatasetRef(fx.initRef()));
-
-  const b1 = await openButler({ sessionId: 's1', quantumId: Q1_ID, quantum: fx.q1(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
-  const inputs = fx.inputRefs();
-  for (const w of inputs.slice(0, 3)) await b1.get({ id: w.id });
-  await b1.get({ id: fx.initRef().id });
-  await b1.stored({ id: inputs[3]!.id });
-  b1.markInputUnused({ id: inputs[3]!.id }, 'not needed');
-  for (const [i, w] of fx.outputRefs().entries()) await b1.put({ id: w.id }, { kind: 'value', value: { data: (i + 1) ** 2 } });
-  const daf1 = b1.extractProvenance('daf_butler');
-  const native1 = b1.close();
+  const seeded = await seededDatastore(DS_NAME);
+  const { datastore, storageClasses } = seeded;
+  const { daf: daf1, native: native1 } = await runQuantum1(seeded, Q1_ID);
 
   const b2 = await openButler({ sessionId: 's2', quantumId: Q2_ID, quantum: fx.q2(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
   for (const w of fx.outputRefs()) await b2.get({ id: w.id });

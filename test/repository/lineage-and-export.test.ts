@@ -7,22 +7,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '../../src/repository/registry.js';
 import { collectAndTransfer } from '../../src/repository/collect-and-transfer.js';
 import { testBackends } from '../support/registries.js';
-import { exportStoredProvenance, openLineageRunId, toDafButler, toOpenLineage, toProvJson, QB_PROV_NAMESPACE, OPENLINEAGE_RUN_EVENT_SCHEMA } from '../../src/repository/export-formats.js';
-import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import { StorageClassRegistry } from '../../src/model/storage-class.js';
+import { exportStoredProvenance, openLineageRunId, toDafButler, toOpenLineage, toProvJson } from '../../src/repository/export-formats.js';
 import { openButler } from '../../src/butler/open-butler.js';
 import { parseQuantum } from '../../src/model/quantum.js';
 import { parseDatasetRef } from '../../src/model/dataset-ref.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { DatasetNotFound, InvalidArgument, RepositoryError } from '../../src/model/errors.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
+import { checkProvJsonReferences, OpenLineageRunEventSchema, ProvenanceDocumentSchemas, ProvJsonDocumentSchema } from '../../protocol/provenance-formats.js';
 import * as fx from '../e2e/fixture.js';
+import { runQuantum1, seededDatastore } from '../support/fixture-quanta.js';
 import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 
 const DS_NAME = 'InMemoryDatastore@lineage';
 const Q1_ID = '00000000-0000-4000-8000-00000000000a';
 const Q2_ID = '00000000-0000-4000-8000-00000000000b';
+
+// The published identifiers, spelled out here (not imported): a change to them is a change of contract.
+const QB_PROV_NAMESPACE = 'urn:x-quantum-butler:prov#';
+const OPENLINEAGE_RUN_EVENT_SCHEMA = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent';
 
 describe.each(testBackends())('lineage and exports ($kind)', (backend) => {
 let reg: Registry;
@@ -32,19 +35,9 @@ let daf1: DafButlerProvenance;
 
 /** Quantum 1 loads inputs 1-3 and init, finds input 4 available and leaves it unused; quantum 2 loads outputs 1-2 only. */
 beforeAll(async () => {
-  const storageClasses = StorageClassRegistry.withBuiltins();
-  const datastore = new MemoryDatastore(DS_NAME, new MemoryStore(), storageClasses);
-  for (const [i, w] of fx.inputRefs().entries()) await datastore.put({ kind: 'value', value: { data: i + 1 } }, parseDatasetRef(w));
-  await datastore.put({ kind: 'value', value: { data: -1 } }, parseDatasetRef(fx.initRef()));
-  const b1 = await openButler({ sessionId: 's1', quantumId: Q1_ID, quantum: fx.q1(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
-  const inputs = fx.inputRefs();
-  for (const w of inputs.slice(0, 3)) await b1.get({ id: w.id });
-  await b1.get({ id: fx.initRef().id });
-  await b1.stored({ id: inputs[3]!.id });
-  b1.markInputUnused({ id: inputs[3]!.id }, 'not needed');
-  for (const [i, w] of fx.outputRefs().entries()) await b1.put({ id: w.id }, { kind: 'value', value: { data: (i + 1) ** 2 } });
-  daf1 = b1.extractProvenance('daf_butler');
-  native1 = b1.close();
+  const seeded = await seededDatastore(DS_NAME);
+  const { datastore, storageClasses } = seeded;
+  ({ daf: daf1, native: native1 } = await runQuantum1(seeded, Q1_ID));
   const b2 = await openButler({ sessionId: 's2', quantumId: Q2_ID, quantum: fx.q2(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
   const outs = fx.outputRefs();
   await b2.storedMany(outs.map((w) => ({ id: w.id })));
@@ -186,9 +179,10 @@ describe('export formats', () => {
     const agents = Object.entries(prov.agent);
     expect(agents.map(([, a]) => (a['prov:type'] as { $: string }).$).sort()).toEqual(['prov:SoftwareAgent', 'qb:Host']);
     expect(Object.values(prov.wasAssociatedWith).map((a) => a['prov:agent']).sort()).toEqual(agents.map(([k]) => k).sort());
-    // Input checksums from the registry's records are absent here (inputs were registered without records).
-    expect(toProvJson(native1)).toEqual(toProvJson(JSON.parse(JSON.stringify(native1)) as NativeProvenance));
-    expect(JSON.stringify(toProvJson(native1))).toBe(JSON.stringify(toProvJson(native1)));
+    // Input checksums come only from the registry's records: the inputs were registered without any.
+    const in1 = fx.inputRefs()[0]!.id;
+    expect(prov.entity[`uuid:${in1}`]).toMatchObject({ 'qb:inputState': 'loaded' });
+    expect(prov.entity[`uuid:${in1}`]).not.toHaveProperty('qb:checksum');
   });
 
   it('PROV-JSON carries input checksums when records are given', async () => {
@@ -235,7 +229,7 @@ describe('export formats', () => {
     });
     expect(inDs.inputFacets!['quantumButler_input']).toMatchObject({ state: 'loaded', initInput: false });
     const outDs = complete.outputs[0]!;
-    const written = native2.outputs.find((o) => o.ref.id === (outDs.facets['quantumButler_dataset'] as { datasetId: string }).datasetId)!;
+    const written = native2.outputs.find((o) => o.ref.id === outDs.facets['quantumButler_dataset']!['datasetId'])!;
     expect(outDs.outputFacets!['outputStatistics']).toMatchObject({ size: written.size, fileCount: 1 });
     expect(outDs.facets['quantumButler_dataset']).toMatchObject({ checksum: written.sha256, checksumAlgorithm: 'sha256' });
     // The predicted/available/actual split travels in a custom run facet.
@@ -253,6 +247,49 @@ describe('export formats', () => {
     expect(openLineageRunId('not-a-uuid')).toBe(openLineageRunId('not-a-uuid'));
   });
 
+  it('PROV-JSON and OpenLineage documents follow those standards\' structure', async () => {
+    for (const native of [native1, native2]) {
+      const records = await reg.recordsFor(native.predictedInputs);
+      const prov = ProvenanceDocumentSchemas.prov.parse(toProvJson(native, { records }));
+      expect(checkProvJsonReferences(prov)).toEqual([]);
+      ProvenanceDocumentSchemas.openlineage.parse(toOpenLineage(native, { records }));
+      ProvenanceDocumentSchemas.native.parse(native);
+      ProvenanceDocumentSchemas.daf_butler.parse(toDafButler(native));
+    }
+  });
+
+  it('the standards\' schemas refuse what those standards refuse', () => {
+    const prov = toProvJson(native1);
+    const broken = (edit: (d: Record<string, any>) => void) => {
+      const d = JSON.parse(JSON.stringify(prov)) as Record<string, any>;
+      edit(d);
+      const parsed = ProvJsonDocumentSchema.safeParse(d);
+      return !parsed.success || checkProvJsonReferences(parsed.data).length > 0;
+    };
+    expect(broken(() => {})).toBe(false);
+    expect(broken((d) => delete Object.values(d['used'] as Record<string, any>)[0]['prov:activity'])).toBe(true); // a usage of no activity
+    expect(broken((d) => (d['wasDerivedFrom'] = { '_:d': { 'prov:usedEntity': Object.keys(d['entity'])[0] } }))).toBe(true); // no generated entity
+    expect(broken((d) => (d['wasUsedBy'] = {}))).toBe(true); // not a PROV record kind
+    expect(broken((d) => delete d['prefix']['qb'])).toBe(true); // a prefix used but not declared
+    expect(broken((d) => (Object.values(d['used'] as Record<string, any>)[0]['prov:entity'] = 'uuid:nowhere'))).toBe(true); // a relation to nothing
+    expect(broken((d) => (Object.values(d['activity'] as Record<string, any>)[0]['prov:startTime'] = 'yesterday'))).toBe(true);
+    expect(broken((d) => (Object.values(d['entity'] as Record<string, any>)[0]['qb:size'] = { $: 1 }))).toBe(true); // a typed literal without its type
+
+    const [event] = toOpenLineage(native1);
+    const refused = (edit: (e: Record<string, any>) => void) => {
+      const e = JSON.parse(JSON.stringify(event)) as Record<string, any>;
+      edit(e);
+      return !OpenLineageRunEventSchema.safeParse(e).success;
+    };
+    expect(refused(() => {})).toBe(false);
+    expect(refused((e) => (e['run']['runId'] = 'not-a-uuid'))).toBe(true);
+    expect(refused((e) => (e['eventType'] = 'DONE'))).toBe(true);
+    expect(refused((e) => delete e['producer'])).toBe(true);
+    expect(refused((e) => (e['eventTime'] = '2024-01-01 10:00'))).toBe(true);
+    expect(refused((e) => delete e['job']['facets']['jobType']['_producer'])).toBe(true); // every facet names its producer
+    expect(refused((e) => delete e['inputs'][0]['namespace'])).toBe(true);
+  });
+
   it('daf_butler QuantumProvenanceData of a native document', async () => {
     const d = toDafButler(native1);
     expect(d).toEqual({
@@ -267,9 +304,17 @@ describe('export formats', () => {
 
   it('exports stored quanta in every format; daf_butler-only documents only as daf_butler', async () => {
     expect(await exportStoredProvenance(reg, Q1_ID, 'native')).toEqual(native1);
-    expect(await exportStoredProvenance(reg, Q1_ID, 'daf_butler')).toEqual(toDafButler(native1));
-    expect(await exportStoredProvenance(reg, Q1_ID, 'prov')).toEqual(toProvJson(native1, { records: await reg.recordsFor(native1.predictedInputs) }));
-    expect(await exportStoredProvenance(reg, Q2_ID, 'openlineage')).toHaveLength(2);
+    // daf_butler: what the butler itself extracted at the time, in sorted form.
+    const daf = (await exportStoredProvenance(reg, Q1_ID, 'daf_butler')) as DafButlerProvenance;
+    expect(daf.actual_outputs).toEqual(fx.outputRefs().map((w) => w.id).sort());
+    expect(daf.actual_inputs).toEqual([...daf1.actual_inputs].sort());
+    expect(daf.datastore_records).toEqual(daf1.datastore_records);
+    // PROV-JSON of the stored quantum, with the second quantum's input checksums from the registry's records.
+    const prov = (await exportStoredProvenance(reg, Q2_ID, 'prov')) as ReturnType<typeof toProvJson>;
+    expect(Object.keys(prov.activity)).toEqual([`uuid:${Q2_ID}`]);
+    expect(prov.entity[`uuid:${fx.outputRefs()[0]!.id}`]).toMatchObject({ 'qb:checksum': expect.stringMatching(/^[0-9a-f]{128}$/), 'qb:checksumAlgorithm': 'blake2b' });
+    const ol = (await exportStoredProvenance(reg, Q2_ID, 'openlineage')) as ReturnType<typeof toOpenLineage>;
+    expect(ol.map((e) => [e.eventType, e.run.runId])).toEqual([['START', Q2_ID], ['COMPLETE', Q2_ID]]);
     await expect(exportStoredProvenance(reg, 'nope', 'native')).rejects.toThrow(RepositoryError);
     const r = await backend.fresh();
     try {

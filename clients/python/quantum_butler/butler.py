@@ -684,7 +684,8 @@ class QuantumBackedButler:
         return dict(result.get("records") or {})
 
     def extract_provenance_data(self, format: str = "daf_butler", *, timeout: Optional[float] = None) -> Dict[str, Any]:
-        """Provenance so far: daf_butler QuantumProvenanceData fields (default) or ``format='native'``."""
+        """Provenance so far: daf_butler QuantumProvenanceData fields (default), ``format='native'``,
+        ``'prov'`` (a W3C PROV-JSON document) or ``'openlineage'`` (a list of START and COMPLETE RunEvents)."""
         return self._call("butler/extractProvenance", {"format": format}, timeout)
 
     def metrics(self, reset: bool = False, *, timeout: Optional[float] = None) -> Dict[str, Any]:
