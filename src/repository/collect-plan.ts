@@ -128,7 +128,7 @@ interface InputPlan {
  * (references into the items, nothing derived): the key, JSON and record columns are
  * computed when its row is handed to the writer, so a large batch holds few long-lived objects.
  */
-interface DatasetPlan {
+export interface DatasetPlan {
   /** Index of the item, so that among equal ids the earliest item writes first. */
   item: number;
   quantumId: string;
@@ -139,6 +139,36 @@ interface DatasetPlan {
 }
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+const byIdThenItem = (a: DatasetPlan, b: DatasetPlan): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.item - b.item);
+
+/** Bits of an id's leading hex digits that pick its bucket in sortById. */
+const BUCKET_BITS = 12;
+
+/** The value of a hex digit's character code (ids are normalised: lowercase). */
+const hexValue = (c: number): number => (c <= 57 ? c - 48 : c - 87);
+
+/**
+ * `plans` sorted by id, then item: bucketed by the id's first three hex digits (ids are spread
+ * evenly over them), then each bucket sorted. Ids are normalised lowercase UUIDs, whose text
+ * order is the order of their leading digits, so the buckets come in order; about a third of
+ * the comparisons of one sort of 400,000, and the reading side waits for this before the
+ * first dataset is written.
+ */
+export function sortById(plans: DatasetPlan[]): DatasetPlan[] {
+  if (plans.length < 1 << BUCKET_BITS) return plans.sort(byIdThenItem);
+  const buckets: DatasetPlan[][] = Array.from({ length: 1 << BUCKET_BITS }, () => []);
+  for (const d of plans) {
+    const id = d.id;
+    buckets[(hexValue(id.charCodeAt(0)) << 8) | (hexValue(id.charCodeAt(1)) << 4) | hexValue(id.charCodeAt(2))]!.push(d);
+  }
+  let n = 0;
+  for (const b of buckets) {
+    if (b.length > 1) b.sort(byIdThenItem);
+    for (const d of b) plans[n++] = d;
+  }
+  return plans;
+}
 
 function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
   return a.filter((x) => !b.has(x)).sort();
@@ -401,8 +431,7 @@ export class CollectReader {
       this.ctx.progressAt(total * (PREPARE_SHARE + (1 - PREPARE_SHARE) * Math.min(1, (this.channel.rowsApplied() - base) / remaining)));
     this.channel.tick = tick;
 
-    const datasets = this.datasets;
-    datasets.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.item - b.item));
+    const datasets = sortById(this.datasets);
     let batch: DatasetsBatch = { kind: 'datasets', datasets: [], records: [] };
     for (let i = 0; i < datasets.length; i++) {
       const d = datasets[i]!;

@@ -21,6 +21,7 @@ import { collectAndTransfer } from '../../src/repository/collect-and-transfer.js
 import { PgRegistry } from '../../src/repository/postgres/registry.js';
 import { buildWorkload } from './repository-bench.js';
 import { pgTestUrl } from '../support/pg-url.js';
+import { ceilingRows, postgresCeiling } from './collect-ceiling.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The project root and the compiled bench directory, whether this runs compiled (dist/test/bench) or from source (test/bench). */
@@ -148,6 +149,14 @@ export async function runRegistryBench(sizes: RegistryBenchSizes = FULL): Promis
     } finally {
       await reg.close();
     }
+    // The ceiling: the same rows COPY'd straight into a fresh schema (text built beforehand, not timed).
+    const raw = schemaName();
+    schemas.push(raw);
+    await (await PgRegistry.open({ url: srv.url, schema: raw, create: true })).close();
+    const ceilingSeconds = await postgresCeiling(ceilingRows(items), srv.url, raw);
+    const collect = out['collect'] as { seconds: number };
+    out['collect'] = { ...collect, ceilingSeconds: round(ceilingSeconds), ratioToCeiling: round(collect.seconds / ceilingSeconds, 2) };
+
     const shared = schemaName();
     schemas.push(shared);
     await (await PgRegistry.open({ url: srv.url, schema: shared, create: true })).close();

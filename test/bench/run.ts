@@ -150,6 +150,11 @@ async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void
     lines.push(`${r.name.padEnd(40)} ${r.value.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ceiling.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ratio.median.toFixed(2)}x${range}`);
   }
   if (results.startup) lines.push('', 'start-up, ms of one profiled start by part (self time):', JSON.stringify((results.startup as { profileMs: unknown }).profileMs, null, 2));
+  // Collect-and-transfer beside its raw-statement ceiling (collect-ceiling.ts), per backend.
+  for (const [name, section] of [['SQLite', results.repository], ['PostgreSQL', results.registry]] as const) {
+    const c = (section as { collect?: { seconds: number; ceilingSeconds?: number; ratioToCeiling?: number } } | undefined)?.collect;
+    if (c?.ceilingSeconds !== undefined) lines.push(`${`collect 100k x 4 into ${name}`.padEnd(34)}  ${c.seconds.toFixed(1).padStart(8)} s       ${c.ceilingSeconds.toFixed(1).padStart(8)} s       ${c.ratioToCeiling!.toFixed(2)}x`);
+  }
   if (results.trustModeReads) lines.push('', 'trust-mode reads:', JSON.stringify(results.trustModeReads, null, 2));
   if (results.stores) lines.push('', 'stores:', JSON.stringify(results.stores, null, 2));
   if (results.repository) lines.push('', 'repository:', JSON.stringify(results.repository, null, 2));
