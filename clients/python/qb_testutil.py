@@ -18,6 +18,9 @@ if HERE not in sys.path:
 from quantum_butler import Client, QuantumBackedButler, default_cli_path  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+# The checkout's build, whatever else is on PATH or in a node_modules above: every Client the
+# tests make finds it through the variable.
+os.environ.setdefault("QUANTUM_BUTLER_CLI", os.path.join(REPO, "dist", "src", "cli.js"))
 CLI = default_cli_path()
 
 RUN = "RUN"
