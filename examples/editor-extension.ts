@@ -25,9 +25,5 @@ export async function activate(host: EditorHost): Promise<ButlerSession> {
   });
   host.onDeactivate(() => client.close());
   client.onProvenance((event) => host.log(`${event.event} ${event.datasetType} ${event.datasetId}`));
-
-  const session = await client.openSession({
-    predicted: { inputs: [], outputs: [] },
-  });
-  return session;
+  return client.openSession({ predicted: { inputs: [], outputs: [] } });
 }
