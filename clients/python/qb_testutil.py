@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import unittest
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -145,3 +146,17 @@ def open_q1(client: Client, **kwargs) -> QuantumBackedButler:
     name = unique_name("qbb")
     seed_inputs(client, name)
     return QuantumBackedButler.initialize(client, q1(), datastore_name=name, **kwargs)
+
+
+class SharedClientTestCase(unittest.TestCase):
+    """Tests sharing one sidecar per class (``self.client``)."""
+
+    client: Client
+
+    @classmethod
+    def setUpClass(cls):
+        cls.client = spawn()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()

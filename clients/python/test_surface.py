@@ -76,15 +76,7 @@ class FindCliTest(unittest.TestCase):
             client.close()
 
 
-class StrictOptionsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.client = tu.spawn()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.close()
-
+class StrictOptionsTest(tu.SharedClientTestCase):
     def test_an_unknown_quantum_key_names_it_and_the_accepted_ones(self):
         with self.assertRaises(TypeError) as cm:
             QuantumBackedButler.initialize(self.client, {"task_name": "x", "input": {}})
@@ -153,15 +145,7 @@ class PathRuleTest(unittest.TestCase):
         self.assertTrue(report["committed"], report)
 
 
-class CallShapesTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.client = tu.spawn()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.close()
-
+class CallShapesTest(tu.SharedClientTestCase):
     def test_from_predicted_with_ids_resolved_against_refs_and_a_type_mapping(self):
         out = make_ref("calexp", {"instrument": "Cam1", "detector": 1}, "out")
         compact = {"id": out["id"], "datasetType": "calexp", "dataId": {"instrument": "Cam1", "detector": 1}, "run": "out"}
