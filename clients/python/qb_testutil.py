@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import unittest
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -18,6 +19,9 @@ if HERE not in sys.path:
 from quantum_butler import Client, QuantumBackedButler, default_cli_path  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+# The checkout's build, whatever else is on PATH or in a node_modules above: every Client the
+# tests make finds it through the variable.
+os.environ.setdefault("QUANTUM_BUTLER_CLI", os.path.join(REPO, "dist", "src", "cli.js"))
 CLI = default_cli_path()
 
 RUN = "RUN"
@@ -142,3 +146,17 @@ def open_q1(client: Client, **kwargs) -> QuantumBackedButler:
     name = unique_name("qbb")
     seed_inputs(client, name)
     return QuantumBackedButler.initialize(client, q1(), datastore_name=name, **kwargs)
+
+
+class SharedClientTestCase(unittest.TestCase):
+    """Tests sharing one sidecar per class (``self.client``)."""
+
+    client: Client
+
+    @classmethod
+    def setUpClass(cls):
+        cls.client = spawn()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()

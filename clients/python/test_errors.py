@@ -55,8 +55,10 @@ class MappingTest(unittest.TestCase):
                 self.assertIsInstance(e, builtin)
                 self.assertEqual(e.kind, kind)
 
-    def test_other_and_unknown_kinds_are_the_base_class(self):
-        for kind in ("TooManySessions", "IOFailure", "SomethingNew"):
+    def test_unknown_kinds_are_the_base_class(self):
+        # Every kind the protocol has gets its own class (test_error_classes); a newer sidecar's
+        # kind this client does not know still arrives, as the base class.
+        for kind in ("SomethingNew",):
             e = err(kind, code=1017)
             self.assertIs(type(e), QuantumButlerError)
             self.assertEqual(e.kind, kind)

@@ -34,6 +34,7 @@ import {
 import type { z } from 'zod';
 import { ButlerSession } from './session.js';
 import { EventTapReader } from './event-tap-reader.js';
+import { defaultNodeBinary } from './node-binary.js';
 
 /** A JSON-RPC error from the sidecar, with its stable code and data.kind. */
 export class QuantumButlerError extends Error {
@@ -53,6 +54,12 @@ export class QuantumButlerError extends Error {
 export interface SpawnOptions {
   /** Path of the built CLI; defaults to this package's dist/src/cli.js. */
   cliPath?: string;
+  /**
+   * The Node binary that runs the sidecar (a path, or a name looked up on PATH). Default:
+   * `process.execPath`, except under Electron (an editor's extension host), where it is
+   * `node` from PATH: see defaultNodeBinary.
+   */
+  node?: string;
   args?: string[];
   /** Options for node itself (e.g. --cpu-prof, --inspect). */
   nodeArgs?: string[];
@@ -96,10 +103,17 @@ export class QuantumButlerClient {
   }
 
   static async spawn(opts: SpawnOptions = {}): Promise<QuantumButlerClient> {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.cliPath ?? defaultCliPath(), '--stdio', ...(opts.args ?? [])], {
+    const node = opts.node ?? defaultNodeBinary();
+    const child = spawn(node, [...(opts.nodeArgs ?? []), opts.cliPath ?? defaultCliPath(), '--stdio', ...(opts.args ?? [])], {
       stdio: ['pipe', 'pipe', opts.stderr ?? 'inherit'],
       env: opts.env ?? process.env,
     });
+    // A binary that cannot start (not on PATH, not executable) fails spawn with its reason.
+    const started = new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (err) => reject(new Error(`Cannot start the sidecar with Node binary '${node}': ${err.message}`, { cause: err })));
+    });
+    await started;
     const listeners = new Set<(e: ProvenanceEvent) => void>();
     const reader = new EventTapReader(new StreamMessageReader(child.stdout!), ProvenanceNotification.method, (e) => {
       for (const l of listeners) l(e as ProvenanceEvent);

@@ -2,16 +2,16 @@
 
     from quantum_butler import Client, QuantumBackedButler
 
-    with Client() as client:                  # spawns `node dist/src/cli.js --stdio`
+    with Client() as client:                  # spawns the sidecar (quantum-butler --stdio)
         butler = QuantumBackedButler.initialize(client, quantum.to_simple().model_dump())
         ...
 """
-from .butler import Client, DatasetRefURIs, DeferredDatasetHandle, QuantumBackedButler, decode_payload
+from .butler import Client, DatasetRefURIs, DeferredDatasetHandle, QuantumBackedButler, RefKeyedDict, decode_payload
 from . import errors as _errors
-from .errors import *  # noqa: F401,F403 (every error class; errors.__all__ lists them once)
+from .errors import *  # noqa: F401,F403 (every exception class; errors.__all__ lists them)
 from .dimensions import DimensionGroup, DimensionUniverse, default_universe
 from .refs import DATASET_ID_NAMESPACE, dataset_id, dataset_id_seed, dataset_type, make_ref, ref_id, serialized_quantum
-from .rpc import PROTOCOL_VERSION, Connection, RequestFuture, default_cli_path, default_node_path
+from .rpc import PROTOCOL_VERSION, Connection, RequestFuture, default_cli_path, default_node_path, find_cli
 from .repository import Repository
 from .store import Store, StoreTransaction, StoreValue
 
@@ -23,6 +23,7 @@ __all__ = [
     "QuantumBackedButler",
     "DeferredDatasetHandle",
     "DatasetRefURIs",
+    "RefKeyedDict",
     "RequestFuture",
     "Repository",
     "Store",
@@ -42,5 +43,6 @@ __all__ = [
     "PROTOCOL_VERSION",
     "default_cli_path",
     "default_node_path",
+    "find_cli",
     "__version__",
 ] + list(_errors.__all__)

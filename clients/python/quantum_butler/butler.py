@@ -25,21 +25,29 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping as _MappingABC
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 from .dimensions import DimensionUniverse
 from .errors import MessageTooLargeError, QuantumButlerError
+from .options import host_path, reject_unknown, store_spec, strict_keys
 from .refs import ref_id
 from .rpc import Connection
+from .types import DatasetRef, Literal, NativeProvenance, PutResult, QuantumProvenanceData, RefLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from .store import Store
 
-__all__ = ["Client", "QuantumBackedButler", "DeferredDatasetHandle", "DatasetRefURIs", "decode_payload"]
+__all__ = ["Client", "QuantumBackedButler", "DeferredDatasetHandle", "DatasetRefURIs", "RefKeyedDict", "decode_payload"]
 
 _log = logging.getLogger("quantum_butler")
 
-RefLike = Union[str, uuid.UUID, Mapping[str, Any], Any]
+V = TypeVar("V")
+
+# A quantum's keys (daf_butler SerializedQuantum, or the sidecar's compact form with flat lists).
+_QUANTUM_FIELDS = (
+    "task_name", "data_id", "dataset_type_mapping", "dataset_types", "init_inputs", "inputs", "outputs",
+    "dimension_records", "datastore_records",
+)
 
 # Built-in storage classes whose values are not JSON (see src/model/builtin-storage-classes.ts).
 _BUILTIN_KINDS = {"Text": "text", "Bytes": "bytes"}
@@ -94,6 +102,54 @@ class DatasetRefURIs(NamedTuple):
 
     primaryURI: Optional[str]
     componentURIs: Dict[str, str]
+
+
+class RefKeyedDict(Mapping[Any, V]):
+    """A mapping keyed by the refs given, as daf_butler's ``stored_many`` returns ``dict[DatasetRef, bool]``.
+
+    Iterating yields the ref objects in the order given (dicts included, though dicts are not
+    hashable); lookup takes any form of the same ref (the object, its dict, its id or UUID).
+    ``by_id()`` is the plain ``{id: value}`` dict.
+    """
+
+    def __init__(self, items: Iterable[Tuple[Any, V]]):
+        self._refs: Dict[str, Any] = {}
+        self._values: Dict[str, V] = {}
+        for ref, value in items:
+            key = ref_id(ref)
+            self._refs.setdefault(key, ref)
+            self._values[key] = value
+
+    def __getitem__(self, ref: Any) -> V:
+        return self._values[ref_id(ref)]
+
+    def __contains__(self, ref: object) -> bool:
+        try:
+            return ref_id(ref) in self._values
+        except (TypeError, ValueError):
+            return False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._refs.values())
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def by_id(self) -> Dict[str, V]:
+        return dict(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RefKeyedDict):
+            return self._values == other._values
+        if isinstance(other, Mapping):
+            try:
+                return self._values == {ref_id(k): v for k, v in other.items()}
+            except (TypeError, ValueError):
+                return False
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return "RefKeyedDict(%r)" % (self._values,)
 
 
 class Client:
@@ -162,7 +218,7 @@ class Client:
         datastore_name: Optional[str] = None,
         session_id: Optional[str] = None,
         quantum_id: Optional[str] = None,
-        dataset_types: Optional[Sequence[Mapping[str, Any]]] = None,
+        dataset_types: Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None] = None,
         storage_classes: Optional[Mapping[str, Any]] = None,
         notifications: Optional[Sequence[str]] = None,
         strict_deferred: Optional[bool] = None,
@@ -172,37 +228,39 @@ class Client:
         provenance_file: Optional[str] = None,
         dimensions: Any = None,
         timeout: Optional[float] = None,
-        **extra: Any,
+        **unknown: Any,
     ) -> "QuantumBackedButler":
         """``session/open``: give exactly one of ``quantum`` (SerializedQuantum) or ``predicted``.
 
         Sessions naming the same ``datastore_name`` share one in-memory datastore;
         without a name the datastore is private to the session. ``store``
         (``{"kind": "memory"|"sqlite"|"file", "path": ...}``), ``mount``
-        (``{"prefix", "over"}``) and ``repository`` (``{"root", "recordsFile"}``) are
-        passed as they are, as is any further camelCase ``session/open`` parameter.
-        ``notifications`` picks the streams: ``provenance``, ``progress``, ``store``.
-        ``provenance_file`` (an absolute path) receives the provenance document however
-        the session ends, even if this process dies without closing it. ``dimensions``
-        is the session's universe: a daf_butler dimensions config (a dict, or a daf_butler
-        ``DimensionUniverse``, whose ``dimensionConfig`` is sent), a
-        :class:`~quantum_butler.dimensions.DimensionUniverse`, or ``{"namespace", "version"}``;
-        default: the repository's, else daf_butler's default universe.
+        (``{"prefix", "over"}``) and ``repository`` (``{"root", "records_file"}``) are
+        checked key by key (snake_case, or the camelCase wire names). ``notifications``
+        picks the streams: ``provenance``, ``progress``, ``store``. ``provenance_file``
+        receives the provenance document however the session ends, even if this process
+        dies without closing it. ``dimensions`` is the session's universe: a daf_butler
+        dimensions config (a dict, or a daf_butler ``DimensionUniverse``, whose
+        ``dimensionConfig`` is sent), a :class:`~quantum_butler.dimensions.DimensionUniverse`,
+        or ``{"namespace", "version"}``; default: the repository's, else daf_butler's default
+        universe. Paths (``provenance_file``, a store's ``path``, the repository's ``root``
+        and ``records_file``) are absolute or relative to this process's working directory.
+        An unknown keyword raises TypeError naming the accepted ones.
         """
+        reject_unknown("open_session()", unknown, _OPEN_SESSION_KEYWORDS)
         params: Dict[str, Any] = {}
         if datastore_name is not None:
             params["datastore"] = {"kind": "memory", "name": datastore_name}
         if quantum is not None:
-            dump = getattr(quantum, "model_dump", None)
-            params["quantum"] = dump(mode="json") if callable(dump) else quantum
+            params["quantum"] = _quantum_param(quantum)
         if predicted is not None:
-            params["predicted"] = predicted
+            params["predicted"] = dict(predicted)
         if session_id is not None:
             params["sessionId"] = session_id
         if quantum_id is not None:
             params["quantumId"] = str(quantum_id)
         if dataset_types is not None:
-            params["datasetTypes"] = list(dataset_types)
+            params["datasetTypes"] = _dataset_types_param(dataset_types)
         if storage_classes is not None:
             params["storageClasses"] = dict(storage_classes)
         if notifications is not None:
@@ -210,16 +268,23 @@ class Client:
         if strict_deferred is not None:
             params["strictDeferred"] = bool(strict_deferred)
         if store is not None:
-            params["store"] = dict(store)
+            params["store"] = store_spec("store", store)
         if mount is not None:
-            params["mount"] = dict(mount)
+            m = strict_keys("mount", mount, ("prefix", "over"))
+            if "over" in m:
+                m["over"] = store_spec("mount['over']", m["over"])
+            params["mount"] = m
         if repository is not None:
-            params["repository"] = dict(repository)
+            r = strict_keys("repository", repository, ("root", "records_file"))
+            if "root" in r:
+                r["root"] = host_path(r["root"])
+            if "recordsFile" in r:
+                r["recordsFile"] = host_path(r["recordsFile"])
+            params["repository"] = r
         if provenance_file is not None:
-            params["provenanceFile"] = str(provenance_file)
+            params["provenanceFile"] = host_path(provenance_file)
         if dimensions is not None:
             params["dimensions"] = _dimensions_param(dimensions)
-        params.update(extra)
         info = self.connection.request("session/open", params, timeout=timeout)
         return QuantumBackedButler(self, info, storage_classes=storage_classes)
 
@@ -304,7 +369,7 @@ class QuantumBackedButler:
         self.timeout: Optional[float] = None
         self._storage_classes = dict(storage_classes or {})
         self._closed = False
-        self._final_provenance: Optional[Dict[str, Any]] = None
+        self._final_provenance: Optional[NativeProvenance] = None
         self._dimensions: Optional[DimensionUniverse] = None
 
     # ----------------------------------------------------------------- construction
@@ -336,31 +401,59 @@ class QuantumBackedButler:
         client_or_conn: Union[Client, Connection],
         predicted_inputs: Iterable[RefLike],
         predicted_outputs: Iterable[RefLike],
-        *,
+        dimensions: Any = None,
         datastore_records: Optional[Mapping[str, Any]] = None,
-        dataset_types: Optional[Sequence[Mapping[str, Any]]] = None,
+        *,
+        dataset_types: Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None] = None,
+        refs: Iterable[RefLike] = (),
         task_name: Optional[str] = None,
         data_id: Optional[Mapping[str, Any]] = None,
         datastore_name: Optional[str] = None,
         **options: Any,
     ) -> "QuantumBackedButler":
-        """Open a session from predicted refs (full ref dicts, as ``put`` checks them).
+        """Open a session from predicted inputs and outputs, in daf_butler's argument order.
 
-        Other keyword arguments are those of :meth:`Client.open_session`.
+        As in daf_butler, ``predicted_inputs`` and ``predicted_outputs`` may be dataset ids
+        (str or UUID). The sidecar checks every ``put`` against the full predicted ref, so an
+        id is resolved here against ``refs`` (full refs: daf_butler DatasetRefs, their
+        ``to_simple()`` dicts, or compact dicts naming their dataset type); ``dataset_types``
+        is daf_butler's mapping of name to dataset type (or a list), which defines the types
+        refs name. Full refs may also be given directly. ``dimensions`` is the
+        universe (see :meth:`Client.open_session`), ``datastore_records`` daf_butler's records
+        by datastore name. Other keyword arguments are those of :meth:`Client.open_session`.
         """
+        types = _dataset_types_by_name(dataset_types)
+        known: Dict[str, Dict[str, Any]] = {}
+        for r in refs:
+            arg = _ref_arg(r)
+            known[arg["id"]] = arg
+
+        def resolve(ref: RefLike, role: str) -> Dict[str, Any]:
+            arg = _ref_arg(ref)
+            if len(arg) == 1:  # an id alone
+                if arg["id"] not in known:
+                    raise ValueError(
+                        "predicted %s %s is an id without a ref: pass its full ref in refs= (the sidecar "
+                        "checks put against the predicted type, data ID and run)" % (role, arg["id"])
+                    )
+                arg = known[arg["id"]]
+            return arg
+
         predicted: Dict[str, Any] = {
-            "inputs": [_ref_arg(r) for r in predicted_inputs],
-            "outputs": [_ref_arg(r) for r in predicted_outputs],
+            "inputs": [resolve(r, "input") for r in predicted_inputs],
+            "outputs": [resolve(r, "output") for r in predicted_outputs],
         }
         if datastore_records is not None:
             predicted["datastoreRecords"] = dict(datastore_records)
-        if dataset_types is not None:
-            predicted["datasetTypes"] = list(dataset_types)
+        if types:
+            predicted["datasetTypes"] = list(types.values())
         if task_name is not None:
             predicted["taskName"] = task_name
         if data_id is not None:
             predicted["dataId"] = dict(data_id)
-        return Client.wrap(client_or_conn).open_session(predicted=predicted, datastore_name=datastore_name, **options)
+        return Client.wrap(client_or_conn).open_session(
+            predicted=predicted, datastore_name=datastore_name, dimensions=dimensions, **options
+        )
 
     # ----------------------------------------------------------------- plumbing
 
@@ -471,7 +564,7 @@ class QuantumBackedButler:
         """
         params = {
             "refs": [_ref_arg(r) for r in refs],
-            "destination": os.path.abspath(str(destination)),
+            "destination": host_path(destination),
             "transfer": transfer,
             "preservePath": bool(preserve_path),
             "overwrite": bool(overwrite),
@@ -491,7 +584,7 @@ class QuantumBackedButler:
         refs = [_ref_arg(r) for r in refs]
         if not refs:
             raise ValueError("Requested Zip file with no contents.")
-        params = {"refs": refs, "destination": os.path.abspath(str(destination)), "overwrite": bool(overwrite)}
+        params = {"refs": refs, "destination": host_path(destination), "overwrite": bool(overwrite)}
         return self._call("butler/retrieveArtifactsZip", params, timeout)["path"]
 
     def get(
@@ -514,9 +607,9 @@ class QuantumBackedButler:
         return self._read("butler/get", params, timeout, progress)
 
     def get_to_file(self, ref: RefLike, destination: str, *, parameters=None, storageClass=None, component=None, timeout=None) -> Dict[str, Any]:
-        """Have the sidecar write the dataset's bytes to ``destination`` (absolute path); returns the result."""
+        """Have the sidecar write the dataset's bytes to ``destination``; returns the result."""
         params = _read_options({"ref": _ref_arg(ref)}, parameters, storageClass, component)
-        params.update({"as": "file", "destination": os.path.abspath(destination)})
+        params.update({"as": "file", "destination": host_path(destination)})
         return self._call("butler/get", params, timeout)
 
     def getDeferred(
@@ -540,9 +633,12 @@ class QuantumBackedButler:
         """Does the dataset exist? Records a predicted input as available or missing."""
         return bool(self._call("butler/stored", {"ref": _ref_arg(ref)}, timeout)["stored"])
 
-    def stored_many(self, refs: Iterable[RefLike], *, timeout: Optional[float] = None) -> Dict[str, bool]:
-        """Bulk :meth:`stored`: dataset id → bool."""
-        return dict(self._call("butler/storedMany", {"refs": [_ref_arg(r) for r in refs]}, timeout)["stored"])
+    def stored_many(self, refs: Iterable[RefLike], *, timeout: Optional[float] = None) -> "RefKeyedDict[bool]":
+        """Bulk :meth:`stored`, keyed by the refs given (as daf_butler's ``dict[DatasetRef, bool]``):
+        ``result[ref]`` takes the ref object, its dict or its id; ``result.by_id()`` is ``{id: bool}``."""
+        given = list(refs)
+        stored = self._call("butler/storedMany", {"refs": [_ref_arg(r) for r in given]}, timeout)["stored"]
+        return RefKeyedDict((r, bool(stored[ref_id(r)])) for r in given)
 
     def markInputUnused(self, ref: RefLike, reason: Optional[str] = None, *, timeout: Optional[float] = None) -> str:
         """Declare that a predicted input was not really used; returns the input's new state."""
@@ -559,7 +655,7 @@ class QuantumBackedButler:
         provenance: Optional[Any] = None,
         timeout: Optional[float] = None,
         progress: Optional[Callable[[Any], None]] = None,
-    ) -> Dict[str, Any]:
+    ) -> DatasetRef:
         """Write a predicted output; returns the stored ref (as the sidecar resolved it).
 
         ``bytes`` travel base64, ``str`` as text, anything else as JSON. Bytes or text over
@@ -577,7 +673,7 @@ class QuantumBackedButler:
         provenance: Optional[Mapping[str, Any]] = None,
         timeout: Optional[float] = None,
         progress: Optional[Callable[[Any], None]] = None,
-    ) -> Dict[str, Any]:
+    ) -> PutResult:
         """As :meth:`put`, returning the whole result: ``{ref, size, sha256, uri, alreadyStored}``."""
         limit = self.connection.max_inline_bytes
         temp: Optional[str] = None
@@ -612,9 +708,9 @@ class QuantumBackedButler:
             if temp is not None:
                 _remove_quietly(temp)  # still there if the put failed
 
-    def put_file(self, path: str, ref: RefLike, *, mode: str = "copy", timeout: Optional[float] = None, progress=None) -> Dict[str, Any]:
+    def put_file(self, path: str, ref: RefLike, *, mode: str = "copy", timeout: Optional[float] = None, progress=None) -> PutResult:
         """Put the bytes of a file on the sidecar's host (``mode``: copy, move or link)."""
-        payload = {"encoding": "file", "path": os.path.abspath(path), "mode": mode}
+        payload = {"encoding": "file", "path": host_path(path), "mode": mode}
         return self.put_payload(payload, ref, timeout=timeout, progress=progress)
 
     def put_payload(
@@ -625,7 +721,7 @@ class QuantumBackedButler:
         provenance: Optional[Mapping[str, Any]] = None,
         timeout: Optional[float] = None,
         progress: Optional[Callable[[Any], None]] = None,
-    ) -> Dict[str, Any]:
+    ) -> PutResult:
         """``butler/put`` with an explicit wire payload."""
         params: Dict[str, Any] = {"ref": _ref_arg(ref), "payload": dict(payload)}
         if provenance is not None:
@@ -683,9 +779,19 @@ class QuantumBackedButler:
         result = self._call("butler/exportPredictedRecords", {"refs": [_ref_arg(r) for r in refs]}, timeout)
         return dict(result.get("records") or {})
 
-    def extract_provenance_data(self, format: str = "daf_butler", *, timeout: Optional[float] = None) -> Dict[str, Any]:
-        """Provenance so far: daf_butler QuantumProvenanceData fields (default), ``format='native'``,
-        ``'prov'`` (a W3C PROV-JSON document) or ``'openlineage'`` (a list of START and COMPLETE RunEvents)."""
+    @overload
+    def extract_provenance_data(self, format: Literal["daf_butler"] = ..., *, timeout: Optional[float] = None) -> QuantumProvenanceData: ...
+
+    @overload
+    def extract_provenance_data(self, format: Literal["native"], *, timeout: Optional[float] = None) -> NativeProvenance: ...
+
+    @overload
+    def extract_provenance_data(self, format: Literal["prov", "openlineage"], *, timeout: Optional[float] = None) -> Any: ...
+
+    def extract_provenance_data(self, format: str = "daf_butler", *, timeout: Optional[float] = None) -> Any:
+        """Provenance so far: daf_butler QuantumProvenanceData fields (default), ``format='native'``
+        (the sidecar's document), ``'prov'`` (a W3C PROV-JSON document) or ``'openlineage'`` (a list of
+        START and COMPLETE RunEvents)."""
         return self._call("butler/extractProvenance", {"format": format}, timeout)
 
     def metrics(self, reset: bool = False, *, timeout: Optional[float] = None) -> Dict[str, Any]:
@@ -722,7 +828,7 @@ class QuantumBackedButler:
     def closed(self) -> bool:
         return self._closed
 
-    def close(self, *, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
+    def close(self, *, timeout: Optional[float] = None) -> Optional[NativeProvenance]:
         """Close the session; returns its final native provenance (None if it was already closed)."""
         if self._closed:
             return self._final_provenance
@@ -822,3 +928,48 @@ def _remove_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+_OPEN_SESSION_KEYWORDS = (
+    "quantum", "predicted", "datastore_name", "session_id", "quantum_id", "dataset_types", "storage_classes",
+    "notifications", "strict_deferred", "store", "mount", "repository", "provenance_file", "dimensions", "timeout",
+)
+
+
+def _quantum_param(quantum: Any) -> Dict[str, Any]:
+    """A quantum for the wire: a pydantic model dumped, a dict checked key by key (snake_case accepted)."""
+    dump = getattr(quantum, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    to_simple = getattr(quantum, "to_simple", None)  # a daf_butler Quantum
+    if callable(to_simple):
+        return _quantum_param(to_simple())
+    return strict_keys("quantum", quantum, _QUANTUM_FIELDS)
+
+
+def _dataset_types_by_name(dataset_types: Any) -> Dict[str, Dict[str, Any]]:
+    """daf_butler's ``Mapping[str, DatasetType]`` (or a list of types) as name → SerializedDatasetType dict."""
+    if dataset_types is None:
+        return {}
+    items = dataset_types.values() if isinstance(dataset_types, _MappingABC) else dataset_types
+    out: Dict[str, Dict[str, Any]] = {}
+    for dt in items:
+        simple = _simple(dt)
+        out[simple["name"]] = simple
+    return out
+
+
+def _dataset_types_param(dataset_types: Any) -> List[Dict[str, Any]]:
+    return list(_dataset_types_by_name(dataset_types).values())
+
+
+def _simple(obj: Any) -> Dict[str, Any]:
+    """A daf_butler object's serialized dict (``to_simple()``), or the dict itself."""
+    to_simple = getattr(obj, "to_simple", None)
+    if callable(to_simple):
+        obj = to_simple()
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    return dict(obj)
+

@@ -44,6 +44,33 @@ __all__ = [
     "DimensionValueError",
     "InconsistentUniverseError",
     "FileExistsButlerError",
+    "PayloadTooLargeError",
+    "TooManySessionsError",
+    "DatasetAlreadyStoredError",
+    "UnknownStorageClassError",
+    "UnknownComponentError",
+    "SessionConflictError",
+    "DeferredHandleNotFoundError",
+    "InvalidKeyError",
+    "TransactionNotFoundError",
+    "IOFailureError",
+    "CannotPruneInputError",
+    "InvalidValueError",
+    "ReadOnlyStoreError",
+    "UnknownDatasetTypeError",
+    "NotPredictedInputError",
+    "RepositoryError",
+    "ConflictingDefinitionError",
+    "RegistrySchemaMissingError",
+    "RegistrySchemaMismatchError",
+    "ParseError",
+    "FramingError",
+    "InvalidRequestError",
+    "UnsupportedProtocolVersionError",
+    "ServerNotInitializedError",
+    "ShutdownInProgressError",
+    "AlreadyInitializedError",
+    "InternalError",
     "SidecarDied",
     "RequestTimeout",
     "ProtocolError",
@@ -206,7 +233,121 @@ class InconsistentUniverseError(QuantumButlerError):
     """Refs or a repository from another dimension universe (daf_butler's InconsistentUniverseError)."""
 
 
-#: data.kind → exception class. Kinds not listed here map to QuantumButlerError.
+class PayloadTooLargeError(QuantumButlerError):
+    """A value over the sidecar's ``maxInlineBytes`` asked for inline (send or read it as a file)."""
+
+    @property
+    def max_inline_bytes(self) -> Optional[int]:
+        value = self.data.get("maxInlineBytes")
+        return value if isinstance(value, int) else None
+
+
+class TooManySessionsError(QuantumButlerError):
+    """The sidecar's session limit is reached; retrying after a session closes may succeed."""
+
+
+class DatasetAlreadyStoredError(QuantumButlerError, FileExistsError):
+    """The output is already stored with different content."""
+
+
+class UnknownStorageClassError(QuantumButlerError, KeyError):
+    """A storage class the session does not know (daf_butler's StorageClassFactory raises KeyError)."""
+
+
+class UnknownComponentError(QuantumButlerError, KeyError):
+    """A component the storage class does not have."""
+
+
+class SessionConflictError(QuantumButlerError):
+    """Re-opening a session id with different parameters."""
+
+
+class DeferredHandleNotFoundError(QuantumButlerError, LookupError):
+    """A deferred handle that does not exist (never issued, or its session closed)."""
+
+
+class InvalidKeyError(QuantumButlerError, ValueError):
+    """store/*: a key that is not a valid store key."""
+
+
+class TransactionNotFoundError(QuantumButlerError, LookupError):
+    """store/*: no open transaction has this id."""
+
+
+class IOFailureError(QuantumButlerError, OSError):
+    """The sidecar's file system failed (disk full, permissions...); retrying may succeed."""
+
+
+class CannotPruneInputError(QuantumButlerError, ValueError):
+    """pruneDatasets on a predicted input (only written outputs can be pruned)."""
+
+
+class InvalidValueError(QuantumButlerError, ValueError):
+    """A value that cannot be stored (not JSON, not of the storage class's kind)."""
+
+
+class ReadOnlyStoreError(QuantumButlerError, PermissionError):
+    """A write to a read-only store (the backing store of a mount)."""
+
+
+class UnknownDatasetTypeError(QuantumButlerError, KeyError):
+    """A dataset type the session or repository does not know (daf_butler's MissingDatasetTypeError is a KeyError)."""
+
+
+class NotPredictedInputError(QuantumButlerError, LookupError):
+    """A read of a dataset that is not among the quantum's predicted inputs."""
+
+
+class RepositoryError(QuantumButlerError, RuntimeError):
+    """A repository that cannot be used: missing, not a repository, or already there on create."""
+
+
+class ConflictingDefinitionError(QuantumButlerError):
+    """A definition (dataset type, run) that differs from the registered one (daf_butler's ConflictingDefinitionError)."""
+
+
+class RegistrySchemaMissingError(RegistrySchemaError):
+    """The registry has no schema where the repository says it is."""
+
+
+class RegistrySchemaMismatchError(RegistrySchemaError):
+    """The registry's schema version is not the sidecar's."""
+
+
+class ParseError(QuantumButlerError, ValueError):
+    """-32700: the sidecar could not parse a message."""
+
+
+class FramingError(ParseError):
+    """A header the sidecar could not read; the stream is lost and the sidecar exits."""
+
+
+class InvalidRequestError(QuantumButlerError, ValueError):
+    """-32600: not a valid JSON-RPC request."""
+
+
+class UnsupportedProtocolVersionError(QuantumButlerError, ValueError):
+    """``initialize`` asked for a protocol version the sidecar does not speak (``data["supported"]``)."""
+
+
+class ServerNotInitializedError(QuantumButlerError):
+    """A request before ``initialize`` completed."""
+
+
+class ShutdownInProgressError(QuantumButlerError):
+    """A request after ``shutdown``."""
+
+
+class AlreadyInitializedError(QuantumButlerError):
+    """A second ``initialize``."""
+
+
+class InternalError(QuantumButlerError, RuntimeError):
+    """-32603: a bug in the sidecar (its stderr has the stack)."""
+
+
+#: data.kind → exception class: one class per kind of protocol/errors.ts (test_error_classes checks
+#: it). A kind added to the sidecar later, unknown to this client, maps to QuantumButlerError.
 ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "DatasetNotFound": DatasetNotFoundError,
     "NotPredictedOutput": NotPredictedOutputError,
@@ -224,13 +365,38 @@ ERROR_CLASSES: Dict[str, Type[QuantumButlerError]] = {
     "StoreBusy": StoreBusyError,
     "MessageTooLarge": MessageTooLargeError,
     "RegistryUnavailable": RegistryUnavailableError,
-    "RegistrySchemaMissing": RegistrySchemaError,
-    "RegistrySchemaMismatch": RegistrySchemaError,
+    "RegistrySchemaMissing": RegistrySchemaMissingError,
+    "RegistrySchemaMismatch": RegistrySchemaMismatchError,
     "ChecksumMismatch": ChecksumMismatchError,
     "DimensionNameError": DimensionNameError,
     "DimensionValueError": DimensionValueError,
     "InconsistentUniverse": InconsistentUniverseError,
     "FileExists": FileExistsButlerError,
+    "PayloadTooLarge": PayloadTooLargeError,
+    "TooManySessions": TooManySessionsError,
+    "DatasetAlreadyStored": DatasetAlreadyStoredError,
+    "UnknownStorageClass": UnknownStorageClassError,
+    "UnknownComponent": UnknownComponentError,
+    "SessionConflict": SessionConflictError,
+    "DeferredHandleNotFound": DeferredHandleNotFoundError,
+    "InvalidKey": InvalidKeyError,
+    "TransactionNotFound": TransactionNotFoundError,
+    "IOFailure": IOFailureError,
+    "CannotPruneInput": CannotPruneInputError,
+    "InvalidValue": InvalidValueError,
+    "ReadOnlyStore": ReadOnlyStoreError,
+    "UnknownDatasetType": UnknownDatasetTypeError,
+    "NotPredictedInput": NotPredictedInputError,
+    "RepositoryError": RepositoryError,
+    "ConflictingDefinition": ConflictingDefinitionError,
+    "ParseError": ParseError,
+    "FramingError": FramingError,
+    "InvalidRequest": InvalidRequestError,
+    "UnsupportedProtocolVersion": UnsupportedProtocolVersionError,
+    "ServerNotInitialized": ServerNotInitializedError,
+    "ShutdownInProgress": ShutdownInProgressError,
+    "AlreadyInitialized": AlreadyInitializedError,
+    "InternalError": InternalError,
 }
 
 # Codes that identify a class even when data.kind is absent (e.g. errors made by the
@@ -239,6 +405,10 @@ _CODE_CLASSES: Dict[int, Type[QuantumButlerError]] = {
     METHOD_NOT_FOUND: MethodNotFoundError,
     INVALID_PARAMS: InvalidParamsError,
     REQUEST_CANCELLED: RequestCancelledError,
+    PARSE_ERROR: ParseError,
+    INVALID_REQUEST: InvalidRequestError,
+    INTERNAL_ERROR: InternalError,
+    SERVER_NOT_INITIALIZED: ServerNotInitializedError,
 }
 
 

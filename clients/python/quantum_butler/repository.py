@@ -10,8 +10,10 @@ import base64
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from .butler import Client, decode_payload
+from .options import host_path, strict_keys
 from .refs import ref_id
 from .rpc import Connection
+from .types import DataId, DatasetRef, MadeQuantum, RefLike, RefsByType
 
 Document = Union[str, Mapping[str, Any]]
 
@@ -28,7 +30,8 @@ def _payload(obj: Any) -> Dict[str, Any]:
 class Repository:
     def __init__(self, client_or_conn: Union[Client, Connection], root: str, *, timeout: Optional[float] = None):
         self.client = Client.wrap(client_or_conn)
-        self.root = str(root)
+        #: Absolute: a relative root is resolved against this process's working directory.
+        self.root = host_path(root)
         self.timeout = timeout
 
     @classmethod
@@ -70,14 +73,14 @@ class Repository:
 
     def put_file(self, path: str, dataset_type: str, data_id: Mapping[str, Any], run: str, *, mode: str = "copy") -> Dict[str, Any]:
         """Store the bytes of a file on the sidecar's host (``mode``: copy or move)."""
-        payload = {"encoding": "file", "path": str(path), "mode": mode}
+        payload = {"encoding": "file", "path": host_path(path), "mode": mode}
         return self._call("repository/put", {"datasetType": dataset_type, "dataId": dict(data_id), "run": run, "payload": payload})
 
-    def get(self, ref: Any, **params: Any) -> Any:
+    def get(self, ref: RefLike, **params: Any) -> Any:
         """The dataset's value (json → object, text → str, base64 → bytes)."""
         return decode_payload(self._call("repository/get", {"ref": {"id": ref_id(ref)}, **params})["payload"])
 
-    def query_datasets(self, dataset_type: Optional[str] = None, *, run: Optional[str] = None, data_id: Optional[Mapping[str, Any]] = None) -> List[Dict[str, Any]]:
+    def query_datasets(self, dataset_type: Optional[str] = None, *, run: Optional[str] = None, data_id: Optional[DataId] = None) -> List[DatasetRef]:
         params: Dict[str, Any] = {}
         if dataset_type is not None:
             params["datasetType"] = dataset_type
@@ -87,28 +90,32 @@ class Repository:
             params["dataId"] = dict(data_id)
         return list(self._call("repository/queryDatasets", params)["refs"])
 
-    def export_records(self, refs: Iterable[Any]) -> Dict[str, Any]:
+    def export_records(self, refs: Iterable[RefLike]) -> Dict[str, Any]:
         return self._call("repository/exportRecords", {"refs": [{"id": ref_id(r)} for r in refs]})["records"]
 
     def make_quantum(
         self,
         task_name: str,
-        inputs: Iterable[Any],
-        outputs: Iterable[Mapping[str, Any]],
+        inputs: Union[RefsByType, Iterable[RefLike]],
+        outputs: Union[RefsByType, Iterable[Mapping[str, Any]]],
         *,
-        init_inputs: Iterable[Any] = (),
-        data_id: Optional[Mapping[str, Any]] = None,
+        init_inputs: Union[RefsByType, Iterable[RefLike]] = (),
+        data_id: Optional[DataId] = None,
         include_records: bool = True,
-    ) -> Dict[str, Any]:
-        """A SerializedQuantum for ``session/open`` plus its output refs: ``{quantum, outputs}``.
+    ) -> MadeQuantum:
+        """A SerializedQuantum for ``initialize`` plus its output refs: ``{quantum, outputs}``.
 
-        ``outputs`` are ``{"datasetType", "dataId", "run"}`` (optionally ``idGenerationMode``).
+        ``inputs`` and ``init_inputs`` are stored refs (or ids), grouped by dataset type name as
+        :func:`~quantum_butler.refs.serialized_quantum` takes them (``{"raw": raws}``) or in one
+        list. ``outputs`` are grouped the same way, each a ref (from ``make_ref``) or
+        ``{"data_id", "run"}`` (optionally ``id_generation_mode``); or one list of
+        ``{"dataset_type", "data_id", "run"}``.
         """
         params: Dict[str, Any] = {
             "taskName": task_name,
-            "inputs": [{"id": ref_id(r)} for r in inputs],
-            "initInputs": [{"id": ref_id(r)} for r in init_inputs],
-            "outputs": [dict(o) for o in outputs],
+            "inputs": [{"id": ref_id(r)} for r in _flatten_refs(inputs)],
+            "initInputs": [{"id": ref_id(r)} for r in _flatten_refs(init_inputs)],
+            "outputs": _output_specs(outputs),
             "includeRecords": include_records,
         }
         if data_id is not None:
@@ -126,11 +133,11 @@ class Repository:
     ) -> Dict[str, Any]:
         """Import the results of executed quanta in one transaction; returns the report.
 
-        Each quantum and provenance document is given inline (a mapping) or as an absolute
-        path to a JSON file on the sidecar's host (cheaper for large batches). ``progress``
+        Each quantum and provenance document is given inline (a mapping) or as the path of a
+        JSON file (cheaper for large batches; relative to this process's working directory). ``progress``
         receives the ``$/progress`` values while the sidecar works.
         """
-        params: Dict[str, Any] = {"quanta": list(quanta), "provenance": list(provenance), "dryRun": dry_run}
+        params: Dict[str, Any] = {"quanta": [_document(d) for d in quanta], "provenance": [_document(d) for d in provenance], "dryRun": dry_run}
         token = self.client.progress_token(progress) if progress is not None else None
         if token is not None:
             params["workDoneToken"] = token
@@ -140,7 +147,7 @@ class Repository:
             if token is not None:
                 self.client.release_progress_token(token)
 
-    def lineage(self, ref: Any, direction: str = "up", depth: Optional[int] = None) -> Dict[str, Any]:
+    def lineage(self, ref: RefLike, direction: str = "up", depth: Optional[int] = None) -> Dict[str, Any]:
         params: Dict[str, Any] = {"datasetId": ref_id(ref), "direction": direction}
         if depth is not None:
             params["depth"] = depth
@@ -155,3 +162,61 @@ class Repository:
     def provenance(self, quantum_id: str, format: str = "native") -> Any:
         """A stored quantum's provenance: ``native``, ``daf_butler``, ``prov`` or ``openlineage``."""
         return self._call("repository/provenance", {"quantumId": str(quantum_id), "format": format})
+
+
+def _document(doc: Any) -> Any:
+    """An inline document as it is; a path made absolute."""
+    if isinstance(doc, Mapping):
+        return doc
+    return host_path(doc)
+
+
+def _flatten_refs(refs: Any) -> List[Any]:
+    """Refs grouped by dataset type name (``{"raw": [r1, r2]}`` or ``{"bias": r}``), or one list."""
+    if isinstance(refs, Mapping) and not _is_ref_mapping(refs):
+        out: List[Any] = []
+        for group in refs.values():
+            out.extend(_as_list(group))
+        return out
+    return list(refs)
+
+
+def _is_ref_mapping(obj: Mapping[str, Any]) -> bool:
+    return "id" in obj
+
+
+def _as_list(group: Any) -> List[Any]:
+    if isinstance(group, (str, Mapping)) or not isinstance(group, Iterable):
+        return [group]
+    return list(group)
+
+
+_OUTPUT_FIELDS = ("dataset_type", "data_id", "run", "id_generation_mode")
+
+
+def _output_specs(outputs: Any) -> List[Dict[str, Any]]:
+    """``repository/makeQuantum`` outputs from a grouping by name or a list of specs."""
+    if not isinstance(outputs, Mapping):
+        return [_output_spec(o, None) for o in outputs]
+    specs: List[Dict[str, Any]] = []
+    for name, group in outputs.items():
+        specs.extend(_output_spec(o, name) for o in _as_list(group))
+    return specs
+
+
+def _output_spec(entry: Any, name: Optional[str]) -> Dict[str, Any]:
+    if not isinstance(entry, Mapping):
+        raise TypeError("an output is a ref or a {data_id, run} dict, not %r" % (entry,))
+    if "id" in entry:  # a ref (make_ref, or a daf_butler SerializedDatasetRef): its type, data ID and run
+        dt = entry.get("datasetType")
+        type_name = dt.get("name") if isinstance(dt, Mapping) else dt
+        data_id = entry.get("dataId")
+        if isinstance(data_id, Mapping) and isinstance(data_id.get("dataId"), Mapping):
+            data_id = data_id["dataId"]  # a SerializedDataCoordinate
+        spec: Dict[str, Any] = {"datasetType": type_name or name, "dataId": dict(data_id or {}), "run": entry.get("run")}
+    else:
+        spec = strict_keys("output", entry, _OUTPUT_FIELDS)
+        spec.setdefault("datasetType", name)
+    if name is not None and spec.get("datasetType") != name:
+        raise ValueError("output of dataset type %r is grouped under %r" % (spec.get("datasetType"), name))
+    return spec

@@ -36,7 +36,7 @@ import subprocess
 import threading
 import time
 import uuid
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import (
     ProtocolError,
@@ -50,6 +50,7 @@ __all__ = [
     "RequestFuture",
     "default_cli_path",
     "default_node_path",
+    "find_cli",
     "PROTOCOL_VERSION",
     "json_default",
     "encode_message",
@@ -66,13 +67,57 @@ _log = logging.getLogger("quantum_butler")
 _MAX_HEADER_LINE = 64 * 1024
 
 
-def default_cli_path() -> str:
-    """``$QUANTUM_BUTLER_CLI``, else the checkout's ``dist/src/cli.js`` next to this package."""
+def _dev_cli_path() -> str:
+    """The checkout's ``dist/src/cli.js`` next to this package (clients/python/quantum_butler)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.normpath(os.path.join(here, "..", "..", "..", "dist", "src", "cli.js"))
+
+
+def find_cli(start: Optional[str] = None) -> Tuple[str, str]:
+    """Find the sidecar's CLI: ``(path, how it was found)``.
+
+    In order: ``$QUANTUM_BUTLER_CLI``; ``quantum-butler`` on ``PATH``; ``node_modules/.bin/quantum-butler``
+    in ``start`` (default: the working directory) or a folder above it (a project that ran
+    ``npm install quantum-butler``); the checkout's ``dist/src/cli.js`` when this package runs
+    from a quantum-butler checkout. npm's links are followed to the JavaScript file, which is
+    run with Node. Raises FileNotFoundError naming every place tried.
+    """
+    tried: List[str] = []
     env = os.environ.get("QUANTUM_BUTLER_CLI")
     if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))  # <repo>/clients/python/quantum_butler
-    return os.path.normpath(os.path.join(here, "..", "..", "..", "dist", "src", "cli.js"))
+        return os.path.abspath(env), "QUANTUM_BUTLER_CLI"
+    tried.append("$QUANTUM_BUTLER_CLI (unset)")
+    on_path = shutil.which("quantum-butler")
+    if on_path:
+        return os.path.realpath(on_path), "PATH (%s)" % on_path
+    tried.append("quantum-butler on PATH")
+    folder = os.path.abspath(start or os.getcwd())
+    while True:
+        candidate = os.path.join(folder, "node_modules", ".bin", "quantum-butler")
+        if os.path.isfile(candidate):
+            return os.path.realpath(candidate), "node_modules/.bin (%s)" % candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    tried.append("node_modules/.bin/quantum-butler from %s upward" % os.path.abspath(start or os.getcwd()))
+    dev = _dev_cli_path()
+    if os.path.isfile(dev):
+        return dev, "development checkout (%s)" % dev
+    tried.append(dev)
+    raise FileNotFoundError(
+        "quantum-butler CLI not found; tried: %s. Install it (`npm install quantum-butler` in this "
+        "project, or globally), set QUANTUM_BUTLER_CLI, or pass cli_path=" % "; ".join(tried)
+    )
+
+
+def default_cli_path() -> str:
+    """The path :func:`find_cli` finds (kept for callers that want only the path); the
+    checkout's ``dist/src/cli.js`` when nothing is found, so the error names it."""
+    try:
+        return find_cli()[0]
+    except FileNotFoundError:
+        return _dev_cli_path()
 
 
 def default_node_path() -> str:
@@ -196,7 +241,7 @@ class Connection:
     Parameters
     ----------
     cli_path:
-        The built CLI (default: ``$QUANTUM_BUTLER_CLI`` or the checkout's ``dist/src/cli.js``).
+        The built CLI (default: what :func:`find_cli` finds; ``cli_source`` says where).
     node:
         The node executable (default: ``$QUANTUM_BUTLER_NODE`` or ``node`` on PATH).
     args:
@@ -241,12 +286,19 @@ class Connection:
         initialize: bool = True,
         initialize_timeout: Optional[float] = 30.0,
     ):
-        self.cli_path = os.path.abspath(cli_path or default_cli_path())
+        if cli_path:
+            found, how = os.path.abspath(cli_path), "cli_path argument"
+        else:
+            found, how = find_cli()
+        #: The CLI run, and how it was found: "cli_path argument", "QUANTUM_BUTLER_CLI",
+        #: "PATH (...)", "node_modules/.bin (...)" or "development checkout (...)".
+        self.cli_path, self.cli_source = found, how
         if not os.path.isfile(self.cli_path):
             raise FileNotFoundError(
-                "quantum-butler CLI not found at %s: run `npm run build` in the quantum-butler checkout, "
-                "or pass cli_path= / set QUANTUM_BUTLER_CLI" % self.cli_path
+                "quantum-butler CLI not found at %s (from %s): run `npm run build` in the quantum-butler checkout, "
+                "or pass cli_path= / set QUANTUM_BUTLER_CLI" % (self.cli_path, how)
             )
+        _log.info("quantum-butler: running %s (found by %s)", self.cli_path, how)
         self.node = node or default_node_path()
         self.argv: List[str] = [self.node, *node_args, self.cli_path, "--stdio", *args]
         self.timeout = timeout

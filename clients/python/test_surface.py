@@ -1,0 +1,189 @@
+"""The Python surface: sidecar discovery, strict keywords and option dicts, the host-relative
+path rule, and daf_butler's call shapes (from_predicted with ids, stored_many keyed by ref,
+make_quantum grouped by dataset type)."""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import unittest
+import uuid
+from unittest import mock
+
+import qb_testutil as tu
+from quantum_butler import QuantumBackedButler, Repository, find_cli, make_ref
+
+
+def setUpModule():
+    tu.require_cli()
+
+
+class FindCliTest(unittest.TestCase):
+    """QUANTUM_BUTLER_CLI, then PATH, then node_modules/.bin upward, then the checkout."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def fake_cli(self, folder: str) -> str:
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "quantum-butler")
+        with open(path, "w") as f:
+            f.write("#!/usr/bin/env node\n")
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+        return path
+
+    def env(self, **extra):
+        env = {k: v for k, v in os.environ.items() if k != "QUANTUM_BUTLER_CLI"}
+        env["PATH"] = os.path.join(self.tmp, "empty-bin")
+        env.update(extra)
+        return mock.patch.dict(os.environ, env, clear=True)
+
+    def test_the_order(self):
+        project = os.path.join(self.tmp, "project")
+        in_modules = self.fake_cli(os.path.join(project, "node_modules", ".bin"))
+        deep = os.path.join(project, "a", "b")
+        os.makedirs(deep)
+        on_path = self.fake_cli(os.path.join(self.tmp, "bin"))
+
+        with self.env(QUANTUM_BUTLER_CLI="/x/cli.js", PATH=os.path.join(self.tmp, "bin")):
+            self.assertEqual(find_cli(deep), ("/x/cli.js", "QUANTUM_BUTLER_CLI"))
+        with self.env(PATH=os.path.join(self.tmp, "bin")):
+            self.assertEqual(find_cli(deep), (on_path, "PATH (%s)" % on_path))
+        with self.env():
+            self.assertEqual(find_cli(deep), (in_modules, "node_modules/.bin (%s)" % in_modules))
+            path, how = find_cli(self.tmp)  # no node_modules above: the checkout's build
+            self.assertEqual(path, os.path.join(tu.REPO, "dist", "src", "cli.js"))
+            self.assertTrue(how.startswith("development checkout"), how)
+
+    def test_a_link_is_followed_to_the_script(self):
+        target = os.path.join(self.tmp, "pkg", "dist", "src", "cli.js")
+        os.makedirs(os.path.dirname(target))
+        shutil.copy(tu.CLI, target)
+        bin_dir = os.path.join(self.tmp, "project", "node_modules", ".bin")
+        os.makedirs(bin_dir)
+        os.symlink(target, os.path.join(bin_dir, "quantum-butler"))
+        with self.env():
+            self.assertEqual(find_cli(os.path.join(self.tmp, "project"))[0], target)
+
+    def test_the_client_says_what_it_runs(self):
+        client = tu.spawn()
+        try:
+            self.assertEqual(client.connection.cli_source, "QUANTUM_BUTLER_CLI")  # qb_testutil sets it
+            self.assertEqual(client.connection.cli_path, tu.CLI)
+        finally:
+            client.close()
+
+
+class StrictOptionsTest(tu.SharedClientTestCase):
+    def test_an_unknown_quantum_key_names_it_and_the_accepted_ones(self):
+        with self.assertRaises(TypeError) as cm:
+            QuantumBackedButler.initialize(self.client, {"task_name": "x", "input": {}})
+        message = str(cm.exception)
+        self.assertIn("'input'", message)
+        self.assertIn("inputs", message)
+        self.assertIn("task_name", message)
+        self.assertEqual(self.client.list_sessions(), [])  # nothing was opened
+
+    def test_snake_case_quantum_keys_are_accepted(self):
+        q = tu.q1()
+        snake = {"task_name": q["taskName"], "dataset_type_mapping": q["datasetTypeMapping"], "inputs": q["inputs"],
+                 "outputs": q["outputs"], "init_inputs": q["initInputs"], "data_id": q["dataId"]}
+        with QuantumBackedButler.initialize(self.client, snake, notifications=[]) as butler:
+            self.assertEqual(butler.info["taskName"], q["taskName"])
+            self.assertEqual(butler.info["predictedOutputs"], len(tu.output_refs()))
+
+    def test_an_unknown_keyword_names_the_accepted_ones(self):
+        with self.assertRaises(TypeError) as cm:
+            QuantumBackedButler.initialize(self.client, tu.q1(), provenance="x.json")
+        self.assertIn("'provenance'", str(cm.exception))
+        self.assertIn("provenance_file", str(cm.exception))
+
+    def test_an_unknown_repository_key_names_it(self):
+        with self.assertRaises(TypeError) as cm:
+            QuantumBackedButler.initialize(self.client, tu.q1(), repository={"root": "/r", "records": "x.sqlite"})
+        self.assertIn("'records'", str(cm.exception))
+        self.assertIn("records_file", str(cm.exception))
+        with self.assertRaises(TypeError):
+            self.client.open_session(quantum=tu.q1(), store={"kind": "sqlite", "file": "x"})
+
+
+class PathRuleTest(unittest.TestCase):
+    """Relative paths resolve against the host's working directory, never the sidecar's."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.elsewhere = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.elsewhere)
+        # The sidecar runs in another folder than this process's working directory.
+        self.client = tu.spawn(cwd=self.elsewhere)
+        self.addCleanup(self.client.close)
+        cwd = os.getcwd()
+        os.chdir(self.tmp)
+        self.addCleanup(os.chdir, cwd)
+
+    def test_a_relative_repository_root_and_records_file(self):
+        repo = Repository.create(self.client, "repo")
+        self.assertEqual(repo.root, os.path.join(os.getcwd(), "repo"))
+        self.assertTrue(os.path.isfile(os.path.join(self.tmp, "repo", "butler.json")))
+        self.assertFalse(os.path.exists(os.path.join(self.elsewhere, "repo")))
+        repo.register_dataset_type("raw", "StructuredDataDict", ["instrument", "detector"])
+        raw = repo.put({"d": 1}, "raw", {"instrument": "Cam1", "detector": 1}, "raw/run")["ref"]
+        repo.register_dataset_type("calexp", "StructuredDataDict", ["instrument", "detector"])
+        made = repo.make_quantum("t.T", {"raw": [raw]}, {"calexp": [{"data_id": {"instrument": "Cam1", "detector": 1}, "run": "out"}]})
+        butler = QuantumBackedButler.initialize(
+            self.client, made["quantum"], repository={"root": "repo", "records_file": "records.sqlite"}, provenance_file="prov.json"
+        )
+        self.assertEqual(butler.get(raw), {"d": 1})
+        butler.put({"s": 1}, made["outputs"][0])
+        butler.close()
+        self.assertTrue(os.path.isfile(os.path.join(self.tmp, "records.sqlite")))
+        self.assertTrue(os.path.isfile(os.path.join(self.tmp, "prov.json")))
+        report = repo.collect_and_transfer([made["quantum"]], ["prov.json"])
+        self.assertTrue(report["committed"], report)
+
+
+class CallShapesTest(tu.SharedClientTestCase):
+    def test_from_predicted_with_ids_resolved_against_refs_and_a_type_mapping(self):
+        out = make_ref("calexp", {"instrument": "Cam1", "detector": 1}, "out")
+        compact = {"id": out["id"], "datasetType": "calexp", "dataId": {"instrument": "Cam1", "detector": 1}, "run": "out"}
+        types = {"calexp": out["datasetType"]}
+        with QuantumBackedButler.from_predicted(self.client, [], [uuid.UUID(out["id"])], None, None, dataset_types=types, refs=[compact], notifications=[]) as b:
+            self.assertEqual(b.put({"x": 1}, out)["id"], out["id"])
+            self.assertEqual(b.extract_provenance_data()["actual_outputs"], [out["id"]])
+        with self.assertRaises(ValueError) as cm:
+            QuantumBackedButler.from_predicted(self.client, [], [out["id"]])
+        self.assertIn(out["id"], str(cm.exception))
+        self.assertIn("refs=", str(cm.exception))
+
+    def test_stored_many_is_keyed_by_the_refs_given(self):
+        name = tu.unique_name("stored-many")
+        refs = tu.input_refs()
+        with QuantumBackedButler.from_predicted(self.client, [], refs[:1], datastore_name=name, notifications=[]) as seed:
+            seed.put({"data": 1}, refs[0])
+        with QuantumBackedButler.initialize(self.client, tu.q1(), datastore_name=name, notifications=[]) as butler:
+            stored = butler.stored_many(refs[:2])
+            self.assertEqual(list(stored), refs[:2])  # the ref objects given, in order
+            self.assertIs(stored[refs[0]], True)
+            self.assertIs(stored[refs[1]["id"]], False)  # any form of the same ref
+            self.assertEqual(stored.by_id(), {refs[0]["id"]: True, refs[1]["id"]: False})
+
+    def test_make_quantum_takes_the_serialized_quantum_grouping(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        repo = Repository.create(self.client, os.path.join(tmp, "repo"))
+        repo.register_dataset_type("raw", "StructuredDataDict", ["instrument", "detector"])
+        repo.register_dataset_type("calexp", "StructuredDataDict", ["instrument", "detector"])
+        raws = [repo.put({"d": d}, "raw", {"instrument": "Cam1", "detector": d}, "raw/run")["ref"] for d in (1, 2)]
+        outs = [make_ref("calexp", {"instrument": "Cam1", "detector": d}, "out/run") for d in (1, 2)]
+        made = repo.make_quantum("t.Calibrate", {"raw": raws}, {"calexp": outs})
+        self.assertEqual(sorted(r["id"] for r in made["outputs"]), sorted(o["id"] for o in outs))
+        self.assertEqual(sorted(r[0]["id"] for r in made["quantum"]["inputs"]["raw"]), sorted(r["id"] for r in raws))
+        with self.assertRaises(ValueError):
+            repo.make_quantum("t.Calibrate", {"raw": raws}, {"bias": outs})  # grouped under another type
+
+
+if __name__ == "__main__":
+    unittest.main()

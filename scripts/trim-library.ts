@@ -1,0 +1,45 @@
+/**
+ * Part of `npm run build`, after bundle-cli: rewrites the compiled library modules under
+ * dist/src and dist/protocol without their comments (esbuild, not minified: code stays
+ * readable, names and line structure kept), so the npm package stays under 1.5 MB unpacked.
+ * The TypeScript sources and the .d.ts files keep their doc comments; each module's source
+ * map is regenerated through the tsc map, so it still points at the .ts source. The bundles
+ * (dist/src/cli.js and the collect workers) are left alone.
+ *
+ *   node dist/scripts/trim-library.js
+ */
+import { build } from 'esbuild';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dist = join(root, 'dist');
+
+/** Bundles carry esbuild's own output; trimming them again would gain nothing. */
+const bundled = new Set(['src/cli.js', 'src/repository/sqlite/bulk-writer-worker.js', 'src/repository/postgres/bulk-writer-worker.js']);
+
+function modules(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return modules(p);
+    return e.name.endsWith('.js') && !bundled.has(relative(dist, p).split('\\').join('/')) ? [p] : [];
+  });
+}
+
+const files = [...modules(join(dist, 'src')), ...modules(join(dist, 'protocol'))].filter((f) => !readFileSync(f, 'utf8').startsWith('#!'));
+await build({
+  entryPoints: files,
+  outdir: dist,
+  outbase: dist,
+  allowOverwrite: true,
+  bundle: false,
+  platform: 'node',
+  format: 'esm',
+  // No syntax lowering: the modules are already tsc's output for Node 20 (lowering would drop
+  // the `with { type: 'json' }` of the dimension universe's import).
+  target: 'esnext',
+  legalComments: 'none',
+  sourcemap: true,
+  logLevel: 'warning',
+});
