@@ -3,6 +3,9 @@
  * inputs, writes predicted outputs, refuses anything else, and derives exact
  * provenance from a per-input state machine. One per session; the caller
  * serialises calls (the server does, per session).
+ *
+ * Over 500 lines as one cohesive thing: daf_butler's LimitedButler surface, each method a
+ * thin step over predicted-refs.ts, input-state.ts and the datastore.
  */
 import { v4 as uuidv4 } from 'uuid';
 import type { DatasetId } from '../model/dataset-id.js';

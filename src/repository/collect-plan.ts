@@ -9,6 +9,9 @@
  * primary keys while the rest is still being read; the outputs follow sorted by id, each
  * with its records, for the same reason. The writer is the backend's (bulk-batches.ts);
  * reads go through PlanningReads, synchronously for SQLite, awaited for PostgreSQL.
+ *
+ * One file of ~540 lines because the steps share one pass over the items and its state
+ * (the sorted items, the planned outputs); split, each piece would take all of it as arguments.
  */
 import type { DataId } from '../model/data-coordinate.js';
 import type { DatasetRef } from '../model/dataset-ref.js';

@@ -11,6 +11,8 @@
  *   (DictMemoryStore did neither).
  * - multi-key writes validate every item first, then run as one transaction (notes
  *   'multiset', ...): all or nothing, with transactionStart/End around their events.
+ *
+ * Over 500 lines as one cohesive thing: the whole Store contract, once for every backend.
  */
 import { open } from 'node:fs/promises';
 import { IOFailure, InvalidArgument, KeyNotFound } from '../model/errors.js';

@@ -33,6 +33,9 @@
  * `updateMetadata` reads, merges and writes: two processes updating one key at once may
  * lose one's fields (within a process the store serialises writes). Transactions are per
  * process and best-effort (file-journal.ts).
+ *
+ * Over 500 lines as one cohesive thing: the backend's primitives; the journal, the tree, the
+ * sidecars and the temp files are in the files named above.
  */
 import { mkdir, open, readdir, rename, rmdir, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';

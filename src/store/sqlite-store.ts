@@ -24,6 +24,8 @@
  * not keep the process alive), at once when ~64 MiB were written since the last one, and on
  * close. The data is durable in the WAL either way; this only moves (and coalesces) the
  * copy into the main file.
+ *
+ * Over 500 lines as one cohesive thing: the backend's primitives and the SQL they run.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
