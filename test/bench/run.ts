@@ -62,7 +62,7 @@ async function trustModeReads(): Promise<Record<string, number>> {
   }
 }
 
-/** `npm run bench -- --only=sidecar,trust,stores,repository,registry` runs some sections (default: all). */
+/** `npm run bench -- --only=sidecar,startup,memory,trust,stores,repository,registry` runs some sections (default: all). */
 const only = new Set(
   process.argv
     .filter((a) => a.startsWith('--only='))
