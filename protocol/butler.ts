@@ -1,5 +1,5 @@
 /** butler/*: the quantum-backed butler of one session. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProvenanceDocumentSchema, ProvenanceFormatSchema } from './provenance-formats.js';
 import { request } from './define.js';
 import {

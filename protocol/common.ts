@@ -1,5 +1,5 @@
 /** Shapes shared by many methods: refs, data ids, dataset types, payloads, progress tokens. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const DatasetIdSchema = z.string().min(1).describe('Dataset UUID, dashed (canonical) or 32 hex digits');
 

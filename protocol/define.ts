@@ -4,7 +4,7 @@
  * (the pattern of vscode-languageserver-protocol).
  */
 import { NotificationType, NotificationType0, ParameterStructures, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export interface RequestDef<P extends z.ZodType, R extends z.ZodType> {
   readonly kind: 'request';

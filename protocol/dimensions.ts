@@ -1,5 +1,5 @@
 /** butler/dimensions: the session's dimension universe (daf_butler's `LimitedButler.dimensions`). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { request } from './define.js';
 import { SessionIdSchema } from './common.js';
 

@@ -5,7 +5,7 @@
  * are ours; each maps to one `data.kind`. Clients switch on `code` or `data.kind`,
  * never on `message`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Standard JSON-RPC / LSP codes we use as they are. */
 export const RpcErrorCodes = {

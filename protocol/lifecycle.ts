@@ -1,5 +1,5 @@
 /** LSP-style lifecycle: initialize, initialized, shutdown, exit; plus server/ping and server/stats. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { notification, notification0, request, request0 } from './define.js';
 import { PayloadEncodingSchema } from './common.js';
 

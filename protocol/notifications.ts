@@ -1,5 +1,5 @@
 /** Notifications the sidecar sends on the streams a session asked for. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { notification } from './define.js';
 import { ProgressTokenSchema } from './common.js';
 import { ProvenanceEventSchema } from './provenance.js';

@@ -8,7 +8,7 @@
  * relations naming their required participants); `checkProvJsonReferences` adds what a
  * schema cannot say (every prefix used is declared, every relation names records that exist).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DafButlerProvenanceSchema, NativeProvenanceSchema } from './provenance.js';
 
 export const ProvenanceFormatSchema = z.enum(['native', 'daf_butler', 'prov', 'openlineage']);

@@ -1,5 +1,5 @@
 /** Provenance: the live event stream and the exported documents. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DataIdMappingSchema, DatasetRefSchema } from './common.js';
 
 export const ProvenanceEventKindSchema = z.enum([

@@ -3,7 +3,7 @@
  * registry is a SQLite file beside the config, or a schema on a PostgreSQL server.
  * Every call names the repository's `root`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProvenanceDocumentSchema, ProvenanceFormatSchema } from './provenance-formats.js';
 import { request } from './define.js';
 import {

@@ -1,5 +1,5 @@
 /** Builds the JSON Schema document of the whole protocol from the zod definitions. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Notifications, Requests } from './index.js';
 import { ErrorDataSchema, ErrorKinds } from './errors.js';
 import { PROTOCOL_VERSION } from './lifecycle.js';

@@ -1,5 +1,5 @@
 /** session/*: one quantum-backed butler per session. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { request, request0 } from './define.js';
 import { DatasetRefInputSchema, SerializedDatasetTypeSchema, SessionIdSchema } from './common.js';
 import { NoParamsSchema, NotificationStreamSchema } from './lifecycle.js';

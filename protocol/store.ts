@@ -2,7 +2,7 @@
  * store/*: the encore key-value store API on a session's store, one method per
  * call, named after encore's methods in camelCase. Data travels as base64.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { notification, request } from './define.js';
 import { SessionIdSchema } from './common.js';
 

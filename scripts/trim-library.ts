@@ -22,7 +22,7 @@ const bundled = new Set(['src/cli.js', 'src/repository/sqlite/bulk-writer-worker
 function modules(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
-    if (e.isDirectory()) return modules(p);
+    if (e.isDirectory()) return relative(dist, p).split('\\').join('/') === 'src/chunks' ? [] : modules(p);
     return e.name.endsWith('.js') && !bundled.has(relative(dist, p).split('\\').join('/')) ? [p] : [];
   });
 }

@@ -9,29 +9,11 @@ import { printToStdout } from './stdout-guard.js';
 import { SIDECAR_NAME, SIDECAR_VERSION } from './version.js';
 import { UsageError, parseCommandLine, runCommand, type Command } from './cli/command.js';
 import { SERVE_HELP, SERVE_OPTIONS, serve } from './cli/serve.js';
-import { createCommand } from './cli/create.js';
-import { queryDatasetsCommand } from './cli/query-datasets.js';
-import { queryQuantaCommand } from './cli/query-quanta.js';
-import { lineageCommand } from './cli/lineage.js';
-import { provenanceCommand } from './cli/provenance.js';
-import { retrieveArtifactsCommand } from './cli/retrieve-artifacts.js';
-import { collectCommand } from './cli/collect.js';
-import { reportCommand } from './cli/report.js';
-import { demoCommand } from './cli/demo-command.js';
 
-const COMMANDS: readonly Command[] = [
-  createCommand,
-  queryDatasetsCommand,
-  queryQuantaCommand,
-  lineageCommand,
-  provenanceCommand,
-  retrieveArtifactsCommand,
-  collectCommand,
-  reportCommand,
-  demoCommand,
-];
+/** The commands, loaded only when one (or --help) is asked for: serving starts without them. */
+const commands = async (): Promise<readonly Command[]> => (await import('./cli/commands.js')).COMMANDS;
 
-const HELP = `${SIDECAR_NAME} ${SIDECAR_VERSION}: a JSON-RPC sidecar serving one quantum-backed butler per session.
+const help = (list: readonly Command[]): string => `${SIDECAR_NAME} ${SIDECAR_VERSION}: a JSON-RPC sidecar serving one quantum-backed butler per session.
 
 Usage:
   quantum-butler [--stdio] [options]    serve LSP-framed JSON-RPC 2.0 on stdin/stdout
@@ -39,7 +21,7 @@ Usage:
   quantum-butler --help | --version
 
 Commands:
-${COMMANDS.map((c) => `  ${c.summary}`).join('\n')}
+${list.map((c) => `  ${c.summary}`).join('\n')}
   replay FILE...                 replay transcripts against a fresh sidecar (replay --help)
 
 ${SERVE_HELP}
@@ -58,7 +40,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     });
   }
   if (first !== undefined && !first.startsWith('-')) {
-    const cmd = COMMANDS.find((c) => c.name === first);
+    const cmd = (await commands()).find((c) => c.name === first);
     if (!cmd) return usage(`unknown command ${JSON.stringify(first)}`);
     return runCommand(cmd, argv.slice(1));
   }
@@ -69,7 +51,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return usage((err as Error).message);
   }
   if (parsed.help) {
-    await printToStdout(HELP);
+    await printToStdout(help(await commands()));
     return 0;
   }
   if (parsed.values['version'] === true) {

@@ -40,8 +40,6 @@ import type { DimensionUniverse } from '../model/dimensions/dimension-universe.j
 import type { DatastoreRecordData } from '../model/datastore-records.js';
 import { formatterFor } from '../datastore/formatters.js';
 import { coerceForWrite, convertValue } from '../datastore/storage-class-delegate.js';
-import { retrieveInto } from '../datastore/retrieve-artifacts.js';
-import { writeArtifactZip } from '../datastore/zip-index.js';
 import {
   PREDICTED,
   onChecked,
@@ -445,6 +443,8 @@ export class QuantumBackedButler {
     this.assertOpen();
     const refs = args.map((a) => this.resolve(a, 'check'));
     const sources = await this.opts.datastore.artifacts(refs.map((r) => this.storageRef(r)));
+    // Imported on first use (as below): loading the retrieval and Zip code (fflate) is not part of a start.
+    const { retrieveInto } = await import('../datastore/retrieve-artifacts.js');
     return retrieveInto(refs, sources, opts, this.opts.universe, ctx);
   }
 
@@ -455,6 +455,7 @@ export class QuantumBackedButler {
     if (!isAbsolute(destination)) throw new InvalidArgument(`File paths must be absolute: ${JSON.stringify(destination)}`);
     const refs = args.map((a) => this.resolve(a, 'check'));
     const sources = await this.opts.datastore.artifacts(refs.map((r) => this.storageRef(r)));
+    const { writeArtifactZip } = await import('../datastore/zip-index.js');
     return writeArtifactZip(destination, refs, sources, overwrite, this.opts.universe);
   }
 

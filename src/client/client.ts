@@ -31,7 +31,7 @@ import {
   type RequestDef,
   type ResultOf,
 } from '../../protocol/index.js';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ButlerSession } from './session.js';
 import { EventTapReader } from './event-tap-reader.js';
 import { defaultNodeBinary } from './node-binary.js';
@@ -74,8 +74,8 @@ export interface SpawnOptions {
 }
 
 export function defaultCliPath(): string {
-  // This module is dist/src/client/client.js, part of the bundled dist/src/cli.js (demo,
-  // replay), or src/client/client.ts when run from sources.
+  // This module is dist/src/client/client.js, part of a chunk of the bundled CLI in
+  // dist/src/chunks/ (demo, replay), or src/client/client.ts when run from sources.
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [join(here, 'cli.js'), join(here, '..', 'cli.js'), join(here, '..', '..', 'dist', 'src', 'cli.js')];
   return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1]!;

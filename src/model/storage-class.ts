@@ -6,7 +6,7 @@
  * Unlike daf_butler there is no process-wide singleton: each StorageClassRegistry is
  * an independent set (one per repository or session), seeded with the built-ins.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictingDefinition, InvalidArgument, InvalidValue, UnknownStorageClass } from './errors.js';
 import { isPlainObject, jsTypeName, setOwn } from './json-value.js';
 import {

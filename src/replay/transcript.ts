@@ -5,7 +5,7 @@
  * consecutive sends followed by the expect/notify steps that answer them. Reports name
  * a step by the line it starts on.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Notifications } from '../../protocol/index.js';
 import { parsePath, type PathSegment } from './json-path.js';
 import { PlaceholderError, placeholdersIn } from './placeholder.js';

@@ -11,7 +11,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_TEMPLATE, validateTemplate } from '../datastore/location-template.js';
 import { InvalidArgument, RepositoryError } from '../model/errors.js';
 import { isUniverseReference, parseDimensionConfig, trimDimensionConfig, type UniverseReference } from '../model/dimensions/dimension-config.js';

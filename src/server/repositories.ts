@@ -1,6 +1,12 @@
-/** Repositories opened by this sidecar, one per root, kept open for the process's life. */
+/**
+ * Repositories opened by this sidecar, one per root, kept open for the process's life. The
+ * repository layer (registries, better-sqlite3) is imported on first use: a sidecar that never
+ * opens a repository does not pay for loading it at start.
+ */
 import { resolve } from 'node:path';
-import { Repository, type RegistrySpec } from '../repository/repository.js';
+import type { Repository, RegistrySpec } from '../repository/repository.js';
+
+const repositoryModule = () => import('../repository/repository.js');
 
 export class RepositoryTable {
   private readonly open_ = new Map<string, Promise<Repository>>();
@@ -13,7 +19,7 @@ export class RepositoryTable {
     const key = resolve(root);
     let repo = this.open_.get(key);
     if (!repo) {
-      repo = Repository.open(key, this.options());
+      repo = repositoryModule().then(({ Repository }) => Repository.open(key, this.options()));
       this.open_.set(key, repo);
       // A failed open (server down, say) is not remembered: the next call tries again.
       repo.catch(() => this.open_.delete(key));
@@ -22,6 +28,7 @@ export class RepositoryTable {
   }
 
   async create(root: string, config: unknown, registry?: RegistrySpec): Promise<Repository> {
+    const { Repository } = await repositoryModule();
     const repo = await Repository.create(root, config, registry, this.options());
     this.open_.set(repo.root, Promise.resolve(repo));
     return repo;

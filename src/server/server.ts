@@ -5,7 +5,7 @@
  */
 import type { CancellationToken } from 'vscode-jsonrpc/node';
 import type { Readable, Writable } from 'node:stream';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { NotificationDef, RequestDef } from '../../protocol/define.js';
 import { LogTrace, ProgressNotification, type NotificationStream } from '../../protocol/index.js';
 import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.js';

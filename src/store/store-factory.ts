@@ -1,11 +1,10 @@
 /** Opening a store from a declarative spec (configuration files, RPC parameters). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidArgument } from '../model/errors.js';
 import type { StoreOptions } from './base-store.js';
 import { FileStore } from './file-store.js';
 import { MemoryStore } from './memory-store.js';
 import { MountedStore } from './mounted-store.js';
-import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 
 export type StoreSpec =
@@ -42,19 +41,22 @@ export async function openStore(spec: StoreSpec, options: StoreOptions = {}): Pr
   return open(parsed.data, options);
 }
 
-function open(spec: StoreSpec, options: StoreOptions): Store {
+async function open(spec: StoreSpec, options: StoreOptions): Promise<Store> {
   switch (spec.kind) {
     case 'memory':
       return new MemoryStore(options);
-    case 'sqlite':
+    case 'sqlite': {
+      // Imported on first use: better-sqlite3 (a native module) is not loaded at start.
+      const { SqliteStore } = await import('./sqlite-store.js');
       return new SqliteStore(spec.path, options);
+    }
     case 'file':
       return new FileStore(spec.path, options);
     case 'mounted': {
-      const mount = open(spec.mount, options);
+      const mount = await open(spec.mount, options);
       let over: Store;
       try {
-        over = open(spec.over, options);
+        over = await open(spec.over, options);
       } catch (err) {
         void mount.close();
         throw err;

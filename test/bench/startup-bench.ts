@@ -1,17 +1,21 @@
 /**
  * Start-up: from spawning the CLI to the `initialize` answer, alternated with bare
  * `node -e 0` (the ceiling) so that a shared machine's load falls on both; then one start
- * under --cpu-prof, its time attributed to the bundle's parts (the `// path` markers esbuild
- * writes before each module) and to V8's compile of the bundle: each module's share.
+ * under --cpu-prof, its time attributed to the bundle's files (cli.js and its chunks, each
+ * named by the sources its map lists: bundled zod, protocol, src/server, ...) and to V8's
+ * compile of the ES modules: each part's share.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeFrame } from '../../src/util/framing.js';
 import { median, root } from './sidecar-bench.js';
 
 const CLI = join(root, 'dist', 'src', 'cli.js');
+/** The bundle's files (cli.js and chunks/) as the profile's URLs start. */
+const BUNDLE = pathToFileURL(join(root, 'dist', 'src')).href + '/';
 const INITIALIZE = encodeFrame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '1.0', processId: null, capabilities: {} } }));
 
 /** Milliseconds from spawn to the first byte of the answer (sidecar) or to the exit (bare node). */
@@ -51,18 +55,30 @@ async function shares(): Promise<Record<string, number>> {
       samples: number[];
       timeDeltas: number[];
     };
-    const lines = readFileSync(CLI, 'utf8').split('\n');
-    const marks: Array<[number, string]> = [];
-    lines.forEach((l, i) => {
-      const m = /^\/\/ ((?:dist\/src|dist\/protocol|node_modules)\/\S+)/.exec(l);
-      if (m) marks.push([i, m[1]!]);
-    });
-    const part = (line: number): string => {
-      let found = 'bundle top level (every module\'s top-level statements)';
-      for (const [at, path] of marks) if (at <= line) found = path; else break;
-      const segs = found.split('/');
-      if (segs[0] === 'node_modules') return segs.slice(0, segs[1]!.startsWith('@') ? 3 : 2).join('/');
-      return segs[0] === 'dist' ? segs.slice(1, 3).join('/') : found;
+    // The bundle is cli.js plus chunks (scripts/bundle-cli.ts): each file is named by what its
+    // source map says it holds: bundled zod, or our folders (protocol, src/server, ...).
+    const fileNames = new Map<string, string>();
+    const part = (url: string): string => {
+      let name = fileNames.get(url);
+      if (name === undefined) {
+        const file = fileURLToPath(url);
+        let sources: string[] = [];
+        try {
+          sources = (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] }).sources;
+        } catch {
+          // no map (a build without one): the file's own name below
+        }
+        const parts = new Set(sources.map((src) => {
+          const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(src);
+          if (m) return `${m[1]} (bundled)`;
+          const segs = src.replace(/^(\.\.\/)+/, '').split('/');
+          return segs[0] === 'src' && segs.length > 2 ? segs.slice(0, 2).join('/') : segs[0]!;
+        }));
+        const list = [...parts];
+        name = list.length === 0 ? relative(join(root, 'dist'), file) : list.length > 3 ? `${list.slice(0, 3).join(', ')}, ...` : list.join(', ');
+        fileNames.set(url, name);
+      }
+      return name;
     };
     const time = new Map<number, number>();
     profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -71,7 +87,7 @@ async function shares(): Promise<Record<string, number>> {
       const us = time.get(n.id) ?? 0;
       if (us === 0) continue;
       const f = n.callFrame;
-      const key = f.url.endsWith('/cli.js') ? part(f.lineNumber) : f.functionName === 'compileSourceTextModule' ? 'V8 compile of the bundle' : `node/V8: ${f.functionName || '(program)'}`;
+      const key = f.url.startsWith(BUNDLE) ? part(f.url) : f.functionName === 'compileSourceTextModule' ? 'V8 compile of the ES modules' : `node/V8: ${f.functionName || '(program)'}`;
       out[key] = (out[key] ?? 0) + us / 1000;
     }
     const top = Object.entries(out).sort((a, b) => b[1] - a[1]);

@@ -10,7 +10,7 @@
  * a repository's butler.json): the same structure without documentation, legacy storage
  * sections and packers, so it is still a config daf_butler would read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidArgument } from '../errors.js';
 
 const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

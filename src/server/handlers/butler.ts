@@ -28,7 +28,6 @@ import { serializeDatastoreRecordData } from '../../model/datastore-records.js';
 import type { ReadRequest } from '../../datastore/datastore.js';
 import { isAbsolute } from 'node:path';
 import { decodeForRead } from '../../datastore/codec.js';
-import { toOpenLineage, toProvJson } from '../../repository/export-formats.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge, writeDestination, type EncodedPayload } from '../payload.js';
 import type { RequestContext } from '../context.js';
 import { RawJson, spliced } from '../spliced-json.js';
@@ -170,10 +169,13 @@ export function registerButler(server: Server): void {
 
   server.handleSession(GetURIs, (p, _ctx, s) => s.butler.getURIs(refArg(p.ref, s.butler), p.predict));
 
-  server.handleSession(ExtractProvenance, (p, _ctx, s) => {
-    if (p.format === 'prov') return toProvJson(s.butler.extractProvenance('native'));
-    if (p.format === 'openlineage') return toOpenLineage(s.butler.extractProvenance('native'));
-    return s.butler.extractProvenance(p.format);
+  server.handleSession(ExtractProvenance, async (p, _ctx, s) => {
+    if (p.format !== 'prov' && p.format !== 'openlineage') return s.butler.extractProvenance(p.format);
+    // Taken before the await: the document is the session's state when the request arrived.
+    const native = s.butler.extractProvenance('native');
+    // The export formats live in the repository layer, loaded on first use rather than at start.
+    const { toOpenLineage, toProvJson } = await import('../../repository/export-formats.js');
+    return p.format === 'prov' ? toProvJson(native) : toOpenLineage(native);
   });
 
   server.handleSession(ExportPredictedRecords, (p, _ctx, s) => {

@@ -3,10 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import * as P from '../../../protocol/repository.js';
 import { wireRef } from '../../butler/provenance.js';
-import { collectAndTransfer, type CollectItem } from '../../repository/collect-and-transfer.js';
-import { exportStoredProvenance } from '../../repository/export-formats.js';
-import { makeQuantum } from '../../repository/make-quantum.js';
-import { migrateToPostgres, upgradeRegistry } from '../../repository/migrate-registry.js';
+// The repository layer's operations are imported where a handler first needs them: a sidecar
+// that never touches a repository does not load them at start.
+import type { CollectItem } from '../../repository/collect-and-transfer.js';
 import { parseDatasetType, type DatasetType } from '../../model/dataset-type.js';
 import { parseDataId } from '../../model/data-coordinate.js';
 import { isMinimalRef, parseDatasetRef, refFieldsMismatch, type DatasetRef } from '../../model/dataset-ref.js';
@@ -122,6 +121,7 @@ export function registerRepository(server: Server): void {
       for (const x of xs) out.push(await resolve(x));
       return out;
     };
+    const { makeQuantum } = await import('../../repository/make-quantum.js');
     const made = await makeQuantum(r, {
       taskName: p.taskName,
       dataId: p.dataId ? parseDataId(p.dataId, r.universe) : null,
@@ -169,6 +169,7 @@ export function registerRepository(server: Server): void {
         ownDatastore: r.datastoreName,
         storageClasses: r.storageClasses,
       };
+      const { collectAndTransfer } = await import('../../repository/collect-and-transfer.js');
       // A dry run only reads; a real one waits for other registry writes of this process.
       return p.dryRun ? await collectAndTransfer(r.registry, items, opts) : await r.writes.run(() => collectAndTransfer(r.registry, items, opts));
     } finally {
@@ -182,10 +183,15 @@ export function registerRepository(server: Server): void {
     // Nothing of this process may be using the old registry meanwhile.
     await server.repositories.release(root);
     const opts = server.options.registryUrl !== undefined ? { registryUrl: server.options.registryUrl } : {};
+    const { migrateToPostgres, upgradeRegistry } = await import('../../repository/migrate-registry.js');
     return p.to ? migrateToPostgres(root, p.to, opts) : upgradeRegistry(root, opts);
   });
 
   server.handle(P.RepositoryLineage, async (p) => (await repo(p.root)).registry.lineage(normalizeDatasetId(p.datasetId), p.direction, p.depth));
 
-  server.handle(P.RepositoryProvenance, async (p) => exportStoredProvenance((await repo(p.root)).registry, p.quantumId, p.format));
+  server.handle(P.RepositoryProvenance, async (p) => {
+    const r = await repo(p.root);
+    const { exportStoredProvenance } = await import('../../repository/export-formats.js');
+    return exportStoredProvenance(r.registry, p.quantumId, p.format);
+  });
 }
