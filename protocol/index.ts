@@ -101,6 +101,7 @@ export const Notifications = {
   [lifecycle.LogMessage.method]: lifecycle.LogMessage,
   [lifecycle.CancelRequest.method]: lifecycle.CancelRequest,
   [notifications.ProvenanceNotification.method]: notifications.ProvenanceNotification,
+  [notifications.ProvenanceBatchNotification.method]: notifications.ProvenanceBatchNotification,
   [notifications.ProgressNotification.method]: notifications.ProgressNotification,
   [store.StoreEventNotification.method]: store.StoreEventNotification,
 } as const satisfies Record<string, NotificationDef<any>>;
