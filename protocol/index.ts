@@ -24,8 +24,12 @@ import * as store from './store.js';
 import * as repository from './repository.js';
 import type { NotificationDef, RequestDef } from './define.js';
 
-/** Every request the sidecar answers, by method name. */
-export const Requests = {
+/**
+ * Every request the sidecar answers, by method name. Typed as a plain record: each method's
+ * own types live on its constant (`Put`, `Get`...), and spelling them all out again here made
+ * this module's declarations the package's largest file.
+ */
+export const Requests: Readonly<Record<string, RequestDef<any, any>>> = {
   [lifecycle.Initialize.method]: lifecycle.Initialize,
   [lifecycle.Shutdown.method]: lifecycle.Shutdown,
   [lifecycle.Ping.method]: lifecycle.Ping,
@@ -90,10 +94,10 @@ export const Requests = {
   [repository.RepositoryLineage.method]: repository.RepositoryLineage,
   [repository.RepositoryProvenance.method]: repository.RepositoryProvenance,
   [repository.RepositoryMigrateRegistry.method]: repository.RepositoryMigrateRegistry,
-} as const satisfies Record<string, RequestDef<any, any>>;
+};
 
-/** Every notification, in either direction. */
-export const Notifications = {
+/** Every notification, in either direction (typed as Requests is). */
+export const Notifications: Readonly<Record<string, NotificationDef<any>>> = {
   [lifecycle.Initialized.method]: lifecycle.Initialized,
   [lifecycle.Exit.method]: lifecycle.Exit,
   [lifecycle.SetTrace.method]: lifecycle.SetTrace,
@@ -101,6 +105,7 @@ export const Notifications = {
   [lifecycle.LogMessage.method]: lifecycle.LogMessage,
   [lifecycle.CancelRequest.method]: lifecycle.CancelRequest,
   [notifications.ProvenanceNotification.method]: notifications.ProvenanceNotification,
+  [notifications.ProvenanceBatchNotification.method]: notifications.ProvenanceBatchNotification,
   [notifications.ProgressNotification.method]: notifications.ProgressNotification,
   [store.StoreEventNotification.method]: store.StoreEventNotification,
-} as const satisfies Record<string, NotificationDef<any>>;
+};

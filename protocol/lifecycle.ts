@@ -21,6 +21,10 @@ export const InitializeParamsSchema = z.object({
       workDoneProgress: z.boolean().optional(),
       logMessages: z.boolean().optional().describe('Send window/logMessage for warnings and errors'),
       payloadEncodings: z.array(PayloadEncodingSchema).optional(),
+      provenanceBatches: z
+        .boolean()
+        .optional()
+        .describe('The client reads butler/provenanceBatch: the provenance events written together arrive as one notification'),
     })
     .loose()
     .default({}),
@@ -37,6 +41,7 @@ export const ServerCapabilitiesSchema = z.object({
   sessions: z.object({ maxConcurrent: z.number().int(), datastores: z.array(z.string()) }),
   storageClasses: z.array(z.string()),
   provenanceFormats: z.array(z.string()),
+  provenanceBatches: z.boolean().describe('Provenance events are sent as butler/provenanceBatch (the client asked for it)'),
 });
 
 export const InitializeResultSchema = z.object({

@@ -11,6 +11,13 @@ export const ProvenanceNotification = notification(
   'One provenance event of a session (stream "provenance").',
 );
 
+export const ProvenanceBatchNotification = notification(
+  'butler/provenanceBatch',
+  z.object({ events: z.array(ProvenanceEventSchema).min(1) }),
+  'out',
+  'Instead of butler/provenance, for a client that declared capabilities.provenanceBatches: the events written together (in one turn), in order, each exactly a butler/provenance params.',
+);
+
 export const WorkDoneProgressSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('begin'),

@@ -65,7 +65,7 @@ await build({
   target: 'node20',
   external,
   plugins: [zodEnglishOnly],
-  minify: true,
+  minify: process.env.QB_BUNDLE_MINIFY !== '0', // 0: readable profiles
   keepNames: true,
   sourcemap: true,
   logLevel: 'warning',

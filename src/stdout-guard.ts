@@ -140,6 +140,11 @@ export const protocolOutput: Writable = new Writable({
   },
 });
 
+/** Write out now what waits to be coalesced (the server calls it when it falls idle). */
+export function flushProtocolOutput(): void {
+  if (scheduled) flush();
+}
+
 export function protocolBytesOut(): number {
   return bytesOut;
 }

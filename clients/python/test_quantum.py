@@ -176,6 +176,32 @@ class QuantumTest(unittest.TestCase):
         self.assertTrue(butler.closed)
         self.assertEqual([(e["seq"], e["event"]) for e in seen], [(1, "inputLoaded"), (2, "outputWritten")])
 
+    def test_events_in_batches_reach_listeners_one_by_one_in_order(self):
+        # The client asks for butler/provenanceBatch; pipelined calls share batches, and each
+        # event still reaches butler/provenance listeners, in seq order, before its response.
+        self.assertTrue(self.client.connection.capabilities["provenanceBatches"])
+        name = tu.unique_name("batch")
+        tu.seed_inputs(self.client, name)
+        wire = []
+        conn = self.client.connection
+        conn.trace = lambda direction, msg: wire.append(msg.get("method")) if direction == "recv" else None
+        try:
+            with QuantumBackedButler.initialize(self.client, tu.q1(), datastore_name=name) as butler:
+                seen = []
+                off = butler.on_provenance(seen.append)
+                ref = {"id": tu.input_refs()[0]["id"]}
+                futures = [conn.request_async("butler/stored", {"sessionId": butler.session_id, "ref": ref}) for _ in range(200)]
+                for f in futures:
+                    self.assertTrue(f.result(timeout=30)["stored"])
+                self.client.flush_notifications()
+                off()
+        finally:
+            conn.trace = None
+        self.assertEqual([e["seq"] for e in seen], list(range(1, 201)))
+        self.assertTrue(all(e["event"] == "inputCheckedAvailable" for e in seen))
+        self.assertNotIn("butler/provenance", wire)
+        self.assertLess(wire.count("butler/provenanceBatch"), 100)  # 200 events, shared messages
+
     def test_from_predicted_and_a_chain_of_two_quanta(self):
         name = tu.unique_name("chain")
         tu.seed_inputs(self.client, name)

@@ -1,5 +1,5 @@
 /** Server mode (the default): the sidecar's options, and the hint for a person at a terminal. */
-import { protocolBytesOut, protocolOutput } from '../stdout-guard.js';
+import { flushProtocolOutput, protocolBytesOut, protocolOutput } from '../stdout-guard.js';
 import { startServer } from '../server/start.js';
 import type { LogLevel } from '../server/logger.js';
 import { SIDECAR_NAME } from '../version.js';
@@ -56,6 +56,7 @@ export function serve(values: Values): void {
   const options = {
     input: process.stdin,
     output: protocolOutput,
+    flushOutput: flushProtocolOutput,
     bytesOut: protocolBytesOut,
     maxInlineBytes,
     maxMessageBytes: maxMessageBytes ?? defaultMaxMessageBytes(maxInlineBytes),

@@ -22,6 +22,7 @@ import {
   Initialized,
   LogMessage,
   ProgressNotification,
+  ProvenanceBatchNotification,
   ProvenanceNotification,
   PROTOCOL_VERSION,
   Shutdown,
@@ -115,7 +116,7 @@ export class QuantumButlerClient {
     });
     await started;
     const listeners = new Set<(e: ProvenanceEvent) => void>();
-    const reader = new EventTapReader(new StreamMessageReader(child.stdout!), ProvenanceNotification.method, (e) => {
+    const reader = new EventTapReader(new StreamMessageReader(child.stdout!), ProvenanceNotification.method, ProvenanceBatchNotification.method, (e) => {
       for (const l of listeners) l(e as ProvenanceEvent);
     });
     const conn = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));
@@ -126,7 +127,7 @@ export class QuantumButlerClient {
       protocolVersion: PROTOCOL_VERSION,
       processId: opts.watchParent === false ? null : process.pid,
       clientInfo: { name: opts.clientName ?? 'quantum-butler-node-client' },
-      capabilities: opts.capabilities ?? { workDoneProgress: true },
+      capabilities: opts.capabilities ?? { workDoneProgress: true, provenanceBatches: true },
       initializationOptions: opts.initializationOptions,
     });
     await conn.sendNotification(Initialized.method, {});

@@ -115,6 +115,11 @@ export class ServerConnection {
     this.writer.write(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
   }
 
+  /** One item of a batched notification (ProtocolWriter.writeBatched). */
+  sendBatched(method: string, item: unknown): void {
+    this.writer.writeBatched(method, item);
+  }
+
   private close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -173,8 +178,10 @@ export class ServerConnection {
   private flow(): void {
     const waiting = this.queue.length - this.head;
     if (waiting > 0 && !this.active && this.mayStart()) {
+      // Once the chunk being read is parsed (a cancellation read with its request still
+      // finds it queued), in this turn: an idle connection answers without waiting a turn.
       this.active = true;
-      setImmediate(this.work);
+      process.nextTick(this.work);
     }
     if (this.writer.congested || waiting >= this.limits.maxInFlight) this.reader.pause();
     else this.reader.resume();
@@ -263,6 +270,8 @@ export class ServerConnection {
       this.running.delete(key);
       source.dispose();
       this.flow();
+      // The last answer owed: nothing else is coming to coalesce it with.
+      if (!this.busy) this.writer.flush();
     }
   }
 

@@ -6,17 +6,35 @@
  * and the connection starts no new request and reads no input meanwhile. Messages written
  * while congested are still accepted (a request already running must be answered); what
  * bounds them is that no new request starts.
+ *
+ * Batched notifications (`writeBatched`): items of a batch method queued in one turn leave
+ * as one notification `{method, params: {events: [...]}}`, ahead of every message written
+ * after the first of them, which wait behind the batch until it is written (at the end of
+ * the turn, when the connection falls idle, or once the batch is large). So an event still
+ * precedes every answer written after it, events keep their order, and a turn's events cost
+ * one message instead of one each (a host reads and dispatches messages one at a time).
  */
 import type { Writable } from 'node:stream';
 import { frameMessage } from './spliced-json.js';
+
+/** A batch leaves once it holds this many items, or this many bytes wait behind it. */
+const MAX_BATCH_ITEMS = 512;
+const MAX_HELD_BYTES = 256 * 1024;
 
 export class ProtocolWriter {
   private congestedNow = false;
   private readonly drainListeners = new Set<() => void>();
   private readonly errorListeners = new Set<(err: Error) => void>();
   private failed: Error | null = null;
+  /** The batch being gathered, and the frames written since its first item (they wait behind it). */
+  private batch: { method: string; items: unknown[] } | null = null;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
 
-  constructor(private readonly out: Writable) {
+  constructor(
+    private readonly out: Writable,
+    private readonly flushOut: () => void = () => {},
+  ) {
     out.on('error', (err: Error) => this.fail(err));
     out.on('close', () => this.fail(this.failed ?? new Error('The protocol output is closed.')));
     out.on('drain', () => {
@@ -51,11 +69,50 @@ export class ProtocolWriter {
   write(message: unknown): void {
     const frame = frameMessage(message);
     if (this.failed !== null || !this.out.writable) return;
+    if (this.batch === null) return this.put(frame);
+    this.held.push(frame);
+    this.heldBytes += frame.length;
+    if (this.heldBytes >= MAX_HELD_BYTES) this.release();
+  }
+
+  /** Queue an item of the batched notification `method` (see the header). */
+  writeBatched(method: string, item: unknown): void {
+    if (this.failed !== null || !this.out.writable) return;
+    if (this.batch !== null && this.batch.method !== method) this.release();
+    if (this.batch === null) {
+      this.batch = { method, items: [] };
+      setImmediate(this.release);
+    }
+    this.batch.items.push(item);
+    if (this.batch.items.length >= MAX_BATCH_ITEMS) this.release();
+  }
+
+  /** The batch, then what waited behind it, to the output (a no-op when nothing waits). */
+  private readonly release = (): void => {
+    const batch = this.batch;
+    if (batch === null) return;
+    this.batch = null;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    if (this.failed !== null || !this.out.writable) return;
+    this.put(frameMessage({ jsonrpc: '2.0', method: batch.method, params: { events: batch.items } }));
+    for (const frame of held) this.put(frame);
+  };
+
+  private put(frame: Buffer): void {
     if (!this.out.write(frame)) this.congestedNow = true;
+  }
+
+  /** Nothing more is about to be written: let what the output holds back go now. */
+  flush(): void {
+    this.release();
+    if (this.failed === null) this.flushOut();
   }
 
   /** Flush what is queued, then end the output; `done` runs once it has (or failed). */
   end(done: () => void): void {
+    this.release();
     if (this.failed !== null || !this.out.writable) {
       done();
       return;

@@ -7,7 +7,7 @@ import type { CancellationToken } from 'vscode-jsonrpc/node';
 import type { Readable, Writable } from 'node:stream';
 import type * as z from 'zod';
 import type { NotificationDef, RequestDef } from '../../protocol/define.js';
-import { LogTrace, ProgressNotification, type NotificationStream } from '../../protocol/index.js';
+import { LogTrace, ProgressNotification, ProvenanceBatchNotification, ProvenanceNotification, type NotificationStream } from '../../protocol/index.js';
 import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../model/json-value.js';
 import { RepositoryTable } from './repositories.js';
@@ -23,6 +23,11 @@ import { ServerConnection } from './connection.js';
 export interface ServerOptions {
   input: Readable;
   output: Writable;
+  /**
+   * Writes out at once what `output` holds back to coalesce (stdout-guard's flush). Called
+   * when the connection falls idle, so a sequential caller's answer is not held for a turn.
+   */
+  flushOutput?: () => void;
   maxInlineBytes: number;
   maxSessions: number;
   /** Largest message body read; a larger one is skipped and answered MessageTooLarge. */
@@ -83,13 +88,15 @@ export class Server {
   private readonly writer: ProtocolWriter;
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
+  /** Notification methods sent in batches, and the batch method of each. */
+  private readonly batchedAs = new Map<string, string>();
 
   constructor(readonly options: ServerOptions) {
     this.logger = new Logger(options.logLevel);
     this.sessions = new SessionTable(options.maxSessions);
     this.repositories = new RepositoryTable(options.registryUrl);
     options.input.on('data', (chunk: Buffer) => (this.stats.bytesIn += chunk.length));
-    this.writer = new ProtocolWriter(options.output);
+    this.writer = new ProtocolWriter(options.output, options.flushOutput);
     // One entry point for every request, so that gating, validation, stats and error
     // mapping apply uniformly.
     this.conn = new ServerConnection(
@@ -190,11 +197,18 @@ export class Server {
     else if (!method.startsWith('$/')) this.logger.debug(`ignored notification ${method}`);
   }
 
+  /** From now on provenance events leave in batches (the client declared it reads them). */
+  batchProvenance(): void {
+    this.batchedAs.set(ProvenanceNotification.method, ProvenanceBatchNotification.method);
+  }
+
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
     try {
-      this.conn.sendNotification(def.method, params);
+      const batch = this.batchedAs.get(def.method);
+      if (batch !== undefined) this.conn.sendBatched(batch, params);
+      else this.conn.sendNotification(def.method, params);
     } catch (err) {
       this.logger.debug(`notify failed: ${(err as Error).message}`);
     }

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES, memoryFigures, missingFigures } from './figures.js';
 import { runRepositoryBench } from './repository-bench.js';
+import { targetsOf } from './targets.js';
 import { pgTestUrl } from '../support/pg-url.js';
 
 describe('bench figures', () => {
@@ -16,12 +17,18 @@ describe('bench figures', () => {
     // The default streams were on: every stored, get and put of the Node and Python runs sent its event.
     expect(section['provenanceEventsPerCall']).toBe(1);
     expect(section['pythonProvenanceEventsPerCall']).toBe(1);
+    // Every target of the section is read from the figures, beside its bound.
+    const targets = targetsOf({ sidecar: section });
+    expect(targets.map((t) => t.name)).toEqual(expect.arrayContaining(['node butler/put 64 in flight: calls/s over the echo\'s', 'put 16 MiB by file path', 'get 16 MiB by file path']));
+    expect(targets).toHaveLength(12 + 4 + 2);
+    for (const t of targets) expect(t.met).toBe(t.atLeast ? t.value >= t.target : t.value <= t.target);
   }, 240_000);
 
   it('the startup section reports every figure', async () => {
     const { runStartupBench } = await import('./startup-bench.js');
     const section = await runStartupBench({ rounds: 1 });
     expect(missingFigures(section, STARTUP_FIGURES)).toEqual([]);
+    expect(targetsOf({ startup: section }).map((t) => t.name)).toEqual(['spawn to the initialize answer']);
     expect(Object.keys(section.profileMs).length).toBeGreaterThan(0);
   }, 120_000);
 
@@ -29,11 +36,13 @@ describe('bench figures', () => {
     const { runMemoryBench } = await import('./memory-bench.js');
     const section = await runMemoryBench({ mib: [4] });
     expect(missingFigures(section, memoryFigures([4]))).toEqual([]);
+    expect(targetsOf({ memory: section })).toHaveLength(4); // put and get, base64 and JSON
   }, 120_000);
 
   it('the repository section reports every figure', async () => {
     const section = await runRepositoryBench({ chains: 20, chainLength: 10 });
     expect(missingFigures(section, REPOSITORY_FIGURES)).toEqual([]);
+    expect(targetsOf({ repository: section }).map((t) => t.name)).toEqual(['collect 100,000 quanta x 4 outputs into SQLite']);
     expect(missingFigures({}, REPOSITORY_FIGURES)).toEqual([...REPOSITORY_FIGURES]);
   }, 120_000);
 

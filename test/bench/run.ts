@@ -140,6 +140,11 @@ async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void
     if (missing.length > 0) throw new Error(`bench section ${name} lacks ${missing.join(', ')}`);
   }
 
+  // Issue 15's targets, each beside its bound, from this run's figures.
+  const { formatTargets, targetsOf } = await import('./targets.js');
+  const targets = targetsOf(results);
+  results.targets = targets;
+
   const outDir = join(root, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'bench.json'), JSON.stringify(results, null, 2) + '\n');
@@ -159,6 +164,7 @@ async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void
   if (results.stores) lines.push('', 'stores:', JSON.stringify(results.stores, null, 2));
   if (results.repository) lines.push('', 'repository:', JSON.stringify(results.repository, null, 2));
   if (results.registry) lines.push('', 'registry (PostgreSQL):', JSON.stringify(results.registry, null, 2));
+  lines.push(...formatTargets(targets));
   lines.push('', `written to ${join(outDir, 'bench.json')}`, '');
   process.stdout.write(lines.join('\n'));
 }

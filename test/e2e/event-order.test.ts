@@ -3,7 +3,8 @@
  * bare framing client that sees every message in the order the sidecar wrote it: each
  * `butler/provenance` event is written before the response of the call that caused it,
  * a session's events arrive in its call order with seq 1, 2, 3... and no gap, and sessions
- * pipelined together interleave without breaking either rule.
+ * pipelined together interleave without breaking either rule. The same holds, event by
+ * event, for a client that reads events in batches (`butler/provenanceBatch`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { inputRefs, ref } from './fixture.js';
@@ -26,10 +27,25 @@ async function opened(c: RawClient, params: unknown): Promise<string> {
   return (res.result as { sessionId: string }).sessionId;
 }
 
-describe('event stream ordering', () => {
+/** The wire's provenance events in the order written, each with the position of the message that carried it. */
+function eventsOnWire(messages: readonly Message[]): Array<{ e: Event; message: Message }> {
+  return messages.flatMap((m) =>
+    m.method === 'butler/provenance'
+      ? [{ e: m.params as Event, message: m }]
+      : m.method === 'butler/provenanceBatch'
+        ? (m.params as { events: Event[] }).events.map((e) => ({ e, message: m }))
+        : [],
+  );
+}
+
+describe.each([
+  ['one notification per event', false],
+  ['events in batches', true],
+])('event stream ordering (%s)', (_mode, batches) => {
   it('a call\'s events precede its response; a session\'s events keep its call order; pipelined sessions interleave', async () => {
     const c = (raw = new RawClient());
-    await c.initialize();
+    const init = await c.initialize(batches ? { capabilities: { provenanceBatches: true } } : {});
+    expect((init.result as { capabilities: { provenanceBatches: boolean } }).capabilities.provenanceBatches).toBe(batches);
     const datastore = { kind: 'memory', name: uniqueName('order') };
     const inputs = inputRefs();
     const seed = await opened(c, { predicted: { inputs: [], outputs: inputs }, datastore, notifications: [] });
@@ -60,13 +76,25 @@ describe('event stream ordering', () => {
     }
     for (const id of expected.keys()) await c.response(id, 60_000);
 
-    const stream: Message[] = c.messages.filter((m) => m.method === 'butler/provenance' || (typeof m.id === 'number' && expected.has(m.id) && m.method === undefined));
-    const position = new Map<number, number>();
-    stream.forEach((m, at) => m.method === undefined && position.set(m.id as number, at));
+    const position = new Map<Message, number>();
+    c.messages.forEach((m, at) => position.set(m, at));
+    const responseAt = new Map<number, number>();
+    c.messages.forEach((m, at) => typeof m.id === 'number' && expected.has(m.id) && m.method === undefined && responseAt.set(m.id, at));
     for (const id of expected.keys()) expect(c.messages.find((m) => m.id === id)?.error).toBeUndefined();
+    const wire = eventsOnWire(c.messages);
+    // Only the form the client asked for.
+    const singles = c.messages.filter((m) => m.method === 'butler/provenance').length;
+    const batchMessages = c.messages.filter((m) => m.method === 'butler/provenanceBatch').length;
+    if (batches) {
+      expect(singles).toBe(0);
+      // Hundreds of calls in flight: events made in one turn really did share a message.
+      expect(batchMessages).toBeLessThan(wire.length / 2);
+    } else {
+      expect(batchMessages).toBe(0);
+    }
 
     for (const s of sessions) {
-      const events = stream.flatMap((m, at) => (m.method === 'butler/provenance' && (m.params as Event).sessionId === s.id ? [{ e: m.params as Event, at }] : []));
+      const events = wire.filter(({ e }) => e.sessionId === s.id).map(({ e, message }) => ({ e, at: position.get(message)! }));
       const calls = callsOf.get(s.id)!;
       // One event per call, in the session's call order, seq without gaps.
       expect(events.map(({ e }) => e.seq)).toEqual(calls.map((_, k) => k + 1));
@@ -74,11 +102,11 @@ describe('event stream ordering', () => {
         const call = calls[k]!;
         expect({ event: e.event, datasetId: e.datasetId }).toEqual({ event: expected.get(call)!.event, datasetId: expected.get(call)!.datasetId });
         // Before its call's response.
-        expect(at).toBeLessThan(position.get(call)!);
+        expect(at).toBeLessThan(responseAt.get(call)!);
       });
     }
     // The sessions really were interleaved on the wire (else the test above proves less).
-    const order = stream.filter((m) => m.method === 'butler/provenance').map((m) => (m.params as Event).sessionId);
+    const order = wire.map(({ e }) => e.sessionId);
     const switches = order.filter((sid, i) => i > 0 && sid !== order[i - 1]).length;
     expect(switches).toBeGreaterThan(sessions.length);
   }, 90_000);
@@ -89,6 +117,8 @@ describe('the Node client', () => {
     const { spawnClient, seedInputs } = await import('./harness.js');
     const client = await spawnClient();
     try {
+      // It reads events in batches (butler/provenanceBatch), handed to listeners one by one.
+      expect(client.initializeResult.capabilities.provenanceBatches).toBe(true);
       const name = uniqueName('tap');
       await seedInputs(client, name);
       const inputs = inputRefs();

@@ -21,13 +21,13 @@ interface Out {
 
 const frame = (msg: unknown): Buffer => encodeFrame(JSON.stringify(msg));
 
-function setup(onRequest: RequestHandler, notes: Array<[string, unknown]> = [], maxInFlight = 64, output: Writable = new PassThrough()) {
+function setup(onRequest: RequestHandler, notes: Array<[string, unknown]> = [], maxInFlight = 64, output: Writable = new PassThrough(), flushOutput?: () => void) {
   const input = new PassThrough();
   const sent: Out[] = [];
   const decoder = jsonMessageDecoder<Out>((m) => sent.push(m));
   output.on('data', (chunk: Buffer) => decoder.push(chunk));
   const reader = new ProtocolReader(input, { maxMessageBytes: 1 << 20, messageTimeoutMs: 0 });
-  const conn = new ServerConnection(reader, new ProtocolWriter(output), onRequest, (method, params) => notes.push([method, params]), {
+  const conn = new ServerConnection(reader, new ProtocolWriter(output, flushOutput), onRequest, (method, params) => notes.push([method, params]), {
     maxInFlight,
     maxMessageBytes: 1 << 20,
   });
@@ -40,6 +40,28 @@ function setup(onRequest: RequestHandler, notes: Array<[string, unknown]> = [], 
 }
 
 describe('ServerConnection', () => {
+  it('flushes the output when it falls idle: after the last answer owed, not while others run', async () => {
+    const gates = new Map<number, () => void>();
+    let flushes = 0;
+    const { input, sent, until } = setup(
+      (_method, params) => new Promise((resolve) => gates.set((params as { n: number }).n, () => resolve((params as { n: number }).n))),
+      [],
+      64,
+      new PassThrough(),
+      () => void flushes++,
+    );
+    input.write(Buffer.concat([1, 2].map((n) => frame({ jsonrpc: '2.0', id: n, method: 'm', params: { n } }))));
+    await until(() => gates.size === 2);
+    gates.get(1)!();
+    await until(() => sent.length === 1);
+    await turn();
+    expect(flushes).toBe(0); // request 2 still runs: its answer may share the write
+    gates.get(2)!();
+    await until(() => sent.length === 2 && flushes === 1);
+    await turn();
+    expect(flushes).toBe(1);
+  });
+
   it('starts messages in the order read; each runs as far as it can before the next starts', async () => {
     const log: string[] = [];
     const { input, sent, until } = setup(async (method, params) => {

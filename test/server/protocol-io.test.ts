@@ -149,6 +149,54 @@ describe('ProtocolWriter', () => {
     expect(drains).toBe(1);
   });
 
+  it('batched items leave as one notification, ahead of every message written after the first of them', async () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out);
+    const read = (): unknown[] => {
+      const got: unknown[] = [];
+      jsonMessageDecoder((m) => got.push(m)).push(Buffer.concat(chunks));
+      return got;
+    };
+    w.write(req(1)); // no batch under way: straight out
+    expect(read()).toEqual([req(1)]);
+    w.writeBatched('test/batch', { n: 1 });
+    w.write(req(2)); // waits behind the batch
+    w.writeBatched('test/batch', { n: 2 });
+    w.write(req(3));
+    expect(read()).toEqual([req(1)]);
+    await sleep(0); // the end of the turn releases the batch, then what waited
+    expect(read()).toEqual([req(1), { jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 1 }, { n: 2 }] } }, req(2), req(3)]);
+    // flush() releases at once (the connection calls it when it falls idle), and so does end().
+    chunks.length = 0;
+    w.writeBatched('test/batch', { n: 3 });
+    w.write(req(4));
+    w.flush();
+    expect(read()).toEqual([{ jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 3 }] } }, req(4)]);
+    chunks.length = 0;
+    w.writeBatched('test/batch', { n: 4 });
+    await new Promise<void>((resolve) => w.end(resolve));
+    expect(read()).toEqual([{ jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 4 }] } }]);
+  });
+
+  it('a batch leaves early once it is large, or when another batch method starts', () => {
+    const out = new PassThrough();
+    const methods: string[] = [];
+    const sizes: number[] = [];
+    const decoder = jsonMessageDecoder<{ method?: string; params?: { events?: unknown[] } }>((m) => {
+      methods.push(m.method ?? 'response');
+      if (m.params?.events) sizes.push(m.params.events.length);
+    });
+    out.on('data', (c: Buffer) => decoder.push(c));
+    const w = new ProtocolWriter(out);
+    for (let i = 0; i < 1100; i++) w.writeBatched('a/batch', { i });
+    w.writeBatched('b/batch', {});
+    w.write(req(1, 'x'.repeat(300 * 1024))); // over the bytes that may wait behind a batch
+    expect(sizes).toEqual([512, 512, 76, 1]);
+    expect(methods).toEqual(['a/batch', 'a/batch', 'a/batch', 'b/batch', 'server/ping']);
+  });
+
   it('reports a failed output once, and drops what is written after', () => {
     const out = new Writable({ write: (_c, _e, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
     const w = new ProtocolWriter(out);

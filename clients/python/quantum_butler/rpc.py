@@ -67,6 +67,12 @@ _log = logging.getLogger("quantum_butler")
 _MAX_HEADER_LINE = 64 * 1024
 
 
+#: A provenance event, and the batch of events written together that replaces it for a
+#: client declaring ``capabilities.provenanceBatches`` (as this one does by default).
+PROVENANCE = "butler/provenance"
+PROVENANCE_BATCH = "butler/provenanceBatch"
+
+
 def _dev_cli_path() -> str:
     """The checkout's ``dist/src/cli.js`` next to this package (clients/python/quantum_butler)."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -303,7 +309,7 @@ class Connection:
         self.argv: List[str] = [self.node, *node_args, self.cli_path, "--stdio", *args]
         self.timeout = timeout
         self.client_name = client_name
-        self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True}
+        self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True, "provenanceBatches": True}
         self._initialization_options = initialization_options
         self._watch_parent = watch_parent
         self._stderr_logger = stderr_logger
@@ -323,7 +329,9 @@ class Connection:
         self._any_listeners: List[Callable[[str, Any], None]] = []
         self._request_handlers: Dict[str, Callable[[Any], Any]] = {}
         self._listeners_lock = threading.Lock()
-        self._dispatch_queue: "queue.Queue[Any]" = queue.Queue()
+        # SimpleQueue (C, no Condition): a hand-over costs about a tenth of queue.Queue's,
+        # which matters once per notification (or batch) under a pipelined load.
+        self._dispatch_queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
         self._stderr_buf: Deque[bytes] = collections.deque()
         self._stderr_size = 0
         self._stderr_lock = threading.Lock()
@@ -670,6 +678,9 @@ class Connection:
             try:
                 if kind == "notification":
                     self._deliver(msg["method"], msg.get("params"))
+                elif kind == "batch":
+                    for event in (msg.get("params") or {}).get("events", ()):
+                        self._deliver(PROVENANCE, event)
                 else:
                     self._answer_server_request(msg)
             except Exception:  # a callback's failure never kills the dispatcher
@@ -757,6 +768,11 @@ class Connection:
                 _log.error("quantum-butler: message with neither method nor result: %.200r", msg)
         elif "id" in msg and msg["id"] is not None:
             self._dispatch_queue.put(("request", msg))
+        elif method == PROVENANCE_BATCH:
+            # Events written together arrive as one batch (asked for in initialize): one
+            # hand-over to the dispatcher, which delivers them one by one as butler/provenance.
+            if self._any_listeners or self._listeners.get(PROVENANCE):
+                self._dispatch_queue.put(("batch", msg))
         elif self._any_listeners or self._listeners.get(method):
             # Handing a message to the dispatcher thread costs about as much as a small call:
             # a notification nobody listens to (e.g. a stream a host never subscribed to) stops here.

@@ -35,6 +35,7 @@ export function registerLifecycle(server: Server): void {
       if (params.capabilities.logMessages) {
         server.logger.forwardTo((type, message) => server.notify(LogMessage, { type, message }));
       }
+      if (params.capabilities.provenanceBatches === true) server.batchProvenance();
       if (typeof params.processId === 'number') startWatchdog(params.processId, server);
       server.state = 'initialized';
       server.logger.info('initialized', { client: params.clientInfo?.name, protocolVersion: params.protocolVersion });
@@ -52,6 +53,7 @@ export function registerLifecycle(server: Server): void {
             .list()
             .map((sc) => sc.name),
           provenanceFormats: ['native', 'daf_butler', 'prov', 'openlineage'],
+          provenanceBatches: params.capabilities.provenanceBatches === true,
         },
       };
     },
