@@ -76,7 +76,7 @@ await build({
 });
 
 // The entry points: stubs that run the bundle (the shebang stays on the CLI).
-writeFileSync(cli, `#!/usr/bin/env node\nimport { loadBundle } from './cli/load-bundle.js';\nvoid loadBundle().cli();\n`);
+writeFileSync(cli, `#!/usr/bin/env node\nimport { loadBundle } from './cli/load-bundle.js';\nvoid loadBundle(true).cli();\n`);
 for (const [name, backend] of Object.entries(workers)) {
-  writeFileSync(workerPath(backend), `import { loadBundle } from '../../cli/load-bundle.js';\nvoid loadBundle().${name}();\n`);
+  writeFileSync(workerPath(backend), `import { loadBundle } from '../../cli/load-bundle.js';\nvoid loadBundle(false).${name}();\n`);
 }

@@ -5,11 +5,12 @@
  * `cachedData` skips parsing and compiling it again (about a third of a start). The cache is
  * made by the first process that lives a second (`createCachedData` then holds every function
  * compiled so far: the serving path and `initialize`) and written once, atomically, to
- * `dist/.cache/` beside the bundle, or to the directory in QUANTUM_BUTLER_CODE_CACHE (`off`:
+ * the package's `dist/.cache/`, or to the directory in QUANTUM_BUTLER_CODE_CACHE (`off`:
  * none). Node 20's V8 does not checksum a cache and aborts the process on a corrupt one, so the
  * file carries its own header: the bundle's length and CRC-32 (a cache is only for the bytes it
- * was made from; the bundle is ASCII, read as latin1) and the payload's. A cache that is missing, unreadable, corrupt, or rejected
- * by V8 (another Node) is ignored and remade; a directory that cannot be written is no error.
+ * was made from; the bundle is ASCII, read as latin1) and the payload's. A cache that is
+ * missing, unreadable, corrupt, or rejected by V8 (another Node) is ignored and remade; a
+ * directory that cannot be written is no error.
  * Nothing is written to stdout (it carries the protocol); NODE_DEBUG=qb-code-cache tells on
  * stderr what happened. Kept free of the bundle's own modules: it runs before them.
  */
@@ -19,7 +20,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import vm from 'node:vm';
-import { isMainThread } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 
 /** What the bundle exports: each entry point, loaded (and run) when called. */
@@ -39,8 +39,11 @@ const WRAPPER = '(function (exports, require, module, __filename, __dirname, __q
 
 type Crc32 = (data: Uint8Array) => number;
 
-/** Compile and run the bundle beside this module; the code cache is used, or made, on the way. */
-export function loadBundle(): Bundle {
+/**
+ * Compile and run the bundle beside this module, through the code cache if there is one. The
+ * CLI makes the cache when there is none (`makeCache`); the writer threads only use it.
+ */
+export function loadBundle(makeCache: boolean): Bundle {
   const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.bundle.cjs');
   const bytes = readFileSync(file);
   const cachePath = cacheFile(dirname(file));
@@ -55,7 +58,7 @@ export function loadBundle(): Bundle {
   });
   if (cache && script.cachedDataRejected) debug('rejected by V8: %s', cachePath);
   else if (cache) debug('accepted: %s', cachePath);
-  if (cachePath && crc32 && isMainThread && (!cache || script.cachedDataRejected)) {
+  if (makeCache && cachePath && crc32 && (!cache || script.cachedDataRejected)) {
     setTimeout(() => writeCache(script, cachePath, bytes, crc32), WRITE_AFTER_MS).unref();
   }
   const module = { exports: {} as Bundle };
