@@ -7,11 +7,13 @@
  * report, demo, retrieval and Zip, the writer threads: each behind a dynamic import()) stays in
  * the bundle as esbuild's lazily initialised modules: a start runs only the serving path. zod is
  * bundled, English locale only (its ~95 modules loaded one by one cost more at start than
- * anything else; its other locales are ~470 kB nobody uses); the other npm dependencies stay
- * outside: they are installed beside the package anyway, and the package must stay under 1.5 MB
- * unpacked (test/package). Minified with names kept (stack traces name functions; the source
- * map is not shipped). Everything else in dist/ is unchanged, so the library entry points and
- * the Node client import the compiled modules (and zod from node_modules).
+ * anything else; its other locales are ~470 kB nobody uses), and so is uuid (3 kB bundled, ~20
+ * CommonJS files to resolve and compile at every start otherwise); the other npm dependencies
+ * stay outside: they are installed beside the package anyway, and the package must stay under
+ * 1.5 MB unpacked (test/package; vscode-jsonrpc bundled would be 66 kB more). Minified with
+ * names kept (stack traces name functions; the source map is not shipped). Everything else in
+ * dist/ is unchanged, so the library entry points and the Node client import the compiled
+ * modules (and zod and uuid from node_modules).
  *
  *   node dist/scripts/bundle-cli.js
  */
@@ -28,9 +30,10 @@ const bundle = join(src, 'cli.bundle.cjs');
 const workers = { sqliteWorker: 'sqlite', postgresWorker: 'postgres' } as const;
 const workerPath = (backend: string): string => join(src, 'repository', backend, 'bulk-writer-worker.js');
 
-/** Every dependency but zod stays outside (better-sqlite3 is native; pg is loaded only by a repository that uses it). */
+/** Every dependency but zod and uuid stays outside (better-sqlite3 is native; pg is loaded only by a repository that uses it). */
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-const external = Object.keys(pkg.dependencies).filter((d) => d !== 'zod').flatMap((d) => [d, `${d}/*`]);
+const BUNDLED = new Set(['zod', 'uuid']);
+const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)).flatMap((d) => [d, `${d}/*`]);
 
 /**
  * zod's `locales` namespace (every language, reachable through `z` so never tree-shaken) as
