@@ -56,6 +56,7 @@ const zodEnglishOnly: Plugin = {
 // One bundle, three entry points (the Bundle of src/cli/load-bundle.ts), each behind a dynamic
 // import(): esbuild initialises a module only when the first import() that reaches it runs.
 rmSync(join(src, 'chunks'), { recursive: true, force: true }); // the split build's chunks, from an older dist/
+rmSync(join(root, 'dist', '.cache'), { recursive: true, force: true }); // a code cache of the bundle this build replaces
 const entry = [
   `export const cli = () => import('./cli.js');`,
   ...Object.entries(workers).map(([name, backend]) => `export const ${name} = () => import('./repository/${backend}/bulk-writer-worker.js');`),
@@ -71,6 +72,10 @@ await build({
   plugins: [zodEnglishOnly],
   // src/cli/load-bundle.ts passes the bundle's own URL (modules find package.json and the workers' scripts from it).
   define: { 'import.meta.url': '__qbBundleUrl' },
+  // import() of an outside package (pg, fflate, ...) as require(): a script run through vm has
+  // no module loader of its own (Node 20's vm offers the main one only as an experimental
+  // feature, with a warning on stderr); every outside dependency ships CommonJS.
+  supported: { 'dynamic-import': false },
   charset: 'ascii', // load-bundle reads it as latin1
   minify: true,
   keepNames: true,

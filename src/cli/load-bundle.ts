@@ -54,7 +54,6 @@ export function loadBundle(makeCache: boolean): Bundle {
     filename: file,
     lineOffset: -1,
     cachedData: cache,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cache && script.cachedDataRejected) debug('rejected by V8: %s', cachePath);
   else if (cache) debug('accepted: %s', cachePath);
