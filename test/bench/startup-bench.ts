@@ -77,8 +77,9 @@ async function shares(env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
       // no map (a build without one): the bundle is one part
     }
     const inBundle = (line: number, column: number): string => {
-      const entry = map?.findEntry(line, column) as { originalSource?: string } | undefined;
-      return entry?.originalSource ? partOf(entry.originalSource) : 'cli.bundle.cjs';
+      if (!map) return 'cli.bundle.cjs (no source map)';
+      const entry = map.findEntry(line, column) as { originalSource?: string };
+      return entry.originalSource ? partOf(entry.originalSource) : "esbuild's module helpers (in the bundle)";
     };
     const time = new Map<number, number>();
     profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
