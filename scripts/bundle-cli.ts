@@ -1,33 +1,39 @@
 /**
- * Part of `npm run build`: replaces the compiled `dist/src/cli.js` and the collect writer
- * threads' scripts (`dist/src/repository/<backend>/bulk-writer-worker.js`) with bundles of our
- * own ~150 modules, split into chunks (`dist/src/chunks/`) so that a start loads only what
- * serving needs. zod is bundled too, English locale only (its ~95 modules loaded one by one
- * cost more at start than anything else; its other locales are ~470 kB nobody uses); the other
- * npm dependencies stay outside: they are installed beside the package anyway, and the package
- * must stay under 1.5 MB unpacked (test/package). Bundles are minified with names kept (stack
- * traces name functions; the dev build's source maps are not shipped). Everything else in
+ * Part of `npm run build`: bundles the CLI and the collect writer threads' scripts into one
+ * CommonJS script, `dist/src/cli.bundle.cjs`, and replaces the compiled `dist/src/cli.js` and
+ * `dist/src/repository/<backend>/bulk-writer-worker.js` with stubs that run it through
+ * src/cli/load-bundle.ts, which compiles it with a V8 code cache (Node 20 has none for ES
+ * modules). What serving does not need at start (the repository layer, the commands, replay,
+ * report, demo, retrieval and Zip, the writer threads: each behind a dynamic import()) stays in
+ * the bundle as esbuild's lazily initialised modules: a start runs only the serving path. zod is
+ * bundled, English locale only (its ~95 modules loaded one by one cost more at start than
+ * anything else; its other locales are ~470 kB nobody uses), and so is uuid (3 kB bundled, ~20
+ * CommonJS files to resolve and compile at every start otherwise); the other npm dependencies
+ * stay outside: they are installed beside the package anyway, and the package must stay under
+ * 1.5 MB unpacked (test/package; vscode-jsonrpc bundled would be 66 kB more). Minified with
+ * names kept (stack traces name functions; the source map is not shipped). Everything else in
  * dist/ is unchanged, so the library entry points and the Node client import the compiled
- * modules (and zod from node_modules).
+ * modules (and zod and uuid from node_modules).
  *
  *   node dist/scripts/bundle-cli.js
  */
 import { build, type Plugin } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const src = join(root, 'dist', 'src');
 const cli = join(src, 'cli.js');
+const bundle = join(src, 'cli.bundle.cjs');
 // The collect writer threads run these scripts (found beside the repository/ folder).
-const workers = ['sqlite', 'postgres'].map((backend) => join(src, 'repository', backend, 'bulk-writer-worker.js'));
-/** Where the shared and lazily imported parts go (trim-library leaves them alone). */
-const chunks = join(src, 'chunks');
+const workers = { sqliteWorker: 'sqlite', postgresWorker: 'postgres' } as const;
+const workerPath = (backend: string): string => join(src, 'repository', backend, 'bulk-writer-worker.js');
 
-/** Every dependency but zod stays outside (better-sqlite3 is native; pg is loaded only by a repository that uses it). */
+/** Every dependency but zod and uuid stays outside (better-sqlite3 is native; pg is loaded only by a repository that uses it). */
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-const external = Object.keys(pkg.dependencies).filter((d) => d !== 'zod').flatMap((d) => [d, `${d}/*`]);
+const BUNDLED = new Set(['zod', 'uuid']);
+const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)).flatMap((d) => [d, `${d}/*`]);
 
 /**
  * zod's `locales` namespace (every language, reachable through `z` so never tree-shaken) as
@@ -47,26 +53,38 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
-// One build of the three entry points with code splitting: what serving does not need at start
-// (the repository layer, the commands, replay, report, demo, retrieval and Zip: each behind a
-// dynamic import()) lands in chunks loaded on first use, so a start compiles and runs only the
-// serving path; the workers share the repository layer's chunks instead of carrying copies.
-rmSync(chunks, { recursive: true, force: true }); // no stale chunk of an earlier build is shipped
+// One bundle, three entry points (the Bundle of src/cli/load-bundle.ts), each behind a dynamic
+// import(): esbuild initialises a module only when the first import() that reaches it runs.
+rmSync(join(src, 'chunks'), { recursive: true, force: true }); // the split build's chunks, from an older dist/
+rmSync(join(root, 'dist', '.cache'), { recursive: true, force: true }); // a code cache of the bundle this build replaces
+const entry = [
+  `export const cli = () => import('./cli.js');`,
+  ...Object.entries(workers).map(([name, backend]) => `export const ${name} = () => import('./repository/${backend}/bulk-writer-worker.js');`),
+].join('\n');
 await build({
-  entryPoints: [cli, ...workers],
-  outdir: src,
-  outbase: src,
-  chunkNames: 'chunks/[name]-[hash]',
-  splitting: true,
-  allowOverwrite: true,
+  stdin: { contents: entry, resolveDir: src, sourcefile: 'cli-bundle-entry.js', loader: 'js' },
+  outfile: bundle,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   external,
   plugins: [zodEnglishOnly],
+  // src/cli/load-bundle.ts passes the bundle's own URL (modules find package.json and the workers' scripts from it).
+  define: { 'import.meta.url': '__qbBundleUrl' },
+  // import() of an outside package (pg, fflate, ...) as require(): a script run through vm has
+  // no module loader of its own (Node 20's vm offers the main one only as an experimental
+  // feature, with a warning on stderr); every outside dependency ships CommonJS.
+  supported: { 'dynamic-import': false },
+  charset: 'ascii', // load-bundle reads it as latin1
   minify: process.env.QB_BUNDLE_MINIFY !== '0', // 0: readable profiles
   keepNames: true,
   sourcemap: true,
   logLevel: 'warning',
 });
+
+// The entry points: stubs that run the bundle (the shebang stays on the CLI).
+writeFileSync(cli, `#!/usr/bin/env node\nimport { loadBundle } from './cli/load-bundle.js';\nvoid loadBundle(true).cli();\n`);
+for (const [name, backend] of Object.entries(workers)) {
+  writeFileSync(workerPath(backend), `import { loadBundle } from '../../cli/load-bundle.js';\nvoid loadBundle(false).${name}();\n`);
+}

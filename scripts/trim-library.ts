@@ -3,8 +3,9 @@
  * dist/src and dist/protocol without their comments and whitespace (esbuild; names and
  * syntax kept), so the npm package stays under 1.5 MB (decimal, as npm reports it) unpacked.
  * The TypeScript sources and the .d.ts files keep their doc comments; each module's source
- * map is regenerated through the tsc map, so it still points at the .ts source. The bundles
- * (dist/src/cli.js and the collect workers) are left alone.
+ * map is regenerated through the tsc map, so it still points at the .ts source. The CLI bundle
+ * (dist/src/cli.bundle.cjs, not a .js) and its stubs (dist/src/cli.js and the collect workers)
+ * are left alone.
  *
  *   node dist/scripts/trim-library.js
  */
@@ -16,13 +17,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = join(root, 'dist');
 
-/** Bundles carry esbuild's own output; trimming them again would gain nothing. */
+/** The bundle's stubs: a few lines each, trimming them would gain nothing. */
 const bundled = new Set(['src/cli.js', 'src/repository/sqlite/bulk-writer-worker.js', 'src/repository/postgres/bulk-writer-worker.js']);
 
 function modules(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
-    if (e.isDirectory()) return relative(dist, p).split('\\').join('/') === 'src/chunks' ? [] : modules(p);
+    if (e.isDirectory()) return modules(p);
     return e.name.endsWith('.js') && !bundled.has(relative(dist, p).split('\\').join('/')) ? [p] : [];
   });
 }

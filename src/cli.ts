@@ -72,5 +72,7 @@ function usage(message: string): number {
   return 2;
 }
 
-const code = await main(process.argv.slice(2));
-if (code !== undefined) process.exitCode = code;
+// No top-level await: the built CLI runs this module inside a CommonJS bundle (src/cli/load-bundle.ts).
+void main(process.argv.slice(2)).then((code) => {
+  if (code !== undefined) process.exitCode = code;
+});

@@ -75,8 +75,8 @@ export interface SpawnOptions {
 }
 
 export function defaultCliPath(): string {
-  // This module is dist/src/client/client.js, part of a chunk of the bundled CLI in
-  // dist/src/chunks/ (demo, replay), or src/client/client.ts when run from sources.
+  // This module is dist/src/client/client.js, part of the bundled CLI dist/src/cli.bundle.cjs
+  // (demo, replay), or src/client/client.ts when run from sources.
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [join(here, 'cli.js'), join(here, '..', 'cli.js'), join(here, '..', '..', 'dist', 'src', 'cli.js')];
   return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1]!;

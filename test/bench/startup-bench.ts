@@ -1,28 +1,33 @@
 /**
  * Start-up: from spawning the CLI to the `initialize` answer, alternated with bare
- * `node -e 0` (the ceiling) so that a shared machine's load falls on both; then one start
- * under --cpu-prof, its time attributed to the bundle's files (cli.js and its chunks, each
- * named by the sources its map lists: bundled zod, protocol, src/server, ...) and to V8's
- * compile of the ES modules: each part's share.
+ * `node -e 0` (the ceiling) and with a start without the V8 code cache
+ * (QUANTUM_BUTLER_CODE_CACHE=off, see src/cli/load-bundle.ts), so that a shared machine's load
+ * falls on all three; the cached starts use a cache the bench makes first, in a directory of
+ * its own. Then one cached start under --cpu-prof, its time attributed to the bundle's sources
+ * (through the bundle's source map: bundled zod, protocol, src/server, ...), to the
+ * dependencies loaded from node_modules, and to V8's compile of the bundle and of those
+ * dependencies: each part's share.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { encodeFrame } from '../../src/util/framing.js';
 import { median, root } from './sidecar-bench.js';
 
 const CLI = join(root, 'dist', 'src', 'cli.js');
-/** The bundle's files (cli.js and chunks/) as the profile's URLs start. */
-const BUNDLE = pathToFileURL(join(root, 'dist', 'src')).href + '/';
+/** The bundle the CLI runs (scripts/bundle-cli.ts), as the profile's URLs name it. */
+const BUNDLE = join(root, 'dist', 'src', 'cli.bundle.cjs');
+const BUNDLE_URL = pathToFileURL(BUNDLE).href;
 const INITIALIZE = encodeFrame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '1.0', processId: null, capabilities: {} } }));
 
 /** Milliseconds from spawn to the first byte of the answer (sidecar) or to the exit (bare node). */
-function start(args: string[], answer: boolean): Promise<number> {
+function start(args: string[], answer: boolean, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ['pipe', answer ? 'pipe' : 'ignore', 'ignore'] });
+    const child = spawn(process.execPath, args, { env, stdio: ['pipe', answer ? 'pipe' : 'ignore', 'ignore'] });
     child.on('error', reject);
     if (!answer) {
       child.on('exit', () => resolve(performance.now() - t));
@@ -38,12 +43,20 @@ function start(args: string[], answer: boolean): Promise<number> {
   });
 }
 
-/** Self time of one profiled start, by part of the bundle (package, or src folder) and by V8/Node internals. */
-async function shares(): Promise<Record<string, number>> {
+/** What a source of the bundle's map belongs to: a bundled package, a src/ folder, or protocol. */
+function partOf(source: string): string {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source);
+  if (m) return `${m[1]} (bundled)`;
+  const segs = source.replace(/^(\.\.\/)+/, '').split('/');
+  return segs[0] === 'src' && segs.length > 2 ? segs.slice(0, 2).join('/') : segs[0]!;
+}
+
+/** Self time of one profiled start (with the code cache in `env`), by part of the bundle and by V8/Node internals. */
+async function shares(env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'qb-start-prof-'));
   try {
     await new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100', CLI, '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100', CLI, '--stdio'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
       child.stdout!.once('data', () => child.stdin!.end()); // end of input: the sidecar exits, writing the profile
       child.on('exit', () => resolve());
       child.stdin!.write(INITIALIZE);
@@ -51,34 +64,22 @@ async function shares(): Promise<Record<string, number>> {
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) return {};
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
-      nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+      nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>;
       samples: number[];
       timeDeltas: number[];
     };
-    // The bundle is cli.js plus chunks (scripts/bundle-cli.ts): each file is named by what its
-    // source map says it holds: bundled zod, or our folders (protocol, src/server, ...).
-    const fileNames = new Map<string, string>();
-    const part = (url: string): string => {
-      let name = fileNames.get(url);
-      if (name === undefined) {
-        const file = fileURLToPath(url);
-        let sources: string[] = [];
-        try {
-          sources = (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] }).sources;
-        } catch {
-          // no map (a build without one): the file's own name below
-        }
-        const parts = new Set(sources.map((src) => {
-          const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(src);
-          if (m) return `${m[1]} (bundled)`;
-          const segs = src.replace(/^(\.\.\/)+/, '').split('/');
-          return segs[0] === 'src' && segs.length > 2 ? segs.slice(0, 2).join('/') : segs[0]!;
-        }));
-        const list = [...parts];
-        name = list.length === 0 ? relative(join(root, 'dist'), file) : list.length > 3 ? `${list.slice(0, 3).join(', ')}, ...` : list.join(', ');
-        fileNames.set(url, name);
-      }
-      return name;
+    // The bundle is one file (scripts/bundle-cli.ts): each sample's position is named by the
+    // source its map gives: bundled zod, or our folders (protocol, src/server, ...).
+    let map: SourceMap | undefined;
+    try {
+      map = new SourceMap(JSON.parse(readFileSync(`${BUNDLE}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+    } catch {
+      // no map (a build without one): the bundle is one part
+    }
+    const inBundle = (line: number, column: number): string => {
+      if (!map) return 'cli.bundle.cjs (no source map)';
+      const entry = map.findEntry(line, column) as { originalSource?: string };
+      return entry.originalSource ? partOf(entry.originalSource) : "esbuild's module helpers (in the bundle)";
     };
     const time = new Map<number, number>();
     profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -87,7 +88,14 @@ async function shares(): Promise<Record<string, number>> {
       const us = time.get(n.id) ?? 0;
       if (us === 0) continue;
       const f = n.callFrame;
-      const key = f.url.startsWith(BUNDLE) ? part(f.url) : f.functionName === 'compileSourceTextModule' ? 'V8 compile of the ES modules' : `node/V8: ${f.functionName || '(program)'}`;
+      const dep = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f.url);
+      const key =
+        f.url === BUNDLE_URL ? inBundle(f.lineNumber, f.columnNumber)
+        : dep ? `${dep[1]} (node_modules)`
+        : f.functionName === 'Script' && f.url === 'node:vm' ? 'V8 compile of the bundle (from its code cache)'
+        : f.functionName === 'wrapSafe' ? 'V8 compile of the CommonJS dependencies'
+        : f.functionName === 'compileSourceTextModule' ? 'V8 compile of the ES modules (the stubs)'
+        : `node/V8: ${f.functionName || '(program)'}`;
       out[key] = (out[key] ?? 0) + us / 1000;
     }
     const top = Object.entries(out).sort((a, b) => b[1] - a[1]);
@@ -99,20 +107,57 @@ async function shares(): Promise<Record<string, number>> {
   }
 }
 
+/** Start the CLI once and keep it running until it has written its code cache into `dir` (or 20 s passed). */
+function makeCodeCache(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, '--stdio'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.on('error', reject);
+    child.stdin!.on('error', () => {});
+    child.stdout!.resume();
+    child.stdin!.write(INITIALIZE);
+    const until = Date.now() + 20_000;
+    const poll = setInterval(() => {
+      if (!readdirSync(dir).some((f) => f.endsWith('.v8cache')) && Date.now() < until) return;
+      clearInterval(poll);
+      child.kill('SIGKILL');
+      resolve();
+    }, 50);
+  });
+}
+
 export async function runStartupBench(opts: { rounds?: number } = {}): Promise<{
   initializeMs: number;
+  initializeNoCodeCacheMs: number;
   nodeBareMs: number;
   overheadMs: number;
-  rounds: Array<{ initializeMs: number; nodeBareMs: number }>;
+  rounds: Array<{ initializeMs: number; initializeNoCodeCacheMs: number; nodeBareMs: number }>;
   profileMs: Record<string, number>;
 }> {
-  const rounds: Array<{ initializeMs: number; nodeBareMs: number }> = [];
-  await start(['-e', '0'], false); // warm the file cache
-  await start([CLI, '--stdio'], true);
-  for (let r = 0; r < (opts.rounds ?? 10); r++) {
-    rounds.push({ nodeBareMs: await start(['-e', '0'], false), initializeMs: await start([CLI, '--stdio'], true) });
+  const cacheDir = mkdtempSync(join(tmpdir(), 'qb-start-cache-'));
+  try {
+    const cached = { ...process.env, QUANTUM_BUTLER_CODE_CACHE: cacheDir };
+    const uncached = { ...process.env, QUANTUM_BUTLER_CODE_CACHE: 'off' };
+    await start(['-e', '0'], false); // warm the file cache
+    await makeCodeCache(cached, cacheDir);
+    if (!existsSync(cacheDir) || readdirSync(cacheDir).length === 0) throw new Error('the CLI wrote no code cache');
+    const rounds: Array<{ initializeMs: number; initializeNoCodeCacheMs: number; nodeBareMs: number }> = [];
+    for (let r = 0; r < (opts.rounds ?? 10); r++) {
+      rounds.push({
+        nodeBareMs: await start(['-e', '0'], false),
+        initializeMs: await start([CLI, '--stdio'], true, cached),
+        initializeNoCodeCacheMs: await start([CLI, '--stdio'], true, uncached),
+      });
+    }
+    const pick = (k: keyof (typeof rounds)[number]): number => median(rounds.map((r) => r[k]));
+    return {
+      initializeMs: pick('initializeMs'),
+      initializeNoCodeCacheMs: pick('initializeNoCodeCacheMs'),
+      nodeBareMs: pick('nodeBareMs'),
+      overheadMs: median(rounds.map((r) => r.initializeMs - r.nodeBareMs)),
+      rounds,
+      profileMs: await shares(cached),
+    };
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
   }
-  const initializeMs = median(rounds.map((r) => r.initializeMs));
-  const nodeBareMs = median(rounds.map((r) => r.nodeBareMs));
-  return { initializeMs, nodeBareMs, overheadMs: median(rounds.map((r) => r.initializeMs - r.nodeBareMs)), rounds, profileMs: await shares() };
 }

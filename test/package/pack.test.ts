@@ -33,6 +33,7 @@ describe('npm pack', () => {
   it('ships only the built sources, the Python package, README, LICENSE and the files --help names', () => {
     const allowed = [
       /^dist\/src\/.+\.(js|d\.ts|json)$/,
+      /^dist\/src\/cli\.bundle\.cjs$/,
       /^dist\/protocol\/.+\.(js|d\.ts)$/,
       /^clients\/python\/quantum_butler\/[^/]+\.(py|json|typed)$/,
       /^clients\/python\/(pyproject\.toml|README\.md)$/,
@@ -56,6 +57,8 @@ describe('npm pack', () => {
       ...Object.values(pkg.bin),
       ...Object.values(pkg.exports).map((p) => p.replace(/^\.\//, '')),
       ...Object.values(pkg.exports).map((p) => p.replace(/^\.\//, '').replace(/\.js$/, '.d.ts')),
+      'dist/src/cli.bundle.cjs',
+      'dist/src/cli/load-bundle.js',
       'dist/src/repository/sqlite/bulk-writer-worker.js',
       'dist/src/repository/postgres/bulk-writer-worker.js',
       'dist/src/model/dimensions/default-universe.json',

@@ -36,68 +36,73 @@ const beat = setInterval(() => {
 }, 100);
 
 let close: (() => Promise<void>) | undefined;
-try {
-  const { PgConnection } = await import('./connection.js');
-  const { PgBulkWriter } = await import('./bulk-writer.js');
-  const { universeFrom } = await import('../../model/dimensions/default-universe.js');
-  const universe = universeFrom(dimensions);
-  const conn = await PgConnection.create({ url, schema, poolSize: 1 });
-  const c = await conn.client();
-  close = async () => {
-    c.release(true);
-    await conn.close();
-  };
-  await c.query('BEGIN');
-  const writer = new PgBulkWriter(c, conn.driver, { maxConflicts, items, universe }, () => Atomics.store(shared, SLOT.rows, writer.rows));
-  await writer.begin();
-  reply({ kind: 'ready' });
+// A function, not top-level await: the built CLI runs this module inside a CommonJS bundle (src/cli/load-bundle.ts).
+async function work(): Promise<void> {
+  try {
+    const { PgConnection } = await import('./connection.js');
+    const { PgBulkWriter } = await import('./bulk-writer.js');
+    const { universeFrom } = await import('../../model/dimensions/default-universe.js');
+    const universe = universeFrom(dimensions);
+    const conn = await PgConnection.create({ url, schema, poolSize: 1 });
+    const c = await conn.client();
+    close = async () => {
+      c.release(true);
+      await conn.close();
+    };
+    await c.query('BEGIN');
+    const writer = new PgBulkWriter(c, conn.driver, { maxConflicts, items, universe }, () => Atomics.store(shared, SLOT.rows, writer.rows));
+    await writer.begin();
+    reply({ kind: 'ready' });
 
-  // Requests in order: a batch is taken once the one before it is.
-  const queue: WorkerRequest[] = [];
-  let wake: (() => void) | undefined;
-  port.on('message', (m: WorkerRequest) => {
-    queue.push(m);
-    wake?.();
-  });
-  const next = (): Promise<WorkerRequest | 'abort'> =>
-    new Promise((resolve) => {
-      const take = (): void => {
-        wake = undefined;
-        aborted = undefined;
-        resolve(queue.shift()!);
-      };
-      if (queue.length > 0) return take();
-      wake = take;
-      aborted = () => {
-        wake = undefined;
-        resolve('abort');
-      };
+    // Requests in order: a batch is taken once the one before it is.
+    const queue: WorkerRequest[] = [];
+    let wake: (() => void) | undefined;
+    port.on('message', (m: WorkerRequest) => {
+      queue.push(m);
+      wake?.();
     });
-  for (;;) {
-    const msg = await next();
-    if (msg === 'abort') {
-      await c.query('ROLLBACK');
-      reply({ kind: 'aborted' });
-      break;
+    const next = (): Promise<WorkerRequest | 'abort'> =>
+      new Promise((resolve) => {
+        const take = (): void => {
+          wake = undefined;
+          aborted = undefined;
+          resolve(queue.shift()!);
+        };
+        if (queue.length > 0) return take();
+        wake = take;
+        aborted = () => {
+          wake = undefined;
+          resolve('abort');
+        };
+      });
+    for (;;) {
+      const msg = await next();
+      if (msg === 'abort') {
+        await c.query('ROLLBACK');
+        reply({ kind: 'aborted' });
+        break;
+      }
+      if (msg.kind === 'finish') {
+        Atomics.store(shared, SLOT.finishing, 1);
+        const result = await writer.finish();
+        const committed = msg.commit && result.conflictCount === 0 && !dryRun;
+        const t0 = performance.now();
+        await c.query(committed ? 'COMMIT' : 'ROLLBACK');
+        reply({ kind: 'done', committed, result, seconds: { commit: Math.round(performance.now() - t0) / 1000 } });
+        break;
+      }
+      await writer.send(msg);
+      Atomics.add(shared, SLOT.applied, 1);
+      Atomics.notify(shared, SLOT.applied);
     }
-    if (msg.kind === 'finish') {
-      Atomics.store(shared, SLOT.finishing, 1);
-      const result = await writer.finish();
-      const committed = msg.commit && result.conflictCount === 0 && !dryRun;
-      const t0 = performance.now();
-      await c.query(committed ? 'COMMIT' : 'ROLLBACK');
-      reply({ kind: 'done', committed, result, seconds: { commit: Math.round(performance.now() - t0) / 1000 } });
-      break;
-    }
-    await writer.send(msg);
-    Atomics.add(shared, SLOT.applied, 1);
-    Atomics.notify(shared, SLOT.applied);
+  } catch (err) {
+    const { errorReply } = await import('../bulk-writer-thread.js');
+    reply(errorReply(err));
+  } finally {
+    clearInterval(beat);
+    await close?.().catch(() => {});
+    port.close();
   }
-} catch (err) {
-  const { errorReply } = await import('../bulk-writer-thread.js');
-  reply(errorReply(err));
-} finally {
-  clearInterval(beat);
-  await close?.().catch(() => {});
-  port.close();
 }
+
+void work();

@@ -39,50 +39,55 @@ function next(): WorkerRequest {
 }
 
 let close: (() => void) | undefined;
-try {
-  const { SqliteConnection, busyAsStoreBusy } = await import('./connection.js');
-  const { tablesOf } = await import('./tables.js');
-  const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
-  const { universeFrom } = await import('../../model/dimensions/default-universe.js');
-  const universe = universeFrom(dimensions);
-  // This thread may wait inside SQLite for another process's lock: it blocks only itself.
-  const conn = SqliteConnection.open(path, { busyTimeoutMs, blockingWaits: true, mustExist: true });
-  close = () => conn.close({ checkpoint: false });
-  let done: Extract<WorkerReply, { kind: 'done' }> | undefined;
+// A function, not top-level await: the built CLI runs this module inside a CommonJS bundle (src/cli/load-bundle.ts).
+async function work(): Promise<void> {
   try {
-    conn.bulkTransaction(() => {
-      reply({ kind: 'ready' });
-      const writer = new BulkWriter(new WriteSink(tablesOf(conn.db, universe)), maxConflicts);
-      for (;;) {
-        const msg = next();
-        if (msg.kind === 'finish') {
-          Atomics.store(shared, SLOT.finishing, 1);
-          const result = writer.finish();
-          done = { kind: 'done', committed: msg.commit && result.conflictCount === 0, result, seconds: { commit: performance.now() } };
-          if (!done.committed) throw new Stop('rollback');
-          return;
+    const { SqliteConnection, busyAsStoreBusy } = await import('./connection.js');
+    const { tablesOf } = await import('./tables.js');
+    const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
+    const { universeFrom } = await import('../../model/dimensions/default-universe.js');
+    const universe = universeFrom(dimensions);
+    // This thread may wait inside SQLite for another process's lock: it blocks only itself.
+    const conn = SqliteConnection.open(path, { busyTimeoutMs, blockingWaits: true, mustExist: true });
+    close = () => conn.close({ checkpoint: false });
+    let done: Extract<WorkerReply, { kind: 'done' }> | undefined;
+    try {
+      conn.bulkTransaction(() => {
+        reply({ kind: 'ready' });
+        const writer = new BulkWriter(new WriteSink(tablesOf(conn.db, universe)), maxConflicts);
+        for (;;) {
+          const msg = next();
+          if (msg.kind === 'finish') {
+            Atomics.store(shared, SLOT.finishing, 1);
+            const result = writer.finish();
+            done = { kind: 'done', committed: msg.commit && result.conflictCount === 0, result, seconds: { commit: performance.now() } };
+            if (!done.committed) throw new Stop('rollback');
+            return;
+          }
+          writer.apply(msg);
+          Atomics.store(shared, SLOT.rows, writer.rows);
+          Atomics.add(shared, SLOT.applied, 1);
+          Atomics.notify(shared, SLOT.applied);
         }
-        writer.apply(msg);
-        Atomics.store(shared, SLOT.rows, writer.rows);
-        Atomics.add(shared, SLOT.applied, 1);
-        Atomics.notify(shared, SLOT.applied);
-      }
-    });
+      });
+    } catch (err) {
+      // Another process kept the write lock past the timeout: the caller gets the retryable StoreBusy.
+      if (!(err instanceof Stop)) throw busyAsStoreBusy(err, path);
+    }
+    // The commit (or rollback) happened when bulkTransaction returned.
+    if (done) done.seconds.commit = Math.round(performance.now() - done.seconds.commit) / 1000;
+    reply(done ?? { kind: 'aborted' });
   } catch (err) {
-    // Another process kept the write lock past the timeout: the caller gets the retryable StoreBusy.
-    if (!(err instanceof Stop)) throw busyAsStoreBusy(err, path);
+    const { errorReply } = await import('../bulk-writer-thread.js');
+    reply(errorReply(err));
+  } finally {
+    try {
+      close?.();
+    } catch {
+      // The transaction is over either way; nothing left to report.
+    }
+    port.close();
   }
-  // The commit (or rollback) happened when bulkTransaction returned.
-  if (done) done.seconds.commit = Math.round(performance.now() - done.seconds.commit) / 1000;
-  reply(done ?? { kind: 'aborted' });
-} catch (err) {
-  const { errorReply } = await import('../bulk-writer-thread.js');
-  reply(errorReply(err));
-} finally {
-  try {
-    close?.();
-  } catch {
-    // The transaction is over either way; nothing left to report.
-  }
-  port.close();
 }
+
+void work();

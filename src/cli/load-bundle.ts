@@ -1,0 +1,122 @@
+/**
+ * Runs the built CLI bundle (`dist/src/cli.bundle.cjs`, see scripts/bundle-cli.ts) with a V8
+ * code cache: Node 20 caches no compiled code for ES modules (`module.enableCompileCache` is
+ * Node 22), so the bundle is one CommonJS script compiled through `vm.Script`, whose
+ * `cachedData` skips parsing and compiling it again (about a third of a start). The cache is
+ * made by the first process that lives a second (`createCachedData` then holds every function
+ * compiled so far: the serving path and `initialize`) and written once, atomically, to
+ * the package's `dist/.cache/`, or to the directory in QUANTUM_BUTLER_CODE_CACHE (`off`:
+ * none). Node 20's V8 does not checksum a cache and aborts the process on a corrupt one, so the
+ * file carries its own header: the bundle's length and CRC-32 (a cache is only for the bytes it
+ * was made from; the bundle is ASCII, read as latin1) and the payload's. A cache that is
+ * missing, unreadable, corrupt, or rejected by V8 (another Node) is ignored and remade; a
+ * directory that cannot be written is no error.
+ * Nothing is written to stdout (it carries the protocol); NODE_DEBUG=qb-code-cache tells on
+ * stderr what happened. Kept free of the bundle's own modules: it runs before them.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { debuglog } from 'node:util';
+import vm from 'node:vm';
+import * as zlib from 'node:zlib';
+
+/** What the bundle exports: each entry point, loaded (and run) when called. */
+export interface Bundle {
+  cli(): Promise<unknown>;
+  sqliteWorker(): Promise<unknown>;
+  postgresWorker(): Promise<unknown>;
+}
+
+const debug = debuglog('qb-code-cache');
+const MAGIC = 0x31384251; // "QB81" little-endian
+const HEADER_BYTES = 24;
+/** Written this long after the start, if the process still runs: by then it has served `initialize`. */
+const WRITE_AFTER_MS = 1000;
+/** The CommonJS wrapper, on a line of its own (lineOffset -1 keeps the bundle's line numbers in stack traces). */
+const WRAPPER = '(function (exports, require, module, __filename, __dirname, __qbBundleUrl) {\n';
+
+type Crc32 = (data: Uint8Array) => number;
+
+/**
+ * Compile and run the bundle beside this module, through the code cache if there is one. The
+ * CLI makes the cache when there is none (`makeCache`); the writer threads only use it.
+ */
+export function loadBundle(makeCache: boolean): Bundle {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.bundle.cjs');
+  const bytes = readFileSync(file);
+  const cachePath = cacheFile(dirname(file));
+  // zlib.crc32 is Node >= 20.15; on an older Node the bundle runs without a cache.
+  const crc32 = (zlib as { crc32?: Crc32 }).crc32;
+  const cache = cachePath && crc32 ? readCache(cachePath, bytes, crc32) : undefined;
+  const script = new vm.Script(WRAPPER + bytes.toString('latin1') + '\n})', {
+    filename: file,
+    lineOffset: -1,
+    cachedData: cache,
+  });
+  if (cache && script.cachedDataRejected) debug('rejected by V8: %s', cachePath);
+  else if (cache) debug('accepted: %s', cachePath);
+  if (makeCache && cachePath && crc32 && (!cache || script.cachedDataRejected)) {
+    setTimeout(() => writeCache(script, cachePath, bytes, crc32), WRITE_AFTER_MS).unref();
+  }
+  const module = { exports: {} as Bundle };
+  const wrapped = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapped.call(module.exports, module.exports, createRequire(file), module, file, dirname(file), pathToFileURL(file).href);
+  return module.exports;
+}
+
+/** The cache file for this Node and architecture (V8 rejects another version's), or undefined when turned off. */
+function cacheFile(bundleDir: string): string | undefined {
+  const setting = process.env['QUANTUM_BUTLER_CODE_CACHE'];
+  if (setting === 'off') return undefined;
+  const dir = setting || join(bundleDir, '..', '.cache');
+  return join(dir, `cli-${process.version}-${process.arch}.v8cache`);
+}
+
+/** The payload of a cache made from exactly these bundle bytes, or undefined (with the reason, under NODE_DEBUG). */
+function readCache(path: string, bundle: Buffer, crc32: Crc32): Buffer | undefined {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (err) {
+    debug('none: %s', (err as Error).message);
+    return undefined;
+  }
+  const payload = data.subarray(HEADER_BYTES);
+  const ok =
+    data.length >= HEADER_BYTES &&
+    data.readUInt32LE(0) === MAGIC &&
+    data.readUInt32LE(4) === bundle.length &&
+    data.readUInt32LE(8) === crc32(bundle) &&
+    data.readUInt32LE(12) === payload.length &&
+    data.readUInt32LE(16) === crc32(payload);
+  if (!ok) debug('ignored (not made from this bundle, or corrupt): %s', path);
+  return ok ? payload : undefined;
+}
+
+/** Write the cache as header + payload to a temporary file renamed into place, so no reader sees half a file. */
+function writeCache(script: vm.Script, path: string, bundle: Buffer, crc32: Crc32): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    const payload = script.createCachedData();
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.writeUInt32LE(MAGIC, 0);
+    header.writeUInt32LE(bundle.length, 4);
+    header.writeUInt32LE(crc32(bundle), 8);
+    header.writeUInt32LE(payload.length, 12);
+    header.writeUInt32LE(crc32(payload), 16);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, Buffer.concat([header, payload]));
+    renameSync(tmp, path);
+    debug('written: %s', path);
+  } catch (err) {
+    // A read-only package or a full disk: the next start compiles again, as without a cache.
+    debug('not written: %s', (err as Error).message);
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The directory is not there to hold it either.
+    }
+  }
+}
