@@ -10,7 +10,9 @@
  * anything else; its other locales are ~470 kB nobody uses), and so is uuid (3 kB bundled, ~20
  * CommonJS files to resolve and compile at every start otherwise); the other npm dependencies
  * stay outside: they are installed beside the package anyway, and the package must stay under
- * 1.5 MB unpacked (test/package; vscode-jsonrpc bundled would be 66 kB more). Minified with
+ * 1.5 MB unpacked (test/package). vscode-jsonrpc is bundled as well (66 kB: resolving and
+ * compiling its CommonJS files at every start cost 10-20 ms of CPU; bundled, it is in the code
+ * cache). Minified with
  * names kept (stack traces name functions; the source map is not shipped). Everything else in
  * dist/ is unchanged, so the library entry points and the Node client import the compiled
  * modules (and zod and uuid from node_modules).
@@ -30,9 +32,9 @@ const bundle = join(src, 'cli.bundle.cjs');
 const workers = { sqliteWorker: 'sqlite', postgresWorker: 'postgres' } as const;
 const workerPath = (backend: string): string => join(src, 'repository', backend, 'bulk-writer-worker.js');
 
-/** Every dependency but zod and uuid stays outside (better-sqlite3 is native; pg is loaded only by a repository that uses it). */
+/** Every dependency but zod, uuid and vscode-jsonrpc stays outside (better-sqlite3 is native; pg is loaded only by a repository that uses it). */
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-const BUNDLED = new Set(['zod', 'uuid']);
+const BUNDLED = new Set(['zod', 'uuid', 'vscode-jsonrpc']);
 const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)).flatMap((d) => [d, `${d}/*`]);
 
 /**
