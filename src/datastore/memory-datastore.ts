@@ -9,6 +9,11 @@
  * frees the artifact; an empty ref list never empties the whole trash; a rolled-back
  * transaction restores what was there before (the store's rollback does that);
  * putting the same id twice is a no-op only for identical bytes.
+ *
+ * The record's checksum (daf_butler's blake2b, which its InMemoryDatastore does not keep)
+ * is computed when a record leaves the datastore, not on put: a put answers with the
+ * SHA-256 alone, and the blake2b (twice its cost) is paid where a record is read (the
+ * session's provenance, exported records, artifacts), once per stored buffer.
  */
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
@@ -30,6 +35,15 @@ import type {
 import { manyURIs } from './datastore.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import { blake2bHex } from '../util/checksum.js';
+
+/** Record checksums already computed, by the stored buffer they describe (stored buffers never change). */
+const blake2bOf = new WeakMap<Uint8Array, string>();
+
+function cachedBlake2b(bytes: Uint8Array): string {
+  let sum = blake2bOf.get(bytes);
+  if (sum === undefined) blake2bOf.set(bytes, (sum = blake2bHex(bytes)));
+  return sum;
+}
 import type { ArtifactSource } from './retrieve-artifacts.js';
 
 
@@ -42,8 +56,11 @@ type DatasetRecord = {
   storageClass: string;
   formatter: string;
   path: string;
-  /** daf_butler's record checksum (blake2b); records written before it hold the SHA-256 here. */
-  checksum: string;
+  /**
+   * daf_butler's record checksum (blake2b) when the record was written with it; records written
+   * before it hold the SHA-256 here, and records written since, nothing (computed when read).
+   */
+  checksum?: string;
   /** SHA-256 of the bytes (absent in records written before the blake2b checksum). */
   sha256?: string;
   size: number;
@@ -52,7 +69,7 @@ type DatasetRecord = {
 };
 
 function isRecord(md: Metadata): md is Metadata & DatasetRecord {
-  return typeof md.datasetId === 'string' && typeof md.checksum === 'string';
+  return typeof md.datasetId === 'string' && (typeof md.checksum === 'string' || typeof md.sha256 === 'string');
 }
 
 export class MemoryDatastore implements Datastore {
@@ -89,15 +106,44 @@ export class MemoryDatastore implements Datastore {
     return new DatasetNotFound(`No such file dataset in memory: ${ref.id}`, { datasetId: ref.id });
   }
 
-  private toInfo(rec: DatasetRecord): StoredFileInfo {
-    return {
+  /**
+   * The record as daf_butler's StoredFileInfo. A record stored without its checksum gets it
+   * from `bytes` (the stored bytes) when `checksum` is first read: a getter that computes it
+   * once, so every reader (spread, JSON, toRecordRow) sees the value.
+   */
+  private toInfo(rec: DatasetRecord, bytes?: Uint8Array): StoredFileInfo {
+    const info: StoredFileInfo = {
       formatter: rec.formatter,
       path: rec.path,
       storage_class: rec.storageClass,
       component: null,
-      checksum: rec.checksum,
+      checksum: rec.checksum ?? null,
       file_size: rec.size,
     };
+    if (rec.checksum !== undefined) return info;
+    if (bytes === undefined) throw new Error(`The record of ${rec.datasetId} needs its bytes for its checksum`);
+    const known = blake2bOf.get(bytes);
+    if (known !== undefined) {
+      info.checksum = known;
+      return info;
+    }
+    return Object.defineProperty(info, 'checksum', {
+      enumerable: true,
+      configurable: true,
+      get(): string {
+        const checksum = cachedBlake2b(bytes);
+        Object.defineProperty(info, 'checksum', { value: checksum, enumerable: true, configurable: true, writable: true });
+        return checksum;
+      },
+      set(value: string | null): void {
+        Object.defineProperty(info, 'checksum', { value, enumerable: true, configurable: true, writable: true });
+      },
+    });
+  }
+
+  /** toInfo for a record read from the store: its bytes read too when its checksum is still to compute. */
+  private async infoOf(rec: DatasetRecord, ref: DatasetRef): Promise<StoredFileInfo> {
+    return rec.checksum !== undefined ? this.toInfo(rec) : this.toInfo(rec, await this.store.readData(this.key(ref)));
   }
 
   private uriOf(rec: DatasetRecord, ref: DatasetRef): string {
@@ -113,7 +159,7 @@ export class MemoryDatastore implements Datastore {
     if (existing && !existing.trashed) {
       const storedSha256 = existing.sha256 ?? existing.checksum;
       if (storedSha256 === sha256) {
-        return { info: this.toInfo(existing), uri: this.uriOf(existing, ref), unchanged: true, sha256 };
+        return { info: this.toInfo(existing, bytes), uri: this.uriOf(existing, ref), unchanged: true, sha256 };
       }
       throw new DatasetAlreadyStored(
         `Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`,
@@ -129,7 +175,6 @@ export class MemoryDatastore implements Datastore {
       storageClass: sc.name,
       formatter: formatter.name,
       path: `${ref.run}/${ref.datasetType.name}/${ref.id}${formatter.extension}`,
-      checksum: blake2bHex(bytes),
       sha256,
       size: bytes.length,
       timestamp: Date.now() / 1000,
@@ -138,7 +183,7 @@ export class MemoryDatastore implements Datastore {
     // Handed over with the bytes we own: nothing changes `rec` after this.
     await this.store.set(this.key(ref), bytes, rec, { adopt: owned });
     ctx?.progress?.(1, 'stored');
-    return { info: this.toInfo(rec), uri: this.uriOf(rec, ref), unchanged: false, sha256 };
+    return { info: this.toInfo(rec, bytes), uri: this.uriOf(rec, ref), unchanged: false, sha256 };
   }
 
   async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
@@ -152,7 +197,7 @@ export class MemoryDatastore implements Datastore {
       if (err instanceof KeyNotFound) throw this.notFound(ref);
       throw err;
     }
-    return { bytes, info: this.toInfo(rec) };
+    return { bytes, info: this.toInfo(rec, bytes) };
   }
 
   async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }> {
@@ -173,7 +218,7 @@ export class MemoryDatastore implements Datastore {
 
   async record(ref: DatasetRef): Promise<StoredFileInfo | undefined> {
     const rec = await this.readRecord(ref);
-    return rec ? this.toInfo(rec) : undefined;
+    return rec ? this.infoOf(rec, ref) : undefined;
   }
 
   async getURIs(ref: DatasetRef, predict = false): Promise<DatasetURIs> {
@@ -203,7 +248,7 @@ export class MemoryDatastore implements Datastore {
     for (const ref of refs) {
       const rec = await this.readRecord(ref);
       if (!rec || rec.trashed) throw this.notFound(ref);
-      out.push({ id: ref.id, info: this.toInfo(rec), bytes: async () => (await this.getBytes(ref)).bytes });
+      out.push({ id: ref.id, info: await this.infoOf(rec, ref), bytes: async () => (await this.getBytes(ref)).bytes });
     }
     return out;
   }
@@ -265,7 +310,7 @@ export class MemoryDatastore implements Datastore {
     for (const ref of refs) {
       const rec = await this.readRecord(ref);
       if (!rec || rec.trashed) continue;
-      data.set(ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(this.toInfo(rec))]]]));
+      data.set(ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(await this.infoOf(rec, ref))]]]));
     }
     return data;
   }
