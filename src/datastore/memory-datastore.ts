@@ -9,11 +9,6 @@
  * frees the artifact; an empty ref list never empties the whole trash; a rolled-back
  * transaction restores what was there before (the store's rollback does that);
  * putting the same id twice is a no-op only for identical bytes.
- *
- * The record's checksum (daf_butler's blake2b, which its InMemoryDatastore does not keep)
- * is computed when a record leaves the datastore, not on put: a put answers with the
- * SHA-256 alone, and the blake2b (twice its cost) is paid where a record is read (the
- * session's provenance, exported records, artifacts), once per stored buffer.
  */
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
@@ -36,7 +31,9 @@ import { manyURIs } from './datastore.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import { blake2bHex } from '../util/checksum.js';
 
-/** Record checksums already computed, by the stored buffer they describe (stored buffers never change). */
+// The record's blake2b (which daf_butler's InMemoryDatastore does not keep) costs twice the
+// put's SHA-256: it is computed when a record is read (provenance, exported records,
+// artifacts), once per stored buffer (they never change), not on put.
 const blake2bOf = new WeakMap<Uint8Array, string>();
 
 function cachedBlake2b(bytes: Uint8Array): string {
@@ -56,10 +53,7 @@ type DatasetRecord = {
   storageClass: string;
   formatter: string;
   path: string;
-  /**
-   * daf_butler's record checksum (blake2b) when the record was written with it; records written
-   * before it hold the SHA-256 here, and records written since, nothing (computed when read).
-   */
+  // blake2b in records written before it was deferred (SHA-256 in older ones); else computed when read.
   checksum?: string;
   /** SHA-256 of the bytes (absent in records written before the blake2b checksum). */
   sha256?: string;
@@ -106,11 +100,6 @@ export class MemoryDatastore implements Datastore {
     return new DatasetNotFound(`No such file dataset in memory: ${ref.id}`, { datasetId: ref.id });
   }
 
-  /**
-   * The record as daf_butler's StoredFileInfo. A record stored without its checksum gets it
-   * from `bytes` (the stored bytes) when `checksum` is first read: a getter that computes it
-   * once, so every reader (spread, JSON, toRecordRow) sees the value.
-   */
   private toInfo(rec: DatasetRecord, bytes?: Uint8Array): StoredFileInfo {
     const info: StoredFileInfo = {
       formatter: rec.formatter,
@@ -120,28 +109,11 @@ export class MemoryDatastore implements Datastore {
       checksum: rec.checksum ?? null,
       file_size: rec.size,
     };
-    if (rec.checksum !== undefined) return info;
-    if (bytes === undefined) throw new Error(`The record of ${rec.datasetId} needs its bytes for its checksum`);
-    const known = blake2bOf.get(bytes);
-    if (known !== undefined) {
-      info.checksum = known;
-      return info;
-    }
-    return Object.defineProperty(info, 'checksum', {
-      enumerable: true,
-      configurable: true,
-      get(): string {
-        const checksum = cachedBlake2b(bytes);
-        Object.defineProperty(info, 'checksum', { value: checksum, enumerable: true, configurable: true, writable: true });
-        return checksum;
-      },
-      set(value: string | null): void {
-        Object.defineProperty(info, 'checksum', { value, enumerable: true, configurable: true, writable: true });
-      },
-    });
+    if (rec.checksum !== undefined || !bytes) return info;
+    // A getter: every reader (spread, JSON, toRecordRow) sees the value, computed once per buffer.
+    return Object.defineProperty(info, 'checksum', { enumerable: true, get: () => cachedBlake2b(bytes) });
   }
 
-  /** toInfo for a record read from the store: its bytes read too when its checksum is still to compute. */
   private async infoOf(rec: DatasetRecord, ref: DatasetRef): Promise<StoredFileInfo> {
     return rec.checksum !== undefined ? this.toInfo(rec) : this.toInfo(rec, await this.store.readData(this.key(ref)));
   }
