@@ -33,16 +33,8 @@ import { blake2bHex } from '../util/checksum.js';
 
 // The record's blake2b (which daf_butler's InMemoryDatastore does not keep) costs twice the
 // put's SHA-256: it is computed when a record is read (provenance, exported records,
-// artifacts), once per stored buffer (they never change), not on put.
-const blake2bOf = new WeakMap<Uint8Array, string>();
-
-function cachedBlake2b(bytes: Uint8Array): string {
-  let sum = blake2bOf.get(bytes);
-  if (sum === undefined) blake2bOf.set(bytes, (sum = blake2bHex(bytes)));
-  return sum;
-}
+// artifacts), not on put.
 import type { ArtifactSource } from './retrieve-artifacts.js';
-
 
 /** What the store's metadata holds for one dataset. */
 type DatasetRecord = {
@@ -110,8 +102,12 @@ export class MemoryDatastore implements Datastore {
       file_size: rec.size,
     };
     if (rec.checksum !== undefined || !bytes) return info;
-    // A getter: every reader (spread, JSON, toRecordRow) sees the value, computed once per buffer.
-    return Object.defineProperty(info, 'checksum', { enumerable: true, get: () => cachedBlake2b(bytes) });
+    // A getter, then the value: every reader (spread, JSON, toRecordRow) sees it, computed once.
+    return Object.defineProperty(info, 'checksum', {
+      enumerable: true,
+      configurable: true,
+      get: () => (Object.defineProperty(info, 'checksum', { value: blake2bHex(bytes) }), info.checksum),
+    });
   }
 
   private async infoOf(rec: DatasetRecord, ref: DatasetRef): Promise<StoredFileInfo> {
