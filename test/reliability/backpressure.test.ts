@@ -5,6 +5,7 @@
  * over --max-message-bytes is refused from its header without being buffered; a put or get
  * of an N-byte inline value peaks at about 2N above what the sidecar held before.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,9 +117,13 @@ describe('backpressure and bounded memory', () => {
     const { sessionId, id } = await session(c, storageClass);
     const idle = rss(c.child.pid!);
     resetPeak(c.child.pid!);
-    const payload = encoding === 'base64' ? { encoding, data: Buffer.alloc(n, 5).toString('base64') } : { encoding, value: { s: 'x'.repeat(n - 8) } };
+    const value = encoding === 'base64' ? Buffer.alloc(n, 5) : { s: 'x'.repeat(n - 8) };
+    const payload = encoding === 'base64' ? { encoding, data: (value as Buffer).toString('base64') } : { encoding, value };
     const put = await c.call('butler/put', { sessionId, ref: { id }, payload });
     expect(put.error).toBeUndefined();
     expect((peakRss(c.child.pid!) - idle) / MiB).toBeLessThan((2 * n) / MiB + 64);
+    // What was stored: the bytes sent, or the value's canonical JSON (one member: JSON.stringify's text).
+    const stored = Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value));
+    expect((put.result as { sha256: string }).sha256).toBe(createHash('sha256').update(stored).digest('hex'));
   });
 });
