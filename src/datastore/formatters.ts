@@ -69,7 +69,8 @@ export const JsonFormatter: Formatter = Object.freeze({
   name: DAF_BUTLER_JSON_FORMATTER,
   extension: '.json',
   toBytes(value: unknown): Buffer {
-    return utf8Bytes(canonicalJson(value));
+    const json = canonicalJson(value, 'bytes');
+    return typeof json === 'string' ? utf8Bytes(json) : json;
   },
   fromBytes(bytes: Buffer): unknown {
     return parseJsonBytes(bytes, 'JsonFormatter');

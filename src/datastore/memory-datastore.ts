@@ -30,8 +30,11 @@ import type {
 import { manyURIs } from './datastore.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import { blake2bHex } from '../util/checksum.js';
-import type { ArtifactSource } from './retrieve-artifacts.js';
 
+// The record's blake2b (which daf_butler's InMemoryDatastore does not keep) costs twice the
+// put's SHA-256: it is computed when a record is read (provenance, exported records,
+// artifacts), not on put.
+import type { ArtifactSource } from './retrieve-artifacts.js';
 
 /** What the store's metadata holds for one dataset. */
 type DatasetRecord = {
@@ -42,8 +45,8 @@ type DatasetRecord = {
   storageClass: string;
   formatter: string;
   path: string;
-  /** daf_butler's record checksum (blake2b); records written before it hold the SHA-256 here. */
-  checksum: string;
+  // blake2b in records written before it was deferred (SHA-256 in older ones); else computed when read.
+  checksum?: string;
   /** SHA-256 of the bytes (absent in records written before the blake2b checksum). */
   sha256?: string;
   size: number;
@@ -52,7 +55,7 @@ type DatasetRecord = {
 };
 
 function isRecord(md: Metadata): md is Metadata & DatasetRecord {
-  return typeof md.datasetId === 'string' && typeof md.checksum === 'string';
+  return typeof md.datasetId === 'string' && (typeof md.checksum === 'string' || typeof md.sha256 === 'string');
 }
 
 export class MemoryDatastore implements Datastore {
@@ -89,15 +92,26 @@ export class MemoryDatastore implements Datastore {
     return new DatasetNotFound(`No such file dataset in memory: ${ref.id}`, { datasetId: ref.id });
   }
 
-  private toInfo(rec: DatasetRecord): StoredFileInfo {
-    return {
+  private toInfo(rec: DatasetRecord, bytes?: Uint8Array): StoredFileInfo {
+    const info: StoredFileInfo = {
       formatter: rec.formatter,
       path: rec.path,
       storage_class: rec.storageClass,
       component: null,
-      checksum: rec.checksum,
+      checksum: rec.checksum ?? null,
       file_size: rec.size,
     };
+    if (rec.checksum !== undefined || !bytes) return info;
+    // A getter, then the value: every reader (spread, JSON, toRecordRow) sees it, computed once.
+    return Object.defineProperty(info, 'checksum', {
+      enumerable: true,
+      configurable: true,
+      get: () => (Object.defineProperty(info, 'checksum', { value: blake2bHex(bytes) }), info.checksum),
+    });
+  }
+
+  private async infoOf(rec: DatasetRecord, ref: DatasetRef): Promise<StoredFileInfo> {
+    return rec.checksum !== undefined ? this.toInfo(rec) : this.toInfo(rec, await this.store.readData(this.key(ref)));
   }
 
   private uriOf(rec: DatasetRecord, ref: DatasetRef): string {
@@ -113,7 +127,7 @@ export class MemoryDatastore implements Datastore {
     if (existing && !existing.trashed) {
       const storedSha256 = existing.sha256 ?? existing.checksum;
       if (storedSha256 === sha256) {
-        return { info: this.toInfo(existing), uri: this.uriOf(existing, ref), unchanged: true, sha256 };
+        return { info: this.toInfo(existing, bytes), uri: this.uriOf(existing, ref), unchanged: true, sha256 };
       }
       throw new DatasetAlreadyStored(
         `Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`,
@@ -129,7 +143,6 @@ export class MemoryDatastore implements Datastore {
       storageClass: sc.name,
       formatter: formatter.name,
       path: `${ref.run}/${ref.datasetType.name}/${ref.id}${formatter.extension}`,
-      checksum: blake2bHex(bytes),
       sha256,
       size: bytes.length,
       timestamp: Date.now() / 1000,
@@ -138,7 +151,7 @@ export class MemoryDatastore implements Datastore {
     // Handed over with the bytes we own: nothing changes `rec` after this.
     await this.store.set(this.key(ref), bytes, rec, { adopt: owned });
     ctx?.progress?.(1, 'stored');
-    return { info: this.toInfo(rec), uri: this.uriOf(rec, ref), unchanged: false, sha256 };
+    return { info: this.toInfo(rec, bytes), uri: this.uriOf(rec, ref), unchanged: false, sha256 };
   }
 
   async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
@@ -152,7 +165,7 @@ export class MemoryDatastore implements Datastore {
       if (err instanceof KeyNotFound) throw this.notFound(ref);
       throw err;
     }
-    return { bytes, info: this.toInfo(rec) };
+    return { bytes, info: this.toInfo(rec, bytes) };
   }
 
   async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }> {
@@ -173,7 +186,7 @@ export class MemoryDatastore implements Datastore {
 
   async record(ref: DatasetRef): Promise<StoredFileInfo | undefined> {
     const rec = await this.readRecord(ref);
-    return rec ? this.toInfo(rec) : undefined;
+    return rec ? this.infoOf(rec, ref) : undefined;
   }
 
   async getURIs(ref: DatasetRef, predict = false): Promise<DatasetURIs> {
@@ -203,7 +216,7 @@ export class MemoryDatastore implements Datastore {
     for (const ref of refs) {
       const rec = await this.readRecord(ref);
       if (!rec || rec.trashed) throw this.notFound(ref);
-      out.push({ id: ref.id, info: this.toInfo(rec), bytes: async () => (await this.getBytes(ref)).bytes });
+      out.push({ id: ref.id, info: await this.infoOf(rec, ref), bytes: async () => (await this.getBytes(ref)).bytes });
     }
     return out;
   }
@@ -265,7 +278,7 @@ export class MemoryDatastore implements Datastore {
     for (const ref of refs) {
       const rec = await this.readRecord(ref);
       if (!rec || rec.trashed) continue;
-      data.set(ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(this.toInfo(rec))]]]));
+      data.set(ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(await this.infoOf(rec, ref))]]]));
     }
     return data;
   }

@@ -135,15 +135,49 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
  * The RFC 8785 canonical text of `value`. Throws InvalidValue (with the place) for what is
  * not a JSON value. The same value always gives the same text, whatever its member order.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string;
+export function canonicalJson(value: unknown, long: 'bytes'): string | Buffer;
+// With 'bytes', a value holding a long string comes as UTF-8 bytes, the string written
+// straight from the value: never the whole text besides the bytes (see writeBytes).
+export function canonicalJson(value: unknown, long?: 'bytes'): string | Buffer {
   const flags = scan(value, 0);
   if (flags & INVALID) {
     const problem = problemAt(value, '$', 0, new Set()) ?? 'not a JSON value';
     throw new InvalidValue(`Value cannot be written as JSON: ${problem}.`, { details: { problem } });
   }
+  if (long && flags & LONG) {
+    const out = Buffer.allocUnsafeSlow(writeBytes(value, null, 0));
+    writeBytes(value, out, 0);
+    return out;
+  }
   // When every object's members are already in order, the engine's own serialiser writes
   // the same text (RFC 8785 number and string forms are ECMAScript's), several times faster.
   return flags & UNSORTED ? write(value) : JSON.stringify(value);
+}
+
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+/** write(value) into `out` from `at` (or, without `out`, its UTF-8 length counted); returns where it ends. */
+function writeBytes(value: unknown, out: Buffer | null, at: number): number {
+  const put = (text: string) => (at += out ? out.write(text, at) : Buffer.byteLength(text));
+  if (typeof value === 'string' && value.length >= LONG_STRING && !NEEDS_ESCAPE.test(value)) {
+    put('"');
+    put(value);
+    put('"');
+  } else if (value === null || typeof value !== 'object') put(JSON.stringify(value));
+  else {
+    const keys = Array.isArray(value) ? null : Object.keys(value).sort();
+    const items = keys ?? (value as unknown[]);
+    put(keys ? '{' : '[');
+    items.forEach((item, i) => {
+      if (i > 0) put(',');
+      if (keys) put(`${JSON.stringify(item)}:`);
+      at = writeBytes(keys ? (value as Record<string, unknown>)[item as string] : item, out, at);
+    });
+    put(keys ? '}' : ']');
+  }
+  return at;
 }
 
 function write(value: unknown): string {
@@ -170,6 +204,9 @@ const INVALID = 1;
 /** Some object's members are not in sorted order. */
 const UNSORTED = 2;
 const NEGATIVE_ZERO = 4;
+/** Some string is at least LONG_STRING characters. */
+const LONG = 8;
+const LONG_STRING = 1024 * 1024;
 
 /** True when `s` is well-formed Unicode (no lone surrogate): `String.prototype.isWellFormed`, not yet in this TypeScript lib. */
 export function isWellFormedString(s: string): boolean {
@@ -181,7 +218,7 @@ const wellFormed = isWellFormedString;
 function scan(value: unknown, depth: number): number {
   switch (typeof value) {
     case 'string':
-      return wellFormed(value) ? 0 : INVALID;
+      return !wellFormed(value) ? INVALID : value.length >= LONG_STRING ? LONG : 0;
     case 'boolean':
       return 0;
     case 'number':

@@ -12,6 +12,7 @@ import { InvalidArgument, IOFailure, PayloadTooLarge } from '../model/errors.js'
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { formatterFor } from '../datastore/formatters.js';
 import { Base64Json, spliced } from './spliced-json.js';
+import { decodeBase64Text, takeDecoded } from './inline-base64.js';
 
 export type EncodedPayload =
   | { encoding: 'json'; value: unknown }
@@ -37,33 +38,17 @@ function ioError(err: unknown, action: string, path: string): Error {
   return new IOFailure(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
 }
 
-/** Base64 text decoded this many characters at a time (a multiple of 4). */
-const BASE64_STEP = 4 * 64 * 1024;
-
 /**
  * Decode base64 within the inline limit. Buffer.from skips characters outside the
  * alphabet, so a length check after decoding catches them without a regex pass over
- * megabytes of text. Long text is decoded piecewise into one buffer: Node copies a whole
- * string to a temporary buffer before decoding it, which would hold the text twice.
+ * megabytes of text. A token from the reader stands for text decoded already.
  */
 export function decodeBase64(data: string, maxInlineBytes: number, what: string): Buffer {
-  const size = Math.floor((data.length * 3) / 4);
+  const taken = takeDecoded(data);
+  const size = Math.floor(((taken?.[1] ?? data.length) * 3) / 4);
   if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, what);
-  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
-  const expected = data.length % 4 === 0 ? (data.length / 4) * 3 - padding : -1;
-  let bytes: Buffer;
-  let decoded: number;
-  if (data.length <= BASE64_STEP) {
-    bytes = Buffer.from(data, 'base64');
-    decoded = bytes.length;
-  } else {
-    bytes = Buffer.allocUnsafeSlow(Math.max(0, expected));
-    decoded = 0;
-    for (let i = 0; i < data.length && expected >= 0; i += BASE64_STEP) {
-      decoded += bytes.write(data.slice(i, i + BASE64_STEP), decoded, 'base64');
-    }
-  }
-  if (decoded !== expected) throw new InvalidArgument(`${what} is not valid base64.`);
+  const bytes = taken?.[0] ?? decodeBase64Text(data.length, (i, j) => data.slice(Math.max(0, i), j));
+  if (!bytes) throw new InvalidArgument(`${what} is not valid base64.`);
   return bytes;
 }
 

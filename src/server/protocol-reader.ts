@@ -19,6 +19,7 @@ import { findMember } from '../util/json-scanner.js';
 import { parseJsonBytes } from '../util/parse-json-bytes.js';
 import { RawId } from './spliced-json.js';
 import { collectGarbageFor } from '../util/collect-garbage.js';
+import { decodeBase64Payload } from './inline-base64.js';
 
 /** After a body this large, its buffer is freed at once (see collect-garbage.ts). */
 const COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
@@ -134,7 +135,8 @@ export class ProtocolReader {
     } finally {
       // Here no local of the decoder still holds the body; the handler has not run yet.
       if (this.largeBodyDone > 0) {
-        collectGarbageFor(this.largeBodyDone);
+        // Strings cut from the body (as long as it, at most) cost a collection nothing to mark.
+        collectGarbageFor(this.largeBodyDone, this.largeBodyDone);
         this.largeBodyDone = 0;
       }
     }
@@ -148,7 +150,7 @@ export class ProtocolReader {
     if (body.length >= COLLECT_AFTER_BYTES) this.largeBodyDone = body.length;
     let message: unknown;
     try {
-      message = parseJsonBytes(body);
+      message = parseJsonBytes(body, decodeBase64Payload);
     } catch (err) {
       this.emit({ kind: 'unparsable', id: readId(body, ['id']), reason: (err as Error).message });
       return;

@@ -9,15 +9,16 @@
  * A full collection costs time in proportion to the live heap, so it is only worth it when
  * the garbage to free is larger than that heap: `collectGarbageFor(bytes)` collects then
  * only (an idle sidecar given a large put; not one holding many values, where it would
- * cost more time than the memory is worth).
+ * cost more time than the memory is worth). `flatBytes`: heap taken by flat strings, which a
+ * collection marks at no cost, left out of that comparison.
  */
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 let gc: (() => void) | null | undefined;
 
-export function collectGarbageFor(garbageBytes: number): void {
-  if (garbageBytes < getHeapStatistics().used_heap_size) return;
+export function collectGarbageFor(garbageBytes: number, flatBytes = 0): void {
+  if (garbageBytes < getHeapStatistics().used_heap_size - flatBytes) return;
   if (gc === undefined) {
     try {
       setFlagsFromString('--expose-gc');

@@ -6,10 +6,12 @@
  * from the bytes, and the rest of the body (the envelope) is parsed with a short marker in
  * its place, which is then swapped for the string.
  *
- * The result is JSON.parse's: a literal with escapes is decoded by JSON.parse itself; one
- * that is not valid JSON string text (a raw control character) is left in place, so the
- * parse fails as it would have; object keys are never cut out. Small bodies take the
- * plain path.
+ * The result is JSON.parse's: a literal with escapes is decoded by JSON.parse itself; a
+ * body with a literal that is not valid JSON string text (a raw control character) is
+ * parsed the plain way, so the parse fails as it would have; object keys are never cut
+ * out. Small bodies take the plain path. A `bytes` hook may take a long literal's text as
+ * bytes instead (a base64 payload decoded straight from the body) and give what stands
+ * in for it, so that its string is never made at all.
  */
 import { isAscii } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
@@ -27,8 +29,10 @@ const CONTROL = /[\u0000-\u001f]/;
 interface Cut {
   start: number;
   end: number;
-  value: string;
 }
+
+/** The text of a long literal (between its quotes) in the object `holder` under `key` of the parsed `root`: a stand-in for its string, or undefined to make the string. */
+export type LongLiteralHook = (root: unknown, holder: object, key: string | number, text: Buffer) => string | undefined;
 
 /** Index of the quote closing the string whose opening quote is at `open`, or -1. */
 function closingQuote(b: Buffer, open: number): number {
@@ -60,7 +64,7 @@ function isWs(c: number | undefined): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-export function parseJsonBytes(body: Buffer): unknown {
+export function parseJsonBytes(body: Buffer, hook?: LongLiteralHook): unknown {
   if (body.length < LARGE_BODY) return JSON.parse(body.toString('utf8'));
   const cuts: Cut[] = [];
   // Outside strings a quote only ever opens one (in valid JSON; anything else fails below).
@@ -70,8 +74,7 @@ export function parseJsonBytes(body: Buffer): unknown {
     if (close + 1 - open > LONG_STRING) {
       let next = close + 1;
       while (isWs(body[next])) next++;
-      const value = body[next] === 0x3a ? undefined : literal(body, open, close + 1); // not a key
-      if (value !== undefined) cuts.push({ start: open, end: close + 1, value });
+      if (body[next] !== 0x3a) cuts.push({ start: open, end: close + 1 }); // not a key
     }
     open = body.indexOf(QUOTE, close + 1);
   }
@@ -84,14 +87,17 @@ export function parseJsonBytes(body: Buffer): unknown {
   });
   text += body.toString('utf8', from);
   const parsed = JSON.parse(text) as unknown;
-  return restore(parsed, cuts);
+  const restored = restore(parsed, cuts.length, (holder, key, k) => {
+    const { start, end } = cuts[k]!;
+    return (holder && hook?.(parsed, holder, key, body.subarray(start + 1, end - 1))) ?? literal(body, start, end);
+  });
+  // A literal that is not JSON string text: the plain parse fails as it would have.
+  return restored ?? JSON.parse(body.toString('utf8'));
 }
 
-/** Swap each marker in the parsed envelope for its string (a walk with a stack: no recursion). */
-function restore(root: unknown, cuts: Cut[]): unknown {
-  const swap = (v: unknown): unknown => (typeof v === 'string' && v.startsWith(MARK) ? cuts[Number(v.slice(MARK.length))]!.value : v);
-  if (typeof root === 'string') return swap(root);
-  let left = cuts.length;
+/** Swap each marker in the parsed envelope for its value (a walk with a stack: no recursion); undefined if one has none. */
+function restore(root: unknown, left: number, value: (holder: object | null, key: string | number, k: number) => string | undefined): unknown {
+  if (typeof root === 'string') return root.startsWith(MARK) ? value(null, '', 0) : root;
   const stack: unknown[] = [root];
   while (stack.length > 0 && left > 0) {
     const node = stack.pop();
@@ -101,13 +107,12 @@ function restore(root: unknown, cuts: Cut[]): unknown {
     for (let i = 0; i < n; i++) {
       const key = keys ? keys[i]! : i;
       const v = (node as Record<string | number, unknown>)[key];
-      if (typeof v === 'string') {
-        const s = swap(v);
-        if (s !== v) {
-          // Defined as an own data property, as JSON.parse does (also for "__proto__").
-          Object.defineProperty(node, key, { value: s, writable: true, enumerable: true, configurable: true });
-          left--;
-        }
+      if (typeof v === 'string' && v.startsWith(MARK)) {
+        const s = value(node, key, Number(v.slice(MARK.length)));
+        if (s === undefined) return undefined;
+        // Defined as an own data property, as JSON.parse does (also for "__proto__").
+        Object.defineProperty(node, key, { value: s, writable: true, enumerable: true, configurable: true });
+        left--;
       } else if (typeof v === 'object' && v !== null) stack.push(v);
     }
   }

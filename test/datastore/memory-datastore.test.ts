@@ -7,6 +7,9 @@ import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+import { STORED_FILE_INFO_TABLE } from '../../src/model/datastore-records.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import type { DatasetRef } from '../../src/model/dataset-ref.js';
@@ -63,6 +66,56 @@ describe('MemoryDatastore', () => {
     const { bytes } = await ds.getBytes(r);
     expect(rec?.checksum).toBe(createHash('blake2b512').update(bytes).digest('hex'));
     expect(rec?.file_size).toBeGreaterThan(0);
+  });
+
+  it('the record checksum, computed when a record leaves the datastore, is the blake2b of the bytes stored', async () => {
+    const blake2b = (b: Uint8Array) => createHash('blake2b512').update(b).digest('hex');
+    const stores: Array<[string, Store]> = [['memory', new MemoryStore()], ['sqlite', new SqliteStore(':memory:')]];
+    for (const [kind, store] of stores) {
+      const d = new MemoryDatastore(`InMemoryDatastore@${kind}`, store, StorageClassRegistry.withBuiltins());
+      const r = ref('blob', 1, 'Bytes');
+      const first = Buffer.from('first content');
+      const put = await d.put({ kind: 'bytes', bytes: first, owned: true }, r);
+      // Deferred: the put stored no record checksum, only the SHA-256 it answers with.
+      expect((await store.getMetadata(r.id)).checksum, kind).toBeUndefined();
+      expect(put.sha256).toBe(createHash('sha256').update(first).digest('hex'));
+      // Every way a record leaves: the put's record (read, spread, serialised), record(),
+      // exportRecords (provenance and transfers), artifacts (retrieveArtifacts, zip index).
+      expect(put.info.checksum, kind).toBe(blake2b(first));
+      expect(JSON.parse(JSON.stringify(put.info)).checksum).toBe(blake2b(first));
+      expect({ ...put.info }.checksum).toBe(blake2b(first));
+      expect((await d.record(r))?.checksum, kind).toBe(blake2b(first));
+      expect((await d.exportRecords([r])).get(r.id)?.get(STORED_FILE_INFO_TABLE)?.[0]?.checksum, kind).toBe(blake2b(first));
+      expect((await d.artifacts([r]))[0]!.info.checksum, kind).toBe(blake2b(first));
+      expect((await d.getBytes(r)).info.checksum, kind).toBe(blake2b(first));
+      // The same id stored again with other bytes (after removal): the checksum is the new bytes'.
+      await d.remove(r);
+      const second = Buffer.from('second content');
+      const again = await d.put({ kind: 'bytes', bytes: second }, r);
+      expect((await d.record(r))?.checksum, kind).toBe(blake2b(second));
+      expect(again.info.checksum, kind).toBe(blake2b(second));
+      // A value put (bytes made by the formatter) and an unchanged re-put.
+      const v = ref('metric', 2);
+      const made = await d.put({ kind: 'value', value }, v);
+      const stored = (await d.getBytes(v)).bytes;
+      expect((await d.exportRecords([v])).get(v.id)?.get(STORED_FILE_INFO_TABLE)?.[0]?.checksum, kind).toBe(blake2b(stored));
+      const unchanged = await d.put({ kind: 'value', value }, v);
+      expect(unchanged.unchanged).toBe(true);
+      expect([made.info.checksum, unchanged.info.checksum]).toEqual([blake2b(stored), blake2b(stored)]);
+      await store.close();
+    }
+  });
+
+  it('reads records stored with their checksum (before it was deferred) as they are', async () => {
+    const store = new MemoryStore();
+    const d = new MemoryDatastore('InMemoryDatastore@old', store, StorageClassRegistry.withBuiltins());
+    const r = ref('blob', 3, 'Bytes');
+    await d.put({ kind: 'bytes', bytes: Buffer.from('old') }, r);
+    // As an earlier version wrote it: the blake2b in the record (here a recognisable stand-in).
+    const recorded = 'ab'.repeat(64);
+    await store.updateMetadata(r.id, { checksum: recorded });
+    expect((await d.record(r))?.checksum).toBe(recorded);
+    expect((await d.exportRecords([r])).get(r.id)?.get(STORED_FILE_INFO_TABLE)?.[0]?.checksum).toBe(recorded);
   });
 
   it('copies on put and on get: no aliasing', async () => {

@@ -14,6 +14,7 @@ import {
   nestedDeeperThan,
 } from '../../src/model/json-value.js';
 import { checkMetadata } from '../../src/store/values.js';
+import { JsonFormatter } from '../../src/datastore/formatters.js';
 
 /** `[[...leaf]]`, `depth` arrays deep. */
 function nestedArrays(depth: number, leaf: unknown = 1): unknown {
@@ -230,5 +231,34 @@ describe('nestedDeeperThan', () => {
     expect(nestedDeeperThan({ a: [1, { b: 2 }] }, 3)).toBe(false);
     expect(nestedDeeperThan({ a: [1, { b: 2 }] }, 2)).toBe(true);
     expect(nestedDeeperThan(nestedArrays(200_000), 300)).toBe(true);
+  });
+});
+
+describe("canonicalJson(value, 'bytes')", () => {
+  const long = (c: string) => c.repeat(Math.ceil((1024 * 1024 + 5) / c.length));
+  // The UTF-8 bytes of the canonical text, made the plain way (not by the function under test).
+  const expected = (v: unknown) => Buffer.from(canonicalJson(v), 'utf8');
+
+  it.each([
+    ['a long string member (written straight from the value)', { s: long('x') }],
+    ['unsorted members around long strings', { z: long('z'), a: [long('a'), 1.5e300, -0, null, true, false], m: { y: 'é', b: long('b') } }],
+    ['long strings with escapes, non-ASCII and surrogate pairs', { q: long('"\\\n\u0001'), u: long('é€🚀'), v: `${long('x')}\u007f\u2028` }],
+    ['integer-like keys (sorted as strings, not as the engine orders them)', { '10': long('t'), '9': 'n', '': 0, 'é': [], '\u0000': {} }],
+    ['a long string alone', long('s')],
+    ['small values (the text path)', { b: 1, a: [2, 'x'] }],
+  ])('%s: the bytes of the canonical text', (_name, value) => {
+    const json = canonicalJson(value, 'bytes');
+    const bytes = typeof json === 'string' ? Buffer.from(json, 'utf8') : json;
+    expect(bytes.equals(expected(value))).toBe(true);
+    // Bytes when the value holds a long string (in a buffer of its own: kept without a copy).
+    if (Buffer.isBuffer(json)) expect([json.byteOffset, json.buffer.byteLength]).toEqual([0, json.length]);
+    expect(Buffer.isBuffer(json)).toBe(!_name.startsWith('small'));
+    // What the JSON formatter stores: the same bytes.
+    expect(JsonFormatter.toBytes(value).equals(expected(value))).toBe(true);
+  });
+
+  it('refuses what is not JSON, as canonicalJson does', () => {
+    expect(() => canonicalJson({ s: long('x'), bad: undefined }, 'bytes')).toThrow(InvalidValue);
+    expect(() => canonicalJson({ s: long('x'), lone: '\ud800' }, 'bytes')).toThrow(InvalidValue);
   });
 });

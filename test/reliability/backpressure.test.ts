@@ -5,6 +5,7 @@
  * over --max-message-bytes is refused from its header without being buffered; a put or get
  * of an N-byte inline value peaks at about 2N above what the sidecar held before.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,14 +106,24 @@ describe('backpressure and bounded memory', () => {
     expect((peakRss(c.child.pid!) - held) / MiB).toBeLessThan((factor * n) / MiB + 64);
   });
 
-  it('an inline base64 put of N = 32 MiB peaks under 2N + 64 MiB above the idle sidecar (the stored value included)', async () => {
-    const n = 32 * MiB;
+  it.each([
+    ['base64', 'Bytes', 32],
+    // Before the canonical bytes were written straight from the value, a JSON put held the
+    // message, its string, the canonical text and its bytes at once: 4.5N, over this bound.
+    ['json', 'StructuredDataDict', 64],
+  ] as const)('an inline %s put (%s) of N = %d MiB peaks under 2N + 64 MiB above the idle sidecar (the stored value included)', async (encoding, storageClass, mib) => {
+    const n = mib * MiB;
     const c = await sidecar([`--max-inline-bytes=${2 * n}`]);
-    const { sessionId, id } = await session(c, 'Bytes');
+    const { sessionId, id } = await session(c, storageClass);
     const idle = rss(c.child.pid!);
     resetPeak(c.child.pid!);
-    const put = await c.call('butler/put', { sessionId, ref: { id }, payload: { encoding: 'base64', data: Buffer.alloc(n, 5).toString('base64') } });
+    const value = encoding === 'base64' ? Buffer.alloc(n, 5) : { s: 'x'.repeat(n - 8) };
+    const payload = encoding === 'base64' ? { encoding, data: (value as Buffer).toString('base64') } : { encoding, value };
+    const put = await c.call('butler/put', { sessionId, ref: { id }, payload });
     expect(put.error).toBeUndefined();
     expect((peakRss(c.child.pid!) - idle) / MiB).toBeLessThan((2 * n) / MiB + 64);
+    // What was stored: the bytes sent, or the value's canonical JSON (one member: JSON.stringify's text).
+    const stored = Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value));
+    expect((put.result as { sha256: string }).sha256).toBe(createHash('sha256').update(stored).digest('hex'));
   });
 });

@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodePutPayload, readHashed } from '../../src/server/payload.js';
+import { decodeBase64, decodePutPayload, readHashed } from '../../src/server/payload.js';
+import { decodeBase64Payload } from '../../src/server/inline-base64.js';
+import { parseJsonBytes } from '../../src/util/parse-json-bytes.js';
+import { InvalidArgument, PayloadTooLarge } from '../../src/model/errors.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qb-payload-'));
@@ -79,5 +82,64 @@ describe('Store.set with adopt', () => {
     const out = await store.getData('a');
     out[0] = 0x41;
     expect((await store.getData('a')).toString()).toBe('zbc');
+  });
+});
+
+describe('base64 payloads of large messages, decoded from the message bytes', () => {
+  const size = 3 * 1024 * 1024 + 1; // a body over parseJsonBytes' LARGE_BODY, text not a multiple of 3 bytes
+  const value = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) value[i] = (i * 7 + (i >> 9)) & 0xff;
+  const b64 = value.toString('base64');
+  const put = (data: string, payload: Record<string, unknown> = { encoding: 'base64', data }) =>
+    Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'butler/put', params: { sessionId: 's', ref: { id: 'r' }, payload } }));
+  type Msg = { params: { payload: { data: string; encoding: string }; metadata?: { data: string } } };
+
+  it('stand in for the text, and decode to exactly the bytes the text would, once', () => {
+    const msg = parseJsonBytes(put(b64), decodeBase64Payload) as Msg;
+    expect(msg.params.payload.data).not.toBe(b64); // a token: the text's string was never made
+    expect(msg.params.payload.data.length).toBeLessThan(100);
+    const limit = Math.floor((b64.length * 3) / 4); // the limit is checked on the text's length, as for text
+    const bytes = decodeBase64(msg.params.payload.data, limit, 'The base64 payload');
+    expect(bytes.equals(value)).toBe(true);
+    expect([bytes.byteOffset, bytes.buffer.byteLength]).toEqual([0, size]); // owned: stored without a copy
+    // Taken once: the token is no base64 after that.
+    expect(() => decodeBase64(msg.params.payload.data, limit, 'The base64 payload')).toThrow(InvalidArgument);
+  });
+
+  it('are refused over the inline limit as the text would be (its size from the text length)', () => {
+    const msg = parseJsonBytes(put(b64), decodeBase64Payload) as Msg;
+    expect(() => decodeBase64(msg.params.payload.data, Math.floor((b64.length * 3) / 4) - 1, 'The base64 payload')).toThrow(PayloadTooLarge);
+  });
+
+  it.each([
+    ['a character outside the alphabet', `${b64.slice(0, -8)}!${b64.slice(-7)}`],
+    ['an escape (JSON text \\u0041, decoded as the text says)', `${b64.slice(0, -8)}\\u0041${b64.slice(-7)}`],
+    ['a length that is no whole number of groups', b64.slice(0, -1)],
+    ['padding in the middle', `${b64.slice(0, 4096)}==${b64.slice(4098)}`],
+  ])('text the string path reads otherwise is left to it (%s): the same value and the same refusal', (_name, text) => {
+    const body = Buffer.from(put('@').toString().replace('"@"', `"${text}"`));
+    const msg = parseJsonBytes(body, decodeBase64Payload) as Msg;
+    const plain = JSON.parse(body.toString()) as Msg;
+    expect(msg.params.payload.data).toBe(plain.params.payload.data);
+    const outcome = (data: string) => {
+      try {
+        return decodeBase64(data, 2 * size, 'The base64 payload').toString('hex');
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(outcome(msg.params.payload.data)).toBe(outcome(plain.params.payload.data));
+  });
+
+  it('a raw control character still makes the message unparsable', () => {
+    const body = Buffer.from(put('@').toString().replace('"@"', `"${b64.slice(0, -8)}\u0001${b64.slice(-7)}"`));
+    expect(() => parseJsonBytes(body, decodeBase64Payload)).toThrow(SyntaxError);
+  });
+
+  it('only params.payload.data is taken: base64 elsewhere in a message stays text', () => {
+    const body = Buffer.from(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'store/set', params: { data: b64, metadata: { encoding: 'base64', data: b64 }, payload: { encoding: 'text', data: b64 } } }),
+    );
+    expect(parseJsonBytes(body, decodeBase64Payload)).toEqual(JSON.parse(body.toString()));
   });
 });
