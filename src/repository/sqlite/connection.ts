@@ -32,8 +32,16 @@ export interface SqliteOptions {
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
-/** Page cache of a connection (KiB). A larger cache does not speed bulk imports up: it only moves the page writes into the commit. */
+/** Page cache of a connection (KiB). */
 const DEFAULT_CACHE_KIB = 65_536;
+/**
+ * Page cache during a bulk transaction (KiB), given back after it. A bulk import writes
+ * far more pages than either cache holds, but with this one fewer of them are spilled to
+ * the WAL before the commit and read back: measured, about a sixth less CPU for
+ * collect-and-transfer's 100,000-quanta bench and for its raw-statement ceiling (which
+ * uses this transaction too); 256 MiB saved no more.
+ */
+const BULK_CACHE_KIB = 131_072;
 /** Page size of new registry files: rows are a few hundred bytes, documents a few KB. */
 const PAGE_SIZE = 8192;
 /** SQLite's default automatic checkpoint threshold (pages), restored after bulk transactions. */
@@ -211,7 +219,8 @@ export class SqliteConnection {
    * - the commit does not checkpoint the WAL (which would copy the whole import a second
    *   time inside the call); a PASSIVE checkpoint follows shortly after (see
    *   scheduleCheckpoint), and close() checkpoints too.
-   * Both settings are restored afterwards. Nested in another transaction it is a plain
+   * - the page cache is larger (BULK_CACHE_KIB).
+   * The settings are restored afterwards. Nested in another transaction it is a plain
    * savepoint with foreign keys enforced.
    */
   bulkTransaction<T>(fn: () => T): T {
@@ -219,9 +228,11 @@ export class SqliteConnection {
     if (this.db.inTransaction) return this.transaction(fn);
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('wal_autocheckpoint = 0');
+    this.db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
     try {
       return this.transaction(fn);
     } finally {
+      this.db.pragma(`cache_size = -${DEFAULT_CACHE_KIB}`);
       this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       this.db.pragma('foreign_keys = ON');
       this.scheduleCheckpoint();
