@@ -2,8 +2,8 @@
  * The reading side of collect-and-transfer, as named steps: check each item's provenance
  * against its quantum, hand the quantum row and its edges to the writer, plan the actual
  * outputs (their dataset types and runs) and their records, then send the outputs sorted
- * by id, checking the inputs against what the registry says about them in slices between
- * the output batches (the writer applies each batch meanwhile).
+ * by id, checking the inputs against what the registry says about them (in slices between
+ * the output batches while the writer is behind).
  *
  * Items are read in quantum id order (stable: equal ids keep item order, so the first item
  * still decides), which lets the quanta and their edges be written by appending to their
@@ -26,7 +26,10 @@ import {
   EDGE_ACTUAL,
   EDGE_AVAILABLE,
   EDGE_INIT,
+  INPUT_STRIDE,
+  OUTPUT_STRIDE,
   QUANTUM_STRIDE,
+  RECORD_STRIDE,
   type BatchChannel,
   type DatasetsBatch,
   type PlanningReads,
@@ -74,6 +77,11 @@ const QUANTA_PER_BATCH = 256;
 const DATASETS_PER_BATCH = 1024;
 /** Distinct input ids looked up per planning read. */
 const KEYS_PER_READ = 10_000;
+/**
+ * Rows the writer must have still to apply for a slice of the input checks to run between
+ * two dataset batches (about two batches): a writer that keeps up gets its next batch at once.
+ */
+const CHECKS_BACKLOG_ROWS = 2 * 2 * DATASETS_PER_BATCH;
 /** Fewest quanta whose inputs are checked between two pauses. */
 const CHECKS_MIN_SLICE = 64;
 /** Share of the work the reading pass stands for, in progress reports. */
@@ -186,6 +194,8 @@ export class CollectReader {
   private readonly quantumInputs: Array<{ quantumId: string; inputs: InputPlan[] }> = [];
   /** Rows handed to the writer (quanta, edges, datasets, records): the progress measure. */
   private rows = 0;
+  /** Rows in the batches sent so far: with the writer's rowsApplied, how far behind it is. */
+  private rowsSent = 0;
   private quanta: QuantaBatch = { kind: 'quanta', quanta: [], inputs: [], outputs: [] };
   private runsSent = 0;
   private typesSent = 0;
@@ -429,8 +439,8 @@ export class CollectReader {
   /**
    * 2. Actual outputs in id order, each with its records; among equal ids the earliest item
    * writes first. The input checks (step 3) need only the plan and the committed registry,
-   * so a slice of them runs after each batch is handed over, while the writer applies it
-   * (it is the slower side here); what is left runs once the last batch has gone.
+   * so while the writer is behind (batches queued), a slice of them runs after each batch
+   * is handed over instead of waiting for it; what is left runs once the last batch has gone.
    */
   private *sendDatasets(): Steps<void> {
     // Writing progress from here on: the rows the writer has still to apply when reading ended.
@@ -458,7 +468,7 @@ export class CollectReader {
         yield* this.send(batch);
         batch = { kind: 'datasets', datasets: [], records: [] };
         tick();
-        if (!checked) checked = yield* untilTurn(checks);
+        if (!checked && this.rowsSent - this.channel.rowsApplied() >= CHECKS_BACKLOG_ROWS) checked = yield* untilTurn(checks);
         yield* this.pause();
       }
     }
@@ -543,6 +553,8 @@ export class CollectReader {
       this.typesSent = p.newTypes.length;
     }
     yield* awaited(this.channel.send(b));
+    if (b.kind === 'quanta') this.rowsSent += b.quanta.length / QUANTUM_STRIDE + b.inputs.length / INPUT_STRIDE + b.outputs.length / OUTPUT_STRIDE;
+    else if (b.kind === 'datasets') this.rowsSent += b.datasets.length / DATASET_STRIDE + b.records.length / RECORD_STRIDE;
   }
 
   /** A pause for the event loop (when the driver takes it), then a chance to cancel. */

@@ -1,7 +1,7 @@
 /**
- * collect-and-transfer's input checks run in slices between the dataset batches (while the
- * writer applies them) instead of after the last one, through `untilTurn`; what they find
- * is unchanged. The reading side is driven here with a recording channel and planning reads
+ * collect-and-transfer's input checks run in slices between the dataset batches while the
+ * writer is behind (instead of waiting for it), through `untilTurn`, and after the last
+ * batch when it keeps up; what they find is unchanged. The reading side is driven here with a recording channel and planning reads
  * that answer with promises, as PostgreSQL's do.
  */
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { CollectReader, Planner } from '../../src/repository/collect-plan.js';
 import { ConflictList } from '../../src/repository/collect-report.js';
 import { deriveQuantumId } from '../../src/repository/collect-and-transfer.js';
 import { runAsync, untilTurn, type Steps } from '../../src/repository/steps.js';
-import type { BatchChannel, PlanningReads } from '../../src/repository/bulk-batches.js';
+import { DATASET_STRIDE, INPUT_STRIDE, OUTPUT_STRIDE, QUANTUM_STRIDE, RECORD_STRIDE, type BatchChannel, type PlanningReads } from '../../src/repository/bulk-batches.js';
 import type { DatasetKeyRow } from '../../src/repository/registry-rows.js';
 import type { CollectItem } from '../../src/repository/collect-plan.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
@@ -42,7 +42,8 @@ describe('untilTurn', () => {
 
 describe('collect-and-transfer reading side', () => {
   /** Run the reader over `items`; log the dataset batches and the planning reads of input ids. */
-  async function read(items: CollectItem[], registered: (id: string) => DatasetKeyRow | undefined) {
+  async function read(items: CollectItem[], registered: (id: string) => DatasetKeyRow | undefined, writer: 'behind' | 'keepsUp' = 'behind') {
+    let applied = 0;
     const log: string[] = [];
     const planning: PlanningReads = {
       hasRun: async () => true,
@@ -60,8 +61,11 @@ describe('collect-and-transfer reading side', () => {
     const channel: BatchChannel = {
       send: async (b) => {
         if (b.kind === 'datasets') log.push('datasets');
+        // A writer that keeps up has applied every row it was sent; one that is behind, none.
+        if (b.kind === 'quanta') applied += b.quanta.length / QUANTUM_STRIDE + b.inputs.length / INPUT_STRIDE + b.outputs.length / OUTPUT_STRIDE;
+        if (b.kind === 'datasets') applied += b.datasets.length / DATASET_STRIDE + b.records.length / RECORD_STRIDE;
       },
-      rowsApplied: () => 0,
+      rowsApplied: () => (writer === 'keepsUp' ? applied : 0),
       tick: () => {},
     };
     const ctx = {
@@ -79,7 +83,7 @@ describe('collect-and-transfer reading side', () => {
     return { ok, log, late: ctx.late };
   }
 
-  it('checks the inputs between dataset batches, not after the last one', async () => {
+  it('checks the inputs between dataset batches while the writer is behind, not after the last one', async () => {
     // 10 chains: 4,000 outputs in several batches; the raw and calibration inputs are looked up.
     const { ok, log } = await read(buildWorkload(10, 100).items, () => undefined);
     expect(ok).toBe(true);
@@ -88,6 +92,13 @@ describe('collect-and-transfer reading side', () => {
     const firstLookup = log.indexOf('lookup');
     expect(firstLookup).toBeGreaterThan(log.indexOf('datasets'));
     expect(firstLookup).toBeLessThan(log.lastIndexOf('datasets'));
+  });
+
+  it('hands a writer that keeps up its batches without checks in between, and checks after the last one', async () => {
+    const { ok, log } = await read(buildWorkload(10, 100).items, () => undefined, 'keepsUp');
+    expect(ok).toBe(true);
+    expect(log.filter((e) => e === 'datasets').length).toBeGreaterThan(2);
+    expect(log.indexOf('lookup')).toBeGreaterThan(log.lastIndexOf('datasets'));
   });
 
   it('still reports an input that the registry knows differently', async () => {
