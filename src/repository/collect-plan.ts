@@ -2,7 +2,8 @@
  * The reading side of collect-and-transfer, as named steps: check each item's provenance
  * against its quantum, hand the quantum row and its edges to the writer, plan the actual
  * outputs (their dataset types and runs) and their records, then send the outputs sorted
- * by id, then check the inputs against what the registry says about them.
+ * by id, checking the inputs against what the registry says about them (in slices between
+ * the output batches while the writer is behind).
  *
  * Items are read in quantum id order (stable: equal ids keep item order, so the first item
  * still decides), which lets the quanta and their edges be written by appending to their
@@ -10,7 +11,7 @@
  * with its records, for the same reason. The writer is the backend's (bulk-batches.ts);
  * reads go through PlanningReads, synchronously for SQLite, awaited for PostgreSQL.
  *
- * One file of ~540 lines because the steps share one pass over the items and its state
+ * One file of ~560 lines because the steps share one pass over the items and its state
  * (the sorted items, the planned outputs); split, each piece would take all of it as arguments.
  */
 import type { DataId } from '../model/data-coordinate.js';
@@ -25,7 +26,10 @@ import {
   EDGE_ACTUAL,
   EDGE_AVAILABLE,
   EDGE_INIT,
+  INPUT_STRIDE,
+  OUTPUT_STRIDE,
   QUANTUM_STRIDE,
+  RECORD_STRIDE,
   type BatchChannel,
   type DatasetsBatch,
   type PlanningReads,
@@ -36,7 +40,7 @@ import type { CollectConflict, ConflictList } from './collect-report.js';
 import { forEachSerializedRecord, normalizeProvenance, optString, type NormalizedProvenance } from './provenance-documents.js';
 import { checkPathInsideDatastore, recordColumns } from './record-columns.js';
 import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
-import { awaited, type Steps } from './steps.js';
+import { awaited, untilTurn, type Steps } from './steps.js';
 
 export interface CollectItem {
   quantum: Quantum;
@@ -73,6 +77,13 @@ const QUANTA_PER_BATCH = 256;
 const DATASETS_PER_BATCH = 1024;
 /** Distinct input ids looked up per planning read. */
 const KEYS_PER_READ = 10_000;
+/**
+ * Rows the writer must have still to apply for a slice of the input checks to run between
+ * two dataset batches (about two batches): a writer that keeps up gets its next batch at once.
+ */
+const CHECKS_BACKLOG_ROWS = 2 * 2 * DATASETS_PER_BATCH;
+/** Fewest quanta whose inputs are checked between two pauses. */
+const CHECKS_MIN_SLICE = 64;
 /** Share of the work the reading pass stands for, in progress reports. */
 export const PREPARE_SHARE = 0.3;
 
@@ -183,6 +194,8 @@ export class CollectReader {
   private readonly quantumInputs: Array<{ quantumId: string; inputs: InputPlan[] }> = [];
   /** Rows handed to the writer (quanta, edges, datasets, records): the progress measure. */
   private rows = 0;
+  /** Rows in the batches sent so far: with the writer's rowsApplied, how far behind it is. */
+  private rowsSent = 0;
   private quanta: QuantaBatch = { kind: 'quanta', quanta: [], inputs: [], outputs: [] };
   private runsSent = 0;
   private typesSent = 0;
@@ -197,7 +210,6 @@ export class CollectReader {
   *run(): Steps<boolean> {
     yield* this.readItems();
     yield* this.sendDatasets();
-    yield* this.checkInputs();
     return this.ctx.early.count + this.ctx.late.count === 0;
   }
 
@@ -424,7 +436,12 @@ export class CollectReader {
     });
   }
 
-  /** 2. Actual outputs in id order, each with its records; among equal ids the earliest item writes first. */
+  /**
+   * 2. Actual outputs in id order, each with its records; among equal ids the earliest item
+   * writes first. The input checks (step 3) need only the plan and the committed registry,
+   * so while the writer is behind (batches queued), a slice of them runs after each batch
+   * is handed over instead of waiting for it; what is left runs once the last batch has gone.
+   */
   private *sendDatasets(): Steps<void> {
     // Writing progress from here on: the rows the writer has still to apply when reading ended.
     const base = this.channel.rowsApplied();
@@ -435,6 +452,9 @@ export class CollectReader {
     this.channel.tick = tick;
 
     const datasets = sortById(this.datasets);
+    const batches = Math.ceil(datasets.length / DATASETS_PER_BATCH);
+    const checks = this.checkInputs(Math.max(CHECKS_MIN_SLICE, Math.ceil(this.quantumInputs.length / Math.max(1, batches))));
+    let checked = false;
     let batch: DatasetsBatch = { kind: 'datasets', datasets: [], records: [] };
     for (let i = 0; i < datasets.length; i++) {
       const d = datasets[i]!;
@@ -448,19 +468,24 @@ export class CollectReader {
         yield* this.send(batch);
         batch = { kind: 'datasets', datasets: [], records: [] };
         tick();
+        if (!checked && this.rowsSent - this.channel.rowsApplied() >= CHECKS_BACKLOG_ROWS) checked = yield* untilTurn(checks);
         yield* this.pause();
       }
     }
     this.ctx.lap('datasets');
+    while (!(yield* untilTurn(checks))) yield 'turn';
+    this.channel.tick();
+    this.ctx.lap('checks');
   }
 
   /**
    * 3. Inputs must agree with what the registry (or this batch) says about the same ids.
    * Each distinct id is looked up once; an input that is this batch's own output ref needs
    * no lookup. Ids that are not this batch's outputs read the same from the committed
-   * registry as from the writer's transaction, so planning reads serve.
+   * registry as from the writer's transaction, so planning reads serve. Pauses after each
+   * read and every `slice` quanta (see sendDatasets).
    */
-  private *checkInputs(): Steps<void> {
+  private *checkInputs(slice: number): Steps<void> {
     type Known = { datasetType: string; run: string; key: string | null; dt: DatasetType | undefined; ref: DatasetRef | null } | null;
     const known = new Map<string, Known>();
     for (const d of this.datasets) if (!known.has(d.id)) known.set(d.id, { datasetType: d.dt.name, run: d.ref.run, key: null, dt: d.dt, ref: d.ref });
@@ -486,7 +511,7 @@ export class CollectReader {
     };
     for (let qi = 0; qi < this.quantumInputs.length; qi++) {
       const { quantumId, inputs } = this.quantumInputs[qi]!;
-      if (qi % 4096 === 4095) yield* this.pause();
+      if (qi % slice === slice - 1) yield* this.pause();
       for (const e of inputs) {
         const ref = e.ref;
         const k = known.get(e.id);
@@ -508,8 +533,6 @@ export class CollectReader {
         }
       }
     }
-    this.channel.tick();
-    this.ctx.lap('checks');
   }
 
   private *flushQuanta(): Steps<void> {
@@ -530,6 +553,8 @@ export class CollectReader {
       this.typesSent = p.newTypes.length;
     }
     yield* awaited(this.channel.send(b));
+    if (b.kind === 'quanta') this.rowsSent += b.quanta.length / QUANTUM_STRIDE + b.inputs.length / INPUT_STRIDE + b.outputs.length / OUTPUT_STRIDE;
+    else if (b.kind === 'datasets') this.rowsSent += b.datasets.length / DATASET_STRIDE + b.records.length / RECORD_STRIDE;
   }
 
   /** A pause for the event loop (when the driver takes it), then a chance to cancel. */

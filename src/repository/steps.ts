@@ -22,6 +22,27 @@ export function* awaited<T>(v: Awaitable<T>): Steps<T> {
   return v;
 }
 
+/**
+ * Advance `gen` to its next turn (or its end), passing the promises it waits for up to this
+ * generator's driver: a way to interleave one algorithm's slices with another's. True once
+ * `gen` has ended. Its turns are not passed on: the caller pauses where it sees fit.
+ */
+export function* untilTurn(gen: Steps<void>): Steps<boolean> {
+  let r = gen.next();
+  for (;;) {
+    if (r.done) return true;
+    if (r.value === 'turn') return false;
+    let value: unknown;
+    try {
+      value = yield r.value;
+    } catch (err) {
+      r = gen.throw(err);
+      continue;
+    }
+    r = gen.next(value);
+  }
+}
+
 /** Run `gen` to its end in this call. A promise yielded here is a programming error. */
 export function runSync<T>(gen: Steps<T>): T {
   let r = gen.next();
