@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES } from '../bench/figures.js';
+import { REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES, memoryFigures } from '../bench/figures.js';
 import { repoRoot } from '../../scripts/docs/repo-root.js';
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
@@ -43,6 +43,8 @@ function benchWrites(field: string): boolean {
   if (section === 'repository') return (REPOSITORY_FIGURES as readonly string[]).includes(path);
   if (section === 'registry') return (REGISTRY_FIGURES as readonly string[]).includes(path);
   if (section === 'startup') return (STARTUP_FIGURES as readonly string[]).includes(path);
+  if (section === 'sidecar') return (SIDECAR_FIGURES as readonly string[]).includes(path);
+  if (section === 'memory') return memoryFigures([64, 128]).includes(path);
   return false;
 }
 
