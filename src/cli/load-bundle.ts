@@ -5,8 +5,11 @@
  * `cachedData` skips parsing and compiling it again (about a third of a start). The cache is
  * made by the first process that lives a second (`createCachedData` then holds every function
  * compiled so far: the serving path and `initialize`) and written once, atomically, to
- * the package's `dist/.cache/`, or to the directory in QUANTUM_BUTLER_CODE_CACHE (`off`:
- * none). Node 20's V8 does not checksum a cache and aborts the process on a corrupt one, so the
+ * the package's `dist/.cache/`; where that cannot be written (a read-only or shared install),
+ * to the user's cache directory (`$XDG_CACHE_HOME/quantum-butler`, else
+ * `~/.cache/quantum-butler`), where the file is named by the bundle's CRC-32 too, so that
+ * builds sharing the directory keep their own caches. QUANTUM_BUTLER_CODE_CACHE names the one
+ * directory to use instead (`off`: none). Node 20's V8 does not checksum a cache and aborts the process on a corrupt one, so the
  * file carries its own header: the bundle's length and CRC-32 (a cache is only for the bytes it
  * was made from; the bundle is ASCII, read as latin1) and the payload's. A cache that is
  * missing, unreadable, corrupt, or rejected by V8 (another Node) is ignored and remade; a
@@ -16,6 +19,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
@@ -46,10 +50,19 @@ type Crc32 = (data: Uint8Array) => number;
 export function loadBundle(makeCache: boolean): Bundle {
   const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.bundle.cjs');
   const bytes = readFileSync(file);
-  const cachePath = cacheFile(dirname(file));
   // zlib.crc32 is Node >= 20.15; on an older Node the bundle runs without a cache.
   const crc32 = (zlib as { crc32?: Crc32 }).crc32;
-  const cache = cachePath && crc32 ? readCache(cachePath, bytes, crc32) : undefined;
+  const bundleCrc = crc32?.(bytes);
+  const paths = crc32 && bundleCrc !== undefined ? cacheFiles(dirname(file), bundleCrc) : [];
+  let cachePath: string | undefined;
+  let cache: Buffer | undefined;
+  for (const path of paths) {
+    cache = readCache(path, bytes, bundleCrc!, crc32!);
+    if (cache) {
+      cachePath = path;
+      break;
+    }
+  }
   const script = new vm.Script(WRAPPER + bytes.toString('latin1') + '\n})', {
     filename: file,
     lineOffset: -1,
@@ -57,8 +70,10 @@ export function loadBundle(makeCache: boolean): Bundle {
   });
   if (cache && script.cachedDataRejected) debug('rejected by V8: %s', cachePath);
   else if (cache) debug('accepted: %s', cachePath);
-  if (makeCache && cachePath && crc32 && (!cache || script.cachedDataRejected)) {
-    setTimeout(() => writeCache(script, cachePath, bytes, crc32), WRITE_AFTER_MS).unref();
+  if (makeCache && paths.length > 0 && (!cache || script.cachedDataRejected)) {
+    // Where it was found (and rejected), else the first place that can be written.
+    const targets = cachePath !== undefined ? [cachePath] : paths;
+    setTimeout(() => writeCache(script, targets, bytes, bundleCrc!, crc32!), WRITE_AFTER_MS).unref();
   }
   const module = { exports: {} as Bundle };
   const wrapped = script.runInThisContext() as (...args: unknown[]) => void;
@@ -66,16 +81,33 @@ export function loadBundle(makeCache: boolean): Bundle {
   return module.exports;
 }
 
-/** The cache file for this Node and architecture (V8 rejects another version's), or undefined when turned off. */
-function cacheFile(bundleDir: string): string | undefined {
+/**
+ * Where the cache may be, in the order looked at and written to (none when turned off). Named
+ * for this Node and architecture (V8 rejects another version's); in the user's directory, which
+ * other builds may share, for this bundle too.
+ */
+function userCacheBase(): string {
+  try {
+    const home = homedir();
+    return home ? join(home, '.cache') : '';
+  } catch {
+    return ''; // no home directory to speak of
+  }
+}
+
+function cacheFiles(bundleDir: string, bundleCrc: number): string[] {
+  const name = `cli-${process.version}-${process.arch}`;
   const setting = process.env['QUANTUM_BUTLER_CODE_CACHE'];
-  if (setting === 'off') return undefined;
-  const dir = setting || join(bundleDir, '..', '.cache');
-  return join(dir, `cli-${process.version}-${process.arch}.v8cache`);
+  if (setting === 'off') return [];
+  if (setting) return [join(setting, `${name}.v8cache`)];
+  const paths = [join(bundleDir, '..', '.cache', `${name}.v8cache`)];
+  const base = process.env['XDG_CACHE_HOME'] || userCacheBase();
+  if (base) paths.push(join(base, 'quantum-butler', `${name}-${bundleCrc.toString(16).padStart(8, '0')}.v8cache`));
+  return paths;
 }
 
 /** The payload of a cache made from exactly these bundle bytes, or undefined (with the reason, under NODE_DEBUG). */
-function readCache(path: string, bundle: Buffer, crc32: Crc32): Buffer | undefined {
+function readCache(path: string, bundle: Buffer, bundleCrc: number, crc32: Crc32): Buffer | undefined {
   let data: Buffer;
   try {
     data = readFileSync(path);
@@ -88,35 +120,49 @@ function readCache(path: string, bundle: Buffer, crc32: Crc32): Buffer | undefin
     data.length >= HEADER_BYTES &&
     data.readUInt32LE(0) === MAGIC &&
     data.readUInt32LE(4) === bundle.length &&
-    data.readUInt32LE(8) === crc32(bundle) &&
+    data.readUInt32LE(8) === bundleCrc &&
     data.readUInt32LE(12) === payload.length &&
     data.readUInt32LE(16) === crc32(payload);
   if (!ok) debug('ignored (not made from this bundle, or corrupt): %s', path);
   return ok ? payload : undefined;
 }
 
-/** Write the cache as header + payload to a temporary file renamed into place, so no reader sees half a file. */
-function writeCache(script: vm.Script, path: string, bundle: Buffer, crc32: Crc32): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+/**
+ * Write the cache as header + payload to a temporary file renamed into place, so no reader sees
+ * half a file: at the first of `paths` that can be written.
+ */
+function writeCache(script: vm.Script, paths: readonly string[], bundle: Buffer, bundleCrc: number, crc32: Crc32): void {
+  let data: Buffer;
   try {
     const payload = script.createCachedData();
     const header = Buffer.alloc(HEADER_BYTES);
     header.writeUInt32LE(MAGIC, 0);
     header.writeUInt32LE(bundle.length, 4);
-    header.writeUInt32LE(crc32(bundle), 8);
+    header.writeUInt32LE(bundleCrc, 8);
     header.writeUInt32LE(payload.length, 12);
     header.writeUInt32LE(crc32(payload), 16);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, Buffer.concat([header, payload]));
-    renameSync(tmp, path);
-    debug('written: %s', path);
+    data = Buffer.concat([header, payload]);
   } catch (err) {
-    // A read-only package or a full disk: the next start compiles again, as without a cache.
-    debug('not written: %s', (err as Error).message);
+    debug('not made: %s', (err as Error).message);
+    return;
+  }
+  for (const path of paths) {
+    const tmp = `${path}.${process.pid}.tmp`;
     try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // The directory is not there to hold it either.
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(tmp, data);
+      renameSync(tmp, path);
+      debug('written: %s', path);
+      return;
+    } catch (err) {
+      // A read-only package or a full disk: try the next place; with none, the next start
+      // compiles again, as without a cache.
+      debug('not written: %s', (err as Error).message);
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // The directory is not there to hold it either.
+      }
     }
   }
 }

@@ -1,13 +1,13 @@
 /**
  * The built CLI's V8 code cache (src/cli/load-bundle.ts): made by a first run, used by the
  * next, ignored (and made again) when corrupt or made from other bytes, no error when its
- * directory cannot be written, none at all when turned off; stdout carries only the protocol
- * throughout. NODE_DEBUG=qb-code-cache makes the loader say on stderr what it did.
+ * directory cannot be written, kept in the user's cache directory when the package's cannot
+ * hold it, none at all when turned off; stdout carries only the protocol throughout. NODE_DEBUG=qb-code-cache makes the loader say on stderr what it did.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, assertBuilt } from '../e2e/harness.js';
 
@@ -42,11 +42,14 @@ interface Run {
  * One session: initialize; once answered, and once stderr says `waitFor` (if given), shutdown
  * and exit. The code cache lives in `cacheSetting` (QUANTUM_BUTLER_CODE_CACHE).
  */
-function serve(cacheSetting: string, waitFor?: string): Promise<Run> {
+function serve(cacheSetting: string | undefined, waitFor?: string, opts: { cli?: string; env?: Record<string, string> } = {}): Promise<Run> {
   assertBuilt();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, NODE_DEBUG: 'qb-code-cache' };
+  if (cacheSetting === undefined) delete env['QUANTUM_BUTLER_CODE_CACHE'];
+  else env['QUANTUM_BUTLER_CODE_CACHE'] = cacheSetting;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--stdio'], {
-      env: { ...process.env, QUANTUM_BUTLER_CODE_CACHE: cacheSetting, NODE_DEBUG: 'qb-code-cache' },
+    const child = spawn(process.execPath, [opts.cli ?? CLI, '--stdio'], {
+      env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -133,6 +136,36 @@ describe('the CLI code cache', () => {
     }
     expect((await serve(dir)).cacheLog[0]).toMatch(/^accepted: /);
   }, 240_000);
+
+  it('where the package cannot hold it, is kept in the user cache directory, named for its bundle', async () => {
+    // A copy of the CLI (its stub, loader and bundle) whose dist/.cache cannot be a directory.
+    const pkg = join(dir, 'pkg');
+    const src = join(pkg, 'dist', 'src');
+    mkdirSync(join(src, 'cli'), { recursive: true });
+    for (const f of ['cli.js', 'cli.bundle.cjs', join('cli', 'load-bundle.js')]) copyFileSync(join(dirname(CLI), f), join(src, f));
+    const root = join(dirname(CLI), '..', '..');
+    copyFileSync(join(root, 'package.json'), join(pkg, 'package.json'));
+    symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
+    writeFileSync(join(pkg, 'dist', '.cache'), 'not a directory');
+    const xdg = join(dir, 'xdg');
+    const opts = { cli: join(src, 'cli.js'), env: { XDG_CACHE_HOME: xdg } };
+
+    const first = await serve(undefined, 'written:', opts);
+    expectServed(first);
+    const userFiles = readdirSync(join(xdg, 'quantum-butler'));
+    expect(userFiles).toHaveLength(1);
+    expect(userFiles[0]).toMatch(new RegExp(`^cli-${process.version.replace(/\./g, '\\.')}-${process.arch}-[0-9a-f]{8}\\.v8cache$`));
+    const userFile = join(xdg, 'quantum-butler', userFiles[0]!);
+    expect(first.cacheLog.map((l) => l.split(':')[0])).toEqual(['none', 'none', 'not written', 'written']);
+    expect(first.cacheLog[3]).toBe(`written: ${userFile}`);
+
+    const second = await serve(undefined, undefined, opts);
+    expectServed(second);
+    // The package's place is looked at first (nothing there), then the user's.
+    expect(second.cacheLog).toHaveLength(2);
+    expect(second.cacheLog[0]).toMatch(/^none: /);
+    expect(second.cacheLog[1]).toBe(`accepted: ${userFile}`);
+  }, 120_000);
 
   it('serves as usual when its directory cannot be written', async () => {
     const notADirectory = join(dir, 'file');
