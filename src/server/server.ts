@@ -88,8 +88,8 @@ export class Server {
   private readonly writer: ProtocolWriter;
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
-  /** Notification methods sent in batches, and the batch method of each. */
-  private readonly batchedAs = new Map<string, string>();
+  /** Provenance events leave as butler/provenanceBatch (the client declared it reads them). */
+  private provenanceInBatches = false;
 
   constructor(readonly options: ServerOptions) {
     this.logger = new Logger(options.logLevel);
@@ -199,15 +199,14 @@ export class Server {
 
   /** From now on provenance events leave in batches (the client declared it reads them). */
   batchProvenance(): void {
-    this.batchedAs.set(ProvenanceNotification.method, ProvenanceBatchNotification.method);
+    this.provenanceInBatches = true;
   }
 
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
     try {
-      const batch = this.batchedAs.get(def.method);
-      if (batch !== undefined) this.conn.sendBatched(batch, params);
+      if (this.provenanceInBatches && def.method === ProvenanceNotification.method) this.conn.sendBatched(ProvenanceBatchNotification.method, params);
       else this.conn.sendNotification(def.method, params);
     } catch (err) {
       this.logger.debug(`notify failed: ${(err as Error).message}`);

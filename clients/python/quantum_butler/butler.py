@@ -31,7 +31,7 @@ from .dimensions import DimensionUniverse
 from .errors import MessageTooLargeError, QuantumButlerError
 from .options import host_path, reject_unknown, store_spec, strict_keys
 from .refs import ref_id
-from .rpc import Connection
+from .rpc import PROVENANCE, Connection
 from .types import DatasetRef, Literal, NativeProvenance, PutResult, QuantumProvenanceData, RefLike
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -295,13 +295,13 @@ class Client:
         Runs on the connection's dispatcher thread. Returns an unsubscribe function.
         """
         if session_id is None:
-            return self.connection.on_notification("butler/provenance", callback)
+            return self.connection.on_notification(PROVENANCE, callback)
 
         def filtered(event: Dict[str, Any]) -> None:
             if isinstance(event, dict) and event.get("sessionId") == session_id:
                 callback(event)
 
-        return self.connection.on_notification("butler/provenance", filtered)
+        return self.connection.on_notification(PROVENANCE, filtered)
 
     def on_progress(self, callback: Callable[[Union[str, int], Dict[str, Any]], None]) -> Callable[[], None]:
         """``callback(token, value)`` for every ``$/progress`` notification."""
