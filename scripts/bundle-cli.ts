@@ -3,8 +3,9 @@
  * CommonJS script, `dist/src/cli.bundle.cjs`, and replaces the compiled `dist/src/cli.js` and
  * `dist/src/repository/<backend>/bulk-writer-worker.js` with stubs that run it through
  * src/cli/load-bundle.ts, which compiles it with a V8 code cache (Node 20 has none for ES
- * modules). What serving does not need at start (the repository layer, the commands, replay,
- * report, demo, retrieval and Zip, the writer threads: each behind a dynamic import()) stays in
+ * modules). What serving does not need at start (the method families but the lifecycle one, with
+ * their protocol schemas: src/server/lazy-families.ts; the repository layer, the commands,
+ * replay, report, demo, retrieval and Zip, the writer threads: each behind a dynamic import()) stays in
  * the bundle as esbuild's lazily initialised modules: a start runs only the serving path. zod is
  * bundled, English locale only (its ~95 modules loaded one by one cost more at start than
  * anything else; its other locales are ~470 kB nobody uses), and so is uuid (3 kB bundled, ~20

@@ -7,8 +7,8 @@ import type { CancellationToken } from 'vscode-jsonrpc/node';
 import type { Readable, Writable } from 'node:stream';
 import type * as z from 'zod';
 import type { NotificationDef, RequestDef } from '../../protocol/define.js';
-import { LogTrace, ProgressNotification, ProvenanceBatchNotification, ProvenanceNotification, type NotificationStream } from '../../protocol/index.js';
-import { MemoryDatastoreRegistry } from '../datastore/memory-datastore-registry.js';
+import { LogTrace, type NotificationStream } from '../../protocol/lifecycle.js';
+import { ProgressNotification, ProvenanceBatchNotification, ProvenanceNotification } from '../../protocol/notifications.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../model/json-value.js';
 import { RepositoryTable } from './repositories.js';
 import { Logger, type LogLevel } from './logger.js';
@@ -19,6 +19,7 @@ import { rpcError, toResponseError } from './errors.js';
 import { ProtocolReader } from './protocol-reader.js';
 import { ProtocolWriter } from './protocol-writer.js';
 import { ServerConnection } from './connection.js';
+import { LazyFamilies } from './lazy-families.js';
 
 export interface ServerOptions {
   input: Readable;
@@ -80,8 +81,9 @@ export class Server {
   readonly logger: Logger;
   readonly stats = new Stats();
   readonly sessions: SessionTable;
-  readonly datastores = new MemoryDatastoreRegistry();
   readonly repositories: RepositoryTable;
+  /** Method families registered on first use (src/server/start.ts), in the order messages arrive. */
+  readonly families = new LazyFamilies();
   state: LifecycleState = 'uninitialized';
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
@@ -90,6 +92,8 @@ export class Server {
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
   /** Provenance events leave as butler/provenanceBatch (the client declared it reads them). */
   private provenanceInBatches = false;
+  /** What families opened for the process's life (the named datastores), closed at exit after the sessions. */
+  private readonly closers: (() => Promise<void>)[] = [];
 
   constructor(readonly options: ServerOptions) {
     this.logger = new Logger(options.logLevel);
@@ -179,7 +183,16 @@ export class Server {
     while (this.conn.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   }
 
+  /** Something a family keeps open for the process's life, closed at exit after the sessions (before the repositories). */
+  closeAtExit(close: () => Promise<void>): void {
+    this.closers.push(close);
+  }
+
   private async dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+    return this.families.run(method, () => this.dispatchNow(method, params, token));
+  }
+
+  private async dispatchNow(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
     const handler = this.requestHandlers.get(method);
     if (handler && nestedDeeperThan(params, MAX_PARAMS_DEPTH)) {
       this.stats.record(method, 0, true);
@@ -192,6 +205,12 @@ export class Server {
   }
 
   private dispatchNotification(method: string, params: unknown): void {
+    const handled = this.families.run(method, () => this.dispatchNotificationNow(method, params));
+    // Handled later (after a family loaded): a failure is logged as the connection would.
+    if (handled instanceof Promise) handled.catch((err: Error) => this.logger.warn(`notification ${method} failed: ${err.message}`));
+  }
+
+  private dispatchNotificationNow(method: string, params: unknown): void {
     const handler = this.notificationHandlers.get(method);
     if (handler) handler(params);
     else if (!method.startsWith('$/')) this.logger.debug(`ignored notification ${method}`);
@@ -304,7 +323,7 @@ export class Server {
     };
     const timer = setTimeout(flush, CLEANUP_MS);
     void this.closeAllSessions()
-      .then(() => this.datastores.closeAll())
+      .then(() => Promise.all(this.closers.map((close) => close())))
       .then(() => this.repositories.closeAll())
       .catch((err: Error) => this.logger.error(`cleanup failed: ${err.message}`))
       .finally(() => {

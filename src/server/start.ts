@@ -1,11 +1,6 @@
 /** Assemble the server: core, handlers, watchdog, and the process-level ways out. */
 import { Server, type ServerOptions } from './server.js';
 import { registerLifecycle } from './handlers/lifecycle.js';
-import { registerSession } from './handlers/session.js';
-import { registerButler } from './handlers/butler.js';
-import { registerDimensions } from './handlers/dimensions.js';
-import { registerStore } from './handlers/store.js';
-import { registerRepository } from './handlers/repository.js';
 import { startWatchdog } from './watchdog.js';
 
 /** Exit code of an uncaught exception or unhandled rejection (sysexits' EX_SOFTWARE). */
@@ -18,11 +13,15 @@ export function startServer(options: ServerOptions & { bytesOut?: () => number }
     Object.defineProperty(server.stats, 'bytesOut', { get: read, set: () => {} });
   }
   registerLifecycle(server);
-  registerSession(server);
-  registerButler(server);
-  registerDimensions(server);
-  registerStore(server);
-  registerRepository(server);
+  // The other families load on their first request (src/server/lazy-families.ts).
+  server.families.add('session/', async () => (await import('./handlers/session.js')).registerSession(server));
+  server.families.add('butler/', async () => {
+    const [butler, dimensions] = await Promise.all([import('./handlers/butler.js'), import('./handlers/dimensions.js')]);
+    butler.registerButler(server);
+    dimensions.registerDimensions(server);
+  });
+  server.families.add('store/', async () => (await import('./handlers/store.js')).registerStore(server));
+  server.families.add('repository/', async () => (await import('./handlers/repository.js')).registerRepository(server));
   if (options.clientProcessId !== undefined) startWatchdog(options.clientProcessId, server);
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => server.exit(1, `received ${signal}`));

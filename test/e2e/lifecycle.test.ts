@@ -33,6 +33,9 @@ describe('lifecycle', () => {
     expect(res.error?.data?.kind).toBe('ServerNotInitialized');
     const unknown = await c.call('no/such');
     expect(unknown.error?.code).toBe(-32002);
+    // A method of a family not loaded yet (src/server/lazy-families.ts) is refused the same way.
+    const family = await c.call('store/info', { sessionId: 's' });
+    expect(family.error?.data?.kind).toBe('ServerNotInitialized');
     await c.initialize();
     expect((await c.call('server/ping')).result).toMatchObject({ uptimeMs: expect.any(Number) });
   });
@@ -161,7 +164,7 @@ describe('lifecycle', () => {
     expect(ids).toEqual([1, 2, 3]);
   });
 
-  it('calls pipelined behind session/open in one write run on the open session; all are answered before exit', () => {
+  it('calls pipelined behind session/open in one write (each method family still loading) run on the open session; all are answered before exit', () => {
     const ref = { id: '00000000-0000-4000-8000-000000000001', datasetType: { name: 'out', storageClass: 'StructuredDataDict', dimensions: [] }, dataId: {}, run: 'r' };
     const input = Buffer.concat([
       frame({ id: 1, method: 'initialize', params: { protocolVersion: '1.0' } }),
@@ -169,7 +172,8 @@ describe('lifecycle', () => {
       frame({ id: 2, method: 'session/open', params: { sessionId: 's1', predicted: { inputs: [], outputs: [ref] } } }),
       frame({ id: 3, method: 'butler/put', params: { sessionId: 's1', ref: { id: ref.id }, payload: { encoding: 'json', value: { a: 1 } } } }),
       frame({ id: 4, method: 'butler/get', params: { sessionId: 's1', ref: { id: ref.id } } }),
-      frame({ id: 5, method: 'shutdown' }),
+      frame({ id: 5, method: 'store/exists', params: { sessionId: 's1', key: 'nothing' } }),
+      frame({ id: 6, method: 'shutdown' }),
       frame({ method: 'exit' }),
     ]);
     const r = spawnSync(process.execPath, [CLI, '--stdio'], { input });
@@ -177,9 +181,10 @@ describe('lifecycle', () => {
     const bodies: Array<{ id?: number; result?: { payload?: unknown }; error?: unknown }> = [];
     jsonMessageDecoder<(typeof bodies)[number]>((m) => bodies.push(m)).push(r.stdout);
     const answers = bodies.filter((m) => m.id !== undefined);
-    expect(answers.map((m) => m.id).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(answers.map((m) => m.id).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(answers.every((m) => m.error === undefined)).toBe(true);
     expect(answers.find((m) => m.id === 4)?.result?.payload).toEqual({ encoding: 'json', value: { a: 1 } });
+    expect(answers.find((m) => m.id === 5)?.result).toEqual({ exists: false });
   });
 
   it('shutdown then exit gives exit code 0; requests after shutdown get -32600', async () => {

@@ -16,9 +16,8 @@ import {
   RetrieveArtifactsZip,
   Stored,
   StoredMany,
-  type DatasetRefInput,
-  type PayloadEncoding,
-} from '../../../protocol/index.js';
+} from '../../../protocol/butler.js';
+import type { DatasetRefInput, PayloadEncoding } from '../../../protocol/common.js';
 import type { QuantumBackedButler, RefArg } from '../../butler/quantum-backed-butler.js';
 import { wireRef } from '../../butler/provenance.js';
 import { isMinimalRef, parseDatasetRef } from '../../model/dataset-ref.js';

@@ -1,5 +1,5 @@
 /** butler/dimensions: the session's dimension universe, described for the wire. */
-import { Dimensions } from '../../../protocol/index.js';
+import { Dimensions } from '../../../protocol/dimensions.js';
 import { trimDimensionConfig } from '../../model/dimensions/dimension-config.js';
 import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import type { Server } from '../server.js';

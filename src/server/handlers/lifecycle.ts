@@ -11,7 +11,7 @@ import {
   SetTrace,
   Shutdown,
   Stats,
-} from '../../../protocol/index.js';
+} from '../../../protocol/lifecycle.js';
 import { StorageClassRegistry } from '../../model/storage-class.js';
 import { SIDECAR_NAME, SIDECAR_VERSION } from '../../version.js';
 import { rpcError } from '../errors.js';

@@ -1,6 +1,9 @@
 /** session/open, session/close, session/list. */
 import { v4 as uuidv4 } from 'uuid';
-import { ProvenanceNotification, SessionClose, SessionList, SessionOpen, StoreEventNotification } from '../../../protocol/index.js';
+import { SessionClose, SessionList, SessionOpen } from '../../../protocol/session.js';
+import { ProvenanceNotification } from '../../../protocol/notifications.js';
+import { StoreEventNotification } from '../../../protocol/store.js';
+import { MemoryDatastoreRegistry } from '../../datastore/memory-datastore-registry.js';
 import { openButler } from '../../butler/open-butler.js';
 import type { QuantumBackedButler } from '../../butler/quantum-backed-butler.js';
 import { isAbsolute } from 'node:path';
@@ -56,6 +59,8 @@ function canonical(value: unknown): string {
 
 export function registerSession(server: Server): void {
   const opening = new Mutex(); // session ids are claimed one open at a time
+  const datastores = new MemoryDatastoreRegistry();
+  server.closeAtExit(() => datastores.closeAll());
 
   server.handle(SessionOpen, (params, ctx) =>
     opening.run(async () => {
@@ -90,7 +95,7 @@ export function registerSession(server: Server): void {
         const spec: StoreSpec = params.mount
           ? { kind: 'mounted', prefix: params.mount.prefix, mount: params.store, over: params.mount.over }
           : params.store;
-        ({ datastore, store } = await server.datastores.open(params.datastore.name, spec));
+        ({ datastore, store } = await datastores.open(params.datastore.name, spec));
         ownsStore = params.datastore.name === undefined;
       }
       if (params.storageClasses) datastore.storageClasses.loadConfig(params.storageClasses as never);
