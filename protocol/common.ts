@@ -70,8 +70,7 @@ export const PayloadSchema = z.discriminatedUnion('encoding', [
 ]);
 export type Payload = z.input<typeof PayloadSchema>;
 
-export const PayloadEncodingSchema = z.enum(['json', 'text', 'base64', 'file']);
-export type PayloadEncoding = z.infer<typeof PayloadEncodingSchema>;
+export { PayloadEncodingSchema, type PayloadEncoding } from './payload-encoding.js';
 
 export const ProgressTokenSchema = z.union([z.string(), z.number().int()]);
 

@@ -1,7 +1,7 @@
 /** LSP-style lifecycle: initialize, initialized, shutdown, exit; plus server/ping and server/stats. */
 import * as z from 'zod';
 import { notification, notification0, request, request0 } from './define.js';
-import { PayloadEncodingSchema } from './common.js';
+import { PayloadEncodingSchema } from './payload-encoding.js';
 
 export const PROTOCOL_VERSION = '1.0';
 export const SUPPORTED_PROTOCOL_VERSIONS = ['1.0'] as const;

@@ -6,9 +6,10 @@
 import type { CancellationToken } from 'vscode-jsonrpc/node';
 import type { Readable, Writable } from 'node:stream';
 import type * as z from 'zod';
-import type { NotificationDef, RequestDef } from '../../protocol/define.js';
+import type { NotificationDef, ParamsOf, RequestDef } from '../../protocol/define.js';
 import { LogTrace, type NotificationStream } from '../../protocol/lifecycle.js';
-import { ProgressNotification, ProvenanceBatchNotification, ProvenanceNotification } from '../../protocol/notifications.js';
+// Types only: the notifications' schemas are built by the method families that send them.
+import type { ProgressNotification } from '../../protocol/notifications.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../model/json-value.js';
 import { RepositoryTable } from './repositories.js';
 import { Logger, type LogLevel } from './logger.js';
@@ -53,6 +54,11 @@ type LifecycleState = 'uninitialized' | 'initialized' | 'shutdown';
  * sees them, which could otherwise exhaust the stack.
  */
 export const MAX_PARAMS_DEPTH = MAX_JSON_DEPTH + 32;
+/**
+ * ProgressNotification's method: the core sends it by name, so that a start does not build
+ * the notifications' schemas (src/server/lazy-families.ts); the params are typed by its def.
+ */
+const PROGRESS_METHOD = '$/progress';
 /** How long exit waits for sessions and stores to close (provenance files first). */
 const CLEANUP_MS = 10_000;
 /** Then how long for stdout to take what is queued (a host that reads nothing gets nothing). */
@@ -90,8 +96,7 @@ export class Server {
   private readonly writer: ProtocolWriter;
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
-  /** Provenance events leave as butler/provenanceBatch (the client declared it reads them). */
-  private provenanceInBatches = false;
+  private provenanceInBatches_ = false;
   /** What families opened for the process's life (the named datastores), closed at exit after the sessions. */
   private readonly closers: (() => Promise<void>)[] = [];
 
@@ -218,18 +223,36 @@ export class Server {
 
   /** From now on provenance events leave in batches (the client declared it reads them). */
   batchProvenance(): void {
-    this.provenanceInBatches = true;
+    this.provenanceInBatches_ = true;
+  }
+
+  /** Provenance events leave as butler/provenanceBatch, not butler/provenance (the client declared it reads them). */
+  get provenanceInBatches(): boolean {
+    return this.provenanceInBatches_;
   }
 
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
+    this.send(def.method, params, false);
+  }
+
+  /** One event of `def`'s batch: the events written in one turn leave together, in order (ProtocolWriter.writeBatched). */
+  notifyBatched<P extends z.ZodType>(def: NotificationDef<P>, event: z.input<P> extends { events: readonly (infer E)[] } ? E : never): void {
+    this.send(def.method, event, true);
+  }
+
+  private send(method: string, params: unknown, batched: boolean): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
     try {
-      if (this.provenanceInBatches && def.method === ProvenanceNotification.method) this.conn.sendBatched(ProvenanceBatchNotification.method, params);
-      else this.conn.sendNotification(def.method, params);
+      if (batched) this.conn.sendBatched(method, params);
+      else this.conn.sendNotification(method, params);
     } catch (err) {
       this.logger.debug(`notify failed: ${(err as Error).message}`);
     }
+  }
+
+  private progress(params: ParamsOf<typeof ProgressNotification>): void {
+    this.send(PROGRESS_METHOD, params, false);
   }
 
   /** Progress on a client-supplied token, if the session (when there is one) wants that stream. */
@@ -241,17 +264,17 @@ export class Server {
     return {
       begin: (title, message) => {
         begun = true;
-        this.notify(ProgressNotification, { token, value: { kind: 'begin', title, message, percentage: 0, cancellable: true } });
+        this.progress({ token, value: { kind: 'begin', title, message, percentage: 0, cancellable: true } });
       },
       report: (percentage, message) => {
         if (!begun || percentage <= last) return; // percentages only rise
         last = percentage;
-        this.notify(ProgressNotification, { token, value: { kind: 'report', percentage, message } });
+        this.progress({ token, value: { kind: 'report', percentage, message } });
       },
       end: (message) => {
         if (!begun) return;
         begun = false;
-        this.notify(ProgressNotification, { token, value: { kind: 'end', message } });
+        this.progress({ token, value: { kind: 'end', message } });
       },
     };
   }

@@ -1,7 +1,7 @@
 /** session/open, session/close, session/list. */
 import { v4 as uuidv4 } from 'uuid';
 import { SessionClose, SessionList, SessionOpen } from '../../../protocol/session.js';
-import { ProvenanceNotification } from '../../../protocol/notifications.js';
+import { ProvenanceBatchNotification, ProvenanceNotification } from '../../../protocol/notifications.js';
 import { StoreEventNotification } from '../../../protocol/store.js';
 import { MemoryDatastoreRegistry } from '../../datastore/memory-datastore-registry.js';
 import { openButler } from '../../butler/open-butler.js';
@@ -120,7 +120,9 @@ export function registerSession(server: Server): void {
           datastore,
           storageClasses: datastore.storageClasses,
           universe,
-          onEvent: streams.has('provenance') ? (event) => server.notify(ProvenanceNotification, event) : undefined,
+          onEvent: streams.has('provenance')
+            ? (event) => (server.provenanceInBatches ? server.notifyBatched(ProvenanceBatchNotification, event) : server.notify(ProvenanceNotification, event))
+            : undefined,
         });
       } catch (err) {
         // Nothing was registered yet: release what was opened for this session.
