@@ -5,6 +5,7 @@
  * client's framing for good, so this is not left to discipline.
  */
 import { Writable } from 'node:stream';
+import { monotonicMs } from './util/time.js';
 
 type WriteFn = typeof process.stdout.write;
 
@@ -60,7 +61,7 @@ process.stdout.on('error', (err: Error) => protocolOutput.destroy(err));
 
 function flushSoon(): void {
   if (!scheduled) return; // flushed meanwhile (a large chunk, or end())
-  if (addedSinceScheduled && defers < MAX_DEFERS && queuedBytes < LARGE && performance.now() - heldSince < MAX_HOLD_MS) {
+  if (addedSinceScheduled && defers < MAX_DEFERS && queuedBytes < LARGE && monotonicMs() - heldSince < MAX_HOLD_MS) {
     addedSinceScheduled = false;
     defers++;
     setImmediate(flushSoon);
@@ -124,7 +125,7 @@ export const protocolOutput: Writable = new Writable({
         scheduled = true;
         addedSinceScheduled = false;
         defers = 0;
-        heldSince = performance.now();
+        heldSince = monotonicMs();
         setImmediate(flushSoon);
       } else {
         addedSinceScheduled = true;

@@ -20,6 +20,7 @@ import { parseJsonBytes } from '../util/parse-json-bytes.js';
 import { RawId } from './spliced-json.js';
 import { collectGarbageFor } from '../util/collect-garbage.js';
 import { decodeBase64Payload } from './inline-base64.js';
+import { monotonicMs } from '../util/time.js';
 
 /** After a body this large, its buffer is freed at once (see collect-garbage.ts). */
 const COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
@@ -111,7 +112,7 @@ export class ProtocolReader {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.lastData = performance.now();
+    this.lastData = monotonicMs();
     if (!this.stopped) this.input.resume();
     this.armTimer();
   }
@@ -141,7 +142,7 @@ export class ProtocolReader {
       }
     }
     if (this.limits.messageTimeoutMs > 0 && this.decoder.midFrame) {
-      this.lastData = performance.now();
+      this.lastData = monotonicMs();
       this.armTimer();
     }
   }
@@ -174,7 +175,7 @@ export class ProtocolReader {
   private readonly check = (): void => {
     this.timer = null;
     if (this.paused || this.stopped || !this.decoder.midFrame) return;
-    const idle = performance.now() - this.lastData;
+    const idle = monotonicMs() - this.lastData;
     if (idle < this.limits.messageTimeoutMs) {
       this.timer = setTimeout(this.check, this.limits.messageTimeoutMs - idle);
       this.timer.unref();

@@ -21,6 +21,7 @@ import { ProtocolReader } from './protocol-reader.js';
 import { ProtocolWriter } from './protocol-writer.js';
 import { ServerConnection } from './connection.js';
 import { LazyFamilies } from './lazy-families.js';
+import { monotonicMs } from '../util/time.js';
 
 export interface ServerOptions {
   input: Readable;
@@ -69,7 +70,14 @@ export interface HandlerOptions {
   allowUninitialized?: boolean;
   /** Runs after shutdown (none do; exit is a notification). */
   allowAfterShutdown?: boolean;
+  /**
+   * Validate without zod's compiled fast path: for a method called once per process
+   * (initialize), compiling it costs more than it saves.
+   */
+  jitless?: boolean;
 }
+
+const JITLESS = { jitless: true } as const;
 
 export type Handler<P extends z.ZodType, R extends z.ZodType> = (
   params: z.output<P>,
@@ -125,11 +133,11 @@ export class Server {
   /** Register a request handler with validation, gating, cancellation and stats. */
   handle<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: Handler<P, R>, opts: HandlerOptions = {}): void {
     this.requestHandlers.set(def.method, async (raw: unknown, token: CancellationToken) => {
-      const started = performance.now();
+      const started = monotonicMs();
       let failed = false;
       try {
         this.gate(def.method, opts);
-        const params = def.params.parse(raw ?? undefined);
+        const params = def.params.parse(raw ?? undefined, opts.jitless ? JITLESS : undefined);
         const work = this.progressFor((params as { workDoneToken?: string | number })?.workDoneToken, undefined);
         const ctx = new RequestContext(def.method, token, work);
         ctx.checkCancelled();
@@ -146,7 +154,7 @@ export class Server {
   /** Register a handler that runs on one session, serialised with its other calls. */
   handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>): void {
     this.requestHandlers.set(def.method, async (raw: unknown, token: CancellationToken) => {
-      const started = performance.now();
+      const started = monotonicMs();
       let failed = false;
       let sessionId: string | undefined;
       try {
@@ -300,7 +308,7 @@ export class Server {
   }
 
   private finish(method: string, started: number, failed: boolean, raw: unknown): void {
-    const ms = performance.now() - started;
+    const ms = monotonicMs() - started;
     this.stats.record(method, ms, failed);
     if (this.trace !== 'off' && !this.exiting) {
       const message = `${method} ${failed ? 'failed' : 'ok'} in ${ms.toFixed(2)} ms`;

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLI } from './harness.js';
 import { RawClient } from './raw-client.js';
 import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
+import { StorageClassRegistry } from '../../src/model/storage-class.js';
 
 /** A message framed as a host sends it. */
 const frame = (o: object): Buffer => encodeFrame(JSON.stringify({ jsonrpc: '2.0', ...o }));
@@ -52,6 +53,12 @@ describe('lifecycle', () => {
         notificationStreams: expect.arrayContaining(['provenance', 'progress']),
       },
     });
+    // Listed without building a registry at start: the names a registry of the built-ins lists, in its order.
+    expect((res.result as { capabilities: { storageClasses: string[] } }).capabilities.storageClasses).toEqual(
+      StorageClassRegistry.withBuiltins()
+        .list()
+        .map((sc) => sc.name),
+    );
     const again = await c.call('initialize', { protocolVersion: '1.0' });
     expect(again.error?.code).toBe(-32600);
     expect(again.error?.data?.kind).toBe('AlreadyInitialized');

@@ -12,7 +12,7 @@ import {
   Shutdown,
   Stats,
 } from '../../../protocol/lifecycle.js';
-import { StorageClassRegistry } from '../../model/storage-class.js';
+import { BUILTIN_STORAGE_CLASSES } from '../../model/builtin-storage-classes.js';
 import { SIDECAR_NAME, SIDECAR_VERSION } from '../../version.js';
 import { rpcError } from '../errors.js';
 import type { Server } from '../server.js';
@@ -49,15 +49,14 @@ export function registerLifecycle(server: Server): void {
           workDoneProgress: true,
           cancellation: true,
           sessions: { maxConcurrent: server.options.maxSessions, datastores: ['memory', 'file'] },
-          storageClasses: StorageClassRegistry.withBuiltins()
-            .list()
-            .map((sc) => sc.name),
+          // The built-ins' names, sorted as a registry lists them (without building one: its schemas are not needed yet).
+          storageClasses: BUILTIN_STORAGE_CLASSES.map((sc) => sc.name).sort(),
           provenanceFormats: ['native', 'daf_butler', 'prov', 'openlineage'],
           provenanceBatches: params.capabilities.provenanceBatches === true,
         },
       };
     },
-    { allowUninitialized: true },
+    { allowUninitialized: true, jitless: true },
   );
 
   server.onNotification(Initialized, () => server.logger.debug('client initialized'));
