@@ -5,7 +5,8 @@
  * decodeBase64 takes the buffer back by its token. Text the string path would read otherwise
  * is left to it (the string made, and refused, as before): Node's decoder skips what is not
  * base64 (a quote, a backslash of an escape, a control or non-ASCII byte), so such text
- * decodes to fewer bytes than its length promises.
+ * decodes to fewer bytes than its length promises. (streamed-base64.ts decodes the same text
+ * while the message arrives, so that the message's bytes are never all held either.)
  */
 import { randomBytes } from 'node:crypto';
 import type { LongLiteralHook } from '../util/parse-json-bytes.js';
@@ -35,17 +36,35 @@ export function decodeBase64Text(length: number, part: (from: number, to: number
   return at === expected ? bytes : undefined;
 }
 
-export const decodeBase64Payload: LongLiteralHook = (root, holder, key, text) => {
-  const payload = (root as { params?: { payload?: { encoding?: unknown } } }).params?.payload;
-  const bytes = key === 'data' && holder === payload && payload.encoding === 'base64' ? decodeBase64Text(text.length, (i, j) => text.toString('latin1', i, j)) : undefined;
-  if (!bytes) return undefined;
-  const token = TOKEN + tokens++;
-  decoded.set(token, [bytes, text.length]);
+/** The payload of a base64 put in a parsed message (`params.payload` beside `encoding: "base64"`), if it is one. */
+export function base64PayloadOf(root: unknown): { data?: unknown } | undefined {
+  const payload = (root as { params?: { payload?: { encoding?: unknown; data?: unknown } } } | null)?.params?.payload;
+  return typeof payload === 'object' && payload !== null && payload.encoding === 'base64' ? payload : undefined;
+}
+
+/** A string to stand for decoded bytes in a message (see adoptDecoded). */
+export function newToken(): string {
+  return TOKEN + tokens++;
+}
+
+/** Let `token`, the value of `holder.data`, stand for `bytes` (decoded from `textLength` characters) until taken. */
+export function adoptDecoded(token: string, holder: object, bytes: Buffer, textLength: number): void {
+  decoded.set(token, [bytes, textLength]);
   untaken.register(holder, token);
+}
+
+export const decodeBase64Payload: LongLiteralHook = (root, holder, key, text) => {
+  const bytes = key === 'data' && holder === base64PayloadOf(root) ? decodeBase64Text(text.length, (i, j) => text.toString('latin1', i, j)) : undefined;
+  if (!bytes) return undefined;
+  const token = newToken();
+  adoptDecoded(token, holder, bytes, text.length);
   return token;
 };
 
-/** The bytes a token stands for (once), with the length of the text they were decoded from. */
+/**
+ * The bytes a token stands for (once), with the length of the text they were decoded from.
+ * Nothing else holds them: they were allocated for this payload alone.
+ */
 export function takeDecoded(data: string): [bytes: Buffer, textLength: number] | undefined {
   const found = decoded.get(data);
   decoded.delete(data);

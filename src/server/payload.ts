@@ -44,12 +44,18 @@ function ioError(err: unknown, action: string, path: string): Error {
  * megabytes of text. A token from the reader stands for text decoded already.
  */
 export function decodeBase64(data: string, maxInlineBytes: number, what: string): Buffer {
+  return decodeBase64Owned(data, maxInlineBytes, what).bytes;
+}
+
+/** decodeBase64, and whether nobody else holds the bytes (a small decode is a slice of Node's shared pool). */
+function decodeBase64Owned(data: string, maxInlineBytes: number, what: string): { bytes: Buffer; owned: boolean } {
   const taken = takeDecoded(data);
   const size = Math.floor(((taken?.[1] ?? data.length) * 3) / 4);
   if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, what);
-  const bytes = taken?.[0] ?? decodeBase64Text(data.length, (i, j) => data.slice(Math.max(0, i), j));
+  if (taken) return { bytes: taken[0], owned: true };
+  const bytes = decodeBase64Text(data.length, (i, j) => data.slice(Math.max(0, i), j));
   if (!bytes) throw new InvalidArgument(`${what} is not valid base64.`);
-  return bytes;
+  return { bytes, owned: bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length };
 }
 
 const READ_CHUNK = 4 * 1024 * 1024;
@@ -153,9 +159,8 @@ export async function decodePutPayload(p: Payload, maxInlineBytes: number): Prom
       return { source: { kind: 'value', value: p.text }, afterPut: nothing };
     }
     case 'base64': {
-      const bytes = decodeBase64(p.data, maxInlineBytes, 'The base64 payload');
-      // A small decode is a slice of Node's shared pool: keeping it would keep the whole pool.
-      return { source: { kind: 'bytes', bytes, owned: bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length }, afterPut: nothing };
+      const { bytes, owned } = decodeBase64Owned(p.data, maxInlineBytes, 'The base64 payload');
+      return { source: { kind: 'bytes', bytes, owned }, afterPut: nothing };
     }
     case 'file': {
       requireAbsolute(p.path);

@@ -3,6 +3,8 @@
  * body parsed at once and handed on in order, with flow control (pause/resume) and the
  * limits of the transport:
  *
+ * - a large body with a base64 payload is read as it arrives, the payload decoded on the way
+ *   (streamed-base64.ts), so that it is never held beside its decoded bytes;
  * - a body over `maxMessageBytes` is never buffered: it is skipped as it arrives and
  *   reported with the request's id and method when they can be read from its first bytes
  *   (the stream stays in step);
@@ -21,6 +23,7 @@ import { RawId } from './spliced-json.js';
 import { collectGarbageFor } from '../util/collect-garbage.js';
 import { decodeBase64Payload } from './inline-base64.js';
 import { monotonicMs } from '../util/time.js';
+import { assembleBase64Body } from './streamed-base64.js';
 
 /** After a body this large, its buffer is freed at once (see collect-garbage.ts). */
 const COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
@@ -85,6 +88,13 @@ export class ProtocolReader {
         if (span && prefix[span.start] === 0x22) method = JSON.parse(Buffer.from(prefix.subarray(span.start, span.end)).toString('utf8')) as string;
         this.emit({ kind: 'tooLarge', id: readId(prefix, ['id']), method, bytes });
       },
+      assembleBody: (length) =>
+        assembleBase64Body(length, (read) => {
+          if (read.kind === 'body') return this.body(read.body);
+          // The input chunks it came in, as large as it, are garbage now.
+          if (length >= COLLECT_AFTER_BYTES) this.largeBodyDone = length;
+          this.message(read.message, read.envelope);
+        }),
     });
   }
 
@@ -156,11 +166,16 @@ export class ProtocolReader {
       this.emit({ kind: 'unparsable', id: readId(body, ['id']), reason: (err as Error).message });
       return;
     }
+    this.message(message, body);
+  }
+
+  /** A parsed message, with its ids read again from `text` (its body, or one that differs from it only inside a string) where a number cannot hold them. */
+  private message(message: unknown, text: Buffer): void {
     if (typeof message === 'object' && message !== null) {
       const m = message as { id?: unknown; method?: unknown; params?: { id?: unknown } };
-      if (inexact(m.id)) m.id = readId(body, ['id']) ?? m.id;
+      if (inexact(m.id)) m.id = readId(text, ['id']) ?? m.id;
       if (m.method === '$/cancelRequest' && typeof m.params === 'object' && m.params !== null && inexact(m.params.id)) {
-        m.params.id = readId(body, ['params', 'id']) ?? m.params.id;
+        m.params.id = readId(text, ['params', 'id']) ?? m.params.id;
       }
     }
     this.emit({ kind: 'message', message });

@@ -87,6 +87,14 @@ export class RawJson extends SplicedJson {
 /** Encoded this many bytes at a time (a multiple of 3, so the pieces join without padding). */
 const BASE64_STEP = 3 * 64 * 1024;
 
+/** `bytes` as base64 text written at `offset`, piecewise (never one string of it all); returns where it ends. */
+export function writeBase64Into(bytes: Buffer, out: Buffer, offset: number): number {
+  for (let i = 0; i < bytes.length; i += BASE64_STEP) {
+    offset += out.write(bytes.subarray(i, i + BASE64_STEP).toString('base64'), offset, 'latin1');
+  }
+  return offset;
+}
+
 export class Base64Json extends SplicedJson {
   constructor(private readonly bytes: Buffer) {
     super();
@@ -97,11 +105,8 @@ export class Base64Json extends SplicedJson {
   }
 
   writeInto(out: Buffer, offset: number): void {
-    out[offset++] = 0x22;
-    for (let i = 0; i < this.bytes.length; i += BASE64_STEP) {
-      offset += out.write(this.bytes.subarray(i, i + BASE64_STEP).toString('base64'), offset, 'latin1');
-    }
     out[offset] = 0x22;
+    out[writeBase64Into(this.bytes, out, offset + 1)] = 0x22;
   }
 
   protected plain(): unknown {

@@ -15,7 +15,10 @@
  * it arrives, which keeps the stream in step. Other bodies are delivered whole: a slice of
  * the input chunk when the body lies in one chunk, else one buffer of exactly
  * `Content-Length` bytes, allocated once and filled as chunks arrive (never a list of
- * chunks joined at the end, which would hold the body twice).
+ * chunks joined at the end, which would hold the body twice). A body that arrives over
+ * several chunks may instead be handed, part by part, to a `BodyAssembler` that the
+ * `assembleBody` option gives for it (one that reads a body as it arrives, and delivers it
+ * itself).
  */
 
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
@@ -46,12 +49,20 @@ export interface FrameDecoderOptions {
   prefixBytes?: number;
   /** A body over `maxBodyBytes`: its length and first bytes; the rest is skipped. */
   onOversize?: (length: number, prefix: Buffer) => void;
+  /** For a body of `length` bytes that arrives over several chunks: who takes its parts instead of `onFrame`, if anyone. */
+  assembleBody?: (length: number) => BodyAssembler | undefined;
+}
+
+/** Takes a body's parts in order (views of the input: copy what is kept), then its end. */
+export interface BodyAssembler {
+  push(part: Buffer): void;
+  end(): void;
 }
 
 type State =
   | { kind: 'header' }
-  /** A body that arrives over several chunks, filled into one buffer. */
-  | { kind: 'body'; body: Buffer | null; length: number; filled: number }
+  /** A body that arrives over several chunks, filled into one buffer (or handed to an assembler). */
+  | { kind: 'body'; into: Buffer | BodyAssembler | null; length: number; filled: number }
   /** An oversize body: its prefix being kept, then the rest being skipped. */
   | { kind: 'skip'; length: number; prefix: Buffer; kept: number; remaining: number; reported: boolean };
 
@@ -107,7 +118,7 @@ export class FrameDecoder {
         pos = this.header(chunk, pos);
       } else if (state.kind === 'body') {
         const want = state.length - state.filled;
-        if (state.body === null && chunk.length - pos >= want) {
+        if (state.into === null && chunk.length - pos >= want) {
           // The whole body is in this chunk: hand out a view, no copy.
           const body = chunk.subarray(pos, pos + want);
           pos += want;
@@ -115,14 +126,16 @@ export class FrameDecoder {
           this.onFrame(body);
           continue;
         }
-        state.body ??= Buffer.allocUnsafe(state.length);
+        const into = (state.into ??= this.options.assembleBody?.(state.length) ?? Buffer.allocUnsafe(state.length));
         const n = Math.min(want, chunk.length - pos);
-        chunk.copy(state.body, state.filled, pos, pos + n);
+        if (Buffer.isBuffer(into)) chunk.copy(into, state.filled, pos, pos + n);
+        else into.push(chunk.subarray(pos, pos + n));
         state.filled += n;
         pos += n;
         if (state.filled === state.length) {
           this.state = { kind: 'header' };
-          this.onFrame(state.body);
+          if (Buffer.isBuffer(into)) this.onFrame(into);
+          else into.end();
         }
       } else {
         const n = Math.min(state.remaining, chunk.length - pos);
@@ -165,7 +178,7 @@ export class FrameDecoder {
             const prefix = Buffer.allocUnsafe(Math.min(length, this.prefixBytes));
             this.state = { kind: 'skip', length, prefix, kept: 0, remaining: length, reported: false };
           } else {
-            this.state = { kind: 'body', body: null, length, filled: 0 };
+            this.state = { kind: 'body', into: null, length, filled: 0 };
           }
           if (length === 0) {
             this.state = { kind: 'header' };

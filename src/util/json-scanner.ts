@@ -200,3 +200,40 @@ export function isJsonText(b: Uint8Array): boolean {
   const end = valueEnd(b, 0, true);
   return end >= 0 && skipWs(b, end) === b.length && isUtf8(b);
 }
+
+/**
+ * Where the value at `path` begins in a JSON text or a prefix of one, reached through the
+ * first member of each name (JSON.parse takes the last of duplicates: a caller that relies
+ * on this checks the parse). `more`: the prefix ends (or breaks) before the answer;
+ * `absent`: the path is not there, or not through objects.
+ */
+export function firstMemberStart(b: Uint8Array, path: readonly string[]): number | 'more' | 'absent' {
+  let i = skipWs(b, 0);
+  for (const name of path) {
+    if (i >= b.length) return 'more';
+    if (b[i] !== OPEN_OBJECT) return 'absent';
+    i = skipWs(b, i + 1);
+    for (;;) {
+      if (i >= b.length) return 'more';
+      if (b[i] !== QUOTE) return 'absent';
+      const keyStart = i;
+      if ((i = stringEnd(b, i)) < 0) return 'more';
+      const keyEnd = i;
+      i = skipWs(b, i);
+      if (i >= b.length) return 'more';
+      if (b[i] !== COLON) return 'absent';
+      const start = skipWs(b, i + 1);
+      if (start >= b.length) return 'more';
+      if (memberName(b, keyStart, keyEnd) === name) {
+        i = start;
+        break;
+      }
+      if ((i = valueEnd(b, start)) < 0) return 'more';
+      i = skipWs(b, i);
+      if (i >= b.length) return 'more';
+      if (b[i] !== COMMA) return 'absent';
+      i = skipWs(b, i + 1);
+    }
+  }
+  return i;
+}

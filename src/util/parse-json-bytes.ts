@@ -17,9 +17,9 @@ import { isAscii } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 
 /** Bodies below this are parsed the plain way. */
-const LARGE_BODY = 1024 * 1024;
+export const LARGE_BODY = 1024 * 1024;
 /** String literals (quotes included) longer than this are made on their own. */
-const LONG_STRING = 64 * 1024;
+export const LONG_STRING = 64 * 1024;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const MARK = `\u0000qb-long-string-${randomBytes(12).toString('hex')}-`;

@@ -264,6 +264,22 @@ describe('storage classes, parameters and components', () => {
     await s.close();
   });
 
+  it('a read with no encoding asked for: bytes go base64 as stored; bytes written in another class are converted first, as any read is', async () => {
+    const name = uniqueName('bytes-default');
+    const asText = ref('blob', 7, 'RUN', 'Text');
+    const asBytes = ref('blob', 7, 'RUN', 'Bytes');
+    const writer = await client.openSession({ predicted: { inputs: [], outputs: [asText, ref('raw', 7, 'RUN', 'Bytes')] }, datastore: { kind: 'memory', name } });
+    await writer.put(asText, null, { payload: { encoding: 'text', text: 'héllo' } });
+    await writer.put(ref('raw', 7, 'RUN', 'Bytes'), null, { payload: { encoding: 'base64', data: Buffer.from([0, 255, 7]).toString('base64') } });
+    const raw = await writer.getResult(ref('raw', 7, 'RUN', 'Bytes'));
+    expect([raw.storageClass, raw.payload]).toEqual(['Bytes', { encoding: 'base64', data: Buffer.from([0, 255, 7]).toString('base64') }]);
+    const reader = await client.openSession({ predicted: { inputs: [asBytes], outputs: [] }, datastore: { kind: 'memory', name } });
+    const read = await reader.getResult(asBytes);
+    expect([read.storageClass, read.payload, read.size]).toEqual(['Bytes', { encoding: 'base64', data: Buffer.from('héllo').toString('base64') }, 6]);
+    await reader.close();
+    await writer.close();
+  });
+
   it('composite storage classes from configuration', async () => {
     const exp = ref('exposure', 1, 'RUN', 'ExposureLike');
     const s = await client.openSession({

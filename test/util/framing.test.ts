@@ -49,6 +49,24 @@ describe('FrameDecoder', () => {
     expect(d.midFrame).toBe(false);
   });
 
+  it('a body over several chunks goes part by part to the assembler given for it, if one is, and only its end is reported', () => {
+    const events: string[] = [];
+    const lengths: number[] = [];
+    const d = new FrameDecoder((b) => events.push(`frame ${b.toString()}`), {
+      assembleBody: (length) => {
+        lengths.push(length);
+        return length < 10 ? undefined : { push: (part) => events.push(`part ${part.toString()}`), end: () => events.push('end') };
+      },
+    });
+    const bytes = Buffer.concat([encodeFrame('whole'), encodeFrame('abcdefghijkl'), encodeFrame('small'), encodeFrame('0123456789')]);
+    d.push(bytes.subarray(0, 52)); // the first body, and 4 bytes of the second
+    d.push(bytes.subarray(52, 57));
+    d.push(bytes.subarray(57, 84)); // the second body's end and 3 bytes of the third (short: no assembler)
+    d.push(bytes.subarray(84)); // the third's end, and the fourth in one chunk
+    expect(events).toEqual(['frame whole', 'part abcd', 'part efghi', 'part jkl', 'end', 'frame small', 'frame 0123456789']);
+    expect(lengths).toEqual([12, 5]); // asked only for bodies over several chunks, once each
+  });
+
   it('knows when it holds part of a frame', () => {
     const d = new FrameDecoder(() => {});
     d.push(Buffer.from('Content-Len'));

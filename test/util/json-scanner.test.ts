@@ -4,7 +4,7 @@
  * JSON.parse while long strings are made once.
  */
 import { describe, expect, it } from 'vitest';
-import { findMember, isJsonText } from '../../src/util/json-scanner.js';
+import { findMember, firstMemberStart, isJsonText } from '../../src/util/json-scanner.js';
 import { parseJsonBytes } from '../../src/util/parse-json-bytes.js';
 
 const text = (b: Buffer, path: string[]): string | undefined => {
@@ -45,6 +45,33 @@ describe('findMember', () => {
     const deep = '['.repeat(200_000) + ']'.repeat(200_000);
     expect(text(Buffer.from(`{"params":${deep},"id":7}`), ['id'])).toBe('7');
     expect(isJsonText(Buffer.from(deep))).toBe(true);
+  });
+});
+
+describe('firstMemberStart', () => {
+  const path = ['params', 'payload', 'data'];
+  const doc = '{"id":1,"params":{"ref":{"data":[1,"}"]},"pay\\u006coad" : { "encoding":"base64", "data" :  "QUJD"}}}';
+
+  it('finds where the value begins, through escaped names and past members it skips', () => {
+    const b = Buffer.from(doc);
+    expect(firstMemberStart(b, path)).toBe(doc.indexOf('"QUJD"'));
+  });
+
+  it('in a prefix: more until the value has begun, then its start', () => {
+    const start = doc.indexOf('"QUJD"');
+    for (let cut = 0; cut <= start; cut++) expect(firstMemberStart(Buffer.from(doc.slice(0, cut)), path)).toBe('more');
+    expect(firstMemberStart(Buffer.from(doc.slice(0, start + 1)), path)).toBe(start);
+  });
+
+  it('absent where the path is not through objects, or a member is missing from a closed object', () => {
+    for (const t of ['[1]', '{"params":[{"payload":{}}]}', '{"params":{"payload":{"x":1}}}', '{"params":{"payload":{"x":1} ,}', '"s"']) {
+      expect(firstMemberStart(Buffer.from(t), path), t).toBe('absent');
+    }
+  });
+
+  it('goes through the first of duplicate names (a caller checks what JSON.parse takes)', () => {
+    const t = '{"params":{"payload":{"data":1}},"params":{"payload":{"data":2}}}';
+    expect(firstMemberStart(Buffer.from(t), path)).toBe(t.indexOf('1'));
   });
 });
 

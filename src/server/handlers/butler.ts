@@ -25,6 +25,8 @@ import { normalizeDatasetId } from '../../model/dataset-id.js';
 import { InvalidArgument } from '../../model/errors.js';
 import { serializeDatastoreRecordData } from '../../model/datastore-records.js';
 import type { ReadRequest } from '../../datastore/datastore.js';
+import type { DatasetRef } from '../../model/dataset-ref.js';
+import type { StorageClassKind } from '../../model/storage-class.js';
 import { isAbsolute } from 'node:path';
 import { decodeForRead } from '../../datastore/codec.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge, writeDestination, type EncodedPayload } from '../payload.js';
@@ -43,12 +45,24 @@ export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): Ref
   return { ref: parseDatasetRef(input, butler.datasetTypes, butler.storageClasses, undefined, butler.dimensions) };
 }
 
+/** The kind of the dataset's storage class where it is read as stored (so stored bytes = the value), else undefined. */
+function storedKind(butler: QuantumBackedButler, arg: RefArg): StorageClassKind | undefined {
+  const ref = 'ref' in arg ? butler.predictedRef(arg.ref.id) ?? arg.ref : butler.predictedRef(arg.id);
+  if (!ref || !butler.readsAsStored(arg)) return undefined;
+  return butler.storageClasses.get(butler.storageView(butler.resolve(arg, 'read')).ref.datasetType.storageClass).kind;
+}
+
 /** Is the dataset stored as JSON in the storage class asked for (so stored bytes = the value)? */
 function jsonFormatted(butler: QuantumBackedButler, arg: RefArg): boolean {
-  const ref = 'ref' in arg ? butler.predictedRef(arg.ref.id) ?? arg.ref : butler.predictedRef(arg.id);
-  if (!ref || !butler.readsAsStored(arg)) return false;
-  const kind = butler.storageClasses.get(butler.storageView(butler.resolve(arg, 'read')).ref.datasetType.storageClass).kind;
+  const kind = storedKind(butler, arg);
   return kind === 'dict' || kind === 'list' || kind === 'json' || kind === 'table';
+}
+
+/** Bytes written in another class than the ref's: converted and encoded as a normal read would. */
+async function convertedRead(butler: QuantumBackedButler, read: { bytes: Buffer; ref: DatasetRef; storageClass: string; formatter: string }, p: ReadParams, max: number) {
+  const value = decodeForRead(read.bytes, read.storageClass, read.ref, {}, butler.storageClasses, read.formatter);
+  const { payload, size } = await encodeReadValue(value.value, value.storageClass, butler.storageClasses, p.as, p.destination, max);
+  return { ref: wireRef(read.ref), storageClass: value.storageClass, payload, size };
 }
 
 interface ReadParams {
@@ -77,10 +91,15 @@ async function readAndEncode(
   const plain = !request.parameters && !request.component && !request.storageClass && !('component' in arg && arg.component) && !('storageClass' in arg && arg.storageClass);
   ctx.work.begin(ctx.method === 'butler/loadDeferred' ? 'Loading deferred dataset' : 'Reading dataset');
   try {
-    if (plain && (p.as === 'base64' || p.as === 'file') && butler.readsAsStored(arg)) {
+    // Bytes read without an encoding asked for go base64: the stored bytes, as below.
+    const as = p.as ?? (plain && storedKind(butler, arg) === 'bytes' ? 'base64' : undefined);
+    if (plain && (as === 'base64' || as === 'file') && butler.readsAsStored(arg)) {
       // The stored bytes as they are: no decode/encode round trip.
-      const { bytes, ref, storageClass } = await butler.getBytes(arg, ctx);
+      const read = await butler.getBytes(arg, ctx);
+      const { bytes, ref, storageClass } = read;
       ctx.progress(0.5, 'read');
+      // Written in another class, the default encoding is that of the class read: convert as a normal read would.
+      if (p.as === undefined && storageClass !== ref.datasetType.storageClass) return await convertedRead(butler, read, p, max);
       let payload: EncodedPayload;
       if (p.as === 'file') {
         await writeDestination(p.destination!, bytes);
@@ -91,13 +110,10 @@ async function readAndEncode(
     if (plain && p.as !== 'text' && jsonFormatted(butler, arg)) {
       // A plain JSON read: the stored bytes are the value's JSON (checked when written),
       // so they are sent as they are and their size is the value's.
-      const { bytes, ref, storageClass, formatter } = await butler.getBytes(arg, ctx);
-      if (storageClass !== ref.datasetType.storageClass) {
-        // Written in another class (a shared datastore, an older record): convert as a normal read would.
-        const read = decodeForRead(bytes, storageClass, ref, {}, butler.storageClasses, formatter);
-        const { payload, size } = await encodeReadValue(read.value, read.storageClass, butler.storageClasses, p.as, p.destination, max);
-        return { ref: wireRef(ref), storageClass: read.storageClass, payload, size };
-      }
+      const read = await butler.getBytes(arg, ctx);
+      const { bytes, ref, storageClass } = read;
+      // Written in another class (a shared datastore, an older record): convert as a normal read would.
+      if (storageClass !== ref.datasetType.storageClass) return await convertedRead(butler, read, p, max);
       if (bytes.length > max) throw tooLarge(bytes.length, max, 'The value');
       // Spliced into the answer as they are (one copy), once checked to be JSON.
       const raw = RawJson.of(bytes);
