@@ -4,7 +4,8 @@
  * the same client (Node: vscode-jsonrpc; Python: quantum_butler.rpc.Connection), in
  * alternating chunks; 16 MiB transfers inline (ceiling: the echo) and by file path
  * (ceilings: fs.copyFile with COPYFILE_FICLONE, and reading plus the SHA-256 a put
- * records). Returns numbers; printing is the runner's.
+ * records), into the in-memory datastore and into a repository's file datastore (with its
+ * default record checksum, daf_butler's blake2b). Returns numbers; printing is the runner's.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { constants as fsConstants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { sha256Hex } from '../../src/util/checksum.js';
+import { RepositoryCreate } from '../../protocol/index.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 /** The checkout (run from dist/test/bench or, under vitest, from test/bench). */
@@ -158,12 +160,19 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   const dir = mkdtempSync(join(tmpdir(), 'qb-bench-'));
   const src = join(dir, 'in.bin');
   writeFileSync(src, bytes);
-  const bigRuns: Record<string, number[]> = { putBase64: [], getBase64: [], putFile: [], getFile: [], copyFile: [], readAndSha256: [] };
+  // The same transfers into a repository's file datastore (what a pipeline writes to for good).
+  const repoRoot = join(dir, 'repo');
+  await client.request(RepositoryCreate, { root: repoRoot });
+  const blobsRepo = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', 2 * BIG_REPS + i, 'Bytes'));
+  const repo = await client.openSession({ predicted: { inputs: [], outputs: blobsRepo }, datasetTypes: [blobsRepo[0]!.datasetType], repository: { root: repoRoot } });
+  const bigRuns: Record<string, number[]> = { putBase64: [], getBase64: [], putFile: [], getFile: [], putFileRepository: [], getFileRepository: [], copyFile: [], readAndSha256: [] };
   for (let r = 0; r < BIG_REPS; r++) {
     bigRuns.putBase64!.push(await timeIt(async () => void (await s.put({ id: blobsB64[r]!.id }, null, { payload: { encoding: 'base64', data: b64 } }))));
     bigRuns.getBase64!.push(await timeIt(async () => void (await s.getResult({ id: blobsB64[0]!.id }, { as: 'base64' }))));
     bigRuns.putFile!.push(await timeIt(async () => void (await s.put({ id: blobsFile[r]!.id }, null, { payload: { encoding: 'file', path: src } }))));
     bigRuns.getFile!.push(await timeIt(async () => void (await s.getResult({ id: blobsFile[0]!.id }, { as: 'file', destination: join(dir, 'out.bin') }))));
+    bigRuns.putFileRepository!.push(await timeIt(async () => void (await repo.put({ id: blobsRepo[r]!.id }, null, { payload: { encoding: 'file', path: src } }))));
+    bigRuns.getFileRepository!.push(await timeIt(async () => void (await repo.getResult({ id: blobsRepo[0]!.id }, { as: 'file', destination: join(dir, 'out-repository.bin') }))));
     // The file-path ceiling: the fastest copy this file system offers, in this process.
     bigRuns.copyFile!.push(await timeIt(() => copyFile(src, join(dir, `copy-${r}.bin`), fsConstants.COPYFILE_FICLONE)));
     // A put by file path reads the file and records its SHA-256 (for provenance and the
@@ -173,8 +182,11 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
       sha256Hex(readFileSync(src));
     }));
   }
+  await repo.close();
   rmSync(dir, { recursive: true, force: true });
-  const [putB64, getB64, putFile, getFile, copy, hashed] = [bigRuns.putBase64!, bigRuns.getBase64!, bigRuns.putFile!, bigRuns.getFile!, bigRuns.copyFile!, bigRuns.readAndSha256!].map(median) as [number, number, number, number, number, number];
+  const [putB64, getB64, putFile, getFile, putRepo, getRepo, copy, hashed] = [
+    bigRuns.putBase64!, bigRuns.getBase64!, bigRuns.putFile!, bigRuns.getFile!, bigRuns.putFileRepository!, bigRuns.getFileRepository!, bigRuns.copyFile!, bigRuns.readAndSha256!,
+  ].map(median) as [number, number, number, number, number, number, number, number];
   await quiet.close();
   await s.close();
   await client.close();
@@ -191,6 +203,8 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   rows.push(row('put 16 MiB file path', mib / putFile, mib / copy, 'MiB/s'));
   rows.push(row('put 16 MiB file path (vs read+SHA-256)', mib / putFile, mib / hashed, 'MiB/s'));
   rows.push(row('get 16 MiB file path', mib / getFile, mib / copy, 'MiB/s'));
+  rows.push(row('put 16 MiB file path, file datastore', mib / putRepo, mib / copy, 'MiB/s'));
+  rows.push(row('get 16 MiB file path, file datastore', mib / getRepo, mib / copy, 'MiB/s'));
   const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000);
   for (const [name, m] of Object.entries(py.calls)) {
     for (const [mode, calls, echoes] of [['sequential', m.seq, m.seqEcho], ['64 in flight', m.par, m.parEcho]] as const) {

@@ -52,8 +52,10 @@ export function targetsOf(results: Results): Target[] {
   ] as const) {
     add(name, at(results, ['sidecar', key]), EVENT_COST, false, '');
   }
-  for (const dir of ['put', 'get']) {
-    add(`${dir} 16 MiB by file path`, at(results, ['sidecar', `${dir} 16 MiB file path`, 'value']), FILE_PATH_MIB_PER_S, true, 'MiB/s');
+  for (const store of ['', ', file datastore']) {
+    for (const dir of ['put', 'get']) {
+      add(`${dir} 16 MiB by file path${store}`, at(results, ['sidecar', `${dir} 16 MiB file path${store}`, 'value']), FILE_PATH_MIB_PER_S, true, 'MiB/s');
+    }
   }
   add('collect 100,000 quanta x 4 outputs into SQLite', at(results, ['repository', 'collect', 'seconds']), COLLECT_SQLITE_SECONDS, false, 's');
   add('spawn to the initialize answer', at(results, ['startup', 'initializeMs']), STARTUP_MS, false, 'ms');
