@@ -161,7 +161,8 @@ export class MemoryDatastore implements Datastore {
       dataId: dataIdKey(ref.dataId),
       storageClass: sc.name,
       formatter: formatter.name,
-      path: `${ref.run}/${ref.datasetType.name}/${ref.id}${formatter.extension}`,
+      // One flat string (a template makes a tree of pieces, kept with the record).
+      path: [ref.run, '/', ref.datasetType.name, '/', ref.id, formatter.extension].join(''),
       sha256,
       size: bytes.length,
       timestamp: Date.now() / 1000,
