@@ -346,7 +346,7 @@ export class QuantumBackedButler {
       entry.annotation = annotation ?? null;
       this.emit('outputWritten', entry.ref, { size: artifact.info.file_size, sha256: artifact.sha256 });
     }
-    return { ...artifact, ref };
+    return { info: artifact.info, uri: artifact.uri, unchanged: artifact.unchanged, sha256: artifact.sha256, ref };
   }
 
   /**

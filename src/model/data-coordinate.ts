@@ -224,11 +224,16 @@ function quotePlus(text: string): string {
 /** URL query form, e.g. `detector=1&instrument=Cam1` (used in `mem://` URIs). */
 export const dataIdQuery = derivedText('query', (dataId) => joinPairs(dataId, '&', quotePlus));
 
-/** `name=value` pairs in dimension order, each part passed through `quote`. */
+/**
+ * `name=value` pairs in dimension order, each part passed through `quote`. Joined by
+ * Array.join, which makes one flat string: a text built with `+=` is a tree of pieces,
+ * several times its size, kept as long as the data ID that caches it.
+ */
 function joinPairs(dataId: DataId, separator: string, quote: (text: string) => string): string {
-  let out = '';
-  for (const k of sortedKeys(dataId)) out += `${out === '' ? '' : separator}${quote(k)}=${quote(String(dataId[k]))}`;
-  return out;
+  const keys = sortedKeys(dataId);
+  const pairs = new Array<string>(keys.length);
+  for (let i = 0; i < keys.length; i++) pairs[i] = `${quote(keys[i]!)}=${quote(String(dataId[keys[i]!]))}`;
+  return pairs.join(separator);
 }
 
 /** Order data IDs by their canonical key (numbers compare numerically per dimension). */

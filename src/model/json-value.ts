@@ -117,16 +117,27 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 
 /**
  * True when `value` (JSON-shaped, e.g. just parsed) nests containers deeper than `limit`.
- * Iterative, so it is safe on any depth (a guard before recursive code runs).
+ * The recursion stops at `limit` levels, so it is safe on any depth (a guard before
+ * recursive code runs); it allocates nothing, as it runs on every request's params.
  */
 export function nestedDeeperThan(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth + 1 > limit) return true;
-    const members = Array.isArray(v) ? v : Object.values(v as object);
-    for (const m of members) if (m !== null && typeof m === 'object') stack.push([m, depth + 1]);
+  return value !== null && typeof value === 'object' && containerDeeperThan(value, limit);
+}
+
+/** `v` (a container) needs more than `room` levels. */
+function containerDeeperThan(v: object, room: number): boolean {
+  if (room < 1) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const m: unknown = v[i];
+      if (m !== null && typeof m === 'object' && containerDeeperThan(m, room - 1)) return true;
+    }
+    return false;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    const m = (v as Record<string, unknown>)[k];
+    if (m !== null && typeof m === 'object' && containerDeeperThan(m, room - 1)) return true;
   }
   return false;
 }
