@@ -127,3 +127,34 @@ export function forEachSerializedRecord(
     }
   }
 }
+
+/** One datastore record row of a document, as forEachSerializedRecord walks it. */
+export type RecordEntry = [datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, where: string];
+
+/**
+ * A document as collect-and-transfer uses it: normalised, with its records walked (so their
+ * structure checked) into one list. Plain data (sets, arrays, strings), so that a parser
+ * thread can hand it over: the rest of the document (inputs, outputs, metrics) stays behind.
+ */
+export interface ReadProvenance extends Omit<NormalizedProvenance, 'records'> {
+  records: RecordEntry[];
+}
+
+/** Normalise a document and walk its records (structure only, as normalizeProvenance). */
+export function readProvenance(doc: unknown, index: number): ReadProvenance {
+  const normalized = normalizeProvenance(doc, index);
+  const records: RecordEntry[] = [];
+  forEachSerializedRecord(normalized.records, index, (name, id, table, row, where) => records.push([name, id, table, row, where]));
+  return { ...normalized, records };
+}
+
+/** readProvenance of a document's JSON text. */
+export function readProvenanceText(text: string, index: number): ReadProvenance {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgument(`Provenance document ${index} is not JSON: ${(err as Error).message}`, { details: { index } });
+  }
+  return readProvenance(doc, index);
+}
