@@ -50,8 +50,7 @@ import { StorageClassRegistry } from '../model/storage-class.js';
 import type { Quantum } from '../model/quantum.js';
 import type { WriterResult } from './bulk-batches.js';
 import { CollectReader, Planner, type CollectItem } from './collect-plan.js';
-import type { ReadProvenance } from './provenance-documents.js';
-import { readProvenanceTexts, type ParseWhere } from './provenance-parsers.js';
+import { readProvenanceTexts, type ParseWhere, type ReadTexts } from './provenance-parsers.js';
 import { ConflictList, type CollectReport } from './collect-report.js';
 import type { Registry } from './registry.js';
 
@@ -154,7 +153,7 @@ export async function collectAndTransfer(registry: Registry, items: readonly Col
 }
 
 /** One attempt: one transaction. */
-async function collectOnce(registry: Registry, items: readonly CollectItem[], read: ReadonlyArray<ReadProvenance | undefined> | undefined, opts: CollectOptions): Promise<CollectReport> {
+async function collectOnce(registry: Registry, items: readonly CollectItem[], read: ReadTexts | undefined, opts: CollectOptions): Promise<CollectReport> {
   const dryRun = opts.dryRun ?? false;
   const maxConflicts = Math.max(0, opts.maxConflicts ?? 1000);
   const report: CollectReport = {

@@ -37,7 +37,8 @@ import {
   type WriterBatch,
 } from './bulk-batches.js';
 import type { CollectConflict, ConflictList } from './collect-report.js';
-import { optString, readProvenance, readProvenanceText, type ReadProvenance } from './provenance-documents.js';
+import { optString, readProvenance, readProvenanceText, unpackProvenance, type ReadProvenance } from './provenance-documents.js';
+import type { ReadTexts } from './provenance-parsers.js';
 import { checkPathInsideDatastore, recordColumns } from './record-columns.js';
 import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
 import { awaited, untilTurn, type Steps } from './steps.js';
@@ -73,7 +74,7 @@ interface CollectItemBase {
 export interface ReaderContext {
   items: readonly CollectItem[];
   /** Documents already read, by item index (those given as text only); the others are read here. */
-  read?: ReadonlyArray<ReadProvenance | undefined>;
+  read?: ReadTexts;
   /** Conflicts found while reading (listed first) and by the input checks (listed last). */
   early: ConflictList;
   late: ConflictList;
@@ -261,11 +262,11 @@ export class CollectReader {
     const out = new Array<{ index: number; id: string }>(items.length);
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      const read = this.ctx.read?.[i];
+      const read = this.ctx.read?.quantumIds[i];
       const doc = item.provenance as unknown;
       // As normalizeProvenance reads it: only a native document names its quantum.
-      const docQuantum = read
-        ? read.quantumId
+      const docQuantum = read !== undefined
+        ? read
         : isPlainObject(doc) && 'actualOutputs' in doc && isPlainObject(doc['quantum'])
           ? optString(doc['quantum']['id'])
           : null;
@@ -276,7 +277,8 @@ export class CollectReader {
 
   /** Item `index`'s document, read already (text given alone) or read now. */
   private document(index: number): ReadProvenance {
-    const read = this.ctx.read?.[index];
+    const read = this.ctx.read?.docs[index];
+    if (typeof read === 'string') return unpackProvenance(read);
     if (read) return read;
     const item = this.ctx.items[index]!;
     return item.provenance !== undefined ? readProvenance(item.provenance, index) : readProvenanceText(item.provenanceText, index);

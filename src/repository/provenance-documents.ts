@@ -158,3 +158,48 @@ export function readProvenanceText(text: string, index: number): ReadProvenance 
   }
   return readProvenance(doc, index);
 }
+
+/**
+ * A ReadProvenance as compact JSON text, to cross threads: a string is copied across at the
+ * cost of a memory copy, and the receiver parses it only when it uses it (the objects it
+ * makes die young), where receiving the objects themselves cost more than parsing the
+ * whole document did.
+ */
+export function packProvenance(p: ReadProvenance): string {
+  return JSON.stringify([
+    p.format,
+    p.quantumId,
+    p.taskName,
+    p.dataId,
+    p.host,
+    p.startedAt,
+    p.endedAt,
+    p.predictedInputs,
+    [...p.availableInputs],
+    [...p.actualInputs],
+    p.predictedOutputs,
+    [...p.actualOutputs],
+    p.records,
+  ]);
+}
+
+/** The ReadProvenance that packProvenance packed. */
+export function unpackProvenance(text: string): ReadProvenance {
+  const [format, quantumId, taskName, dataId, host, startedAt, endedAt, predictedInputs, availableInputs, actualInputs, predictedOutputs, actualOutputs, records] =
+    JSON.parse(text) as [ReadProvenance['format'], string | null, string | null, ReadProvenance['dataId'], string | null, string | null, string | null, string[], string[], string[], string[], string[], RecordEntry[]];
+  return {
+    format,
+    quantumId,
+    taskName,
+    dataId,
+    host,
+    startedAt,
+    endedAt,
+    predictedInputs,
+    availableInputs: new Set(availableInputs),
+    actualInputs: new Set(actualInputs),
+    predictedOutputs,
+    actualOutputs: new Set(actualOutputs),
+    records,
+  };
+}

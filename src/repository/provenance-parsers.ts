@@ -24,9 +24,9 @@ import { scriptBeside } from './bulk-writer-thread.js';
 /** Below this many documents to read, parser threads cost more to start (~30-100 ms) than they save. */
 export const PARSE_THREAD_MIN_ITEMS = 1000;
 /** Documents per request to a parser thread. */
-const CHUNK = 256;
+const CHUNK = Number(process.env.QB_CHUNK ?? 256);
 /** Requests a parser thread has at once (one being read, one waiting). */
-const IN_FLIGHT = 2;
+const IN_FLIGHT = Number(process.env.QB_INFLIGHT ?? 2);
 /** Parser threads at most (the caller's thread mostly waits meanwhile). */
 const MAX_THREADS = 4;
 
@@ -45,8 +45,17 @@ export interface ParseFailure {
   context: ErrorContext;
 }
 
-/** A parser thread's answer: every document of the request, or the first that failed. */
-export type ParseReply = { start: number; docs: Array<ReadProvenance | null> } | { start: number; failed: ParseFailure };
+/**
+ * A parser thread's answer: every document of the request, packed (packProvenance), with its
+ * quantum id (the reading order needs all of them first), or the first that failed.
+ */
+export type ParseReply = { start: number; docs: Array<string | null>; quantumIds: Array<string | null> } | { start: number; failed: ParseFailure };
+
+/** The documents read, by item: packed (unpackProvenance) when read on a thread; and their quantum ids. */
+export interface ReadTexts {
+  docs: Array<ReadProvenance | string | undefined>;
+  quantumIds: Array<string | null | undefined>;
+}
 
 export type ParseWhere = 'auto' | 'thread' | 'inline';
 
@@ -79,8 +88,8 @@ function failureError(f: ParseFailure): Error {
 export async function readProvenanceTexts(
   texts: ReadonlyArray<string | undefined>,
   opts: { where?: ParseWhere; checkCancelled?: (() => void) | undefined; script?: URL } = {},
-): Promise<Array<ReadProvenance | undefined>> {
-  const out = new Array<ReadProvenance | undefined>(texts.length);
+): Promise<ReadTexts> {
+  const out: ReadTexts = { docs: new Array<ReadProvenance | string | undefined>(texts.length), quantumIds: new Array<string | null | undefined>(texts.length) };
   let count = 0;
   for (const t of texts) if (t !== undefined) count++;
   const where = opts.where ?? 'auto';
@@ -89,7 +98,10 @@ export async function readProvenanceTexts(
   if (!script || count === 0) {
     for (let i = 0; i < texts.length; i++) {
       const t = texts[i];
-      if (t !== undefined) out[i] = readProvenanceText(t, i);
+      if (t === undefined) continue;
+      const read = readProvenanceText(t, i);
+      out.docs[i] = read;
+      out.quantumIds[i] = read.quantumId;
     }
     return out;
   }
@@ -143,7 +155,9 @@ export async function readProvenanceTexts(
         } else {
           for (let i = 0; i < reply.docs.length; i++) {
             const d = reply.docs[i];
-            if (d) out[reply.start + i] = d;
+            if (d === null || d === undefined) continue;
+            out.docs[reply.start + i] = d;
+            out.quantumIds[reply.start + i] = reply.quantumIds[i];
           }
         }
         try {
