@@ -137,7 +137,7 @@ export async function collectAndTransfer(registry: Registry, items: readonly Col
     try {
       const report = await collectOnce(registry, items, read, opts);
       report.retries = attempt;
-      if (read) report.timings = { parse: parseSeconds, ...report.timings };
+      report.timings = { parse: parseSeconds, ...report.timings };
       return report;
     } catch (err) {
       if (!registry.isTransient(err)) throw err;

@@ -24,9 +24,9 @@ import { scriptBeside } from './bulk-writer-thread.js';
 /** Below this many documents to read, parser threads cost more to start (~30-100 ms) than they save. */
 export const PARSE_THREAD_MIN_ITEMS = 1000;
 /** Documents per request to a parser thread. */
-const CHUNK = Number(process.env.QB_CHUNK ?? 256);
+const CHUNK = 256;
 /** Requests a parser thread has at once (one being read, one waiting). */
-const IN_FLIGHT = Number(process.env.QB_INFLIGHT ?? 2);
+const IN_FLIGHT = 2;
 /** Parser threads at most (the caller's thread mostly waits meanwhile). */
 const MAX_THREADS = 4;
 
@@ -108,6 +108,8 @@ export async function readProvenanceTexts(
   const threads = Math.max(1, Math.min(MAX_THREADS, availableParallelism(), Math.ceil(count / CHUNK)));
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
+    /** Requests each thread has not answered yet. */
+    const inFlight: number[] = [];
     let next = 0;
     let pending = 0;
     let failed: ParseFailure | null = null;
@@ -124,16 +126,16 @@ export async function readProvenanceTexts(
     // Requests go out in index order and none after a failure: once the ones in flight have
     // answered, every document before the failed one has been read, so the lowest-indexed
     // failure is the one reading them in order meets first.
-    const feed = (w: Worker): void => {
-      while (failed === null && next < texts.length && (w as Worker & { inFlight: number }).inFlight < IN_FLIGHT) {
+    const feed = (t: number): void => {
+      while (failed === null && next < texts.length && inFlight[t]! < IN_FLIGHT) {
         const start = next;
         const end = Math.min(texts.length, start + CHUNK);
         const req: ParseRequest = { start, texts: new Array<string | null>(end - start) };
         for (let i = start; i < end; i++) req.texts[i - start] = texts[i] ?? null;
         next = end;
-        (w as Worker & { inFlight: number }).inFlight++;
+        inFlight[t]!++;
         pending++;
-        w.postMessage(req);
+        workers[t]!.postMessage(req);
       }
     };
     const done = (): void => {
@@ -144,11 +146,12 @@ export async function readProvenanceTexts(
       else resolve(out);
     };
     for (let t = 0; t < threads; t++) {
-      const w = Object.assign(new Worker(script), { inFlight: 0 });
+      const w = new Worker(script);
       workers.push(w);
+      inFlight.push(0);
       w.on('message', (reply: ParseReply) => {
         if (settled) return;
-        w.inFlight--;
+        inFlight[t]!--;
         pending--;
         if ('failed' in reply) {
           if (failed === null || reply.failed.index < failed.index) failed = reply.failed;
@@ -166,12 +169,12 @@ export async function readProvenanceTexts(
           fail(err);
           return;
         }
-        feed(w);
+        feed(t);
         done();
       });
       w.on('error', (err) => fail(new RepositoryError(`Provenance parser thread failed: ${err.message}`)));
       w.on('exit', (code) => fail(new RepositoryError(`Provenance parser thread stopped unexpectedly (exit code ${code}).`)));
-      feed(w);
+      feed(t);
     }
   });
 }
