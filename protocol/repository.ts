@@ -143,7 +143,7 @@ export const CollectReportSchema = z.object({
     .enum(['inline', 'thread', 'server'])
     .describe("Where the rows were written: in the request's thread, on a writer thread (large batches on a SQLite registry), or by the PostgreSQL server from staged rows"),
   retries: z.number().int().describe('How many times the registry aborted the transaction (serialization failure, deadlock) and it ran again'),
-  timings: z.record(z.string(), z.number()).describe('Seconds per phase: prepare, datasets, checks, write, then commit | rollback | end; writer.* are the writer\'s own time'),
+  timings: z.record(z.string(), z.number()).describe('Seconds per phase: parse, prepare, datasets, checks, write, then commit | rollback | end; writer.* are the writer\'s own time'),
   quanta: z.object({ stored: z.number().int(), alreadyPresent: z.number().int() }),
   datasets: z.object({
     inserted: z.number().int(),

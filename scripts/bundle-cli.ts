@@ -29,9 +29,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const src = join(root, 'dist', 'src');
 const cli = join(src, 'cli.js');
 const bundle = join(src, 'cli.bundle.cjs');
-// The collect writer threads run these scripts (found beside the repository/ folder).
-const workers = { sqliteWorker: 'sqlite', postgresWorker: 'postgres' } as const;
-const workerPath = (backend: string): string => join(src, 'repository', backend, 'bulk-writer-worker.js');
+// The collect writer and parser threads run these scripts (paths under repository/).
+const workers = { sqliteWorker: 'sqlite/bulk-writer-worker.js', postgresWorker: 'postgres/bulk-writer-worker.js', parserWorker: 'provenance-parser-worker.js' } as const;
+const workerPath = (rel: string): string => join(src, 'repository', rel);
 
 /** Every dependency but zod, uuid and vscode-jsonrpc stays outside (better-sqlite3 is native; pg is loaded only by a repository that uses it). */
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -62,7 +62,7 @@ rmSync(join(src, 'chunks'), { recursive: true, force: true }); // the split buil
 rmSync(join(root, 'dist', '.cache'), { recursive: true, force: true }); // a code cache of the bundle this build replaces
 const entry = [
   `export const cli = () => import('./cli.js');`,
-  ...Object.entries(workers).map(([name, backend]) => `export const ${name} = () => import('./repository/${backend}/bulk-writer-worker.js');`),
+  ...Object.entries(workers).map(([name, rel]) => `export const ${name} = () => import('./repository/${rel}');`),
 ].join('\n');
 await build({
   stdin: { contents: entry, resolveDir: src, sourcefile: 'cli-bundle-entry.js', loader: 'js' },
@@ -88,6 +88,7 @@ await build({
 
 // The entry points: stubs that run the bundle (the shebang stays on the CLI).
 writeFileSync(cli, `#!/usr/bin/env node\nimport { loadBundle } from './cli/load-bundle.js';\nvoid loadBundle(true).cli();\n`);
-for (const [name, backend] of Object.entries(workers)) {
-  writeFileSync(workerPath(backend), `import { loadBundle } from '../../cli/load-bundle.js';\nvoid loadBundle(false).${name}();\n`);
+for (const [name, rel] of Object.entries(workers)) {
+  const up = '../'.repeat(rel.split('/').length);
+  writeFileSync(workerPath(rel), `import { loadBundle } from '${up}cli/load-bundle.js';\nvoid loadBundle(false).${name}();\n`);
 }

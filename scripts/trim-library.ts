@@ -18,7 +18,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = join(root, 'dist');
 
 /** The bundle's stubs: a few lines each, trimming them would gain nothing. */
-const bundled = new Set(['src/cli.js', 'src/repository/sqlite/bulk-writer-worker.js', 'src/repository/postgres/bulk-writer-worker.js']);
+const bundled = new Set(['src/cli.js', 'src/repository/sqlite/bulk-writer-worker.js', 'src/repository/postgres/bulk-writer-worker.js', 'src/repository/provenance-parser-worker.js']);
 
 function modules(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

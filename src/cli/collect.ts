@@ -1,24 +1,35 @@
 /** `quantum-butler collect REPO QUANTUM PROVENANCE...`: collect-and-transfer quanta's provenance into a repository. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { ButlerError } from '../model/errors.js';
 import { parseQuantum } from '../model/quantum.js';
 import { collectAndTransfer, type CollectItem } from '../repository/collect-and-transfer.js';
 import { JSON_OPTION, REGISTRY_URL_HELP, REGISTRY_URL_OPTION, UsageError, flag, jsonText, registryUrl, type Command } from './command.js';
 import { withRepository } from './open-repository.js';
 import { progressReporter } from './progress.js';
 
-async function readJson(path: string, what: string): Promise<{ value: unknown; text: string }> {
-  let text: string;
+async function readText(path: string, what: string): Promise<string> {
   try {
-    text = await readFile(resolve(path), 'utf8');
+    return await readFile(resolve(path), 'utf8');
   } catch (err) {
     throw new Error(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  const text = await readText(path, what);
   try {
-    return { value: JSON.parse(text) as unknown, text };
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new Error(`${what} ${path} is not JSON: ${(err as Error).message}`);
   }
+}
+
+/** A provenance document collect-and-transfer could not read, named by its file. */
+function withPath(err: unknown, docs: readonly string[]): unknown {
+  const index = err instanceof ButlerError ? (err.context.details as { index?: unknown } | undefined)?.index : undefined;
+  const path = typeof index === 'number' ? docs[2 * index + 1] : undefined;
+  return path !== undefined ? new Error(`provenance ${path}: ${(err as Error).message}`) : err;
 }
 
 export const collectCommand: Command = {
@@ -47,8 +58,9 @@ ${REGISTRY_URL_HELP}
       const items: CollectItem[] = [];
       const reading = progressReporter(io, 'reading');
       for (let i = 0; i < docs.length; i += 2) {
-        const [q, p] = await Promise.all([readJson(docs[i]!, 'quantum'), readJson(docs[i + 1]!, 'provenance')]);
-        items.push({ quantum: parseQuantum(q.value, repo.storageClasses, repo.universe), provenance: p.value as never, provenanceText: p.text });
+        // The provenance stays text: collect-and-transfer reads it (off this thread for many) and stores it verbatim.
+        const [q, p] = await Promise.all([readJson(docs[i]!, 'quantum'), readText(docs[i + 1]!, 'provenance')]);
+        items.push({ quantum: parseQuantum(q, repo.storageClasses, repo.universe), provenanceText: p });
         reading.update(items.length, docs.length / 2);
       }
       reading.end();
@@ -56,6 +68,8 @@ ${REGISTRY_URL_HELP}
       const opts = { dryRun, progress: (done: number, total: number) => bar.update(done, total), ownDatastore: repo.datastoreName, storageClasses: repo.storageClasses };
       try {
         return dryRun ? await collectAndTransfer(repo.registry, items, opts) : await repo.writes.run(() => collectAndTransfer(repo.registry, items, opts));
+      } catch (err) {
+        throw withPath(err, docs);
       } finally {
         bar.end();
       }

@@ -31,6 +31,7 @@ export interface Bundle {
   cli(): Promise<unknown>;
   sqliteWorker(): Promise<unknown>;
   postgresWorker(): Promise<unknown>;
+  parserWorker(): Promise<unknown>;
 }
 
 const debug = debuglog('qb-code-cache');

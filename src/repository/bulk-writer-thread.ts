@@ -63,14 +63,21 @@ export type Done = Extract<WorkerReply, { kind: 'done' }>;
 export type WorkerRequest = WriterBatch | { kind: 'finish'; commit: boolean };
 
 /**
- * A backend's compiled worker script (`sqlite` or `postgres`): beside this module; under
- * `./repository/` when this module is part of the bundled CLI (dist/src/cli.bundle.cjs, see
- * scripts/bundle-cli.ts); or under dist/ when running from TypeScript sources.
+ * A backend's compiled worker script (`sqlite` or `postgres`): see scriptBeside.
  */
 export function workerScript(backend: 'sqlite' | 'postgres'): URL | null {
-  const here = new URL(`./${backend}/bulk-writer-worker.js`, import.meta.url);
+  return scriptBeside(`${backend}/bulk-writer-worker.js`);
+}
+
+/**
+ * A compiled worker script of this folder (`rel` from src/repository/): beside this module;
+ * under `./repository/` when this module is part of the bundled CLI (dist/src/cli.bundle.cjs,
+ * see scripts/bundle-cli.ts); or under dist/ when running from TypeScript sources.
+ */
+export function scriptBeside(rel: string): URL | null {
+  const here = new URL(`./${rel}`, import.meta.url);
   if (existsSync(here)) return here;
-  const bundled = new URL(`./repository/${backend}/bulk-writer-worker.js`, import.meta.url);
+  const bundled = new URL(`./repository/${rel}`, import.meta.url);
   if (existsSync(bundled)) return bundled;
   const built = fileURLToPath(here).replace(`${sep}src${sep}repository${sep}`, `${sep}dist${sep}src${sep}repository${sep}`);
   return built !== fileURLToPath(here) && existsSync(built) ? pathToFileURL(built) : null;

@@ -29,8 +29,10 @@
  * applies them in set-based statements (postgres/bulk-writer.ts). Items are read in
  * quantum id order and the outputs are sent sorted by id, so every primary key grows by
  * appending, and the quanta are written while the rest is still being read. A caller
- * that has a document's JSON text (read from a file) can pass it as `provenanceText` to
- * skip serialising it again.
+ * that has a document's JSON text (read from a file) passes it as `provenanceText`: stored
+ * verbatim, never serialised again, and, given without the parsed document, read on parser
+ * threads before the writing starts (provenance-parsers.ts), so that the caller's thread
+ * (the limit of a large collect) neither parses nor serialises it.
  *
  * Many collectors at once (PostgreSQL): each call is one transaction; two that race on
  * the same rows end with each row once, one reporting it inserted and the other already
@@ -48,6 +50,7 @@ import { StorageClassRegistry } from '../model/storage-class.js';
 import type { Quantum } from '../model/quantum.js';
 import type { WriterResult } from './bulk-batches.js';
 import { CollectReader, Planner, type CollectItem } from './collect-plan.js';
+import { readProvenanceTexts, type ParseWhere, type ReadTexts } from './provenance-parsers.js';
 import { ConflictList, type CollectReport } from './collect-report.js';
 import type { Registry } from './registry.js';
 
@@ -55,6 +58,7 @@ export type { CollectConflict, CollectReport, ConflictReason } from './collect-r
 export type { CollectItem } from './collect-plan.js';
 export { normalizeProvenance } from './provenance-documents.js';
 export { THREAD_MIN_ITEMS } from './bulk-writer-thread.js';
+export { PARSE_THREAD_MIN_ITEMS } from './provenance-parsers.js';
 
 export interface CollectOptions {
   /** Compute the report without writing anything (SQLite: on a read snapshot). */
@@ -74,6 +78,11 @@ export interface CollectOptions {
    * THREAD_MIN_ITEMS items on a file registry. A dry run is always inline.
    */
   writer?: 'auto' | 'thread' | 'inline';
+  /**
+   * Where documents given as text only are read: on parser threads ('thread'), in the caller's
+   * thread ('inline'), or 'auto' (default): threads for at least PARSE_THREAD_MIN_ITEMS of them.
+   */
+  parse?: ParseWhere;
   /** Records of this datastore (the repository's own) must have paths inside it; others are InvalidArgument. */
   ownDatastore?: string;
   /**
@@ -118,10 +127,17 @@ export function deriveQuantumId(quantum: Quantum): string {
  */
 export async function collectAndTransfer(registry: Registry, items: readonly CollectItem[], opts: CollectOptions = {}): Promise<CollectReport> {
   const maxAttempts = Math.max(1, opts.maxAttempts ?? MAX_ATTEMPTS);
+  opts.checkCancelled?.();
+  // Documents given as text only are read once, before the first attempt (a malformed one fails here, before anything is written).
+  const texts = items.map((it) => (it.provenance === undefined ? it.provenanceText : undefined));
+  const parseStart = performance.now();
+  const read = texts.some((t) => t !== undefined) ? await readProvenanceTexts(texts, { where: opts.parse ?? 'auto', checkCancelled: opts.checkCancelled }) : undefined;
+  const parseSeconds = Math.round(performance.now() - parseStart) / 1000;
   for (let attempt = 0; ; attempt++) {
     try {
-      const report = await collectOnce(registry, items, opts);
+      const report = await collectOnce(registry, items, read, opts);
       report.retries = attempt;
+      report.timings = { parse: parseSeconds, ...report.timings };
       return report;
     } catch (err) {
       if (!registry.isTransient(err)) throw err;
@@ -137,7 +153,7 @@ export async function collectAndTransfer(registry: Registry, items: readonly Col
 }
 
 /** One attempt: one transaction. */
-async function collectOnce(registry: Registry, items: readonly CollectItem[], opts: CollectOptions): Promise<CollectReport> {
+async function collectOnce(registry: Registry, items: readonly CollectItem[], read: ReadTexts | undefined, opts: CollectOptions): Promise<CollectReport> {
   const dryRun = opts.dryRun ?? false;
   const maxConflicts = Math.max(0, opts.maxConflicts ?? 1000);
   const report: CollectReport = {
@@ -188,6 +204,7 @@ async function collectOnce(registry: Registry, items: readonly CollectItem[], op
   opts.checkCancelled?.();
   const ctx = {
     items,
+    ...(read ? { read } : {}),
     early,
     late,
     progressAt,

@@ -37,26 +37,44 @@ import {
   type WriterBatch,
 } from './bulk-batches.js';
 import type { CollectConflict, ConflictList } from './collect-report.js';
-import { forEachSerializedRecord, normalizeProvenance, optString, type NormalizedProvenance } from './provenance-documents.js';
+import { optString, readProvenance, readProvenanceText, unpackProvenance, type ReadProvenance } from './provenance-documents.js';
+import type { ReadTexts } from './provenance-parsers.js';
 import { checkPathInsideDatastore, recordColumns } from './record-columns.js';
 import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
 import { awaited, untilTurn, type Steps } from './steps.js';
 
-export interface CollectItem {
+/** One executed quantum and its provenance document, as an object or as its JSON text (or both). */
+export type CollectItem = CollectItemBase &
+  (
+    | {
+        provenance: NativeProvenance | DafButlerProvenance;
+        /**
+         * The document's JSON text, when the caller has it as well: stored verbatim instead of
+         * serialising `provenance` again. It must encode `provenance`.
+         */
+        provenanceText?: string;
+      }
+    | {
+        provenance?: undefined;
+        /**
+         * The document's JSON text only (e.g. as read from a file): read off the caller's thread
+         * for large batches (provenance-parsers.ts) and stored verbatim.
+         */
+        provenanceText: string;
+      }
+  );
+
+interface CollectItemBase {
   quantum: Quantum;
-  provenance: NativeProvenance | DafButlerProvenance;
   /** Overrides the native document's quantum id (and the derived id for daf_butler documents). */
   quantumId?: string;
-  /**
-   * The document's JSON text, when the caller has it (e.g. read from a worker's file): stored
-   * verbatim instead of serialising `provenance` again. It must encode `provenance`.
-   */
-  provenanceText?: string;
 }
 
 /** What the reading side needs from its caller. */
 export interface ReaderContext {
   items: readonly CollectItem[];
+  /** Documents already read, by item index (those given as text only); the others are read here. */
+  read?: ReadTexts;
   /** Conflicts found while reading (listed first) and by the input checks (listed last). */
   early: ConflictList;
   late: ConflictList;
@@ -219,11 +237,11 @@ export class CollectReader {
     for (let n = 0; n < order.length; n++) {
       const { index, id: quantumId } = order[n]!;
       const item = this.ctx.items[index]!;
-      const prov = normalizeProvenance(item.provenance, index);
+      const prov = this.document(index);
       const { outRefs, inRefs } = this.checkItem(quantumId, item.quantum, prov);
       this.handOverQuantum(quantumId, item, prov, outRefs, inRefs);
       const mine = yield* this.planOutputs(index, quantumId, item.quantum, prov, outRefs);
-      this.planRecords(index, quantumId, prov, mine);
+      this.planRecords(quantumId, prov, mine);
       this.ctx.progressAt(PREPARE_SHARE * (n + 1));
       if (this.quanta.quanta.length >= QUANTA_PER_BATCH * QUANTUM_STRIDE) {
         yield* this.flushQuanta();
@@ -244,12 +262,26 @@ export class CollectReader {
     const out = new Array<{ index: number; id: string }>(items.length);
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
+      const read = this.ctx.read?.quantumIds[i];
       const doc = item.provenance as unknown;
       // As normalizeProvenance reads it: only a native document names its quantum.
-      const docQuantum = isPlainObject(doc) && 'actualOutputs' in doc && isPlainObject(doc['quantum']) ? optString(doc['quantum']['id']) : null;
+      const docQuantum = read !== undefined
+        ? read
+        : isPlainObject(doc) && 'actualOutputs' in doc && isPlainObject(doc['quantum'])
+          ? optString(doc['quantum']['id'])
+          : null;
       out[i] = { index: i, id: item.quantumId ?? docQuantum ?? this.ctx.deriveQuantumId(item.quantum) };
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.index - b.index));
+  }
+
+  /** Item `index`'s document, read already (text given alone) or read now. */
+  private document(index: number): ReadProvenance {
+    const read = this.ctx.read?.docs[index];
+    if (typeof read === 'string') return unpackProvenance(read);
+    if (read) return read;
+    const item = this.ctx.items[index]!;
+    return item.provenance !== undefined ? readProvenance(item.provenance, index) : readProvenanceText(item.provenanceText, index);
   }
 
   private conflict(c: CollectConflict): void {
@@ -257,7 +289,7 @@ export class CollectReader {
   }
 
   /** The provenance must describe this quantum: the same predicted ids and task; actual ids among the predicted. */
-  private checkItem(quantumId: string, q: Quantum, prov: NormalizedProvenance) {
+  private checkItem(quantumId: string, q: Quantum, prov: ReadProvenance) {
     const outRefs = new Map<string, DatasetRef>();
     for (const r of q.outputs) if (!outRefs.has(r.id)) outRefs.set(r.id, r);
     const inRefs = new Map<string, { ref: DatasetRef; init: boolean }>();
@@ -308,7 +340,7 @@ export class CollectReader {
   private handOverQuantum(
     quantumId: string,
     item: CollectItem,
-    prov: NormalizedProvenance,
+    prov: ReadProvenance,
     outRefs: ReadonlyMap<string, DatasetRef>,
     inRefs: ReadonlyMap<string, { ref: DatasetRef; init: boolean }>,
   ): void {
@@ -341,7 +373,7 @@ export class CollectReader {
   }
 
   /** Actual outputs become datasets (of registered types, in registered runs). */
-  private *planOutputs(index: number, quantumId: string, q: Quantum, prov: NormalizedProvenance, outRefs: ReadonlyMap<string, DatasetRef>): Steps<Map<string, DatasetPlan>> {
+  private *planOutputs(index: number, quantumId: string, q: Quantum, prov: ReadProvenance, outRefs: ReadonlyMap<string, DatasetRef>): Steps<Map<string, DatasetPlan>> {
     const mine = new Map<string, DatasetPlan>();
     for (const id of prov.actualOutputs) {
       const ref = outRefs.get(id);
@@ -417,8 +449,8 @@ export class CollectReader {
   }
 
   /** The actual outputs' datastore records (a record for anything else is a conflict). */
-  private planRecords(index: number, quantumId: string, prov: NormalizedProvenance, mine: ReadonlyMap<string, DatasetPlan>): void {
-    forEachSerializedRecord(prov.records, index, (datastoreName, id, table, row, where) => {
+  private planRecords(quantumId: string, prov: ReadProvenance, mine: ReadonlyMap<string, DatasetPlan>): void {
+    for (const [datastoreName, id, table, row, where] of prov.records) {
       if (!prov.actualOutputs.has(id)) {
         this.conflict({
           datasetId: id,
@@ -426,14 +458,14 @@ export class CollectReader {
           reason: 'recordNotActualOutput',
           details: { message: `The provenance carries a record for ${id}, which it does not list as an actual output.`, datastoreName },
         });
-        return;
+        continue;
       }
       const d = mine.get(id);
-      if (!d) return;
+      if (!d) continue;
       if (datastoreName === this.ctx.ownDatastore && typeof row['path'] === 'string') checkPathInsideDatastore(row['path'], where);
       (d.records ??= []).push([datastoreName, table, row]);
       this.rows++;
-    });
+    }
   }
 
   /**

@@ -127,3 +127,79 @@ export function forEachSerializedRecord(
     }
   }
 }
+
+/** One datastore record row of a document, as forEachSerializedRecord walks it. */
+export type RecordEntry = [datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, where: string];
+
+/**
+ * A document as collect-and-transfer uses it: normalised, with its records walked (so their
+ * structure checked) into one list. Plain data (sets, arrays, strings), so that a parser
+ * thread can hand it over: the rest of the document (inputs, outputs, metrics) stays behind.
+ */
+export interface ReadProvenance extends Omit<NormalizedProvenance, 'records'> {
+  records: RecordEntry[];
+}
+
+/** Normalise a document and walk its records (structure only, as normalizeProvenance). */
+export function readProvenance(doc: unknown, index: number): ReadProvenance {
+  const normalized = normalizeProvenance(doc, index);
+  const records: RecordEntry[] = [];
+  forEachSerializedRecord(normalized.records, index, (name, id, table, row, where) => records.push([name, id, table, row, where]));
+  return { ...normalized, records };
+}
+
+/** readProvenance of a document's JSON text. */
+export function readProvenanceText(text: string, index: number): ReadProvenance {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgument(`Provenance document ${index} is not JSON: ${(err as Error).message}`, { details: { index } });
+  }
+  return readProvenance(doc, index);
+}
+
+/**
+ * A ReadProvenance as compact JSON text, to cross threads: a string is copied across at the
+ * cost of a memory copy, and the receiver parses it only when it uses it (the objects it
+ * makes die young), where receiving the objects themselves cost more than parsing the
+ * whole document did.
+ */
+export function packProvenance(p: ReadProvenance): string {
+  return JSON.stringify([
+    p.format,
+    p.quantumId,
+    p.taskName,
+    p.dataId,
+    p.host,
+    p.startedAt,
+    p.endedAt,
+    p.predictedInputs,
+    [...p.availableInputs],
+    [...p.actualInputs],
+    p.predictedOutputs,
+    [...p.actualOutputs],
+    p.records,
+  ]);
+}
+
+/** The ReadProvenance that packProvenance packed. */
+export function unpackProvenance(text: string): ReadProvenance {
+  const [format, quantumId, taskName, dataId, host, startedAt, endedAt, predictedInputs, availableInputs, actualInputs, predictedOutputs, actualOutputs, records] =
+    JSON.parse(text) as [ReadProvenance['format'], string | null, string | null, ReadProvenance['dataId'], string | null, string | null, string | null, string[], string[], string[], string[], string[], RecordEntry[]];
+  return {
+    format,
+    quantumId,
+    taskName,
+    dataId,
+    host,
+    startedAt,
+    endedAt,
+    predictedInputs,
+    availableInputs: new Set(availableInputs),
+    actualInputs: new Set(actualInputs),
+    predictedOutputs,
+    actualOutputs: new Set(actualOutputs),
+    records,
+  };
+}

@@ -9,7 +9,8 @@
  * quantum k-1 (the first reads two raw inputs) plus a shared calibration it leaves unused,
  * and writes four datasets (types a, b, c, d) with one file record each. Provenance
  * documents are native documents shaped like the sidecar's (about 5 KB of JSON each, so
- * ~0.5 GB of documents are stored). Building the workload is not timed.
+ * ~0.5 GB of documents are stored), given as their JSON text, as the CLI and the server
+ * (documents by path) give them. Building the workload (and the texts) is not timed.
  *
  * `collect.seconds` is the call itself (the commit included); `phases` splits it (at this
  * size the rows are written by collect-and-transfer's writer thread, so the `writer.*`
@@ -197,16 +198,27 @@ export async function runRepositoryBench(sizes: { chains: number; chainLength: n
     const calibrationMs = calibrate();
     const [workload, buildSeconds] = timeSync(() => buildWorkload(sizes.chains, sizes.chainLength));
     const { items, firstRaw, lastOutputs } = workload;
+    // Collected as the CLI and the server (documents by path) give them: each document's JSON text, as read from its file.
+    const asText = (batch: readonly CollectItem[]): CollectItem[] => batch.map((it) => ({ quantum: it.quantum, provenanceText: JSON.stringify(it.provenance) }));
+    const [texts, textSeconds] = timeSync(() => asText(items));
     const out: Record<string, unknown> = {
       calibrationMs,
-      workload: { quanta: items.length, outputsPerQuantum: 4, inputsPerQuantum: 3, chains: sizes.chains, chainLength: sizes.chainLength, buildSeconds: round(buildSeconds) },
+      workload: {
+        quanta: items.length,
+        outputsPerQuantum: 4,
+        inputsPerQuantum: 3,
+        chains: sizes.chains,
+        chainLength: sizes.chainLength,
+        documents: 'JSON text',
+        buildSeconds: round(buildSeconds + textSeconds),
+      },
     };
 
     const path = join(dir, 'registry.sqlite3');
     const registry = await SqliteRegistry.open(path);
     try {
       let progressCalls = 0;
-      const [report, seconds] = await timeAsync(() => collectAndTransfer(registry, items, { progress: () => progressCalls++ }));
+      const [report, seconds] = await timeAsync(() => collectAndTransfer(registry, texts, { progress: () => progressCalls++ }));
       if (!report.committed || report.conflicts.length > 0) throw new Error(`bench collect failed: ${JSON.stringify(report.conflicts.slice(0, 3))}`);
       const walBytes = statSync(`${path}-wal`).size;
       const [, checkpointSeconds] = timeSync(() => registry.checkpoint('TRUNCATE'));
@@ -218,7 +230,7 @@ export async function runRepositoryBench(sizes: { chains: number; chainLength: n
         walMB: round(walBytes / 1e6, 0),
       };
 
-      const sample = items.slice(0, 10_000);
+      const sample = texts.slice(0, 10_000);
       const [rerun, rerunSeconds] = await timeAsync(() => collectAndTransfer(registry, sample));
       const [dry, drySeconds] = await timeAsync(() => collectAndTransfer(registry, sample, { dryRun: true }));
       out['rerun10k'] = { seconds: round(rerunSeconds), alreadyPresent: rerun.datasets.alreadyPresent, inserted: rerun.datasets.inserted, committed: rerun.committed };
@@ -254,7 +266,7 @@ export async function runRepositoryBench(sizes: { chains: number; chainLength: n
 
     // The same import with daf_butler QuantumProvenanceData documents (ids and records only,
     // about a quarter of the size; quantum ids derived from the predicted outputs).
-    const daf: CollectItem[] = items.map((it) => ({ quantum: it.quantum, provenance: toDafButler(it.provenance as NativeProvenance) }));
+    const daf: CollectItem[] = asText(items.map((it) => ({ quantum: it.quantum, provenance: toDafButler(it.provenance as NativeProvenance) })));
     const path2 = join(dir, 'registry-daf.sqlite3');
     const registry2 = await SqliteRegistry.open(path2);
     try {

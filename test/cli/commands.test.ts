@@ -185,6 +185,28 @@ describe('collect', () => {
     expectFailure(cli(['collect', repo, bad, pairs()[1]!]), /is not JSON/);
     expectFailure(cli(['collect', repo, join(dir, 'missing.json'), pairs()[1]!]), /cannot read quantum .*ENOENT/);
   });
+
+  it('a provenance file that is not JSON, or not a provenance document, fails the collect naming the file; nothing is written', () => {
+    const root = join(dir, 'collected-bad');
+    expect(cli(['create', root]).status).toBe(0);
+    const notJson = join(dir, 'bad-provenance.json');
+    writeFileSync(notJson, '{"actualOutputs": [');
+    const notProvenance = join(dir, 'not-provenance.json');
+    writeFileSync(notProvenance, '{"foo": 1}');
+    const [q1, p1, q2] = pairs();
+    for (const [bad, message] of [
+      [notJson, 'Provenance document 1 is not JSON'],
+      [notProvenance, 'Provenance document 1 is neither a native document'],
+    ] as const) {
+      const r = cli(['collect', root, q1!, p1!, q2!, bad]);
+      expect(r.status, r.stderr).toBe(1);
+      // Progress lines, then one line naming the file.
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toContain(`quantum-butler collect: provenance ${bad}: ${message}`);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    }
+    expect(JSON.parse(cli(['query-quanta', root, '--json']).stdout)).toEqual([]);
+    expect(cli(['collect', root, ...pairs()]).status).toBe(0);
+  });
 });
 
 describe('report', () => {

@@ -223,6 +223,36 @@ describe('repository', () => {
     expect(again).toMatchObject({ writer, committed: true, datasets: { inserted: 0 }, quanta: { stored: 0, alreadyPresent: n } });
   });
 
+  it('a malformed provenance file in the middle of 2,000 (read on parser threads) fails the call with InvalidArgument naming its index; nothing is written', async () => {
+    const files = [q1.quantum, q2.quantum, ...provenance].map((doc, i) => {
+      const f = join(dir, `malformed-batch-${i}.json`);
+      writeFileSync(f, JSON.stringify(doc));
+      return f;
+    });
+    const broken = join(dir, 'malformed-provenance.json');
+    writeFileSync(broken, JSON.stringify({ ...(provenance[1] as object), actualOutputs: ['not-an-id'] }).slice(0, -1));
+    const n = 2000;
+    const quanta = Array.from({ length: n }, (_, i) => files[i % 2]!);
+    const docs = Array.from({ length: n }, (_, i) => (i === 1201 ? broken : files[2 + (i % 2)]!));
+    const fresh = join(dir, 'malformed-repo');
+    await rq(P.RepositoryCreate, create(fresh));
+    const c = new RawClient();
+    try {
+      await c.initialize();
+      const res = await c.call('repository/collectAndTransfer', { root: fresh, quanta, provenance: docs });
+      expect(res.error).toMatchObject({ code: 1028, data: { kind: 'InvalidArgument' } });
+      expect((res.error as { message: string }).message).toMatch(/^Provenance document 1201 is not JSON/);
+      // The document, complete, is still refused (its id), as an inline one would be.
+      writeFileSync(broken, JSON.stringify({ ...(provenance[1] as object), actualOutputs: ['not-an-id'] }));
+      const res2 = await c.call('repository/collectAndTransfer', { root: fresh, quanta, provenance: docs });
+      expect(res2.error).toMatchObject({ data: { kind: 'InvalidDatasetRef' } });
+      expect((res2.error as { message: string }).message).toMatch(/not-an-id/);
+      expect((await c.call('repository/queryDatasets', { root: fresh })).result).toEqual({ refs: [] });
+    } finally {
+      c.kill();
+    }
+  });
+
   // Once (SQLite): reading 40,000 document files is most of it, whichever registry is written.
   it.runIf(kind === 'sqlite')('a long collect-and-transfer keeps the server answering, reports progress as it goes, and can be cancelled', async () => {
     const [quantumFile, provenanceFile] = await quantumAndProvenanceFiles('long');

@@ -61,6 +61,7 @@ describe('npm pack', () => {
       'dist/src/cli/load-bundle.js',
       'dist/src/repository/sqlite/bulk-writer-worker.js',
       'dist/src/repository/postgres/bulk-writer-worker.js',
+      'dist/src/repository/provenance-parser-worker.js',
       'dist/src/model/dimensions/default-universe.json',
       'clients/python/pyproject.toml',
       'clients/python/quantum_butler/__init__.py',

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Registry } from '../../src/repository/registry.js';
 import { SqliteRegistry } from '../../src/repository/sqlite/registry.js';
-import { collectAndTransfer as collectAndTransferWith, deriveQuantumId, THREAD_MIN_ITEMS, type CollectItem, type CollectOptions, type CollectReport } from '../../src/repository/collect-and-transfer.js';
+import { collectAndTransfer as collectAndTransferWith, deriveQuantumId, PARSE_THREAD_MIN_ITEMS, THREAD_MIN_ITEMS, type CollectItem, type CollectOptions, type CollectReport } from '../../src/repository/collect-and-transfer.js';
 import { testBackends, sqliteBackend, type TestBackend } from '../support/registries.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -22,7 +22,7 @@ import { parseQuantum, type Quantum } from '../../src/model/quantum.js';
 import { parseDatasetRef } from '../../src/model/dataset-ref.js';
 import { makeDatasetId, datasetIdHex } from '../../src/model/dataset-id.js';
 import { parseDatastoreRecordData, STORED_FILE_INFO_CLASS, STORED_FILE_INFO_TABLE } from '../../src/model/datastore-records.js';
-import { InvalidArgument, RepositoryError, StoreBusy } from '../../src/model/errors.js';
+import { InvalidArgument, InvalidDatasetRef, RepositoryError, StoreBusy } from '../../src/model/errors.js';
 import type { DafButlerProvenance, NativeProvenance } from '../../protocol/provenance.js';
 import * as fx from '../e2e/fixture.js';
 import { runQuantum1, seededDatastore } from '../support/fixture-quanta.js';
@@ -333,6 +333,70 @@ describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {
     expect((await collectAndTransfer(reg, [items()[0]!])).quanta).toEqual({ stored: 0, alreadyPresent: 1 });
   });
 
+  it('documents given as text only are read (inline or on parser threads) and stored verbatim: the same report and registry as objects', async () => {
+    const texts = [JSON.stringify(ex.native1, null, 1), JSON.stringify(ex.native2)];
+    const asObjects = await fresh();
+    const expected = await collectAndTransfer(asObjects, items());
+    for (const parse of ['inline', 'thread'] as const) {
+      const r = await fresh();
+      const report = await collectAndTransfer(r, [{ quantum: ex.quantum1, provenanceText: texts[0]! }, { quantum: ex.quantum2, provenanceText: texts[1]! }], { parse });
+      expectClean(report);
+      expect({ ...report, timings: {} }).toEqual({ ...expected, timings: {} });
+      expect(report.timings['parse']).toEqual(expect.any(Number));
+      const dump = await r.dump();
+      expect(new Set(dump['quanta']!.map((q) => (q as { provenance: string }).provenance))).toEqual(new Set(texts));
+      expect({ ...dump, quanta: [] }).toEqual({ ...(await asObjects.dump()), quanta: [] });
+    }
+  });
+
+  it('a document given as text is what is checked: a tampered checksum in the text conflicts, the whole batch rolls back', async () => {
+    await collectAndTransfer(reg, [items()[0]!]);
+    const before = await reg.dump();
+    const tampered = clone(ex.native1);
+    const firstOut = fx.outputRefs()[0]!;
+    const rows = tampered.datastoreRecords[DS_NAME]!.records[STORED_FILE_INFO_CLASS]![datasetIdHex(firstOut.id)]![STORED_FILE_INFO_TABLE]!;
+    rows[0]!['checksum'] = 'f'.repeat(String(rows[0]!['checksum']).length);
+    for (const parse of ['inline', 'thread'] as const) {
+      const report = await collectAndTransfer(
+        reg,
+        [{ quantum: ex.quantum2, provenanceText: JSON.stringify(ex.native2) }, { quantum: ex.quantum1, provenanceText: JSON.stringify(tampered), quantumId: 'retry-of-q1' }],
+        { parse },
+      );
+      expect(report.committed).toBe(false);
+      expect(report.conflicts.find((c) => c.reason === 'recordConflict')).toMatchObject({ datasetId: firstOut.id, quantumId: 'retry-of-q1', details: { fields: ['checksum'] } });
+      expect(await reg.dump()).toEqual(before);
+    }
+  });
+
+  it('a malformed document given as text fails the collect with the error reading it as an object gives (inline or on threads), nothing written', async () => {
+    const badId = clone(ex.native1);
+    badId.actualOutputs = ['not-an-id'];
+    const badRecords = clone(ex.native1) as unknown as { datastoreRecords: Record<string, { records: Record<string, unknown> }> };
+    badRecords.datastoreRecords[DS_NAME]!.records[STORED_FILE_INFO_CLASS] = [];
+    const cases: Array<[string, unknown]> = [
+      ['not JSON', '{"actualOutputs": ['],
+      ['neither format', { foo: 1 }],
+      ['a bad id', badId],
+      ['bad records', badRecords],
+    ];
+    for (const [what, doc] of cases) {
+      const text = typeof doc === 'string' ? doc : JSON.stringify(doc);
+      const batch: CollectItem[] = [items()[0]!, { quantum: ex.quantum1, provenanceText: text }, { quantum: ex.quantum2, provenanceText: JSON.stringify(ex.native2) }];
+      const asObject = typeof doc === 'string' ? null : await collectAndTransfer(reg, [items()[0]!, { quantum: ex.quantum1, provenance: doc as NativeProvenance }, items()[1]!]).catch((e: unknown) => e);
+      for (const parse of ['inline', 'thread'] as const) {
+        const failure = await collectAndTransfer(reg, batch, { parse }).catch((e: unknown) => e);
+        expect(failure, `${what}, ${parse}`).toBeInstanceOf(typeof doc === 'string' || what === 'neither format' || what === 'bad records' ? InvalidArgument : InvalidDatasetRef);
+        if (asObject !== null) {
+          expect(failure.constructor, what).toBe((asObject as Error).constructor);
+          expect((failure as Error).message, what).toBe((asObject as Error).message);
+        } else {
+          expect((failure as Error).message).toMatch(/^Provenance document 1 is not JSON/);
+        }
+        expect(await reg.tableCounts(), what).toMatchObject({ datasets: 0, quanta: 0, quantum_inputs: 0, datastore_records: 0 });
+      }
+    }
+  });
+
   it('record merge: first writer wins and merging r1, r2, r1 again gives the union (daf_butler scenario 13)', async () => {
     await collectAndTransfer(reg, items());
     const r1 = parseDatastoreRecordData(ex.native1.datastoreRecords[DS_NAME]);
@@ -511,5 +575,80 @@ describe('collectAndTransfer on SQLite\'s writer thread', () => {
     } finally {
       await mem.close();
     }
+  });
+});
+
+describe('collectAndTransfer of documents given as text, read on parser threads', () => {
+  let dir: string;
+  let reg: SqliteRegistry;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qb-collect-text-'));
+    reg = await SqliteRegistry.open(join(dir, 'registry.sqlite3'));
+  });
+  afterEach(async () => {
+    await reg.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** `n` copies of quantum 1 (its document as text, or `bad`'s text for item i), then quantum 2. */
+  const batch = (n: number, bad: ReadonlyMap<number, string> = new Map()): CollectItem[] => {
+    const text = JSON.stringify(ex.native1);
+    return [
+      ...Array.from({ length: n }, (_, i): CollectItem => ({ quantum: ex.quantum1, provenanceText: bad.get(i) ?? text })),
+      { quantum: ex.quantum2, provenanceText: JSON.stringify(ex.native2) },
+    ];
+  };
+
+  it('a large batch is read on threads by default: the same report and registry as read inline', async () => {
+    const many = batch(PARSE_THREAD_MIN_ITEMS + 300);
+    const other = await SqliteRegistry.open(join(dir, 'other.sqlite3'));
+    try {
+      const inline = await collectAndTransferWith(other, many, { parse: 'inline' });
+      let turns = 0;
+      const timer = setInterval(() => turns++, 0);
+      const report = await collectAndTransferWith(reg, many);
+      clearInterval(timer);
+      expect(turns).toBeGreaterThan(0);
+      expectClean(report);
+      expect(report).toMatchObject({ committed: true, quanta: { stored: 2, alreadyPresent: PARSE_THREAD_MIN_ITEMS + 299 }, datasets: { inserted: 8 } });
+      expect({ ...report, timings: {} }).toEqual({ ...inline, timings: {} });
+      expect(await reg.dump()).toEqual(await other.dump());
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('malformed documents in several chunks: the lowest-indexed one fails the call, as read inline; nothing written', async () => {
+    const n = PARSE_THREAD_MIN_ITEMS + 1500;
+    const bad = new Map([
+      [n - 10, '{"late": '],
+      [700, JSON.stringify({ ...ex.native1, predictedInputs: 'nope' })],
+      [1200, '[1, 2'],
+    ]);
+    const inline = await collectAndTransferWith(reg, batch(n, bad), { parse: 'inline' }).catch((e: unknown) => e);
+    expect(inline).toBeInstanceOf(InvalidArgument);
+    expect((inline as Error).message).toMatch(/^Provenance document 700: 'predictedInputs' must be a list/);
+    for (let round = 0; round < 3; round++) {
+      const failure = await collectAndTransferWith(reg, batch(n, bad), { parse: 'thread' }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(InvalidArgument);
+      expect((failure as Error).message).toBe((inline as Error).message);
+      expect((failure as InstanceType<typeof InvalidArgument>).context).toEqual((inline as InstanceType<typeof InvalidArgument>).context);
+    }
+    expect(await reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0, quantum_inputs: 0, datastore_records: 0 });
+    expect((await collectAndTransferWith(reg, batch(1))).committed).toBe(true);
+  });
+
+  it('cancelled while the documents are read: the call stops, nothing written', async () => {
+    let answers = 0;
+    const failure = await collectAndTransferWith(reg, batch(PARSE_THREAD_MIN_ITEMS * 3), {
+      parse: 'thread',
+      checkCancelled: () => {
+        // The first call is before reading starts; the next ones as the threads answer.
+        if (++answers > 2) throw new Error('cancelled');
+      },
+    }).catch((e: unknown) => e);
+    expect((failure as Error).message).toBe('cancelled');
+    expect(answers).toBe(3);
+    expect(await reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0 });
+    expect((await collectAndTransferWith(reg, batch(1))).committed).toBe(true);
   });
 });

@@ -39,23 +39,22 @@ async function registeredRef(repo: Repository, input: DatasetRefInput): Promise<
 
 /** A JSON document given inline or as an absolute file path. */
 async function loadDocument(doc: unknown, what: string): Promise<unknown> {
-  return (await loadDocumentWithText(doc, what)).value;
-}
-
-/** A document given inline or as an absolute path to a JSON file; `text` is the file's content when read from one. */
-async function loadDocumentWithText(doc: unknown, what: string): Promise<{ value: unknown; text?: string }> {
-  if (typeof doc !== 'string') return { value: doc };
-  if (!isAbsolute(doc)) throw new InvalidArgument(`${what} paths must be absolute: ${JSON.stringify(doc)}`);
-  let text: string;
+  if (typeof doc !== 'string') return doc;
+  const text = await loadDocumentText(doc, what);
   try {
-    text = await readFile(doc, 'utf8');
-  } catch (err) {
-    throw new InvalidArgument(`Cannot read ${what} ${doc}: ${(err as Error).message}`);
-  }
-  try {
-    return { value: JSON.parse(text) as unknown, text };
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new InvalidArgument(`${what} ${doc} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The text of a JSON document given as an absolute file path (not parsed: collect-and-transfer reads it). */
+async function loadDocumentText(doc: string, what: string): Promise<string> {
+  if (!isAbsolute(doc)) throw new InvalidArgument(`${what} paths must be absolute: ${JSON.stringify(doc)}`);
+  try {
+    return await readFile(doc, 'utf8');
+  } catch (err) {
+    throw new InvalidArgument(`Cannot read ${what} ${doc}: ${(err as Error).message}`);
   }
 }
 
@@ -151,9 +150,11 @@ export function registerRepository(server: Server): void {
         while (next < n && !failed) {
           const i = next++;
           ctx.checkCancelled();
-          const [q, prov] = await Promise.all([loadDocument(p.quanta[i], 'quantum'), loadDocumentWithText(p.provenance[i], 'provenance')]);
-          // A document read from a file is stored as its text, not serialised again.
-          items[i] = { quantum: parseQuantum(q, r.storageClasses, r.universe), provenance: prov.value as never, ...(prov.text !== undefined ? { provenanceText: prov.text } : {}) };
+          const doc = p.provenance[i];
+          const [q, text] = await Promise.all([loadDocument(p.quanta[i], 'quantum'), typeof doc === 'string' ? loadDocumentText(doc, 'provenance') : undefined]);
+          // A document read from a file is given as its text: read off this thread, stored verbatim.
+          const quantum = parseQuantum(q, r.storageClasses, r.universe);
+          items[i] = text !== undefined ? { quantum, provenanceText: text } : { quantum, provenance: doc as never };
           if (++read % 1000 === 0) ctx.progress((0.2 * read) / n, 'reading');
         }
       };
