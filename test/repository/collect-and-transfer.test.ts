@@ -457,26 +457,31 @@ describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {
   });
 });
 
-describe('collectAndTransfer on SQLite\'s writer thread', () => {
-  let dir: string;
-  let reg: SqliteRegistry;
+/** A SQLite registry in its own temp directory, made before and removed after each test. */
+function tempSqliteRegistry(prefix: string): { dir: string; reg: SqliteRegistry } {
+  const t = {} as { dir: string; reg: SqliteRegistry };
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'qb-collect-'));
-    reg = await SqliteRegistry.open(join(dir, 'registry.sqlite3'));
+    t.dir = mkdtempSync(join(tmpdir(), prefix));
+    t.reg = await SqliteRegistry.open(join(t.dir, 'registry.sqlite3'));
   });
   afterEach(async () => {
-    await reg.close();
-    rmSync(dir, { recursive: true, force: true });
+    await t.reg.close();
+    rmSync(t.dir, { recursive: true, force: true });
   });
+  return t;
+}
+
+describe('collectAndTransfer on SQLite\'s writer thread', () => {
+  const t = tempSqliteRegistry('qb-collect-');
   const many = (n: number): CollectItem[] => Array.from({ length: n }, () => ({ quantum: ex.quantum1, provenance: ex.native1 }));
 
   it('is chosen for large batches on a file registry, and the caller sees what it committed', async () => {
-    const report = await collectAndTransferWith(reg, [...many(THREAD_MIN_ITEMS), items()[1]!]);
+    const report = await collectAndTransferWith(t.reg, [...many(THREAD_MIN_ITEMS), items()[1]!]);
     expectClean(report);
     expect(report.writer).toBe('thread');
     expect(report).toMatchObject({ committed: true, quanta: { stored: 2, alreadyPresent: THREAD_MIN_ITEMS - 1 } });
-    expect(await reg.tableCounts()).toMatchObject({ quanta: 2, datasets: 8 });
-    const small = await collectAndTransferWith(reg, items());
+    expect(await t.reg.tableCounts()).toMatchObject({ quanta: 2, datasets: 8 });
+    const small = await collectAndTransferWith(t.reg, items());
     expect(small.writer).toBe('inline');
     expect(small.quanta).toEqual({ stored: 0, alreadyPresent: 2 });
   });
@@ -484,19 +489,19 @@ describe('collectAndTransfer on SQLite\'s writer thread', () => {
   it('cancelled after the quanta were handed over: the thread rolls back and lets go of the lock', async () => {
     // 600 items: two batches of 256 quanta go to the thread before reading ends (at 30% of the work).
     let reading = true;
-    await expect(collectAndTransferWith(reg, many(600), {
+    await expect(collectAndTransferWith(t.reg, many(600), {
         writer: 'thread',
         progress: (done) => (reading = done < 180),
         checkCancelled: () => {
           if (!reading) throw new Error('cancelled');
         },
       })).rejects.toThrow('cancelled');
-    expect(await reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0, quantum_inputs: 0, datastore_records: 0 });
-    expect((await collectAndTransferWith(reg, items(), { writer: 'thread' })).committed).toBe(true);
+    expect(await t.reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0, quantum_inputs: 0, datastore_records: 0 });
+    expect((await collectAndTransferWith(t.reg, items(), { writer: 'thread' })).committed).toBe(true);
   });
 
   it('a registry locked by another connection: the wait lets the event loop run, then the retryable StoreBusy (thread or inline); works once released', async () => {
-    const path = join(dir, 'locked.sqlite3');
+    const path = join(t.dir, 'locked.sqlite3');
     const mine = await SqliteRegistry.open(path, { busyTimeoutMs: 200 });
     const other = new Database(path);
     try {
@@ -526,29 +531,29 @@ describe('collectAndTransfer on SQLite\'s writer thread', () => {
     const script = new URL('./hung-writer.mjs', import.meta.url);
     let failure: unknown;
     try {
-      await collectAndTransferWith(reg, items(), { writer: 'thread', thread: { script, stallMs: 300 } });
+      await collectAndTransferWith(t.reg, items(), { writer: 'thread', thread: { script, stallMs: 300 } });
     } catch (err) {
       failure = err;
     }
     expect(failure).toBeInstanceOf(RepositoryError);
     expect((failure as Error).message).toMatch(/stopped responding/);
-    expect(await reg.tableCounts()).toMatchObject({ quanta: 0, datasets: 0 });
-    expect((await collectAndTransferWith(reg, items(), { writer: 'thread' })).committed).toBe(true);
+    expect(await t.reg.tableCounts()).toMatchObject({ quanta: 0, datasets: 0 });
+    expect((await collectAndTransferWith(t.reg, items(), { writer: 'thread' })).committed).toBe(true);
   });
 
   it('gives the same report and registry as the inline writer, and lets the event loop run meanwhile', async () => {
     const batch = [...many(THREAD_MIN_ITEMS), items()[1]!];
-    const other = await SqliteRegistry.open(join(dir, 'other.sqlite3'));
+    const other = await SqliteRegistry.open(join(t.dir, 'other.sqlite3'));
     try {
       const inline = await collectAndTransferWith(other, batch, { writer: 'inline' });
       let turns = 0;
       const timer = setInterval(() => turns++, 0);
-      const report = await collectAndTransferWith(reg, batch);
+      const report = await collectAndTransferWith(t.reg, batch);
       clearInterval(timer);
       expect(turns).toBeGreaterThan(0); // an inline write leaves no turn to timers
       expect(report.writer).toBe('thread');
       expect({ ...report, writer: 'inline', timings: {} }).toEqual({ ...inline, timings: {} });
-      expect(await reg.dump()).toEqual(await other.dump());
+      expect(await t.reg.dump()).toEqual(await other.dump());
     } finally {
       await other.close();
     }
@@ -557,14 +562,14 @@ describe('collectAndTransfer on SQLite\'s writer thread', () => {
   it('cancelled between pauses: the thread rolls back, nothing is written', async () => {
     let pauses = 0;
     await expect(
-      collectAndTransferWith(reg, many(THREAD_MIN_ITEMS * 2), {
+      collectAndTransferWith(t.reg, many(THREAD_MIN_ITEMS * 2), {
         checkCancelled: () => {
           if (++pauses > 5) throw new Error('cancelled');
         },
       }),
     ).rejects.toThrow('cancelled');
-    expect(await reg.tableCounts()).toMatchObject({ quanta: 0, datasets: 0, quantum_inputs: 0 });
-    expect((await collectAndTransferWith(reg, items())).committed).toBe(true);
+    expect(await t.reg.tableCounts()).toMatchObject({ quanta: 0, datasets: 0, quantum_inputs: 0 });
+    expect((await collectAndTransferWith(t.reg, items())).committed).toBe(true);
   });
 
   it('an in-memory registry cannot be written from a thread', async () => {
@@ -579,16 +584,7 @@ describe('collectAndTransfer on SQLite\'s writer thread', () => {
 });
 
 describe('collectAndTransfer of documents given as text, read on parser threads', () => {
-  let dir: string;
-  let reg: SqliteRegistry;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'qb-collect-text-'));
-    reg = await SqliteRegistry.open(join(dir, 'registry.sqlite3'));
-  });
-  afterEach(async () => {
-    await reg.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = tempSqliteRegistry('qb-collect-text-');
   /** `n` copies of quantum 1 (its document as text, or `bad`'s text for item i), then quantum 2. */
   const batch = (n: number, bad: ReadonlyMap<number, string> = new Map()): CollectItem[] => {
     const text = JSON.stringify(ex.native1);
@@ -600,18 +596,18 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
 
   it('a large batch is read on threads by default: the same report and registry as read inline', async () => {
     const many = batch(PARSE_THREAD_MIN_ITEMS + 300);
-    const other = await SqliteRegistry.open(join(dir, 'other.sqlite3'));
+    const other = await SqliteRegistry.open(join(t.dir, 'other.sqlite3'));
     try {
       const inline = await collectAndTransferWith(other, many, { parse: 'inline' });
       let turns = 0;
       const timer = setInterval(() => turns++, 0);
-      const report = await collectAndTransferWith(reg, many);
+      const report = await collectAndTransferWith(t.reg, many);
       clearInterval(timer);
       expect(turns).toBeGreaterThan(0);
       expectClean(report);
       expect(report).toMatchObject({ committed: true, quanta: { stored: 2, alreadyPresent: PARSE_THREAD_MIN_ITEMS + 299 }, datasets: { inserted: 8 } });
       expect({ ...report, timings: {} }).toEqual({ ...inline, timings: {} });
-      expect(await reg.dump()).toEqual(await other.dump());
+      expect(await t.reg.dump()).toEqual(await other.dump());
     } finally {
       await other.close();
     }
@@ -624,22 +620,22 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
       [700, JSON.stringify({ ...ex.native1, predictedInputs: 'nope' })],
       [1200, '[1, 2'],
     ]);
-    const inline = await collectAndTransferWith(reg, batch(n, bad), { parse: 'inline' }).catch((e: unknown) => e);
+    const inline = await collectAndTransferWith(t.reg, batch(n, bad), { parse: 'inline' }).catch((e: unknown) => e);
     expect(inline).toBeInstanceOf(InvalidArgument);
     expect((inline as Error).message).toMatch(/^Provenance document 700: 'predictedInputs' must be a list/);
     for (let round = 0; round < 3; round++) {
-      const failure = await collectAndTransferWith(reg, batch(n, bad), { parse: 'thread' }).catch((e: unknown) => e);
+      const failure = await collectAndTransferWith(t.reg, batch(n, bad), { parse: 'thread' }).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(InvalidArgument);
       expect((failure as Error).message).toBe((inline as Error).message);
       expect((failure as InstanceType<typeof InvalidArgument>).context).toEqual((inline as InstanceType<typeof InvalidArgument>).context);
     }
-    expect(await reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0, quantum_inputs: 0, datastore_records: 0 });
-    expect((await collectAndTransferWith(reg, batch(1))).committed).toBe(true);
+    expect(await t.reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0, quantum_inputs: 0, datastore_records: 0 });
+    expect((await collectAndTransferWith(t.reg, batch(1))).committed).toBe(true);
   });
 
   it('cancelled while the documents are read: the call stops, nothing written', async () => {
     let answers = 0;
-    const failure = await collectAndTransferWith(reg, batch(PARSE_THREAD_MIN_ITEMS * 3), {
+    const failure = await collectAndTransferWith(t.reg, batch(PARSE_THREAD_MIN_ITEMS * 3), {
       parse: 'thread',
       checkCancelled: () => {
         // The first call is before reading starts; the next ones as the threads answer.
@@ -648,7 +644,7 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
     }).catch((e: unknown) => e);
     expect((failure as Error).message).toBe('cancelled');
     expect(answers).toBe(3);
-    expect(await reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0 });
-    expect((await collectAndTransferWith(reg, batch(1))).committed).toBe(true);
+    expect(await t.reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0 });
+    expect((await collectAndTransferWith(t.reg, batch(1))).committed).toBe(true);
   });
 });
