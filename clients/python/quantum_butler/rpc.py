@@ -5,10 +5,14 @@
 threads:
 
 * one lock serialises writes, so a header and its body never interleave;
-* a reader thread parses frames and resolves one ``concurrent.futures.Future``
-  per request (integer ids);
+* a reader thread reads the pipe in large chunks, slices frames out of them
+  (:mod:`.framing`) and resolves one ``concurrent.futures.Future`` per request
+  (integer ids);
 * notifications are handed to a dispatcher thread, so a slow callback never
-  stalls the reader (and therefore never delays responses);
+  stalls the reader (and therefore never delays responses). The hand-over
+  (:mod:`.handover`) wakes the dispatcher at most once per chunk read, after the
+  responses in that chunk are resolved, and the dispatcher takes everything
+  queued; a ``butler/provenanceBatch`` is parsed on the dispatcher thread;
 * a thread drains stderr into a bounded buffer (optionally forwarding each line
   to a ``logging.Logger``);
 * when the process dies, every pending request fails with :class:`SidecarDied`
@@ -30,7 +34,6 @@ import itertools
 import json
 import logging
 import os
-import queue
 import shutil
 import subprocess
 import threading
@@ -38,6 +41,8 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .framing import FrameReader
+from .handover import HandOver
 from .errors import (
     ProtocolError,
     RequestTimeout,
@@ -71,6 +76,9 @@ _MAX_HEADER_LINE = 64 * 1024
 #: client declaring ``capabilities.provenanceBatches`` (as this one does by default).
 PROVENANCE = "butler/provenance"
 PROVENANCE_BATCH = "butler/provenanceBatch"
+#: How the sidecar begins a batch's body: the reader hands such a body to the dispatcher
+#: unparsed (it parses it there, off the path to the responses read behind it).
+_BATCH_PREFIX = b'{"jsonrpc":"2.0","method":"butler/provenanceBatch","params":'
 
 
 def _dev_cli_path() -> str:
@@ -329,9 +337,9 @@ class Connection:
         self._any_listeners: List[Callable[[str, Any], None]] = []
         self._request_handlers: Dict[str, Callable[[Any], Any]] = {}
         self._listeners_lock = threading.Lock()
-        # SimpleQueue (C, no Condition): a hand-over costs about a tenth of queue.Queue's,
-        # which matters once per notification (or batch) under a pipelined load.
-        self._dispatch_queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        # The reader adds notifications and wakes the dispatcher once per chunk read, after
+        # resolving the responses in it (see handover.py).
+        self._dispatch_queue = HandOver()
         self._stderr_buf: Deque[bytes] = collections.deque()
         self._stderr_size = 0
         self._stderr_lock = threading.Lock()
@@ -571,12 +579,12 @@ class Connection:
         trace = self.trace
         if trace is not None:
             trace("send", msg)
-        stdin = self.process.stdin
+        data = memoryview(frame(body) + body)  # one system call per message, no buffer in between
         try:
             with self._write_lock:
-                stdin.write(frame(body))
-                stdin.write(body)
-                stdin.flush()
+                fd = self.process.stdin.fileno()  # ValueError once closed
+                while data:
+                    data = data[os.write(fd, data) :]
         except (BrokenPipeError, ConnectionResetError, ValueError, OSError) as exc:
             # The process is gone (or stdin was closed): report it the same way as the reader does.
             self._dead_event.wait(2.0)
@@ -662,44 +670,59 @@ class Connection:
 
     def _dispatch_loop(self) -> None:
         while True:
-            item = self._dispatch_queue.get()
-            if item is _STOP:
-                return
-            if isinstance(item, _Barrier):
-                item.event.set()
-                continue
-            if item[0] == "call":
+            for item in self._dispatch_queue.take():
+                if item is _STOP:
+                    return
+                if isinstance(item, _Barrier):
+                    item.event.set()
+                    continue
+                kind, msg = item
+                if kind == "call":
+                    try:
+                        msg()
+                    except Exception:
+                        _log.exception("quantum-butler deferred call failed")
+                    continue
+                if kind == "raw":
+                    try:
+                        msg = json.loads(msg.decode("utf-8"))
+                    except (UnicodeDecodeError, ValueError) as exc:
+                        _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, msg)
+                        continue
+                    kind = "request" if msg.get("id") is not None else "batch"
                 try:
-                    item[1]()
-                except Exception:
-                    _log.exception("quantum-butler deferred call failed")
-                continue
-            kind, msg = item
-            try:
-                if kind == "notification":
-                    self._deliver(msg["method"], msg.get("params"))
-                elif kind == "batch":
-                    for event in (msg.get("params") or {}).get("events", ()):
-                        self._deliver(PROVENANCE, event)
-                else:
-                    self._answer_server_request(msg)
-            except Exception:  # a callback's failure never kills the dispatcher
-                _log.exception("quantum-butler notification callback failed for %s", msg.get("method"))
+                    if kind == "notification":
+                        self._deliver(msg["method"], msg.get("params"))
+                    elif kind == "batch":
+                        self._deliver_batch((msg.get("params") or {}).get("events", ()))
+                    else:
+                        self._answer_server_request(msg)
+                except Exception:  # a callback's failure never kills the dispatcher
+                    _log.exception("quantum-butler notification callback failed for %s", msg.get("method"))
 
     def _deliver(self, method: str, params: Any) -> None:
+        self._deliver_all(method, (params,))
+
+    def _deliver_batch(self, events: Sequence[Any]) -> None:
+        """A batch's events, one by one as ``butler/provenance``."""
+        self._deliver_all(PROVENANCE, events)
+
+    def _deliver_all(self, method: str, all_params: Sequence[Any]) -> None:
+        """Each of ``all_params`` in order to the listeners registered when delivery starts."""
         with self._listeners_lock:
             callbacks = list(self._listeners.get(method, ()))
             any_callbacks = list(self._any_listeners)
-        for cb in callbacks:
-            try:
-                cb(params)
-            except Exception:
-                _log.exception("quantum-butler callback for %s failed", method)
-        for cb in any_callbacks:
-            try:
-                cb(method, params)
-            except Exception:
-                _log.exception("quantum-butler callback for %s failed", method)
+        for params in all_params:
+            for cb in callbacks:
+                try:
+                    cb(params)
+                except Exception:
+                    _log.exception("quantum-butler callback for %s failed", method)
+            for cb in any_callbacks:
+                try:
+                    cb(method, params)
+                except Exception:
+                    _log.exception("quantum-butler callback for %s failed", method)
 
     def _answer_server_request(self, msg: Dict[str, Any]) -> None:
         method = msg.get("method")
@@ -721,16 +744,23 @@ class Connection:
     # ----------------------------------------------------------------- reader
 
     def _read_loop(self) -> None:
-        stdout = self.process.stdout
         reason: Optional[BaseException] = None
         try:
+            frames = FrameReader(self.process.stdout.fileno(), read_frame, self._dispatch_queue.wake)
+            next_frame, junk, loads, handle = frames.frame, self._junk, json.loads, self._handle
+            add, batch_prefix = self._dispatch_queue.add, _BATCH_PREFIX
             while True:
-                body = self._read_frame(stdout)
+                body = next_frame(junk)
                 if body is None:
                     break
                 self.frames_received += 1
+                self.bytes_received += len(body)
+                if body.startswith(batch_prefix) and self.trace is None:
+                    if self._any_listeners or self._listeners.get(PROVENANCE):
+                        add(("raw", body))
+                    continue
                 try:
-                    msg = json.loads(body.decode("utf-8"))
+                    msg = loads(body.decode("utf-8"))
                 except (UnicodeDecodeError, ValueError) as exc:
                     _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, body)
                     continue
@@ -739,18 +769,12 @@ class Connection:
                         self.trace("recv", msg)
                     except Exception:
                         _log.exception("trace hook failed")
-                self._handle(msg)
+                handle(msg)
         except Exception as exc:  # e.g. a reset pipe
             reason = exc
             _log.debug("quantum-butler reader stopped: %s", exc)
         finally:
             self._on_eof(reason)
-
-    def _read_frame(self, stdout: Any) -> Optional[bytes]:
-        body = read_frame(stdout, self._junk)
-        if body is not None:
-            self.bytes_received += len(body)
-        return body
 
     def _junk(self, data: bytes) -> None:
         self.junk_bytes += len(data)
@@ -767,16 +791,16 @@ class Connection:
             else:
                 _log.error("quantum-butler: message with neither method nor result: %.200r", msg)
         elif "id" in msg and msg["id"] is not None:
-            self._dispatch_queue.put(("request", msg))
+            self._dispatch_queue.add(("request", msg))
         elif method == PROVENANCE_BATCH:
             # Events written together arrive as one batch (asked for in initialize): one
             # hand-over to the dispatcher, which delivers them one by one as butler/provenance.
             if self._any_listeners or self._listeners.get(PROVENANCE):
-                self._dispatch_queue.put(("batch", msg))
+                self._dispatch_queue.add(("batch", msg))
         elif self._any_listeners or self._listeners.get(method):
             # Handing a message to the dispatcher thread costs about as much as a small call:
             # a notification nobody listens to (e.g. a stream a host never subscribed to) stops here.
-            self._dispatch_queue.put(("notification", msg))
+            self._dispatch_queue.add(("notification", msg))
 
     def _resolve(self, msg: Dict[str, Any]) -> None:
         request_id = msg.get("id")

@@ -1,0 +1,180 @@
+"""The reader's frame buffer and the reader→dispatcher hand-over, on their own (real pipes and
+threads, no sidecar), plus the ordering the connection promises on top of them."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import unittest
+
+import qb_testutil as tu
+from quantum_butler.errors import ProtocolError
+from quantum_butler.framing import FrameReader
+from quantum_butler.handover import HandOver
+from quantum_butler.rpc import frame, read_frame
+
+
+def _frames_from(chunks, before_block=None, on_junk=None):
+    """Write ``chunks`` to a pipe one write at a time (with pauses, so reads see them
+    separately) and read frames from it until EOF."""
+    r, w = os.pipe()
+
+    def write():
+        for c in chunks:
+            os.write(w, c)
+            time.sleep(0.002)
+        os.close(w)
+
+    t = threading.Thread(target=write)
+    t.start()
+    reader = FrameReader(r, read_frame, before_block)
+    out = []
+    try:
+        while True:
+            body = reader.frame(on_junk)
+            if body is None:
+                break
+            out.append(body)
+    finally:
+        t.join()
+        os.close(r)
+    return out
+
+
+class FrameReaderTest(unittest.TestCase):
+    def test_many_frames_in_one_read_and_one_frame_over_many_reads(self):
+        bodies = [b'{"i":%d}' % i for i in range(50)] + [b'{"big":"' + b"x" * 300000 + b'"}']
+        data = b"".join(frame(b) + b for b in bodies)
+        self.assertEqual(_frames_from([data]), bodies)
+        # Split at every awkward place: inside the header name, the length, the blank line, the body.
+        cuts = [3, 17, 19, 21, 22, 40, 41, 1000, 5000]
+        pieces, last = [], 0
+        for c in cuts:
+            pieces.append(data[last:c])
+            last = c
+        pieces.append(data[last:])
+        self.assertEqual(_frames_from(pieces), bodies)
+
+    def test_other_headers_and_spellings_take_read_frames_rules(self):
+        b1, b2, b3 = b'{"a":1}', b'{"b":2}', b'{"c":3}'
+        data = (
+            b"content-length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n" % len(b1) + b1
+            + b"Content-Length: %d\r\nX-Other: 1\r\n\r\n" % len(b2) + b2
+            + frame(b3) + b3
+        )
+        self.assertEqual(_frames_from([data]), [b1, b2, b3])
+
+    def test_junk_between_frames_is_reported_and_skipped(self):
+        junk = []
+        data = b"stray output\n" + frame(b"{}") + b"{}" + b"more junk\n" + frame(b"[]") + b"[]"
+        self.assertEqual(_frames_from([data], on_junk=junk.append), [b"{}", b"[]"])
+        self.assertEqual(junk, [b"stray output\n", b"more junk\n"])
+
+    def test_a_short_body_is_eof_and_a_bad_length_is_a_protocol_error(self):
+        self.assertEqual(_frames_from([frame(b"{}") + b"{}" + b"Content-Length: 10\r\n\r\n{}"]), [b"{}"])
+        with self.assertRaises(ProtocolError):
+            _frames_from([b"Content-Length: nope\r\n\r\n{}"])
+        with self.assertRaises(ProtocolError):
+            _frames_from([b"Content-Length: -2\r\n\r\n{}"])
+
+    def test_before_block_runs_only_when_the_buffer_holds_no_whole_frame(self):
+        calls = []
+        got = []
+        r, w = os.pipe()
+        os.write(w, b"".join(frame(b) + b for b in (b"1", b"2", b"3")))
+        reader = FrameReader(r, read_frame, lambda: calls.append(len(got)))
+        for _ in range(3):
+            got.append(reader.frame())
+        os.close(w)
+        self.assertIsNone(reader.frame())
+        os.close(r)
+        # Once before the first read, then not again until all three frames were taken.
+        self.assertEqual(calls, [0, 3])
+
+
+class HandOverTest(unittest.TestCase):
+    def test_items_arrive_in_order_and_no_wake_is_lost(self):
+        h = HandOver()
+        n = 20000
+        got = []
+        done = threading.Event()
+
+        def consume():
+            while len(got) < n:
+                got.extend(h.take())
+            done.set()
+
+        t = threading.Thread(target=consume)
+        t.start()
+        for i in range(n):
+            if i % 3 == 0:
+                h.put(i)
+            else:
+                h.add(i)  # woken later, or by the next put
+                if i % 7 == 0:
+                    h.wake()
+        h.wake()
+        self.assertTrue(done.wait(20), "the consumer slept with items queued (%d of %d taken)" % (len(got), n))
+        t.join()
+        self.assertEqual(got, list(range(n)))
+
+    def test_added_items_wait_for_wake(self):
+        h = HandOver()
+        got = []
+        t = threading.Thread(target=lambda: got.extend(h.take()))
+        t.start()
+        time.sleep(0.05)  # the consumer is asleep
+        h.add("a")
+        h.add("b")
+        time.sleep(0.05)
+        self.assertEqual(got, [])  # added, not woken
+        h.wake()
+        t.join(5)
+        self.assertEqual(got, ["a", "b"])  # both taken at one wake
+
+
+class OrderingTest(unittest.TestCase):
+    """docs/protocol/sessions.md: a call's events are written before its response, in seq
+    order; the README: after a request returns, flush_notifications() has delivered them."""
+
+    def setUp(self):
+        tu.require_cli()
+
+    def test_after_each_call_flush_delivers_exactly_its_events_in_seq_order(self):
+        with tu.spawn() as client:
+            seen = []
+            threads = set()
+
+            def on_event(event):
+                threads.add(threading.current_thread().name)
+                seen.append(event["seq"])
+
+            client.on_provenance(on_event)
+            butler = tu.open_q1(client)
+            ref = tu.input_refs()[0]
+            for i in range(1, 201):
+                butler.stored(ref)
+                self.assertTrue(client.flush_notifications(10))
+                self.assertEqual(seen, list(range(1, i + 1)))
+            self.assertEqual(threads, {"quantum-butler-dispatch"})
+            butler.close()
+
+    def test_pipelined_batches_are_delivered_in_seq_order_without_a_trace_hook(self):
+        # Without a trace hook the reader hands a batch over unparsed; the dispatcher parses it.
+        with tu.spawn() as client:
+            conn = client.connection
+            self.assertIsNone(conn.trace)
+            seen = []
+            client.on_provenance(lambda e: seen.append(e["seq"]))
+            butler = tu.open_q1(client)
+            ref = {"id": tu.input_refs()[0]["id"]}
+            futures = [conn.request_async("butler/stored", {"sessionId": butler.session_id, "ref": ref}) for _ in range(300)]
+            for f in futures:
+                self.assertTrue(f.result(timeout=30)["stored"])
+            self.assertTrue(client.flush_notifications(10))
+            self.assertEqual(seen, list(range(1, 301)))
+            butler.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
