@@ -14,11 +14,14 @@ there, after the responses in the same chunk have been resolved.
 from __future__ import annotations
 
 import os
+import re
 from typing import Callable, Optional
 
 __all__ = ["FrameReader"]
 
 _PREFIX = b"Content-Length: "
+_HEADER = re.compile(rb"Content-Length: (\d{1,20})\r\n\r\n")
+_PARTIAL_TAIL = re.compile(rb"\d{0,20}(?:\r(?:\n\r?)?)?\Z")  # what may follow _PREFIX before the header is whole
 _CHUNK = 256 * 1024
 
 
@@ -52,41 +55,28 @@ class FrameReader:
         """The next frame's body; None at EOF (or when the pipe ends inside a body)."""
         while True:
             buf, pos = self._buf, self._pos
-            have = len(buf) - pos
-            if buf.startswith(_PREFIX, pos):
-                end = buf.find(b"\r\n", pos + 16, pos + 40)
-                if end < 0:
-                    if have < 40:
-                        if not self._fill():
-                            return self._read_frame(self, on_junk)  # reports what is left
-                        continue
-                    return self._read_frame(self, on_junk)
-                digits = buf[pos + 16 : end]
-                if not digits.isdigit():
-                    return self._read_frame(self, on_junk)  # a bad length: read_frame says so
-                if len(buf) - end < 4:
-                    if not self._fill():
-                        return self._read_frame(self, on_junk)
-                    continue
-                if not buf.startswith(b"\r\n\r\n", end):
-                    return self._read_frame(self, on_junk)  # more headers
-                start = end + 4
-                stop = start + int(digits)
+            m = _HEADER.match(buf, pos)
+            if m is not None:
+                start = m.end()
+                stop = start + int(m.group(1))
                 if stop <= len(buf):
                     self._pos = stop
                     return bytes(buf[start:stop])
                 if not self._fill(stop - len(buf)):
                     return None  # short body
                 continue
+            have = len(buf) - pos
             if have == 0:
                 if not self._fill():
                     return None
                 continue
-            if have < 16 and _PREFIX.startswith(bytes(buf[pos:])):
-                if not self._fill():
-                    return self._read_frame(self, on_junk)
-                continue
-            return self._read_frame(self, on_junk)
+            if have < 40:
+                head = bytes(buf[pos:])
+                if _PREFIX.startswith(head) or (head.startswith(_PREFIX) and _PARTIAL_TAIL.match(head, len(_PREFIX))):
+                    if not self._fill():  # the usual header, not all here yet
+                        return self._read_frame(self, on_junk)
+                    continue
+            return self._read_frame(self, on_junk)  # other headers, stray bytes, a bad length
 
     # The stream interface read_frame uses for the slow path.
 
