@@ -175,6 +175,38 @@ class OrderingTest(unittest.TestCase):
             self.assertEqual(seen, list(range(1, 301)))
             butler.close()
 
+    def test_reader_thread_listeners_have_a_calls_events_when_it_returns(self):
+        # Opt-in (on_reader_thread=True): no hand-over, so no flush is needed; the
+        # dispatcher-thread listener registered beside it still gets every event.
+        with tu.spawn() as client:
+            conn = client.connection
+            inline, threads, dispatched = [], set(), []
+
+            def on_event(event):
+                threads.add(threading.current_thread().name)
+                inline.append(event["seq"])
+
+            off = conn.on_notification("butler/provenance", on_event, on_reader_thread=True)
+            client.on_provenance(lambda e: dispatched.append(e["seq"]))
+            butler = tu.open_q1(client)
+            ref = tu.input_refs()[0]
+            for i in range(1, 101):
+                butler.stored(ref)
+                self.assertEqual(inline, list(range(1, i + 1)))  # no flush_notifications()
+            futures = [conn.request_async("butler/stored", {"sessionId": butler.session_id, "ref": {"id": ref["id"]}}) for _ in range(100)]
+            for f in futures:
+                f.result(timeout=30)
+            self.assertEqual(inline, list(range(1, 201)))
+            self.assertEqual(threads, {"quantum-butler-reader"})
+            self.assertTrue(client.flush_notifications(10))
+            self.assertEqual(dispatched, list(range(1, 201)))
+            off()
+            butler.stored(ref)
+            client.flush_notifications()
+            self.assertEqual(len(inline), 200)
+            self.assertEqual(len(dispatched), 201)
+            butler.close()
+
 
 if __name__ == "__main__":
     unittest.main()

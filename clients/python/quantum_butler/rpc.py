@@ -334,6 +334,7 @@ class Connection:
         self._pending_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._listeners: Dict[str, List[Callable[[Any], None]]] = {}
+        self._inline_listeners: Dict[str, List[Callable[[Any], None]]] = {}  # run on the reader thread
         self._any_listeners: List[Callable[[str, Any], None]] = []
         self._request_handlers: Dict[str, Callable[[Any], Any]] = {}
         self._listeners_lock = threading.Lock()
@@ -611,17 +612,23 @@ class Connection:
 
     # ----------------------------------------------------------------- notifications
 
-    def on_notification(self, method: str, callback: Callable[[Any], None]) -> Callable[[], None]:
+    def on_notification(self, method: str, callback: Callable[[Any], None], *, on_reader_thread: bool = False) -> Callable[[], None]:
         """Call ``callback(params)`` on the dispatcher thread for each ``method`` notification.
+
+        ``on_reader_thread=True`` (opt-in, for cheap callbacks such as counters): call it on
+        the reader thread instead, as each message is read, so no hand-over to the dispatcher
+        is paid, and a call's events have reached it when the call returns. Such a callback
+        must be quick and must never block or make requests: while it runs, no response is read.
 
         Returns a function that unregisters the callback.
         """
+        listeners = self._inline_listeners if on_reader_thread else self._listeners
         with self._listeners_lock:
-            self._listeners.setdefault(method, []).append(callback)
+            listeners.setdefault(method, []).append(callback)
 
         def remove() -> None:
             with self._listeners_lock:
-                lst = self._listeners.get(method, [])
+                lst = listeners.get(method, [])
                 if callback in lst:
                     lst.remove(callback)
 
@@ -707,11 +714,14 @@ class Connection:
         """A batch's events, one by one as ``butler/provenance``."""
         self._deliver_all(PROVENANCE, events)
 
-    def _deliver_all(self, method: str, all_params: Sequence[Any]) -> None:
-        """Each of ``all_params`` in order to the listeners registered when delivery starts."""
+    def _deliver_all(self, method: str, all_params: Sequence[Any], on_reader_thread: bool = False) -> None:
+        """Each of ``all_params`` in order to the listeners registered when delivery starts
+        (those of the dispatcher thread, or those of the reader thread)."""
         with self._listeners_lock:
-            callbacks = list(self._listeners.get(method, ()))
-            any_callbacks = list(self._any_listeners)
+            if on_reader_thread:
+                callbacks, any_callbacks = list(self._inline_listeners.get(method, ())), []
+            else:
+                callbacks, any_callbacks = list(self._listeners.get(method, ())), list(self._any_listeners)
         for params in all_params:
             for cb in callbacks:
                 try:
@@ -755,7 +765,7 @@ class Connection:
                     break
                 self.frames_received += 1
                 self.bytes_received += len(body)
-                if body.startswith(batch_prefix) and self.trace is None:
+                if body.startswith(batch_prefix) and self.trace is None and not self._inline_listeners.get(PROVENANCE):
                     if self._any_listeners or self._listeners.get(PROVENANCE):
                         add(("raw", body))
                     continue
@@ -795,12 +805,17 @@ class Connection:
         elif method == PROVENANCE_BATCH:
             # Events written together arrive as one batch (asked for in initialize): one
             # hand-over to the dispatcher, which delivers them one by one as butler/provenance.
+            if self._inline_listeners.get(PROVENANCE):
+                self._deliver_all(PROVENANCE, (msg.get("params") or {}).get("events", ()), on_reader_thread=True)
             if self._any_listeners or self._listeners.get(PROVENANCE):
                 self._dispatch_queue.add(("batch", msg))
-        elif self._any_listeners or self._listeners.get(method):
-            # Handing a message to the dispatcher thread costs about as much as a small call:
-            # a notification nobody listens to (e.g. a stream a host never subscribed to) stops here.
-            self._dispatch_queue.add(("notification", msg))
+        else:
+            if self._inline_listeners.get(method):
+                self._deliver_all(method, (msg.get("params"),), on_reader_thread=True)
+            if self._any_listeners or self._listeners.get(method):
+                # Handing a message to the dispatcher thread costs about as much as a small call:
+                # a notification nobody listens to (e.g. a stream a host never subscribed to) stops here.
+                self._dispatch_queue.add(("notification", msg))
 
     def _resolve(self, msg: Dict[str, Any]) -> None:
         request_id = msg.get("id")
