@@ -6,7 +6,8 @@ like: same framing, reader thread and futures on both sides).
 
 SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, value, input (a ref
 stored by the runner's seed step is not shared: this script seeds its own), outputs (refs).
-Chunks of the ceiling and of each call alternate; the runner computes the ratios.
+Chunks of the ceiling and of each call alternate; the runner computes the ratios. Beside the
+calls/s of each chunk, "cpu" holds this process's CPU microseconds per call of each chunk.
 """
 import collections
 import json
@@ -20,23 +21,30 @@ from quantum_butler.rpc import Connection  # noqa: E402
 LANES = 64
 
 
+# CPU time of this process (all its threads) per call of the last chunk, in microseconds:
+# a figure a busy machine disturbs far less than calls/s.
+last_cpu = [0.0]
+
+
 def sequential(n, call):
-    t = time.perf_counter()
+    c, t = time.process_time(), time.perf_counter()
     for i in range(n):
         call(i).result()
-    return n / (time.perf_counter() - t)
+    t, last_cpu[0] = time.perf_counter() - t, (time.process_time() - c) / n * 1e6
+    return n / t
 
 
 def pipelined(n, call):
     window = collections.deque()
-    t = time.perf_counter()
+    c, t = time.process_time(), time.perf_counter()
     for i in range(n):
         if len(window) == LANES:
             window.popleft().result()
         window.append(call(i))
     while window:
         window.popleft().result()
-    return n / (time.perf_counter() - t)
+    t, last_cpu[0] = time.perf_counter() - t, (time.process_time() - c) / n * 1e6
+    return n / t
 
 
 def main():
@@ -70,15 +78,16 @@ def main():
         echo_call = lambda i: echo.request_async("test/echo", {"value": value, "i": i})  # noqa: E731
         sequential(300, echo_call)
         out = {}
+        cpu = out["cpu"] = {}
         events_start = events[0]
         for name, call in calls.items():
             sequential(300, call)  # warm-up
             m = out[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
+            u = cpu[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
             for _ in range(pairs):
-                m["seqEcho"].append(sequential(seq, echo_call))
-                m["seq"].append(sequential(seq, call))
-                m["parEcho"].append(pipelined(par, echo_call))
-                m["par"].append(pipelined(par, call))
+                for key, run, c, n in (("seqEcho", sequential, echo_call, seq), ("seq", sequential, call, seq), ("parEcho", pipelined, echo_call, par), ("par", pipelined, call, par)):
+                    m[key].append(run(n, c))
+                    u[key].append(last_cpu[0])
         conn.flush_notifications()  # every event read so far has reached the callback
         out["provenanceEvents"] = events[0] - events_start
         json.dump(out, sys.stdout)

@@ -225,6 +225,9 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     pythonProvenanceEventsPerCall: py.eventsPerCall,
     pythonEventCostSequential: pyCost('seq'),
     pythonEventCost64InFlight: pyCost('par'),
+    // The Python process's CPU microseconds per call (all its threads; medians of the chunks):
+    // steadier than calls/s on a busy machine, and the echo's beside each.
+    pythonCpuMicrosPerCall: Object.fromEntries(Object.entries(py.cpu).map(([name, c]) => [name, { sequential: median(c.seq), echoSequential: median(c.seqEcho), '64 in flight': median(c.par), echo64InFlight: median(c.parEcho) }])),
   };
 
   return { section, transfers: { ...bigRuns, echoRoundTrip: echoBigRuns }, rows };
@@ -238,15 +241,15 @@ interface PythonCalls {
 }
 
 /** The Python client (clients/python) against the echo driven by the same client class: see python_bench.py. */
-function pythonClient(value: unknown, PAIRS: number, seq: number, par: number): { calls: Record<string, PythonCalls>; eventsPerCall: number } {
+function pythonClient(value: unknown, PAIRS: number, seq: number, par: number): { calls: Record<string, PythonCalls>; cpu: Record<string, PythonCalls>; eventsPerCall: number } {
   const outputs = Array.from({ length: 300 + PAIRS * (seq + par) }, (_, i) => ref('pyout', i, 'StructuredDataDict'));
   const dir = mkdtempSync(join(tmpdir(), 'qb-bench-py-'));
   try {
     const spec = join(dir, 'spec.json');
     writeFileSync(spec, JSON.stringify({ cli: join(root, 'dist', 'src', 'cli.js'), echo: join(root, 'dist', 'test', 'bench', 'echo-server.js'), pairs: PAIRS, seq, par, value, input: ref('pyin', 0, 'StructuredDataDict'), outputs }));
     const out = execFileSync('python3', [join(root, 'test', 'bench', 'python_bench.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
-    const { provenanceEvents, ...calls } = JSON.parse(out) as Record<string, PythonCalls> & { provenanceEvents: number };
-    return { calls, eventsPerCall: (provenanceEvents as unknown as number) / (3 * (300 + PAIRS * (seq + par))) };
+    const { provenanceEvents, cpu, ...calls } = JSON.parse(out) as Record<string, PythonCalls> & { provenanceEvents: number; cpu: Record<string, PythonCalls> };
+    return { calls, cpu, eventsPerCall: (provenanceEvents as unknown as number) / (3 * (300 + PAIRS * (seq + par))) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
