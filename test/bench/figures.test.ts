@@ -12,7 +12,7 @@ import { pgTestUrl } from '../support/pg-url.js';
 describe('bench figures', () => {
   it('the sidecar section (Node and Python clients, events, 16 MiB transfers) reports every figure', async () => {
     const { runSidecarBench } = await import('./sidecar-bench.js');
-    const { section } = await runSidecarBench({ pairs: 1, seq: 20, par: 100, pySeq: 20, pyPar: 100, bigReps: 1 });
+    const { section } = await runSidecarBench({ pairs: 1, seq: 20, par: 100, pySeq: 20, pyPar: 100, warmup: 20, bigReps: 1 });
     expect(missingFigures(section, SIDECAR_FIGURES)).toEqual([]);
     // The default streams were on: every stored, get and put of the Node and Python runs sent its event.
     expect(section['provenanceEventsPerCall']).toBe(1);

@@ -4,7 +4,7 @@ like: same framing, reader thread and futures on both sides).
 
     python3 test/bench/python_bench.py SPEC.json   (written by run.ts; prints one JSON object)
 
-SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, value, input (a ref
+SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, warmup, value, input (a ref
 stored by the runner's seed step is not shared: this script seeds its own), outputs (refs).
 Chunks of the ceiling and of each call alternate; the runner computes the ratios. Beside the
 calls/s of each chunk, "cpu" holds this process's CPU microseconds per call of each chunk.
@@ -50,6 +50,7 @@ def pipelined(n, call):
 def main():
     spec = json.load(open(sys.argv[1]))
     pairs, seq, par, value = spec["pairs"], spec["seq"], spec["par"], spec["value"]
+    warmup = spec["warmup"]  # untimed calls of each kind first
     echo = Connection(spec["echo"], initialize=False, watch_parent=False)
     conn = Connection(spec["cli"], watch_parent=False)
     # A host that listens: every event is handed to a callback on the dispatcher thread
@@ -76,12 +77,12 @@ def main():
             "put": lambda i: conn.request_async("butler/put", {"sessionId": sid, "ref": {"id": next(next_out)["id"]}, "payload": {"encoding": "json", "value": value}}),
         }
         echo_call = lambda i: echo.request_async("test/echo", {"value": value, "i": i})  # noqa: E731
-        sequential(300, echo_call)
+        sequential(warmup, echo_call)
         out = {}
         cpu = out["cpu"] = {}
         events_start = events[0]
         for name, call in calls.items():
-            sequential(300, call)  # warm-up
+            sequential(warmup, call)
             m = out[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
             u = cpu[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
             for _ in range(pairs):
