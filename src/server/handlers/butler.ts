@@ -55,9 +55,8 @@ function storedKind(butler: QuantumBackedButler, arg: RefArg): StorageClassKind 
   return butler.storageClasses.get(butler.storageView(butler.resolve(arg, 'read')).ref.datasetType.storageClass).kind;
 }
 
-/** Is the dataset stored as JSON in the storage class asked for (so stored bytes = the value)? */
-function jsonFormatted(butler: QuantumBackedButler, arg: RefArg): boolean {
-  const kind = storedKind(butler, arg);
+/** Is a dataset of this kind stored as JSON (so stored bytes = the value)? */
+function jsonFormatted(kind: StorageClassKind | undefined): boolean {
   return kind === 'dict' || kind === 'list' || kind === 'json' || kind === 'table';
 }
 
@@ -100,8 +99,11 @@ async function readAndEncode(
   const plain = !request.parameters && !request.component && !request.storageClass && !('component' in arg && arg.component) && !('storageClass' in arg && arg.storageClass);
   ctx.work.begin(ctx.method === 'butler/loadDeferred' ? 'Loading deferred dataset' : 'Reading dataset');
   try {
+    // Worked out where first needed, then kept: it resolves the ref (both uses are before the read).
+    let kind: StorageClassKind | undefined | null = null;
+    const kindOf = () => (kind === null ? (kind = storedKind(butler, arg)) : kind);
     // Bytes read without an encoding asked for go base64: the stored bytes, as below.
-    const as = p.as ?? (plain && storedKind(butler, arg) === 'bytes' ? 'base64' : undefined);
+    const as = p.as ?? (plain && kindOf() === 'bytes' ? 'base64' : undefined);
     if (plain && (as === 'base64' || as === 'file') && butler.readsAsStored(arg)) {
       // The stored bytes as they are: no decode/encode round trip.
       const read = await butler.getBytes(arg, ctx);
@@ -116,7 +118,7 @@ async function readAndEncode(
       } else payload = encodeBytes(bytes, max).payload;
       return { ref: wireRef(ref), storageClass, payload, size: bytes.length };
     }
-    if (plain && p.as !== 'text' && jsonFormatted(butler, arg)) {
+    if (plain && p.as !== 'text' && jsonFormatted(kindOf())) {
       // A plain JSON read: the stored bytes are the value's JSON (checked when written),
       // so they are sent as they are and their size is the value's.
       const read = await butler.getBytes(arg, ctx);
