@@ -23,7 +23,7 @@ import { CancellationTokenSource, Emitter, ResponseError, type CancellationToken
 import type { ErrorData } from '../../protocol/errors.js';
 import type { ProtocolWriter } from './protocol-writer.js';
 import type { Id, Incoming, ProtocolReader } from './protocol-reader.js';
-import { RawId } from './spliced-json.js';
+import { RawId, SplicedJson } from './spliced-json.js';
 import { rpcError } from './errors.js';
 
 /** Messages handled per event-loop turn before input and timers get their turn. */
@@ -294,7 +294,8 @@ export class ServerConnection {
   /** A result that cannot be serialised (a bug) is answered with InternalError instead. */
   private answer(id: Id, result: unknown): void {
     try {
-      this.writer.write({ jsonrpc: '2.0', id, result });
+      if (result instanceof SplicedJson && typeof id !== 'object') this.writer.writeResult(id, result);
+      else this.writer.write({ jsonrpc: '2.0', id, result });
     } catch (err) {
       this.answerError(id, rpcError('InternalError', `Internal error: the result could not be serialised: ${(err as Error).message}`));
     }

@@ -15,7 +15,7 @@
  * one message instead of one each (a host reads and dispatches messages one at a time).
  */
 import type { Writable } from 'node:stream';
-import { frameMessage } from './spliced-json.js';
+import { frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
 
 /** A batch leaves once it holds this many items, or this many bytes wait behind it. */
 const MAX_BATCH_ITEMS = 512;
@@ -67,7 +67,15 @@ export class ProtocolWriter {
    * the output failed is dropped (the failure was reported through onError).
    */
   write(message: unknown): void {
-    const frame = frameMessage(message);
+    this.writeFrame(frameMessage(message));
+  }
+
+  /** An answer whose result is spliced as a whole (a JsonText): the same bytes as write({jsonrpc, id, result}), framed without serialising. */
+  writeResult(id: number | string, result: SplicedJson): void {
+    this.writeFrame(frameResult(id, result));
+  }
+
+  private writeFrame(frame: Buffer): void {
     if (this.failed !== null || !this.out.writable) return;
     if (this.batch === null) return this.put(frame);
     this.held.push(frame);

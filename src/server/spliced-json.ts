@@ -8,6 +8,9 @@
  *   parse, a re-serialisation and a copy (checked to be one JSON value in UTF-8 first).
  * - `Base64Json`: bytes returned as a base64 string, encoded piecewise straight into the
  *   frame, so that the base64 text never exists as one JavaScript string beside the frame.
+ * - `JsonText`: a value assembled by hand from JSON texts and spliced values (a small call's
+ *   answer, its constant parts and cached ref written as they are instead of serialised
+ *   again per call); `frameResult` frames an answer whose result is one without JSON.stringify.
  *
  * `frameMessage` serialises a message with JSON.stringify, during which each spliced value's
  * toJSON leaves a marker that no other string can produce (it holds a per-process random
@@ -68,7 +71,10 @@ export class RawJson extends SplicedJson {
 
   /** The bytes as a spliced value, or undefined if they are not exactly one JSON value in UTF-8. */
   static of(bytes: Buffer): RawJson | undefined {
-    return isJsonText(bytes) ? new RawJson(bytes) : undefined;
+    if (checkedJson.has(bytes)) return new RawJson(bytes);
+    if (!isJsonText(bytes)) return undefined;
+    checkedJson.add(bytes);
+    return new RawJson(bytes);
   }
 
   get byteLength(): number {
@@ -114,12 +120,62 @@ export class Base64Json extends SplicedJson {
   }
 }
 
+/** Stored bytes already checked to be JSON text (read-only by the datastore contract): not scanned again per read. */
+const checkedJson = new WeakSet<Buffer>();
+
+/**
+ * A value assembled from pieces: JSON texts (strings, written as UTF-8) and spliced values,
+ * which together are exactly the JSON text of the value it stands for (what JSON.stringify
+ * would write for it: the caller keeps the member order and forms).
+ */
+export class JsonText extends SplicedJson {
+  readonly byteLength: number;
+
+  constructor(private readonly pieces: readonly (string | SplicedJson)[]) {
+    super();
+    let n = 0;
+    for (const p of pieces) n += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.byteLength;
+    this.byteLength = n;
+  }
+
+  writeInto(out: Buffer, offset: number): void {
+    for (const p of this.pieces) {
+      if (typeof p === 'string') offset += out.write(p, offset, 'utf8');
+      else {
+        p.writeInto(out, offset);
+        offset += p.byteLength;
+      }
+    }
+  }
+
+  protected plain(): unknown {
+    return JSON.parse(this.pieces.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(''));
+  }
+}
+
 /**
  * A spliced value where a result's type names the JSON value it stands for (a base64
  * string, a JSON value): what it writes is exactly that value's JSON text.
  */
 export function spliced<T>(value: SplicedJson): T {
   return value as unknown as T;
+}
+
+/**
+ * The answer `{"jsonrpc":"2.0","id":id,"result":result}` as one frame, the bytes frameMessage
+ * gives for it, without serialising anything but the id.
+ */
+export function frameResult(id: number | string, result: SplicedJson): Buffer {
+  const head = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`;
+  const headBytes = Buffer.byteLength(head, 'utf8');
+  const length = headBytes + result.byteLength + 1;
+  const header = frameHeader(length);
+  const out = Buffer.allocUnsafe(header.length + length);
+  let at = out.write(header, 0, 'latin1');
+  at += out.write(head, at, 'utf8');
+  result.writeInto(out, at);
+  out[at + result.byteLength] = 0x7d; // }
+  return out;
 }
 
 /** A message as one frame (header and body), with spliced values written in place. */

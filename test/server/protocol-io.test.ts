@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ProtocolReader, type Incoming } from '../../src/server/protocol-reader.js';
 import { ProtocolWriter } from '../../src/server/protocol-writer.js';
-import { Base64Json, RawId, RawJson, frameMessage } from '../../src/server/spliced-json.js';
+import { Base64Json, JsonText, RawId, RawJson, frameMessage, frameResult } from '../../src/server/spliced-json.js';
 import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
 
 const frame = (msg: unknown): Buffer => encodeFrame(JSON.stringify(msg));
@@ -118,6 +118,31 @@ describe('spliced values', () => {
     expect(RawJson.of(Buffer.from('1 2'))).toBeUndefined();
     expect(RawJson.of(Buffer.from([0x22, 0xc3, 0x22]))).toBeUndefined();
   });
+
+  it('RawJson: bytes checked once are spliced again without a scan; bad bytes are refused every time', () => {
+    const good = Buffer.from('{"a":[1,"é"]}');
+    const bad = Buffer.from('{"a":');
+    for (let i = 0; i < 3; i++) {
+      expect(JSON.stringify(RawJson.of(good))).toBe('{"a":[1,"é"]}');
+      expect(RawJson.of(bad)).toBeUndefined();
+    }
+  });
+
+  it('a JsonText answer framed by frameResult is byte for byte the frame of the same answer as a plain object', () => {
+    const stored = Buffer.from('{"payload":"x é 🚀 \\"q\\""}');
+    const ref = { id: '9439cbf5-5c25-59a5-b656-bba39d0d71c4', datasetType: 'out"é', dataId: { detector: 1, instrument: 'B\\ench' }, run: 'r/ü' };
+    const text = new JsonText([`{"ref":${JSON.stringify(ref)},"storageClass":"Dict✓","payload":{"encoding":"json","value":`, RawJson.of(stored)!, `},"size":${stored.length}}`]);
+    const plain = { ref, storageClass: 'Dict✓', payload: { encoding: 'json', value: JSON.parse(stored.toString()) as unknown }, size: stored.length };
+    for (const id of [0, 7, -3, 2 ** 53 - 1, 'a"b', 'é']) {
+      expect(frameResult(id, text).equals(frameMessage({ jsonrpc: '2.0', id, result: plain }))).toBe(true);
+      // Inside a message framed the general way (a raw id), the same text.
+      expect(frameMessage({ jsonrpc: '2.0', id, result: text }).equals(frameMessage({ jsonrpc: '2.0', id, result: plain }))).toBe(true);
+    }
+    const raw = new RawId('1.50');
+    expect(frameMessage({ jsonrpc: '2.0', id: raw, result: text }).toString()).toBe(frameMessage({ jsonrpc: '2.0', id: raw, result: plain }).toString());
+    // Outside a frame, its plain value.
+    expect(JSON.parse(JSON.stringify({ r: text })) as unknown).toEqual({ r: plain });
+  });
 });
 
 describe('ProtocolWriter', () => {
@@ -166,7 +191,9 @@ describe('ProtocolWriter', () => {
     w.writeBatched('test/batch', { n: 2 });
     w.write(req(3));
     expect(read()).toEqual([req(1)]);
-    await sleep(0); // the end of the turn releases the batch, then what waited
+    // The end of the turn releases the batch, then what waited: an immediate queued after the
+    // writer's runs after it (a timer may fire first when the machine is loaded).
+    await new Promise((resolve) => setImmediate(resolve));
     expect(read()).toEqual([req(1), { jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 1 }, { n: 2 }] } }, req(2), req(3)]);
     // flush() releases at once (the connection calls it when it falls idle), and so does end().
     chunks.length = 0;

@@ -3,6 +3,7 @@ import {
   ExtractProvenance,
   ExportPredictedRecords,
   Get,
+  GetResultSchema,
   GetDatastoreRoots,
   GetDeferred,
   GetManyURIs,
@@ -17,6 +18,7 @@ import {
   Stored,
   StoredMany,
 } from '../../../protocol/butler.js';
+import type * as z from 'zod';
 import type { DatasetRefInput, PayloadEncoding } from '../../../protocol/common.js';
 import type { QuantumBackedButler, RefArg } from '../../butler/quantum-backed-butler.js';
 import { wireRef } from '../../butler/provenance.js';
@@ -31,7 +33,8 @@ import { isAbsolute } from 'node:path';
 import { decodeForRead } from '../../datastore/codec.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge, writeDestination, type EncodedPayload } from '../payload.js';
 import type { RequestContext } from '../context.js';
-import { RawJson, spliced } from '../spliced-json.js';
+import { JsonText, RawJson, spliced } from '../spliced-json.js';
+import { cachedRefJson, refJson } from '../ref-json.js';
 import type { Server } from '../server.js';
 
 /** A ref from the wire: an id the butler resolves, or a full ref. */
@@ -52,9 +55,8 @@ function storedKind(butler: QuantumBackedButler, arg: RefArg): StorageClassKind 
   return butler.storageClasses.get(butler.storageView(butler.resolve(arg, 'read')).ref.datasetType.storageClass).kind;
 }
 
-/** Is the dataset stored as JSON in the storage class asked for (so stored bytes = the value)? */
-function jsonFormatted(butler: QuantumBackedButler, arg: RefArg): boolean {
-  const kind = storedKind(butler, arg);
+/** Is a dataset of this kind stored as JSON (so stored bytes = the value)? */
+function jsonFormatted(kind: StorageClassKind | undefined): boolean {
   return kind === 'dict' || kind === 'list' || kind === 'json' || kind === 'table';
 }
 
@@ -64,6 +66,12 @@ async function convertedRead(butler: QuantumBackedButler, read: { bytes: Buffer;
   const { payload, size } = await encodeReadValue(value.value, value.storageClass, butler.storageClasses, p.as, p.destination, max);
   return { ref: wireRef(read.ref), storageClass: value.storageClass, payload, size };
 }
+
+type GetResult = z.input<typeof GetResultSchema>;
+
+/** butler/stored's two answers, written as they are. */
+const STORED_TRUE = new JsonText(['{"stored":true}']);
+const STORED_FALSE = new JsonText(['{"stored":false}']);
 
 interface ReadParams {
   parameters?: Record<string, unknown>;
@@ -91,8 +99,11 @@ async function readAndEncode(
   const plain = !request.parameters && !request.component && !request.storageClass && !('component' in arg && arg.component) && !('storageClass' in arg && arg.storageClass);
   ctx.work.begin(ctx.method === 'butler/loadDeferred' ? 'Loading deferred dataset' : 'Reading dataset');
   try {
+    // Worked out where first needed, then kept: it resolves the ref (both uses are before the read).
+    let kind: StorageClassKind | undefined | null = null;
+    const kindOf = () => (kind === null ? (kind = storedKind(butler, arg)) : kind);
     // Bytes read without an encoding asked for go base64: the stored bytes, as below.
-    const as = p.as ?? (plain && storedKind(butler, arg) === 'bytes' ? 'base64' : undefined);
+    const as = p.as ?? (plain && kindOf() === 'bytes' ? 'base64' : undefined);
     if (plain && (as === 'base64' || as === 'file') && butler.readsAsStored(arg)) {
       // The stored bytes as they are: no decode/encode round trip.
       const read = await butler.getBytes(arg, ctx);
@@ -107,7 +118,7 @@ async function readAndEncode(
       } else payload = encodeBytes(bytes, max).payload;
       return { ref: wireRef(ref), storageClass, payload, size: bytes.length };
     }
-    if (plain && p.as !== 'text' && jsonFormatted(butler, arg)) {
+    if (plain && p.as !== 'text' && jsonFormatted(kindOf())) {
       // A plain JSON read: the stored bytes are the value's JSON (checked when written),
       // so they are sent as they are and their size is the value's.
       const read = await butler.getBytes(arg, ctx);
@@ -115,9 +126,14 @@ async function readAndEncode(
       // Written in another class (a shared datastore, an older record): convert as a normal read would.
       if (storageClass !== ref.datasetType.storageClass) return await convertedRead(butler, read, p, max);
       if (bytes.length > max) throw tooLarge(bytes.length, max, 'The value');
-      // Spliced into the answer as they are (one copy), once checked to be JSON.
+      // Spliced into the answer as they are (one copy), once checked to be JSON; the rest of
+      // the answer is written as text (the ref's cached), as JSON.stringify would write it.
       const raw = RawJson.of(bytes);
-      const value = raw ? spliced<unknown>(raw) : (JSON.parse(bytes.toString('utf8')) as unknown);
+      if (raw) {
+        const head = `{"ref":${cachedRefJson(ref)},"storageClass":${JSON.stringify(storageClass)},"payload":{"encoding":"json","value":`;
+        return spliced<GetResult>(new JsonText([head, raw, `},"size":${bytes.length}}`]));
+      }
+      const value = JSON.parse(bytes.toString('utf8')) as unknown;
       return { ref: wireRef(ref), storageClass, payload: { encoding: 'json' as const, value }, size: bytes.length };
     }
     const { value, storageClass, ref } = await butler.get(arg, request, ctx);
@@ -144,7 +160,9 @@ export function registerButler(server: Server): void {
     return readAndEncode(server, s.butler, arg, request, p, ctx);
   });
 
-  server.handleSession(Stored, async (p, _ctx, s) => ({ stored: await s.butler.stored(refArg(p.ref, s.butler)) }));
+  server.handleSession(Stored, async (p, _ctx, s) =>
+    spliced<{ stored: boolean }>((await s.butler.stored(refArg(p.ref, s.butler))) ? STORED_TRUE : STORED_FALSE),
+  );
 
   server.handleSession(StoredMany, async (p, _ctx, s) => {
     const found = await s.butler.storedMany(p.refs.map((r) => refArg(r, s.butler)));
@@ -163,13 +181,12 @@ export function registerButler(server: Server): void {
       ctx.checkCancelled();
       const result = await s.butler.put(refArg(p.ref, s.butler), decoded.source, ctx, p.provenance);
       await decoded.afterPut();
-      return {
-        ref: wireRef(result.ref),
-        size: result.info.file_size,
-        sha256: result.sha256,
-        uri: result.uri,
-        alreadyStored: result.unchanged,
-      };
+      // As JSON.stringify would write {ref, size, sha256, uri, alreadyStored}.
+      return spliced<z.input<typeof Put.result>>(
+        new JsonText([
+          `{"ref":${refJson(result.ref)},"size":${result.info.file_size},"sha256":${JSON.stringify(result.sha256)},"uri":${JSON.stringify(result.uri)},"alreadyStored":${result.unchanged}}`,
+        ]),
+      );
     } finally {
       ctx.work.end();
     }
