@@ -30,7 +30,6 @@ const { dirname, join } = builtin<typeof import('node:path')>('node:path');
 const { fileURLToPath, pathToFileURL } = builtin<typeof import('node:url')>('node:url');
 const { debuglog } = builtin<typeof import('node:util')>('node:util');
 const vm = builtin<typeof import('node:vm')>('node:vm');
-const zlib = builtin<typeof import('node:zlib')>('node:zlib');
 
 /** What the main bundle exports: each entry point, loaded (and run) when called. */
 export interface Bundle {
@@ -55,6 +54,35 @@ const WRAPPER = '(function (exports, require, module, __filename, __dirname, __q
 
 type Crc32 = (data: Uint8Array) => number;
 
+/** Below this many bytes a CRC-32 is computed here: loading node:zlib costs more (~3 ms of a start). */
+const SMALL_CRC_BYTES = 256 * 1024;
+let crcTable: Int32Array | undefined;
+
+/** CRC-32 (IEEE, as zlib's) of `data`, in JavaScript. */
+export function crc32Small(data: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c;
+    }
+  }
+  let crc = -1;
+  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}
+
+/**
+ * The CRC-32 to check caches of a bundle of `bytes` bytes with: this module's for the start-up
+ * bundle, zlib's for the main one (zlib.crc32 is Node >= 20.15: on an older Node that bundle
+ * runs without a cache).
+ */
+function crc32For(bytes: number): Crc32 | undefined {
+  if (bytes < SMALL_CRC_BYTES) return crc32Small;
+  return (builtin<typeof import('node:zlib')>('node:zlib') as { crc32?: Crc32 }).crc32;
+}
+
 /**
  * Compile and run the bundle `name` (the main bundle unless named) in `dir` (by default, beside
  * this module's folder: dist/src), through its code cache if there is one. The CLI makes the
@@ -63,8 +91,7 @@ type Crc32 = (data: Uint8Array) => number;
 export function loadBundle<T = Bundle>(makeCache: boolean, name = MAIN_BUNDLE, dir = join(dirname(fileURLToPath(import.meta.url)), '..')): T {
   const file = join(dir, name);
   const bytes = readFileSync(file);
-  // zlib.crc32 is Node >= 20.15; on an older Node the bundle runs without a cache.
-  const crc32 = (zlib as { crc32?: Crc32 }).crc32;
+  const crc32 = crc32For(bytes.length);
   const bundleCrc = crc32?.(bytes);
   const paths = crc32 && bundleCrc !== undefined ? cacheFiles(dirname(file), name, bundleCrc) : [];
   let cachePath: string | undefined;

@@ -6,6 +6,7 @@
  * hold it, none at all when turned off; stdout carries only the protocol throughout. NODE_DEBUG=qb-code-cache makes the loader say on stderr what it did.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -202,4 +203,13 @@ describe('the CLI code cache', () => {
     expect(run.cacheLog).toEqual([]);
     expect(run.startLog).toEqual([]);
   }, 120_000);
+});
+
+describe("the loader's own CRC-32 (the start-up bundle's caches are checked without loading node:zlib)", () => {
+  it('is zlib.crc32', async () => {
+    const { crc32Small } = await import('../../src/cli/load-bundle.js');
+    const { crc32 } = (await import('node:zlib')) as unknown as { crc32: (b: Uint8Array) => number };
+    const inputs = [Buffer.alloc(0), Buffer.from('a'), Buffer.from('123456789'), randomBytes(1000), randomBytes(70_001)];
+    for (const b of inputs) expect(crc32Small(b)).toBe(crc32(b));
+  });
 });
