@@ -1,11 +1,13 @@
 /**
  * Server mode's front door (src/cli/front-door.ts, in the start-up bundle): a plain first
- * initialize is answered before the main bundle loads, with the bytes the server writes; the
- * server then takes over in order (messages sent in the same write included) and counts it as
- * its own; anything else reaches the server as sent; a main bundle that cannot be loaded fails
- * what needs it, after initialize was answered.
+ * initialize is answered before the main bundle loads, with the bytes the server writes,
+ * whether read from a pipe at once (header and body written apart included) or from the stdin
+ * stream (a file, or with --clientProcessId); the server then takes over in order (messages
+ * sent in the same write included) and counts it as its own; anything else reaches the server
+ * as sent; a main bundle that cannot be loaded fails what needs it, after initialize was answered.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,20 +69,50 @@ describe('the front door', () => {
     expect(stats.methods['initialize']!.count).toBe(2);
   }, 60_000);
 
-  it('leaves to the server an initialize split over writes, or a bad one, which it answers as before', async () => {
+  it('answers an initialize split over writes, and leaves a bad one or one with another header to the server, which answers as before', async () => {
     const whole = frame({ id: 1, method: 'initialize', params: INIT });
-    const client = new RawClient(['--stdio']);
-    client.sendRaw(whole.subarray(0, 30));
-    await new Promise((r) => setTimeout(r, 300));
-    client.sendRaw(whole.subarray(30));
-    expect((await client.response(1)).result).toBeDefined();
-    client.kill();
+    for (const at of [10, 30]) {
+      const client = new RawClient(['--stdio']);
+      client.sendRaw(whole.subarray(0, at));
+      await new Promise((r) => setTimeout(r, 300));
+      client.sendRaw(whole.subarray(at));
+      expect((await client.response(1)).result).toBeDefined();
+      client.kill();
+    }
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INIT });
+    const otherHeader = Buffer.from(`Content-Length: ${body.length}\r\nX-Note: 1\r\n\r\n${body}`);
+    const noted = await exchange(['--stdio'], [otherHeader], 1);
+    expect(noted.out.toString().split('\r\n\r\n')[1]).toBe((await exchange(['--stdio'], [whole], 1)).out.toString().split('\r\n\r\n')[1]);
 
     const bad = await exchange(['--stdio'], [frame({ id: 1, method: 'initialize', params: { ...INIT, protocolVersion: '2.0' } }), frame({ id: 2, method: 'server/ping' })], 2);
     expect(bad.client.messages[0]!.error?.data?.kind).toBe('UnsupportedProtocolVersion');
     expect(bad.client.messages[1]!.error?.data?.kind).toBe('ServerNotInitialized');
     const first = await exchange(['--stdio'], [frame({ id: 1, method: 'server/ping' })], 1);
     expect(first.client.messages[0]!.error?.code).toBe(-32002);
+  }, 60_000);
+
+  it('reads a first initialize from the stdin stream where stdin is no pipe, or --clientProcessId is watched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qb-front-door-'));
+    dirs.push(dir);
+    const input = Buffer.concat([frame({ id: 1, method: 'initialize', params: INIT }), frame({ id: 2, method: 'server/stats' }), frame({ id: 3, method: 'shutdown' }), frame({ method: 'exit' })]);
+    const file = join(dir, 'input');
+    writeFileSync(file, input);
+    const fd = openSync(file, 'r');
+    try {
+      const child = spawn(process.execPath, [CLI, '--stdio'], { stdio: [fd, 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      expect(code).toBe(0);
+      const ids = [...Buffer.concat(out).toString().matchAll(/"id":(\d+)/g)].map((m) => Number(m[1]));
+      expect(ids).toEqual([1, 2, 3]);
+    } finally {
+      closeSync(fd);
+    }
+    const watched = await exchange(['--stdio', `--clientProcessId=${process.pid}`], [input], 3);
+    expect(watched.client.messages.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect((watched.client.messages[1]!.result as { bytesIn: number }).bytesIn).toBe(input.length);
+    expect(await watched.client.exit).toBe(0);
   }, 60_000);
 
   it('exits as before when the input ends, with or without an initialize', async () => {
