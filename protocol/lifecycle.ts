@@ -3,8 +3,7 @@ import * as z from 'zod';
 import { notification, notification0, request, request0 } from './define.js';
 import { PayloadEncodingSchema } from './payload-encoding.js';
 
-export const PROTOCOL_VERSION = '1.0';
-export const SUPPORTED_PROTOCOL_VERSIONS = ['1.0'] as const;
+export { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-version.js';
 
 export const NotificationStreamSchema = z.enum(['provenance', 'store', 'progress']);
 export type NotificationStream = z.infer<typeof NotificationStreamSchema>;

@@ -29,6 +29,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const src = join(root, 'dist', 'src');
 const cli = join(src, 'cli.js');
 const bundle = join(src, 'cli.bundle.cjs');
+/** The start-up bundle (src/cli/startup.ts): server mode's start, without zod, vscode-jsonrpc or the server. */
+const startBundle = join(src, 'cli.start.cjs');
+/** What the start-up bundle must never hold: loaded at start, they are what it is there to put off. */
+const NOT_AT_START = ['zod', 'vscode-jsonrpc', 'uuid'];
 // The collect writer and parser threads run these scripts (paths under repository/).
 const workers = { sqliteWorker: 'sqlite/bulk-writer-worker.js', postgresWorker: 'postgres/bulk-writer-worker.js', parserWorker: 'provenance-parser-worker.js' } as const;
 const workerPath = (rel: string): string => join(src, 'repository', rel);
@@ -62,17 +66,15 @@ rmSync(join(src, 'chunks'), { recursive: true, force: true }); // the split buil
 rmSync(join(root, 'dist', '.cache'), { recursive: true, force: true }); // a code cache of the bundle this build replaces
 const entry = [
   `export const cli = () => import('./cli.js');`,
+  // Synchronous: the front door hands the first chunk of input over within the turn it arrived in.
+  `export const server = () => require('./server/start.js');`,
   ...Object.entries(workers).map(([name, rel]) => `export const ${name} = () => import('./repository/${rel}');`),
 ].join('\n');
-await build({
-  stdin: { contents: entry, resolveDir: src, sourcefile: 'cli-bundle-entry.js', loader: 'js' },
-  outfile: bundle,
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external,
-  plugins: [zodEnglishOnly],
   // src/cli/load-bundle.ts passes the bundle's own URL (modules find package.json and the workers' scripts from it).
   define: { 'import.meta.url': '__qbBundleUrl' },
   // import() of an outside package (pg, fflate, ...) as require(): a script run through vm has
@@ -84,10 +86,44 @@ await build({
   keepNames: true,
   sourcemap: true,
   logLevel: 'warning',
+} as const;
+await build({
+  ...common,
+  stdin: { contents: entry, resolveDir: src, sourcefile: 'cli-bundle-entry.js', loader: 'js' },
+  outfile: bundle,
+  external,
+  plugins: [zodEnglishOnly],
 });
+// The start-up bundle: every package outside it, so that one reaching it by mistake fails the build below.
+const started = await build({
+  ...common,
+  entryPoints: [join(src, 'cli', 'startup.js')],
+  outfile: startBundle,
+  external: [...external, ...NOT_AT_START, ...NOT_AT_START.map((d) => `${d}/*`)],
+  metafile: true,
+});
+const outside = Object.values(started.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && NOT_AT_START.some((d) => i.path === d || i.path.startsWith(`${d}/`))));
+if (outside.length > 0) throw new Error(`the start-up bundle imports ${outside.map((i) => i.path).join(', ')}`);
 
 // The entry points: stubs that run the bundle (the shebang stays on the CLI).
-writeFileSync(cli, `#!/usr/bin/env node\nimport { loadBundle } from './cli/load-bundle.js';\nvoid loadBundle(true).cli();\n`);
+// The CLI's stub holds the loader itself: one ES module to resolve, read and link at start, not two.
+await build({
+  stdin: {
+    contents: `import { folderOf, loadBundle } from './cli/load-bundle.js';\nconst dir = folderOf(import.meta.url);\nloadBundle(true, 'cli.start.cjs', dir).start(() => loadBundle(true, undefined, dir));\n`,
+    resolveDir: src,
+    sourcefile: 'cli-stub.js',
+    loader: 'js',
+  },
+  outfile: cli,
+  allowOverwrite: true,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
 for (const [name, rel] of Object.entries(workers)) {
   const up = '../'.repeat(rel.split('/').length);
   writeFileSync(workerPath(rel), `import { loadBundle } from '${up}cli/load-bundle.js';\nvoid loadBundle(false).${name}();\n`);

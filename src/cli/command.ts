@@ -5,20 +5,13 @@
  * output goes to stdout (through the stdout guard's printToStdout), progress and hints to
  * stderr. Set QUANTUM_BUTLER_DEBUG=1 to see a failure's stack.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+import { parseArgs } from 'node:util';
 import { printToStdout } from '../stdout-guard.js';
 import { SIDECAR_NAME } from '../version.js';
+import { UsageError, type ParseArgsOptionsConfig, type Values } from './options.js';
 
-/** The command line is wrong: exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-export type { ParseArgsOptionsConfig };
-export type OptionValue = string | boolean | string[] | undefined;
-export type Values = Record<string, OptionValue>;
+export { UsageError, flag, intOption, registryUrl, str, strs } from './options.js';
+export type { OptionValue, ParseArgsOptionsConfig, Values } from './options.js';
 
 export interface CommandIo {
   /** Human (or --json) output: stdout. */
@@ -108,20 +101,6 @@ export async function runCommand(cmd: Command, argv: string[], io: CommandIo = s
   }
 }
 
-// Typed readers of parsed values (parseArgs types them by the option's declared type).
-export const str = (v: Values, k: string): string | undefined => v[k] as string | undefined;
-export const strs = (v: Values, k: string): string[] => (v[k] as string[] | undefined) ?? [];
-export const flag = (v: Values, k: string): boolean => v[k] === true;
-
-/** A non-negative integer option, or a usage error. */
-export function intOption(v: Values, k: string, min = 0): number | undefined {
-  const s = str(v, k);
-  if (s === undefined) return undefined;
-  const n = /^[0-9]+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${k} needs ${min === 0 ? 'a non-negative' : 'a positive'} integer, got ${JSON.stringify(s)}`);
-  return n;
-}
-
 /** `KEY=VALUE` arguments as a mapping (data ID filters). */
 export function keyValues(items: readonly string[], what: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -135,13 +114,6 @@ export function keyValues(items: readonly string[], what: string): Record<string
 
 export const JSON_OPTION = { json: { type: 'boolean' } } as const satisfies ParseArgsOptionsConfig;
 export const REGISTRY_URL_OPTION = { 'registry-url': { type: 'string' } } as const satisfies ParseArgsOptionsConfig;
-
-/** A --registry-url value, checked. */
-export function registryUrl(v: Values): string | undefined {
-  const url = str(v, 'registry-url');
-  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('--registry-url needs a postgresql:// URL');
-  return url;
-}
 
 export const REGISTRY_URL_HELP = `  --registry-url URL   connect a PostgreSQL registry with this URL instead of butler.json's`;
 

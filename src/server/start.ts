@@ -1,18 +1,35 @@
 /** Assemble the server: core, handlers, watchdog, and the process-level ways out. */
 import { Server, type ServerOptions } from './server.js';
-import { registerLifecycle } from './handlers/lifecycle.js';
+import { initialized, registerLifecycle } from './handlers/lifecycle.js';
+import type { PlainInitializeParams } from './handlers/initialize.js';
 import { startWatchdog } from './watchdog.js';
 
 /** Exit code of an uncaught exception or unhandled rejection (sysexits' EX_SOFTWARE). */
 export const EXIT_INTERNAL_ERROR = 70;
 
-export function startServer(options: ServerOptions & { bytesOut?: () => number }): Server {
+/**
+ * An `initialize` the CLI's start-up bundle has read and answered already (src/cli/front-door.ts):
+ * its params, the bytes of its frame and how long it took.
+ */
+export interface AnsweredInitialize {
+  params: PlainInitializeParams;
+  frameBytes: number;
+  ms: number;
+}
+
+export function startServer(options: ServerOptions & { bytesOut?: () => number }, answered?: AnsweredInitialize): Server {
   const server = new Server(options);
   if (options.bytesOut) {
     const read = options.bytesOut;
     Object.defineProperty(server.stats, 'bytesOut', { get: read, set: () => {} });
   }
   registerLifecycle(server);
+  if (answered) {
+    // As if the server had read and answered it: its effects, and its count in server/stats.
+    server.stats.bytesIn += answered.frameBytes;
+    server.stats.record('initialize', answered.ms, false);
+    initialized(server, answered.params);
+  }
   // The other families load on their first request (src/server/lazy-families.ts).
   server.families.add('session/', async () => (await import('./handlers/session.js')).registerSession(server));
   server.families.add('butler/', async () => {

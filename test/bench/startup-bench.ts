@@ -21,6 +21,8 @@ const CLI = join(root, 'dist', 'src', 'cli.js');
 /** The bundle the CLI runs (scripts/bundle-cli.ts), as the profile's URLs name it. */
 const BUNDLE = join(root, 'dist', 'src', 'cli.bundle.cjs');
 const BUNDLE_URL = pathToFileURL(BUNDLE).href;
+/** The start-up bundle, which answers a plain first initialize before the main one loads (src/cli/startup.ts). */
+const START_URL = pathToFileURL(join(root, 'dist', 'src', 'cli.start.cjs')).href;
 const INITIALIZE = encodeFrame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '1.0', processId: null, capabilities: {} } }));
 
 /** Milliseconds from spawn to the first byte of the answer (sidecar) or to the exit (bare node). */
@@ -91,6 +93,7 @@ async function shares(env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
       const dep = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f.url);
       const key =
         f.url === BUNDLE_URL ? inBundle(f.lineNumber, f.columnNumber)
+        : f.url === START_URL ? 'the start-up bundle (cli.start.cjs)'
         : dep ? `${dep[1]} (node_modules)`
         : f.functionName === 'Script' && f.url === 'node:vm' ? 'V8 compile of the bundle (from its code cache)'
         : f.functionName === 'wrapSafe' ? 'V8 compile of the CommonJS dependencies'
@@ -117,7 +120,8 @@ function makeCodeCache(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
     child.stdin!.write(INITIALIZE);
     const until = Date.now() + 20_000;
     const poll = setInterval(() => {
-      if (!readdirSync(dir).some((f) => f.endsWith('.v8cache')) && Date.now() < until) return;
+      // One cache per bundle: the start-up bundle's and the main one's.
+      if (readdirSync(dir).filter((f) => f.endsWith('.v8cache')).length < 2 && Date.now() < until) return;
       clearInterval(poll);
       child.kill('SIGKILL');
       resolve();

@@ -33,7 +33,7 @@ describe('npm pack', () => {
   it('ships only the built sources, the Python package, README, LICENSE and the files --help names', () => {
     const allowed = [
       /^dist\/src\/.+\.(js|d\.ts|json)$/,
-      /^dist\/src\/cli\.bundle\.cjs$/,
+      /^dist\/src\/cli\.(bundle|start)\.cjs$/,
       /^dist\/protocol\/.+\.(js|d\.ts)$/,
       /^clients\/python\/quantum_butler\/[^/]+\.(py|json|typed)$/,
       /^clients\/python\/(pyproject\.toml|README\.md)$/,
@@ -58,6 +58,7 @@ describe('npm pack', () => {
       ...Object.values(pkg.exports).map((p) => p.replace(/^\.\//, '')),
       ...Object.values(pkg.exports).map((p) => p.replace(/^\.\//, '').replace(/\.js$/, '.d.ts')),
       'dist/src/cli.bundle.cjs',
+      'dist/src/cli.start.cjs',
       'dist/src/cli/load-bundle.js',
       'dist/src/repository/sqlite/bulk-writer-worker.js',
       'dist/src/repository/postgres/bulk-writer-worker.js',
@@ -77,7 +78,7 @@ describe('npm pack', () => {
   });
 
   it('ships every file the help texts point at', () => {
-    const help = ['src/replay/command.ts', 'src/cli.ts', 'src/cli/serve.ts'].map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
+    const help = ['src/replay/command.ts', 'src/cli.ts', 'src/cli/serve.ts', 'src/cli/serve-options.ts'].map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
     const named = [...help.matchAll(/(?:^|[\s(])((?:[\w-]+\/)+[\w.-]+\.md)\b/gm)].map((m) => m[1]!);
     expect(named.length).toBeGreaterThan(0);
     expect(named.filter((p) => !paths.includes(p))).toEqual([]);

@@ -5,56 +5,45 @@ import {
   Initialize,
   Initialized,
   LogMessage,
-  PROTOCOL_VERSION,
   Ping,
   SUPPORTED_PROTOCOL_VERSIONS,
   SetTrace,
   Shutdown,
   Stats,
 } from '../../../protocol/lifecycle.js';
-import { BUILTIN_STORAGE_CLASSES } from '../../model/builtin-storage-classes.js';
-import { SIDECAR_NAME, SIDECAR_VERSION } from '../../version.js';
+import { initializeResult, supportedFor, type PlainInitializeParams } from './initialize.js';
 import { rpcError } from '../errors.js';
 import type { Server } from '../server.js';
 import { startWatchdog } from '../watchdog.js';
+
+/**
+ * What a valid `initialize` does to the server, once it is answered or as it is (the
+ * handler below, or src/server/start.ts for one the CLI's start-up bundle answered).
+ */
+export function initialized(server: Server, params: PlainInitializeParams): void {
+  if (params.capabilities.logMessages) {
+    server.logger.forwardTo((type, message) => server.notify(LogMessage, { type, message }));
+  }
+  if (params.capabilities.provenanceBatches === true) server.batchProvenance();
+  if (typeof params.processId === 'number') startWatchdog(params.processId, server);
+  server.state = 'initialized';
+  server.logger.info('initialized', { client: params.clientInfo?.name, protocolVersion: params.protocolVersion });
+}
 
 export function registerLifecycle(server: Server): void {
   server.handle(
     Initialize,
     (params) => {
       if (server.state !== 'uninitialized') throw rpcError('AlreadyInitialized', 'initialize may be sent only once.');
-      const major = params.protocolVersion.split('.')[0];
-      const supported = SUPPORTED_PROTOCOL_VERSIONS.filter((v) => v.split('.')[0] === major);
-      if (supported.length === 0) {
+      if (supportedFor(params.protocolVersion).length === 0) {
         throw rpcError('UnsupportedProtocolVersion', `Protocol version ${params.protocolVersion} is not supported.`, {
           supported: [...SUPPORTED_PROTOCOL_VERSIONS],
         });
       }
       if (params.initializationOptions?.logLevel) server.logger.setLevel(params.initializationOptions.logLevel);
       if (params.trace) server.trace = params.trace;
-      if (params.capabilities.logMessages) {
-        server.logger.forwardTo((type, message) => server.notify(LogMessage, { type, message }));
-      }
-      if (params.capabilities.provenanceBatches === true) server.batchProvenance();
-      if (typeof params.processId === 'number') startWatchdog(params.processId, server);
-      server.state = 'initialized';
-      server.logger.info('initialized', { client: params.clientInfo?.name, protocolVersion: params.protocolVersion });
-      return {
-        protocolVersion: PROTOCOL_VERSION,
-        serverInfo: { name: SIDECAR_NAME, version: SIDECAR_VERSION },
-        capabilities: {
-          payloadEncodings: ['json' as const, 'text' as const, 'base64' as const, 'file' as const],
-          maxInlineBytes: server.options.maxInlineBytes,
-          notificationStreams: ['provenance' as const, 'store' as const, 'progress' as const],
-          workDoneProgress: true,
-          cancellation: true,
-          sessions: { maxConcurrent: server.options.maxSessions, datastores: ['memory', 'file'] },
-          // The built-ins' names, sorted as a registry lists them (without building one: its schemas are not needed yet).
-          storageClasses: BUILTIN_STORAGE_CLASSES.map((sc) => sc.name).sort(),
-          provenanceFormats: ['native', 'daf_butler', 'prov', 'openlineage'],
-          provenanceBatches: params.capabilities.provenanceBatches === true,
-        },
-      };
+      initialized(server, params);
+      return initializeResult(server.options, params.capabilities.provenanceBatches === true);
     },
     { allowUninitialized: true, jitless: true },
   );
