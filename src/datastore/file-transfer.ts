@@ -30,7 +30,8 @@ export function tempBeside(path: string): string {
  * aside and removed after: on ext4 (auto_da_alloc, its default) a rename that replaces a file
  * waits until the new file's data is written out, 10-25 ms for 16 MiB, while renames onto free
  * names do not. The cost: between the two renames `dest` does not exist, so a reader may see
- * it missing (never partial). If the second rename fails, the old file is put back.
+ * it missing (never partial), and a process killed there leaves the old file under a hidden
+ * name beside it (`.<name>.<uuid>.tmp.old`). If the second rename fails, the old file is put back.
  */
 export async function placeFile(tmp: string, dest: string): Promise<void> {
   const existing = await fs.lstat(dest).catch(() => undefined);

@@ -12,7 +12,7 @@ import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { makeDatasetType } from '../../src/model/dataset-type.js';
-import { ChecksumMismatch, DatasetNotFound, InvalidArgument, IOFailure } from '../../src/model/errors.js';
+import { ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, InvalidArgument, IOFailure } from '../../src/model/errors.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { blake2bHex, sha256Hex } from '../../src/util/checksum.js';
@@ -138,3 +138,36 @@ describe('FileDatastore.getToFile', () => {
     reader.close();
   });
 });
+
+describe('FileDatastore.put of large bytes (checksum hashed while the file is written)', () => {
+  it('the record, the adopted file and the refusal all carry the checksum of the bytes', async () => {
+    const ds = datastore();
+    const put = await ds.put({ kind: 'bytes', bytes: big }, ref(1));
+    expect(put).toMatchObject({ unchanged: false, sha256: sha256Hex(big), info: { checksum: blake2bHex(big), file_size: big.length } });
+    expect(await ds.record(ref(1))).toEqual(put.info);
+    expect(readFileSync(join(dir, put.info.path)).equals(big)).toBe(true);
+    // Another client finds the file with no record: identical bytes are adopted with their checksum.
+    const other = datastore();
+    expect(await other.put({ kind: 'bytes', bytes: big }, ref(1))).toMatchObject({ unchanged: true, info: put.info });
+    const changed = Buffer.from(big);
+    changed[0] ^= 1;
+    const err = await ds.put({ kind: 'bytes', bytes: changed }, ref(1)).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('DatasetAlreadyStored');
+    expect((err as DatasetAlreadyStored).context.details).toEqual({ storedChecksum: blake2bHex(big), givenChecksum: blake2bHex(changed) });
+    ds.close();
+    other.close();
+  });
+
+  it('a failed write leaves no record and no file', async () => {
+    const ds = datastore();
+    writeFileSync(join(dir, 'run1'), 'a file where the run directory goes');
+    await expect(ds.put({ kind: 'bytes', bytes: big }, ref(1))).rejects.toThrow();
+    expect(await ds.record(ref(1))).toBeUndefined();
+    expect(await store.exists(ds.predictedPath(ref(1)))).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(['.qbstore', 'run1']);
+    const files = readdirSync(join(dir, '.qbstore'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(files.map((e) => e.name)).toEqual([]);
+    ds.close();
+  });
+});
+
