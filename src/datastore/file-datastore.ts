@@ -14,7 +14,7 @@ import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileIn
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { ButlerError, ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
-import { checksumAlgorithm, checksumMatches, recordChecksum, recordChecksumInSteps, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
+import { checksumAlgorithm, checksumMatches, recordChecksum, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { manyURIs } from './datastore.js';
@@ -102,20 +102,20 @@ export class FileDatastore implements Datastore {
     ctx?.checkCancelled?.();
     const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
     const path = this.predictedPath(ref);
-    const infoWith = (checksum: string | null): StoredFileInfo => ({
+    const info: StoredFileInfo = {
       formatter: formatter.name,
       path,
       storage_class: storageClass.name,
       component: null,
-      checksum,
+      checksum: this.recordChecksum(bytes, sha256),
       file_size: bytes.length,
-    });
+    };
     const existing = this.opts.records.get(ref.id);
     if (existing && !existing.trashed) {
       if (await this.describes(existing, path, bytes, sha256)) return { info: existing, uri: this.uri(path), unchanged: true, sha256 };
       throw new DatasetAlreadyStored(`Dataset ${ref.datasetType.name}@${dataIdKey(ref.dataId)} (${ref.id}) is already stored with different content.`, {
         datasetId: ref.id,
-        details: { storedChecksum: existing.checksum, givenChecksum: this.recordChecksum(bytes, sha256) ?? sha256 },
+        details: { storedChecksum: existing.checksum, givenChecksum: info.checksum ?? sha256 },
       });
     }
     if (!existing && (await this.opts.store.exists(path))) {
@@ -125,19 +125,12 @@ export class FileDatastore implements Datastore {
       if (sha256Hex(onDisk) !== sha256) {
         throw new DatasetAlreadyStored(`A different artifact already exists at ${path} for dataset ${ref.id}.`, { datasetId: ref.id });
       }
-      const info = infoWith(this.recordChecksum(bytes, sha256));
       this.opts.records.put(ref.id, info);
       return { info, uri: this.uri(path), unchanged: true, sha256 };
     }
     ctx?.progress?.(0.5, 'writing');
     ctx?.checkCancelled?.();
-    // The record's checksum is computed while the store writes the file (on the thread pool),
-    // in steps that let the write move on; the record is kept once both are done.
-    const [, checksum] = await Promise.all([
-      this.opts.store.set(path, bytes, { datasetId: ref.id, sha256 }),
-      recordChecksumInSteps(this.opts.checksum, bytes, sha256),
-    ]);
-    const info = infoWith(checksum);
+    await this.opts.store.set(path, bytes, { datasetId: ref.id, sha256 });
     this.opts.records.put(ref.id, info);
     ctx?.progress?.(1, 'stored');
     return { info, uri: this.uri(path), unchanged: false, sha256 };

@@ -30,20 +30,6 @@ export function recordChecksum(policy: ChecksumAlgorithm | null, data: Uint8Arra
 }
 
 /**
- * recordChecksum hashed in steps of `step` bytes, yielding to the event loop between them, so
- * that I/O started before (a write on the thread pool) moves on meanwhile. The same digest.
- */
-export async function recordChecksumInSteps(policy: ChecksumAlgorithm | null, data: Uint8Array, sha256?: string, step = 1024 * 1024): Promise<string | null> {
-  if (policy !== 'blake2b' || data.length <= step) return recordChecksum(policy, data, sha256);
-  const hash = crypto.createHash('blake2b512');
-  for (let at = 0; at < data.length; at += step) {
-    if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    hash.update(data.subarray(at, at + step));
-  }
-  return hash.digest('hex');
-}
-
-/**
  * Does a record's checksum, of whichever algorithm wrote it, match these bytes? A checksum
  * of neither algorithm matches nothing. `sha256`: the bytes' SHA-256 when already known.
  */
