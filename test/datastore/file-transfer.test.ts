@@ -139,7 +139,7 @@ describe('FileDatastore.getToFile', () => {
   });
 });
 
-describe('FileDatastore.put of large bytes (checksum hashed while the file is written)', () => {
+describe('FileDatastore.put of large bytes', () => {
   it('the record, the adopted file and the refusal all carry the checksum of the bytes', async () => {
     const ds = datastore();
     const put = await ds.put({ kind: 'bytes', bytes: big }, ref(1));
