@@ -243,6 +243,16 @@ export class QuantumBackedButler {
     return { bytes, ref, storageClass: info.storage_class, formatter: info.formatter };
   }
 
+  /** The stored bytes of a dataset written to the file `dest` (see Datastore.getToFile), with the same bookkeeping as get. */
+  async getToFile(arg: RefArg, dest: string, ctx?: OperationContext): Promise<{ size: number; ref: DatasetRef; storageClass: string }> {
+    this.assertOpen();
+    const ref = this.resolve(arg, 'read');
+    const stored = this.storageView(ref).ref;
+    const { size, info } = await this.read(ref, () => this.opts.datastore.getToFile(stored, dest, ctx));
+    this.metrics.bytes_read += size;
+    return { size, ref, storageClass: info.storage_class };
+  }
+
   /** A handle that reads later; no existence check (daf_butler DM-40297). */
   getDeferred(arg: RefArg, parameters?: Record<string, unknown>, storageClass?: string): { handle: string; ref: DatasetRef } {
     this.assertOpen();

@@ -89,6 +89,13 @@ export interface Datastore {
   /** The stored bytes exactly as written (the formatter's serialisation); possibly shared with the datastore: read-only. */
   getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }>;
 
+  /**
+   * The stored bytes exactly as written, into the file `dest` (absolute): a temp file beside it
+   * renamed into place once complete and checked against the record's checksum (where there is
+   * one), so a failure leaves `dest` as it was. The size written and the record.
+   */
+  getToFile(ref: DatasetRef, dest: string, ctx?: OperationContext): Promise<{ size: number; info: StoredFileInfo }>;
+
   exists(ref: DatasetRef): Promise<boolean>;
   /** Bulk existence, keyed by dataset id. */
   mexists(refs: readonly DatasetRef[]): Promise<Map<DatasetId, boolean>>;

@@ -12,12 +12,13 @@ import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
 import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileInfo } from '../model/datastore-records.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
-import { ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
+import { ButlerError, ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
 import { checksumAlgorithm, checksumMatches, recordChecksum, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { manyURIs } from './datastore.js';
+import { copyFileVerified, type CopyCheck } from './file-transfer.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
 import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
@@ -178,6 +179,48 @@ export class FileDatastore implements Datastore {
       }
       throw err;
     }
+  }
+
+  /**
+   * The artifact copied to `dest` as stored, checked against the record's checksum on the way
+   * (each chunk hashed as it is copied): a changed or damaged file is ChecksumMismatch and
+   * leaves no destination. Without a checksum to check, the kernel copies the file.
+   */
+  async getToFile(ref: DatasetRef, dest: string, ctx?: OperationContext): Promise<{ size: number; info: StoredFileInfo }> {
+    ctx?.checkCancelled?.();
+    const rec = this.opts.records.get(ref.id);
+    const path = rec ? rec.path : this.predictedPath(ref);
+    if (!rec) this.trust.predictedReads++;
+    // The store's own checks (no symbolic links on the way) before the file is opened by its path.
+    if (!(await this.opts.store.exists(path))) {
+      if (!rec) this.trust.predictedMisses++;
+      throw this.notFound(ref);
+    }
+    const recorded = rec?.checksum ?? null;
+    const algorithm = recorded === null ? null : checksumAlgorithm(recorded);
+    const mismatch = (actual: string): Error =>
+      new ChecksumMismatch(`The artifact of dataset ${ref.id} at ${path} does not match its recorded checksum; it was changed or damaged.`, {
+        datasetId: ref.id,
+        details: { path, recorded, actual },
+      });
+    const verify: CopyCheck | null =
+      recorded === null
+        ? null
+        : {
+            // A checksum of neither algorithm matches nothing (as checksumMatches says).
+            algorithm: algorithm === 'sha256' ? 'sha256' : 'blake2b512',
+            check: (digest) => {
+              if (algorithm === null || digest !== recorded) throw mismatch(digest);
+            },
+          };
+    let size: number;
+    try {
+      size = await copyFileVerified(join(this.opts.root, path), dest, verify);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(err instanceof ButlerError)) throw this.notFound(ref);
+      throw err;
+    }
+    return { size, info: rec ?? this.predictedInfo(ref, path, size) };
   }
 
   async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }> {

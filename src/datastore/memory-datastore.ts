@@ -30,6 +30,7 @@ import type {
 import { manyURIs } from './datastore.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import { blake2bHex } from '../util/checksum.js';
+import { writeFileAtomically } from './file-transfer.js';
 
 // The record's blake2b (which daf_butler's InMemoryDatastore does not keep) costs twice the
 // put's SHA-256: it is computed when a record is read (provenance, exported records,
@@ -186,6 +187,13 @@ export class MemoryDatastore implements Datastore {
       throw err;
     }
     return { bytes, info: this.toInfo(rec, bytes) };
+  }
+
+  /** The stored bytes written to `dest` (temp file + rename; held in memory, they need no check). */
+  async getToFile(ref: DatasetRef, dest: string, ctx?: OperationContext): Promise<{ size: number; info: StoredFileInfo }> {
+    const { bytes, info } = await this.getBytes(ref, ctx);
+    await writeFileAtomically(dest, bytes);
+    return { size: bytes.length, info };
   }
 
   async get(ref: DatasetRef, request: ReadRequest = {}, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }> {

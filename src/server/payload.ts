@@ -4,13 +4,14 @@
  * nothing is limited to what fits in one message.
  */
 import { promises as fs } from 'node:fs';
-import { dirname, isAbsolute, join, basename } from 'node:path';
-import { createHash, randomUUID } from 'node:crypto';
+import { isAbsolute } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { PutSource } from '../datastore/datastore.js';
 import type { Payload, PayloadEncoding } from '../../protocol/common.js';
-import { InvalidArgument, IOFailure, PayloadTooLarge } from '../model/errors.js';
+import { InvalidArgument, PayloadTooLarge } from '../model/errors.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { formatterFor } from '../datastore/formatters.js';
+import { pathError, writeFileAtomically } from '../datastore/file-transfer.js';
 import { Base64Json, spliced } from './spliced-json.js';
 import { decodeBase64Text, takeDecoded } from './inline-base64.js';
 
@@ -30,12 +31,6 @@ function tooLarge(size: number, max: number, what: string): Error {
 function requireAbsolute(path: string): void {
   if (!isAbsolute(path)) throw new InvalidArgument(`File paths must be absolute: ${JSON.stringify(path)}`);
   if (path.includes('\0')) throw new InvalidArgument('File paths must not contain NUL bytes');
-}
-
-function ioError(err: unknown, action: string, path: string): Error {
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT') return new InvalidArgument(`Cannot ${action} ${path}: no such file or directory`, { details: { code: e.code } });
-  return new IOFailure(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
 }
 
 /**
@@ -176,7 +171,7 @@ export async function decodePutPayload(p: Payload, maxInlineBytes: number): Prom
       try {
         read = await readHashed(p.path);
       } catch (err) {
-        throw ioError(err, 'read', p.path);
+        throw pathError(err, 'read', p.path);
       }
       // 'link' cannot share storage with an in-memory datastore; it reads like 'copy'.
       const afterPut = p.mode === 'move' ? async () => fs.rm(p.path, { force: true }) : nothing;
@@ -185,24 +180,10 @@ export async function decodePutPayload(p: Payload, maxInlineBytes: number): Prom
   }
 }
 
-/** Write bytes to an absolute destination atomically (temp file + rename). */
+/** Write bytes to an absolute destination atomically (temp file + rename; see file-transfer.ts). */
 export async function writeDestination(path: string, bytes: Buffer): Promise<void> {
   requireAbsolute(path);
-  const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
-  try {
-    // One write call per remaining part, not fs.writeFile's 512 KiB steps (a trip to the
-    // thread pool each): a large value leaves in one system call.
-    const fh = await fs.open(tmp, 'w');
-    try {
-      for (let at = 0; at < bytes.length; ) at += (await fh.write(bytes, at, bytes.length - at, at)).bytesWritten;
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, path);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw ioError(err, 'write', path);
-  }
+  await writeFileAtomically(path, bytes);
 }
 
 export function defaultEncoding(kind: string): PayloadEncoding {

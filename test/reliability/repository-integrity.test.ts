@@ -6,7 +6,7 @@
  * daf_butler's blake2b checksum, or SHA-256 when written before: both are verified, and a
  * put of the same content finds an older SHA-256 record to be its own.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,15 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
     const s = await client.openSession({ quantum: made.quantum, repository: { root } });
     try {
       expect(await kindOf(s.get(put.ref.id))).toBe('ChecksumMismatch');
+      // By file path: checked as it is copied, so no destination appears and an existing one stays.
+      const fresh = join(dir, 'changed-fresh.json');
+      expect(await kindOf(s.getResult({ id: put.ref.id }, { as: 'file', destination: fresh }))).toBe('ChecksumMismatch');
+      expect(existsSync(fresh)).toBe(false);
+      const kept = join(dir, 'changed-kept.json');
+      writeFileSync(kept, 'kept');
+      expect(await kindOf(s.getResult({ id: put.ref.id }, { as: 'file', destination: kept }))).toBe('ChecksumMismatch');
+      expect(readFileSync(kept, 'utf8')).toBe('kept');
+      expect(readdirSync(dir).filter((f) => f.startsWith('.changed'))).toEqual([]);
     } finally {
       await s.close();
     }

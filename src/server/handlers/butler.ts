@@ -31,7 +31,7 @@ import type { DatasetRef } from '../../model/dataset-ref.js';
 import type { StorageClassKind } from '../../model/storage-class.js';
 import { isAbsolute } from 'node:path';
 import { decodeForRead } from '../../datastore/codec.js';
-import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge, writeDestination, type EncodedPayload } from '../payload.js';
+import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge } from '../payload.js';
 import type { RequestContext } from '../context.js';
 import { JsonText, RawJson, spliced } from '../spliced-json.js';
 import { cachedRefJson, refJson } from '../ref-json.js';
@@ -106,17 +106,18 @@ async function readAndEncode(
     const as = p.as ?? (plain && kindOf() === 'bytes' ? 'base64' : undefined);
     if (plain && (as === 'base64' || as === 'file') && butler.readsAsStored(arg)) {
       // The stored bytes as they are: no decode/encode round trip.
+      if (p.as === 'file') {
+        // Copied by the datastore into place (checked against its record on the way).
+        const read = await butler.getToFile(arg, p.destination!, ctx);
+        ctx.progress(0.5, 'read');
+        return { ref: wireRef(read.ref), storageClass: read.storageClass, payload: { encoding: 'file' as const, path: p.destination! }, size: read.size };
+      }
       const read = await butler.getBytes(arg, ctx);
       const { bytes, ref, storageClass } = read;
       ctx.progress(0.5, 'read');
       // Written in another class, the default encoding is that of the class read: convert as a normal read would.
       if (p.as === undefined && storageClass !== ref.datasetType.storageClass) return await convertedRead(butler, read, p, max);
-      let payload: EncodedPayload;
-      if (p.as === 'file') {
-        await writeDestination(p.destination!, bytes);
-        payload = { encoding: 'file', path: p.destination! };
-      } else payload = encodeBytes(bytes, max).payload;
-      return { ref: wireRef(ref), storageClass, payload, size: bytes.length };
+      return { ref: wireRef(ref), storageClass, payload: encodeBytes(bytes, max).payload, size: bytes.length };
     }
     if (plain && p.as !== 'text' && jsonFormatted(kindOf())) {
       // A plain JSON read: the stored bytes are the value's JSON (checked when written),
