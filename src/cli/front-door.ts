@@ -22,7 +22,7 @@ import { encodeFrame } from '../util/framing.js';
 import { SIDECAR_NAME } from '../version.js';
 import { monotonicMs } from '../util/time.js';
 import type { Values } from './options.js';
-import { TTY_HINT, serverSettings } from './serve-options.js';
+import { TTY_HINT, serverOptions, serverSettings, type StdoutGuard } from './serve-options.js';
 
 /** What the main bundle gives server mode. */
 export interface ServerModule {
@@ -62,9 +62,6 @@ function plainInitialize(chunk: Buffer, settings: Settings): { id: number | stri
   const plain = plainInitializeParams(params);
   return plain ? { id: id as number | string, answered: { params: plain, frameBytes } } : undefined;
 }
-
-/** What stdout-guard.ts gives server mode. */
-type Guard = typeof import('../stdout-guard.js');
 
 /** Serve on stdin/stdout: the first initialize answered here when it is plain, then the server (`loadServer`) for everything. */
 export function serveFromFrontDoor(values: Values, loadServer: () => ServerModule): void {
@@ -157,17 +154,6 @@ function answerFrame(plain: NonNullable<ReturnType<typeof plainInitialize>>, set
   return encodeFrame(JSON.stringify({ jsonrpc: '2.0', id: plain.id, result }));
 }
 
-function serverOptions(settings: Settings, guard: Guard, bytesOut = guard.protocolBytesOut) {
-  return {
-    ...settings,
-    input: process.stdin,
-    output: guard.protocolOutput,
-    flushOutput: guard.flushProtocolOutput,
-    bytesOut,
-    exit: (code: number) => process.exit(code),
-  };
-}
-
 /** Start the server from the main bundle; without one, nothing but initialize can be answered: say why on stderr and leave. */
 function startLoaded(loadServer: () => ServerModule, options: ReturnType<typeof serverOptions>, answered?: AnsweredInitialize): void {
   let server: ServerModule;
@@ -181,7 +167,7 @@ function startLoaded(loadServer: () => ServerModule, options: ReturnType<typeof 
 }
 
 /** The first chunk from the stdin stream, answered or handed over within the turn it arrived in. */
-function serveFromStream(settings: Settings, guard: Guard, loadServer: () => ServerModule): void {
+function serveFromStream(settings: Settings, guard: StdoutGuard, loadServer: () => ServerModule): void {
   const options = serverOptions(settings, guard);
   const input = options.input;
   if (input.isTTY) process.stderr.write(TTY_HINT);

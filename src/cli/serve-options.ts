@@ -66,3 +66,18 @@ export function serverSettings(values: Values) {
     ...(url !== undefined ? { registryUrl: url } : {}),
   };
 }
+
+/** What the stdout guard (src/stdout-guard.ts) gives server mode; passed in, so this file does not load it. */
+export type StdoutGuard = typeof import('../stdout-guard.js');
+
+/** The server's options: the settings, on stdin and the guarded stdout (`bytesOut` counts what went out before the guard). */
+export function serverOptions(settings: ReturnType<typeof serverSettings>, guard: StdoutGuard, bytesOut = guard.protocolBytesOut) {
+  return {
+    ...settings,
+    input: process.stdin,
+    output: guard.protocolOutput,
+    flushOutput: guard.flushProtocolOutput,
+    bytesOut,
+    exit: (code: number) => process.exit(code),
+  };
+}
