@@ -237,3 +237,144 @@ export function firstMemberStart(b: Uint8Array, path: readonly string[]): number
   }
   return i;
 }
+
+/** Containers the canonical check follows; deeper text is not claimed canonical (the caller writes it the usual way). */
+const CANONICAL_MAX_DEPTH = 64;
+
+/**
+ * Whether the JSON text b[start, end) is byte for byte what RFC 8785 canonicalisation
+ * (model/json-value.ts canonicalJson) writes for its parsed value: no whitespace, each
+ * object's names strictly increasing by UTF-16 code units (so no duplicates, which a parse
+ * would drop), numbers as ECMAScript writes them (`1`, not `1.0`, `1e0` or `-0`), strings
+ * with no escape at all, well-formed UTF-8, nested at most CANONICAL_MAX_DEPTH deep.
+ *
+ * The text must already be known to be one valid JSON value (JSON.parse took it): this
+ * decides canonical form only. False is always safe (the caller canonicalises the value).
+ */
+export function isCanonicalJsonText(b: Buffer, start: number, end: number): boolean {
+  // No escape anywhere: every string is then its own canonical form (a valid text has no
+  // raw control character), and a string's end is simply its next quote.
+  const at = b.indexOf(BACKSLASH, start);
+  if (at >= 0 && at < end) return false;
+  return canonicalEnd(b, start, end, 0) === end && isUtf8(b.subarray(start, end));
+}
+
+/** End of the canonical value at `i` (before `end`), or -1 when it is not canonical. */
+function canonicalEnd(b: Buffer, i: number, end: number, depth: number): number {
+  const c = b[i];
+  if (c === QUOTE) {
+    const close = b.indexOf(QUOTE, i + 1);
+    return close < 0 || close >= end ? -1 : close + 1;
+  }
+  if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+    if (depth >= CANONICAL_MAX_DEPTH) return -1;
+    const object = c === OPEN_OBJECT;
+    const close = object ? CLOSE_OBJECT : CLOSE_ARRAY;
+    i++;
+    if (b[i] === close) return i + 1;
+    let previous: string | null = null;
+    for (;;) {
+      if (object) {
+        if (b[i] !== QUOTE) return -1;
+        const q = b.indexOf(QUOTE, i + 1);
+        if (q < 0 || q >= end || b[q + 1] !== COLON) return -1;
+        const name = b.toString('utf8', i + 1, q);
+        // JavaScript compares strings by UTF-16 code units: RFC 8785's order.
+        if (previous !== null && !(previous < name)) return -1;
+        previous = name;
+        i = q + 2;
+      }
+      i = canonicalEnd(b, i, end, depth + 1);
+      if (i < 0) return -1;
+      if (b[i] === close) return i + 1;
+      if (b[i] !== COMMA) return -1;
+      i++;
+    }
+  }
+  if (c === 0x74) return literalEnd(b, i, 'true');
+  if (c === 0x66) return literalEnd(b, i, 'false');
+  if (c === 0x6e) return literalEnd(b, i, 'null');
+  if (c === 0x2d || isDigit(c)) {
+    const e = numberEnd(b, i, true);
+    if (e < 0 || e > end) return -1;
+    const text = b.toString('latin1', i, e);
+    // ECMAScript's form of the number it denotes (JSON.stringify writes -0 as 0, String too).
+    return String(Number(text)) === text ? e : -1;
+  }
+  return -1;
+}
+
+/** Whether the member name quoted at b[start, end) is `name` (compared as bytes when it has no escape, as an ASCII `name` is written). */
+function nameIs(b: Uint8Array, start: number, end: number, name: string): boolean {
+  for (let k = start + 1; k < end - 1; k++) if (b[k] === BACKSLASH) return memberName(b, start, end) === name;
+  if (end - start - 2 !== name.length) return false;
+  for (let k = 0; k < name.length; k++) if (b[start + 1 + k] !== name.charCodeAt(k)) return false;
+  return true;
+}
+
+/** End of the string whose opening quote is at `i`, in a valid text: its next unescaped quote, found with indexOf. */
+function validStringEnd(b: Buffer, i: number): number {
+  for (let at = i + 1; ; at++) {
+    at = b.indexOf(QUOTE, at);
+    if (at < 0) return -1;
+    let backslashes = 0;
+    while (b[at - 1 - backslashes] === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return at + 1;
+  }
+}
+
+/** End of the value at `i` (no whitespace before it) in a valid text; strings are jumped over. */
+function validValueEnd(b: Buffer, i: number): number {
+  let depth = 0;
+  for (;;) {
+    const c = b[i];
+    if (c === undefined) return -1;
+    if (c === QUOTE) {
+      i = validStringEnd(b, i);
+      if (i < 0) return -1;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      depth++;
+      i++;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      depth--;
+      i++;
+    } else i++;
+    if (depth === 0) {
+      // A scalar other than a string runs until a delimiter.
+      if (c !== QUOTE && c !== CLOSE_OBJECT && c !== CLOSE_ARRAY) {
+        while (i < b.length && b[i] !== COMMA && b[i] !== CLOSE_OBJECT && b[i] !== CLOSE_ARRAY && !isWs(b[i]!)) i++;
+      }
+      return i;
+    }
+  }
+}
+
+/**
+ * findMember for a text already known to be valid JSON (JSON.parse took it): the same span
+ * (the last of duplicate names), found faster, strings jumped over with indexOf.
+ */
+export function findMemberInValid(b: Buffer, path: readonly string[]): Span | undefined {
+  let i = skipWs(b, 0);
+  let found: Span | undefined;
+  for (let depth = 0; depth < path.length; depth++) {
+    if (b[i] !== OPEN_OBJECT) return undefined;
+    i = skipWs(b, i + 1);
+    if (b[i] === CLOSE_OBJECT) return undefined;
+    found = undefined;
+    for (;;) {
+      const keyStart = i;
+      const keyEnd = validStringEnd(b, i);
+      if (keyEnd < 0) return undefined;
+      const start = skipWs(b, skipWs(b, keyEnd) + 1); // past the colon
+      const valueEnded = validValueEnd(b, start);
+      if (valueEnded < 0) return undefined;
+      if (nameIs(b, keyStart, keyEnd, path[depth]!)) found = { start, end: valueEnded }; // the last one wins
+      i = skipWs(b, valueEnded);
+      if (b[i] !== COMMA) break;
+      i = skipWs(b, i + 1);
+    }
+    if (found === undefined) return undefined;
+    i = found.start;
+  }
+  return found;
+}
