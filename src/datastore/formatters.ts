@@ -19,7 +19,7 @@
  * for all four; LEGACY_FORMATTER_NAMES maps them, so such records still read and compare.
  */
 import { InvalidArgument, InvalidValue } from '../model/errors.js';
-import { canonicalJson, jsTypeName, takeCanonicalText } from '../model/json-value.js';
+import { canonicalJson, jsTypeName } from '../model/json-value.js';
 import { tableProblem, type StorageClassKind } from '../model/storage-kinds.js';
 import type { StorageClass } from '../model/storage-class.js';
 
@@ -69,13 +69,6 @@ export const JsonFormatter: Formatter = Object.freeze({
   name: DAF_BUTLER_JSON_FORMATTER,
   extension: '.json',
   toBytes(value: unknown): Buffer {
-    // The request's own text, when it was canonical already: copied, not written again.
-    const known = takeCanonicalText(value);
-    if (known !== undefined) {
-      const out = Buffer.allocUnsafeSlow(known.length);
-      out.set(known);
-      return out;
-    }
     const json = canonicalJson(value, 'bytes');
     return typeof json === 'string' ? utf8Bytes(json) : json;
   },

@@ -166,27 +166,6 @@ export function canonicalJson(value: unknown, long?: 'bytes'): string | Buffer {
   return flags & UNSORTED ? write(value) : JSON.stringify(value);
 }
 
-/** Canonical texts vouched for by whoever parsed the value (see noteCanonicalText). */
-const canonicalTexts = new WeakMap<object, Uint8Array>();
-
-/**
- * Record that `text` is exactly canonicalJson(value): the parsed value's own text, already
- * in canonical form (util/json-scanner.ts isCanonicalJsonText), so that the next write of
- * this very object copies it instead of serialising again. The value must not be changed
- * afterwards; the text is taken once (takeCanonicalText).
- */
-export function noteCanonicalText(value: object, text: Uint8Array): void {
-  canonicalTexts.set(value, text);
-}
-
-/** The canonical text noted for this very object, once (a second write serialises as usual). */
-export function takeCanonicalText(value: unknown): Uint8Array | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  const text = canonicalTexts.get(value);
-  if (text !== undefined) canonicalTexts.delete(value);
-  return text;
-}
-
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
 

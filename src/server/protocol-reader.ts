@@ -17,8 +17,7 @@
  */
 import type { Readable } from 'node:stream';
 import { FrameDecoder, FramingError, RAW_JSON_HINT } from '../util/framing.js';
-import { findMember, findMemberInValid, isCanonicalJsonText } from '../util/json-scanner.js';
-import { noteCanonicalText } from '../model/json-value.js';
+import { findMember } from '../util/json-scanner.js';
 import { parseJsonBytes } from '../util/parse-json-bytes.js';
 import { RawId } from './spliced-json.js';
 import { collectGarbageFor } from '../util/collect-garbage.js';
@@ -45,22 +44,6 @@ export interface ReaderLimits {
   maxMessageBytes: number;
   /** A frame begun and not continued for this long while being read is a framing error; 0: never. */
   messageTimeoutMs: number;
-}
-
-/**
- * The JSON values that requests carry to be written as canonical JSON (butler/put's
- * payload), by method: when the sender's text of one is canonical already, it is noted
- * with the parsed value, so the write copies these bytes instead of serialising again.
- */
-const CANONICAL_VALUES: ReadonlyMap<string, readonly string[]> = new Map([['butler/put', ['params', 'payload', 'value']]]);
-
-/** Note the text of the value at `path` in a parsed body when it is the value's canonical text (objects and arrays only). */
-function noteCanonicalValue(message: { params?: unknown }, body: Buffer, path: readonly string[]): void {
-  let value: unknown = message;
-  for (const name of path) value = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[name] : undefined;
-  if (value === null || typeof value !== 'object') return;
-  const span = findMemberInValid(body, path);
-  if (span && isCanonicalJsonText(body, span.start, span.end)) noteCanonicalText(value, body.subarray(span.start, span.end));
 }
 
 /** A number id that JSON.stringify would not write back as sent (or not at all). */
@@ -182,10 +165,6 @@ export class ProtocolReader {
     } catch (err) {
       this.emit({ kind: 'unparsable', id: readId(body, ['id']), reason: (err as Error).message });
       return;
-    }
-    if (typeof message === 'object' && message !== null) {
-      const path = CANONICAL_VALUES.get((message as { method?: unknown }).method as string);
-      if (path) noteCanonicalValue(message, body, path);
     }
     this.message(message, body);
   }

@@ -1,9 +1,10 @@
 /**
  * A put of a JSON value stores canonicalJson of the value as parsed, byte for byte, however
- * the sender wrote it: the sidecar copies the request's own text when it is canonical
- * already (src/server/protocol-reader.ts), and must never keep a text that differs. Each
- * body here is written by hand over real pipes; the answer's size and SHA-256 are those of
- * the canonical bytes, and a get gives the parsed value back.
+ * the sender wrote it (member order, duplicate names, whitespace, number forms, escapes,
+ * UTF-16 order, depth; a duplicate or escaped `value`/`payload` member): the invariant any
+ * shortcut that keeps the request's own text must hold. Each body is written by hand over
+ * real pipes; the answer's size and SHA-256 are those of the canonical bytes, and a get
+ * gives the canonical value back.
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
