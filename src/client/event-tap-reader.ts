@@ -1,21 +1,11 @@
 /**
- * The client's message reader: it slices `Content-Length` frames out of the sidecar's stdout
- * itself and takes the event stream (`butler/provenance`, and `butler/provenanceBatch`, which
- * the client asks for, event by event) off as messages are read, handing every other message
- * to the connection.
- *
- * vscode-jsonrpc's stream reader parses each header into a Map and decodes each body through
- * a promise chain (a semaphore and two awaits), and its connection handles one message per
- * event-loop turn: an event cost a call about as much as the call's own response. Here a
- * chunk read from the pipe is split in one pass, each body is parsed with one `JSON.parse`,
- * and an event goes straight to its listener, synchronously and in the order read. Since the
- * sidecar writes a call's events before its response, a call's events have all reached their
- * listeners before its promise settles. Other messages reach the connection in the order
- * read, as with vscode-jsonrpc's reader.
- *
- * A header block may hold other headers (ignored) and names in any case; one without a valid
- * `Content-Length` is reported through onError and what was buffered is dropped. A body that
- * is not JSON is reported through onError and skipped.
+ * The client's message reader: slices `Content-Length` frames out of the sidecar's stdout,
+ * one JSON.parse per body, and hands `butler/provenance` events (and each event of a
+ * `butler/provenanceBatch`) straight to the tap, synchronously in the order read; other
+ * messages go to the connection in order. (vscode-jsonrpc's reader costs a header Map and
+ * a promise chain per message.) The sidecar writes a call's events before its response, so
+ * they have reached their listeners before its promise settles. A header without a valid
+ * Content-Length, a body that is not JSON and a throwing tap are reported through onError.
  */
 import type { Readable } from 'node:stream';
 import { AbstractMessageReader, Disposable, type DataCallback, type Message } from 'vscode-jsonrpc/node';
@@ -25,93 +15,97 @@ const EMPTY = Buffer.alloc(0);
 
 export class EventTapReader extends AbstractMessageReader {
   /** Bytes read and not yet consumed: `buf` from `pos` (a header, or a whole frame's start). */
-  private buf: Buffer = EMPTY;
-  private pos = 0;
+  #buf: Buffer = EMPTY;
+  #pos = 0;
   /** A body longer than what has arrived: its length, and the chunks gathered so far. */
-  private bodyLength = -1;
-  private parts: Buffer[] = [];
-  private partsLength = 0;
-  private callback: DataCallback | null = null;
+  #bodyLength = -1;
+  #parts: Buffer[] = [];
+  #partsLength = 0;
+  #callback: DataCallback | null = null;
 
-  constructor(
-    private readonly readable: Readable,
-    private readonly method: string,
-    private readonly batchMethod: string,
-    private readonly tap: (params: unknown) => void,
-  ) {
+  readonly #readable: Readable;
+  readonly #method: string;
+  readonly #batchMethod: string;
+  readonly #tap: (params: unknown) => void;
+
+  constructor(readable: Readable, method: string, batchMethod: string, tap: (params: unknown) => void) {
     super();
+    this.#readable = readable;
+    this.#method = method;
+    this.#batchMethod = batchMethod;
+    this.#tap = tap;
   }
 
   listen(callback: DataCallback): Disposable {
-    this.callback = callback;
-    const onData = (chunk: Buffer): void => this.onData(chunk);
+    this.#callback = callback;
+    const onData = (chunk: Buffer): void => this.#onData(chunk);
     const onError = (err: Error): void => this.fireError(err);
     const onClose = (): void => this.fireClose();
-    this.readable.on('data', onData);
-    this.readable.on('error', onError);
-    this.readable.on('close', onClose);
+    this.#readable.on('data', onData);
+    this.#readable.on('error', onError);
+    this.#readable.on('close', onClose);
     return Disposable.create(() => {
-      this.readable.off('data', onData);
-      this.readable.off('error', onError);
-      this.readable.off('close', onClose);
-      this.callback = null;
+      this.#readable.off('data', onData);
+      this.#readable.off('error', onError);
+      this.#readable.off('close', onClose);
+      this.#callback = null;
     });
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.bodyLength >= 0) {
+  #onData(chunk: Buffer): void {
+    if (this.#bodyLength >= 0) {
       // Gathering a long body: join the chunks once, when it is whole.
-      this.parts.push(chunk);
-      this.partsLength += chunk.length;
-      if (this.partsLength < this.bodyLength) return;
-      const all = Buffer.concat(this.parts, this.partsLength);
-      const length = this.bodyLength;
-      this.parts = [];
-      this.partsLength = 0;
-      this.bodyLength = -1;
-      this.buf = all;
-      this.pos = length;
-      this.deliver(all.subarray(0, length));
-    } else if (this.pos < this.buf.length) {
-      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
-      this.pos = 0;
+      this.#parts.push(chunk);
+      this.#partsLength += chunk.length;
+      if (this.#partsLength < this.#bodyLength) return;
+      const all = Buffer.concat(this.#parts, this.#partsLength);
+      const length = this.#bodyLength;
+      this.#parts = [];
+      this.#partsLength = 0;
+      this.#bodyLength = -1;
+      this.#buf = all;
+      this.#pos = length;
+      this.#deliver(all.subarray(0, length));
+    } else if (this.#pos < this.#buf.length) {
+      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
+      this.#pos = 0;
     } else {
-      this.buf = chunk;
-      this.pos = 0;
+      this.#buf = chunk;
+      this.#pos = 0;
     }
-    this.frames();
+    this.#frames();
   }
 
   /** Deliver every whole frame in `buf`; keep a partial header, or start gathering a long body. */
-  private frames(): void {
-    const buf = this.buf;
-    while (this.pos < buf.length) {
-      const start = this.pos;
+  #frames(): void {
+    const buf = this.#buf;
+    while (this.#pos < buf.length) {
+      const start = this.#pos;
       const end = buf.indexOf(HEADER_END, start);
       if (end < 0) return; // the header is not all here yet
       const length = contentLength(buf.toString('latin1', start, end));
       if (length < 0) {
         this.fireError(new Error(`Header must provide a valid Content-Length property: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 200)))}`));
-        this.buf = EMPTY;
-        this.pos = 0;
+        this.#buf = EMPTY;
+        this.#pos = 0;
         return;
       }
       const bodyStart = end + HEADER_END.length;
       const bodyEnd = bodyStart + length;
       if (bodyEnd > buf.length) {
-        this.bodyLength = length;
-        this.parts = [buf.subarray(bodyStart)];
-        this.partsLength = buf.length - bodyStart;
-        this.buf = EMPTY;
-        this.pos = 0;
+        this.#bodyLength = length;
+        this.#parts = [buf.subarray(bodyStart)];
+        this.#partsLength = buf.length - bodyStart;
+        this.#buf = EMPTY;
+        this.#pos = 0;
         return;
       }
-      this.pos = bodyEnd;
-      this.deliver(buf.subarray(bodyStart, bodyEnd));
+      this.#pos = bodyEnd;
+      this.#deliver(buf.subarray(bodyStart, bodyEnd));
     }
   }
 
-  private deliver(body: Buffer): void {
+  #deliver(body: Buffer): void {
     let message: Message;
     try {
       message = JSON.parse(body.toString('utf8')) as Message;
@@ -120,16 +114,16 @@ export class EventTapReader extends AbstractMessageReader {
       return;
     }
     const m = message as { method?: unknown; id?: unknown; params?: unknown };
-    if (m.id !== undefined || typeof m.method !== 'string') this.callback?.(message);
-    else if (m.method === this.method) this.tapSafely(m.params);
-    else if (m.method === this.batchMethod) for (const e of (m.params as { events: unknown[] }).events) this.tapSafely(e);
-    else this.callback?.(message);
+    if (m.id !== undefined || typeof m.method !== 'string') this.#callback?.(message);
+    else if (m.method === this.#method) this.#tapSafely(m.params);
+    else if (m.method === this.#batchMethod) for (const e of (m.params as { events: unknown[] }).events) this.#tapSafely(e);
+    else this.#callback?.(message);
   }
 
   /** A listener that throws is reported through onError; the messages after it are still read. */
-  private tapSafely(event: unknown): void {
+  #tapSafely(event: unknown): void {
     try {
-      this.tap(event);
+      this.#tap(event);
     } catch (err) {
       this.fireError(err);
     }

@@ -1,24 +1,11 @@
-"""The queue between the reader thread and the dispatcher thread.
+"""The queue from the reader thread to the dispatcher thread.
 
-A first-in first-out queue whose consumer (the dispatcher) takes everything queued at
-once, and is woken by the reader as rarely as the delivery latency allows:
-
-* The reader adds items with :meth:`add` and calls :meth:`wake` just before it waits for
-  the pipe, so one chunk read from the sidecar costs at most one wake however many
-  notifications it holds, and the wake comes after the responses of that chunk have been
-  resolved (the caller waiting on a response is not queued behind the dispatcher for the
-  interpreter lock).
-* :meth:`wake` wakes the consumer only from its idle sleep. Once woken, the consumer may
-  *linger* (``take(linger)``): before taking again it pauses up to ``linger`` seconds while
-  the reader's items gather, and the reader does not wake it meanwhile. Under a steady
-  stream of calls the consumer then wakes about once per ``linger`` however many calls
-  and batches arrive, instead of once per call (a thread wake costs a small call's worth of
-  CPU); the first item after an idle spell is still delivered at once.
-* Other threads use :meth:`put` (add and wake at once): a put ends a linger too, so a
-  barrier (``flush_notifications``), a deferred call or the stop item never waits for it.
-
-Order is the order of :meth:`add`/:meth:`put` calls: a barrier put after a notification was
-added is taken after it.
+The reader :meth:`add`\ s items and calls :meth:`wake` before it waits for the pipe: at most
+one wake per chunk read, after that chunk's responses are resolved. ``take(linger)`` takes
+everything queued; it first pauses up to ``linger`` seconds, during which :meth:`wake` does
+not wake it, so a stream of calls costs about one wake per linger (a thread wake costs a
+small call's worth of CPU). :meth:`put` (other threads: barriers, deferred calls, stop)
+adds and wakes, ending a linger too. Items are taken in the order added.
 """
 from __future__ import annotations
 
@@ -65,11 +52,7 @@ class HandOver:
                     self._wake.release()
 
     def take(self, linger: float = 0.0) -> List[Any]:
-        """Everything queued, oldest first; sleeps until there is something.
-
-        With ``linger`` > 0, first pause up to that many seconds (unless something was put)
-        so that what the reader adds meanwhile is taken in one go.
-        """
+        """Everything queued, oldest first; sleeps until there is something (after the linger)."""
         if linger > 0:
             self._pause(linger)
         items = self._items

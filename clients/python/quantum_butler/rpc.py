@@ -281,12 +281,8 @@ class Connection:
     initialize:
         Run ``initialize`` + ``initialized`` now (default). Otherwise call :meth:`initialize`.
     dispatch_linger:
-        Seconds the dispatcher thread pauses after delivering, while the reader queues what
-        it reads without waking it (see :mod:`.handover`): under a stream of calls it then
-        wakes about once per linger instead of once per call. Notifications keep their
-        order and thread; they may reach callbacks up to this long after their call
-        returned. ``flush_notifications()``, ``defer()`` and ``close()`` end a linger at once.
-        0: no linger.
+        Seconds the dispatcher pauses after delivering while notifications gather (see
+        :mod:`.handover`); callbacks may run up to this long after their call returned.
     """
 
     def __init__(
@@ -326,8 +322,6 @@ class Connection:
         self.node = node or default_node_path()
         self.argv: List[str] = [self.node, *node_args, self.cli_path, "--stdio", *args]
         self.timeout = timeout
-        #: Seconds the dispatcher pauses after delivering, letting notifications gather (see
-        #: handover.py); 0: it is woken for every chunk read that holds notifications.
         self.dispatch_linger = float(dispatch_linger)
         self.client_name = client_name
         self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True, "provenanceBatches": True}
