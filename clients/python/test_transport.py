@@ -94,6 +94,11 @@ class FrameReaderTest(unittest.TestCase):
 
 class HandOverTest(unittest.TestCase):
     def test_items_arrive_in_order_and_no_wake_is_lost(self):
+        for linger in (0.0, 0.0005):  # without and with the consumer lingering between takes
+            with self.subTest(linger=linger):
+                self._order_and_no_lost_wake(linger)
+
+    def _order_and_no_lost_wake(self, linger):
         h = HandOver()
         n = 20000
         got = []
@@ -101,7 +106,7 @@ class HandOverTest(unittest.TestCase):
 
         def consume():
             while len(got) < n:
-                got.extend(h.take())
+                got.extend(h.take(linger))
             done.set()
 
         t = threading.Thread(target=consume)
@@ -133,6 +138,42 @@ class HandOverTest(unittest.TestCase):
         self.assertEqual(got, ["a", "b"])  # both taken at one wake
 
 
+    def test_a_lingering_consumer_is_not_woken_by_the_reader_but_by_a_put(self):
+        # take(linger): the reader's wake() leaves a lingering consumer alone (its items wait
+        # for the linger to end); put() (a barrier, a deferred call, the stop item) ends it.
+        h = HandOver()
+        h.add("first")
+        h.wake()
+        self.assertEqual(h.take(), ["first"])
+        got, taken = [], threading.Event()
+
+        def consume():
+            got.extend(h.take(30.0))  # lingers: 30 s unless something is put
+            taken.set()
+
+        t = threading.Thread(target=consume)
+        t.start()
+        time.sleep(0.05)  # the consumer lingers
+        for item in ("a", "b", "c"):
+            h.add(item)
+            h.wake()
+        time.sleep(0.1)
+        self.assertEqual(got, [])  # the reader's wakes did not end the linger
+        h.put("barrier")
+        self.assertTrue(taken.wait(10), "a put did not end the linger")
+        t.join(5)
+        self.assertEqual(got, ["a", "b", "c", "barrier"])  # in order, in one take
+
+    def test_a_put_just_before_the_linger_begins_is_not_held_by_it(self):
+        h = HandOver()
+        h.put("x")  # put before take(linger): take must not pause for it
+        got = []
+        t = threading.Thread(target=lambda: got.extend(h.take(30.0)))
+        t.start()
+        t.join(10)
+        self.assertFalse(t.is_alive(), "take(linger) paused although something was put")
+        self.assertEqual(got, ["x"])
+
 class OrderingTest(unittest.TestCase):
     """docs/protocol/sessions.md: a call's events are written before its response, in seq
     order; the README: after a request returns, flush_notifications() has delivered them."""
@@ -140,24 +181,40 @@ class OrderingTest(unittest.TestCase):
     def setUp(self):
         tu.require_cli()
 
+    def _flush_after_each_call_delivers_its_events(self, client, calls):
+        """``calls`` calls, each followed by flush_notifications(): its events, and only
+        those, have then reached the callback, in seq order, on the dispatcher thread."""
+        seen = []
+        threads = set()
+
+        def on_event(event):
+            threads.add(threading.current_thread().name)
+            seen.append(event["seq"])
+
+        client.on_provenance(on_event)
+        butler = tu.open_q1(client)
+        ref = tu.input_refs()[0]
+        for i in range(1, calls + 1):
+            butler.stored(ref)
+            self.assertTrue(client.flush_notifications(10), "flush timed out")
+            self.assertEqual(seen, list(range(1, i + 1)))
+        self.assertEqual(threads, {"quantum-butler-dispatch"})
+        butler.close()
+
     def test_after_each_call_flush_delivers_exactly_its_events_in_seq_order(self):
         with tu.spawn() as client:
-            seen = []
-            threads = set()
+            self._flush_after_each_call_delivers_its_events(client, 200)
 
-            def on_event(event):
-                threads.add(threading.current_thread().name)
-                seen.append(event["seq"])
-
-            client.on_provenance(on_event)
-            butler = tu.open_q1(client)
-            ref = tu.input_refs()[0]
-            for i in range(1, 201):
-                butler.stored(ref)
-                self.assertTrue(client.flush_notifications(10))
-                self.assertEqual(seen, list(range(1, i + 1)))
-            self.assertEqual(threads, {"quantum-butler-dispatch"})
-            butler.close()
+    def test_flush_and_close_end_a_long_dispatch_linger(self):
+        # With a 30 s linger the dispatcher, once woken, is not woken again by the reader for
+        # 30 s: flush_notifications() (a barrier put) must end the linger, each time, with every
+        # event delivered in order on the dispatcher thread; close() must not wait for it either.
+        client = tu.spawn(dispatch_linger=30.0)
+        try:
+            self._flush_after_each_call_delivers_its_events(client, 50)
+        finally:
+            client.close()  # joins the dispatcher for at most 2 s: the stop item ended the linger
+            self.assertFalse(client.connection._dispatcher.is_alive())
 
     def test_pipelined_batches_are_delivered_in_seq_order_without_a_trace_hook(self):
         # Without a trace hook the reader hands a batch over unparsed; the dispatcher parses it.

@@ -11,7 +11,6 @@ import {
   CancellationTokenSource,
   createMessageConnection,
   ResponseError,
-  StreamMessageReader,
   StreamMessageWriter,
   type CancellationToken,
   type MessageConnection,
@@ -116,7 +115,7 @@ export class QuantumButlerClient {
     });
     await started;
     const listeners = new Set<(e: ProvenanceEvent) => void>();
-    const reader = new EventTapReader(new StreamMessageReader(child.stdout!), ProvenanceNotification.method, ProvenanceBatchNotification.method, (e) => {
+    const reader = new EventTapReader(child.stdout!, ProvenanceNotification.method, ProvenanceBatchNotification.method, (e) => {
       for (const l of listeners) l(e as ProvenanceEvent);
     });
     const conn = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));

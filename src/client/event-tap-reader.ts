@@ -1,45 +1,145 @@
 /**
- * The client's message reader: vscode-jsonrpc's stream reader, with the event stream
- * (`butler/provenance`) taken off as messages are read. vscode-jsonrpc's connection handles
- * one message per event-loop turn, so each event cost a call a turn of its own; here an
- * event goes straight to its listener, synchronously and in the order read. Since the
- * sidecar writes a call's events before its response, a call's events have all reached
- * their listeners before its promise settles (sooner than through the connection).
- * A batch (`butler/provenanceBatch`, which the client asks for) is handed on event by event.
+ * The client's message reader: slices `Content-Length` frames out of the sidecar's stdout,
+ * one JSON.parse per body, and hands `butler/provenance` events (and each event of a
+ * `butler/provenanceBatch`) straight to the tap, synchronously in the order read; other
+ * messages go to the connection in order. (vscode-jsonrpc's reader costs a header Map and
+ * a promise chain per message.) The sidecar writes a call's events before its response, so
+ * they have reached their listeners before its promise settles. A header without a valid
+ * Content-Length, a body that is not JSON and a throwing tap are reported through onError.
  */
-import type { DataCallback, Disposable, Event, MessageReader, PartialMessageInfo } from 'vscode-jsonrpc/node';
+import type { Readable } from 'node:stream';
+import { AbstractMessageReader, Disposable, type DataCallback, type Message } from 'vscode-jsonrpc/node';
 
-export class EventTapReader implements MessageReader {
-  constructor(
-    private readonly inner: MessageReader,
-    private readonly method: string,
-    private readonly batchMethod: string,
-    private readonly tap: (params: unknown) => void,
-  ) {}
+const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
 
-  get onError(): Event<Error> {
-    return this.inner.onError;
-  }
+export class EventTapReader extends AbstractMessageReader {
+  /** Bytes read and not yet consumed: `buf` from `pos` (a header, or a whole frame's start). */
+  #buf: Buffer = EMPTY;
+  #pos = 0;
+  /** A body longer than what has arrived: its length, and the chunks gathered so far. */
+  #bodyLength = -1;
+  #parts: Buffer[] = [];
+  #partsLength = 0;
+  #callback: DataCallback | null = null;
 
-  get onClose(): Event<void> {
-    return this.inner.onClose;
-  }
+  readonly #readable: Readable;
+  readonly #method: string;
+  readonly #batchMethod: string;
+  readonly #tap: (params: unknown) => void;
 
-  get onPartialMessage(): Event<PartialMessageInfo> {
-    return this.inner.onPartialMessage;
+  constructor(readable: Readable, method: string, batchMethod: string, tap: (params: unknown) => void) {
+    super();
+    this.#readable = readable;
+    this.#method = method;
+    this.#batchMethod = batchMethod;
+    this.#tap = tap;
   }
 
   listen(callback: DataCallback): Disposable {
-    return this.inner.listen((message) => {
-      const m = message as { method?: unknown; id?: unknown; params?: unknown };
-      if (m.id !== undefined || typeof m.method !== 'string') callback(message);
-      else if (m.method === this.method) this.tap(m.params);
-      else if (m.method === this.batchMethod) for (const e of (m.params as { events: unknown[] }).events) this.tap(e);
-      else callback(message);
+    this.#callback = callback;
+    const onData = (chunk: Buffer): void => this.#onData(chunk);
+    const onError = (err: Error): void => this.fireError(err);
+    const onClose = (): void => this.fireClose();
+    this.#readable.on('data', onData);
+    this.#readable.on('error', onError);
+    this.#readable.on('close', onClose);
+    return Disposable.create(() => {
+      this.#readable.off('data', onData);
+      this.#readable.off('error', onError);
+      this.#readable.off('close', onClose);
+      this.#callback = null;
     });
   }
 
-  dispose(): void {
-    this.inner.dispose();
+  #onData(chunk: Buffer): void {
+    if (this.#bodyLength >= 0) {
+      // Gathering a long body: join the chunks once, when it is whole.
+      this.#parts.push(chunk);
+      this.#partsLength += chunk.length;
+      if (this.#partsLength < this.#bodyLength) return;
+      const all = Buffer.concat(this.#parts, this.#partsLength);
+      const length = this.#bodyLength;
+      this.#parts = [];
+      this.#partsLength = 0;
+      this.#bodyLength = -1;
+      this.#buf = all;
+      this.#pos = length;
+      this.#deliver(all.subarray(0, length));
+    } else if (this.#pos < this.#buf.length) {
+      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
+      this.#pos = 0;
+    } else {
+      this.#buf = chunk;
+      this.#pos = 0;
+    }
+    this.#frames();
   }
+
+  /** Deliver every whole frame in `buf`; keep a partial header, or start gathering a long body. */
+  #frames(): void {
+    const buf = this.#buf;
+    while (this.#pos < buf.length) {
+      const start = this.#pos;
+      const end = buf.indexOf(HEADER_END, start);
+      if (end < 0) return; // the header is not all here yet
+      const length = contentLength(buf.toString('latin1', start, end));
+      if (length < 0) {
+        this.fireError(new Error(`Header must provide a valid Content-Length property: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 200)))}`));
+        this.#buf = EMPTY;
+        this.#pos = 0;
+        return;
+      }
+      const bodyStart = end + HEADER_END.length;
+      const bodyEnd = bodyStart + length;
+      if (bodyEnd > buf.length) {
+        this.#bodyLength = length;
+        this.#parts = [buf.subarray(bodyStart)];
+        this.#partsLength = buf.length - bodyStart;
+        this.#buf = EMPTY;
+        this.#pos = 0;
+        return;
+      }
+      this.#pos = bodyEnd;
+      this.#deliver(buf.subarray(bodyStart, bodyEnd));
+    }
+  }
+
+  #deliver(body: Buffer): void {
+    let message: Message;
+    try {
+      message = JSON.parse(body.toString('utf8')) as Message;
+    } catch (err) {
+      this.fireError(new Error(`A message from the sidecar is not JSON (${(err as Error).message})`));
+      return;
+    }
+    const m = message as { method?: unknown; id?: unknown; params?: unknown };
+    if (m.id !== undefined || typeof m.method !== 'string') this.#callback?.(message);
+    else if (m.method === this.#method) this.#tapSafely(m.params);
+    else if (m.method === this.#batchMethod) for (const e of (m.params as { events: unknown[] }).events) this.#tapSafely(e);
+    else this.#callback?.(message);
+  }
+
+  /** A listener that throws is reported through onError; the messages after it are still read. */
+  #tapSafely(event: unknown): void {
+    try {
+      this.#tap(event);
+    } catch (err) {
+      this.fireError(err);
+    }
+  }
+}
+
+/** The Content-Length of a header block (lines `Name: value`, names in any case); -1 if none is valid. */
+function contentLength(header: string): number {
+  if (header.startsWith('Content-Length: ') && header.indexOf('\r\n') < 0) return digits(header.slice(16));
+  for (const line of header.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === 'content-length') return digits(line.slice(colon + 1).trim());
+  }
+  return -1;
+}
+
+function digits(text: string): number {
+  return /^\d{1,15}$/.test(text) ? Number(text) : -1;
 }

@@ -20,6 +20,8 @@ import { frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
 /** A batch leaves once it holds this many items, or this many bytes wait behind it. */
 const MAX_BATCH_ITEMS = 512;
 const MAX_HELD_BYTES = 256 * 1024;
+/** An answer shorter than this is copied into its batch's buffer rather than written on its own. */
+const JOIN_BELOW = 16 * 1024;
 
 export class ProtocolWriter {
   private congestedNow = false;
@@ -104,8 +106,11 @@ export class ProtocolWriter {
     this.held = [];
     this.heldBytes = 0;
     if (this.failed !== null || !this.out.writable) return;
-    this.put(frameMessage({ jsonrpc: '2.0', method: batch.method, params: { events: batch.items } }));
-    for (const frame of held) this.put(frame);
+    const frame = frameMessage({ jsonrpc: '2.0', method: batch.method, params: { events: batch.items } });
+    // Usually one answer waits behind the batch: both leave as one buffer, one write to the output.
+    if (held.length === 0) this.put(frame);
+    else if (held.length === 1 && held[0]!.length < JOIN_BELOW) this.put(Buffer.concat([frame, held[0]!]));
+    else for (const f of [frame, ...held]) this.put(f);
   };
 
   private put(frame: Buffer): void {

@@ -12,7 +12,9 @@ threads:
   stalls the reader (and therefore never delays responses). The hand-over
   (:mod:`.handover`) wakes the dispatcher at most once per chunk read, after the
   responses in that chunk are resolved, and the dispatcher takes everything
-  queued; a ``butler/provenanceBatch`` is parsed on the dispatcher thread;
+  queued; once woken it lingers (``dispatch_linger``) while more gathers, so a
+  stream of calls costs about one wake per linger; a ``butler/provenanceBatch``
+  is parsed on the dispatcher thread;
 * a thread drains stderr into a bounded buffer (optionally forwarding each line
   to a ``logging.Logger``);
 * when the process dies, every pending request fails with :class:`SidecarDied`
@@ -278,6 +280,9 @@ class Connection:
         does not also kill it (the host then shuts it down with :meth:`close`).
     initialize:
         Run ``initialize`` + ``initialized`` now (default). Otherwise call :meth:`initialize`.
+    dispatch_linger:
+        Seconds the dispatcher pauses after delivering while notifications gather (see
+        :mod:`.handover`); callbacks may run up to this long after their call returned.
     """
 
     def __init__(
@@ -299,6 +304,7 @@ class Connection:
         new_session: bool = False,
         initialize: bool = True,
         initialize_timeout: Optional[float] = 30.0,
+        dispatch_linger: float = 0.005,
     ):
         if cli_path:
             found, how = os.path.abspath(cli_path), "cli_path argument"
@@ -316,6 +322,7 @@ class Connection:
         self.node = node or default_node_path()
         self.argv: List[str] = [self.node, *node_args, self.cli_path, "--stdio", *args]
         self.timeout = timeout
+        self.dispatch_linger = float(dispatch_linger)
         self.client_name = client_name
         self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True, "provenanceBatches": True}
         self._initialization_options = initialization_options
@@ -677,7 +684,7 @@ class Connection:
 
     def _dispatch_loop(self) -> None:
         while True:
-            for item in self._dispatch_queue.take():
+            for item in self._dispatch_queue.take(self.dispatch_linger):
                 if item is _STOP:
                     return
                 if isinstance(item, _Barrier):

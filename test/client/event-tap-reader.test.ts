@@ -1,0 +1,104 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { EventTapReader } from '../../src/client/event-tap-reader.js';
+
+const EVENT = 'butler/provenance';
+const BATCH = 'butler/provenanceBatch';
+
+function frame(message: unknown, header = (n: number) => `Content-Length: ${n}\r\n\r\n`): Buffer {
+  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  return Buffer.concat([Buffer.from(header(body.length), 'latin1'), body]);
+}
+
+/** A reader on a PassThrough: what reached the connection, the tap and onError, in one log. */
+function reader() {
+  const stream = new PassThrough();
+  const log: unknown[] = [];
+  const errors: string[] = [];
+  const r = new EventTapReader(stream, EVENT, BATCH, (e) => {
+    if ((e as { throw?: boolean }).throw) throw new Error('listener bug');
+    log.push(['event', e]);
+  });
+  r.onError((err) => errors.push(err.message));
+  let closed = false;
+  r.onClose(() => (closed = true));
+  const sub = r.listen((m) => log.push(['message', m]));
+  return { stream, log, errors, sub, closed: () => closed };
+}
+
+describe('EventTapReader', () => {
+  const messages = [
+    { jsonrpc: '2.0', method: BATCH, params: { events: [{ seq: 1 }, { seq: 2 }] } },
+    { jsonrpc: '2.0', id: 1, result: { stored: true, text: 'é ✓ 𝄞' } },
+    { jsonrpc: '2.0', method: EVENT, params: { seq: 3 } },
+    { jsonrpc: '2.0', method: '$/progress', params: { token: 't', value: { kind: 'end' } } },
+    { jsonrpc: '2.0', id: 2, method: 'client/request', params: {} },
+    { jsonrpc: '2.0', id: 3, error: { code: -32602, message: 'bad' } },
+    { jsonrpc: '2.0', id: 4, result: 'x'.repeat(300_000) },
+  ];
+  const expected = [
+    ['event', { seq: 1 }],
+    ['event', { seq: 2 }],
+    ['message', messages[1]],
+    ['event', { seq: 3 }],
+    ['message', messages[3]],
+    ['message', messages[4]],
+    ['message', messages[5]],
+    ['message', messages[6]],
+  ];
+  const bytes = Buffer.concat(messages.map((m) => frame(m)));
+
+  it('takes events off (batches event by event) and hands the rest on, in the order read, from one chunk', () => {
+    const { stream, log, errors } = reader();
+    stream.write(bytes);
+    expect(log).toEqual(expected);
+    expect(errors).toEqual([]);
+  });
+
+  it('reassembles frames split anywhere: inside headers, bodies, multi-byte characters, and a long body over many chunks', () => {
+    for (const step of [1, 7, 23, 4096, 65536]) {
+      const { stream, log, errors } = reader();
+      for (let at = 0; at < bytes.length; at += step) stream.write(bytes.subarray(at, at + step));
+      expect(log).toEqual(expected);
+      expect(errors).toEqual([]);
+    }
+  });
+
+  it('accepts other headers and any case of Content-Length', () => {
+    const { stream, log, errors } = reader();
+    stream.write(frame({ jsonrpc: '2.0', id: 1, result: 1 }, (n) => `content-length: ${n}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n`));
+    stream.write(frame({ jsonrpc: '2.0', id: 2, result: 2 }, (n) => `Content-Type: application/json\r\nCONTENT-LENGTH:${n}\r\n\r\n`));
+    expect(log).toEqual([
+      ['message', { jsonrpc: '2.0', id: 1, result: 1 }],
+      ['message', { jsonrpc: '2.0', id: 2, result: 2 }],
+    ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('reports a body that is not JSON, a throwing listener and a header without a length, and reads on', () => {
+    const { stream, log, errors } = reader();
+    const junk = Buffer.from('{not json');
+    stream.write(Buffer.concat([Buffer.from(`Content-Length: ${junk.length}\r\n\r\n`), junk, frame({ jsonrpc: '2.0', method: EVENT, params: { throw: true } }), frame({ jsonrpc: '2.0', id: 1, result: 1 })]));
+    expect(log).toEqual([['message', { jsonrpc: '2.0', id: 1, result: 1 }]]);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/not JSON/);
+    expect(errors[1]).toBe('listener bug');
+    stream.write('Content-Type: x\r\n\r\n{}');
+    expect(errors[2]).toMatch(/Content-Length/);
+    stream.write(frame({ jsonrpc: '2.0', id: 2, result: 2 })); // what was buffered was dropped; the next frame reads
+    expect(log.at(-1)).toEqual(['message', { jsonrpc: '2.0', id: 2, result: 2 }]);
+  });
+
+  it('reports close, and stops delivering once its subscription is disposed', () => {
+    const { stream, log, sub, closed } = reader();
+    sub.dispose();
+    stream.write(frame({ jsonrpc: '2.0', id: 1, result: 1 }));
+    expect(log).toEqual([]);
+    const second = reader();
+    second.stream.destroy();
+    return new Promise<void>((resolve) => setImmediate(() => {
+      expect(second.closed()).toBe(true);
+      resolve();
+    }));
+  });
+});
