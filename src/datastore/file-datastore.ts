@@ -6,7 +6,7 @@
  * a quantum reads an upstream quantum's outputs when its graph carried no records.
  */
 import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { copyFile, stat } from 'node:fs/promises';
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
@@ -15,10 +15,12 @@ import type { StorageClassRegistry } from '../model/storage-class.js';
 import { ButlerError, ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
 import { checksumAlgorithm, checksumMatches, recordChecksum, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
-import { decodeForRead, encodeForPut } from './codec.js';
+import { decodeForRead, encodeForPut, putTarget } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { manyURIs } from './datastore.js';
-import { copyFileVerified, type CopyCheck } from './file-transfer.js';
+import { copyFileVerified, hashFile, loadPutSource, pathError, type CopyCheck } from './file-transfer.js';
+import { hashFileOffThread } from './hash-thread.js';
+import type { FillFn } from '../store/file-store.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
 import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
@@ -100,7 +102,11 @@ export class FileDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
+    if (source.kind === 'file') {
+      const copied = await this.putFile(source.path, ref, ctx);
+      if (copied) return copied;
+    }
+    const { bytes, storageClass, formatter, sha256 } = encodeForPut(await loadPutSource(source), ref, this.storageClasses);
     const path = this.predictedPath(ref);
     const info: StoredFileInfo = {
       formatter: formatter.name,
@@ -131,6 +137,38 @@ export class FileDatastore implements Datastore {
     ctx?.progress?.(0.5, 'writing');
     ctx?.checkCancelled?.();
     await this.opts.store.set(path, bytes, { datasetId: ref.id, sha256 });
+    this.opts.records.put(ref.id, info);
+    ctx?.progress?.(1, 'stored');
+    return { info, uri: this.uri(path), unchanged: false, sha256 };
+  }
+
+  /**
+   * A put of a file without holding it whole: the kernel copies it into the store's temp file
+   * (copy_file_range, or a reflink where the file system shares blocks), and the copy, which
+   * nobody else writes, is hashed for the answer's SHA-256 and the record's checksum (the two
+   * side by side on two threads). Undefined when this put needs the bytes: a format to check,
+   * a record or a file already there to compare with, or a store that cannot take a filled file.
+   */
+  private async putFile(src: string, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact | undefined> {
+    const { storageClass, formatter } = putTarget(ref, this.storageClasses);
+    const store = this.opts.store as Store & { setFilled?: (key: string, fill: FillFn) => Promise<void> };
+    if (!formatter.acceptsAnyBytes || !store.setFilled) return undefined;
+    const path = this.predictedPath(ref);
+    if (this.opts.records.get(ref.id) || (await store.exists(path))) return undefined;
+    ctx?.progress?.(0.5, 'writing');
+    ctx?.checkCancelled?.();
+    let digests: FileDigests | undefined;
+    await store.setFilled(path, async (tmp) => {
+      try {
+        await copyFile(src, tmp);
+      } catch (err) {
+        throw pathError(err, 'read', src);
+      }
+      digests = await fileDigests(tmp, this.opts.checksum);
+      return { datasetId: ref.id, sha256: digests.sha256 };
+    });
+    const { sha256, checksum, size } = digests!;
+    const info: StoredFileInfo = { formatter: formatter.name, path, storage_class: storageClass.name, component: null, checksum, file_size: size };
     this.opts.records.put(ref.id, info);
     ctx?.progress?.(1, 'stored');
     return { info, uri: this.uri(path), unchanged: false, sha256 };
@@ -374,4 +412,43 @@ export class FileDatastore implements Datastore {
       for (const row of (held.get(id) ?? tables).get(STORED_FILE_INFO_TABLE) ?? []) this.opts.records.importRecord(id, fromRecordRow(row));
     }
   }
+}
+
+interface FileDigests {
+  sha256: string;
+  /** The record checksum under the policy, or null. */
+  checksum: string | null;
+  size: number;
+}
+
+/** Files from this size have their blake2b computed on the hashing thread while this one computes the SHA-256. */
+const OFF_THREAD_FROM = 1024 * 1024;
+
+/** Whether the blake2b of this file goes to the hashing thread: a large file, and (QB_HASH_THREAD=0 turns it off). */
+async function offThread(path: string): Promise<boolean> {
+  return process.env.QB_HASH_THREAD !== '0' && (await stat(path)).size >= OFF_THREAD_FROM;
+}
+
+/** A file's SHA-256 and its record checksum under `policy` (one digest when they are the same). */
+async function fileDigests(path: string, policy: ChecksumPolicy): Promise<FileDigests> {
+  if (policy !== 'blake2b') {
+    const { digests, size } = await hashFile(path, 'sha256');
+    return { sha256: digests[0]!, checksum: policy === 'sha256' ? digests[0]! : null, size };
+  }
+  if (!(await offThread(path))) {
+    const { digests, size } = await hashFile(path, 'sha256', 'blake2b512');
+    return { sha256: digests[0]!, checksum: digests[1]!, size };
+  }
+  // Without the thread (it could not start), the blake2b follows on this one.
+  const blake = hashFileOffThread(path, 'blake2b512').catch(async () => {
+    const { digests, size } = await hashFile(path, 'blake2b512');
+    return { digest: digests[0]!, size };
+  });
+  const sha = await hashFile(path, 'sha256').catch(async (err: unknown) => {
+    await blake.catch(() => undefined);
+    throw err;
+  });
+  const b2 = await blake;
+  if (b2.size !== sha.size) throw new Error(`${path} changed size while being hashed (${sha.size}, then ${b2.size} bytes)`);
+  return { sha256: sha.digests[0]!, checksum: b2.digest, size: sha.size };
 }

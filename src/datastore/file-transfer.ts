@@ -8,6 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
+import type { LoadedPutSource, PutSource } from './datastore.js';
 
 /** Chunks of a streamed copy: two are held at once (one being read, one hashed and written). */
 const COPY_CHUNK = 1024 * 1024;
@@ -139,4 +140,70 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
 
 async function writeAll(fh: fs.FileHandle, chunk: Buffer, position: number): Promise<void> {
   for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at, position + at)).bytesWritten;
+}
+
+const READ_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Read a whole file and its SHA-256 together: each chunk is hashed while the next one is
+ * being read (reads run on libuv's thread pool), so the checksum costs little extra time.
+ * A file that shrinks while being read gives what was there; one that grows, its first
+ * `size` bytes (the size when opened).
+ */
+export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
+  const fh = await fs.open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const bytes = Buffer.allocUnsafeSlow(size);
+    const hash = createHash('sha256');
+    let done = 0;
+    let next = size > 0 ? fh.read(bytes, 0, Math.min(READ_CHUNK, size), 0) : null;
+    while (next) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) break;
+      const start = done;
+      done += bytesRead;
+      next = done < size ? fh.read(bytes, done, Math.min(READ_CHUNK, size - done), done) : null;
+      hash.update(bytes.subarray(start, done));
+    }
+    return { bytes: done === size ? bytes : bytes.subarray(0, done), sha256: hash.digest('hex') };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A put source with its bytes at hand: a file source read whole (with its SHA-256), others as they are. */
+export async function loadPutSource(source: PutSource): Promise<LoadedPutSource> {
+  if (source.kind !== 'file') return source;
+  try {
+    const { bytes, sha256 } = await readHashed(source.path);
+    return { kind: 'bytes', bytes, sha256, owned: true };
+  } catch (err) {
+    throw pathError(err, 'read', source.path);
+  }
+}
+
+/**
+ * The digests (lowercase hex) of a file with node:crypto algorithms, in their order, and its
+ * size: read once in chunks, each hashed while the next is read (reads run on libuv's thread pool).
+ */
+export async function hashFile(path: string, ...algorithms: string[]): Promise<{ digests: string[]; size: number }> {
+  const fh = await fs.open(path, 'r');
+  try {
+    const hashes = algorithms.map((a) => createHash(a));
+    const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
+    let size = 0;
+    let next = fh.read(bufs[0]!, 0, COPY_CHUNK, 0);
+    for (let i = 1; ; i++) {
+      const { bytesRead, buffer } = await next;
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      next = fh.read(bufs[i % 2]!, 0, COPY_CHUNK, size);
+      const chunk = buffer.subarray(0, bytesRead);
+      for (const hash of hashes) hash.update(chunk);
+    }
+    return { digests: hashes.map((h) => h.digest('hex')), size };
+  } finally {
+    await fh.close();
+  }
 }
