@@ -6,7 +6,7 @@
  * a quantum reads an upstream quantum's outputs when its graph carried no records.
  */
 import { join } from 'node:path';
-import { copyFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
@@ -18,8 +18,7 @@ import { checksumAlgorithm, checksumMatches, recordChecksum, sha256Hex, type Che
 import { decodeForRead, encodeForPut, putTarget } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { manyURIs } from './datastore.js';
-import { copyFileVerified, hashFile, loadPutSource, pathError, type CopyCheck } from './file-transfer.js';
-import { hashFileOffThread } from './hash-thread.js';
+import { copyFileHashed, copyFileVerified, loadPutSource, type CopyCheck } from './file-transfer.js';
 import type { FillFn } from '../store/file-store.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
@@ -143,11 +142,11 @@ export class FileDatastore implements Datastore {
   }
 
   /**
-   * A put of a file without holding it whole: the kernel copies it into the store's temp file
-   * (copy_file_range, or a reflink where the file system shares blocks), and the copy, which
-   * nobody else writes, is hashed for the answer's SHA-256 and the record's checksum (the two
-   * side by side on two threads). Undefined when this put needs the bytes: a format to check,
-   * a record or a file already there to compare with, or a store that cannot take a filled file.
+   * A put of a file without holding it whole: copied into the store's temp file in chunks, each
+   * hashed for the answer's SHA-256 and the record's checksum while the next is read and the
+   * chunk written, so the digests are those of the bytes stored, in one pass. Undefined when
+   * this put needs the bytes: a format to check, a record or a file already there to compare
+   * with, or a store that cannot take a filled file.
    */
   private async putFile(src: string, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact | undefined> {
     const { storageClass, formatter } = putTarget(ref, this.storageClasses);
@@ -159,12 +158,9 @@ export class FileDatastore implements Datastore {
     ctx?.checkCancelled?.();
     let digests: FileDigests | undefined;
     await store.setFilled(path, async (tmp) => {
-      try {
-        await copyFile(src, tmp);
-      } catch (err) {
-        throw pathError(err, 'read', src);
-      }
-      digests = await fileDigests(tmp, this.opts.checksum);
+      const policy = this.opts.checksum;
+      const { digests: d, size } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256']);
+      digests = { sha256: d[0]!, checksum: policy === 'blake2b' ? d[1]! : policy === 'sha256' ? d[0]! : null, size };
       return { datasetId: ref.id, sha256: digests.sha256 };
     });
     const { sha256, checksum, size } = digests!;
@@ -419,36 +415,4 @@ interface FileDigests {
   /** The record checksum under the policy, or null. */
   checksum: string | null;
   size: number;
-}
-
-/** Files from this size have their blake2b computed on the hashing thread while this one computes the SHA-256. */
-const OFF_THREAD_FROM = 1024 * 1024;
-
-/** Whether the blake2b of this file goes to the hashing thread: a large file, and (QB_HASH_THREAD=0 turns it off). */
-async function offThread(path: string): Promise<boolean> {
-  return process.env.QB_HASH_THREAD !== '0' && (await stat(path)).size >= OFF_THREAD_FROM;
-}
-
-/** A file's SHA-256 and its record checksum under `policy` (one digest when they are the same). */
-async function fileDigests(path: string, policy: ChecksumPolicy): Promise<FileDigests> {
-  if (policy !== 'blake2b') {
-    const { digests, size } = await hashFile(path, 'sha256');
-    return { sha256: digests[0]!, checksum: policy === 'sha256' ? digests[0]! : null, size };
-  }
-  if (!(await offThread(path))) {
-    const { digests, size } = await hashFile(path, 'sha256', 'blake2b512');
-    return { sha256: digests[0]!, checksum: digests[1]!, size };
-  }
-  // Without the thread (it could not start), the blake2b follows on this one.
-  const blake = hashFileOffThread(path, 'blake2b512').catch(async () => {
-    const { digests, size } = await hashFile(path, 'blake2b512');
-    return { digest: digests[0]!, size };
-  });
-  const sha = await hashFile(path, 'sha256').catch(async (err: unknown) => {
-    await blake.catch(() => undefined);
-    throw err;
-  });
-  const b2 = await blake;
-  if (b2.size !== sha.size) throw new Error(`${path} changed size while being hashed (${sha.size}, then ${b2.size} bytes)`);
-  return { sha256: sha.digests[0]!, checksum: b2.digest, size: sha.size };
 }

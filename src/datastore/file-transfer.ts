@@ -4,7 +4,7 @@
  * unverified artifact; copied from a datastore file in chunks, each hashed while the next is
  * read and the chunk itself written (reads and writes run on libuv's thread pool).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
@@ -109,30 +109,63 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
     }
     const hash = createHash(verify.algorithm);
     await viaTemp(dest, async (to) => {
-      const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
-      let i = 0;
-      let next = from.read(bufs[0]!, 0, COPY_CHUNK, 0);
-      // A failed write leaves a read in flight: it settles before the file is closed.
-      const settle = () => next.catch(() => undefined);
-      for (;;) {
-        const { bytesRead } = await next;
-        if (bytesRead === 0) break;
-        const chunk = bufs[i % 2]!.subarray(0, bytesRead);
-        const at = total;
-        total += bytesRead;
-        i++;
-        // The next read fills the other buffer while this chunk is written and hashed.
-        next = from.read(bufs[i % 2]!, 0, COPY_CHUNK, total);
-        const written = writeAll(to, chunk, at);
-        hash.update(chunk);
-        await written.catch(async (err: unknown) => {
-          await settle();
-          throw err;
-        });
-      }
+      total = await copyChunksHashed(from, to, [hash]);
       verify.check(hash.digest('hex'));
     });
     return total;
+  } finally {
+    await from.close();
+  }
+}
+
+/**
+ * Copy `from` from its start into `to` in chunks, each hashed with every hash while the next is
+ * read and the chunk itself written: the hashes see exactly the bytes written. The size copied.
+ */
+async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: readonly Hash[]): Promise<number> {
+  const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
+  let total = 0;
+  let next = from.read(bufs[0]!, 0, COPY_CHUNK, 0);
+  // A failed write leaves a read in flight: it settles before the file is closed.
+  const settle = () => next.catch(() => undefined);
+  for (let i = 1; ; i++) {
+    const { bytesRead, buffer } = await next;
+    if (bytesRead === 0) break;
+    const chunk = buffer.subarray(0, bytesRead);
+    const at = total;
+    total += bytesRead;
+    // The next read fills the other buffer while this chunk is written and hashed.
+    next = from.read(bufs[i % 2]!, 0, COPY_CHUNK, total);
+    const written = writeAll(to, chunk, at);
+    for (const hash of hashes) hash.update(chunk);
+    await written.catch(async (err: unknown) => {
+      await settle();
+      throw err;
+    });
+  }
+  return total;
+}
+
+/**
+ * Copy the file `src` into the existing file `dest` (written from its start), hashing the
+ * bytes written with each algorithm: their digests (lowercase hex, in order) and the size.
+ * Errors opening or reading `src` are the caller's (pathError); writing `dest`, as they come.
+ */
+export async function copyFileHashed(src: string, dest: string, algorithms: readonly string[]): Promise<{ digests: string[]; size: number }> {
+  const from = await fs.open(src, 'r').catch((err: unknown) => {
+    throw pathError(err, 'read', src);
+  });
+  try {
+    const to = await fs.open(dest, 'r+');
+    try {
+      const hashes = algorithms.map((a) => createHash(a));
+      const size = await copyChunksHashed(from, to, hashes).catch((err: unknown) => {
+        throw (err as NodeJS.ErrnoException).syscall === 'read' ? pathError(err, 'read', src) : err;
+      });
+      return { digests: hashes.map((h) => h.digest('hex')), size };
+    } finally {
+      await to.close();
+    }
   } finally {
     await from.close();
   }
@@ -180,30 +213,5 @@ export async function loadPutSource(source: PutSource): Promise<LoadedPutSource>
     return { kind: 'bytes', bytes, sha256, owned: true };
   } catch (err) {
     throw pathError(err, 'read', source.path);
-  }
-}
-
-/**
- * The digests (lowercase hex) of a file with node:crypto algorithms, in their order, and its
- * size: read once in chunks, each hashed while the next is read (reads run on libuv's thread pool).
- */
-export async function hashFile(path: string, ...algorithms: string[]): Promise<{ digests: string[]; size: number }> {
-  const fh = await fs.open(path, 'r');
-  try {
-    const hashes = algorithms.map((a) => createHash(a));
-    const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
-    let size = 0;
-    let next = fh.read(bufs[0]!, 0, COPY_CHUNK, 0);
-    for (let i = 1; ; i++) {
-      const { bytesRead, buffer } = await next;
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      next = fh.read(bufs[i % 2]!, 0, COPY_CHUNK, size);
-      const chunk = buffer.subarray(0, bytesRead);
-      for (const hash of hashes) hash.update(chunk);
-    }
-    return { digests: hashes.map((h) => h.digest('hex')), size };
-  } finally {
-    await fh.close();
   }
 }

@@ -3,7 +3,7 @@
  * template predicts; a file store's getData reads the data file alone.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -99,7 +99,7 @@ describe('FileDatastore reads', () => {
   });
 });
 
-describe('FileDatastore puts from a file path (a kernel copy, hashed from the copy)', () => {
+describe('FileDatastore puts from a file path (copied in chunks, each hashed as it is written)', () => {
   const blobType = makeDatasetType({ name: 'blob', storageClass: 'Bytes', dimensions: ['instrument', 'detector'] });
   const blobRef = (detector: number): DatasetRef => {
     const dataId = Object.freeze({ instrument: 'Cam', detector });
@@ -110,7 +110,7 @@ describe('FileDatastore puts from a file path (a kernel copy, hashed from the co
   const tempsLeft = (): string[] => readdirSync(dir, { recursive: true }).map(String).filter((p) => p.includes('.qbtmp-'));
 
   it.each([
-    ['blake2b, on the hashing thread', 'blake2b', 3 * 1024 * 1024 + 5],
+    ['blake2b, several chunks', 'blake2b', 3 * 1024 * 1024 + 5],
     ['blake2b, small', 'blake2b', 1000],
     ['sha256', 'sha256', 2 * 1024 * 1024],
     ['none', null, 1234],
@@ -145,9 +145,12 @@ describe('FileDatastore puts from a file path (a kernel copy, hashed from the co
     ds.close();
   });
 
-  it('a source gone before the copy is InvalidArgument and leaves nothing stored', async () => {
+  it('a source gone before the copy is InvalidArgument, an unreadable one IOFailure; neither leaves anything stored', async () => {
     const ds = withPolicy('blake2b');
     await expect(ds.put({ kind: 'file', path: join(dir, 'missing.bin') }, blobRef(1))).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    // One that cannot be read (a directory: EISDIR on the first read) is IOFailure, likewise leaving nothing.
+    mkdirSync(join(dir, 'a-directory'));
+    await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure' });
     expect(await ds.exists(blobRef(1))).toBe(false);
     expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
     expect(tempsLeft()).toEqual([]);
