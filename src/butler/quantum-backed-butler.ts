@@ -39,6 +39,7 @@ import type { StorageClassRegistry } from '../model/storage-class.js';
 import type { DimensionUniverse } from '../model/dimensions/dimension-universe.js';
 import type { DatastoreRecordData } from '../model/datastore-records.js';
 import { formatterFor } from '../datastore/formatters.js';
+import { loadPutSource } from '../datastore/file-transfer.js';
 import { coerceForWrite, convertValue } from '../datastore/storage-class-delegate.js';
 import {
   PREDICTED,
@@ -338,10 +339,10 @@ export class QuantumBackedButler {
         details: { given, registry: target, predicted: entry.ref.datasetType.storageClass },
       });
     }
-    let src = source;
-    if (given !== target && source.kind === 'bytes' && formatterFor(this.opts.storageClasses.get(given)) !== formatterFor(this.opts.storageClasses.get(target))) {
+    let src = given !== target ? await loadPutSource(source) : source;
+    if (given !== target && src.kind === 'bytes' && formatterFor(this.opts.storageClasses.get(given)) !== formatterFor(this.opts.storageClasses.get(target))) {
       // Bytes in the given class's format: read them as such, then store the value converted.
-      src = { kind: 'value', value: formatterFor(this.opts.storageClasses.get(given)).fromBytes(source.bytes) };
+      src = { kind: 'value', value: formatterFor(this.opts.storageClasses.get(given)).fromBytes(src.bytes) };
     }
     if (given !== target && src.kind === 'value') {
       const from = this.opts.storageClasses.get(given);

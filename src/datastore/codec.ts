@@ -7,7 +7,7 @@ import type { DatasetRef } from '../model/dataset-ref.js';
 import { splitComponent } from '../model/dataset-type.js';
 import { InvalidValue } from '../model/errors.js';
 import type { StorageClass, StorageClassRegistry } from '../model/storage-class.js';
-import type { PutSource, ReadRequest, ReadResult } from './datastore.js';
+import type { LoadedPutSource, ReadRequest, ReadResult } from './datastore.js';
 import { formatterByName, formatterFor, type Formatter } from './formatters.js';
 import { checkValue, coerceForWrite, readValue } from './storage-class-delegate.js';
 import { sha256Hex } from '../util/checksum.js';
@@ -23,13 +23,8 @@ export interface Encoded {
 }
 
 /** The bytes to store for a put. Given bytes are validated and kept exactly as given. */
-export function encodeForPut(source: PutSource, ref: DatasetRef, registry: StorageClassRegistry): Encoded {
-  const { parent, component } = splitComponent(ref.datasetType.name);
-  if (component !== undefined) {
-    throw new InvalidValue(`Cannot put a component dataset (${ref.datasetType.name}); put the composite ${parent}.`, { datasetId: ref.id });
-  }
-  const storageClass = registry.get(ref.datasetType.storageClass);
-  const formatter = formatterFor(storageClass);
+export function encodeForPut(source: LoadedPutSource, ref: DatasetRef, registry: StorageClassRegistry): Encoded {
+  const { storageClass, formatter } = putTarget(ref, registry);
   if (source.kind === 'value') {
     const value = coerceForWrite(source.value, storageClass.name, registry); // checked for the class
     const bytes = formatter.toBytes(value);
@@ -48,6 +43,16 @@ export function encodeForPut(source: PutSource, ref: DatasetRef, registry: Stora
   }
   checkValue(decoded, storageClass);
   return given;
+}
+
+/** What a put of `ref` stores: its storage class and formatter (a component cannot be put). */
+export function putTarget(ref: DatasetRef, registry: StorageClassRegistry): { storageClass: StorageClass; formatter: Formatter } {
+  const { parent, component } = splitComponent(ref.datasetType.name);
+  if (component !== undefined) {
+    throw new InvalidValue(`Cannot put a component dataset (${ref.datasetType.name}); put the composite ${parent}.`, { datasetId: ref.id });
+  }
+  const storageClass = registry.get(ref.datasetType.storageClass);
+  return { storageClass, formatter: formatterFor(storageClass) };
 }
 
 /**

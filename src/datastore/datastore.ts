@@ -26,7 +26,19 @@ export type PutSource =
       owned?: boolean;
       /** SHA-256 (hex) of `bytes`, when the caller computed it while reading them. */
       sha256?: string;
+    }
+  | {
+      /**
+       * A regular file's content, read where it is needed: a file datastore copies it (the
+       * kernel's copy) and hashes the copy, never holding it whole; others read it whole
+       * (loadPutSource). The caller checked the file could be opened.
+       */
+      kind: 'file';
+      path: string;
     };
+
+/** A put source with its bytes at hand (a file read whole). */
+export type LoadedPutSource = Exclude<PutSource, { kind: 'file' }>;
 
 /** What a successful put wrote. */
 export interface StoredArtifact {

@@ -15,10 +15,11 @@ import type { StorageClassRegistry } from '../model/storage-class.js';
 import { ButlerError, ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
 import { checksumAlgorithm, checksumMatches, recordChecksum, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
-import { decodeForRead, encodeForPut } from './codec.js';
+import { decodeForRead, encodeForPut, putTarget } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { manyURIs } from './datastore.js';
-import { copyFileVerified, type CopyCheck } from './file-transfer.js';
+import { copyFileHashed, copyFileVerified, loadPutSource, type CopyCheck } from './file-transfer.js';
+import type { FillFn } from '../store/file-store.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
 import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
@@ -100,7 +101,11 @@ export class FileDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
+    if (source.kind === 'file') {
+      const copied = await this.putFile(source.path, ref, ctx);
+      if (copied) return copied;
+    }
+    const { bytes, storageClass, formatter, sha256 } = encodeForPut(await loadPutSource(source), ref, this.storageClasses);
     const path = this.predictedPath(ref);
     const info: StoredFileInfo = {
       formatter: formatter.name,
@@ -131,6 +136,35 @@ export class FileDatastore implements Datastore {
     ctx?.progress?.(0.5, 'writing');
     ctx?.checkCancelled?.();
     await this.opts.store.set(path, bytes, { datasetId: ref.id, sha256 });
+    this.opts.records.put(ref.id, info);
+    ctx?.progress?.(1, 'stored');
+    return { info, uri: this.uri(path), unchanged: false, sha256 };
+  }
+
+  /**
+   * A put of a file without holding it whole: copied into the store's temp file in chunks, each
+   * hashed for the answer's SHA-256 and the record's checksum while the next is read and the
+   * chunk written, so the digests are those of the bytes stored, in one pass. Undefined when
+   * this put needs the bytes: a format to check, a record or a file already there to compare
+   * with, or a store that cannot take a filled file.
+   */
+  private async putFile(src: string, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact | undefined> {
+    const { storageClass, formatter } = putTarget(ref, this.storageClasses);
+    const store = this.opts.store as Store & { setFilled?: (key: string, fill: FillFn) => Promise<void> };
+    if (!formatter.acceptsAnyBytes || !store.setFilled) return undefined;
+    const path = this.predictedPath(ref);
+    if (this.opts.records.get(ref.id) || (await store.exists(path))) return undefined;
+    ctx?.progress?.(0.5, 'writing');
+    ctx?.checkCancelled?.();
+    let digests: FileDigests | undefined;
+    await store.setFilled(path, async (tmp) => {
+      const policy = this.opts.checksum;
+      const { digests: d, size } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256']);
+      digests = { sha256: d[0]!, checksum: policy === 'blake2b' ? d[1]! : policy === 'sha256' ? d[0]! : null, size };
+      return { datasetId: ref.id, sha256: digests.sha256 };
+    });
+    const { sha256, checksum, size } = digests!;
+    const info: StoredFileInfo = { formatter: formatter.name, path, storage_class: storageClass.name, component: null, checksum, file_size: size };
     this.opts.records.put(ref.id, info);
     ctx?.progress?.(1, 'stored');
     return { info, uri: this.uri(path), unchanged: false, sha256 };
@@ -374,4 +408,11 @@ export class FileDatastore implements Datastore {
       for (const row of (held.get(id) ?? tables).get(STORED_FILE_INFO_TABLE) ?? []) this.opts.records.importRecord(id, fromRecordRow(row));
     }
   }
+}
+
+interface FileDigests {
+  sha256: string;
+  /** The record checksum under the policy, or null. */
+  checksum: string | null;
+  size: number;
 }

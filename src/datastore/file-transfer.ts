@@ -4,10 +4,11 @@
  * unverified artifact; copied from a datastore file in chunks, each hashed while the next is
  * read and the chunk itself written (reads and writes run on libuv's thread pool).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
+import type { LoadedPutSource, PutSource } from './datastore.js';
 
 /** Chunks of a streamed copy: two are held at once (one being read, one hashed and written). */
 const COPY_CHUNK = 1024 * 1024;
@@ -108,27 +109,7 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
     }
     const hash = createHash(verify.algorithm);
     await viaTemp(dest, async (to) => {
-      const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
-      let i = 0;
-      let next = from.read(bufs[0]!, 0, COPY_CHUNK, 0);
-      // A failed write leaves a read in flight: it settles before the file is closed.
-      const settle = () => next.catch(() => undefined);
-      for (;;) {
-        const { bytesRead } = await next;
-        if (bytesRead === 0) break;
-        const chunk = bufs[i % 2]!.subarray(0, bytesRead);
-        const at = total;
-        total += bytesRead;
-        i++;
-        // The next read fills the other buffer while this chunk is written and hashed.
-        next = from.read(bufs[i % 2]!, 0, COPY_CHUNK, total);
-        const written = writeAll(to, chunk, at);
-        hash.update(chunk);
-        await written.catch(async (err: unknown) => {
-          await settle();
-          throw err;
-        });
-      }
+      total = await copyChunksHashed(from, to, [hash]);
       verify.check(hash.digest('hex'));
     });
     return total;
@@ -137,6 +118,100 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
   }
 }
 
+/**
+ * Copy `from` from its start into `to` in chunks, each hashed with every hash while the next is
+ * read and the chunk itself written: the hashes see exactly the bytes written. The size copied.
+ */
+async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: readonly Hash[]): Promise<number> {
+  const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
+  let total = 0;
+  let next = from.read(bufs[0]!, 0, COPY_CHUNK, 0);
+  // A failed write leaves a read in flight: it settles before the file is closed.
+  const settle = () => next.catch(() => undefined);
+  for (let i = 1; ; i++) {
+    const { bytesRead, buffer } = await next;
+    if (bytesRead === 0) break;
+    const chunk = buffer.subarray(0, bytesRead);
+    const at = total;
+    total += bytesRead;
+    // The next read fills the other buffer while this chunk is written and hashed.
+    next = from.read(bufs[i % 2]!, 0, COPY_CHUNK, total);
+    const written = writeAll(to, chunk, at);
+    for (const hash of hashes) hash.update(chunk);
+    await written.catch(async (err: unknown) => {
+      await settle();
+      throw err;
+    });
+  }
+  return total;
+}
+
+/**
+ * Copy the file `src` into the existing file `dest` (written from its start), hashing the
+ * bytes written with each algorithm: their digests (lowercase hex, in order) and the size.
+ * Errors opening or reading `src` are the caller's (pathError); writing `dest`, as they come.
+ */
+export async function copyFileHashed(src: string, dest: string, algorithms: readonly string[]): Promise<{ digests: string[]; size: number }> {
+  const from = await fs.open(src, 'r').catch((err: unknown) => {
+    throw pathError(err, 'read', src);
+  });
+  try {
+    const to = await fs.open(dest, 'r+');
+    try {
+      const hashes = algorithms.map((a) => createHash(a));
+      const size = await copyChunksHashed(from, to, hashes).catch((err: unknown) => {
+        throw (err as NodeJS.ErrnoException).syscall === 'read' ? pathError(err, 'read', src) : err;
+      });
+      return { digests: hashes.map((h) => h.digest('hex')), size };
+    } finally {
+      await to.close();
+    }
+  } finally {
+    await from.close();
+  }
+}
+
 async function writeAll(fh: fs.FileHandle, chunk: Buffer, position: number): Promise<void> {
   for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at, position + at)).bytesWritten;
+}
+
+const READ_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Read a whole file and its SHA-256 together: each chunk is hashed while the next one is
+ * being read (reads run on libuv's thread pool), so the checksum costs little extra time.
+ * A file that shrinks while being read gives what was there; one that grows, its first
+ * `size` bytes (the size when opened).
+ */
+export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
+  const fh = await fs.open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const bytes = Buffer.allocUnsafeSlow(size);
+    const hash = createHash('sha256');
+    let done = 0;
+    let next = size > 0 ? fh.read(bytes, 0, Math.min(READ_CHUNK, size), 0) : null;
+    while (next) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) break;
+      const start = done;
+      done += bytesRead;
+      next = done < size ? fh.read(bytes, done, Math.min(READ_CHUNK, size - done), done) : null;
+      hash.update(bytes.subarray(start, done));
+    }
+    return { bytes: done === size ? bytes : bytes.subarray(0, done), sha256: hash.digest('hex') };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A put source with its bytes at hand: a file source read whole (with its SHA-256), others as they are. */
+export async function loadPutSource(source: PutSource): Promise<LoadedPutSource> {
+  if (source.kind !== 'file') return source;
+  try {
+    const { bytes, sha256 } = await readHashed(source.path);
+    return { kind: 'bytes', bytes, sha256, owned: true };
+  } catch (err) {
+    throw pathError(err, 'read', source.path);
+  }
 }

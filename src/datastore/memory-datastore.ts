@@ -30,7 +30,7 @@ import type {
 import { manyURIs } from './datastore.js';
 import { decodeForRead, encodeForPut } from './codec.js';
 import { blake2bHex } from '../util/checksum.js';
-import { writeFileAtomically } from './file-transfer.js';
+import { loadPutSource, writeFileAtomically } from './file-transfer.js';
 
 // The record's blake2b (which daf_butler's InMemoryDatastore does not keep) costs twice the
 // put's SHA-256: it is computed when a record is read (provenance, exported records,
@@ -141,7 +141,7 @@ export class MemoryDatastore implements Datastore {
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass: sc, formatter, owned, sha256 } = encodeForPut(source, ref, this.storageClasses);
+    const { bytes, storageClass: sc, formatter, owned, sha256 } = encodeForPut(await loadPutSource(source), ref, this.storageClasses);
     ctx?.progress?.(0.5, 'checksum');
     const existing = await this.readRecord(ref);
     if (existing && !existing.trashed) {

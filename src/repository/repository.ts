@@ -23,6 +23,7 @@ import { StorageClassRegistry, type StorageClassConfig } from '../model/storage-
 import { FileDatastore } from '../datastore/file-datastore.js';
 import { RecordsTable } from '../datastore/records-table.js';
 import { encodeForPut } from '../datastore/codec.js';
+import { loadPutSource } from '../datastore/file-transfer.js';
 import type { PutSource, RetrievedArtifact, RetrieveOptions } from '../datastore/datastore.js';
 import { retrieveInto } from '../datastore/retrieve-artifacts.js';
 import { runNameProblem, type DatasetRef } from '../model/dataset-ref.js';
@@ -183,7 +184,7 @@ export class Repository {
     // implied values are kept when all are given, and only the required ones make the id.
     const standard = standardizeDataId(dataId, dt.group);
     const ref: DatasetRef = { id: makeDatasetId(mode, dt.name, standard, dt.dimensions, run), datasetType: dt, dataId: standard, run };
-    const { bytes, storageClass, formatter, sha256 } = encodeForPut(source, ref, this.storageClasses);
+    const { bytes, storageClass, formatter, sha256 } = encodeForPut(await loadPutSource(source), ref, this.storageClasses);
     const ds = this.direct();
     const path = ds.predictedPath(ref);
     const info: StoredFileInfo = {

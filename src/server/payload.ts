@@ -5,13 +5,12 @@
  */
 import { promises as fs } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { createHash } from 'node:crypto';
 import type { PutSource } from '../datastore/datastore.js';
 import type { Payload, PayloadEncoding } from '../../protocol/common.js';
 import { InvalidArgument, PayloadTooLarge } from '../model/errors.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { formatterFor } from '../datastore/formatters.js';
-import { pathError, writeFileAtomically } from '../datastore/file-transfer.js';
+import { pathError, readHashed, writeFileAtomically } from '../datastore/file-transfer.js';
 import { Base64Json, spliced } from './spliced-json.js';
 import { decodeBase64Text, takeDecoded } from './inline-base64.js';
 
@@ -51,36 +50,6 @@ function decodeBase64Owned(data: string, maxInlineBytes: number, what: string): 
   const bytes = decodeBase64Text(data.length, (i, j) => data.slice(Math.max(0, i), j));
   if (!bytes) throw new InvalidArgument(`${what} is not valid base64.`);
   return { bytes, owned: bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length };
-}
-
-const READ_CHUNK = 4 * 1024 * 1024;
-
-/**
- * Read a whole file and its SHA-256 together: each chunk is hashed while the next one is
- * being read (reads run on libuv's thread pool), so the checksum costs little extra time.
- * A file that shrinks while being read gives what was there; one that grows, its first
- * `size` bytes (the size when opened).
- */
-export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
-  const fh = await fs.open(path, 'r');
-  try {
-    const { size } = await fh.stat();
-    const bytes = Buffer.allocUnsafeSlow(size);
-    const hash = createHash('sha256');
-    let done = 0;
-    let next = size > 0 ? fh.read(bytes, 0, Math.min(READ_CHUNK, size), 0) : null;
-    while (next) {
-      const { bytesRead } = await next;
-      if (bytesRead === 0) break;
-      const start = done;
-      done += bytesRead;
-      next = done < size ? fh.read(bytes, done, Math.min(READ_CHUNK, size - done), done) : null;
-      hash.update(bytes.subarray(start, done));
-    }
-    return { bytes: done === size ? bytes : bytes.subarray(0, done), sha256: hash.digest('hex') };
-  } finally {
-    await fh.close();
-  }
 }
 
 // eslint-disable-next-line no-control-regex
@@ -167,14 +136,24 @@ export async function decodePutPayload(p: Payload, maxInlineBytes: number): Prom
     }
     case 'file': {
       requireAbsolute(p.path);
+      // 'link' cannot share storage with an in-memory datastore; it reads like 'copy'.
+      const afterPut = p.mode === 'move' ? async () => fs.rm(p.path, { force: true }) : nothing;
+      let regular: boolean;
+      try {
+        // Opened here, so a file that cannot be read fails before the put is looked at.
+        const fh = await fs.open(p.path, 'r');
+        regular = await fh.stat().then((st) => st.isFile(), () => false).finally(() => fh.close());
+      } catch (err) {
+        throw pathError(err, 'read', p.path);
+      }
+      // A regular file is read (or copied) by the datastore; anything else is read here.
+      if (regular) return { source: { kind: 'file', path: p.path }, afterPut };
       let read: { bytes: Buffer; sha256: string };
       try {
         read = await readHashed(p.path);
       } catch (err) {
         throw pathError(err, 'read', p.path);
       }
-      // 'link' cannot share storage with an in-memory datastore; it reads like 'copy'.
-      const afterPut = p.mode === 'move' ? async () => fs.rm(p.path, { force: true }) : nothing;
       return { source: { kind: 'bytes', bytes: read.bytes, sha256: read.sha256, owned: true }, afterPut };
     }
   }

@@ -50,7 +50,7 @@ import { RESERVED_DIR, checkKey } from './keys.js';
 import { noStep, writeChunked, type StepFn } from './progress.js';
 import { matchesQuery } from './query.js';
 import type { Metadata, StoreInfo } from './store.js';
-import { nowSeconds } from './values.js';
+import { checkMetadata, nowSeconds } from './values.js';
 
 export interface FileStoreOptions extends StoreOptions {
   /** fsync each file before renaming it into place (default false: crash-safe for the process, not for power loss). */
@@ -72,7 +72,11 @@ interface Head {
   file: DataFile;
 }
 
-type Source = { buffer: Buffer } | { path: string };
+/** `fill`: the caller writes the temp file itself (by its path) and returns the metadata of what it wrote. */
+type Source = { buffer: Buffer } | { path: string } | { fill: FillFn };
+
+/** Writes a value's data into the temp file at `tempPath` (created empty, same inode kept) and returns its metadata. */
+export type FillFn = (tempPath: string) => Promise<Metadata>;
 
 interface Temp {
   path: string;
@@ -253,6 +257,20 @@ export class FileStore extends BaseStore {
     return out;
   }
 
+  /**
+   * Write a value whose data `fill` writes into the temp file itself (e.g. a kernel copy) and
+   * whose metadata `fill` returns, computed from what it wrote; the sidecar is written after
+   * the data. A failed `fill` leaves the key as it was (its error is rethrown as it is when it
+   * is a ButlerError).
+   */
+  async setFilled(key: string, fill: FillFn): Promise<void> {
+    const k = this.checkKey(key);
+    await this.write(async () => {
+      const result = await this.putFrom(k, undefined, { fill }, noStep);
+      this.recordChange(result.existed ? 'update' : 'set', k, result.metadata);
+    });
+  }
+
   protected override async _putFile(key: string, path: string, step: StepFn): Promise<PutResult | undefined> {
     return this.putFrom(key, undefined, { path }, step);
   }
@@ -286,21 +304,29 @@ export class FileStore extends BaseStore {
     await this.assertRealDirs(key);
     const head = known ?? (await this.head(key));
     await this.journal.save(key, this.tree.dataPath(key), this.tree.metaPath(key));
+    const metaFile = this.tree.metaPath(key);
+    const dataFile = this.tree.dataPath(key);
+    // The data temp file is opened first: the sidecar names it by its inode.
+    const data = source || !head ? await this.openTemp(key, dataFile) : undefined;
+    let prefilled: string | undefined;
+    if (source && 'fill' in source) {
+      // The caller's data first: the metadata it returns describes what it wrote.
+      const fill = source.fill;
+      let md: Metadata | undefined;
+      prefilled = await this.fill(key, data!, { write: async () => void (md = checkMetadata(await fill(data!.path))) }, step);
+      metadata = md;
+    }
     const now = nowSeconds();
     const sidecar: Sidecar = {
       metadata: metadata ?? head?.sidecar.metadata ?? {},
       created: head?.sidecar.created ?? now,
       modified: now,
     };
-    const metaFile = this.tree.metaPath(key);
-    const dataFile = this.tree.dataPath(key);
-    // The data temp file is opened first: the sidecar names it by its inode.
-    const data = source || !head ? await this.openTemp(key, dataFile) : undefined;
     const text = sidecarText(sidecar, data?.ino ?? head!.file.ino, data && head ? { sidecar: head.sidecar, ino: head.file.ino } : undefined);
     // Both temp files are written at once; then published by renames, sidecar first.
     const [meta, filled] = await Promise.allSettled([
       this.openTemp(key, metaFile).then((t) => this.fill(key, t, { buffer: text }, noStep)),
-      data ? this.fill(key, data, source ?? { buffer: EMPTY }, step) : Promise.resolve(undefined),
+      prefilled !== undefined ? Promise.resolve(prefilled) : data ? this.fill(key, data, source && !('fill' in source) ? source : { buffer: EMPTY }, step) : Promise.resolve(undefined),
     ]);
     if (meta.status === 'rejected' || filled.status === 'rejected') {
       if (meta.status === 'fulfilled') await unlinkQuiet(meta.value).catch(() => undefined);
@@ -352,10 +378,11 @@ export class FileStore extends BaseStore {
   }
 
   /** Writes the content into an open temp file and closes it (removing it on failure); its path. */
-  private async fill(key: string, temp: Temp, source: Source, step: StepFn): Promise<string> {
+  private async fill(key: string, temp: Temp, source: Exclude<Source, { fill: FillFn }> | { write: () => Promise<void> }, step: StepFn): Promise<string> {
     try {
       try {
         if ('buffer' in source) await writeChunked(temp.fh, source.buffer, this.chunkSize, step);
+        else if ('write' in source) await source.write();
         else await copyInto(source.path, temp.fh, this.chunkSize, step);
         if (this.durable) await temp.fh.sync();
       } finally {

@@ -2,11 +2,13 @@
  * FileDatastore reads: through a record, or (trust mode) straight from the path the
  * template predicts; a file store's getData reads the data file alone.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileDatastore } from '../../src/datastore/file-datastore.js';
+import { FileDatastore, type ChecksumPolicy } from '../../src/datastore/file-datastore.js';
+import { blake2bHex, sha256Hex } from '../../src/util/checksum.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
@@ -94,5 +96,75 @@ describe('FileDatastore reads', () => {
     await store.set('k', Buffer.from('data'), { note: 'x' });
     expect((await store.getData('k')).toString()).toBe('data');
     await expect(store.getData('missing')).rejects.toThrow();
+  });
+});
+
+describe('FileDatastore puts from a file path (copied in chunks, each hashed as it is written)', () => {
+  const blobType = makeDatasetType({ name: 'blob', storageClass: 'Bytes', dimensions: ['instrument', 'detector'] });
+  const blobRef = (detector: number): DatasetRef => {
+    const dataId = Object.freeze({ instrument: 'Cam', detector });
+    return { id: makeDatasetId('DATAID_TYPE_RUN', blobType.name, dataId, blobType.dimensions, 'run1'), datasetType: blobType, dataId, run: 'run1' };
+  };
+  const withPolicy = (checksum: ChecksumPolicy): FileDatastore =>
+    new FileDatastore({ name: 'FileDatastore@test', root: dir, store, template: DEFAULT_TEMPLATE, records: new RecordsTable(':memory:'), storageClasses, checksum });
+  const tempsLeft = (): string[] => readdirSync(dir, { recursive: true }).map(String).filter((p) => p.includes('.qbtmp-'));
+
+  it.each([
+    ['blake2b, several chunks', 'blake2b', 3 * 1024 * 1024 + 5],
+    ['blake2b, small', 'blake2b', 1000],
+    ['sha256', 'sha256', 2 * 1024 * 1024],
+    ['none', null, 1234],
+    ['empty', 'blake2b', 0],
+  ] as const)('%s: the stored bytes, record and store metadata are those of the file', async (_name, policy, size) => {
+    const bytes = randomBytes(size);
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, bytes);
+    const ds = withPolicy(policy);
+    const put = await ds.put({ kind: 'file', path: src }, blobRef(1));
+    const sha = sha256Hex(bytes);
+    expect(put).toMatchObject({ unchanged: false, sha256: sha });
+    expect(put.info).toMatchObject({ file_size: size, storage_class: 'Bytes', checksum: policy === 'blake2b' ? blake2bHex(bytes) : policy === 'sha256' ? sha : null });
+    expect((await store.getData(put.info.path)).equals(bytes)).toBe(true);
+    expect(await store.getMetadata(put.info.path)).toEqual({ datasetId: blobRef(1).id, sha256: sha });
+    // The same put again is a no-op; other bytes are refused.
+    expect(await ds.put({ kind: 'file', path: src }, blobRef(1))).toMatchObject({ unchanged: true, sha256: sha });
+    writeFileSync(src, Buffer.concat([bytes, Buffer.from('x')]));
+    await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'DatasetAlreadyStored' });
+    expect(tempsLeft()).toEqual([]);
+    ds.close();
+  });
+
+  it('the same bytes put from a file and from memory give the same record', async () => {
+    const bytes = randomBytes(1536 * 1024);
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, bytes);
+    const ds = withPolicy('blake2b');
+    const fromFile = await ds.put({ kind: 'file', path: src }, blobRef(1));
+    const fromBytes = await ds.put({ kind: 'bytes', bytes }, blobRef(2));
+    expect({ ...fromFile.info, path: '' }).toEqual({ ...fromBytes.info, path: '' });
+    ds.close();
+  });
+
+  it('a source gone before the copy is InvalidArgument, an unreadable one IOFailure; neither leaves anything stored', async () => {
+    const ds = withPolicy('blake2b');
+    await expect(ds.put({ kind: 'file', path: join(dir, 'missing.bin') }, blobRef(1))).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    // One that cannot be read (a directory: EISDIR on the first read) is IOFailure, likewise leaving nothing.
+    mkdirSync(join(dir, 'a-directory'));
+    await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure' });
+    expect(await ds.exists(blobRef(1))).toBe(false);
+    expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
+    expect(tempsLeft()).toEqual([]);
+    ds.close();
+  });
+
+  it('a storage class with a format to check reads the file whole and refuses bad content', async () => {
+    const src = join(dir, 'in.json');
+    writeFileSync(src, 'not json');
+    const ds = withPolicy('blake2b');
+    await expect(ds.put({ kind: 'file', path: src }, ref(1))).rejects.toMatchObject({ kind: 'InvalidValue' });
+    writeFileSync(src, '{"a": 1}');
+    expect(await ds.put({ kind: 'file', path: src }, ref(1))).toMatchObject({ sha256: sha256Hex(Buffer.from('{"a": 1}')) });
+    expect(await ds.get(ref(1))).toMatchObject({ value: { a: 1 } });
+    ds.close();
   });
 });

@@ -5,7 +5,8 @@
  * record merge, idempotent re-runs, conflicts that write nothing, lineage, export
  * formats, and a sidecar killed mid-put.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -336,6 +337,33 @@ describe('repository', () => {
     expect((await s.store.glob('RUN/input/*')).length).toBe(4);
     expect(await kindOf(s.store.delete((await s.store.glob('RUN/input/*'))[0]!))).toBe('ReadOnlyStore');
     await s.close();
+  });
+
+  it('a put by file path into the file datastore stores the file as it is, with its SHA-256 and blake2b; a get by path gives it back', async () => {
+    const root = join(dir, 'by-path-repo');
+    await rq(P.RepositoryCreate, create(root));
+    await rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name: 'blob', storageClass: 'Bytes', dimensions: DIMS } });
+    const made = await rq(P.RepositoryMakeQuantum, {
+      root,
+      taskName: 'test.Blob',
+      inputs: [],
+      outputs: [{ datasetType: 'blob', dataId: { instrument: 'Cam1', detector: 1 }, run: 'bypath' }],
+    });
+    const recordsFile = join(dir, 'by-path.records.sqlite3');
+    const s = await client.openSession({ quantum: made.quantum, repository: { root, recordsFile } });
+    const bytes = randomBytes(3 * 1024 * 1024 + 7);
+    const src = join(dir, 'by-path-in.bin');
+    writeFileSync(src, bytes);
+    const put = await s.put(made.outputs[0]!.id, null, { payload: { encoding: 'file', path: src } });
+    expect(put).toMatchObject({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), alreadyStored: false });
+    const dest = join(dir, 'by-path-out.bin');
+    await s.getResult(made.outputs[0]!.id, { as: 'file', destination: dest });
+    expect(readFileSync(dest).equals(bytes)).toBe(true);
+    await s.close();
+    const db = new Database(recordsFile, { readonly: true });
+    const row = db.prepare('SELECT checksum, file_size FROM file_datastore_records WHERE dataset_id = ?').get(made.outputs[0]!.id);
+    db.close();
+    expect(row).toEqual({ checksum: createHash('blake2b512').update(bytes).digest('hex'), file_size: bytes.length });
   });
 
   it('a sidecar killed mid-put leaves no half-written artifact, and its records file is readable', async () => {

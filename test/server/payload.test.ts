@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeBase64, decodePutPayload, readHashed } from '../../src/server/payload.js';
+import { decodeBase64, decodePutPayload } from '../../src/server/payload.js';
+import { loadPutSource, readHashed } from '../../src/datastore/file-transfer.js';
 import { decodeBase64Payload } from '../../src/server/inline-base64.js';
 import { parseJsonBytes } from '../../src/util/parse-json-bytes.js';
 import { InvalidArgument, PayloadTooLarge } from '../../src/model/errors.js';
@@ -35,11 +36,16 @@ describe('readHashed', () => {
 });
 
 describe('decodePutPayload', () => {
-  it('a file payload carries its checksum and is handed over', async () => {
+  it('a regular file is passed on by its path; read whole, it carries its checksum and is handed over', async () => {
     const path = join(dir, 'payload.bin');
     writeFileSync(path, Buffer.from('hello'));
     const { source } = await decodePutPayload({ encoding: 'file', path }, 1024);
-    expect(source).toMatchObject({ kind: 'bytes', owned: true, sha256: sha(Buffer.from('hello')) });
+    expect(source).toEqual({ kind: 'file', path });
+    expect(await loadPutSource(source)).toMatchObject({ kind: 'bytes', owned: true, sha256: sha(Buffer.from('hello')) });
+  });
+
+  it('a missing file fails when decoded, before the put looks at anything else', async () => {
+    await expect(decodePutPayload({ encoding: 'file', path: join(dir, 'missing.bin') }, 1024)).rejects.toMatchObject({ kind: 'InvalidArgument' });
   });
 
   it('small base64 (a slice of the shared pool) is not handed over; large base64 is', async () => {

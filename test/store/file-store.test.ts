@@ -32,6 +32,32 @@ describe('FileStore', () => {
     expect(await readdir(join(root, 'run/a'))).toEqual(['file.fits']);
   });
 
+  it('setFilled: the caller writes the temp file and returns its metadata; the sidecar describes it', async () => {
+    await store.setFilled('run/f.bin', async (tmp) => {
+      expect(tmp.startsWith(join(root, 'run', '.qbtmp-'))).toBe(true);
+      await writeFile(tmp, 'filled');
+      return { size: (await stat(tmp)).size };
+    });
+    expect(await readFile(join(root, 'run/f.bin'), 'utf8')).toBe('filled');
+    expect(await store.getMetadata('run/f.bin')).toEqual({ size: 6 });
+    expect(await readdir(join(root, 'run'))).toEqual(['f.bin']);
+  });
+
+  it('setFilled: a failed fill publishes nothing and rethrows its error; an old value stays', async () => {
+    await store.set('run/k', Buffer.from('old'), { a: 1 });
+    const fail = (err: Error) => async (tmp: string) => {
+      await writeFile(tmp, 'partial');
+      throw err;
+    };
+    const mine = new InvalidKey('the caller says no');
+    await expect(store.setFilled('run/k', fail(mine))).rejects.toBe(mine);
+    await expect(store.setFilled('run/new', fail(new InvalidKey('no')))).rejects.toThrow('no');
+    expect((await store.get('run/k')).data.toString()).toBe('old');
+    expect(await store.getMetadata('run/k')).toEqual({ a: 1 });
+    expect(await store.exists('run/new')).toBe(false);
+    expect(await readdir(join(root, 'run'))).toEqual(['k']);
+  });
+
   it('a write whose data cannot be read publishes nothing: data, metadata and tree as before', async () => {
     await store.set('run/k', Buffer.from('old'), { a: 1 });
     const notAFile = join(dir, 'a-directory');
