@@ -222,7 +222,7 @@ describe('repository', () => {
     // The same batch on the first repository: everything is already there.
     const again = await rq(P.RepositoryCollectAndTransfer, { root, quanta, provenance: docs });
     expect(again).toMatchObject({ writer, committed: true, datasets: { inserted: 0 }, quanta: { stored: 0, alreadyPresent: n } });
-  });
+  }, 90_000); // two collects of 2,000 files each: on a loaded machine they have taken over 30 s
 
   it('a malformed provenance file in the middle of 2,000 (read on parser threads) fails the call with InvalidArgument naming its index; nothing is written', async () => {
     const files = [q1.quantum, q2.quantum, ...provenance].map((doc, i) => {
