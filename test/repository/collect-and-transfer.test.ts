@@ -486,6 +486,31 @@ describe('collectAndTransfer on SQLite\'s writer thread', () => {
     expect(small.quanta).toEqual({ stored: 0, alreadyPresent: 2 });
   });
 
+  it('a load into an empty registry builds the edge indexes after its rows: they are there (and used) after a commit and after a rollback', async () => {
+    const indexes = (): string[] => {
+      const db = new Database(join(t.dir, 'registry.sqlite3'), { readonly: true });
+      try {
+        const names = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'quantum_%_by_dataset' ORDER BY name").all();
+        const plan = db.prepare<[], { detail: string }>('EXPLAIN QUERY PLAN SELECT quantum_id FROM quantum_outputs WHERE dataset_id = 1 AND actual = 1').all();
+        return [...names.map((r) => r.name), ...plan.map((p) => p.detail)];
+      } finally {
+        db.close();
+      }
+    };
+    const expected = ['quantum_inputs_by_dataset', 'quantum_outputs_by_dataset', expect.stringContaining('USING COVERING INDEX quantum_outputs_by_dataset')];
+    const mismatched = { quantum: ex.quantum1, provenance: { ...clone(ex.native1), predictedOutputs: [] } } as CollectItem;
+    const failed = await collectAndTransferWith(t.reg, [...many(THREAD_MIN_ITEMS), mismatched], { writer: 'thread' });
+    expect(failed.committed).toBe(false);
+    expect(indexes()).toEqual(expected);
+    const report = await collectAndTransferWith(t.reg, [...many(THREAD_MIN_ITEMS), items()[1]!], { writer: 'thread' });
+    expect(report.committed).toBe(true);
+    expect(indexes()).toEqual(expected);
+    // Quantum 2 again under another id claims the same outputs: the producer check (which reads the index) still finds it.
+    const again = await collectAndTransferWith(t.reg, [...many(THREAD_MIN_ITEMS), { ...items()[1]!, quantumId: 'another-q2' }], { writer: 'thread' });
+    expect(again.conflicts.filter((c) => c.reason === 'multipleProducers')).toHaveLength(4);
+    expect(indexes()).toEqual(expected);
+  });
+
   it('cancelled after the quanta were handed over: the thread rolls back and lets go of the lock', async () => {
     // 600 items: two batches of 256 quanta go to the thread before reading ends (at 30% of the work).
     let reading = true;

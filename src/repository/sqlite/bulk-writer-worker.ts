@@ -15,9 +15,11 @@ export interface SqliteWorkerData {
   busyTimeoutMs: number;
   /** The registry's dimension universe, as a (trimmed) daf_butler dimensions config. */
   dimensions: unknown;
+  /** About how many quanta the load brings (a large load builds the edge indexes after its rows). */
+  items: number;
 }
 
-const { path, port, shared, maxConflicts, busyTimeoutMs, dimensions } = workerData as SqliteWorkerData & WorkerChannel;
+const { path, port, shared, maxConflicts, busyTimeoutMs, dimensions, items } = workerData as SqliteWorkerData & WorkerChannel;
 
 class Stop extends Error {}
 
@@ -45,6 +47,7 @@ async function work(): Promise<void> {
     const { SqliteConnection, busyAsStoreBusy } = await import('./connection.js');
     const { tablesOf } = await import('./tables.js');
     const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
+    const { deferEdgeIndexes, restoreEdgeIndexes } = await import('./edge-indexes.js');
     const { universeFrom } = await import('../../model/dimensions/default-universe.js');
     const universe = universeFrom(dimensions);
     // This thread may wait inside SQLite for another process's lock: it blocks only itself.
@@ -53,12 +56,15 @@ async function work(): Promise<void> {
     let done: Extract<WorkerReply, { kind: 'done' }> | undefined;
     try {
       conn.bulkTransaction(() => {
+        const deferred = deferEdgeIndexes(conn.db, items);
         reply({ kind: 'ready' });
         const writer = new BulkWriter(new WriteSink(tablesOf(conn.db, universe)), maxConflicts);
         for (;;) {
           const msg = next();
           if (msg.kind === 'finish') {
             Atomics.store(shared, SLOT.finishing, 1);
+            // Before the producer check reads quantum_outputs by dataset id.
+            if (deferred) restoreEdgeIndexes(conn.db);
             const result = writer.finish();
             done = { kind: 'done', committed: msg.commit && result.conflictCount === 0, result, seconds: { commit: performance.now() } };
             if (!done.committed) throw new Stop('rollback');

@@ -3,6 +3,16 @@
  * Run in one transaction when a registry file is created; every statement is idempotent.
  */
 
+/**
+ * The edge tables' secondary indexes (lineage by dataset id, and the producer check of
+ * collect-and-transfer). A large bulk load into small edge tables builds them after the
+ * rows are in, inside its own transaction (see edge-indexes.ts).
+ */
+export const EDGE_INDEXES = [
+  { name: 'quantum_inputs_by_dataset', create: 'CREATE INDEX IF NOT EXISTS quantum_inputs_by_dataset ON quantum_inputs (dataset_id, actual)' },
+  { name: 'quantum_outputs_by_dataset', create: 'CREATE INDEX IF NOT EXISTS quantum_outputs_by_dataset ON quantum_outputs (dataset_id, actual)' },
+] as const;
+
 export const REGISTRY_DDL = `
 CREATE TABLE IF NOT EXISTS registry_meta (
   key   TEXT NOT NULL PRIMARY KEY,
@@ -67,7 +77,7 @@ CREATE TABLE IF NOT EXISTS quantum_inputs (
   actual       INTEGER NOT NULL CHECK (actual IN (0, 1)),
   PRIMARY KEY (quantum_id, dataset_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS quantum_inputs_by_dataset ON quantum_inputs (dataset_id, actual);
+${EDGE_INDEXES[0].create};
 
 CREATE TABLE IF NOT EXISTS quantum_outputs (
   quantum_id TEXT NOT NULL REFERENCES quanta (id),
@@ -76,6 +86,6 @@ CREATE TABLE IF NOT EXISTS quantum_outputs (
   actual     INTEGER NOT NULL CHECK (actual IN (0, 1)),
   PRIMARY KEY (quantum_id, dataset_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS quantum_outputs_by_dataset ON quantum_outputs (dataset_id, actual);
+${EDGE_INDEXES[1].create};
 `;
 

@@ -301,6 +301,7 @@ export class SqliteRegistry implements Registry {
       maxConflicts: opts.maxConflicts,
       busyTimeoutMs: this.busyTimeoutMs,
       dimensions: trimDimensionConfig(this.universe.config),
+      items: opts.items,
     };
     const thread = await BulkWriterThread.start(script, { ...data }, { waitMs: this.busyTimeoutMs, ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}) });
     try {
