@@ -240,19 +240,20 @@ describe('repository', () => {
     const c = new RawClient();
     try {
       await c.initialize();
-      const res = await c.call('repository/collectAndTransfer', { root: fresh, quanta, provenance: docs });
+      // Reading 2,000 files: 3-4 s on a quiet machine, over the default 10 s on a loaded one.
+      const res = await c.response(c.request('repository/collectAndTransfer', { root: fresh, quanta, provenance: docs }), 60_000);
       expect(res.error).toMatchObject({ code: 1028, data: { kind: 'InvalidArgument' } });
       expect((res.error as { message: string }).message).toMatch(/^Provenance document 1201 is not JSON/);
       // The document, complete, is still refused (its id), as an inline one would be.
       writeFileSync(broken, JSON.stringify({ ...(provenance[1] as object), actualOutputs: ['not-an-id'] }));
-      const res2 = await c.call('repository/collectAndTransfer', { root: fresh, quanta, provenance: docs });
+      const res2 = await c.response(c.request('repository/collectAndTransfer', { root: fresh, quanta, provenance: docs }), 60_000);
       expect(res2.error).toMatchObject({ data: { kind: 'InvalidDatasetRef' } });
       expect((res2.error as { message: string }).message).toMatch(/not-an-id/);
       expect((await c.call('repository/queryDatasets', { root: fresh })).result).toEqual({ refs: [] });
     } finally {
       c.kill();
     }
-  });
+  }, 150_000);
 
   // Once (SQLite): reading 40,000 document files is most of it, whichever registry is written.
   it.runIf(kind === 'sqlite')('a long collect-and-transfer keeps the server answering, reports progress as it goes, and can be cancelled', async () => {
