@@ -340,16 +340,22 @@ describe('repository', () => {
     await s.close();
   });
 
-  it('a put by file path into the file datastore stores the file as it is, with its SHA-256 and blake2b; a get by path gives it back', async () => {
-    const root = join(dir, 'by-path-repo');
+  /** A repository of its own with a `blob` (Bytes) dataset type and one quantum writing a blob per detector. */
+  async function blobRepository(name: string, run: string, detectors: number[]) {
+    const root = join(dir, name);
     await rq(P.RepositoryCreate, create(root));
     await rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name: 'blob', storageClass: 'Bytes', dimensions: DIMS } });
     const made = await rq(P.RepositoryMakeQuantum, {
       root,
       taskName: 'test.Blob',
       inputs: [],
-      outputs: [{ datasetType: 'blob', dataId: { instrument: 'Cam1', detector: 1 }, run: 'bypath' }],
+      outputs: detectors.map((d) => ({ datasetType: 'blob', dataId: { instrument: 'Cam1', detector: d }, run })),
     });
+    return { root, made };
+  }
+
+  it('a put by file path into the file datastore stores the file as it is, with its SHA-256 and blake2b; a get by path gives it back', async () => {
+    const { root, made } = await blobRepository('by-path-repo', 'bypath', [1]);
     const recordsFile = join(dir, 'by-path.records.sqlite3');
     const s = await client.openSession({ quantum: made.quantum, repository: { root, recordsFile } });
     const bytes = randomBytes(3 * 1024 * 1024 + 7);
@@ -368,15 +374,7 @@ describe('repository', () => {
   });
 
   it('a sidecar killed mid-put leaves no half-written artifact, and its records file is readable', async () => {
-    const root = join(dir, 'killed-repo'); // a repository of its own: the test runs alone too
-    await rq(P.RepositoryCreate, create(root));
-    await rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name: 'blob', storageClass: 'Bytes', dimensions: DIMS } });
-    const made = await rq(P.RepositoryMakeQuantum, {
-      root,
-      taskName: 'test.Blob',
-      inputs: [],
-      outputs: [1, 2].map((d) => ({ datasetType: 'blob', dataId: { instrument: 'Cam1', detector: d }, run: 'blobs' })),
-    });
+    const { root, made } = await blobRepository('killed-repo', 'blobs', [1, 2]); // a repository of its own: the test runs alone too
     const victim = await spawnClient();
     const recordsFile = join(dir, 'killed.records.sqlite3');
     const s = await victim.openSession({ quantum: made.quantum, repository: { root, recordsFile } });
