@@ -216,6 +216,11 @@ class OrderingTest(unittest.TestCase):
             client.close()  # joins the dispatcher for at most 2 s: the stop item ended the linger
             self.assertFalse(client.connection._dispatcher.is_alive())
 
+    def test_a_negative_or_nan_dispatch_linger_is_refused_before_the_sidecar_starts(self):
+        for bad in (-0.001, float("nan")):
+            with self.assertRaisesRegex(ValueError, "dispatch_linger must be a number of seconds >= 0"):
+                tu.spawn(dispatch_linger=bad)
+
     def test_pipelined_batches_are_delivered_in_seq_order_without_a_trace_hook(self):
         # Without a trace hook the reader hands a batch over unparsed; the dispatcher parses it.
         with tu.spawn() as client:

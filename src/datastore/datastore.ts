@@ -29,8 +29,8 @@ export type PutSource =
     }
   | {
       /**
-       * A regular file's content, read where it is needed: a file datastore copies it (the
-       * kernel's copy) and hashes the copy, never holding it whole; others read it whole
+       * A regular file's content, read where it is needed: a file datastore copies it in
+       * chunks, hashing each as it is written, never holding it whole; others read it whole
        * (loadPutSource). The caller checked the file could be opened.
        */
       kind: 'file';

@@ -258,9 +258,9 @@ export class FileStore extends BaseStore {
   }
 
   /**
-   * Write a value whose data `fill` writes into the temp file itself (e.g. a kernel copy) and
-   * whose metadata `fill` returns, computed from what it wrote; the sidecar is written after
-   * the data. A failed `fill` leaves the key as it was (its error is rethrown as it is when it
+   * Write a value whose data `fill` writes into the temp file itself (e.g. a copy hashed as
+   * it is written) and whose metadata `fill` returns, computed from what it wrote; the
+   * sidecar is written after the data. A failed `fill` leaves the key as it was (its error is rethrown as it is when it
    * is a ButlerError).
    */
   async setFilled(key: string, fill: FillFn): Promise<void> {

@@ -323,6 +323,8 @@ class Connection:
         self.argv: List[str] = [self.node, *node_args, self.cli_path, "--stdio", *args]
         self.timeout = timeout
         self.dispatch_linger = float(dispatch_linger)
+        if not self.dispatch_linger >= 0:  # NaN too
+            raise ValueError("dispatch_linger must be a number of seconds >= 0, not %r" % (dispatch_linger,))
         self.client_name = client_name
         self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True, "provenanceBatches": True}
         self._initialization_options = initialization_options
