@@ -11,7 +11,6 @@ import {
   CancellationTokenSource,
   createMessageConnection,
   ResponseError,
-  StreamMessageWriter,
   type CancellationToken,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
@@ -34,6 +33,7 @@ import {
 import type * as z from 'zod';
 import { ButlerSession } from './session.js';
 import { EventTapReader } from './event-tap-reader.js';
+import { FrameWriter } from './frame-writer.js';
 import { defaultNodeBinary } from './node-binary.js';
 
 /** A JSON-RPC error from the sidecar, with its stable code and data.kind. */
@@ -118,7 +118,7 @@ export class QuantumButlerClient {
     const reader = new EventTapReader(child.stdout!, ProvenanceNotification.method, ProvenanceBatchNotification.method, (e) => {
       for (const l of listeners) l(e as ProvenanceEvent);
     });
-    const conn = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));
+    const conn = createMessageConnection(reader, new FrameWriter(child.stdin!));
     const client = new QuantumButlerClient(child, conn, listeners);
     if (opts.stderr === 'pipe') child.stderr!.on('data', (b: Buffer) => (client.stderrText += b.toString()));
     conn.listen();
