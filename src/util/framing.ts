@@ -157,6 +157,13 @@ export class FrameDecoder {
 
   /** Read header bytes from `pos`; returns where the header ended (body starts) or the chunk's end. */
   private header(chunk: Buffer, pos: number): number {
+    if (this.headerBytes === 0) {
+      const end = this.plainHeader(chunk, pos);
+      if (end > 0) {
+        this.endHeader();
+        return end;
+      }
+    }
     let lineStart = pos;
     for (let i = pos; i < chunk.length; i++) {
       const b = chunk[i]!;
@@ -171,19 +178,7 @@ export class FrameDecoder {
         if (line === '') {
           // The empty line: the header block is complete.
           if (this.contentLength < 0) this.fail(this.headerBytes === 2 ? 'an empty header block' : 'a header without Content-Length');
-          const length = this.contentLength;
-          this.contentLength = -1;
-          this.headerBytes = 0;
-          if (length > this.maxBodyBytes) {
-            const prefix = Buffer.allocUnsafe(Math.min(length, this.prefixBytes));
-            this.state = { kind: 'skip', length, prefix, kept: 0, remaining: length, reported: false };
-          } else {
-            this.state = { kind: 'body', into: null, length, filled: 0 };
-          }
-          if (length === 0) {
-            this.state = { kind: 'header' };
-            this.onFrame(Buffer.alloc(0));
-          }
+          this.endHeader();
           return i + 1;
         }
         this.headerLine(line);
@@ -198,6 +193,50 @@ export class FrameDecoder {
     }
     if (!this.afterCR) this.line += chunk.toString('latin1', lineStart, chunk.length);
     return chunk.length;
+  }
+
+  /**
+   * Where the body starts if `chunk` holds, from `pos`, the whole of the usual header block
+   * (exactly `Content-Length: <1 to 15 digits>\r\n\r\n`, within maxHeaderBytes), its length
+   * then in `contentLength`; else 0, nothing changed, and the byte-by-byte reading decides.
+   * Those bytes read that way give the same length: this only skips its string work.
+   */
+  private plainHeader(chunk: Buffer, pos: number): number {
+    const n = PLAIN_HEADER.length;
+    if (chunk.length - pos < n + 5) return 0;
+    for (let i = 0; i < n; i++) if (chunk[pos + i] !== PLAIN_HEADER.charCodeAt(i)) return 0;
+    const first = pos + n;
+    const digitsEnd = Math.min(chunk.length, first + 15);
+    let at = first;
+    let length = 0;
+    for (; at < digitsEnd; at++) {
+      const b = chunk[at]!;
+      if (b < 0x30 || b > 0x39) break;
+      length = length * 10 + (b - 0x30);
+    }
+    if (at === first || at + 4 > chunk.length) return 0;
+    if (chunk[at] !== CR || chunk[at + 1] !== LF || chunk[at + 2] !== CR || chunk[at + 3] !== LF) return 0;
+    if (at + 4 - pos > this.maxHeaderBytes) return 0;
+    this.rawJson = false;
+    this.contentLength = length;
+    return at + 4;
+  }
+
+  /** The header block is complete (its Content-Length read): expect the body. */
+  private endHeader(): void {
+    const length = this.contentLength;
+    this.contentLength = -1;
+    this.headerBytes = 0;
+    if (length > this.maxBodyBytes) {
+      const prefix = Buffer.allocUnsafe(Math.min(length, this.prefixBytes));
+      this.state = { kind: 'skip', length, prefix, kept: 0, remaining: length, reported: false };
+    } else {
+      this.state = { kind: 'body', into: null, length, filled: 0 };
+    }
+    if (length === 0) {
+      this.state = { kind: 'header' };
+      this.onFrame(Buffer.alloc(0));
+    }
   }
 
   private headerLine(line: string): void {
@@ -218,6 +257,8 @@ export class FrameDecoder {
     throw this.broken;
   }
 }
+
+const PLAIN_HEADER = 'Content-Length: ';
 
 /** The header of a frame whose body is `length` bytes. */
 export function frameHeader(length: number): string {

@@ -120,6 +120,16 @@ describe('FrameDecoder', () => {
     expect(() => d.push(Buffer.from('a'.repeat(20)))).toThrow(FramingError);
   });
 
+  it('the usual header block read whole from one chunk obeys the same rules as read byte by byte', () => {
+    for (const step of [0, 1]) {
+      expect(decode('Content-Length: 002\r\n\r\n{}Content-Length: 0\r\n\r\n', {}, step).bodies).toEqual(['{}', '']);
+      expect(decode('Content-Length: 2\r\n\r\n{}', { maxHeaderBytes: 20 }, step).error).toBeInstanceOf(FramingError);
+      expect(decode('Content-Length: 2\r\n\r\n{}', { maxHeaderBytes: 21 }, step).bodies).toEqual(['{}']);
+      const over = decode(`Content-Length: 999999999999999\r\n\r\n${'z'.repeat(10)}`, { maxBodyBytes: 5, prefixBytes: 4, onOversize: () => {} }, step);
+      expect([over.error, over.bodies, over.decoder.midFrame]).toEqual([undefined, [], true]);
+    }
+  });
+
   it('an oversize body is skipped as it arrives, its prefix reported once, and the next frame read', () => {
     const bodies: string[] = [];
     const oversize: Array<[number, string]> = [];
