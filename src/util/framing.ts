@@ -199,27 +199,14 @@ export class FrameDecoder {
    * Where the body starts if `chunk` holds, from `pos`, the whole of the usual header block
    * (exactly `Content-Length: <1 to 15 digits>\r\n\r\n`, within maxHeaderBytes), its length
    * then in `contentLength`; else 0, nothing changed, and the byte-by-byte reading decides.
-   * Those bytes read that way give the same length: this only skips its string work.
+   * Those bytes read that way give the same length: this only skips its per-byte work.
    */
   private plainHeader(chunk: Buffer, pos: number): number {
-    const n = PLAIN_HEADER.length;
-    if (chunk.length - pos < n + 5) return 0;
-    for (let i = 0; i < n; i++) if (chunk[pos + i] !== PLAIN_HEADER.charCodeAt(i)) return 0;
-    const first = pos + n;
-    const digitsEnd = Math.min(chunk.length, first + 15);
-    let at = first;
-    let length = 0;
-    for (; at < digitsEnd; at++) {
-      const b = chunk[at]!;
-      if (b < 0x30 || b > 0x39) break;
-      length = length * 10 + (b - 0x30);
-    }
-    if (at === first || at + 4 > chunk.length) return 0;
-    if (chunk[at] !== CR || chunk[at + 1] !== LF || chunk[at + 2] !== CR || chunk[at + 3] !== LF) return 0;
-    if (at + 4 - pos > this.maxHeaderBytes) return 0;
+    const m = PLAIN_HEADER.exec(chunk.toString('latin1', pos, Math.min(chunk.length, pos + 35)));
+    if (m === null || m[0].length > this.maxHeaderBytes) return 0;
     this.rawJson = false;
-    this.contentLength = length;
-    return at + 4;
+    this.contentLength = Number(m[1]);
+    return pos + m[0].length;
   }
 
   /** The header block is complete (its Content-Length read): expect the body. */
@@ -258,7 +245,7 @@ export class FrameDecoder {
   }
 }
 
-const PLAIN_HEADER = 'Content-Length: ';
+const PLAIN_HEADER = /^Content-Length: ([0-9]{1,15})\r\n\r\n/;
 
 /** The header of a frame whose body is `length` bytes. */
 export function frameHeader(length: number): string {
