@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import tracemalloc
 import unittest
 
 import qb_testutil as tu
@@ -90,6 +91,27 @@ class FrameReaderTest(unittest.TestCase):
         os.close(r)
         # Once before the first read, then not again until all three frames were taken.
         self.assertEqual(calls, [0, 3])
+
+    def test_a_read_fills_the_readers_own_buffer_not_a_new_chunk_sized_object(self):
+        # os.read(fd, 256 KiB) allocates 256 KiB for every read, however little arrives (the
+        # allocator maps and unmaps it: three system calls beside the read). Small messages read
+        # one at a time must not allocate more than a few KiB at any moment.
+        r, w = os.pipe()
+        reader = FrameReader(r, read_frame)
+        bodies = [b'{"i":%d,"pad":"%s"}' % (i, b"x" * 200) for i in range(50)]
+        tracemalloc.start()
+        try:
+            got = []
+            for body in bodies:
+                os.write(w, frame(body) + body)
+                got.append(reader.frame())
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            os.close(w)
+            os.close(r)
+        self.assertEqual(got, bodies)
+        self.assertLess(peak, 64 * 1024)
 
 
 class HandOverTest(unittest.TestCase):
