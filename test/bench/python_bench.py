@@ -11,10 +11,15 @@ calls/s of each chunk, "cpu" holds this process's CPU microseconds per call of e
 
 So that a chunk is charged with its own work only: a call chunk ends once its events have reached
 the host's callback (flush_notifications, timed), instead of leaving up to a dispatch linger's worth
-to be delivered during the next chunk (often an echo chunk); the echo is warmed up before each kind,
-sequentially and 64 in flight (it was warmed once, sequentially); and the order within a pair
-alternates (echo first, then the call first), so that whatever one chunk leaves behind (the
-sidecar's garbage, undelivered events, a burst of load) does not always fall on the same side.
+to be delivered during the next chunk (often an echo chunk); the order within a pair alternates
+(echo first, then the call first), so that whatever one chunk leaves behind (the sidecar's garbage,
+undelivered events, a burst of load) does not always fall on the same side; and every kind is
+warmed up first (the echo sequentially and 64 in flight), then the kinds take turns, one pair of
+each per round, so that they are measured over the same minutes: run one kind after another, the
+first ran against a colder echo and sidecar, and a drift of the machine's load over the run fell
+on one kind and not on the next ("stored" and "stored, no event stream", whose ratio is the event
+cost, swapped places in two runs each at load 2.5-5.6, and the 64-in-flight event cost went from
+0.23-0.37 to -0.03-0.04).
 """
 import collections
 import json
@@ -92,14 +97,16 @@ def main():
         cpu = out["cpu"] = {}
         events_start = events[0]
         settle = conn.flush_notifications  # the call's events have reached the callback
+        sequential(warmup, echo_call)
+        pipelined(warmup, echo_call)
         for name, call in calls.items():
-            sequential(warmup, echo_call)
-            pipelined(warmup, echo_call)
             sequential(warmup, call)
             settle()
-            m = out[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
-            u = cpu[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
-            for r in range(pairs):
+            out[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
+            cpu[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
+        for r in range(pairs):
+            for name, call in calls.items():
+                m, u = out[name], cpu[name]
                 for mode, run, n in (("seq", sequential, seq), ("par", pipelined, par)):
                     chunks = ((mode + "Echo", echo_call, None), (mode, call, settle))
                     for key, c, st in chunks if r % 2 == 0 else chunks[::-1]:
