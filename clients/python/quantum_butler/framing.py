@@ -2,9 +2,8 @@
 
 :class:`FrameReader` reads the pipe in large chunks into a ``bytearray`` and slices frames out
 of it, so a message costs no per-header-line ``readline`` and a chunk holding many messages
-costs one system call. A chunk is read into a buffer the reader keeps (``readinto``), not into
-a new 256 KiB ``bytes`` per read as ``os.read`` does: that one costs the allocator a
-``mmap``, a ``mremap`` and a ``munmap`` per read, three more system calls than the read. The sidecar's usual header
+costs one system call (``readinto`` a buffer kept for it: ``os.read`` would allocate 256 KiB
+per read, an ``mmap``, ``mremap`` and ``munmap`` more). The sidecar's usual header
 (``Content-Length: N`` and nothing else) is parsed inline; anything else (other headers,
 other spellings, stray output between frames) falls back to :func:`read_frame`'s line
 rules, reading from the same buffer.
@@ -50,7 +49,7 @@ class FrameReader:
         if self._pos:
             del buf[: self._pos]
             self._pos = 0
-        if want > _CHUNK:  # the rest of a large body: one allocation per read is nothing beside it
+        if want > _CHUNK:  # the rest of a large body
             chunk = os.read(self._fd, want)
             if not chunk:
                 return False

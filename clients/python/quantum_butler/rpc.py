@@ -43,6 +43,8 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _encode_str
+
 from .framing import FrameReader
 from .handover import HandOver
 from .errors import (
@@ -171,20 +173,11 @@ def json_default(obj: Any) -> Any:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default)
-try:
-    from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _encode_str
-except ImportError:  # pragma: no cover - a Python without the _json accelerator
-    _c_make_encoder = None
 
 
 def encode_message(msg: Mapping[str, Any]) -> bytes:
-    """The UTF-8 JSON body of one message (raises ValueError/TypeError on unencodable values).
-
-    What ``json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-    default=json_default)`` returns, without the Python layers ``json.dumps`` builds on every
-    call (an encoder object, its ``iterencode``): the C encoder is called directly, with a
-    fresh circular-reference memo each time. Without the C accelerator, one shared encoder.
-    """
+    """The UTF-8 JSON body of one message (raises ValueError/TypeError on unencodable values):
+    ``_ENCODER.encode(msg)``, calling json's C encoder directly (its Python layers cost more)."""
     if _c_make_encoder is None or not isinstance(msg, dict):
         return _ENCODER.encode(msg).encode("utf-8")
     chunks = _c_make_encoder({}, json_default, _encode_str, None, ":", ",", False, False, False)(msg, 0)
@@ -192,14 +185,8 @@ def encode_message(msg: Mapping[str, Any]) -> bytes:
 
 
 def message_decoder() -> Callable[[bytes], Any]:
-    """A ``json.loads`` for one thread's message bodies (UTF-8 bytes).
-
-    It calls the C scanner ``json.loads`` ends in directly, skipping the three Python calls
-    and regex matches around it (a third of a small response's parsing). Anything the scanner
-    does not take whole (leading or trailing whitespace, bad JSON) goes to ``json.loads``,
-    which parses it or raises its usual ``ValueError``. Each thread makes its own: a scanner
-    keeps a memo between the start and the end of a call.
-    """
+    """``json.loads`` for one thread's bodies, calling json's C scanner directly; what it does not
+    take whole (whitespace around, bad JSON) goes to ``json.loads``. A scanner has a memo: one per thread."""
     scan, loads = json.JSONDecoder().scan_once, json.loads
 
     def decode(body: bytes) -> Any:
@@ -282,7 +269,7 @@ class RequestFuture(concurrent.futures.Future):
 
 
 def _without(callbacks: Tuple[Any, ...], callback: Any) -> Tuple[Any, ...]:
-    """``callbacks`` without the first ``callback`` in it (the same tuple when there is none)."""
+    """``callbacks`` without the first ``callback``."""
     for i, cb in enumerate(callbacks):
         if cb == callback:
             return callbacks[:i] + callbacks[i + 1 :]
@@ -390,8 +377,7 @@ class Connection:
         self._pending: Dict[int, RequestFuture] = {}
         self._pending_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        # Listeners are tuples, replaced (under _listeners_lock) when one is added or removed: a
-        # delivery reads the tuple of the moment without a lock or a copy.
+        # Tuples, replaced under _listeners_lock: a delivery reads them without a lock or a copy.
         self._listeners: Dict[str, Tuple[Callable[[Any], None], ...]] = {}
         self._inline_listeners: Dict[str, Tuple[Callable[[Any], None], ...]] = {}  # run on the reader thread
         self._any_listeners: Tuple[Callable[[str, Any], None], ...] = ()
