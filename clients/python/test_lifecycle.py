@@ -1,13 +1,20 @@
 """Connection lifecycle, framing, concurrency, notifications and stderr, against the real CLI."""
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import decimal
+import enum
 import io
+import json
 import logging
 import os
+import pathlib
 import tempfile
 import threading
 import time
 import unittest
+import uuid
 from unittest import mock
 
 import qb_testutil as tu
@@ -21,7 +28,7 @@ from quantum_butler import (
     default_cli_path,
 )
 from quantum_butler.errors import ProtocolError
-from quantum_butler.rpc import encode_message, frame, read_frame
+from quantum_butler.rpc import encode_message, frame, json_default, message_decoder, read_frame
 
 
 def setUpModule():
@@ -64,6 +71,58 @@ class FramingTest(unittest.TestCase):
     def test_nan_is_refused_before_sending(self):
         with self.assertRaises(ValueError):
             encode_message({"x": float("nan")})
+
+    def test_encode_message_writes_what_json_dumps_writes_with_the_wire_options(self):
+        class Colour(enum.Enum):
+            RED = "red"
+
+        @dataclasses.dataclass
+        class Point:
+            x: int
+            y: float
+
+        msgs = [
+            {"jsonrpc": "2.0", "id": 7, "method": "butler/stored", "params": {"sessionId": "s", "ref": {"id": "d"}}},
+            {"jsonrpc": "2.0", "method": "x", "params": {"text": "héllo ✓ 😀 \" \\ \n \u0001", "n": [1, -2, 3.5, 1e300, 10**30, True, None]}},
+            {"u": uuid.UUID(int=5), "t": datetime.datetime(2026, 1, 2, 3, 4, 5), "s": {3, 1, 2}, "d": decimal.Decimal("1.5"),
+             "e": Colour.RED, "p": Point(1, 2.5), "path": pathlib.PurePosixPath("/tmp/x"), 3: "int key"},
+        ]
+        for msg in msgs:
+            expected = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default).encode("utf-8")
+            self.assertEqual(encode_message(msg), expected)
+        looped: dict = {}
+        looped["self"] = looped
+        with self.assertRaisesRegex(ValueError, "Circular"):
+            encode_message(looped)
+        with self.assertRaises(TypeError):
+            encode_message({"x": object()})
+        with self.assertRaises(ValueError):
+            encode_message({"x": [float("inf")]})
+        # A failed encoding leaves nothing behind: the same objects encode afterwards.
+        inner = {"a": 1}
+        with self.assertRaises(TypeError):
+            encode_message({"inner": inner, "bad": object()})
+        self.assertEqual(encode_message({"inner": inner, "again": inner}), b'{"inner":{"a":1},"again":{"a":1}}')
+
+    def test_message_decoder_reads_what_json_loads_reads_and_refuses_what_it_refuses(self):
+        decode = message_decoder()
+        good = [b'{"jsonrpc":"2.0","id":1,"result":{"stored":false}}', b' {"a": [1, 2.5, -3e-2, null, true]}\r\n', b"[]", b'"x"', b"12",
+                '{"t":"héllo ✓ 😀","e":"\\u00e9\\ud83d\\ude00"}'.encode("utf-8"), b'{"n":NaN,"i":-Infinity,"big":123456789012345678901234567890}',
+                b'{"a":1,"a":2}']
+        for body in good:
+            got, expected = decode(body), json.loads(body.decode("utf-8"))
+            self.assertEqual(repr(got), repr(expected), body)
+        for body in (b"", b"   ", b'{"a":1}x', b'{"a":1} {"b":2}', b"{", b'{"a":"\x01"}', b"{'a':1}", b"[1,]"):
+            with self.assertRaises(ValueError) as caught:
+                decode(body)
+            with self.assertRaises(ValueError) as plain:
+                json.loads(body.decode("utf-8"))
+            self.assertEqual(str(caught.exception), str(plain.exception), body)
+        with self.assertRaises(UnicodeDecodeError):
+            decode(b'{"a":"\xff"}')
+        # Two decoders (the reader's and the dispatcher's) do not share state.
+        other = message_decoder()
+        self.assertEqual((decode(b'{"x":1}'), other(b'{"x":2}')), ({"x": 1}, {"x": 2}))
 
     def test_default_cli_path(self):
         self.assertEqual(default_cli_path(), tu.CLI)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import tracemalloc
 import unittest
 
 import qb_testutil as tu
@@ -90,6 +91,27 @@ class FrameReaderTest(unittest.TestCase):
         os.close(r)
         # Once before the first read, then not again until all three frames were taken.
         self.assertEqual(calls, [0, 3])
+
+    def test_a_read_fills_the_readers_own_buffer_not_a_new_chunk_sized_object(self):
+        # os.read(fd, 256 KiB) allocates 256 KiB for every read, however little arrives (the
+        # allocator maps and unmaps it: three system calls beside the read). Small messages read
+        # one at a time must not allocate more than a few KiB at any moment.
+        r, w = os.pipe()
+        reader = FrameReader(r, read_frame)
+        bodies = [b'{"i":%d,"pad":"%s"}' % (i, b"x" * 200) for i in range(50)]
+        tracemalloc.start()
+        try:
+            got = []
+            for body in bodies:
+                os.write(w, frame(body) + body)
+                got.append(reader.frame())
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            os.close(w)
+            os.close(r)
+        self.assertEqual(got, bodies)
+        self.assertLess(peak, 64 * 1024)
 
 
 class HandOverTest(unittest.TestCase):
@@ -267,6 +289,45 @@ class OrderingTest(unittest.TestCase):
             client.flush_notifications()
             self.assertEqual(len(inline), 200)
             self.assertEqual(len(dispatched), 201)
+            butler.close()
+
+    def test_adding_and_removing_listeners_while_events_are_delivered(self):
+        # A callback registered twice runs twice and each remover removes one registration; one
+        # that removes itself still gets the rest of the batch being delivered (the listeners of
+        # the moment delivery started) and nothing after it; one added by a callback gets the
+        # next batch, not the rest of this one.
+        with tu.spawn() as client:
+            conn = client.connection
+            butler = tu.open_q1(client)
+            twice, any_seen, late, removed = [], [], [], []
+            offs = [conn.on_notification("butler/provenance", twice.append) for _ in range(2)]
+            off_any = conn.on_any_notification(lambda method, params: any_seen.append(method))
+
+            def remove_me(event):
+                removed.append(event["seq"])
+                off_self()
+                if len(removed) == 1:
+                    conn.on_notification("butler/provenance", late.append)
+
+            off_self = conn.on_notification("butler/provenance", remove_me)
+            ref = {"id": tu.input_refs()[0]["id"]}
+            futures = [conn.request_async("butler/stored", {"sessionId": butler.session_id, "ref": ref}) for _ in range(50)]
+            for f in futures:
+                f.result(timeout=30)
+            self.assertTrue(client.flush_notifications(10))
+            self.assertEqual(len(twice), 100)
+            self.assertEqual(any_seen.count("butler/provenance"), 50)
+            self.assertGreaterEqual(len(removed), 1)  # the rest of its batch, however many that was
+            self.assertEqual(removed, [e["seq"] for e in twice[::2][: len(removed)]])
+            self.assertEqual([e["seq"] for e in late], [e["seq"] for e in twice[::2]][len(removed):])
+            offs[0]()
+            off_any()
+            off_self()  # removing twice is harmless
+            butler.stored(ref)
+            self.assertTrue(client.flush_notifications(10))
+            self.assertEqual(len(twice), 101)
+            self.assertEqual(any_seen.count("butler/provenance"), 50)
+            self.assertEqual(len(removed), removed[-1] - removed[0] + 1)
             butler.close()
 
 

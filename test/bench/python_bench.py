@@ -8,6 +8,18 @@ SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, warmu
 stored by the runner's seed step is not shared: this script seeds its own), outputs (refs).
 Chunks of the ceiling and of each call alternate; the runner computes the ratios. Beside the
 calls/s of each chunk, "cpu" holds this process's CPU microseconds per call of each chunk.
+
+So that a chunk is charged with its own work only: a call chunk ends once its events have reached
+the host's callback (flush_notifications, timed), instead of leaving up to a dispatch linger's worth
+to be delivered during the next chunk (often an echo chunk); the order within a pair alternates
+(echo first, then the call first), so that whatever one chunk leaves behind (the sidecar's garbage,
+undelivered events, a burst of load) does not always fall on the same side; and every kind is
+warmed up first (the echo sequentially and 64 in flight), then the kinds take turns, one pair of
+each per round, so that they are measured over the same minutes: run one kind after another, the
+first ran against a colder echo and sidecar, and a drift of the machine's load over the run fell
+on one kind and not on the next ("stored" and "stored, no event stream", whose ratio is the event
+cost, swapped places in two runs each at load 2.5-5.6, and the 64-in-flight event cost went from
+0.23-0.37 to -0.03-0.04).
 """
 import collections
 import json
@@ -26,15 +38,17 @@ LANES = 64
 last_cpu = [0.0]
 
 
-def sequential(n, call):
+def sequential(n, call, settle=None):
     c, t = time.process_time(), time.perf_counter()
     for i in range(n):
         call(i).result()
+    if settle is not None:
+        settle()
     t, last_cpu[0] = time.perf_counter() - t, (time.process_time() - c) / n * 1e6
     return n / t
 
 
-def pipelined(n, call):
+def pipelined(n, call, settle=None):
     window = collections.deque()
     c, t = time.process_time(), time.perf_counter()
     for i in range(n):
@@ -43,6 +57,8 @@ def pipelined(n, call):
         window.append(call(i))
     while window:
         window.popleft().result()
+    if settle is not None:
+        settle()
     t, last_cpu[0] = time.perf_counter() - t, (time.process_time() - c) / n * 1e6
     return n / t
 
@@ -77,18 +93,25 @@ def main():
             "put": lambda i: conn.request_async("butler/put", {"sessionId": sid, "ref": {"id": next(next_out)["id"]}, "payload": {"encoding": "json", "value": value}}),
         }
         echo_call = lambda i: echo.request_async("test/echo", {"value": value, "i": i})  # noqa: E731
-        sequential(warmup, echo_call)
         out = {}
         cpu = out["cpu"] = {}
         events_start = events[0]
+        settle = conn.flush_notifications  # the call's events have reached the callback
+        sequential(warmup, echo_call)
+        pipelined(warmup, echo_call)
         for name, call in calls.items():
             sequential(warmup, call)
-            m = out[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
-            u = cpu[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
-            for _ in range(pairs):
-                for key, run, c, n in (("seqEcho", sequential, echo_call, seq), ("seq", sequential, call, seq), ("parEcho", pipelined, echo_call, par), ("par", pipelined, call, par)):
-                    m[key].append(run(n, c))
-                    u[key].append(last_cpu[0])
+            settle()
+            out[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
+            cpu[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
+        for r in range(pairs):
+            for name, call in calls.items():
+                m, u = out[name], cpu[name]
+                for mode, run, n in (("seq", sequential, seq), ("par", pipelined, par)):
+                    chunks = ((mode + "Echo", echo_call, None), (mode, call, settle))
+                    for key, c, st in chunks if r % 2 == 0 else chunks[::-1]:
+                        m[key].append(run(n, c, st))
+                        u[key].append(last_cpu[0])
         conn.flush_notifications()  # every event read so far has reached the callback
         out["provenanceEvents"] = events[0] - events_start
         json.dump(out, sys.stdout)

@@ -1,8 +1,9 @@
 """Reading ``Content-Length`` frames from a pipe's file descriptor with one buffer.
 
-:class:`FrameReader` reads the pipe in large chunks (``os.read``) into a ``bytearray`` and
-slices frames out of it, so a message costs no per-header-line ``readline`` and a chunk
-holding many messages costs one system call. The sidecar's usual header
+:class:`FrameReader` reads the pipe in large chunks into a ``bytearray`` and slices frames out
+of it, so a message costs no per-header-line ``readline`` and a chunk holding many messages
+costs one system call (``readinto`` a buffer kept for it: ``os.read`` would allocate 256 KiB
+per read, an ``mmap``, ``mremap`` and ``munmap`` more). The sidecar's usual header
 (``Content-Length: N`` and nothing else) is parsed inline; anything else (other headers,
 other spellings, stray output between frames) falls back to :func:`read_frame`'s line
 rules, reading from the same buffer.
@@ -13,6 +14,7 @@ there, after the responses in the same chunk have been resolved.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 from typing import Callable, Optional
@@ -28,7 +30,7 @@ _CHUNK = 256 * 1024
 class FrameReader:
     """Frames from ``fd``; ``read_frame`` is the slow path (see the module docstring)."""
 
-    __slots__ = ("_fd", "_buf", "_pos", "_before_block", "_read_frame")
+    __slots__ = ("_fd", "_buf", "_pos", "_before_block", "_read_frame", "_readinto", "_chunk")
 
     def __init__(self, fd: int, read_frame: Callable[..., Optional[bytes]], before_block: Optional[Callable[[], None]] = None):
         self._fd = fd
@@ -36,6 +38,8 @@ class FrameReader:
         self._pos = 0
         self._before_block = before_block
         self._read_frame = read_frame
+        self._readinto = io.FileIO(fd, "rb", closefd=False).readinto
+        self._chunk = memoryview(bytearray(_CHUNK))  # what one read fills
 
     def _fill(self, want: int = _CHUNK) -> bool:
         """Append what the pipe has (blocking until something arrives); False at EOF."""
@@ -45,10 +49,16 @@ class FrameReader:
         if self._pos:
             del buf[: self._pos]
             self._pos = 0
-        chunk = os.read(self._fd, max(want, _CHUNK))
-        if not chunk:
+        if want > _CHUNK:  # the rest of a large body
+            chunk = os.read(self._fd, want)
+            if not chunk:
+                return False
+            buf += chunk
+            return True
+        n = self._readinto(self._chunk)
+        if not n:
             return False
-        buf += chunk
+        buf += self._chunk[:n]
         return True
 
     def frame(self, on_junk: Optional[Callable[[bytes], None]] = None) -> Optional[bytes]:

@@ -43,6 +43,8 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _encode_str
+
 from .framing import FrameReader
 from .handover import HandOver
 from .errors import (
@@ -61,6 +63,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "json_default",
     "encode_message",
+    "message_decoder",
     "frame",
     "read_frame",
 ]
@@ -169,10 +172,34 @@ def json_default(obj: Any) -> Any:
     raise TypeError("Object of type %s is not JSON serializable" % type(obj).__name__)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default)
+
+
 def encode_message(msg: Mapping[str, Any]) -> bytes:
-    """The UTF-8 JSON body of one message (raises ValueError/TypeError on unencodable values)."""
-    text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default)
-    return text.encode("utf-8")
+    """The UTF-8 JSON body of one message (raises ValueError/TypeError on unencodable values):
+    ``_ENCODER.encode(msg)``, calling json's C encoder directly (its Python layers cost more)."""
+    if _c_make_encoder is None or not isinstance(msg, dict):
+        return _ENCODER.encode(msg).encode("utf-8")
+    chunks = _c_make_encoder({}, json_default, _encode_str, None, ":", ",", False, False, False)(msg, 0)
+    return "".join(chunks).encode("utf-8")
+
+
+def message_decoder() -> Callable[[bytes], Any]:
+    """``json.loads`` for one thread's bodies, calling json's C scanner directly; what it does not
+    take whole (whitespace around, bad JSON) goes to ``json.loads``. A scanner has a memo: one per thread."""
+    scan, loads = json.JSONDecoder().scan_once, json.loads
+
+    def decode(body: bytes) -> Any:
+        text = body.decode("utf-8")
+        try:
+            obj, end = scan(text, 0)
+        except StopIteration:
+            return loads(text)
+        if end != len(text):
+            return loads(text)
+        return obj
+
+    return decode
 
 
 def frame(body: bytes) -> bytes:
@@ -239,6 +266,14 @@ class RequestFuture(concurrent.futures.Future):
         if not self._connection._abandon(self.request_id):
             return False  # the reader owns it and resolves it right now
         return super().cancel()
+
+
+def _without(callbacks: Tuple[Any, ...], callback: Any) -> Tuple[Any, ...]:
+    """``callbacks`` without the first ``callback``."""
+    for i, cb in enumerate(callbacks):
+        if cb == callback:
+            return callbacks[:i] + callbacks[i + 1 :]
+    return callbacks
 
 
 class _Barrier:
@@ -342,9 +377,10 @@ class Connection:
         self._pending: Dict[int, RequestFuture] = {}
         self._pending_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._listeners: Dict[str, List[Callable[[Any], None]]] = {}
-        self._inline_listeners: Dict[str, List[Callable[[Any], None]]] = {}  # run on the reader thread
-        self._any_listeners: List[Callable[[str, Any], None]] = []
+        # Tuples, replaced under _listeners_lock: a delivery reads them without a lock or a copy.
+        self._listeners: Dict[str, Tuple[Callable[[Any], None], ...]] = {}
+        self._inline_listeners: Dict[str, Tuple[Callable[[Any], None], ...]] = {}  # run on the reader thread
+        self._any_listeners: Tuple[Callable[[str, Any], None], ...] = ()
         self._request_handlers: Dict[str, Callable[[Any], Any]] = {}
         self._listeners_lock = threading.Lock()
         # The reader adds notifications and wakes the dispatcher once per chunk read, after
@@ -633,25 +669,22 @@ class Connection:
         """
         listeners = self._inline_listeners if on_reader_thread else self._listeners
         with self._listeners_lock:
-            listeners.setdefault(method, []).append(callback)
+            listeners[method] = listeners.get(method, ()) + (callback,)
 
         def remove() -> None:
             with self._listeners_lock:
-                lst = listeners.get(method, [])
-                if callback in lst:
-                    lst.remove(callback)
+                listeners[method] = _without(listeners.get(method, ()), callback)
 
         return remove
 
     def on_any_notification(self, callback: Callable[[str, Any], None]) -> Callable[[], None]:
         """Call ``callback(method, params)`` for every notification."""
         with self._listeners_lock:
-            self._any_listeners.append(callback)
+            self._any_listeners += (callback,)
 
         def remove() -> None:
             with self._listeners_lock:
-                if callback in self._any_listeners:
-                    self._any_listeners.remove(callback)
+                self._any_listeners = _without(self._any_listeners, callback)
 
         return remove
 
@@ -685,6 +718,7 @@ class Connection:
             fn()
 
     def _dispatch_loop(self) -> None:
+        decode = message_decoder()
         while True:
             for item in self._dispatch_queue.take(self.dispatch_linger):
                 if item is _STOP:
@@ -701,7 +735,7 @@ class Connection:
                     continue
                 if kind == "raw":
                     try:
-                        msg = json.loads(msg.decode("utf-8"))
+                        msg = decode(msg)
                     except (UnicodeDecodeError, ValueError) as exc:
                         _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, msg)
                         continue
@@ -726,11 +760,10 @@ class Connection:
     def _deliver_all(self, method: str, all_params: Sequence[Any], on_reader_thread: bool = False) -> None:
         """Each of ``all_params`` in order to the listeners registered when delivery starts
         (those of the dispatcher thread, or those of the reader thread)."""
-        with self._listeners_lock:
-            if on_reader_thread:
-                callbacks, any_callbacks = list(self._inline_listeners.get(method, ())), []
-            else:
-                callbacks, any_callbacks = list(self._listeners.get(method, ())), list(self._any_listeners)
+        if on_reader_thread:
+            callbacks, any_callbacks = self._inline_listeners.get(method, ()), ()
+        else:
+            callbacks, any_callbacks = self._listeners.get(method, ()), self._any_listeners
         for params in all_params:
             for cb in callbacks:
                 try:
@@ -766,7 +799,7 @@ class Connection:
         reason: Optional[BaseException] = None
         try:
             frames = FrameReader(self.process.stdout.fileno(), read_frame, self._dispatch_queue.wake)
-            next_frame, junk, loads, handle = frames.frame, self._junk, json.loads, self._handle
+            next_frame, junk, decode, handle = frames.frame, self._junk, message_decoder(), self._handle
             add, batch_prefix = self._dispatch_queue.add, _BATCH_PREFIX
             while True:
                 body = next_frame(junk)
@@ -779,7 +812,7 @@ class Connection:
                         add(("raw", body))
                     continue
                 try:
-                    msg = loads(body.decode("utf-8"))
+                    msg = decode(body)
                 except (UnicodeDecodeError, ValueError) as exc:
                     _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, body)
                     continue
