@@ -28,3 +28,18 @@ export function pgTestSocket(): string | undefined {
   const path = join(dir, `.s.PGSQL.${port}`);
   return existsSync(path) ? path : undefined;
 }
+
+/** The throwaway CA that signed the test server's TLS certificate (scripts/pg-cluster.sh, where openssl was found), when it is ours. */
+export function pgTestCa(): string | undefined {
+  if (!pgTestUrl()) return undefined;
+  const path = join(process.env['QB_TEST_PG_SOCKET_DIR'] || dirname(PG_URL_FILE), 'tls', 'ca.crt');
+  return existsSync(path) ? path : undefined;
+}
+
+/** The test server's URL for a TLS connection that checks the certificate and the host name (localhost). */
+export function pgTlsUrl(url: string): string {
+  const u = new URL(url);
+  u.hostname = 'localhost';
+  u.searchParams.set('sslmode', 'verify-full');
+  return u.href;
+}
