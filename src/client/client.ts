@@ -64,11 +64,7 @@ export interface SpawnOptions {
   args?: string[];
   /** Options for node itself (e.g. --cpu-prof, --inspect). */
   nodeArgs?: string[];
-  /**
-   * The sidecar's whole environment, used as given. Default: this process's, with
-   * NODE_EXTRA_CA_CERTS moved to QUANTUM_BUTLER_EXTRA_CA_CERTS (see sidecarEnv); pass
-   * `sidecarEnv({ ...process.env, ... })` for that move in an environment of your own.
-   */
+  /** The sidecar's whole environment, used as given. Default: `sidecarEnv(process.env)`. */
   env?: NodeJS.ProcessEnv;
   /** What to do with the sidecar's stderr (default: 'inherit'). 'pipe' collects it in `stderrText`. */
   stderr?: 'inherit' | 'pipe' | 'ignore';

@@ -141,21 +141,16 @@ def default_node_path() -> str:
     return os.environ.get("QUANTUM_BUTLER_NODE") or shutil.which("node") or "node"
 
 
-#: Where the clients move NODE_EXTRA_CA_CERTS (see :func:`sidecar_env`).
 EXTRA_CA_CERTS_VAR = "QUANTUM_BUTLER_EXTRA_CA_CERTS"
 
 
 def sidecar_env(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
-    """A copy of ``env`` (default: ``os.environ``) with ``NODE_EXTRA_CA_CERTS`` moved to
-    ``QUANTUM_BUTLER_EXTRA_CA_CERTS``: Node 20 reads that file into its root certificate store
-    as it starts (~100 ms), the sidecar reads it only when it makes a TLS connection (a
-    PostgreSQL registry). Unchanged when the variable is unset or empty, or ours names another
-    file already."""
+    """A copy of ``env`` (default ``os.environ``) with NODE_EXTRA_CA_CERTS moved to
+    QUANTUM_BUTLER_EXTRA_CA_CERTS, as the Node client does (src/client/sidecar-env.ts)."""
     out = dict(os.environ if env is None else env)
     extra, ours = out.get("NODE_EXTRA_CA_CERTS"), out.get(EXTRA_CA_CERTS_VAR)
     if extra and (not ours or ours == extra):
-        del out["NODE_EXTRA_CA_CERTS"]
-        out[EXTRA_CA_CERTS_VAR] = extra
+        out[EXTRA_CA_CERTS_VAR] = out.pop("NODE_EXTRA_CA_CERTS")
     return out
 
 
@@ -283,9 +278,7 @@ class Connection:
     node_args:
         Options for node itself (e.g. ``["--inspect"]``).
     env, cwd:
-        For the child process. ``env`` is its whole environment, used as given; by default it
-        is ours with ``NODE_EXTRA_CA_CERTS`` moved (:func:`sidecar_env`, which also serves for an
-        ``env`` of your own; pass ``env=os.environ`` to keep the variable where it is).
+        For the child process; ``env`` is used as given (default: :func:`sidecar_env`).
     stderr_logger:
         If given, each stderr line is also logged there; the sidecar's JSON log lines
         are logged at their own level, other lines at DEBUG.
