@@ -29,11 +29,12 @@ export function pgTestSocket(): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-/** The throwaway CA that signed the test server's TLS certificate (scripts/pg-cluster.sh, where openssl was found), when it is ours. */
+/** The throwaway CA that signed the test server's TLS certificate (scripts/pg-cluster.sh, where openssl was found), when the server is that cluster. */
 export function pgTestCa(): string | undefined {
-  if (!pgTestUrl()) return undefined;
-  const path = join(process.env['QB_TEST_PG_SOCKET_DIR'] || dirname(PG_URL_FILE), 'tls', 'ca.crt');
-  return existsSync(path) ? path : undefined;
+  const url = pgTestUrl();
+  const dir = process.env['QB_TEST_PG_SOCKET_DIR'] || dirname(PG_URL_FILE);
+  const [urlFile, ca] = [join(dir, 'url'), join(dir, 'tls', 'ca.crt')];
+  return url && existsSync(urlFile) && readFileSync(urlFile, 'utf8').trim() === url && existsSync(ca) ? ca : undefined;
 }
 
 /** The test server's URL for a TLS connection that checks the certificate and the host name (localhost). */
