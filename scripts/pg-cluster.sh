@@ -7,7 +7,9 @@
 #
 # The server listens on a Unix socket in DIR and on 127.0.0.1 only (a free port), with
 # `trust` login for a superuser named `qb`: it is reachable from this machine and from
-# nowhere else, and nothing in it matters. The URL is written to DIR/url;
+# nowhere else, and nothing in it matters. Where `openssl` is found it also takes TLS
+# (optional for clients), with a certificate for localhost and 127.0.0.1 signed by a
+# throwaway CA made here: DIR/tls/ca.crt (its key is deleted once used). The URL is written to DIR/url;
 # test/support/pg-url.ts reads it from there (or from $QB_TEST_PG_URL), and finds the
 # socket in DIR (or in $QB_TEST_PG_SOCKET_DIR).
 #
@@ -82,6 +84,22 @@ max_wal_size = 4GB
 checkpoint_timeout = 30min
 max_locks_per_transaction = 256
 EOF
+    if command -v openssl >/dev/null; then
+      tls="$dir/tls"
+      mkdir "$tls"
+      ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+      {
+        openssl req -x509 "${ec[@]}" -keyout "$tls/ca.key" -out "$tls/ca.crt" -days 7 -subj "/CN=quantum-butler test CA" \
+          -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req "${ec[@]}" -keyout "$tls/server.key" -out "$tls/server.csr" -subj "/CN=localhost"
+        openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -out "$tls/server.crt" -days 7 \
+          -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n')
+      } >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; exit 1; }
+      rm -f "$tls/ca.key" "$tls/ca.srl" "$tls/server.csr"
+      chmod 600 "$tls/server.key"
+      if [[ "$(id -u)" == 0 ]]; then chown -R postgres "$tls"; fi
+      printf "ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n" "$tls/server.crt" "$tls/server.key" >>"$dir/data/postgresql.conf"
+    fi
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
       cat "$dir/server.log" >&2
       exit 1

@@ -35,6 +35,7 @@ import { ButlerSession } from './session.js';
 import { EventTapReader } from './event-tap-reader.js';
 import { FrameWriter } from './frame-writer.js';
 import { defaultNodeBinary } from './node-binary.js';
+import { sidecarEnv } from './sidecar-env.js';
 
 /** A JSON-RPC error from the sidecar, with its stable code and data.kind. */
 export class QuantumButlerError extends Error {
@@ -63,6 +64,7 @@ export interface SpawnOptions {
   args?: string[];
   /** Options for node itself (e.g. --cpu-prof, --inspect). */
   nodeArgs?: string[];
+  /** The sidecar's whole environment, used as given. Default: `sidecarEnv(process.env)`. */
   env?: NodeJS.ProcessEnv;
   /** What to do with the sidecar's stderr (default: 'inherit'). 'pipe' collects it in `stderrText`. */
   stderr?: 'inherit' | 'pipe' | 'ignore';
@@ -106,7 +108,7 @@ export class QuantumButlerClient {
     const node = opts.node ?? defaultNodeBinary();
     const child = spawn(node, [...(opts.nodeArgs ?? []), opts.cliPath ?? defaultCliPath(), '--stdio', ...(opts.args ?? [])], {
       stdio: ['pipe', 'pipe', opts.stderr ?? 'inherit'],
-      env: opts.env ?? process.env,
+      env: opts.env ?? sidecarEnv(process.env),
     });
     // A binary that cannot start (not on PATH, not executable) fails spawn with its reason.
     const started = new Promise<void>((resolve, reject) => {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { encodeFrame, jsonMessageDecoder } from '../util/framing.js';
+import { sidecarEnv } from '../client/sidecar-env.js';
 
 export interface WireMessage {
   jsonrpc?: string;
@@ -29,7 +30,7 @@ export class Sidecar {
   private waiters = new Set<() => void>();
 
   constructor(cliPath: string, args: string[], cwd: string) {
-    this.child = spawn(process.execPath, [cliPath, '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd });
+    this.child = spawn(process.execPath, [cliPath, '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd, env: sidecarEnv() });
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code) => {
         this.exitCode = code; // null when killed by a signal

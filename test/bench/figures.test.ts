@@ -36,7 +36,8 @@ describe('bench figures', () => {
     const { runStartupBench } = await import('./startup-bench.js');
     const section = await runStartupBench({ rounds: 1 });
     expect(missingFigures(section, STARTUP_FIGURES)).toEqual([]);
-    expect(targetsOf({ startup: section }).map((t) => t.name)).toEqual(['spawn to the initialize answer']);
+    expect(targetsOf({ startup: section }).map((t) => t.name)).toEqual(['spawn to the initialize answer, as our clients spawn']);
+    expect(section.extraCaCertsSet).toBe(!!process.env['NODE_EXTRA_CA_CERTS']);
     expect(Object.keys(section.profileMs).length).toBeGreaterThan(0);
   }, 120_000);
 

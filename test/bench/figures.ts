@@ -55,7 +55,15 @@ export const SIDECAR_FIGURES = [
   ].flatMap((row) => [`${row}.value`, `${row}.ceiling`]),
 ] as const;
 
-export const STARTUP_FIGURES = ['initializeMs', 'initializeNoCodeCacheMs', 'nodeBareMs', 'overheadMs'] as const;
+export const STARTUP_FIGURES = [
+  'initializeMs',
+  'initializeNoCodeCacheMs',
+  'nodeBareMs',
+  'overheadMs',
+  'initializeInheritedEnvMs',
+  'nodeBareInheritedEnvMs',
+  'extraCaCertsSet',
+] as const;
 
 /** Per size N: put and get inline, base64 and JSON, against 2N + 64 MiB. */
 export function memoryFigures(mib: readonly number[]): string[] {

@@ -2,11 +2,15 @@
  * Start-up: from spawning the CLI to the `initialize` answer, alternated with bare
  * `node -e 0` (the ceiling) and with a start without the V8 code cache
  * (QUANTUM_BUTLER_CODE_CACHE=off, see src/cli/load-bundle.ts), so that a shared machine's load
- * falls on all three; the cached starts use a cache the bench makes first, in a directory of
- * its own. Then one cached start under --cpu-prof, its time attributed to the bundle's sources
- * (through the bundle's source map: bundled zod, protocol, src/server, ...), to the
- * dependencies loaded from node_modules, and to V8's compile of the bundle and of those
- * dependencies: each part's share.
+ * falls on all of them; the cached starts use a cache the bench makes first, in a directory of
+ * its own. The target figure spawns the sidecar as our clients do (sidecarEnv: NODE_EXTRA_CA_CERTS
+ * moved to QUANTUM_BUTLER_EXTRA_CA_CERTS, see src/client/sidecar-env.ts), against bare node in
+ * that environment; beside it the same start and bare node with the environment inherited as it
+ * is (with NODE_EXTRA_CA_CERTS, Node 20 builds its root certificate store before running anything;
+ * the two are the same where the variable is not set: `extraCaCertsSet`). Then one cached start
+ * under --cpu-prof, its time attributed to the bundle's sources (through the bundle's source
+ * map: bundled zod, protocol, src/server, ...), to the dependencies loaded from node_modules,
+ * and to V8's compile of the bundle and of those dependencies: each part's share.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +18,7 @@ import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 import { encodeFrame } from '../../src/util/framing.js';
 import { median, root } from './sidecar-bench.js';
 
@@ -129,35 +134,45 @@ function makeCodeCache(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
   });
 }
 
-export async function runStartupBench(opts: { rounds?: number } = {}): Promise<{
+/** One round's figures, ms (see runStartupBench). */
+interface Round {
   initializeMs: number;
   initializeNoCodeCacheMs: number;
   nodeBareMs: number;
-  overheadMs: number;
-  rounds: Array<{ initializeMs: number; initializeNoCodeCacheMs: number; nodeBareMs: number }>;
-  profileMs: Record<string, number>;
-}> {
+  initializeInheritedEnvMs: number;
+  nodeBareInheritedEnvMs: number;
+}
+
+export async function runStartupBench(opts: { rounds?: number } = {}): Promise<
+  Round & { overheadMs: number; extraCaCertsSet: boolean; rounds: Round[]; profileMs: Record<string, number> }
+> {
   const cacheDir = mkdtempSync(join(tmpdir(), 'qb-start-cache-'));
   try {
-    const cached = { ...process.env, QUANTUM_BUTLER_CODE_CACHE: cacheDir };
-    const uncached = { ...process.env, QUANTUM_BUTLER_CODE_CACHE: 'off' };
+    const inherited = { ...process.env, QUANTUM_BUTLER_CODE_CACHE: cacheDir };
+    const cached = sidecarEnv(inherited);
+    const uncached = sidecarEnv({ ...process.env, QUANTUM_BUTLER_CODE_CACHE: 'off' });
     await start(['-e', '0'], false); // warm the file cache
     await makeCodeCache(cached, cacheDir);
     if (!existsSync(cacheDir) || readdirSync(cacheDir).length === 0) throw new Error('the CLI wrote no code cache');
-    const rounds: Array<{ initializeMs: number; initializeNoCodeCacheMs: number; nodeBareMs: number }> = [];
+    const rounds: Round[] = [];
     for (let r = 0; r < (opts.rounds ?? 10); r++) {
       rounds.push({
-        nodeBareMs: await start(['-e', '0'], false),
+        nodeBareMs: await start(['-e', '0'], false, cached),
         initializeMs: await start([CLI, '--stdio'], true, cached),
         initializeNoCodeCacheMs: await start([CLI, '--stdio'], true, uncached),
+        nodeBareInheritedEnvMs: await start(['-e', '0'], false, inherited),
+        initializeInheritedEnvMs: await start([CLI, '--stdio'], true, inherited),
       });
     }
-    const pick = (k: keyof (typeof rounds)[number]): number => median(rounds.map((r) => r[k]));
+    const pick = (k: keyof Round): number => median(rounds.map((r) => r[k]));
     return {
       initializeMs: pick('initializeMs'),
       initializeNoCodeCacheMs: pick('initializeNoCodeCacheMs'),
       nodeBareMs: pick('nodeBareMs'),
+      initializeInheritedEnvMs: pick('initializeInheritedEnvMs'),
+      nodeBareInheritedEnvMs: pick('nodeBareInheritedEnvMs'),
       overheadMs: median(rounds.map((r) => r.initializeMs - r.nodeBareMs)),
+      extraCaCertsSet: !!process.env['NODE_EXTRA_CA_CERTS'],
       rounds,
       profileMs: await shares(cached),
     };

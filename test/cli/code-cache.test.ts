@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, assertBuilt } from '../e2e/harness.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 const frame = (msg: object): string => {
   const body = JSON.stringify({ jsonrpc: '2.0', ...msg });
@@ -53,7 +54,7 @@ const bothWritten = (kind: string) => (stderr: string): boolean => stderr.split(
  */
 function serve(cacheSetting: string | undefined, waitFor?: (stderr: string) => boolean, opts: { cli?: string; env?: Record<string, string> } = {}): Promise<Run> {
   assertBuilt();
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, NODE_DEBUG: 'qb-code-cache' };
+  const env: NodeJS.ProcessEnv = sidecarEnv({ ...process.env, ...opts.env, NODE_DEBUG: 'qb-code-cache' });
   if (cacheSetting === undefined) delete env['QUANTUM_BUTLER_CODE_CACHE'];
   else env['QUANTUM_BUTLER_CODE_CACHE'] = cacheSetting;
   return new Promise((resolve, reject) => {

@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/util/framing.js';
 import { CLI } from '../e2e/harness.js';
 import { RawClient, type Message } from '../e2e/raw-client.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 const frame = (msg: object): Buffer => encodeFrame(JSON.stringify({ jsonrpc: '2.0', ...msg }));
 const INIT = { protocolVersion: '1.0', processId: null, capabilities: {} };
@@ -99,7 +100,7 @@ describe('the front door', () => {
     writeFileSync(file, input);
     const fd = openSync(file, 'r');
     try {
-      const child = spawn(process.execPath, [CLI, '--stdio'], { stdio: [fd, 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, '--stdio'], { stdio: [fd, 'pipe', 'pipe'], env: sidecarEnv() });
       const out: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));
       const code = await new Promise((resolve) => child.on('exit', resolve));

@@ -1,5 +1,6 @@
 /** Running the built CLI as a user would, and what every error must look like. */
 import { spawnSync } from 'node:child_process';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 import { expect } from 'vitest';
 import { CLI, assertBuilt } from '../e2e/harness.js';
 
@@ -11,7 +12,7 @@ export interface CliResult {
 
 export function cli(args: readonly string[], opts: { input?: string; timeout?: number } = {}): CliResult {
   assertBuilt();
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeout ?? 60_000, input: opts.input ?? '' });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeout ?? 60_000, input: opts.input ?? '', env: sidecarEnv() });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jsonMessageDecoder } from '../../src/util/framing.js';
 import { CLI } from '../e2e/harness.js';
 import { cli, expectFailure, expectUsageError } from './run-cli.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 const COMMANDS = ['create', 'query-datasets', 'query-quanta', 'lineage', 'provenance', 'retrieve-artifacts', 'collect', 'report', 'demo'];
 const dir = mkdtempSync(join(tmpdir(), 'qb-cli-usage-'));
@@ -76,7 +77,7 @@ describe('server mode hints', () => {
   it('JSON piped without Content-Length: a FramingError on stdout, a hint on stderr', async () => {
     const messages: Array<{ error?: { code: number; message: string; data?: { kind?: string } } }> = [];
     const decoder = jsonMessageDecoder<(typeof messages)[number]>((m) => messages.push(m));
-    const r = spawnSync(process.execPath, [CLI], { input: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [CLI], { input: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n', timeout: 30_000, env: sidecarEnv() });
     decoder.push(r.stdout);
     expect(messages).toHaveLength(1);
     expect(messages[0]!.error?.data?.kind).toBe('FramingError');
@@ -86,7 +87,7 @@ describe('server mode hints', () => {
   });
 
   it('a JSON message without framing or newline: the same, at the end of input', () => {
-    const r = spawnSync(process.execPath, [CLI], { input: '{"jsonrpc":"2.0","id":1,"method":"initialize"}', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [CLI], { input: '{"jsonrpc":"2.0","id":1,"method":"initialize"}', timeout: 30_000, env: sidecarEnv() });
     const messages: Array<{ error?: { message: string } }> = [];
     jsonMessageDecoder<(typeof messages)[number]>((m) => messages.push(m)).push(r.stdout);
     expect(messages[0]?.error?.message).toMatch(/without a Content-Length header/);
@@ -105,7 +106,7 @@ describe('server mode hints', () => {
       'out = p.stdout.read()',
       'sys.stdout.write(repr(out) + "\\n" + line.decode())',
     ].join('\n');
-    const child = spawn('python3', ['-c', script, process.execPath, CLI], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('python3', ['-c', script, process.execPath, CLI], { stdio: ['ignore', 'pipe', 'inherit'], env: sidecarEnv() });
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     await new Promise((res) => child.on('close', res));

@@ -12,6 +12,7 @@ import { Notifications, Requests } from '../../protocol/index.js';
 import { findBlocks } from '../../scripts/docs/markers.js';
 import { EXAMPLES, generateProtocolDocs, loadExamples, protocolDocFiles } from '../../scripts/docs/protocol-docs.js';
 import { repoRoot } from '../../scripts/docs/repo-root.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 const CLI = join(repoRoot, 'dist', 'src', 'cli.js');
 const transcripts = readdirSync(EXAMPLES)
@@ -55,7 +56,7 @@ describe('docs/protocol', () => {
   it('every recorded transcript replays against the built CLI', async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
     const r = await new Promise<{ code: number | null; out: string }>((resolve) =>
-      execFile(process.execPath, [CLI, 'replay', ...transcripts], { env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
+      execFile(process.execPath, [CLI, 'replay', ...transcripts], { env: sidecarEnv({ ...process.env, NO_COLOR: '1' }) }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, out: stdout + stderr }),
       ),
     );

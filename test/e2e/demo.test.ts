@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { NativeProvenanceSchema, DafButlerProvenanceSchema } from '../../protocol/index.js';
 import { CLI } from './harness.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 it('quantum-butler demo runs two quanta, collects them and writes provenance and a report', () => {
   const out = mkdtempSync(join(tmpdir(), 'qb-demo-'));
   try {
-    const r = spawnSync(process.execPath, [CLI, 'demo', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, 'demo', '--out', out], { encoding: 'utf8', timeout: 60_000, env: sidecarEnv() });
     expect(r.status, r.stderr).toBe(0);
     // The narration is on stdout.
     expect(r.stdout).toMatch(/outputWritten/);

@@ -5,6 +5,7 @@ import { CLI } from './harness.js';
 import { RawClient } from './raw-client.js';
 import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 /** A message framed as a host sends it. */
 const frame = (o: object): Buffer => encodeFrame(JSON.stringify({ jsonrpc: '2.0', ...o }));
@@ -165,7 +166,7 @@ describe('lifecycle', () => {
       frame({ id: 3, method: 'shutdown', params: {} }),
       frame({ method: 'exit', params: {} }),
     ]);
-    const r = spawnSync(process.execPath, [CLI, '--stdio'], { input });
+    const r = spawnSync(process.execPath, [CLI, '--stdio'], { input, env: sidecarEnv() });
     expect(r.status).toBe(0);
     const ids = [...r.stdout.toString().matchAll(/"id":(\d+)/g)].map((m) => Number(m[1]));
     expect(ids).toEqual([1, 2, 3]);
@@ -183,7 +184,7 @@ describe('lifecycle', () => {
       frame({ id: 6, method: 'shutdown' }),
       frame({ method: 'exit' }),
     ]);
-    const r = spawnSync(process.execPath, [CLI, '--stdio'], { input });
+    const r = spawnSync(process.execPath, [CLI, '--stdio'], { input, env: sidecarEnv() });
     expect(r.status).toBe(0);
     const bodies: Array<{ id?: number; result?: { payload?: unknown }; error?: unknown }> = [];
     jsonMessageDecoder<(typeof bodies)[number]>((m) => bodies.push(m)).push(r.stdout);
@@ -277,13 +278,13 @@ describe('lifecycle', () => {
 
 describe('command line', () => {
   it('--version and --help print and exit 0; unknown flags exit 2', () => {
-    const v = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    const v = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8', env: sidecarEnv() });
     expect(v.status).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const h = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+    const h = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8', env: sidecarEnv() });
     expect(h.status).toBe(0);
     expect(h.stdout).toMatch(/--stdio/);
-    const bad = spawnSync(process.execPath, [CLI, '--frobnicate'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [CLI, '--frobnicate'], { encoding: 'utf8', env: sidecarEnv() });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown argument/);
     expect(bad.stdout).toBe('');

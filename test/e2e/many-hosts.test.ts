@@ -24,6 +24,7 @@ import type { QuantumButlerClient } from '../../src/client/index.js';
 import { CLI, spawnClient } from './harness.js';
 import { pgTestSocket, pgTestUrl } from '../support/pg-url.js';
 import { dropSchemas, uniqueSchema } from '../support/registries.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 const HOSTS = 8;
 const CHAINS = 10;
@@ -118,7 +119,7 @@ async function spawnHost(net: Network, h: number): Promise<QuantumButlerClient> 
   const args = [`--registry-url=${net.urlFor(h)}`];
   if (ns === undefined) return spawnClient({ args });
   // The client spawns `node CLI --stdio ...`; netns-exec.mjs turns that into `ip netns exec NS node CLI ...`.
-  return spawnClient({ cliPath: join(here, 'netns-exec.mjs'), args, env: { ...process.env, QB_NETNS: ns, QB_CLI: CLI } });
+  return spawnClient({ cliPath: join(here, 'netns-exec.mjs'), args, env: sidecarEnv({ ...process.env, QB_NETNS: ns, QB_CLI: CLI }) });
 }
 
 describe.runIf(url !== undefined)('many hosts, one PostgreSQL registry', () => {

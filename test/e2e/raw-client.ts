@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, assertBuilt } from './harness.js';
 import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 export interface Message {
   jsonrpc: '2.0';
@@ -49,7 +50,7 @@ export class RawClient {
     this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.cli ?? CLI, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: options.env ?? sidecarEnv(),
     });
     this.exit = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.child.stdout!.on('data', (chunk: Buffer) => {

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -79,6 +79,16 @@ describe('npm pack', () => {
     expect(pkg.engines?.node).toMatch(/^>=\s*20/);
     expect(pkg.scripts['prepublishOnly']).toContain('build');
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toContain(pkg.license);
+  });
+
+  it('ships no declarations of a module it does not ship, unless a shipped declaration imports them', () => {
+    const declarations = paths.filter((p) => p.endsWith('.d.ts'));
+    const imported = new Set(
+      declarations.flatMap((d) =>
+        [...readFileSync(join(ROOT, d), 'utf8').matchAll(/(?:from |import\()'(\.{1,2}\/[^']+)\.js'/g)].map((m) => posix.join(posix.dirname(d), `${m[1]}.d.ts`)),
+      ),
+    );
+    expect(declarations.filter((d) => !paths.includes(d.replace(/\.d\.ts$/, '.js')) && !imported.has(d))).toEqual([]);
   });
 
   it('ships every file the help texts point at', () => {

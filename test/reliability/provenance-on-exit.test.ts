@@ -14,6 +14,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { outputRefs } from '../e2e/fixture.js';
 import { RawClient, type RawClientOptions } from '../e2e/raw-client.js';
 import { CLI_UNDER_TEST, processState, whenGone } from './process-watch.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'qb-exit-'));
@@ -44,7 +45,7 @@ async function sessionWithOutput(args: string[] = [], options: RawClientOptions 
 /** A host process running its own sidecar (test/reliability/hosts/dying-host.mjs), once it reports `expected`. */
 async function dyingHost(mode: 'idle' | 'mid-write'): Promise<{ host: ReturnType<typeof spawn>; sidecarPid: number; file: string; outputId: string }> {
   const file = join(dir, `prov-${++n}.json`);
-  const host = spawn(process.execPath, [join(here, 'hosts', 'dying-host.mjs'), CLI_UNDER_TEST, file, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const host = spawn(process.execPath, [join(here, 'hosts', 'dying-host.mjs'), CLI_UNDER_TEST, file, mode], { stdio: ['ignore', 'pipe', 'inherit'], env: sidecarEnv() });
   cleanup.push(() => host.exitCode === null && host.kill('SIGKILL'));
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -109,7 +110,7 @@ describe('every way out writes the provenance first', () => {
 
   it.each(['exception', 'rejection'])('an uncaught %s (a bug): exit code 70', async (crash) => {
     const hook = join(here, 'hosts', 'crash-hook.mjs');
-    const { c, file, outputId } = await sessionWithOutput([], { nodeArgs: [`--import=${hook}`], env: { ...process.env, QB_TEST_CRASH: crash } });
+    const { c, file, outputId } = await sessionWithOutput([], { nodeArgs: [`--import=${hook}`], env: sidecarEnv({ ...process.env, QB_TEST_CRASH: crash }) });
     c.child.kill('SIGUSR2');
     expect(await c.exit).toBe(70);
     expect(provenanceOf(file).actualOutputs).toEqual([outputId]);

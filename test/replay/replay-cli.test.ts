@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runReplay } from '../../src/replay/command.js';
 import { formatEntries, readEntries } from '../../src/replay/transcript-file.js';
+import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
@@ -22,7 +23,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function replay(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'replay', ...args], { env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
+    execFile(process.execPath, [CLI, 'replay', ...args], { env: sidecarEnv({ ...process.env, NO_COLOR: '1' }) }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });

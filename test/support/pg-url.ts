@@ -28,3 +28,19 @@ export function pgTestSocket(): string | undefined {
   const path = join(dir, `.s.PGSQL.${port}`);
   return existsSync(path) ? path : undefined;
 }
+
+/** The throwaway CA that signed the test server's TLS certificate (scripts/pg-cluster.sh, where openssl was found), when the server is that cluster. */
+export function pgTestCa(): string | undefined {
+  const url = pgTestUrl();
+  const dir = process.env['QB_TEST_PG_SOCKET_DIR'] || dirname(PG_URL_FILE);
+  const [urlFile, ca] = [join(dir, 'url'), join(dir, 'tls', 'ca.crt')];
+  return url && existsSync(urlFile) && readFileSync(urlFile, 'utf8').trim() === url && existsSync(ca) ? ca : undefined;
+}
+
+/** The test server's URL for a TLS connection that checks the certificate and the host name (localhost). */
+export function pgTlsUrl(url: string): string {
+  const u = new URL(url);
+  u.hostname = 'localhost';
+  u.searchParams.set('sslmode', 'verify-full');
+  return u.href;
+}

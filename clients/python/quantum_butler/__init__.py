@@ -11,7 +11,7 @@ from . import errors as _errors
 from .errors import *  # noqa: F401,F403 (every exception class; errors.__all__ lists them)
 from .dimensions import DimensionGroup, DimensionUniverse, default_universe
 from .refs import DATASET_ID_NAMESPACE, dataset_id, dataset_id_seed, dataset_type, make_ref, ref_id, serialized_quantum
-from .rpc import PROTOCOL_VERSION, Connection, RequestFuture, default_cli_path, default_node_path, find_cli
+from .rpc import PROTOCOL_VERSION, Connection, RequestFuture, default_cli_path, default_node_path, find_cli, sidecar_env
 from .repository import Repository
 from .store import Store, StoreTransaction, StoreValue
 
@@ -44,5 +44,6 @@ __all__ = [
     "default_cli_path",
     "default_node_path",
     "find_cli",
+    "sidecar_env",
     "__version__",
 ] + list(_errors.__all__)

@@ -144,6 +144,19 @@ def default_node_path() -> str:
     return os.environ.get("QUANTUM_BUTLER_NODE") or shutil.which("node") or "node"
 
 
+EXTRA_CA_CERTS_VAR = "QUANTUM_BUTLER_EXTRA_CA_CERTS"
+
+
+def sidecar_env(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """A copy of ``env`` (default ``os.environ``) with NODE_EXTRA_CA_CERTS moved to
+    QUANTUM_BUTLER_EXTRA_CA_CERTS, as the Node client does (src/client/sidecar-env.ts)."""
+    out = dict(os.environ if env is None else env)
+    extra, ours = out.get("NODE_EXTRA_CA_CERTS"), out.get(EXTRA_CA_CERTS_VAR)
+    if extra and (not ours or ours == extra):
+        out[EXTRA_CA_CERTS_VAR] = out.pop("NODE_EXTRA_CA_CERTS")
+    return out
+
+
 def json_default(obj: Any) -> Any:
     """JSON encoding for what daf_butler's ``model_dump()`` (python mode) leaves in dicts."""
     if isinstance(obj, uuid.UUID):
@@ -300,7 +313,7 @@ class Connection:
     node_args:
         Options for node itself (e.g. ``["--inspect"]``).
     env, cwd:
-        For the child process.
+        For the child process; ``env`` is used as given (default: :func:`sidecar_env`).
     stderr_logger:
         If given, each stderr line is also logged there; the sidecar's JSON log lines
         are logged at their own level, other lines at DEBUG.
@@ -407,7 +420,7 @@ class Connection:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=dict(env) if env is not None else None,
+            env=dict(env) if env is not None else sidecar_env(),
             cwd=cwd,
             bufsize=-1,  # buffered binary pipes
             start_new_session=bool(new_session) and os.name == "posix",

@@ -7,13 +7,15 @@
  * - the schema or database missing → RegistrySchemaMissing;
  * - a serialization failure or deadlock → StoreBusy (retryable), unless the caller
  *   (collect-and-transfer) retries the whole transaction itself (`isTransient`);
- * - a refused login → RepositoryError naming where a password comes from.
+ * - a refused login → RepositoryError naming where a password comes from;
+ * - a server certificate that does not verify → RepositoryError naming where a CA comes from.
  *
  * The password is never stored: it comes from the URL given at run time, PGPASSWORD or
  * ~/.pgpass (node-postgres reads both), as libpq would.
  */
 import type pg from 'pg';
 import { loadDriver, type Driver } from './driver.js';
+import { withExtraCaCertificates } from './tls.js';
 import { RegistrySchemaMissing, RegistryUnavailable, RepositoryError, StoreBusy } from '../../model/errors.js';
 import { redactPassword } from '../repository-config.js';
 
@@ -32,6 +34,8 @@ function typeParsers(driver: typeof pg): pg.CustomTypesConfig {
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ENOENT']);
 /** SQLSTATEs of a server that cannot serve now: connection exceptions, too many connections, shutting down or starting. */
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[123]|53300|53400)/;
+/** Node's codes of a server certificate that does not verify (OpenSSL's verify results, and a host name it does not name). */
+const CERTIFICATE_ERROR = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT$|CERT_|INVALID_CA$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
 /** SQLSTATEs a fresh attempt of the same transaction may not meet: serialization failure, deadlock. */
 export const TRANSIENT_SQLSTATE = new Set(['40001', '40P01']);
 
@@ -48,6 +52,12 @@ export function mapPgError(err: unknown, where: string): unknown {
   if (err instanceof Error && 'kind' in err) return err;
   const code = sqlState(err);
   const message = (err as Error)?.message ?? String(err);
+  if (code !== undefined && CERTIFICATE_ERROR.test(code)) {
+    return new RepositoryError(
+      `The registry server of ${where} presented a TLS certificate that does not verify (${message}, ${code}); name its CA with sslrootcert= in the URL, or in NODE_EXTRA_CA_CERTS.`,
+      { details: { code } },
+    );
+  }
   if (code !== undefined && (UNAVAILABLE_ERRNO.has(code) || UNAVAILABLE_SQLSTATE.test(code))) {
     return new RegistryUnavailable(`The registry server of ${where} is unavailable (${message}); retry later.`, { details: { code, retryAfterMs: 1000 } });
   }
@@ -85,17 +95,22 @@ export class PgConnection {
     readonly driver: Driver,
   ) {
     this.where = `${redactPassword(opts.url)} (schema ${opts.schema})`;
-    this.pool = new driver.pg.Pool({
-      connectionString: opts.url,
-      max: opts.poolSize ?? POOL_SIZE,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      idleTimeoutMillis: 30_000,
-      application_name: APPLICATION_NAME,
-      // Every session works in the registry's schema (validated as a plain lower-case identifier).
-      // JIT compiling pays off for long analytic queries, not for these short statements (it cost 100-200 ms each).
-      options: `-c search_path=${opts.schema} -c jit=off`,
-      types: typeParsers(driver.pg),
-    });
+    this.pool = new driver.pg.Pool(
+      withExtraCaCertificates(
+        {
+          connectionString: opts.url,
+          max: opts.poolSize ?? POOL_SIZE,
+          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+          idleTimeoutMillis: 30_000,
+          application_name: APPLICATION_NAME,
+          // Every session works in the registry's schema (validated as a plain lower-case identifier).
+          // JIT compiling pays off for long analytic queries, not for these short statements (it cost 100-200 ms each).
+          options: `-c search_path=${opts.schema} -c jit=off`,
+          types: typeParsers(driver.pg),
+        },
+        driver,
+      ),
+    );
     // An idle connection the server drops (restart, admin) must not take the process down.
     this.pool.on('error', () => {});
   }
