@@ -149,7 +149,8 @@ async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: 
 /**
  * Copy the file `src` into the existing file `dest` (written from its start), hashing the
  * bytes written with each algorithm: their digests (lowercase hex, in order) and the size.
- * Errors opening or reading `src` are the caller's (pathError); writing `dest`, as they come.
+ * Errors opening or reading `src` are the caller's (pathError), as is a regular file whose size
+ * changed while it was copied (changedWhileRead); writing `dest`, as they come.
  */
 export async function copyFileHashed(src: string, dest: string, algorithms: readonly string[]): Promise<{ digests: string[]; size: number }> {
   const from = await fs.open(src, 'r').catch((err: unknown) => {
@@ -159,9 +160,11 @@ export async function copyFileHashed(src: string, dest: string, algorithms: read
     const to = await fs.open(dest, 'r+');
     try {
       const hashes = algorithms.map((a) => createHash(a));
+      const opened = await from.stat();
       const size = await copyChunksHashed(from, to, hashes).catch((err: unknown) => {
         throw (err as NodeJS.ErrnoException).syscall === 'read' ? pathError(err, 'read', src) : err;
       });
+      if (opened.isFile() && size !== opened.size) throw changedWhileRead(src, opened.size, size);
       return { digests: hashes.map((h) => h.digest('hex')), size };
     } finally {
       await to.close();
@@ -175,18 +178,29 @@ async function writeAll(fh: fs.FileHandle, chunk: Buffer, position: number): Pro
   for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at, position + at)).bytesWritten;
 }
 
-const READ_CHUNK = 4 * 1024 * 1024;
+/** Chunks of a whole read: one read on the thread pool while the main thread hashes the one before. */
+const READ_CHUNK = 1024 * 1024;
+
+/** A regular file's size changed while it was read: what was read is not one version of the file. */
+export function changedWhileRead(path: string, size: number, read: number): ButlerError {
+  return new IOFailure(`Cannot read ${path}: its size changed while it was read (${size} bytes when opened, ${read > size ? 'more' : read} then)`, {
+    details: { code: 'ECHANGED', size },
+  });
+}
 
 /**
- * Read a whole file and its SHA-256 together: each chunk is hashed while the next one is
- * being read (reads run on libuv's thread pool), so the checksum costs little extra time.
- * A file that shrinks while being read gives what was there; one that grows, its first
- * `size` bytes (the size when opened).
+ * Read a whole file and its SHA-256 together, in one pass: the bytes go straight into one
+ * buffer of the file's size (from fstat) in chunks read on libuv's thread pool (which also
+ * takes the page faults of the fresh buffer), the main thread hashing each chunk while the
+ * next one is read. A regular file whose size changes while it is read (it ends early, or has
+ * more bytes at the end) is an IOFailure (changedWhileRead). Other files (a pipe's size is 0)
+ * give what they hold up to their stated size.
  */
 export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
   const fh = await fs.open(path, 'r');
   try {
-    const { size } = await fh.stat();
+    const st = await fh.stat();
+    const size = st.size;
     const bytes = Buffer.allocUnsafeSlow(size);
     const hash = createHash('sha256');
     let done = 0;
@@ -198,6 +212,11 @@ export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256:
       done += bytesRead;
       next = done < size ? fh.read(bytes, done, Math.min(READ_CHUNK, size - done), done) : null;
       hash.update(bytes.subarray(start, done));
+    }
+    if (st.isFile()) {
+      // One byte past the end: a file that grew since fstat has it.
+      const grew = done === size && (await fh.read(Buffer.alloc(1), 0, 1, size)).bytesRead > 0;
+      if (done !== size || grew) throw changedWhileRead(path, size, grew ? size + 1 : done);
     }
     return { bytes: done === size ? bytes : bytes.subarray(0, done), sha256: hash.digest('hex') };
   } finally {
