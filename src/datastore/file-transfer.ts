@@ -125,7 +125,7 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
 async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: readonly Hash[]): Promise<number> {
   const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
   let total = 0;
-  let next = from.read(bufs[0]!, 0, COPY_CHUNK, 0);
+  let next = ahead(from.read(bufs[0]!, 0, COPY_CHUNK, 0));
   // A failed write leaves a read in flight: it settles before the file is closed.
   const settle = () => next.catch(() => undefined);
   for (let i = 1; ; i++) {
@@ -135,7 +135,7 @@ async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: 
     const at = total;
     total += bytesRead;
     // The next read fills the other buffer while this chunk is written and hashed.
-    next = from.read(bufs[i % 2]!, 0, COPY_CHUNK, total);
+    next = ahead(from.read(bufs[i % 2]!, 0, COPY_CHUNK, total));
     const written = writeAll(to, chunk, at);
     for (const hash of hashes) hash.update(chunk);
     await written.catch(async (err: unknown) => {
@@ -174,12 +174,27 @@ export async function copyFileHashed(src: string, dest: string, algorithms: read
   }
 }
 
+/**
+ * A read started ahead of its use: its failure is thrown where it is awaited, not reported
+ * meanwhile as an unhandled rejection (which would end the process) while other work runs.
+ */
+function ahead<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
+}
+
 async function writeAll(fh: fs.FileHandle, chunk: Buffer, position: number): Promise<void> {
   for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at, position + at)).bytesWritten;
 }
 
-/** Chunks of a whole read: one read on the thread pool while the main thread hashes the one before. */
+/** Chunks of a whole read. */
 const READ_CHUNK = 1024 * 1024;
+/**
+ * Reads in flight at once. Reading into fresh memory costs more than hashing it (each 4 KiB
+ * page of the new buffer faults on first touch, on the thread that reads into it): two
+ * reads on the thread pool let the faults of one chunk run beside those of the next.
+ */
+const READS_AHEAD = 2;
 
 /** A regular file's size changed while it was read: what was read is not one version of the file. */
 export function changedWhileRead(path: string, size: number, read: number): ButlerError {
@@ -191,27 +206,37 @@ export function changedWhileRead(path: string, size: number, read: number): Butl
 /**
  * Read a whole file and its SHA-256 together, in one pass: the bytes go straight into one
  * buffer of the file's size (from fstat) in chunks read on libuv's thread pool (which also
- * takes the page faults of the fresh buffer), the main thread hashing each chunk while the
- * next one is read. A regular file whose size changes while it is read (it ends early, or has
- * more bytes at the end) is an IOFailure (changedWhileRead). Other files (a pipe's size is 0)
- * give what they hold up to their stated size.
+ * takes the page faults of the fresh buffer), the main thread hashing each chunk, in order,
+ * while the next ones are read. A regular file whose size changes while it is read (it ends
+ * early, or has more bytes at the end) is an IOFailure (changedWhileRead). Other files (a
+ * pipe's size is 0) give what they hold up to their stated size.
  */
 export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
   const fh = await fs.open(path, 'r');
+  const reads: Promise<{ at: number; asked: number; got: number }>[] = [];
   try {
     const st = await fh.stat();
     const size = st.size;
     const bytes = Buffer.allocUnsafeSlow(size);
     const hash = createHash('sha256');
+    let asked = 0;
+    const readAhead = () => {
+      while (reads.length < READS_AHEAD && asked < size) {
+        const at = asked;
+        const n = Math.min(READ_CHUNK, size - at);
+        reads.push(ahead(fh.read(bytes, at, n, at).then((r) => ({ at, asked: n, got: r.bytesRead }))));
+        asked += n;
+      }
+    };
+    readAhead();
     let done = 0;
-    let next = size > 0 ? fh.read(bytes, 0, Math.min(READ_CHUNK, size), 0) : null;
-    while (next) {
-      const { bytesRead } = await next;
-      if (bytesRead === 0) break;
-      const start = done;
-      done += bytesRead;
-      next = done < size ? fh.read(bytes, done, Math.min(READ_CHUNK, size - done), done) : null;
-      hash.update(bytes.subarray(start, done));
+    while (reads.length > 0) {
+      const { at, asked: n, got } = await reads.shift()!;
+      if (got > 0) hash.update(bytes.subarray(at, at + got));
+      done += got;
+      // A short read: the file ended early (a regular file shrank), or a pipe had no more for now.
+      if (got < n) break;
+      readAhead();
     }
     if (st.isFile()) {
       // One byte past the end: a file that grew since fstat has it.
@@ -220,6 +245,8 @@ export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256:
     }
     return { bytes: done === size ? bytes : bytes.subarray(0, done), sha256: hash.digest('hex') };
   } finally {
+    // Reads still in flight (after a failure or a short read) settle before the file is closed.
+    await Promise.allSettled(reads);
     await fh.close();
   }
 }

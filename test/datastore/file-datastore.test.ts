@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { changeAfterStat } from '../support/change-after-stat.js';
+import { changeAfterStat, failReadsFrom } from '../support/file-handle-faults.js';
 import { FileDatastore, type ChecksumPolicy } from '../../src/datastore/file-datastore.js';
 import { blake2bHex, sha256Hex } from '../../src/util/checksum.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
@@ -168,6 +168,18 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
     await changeAfterStat(2 * 1024 * 1024 + 7, () => change(src));
     const ds = withPolicy('blake2b');
     await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure', message: expect.stringContaining('size changed while it was read') });
+    expect(await ds.exists(blobRef(1))).toBe(false);
+    expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
+    expect(tempsLeft()).toEqual([]);
+    ds.close();
+  });
+
+  it('a read that fails part-way (while the chunk before is written) is IOFailure and leaves nothing stored', async () => {
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, randomBytes(3 * 1024 * 1024));
+    await failReadsFrom(1024 * 1024);
+    const ds = withPolicy('blake2b');
+    await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'EIO' } } });
     expect(await ds.exists(blobRef(1))).toBe(false);
     expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
     expect(tempsLeft()).toEqual([]);

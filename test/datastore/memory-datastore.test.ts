@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { changeAfterStat } from '../support/change-after-stat.js';
+import { changeAfterStat, failReadsFrom } from '../support/file-handle-faults.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -304,6 +304,14 @@ describe('MemoryDatastore puts and gets by file path', () => {
     writeFileSync(src, randomBytes(2 * MiB + 7));
     await changeAfterStat(2 * MiB + 7, () => change(src));
     await expect(ds.put({ kind: 'file', path: src }, blob(1))).rejects.toMatchObject({ kind: 'IOFailure', message: expect.stringContaining('size changed while it was read') });
+    expect(await ds.exists(blob(1))).toBe(false);
+  });
+
+  it('a read that fails part-way (the next one already in flight) is IOFailure and nothing is stored', async () => {
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, randomBytes(3 * MiB));
+    await failReadsFrom(MiB);
+    await expect(ds.put({ kind: 'file', path: src }, blob(1))).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'EIO' } } });
     expect(await ds.exists(blob(1))).toBe(false);
   });
 
