@@ -166,8 +166,7 @@ async function copyChunksInto(from: fs.FileHandle, to: fs.FileHandle, hashes: re
 /**
  * Copy the file `src` into the existing file `dest` (written from its start), hashing the
  * bytes written with each algorithm: their digests (lowercase hex, in order) and the size.
- * Errors opening or reading `src` are the caller's (pathError), as is a regular file whose size
- * changed while it was copied (changedWhileRead); writing `dest`, as they come.
+ * Errors reading `src` are the caller's (pathError; a size change, IOFailure); writing `dest`'s, as they come.
  */
 export async function copyFileHashed(src: string, dest: string, algorithms: readonly string[]): Promise<{ digests: string[]; size: number }> {
   const from = await fs.open(src, 'r').catch((err: unknown) => {
@@ -214,19 +213,16 @@ const READ_CHUNK = 1024 * 1024;
 const READS_AHEAD = 2;
 
 /** A regular file's size changed while it was read: what was read is not one version of the file. */
-export function changedWhileRead(path: string, size: number, read: number): ButlerError {
+function changedWhileRead(path: string, size: number, read: number): ButlerError {
   return new IOFailure(`Cannot read ${path}: its size changed while it was read (${size} bytes when opened, ${read > size ? 'more' : read} then)`, {
     details: { code: 'ECHANGED', size },
   });
 }
 
 /**
- * Read a whole file and its SHA-256 together, in one pass: the bytes go straight into one
- * buffer of the file's size (from fstat) in chunks read on libuv's thread pool (which also
- * takes the page faults of the fresh buffer), the main thread hashing each chunk, in order,
- * while the next ones are read. A regular file whose size changes while it is read (it ends
- * early, or has more bytes at the end) is an IOFailure (changedWhileRead). Other files (a
- * pipe's size is 0) give what they hold up to their stated size.
+ * A whole file and its SHA-256, in one pass: read into one buffer of its fstat size in chunks
+ * on the thread pool while the main thread hashes those before. A regular file whose size
+ * changes meanwhile is IOFailure; other files give at most their stated size.
  */
 export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
   const fh = await fs.open(path, 'r');
