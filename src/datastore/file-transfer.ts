@@ -123,24 +123,7 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
  * read and the chunk itself written: the hashes see exactly the bytes written. The size copied.
  */
 async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: readonly Hash[]): Promise<number> {
-  const bufs = [spareChunks.pop() ?? Buffer.allocUnsafeSlow(COPY_CHUNK), spareChunks.pop() ?? Buffer.allocUnsafeSlow(COPY_CHUNK)];
-  try {
-    return await copyChunksInto(from, to, hashes, bufs);
-  } finally {
-    // No read or write into them is in flight any more (copyChunksInto settles both ways).
-    for (const b of bufs) if (spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(b);
-  }
-}
-
-/**
- * Chunk buffers of finished copies, kept for the next: fresh memory costs a page fault per
- * 4 KiB on first touch (filling a fresh MiB took 0.6 ms of CPU here, a reused one 0.03 ms),
- * which a reused buffer does not. At most MAX_SPARE_CHUNKS MiB stay allocated.
- */
-const spareChunks: Buffer[] = [];
-const MAX_SPARE_CHUNKS = 4;
-
-async function copyChunksInto(from: fs.FileHandle, to: fs.FileHandle, hashes: readonly Hash[], bufs: readonly Buffer[]): Promise<number> {
+  const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
   let total = 0;
   let next = ahead(from.read(bufs[0]!, 0, COPY_CHUNK, 0));
   // A failed write leaves a read in flight: it settles before the file is closed.

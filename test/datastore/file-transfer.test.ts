@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDatastore, type ChecksumPolicy } from '../../src/datastore/file-datastore.js';
-import { copyFileHashed, copyFileVerified, placeFile, writeFileAtomically } from '../../src/datastore/file-transfer.js';
+import { copyFileVerified, placeFile, writeFileAtomically } from '../../src/datastore/file-transfer.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
@@ -94,33 +94,6 @@ describe('writing to a caller path', () => {
     expect(size).toBe(big.length);
     expect(seen).toBe(blake2bHex(big));
     expect(readFileSync(join(out, 'copy.bin')).equals(big)).toBe(true);
-  });
-});
-
-describe('chunked copies', () => {
-  const varied = (size: number, seed: number): Buffer => Buffer.from(Array.from({ length: size }, (_, i) => (i * 7919 + seed * 104729) % 251));
-
-  it('copies running at once (their chunk buffers reused from earlier ones) each copy and hash their own bytes', async () => {
-    const sizes = [3 * 1024 * 1024 + 5, 1024 * 1024, 2 * 1024 * 1024 - 1, 17];
-    const sources = sizes.map((size, i) => varied(size, i + 1));
-    sources.forEach((bytes, i) => writeFileSync(join(out, `src${i}`), bytes));
-    for (let round = 0; round < 2; round++) {
-      const results = await Promise.all(
-        sources.map((_, i) => {
-          writeFileSync(join(out, `dst${i}`), '');
-          return copyFileHashed(join(out, `src${i}`), join(out, `dst${i}`), ['sha256', 'blake2b512']);
-        }),
-      );
-      results.forEach((r, i) => {
-        expect(readFileSync(join(out, `dst${i}`)).equals(sources[i]!)).toBe(true);
-        expect(r).toEqual({ digests: [sha256Hex(sources[i]!), blake2bHex(sources[i]!)], size: sizes[i] });
-      });
-    }
-    // A failed copy gives its buffers back too: the next copy is still right.
-    await expect(copyFileHashed(join(out, 'missing'), join(out, 'dst0'), ['sha256'])).rejects.toMatchObject({ kind: 'InvalidArgument' });
-    await expect(copyFileVerified(join(out, 'src0'), join(out, 'v'), { algorithm: 'sha256', check: () => { throw new Error('no'); } })).rejects.toThrow();
-    expect(await copyFileVerified(join(out, 'src1'), join(out, 'v'), { algorithm: 'sha256', check: (d) => expect(d).toBe(sha256Hex(sources[1]!)) })).toBe(sizes[1]);
-    expect(readFileSync(join(out, 'v')).equals(sources[1]!)).toBe(true);
   });
 });
 
