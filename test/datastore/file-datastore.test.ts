@@ -3,10 +3,11 @@
  * template predicts; a file store's getData reads the data file alone.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { changeAfterStat, failReadsFrom } from '../support/file-handle-faults.js';
 import { FileDatastore, type ChecksumPolicy } from '../../src/datastore/file-datastore.js';
 import { blake2bHex, sha256Hex } from '../../src/util/checksum.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
@@ -34,6 +35,7 @@ beforeEach(() => {
   store = new FileStore(dir);
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -151,6 +153,33 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
     // One that cannot be read (a directory: EISDIR on the first read) is IOFailure, likewise leaving nothing.
     mkdirSync(join(dir, 'a-directory'));
     await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure' });
+    expect(await ds.exists(blobRef(1))).toBe(false);
+    expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
+    expect(tempsLeft()).toEqual([]);
+    ds.close();
+  });
+
+  it.each([
+    ['grows', (p: string) => appendFileSync(p, 'more')],
+    ['shrinks', (p: string) => truncateSync(p, 1024 * 1024 + 3)],
+  ])('a file that %s while it is copied is IOFailure and leaves nothing stored', async (_how, change) => {
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, randomBytes(2 * 1024 * 1024 + 7));
+    await changeAfterStat(2 * 1024 * 1024 + 7, () => change(src));
+    const ds = withPolicy('blake2b');
+    await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure', message: expect.stringContaining('size changed while it was read') });
+    expect(await ds.exists(blobRef(1))).toBe(false);
+    expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
+    expect(tempsLeft()).toEqual([]);
+    ds.close();
+  });
+
+  it('a read that fails part-way (while the chunk before is written) is IOFailure and leaves nothing stored', async () => {
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, randomBytes(3 * 1024 * 1024));
+    await failReadsFrom(1024 * 1024);
+    const ds = withPolicy('blake2b');
+    await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'EIO' } } });
     expect(await ds.exists(blobRef(1))).toBe(false);
     expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
     expect(tempsLeft()).toEqual([]);

@@ -1,10 +1,14 @@
-import { createHash } from 'node:crypto';
 /**
  * The in-memory datastore against the scenarios of daf_butler's own datastore tests
  * (where they apply), with its quirks fixed: no aliasing, forget frees,
  * an empty list never empties the trash, rollback restores what was there.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { changeAfterStat, failReadsFrom } from '../support/file-handle-faults.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -260,5 +264,76 @@ describe('MemoryDatastore', () => {
     expect([...data.keys()]).toEqual([r.id]);
     const row = data.get(r.id)!.get('file_datastore_records')![0]!;
     expect(row).toMatchObject({ storage_class: 'StructuredDataDict', component: '__NULL_STRING__', file_size: expect.any(Number) });
+  });
+});
+
+describe('MemoryDatastore puts and gets by file path', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'qb-memory-file-'));
+    return () => {
+      vi.restoreAllMocks();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  });
+  const blob = (i: number): DatasetRef => ref('blob', i, 'Bytes');
+  const MiB = 1024 * 1024;
+
+  it.each([0, 1, MiB + 1, 4 * MiB - 1, 4 * MiB, 4 * MiB + 1, 9 * MiB + 5])('%i bytes: the same bytes and checksums as a put from memory', async (size) => {
+    const bytes = randomBytes(size);
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, bytes);
+    const fromFile = await ds.put({ kind: 'file', path: src }, blob(1));
+    const fromBytes = await ds.put({ kind: 'bytes', bytes: Buffer.from(bytes) }, blob(2));
+    expect(fromFile.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(fromFile.sha256).toBe(fromBytes.sha256);
+    expect(fromFile.info).toEqual({ ...fromBytes.info, path: fromFile.info.path });
+    expect(fromFile.info.checksum).toBe(createHash('blake2b512').update(bytes).digest('hex'));
+    expect((await ds.getBytes(blob(1))).bytes.equals(bytes)).toBe(true);
+    // Back out by path: the same bytes.
+    const dest = join(dir, 'out.bin');
+    expect(await ds.getToFile(blob(1), dest)).toMatchObject({ size });
+    expect(readFileSync(dest).equals(bytes)).toBe(true);
+  });
+
+  it.each([
+    ['grows', (p: string) => appendFileSync(p, 'more')],
+    ['shrinks', (p: string) => truncateSync(p, MiB + 3)],
+  ])('a file that %s while it is read is IOFailure and nothing is stored', async (_how, change) => {
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, randomBytes(2 * MiB + 7));
+    await changeAfterStat(2 * MiB + 7, () => change(src));
+    await expect(ds.put({ kind: 'file', path: src }, blob(1))).rejects.toMatchObject({ kind: 'IOFailure', message: expect.stringContaining('size changed while it was read') });
+    expect(await ds.exists(blob(1))).toBe(false);
+  });
+
+  it('a read that fails part-way is IOFailure and nothing is stored', async () => {
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, randomBytes(9 * MiB));
+    await failReadsFrom(4 * MiB);
+    await expect(ds.put({ kind: 'file', path: src }, blob(1))).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'EIO' } } });
+    expect(await ds.exists(blob(1))).toBe(false);
+  });
+
+  it('a missing source is InvalidArgument, an unreadable one IOFailure; neither stores anything', async () => {
+    await expect(ds.put({ kind: 'file', path: join(dir, 'missing.bin') }, blob(1))).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    mkdirSync(join(dir, 'a-directory'));
+    await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blob(1))).rejects.toMatchObject({ kind: 'IOFailure' });
+    expect(await ds.exists(blob(1))).toBe(false);
+  });
+
+  it('a get to a path replaces an existing file and leaves nothing beside it; a failed one leaves the destination as it was', async () => {
+    const bytes = randomBytes(MiB + 9);
+    await ds.put({ kind: 'bytes', bytes }, blob(1));
+    const dest = join(dir, 'out.bin');
+    writeFileSync(dest, 'old contents');
+    await ds.getToFile(blob(1), dest);
+    expect(readFileSync(dest).equals(bytes)).toBe(true);
+    await expect(ds.getToFile(blob(2), dest)).rejects.toBeInstanceOf(DatasetNotFound);
+    expect(readFileSync(dest).equals(bytes)).toBe(true);
+    // A directory in the way is refused and kept.
+    mkdirSync(join(dir, 'd'));
+    await expect(ds.getToFile(blob(1), join(dir, 'd'))).rejects.toMatchObject({ kind: 'IOFailure' });
+    expect(readdirSync(dir).sort()).toEqual(['d', 'out.bin']);
   });
 });
