@@ -186,14 +186,12 @@ async function writeAll(fh: fs.FileHandle, chunk: Buffer, position: number): Pro
   for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at, position + at)).bytesWritten;
 }
 
-/** Chunks of a whole read. */
-const READ_CHUNK = 4 * 1024 * 1024;
 /**
- * Reads in flight at once (on the thread pool, which also takes the page faults of the fresh
- * buffer). Two 1 MiB reads, so that faults could run on both cores, cost 2-7 ms more CPU per
- * 16 MiB than one 4 MiB read here, and no wall-clock gain showed on this shared machine.
+ * Chunks of a whole read, one in flight at a time (on the thread pool, which also takes the
+ * page faults of the fresh buffer). Two 1 MiB reads at once, so that faults could run on both
+ * cores, cost 2-7 ms more CPU per 16 MiB here, and no wall-clock gain showed.
  */
-const READS_AHEAD = 1;
+const READ_CHUNK = 4 * 1024 * 1024;
 
 /** A regular file's size changed while it was read: what was read is not one version of the file. */
 function changedWhileRead(path: string, size: number, read: number): ButlerError {
@@ -209,30 +207,25 @@ function changedWhileRead(path: string, size: number, read: number): ButlerError
  */
 export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
   const fh = await fs.open(path, 'r');
-  const reads: Promise<{ at: number; asked: number; got: number }>[] = [];
+  let next: Promise<{ at: number; asked: number; got: number }> | null = null;
   try {
     const st = await fh.stat();
     const size = st.size;
     const bytes = Buffer.allocUnsafeSlow(size);
     const hash = createHash('sha256');
-    let asked = 0;
-    const readAhead = () => {
-      while (reads.length < READS_AHEAD && asked < size) {
-        const at = asked;
-        const n = Math.min(READ_CHUNK, size - at);
-        reads.push(ahead(fh.read(bytes, at, n, at).then((r) => ({ at, asked: n, got: r.bytesRead }))));
-        asked += n;
-      }
+    const readAt = (at: number) => {
+      const asked = Math.min(READ_CHUNK, size - at);
+      return ahead(fh.read(bytes, at, asked, at).then((r) => ({ at, asked, got: r.bytesRead })));
     };
-    readAhead();
+    next = size > 0 ? readAt(0) : null;
     let done = 0;
-    while (reads.length > 0) {
-      const { at, asked: n, got } = await reads.shift()!;
-      if (got > 0) hash.update(bytes.subarray(at, at + got));
+    while (next !== null) {
+      const { at, asked, got } = await next;
       done += got;
       // A short read: the file ended early (a regular file shrank), or a pipe had no more for now.
-      if (got < n) break;
-      readAhead();
+      next = got === asked && done < size ? readAt(done) : null;
+      // Hashed while the next chunk is read (on the thread pool).
+      if (got > 0) hash.update(bytes.subarray(at, at + got));
     }
     if (st.isFile()) {
       // One byte past the end: a file that grew since fstat has it.
@@ -241,8 +234,8 @@ export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256:
     }
     return { bytes: done === size ? bytes : bytes.subarray(0, done), sha256: hash.digest('hex') };
   } finally {
-    // Reads still in flight (after a failure or a short read) settle before the file is closed.
-    await Promise.allSettled(reads);
+    // A read still in flight (after a failure) settles before the file is closed.
+    await next?.catch(() => undefined);
     await fh.close();
   }
 }

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { watchReads } from '../support/file-handle-faults.js';
 import { decodeBase64, decodePutPayload } from '../../src/server/payload.js';
 import { loadPutSource, readHashed } from '../../src/datastore/file-transfer.js';
 import { decodeBase64Payload } from '../../src/server/inline-base64.js';
@@ -32,6 +33,27 @@ describe('readHashed', () => {
 
   it('a missing file fails with ENOENT', async () => {
     await expect(readHashed(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('hashes each chunk while the next is read: the read of a chunk is asked for before the chunk before it is hashed', async () => {
+    const bytes = Buffer.alloc(9 * 1024 * 1024 + 17, 5); // three read chunks
+    const path = join(dir, 'overlap.bin');
+    writeFileSync(path, bytes);
+    const expected = sha(bytes);
+    const steps: string[] = [];
+    const hashProto = Object.getPrototypeOf(createHash('sha256')) as { update(...args: unknown[]): unknown };
+    const update = hashProto.update;
+    vi.spyOn(hashProto, 'update').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      steps.push('hash');
+      return update.apply(this, args);
+    });
+    await watchReads((position) => steps.push(`read ${String(position)}`));
+    try {
+      expect((await readHashed(path)).sha256).toBe(expected);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(steps).toEqual(['read 0', 'read 4194304', 'hash', 'read 8388608', 'hash', 'hash', 'read 9437201']);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Faults of an open file, injected through the FileHandle class: a file that changes right
- * after it was measured, and a read that fails part-way.
+ * after it was measured, and a read that fails part-way; and a watch on its reads.
  */
 import { promises as fs, type Stats } from 'node:fs';
 import { vi } from 'vitest';
@@ -37,5 +37,15 @@ export async function failReadsFrom(position: number): Promise<void> {
     const r = await read.apply(this, args);
     await new Promise((resolve) => setTimeout(resolve, 20));
     return r;
+  });
+}
+
+/** Calls `listener` with the position (the fourth argument) of every read of an open file, as it is asked for. */
+export async function watchReads(listener: (position: unknown) => void): Promise<void> {
+  const proto = await handlePrototype();
+  const read = proto.read;
+  vi.spyOn(proto, 'read').mockImplementation(function (this: fs.FileHandle, ...args: unknown[]) {
+    listener(args[3]);
+    return read.apply(this, args);
   });
 }
