@@ -13,9 +13,15 @@
  * the turn, when the connection falls idle, or once the batch is large). So an event still
  * precedes every answer written after it, events keep their order, and a turn's events cost
  * one message instead of one each (a host reads and dispatches messages one at a time).
+ * Each item is serialised as it is queued (one that cannot be is refused there, by a throw
+ * to its sender, and never costs the batch or what waits behind it); the batch's frame is
+ * its items' JSON text joined inside the envelope, which is the text JSON.stringify gives
+ * for the whole notification, written with the one answer that usually waits behind it
+ * into a single buffer.
  */
 import type { Writable } from 'node:stream';
 import { frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
+import { frameHeader } from '../util/framing.js';
 
 /** A batch leaves once it holds this many items, or this many bytes wait behind it. */
 const MAX_BATCH_ITEMS = 512;
@@ -28,8 +34,8 @@ export class ProtocolWriter {
   private readonly drainListeners = new Set<() => void>();
   private readonly errorListeners = new Set<(err: Error) => void>();
   private failed: Error | null = null;
-  /** The batch being gathered, and the frames written since its first item (they wait behind it). */
-  private batch: { method: string; items: unknown[] } | null = null;
+  /** The batch being gathered (its items' JSON text), and the frames written since its first item (they wait behind it). */
+  private batch: { method: string; items: string[] } | null = null;
   private held: Buffer[] = [];
   private heldBytes = 0;
 
@@ -88,12 +94,15 @@ export class ProtocolWriter {
   /** Queue an item of the batched notification `method` (see the header). */
   writeBatched(method: string, item: unknown): void {
     if (this.failed !== null || !this.out.writable) return;
+    // Throws here, to the sender, for an item that cannot be serialised (a BigInt, a cycle).
+    // What has no JSON form (undefined) is null, as in the array JSON.stringify would write.
+    const json = JSON.stringify(item) ?? 'null';
     if (this.batch !== null && this.batch.method !== method) this.release();
     if (this.batch === null) {
       this.batch = { method, items: [] };
       setImmediate(this.release);
     }
-    this.batch.items.push(item);
+    this.batch.items.push(json);
     if (this.batch.items.length >= MAX_BATCH_ITEMS) this.release();
   }
 
@@ -106,11 +115,10 @@ export class ProtocolWriter {
     this.held = [];
     this.heldBytes = 0;
     if (this.failed !== null || !this.out.writable) return;
-    const frame = frameMessage({ jsonrpc: '2.0', method: batch.method, params: { events: batch.items } });
     // Usually one answer waits behind the batch: both leave as one buffer, one write to the output.
-    if (held.length === 0) this.put(frame);
-    else if (held.length === 1 && held[0]!.length < JOIN_BELOW) this.put(Buffer.concat([frame, held[0]!]));
-    else for (const f of [frame, ...held]) this.put(f);
+    const joined = held.length === 1 && held[0]!.length < JOIN_BELOW ? held[0]! : undefined;
+    this.put(batchFrame(batch.method, batch.items, joined));
+    if (joined === undefined) for (const f of held) this.put(f);
   };
 
   private put(frame: Buffer): void {
@@ -141,4 +149,19 @@ export class ProtocolWriter {
     // Whatever waited for a drain must not wait forever.
     for (const l of [...this.drainListeners]) l();
   }
+}
+
+/**
+ * The frame of `{jsonrpc, method, params: {events: items}}` from the items' JSON text (the
+ * bytes frameMessage gives for the notification), followed in the same buffer by `after`.
+ */
+function batchFrame(method: string, items: string[], after: Buffer | undefined): Buffer {
+  const body = `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"events":[${items.join(',')}]}}`;
+  const length = Buffer.byteLength(body, 'utf8');
+  const header = frameHeader(length);
+  const out = Buffer.allocUnsafe(header.length + length + (after?.length ?? 0));
+  out.write(header, 0, 'latin1');
+  out.write(body, header.length, 'utf8');
+  after?.copy(out, header.length + length);
+  return out;
 }

@@ -207,6 +207,34 @@ describe('ProtocolWriter', () => {
     expect(read()).toEqual([{ jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 4 }] } }]);
   });
 
+  it('a batch is written, with the answer behind it, as the bytes of the notification and the answer framed one by one', () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out);
+    const items = [{ n: 1, text: 'héllo 🚀', nested: { a: [1, null, 'x'] } }, { n: 2, missing: undefined }, undefined];
+    for (const item of items) w.writeBatched('test/batch', item);
+    w.write(req(7));
+    w.flush();
+    const notification = { jsonrpc: '2.0', method: 'test/batch', params: { events: items } };
+    expect(chunks).toHaveLength(1); // one write
+    expect(chunks[0]!.equals(Buffer.concat([frameMessage(notification), frameMessage(req(7))]))).toBe(true);
+  });
+
+  it('an item that cannot be serialised is refused as it is queued; the batch and what waits behind it still leave', () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out);
+    w.writeBatched('test/batch', { n: 1 });
+    expect(() => w.writeBatched('test/batch', { n: 2n })).toThrow(/BigInt/);
+    w.write(req(2));
+    expect(() => w.flush()).not.toThrow();
+    const got: unknown[] = [];
+    jsonMessageDecoder((m) => got.push(m)).push(Buffer.concat(chunks));
+    expect(got).toEqual([{ jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 1 }] } }, req(2)]);
+  });
+
   it('a batch leaves early once it is large, or when another batch method starts', () => {
     const out = new PassThrough();
     const methods: string[] = [];
