@@ -17,6 +17,13 @@ describe('bench figures', () => {
     // The default streams were on: every stored, get and put of the Node and Python runs sent its event.
     expect(section['provenanceEventsPerCall']).toBe(1);
     expect(section['pythonProvenanceEventsPerCall']).toBe(1);
+    // The event cost is paired within rounds; on Linux the sidecar's CPU per call is read beside it.
+    for (const key of ['eventCostRange', 'pythonEventCostRange']) expect(Object.keys(section[key] as object)).toEqual(['sequential', '64 in flight']);
+    if (process.platform === 'linux') {
+      const cpu = section['sidecarCpuMicrosPerCall'] as Record<string, { sequential: number }>;
+      expect(Object.keys(cpu)).toEqual(['stored', 'stored, no event stream', 'get', 'put']);
+      for (const c of Object.values(cpu)) expect(c.sequential).toBeGreaterThan(0);
+    }
     // Every target of the section is read from the figures, beside its bound.
     const targets = targetsOf({ sidecar: section });
     expect(targets.map((t) => t.name)).toEqual(

@@ -6,16 +6,19 @@ like: same framing, reader thread and futures on both sides).
 
 SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, warmup, value, input (a ref
 stored by the runner's seed step is not shared: this script seeds its own), outputs (refs).
-Chunks of the ceiling and of each call alternate; the runner computes the ratios. Beside the
-calls/s of each chunk, "cpu" holds this process's CPU microseconds per call of each chunk.
+Chunks of the ceiling and of each call alternate; the runner computes the ratios, and the event
+cost from the "stored" and "stored, no event stream" chunks of the same round (sidecar-bench.ts,
+eventCost). Beside the calls/s of each chunk, "cpu" holds this process's CPU microseconds per call
+of each chunk.
 
 So that a chunk is charged with its own work only: a call chunk ends once its events have reached
 the host's callback (flush_notifications, timed), instead of leaving up to a dispatch linger's worth
 to be delivered during the next chunk (often an echo chunk); the order within a pair alternates
 (echo first, then the call first), so that whatever one chunk leaves behind (the sidecar's garbage,
 undelivered events, a burst of load) does not always fall on the same side; and every kind is
-warmed up first (the echo sequentially and 64 in flight), then the kinds take turns, one pair of
-each per round, so that they are measured over the same minutes: run one kind after another, the
+warmed up first (the echo and each call, sequentially and 64 in flight, as the Node side does), then
+the kinds take turns, one pair of each per round, in the reverse order on odd rounds, so that they are
+measured over the same minutes: run one kind after another, the
 first ran against a colder echo and sidecar, and a drift of the machine's load over the run fell
 on one kind and not on the next ("stored" and "stored, no event stream", whose ratio is the event
 cost, swapped places in two runs each at load 2.5-5.6, and the 64-in-flight event cost went from
@@ -66,7 +69,7 @@ def pipelined(n, call, settle=None):
 def main():
     spec = json.load(open(sys.argv[1]))
     pairs, seq, par, value = spec["pairs"], spec["seq"], spec["par"], spec["value"]
-    warmup = spec["warmup"]  # untimed calls of each kind first
+    warmup = spec["warmup"]  # untimed calls of each kind first, sequentially and again 64 in flight
     echo = Connection(spec["echo"], initialize=False, watch_parent=False)
     conn = Connection(spec["cli"], watch_parent=False)
     # A host that listens: every event is handed to a callback on the dispatcher thread
@@ -101,11 +104,13 @@ def main():
         pipelined(warmup, echo_call)
         for name, call in calls.items():
             sequential(warmup, call)
+            pipelined(warmup, call)
             settle()
             out[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
             cpu[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
         for r in range(pairs):
-            for name, call in calls.items():
+            kinds = list(calls.items())
+            for name, call in kinds if r % 2 == 0 else kinds[::-1]:
                 m, u = out[name], cpu[name]
                 for mode, run, n in (("seq", sequential, seq), ("par", pipelined, par)):
                     chunks = ((mode + "Echo", echo_call, None), (mode, call, settle))

@@ -8,7 +8,7 @@
  * default record checksum, daf_butler's blake2b). Returns numbers; printing is the runner's.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { constants as fsConstants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as fsConstants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -75,6 +75,38 @@ export function ref(name: string, i: number, storageClass: string) {
 
 /* Chunks of the ceiling and the sidecar alternate, so that a shared machine's load falls on both alike. */
 
+/**
+ * What the event stream costs a call, from the chunks of `butler/stored` with the default
+ * streams and with `notifications: []`, both timed in each round (a few seconds apart, in
+ * alternating order): 1 - with/without per round, the median round and the range. Paired
+ * within a round rather than each divided by its own echo chunk first, which added the two
+ * echo chunks' noise to a figure that does not involve the echo.
+ */
+export function eventCost(withEvents: number[], without: number[]): { median: number; range: [number, number] } {
+  const costs = withEvents.map((v, i) => 1 - v / without[i]!);
+  return { median: median(costs), range: [Math.min(...costs), Math.max(...costs)] };
+}
+
+/** CPU microseconds so far of process `pid`, all its threads (Linux: /proc schedstat, ns); NaN where unknown. */
+function sidecarCpuMicros(pid: number | undefined): () => number {
+  return () => {
+    if (pid === undefined) return NaN;
+    try {
+      let ns = 0;
+      for (const task of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+        } catch {
+          // a thread that ended meanwhile
+        }
+      }
+      return ns / 1000;
+    } catch {
+      return NaN;
+    }
+  };
+}
+
 /** The ratio to the ceiling of each round, and its range. */
 export function ratios(values: number[], ceilings: number[]): { median: number; min: number; max: number; rounds: number[] } {
   const rs = values.map((v, i) => v / ceilings[i]!);
@@ -109,7 +141,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   const client = await QuantumButlerClient.spawn({ cliPath: join(root, 'dist', 'src', 'cli.js'), stderr: 'inherit' });
   let events = 0;
   client.onProvenance(() => events++);
-  const N_OUT = WARMUP + PAIRS * (SEQ + PIPELINED);
+  const N_OUT = 2 * WARMUP + PAIRS * (SEQ + PIPELINED);
   const outputs = Array.from({ length: N_OUT }, (_, i) => ref('out', i, 'StructuredDataDict'));
   const blobsB64 = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', i, 'Bytes'));
   const blobsFile = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', BIG_REPS + i, 'Bytes'));
@@ -134,23 +166,43 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     put: () => s.put({ id: outputs[k++]!.id }, value),
   };
   // Per kind of call, PAIRS chunks of the ceiling and the call alternate: each pair's ratio
-  // is measured under the same load, and the median pair is reported with the range.
-  const seq: Record<string, { calls: number[]; echo: number[] }> = {};
-  const par: Record<string, { calls: number[]; echo: number[] }> = {};
+  // is measured under the same load, and the median pair is reported with the range. Every
+  // kind is warmed up first (the echo and each call, one at a time and 64 in flight), then
+  // the kinds take turns, one pair of each per round, so that all are measured over the same
+  // minutes; on odd rounds the kinds, and the chunks within each pair, run in the reverse
+  // order, so that whatever a chunk leaves behind (garbage, a burst of load) does not always
+  // fall on the same side. (Run one kind after another, a drift of the machine's load fell
+  // on one kind and not the next: "stored" and "stored, no event stream", whose ratio is the
+  // event cost, were timed seconds apart.)
+  const seq: Record<string, { calls: number[]; echo: number[]; cpu: number[] }> = {};
+  const par: Record<string, { calls: number[]; echo: number[]; cpu: number[] }> = {};
   const eventsBefore = events;
   let timedCalls = 0;
+  const cpu = sidecarCpuMicros(client.child.pid);
+  await sequential(WARMUP, echoCall);
+  await pipelined(WARMUP, echoCall);
   for (const [name, call] of Object.entries(calls)) {
-    await sequential(WARMUP, echoCall);
     await sequential(WARMUP, call);
-    const sq = (seq[name] = { calls: [] as number[], echo: [] as number[] });
-    const pr = (par[name] = { calls: [] as number[], echo: [] as number[] });
-    for (let r = 0; r < PAIRS; r++) {
-      sq.echo.push(await sequential(SEQ, echoCall));
-      sq.calls.push(await sequential(SEQ, call));
-      pr.echo.push(await pipelined(PIPELINED, echoCall));
-      pr.calls.push(await pipelined(PIPELINED, call));
+    await pipelined(WARMUP, call);
+    seq[name] = { calls: [], echo: [], cpu: [] };
+    par[name] = { calls: [], echo: [], cpu: [] };
+    if (name !== 'stored, no event stream') timedCalls += 2 * WARMUP;
+  }
+  for (let r = 0; r < PAIRS; r++) {
+    const kinds = Object.entries(calls);
+    for (const [name, call] of r % 2 === 0 ? kinds : kinds.reverse()) {
+      for (const [m, run, n] of [[seq[name]!, sequential, SEQ], [par[name]!, pipelined, PIPELINED]] as const) {
+        const timeCall = async () => {
+          const before = cpu();
+          m.calls.push(await run(n, call));
+          m.cpu.push((cpu() - before) / n);
+        };
+        const timeEcho = async () => void m.echo.push(await run(n, echoCall));
+        if (r % 2 === 0) await timeEcho().then(timeCall);
+        else await timeCall().then(timeEcho);
+        if (name !== 'stored, no event stream') timedCalls += n;
+      }
     }
-    if (name !== 'stored, no event stream') timedCalls += WARMUP + PAIRS * (SEQ + PIPELINED);
   }
   const eventsPerCall = (events - eventsBefore) / timedCalls;
 
@@ -216,20 +268,24 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
       rows.push({ name: `python butler/${name} ${mode}`, value: median(calls), ceiling: median(echoes), unit: 'calls/s', ratio: ratios(calls, echoes) });
     }
   }
-  const pyCost = (mode: 'seq' | 'par') => {
-    const e = py.calls['stored']!, q = py.calls['stored, no event stream']!;
-    const echoes = mode === 'seq' ? ['seqEcho', 'seqEcho'] as const : ['parEcho', 'parEcho'] as const;
-    return 1 - ratios(e[mode], e[echoes[0]]).median / ratios(q[mode], q[echoes[1]]).median;
-  };
+  const pyCost = (mode: 'seq' | 'par') => eventCost(py.calls['stored']![mode], py.calls['stored, no event stream']![mode]);
   const section = {
     ...Object.fromEntries(rows.map((r) => [r.name, { value: r.value, ceiling: r.ceiling, unit: r.unit, ratioToCeiling: r.ratio.median, ratioRange: [r.ratio.min, r.ratio.max] }])),
     provenanceEventsPerCall: eventsPerCall,
-    // What the event stream costs a call: 1 - (calls/s with it) / (calls/s without it).
-    eventCostSequential: 1 - ratios(seq.stored!.calls, seq.stored!.echo).median / ratios(seq['stored, no event stream']!.calls, seq['stored, no event stream']!.echo).median,
-    eventCost64InFlight: 1 - ratios(par.stored!.calls, par.stored!.echo).median / ratios(par['stored, no event stream']!.calls, par['stored, no event stream']!.echo).median,
+    // What the event stream costs a call: 1 - (calls/s with it) / (calls/s without it), the
+    // median over rounds of the two chunks of the same round (see eventCost).
+    eventCostSequential: eventCost(seq.stored!.calls, seq['stored, no event stream']!.calls).median,
+    eventCost64InFlight: eventCost(par.stored!.calls, par['stored, no event stream']!.calls).median,
+    eventCostRange: { sequential: eventCost(seq.stored!.calls, seq['stored, no event stream']!.calls).range, '64 in flight': eventCost(par.stored!.calls, par['stored, no event stream']!.calls).range },
+    // The sidecar's CPU microseconds per call (all its threads; medians of the chunks), with
+    // and without the event stream: steadier than calls/s on a busy machine. Linux only.
+    ...(seq.stored!.cpu.every(Number.isFinite) ? {
+      sidecarCpuMicrosPerCall: Object.fromEntries(Object.entries(seq).map(([name, m]) => [name, { sequential: median(m.cpu), '64 in flight': median(par[name]!.cpu) }])),
+    } : {}),
     pythonProvenanceEventsPerCall: py.eventsPerCall,
-    pythonEventCostSequential: pyCost('seq'),
-    pythonEventCost64InFlight: pyCost('par'),
+    pythonEventCostSequential: pyCost('seq').median,
+    pythonEventCost64InFlight: pyCost('par').median,
+    pythonEventCostRange: { sequential: pyCost('seq').range, '64 in flight': pyCost('par').range },
     // The Python process's CPU microseconds per call (all its threads; medians of the chunks):
     // steadier than calls/s on a busy machine, and the echo's beside each.
     pythonCpuMicrosPerCall: Object.fromEntries(Object.entries(py.cpu).map(([name, c]) => [name, { sequential: median(c.seq), echoSequential: median(c.seqEcho), '64 in flight': median(c.par), echo64InFlight: median(c.parEcho) }])),
@@ -247,14 +303,14 @@ interface PythonCalls {
 
 /** The Python client (clients/python) against the echo driven by the same client class: see python_bench.py. */
 function pythonClient(value: unknown, PAIRS: number, seq: number, par: number, warmup: number): { calls: Record<string, PythonCalls>; cpu: Record<string, PythonCalls>; eventsPerCall: number } {
-  const outputs = Array.from({ length: warmup + PAIRS * (seq + par) }, (_, i) => ref('pyout', i, 'StructuredDataDict'));
+  const outputs = Array.from({ length: 2 * warmup + PAIRS * (seq + par) }, (_, i) => ref('pyout', i, 'StructuredDataDict'));
   const dir = mkdtempSync(join(tmpdir(), 'qb-bench-py-'));
   try {
     const spec = join(dir, 'spec.json');
     writeFileSync(spec, JSON.stringify({ cli: join(root, 'dist', 'src', 'cli.js'), echo: join(root, 'dist', 'test', 'bench', 'echo-server.js'), pairs: PAIRS, seq, par, warmup, value, input: ref('pyin', 0, 'StructuredDataDict'), outputs }));
     const out = execFileSync('python3', [join(root, 'test', 'bench', 'python_bench.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
     const { provenanceEvents, cpu, ...calls } = JSON.parse(out) as Record<string, PythonCalls> & { provenanceEvents: number; cpu: Record<string, PythonCalls> };
-    return { calls, cpu, eventsPerCall: (provenanceEvents as unknown as number) / (3 * (warmup + PAIRS * (seq + par))) };
+    return { calls, cpu, eventsPerCall: (provenanceEvents as unknown as number) / (3 * (2 * warmup + PAIRS * (seq + par))) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
