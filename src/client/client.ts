@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   CancellationTokenSource,
-  createMessageConnection,
   ResponseError,
   type CancellationToken,
   type MessageConnection,
@@ -34,6 +33,7 @@ import type * as z from 'zod';
 import { ButlerSession } from './session.js';
 import { EventTapReader } from './event-tap-reader.js';
 import { FrameWriter } from './frame-writer.js';
+import { inOrderConnection } from './in-order-connection.js';
 import { defaultNodeBinary } from './node-binary.js';
 import { sidecarEnv } from './sidecar-env.js';
 
@@ -120,7 +120,7 @@ export class QuantumButlerClient {
     const reader = new EventTapReader(child.stdout!, ProvenanceNotification.method, ProvenanceBatchNotification.method, (e) => {
       for (const l of listeners) l(e as ProvenanceEvent);
     });
-    const conn = createMessageConnection(reader, new FrameWriter(child.stdin!));
+    const conn = inOrderConnection(reader, new FrameWriter(child.stdin!));
     const client = new QuantumButlerClient(child, conn, listeners);
     if (opts.stderr === 'pipe') child.stderr!.on('data', (b: Buffer) => (client.stderrText += b.toString()));
     conn.listen();
