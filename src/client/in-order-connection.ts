@@ -7,9 +7,10 @@
  * - an answer read behind a notification (or a request) still waiting in the connection's
  *   queue is held until the connection has dispatched it, so a handler registered with
  *   onNotification sees a call's notifications before the call's promise settles;
- * - one answer settles per turn: the first one read in a turn at once (one at a time, every
- *   answer), the next ones a setImmediate turn each, so that each answer's continuations have
- *   run, however deep, before the next answer settles.
+ * - answers settle one after another: the next one read once the promise continuations of
+ *   the one before have run, however deep (it waits for a tick queued from a microtask, which
+ *   Node runs once the microtask queue is empty), so a host sees its answers in the order read
+ *   as it did with one setImmediate turn each, without a turn of the event loop per answer.
  * (Not a doc comment: the module is internal, its .d.ts ships bare.)
  */
 import { createMessageConnection, Message, type DataCallback, type Disposable, type MessageConnection, type MessageReader, type MessageWriter } from 'vscode-jsonrpc/node';
@@ -24,15 +25,12 @@ export class InOrder {
   #held: Message[] = [];
   /** The last message handed to the connection's queue and not yet dispatched (the queue is FIFO). */
   #queued: Message | null = null;
-  /** An answer was settled in this turn: the next waits for a turn of its own. */
+  /** An answer has settled and its continuations may still be running: the next one waits. */
   #answered = false;
-  #turn: NodeJS.Immediate | null = null;
   readonly #deliver: DataCallback;
-  readonly #endTurn = (): void => {
-    this.#answered = false;
-  };
-  readonly #nextTurn = (): void => {
-    this.#turn = null;
+  /** Queued as a microtask when an answer settles: a tick runs once every microtask queued meanwhile has. */
+  readonly #afterAnswer = (): void => void process.nextTick(this.#next);
+  readonly #next = (): void => {
     this.#answered = false;
     this.#pump();
   };
@@ -60,13 +58,9 @@ export class InOrder {
       const message = held[0]!;
       if (Message.isResponse(message)) {
         if (this.#queued !== null) return; // behind a notification still queued: dispatched() releases it
-        if (this.#answered) {
-          // One answer per turn, so that each answer's continuations run before the next settles.
-          this.#turn ??= setImmediate(this.#nextTurn);
-          return;
-        }
+        if (this.#answered) return; // #next releases it once the answer before has been taken
         this.#answered = true;
-        queueMicrotask(this.#endTurn);
+        queueMicrotask(this.#afterAnswer);
       } else if ((message as { method?: unknown }).method !== CANCEL) {
         this.#queued = message;
       }

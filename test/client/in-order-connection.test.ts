@@ -52,6 +52,14 @@ describe('inOrderConnection', () => {
     expect(log).toEqual(['a 1', 'turn']);
   });
 
+  it('answers read together settle one after another: each caller continues, however deep, before the next answer settles', async () => {
+    const { conn, incoming, log } = connection();
+    const calls = [call(conn, log, 'a', 8), call(conn, log, 'b', 0), call(conn, log, 'c', 2)];
+    incoming.write(Buffer.concat([frame({ id: 0, result: 1 }), frame({ id: 1, result: 2 }), frame({ id: 2, result: 3 })]));
+    await Promise.all(calls);
+    expect(log).toEqual(['a 1', 'b 2', 'c 3']);
+  });
+
   it('keeps the order read: notifications and events before the answers behind them, answers one after another however deep their callers', async () => {
     const { conn, incoming, log } = connection();
     const calls = [call(conn, log, 'a', 5), call(conn, log, 'b', 0), call(conn, log, 'c', 3), call(conn, log, 'd', 0)];
