@@ -65,7 +65,7 @@ export class EventTapReader extends AbstractMessageReader {
       this.#bodyLength = -1;
       this.#buf = all;
       this.#pos = length;
-      this.#deliver(all.subarray(0, length));
+      this.#deliver(all, 0, length);
     } else if (this.#pos < this.#buf.length) {
       this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
       this.#pos = 0;
@@ -83,7 +83,7 @@ export class EventTapReader extends AbstractMessageReader {
       const start = this.#pos;
       const end = buf.indexOf(HEADER_END, start);
       if (end < 0) return; // the header is not all here yet
-      const length = contentLength(buf.toString('latin1', start, end));
+      const length = plainContentLength(buf, start, end) ?? contentLength(buf.toString('latin1', start, end));
       if (length < 0) {
         this.fireError(new Error(`Header must provide a valid Content-Length property: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 200)))}`));
         this.#buf = EMPTY;
@@ -101,14 +101,14 @@ export class EventTapReader extends AbstractMessageReader {
         return;
       }
       this.#pos = bodyEnd;
-      this.#deliver(buf.subarray(bodyStart, bodyEnd));
+      this.#deliver(buf, bodyStart, bodyEnd);
     }
   }
 
-  #deliver(body: Buffer): void {
+  #deliver(buf: Buffer, start: number, end: number): void {
     let message: Message;
     try {
-      message = JSON.parse(body.toString('utf8')) as Message;
+      message = JSON.parse(buf.toString('utf8', start, end)) as Message;
     } catch (err) {
       this.fireError(new Error(`A message from the sidecar is not JSON (${(err as Error).message})`));
       return;
@@ -128,6 +128,21 @@ export class EventTapReader extends AbstractMessageReader {
       this.fireError(err);
     }
   }
+}
+
+const PLAIN = Buffer.from('Content-Length: ', 'latin1');
+
+/** The length in a header that is `Content-Length: <digits>` alone (what the sidecar writes), read from the bytes; else undefined. */
+function plainContentLength(buf: Buffer, start: number, end: number): number | undefined {
+  const digitsAt = start + PLAIN.length;
+  if (end - digitsAt < 1 || end - digitsAt > 15 || buf.compare(PLAIN, 0, PLAIN.length, start, digitsAt) !== 0) return undefined;
+  let n = 0;
+  for (let i = digitsAt; i < end; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** The Content-Length of a header block (lines `Name: value`, names in any case); -1 if none is valid. */
