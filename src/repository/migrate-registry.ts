@@ -15,7 +15,6 @@ import Database from 'better-sqlite3';
 import { InvalidArgument, RepositoryError } from '../model/errors.js';
 import { PostgresRegistryConfigSchema, readRepositoryConfig, replaceRepositoryConfig, REGISTRY_FILE, urlWithoutPassword, type PostgresRegistryConfig } from './repository-config.js';
 import { MIGRATIONS, REGISTRY_SCHEMA_VERSION, REGISTRY_TABLES, TABLE_KEYS, migrationPath, type Migration, type RegistryTable } from './registry-schema.js';
-import { provenanceText } from './sqlite/provenance-column.js';
 import { SqliteRegistry } from './sqlite/registry.js';
 
 export interface MigrateTarget {
@@ -35,11 +34,8 @@ export interface MigrationResult {
   applied: number[];
 }
 
-/**
- * Columns copied per table (registry_meta is the target's own), which hold SQLite's 0/1
- * flags, and which are decoded from their SQLite form (the deflated provenance documents).
- */
-const COPIED: Array<{ table: RegistryTable; columns: string[]; flags: string[]; decode?: Record<string, (v: never) => string> }> = [
+/** Columns copied per table (registry_meta is the target's own), and which hold SQLite's 0/1 flags. */
+const COPIED: Array<{ table: RegistryTable; columns: string[]; flags: string[] }> = [
   { table: 'runs', columns: ['name'], flags: [] },
   { table: 'dataset_types', columns: ['name', 'storage_class', 'dimensions', 'parent_storage_class', 'is_calibration'], flags: ['is_calibration'] },
   { table: 'datasets', columns: ['id', 'dataset_type', 'run', 'data_id_key', 'data_id'], flags: [] },
@@ -48,7 +44,7 @@ const COPIED: Array<{ table: RegistryTable; columns: string[]; flags: string[]; 
     columns: ['dataset_id', 'datastore_name', 'table_name', 'path', 'formatter', 'storage_class', 'component', 'checksum', 'file_size', 'extra'],
     flags: [],
   },
-  { table: 'quanta', columns: ['id', 'task_name', 'data_id', 'host', 'started_at', 'ended_at', 'format', 'provenance'], flags: [], decode: { provenance: provenanceText } },
+  { table: 'quanta', columns: ['id', 'task_name', 'data_id', 'host', 'started_at', 'ended_at', 'format', 'provenance'], flags: [] },
   {
     table: 'quantum_inputs',
     columns: ['quantum_id', 'dataset_id', 'dataset_type', 'run', 'data_id', 'init_input', 'predicted', 'available', 'actual'],
@@ -88,14 +84,13 @@ export async function migrateToPostgres(root: string, target: MigrateTarget, opt
     const sourceKeys = new KeyDigest();
     const { CopyText, copyInto } = await import('./postgres/copy.js');
     await dest.withTransaction(async (c) => {
-      for (const { table, columns, flags, decode = {} } of COPIED) {
+      for (const { table, columns, flags } of COPIED) {
         const text = new CopyText();
         const flagAt = columns.map((col) => flags.includes(col));
-        const decodeAt = columns.map((col) => decode[col] as ((v: unknown) => string) | undefined);
         let n = 0;
         const send = async (): Promise<void> => copyInto(dest.driver, c, table, columns, text.take());
         for (const row of source.iterateRows(table)) {
-          text.row(...columns.map((col, i) => (flagAt[i] ? row[col] === 1 : decodeAt[i] ? decodeAt[i](row[col]) : (row[col] as string | number | null))));
+          text.row(...columns.map((col, i) => (flagAt[i] ? row[col] === 1 : (row[col] as string | number | null))));
           sourceKeys.add(table, TABLE_KEYS[table].map((k) => row[k]));
           n++;
           if (text.rows >= 20_000) await send();

@@ -26,20 +26,10 @@
  *   primary keys already serve the quantum → datasets direction).
  * - Text keys compare byte-wise in both backends (PostgreSQL: COLLATE "C"), so both sort
  *   and conflict alike.
- * - `quanta.provenance` is the document's JSON text as given. PostgreSQL keeps the text
- *   (the server compresses it, lz4 where it can). SQLite, from version 2, keeps the text
- *   compressed with raw DEFLATE in a BLOB (sqlite/provenance-column.ts); rows a version-1
- *   sidecar wrote keep their text, and readers take both. Every reader returns the same
- *   text, and a copy to PostgreSQL writes the text.
- *
- * Versions:
- * 1. The first schema.
- * 2. SQLite stores new provenance documents deflated (a version-1 sidecar could not read
- *    them, hence the version). No table changes; the migration only moves the version.
  */
 import { RegistrySchemaMismatch } from '../model/errors.js';
 
-export const REGISTRY_SCHEMA_VERSION = 2;
+export const REGISTRY_SCHEMA_VERSION = 1;
 
 /** Every table, in dependency order (parents first). */
 export const REGISTRY_TABLES = [
@@ -74,12 +64,8 @@ export interface Migration {
   postgresql: string;
 }
 
-/** The migration path, oldest first. */
-export const MIGRATIONS: readonly Migration[] = [
-  // 1 -> 2: existing rows stay as they are (version 2 reads a text document as well as a
-  // deflated one); what changes is what a SQLite writer stores from now on.
-  { from: 1, sqlite: 'SELECT 1', postgresql: 'SELECT 1' },
-];
+/** Version 1 is the first schema: nothing to migrate yet. */
+export const MIGRATIONS: readonly Migration[] = [];
 
 /**
  * The migrations that take a registry at `found` to `target`, in order. Throws

@@ -2,9 +2,7 @@
  * The ceilings of collect-and-transfer: the same rows the collect writes (quanta, edges,
  * datasets, records), built beforehand (not timed) and written with nothing else in the way:
  * - SQLite: one prepared INSERT per row, in one bulk transaction, into a fresh registry file
- *   (the registry's own schema and pragmas), rows in the order the collect sends them, each
- *   provenance document in its stored form (deflated beforehand, see
- *   src/repository/sqlite/provenance-column.ts);
+ *   (the registry's own schema and pragmas), rows in the order the collect sends them;
  * - PostgreSQL: one COPY per table (text format, built beforehand), in one transaction, into
  *   a fresh registry schema.
  * The collect's figure divided by its ceiling is what the algorithm (reading, checking,
@@ -18,7 +16,6 @@ import { forEachSerializedRecord } from '../../src/repository/provenance-documen
 import { recordColumns } from '../../src/repository/record-columns.js';
 import { dimensionsJson, requiredDataIdKey } from '../../src/repository/registry-rows.js';
 import { SqliteConnection } from '../../src/repository/sqlite/connection.js';
-import { storedProvenance } from '../../src/repository/sqlite/provenance-column.js';
 import type { CollectItem } from '../../src/repository/collect-and-transfer.js';
 import type { DatasetType } from '../../src/model/dataset-type.js';
 
@@ -97,8 +94,7 @@ export function sqliteCeiling(rows: CeilingRows, dir: string): number {
   const conn = SqliteConnection.open(join(dir, 'ceiling.sqlite3'));
   try {
     const db = conn.db;
-    const sqlite = (v: Row[number] | Buffer): string | number | null | Buffer => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
-    const stored = new Map<Row[], Array<Array<Row[number] | Buffer>>>([[rows.quanta, rows.quanta.map((q) => [...q.slice(0, 7), storedProvenance(q[7] as string)])]]);
+    const sqlite = (v: Row[number]): string | number | null => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
     const t0 = performance.now();
     conn.bulkTransaction(() => {
       for (const run of rows.runs) db.prepare('INSERT INTO runs (name) VALUES (?)').run(run);
@@ -114,7 +110,7 @@ export function sqliteCeiling(rows: CeilingRows, dir: string): number {
       for (const [table, list] of tablesOf(rows)) {
         const cols = COLUMNS[table];
         const insert = db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-        for (const r of stored.get(list) ?? list) insert.run(r.map(sqlite));
+        for (const r of list) insert.run(r.map(sqlite));
       }
     });
     return (performance.now() - t0) / 1000;

@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS quanta (
   started_at TEXT,
   ended_at   TEXT,
   format     TEXT NOT NULL CHECK (format IN ('native', 'daf_butler')),
-  provenance TEXT NOT NULL                   -- the document as given (JSON), raw-DEFLATE'd into a BLOB (provenance-column.ts)
+  provenance TEXT NOT NULL                   -- the document as given (JSON)
 );
 
 CREATE TABLE IF NOT EXISTS quantum_inputs (

@@ -4,7 +4,6 @@
  */
 import type Database from 'better-sqlite3';
 import { INSERTED, quantumDifferences, type QuantumRow, type RowOutcome } from '../registry-rows.js';
-import { provenanceText, storedProvenance } from './provenance-column.js';
 
 export interface InputEdgeRow {
   dataset_id: string;
@@ -36,10 +35,10 @@ export class QuantumTables {
 
   constructor(db: Database.Database) {
     this.s = {
-      insert: db.prepare<[string, string | null, string | null, string | null, string | null, string | null, string, Buffer]>(
+      insert: db.prepare<[string, string | null, string | null, string | null, string | null, string | null, string, string]>(
         'INSERT INTO quanta (id, task_name, data_id, host, started_at, ended_at, format, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
-      get: db.prepare<[string], Omit<QuantumRow, 'provenance'> & { provenance: string | Buffer }>('SELECT * FROM quanta WHERE id = ?'),
+      get: db.prepare<[string], QuantumRow>('SELECT * FROM quanta WHERE id = ?'),
       all: db.prepare<[], Omit<QuantumRow, 'provenance'>>('SELECT id, task_name, data_id, host, started_at, ended_at, format FROM quanta ORDER BY id'),
       insertInput: db.prepare<[string, string, string | null, string | null, string | null, number, number, number, number]>(
         'INSERT INTO quantum_inputs (quantum_id, dataset_id, dataset_type, run, data_id, init_input, predicted, available, actual) ' +
@@ -69,10 +68,8 @@ export class QuantumTables {
     };
   }
 
-  /** A quantum's row, its document as JSON text (see provenance-column.ts). */
   row(id: string): QuantumRow | undefined {
-    const r = this.s.get.get(id);
-    return r && { ...r, provenance: provenanceText(r.provenance) };
+    return this.s.get.get(id);
   }
 
   /** Every quantum row without its document, by id. */
@@ -82,7 +79,7 @@ export class QuantumTables {
 
   /** Insert a quantum row; 'present' when the stored one has the same content. */
   insert(row: QuantumRow): [RowOutcome, QuantumRow | undefined] {
-    const changes = this.s.insert.run(row.id, row.task_name, row.data_id, row.host, row.started_at, row.ended_at, row.format, storedProvenance(row.provenance)).changes;
+    const changes = this.s.insert.run(row.id, row.task_name, row.data_id, row.host, row.started_at, row.ended_at, row.format, row.provenance).changes;
     if (changes > 0) return INSERTED;
     const existing = this.row(row.id)!;
     return [quantumDifferences(existing, row).length === 0 ? 'present' : 'conflict', existing];

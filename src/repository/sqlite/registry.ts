@@ -45,7 +45,6 @@ import { BulkWriter, DrySink, WriteSink, type Tables } from './bulk-writer.js';
 import { BulkWriterThread, THREAD_MIN_ITEMS, workerScript } from '../bulk-writer-thread.js';
 import type { SqliteWorkerData } from './bulk-writer-worker.js';
 import { SqliteConnection, type SqliteOptions } from './connection.js';
-import { provenanceText } from './provenance-column.js';
 import { tablesOf } from './tables.js';
 
 export { THREAD_MIN_ITEMS } from '../bulk-writer-thread.js';
@@ -348,8 +347,6 @@ export class SqliteRegistry implements Registry {
     return this.conn.read(() => {
       const out: Record<string, unknown[]> = {};
       for (const t of REGISTRY_TABLES) out[t] = this.rowsOf(t);
-      // The documents as text, whichever form they are stored in (provenance-column.ts).
-      for (const q of out['quanta'] as Array<{ provenance: string | Buffer }>) q.provenance = provenanceText(q.provenance);
       return out;
     });
   }
