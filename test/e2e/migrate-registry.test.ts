@@ -54,6 +54,8 @@ describe.runIf(url !== undefined)('repository/migrateRegistry to PostgreSQL', ()
     expect((await client.request(P.RepositoryCollectAndTransfer, { root, quanta: [made.quantum], provenance: [prov as never] })).committed).toBe(true);
     const before = await client.request(P.RepositoryQueryDatasets, { root });
     const lineageBefore = await client.request(P.RepositoryLineage, { root, datasetId: made.outputs[0]!.id, direction: 'up' });
+    const provenanceBefore = await client.request(P.RepositoryProvenance, { root, quantumId: (prov as { quantum: { id: string } }).quantum.id });
+    expect(provenanceBefore).toEqual(prov);
 
     const withPassword = url!.replace('postgresql://qb@', 'postgresql://qb:unused-secret@');
     const result = await client.request(P.RepositoryMigrateRegistry, { root, to: { kind: 'postgresql', url: withPassword, schema } });
@@ -71,6 +73,7 @@ describe.runIf(url !== undefined)('repository/migrateRegistry to PostgreSQL', ()
       for (const c of [client, fresh]) {
         expect(await c.request(P.RepositoryQueryDatasets, { root })).toEqual(before);
         expect(await c.request(P.RepositoryLineage, { root, datasetId: made.outputs[0]!.id, direction: 'up' })).toEqual(lineageBefore);
+        expect(await c.request(P.RepositoryProvenance, { root, quantumId: (prov as { quantum: { id: string } }).quantum.id })).toEqual(provenanceBefore);
         expect((await c.request(P.RepositoryGet, { root, ref: { id: made.outputs[0]!.id } })).payload).toEqual({ encoding: 'json', value: { sum: 3 } });
       }
     } finally {
