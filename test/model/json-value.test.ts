@@ -131,6 +131,33 @@ describe('canonicalJson is RFC 8785 (JCS)', () => {
   });
 });
 
+describe('canonicalJson of values holding strings of some length (quoted as they are when they need no escape)', () => {
+  // An independent reference: members sorted, every string written by JSON.stringify.
+  const reference = (v: unknown): string =>
+    Array.isArray(v)
+      ? `[${v.map(reference).join(',')}]`
+      : v !== null && typeof v === 'object'
+        ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${reference((v as Record<string, unknown>)[k])}`).join(',')}}`
+        : JSON.stringify(v);
+  const strings = [255, 256, 257, 1000, 5000].flatMap((n) => [
+    'x'.repeat(n),
+    `${'x'.repeat(n - 1)}"`,
+    `\\${'x'.repeat(n)}`,
+    `${'x'.repeat(n)}\n`,
+    `${'x'.repeat(n)}\u0000`,
+    `${'x'.repeat(n)}\u001f`,
+    `${'é'.repeat(n)}\u007f\u2028\u2029`,
+    `${'🚀'.repeat(n)}`,
+  ]);
+  it.each(strings.map((s) => [s.length, s] as const))('a string of %i characters, alone, as a member and among many nodes', (_n, s) => {
+    const many = { z: s, a: Array.from({ length: 100 }, (_, i) => i) };
+    for (const value of [s, { payload: s }, { b: s, a: [s, 1, null] }, [s, { y: s, x: -0 }], many]) {
+      expect(canonicalJson(value)).toBe(reference(value));
+      expect(JsonFormatter.toBytes(value).equals(Buffer.from(reference(value), 'utf8'))).toBe(true);
+    }
+  });
+});
+
 describe('what a JSON value is', () => {
   it.each([null, true, 0, -1.5, 'x', [], {}, [1, 'a', { b: [null] }], { z: 1, a: { y: [true] } }])('accepts %j', (v) => {
     expect(jsonValueProblem(v)).toBeNull();
