@@ -22,7 +22,7 @@ import { EventHub } from './events.js';
 import { checkKey, checkKeys, compareKeys, sortKeys } from './keys.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_PROGRESS_THRESHOLD, noStep, readFileChunked, withProgress, writeChunked, type StepFn } from './progress.js';
 import { checkMatch } from './query.js';
-import type { Metadata, SetOptions, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, Transaction } from './store.js';
+import type { Metadata, SetOptions, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, StoredView, Transaction } from './store.js';
 import { TransactionManager } from './transactions.js';
 import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, project } from './values.js';
 import { fsPathProblem } from '../util/fs-path.js';
@@ -96,6 +96,13 @@ export abstract class BaseStore implements Store {
     return this._getData(key);
   }
   protected abstract _exists(key: string): Promise<boolean>;
+  /** Data and metadata, both read-only (see `_readData`); backends holding both may read them at once. */
+  protected async _peek(key: string): Promise<StoredView | undefined> {
+    const metadata = await this._getMeta(key);
+    if (metadata === undefined) return undefined;
+    const data = await this._readData(key);
+    return data && { data, metadata };
+  }
   /** Bytes [start, end) clamped to the size (end undefined: to the end). */
   protected async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
     const entry = await this._get(key);
@@ -237,6 +244,22 @@ export abstract class BaseStore implements Store {
 
   async exists(key: string): Promise<boolean> {
     return this._exists(this.readKey(key));
+  }
+
+  peekMetadata(key: string): Promise<Readonly<Metadata> | undefined> {
+    try {
+      return this._getMeta(this.readKey(key));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  peek(key: string): Promise<StoredView | undefined> {
+    try {
+      return this._peek(this.readKey(key));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async multiget(keys: readonly string[]): Promise<StoreValue[]> {
