@@ -326,12 +326,18 @@ export abstract class BaseStore implements Store {
 
   // ---- writes -------------------------------------------------------------------------
 
-  async set(key: string, data: Buffer, metadata: Metadata, opts: SetOptions = {}): Promise<void> {
-    const k = this.checkKey(key);
-    const d = checkData(data);
-    const adopt = opts.adopt === true;
-    const md = checkMetadata(metadata, 'metadata', adopt);
-    await this.write(() => this.putOne(k, { data: d, metadata: md, adopt }));
+  set(key: string, data: Buffer, metadata: Metadata, opts: SetOptions = {}): Promise<void> {
+    // Not async, nor putOne: the datastore's every put comes here, and each async layer
+    // is one more promise and microtask turn. Errors still arrive as rejections.
+    try {
+      const k = this.checkKey(key);
+      const d = checkData(data);
+      const adopt = opts.adopt === true;
+      const change: PutChange = { data: d, metadata: checkMetadata(metadata, 'metadata', adopt), adopt };
+      return this.write(() => this.putOne(k, change));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async setData(key: string, data: Buffer): Promise<void> {
@@ -458,10 +464,11 @@ export abstract class BaseStore implements Store {
     return this.freshMetadata ? md : cloneJson(md);
   }
 
-  private async putOne(key: string, change: PutChange): Promise<void> {
+  private putOne(key: string, change: PutChange): Promise<void> {
     const size = change.data?.length ?? 0;
-    const result = await withProgress(this.hub, key, size, this.progressThreshold, (step) => this._put(key, change, step));
-    this.recordChange(result.existed ? 'update' : 'set', key, result.metadata);
+    return withProgress(this.hub, key, size, this.progressThreshold, (step) => this._put(key, change, step)).then((result) =>
+      this.recordChange(result.existed ? 'update' : 'set', key, result.metadata),
+    );
   }
 
   private async mergeOne(key: string, patch: Metadata): Promise<void> {
