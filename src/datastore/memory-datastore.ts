@@ -55,7 +55,7 @@ const lazyChecksum: PropertyDescriptor = {
 };
 
 /** What the store's metadata holds for one dataset. */
-type DatasetRecord = {
+type DatasetRecord = Readonly<{
   datasetId: DatasetId;
   datasetType: string;
   run: string;
@@ -70,9 +70,9 @@ type DatasetRecord = {
   size: number;
   timestamp: number;
   trashed: boolean;
-};
+}>;
 
-function isRecord(md: Metadata): md is Metadata & DatasetRecord {
+function isRecord(md: Readonly<Metadata>): md is Readonly<Metadata> & DatasetRecord {
   return typeof md.datasetId === 'string' && (typeof md.checksum === 'string' || typeof md.sha256 === 'string');
 }
 
@@ -94,16 +94,10 @@ export class MemoryDatastore implements Datastore {
     return ref.id;
   }
 
+  /** The stored record, read-only (the store's own object where it keeps one: no copy). */
   private async readRecord(ref: DatasetRef): Promise<DatasetRecord | undefined> {
-    // Absence is the common case on put; checking first avoids building an error per call.
-    if (!(await this.store.exists(this.key(ref)))) return undefined;
-    try {
-      const md = await this.store.getMetadata(this.key(ref));
-      return isRecord(md) ? md : undefined;
-    } catch (err) {
-      if (err instanceof KeyNotFound) return undefined;
-      throw err;
-    }
+    const md = await this.store.peekMetadata(this.key(ref));
+    return md !== undefined && isRecord(md) ? md : undefined;
   }
 
   private notFound(ref: DatasetRef): Error {
@@ -177,16 +171,10 @@ export class MemoryDatastore implements Datastore {
 
   async getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }> {
     ctx?.checkCancelled?.();
-    const rec = await this.readRecord(ref);
-    if (!rec) throw this.notFound(ref);
-    let bytes: Buffer;
-    try {
-      bytes = await this.store.readData(this.key(ref)); // read-only (Datastore.getBytes): no copy
-    } catch (err) {
-      if (err instanceof KeyNotFound) throw this.notFound(ref);
-      throw err;
-    }
-    return { bytes, info: this.toInfo(rec, bytes) };
+    // Record and bytes in one read, neither copied (Datastore.getBytes is read-only).
+    const stored = await this.store.peek(this.key(ref));
+    if (!stored || !isRecord(stored.metadata)) throw this.notFound(ref);
+    return { bytes: stored.data, info: this.toInfo(stored.metadata, stored.data) };
   }
 
   /** The stored bytes written to `dest` (temp file + rename; held in memory, they need no check). */

@@ -22,7 +22,7 @@ import { EventHub } from './events.js';
 import { checkKey, checkKeys, compareKeys, sortKeys } from './keys.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_PROGRESS_THRESHOLD, noStep, readFileChunked, withProgress, writeChunked, type StepFn } from './progress.js';
 import { checkMatch } from './query.js';
-import type { Metadata, SetOptions, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, Transaction } from './store.js';
+import type { Metadata, SetOptions, Store, StoreEvent, StoreInfo, StoreListener, StoreValue, StoredView, Transaction } from './store.js';
 import { TransactionManager } from './transactions.js';
 import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, project } from './values.js';
 import { fsPathProblem } from '../util/fs-path.js';
@@ -96,6 +96,13 @@ export abstract class BaseStore implements Store {
     return this._getData(key);
   }
   protected abstract _exists(key: string): Promise<boolean>;
+  /** Data and metadata, both read-only (see `_readData`); backends holding both may read them at once. */
+  protected async _peek(key: string): Promise<StoredView | undefined> {
+    const metadata = await this._getMeta(key);
+    if (metadata === undefined) return undefined;
+    const data = await this._readData(key);
+    return data && { data, metadata };
+  }
   /** Bytes [start, end) clamped to the size (end undefined: to the end). */
   protected async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
     const entry = await this._get(key);
@@ -239,6 +246,22 @@ export abstract class BaseStore implements Store {
     return this._exists(this.readKey(key));
   }
 
+  peekMetadata(key: string): Promise<Readonly<Metadata> | undefined> {
+    try {
+      return this._getMeta(this.readKey(key));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  peek(key: string): Promise<StoredView | undefined> {
+    try {
+      return this._peek(this.readKey(key));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   async multiget(keys: readonly string[]): Promise<StoreValue[]> {
     const ks = this.readKeys(keys);
     const out: StoreValue[] = [];
@@ -303,12 +326,18 @@ export abstract class BaseStore implements Store {
 
   // ---- writes -------------------------------------------------------------------------
 
-  async set(key: string, data: Buffer, metadata: Metadata, opts: SetOptions = {}): Promise<void> {
-    const k = this.checkKey(key);
-    const d = checkData(data);
-    const adopt = opts.adopt === true;
-    const md = checkMetadata(metadata, 'metadata', adopt);
-    await this.write(() => this.putOne(k, { data: d, metadata: md, adopt }));
+  set(key: string, data: Buffer, metadata: Metadata, opts: SetOptions = {}): Promise<void> {
+    // Not async, nor putOne: the datastore's every put comes here, and each async layer
+    // is one more promise and microtask turn. Errors still arrive as rejections.
+    try {
+      const k = this.checkKey(key);
+      const d = checkData(data);
+      const adopt = opts.adopt === true;
+      const change: PutChange = { data: d, metadata: checkMetadata(metadata, 'metadata', adopt), adopt };
+      return this.write(() => this.putOne(k, change));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async setData(key: string, data: Buffer): Promise<void> {
@@ -435,10 +464,11 @@ export abstract class BaseStore implements Store {
     return this.freshMetadata ? md : cloneJson(md);
   }
 
-  private async putOne(key: string, change: PutChange): Promise<void> {
+  private putOne(key: string, change: PutChange): Promise<void> {
     const size = change.data?.length ?? 0;
-    const result = await withProgress(this.hub, key, size, this.progressThreshold, (step) => this._put(key, change, step));
-    this.recordChange(result.existed ? 'update' : 'set', key, result.metadata);
+    return withProgress(this.hub, key, size, this.progressThreshold, (step) => this._put(key, change, step)).then((result) =>
+      this.recordChange(result.existed ? 'update' : 'set', key, result.metadata),
+    );
   }
 
   private async mergeOne(key: string, patch: Metadata): Promise<void> {

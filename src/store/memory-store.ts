@@ -10,7 +10,7 @@
 import { BaseStore, clampRange, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
 import { copyBuffer, type StepFn } from './progress.js';
 import { matchesQuery } from './query.js';
-import type { Metadata, StoreInfo } from './store.js';
+import type { Metadata, StoreInfo, StoredView } from './store.js';
 import { nowSeconds } from './values.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -47,6 +47,11 @@ export class MemoryStore extends BaseStore {
 
   protected async _getMeta(key: string): Promise<Metadata | undefined> {
     return this.entries.get(key)?.metadata;
+  }
+
+  /** One lookup, no copies: the entry's own buffer and metadata (never changed in place). */
+  protected override async _peek(key: string): Promise<StoredView | undefined> {
+    return this.entries.get(key);
   }
 
   protected async _exists(key: string): Promise<boolean> {

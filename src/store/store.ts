@@ -29,6 +29,12 @@ export interface StoreValue {
   modified: number;
 }
 
+/** A stored value seen without copies: neither member may be modified. */
+export interface StoredView {
+  readonly data: Buffer;
+  readonly metadata: Readonly<Metadata>;
+}
+
 export interface StoreInfo {
   readonly: boolean;
   kind: 'memory' | 'sqlite' | 'file' | 'mounted';
@@ -69,6 +75,14 @@ export interface Store {
   getDataRange(key: string, start?: number, end?: number): Promise<Buffer>;
   getMetadata(key: string, select?: readonly string[]): Promise<Metadata>;
   exists(key: string): Promise<boolean>;
+  /**
+   * The metadata as stored, or undefined when the key is missing (no KeyNotFound, no copy
+   * where the backend holds it in memory): the caller must not modify it. For callers inside
+   * the process that only read it (a datastore's record lookup); `getMetadata` stays the copy.
+   */
+  peekMetadata(key: string): Promise<Readonly<Metadata> | undefined>;
+  /** Data and metadata in one read, both read-only as with `readData` and `peekMetadata`; undefined when missing. */
+  peek(key: string): Promise<StoredView | undefined>;
 
   set(key: string, data: Buffer, metadata: Metadata, opts?: SetOptions): Promise<void>;
   setData(key: string, data: Buffer): Promise<void>;

@@ -158,6 +158,30 @@ export function runConformance(name: string, makeStore: () => Promise<StoreFixtu
         await store.delete('readdata/k');
       });
 
+      it('peekMetadata and peek read what is stored, undefined when missing, and keep what they returned', async () => {
+        await store.set('peek/k', Buffer.from('one'), { n: 1, tags: ['a'] });
+        const md = await store.peekMetadata('peek/k');
+        expect(md).toEqual({ n: 1, tags: ['a'] });
+        const view = await store.peek('peek/k');
+        expect(view?.data.toString()).toBe('one');
+        expect(view?.metadata).toEqual({ n: 1, tags: ['a'] });
+        await store.set('peek/k', Buffer.from('two'), { n: 2 });
+        await store.updateMetadata('peek/k', { m: 3 });
+        // What was returned is a snapshot: later writes replace, never change it.
+        expect(md).toEqual({ n: 1, tags: ['a'] });
+        expect(view?.data.toString()).toBe('one');
+        expect(view?.metadata).toEqual({ n: 1, tags: ['a'] });
+        expect(await store.peekMetadata('peek/k')).toEqual({ n: 2, m: 3 });
+        expect((await store.peek('peek/k'))?.data.toString()).toBe('two');
+        await store.delete('peek/k');
+        expect(await store.peekMetadata('peek/k')).toBeUndefined();
+        expect(await store.peek('peek/k')).toBeUndefined();
+        // A bad key is a rejection, never a synchronous throw.
+        const bad = store.peekMetadata('../x');
+        await expect(bad).rejects.toBeInstanceOf(InvalidKey);
+        await expect(store.peek('')).rejects.toBeInstanceOf(InvalidKey);
+      });
+
       it('getDataRange is a slice with an exclusive end', async () => {
         expect((await store.getDataRange('test1', 1, 3)).toString()).toBe('es');
         expect((await store.getDataRange('test1')).toString()).toBe('test2\n');

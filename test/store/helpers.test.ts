@@ -5,6 +5,7 @@ import { checkKey, compareKeys } from '../../src/store/keys.js';
 import { Mutex } from '../../src/util/mutex.js';
 import { matchesQuery } from '../../src/store/query.js';
 import { openStore, StoreSpecSchema } from '../../src/store/store-factory.js';
+import { TransactionManager } from '../../src/store/transactions.js';
 
 describe('keys', () => {
   it('accepts path-like keys and rejects escaping or ill-formed ones', () => {
@@ -71,5 +72,68 @@ describe('StoreSpecSchema / openStore', () => {
     const s = await openStore({ kind: 'memory' });
     expect(s.info().kind).toBe('memory');
     await s.close();
+  });
+});
+
+describe('TransactionManager.exclusive (the lock-free fast path)', () => {
+  const manager = (guard: () => void = () => undefined): TransactionManager =>
+    new TransactionManager({
+      begin: async () => undefined,
+      commit: async () => undefined,
+      rollback: async () => undefined,
+      guard,
+      emit: () => undefined,
+    });
+
+  it('releases the lock however the write ends: value, rejection, synchronous throw, closed store', async () => {
+    const tx = manager();
+    await expect(tx.exclusive(async () => 1)).resolves.toBe(1);
+    await expect(tx.exclusive(() => Promise.reject(new Error('no')))).rejects.toThrow('no');
+    const sync = (): Promise<number> => {
+      throw new Error('sync');
+    };
+    let threw: unknown;
+    const p = (() => {
+      try {
+        return tx.exclusive(sync);
+      } catch (err) {
+        threw = err;
+        return undefined;
+      }
+    })();
+    expect(threw).toBeUndefined();
+    await expect(p).rejects.toThrow('sync');
+    await expect(tx.exclusive(async () => 2)).resolves.toBe(2);
+    let open = false;
+    const guarded = manager(() => {
+      if (!open) throw new Error('closed');
+    });
+    await expect(guarded.exclusive(async () => 3)).rejects.toThrow('closed');
+    open = true;
+    await expect(guarded.exclusive(async () => 4)).resolves.toBe(4);
+  });
+
+  it('serialises overlapping writes in arrival order', async () => {
+    const tx = manager();
+    const order: string[] = [];
+    let finishFirst!: () => void;
+    const first = tx.exclusive(
+      () =>
+        new Promise<void>((resolve) => {
+          order.push('first start');
+          finishFirst = () => {
+            order.push('first end');
+            resolve();
+          };
+        }),
+    );
+    const second = tx.exclusive(async () => {
+      order.push('second');
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual(['first start']);
+    finishFirst();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first start', 'first end', 'second']);
   });
 });
