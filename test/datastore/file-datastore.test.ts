@@ -110,6 +110,12 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
   const withPolicy = (checksum: ChecksumPolicy): FileDatastore =>
     new FileDatastore({ name: 'FileDatastore@test', root: dir, store, template: DEFAULT_TEMPLATE, records: new RecordsTable(':memory:'), storageClasses, checksum });
   const tempsLeft = (): string[] => readdirSync(dir, { recursive: true }).map(String).filter((p) => p.includes('.qbtmp-'));
+  /** After a refused put: no record, no file where it would have gone, no temp file left. */
+  const expectNothingStored = async (ds: FileDatastore, ref: DatasetRef): Promise<void> => {
+    expect(await ds.exists(ref)).toBe(false);
+    expect(await store.exists(ds.predictedPath(ref))).toBe(false);
+    expect(tempsLeft()).toEqual([]);
+  };
 
   it.each([
     ['blake2b, several chunks', 'blake2b', 3 * 1024 * 1024 + 5],
@@ -153,9 +159,7 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
     // One that cannot be read (a directory: EISDIR on the first read) is IOFailure, likewise leaving nothing.
     mkdirSync(join(dir, 'a-directory'));
     await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure' });
-    expect(await ds.exists(blobRef(1))).toBe(false);
-    expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
-    expect(tempsLeft()).toEqual([]);
+    await expectNothingStored(ds, blobRef(1));
     ds.close();
   });
 
@@ -168,9 +172,7 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
     await changeAfterStat(2 * 1024 * 1024 + 7, () => change(src));
     const ds = withPolicy('blake2b');
     await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure', message: expect.stringContaining('size changed while it was read') });
-    expect(await ds.exists(blobRef(1))).toBe(false);
-    expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
-    expect(tempsLeft()).toEqual([]);
+    await expectNothingStored(ds, blobRef(1));
     ds.close();
   });
 
@@ -180,9 +182,7 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
     await failReadsFrom(1024 * 1024);
     const ds = withPolicy('blake2b');
     await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'EIO' } } });
-    expect(await ds.exists(blobRef(1))).toBe(false);
-    expect(await store.exists(ds.predictedPath(blobRef(1)))).toBe(false);
-    expect(tempsLeft()).toEqual([]);
+    await expectNothingStored(ds, blobRef(1));
     ds.close();
   });
 
