@@ -39,13 +39,13 @@ export async function timeIt(fn: () => Promise<void>): Promise<number> {
   return (performance.now() - t) / 1000;
 }
 
-async function sequential(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
+export async function sequential(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
   return n / (await timeIt(async () => {
     for (let i = 0; i < n; i++) await call(i);
   }));
 }
 
-async function pipelined(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
+export async function pipelined(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   return n / (await timeIt(async () => {
     await Promise.all(
@@ -88,7 +88,7 @@ export function eventCost(withEvents: number[], without: number[]): { median: nu
 }
 
 /** CPU microseconds so far of process `pid`, all its threads (Linux: /proc schedstat, ns); NaN where unknown. */
-function sidecarCpuMicros(pid: number | undefined): () => number {
+export function sidecarCpuMicros(pid: number | undefined): () => number {
   return () => {
     if (pid === undefined) return NaN;
     try {

@@ -1,0 +1,83 @@
+/**
+ * Where the provenance stream's cost goes, per event: CPU microseconds of the sidecar (all its
+ * threads, /proc schedstat) and of this client process per `butler/stored` call, on a session
+ * with the default streams and on one with `notifications: []`, in alternating chunks, for one
+ * or more builds of the CLI at once (each its own sidecar; the builds take turns in every round,
+ * in the reverse order on odd rounds, so that a shared machine's load falls on all alike).
+ *
+ *     node dist/test/bench/event-cost.js [--rounds=24] [--calls=1500] [--inFlight=1] [CLI.js ...]
+ *
+ * (default: the built dist/src/cli.js). An experimental build is a copy of dist/src/cli.js,
+ * cli.start.cjs and cli.bundle.cjs in a folder of the checkout (so that node_modules resolve),
+ * its bundle edited. Prints, per build, the medians per call with and without events, the median
+ * over rounds of the per-round difference (the cost of one event: each call causes one) with
+ * its range, and the wall-clock cost 1 - (calls/s with events) / (calls/s without).
+ */
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { QuantumButlerClient } from '../../src/client/index.js';
+import { median, pipelined, ref, root, sequential, sidecarCpuMicros } from './sidecar-bench.js';
+
+interface Side {
+  cli: string;
+  client: QuantumButlerClient;
+  run: Record<'events' | 'quiet', (n: number) => Promise<number>>;
+  cpu: () => number;
+  m: Record<'events' | 'quiet', { sidecar: number[]; client: number[]; wall: number[] }>;
+}
+
+const arg = (name: string, dflt: number): number => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a === undefined ? dflt : Number(a.slice(name.length + 3));
+};
+const ROUNDS = arg('rounds', 24), CALLS = arg('calls', 1500), IN_FLIGHT = arg('inFlight', 1);
+const clis = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+
+async function open(cli: string): Promise<Side> {
+  const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit' });
+  client.onProvenance(() => {}); // a host that listens
+  const input = ref('in', 0, 'StructuredDataDict');
+  const datastore = { kind: 'memory' as const, name: 'event-cost' };
+  const seed = await client.openSession({ predicted: { inputs: [], outputs: [input] }, datastore, notifications: [] });
+  await seed.put(input, { payload: 'x'.repeat(1000) });
+  await seed.close();
+  const withEvents = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore });
+  const quiet = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore, notifications: [] });
+  const drive = IN_FLIGHT === 1 ? sequential : pipelined;
+  const inRef = { id: input.id };
+  return {
+    cli,
+    client,
+    run: { events: (n) => drive(n, () => withEvents.stored(inRef)), quiet: (n) => drive(n, () => quiet.stored(inRef)) },
+    cpu: sidecarCpuMicros(client.child.pid),
+    m: { events: { sidecar: [], client: [], wall: [] }, quiet: { sidecar: [], client: [], wall: [] } },
+  };
+}
+
+const sides: Side[] = [];
+for (const cli of clis.length > 0 ? clis : [join(root, 'dist', 'src', 'cli.js')]) sides.push(await open(cli));
+for (const s of sides) for (const kind of ['events', 'quiet'] as const) await s.run[kind](3000); // V8's optimised code
+const loadBefore = loadavg()[0]!;
+for (let r = 0; r < ROUNDS; r++) {
+  for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
+    for (const kind of r % 2 === 0 ? (['events', 'quiet'] as const) : (['quiet', 'events'] as const)) {
+      const sidecar0 = s.cpu(), client0 = process.cpuUsage();
+      const callsPerSecond = await s.run[kind](CALLS);
+      const client1 = process.cpuUsage(client0);
+      s.m[kind].sidecar.push((s.cpu() - sidecar0) / CALLS);
+      s.m[kind].client.push((client1.user + client1.system) / CALLS);
+      s.m[kind].wall.push(callsPerSecond);
+    }
+  }
+}
+const f = (x: number) => x.toFixed(1);
+console.log(`${ROUNDS} rounds of ${CALLS} calls, ${IN_FLIGHT} in flight; load average ${loadBefore.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`);
+for (const s of sides) {
+  const per = (what: 'sidecar' | 'client') => {
+    const d = s.m.events[what].map((v, i) => v - s.m.quiet[what][i]!);
+    return `${what} ${f(median(s.m.events[what]))} - ${f(median(s.m.quiet[what]))}: ${f(median(d))} [${f(Math.min(...d))}, ${f(Math.max(...d))}] us`;
+  };
+  const cost = median(s.m.events.wall.map((v, i) => 1 - v / s.m.quiet.wall[i]!));
+  console.log(`${s.cli}\n  per event: ${per('sidecar')}; ${per('client')}; wall-clock cost ${cost.toFixed(3)}`);
+}
+for (const s of sides) await s.client.close();
