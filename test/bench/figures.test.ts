@@ -10,6 +10,17 @@ import { targetsOf } from './targets.js';
 import { pgTestUrl } from '../support/pg-url.js';
 
 describe('bench figures', () => {
+  it('the event cost in CPU time is 1 - CPU without over CPU with (sidecar and client together), per round', async () => {
+    const { eventCostCpu } = await import('./sidecar-bench.js');
+    // Round 1: 60 + 40 = 100 us with events, 50 + 30 = 80 without: 0.2. Round 2: 0.5. Round 3: 0.
+    const withEvents = { calls: [], echo: [], cpu: [60, 70, 50], clientCpu: [40, 30, 30] };
+    const without = { calls: [], echo: [], cpu: [50, 30, 50], clientCpu: [30, 20, 30] };
+    const cost = eventCostCpu(withEvents, without);
+    expect(cost.median).toBeCloseTo(0.2);
+    expect(cost.range[0]).toBeCloseTo(0);
+    expect(cost.range[1]).toBeCloseTo(0.5);
+  });
+
   it('the sidecar section (Node and Python clients, events, 16 MiB transfers) reports every figure', async () => {
     const { runSidecarBench } = await import('./sidecar-bench.js');
     const { section } = await runSidecarBench({ pairs: 1, seq: 20, par: 100, pySeq: 20, pyPar: 100, warmup: 20, bigReps: 1 });
@@ -23,6 +34,10 @@ describe('bench figures', () => {
       const cpu = section['sidecarCpuMicrosPerCall'] as Record<string, { sequential: number }>;
       expect(Object.keys(cpu)).toEqual(['stored', 'stored, no event stream', 'get', 'put']);
       for (const c of Object.values(cpu)) expect(c.sequential).toBeGreaterThan(0);
+      // The event cost in CPU time (sidecar and client), paired per round like eventCost.
+      const cpuCost = section['eventCostCpu'] as Record<string, { median: number; range: [number, number] }>;
+      expect(Object.keys(cpuCost)).toEqual(['sequential', '64 in flight']);
+      for (const c of Object.values(cpuCost)) expect(c.range[0]).toBeLessThanOrEqual(c.median);
     }
     // Every target of the section is read from the figures, beside its bound.
     const targets = targetsOf({ sidecar: section });

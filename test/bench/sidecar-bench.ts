@@ -174,8 +174,8 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   // fall on the same side. (Run one kind after another, a drift of the machine's load fell
   // on one kind and not the next: "stored" and "stored, no event stream", whose ratio is the
   // event cost, were timed seconds apart.)
-  const seq: Record<string, { calls: number[]; echo: number[]; cpu: number[] }> = {};
-  const par: Record<string, { calls: number[]; echo: number[]; cpu: number[] }> = {};
+  const seq: Record<string, Chunks> = {};
+  const par: Record<string, Chunks> = {};
   const eventsBefore = events;
   let timedCalls = 0;
   const cpu = sidecarCpuMicros(client.child.pid);
@@ -184,8 +184,8 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   for (const [name, call] of Object.entries(calls)) {
     await sequential(WARMUP, call);
     await pipelined(WARMUP, call);
-    seq[name] = { calls: [], echo: [], cpu: [] };
-    par[name] = { calls: [], echo: [], cpu: [] };
+    seq[name] = { calls: [], echo: [], cpu: [], clientCpu: [] };
+    par[name] = { calls: [], echo: [], cpu: [], clientCpu: [] };
     if (name !== 'stored, no event stream') timedCalls += 2 * WARMUP;
   }
   for (let r = 0; r < PAIRS; r++) {
@@ -193,9 +193,11 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     for (const [name, call] of r % 2 === 0 ? kinds : kinds.reverse()) {
       for (const [m, run, n] of [[seq[name]!, sequential, SEQ], [par[name]!, pipelined, PIPELINED]] as const) {
         const timeCall = async () => {
-          const before = cpu();
+          const before = cpu(), clientBefore = process.cpuUsage();
           m.calls.push(await run(n, call));
+          const client = process.cpuUsage(clientBefore);
           m.cpu.push((cpu() - before) / n);
+          m.clientCpu.push((client.user + client.system) / n);
         };
         const timeEcho = async () => void m.echo.push(await run(n, echoCall));
         if (r % 2 === 0) await timeEcho().then(timeCall);
@@ -281,6 +283,9 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     // and without the event stream: steadier than calls/s on a busy machine. Linux only.
     ...(seq.stored!.cpu.every(Number.isFinite) ? {
       sidecarCpuMicrosPerCall: Object.fromEntries(Object.entries(seq).map(([name, m]) => [name, { sequential: median(m.cpu), '64 in flight': median(par[name]!.cpu) }])),
+      // The same cost in CPU time (sidecar and Node client together), paired per round as
+      // eventCost: far steadier than calls/s when other work shares the cores.
+      eventCostCpu: { sequential: eventCostCpu(seq.stored!, seq['stored, no event stream']!), '64 in flight': eventCostCpu(par.stored!, par['stored, no event stream']!) },
     } : {}),
     pythonProvenanceEventsPerCall: py.eventsPerCall,
     pythonEventCostSequential: pyCost('seq').median,
@@ -292,6 +297,22 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   };
 
   return { section, transfers: { ...bigRuns, echoRoundTrip: echoBigRuns }, rows };
+}
+
+/** The chunks of one kind of call: calls/s, the echo's calls/s, and CPU microseconds per call of the sidecar and of this client. */
+interface Chunks {
+  calls: number[];
+  echo: number[];
+  cpu: number[];
+  clientCpu: number[];
+}
+
+/** 1 - (sidecar + client CPU per call without events) / (the same with events), per round: the median round and the range. */
+export function eventCostCpu(withEvents: Chunks, without: Chunks): { median: number; range: [number, number] } {
+  const total = (c: Chunks) => c.cpu.map((v, i) => v + c.clientCpu[i]!);
+  const w = total(withEvents), wo = total(without);
+  // eventCost's 1 - a/b with the ratio inverted: CPU per call grows where calls/s falls.
+  return eventCost(wo, w);
 }
 
 interface PythonCalls {
