@@ -4,7 +4,7 @@ like: same framing, reader thread and futures on both sides).
 
     python3 test/bench/python_bench.py SPEC.json   (written by run.ts; prints one JSON object)
 
-SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, warmup, value, input (a ref
+SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, warmup, putWarmup, value, input (a ref
 stored by the runner's seed step is not shared: this script seeds its own), outputs (refs).
 Chunks of the ceiling and of each call alternate; the runner computes the ratios, and the event
 cost from the "stored" and "stored, no event stream" chunks of the same round (sidecar-bench.ts,
@@ -70,6 +70,7 @@ def main():
     spec = json.load(open(sys.argv[1]))
     pairs, seq, par, value = spec["pairs"], spec["seq"], spec["par"], spec["value"]
     warmup = spec["warmup"]  # untimed calls of each kind first, sequentially and again 64 in flight
+    put_warmup = spec["putWarmup"]  # put reaches its steady state later (see sidecar-bench.ts)
     echo = Connection(spec["echo"], initialize=False, watch_parent=False)
     conn = Connection(spec["cli"], watch_parent=False)
     # A host that listens: every event is handed to a callback on the dispatcher thread
@@ -103,8 +104,9 @@ def main():
         sequential(warmup, echo_call)
         pipelined(warmup, echo_call)
         for name, call in calls.items():
-            sequential(warmup, call)
-            pipelined(warmup, call)
+            n = put_warmup if name == "put" else warmup
+            sequential(n, call)
+            pipelined(n, call)
             settle()
             out[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}
             cpu[name] = {"seq": [], "seqEcho": [], "par": [], "parEcho": []}

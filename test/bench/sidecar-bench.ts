@@ -116,7 +116,7 @@ export function ratios(values: number[], ceilings: number[]): { median: number; 
 export interface SidecarBenchOptions {
   /** Alternating chunk pairs per kind of call. */
   pairs?: number;
-  /** Untimed calls of each kind first (default 2,000). */
+  /** Untimed calls of each kind first (default 2,000; `put` 2.5 times as many). */
   warmup?: number;
   /** Calls per sequential chunk and per 64-in-flight chunk (Node client). */
   seq?: number;
@@ -133,7 +133,12 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   const PAIRS = opts.pairs ?? 8, SEQ = opts.seq ?? 500, PIPELINED = opts.par ?? 2000, BIG_REPS = opts.bigReps ?? 5;
   // Calls of each kind before its timed chunks: the sidecar's paths take about 2,000 calls to
   // reach V8's optimised code, and the bench measures the steady state a long quantum sees.
+  // A put (each to a new output) takes longer: the sidecar's CPU per put, taken per 2,000
+  // puts, fell 219, 104, 66, then 47-54 us (Node client) and 186, 119, 68, 52, 49, 44 us
+  // (Python), with V8's compiler threads busy for the first ~3,000; so put warms up 5,000 each way.
   const WARMUP = opts.warmup ?? 2000;
+  const PUT_WARMUP = Math.round(2.5 * WARMUP);
+  const warmupOf = (name: string) => (name === 'put' ? PUT_WARMUP : WARMUP);
   const value = { payload: 'x'.repeat(1000) }; // ~1 KiB of JSON
   const rows: Row[] = [];
 
@@ -141,7 +146,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   const client = await QuantumButlerClient.spawn({ cliPath: join(root, 'dist', 'src', 'cli.js'), stderr: 'inherit' });
   let events = 0;
   client.onProvenance(() => events++);
-  const N_OUT = 2 * WARMUP + PAIRS * (SEQ + PIPELINED);
+  const N_OUT = 2 * PUT_WARMUP + PAIRS * (SEQ + PIPELINED);
   const outputs = Array.from({ length: N_OUT }, (_, i) => ref('out', i, 'StructuredDataDict'));
   const blobsB64 = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', i, 'Bytes'));
   const blobsFile = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', BIG_REPS + i, 'Bytes'));
@@ -182,11 +187,11 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   await sequential(WARMUP, echoCall);
   await pipelined(WARMUP, echoCall);
   for (const [name, call] of Object.entries(calls)) {
-    await sequential(WARMUP, call);
-    await pipelined(WARMUP, call);
+    await sequential(warmupOf(name), call);
+    await pipelined(warmupOf(name), call);
     seq[name] = { calls: [], echo: [], cpu: [], clientCpu: [] };
     par[name] = { calls: [], echo: [], cpu: [], clientCpu: [] };
-    if (name !== 'stored, no event stream') timedCalls += 2 * WARMUP;
+    if (name !== 'stored, no event stream') timedCalls += 2 * warmupOf(name);
   }
   for (let r = 0; r < PAIRS; r++) {
     const kinds = Object.entries(calls);
@@ -264,7 +269,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   rows.push(row('get 16 MiB file path', mib / getFile, mib / copy, 'MiB/s'));
   rows.push(row('put 16 MiB file path, file datastore', mib / putRepo, mib / copy, 'MiB/s'));
   rows.push(row('get 16 MiB file path, file datastore', mib / getRepo, mib / copy, 'MiB/s'));
-  const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000, WARMUP);
+  const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000, WARMUP, PUT_WARMUP);
   for (const [name, m] of Object.entries(py.calls)) {
     for (const [mode, calls, echoes] of [['sequential', m.seq, m.seqEcho], ['64 in flight', m.par, m.parEcho]] as const) {
       rows.push({ name: `python butler/${name} ${mode}`, value: median(calls), ceiling: median(echoes), unit: 'calls/s', ratio: ratios(calls, echoes) });
@@ -323,15 +328,15 @@ interface PythonCalls {
 }
 
 /** The Python client (clients/python) against the echo driven by the same client class: see python_bench.py. */
-function pythonClient(value: unknown, PAIRS: number, seq: number, par: number, warmup: number): { calls: Record<string, PythonCalls>; cpu: Record<string, PythonCalls>; eventsPerCall: number } {
-  const outputs = Array.from({ length: 2 * warmup + PAIRS * (seq + par) }, (_, i) => ref('pyout', i, 'StructuredDataDict'));
+function pythonClient(value: unknown, PAIRS: number, seq: number, par: number, warmup: number, putWarmup: number): { calls: Record<string, PythonCalls>; cpu: Record<string, PythonCalls>; eventsPerCall: number } {
+  const outputs = Array.from({ length: 2 * putWarmup + PAIRS * (seq + par) }, (_, i) => ref('pyout', i, 'StructuredDataDict'));
   const dir = mkdtempSync(join(tmpdir(), 'qb-bench-py-'));
   try {
     const spec = join(dir, 'spec.json');
-    writeFileSync(spec, JSON.stringify({ cli: join(root, 'dist', 'src', 'cli.js'), echo: join(root, 'dist', 'test', 'bench', 'echo-server.js'), pairs: PAIRS, seq, par, warmup, value, input: ref('pyin', 0, 'StructuredDataDict'), outputs }));
+    writeFileSync(spec, JSON.stringify({ cli: join(root, 'dist', 'src', 'cli.js'), echo: join(root, 'dist', 'test', 'bench', 'echo-server.js'), pairs: PAIRS, seq, par, warmup, putWarmup, value, input: ref('pyin', 0, 'StructuredDataDict'), outputs }));
     const out = execFileSync('python3', [join(root, 'test', 'bench', 'python_bench.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
     const { provenanceEvents, cpu, ...calls } = JSON.parse(out) as Record<string, PythonCalls> & { provenanceEvents: number; cpu: Record<string, PythonCalls> };
-    return { calls, cpu, eventsPerCall: (provenanceEvents as unknown as number) / (3 * (2 * warmup + PAIRS * (seq + par))) };
+    return { calls, cpu, eventsPerCall: (provenanceEvents as unknown as number) / (2 * (2 * warmup) + 2 * putWarmup + 3 * PAIRS * (seq + par)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
