@@ -3,6 +3,7 @@ path rule, and daf_butler's call shapes (from_predicted with ids, stored_many ke
 make_quantum grouped by dataset type)."""
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import stat
@@ -157,6 +158,30 @@ class CallShapesTest(tu.SharedClientTestCase):
             QuantumBackedButler.from_predicted(self.client, [], [out["id"]])
         self.assertIn(out["id"], str(cm.exception))
         self.assertIn("refs=", str(cm.exception))
+
+    def test_put_get_stored_take_every_ref_form_and_leave_the_callers_dict_alone(self):
+        # put/get/stored send a plain dict ref with a str id as it is (no copy): it must reach the
+        # sidecar whole and come back unchanged; other forms (UUID ids, bare ids) are converted.
+        outs = [make_ref("calexp", {"instrument": "Cam1", "detector": d}, "forms") for d in (1, 2, 3, 4)]
+        with QuantumBackedButler.from_predicted(self.client, [], outs, notifications=[]) as b:
+            before = copy.deepcopy(outs[0])
+            self.assertEqual(b.put({"v": 0}, outs[0]), b.put_result({"v": 0}, outs[0])["ref"])  # the second is already stored
+            self.assertEqual(outs[0], before)
+            self.assertEqual(b.get(outs[0]), {"v": 0})
+            self.assertTrue(b.stored(outs[0]))
+            self.assertEqual(outs[0], before)
+            with_uuid = dict(outs[1], id=uuid.UUID(outs[1]["id"]))
+            self.assertEqual(b.put({"v": 1}, with_uuid)["id"], outs[1]["id"])
+            self.assertIsInstance(with_uuid["id"], uuid.UUID)
+            self.assertEqual(b.get(with_uuid), {"v": 1})
+            self.assertEqual(b.put({"v": 2}, outs[2]["id"])["id"], outs[2]["id"])
+            self.assertEqual(b.get(outs[2]["id"]), {"v": 2})
+            result = b.put_result({"v": 3}, uuid.UUID(outs[3]["id"]))
+            self.assertEqual(set(result), {"ref", "size", "sha256", "uri", "alreadyStored"})
+            self.assertEqual(b.get(uuid.UUID(outs[3]["id"])), {"v": 3})
+            self.assertTrue(b.stored(uuid.UUID(outs[3]["id"])))
+            with self.assertRaises(ValueError):
+                b.put({"v": 4}, {"datasetType": "calexp"})  # a ref mapping without an id
 
     def test_stored_many_is_keyed_by_the_refs_given(self):
         name = tu.unique_name("stored-many")

@@ -49,6 +49,9 @@ _QUANTUM_FIELDS = (
     "dimension_records", "datastore_records",
 )
 
+# Values put sends other than as JSON (base64 or text, or a file when large).
+_NOT_JSON = (bytes, bytearray, memoryview, str)
+
 # Built-in storage classes whose values are not JSON (see src/model/builtin-storage-classes.ts).
 _BUILTIN_KINDS = {"Text": "text", "Bytes": "bytes"}
 
@@ -69,6 +72,16 @@ def _ref_arg(ref: RefLike) -> Dict[str, Any]:
         dump = getattr(simple, "model_dump", None)
         return dump(mode="json") if callable(dump) else dict(simple)
     return {"id": ref_id(ref)}
+
+
+def _ref_param(ref: RefLike) -> Dict[str, Any]:
+    """As :func:`_ref_arg`, for a request sent at once: a plain dict whose id is already a str is
+    sent as it is (it is encoded before the call returns and never changed), not copied."""
+    if type(ref) is dict and type(ref.get("id")) is str:
+        return ref  # type: ignore[return-value]
+    if type(ref) is str:
+        return {"id": ref}
+    return _ref_arg(ref)
 
 
 def _dimensions_param(dimensions: Any) -> Dict[str, Any]:
@@ -492,7 +505,7 @@ class QuantumBackedButler:
             params["workDoneToken"] = token
         try:
             try:
-                result = self._call(method, dict(params), timeout)
+                result = self._call(method, params, timeout)  # the retry below adds to a copy
                 return decode_payload(result["payload"])
             except QuantumButlerError as exc:
                 if exc.kind != "PayloadTooLarge" or "as" in params:
@@ -603,7 +616,7 @@ class QuantumBackedButler:
         (a ``FileNotFoundError``). Values over the sidecar's ``maxInlineBytes`` are
         fetched through a temporary file transparently.
         """
-        params = _read_options({"ref": _ref_arg(ref)}, parameters, storageClass, component)
+        params = _read_options({"ref": _ref_param(ref)}, parameters, storageClass, component)
         return self._read("butler/get", params, timeout, progress)
 
     def get_to_file(self, ref: RefLike, destination: str, *, parameters=None, storageClass=None, component=None, timeout=None) -> Dict[str, Any]:
@@ -631,7 +644,7 @@ class QuantumBackedButler:
 
     def stored(self, ref: RefLike, *, timeout: Optional[float] = None) -> bool:
         """Does the dataset exist? Records a predicted input as available or missing."""
-        return bool(self._call("butler/stored", {"ref": _ref_arg(ref)}, timeout)["stored"])
+        return bool(self._call("butler/stored", {"ref": _ref_param(ref)}, timeout)["stored"])
 
     def stored_many(self, refs: Iterable[RefLike], *, timeout: Optional[float] = None) -> "RefKeyedDict[bool]":
         """Bulk :meth:`stored`, keyed by the refs given (as daf_butler's ``dict[DatasetRef, bool]``):
@@ -675,19 +688,22 @@ class QuantumBackedButler:
         progress: Optional[Callable[[Any], None]] = None,
     ) -> PutResult:
         """As :meth:`put`, returning the whole result: ``{ref, size, sha256, uri, alreadyStored}``."""
-        limit = self.connection.max_inline_bytes
+        if provenance is None and progress is None and not isinstance(obj, _NOT_JSON):
+            # A JSON value as it is (the usual put): no size to check, no temporary file.
+            params = {"ref": _ref_param(ref), "payload": {"encoding": "json", "value": obj}}
+            return self._call("butler/put", params, timeout)
         temp: Optional[str] = None
         raw: Optional[bytes] = None  # the bytes of a bytes or text value
         if isinstance(obj, (bytes, bytearray, memoryview)):
             raw = bytes(obj)
-            if len(raw) > limit:
+            if len(raw) > self.connection.max_inline_bytes:
                 temp = _write_temp(raw)
                 payload: Dict[str, Any] = {"encoding": "file", "path": temp, "mode": "move"}
             else:
                 payload = {"encoding": "base64", "data": base64.b64encode(raw).decode("ascii")}
         elif isinstance(obj, str):
             raw = obj.encode("utf-8")
-            if len(raw) > limit:
+            if len(raw) > self.connection.max_inline_bytes:
                 temp = _write_temp(raw)
                 payload = {"encoding": "file", "path": temp, "mode": "move"}
             else:
@@ -723,7 +739,7 @@ class QuantumBackedButler:
         progress: Optional[Callable[[Any], None]] = None,
     ) -> PutResult:
         """``butler/put`` with an explicit wire payload."""
-        params: Dict[str, Any] = {"ref": _ref_arg(ref), "payload": dict(payload)}
+        params: Dict[str, Any] = {"ref": _ref_param(ref), "payload": dict(payload)}
         if provenance is not None:
             params["provenance"] = _provenance_arg(provenance)
         token = None
