@@ -8,10 +8,17 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
+import { RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
 import type { LoadedPutSource, PutSource } from './datastore.js';
 
 /** Chunks of a streamed copy: two are held at once (one being read, one hashed and written). */
 const COPY_CHUNK = 1024 * 1024;
+
+/**
+ * From this size on, a copy with two hashes (a file datastore's put: SHA-256 and blake2b) runs
+ * the second on the worker thread; below it, the worker's round trips cost more than they save.
+ */
+export const PARALLEL_HASH_MIN = 4 * 1024 * 1024;
 
 /** A caller's file could not be read or written: ENOENT is the caller's argument, anything else an I/O failure. */
 export function pathError(err: unknown, action: string, path: string): Error {
@@ -124,20 +131,79 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
  */
 async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: readonly Hash[]): Promise<number> {
   const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
+  return copyChunks(from, to, bufs, (chunk) => {
+    for (const hash of hashes) hash.update(chunk);
+  });
+}
+
+/** Chunks in flight when a second hash runs on the worker thread, which lags behind the first. */
+const SHARED_CHUNKS = 4;
+
+/**
+ * The same with the last hash on the worker thread (see parallel-hash.ts), in parallel with the
+ * others here: chunks live in shared memory, and a buffer is read into again only once the
+ * worker is done with its previous chunk. Its digests, in order, and the size copied.
+ */
+async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle, algorithms: readonly string[]): Promise<{ digests: string[]; size: number }> {
+  const local = algorithms.slice(0, -1).map((a) => createHash(a));
+  const remote = new RemoteHash(algorithms[algorithms.length - 1]!);
+  const bufs = Array.from({ length: SHARED_CHUNKS }, () => sharedChunk(COPY_CHUNK));
+  const busy: (Promise<void> | undefined)[] = [];
+  try {
+    const size = await copyChunks(
+      from,
+      to,
+      bufs,
+      (chunk, i) => {
+        busy[i % bufs.length] = ahead(remote.update(chunk as SharedChunk));
+        for (const hash of local) hash.update(chunk);
+      },
+      (i) => busy[i % bufs.length],
+    );
+    await Promise.all(busy);
+    return { digests: [...local.map((h) => h.digest('hex')), await remote.digest()], size };
+  } catch (err) {
+    await Promise.all(busy.map((b) => b?.catch(() => undefined)));
+    remote.discard();
+    throw err;
+  }
+}
+
+/**
+ * Read `from` from its start into the buffers in turn and write each chunk to `to`, calling
+ * `use` on it while the next read runs and it is written. `free(i)`: what to wait for before
+ * buffer `i % bufs.length` is read into again (a use still reading it). The size copied.
+ */
+async function copyChunks(
+  from: fs.FileHandle,
+  to: fs.FileHandle,
+  bufs: readonly Buffer[],
+  use: (chunk: Buffer, i: number) => void,
+  free: (i: number) => Promise<void> | undefined = () => undefined,
+): Promise<number> {
+  const size = bufs[0]!.length;
   let total = 0;
-  let next = ahead(from.read(bufs[0]!, 0, COPY_CHUNK, 0));
+  let next = ahead(from.read(bufs[0]!, 0, size, 0));
   // A failed write leaves a read in flight: it settles before the file is closed.
   const settle = () => next.catch(() => undefined);
-  for (let i = 1; ; i++) {
+  for (let i = 0; ; i++) {
     const { bytesRead, buffer } = await next;
     if (bytesRead === 0) break;
     const chunk = buffer.subarray(0, bytesRead);
     const at = total;
     total += bytesRead;
-    // The next read fills the other buffer while this chunk is written and hashed.
-    next = ahead(from.read(bufs[i % 2]!, 0, COPY_CHUNK, total));
+    // The next read fills the next buffer while this chunk is written and used.
+    const reusable = free(i + 1);
+    if (reusable) await reusable;
+    next = ahead(from.read(bufs[(i + 1) % bufs.length]!, 0, size, total));
     const written = writeAll(to, chunk, at);
-    for (const hash of hashes) hash.update(chunk);
+    try {
+      use(chunk, i);
+    } catch (err) {
+      await written.catch(() => undefined);
+      await settle();
+      throw err;
+    }
     await written.catch(async (err: unknown) => {
       await settle();
       throw err;
@@ -158,13 +224,19 @@ export async function copyFileHashed(src: string, dest: string, algorithms: read
   try {
     const to = await fs.open(dest, 'r+');
     try {
-      const hashes = algorithms.map((a) => createHash(a));
       const opened = await from.stat();
-      const size = await copyChunksHashed(from, to, hashes).catch((err: unknown) => {
+      const copy = async (): Promise<{ digests: string[]; size: number }> => {
+        // Two hashes of a large file: the second runs on the worker thread meanwhile.
+        if (algorithms.length > 1 && opened.size >= PARALLEL_HASH_MIN) return copyChunksHashedInParallel(from, to, algorithms);
+        const hashes = algorithms.map((a) => createHash(a));
+        const size = await copyChunksHashed(from, to, hashes);
+        return { digests: hashes.map((h) => h.digest('hex')), size };
+      };
+      const { digests, size } = await copy().catch((err: unknown) => {
         throw (err as NodeJS.ErrnoException).syscall === 'read' ? pathError(err, 'read', src) : err;
       });
       if (opened.isFile() && size !== opened.size) throw changedWhileRead(src, opened.size, size);
-      return { digests: hashes.map((h) => h.digest('hex')), size };
+      return { digests, size };
     } finally {
       await to.close();
     }

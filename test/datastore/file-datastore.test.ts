@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { changeAfterStat, failReadsFrom } from '../support/file-handle-faults.js';
 import { FileDatastore, type ChecksumPolicy } from '../../src/datastore/file-datastore.js';
+import { PARALLEL_HASH_MIN } from '../../src/datastore/file-transfer.js';
 import { blake2bHex, sha256Hex } from '../../src/util/checksum.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
@@ -119,6 +120,9 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
 
   it.each([
     ['blake2b, several chunks', 'blake2b', 3 * 1024 * 1024 + 5],
+    // From PARALLEL_HASH_MIN on, blake2b runs on the hash worker while SHA-256 runs here.
+    ['blake2b on the hash worker, more chunks than shared buffers', 'blake2b', PARALLEL_HASH_MIN + 3 * 1024 * 1024 + 5],
+    ['sha256, large (one hash: no worker)', 'sha256', PARALLEL_HASH_MIN + 1],
     ['blake2b, small', 'blake2b', 1000],
     ['sha256', 'sha256', 2 * 1024 * 1024],
     ['none', null, 1234],
@@ -164,22 +168,27 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
   });
 
   it.each([
-    ['grows', (p: string) => appendFileSync(p, 'more')],
-    ['shrinks', (p: string) => truncateSync(p, 1024 * 1024 + 3)],
-  ])('a file that %s while it is copied is IOFailure and leaves nothing stored', async (_how, change) => {
+    ['grows', 2 * 1024 * 1024 + 7, (p: string) => appendFileSync(p, 'more')],
+    ['shrinks', 2 * 1024 * 1024 + 7, (p: string) => truncateSync(p, 1024 * 1024 + 3)],
+    ['grows (hashed on the worker too)', PARALLEL_HASH_MIN + 7, (p: string) => appendFileSync(p, 'more')],
+    ['shrinks (hashed on the worker too)', PARALLEL_HASH_MIN + 7, (p: string) => truncateSync(p, PARALLEL_HASH_MIN - 3)],
+  ])('a file that %s while it is copied is IOFailure and leaves nothing stored', async (_how, size, change) => {
     const src = join(dir, 'in.bin');
-    writeFileSync(src, randomBytes(2 * 1024 * 1024 + 7));
-    await changeAfterStat(2 * 1024 * 1024 + 7, () => change(src));
+    writeFileSync(src, randomBytes(size));
+    await changeAfterStat(size, () => change(src));
     const ds = withPolicy('blake2b');
     await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure', message: expect.stringContaining('size changed while it was read') });
     await expectNothingStored(ds, blobRef(1));
     ds.close();
   });
 
-  it('a read that fails part-way (while the chunk before is written) is IOFailure and leaves nothing stored', async () => {
+  it.each([
+    ['', 3 * 1024 * 1024, 1024 * 1024],
+    [' (hashed on the worker too)', PARALLEL_HASH_MIN + 3 * 1024 * 1024, PARALLEL_HASH_MIN + 1024 * 1024],
+  ])('a read that fails part-way (while the chunk before is written) is IOFailure and leaves nothing stored%s', async (_how, size, from) => {
     const src = join(dir, 'in.bin');
-    writeFileSync(src, randomBytes(3 * 1024 * 1024));
-    await failReadsFrom(1024 * 1024);
+    writeFileSync(src, randomBytes(size));
+    await failReadsFrom(from);
     const ds = withPolicy('blake2b');
     await expect(ds.put({ kind: 'file', path: src }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'EIO' } } });
     await expectNothingStored(ds, blobRef(1));
