@@ -8,7 +8,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
-import { RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
+import { HashWorkerUnavailable, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
 import type { LoadedPutSource, PutSource } from './datastore.js';
 
 /** Chunks of a streamed copy: two are held at once (one being read, one hashed and written). */
@@ -227,7 +227,15 @@ export async function copyFileHashed(src: string, dest: string, algorithms: read
       const opened = await from.stat();
       const copy = async (): Promise<{ digests: string[]; size: number }> => {
         // Two hashes of a large file: the second runs on the worker thread meanwhile.
-        if (algorithms.length > 1 && opened.size >= PARALLEL_HASH_MIN) return copyChunksHashedInParallel(from, to, algorithms);
+        if (algorithms.length > 1 && opened.size >= PARALLEL_HASH_MIN) {
+          try {
+            return await copyChunksHashedInParallel(from, to, algorithms);
+          } catch (err) {
+            if (!(err instanceof HashWorkerUnavailable)) throw err;
+            // No worker (it could not start, or stopped): the copy starts over, every hash here.
+            await to.truncate(0);
+          }
+        }
         const hashes = algorithms.map((a) => createHash(a));
         const size = await copyChunksHashed(from, to, hashes);
         return { digests: hashes.map((h) => h.digest('hex')), size };

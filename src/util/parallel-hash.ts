@@ -9,7 +9,7 @@
  * works whether the code runs as a script or a module, and takes none of the process's Node
  * options (`--input-type=module` would make it a module; profiling flags would profile it).
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
 Promise.all([import('node:worker_threads'), import('node:crypto')]).then(([{ parentPort }, { createHash }]) => {
@@ -36,6 +36,22 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/**
+ * The hash worker could not start, or stopped: the chunks fed to it are lost, so its caller
+ * hashes them again itself (the worker saves time; it is never needed).
+ */
+export class HashWorkerUnavailable extends Error {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`The hash worker is unavailable: ${reason}`, options);
+    this.name = 'HashWorkerUnavailable';
+  }
+}
+
+/** How the worker is made: one place a test can make it fail to start. */
+export const hashWorkerFactory = {
+  create: (source: string, options: WorkerOptions): Worker => new Worker(source, options),
+};
+
 interface Waiter {
   resolve(digest: string | undefined): void;
   reject(err: Error): void;
@@ -46,7 +62,9 @@ let nextId = 1;
 /** Per hash, its answers owed in order (the worker answers each message once, in order). */
 const owed = new Map<number, Waiter[]>();
 
-function failAll(err: Error): void {
+/** Worker `w` failed or ended: every answer owed is lost (a later failure of a worker already replaced says nothing). */
+function failAll(w: Worker, err: HashWorkerUnavailable): void {
+  if (worker !== w) return;
   worker = undefined;
   for (const waiters of owed.values()) for (const w of waiters) w.reject(err);
   owed.clear();
@@ -54,7 +72,12 @@ function failAll(err: Error): void {
 
 function hashWorker(): Worker {
   if (worker) return worker;
-  const w = new Worker(WORKER_SOURCE, { eval: true, env: {}, execArgv: [] });
+  let w: Worker;
+  try {
+    w = hashWorkerFactory.create(WORKER_SOURCE, { eval: true, env: {}, execArgv: [] });
+  } catch (err) {
+    throw new HashWorkerUnavailable((err as Error).message, { cause: err });
+  }
   w.on('message', (m: { id: number; digest?: string; error?: string }) => {
     const waiters = owed.get(m.id);
     const w = waiters?.shift();
@@ -63,8 +86,8 @@ function hashWorker(): Worker {
     if (m.error !== undefined) w?.reject(new Error(`Hashing failed: ${m.error}`));
     else w?.resolve(m.digest);
   });
-  w.on('error', (err) => failAll(err));
-  w.on('exit', (code) => failAll(new Error(`The hash worker exited (code ${code})`)));
+  w.on('error', (err) => failAll(w, new HashWorkerUnavailable(err.message, { cause: err })));
+  w.on('exit', (code) => failAll(w, new HashWorkerUnavailable(`it exited (code ${code})`)));
   // After the listeners (which would ref it again): an idle worker keeps no process alive; one
   // owing answers does (see send), or a process awaiting them would end.
   w.unref();
@@ -80,7 +103,11 @@ export function sharedChunk(size: number): SharedChunk {
   return Buffer.from(new SharedArrayBuffer(size)) as SharedChunk;
 }
 
-/** One hash on the worker thread. Feed it chunks in order; each must stay unchanged until its update settles. */
+/**
+ * One hash on the worker thread. Feed it chunks in order; each must stay unchanged until its
+ * update settles. Made, updated or digested when the worker cannot start or has stopped, it
+ * throws or rejects with HashWorkerUnavailable.
+ */
 export class RemoteHash {
   private readonly id = nextId++;
   private readonly worker = hashWorker();
@@ -90,6 +117,11 @@ export class RemoteHash {
 
   private send(msg: Record<string, unknown>): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
+      // Its worker failed meanwhile: nothing sent to it would be answered.
+      if (worker !== this.worker) {
+        reject(new HashWorkerUnavailable('it stopped'));
+        return;
+      }
       const waiters = owed.get(this.id);
       if (owed.size === 0) this.worker.ref();
       if (waiters) waiters.push({ resolve, reject });
@@ -113,6 +145,6 @@ export class RemoteHash {
   discard(): void {
     if (this.ended) return;
     this.ended = true;
-    this.worker.postMessage({ id: this.id, op: 'discard' });
+    if (worker === this.worker) this.worker.postMessage({ id: this.id, op: 'discard' });
   }
 }
