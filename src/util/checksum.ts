@@ -24,9 +24,34 @@ export function checksumAlgorithm(checksum: string): ChecksumAlgorithm | null {
   return checksum.length === 128 ? 'blake2b' : checksum.length === 64 ? 'sha256' : null;
 }
 
+/**
+ * blake2b digests this process computed together with the SHA-256 of the same bytes (its
+ * puts), most recent last: bytes whose SHA-256 is the one paired with a record's blake2b are
+ * the bytes that blake2b was computed from, so checking such a record takes SHA-256 (about
+ * twice as fast here, 13 vs 28 ms per 16 MiB) instead of blake2b. Facts about bytes, not about
+ * any file or repository, so one table serves the process; at most DIGEST_PAIRS of them.
+ */
+const sha256OfBlake2b = new Map<string, string>();
+const DIGEST_PAIRS = 4096;
+
+/** Remember that the bytes with blake2b `blake2b` (hex) have SHA-256 `sha256` (hex). */
+export function rememberDigestPair(blake2b: string, sha256: string): void {
+  sha256OfBlake2b.delete(blake2b);
+  sha256OfBlake2b.set(blake2b, sha256);
+  if (sha256OfBlake2b.size > DIGEST_PAIRS) sha256OfBlake2b.delete(sha256OfBlake2b.keys().next().value!);
+}
+
+/** The SHA-256 of the bytes a blake2b checksum was computed from, if this process computed both. */
+export function knownSha256(checksum: string): string | undefined {
+  return checksum.length === 128 ? sha256OfBlake2b.get(checksum) : undefined;
+}
+
 /** The record checksum of `data` under a policy (null: records carry none); `sha256` when already known. */
 export function recordChecksum(policy: ChecksumAlgorithm | null, data: Uint8Array, sha256?: string): string | null {
-  return policy === 'blake2b' ? blake2bHex(data) : policy === 'sha256' ? (sha256 ?? sha256Hex(data)) : null;
+  if (policy !== 'blake2b') return policy === 'sha256' ? (sha256 ?? sha256Hex(data)) : null;
+  const checksum = blake2bHex(data);
+  if (sha256 !== undefined) rememberDigestPair(checksum, sha256);
+  return checksum;
 }
 
 /**
@@ -34,6 +59,8 @@ export function recordChecksum(policy: ChecksumAlgorithm | null, data: Uint8Arra
  * of neither algorithm matches nothing. `sha256`: the bytes' SHA-256 when already known.
  */
 export function checksumMatches(checksum: string, data: Uint8Array, sha256?: string): boolean {
+  const known = knownSha256(checksum);
+  if (known !== undefined) return known === (sha256 ?? sha256Hex(data));
   const algorithm = checksumAlgorithm(checksum);
   return algorithm !== null && checksum === recordChecksum(algorithm, data, sha256);
 }
