@@ -8,6 +8,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
+import { largeBuffer } from '../util/large-buffer.js';
 import { HashWorkerUnavailable, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
 import type { LoadedPutSource, PutSource } from './datastore.js';
 
@@ -291,7 +292,8 @@ export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256:
   try {
     const st = await fh.stat();
     const size = st.size;
-    const bytes = Buffer.allocUnsafeSlow(size);
+    // Often kept (an in-memory datastore's put): one that makes no garbage collection.
+    const bytes = largeBuffer(size);
     const hash = createHash('sha256');
     const readAt = (at: number) => {
       const asked = Math.min(READ_CHUNK, size - at);
