@@ -195,7 +195,10 @@ export class QuantumButlerClient {
   async close(graceMs = 2000): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       try {
-        await Promise.race([this.request(Shutdown, null), new Promise((r) => setTimeout(r, graceMs))]);
+        // The grace timer is cleared once the answer comes: left running, it kept the host's
+        // process alive for graceMs after close.
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([this.request(Shutdown, null), new Promise((r) => (grace = setTimeout(r, graceMs)))]).finally(() => clearTimeout(grace));
         await this.conn.sendNotification(Exit.method);
       } catch {
         // The sidecar may already be gone; fall through to the ladder.

@@ -21,3 +21,13 @@ describe('QuantumButlerClient.request', () => {
     await expect(pending).rejects.toThrow(/disposed|closed/i);
   });
 });
+
+describe('QuantumButlerClient.close', () => {
+  it('close leaves no timer behind once the sidecar has answered and exited (a host process can end at once)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const client = await spawnClient();
+    expect(await client.close(60_000)).toBe(0);
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+});

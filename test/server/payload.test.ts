@@ -85,6 +85,7 @@ describe('decodePutPayload: the JSON size limit', () => {
     ['ASCII', { s: 'x'.repeat(200) }],
     ['multi-byte text', { s: 'é€😀'.repeat(40) }],
     ['escapes', { s: '"\\\n\u0001'.repeat(50) }],
+    ['one character needing care, first, inside or last', { a: `"${'x'.repeat(99)}`, b: `${'x'.repeat(50)}\u001f${'x'.repeat(49)}`, c: `${'x'.repeat(99)}\\`, d: `\udfff${'x'.repeat(99)}`, e: `${'x'.repeat(99)}\ud800` }],
     ['numbers', { n: Array.from({ length: 50 }, (_, i) => -1.2345678901234567e-300 * (i + 1)) }],
     ['nesting and keys', { ['k'.repeat(30)]: [[[{ a: null, b: true, c: false }]]], z: {} }],
   ])('%s: accepted at exactly the limit, refused one byte under it', async (_name, value) => {

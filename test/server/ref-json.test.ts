@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { wireRef } from '../../src/butler/provenance.js';
+import { makeDataId } from '../../src/model/data-coordinate.js';
+import { makeDatasetRef } from '../../src/model/dataset-ref.js';
+import { makeDatasetType } from '../../src/model/dataset-type.js';
+import { cachedRefJson, refJson } from '../../src/server/ref-json.js';
+
+describe('refJson', () => {
+  const raw = makeDatasetType({ name: 'raw', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector', 'exposure'] });
+  const component = makeDatasetType({ name: 'calexp.wcs', storageClass: 'StructuredDataDict', dimensions: ['instrument'], parentStorageClass: 'StructuredDataDict' });
+  const refs = [
+    makeDatasetRef(raw, makeDataId({ instrument: 'Cam "1"\\é', detector: 12, exposure: 0 }), 'run/ünï\n', '5d4c2f5e-1b9b-4c3e-9d0a-2a1f0e3c4b5a'),
+    makeDatasetRef(raw, makeDataId({ exposure: 3, instrument: 'HSC', detector: -1 }), 'r', '00000000-0000-0000-0000-000000000001'),
+    makeDatasetRef(component, makeDataId({ instrument: 'X' }), 'run', 'ffffffff-ffff-4fff-bfff-ffffffffffff'),
+  ];
+
+  it.each(refs.map((r) => [r.datasetType.name, r] as const))('%s: the text of JSON.stringify(wireRef(ref)), also a second time and cached', (_name, ref) => {
+    const expected = JSON.stringify(wireRef(ref));
+    expect(refJson(ref)).toBe(expected);
+    expect(refJson(ref)).toBe(expected);
+    expect(cachedRefJson(ref)).toBe(expected);
+  });
+});
