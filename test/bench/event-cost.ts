@@ -16,6 +16,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
+import { numberOption, positionals } from './argv.js';
 import { median, pipelined, ref, root, sequential, sidecarCpuMicros } from './sidecar-bench.js';
 
 interface Side {
@@ -26,12 +27,8 @@ interface Side {
   m: Record<'events' | 'quiet', { sidecar: number[]; client: number[]; wall: number[] }>;
 }
 
-const arg = (name: string, dflt: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a === undefined ? dflt : Number(a.slice(name.length + 3));
-};
-const ROUNDS = arg('rounds', 24), CALLS = arg('calls', 1500), IN_FLIGHT = arg('inFlight', 1);
-const clis = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const ROUNDS = numberOption('rounds', 24), CALLS = numberOption('calls', 1500), IN_FLIGHT = numberOption('inFlight', 1);
+const clis = positionals();
 
 async function open(cli: string): Promise<Side> {
   const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit' });

@@ -20,12 +20,12 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { numberOption, option } from './argv.js';
 import { root } from './sidecar-bench.js';
 
-const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const CLI = arg('cli') ?? join(root, 'dist', 'src', 'cli.js');
+const CLI = option('cli') ?? join(root, 'dist', 'src', 'cli.js');
 const MIB = 1024 * 1024;
-const only = new Set((arg('only') ?? 'stalled,oversize,transfer').split(','));
+const only = new Set((option('only') ?? 'stalled,oversize,transfer').split(','));
 
 interface Msg {
   id?: number;
@@ -231,5 +231,5 @@ export async function runMemoryBench(opts: { mib?: number[] } = {}): Promise<{ t
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (only.has('stalled')) await stalled();
   if (only.has('oversize')) await oversize();
-  if (only.has('transfer')) await transfer(Number(arg('mib') ?? 64) * MIB);
+  if (only.has('transfer')) await transfer(numberOption('mib', 64) * MIB);
 }

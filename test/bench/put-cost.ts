@@ -20,15 +20,11 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
+import { numberOption, option, positionals } from './argv.js';
 import { median, pipelined, ref, root, sequential, sidecarCpuMicros } from './sidecar-bench.js';
 
-const arg = (name: string, dflt: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a === undefined ? dflt : Number(a.slice(name.length + 3));
-};
-const ROUNDS = arg('rounds', 20), CALLS = arg('calls', 1000), WARMUP = arg('warmup', 6000), IN_FLIGHT = arg('inFlight', 1);
-const clis = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const ROUNDS = numberOption('rounds', 20), CALLS = numberOption('calls', 1000), WARMUP = numberOption('warmup', 6000), IN_FLIGHT = numberOption('inFlight', 1);
+const clis = positionals();
 const cpuProf = option('cpuProf'), node = option('node');
 const value = { payload: 'x'.repeat(1000) };
 
@@ -67,5 +63,5 @@ for (const s of sides) {
   const paired = s === first ? '' : `; sidecar / first's, paired by round: ${median(ratio).toFixed(3)} [${Math.min(...ratio).toFixed(3)}, ${Math.max(...ratio).toFixed(3)}]`;
   console.log(`${s.cli}\n  per put: sidecar ${show(s.sidecar)}; client ${show(s.self)}${paired}`);
 }
-const graceMs = arg('graceMs', 2000);
+const graceMs = numberOption('graceMs', 2000);
 for (const s of sides) await s.client.close(graceMs);
