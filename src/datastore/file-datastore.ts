@@ -161,7 +161,7 @@ export class FileDatastore implements Datastore {
       const policy = this.opts.checksum;
       const { digests: d, size } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256']);
       digests = { sha256: d[0]!, checksum: policy === 'blake2b' ? d[1]! : policy === 'sha256' ? d[0]! : null, size };
-      if (policy === 'blake2b') rememberDigestPair(d[1]!, d[0]!);
+      if (policy === 'blake2b') rememberDigestPair(d[1]!, d[0]!, size);
       return { datasetId: ref.id, sha256: digests.sha256 };
     });
     const { sha256, checksum, size } = digests!;
@@ -251,12 +251,10 @@ export class FileDatastore implements Datastore {
     // A blake2b this process computed with the bytes' SHA-256 (a put here): SHA-256 checks
     // them, twice as fast. Other bytes copy again, checked by blake2b, which the error reports.
     const sha256 = recorded === null ? undefined : knownSha256(recorded);
-    let otherBytes = false;
     const bySha256: CopyCheck | undefined = sha256 === undefined ? undefined : {
       algorithm: 'sha256',
       check: (digest) => {
-        otherBytes = digest !== sha256;
-        if (otherBytes) throw mismatch(digest);
+        if (digest !== sha256) throw mismatch(digest);
       },
     };
     let size: number;
@@ -264,7 +262,7 @@ export class FileDatastore implements Datastore {
       const from = join(this.opts.root, path);
       size = bySha256
         ? await copyFileVerified(from, dest, bySha256).catch((err: unknown) => {
-            if (otherBytes) return copyFileVerified(from, dest, verify);
+            if (err instanceof ChecksumMismatch) return copyFileVerified(from, dest, verify);
             throw err;
           })
         : await copyFileVerified(from, dest, verify);

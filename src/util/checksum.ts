@@ -29,13 +29,17 @@ export function checksumAlgorithm(checksum: string): ChecksumAlgorithm | null {
  * puts), most recent last: bytes whose SHA-256 is the one paired with a record's blake2b are
  * the bytes that blake2b was computed from, so checking such a record takes SHA-256 (about
  * twice as fast here, 13 vs 28 ms per 16 MiB) instead of blake2b. Facts about bytes, not about
- * any file or repository, so one table serves the process; at most DIGEST_PAIRS of them.
+ * any file or repository, so one table serves the process; at most DIGEST_PAIRS of them, and
+ * only of DIGEST_PAIR_MIN bytes or more: below, blake2b costs little, and a quantum's many small
+ * outputs would push the large ones' pairs out (and cost every small put a table update).
  */
 const sha256OfBlake2b = new Map<string, string>();
 const DIGEST_PAIRS = 4096;
+export const DIGEST_PAIR_MIN = 1024 * 1024;
 
-/** Remember that the bytes with blake2b `blake2b` (hex) have SHA-256 `sha256` (hex). */
-export function rememberDigestPair(blake2b: string, sha256: string): void {
+/** Remember that the `size` bytes with blake2b `blake2b` (hex) have SHA-256 `sha256` (hex), if large enough to pay. */
+export function rememberDigestPair(blake2b: string, sha256: string, size: number): void {
+  if (size < DIGEST_PAIR_MIN) return;
   sha256OfBlake2b.delete(blake2b);
   sha256OfBlake2b.set(blake2b, sha256);
   if (sha256OfBlake2b.size > DIGEST_PAIRS) sha256OfBlake2b.delete(sha256OfBlake2b.keys().next().value!);
@@ -50,7 +54,7 @@ export function knownSha256(checksum: string): string | undefined {
 export function recordChecksum(policy: ChecksumAlgorithm | null, data: Uint8Array, sha256?: string): string | null {
   if (policy !== 'blake2b') return policy === 'sha256' ? (sha256 ?? sha256Hex(data)) : null;
   const checksum = blake2bHex(data);
-  if (sha256 !== undefined) rememberDigestPair(checksum, sha256);
+  if (sha256 !== undefined) rememberDigestPair(checksum, sha256, data.length);
   return checksum;
 }
 
