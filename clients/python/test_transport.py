@@ -333,3 +333,134 @@ class OrderingTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# A stand-in for the sidecar (run as ``python3 THIS --stdio``): it answers ``initialize`` and
+# ``shutdown``, and answers ``test/emit`` by writing the bodies it was given, each framed, followed
+# by the answer, all in one write (as the sidecar writes a turn's events before its answer).
+_FAKE_SIDECAR = r'''
+import json, os, sys
+sys.path.insert(0, %r)
+from quantum_butler.rpc import frame, read_frame
+out = sys.stdout.fileno()
+while True:
+    body = read_frame(sys.stdin.buffer)
+    if body is None:
+        break
+    msg = json.loads(body)
+    if msg.get("id") is None:
+        if msg.get("method") == "exit":
+            break
+        continue
+    data = b""
+    if msg["method"] == "test/emit":
+        for text in msg["params"]["bodies"]:
+            data += frame(text.encode()) + text.encode()
+    answer = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": {"capabilities": {}} if msg["method"] == "initialize" else None}).encode()
+    data += frame(answer) + answer
+    while data:
+        data = data[os.write(out, data):]
+'''
+
+_BATCH = '{"jsonrpc":"2.0","method":"butler/provenanceBatch","params":%s}'
+
+
+class RawBatchTest(unittest.TestCase):
+    """Without a trace hook the reader queues butler/provenanceBatch bodies unparsed and the
+    dispatcher parses those it takes at once as one JSON array; whatever it cannot take that way
+    is parsed body by body: every event is delivered once, in order, and a bad body is logged and
+    skipped without taking the events around it along."""
+
+    def setUp(self):
+        import sys
+        import tempfile
+
+        from quantum_butler.rpc import Connection
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        fd, self.script = tempfile.mkstemp(suffix=".py")
+        with os.fdopen(fd, "w") as f:
+            f.write(_FAKE_SIDECAR % here)
+        self.conn = Connection(self.script, node=sys.executable, watch_parent=False, timeout=20.0, dispatch_linger=0.05)
+
+    def tearDown(self):
+        self.conn.close()
+        os.unlink(self.script)
+
+    def _emit(self, bodies):
+        self.conn.request("test/emit", {"bodies": bodies})
+        self.assertTrue(self.conn.flush_notifications(10))
+
+    def _events(self, *seqs):
+        return '{"events":[%s]}' % ",".join('{"seq":%d,"x":"\\u00e9"}' % s for s in seqs)
+
+    def test_runs_of_batches_are_delivered_in_order_with_one_or_more_callbacks(self):
+        seen, twice, any_seen = [], [], []
+        self.conn.on_notification("butler/provenance", lambda e: seen.append(e["seq"]))
+        self._emit([_BATCH % self._events(1, 2), _BATCH % self._events(3), _BATCH % self._events(), _BATCH % self._events(4, 5, 6)])
+        self.assertEqual(seen, [1, 2, 3, 4, 5, 6])
+        self._emit([_BATCH % self._events(7)])  # a run of one
+        self.assertEqual(seen, [1, 2, 3, 4, 5, 6, 7])
+        self.conn.on_notification("butler/provenance", lambda e: twice.append(e))
+        off_any = self.conn.on_any_notification(lambda method, params: any_seen.append((method, params["seq"])))
+        self._emit([_BATCH % self._events(8), _BATCH % self._events(9)])
+        self.assertEqual(seen[-2:], [8, 9])
+        self.assertEqual(twice, [{"seq": 8, "x": "\u00e9"}, {"seq": 9, "x": "\u00e9"}])
+        self.assertEqual(any_seen, [("butler/provenance", 8), ("butler/provenance", 9)])
+        off_any()
+        self._emit([_BATCH % self._events(10)])
+        self.assertEqual((seen[-1], twice[-1]["seq"], len(any_seen)), (10, 10, 2))
+
+    def test_bad_bodies_in_a_run_are_logged_and_skipped_in_order(self):
+        seen = []
+        self.conn.on_notification("butler/provenance", lambda e: seen.append(e["seq"]))
+        bodies = [
+            _BATCH % self._events(1),
+            _BATCH % "[1,2]",  # params not an object: joined, it would be two array elements
+            _BATCH % self._events(2),
+            _BATCH.replace("}", ',"extra":1}') % self._events(3),  # params not last: parsed whole, still delivered
+            _BATCH % '{"events":[{"seq":4},',  # bad JSON
+            _BATCH % '{"events":7}',  # events not a list
+            _BATCH % self._events(5, 6),
+        ]
+        with self.assertLogs("quantum_butler", level="ERROR") as logs:
+            self._emit(bodies)
+        self.assertEqual(seen, [1, 2, 3, 5, 6])
+        self.assertEqual(len(logs.records), 3, [r.getMessage() for r in logs.records])
+        self.assertIn("unparsable message", logs.output[1])
+        # Bad bodies whose params, joined with the others', would look like good array elements.
+        with self.assertLogs("quantum_butler", level="ERROR") as logs:
+            self._emit([_BATCH % "[1,2]", _BATCH % self._events(50)])
+            self._emit([_BATCH % (self._events(98) + "," + self._events(99)), _BATCH % self._events(51)])
+        self.assertEqual(seen[-2:], [50, 51])
+        self.assertEqual(len(logs.records), 2, [r.getMessage() for r in logs.records])
+        del seen[-2:]
+        # One bad body alone, then good ones again.
+        with self.assertLogs("quantum_butler", level="ERROR"):
+            self._emit([_BATCH % "{"])
+        self._emit([_BATCH % self._events(7), _BATCH % self._events(8)])
+        self.assertEqual(seen, [1, 2, 3, 5, 6, 7, 8])
+
+    def test_a_failing_callback_does_not_lose_the_events_after_it(self):
+        seen = []
+
+        def cb(event):
+            seen.append(event["seq"])
+            if event["seq"] % 2:
+                raise RuntimeError("odd")
+
+        self.conn.on_notification("butler/provenance", cb)
+        with self.assertLogs("quantum_butler", level="ERROR") as logs:
+            self._emit([_BATCH % self._events(1, 2, 3), _BATCH % self._events(4, 5)])
+        self.assertEqual(seen, [1, 2, 3, 4, 5])
+        self.assertEqual(len(logs.records), 3)
+
+    def test_removing_the_last_listener_stops_delivery_and_adding_one_resumes_it(self):
+        seen = []
+        off = self.conn.on_notification("butler/provenance", lambda e: seen.append(e["seq"]))
+        self._emit([_BATCH % self._events(1)])
+        off()
+        self._emit([_BATCH % self._events(2)])
+        self.conn.on_notification("butler/provenance", lambda e: seen.append(e["seq"]))
+        self._emit([_BATCH % self._events(3)])
+        self.assertEqual(seen, [1, 3])

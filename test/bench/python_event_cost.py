@@ -17,7 +17,8 @@ without events, the order of the sides and of events/no events reversed on odd r
 the machine's speed falls on all of them alike. Per chunk each side reports the CPU microseconds per
 call of its threads (``main``, ``reader``, ``dispatch``, the rest as ``other``; from
 ``/proc/self/task/*/schedstat``, nanoseconds on the CPU), the sidecar's CPU per call (all its
-threads, same source) and calls/s (wall clock).
+threads, same source), how many times per call each thread was put on a CPU (``main#``,
+``reader#``, ``dispatch#``, ``sidecar#``: wakes, including waits for the GIL) and calls/s (wall clock).
 
 Printed per mode and side: the median and range over rounds of each figure with and without events;
 the per-event CPU (events minus no events, paired by round) of each thread; the event cost
@@ -34,24 +35,28 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 THREADS = {"MainThread": "main", "quantum-butler-reader": "reader", "quantum-butler-dispatch": "dispatch"}
 FIELDS = ("main", "reader", "dispatch", "other", "python", "sidecar")
+#: Times each thread was put on a CPU, per call (schedstat's second figure): wakes, and GIL hand-overs.
+RUNS = ("main#", "reader#", "dispatch#", "sidecar#")
 
 
 # ----------------------------------------------------------------------------- worker side
 
 
-def _task_ns(pid: Any) -> Dict[int, int]:
+def _task_ns(pid: Any) -> Dict[int, Tuple[int, int]]:
+    """Per thread id: (nanoseconds on a CPU, times run on a CPU)."""
     out = {}
     base = "/proc/%s/task" % pid
     for tid in os.listdir(base):
         try:
             with open("%s/%s/schedstat" % (base, tid)) as f:
-                out[int(tid)] = int(f.read().split()[0])
+                fields = f.read().split()
+                out[int(tid)] = (int(fields[0]), int(fields[2]))
         except (OSError, ValueError, IndexError):
             pass  # a thread that ended
     return out
@@ -110,11 +115,15 @@ def worker(package_dir: str, cli: str, linger: float) -> None:
         wall = time.perf_counter() - t0
         b, sb = _task_ns(me), _task_ns(conn.pid)
         who = names()
-        out = {k: 0.0 for k in FIELDS}
-        for tid, ns in b.items():
-            out[who.get(tid, "other")] += (ns - a.get(tid, 0)) / 1e3 / calls
+        out = {k: 0.0 for k in FIELDS + RUNS + ("other#",)}
+        for tid, (ns, runs) in b.items():
+            name = who.get(tid, "other")
+            ns0, runs0 = a.get(tid, (0, 0))
+            out[name] += (ns - ns0) / 1e3 / calls
+            out[name + "#"] += (runs - runs0) / calls
         out["python"] = sum(out[k] for k in ("main", "reader", "dispatch", "other"))
-        out["sidecar"] = sum(ns - sa.get(tid, 0) for tid, ns in sb.items()) / 1e3 / calls
+        out["sidecar"] = sum(ns - sa.get(tid, (0, 0))[0] for tid, (ns, _) in sb.items()) / 1e3 / calls
+        out["sidecar#"] = sum(runs - sa.get(tid, (0, 0))[1] for tid, (_, runs) in sb.items()) / calls
         out["calls_s"] = calls / wall
         out["events"] = received[0] - before_events
         return out
@@ -212,18 +221,19 @@ def main(argv: List[str]) -> None:
         for i, side in enumerate(sides):
             ev, quiet = results[mode][i][True], results[mode][i][False]
             print("%s" % side.label)
-            for k in FIELDS:
-                print("  %-8s us/call  events %-24s no events %-24s per event %s" % (
-                    k, _stat([x[k] for x in ev]), _stat([x[k] for x in quiet]), _stat([e[k] - q[k] for e, q in zip(ev, quiet)])))
+            for k in FIELDS + RUNS:
+                print("  %-9s %s  events %-24s no events %-24s per event %s" % (
+                    k, "us/call " if k in FIELDS else "runs/call", _stat([x[k] for x in ev]), _stat([x[k] for x in quiet]),
+                    _stat([e[k] - q[k] for e, q in zip(ev, quiet)])))
             cost = [1 - e["calls_s"] / q["calls_s"] for e, q in zip(ev, quiet)]
             print("  calls/s  events %s  no events %s" % (_stat([x["calls_s"] for x in ev], 0), _stat([x["calls_s"] for x in quiet], 0)))
             print("  event cost 1 - calls/s(events)/calls/s(no events): %s" % _stat(cost, 3))
-            d = {k: [e[k] - q[k] for e, q in zip(ev, quiet)] for k in FIELDS}
+            d = {k: [e[k] - q[k] for e, q in zip(ev, quiet)] for k in FIELDS + RUNS}
             d["cost"] = cost
             per_event.append(d)
         for i in range(1, len(sides)):
             print("%s minus A, paired by round:" % sides[i].label[:1])
-            for k in FIELDS + ("cost",):
+            for k in FIELDS + RUNS + ("cost",):
                 print("  %-8s per event %s" % (k, _stat([b - a for a, b in zip(per_event[0][k], per_event[i][k])], 3 if k == "cost" else 2)))
     print("\nload average at end %s" % load_end)
 

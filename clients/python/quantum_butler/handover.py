@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Any, Deque, List
+from typing import Any, Callable, Deque, List
 
 __all__ = ["HandOver"]
 
@@ -19,19 +19,18 @@ _AWAKE, _SLEEPING, _LINGERING = 0, 1, 2
 
 
 class HandOver:
-    __slots__ = ("_items", "_lock", "_wake", "_state", "_urgent")
+    __slots__ = ("_items", "_lock", "_wake", "_state", "_urgent", "add")
 
     def __init__(self) -> None:
         self._items: Deque[Any] = collections.deque()
+        #: ``add(item)`` queues an item without waking the consumer (call :meth:`wake` later):
+        #: the deque's own ``append``, so the reader pays no Python call per item.
+        self.add: Callable[[Any], None] = self._items.append
         self._lock = threading.Lock()
         self._wake = threading.Lock()  # held while nobody is to be woken
         self._wake.acquire()
         self._state = _AWAKE
         self._urgent = False  # a put() since the last take: do not linger
-
-    def add(self, item: Any) -> None:
-        """Queue an item without waking the consumer (call :meth:`wake` later)."""
-        self._items.append(item)
 
     def wake(self) -> None:
         """Wake the consumer if it sleeps idle and something is queued (not while it lingers)."""

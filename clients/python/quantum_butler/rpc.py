@@ -686,7 +686,11 @@ class Connection:
 
         def remove() -> None:
             with self._listeners_lock:
-                listeners[method] = _without(listeners.get(method, ()), callback)
+                left = _without(listeners.get(method, ()), callback)
+                if left:
+                    listeners[method] = left
+                else:  # no key without a callback: the reader asks ``method in listeners``
+                    listeners.pop(method, None)
 
         return remove
 
@@ -732,8 +736,19 @@ class Connection:
 
     def _dispatch_loop(self) -> None:
         decode = message_decoder()
+        take = self._dispatch_queue.take
         while True:
-            for item in self._dispatch_queue.take(self.dispatch_linger):
+            items = take(self.dispatch_linger)
+            i, n = 0, len(items)
+            while i < n:
+                item = items[i]
+                i += 1
+                if type(item) is bytes:  # a butler/provenanceBatch body, with those queued right after it
+                    j = i - 1
+                    while i < n and type(items[i]) is bytes:
+                        i += 1
+                    self._deliver_raw_batches(decode, items[j:i])
+                    continue
                 if item is _STOP:
                     return
                 if isinstance(item, _Barrier):
@@ -746,13 +761,6 @@ class Connection:
                     except Exception:
                         _log.exception("quantum-butler deferred call failed")
                     continue
-                if kind == "raw":
-                    try:
-                        msg = decode(msg)
-                    except (UnicodeDecodeError, ValueError) as exc:
-                        _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, msg)
-                        continue
-                    kind = "request" if msg.get("id") is not None else "batch"
                 try:
                     if kind == "notification":
                         self._deliver(msg["method"], msg.get("params"))
@@ -762,6 +770,72 @@ class Connection:
                         self._answer_server_request(msg)
                 except Exception:  # a callback's failure never kills the dispatcher
                     _log.exception("quantum-butler notification callback failed for %s", msg.get("method"))
+
+    def _deliver_raw_batches(self, decode: Callable[[bytes], Any], bodies: List[bytes]) -> None:
+        """``butler/provenanceBatch`` bodies the reader queued unparsed (consecutive, in order).
+
+        The sidecar writes such a body as ``_BATCH_PREFIX + params + b"}"``, so the params of a
+        run of them are parsed in one go, as the JSON array ``[params1,params2,...]``: one decoder
+        call for the run (the envelope is not parsed, the decoder's key memo is shared) instead of
+        one per body. The array is used only if it holds one object per body; otherwise (another
+        layout, bad JSON) each body is parsed and handled on its own, in order
+        (:meth:`_dispatch_raw`), so a bad body is logged and skipped as before.
+        """
+        if len(bodies) == 1:
+            all_params = self._batch_params(decode, bodies[0])
+        else:
+            start = len(_BATCH_PREFIX)
+            try:
+                all_params = decode(b"[" + b",".join([body[start:-1] for body in bodies]) + b"]")
+            except (UnicodeDecodeError, ValueError):
+                all_params = None
+            if type(all_params) is not list or len(all_params) != len(bodies) or not all(type(p) is dict for p in all_params):
+                all_params = None
+        if all_params is None:
+            for body in bodies:
+                self._dispatch_raw(decode, body)
+            return
+        listeners = self._listeners
+        for params in all_params:
+            try:
+                events = params.get("events", ())
+                callbacks = listeners.get(PROVENANCE, ())
+                if len(callbacks) == 1 and not self._any_listeners:  # the usual case, without _deliver_all's loops
+                    cb = callbacks[0]
+                    for event in events:
+                        try:
+                            cb(event)
+                        except Exception:
+                            _log.exception("quantum-butler callback for %s failed", PROVENANCE)
+                else:
+                    self._deliver_all(PROVENANCE, events)
+            except Exception:  # e.g. events that are not a list: never kills the dispatcher
+                _log.exception("quantum-butler notification callback failed for %s", PROVENANCE_BATCH)
+
+    @staticmethod
+    def _batch_params(decode: Callable[[bytes], Any], body: bytes) -> Optional[List[Dict[str, Any]]]:
+        """``[params]`` of one body the reader queued unparsed, parsed without its envelope; None
+        if it is not ``_BATCH_PREFIX + object + "}"``."""
+        try:
+            params = decode(body[len(_BATCH_PREFIX) : -1]) if body.endswith(b"}") else None
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return [params] if type(params) is dict else None
+
+    def _dispatch_raw(self, decode: Callable[[bytes], Any], body: bytes) -> None:
+        """One body the reader queued unparsed (it began as a ``butler/provenanceBatch``), parsed whole."""
+        try:
+            msg = decode(body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, body)
+            return
+        try:
+            if msg.get("id") is not None:
+                self._answer_server_request(msg)
+            else:
+                self._deliver_batch((msg.get("params") or {}).get("events", ()))
+        except Exception:  # a callback's failure never kills the dispatcher
+            _log.exception("quantum-butler notification callback failed for %s", msg.get("method"))
 
     def _deliver(self, method: str, params: Any) -> None:
         self._deliver_all(method, (params,))
@@ -814,15 +888,16 @@ class Connection:
             frames = FrameReader(self.process.stdout.fileno(), read_frame, self._dispatch_queue.wake)
             next_frame, junk, decode, handle = frames.frame, self._junk, message_decoder(), self._handle
             add, batch_prefix = self._dispatch_queue.add, _BATCH_PREFIX
+            listeners, inline = self._listeners, self._inline_listeners  # changed in place, never replaced
             while True:
                 body = next_frame(junk)
                 if body is None:
                     break
                 self.frames_received += 1
                 self.bytes_received += len(body)
-                if body.startswith(batch_prefix) and self.trace is None and not self._inline_listeners.get(PROVENANCE):
-                    if self._any_listeners or self._listeners.get(PROVENANCE):
-                        add(("raw", body))
+                if body.startswith(batch_prefix) and self.trace is None and PROVENANCE not in inline:
+                    if PROVENANCE in listeners or self._any_listeners:
+                        add(body)  # parsed by the dispatcher (_deliver_raw_batches)
                     continue
                 try:
                     msg = decode(body)
