@@ -331,9 +331,6 @@ class OrderingTest(unittest.TestCase):
             butler.close()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 # A stand-in for the sidecar (run as ``python3 THIS --stdio``): it answers ``initialize`` and
 # ``shutdown``, and answers ``test/emit`` by writing the bodies it was given, each framed, followed
@@ -464,3 +461,7 @@ class RawBatchTest(unittest.TestCase):
         self.conn.on_notification("butler/provenance", lambda e: seen.append(e["seq"]))
         self._emit([_BATCH % self._events(3)])
         self.assertEqual(seen, [1, 3])
+
+
+if __name__ == "__main__":
+    unittest.main()

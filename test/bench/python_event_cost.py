@@ -1,10 +1,13 @@
 """What the provenance event stream costs the Python client, per thread, for copies of the client side by side.
 
     python3 test/bench/python_event_cost.py [--cli=dist/src/cli.js] [--rounds=12] [--calls=3000]
-        [--modes=seq,par] [--inFlight=64] [--linger=SECONDS] [PACKAGE_DIR ...]
+        [--modes=seq,par] [--inFlight=64] [--linger=SECONDS] [PACKAGE_DIR[@OPTIONS] ...]
 
 Each PACKAGE_DIR is a folder holding a ``quantum_butler`` package (default: this checkout's
-clients/python); give the same folder twice for an A/A check (the noise floor). Every side runs in
+clients/python); give the same folder twice for an A/A check (the noise floor). After a folder, ``@`` and
+comma-separated options: a number gives that side its own ``dispatch_linger`` in seconds
+(``--linger``: every side's; default: the client's); ``nocallback`` registers no callback, so the
+reader drops the batches unparsed: the floor no change to the dispatcher path can go below. Every side runs in
 its own Python process with its own ``Connection`` to the same built CLI, and registers a host
 callback with ``conn.on_notification("butler/provenance", cb)``. Each side opens two sessions on one
 stored input: one with the event stream (every ``butler/stored`` call carries one event) and one
@@ -23,7 +26,8 @@ threads, same source), how many times per call each thread was put on a CPU (``m
 Printed per mode and side: the median and range over rounds of each figure with and without events;
 the per-event CPU (events minus no events, paired by round) of each thread; the event cost
 ``1 - calls/s(events) / calls/s(no events)`` (paired by round); and, for every side after the first,
-its per-event CPU and event cost minus the first side's, paired by round (median and range).
+its per-event CPU and event cost minus the first side's, and the ratios of its CPU per call with events
+(and of the dispatcher's per event) to the first side's, paired by round (median and range).
 Standard library only; Linux (``/proc``).
 """
 from __future__ import annotations
@@ -62,7 +66,7 @@ def _task_ns(pid: Any) -> Dict[int, Tuple[int, int]]:
     return out
 
 
-def worker(package_dir: str, cli: str, linger: float) -> None:
+def worker(package_dir: str, cli: str, linger: float, callback: bool) -> None:
     """One side: reads commands ("MODE EVENTS CALLS INFLIGHT") on stdin, answers one JSON line each."""
     sys.path.insert(0, package_dir)
     import threading
@@ -77,7 +81,8 @@ def worker(package_dir: str, cli: str, linger: float) -> None:
     def on_event(event: Any) -> None:
         received[0] += 1
 
-    conn.on_notification("butler/provenance", on_event)
+    if callback:
+        conn.on_notification("butler/provenance", on_event)
     dt = {"name": "x", "storageClass": "StructuredDataDict", "dimensions": []}
     inp = {"id": str(uuid.uuid4()), "datasetType": dt, "dataId": {}, "run": "r"}
     datastore = {"kind": "memory", "name": "python-event-cost"}
@@ -142,10 +147,17 @@ def worker(package_dir: str, cli: str, linger: float) -> None:
 
 
 class Side:
-    def __init__(self, index: int, package_dir: str, cli: str, linger: float):
-        self.label = "%s:%s" % (chr(ord("A") + index), package_dir)
+    def __init__(self, index: int, spec: str, cli: str, linger: float):
+        self.label = "%s:%s" % (chr(ord("A") + index), spec)
+        package_dir, _, options = spec.partition("@")
+        callback = True
+        for option in filter(None, options.split(",")):
+            if option == "nocallback":
+                callback = False
+            else:
+                linger = float(option)
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--worker", package_dir, cli, repr(linger)],
+            [sys.executable, os.path.abspath(__file__), "--worker", package_dir, cli, repr(linger), str(int(callback))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -185,7 +197,7 @@ def _stat(values: List[float], digits: int = 2) -> str:
 
 def main(argv: List[str]) -> None:
     if argv and argv[0] == "--worker":
-        worker(argv[1], argv[2], float(argv[3]))
+        worker(argv[1], argv[2], float(argv[3]), argv[4] == "1")
         return
     cli = os.path.abspath(_option(argv, "cli", os.path.join(ROOT, "dist", "src", "cli.js")))
     rounds = int(_option(argv, "rounds", "12"))
@@ -193,7 +205,7 @@ def main(argv: List[str]) -> None:
     in_flight = int(_option(argv, "inFlight", "64"))
     modes = _option(argv, "modes", "seq,par").split(",")
     linger = float(_option(argv, "linger", "-1"))  # < 0: the client's default
-    dirs = [os.path.abspath(a) for a in argv if not a.startswith("--")] or [os.path.join(ROOT, "clients", "python")]
+    dirs = [a if a.startswith("/") else os.path.abspath(a) for a in argv if not a.startswith("--")] or [os.path.join(ROOT, "clients", "python")]
     sides = [Side(i, d, cli, linger) for i, d in enumerate(dirs)]
     print("cli %s; %d rounds of %d calls; load average at start %s" % (cli, rounds, calls, " ".join("%.2f" % x for x in os.getloadavg())), flush=True)
     # results[mode][side][events] = list of chunk results, one per round
@@ -234,7 +246,13 @@ def main(argv: List[str]) -> None:
         for i in range(1, len(sides)):
             print("%s minus A, paired by round:" % sides[i].label[:1])
             for k in FIELDS + RUNS + ("cost",):
-                print("  %-8s per event %s" % (k, _stat([b - a for a, b in zip(per_event[0][k], per_event[i][k])], 3 if k == "cost" else 2)))
+                print("  %-9s per event %s" % (k, _stat([b - a for a, b in zip(per_event[0][k], per_event[i][k])], 3 if k == "cost" else 2)))
+            print("%s / A, paired by round (a ratio is not moved by the machine's speed drifting between rounds):" % sides[i].label[:1])
+            a_ev, b_ev = results[mode][0][True], results[mode][i][True]
+            for k in ("main", "reader", "dispatch", "python", "sidecar"):
+                print("  %-9s us/call with events %s   per event %s" % (
+                    k, _stat([b[k] / a[k] for a, b in zip(a_ev, b_ev) if a[k] > 0], 3),
+                    _stat([b / a for a, b in zip(per_event[0][k], per_event[i][k]) if a > 0.5], 3) if k == "dispatch" else "-"))
     print("\nload average at end %s" % load_end)
 
 

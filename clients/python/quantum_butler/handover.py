@@ -1,6 +1,6 @@
 """The queue from the reader thread to the dispatcher thread.
 
-The reader :meth:`add`\ s items and calls :meth:`wake` before it waits for the pipe: at most
+The reader ``add``\ s items (the deque's own ``append``) and calls :meth:`wake` before it waits for the pipe: at most
 one wake per chunk read, after that chunk's responses are resolved. ``take(linger)`` takes
 everything queued; it first pauses up to ``linger`` seconds, during which :meth:`wake` does
 not wake it, so a stream of calls costs about one wake per linger (a thread wake costs a

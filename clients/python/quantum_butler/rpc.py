@@ -13,8 +13,9 @@ threads:
   (:mod:`.handover`) wakes the dispatcher at most once per chunk read, after the
   responses in that chunk are resolved, and the dispatcher takes everything
   queued; once woken it lingers (``dispatch_linger``) while more gathers, so a
-  stream of calls costs about one wake per linger; a ``butler/provenanceBatch``
-  is parsed on the dispatcher thread;
+  stream of calls costs about one wake per linger; ``butler/provenanceBatch``
+  bodies are parsed on the dispatcher thread, those it takes at once in one go
+  (one JSON array of their params, see :meth:`Connection._deliver_raw_batches`);
 * a thread drains stderr into a bounded buffer (optionally forwarding each line
   to a ``logging.Logger``);
 * when the process dies, every pending request fails with :class:`SidecarDied`
@@ -81,8 +82,9 @@ _MAX_HEADER_LINE = 64 * 1024
 #: client declaring ``capabilities.provenanceBatches`` (as this one does by default).
 PROVENANCE = "butler/provenance"
 PROVENANCE_BATCH = "butler/provenanceBatch"
-#: How the sidecar begins a batch's body: the reader hands such a body to the dispatcher
-#: unparsed (it parses it there, off the path to the responses read behind it).
+#: How the sidecar begins a batch's body (and it ends it with the params and ``}``): the reader
+#: hands such a body to the dispatcher unparsed (it parses it there, off the path to the
+#: responses read behind it, runs of them in one go).
 _BATCH_PREFIX = b'{"jsonrpc":"2.0","method":"butler/provenanceBatch","params":'
 
 
