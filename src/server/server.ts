@@ -151,15 +151,18 @@ export class Server {
     });
   }
 
-  /** Register a handler that runs on one session, serialised with its other calls. */
-  handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>): void {
+  /**
+   * Register a handler that runs on one session, serialised with its other calls. `usual`, if
+   * given, reads params of a common shape as the schema would (else undefined: the schema parses).
+   */
+  handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>, usual?: (raw: unknown) => z.output<P> | undefined): void {
     this.requestHandlers.set(def.method, async (raw: unknown, token: CancellationToken) => {
       const started = monotonicMs();
       let failed = false;
       let sessionId: string | undefined;
       try {
         this.gate(def.method, {});
-        const params = def.params.parse(raw ?? undefined) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
+        const params = (usual?.(raw) ?? def.params.parse(raw ?? undefined)) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
         sessionId = params.sessionId;
         const session = this.sessions.get(params.sessionId);
         const ctx = new RequestContext(def.method, token, this.progressFor(params.workDoneToken, session));

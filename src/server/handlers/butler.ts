@@ -35,6 +35,7 @@ import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge } from '../pay
 import type { RequestContext } from '../context.js';
 import { JsonText, RawJson, spliced } from '../spliced-json.js';
 import { cachedRefJson, refJson } from '../ref-json.js';
+import { usualPutParams } from '../put-params.js';
 import type { Server } from '../server.js';
 
 /** A ref from the wire: an id the butler resolves, or a full ref. */
@@ -191,7 +192,7 @@ export function registerButler(server: Server): void {
     } finally {
       ctx.work.end();
     }
-  });
+  }, usualPutParams);
 
   server.handleSession(PruneDatasets, async (p, _ctx, s) => ({
     pruned: await s.butler.pruneDatasets(
