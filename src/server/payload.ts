@@ -13,6 +13,7 @@ import { formatterFor } from '../datastore/formatters.js';
 import { pathError, readHashed, writeFileAtomically } from '../datastore/file-transfer.js';
 import { Base64Json, spliced } from './spliced-json.js';
 import { decodeBase64Text, takeDecoded } from './inline-base64.js';
+import { JSON_AS_IS } from '../model/json-value.js';
 
 export type EncodedPayload =
   | { encoding: 'json'; value: unknown }
@@ -52,14 +53,10 @@ function decodeBase64Owned(data: string, maxInlineBytes: number, what: string): 
   return { bytes, owned: bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length };
 }
 
-// Characters JSON.stringify writes other than as one UTF-8 sequence of their own: none in `s`
-// when the whole string matches (anchored, the faster question to V8: see json-value.ts).
-// eslint-disable-next-line no-control-regex
-const SIMPLE = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
-
 /** The UTF-8 size of a string's JSON text (quotes included), as JSON.stringify writes it. */
 function jsonStringBytes(s: string): number {
-  if (SIMPLE.test(s)) return Buffer.byteLength(s, 'utf8') + 2;
+  // Nothing JSON.stringify writes other than as one UTF-8 sequence of its own.
+  if (JSON_AS_IS.test(s)) return Buffer.byteLength(s, 'utf8') + 2;
   let n = 2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -12,6 +12,8 @@ describe('refJson', () => {
     makeDatasetRef(raw, makeDataId({ instrument: 'Cam "1"\\é', detector: 12, exposure: 0 }), 'run/ünï\n', '5d4c2f5e-1b9b-4c3e-9d0a-2a1f0e3c4b5a'),
     makeDatasetRef(raw, makeDataId({ exposure: 3, instrument: 'HSC', detector: -1 }), 'r', '00000000-0000-0000-0000-000000000001'),
     makeDatasetRef(component, makeDataId({ instrument: 'X' }), 'run', 'ffffffff-ffff-4fff-bfff-ffffffffffff'),
+    // Numbers as JSON writes them (-0 as 0), a run that JSON.stringify writes with escapes (a control character, a backslash).
+    makeDatasetRef(raw, makeDataId({ instrument: 'Cam\u0007🚀', detector: -0, exposure: 2 ** 53 - 1 }), 'run\u0001\\x', '00000000-0000-0000-0000-000000000002'),
   ];
 
   it.each(refs.map((r) => [r.datasetType.name, r] as const))('%s: the text of JSON.stringify(wireRef(ref)), also a second time and cached', (_name, ref) => {

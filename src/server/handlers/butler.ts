@@ -37,6 +37,7 @@ import { JsonText, RawJson, spliced } from '../spliced-json.js';
 import { cachedRefJson, refJson } from '../ref-json.js';
 import { usualPutParams } from '../put-params.js';
 import type { Server } from '../server.js';
+import { jsonString } from '../../model/json-value.js';
 
 /** A ref from the wire: an id the butler resolves, or a full ref. */
 export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): RefArg {
@@ -186,7 +187,7 @@ export function registerButler(server: Server): void {
       // As JSON.stringify would write {ref, size, sha256, uri, alreadyStored}.
       return spliced<z.input<typeof Put.result>>(
         new JsonText([
-          `{"ref":${refJson(result.ref)},"size":${result.info.file_size},"sha256":${JSON.stringify(result.sha256)},"uri":${JSON.stringify(result.uri)},"alreadyStored":${result.unchanged}}`,
+          `{"ref":${refJson(result.ref)},"size":${result.info.file_size},"sha256":${jsonString(result.sha256)},"uri":${jsonString(result.uri)},"alreadyStored":${result.unchanged}}`,
         ]),
       );
     } finally {
