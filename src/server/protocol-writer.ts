@@ -92,12 +92,12 @@ export class ProtocolWriter {
     if (this.heldBytes >= MAX_HELD_BYTES) this.release();
   }
 
-  /** Queue an item of the batched notification `method` (see the header). */
-  writeBatched(method: string, item: unknown): void {
+  /** Queue an item of the batched notification `method` (see the header); `text`: its JSON text, when the sender has it. */
+  writeBatched(method: string, item: unknown, text?: string): void {
     if (this.failed !== null || !this.out.writable) return;
     // Throws here, to the sender, for an item that cannot be serialised (a BigInt, a cycle).
     // What has no JSON form (undefined) is null, as in the array JSON.stringify would write.
-    const json = JSON.stringify(item) ?? 'null';
+    const json = text ?? JSON.stringify(item) ?? 'null';
     if (this.batch !== null && this.batch.method !== method) this.release();
     if (this.batch === null) {
       this.batch = { method, items: [] };

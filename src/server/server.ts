@@ -246,16 +246,19 @@ export class Server {
     this.send(def.method, params, false);
   }
 
-  /** One event of `def`'s batch: the events written in one turn leave together, in order (ProtocolWriter.writeBatched). */
-  notifyBatched<P extends z.ZodType>(def: NotificationDef<P>, event: z.input<P> extends { events: readonly (infer E)[] } ? E : never): void {
-    this.send(def.method, event, true);
+  /**
+   * One event of `def`'s batch: the events written in one turn leave together, in order
+   * (ProtocolWriter.writeBatched). `json`, if given, writes the event's text as JSON.stringify would.
+   */
+  notifyBatched<P extends z.ZodType, E extends z.input<P> extends { events: readonly (infer I)[] } ? I : never>(def: NotificationDef<P>, event: E, json?: (event: E) => string): void {
+    this.send(def.method, event, true, json as ((params: unknown) => string) | undefined);
   }
 
-  private send(method: string, params: unknown, batched: boolean): void {
+  private send(method: string, params: unknown, batched: boolean, json?: (params: unknown) => string): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
     try {
-      if (batched) this.conn.sendBatched(method, params);
+      if (batched) this.conn.sendBatched(method, params, json?.(params));
       else this.conn.sendNotification(method, params);
     } catch (err) {
       this.logger.debug(`notify failed: ${(err as Error).message}`);
