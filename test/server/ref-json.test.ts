@@ -23,3 +23,24 @@ describe('refJson', () => {
     expect(cachedRefJson(ref)).toBe(expected);
   });
 });
+
+describe('refJson of refs whose dataset types are equal objects of their own (as parsed from full refs)', () => {
+  const dataId = makeDataId({ instrument: 'X', detector: 1 });
+  const make = (storageClass: string, dimensions: string[], parentStorageClass?: string) =>
+    makeDatasetType({ name: 'calexp', storageClass, dimensions, ...(parentStorageClass ? { parentStorageClass } : {}) });
+
+  it('each is written with its own type, also when a type of the same name differs from the one before', () => {
+    const types = [
+      make('StructuredDataDict', ['instrument', 'detector']),
+      make('StructuredDataDict', ['instrument', 'detector']),
+      make('StructuredDataList', ['instrument', 'detector']),
+      make('StructuredDataDict', ['instrument']),
+      make('StructuredDataDict', ['instrument', 'detector']),
+    ];
+    expect(types[0]).not.toBe(types[1]);
+    types.forEach((t, i) => {
+      const ref = makeDatasetRef(t, dataId, 'run', `00000000-0000-0000-0000-00000000001${i}`);
+      expect(refJson(ref)).toBe(JSON.stringify(wireRef(ref)));
+    });
+  });
+});
