@@ -37,9 +37,30 @@ import { loadPutSource, writeFileAtomically } from './file-transfer.js';
 // artifacts), not on put.
 import type { ArtifactSource } from './retrieve-artifacts.js';
 
-/** The bytes a record's deferred checksum is computed from (not enumerable: no copy or JSON carries them). */
-const BYTES = Symbol('bytes');
-type LazyInfo = StoredFileInfo & { [BYTES]: Uint8Array };
+/** A constructor that returns the object it is given: a subclass's private fields land on that object. */
+class Given {
+  constructor(object: object) {
+    return object;
+  }
+}
+
+/**
+ * The bytes a record's deferred checksum is computed from, kept on the record in a private
+ * field: no key, symbol, copy or JSON shows them, and the record keeps its plain prototype.
+ * Stamped by `new WithBytes(info, bytes)`, about as fast as a property store, where the
+ * non-enumerable symbol property it replaces took an Object.defineProperty (~300 ns a put).
+ */
+class WithBytes extends Given {
+  readonly #bytes: Uint8Array;
+  constructor(info: StoredFileInfo, bytes: Uint8Array) {
+    super(info);
+    this.#bytes = bytes;
+  }
+
+  static bytesOf(info: object): Uint8Array {
+    return (info as WithBytes).#bytes;
+  }
+}
 
 /**
  * The deferred checksum: one getter shared by every record, so that records keep one shape
@@ -48,8 +69,8 @@ type LazyInfo = StoredFileInfo & { [BYTES]: Uint8Array };
 const lazyChecksum: PropertyDescriptor = {
   enumerable: true,
   configurable: true,
-  get(this: LazyInfo): string {
-    Object.defineProperty(this, 'checksum', { value: blake2bHex(this[BYTES]) });
+  get(this: StoredFileInfo): string {
+    Object.defineProperty(this, 'checksum', { value: blake2bHex(WithBytes.bytesOf(this)) });
     return this.checksum as string;
   },
 };
@@ -117,10 +138,10 @@ export class MemoryDatastore implements Datastore {
     }
     // The same members in the same order, `checksum` a getter: every reader (spread, JSON,
     // toRecordRow) sees it, computed once.
-    const info = { formatter: rec.formatter, path: rec.path, storage_class: rec.storageClass, component: null } as LazyInfo;
+    const info = { formatter: rec.formatter, path: rec.path, storage_class: rec.storageClass, component: null } as StoredFileInfo;
     Object.defineProperty(info, 'checksum', lazyChecksum);
     info.file_size = rec.size;
-    Object.defineProperty(info, BYTES, { value: bytes });
+    new WithBytes(info, bytes);
     return info;
   }
 

@@ -201,17 +201,36 @@ function writeBytes(value: unknown, out: Buffer | null, at: number): number {
 
 /** JSON.stringify(s) for a well-formed string: quoted as it is when it is long and needs no escape. */
 function quote(s: string): string {
-  return s.length >= QUOTED_STRING && !needsEscape(s) ? `"${s}"` : JSON.stringify(s);
+  return s.length >= QUOTED_STRING && !needsEscape(s) ? `"${s}"` : jsonString(s);
+}
+
+/**
+ * Strings JSON.stringify writes as they are between quotes: no quote, backslash or control
+ * character, and no surrogate (a lone one is written as an escape; a pair would be kept, but
+ * asking for well-formedness costs more than the rare pair written by JSON.stringify).
+ */
+// eslint-disable-next-line no-control-regex
+export const JSON_AS_IS = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/**
+ * JSON.stringify(s) for a string, without calling it when nothing in `s` needs an escape: the
+ * call into the engine's serialiser costs more than the whole text of a short string (a dataset
+ * id: ~250 against ~85 ns, V8 11).
+ */
+export function jsonString(s: string): string {
+  return JSON_AS_IS.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 function write(value: unknown): string {
   if (typeof value === 'string') return quote(value);
+  // Finite (scanned): the text JSON.stringify gives, -0 as 0.
+  if (typeof value === 'number') return String(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(write).join(',')}]`;
   const obj = value as Record<string, unknown>;
   // Default sort compares UTF-16 code units, the order RFC 8785 prescribes.
   const keys = Object.keys(obj).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${write(obj[k])}`).join(',')}}`;
+  return `{${keys.map((k) => `${jsonString(k)}:${write(obj[k])}`).join(',')}}`;
 }
 
 /**

@@ -115,9 +115,9 @@ export class ServerConnection {
     this.writer.write(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
   }
 
-  /** One item of a batched notification (ProtocolWriter.writeBatched). */
-  sendBatched(method: string, item: unknown): void {
-    this.writer.writeBatched(method, item);
+  /** One item of a batched notification (ProtocolWriter.writeBatched), with its JSON text when the sender has it. */
+  sendBatched(method: string, item: unknown, text?: string): void {
+    this.writer.writeBatched(method, item, text);
   }
 
   private close(): void {

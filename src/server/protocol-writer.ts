@@ -22,6 +22,7 @@
 import type { Writable } from 'node:stream';
 import { frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
 import { frameHeader } from '../util/framing.js';
+import { jsonString } from '../model/json-value.js';
 
 /** A batch leaves once it holds this many items, or this many bytes wait behind it. */
 const MAX_BATCH_ITEMS = 512;
@@ -91,12 +92,12 @@ export class ProtocolWriter {
     if (this.heldBytes >= MAX_HELD_BYTES) this.release();
   }
 
-  /** Queue an item of the batched notification `method` (see the header). */
-  writeBatched(method: string, item: unknown): void {
+  /** Queue an item of the batched notification `method` (see the header); `text`: its JSON text, when the sender has it. */
+  writeBatched(method: string, item: unknown, text?: string): void {
     if (this.failed !== null || !this.out.writable) return;
     // Throws here, to the sender, for an item that cannot be serialised (a BigInt, a cycle).
     // What has no JSON form (undefined) is null, as in the array JSON.stringify would write.
-    const json = JSON.stringify(item) ?? 'null';
+    const json = text ?? JSON.stringify(item) ?? 'null';
     if (this.batch !== null && this.batch.method !== method) this.release();
     if (this.batch === null) {
       this.batch = { method, items: [] };
@@ -156,7 +157,7 @@ export class ProtocolWriter {
  * bytes frameMessage gives for the notification), followed in the same buffer by `after`.
  */
 function batchFrame(method: string, items: string[], after: Buffer | undefined): Buffer {
-  const body = `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"events":[${items.join(',')}]}}`;
+  const body = `{"jsonrpc":"2.0","method":${jsonString(method)},"params":{"events":[${items.join(',')}]}}`;
   const length = Buffer.byteLength(body, 'utf8');
   const header = frameHeader(length);
   const out = Buffer.allocUnsafe(header.length + length + (after?.length ?? 0));

@@ -151,15 +151,18 @@ export class Server {
     });
   }
 
-  /** Register a handler that runs on one session, serialised with its other calls. */
-  handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>): void {
+  /**
+   * Register a handler that runs on one session, serialised with its other calls. `usual`, if
+   * given, reads params of a common shape as the schema would (else undefined: the schema parses).
+   */
+  handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>, usual?: (raw: unknown) => z.output<P> | undefined): void {
     this.requestHandlers.set(def.method, async (raw: unknown, token: CancellationToken) => {
       const started = monotonicMs();
       let failed = false;
       let sessionId: string | undefined;
       try {
         this.gate(def.method, {});
-        const params = def.params.parse(raw ?? undefined) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
+        const params = (usual?.(raw) ?? def.params.parse(raw ?? undefined)) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
         sessionId = params.sessionId;
         const session = this.sessions.get(params.sessionId);
         const ctx = new RequestContext(def.method, token, this.progressFor(params.workDoneToken, session));
@@ -243,16 +246,19 @@ export class Server {
     this.send(def.method, params, false);
   }
 
-  /** One event of `def`'s batch: the events written in one turn leave together, in order (ProtocolWriter.writeBatched). */
-  notifyBatched<P extends z.ZodType>(def: NotificationDef<P>, event: z.input<P> extends { events: readonly (infer E)[] } ? E : never): void {
-    this.send(def.method, event, true);
+  /**
+   * One event of `def`'s batch: the events written in one turn leave together, in order
+   * (ProtocolWriter.writeBatched). `json`, if given, writes the event's text as JSON.stringify would.
+   */
+  notifyBatched<P extends z.ZodType, E extends z.input<P> extends { events: readonly (infer I)[] } ? I : never>(def: NotificationDef<P>, event: E, json?: (event: E) => string): void {
+    this.send(def.method, event, true, json as ((params: unknown) => string) | undefined);
   }
 
-  private send(method: string, params: unknown, batched: boolean): void {
+  private send(method: string, params: unknown, batched: boolean, json?: (params: unknown) => string): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
     try {
-      if (batched) this.conn.sendBatched(method, params);
+      if (batched) this.conn.sendBatched(method, params, json?.(params));
       else this.conn.sendNotification(method, params);
     } catch (err) {
       this.logger.debug(`notify failed: ${(err as Error).message}`);

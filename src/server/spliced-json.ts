@@ -20,6 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeFrame, frameHeader } from '../util/framing.js';
 import { isJsonText } from '../util/json-scanner.js';
+import { jsonString } from '../model/json-value.js';
 
 const MARK = `\u0000qb-splice-${randomBytes(12).toString('hex')}-`;
 let collecting: SplicedJson[] | null = null;
@@ -166,7 +167,7 @@ export function spliced<T>(value: SplicedJson): T {
  * gives for it, without serialising anything but the id.
  */
 export function frameResult(id: number | string, result: SplicedJson): Buffer {
-  const head = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`;
+  const head = `{"jsonrpc":"2.0","id":${typeof id === 'string' ? jsonString(id) : Number.isFinite(id) ? String(id) : 'null'},"result":`;
   const headBytes = Buffer.byteLength(head, 'utf8');
   const length = headBytes + result.byteLength + 1;
   const header = frameHeader(length);

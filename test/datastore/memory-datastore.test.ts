@@ -85,6 +85,9 @@ describe('MemoryDatastore', () => {
       const members = ['formatter', 'path', 'storage_class', 'component', 'checksum', 'file_size'];
       expect(Object.keys(put.info)).toEqual(members);
       expect(Reflect.ownKeys({ ...put.info })).toEqual(members);
+      // Nor does the record itself hold any other key or symbol; it stays a plain object.
+      expect(Reflect.ownKeys(put.info)).toEqual(members);
+      expect(Object.getPrototypeOf(put.info)).toBe(Object.prototype);
       // Deferred: the put stored no record checksum, only the SHA-256 it answers with.
       expect((await store.getMetadata(r.id)).checksum, kind).toBeUndefined();
       expect(put.sha256).toBe(createHash('sha256').update(first).digest('hex'));

@@ -10,6 +10,7 @@ import {
   copyJson,
   isNormalJson,
   jsonEqual,
+  jsonString,
   jsonValueProblem,
   nestedDeeperThan,
 } from '../../src/model/json-value.js';
@@ -155,6 +156,26 @@ describe('canonicalJson of values holding strings of some length (quoted as they
       expect(canonicalJson(value)).toBe(reference(value));
       expect(JsonFormatter.toBytes(value).equals(Buffer.from(reference(value), 'utf8'))).toBe(true);
     }
+  });
+});
+
+describe('jsonString is JSON.stringify for a string', () => {
+  it('for every UTF-16 unit alone, first, inside and last, and for surrogate pairs and lone halves', () => {
+    for (let c = 0; c < 0x10000; c++) {
+      const u = String.fromCharCode(c);
+      for (const s of [u, `${u}abc`, `ab${u}cd`, `abc${u}`]) expect(jsonString(s)).toBe(JSON.stringify(s));
+    }
+    for (const s of ['', '🚀', 'a🚀b', '\ud83d', '\ude80', '\ude80\ud83d', 'x\ud83d', '\ude80x', '\u2028\u2029', 'a"b\\c\n', 'x'.repeat(5000)]) {
+      expect(jsonString(s)).toBe(JSON.stringify(s));
+    }
+  });
+
+  it('canonicalJson writes member names and numbers of objects out of order as JSON.stringify writes them', () => {
+    const numbers = [0, -0, 1, -1.5, 1e21, 1e-7, 5e-324, 2 ** 53 + 2, -(2 ** 31), 0.1 + 0.2, Number.MAX_VALUE];
+    const value = Object.fromEntries(numbers.map((n, i) => [`k${String.fromCharCode(0x7f + ((i * 37) % 0x900))}"\\\n${numbers.length - i}`, n]));
+    const sorted = Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
+    expect(canonicalJson(value)).toBe(JSON.stringify(sorted));
+    expect(canonicalJson({ b: numbers, a: { '\u0001🚀': -0 } })).toBe(`{"a":{"\\u0001🚀":0},"b":${JSON.stringify(numbers)}}`);
   });
 });
 

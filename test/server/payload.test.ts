@@ -58,6 +58,15 @@ describe('readHashed', () => {
 });
 
 describe('decodePutPayload', () => {
+  it('leaves one shared after-put step for payloads that need none (no function made, and named, per put)', async () => {
+    const a = await decodePutPayload({ encoding: 'json', value: { a: 1 } }, 1024);
+    const b = await decodePutPayload({ encoding: 'text', text: 'b' }, 1024);
+    const c = await decodePutPayload({ encoding: 'base64', data: 'YQ==' }, 1024);
+    expect(b.afterPut).toBe(a.afterPut);
+    expect(c.afterPut).toBe(a.afterPut);
+    await expect(a.afterPut()).resolves.toBeUndefined();
+  });
+
   it('a regular file is passed on by its path; read whole, it carries its checksum and is handed over', async () => {
     const path = join(dir, 'payload.bin');
     writeFileSync(path, Buffer.from('hello'));

@@ -133,7 +133,7 @@ describe('spliced values', () => {
     const ref = { id: '9439cbf5-5c25-59a5-b656-bba39d0d71c4', datasetType: 'out"é', dataId: { detector: 1, instrument: 'B\\ench' }, run: 'r/ü' };
     const text = new JsonText([`{"ref":${JSON.stringify(ref)},"storageClass":"Dict✓","payload":{"encoding":"json","value":`, RawJson.of(stored)!, `},"size":${stored.length}}`]);
     const plain = { ref, storageClass: 'Dict✓', payload: { encoding: 'json', value: JSON.parse(stored.toString()) as unknown }, size: stored.length };
-    for (const id of [0, 7, -3, 2 ** 53 - 1, 'a"b', 'é']) {
+    for (const id of [0, 7, -3, 2 ** 53 - 1, -0, 1.5, 'a"b', 'é', '\ud800', 'x\u0000', '']) {
       expect(frameResult(id, text).equals(frameMessage({ jsonrpc: '2.0', id, result: plain }))).toBe(true);
       // Inside a message framed the general way (a raw id), the same text.
       expect(frameMessage({ jsonrpc: '2.0', id, result: text }).equals(frameMessage({ jsonrpc: '2.0', id, result: plain }))).toBe(true);

@@ -12,6 +12,8 @@ describe('refJson', () => {
     makeDatasetRef(raw, makeDataId({ instrument: 'Cam "1"\\é', detector: 12, exposure: 0 }), 'run/ünï\n', '5d4c2f5e-1b9b-4c3e-9d0a-2a1f0e3c4b5a'),
     makeDatasetRef(raw, makeDataId({ exposure: 3, instrument: 'HSC', detector: -1 }), 'r', '00000000-0000-0000-0000-000000000001'),
     makeDatasetRef(component, makeDataId({ instrument: 'X' }), 'run', 'ffffffff-ffff-4fff-bfff-ffffffffffff'),
+    // Numbers as JSON writes them (-0 as 0), a run that JSON.stringify writes with escapes (a control character, a backslash).
+    makeDatasetRef(raw, makeDataId({ instrument: 'Cam\u0007🚀', detector: -0, exposure: 2 ** 53 - 1 }), 'run\u0001\\x', '00000000-0000-0000-0000-000000000002'),
   ];
 
   it.each(refs.map((r) => [r.datasetType.name, r] as const))('%s: the text of JSON.stringify(wireRef(ref)), also a second time and cached', (_name, ref) => {
@@ -19,5 +21,26 @@ describe('refJson', () => {
     expect(refJson(ref)).toBe(expected);
     expect(refJson(ref)).toBe(expected);
     expect(cachedRefJson(ref)).toBe(expected);
+  });
+});
+
+describe('refJson of refs whose dataset types are equal objects of their own (as parsed from full refs)', () => {
+  const dataId = makeDataId({ instrument: 'X', detector: 1 });
+  const make = (storageClass: string, dimensions: string[], parentStorageClass?: string) =>
+    makeDatasetType({ name: 'calexp', storageClass, dimensions, ...(parentStorageClass ? { parentStorageClass } : {}) });
+
+  it('each is written with its own type, also when a type of the same name differs from the one before', () => {
+    const types = [
+      make('StructuredDataDict', ['instrument', 'detector']),
+      make('StructuredDataDict', ['instrument', 'detector']),
+      make('StructuredDataList', ['instrument', 'detector']),
+      make('StructuredDataDict', ['instrument']),
+      make('StructuredDataDict', ['instrument', 'detector']),
+    ];
+    expect(types[0]).not.toBe(types[1]);
+    types.forEach((t, i) => {
+      const ref = makeDatasetRef(t, dataId, 'run', `00000000-0000-0000-0000-00000000001${i}`);
+      expect(refJson(ref)).toBe(JSON.stringify(wireRef(ref)));
+    });
   });
 });

@@ -35,7 +35,9 @@ import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge } from '../pay
 import type { RequestContext } from '../context.js';
 import { JsonText, RawJson, spliced } from '../spliced-json.js';
 import { cachedRefJson, refJson } from '../ref-json.js';
+import { usualPutParams } from '../put-params.js';
 import type { Server } from '../server.js';
+import { jsonString } from '../../model/json-value.js';
 
 /** A ref from the wire: an id the butler resolves, or a full ref. */
 export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): RefArg {
@@ -185,13 +187,13 @@ export function registerButler(server: Server): void {
       // As JSON.stringify would write {ref, size, sha256, uri, alreadyStored}.
       return spliced<z.input<typeof Put.result>>(
         new JsonText([
-          `{"ref":${refJson(result.ref)},"size":${result.info.file_size},"sha256":${JSON.stringify(result.sha256)},"uri":${JSON.stringify(result.uri)},"alreadyStored":${result.unchanged}}`,
+          `{"ref":${refJson(result.ref)},"size":${result.info.file_size},"sha256":${jsonString(result.sha256)},"uri":${jsonString(result.uri)},"alreadyStored":${result.unchanged}}`,
         ]),
       );
     } finally {
       ctx.work.end();
     }
-  });
+  }, usualPutParams);
 
   server.handleSession(PruneDatasets, async (p, _ctx, s) => ({
     pruned: await s.butler.pruneDatasets(

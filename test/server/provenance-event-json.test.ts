@@ -1,0 +1,60 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { ProvenanceEvent } from '../../protocol/provenance.js';
+import { provenanceEventJson } from '../../src/server/provenance-event-json.js';
+
+const base = () => ({
+  sessionId: '0b7c9a52-3f1e-4d2a-9c8b-7a6f5e4d3c2b',
+  seq: 17,
+  event: 'outputWritten',
+  datasetId: '5d4c2f5e-1b9b-4c3e-9d0a-2a1f0e3c4b5a',
+  datasetType: 'calexp',
+  time: '2026-12-04T05:40:01.007Z',
+});
+
+/** Events as the butler makes them, and ones it never makes: each written as JSON.stringify writes it. */
+const events: Array<[string, unknown]> = [
+  ['outputWritten', { ...base(), size: 1012, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }],
+  ['inputLoaded', { ...base(), event: 'inputLoaded' }],
+  ['inputMarkedUnused with a reason needing escapes', { ...base(), event: 'inputMarkedUnused', reason: 'not "needed"\\\n\u0001 é 🚀' }],
+  ['a reason with a lone surrogate', { ...base(), reason: 'x\ud800' }],
+  ['deferredIssued', { ...base(), event: 'deferredIssued', handle: 'h-1' }],
+  ['optional members in another order', { ...base(), sha256: 'ab', size: 0 }],
+  ['size -0', { ...base(), size: -0, sha256: 'ab' }],
+  ['size 1e21 and 2^53+2', { ...base(), size: 1e21, seq: 2 ** 53 + 2 }],
+  ['size NaN', { ...base(), size: Number.NaN }],
+  ['size Infinity', { ...base(), size: Number.POSITIVE_INFINITY }],
+  ['an undefined optional member', { ...base(), reason: undefined, size: 3 }],
+  ['a null optional member', { ...base(), reason: null }],
+  ['a boolean optional member', { ...base(), size: true }],
+  ['an object optional member', { ...base(), reason: { a: 1 } }],
+  ['an unknown member', { ...base(), extra: 'x' }],
+  ['an unknown member named like JSON text', { ...base(), '"x': 1 }],
+  ['first members in another order', (({ seq, ...rest }) => ({ seq, ...rest }))(base())],
+  ['a first member missing', (({ time: _t, ...rest }) => rest)(base())],
+  ['a numeric session id', { ...base(), sessionId: 5 }],
+  ['a string seq', { ...base(), seq: '17' }],
+  ['a session id needing escapes', { ...base(), sessionId: 'a"b\\c\u2028' }],
+  ['a null-prototype event', Object.assign(Object.create(null) as object, base())],
+  ['an event with toJSON', { ...base(), toJSON: () => 'x' }],
+];
+
+describe('provenanceEventJson', () => {
+  it.each(events)('%s: the text of JSON.stringify', (_name, event) => {
+    expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
+  });
+
+  it('writes the events the butler makes without JSON.stringify', () => {
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      // outputWritten, inputLoaded, deferredIssued (strings that need no escape).
+      for (const i of [0, 1, 4]) provenanceEventJson(events[i]![1] as ProvenanceEvent);
+      expect(stringify).not.toHaveBeenCalled();
+    } finally {
+      stringify.mockRestore();
+    }
+  });
+
+  it('throws as JSON.stringify does for what it cannot write', () => {
+    expect(() => provenanceEventJson({ ...base(), size: 1n } as unknown as ProvenanceEvent)).toThrow(TypeError);
+  });
+});
