@@ -22,6 +22,7 @@ import { ProtocolWriter } from './protocol-writer.js';
 import { ServerConnection } from './connection.js';
 import { LazyFamilies } from './lazy-families.js';
 import { monotonicMs } from '../util/time.js';
+import { asideRemovals } from '../datastore/file-transfer.js';
 
 export interface ServerOptions {
   input: Readable;
@@ -194,6 +195,7 @@ export class Server {
   private async drain(): Promise<void> {
     const deadline = Date.now() + 60_000;
     while (this.conn.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await asideRemovals(); // files replaced by gets to a path, removed after their answers
   }
 
   /** Something a family keeps open for the process's life, closed at exit after the sessions (before the repositories). */
