@@ -41,10 +41,10 @@ export function tempBeside(path: string): string {
  * names do not. The cost: between the two renames `dest` does not exist, so a reader may see
  * it missing (never partial). The old file is removed after `placeFile` returns, not before
  * (an unlink of 16 MiB took 1.3-3 ms of a ~10 ms get here): `asideRemovals()` waits for those
- * under way, and the server waits for them before it exits. A process killed before a removal
- * ran (or one that failed) leaves that old file under a hidden name beside the destination
- * (`.<name>.<uuid>.tmp.old`): at most one per replacing write. If the second rename fails, the
- * old file is put back.
+ * under way, and the server waits for them as it exits (within its bounded cleanup). A process
+ * killed before a removal ran (or one that failed) leaves that old file under a hidden name
+ * beside the destination (`.<name>.<uuid>.tmp.old`): at most one per replacing write. If the
+ * second rename fails, the old file is put back.
  */
 export async function placeFile(tmp: string, dest: string): Promise<void> {
   const existing = await fs.lstat(dest).catch(() => undefined);

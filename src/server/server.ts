@@ -195,7 +195,6 @@ export class Server {
   private async drain(): Promise<void> {
     const deadline = Date.now() + 60_000;
     while (this.conn.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    await asideRemovals(); // files replaced by gets to a path, removed after their answers
   }
 
   /** Something a family keeps open for the process's life, closed at exit after the sessions (before the repositories). */
@@ -358,6 +357,7 @@ export class Server {
     void this.closeAllSessions()
       .then(() => Promise.all(this.closers.map((close) => close())))
       .then(() => this.repositories.closeAll())
+      .then(asideRemovals) // files replaced by gets to a path, removed after their answers
       .catch((err: Error) => this.logger.error(`cleanup failed: ${err.message}`))
       .finally(() => {
         clearTimeout(timer);
