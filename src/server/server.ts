@@ -22,6 +22,7 @@ import { ProtocolWriter } from './protocol-writer.js';
 import { ServerConnection } from './connection.js';
 import { LazyFamilies } from './lazy-families.js';
 import { monotonicMs } from '../util/time.js';
+import { asideRemovals } from '../datastore/file-transfer.js';
 
 export interface ServerOptions {
   input: Readable;
@@ -362,6 +363,7 @@ export class Server {
     void this.closeAllSessions()
       .then(() => Promise.all(this.closers.map((close) => close())))
       .then(() => this.repositories.closeAll())
+      .then(asideRemovals) // files replaced by gets to a path, removed after their answers
       .catch((err: Error) => this.logger.error(`cleanup failed: ${err.message}`))
       .finally(() => {
         clearTimeout(timer);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDatastore, type ChecksumPolicy } from '../../src/datastore/file-datastore.js';
-import { copyFileVerified, placeFile, writeFileAtomically } from '../../src/datastore/file-transfer.js';
+import { asideRemovals, copyFileVerified, placeFile, writeFileAtomically } from '../../src/datastore/file-transfer.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
@@ -51,6 +51,7 @@ describe('writing to a caller path', () => {
     expect(readFileSync(dest, 'utf8')).toBe('new');
     await writeFileAtomically(join(out, 'fresh.bin'), big);
     expect(readFileSync(join(out, 'fresh.bin')).equals(big)).toBe(true);
+    await asideRemovals(); // the replaced file is removed after the write returns
     expect(readdirSync(out).sort()).toEqual(['fresh.bin', 'x.bin']);
   });
 
@@ -67,6 +68,18 @@ describe('writing to a caller path', () => {
     await expect(writeFileAtomically(join(out, 'no', 'such.bin'), Buffer.from('x'))).rejects.toBeInstanceOf(InvalidArgument);
     await expect(writeFileAtomically(join(out, 'a\0b'), Buffer.from('x'))).rejects.toBeInstanceOf(InvalidArgument);
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('placeFile onto an existing file places the new one at once and removes the old one after', async () => {
+    writeFileSync(join(out, 'v'), 'old');
+    writeFileSync(join(out, 't'), 'new');
+    await placeFile(join(out, 't'), join(out, 'v'));
+    expect(readFileSync(join(out, 'v'), 'utf8')).toBe('new');
+    // Between placing and removal, the old file is only under a hidden name beside it.
+    expect(readdirSync(out).filter((f) => f !== 'v' && f !== 't.old')).toEqual([]);
+    await asideRemovals();
+    expect(readdirSync(out)).toEqual(['v']);
+    await asideRemovals(); // nothing under way: resolves at once
   });
 
   it('placeFile onto a free name is a plain rename', async () => {
@@ -108,6 +121,7 @@ describe('FileDatastore.getToFile', () => {
       const got = await ds.getToFile(ref(1), dest);
       expect(got).toEqual({ size: big.length, info: expect.objectContaining({ path: put.info.path, file_size: big.length }) });
       expect(readFileSync(dest).equals(big)).toBe(true);
+      await asideRemovals();
       expect(readdirSync(out)).toEqual(['got.bin']);
       ds.close();
     });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { changeAfterStat, failReadsFrom } from '../support/file-handle-faults.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
+import { asideRemovals } from '../../src/datastore/file-transfer.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -337,6 +338,7 @@ describe('MemoryDatastore puts and gets by file path', () => {
     // A directory in the way is refused and kept.
     mkdirSync(join(dir, 'd'));
     await expect(ds.getToFile(blob(1), join(dir, 'd'))).rejects.toMatchObject({ kind: 'IOFailure' });
+    await asideRemovals(); // the replaced file is removed after the get returns
     expect(readdirSync(dir).sort()).toEqual(['d', 'out.bin']);
   });
 });

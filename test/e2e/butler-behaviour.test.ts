@@ -3,7 +3,7 @@
  * sharing or isolating datastores, notifications, storage classes, payloads,
  * progress and cancellation — all through the real CLI.
  */
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -363,10 +363,13 @@ describe('payloads and progress', () => {
     await s.put(bref, null, { payload: { encoding: 'file', path: src } });
     expect(await kindOf(s.get(bref))).toBe('PayloadTooLarge');
     const dest = join(dir, 'big-out.bin');
+    writeFileSync(dest, 'replaced');
     await s.getResult(bref, { as: 'file', destination: dest });
     expect(readFileSync(dest).length).toBe(4000);
     await s.close();
     expect(await small.close()).toBe(0);
+    // The replaced file is removed after the answer; the sidecar waits for that before it exits.
+    expect(readdirSync(dir).filter((f) => f.startsWith('.big-out.bin'))).toEqual([]);
   });
 
   it('a request cancelled while queued behind another answers -32800', async () => {
