@@ -54,6 +54,40 @@ describe('provenanceEventJson', () => {
     }
   });
 
+  it('writes each event of a sequence whose members repeat, change back and change type as JSON.stringify does', () => {
+    const sequence: unknown[] = [
+      base(),
+      { ...base(), seq: 18 },
+      { ...base(), sessionId: 'a"b', event: 'inputLoaded', datasetType: 'raw', time: '2026-12-04T05:40:01.008Z' },
+      base(),
+      { ...base(), datasetType: 5 },
+      { ...base(), datasetType: 'calexp' },
+      { ...base(), datasetType: ['cal', 'exp'].join('') }, // equal text, another string
+      { ...base(), event: 'inputMarkedUnused', reason: 'not "needed"' },
+      { ...base(), event: 'inputMarkedUnused', reason: 'unused' },
+      { ...base(), event: 'inputMarkedUnused', reason: 'not "needed"' },
+      { ...base(), time: 'x\\ud800' },
+      { ...base(), time: 'x\ud800' },
+      { ...base(), sessionId: '\u00e9' },
+      base(),
+    ];
+    for (const event of sequence) expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
+  });
+
+  it('scans only the members that changed since the event before', () => {
+    provenanceEventJson({ ...base(), event: 'inputMarkedUnused', reason: 'unused' } as ProvenanceEvent);
+    const event = { ...base(), event: 'inputMarkedUnused', reason: 'unused', datasetId: 'another' };
+    const test = vi.spyOn(RegExp.prototype, 'test');
+    try {
+      const text = provenanceEventJson(event as ProvenanceEvent);
+      // The dataset id only (a new event's dataset is usually another); before: all five strings.
+      expect(test).toHaveBeenCalledTimes(1);
+      expect(text).toBe(JSON.stringify(event));
+    } finally {
+      test.mockRestore();
+    }
+  });
+
   it('throws as JSON.stringify does for what it cannot write', () => {
     expect(() => provenanceEventJson({ ...base(), size: 1n } as unknown as ProvenanceEvent)).toThrow(TypeError);
   });
