@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
-import { provenanceEventJson } from '../../src/server/provenance-event-json.js';
+import { asciiProvenanceEventJson, provenanceEventJson } from '../../src/server/provenance-event-json.js';
+import { isoNow } from '../../src/util/time.js';
 
 const base = () => ({
   sessionId: '0b7c9a52-3f1e-4d2a-9c8b-7a6f5e4d3c2b',
@@ -85,6 +86,64 @@ describe('provenanceEventJson', () => {
       expect(text).toBe(JSON.stringify(event));
     } finally {
       test.mockRestore();
+    }
+  });
+
+  it('gives the text as ASCII, or nothing when the event has a string with another character or one that needs an escape', () => {
+    for (const [, event] of events) {
+      const text = asciiProvenanceEventJson(event as ProvenanceEvent);
+      if (text !== undefined) {
+        expect(text).toBe(JSON.stringify(event));
+        expect(Buffer.byteLength(text, 'utf8')).toBe(text.length);
+      }
+    }
+    expect(asciiProvenanceEventJson(base() as ProvenanceEvent)).toBe(JSON.stringify(base()));
+    const notAscii = [
+      { ...base(), datasetType: 'calexp\u00e9' },
+      { ...base(), datasetId: 'id-\u2028' },
+      { ...base(), sessionId: 's\u0080' },
+      { ...base(), reason: 'r\u0000' },
+      { ...base(), sha256: 'a"b' },
+      { ...base(), handle: 'h\\1' },
+      { ...base(), time: '2026-12-04T05:40:01.007Z\u00a0' },
+    ];
+    for (const event of notAscii) {
+      expect(asciiProvenanceEventJson(event as ProvenanceEvent)).toBeUndefined();
+      expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
+    }
+    // DEL is ASCII that JSON writes as it is.
+    const del = { ...base(), reason: 'a\u007fb' };
+    expect(asciiProvenanceEventJson(del as ProvenanceEvent)).toBe(JSON.stringify(del));
+  });
+
+  it("scans neither the time isoNow gave (new each millisecond) nor a dataset id it wrote recently", () => {
+    let now = Date.UTC(2026, 11, 4, 5, 40, 1, 7);
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const test = vi.spyOn(RegExp.prototype, 'test');
+    try {
+      const first = { ...base(), datasetId: 'a-dataset-seen-before', time: isoNow() };
+      expect(provenanceEventJson(first as ProvenanceEvent)).toBe(JSON.stringify(first));
+      test.mockClear();
+      for (let i = 0; i < 3; i++) {
+        now += 1;
+        const event = { ...base(), seq: 20 + i, datasetId: 'a-dataset-seen-before', time: isoNow() };
+        expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
+      }
+      // Before: the time and the dataset id, each event.
+      expect(test).not.toHaveBeenCalled();
+    } finally {
+      test.mockRestore();
+      clock.mockRestore();
+    }
+  });
+
+  it('writes each of many dataset ids as JSON.stringify does, past the bound of the ids it keeps, and again', () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => (i % 997 === 0 ? `id "${i}"` : i % 991 === 0 ? `id \u00e9${i}` : `id-${i}`));
+    for (let round = 0; round < 2; round++) {
+      for (const datasetId of ids) {
+        const event = { ...base(), datasetId };
+        expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
+      }
     }
   });
 
