@@ -2,6 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
 import { asciiProvenanceEventJson, provenanceEventJson } from '../../src/server/provenance-event-json.js';
 import { isoNow } from '../../src/util/time.js';
+import { openButler } from '../../src/butler/open-butler.js';
+import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
+import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { StorageClassRegistry } from '../../src/model/storage-class.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
 
 const base = () => ({
   sessionId: '0b7c9a52-3f1e-4d2a-9c8b-7a6f5e4d3c2b',
@@ -144,6 +149,34 @@ describe('provenanceEventJson', () => {
         const event = { ...base(), datasetId };
         expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
       }
+    }
+  });
+
+  it('writes every kind of event a butler makes by the template, as JSON.stringify writes it', async () => {
+    const reg = StorageClassRegistry.withBuiltins();
+    const ds = new MemoryDatastore('InMemoryDatastore@qbb', new MemoryStore(), reg);
+    const ref = (name: string, detector: number) => {
+      const dataId = { instrument: 'Cam', detector };
+      return { id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, ['instrument', 'detector'], 'run'), datasetType: { name, storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector'] }, dataId, run: 'run' };
+    };
+    const [a, b, c, out] = [ref('in', 1), ref('in', 2), ref('in', 3), ref('out', 1)];
+    const seed = await openButler({ sessionId: 'seed', predicted: { inputs: [], outputs: [a, b] }, strictDeferred: false, datastore: ds, storageClasses: reg });
+    await seed.put({ id: a.id }, { kind: 'value', value: { x: 1 } });
+    const events: ProvenanceEvent[] = [];
+    const butler = await openButler({ sessionId: 'session-1', predicted: { inputs: [a, b, c], outputs: [out] }, strictDeferred: false, datastore: ds, storageClasses: reg, onEvent: (e) => events.push(e) });
+    await butler.storedMany([{ id: a.id }, { id: b.id }]);
+    await butler.get({ id: a.id });
+    await butler.get({ id: b.id }).catch(() => undefined);
+    butler.getDeferred({ id: a.id });
+    butler.markInputUnused({ id: c.id }, 'not needed');
+    await butler.put({ id: out.id }, { kind: 'value', value: { y: 2 } });
+    await butler.pruneDatasets([{ id: out.id }], { disassociate: false, unstore: true, purge: false });
+    expect(new Set(events.map((e) => e.event))).toEqual(
+      new Set(['inputCheckedAvailable', 'inputCheckedMissing', 'inputLoaded', 'inputLoadFailed', 'deferredIssued', 'inputMarkedUnused', 'outputWritten', 'outputPruned']),
+    );
+    for (const e of events) {
+      expect(asciiProvenanceEventJson(e)).toBe(JSON.stringify(e));
+      expect(provenanceEventJson(e)).toBe(JSON.stringify(e));
     }
   });
 
