@@ -160,10 +160,7 @@ export class ProtocolWriter {
 
 interface Batch {
   method: string;
-  /**
-   * The items' JSON texts joined by commas, as they come (not an array joined when the batch
-   * leaves: a join copied the text once more, ~1,000 instructions a batch of one event).
-   */
+  /** The items' JSON texts joined by commas as they come (no array, no join when the batch leaves). */
   items: string;
   count: number;
   /** Every item's text is ASCII (as its sender said). */
