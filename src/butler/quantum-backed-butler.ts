@@ -158,17 +158,13 @@ export class QuantumBackedButler {
 
   // ---- events -------------------------------------------------------------------
 
-  private emit(event: ProvenanceEventKind, ref: DatasetRef, extra: Partial<ProvenanceEvent> = {}): void {
+  private emit(event: ProvenanceEventKind, ref: DatasetRef, extra?: Partial<ProvenanceEvent>): void {
     this.seq++;
-    this.opts.onEvent?.({
-      sessionId: this.sessionId,
-      seq: this.seq,
-      event,
-      datasetId: ref.id,
-      datasetType: ref.datasetType.name,
-      time: isoNow(),
-      ...extra,
-    });
+    const onEvent = this.opts.onEvent;
+    if (onEvent === undefined) return;
+    // One shape for the events without extra members (no empty object spread into each).
+    const e: ProvenanceEvent = { sessionId: this.sessionId, seq: this.seq, event, datasetId: ref.id, datasetType: ref.datasetType.name, time: isoNow() };
+    onEvent(extra === undefined ? e : Object.assign(e, extra));
   }
 
   private setInput(entry: InputEntry, next: InputEntry['state']): void {

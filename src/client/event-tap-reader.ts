@@ -26,6 +26,8 @@ export class EventTapReader extends AbstractMessageReader {
   readonly #readable: Readable;
   readonly #method: string;
   readonly #batchMethod: string;
+  /** The bytes the sidecar writes before a batch's events: `{"jsonrpc":"2.0","method":…,"params":{"events":[`. */
+  readonly #batchStart: Buffer;
   readonly #tap: (params: unknown) => void;
 
   constructor(readable: Readable, method: string, batchMethod: string, tap: (params: unknown) => void) {
@@ -33,6 +35,7 @@ export class EventTapReader extends AbstractMessageReader {
     this.#readable = readable;
     this.#method = method;
     this.#batchMethod = batchMethod;
+    this.#batchStart = Buffer.from(`{"jsonrpc":"2.0","method":${JSON.stringify(batchMethod)},"params":{"events":[`, 'utf8');
     this.#tap = tap;
   }
 
@@ -106,6 +109,11 @@ export class EventTapReader extends AbstractMessageReader {
   }
 
   #deliver(buf: Buffer, start: number, end: number): void {
+    const events = this.#batchEvents(buf, start, end);
+    if (events !== undefined) {
+      for (const e of events) this.#tapSafely(e);
+      return;
+    }
     let message: Message;
     try {
       message = JSON.parse(buf.toString('utf8', start, end)) as Message;
@@ -118,6 +126,25 @@ export class EventTapReader extends AbstractMessageReader {
     else if (m.method === this.#method) this.#tapSafely(m.params);
     else if (m.method === this.#batchMethod) for (const e of (m.params as { events: unknown[] }).events) this.#tapSafely(e);
     else this.#callback?.(message);
+  }
+
+  /**
+   * The events of a batch written as the sidecar writes it (its envelope's exact bytes around
+   * them), parsed without the envelope; undefined for any other body. Sound: a body that is that
+   * envelope's start, a JSON array, then `}}` is exactly the batch notification of those events.
+   * (The envelope's members cost about a fifth of a one-event batch's JSON.parse.)
+   */
+  #batchEvents(buf: Buffer, start: number, end: number): unknown[] | undefined {
+    const head = this.#batchStart;
+    const from = start + head.length - 1; // the array's `[`
+    if (end - from < 4 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x7d || buf[end - 3] !== 0x5d) return undefined;
+    if (buf.compare(head, 0, head.length, start, start + head.length) !== 0) return undefined;
+    try {
+      const events: unknown = JSON.parse(buf.toString('utf8', from, end - 2));
+      return Array.isArray(events) ? events : undefined;
+    } catch {
+      return undefined; // not an array there (another body): parsed whole
+    }
   }
 
   /** A listener that throws is reported through onError; the messages after it are still read. */

@@ -212,6 +212,9 @@ function quote(s: string): string {
 // eslint-disable-next-line no-control-regex
 export const JSON_AS_IS = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
+/** Strings of printable ASCII (and DEL) without quote or backslash: JSON.stringify writes them as they are, one byte a character. */
+export const JSON_ASCII_AS_IS = /^[\x20\x21\x23-\x5b\x5d-\x7f]*$/;
+
 /**
  * JSON.stringify(s) for a string, without calling it when nothing in `s` needs an escape: the
  * call into the engine's serialiser costs more than the whole text of a short string (a dataset

@@ -115,9 +115,9 @@ export class ServerConnection {
     this.writer.write(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
   }
 
-  /** One item of a batched notification (ProtocolWriter.writeBatched), with its JSON text when the sender has it. */
-  sendBatched(method: string, item: unknown, text?: string): void {
-    this.writer.writeBatched(method, item, text);
+  /** One item of a batched notification (ProtocolWriter.writeBatched), with its JSON text when the sender has it and it is all ASCII. */
+  sendBatched(method: string, item: unknown, asciiText?: string): void {
+    this.writer.writeBatched(method, item, asciiText);
   }
 
   private close(): void {

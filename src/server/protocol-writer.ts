@@ -21,8 +21,8 @@
  */
 import type { Writable } from 'node:stream';
 import { frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
-import { frameHeader } from '../util/framing.js';
-import { jsonString } from '../model/json-value.js';
+import { frameHeaderBytes, writeFrameHeader } from '../util/framing.js';
+import { JSON_ASCII_AS_IS, jsonString } from '../model/json-value.js';
 
 /** A batch leaves once it holds this many items, or this many bytes wait behind it. */
 const MAX_BATCH_ITEMS = 512;
@@ -35,8 +35,8 @@ export class ProtocolWriter {
   private readonly drainListeners = new Set<() => void>();
   private readonly errorListeners = new Set<(err: Error) => void>();
   private failed: Error | null = null;
-  /** The batch being gathered (its items' JSON text), and the frames written since its first item (they wait behind it). */
-  private batch: { method: string; items: string[] } | null = null;
+  /** The batch being gathered (its items' JSON text, and whether all of it is ASCII), and the frames written since its first item (they wait behind it). */
+  private batch: Batch | null = null;
   private held: Buffer[] = [];
   private heldBytes = 0;
 
@@ -92,19 +92,25 @@ export class ProtocolWriter {
     if (this.heldBytes >= MAX_HELD_BYTES) this.release();
   }
 
-  /** Queue an item of the batched notification `method` (see the header); `text`: its JSON text, when the sender has it. */
-  writeBatched(method: string, item: unknown, text?: string): void {
+  /**
+   * Queue an item of the batched notification `method` (see the header); `asciiText`: its JSON
+   * text, when the sender has it and it is all ASCII (else the item is serialised here).
+   */
+  writeBatched(method: string, item: unknown, asciiText?: string): void {
     if (this.failed !== null || !this.out.writable) return;
     // Throws here, to the sender, for an item that cannot be serialised (a BigInt, a cycle).
     // What has no JSON form (undefined) is null, as in the array JSON.stringify would write.
-    const json = text ?? JSON.stringify(item) ?? 'null';
+    const json = asciiText ?? JSON.stringify(item) ?? 'null';
     if (this.batch !== null && this.batch.method !== method) this.release();
     if (this.batch === null) {
-      this.batch = { method, items: [] };
+      this.batch = { method, items: json, count: 1, ascii: asciiText !== undefined };
       setImmediate(this.release);
+    } else {
+      this.batch.items = `${this.batch.items},${json}`;
+      this.batch.count++;
+      if (asciiText === undefined) this.batch.ascii = false;
     }
-    this.batch.items.push(json);
-    if (this.batch.items.length >= MAX_BATCH_ITEMS) this.release();
+    if (this.batch.count >= MAX_BATCH_ITEMS) this.release();
   }
 
   /** The batch, then what waited behind it, to the output (a no-op when nothing waits). */
@@ -118,7 +124,7 @@ export class ProtocolWriter {
     if (this.failed !== null || !this.out.writable) return;
     // Usually one answer waits behind the batch: both leave as one buffer, one write to the output.
     const joined = held.length === 1 && held[0]!.length < JOIN_BELOW ? held[0]! : undefined;
-    this.put(batchFrame(batch.method, batch.items, joined));
+    this.put(batchFrame(batch, joined));
     if (joined === undefined) for (const f of held) this.put(f);
   };
 
@@ -152,17 +158,40 @@ export class ProtocolWriter {
   }
 }
 
+interface Batch {
+  method: string;
+  /** The items' JSON texts joined by commas as they come (no array, no join when the batch leaves). */
+  items: string;
+  count: number;
+  /** Every item's text is ASCII (as its sender said). */
+  ascii: boolean;
+}
+
+/** A method's envelope up to its items, and whether it is ASCII: the last one is kept (a writer batches one method), so it is not scanned per batch. */
+let lastEnvelope: { method: string; start: string; ascii: boolean } | undefined;
+
+function envelopeOf(method: string): { start: string; ascii: boolean } {
+  if (lastEnvelope?.method !== method) {
+    lastEnvelope = { method, start: `{"jsonrpc":"2.0","method":${jsonString(method)},"params":{"events":[`, ascii: JSON_ASCII_AS_IS.test(method) };
+  }
+  return lastEnvelope;
+}
+
 /**
  * The frame of `{jsonrpc, method, params: {events: items}}` from the items' JSON text (the
  * bytes frameMessage gives for the notification), followed in the same buffer by `after`.
+ * An ASCII body is its length in bytes and is written as latin1: no pass over it to count its
+ * UTF-8 bytes, which first made the concatenated text flat (~1,500 instructions a batch of one
+ * event, callgrind).
  */
-function batchFrame(method: string, items: string[], after: Buffer | undefined): Buffer {
-  const body = `{"jsonrpc":"2.0","method":${jsonString(method)},"params":{"events":[${items.join(',')}]}}`;
-  const length = Buffer.byteLength(body, 'utf8');
-  const header = frameHeader(length);
-  const out = Buffer.allocUnsafe(header.length + length + (after?.length ?? 0));
-  out.write(header, 0, 'latin1');
-  out.write(body, header.length, 'utf8');
-  after?.copy(out, header.length + length);
+function batchFrame(batch: Batch, after: Buffer | undefined): Buffer {
+  const envelope = envelopeOf(batch.method);
+  const body = `${envelope.start}${batch.items}]}}`;
+  const ascii = batch.ascii && envelope.ascii;
+  const length = ascii ? body.length : Buffer.byteLength(body, 'utf8');
+  const out = Buffer.allocUnsafe(frameHeaderBytes(length) + length + (after?.length ?? 0));
+  const at = writeFrameHeader(out, 0, length);
+  out.write(body, at, ascii ? 'latin1' : 'utf8');
+  after?.copy(out, at + length);
   return out;
 }

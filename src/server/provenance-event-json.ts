@@ -2,30 +2,31 @@
  * A provenance event's JSON text, as JSON.stringify writes it, without calling it for the
  * events the butler makes: their members are the six every event has, in that order, then
  * some of the optional ones (reason, size, sha256, handle), strings and integers. Written from
- * a template (member names need no quoting, strings go through jsonString), ~0.4x the time of
- * JSON.stringify for an outputWritten event (V8 11), which every put makes. Anything else
- * (another member, another type, a value JSON.stringify would write otherwise) is left to
- * JSON.stringify, so the text is always its text.
+ * a template (member names need no quoting; strings of printable ASCII without quote or
+ * backslash are written as they are), ~0.4x the time of JSON.stringify for an outputWritten
+ * event (V8 11), which every put makes. Anything else (another member, another type, a string
+ * with another character, a value JSON.stringify would write otherwise) is left to
+ * JSON.stringify, so the text is always its text; the template's text is all ASCII, which
+ * spares the writer of a batch a pass over it (see ProtocolWriter.writeBatched).
  */
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
-import { jsonString } from '../model/json-value.js';
+import { JSON_ASCII_AS_IS } from '../model/json-value.js';
+import { isLastIsoNow } from '../util/time.js';
 
 const FIRST = ['sessionId', 'seq', 'event', 'datasetId', 'datasetType', 'time'] as const;
 const OPTIONAL = new Set(['reason', 'size', 'sha256', 'handle']);
 
-/** A string's or a finite number's JSON text; undefined for anything else. */
+/** A string's or a finite number's JSON text, when it is ASCII written as it is; undefined for anything else. */
 function scalar(v: unknown): string | undefined {
-  if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'string') return JSON_ASCII_AS_IS.test(v) ? `"${v}"` : undefined;
   return typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
 }
 
 /**
  * scalar(), remembering the last value and its text: a member whose value repeats from one
- * event to the next (the session id, the event kind, a dataset type's name, the time within a
- * millisecond, a reason) is not scanned again. The scan is a regular-expression test, and a
- * string made by concatenation (the time, see isoNow) V8 must first flatten, which sends the
- * test through the runtime: the tests cost ~4,600 of the ~20,000 instructions an event added to
- * a `butler/stored` call one at a time (callgrind), ~1,800 with this.
+ * event to the next (the session id, the event kind, a dataset type's name, a time not from
+ * isoNow, a reason) is not scanned again. The scan is a regular-expression test, and a string
+ * made by concatenation V8 must first flatten, which sends the test through the runtime.
  */
 class LastScalar {
   private value: unknown = undefined;
@@ -48,12 +49,33 @@ const lastDatasetType = new LastScalar();
 const lastTime = new LastScalar();
 const lastReason = new LastScalar();
 
-/** JSON.stringify(event). */
-export function provenanceEventJson(event: ProvenanceEvent): string {
-  return templateJson(event) ?? JSON.stringify(event);
+/**
+ * The texts of the dataset ids of recent events, by id: a dataset has several events (checked,
+ * then loaded; written, then read back), each a regular-expression test of its id without this
+ * (~400 instructions of an event a `butler/stored` call makes, callgrind). At most MAX_ID_TEXTS
+ * ids (then it starts again).
+ */
+const idTexts = new Map<string, string | undefined>();
+const MAX_ID_TEXTS = 4096;
+
+function datasetIdText(id: unknown): string | undefined {
+  if (typeof id !== 'string') return undefined;
+  let text = idTexts.get(id);
+  if (text === undefined && !idTexts.has(id)) {
+    text = scalar(id);
+    if (idTexts.size >= MAX_ID_TEXTS) idTexts.clear();
+    idTexts.set(id, text);
+  }
+  return text;
 }
 
-function templateJson(event: ProvenanceEvent): string | undefined {
+/** JSON.stringify(event). */
+export function provenanceEventJson(event: ProvenanceEvent): string {
+  return asciiProvenanceEventJson(event) ?? JSON.stringify(event);
+}
+
+/** JSON.stringify(event) when the template writes it, which is all ASCII; undefined for any other event. */
+export function asciiProvenanceEventJson(event: ProvenanceEvent): string | undefined {
   if (Object.getPrototypeOf(event) !== Object.prototype) return undefined;
   const keys = Object.keys(event);
   if (keys.length < FIRST.length) return undefined;
@@ -62,9 +84,12 @@ function templateJson(event: ProvenanceEvent): string | undefined {
   const sessionId = lastSessionId.of(event.sessionId);
   const seq = scalar(event.seq);
   const kind = lastKind.of(event.event);
-  const datasetId = scalar(event.datasetId);
+  const datasetId = datasetIdText(event.datasetId);
   const datasetType = lastDatasetType.of(event.datasetType);
-  const time = lastTime.of(event.time);
+  // The time isoNow gave (every event the butler makes carries it) is ASCII needing no escape:
+  // not scanned (the string is new each millisecond, and made by concatenation, which the
+  // scan, and the comparison with the last time, first made flat in the runtime).
+  const time = typeof event.time === 'string' && isLastIsoNow(event.time) ? `"${event.time}"` : lastTime.of(event.time);
   if (sessionId === undefined || seq === undefined || kind === undefined || datasetId === undefined || datasetType === undefined || time === undefined) return undefined;
   let text = `{"sessionId":${sessionId},"seq":${seq},"event":${kind},"datasetId":${datasetId},"datasetType":${datasetType},"time":${time}`;
   for (let i = FIRST.length; i < keys.length; i++) {

@@ -249,17 +249,18 @@ export class Server {
 
   /**
    * One event of `def`'s batch: the events written in one turn leave together, in order
-   * (ProtocolWriter.writeBatched). `json`, if given, writes the event's text as JSON.stringify would.
+   * (ProtocolWriter.writeBatched). `asciiJson`, if given, gives the event's text as JSON.stringify
+   * writes it when that text is all ASCII, else undefined (the writer then serialises the event).
    */
-  notifyBatched<P extends z.ZodType, E extends z.input<P> extends { events: readonly (infer I)[] } ? I : never>(def: NotificationDef<P>, event: E, json?: (event: E) => string): void {
-    this.send(def.method, event, true, json as ((params: unknown) => string) | undefined);
+  notifyBatched<P extends z.ZodType, E extends z.input<P> extends { events: readonly (infer I)[] } ? I : never>(def: NotificationDef<P>, event: E, asciiJson?: (event: E) => string | undefined): void {
+    this.send(def.method, event, true, asciiJson as ((params: unknown) => string | undefined) | undefined);
   }
 
-  private send(method: string, params: unknown, batched: boolean, json?: (params: unknown) => string): void {
+  private send(method: string, params: unknown, batched: boolean, asciiJson?: (params: unknown) => string | undefined): void {
     if (this.exiting) return;
     this.stats.notificationsSent++;
     try {
-      if (batched) this.conn.sendBatched(method, params, json?.(params));
+      if (batched) this.conn.sendBatched(method, params, asciiJson?.(params));
       else this.conn.sendNotification(method, params);
     } catch (err) {
       this.logger.debug(`notify failed: ${(err as Error).message}`);

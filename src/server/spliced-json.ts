@@ -18,7 +18,7 @@
  * Outside `frameMessage` (logs, tests) toJSON gives the equivalent plain value.
  */
 import { randomBytes } from 'node:crypto';
-import { encodeFrame, frameHeader } from '../util/framing.js';
+import { encodeFrame, frameHeaderBytes, writeFrameHeader } from '../util/framing.js';
 import { isJsonText } from '../util/json-scanner.js';
 import { jsonString } from '../model/json-value.js';
 
@@ -170,9 +170,8 @@ export function frameResult(id: number | string, result: SplicedJson): Buffer {
   const head = `{"jsonrpc":"2.0","id":${typeof id === 'string' ? jsonString(id) : Number.isFinite(id) ? String(id) : 'null'},"result":`;
   const headBytes = Buffer.byteLength(head, 'utf8');
   const length = headBytes + result.byteLength + 1;
-  const header = frameHeader(length);
-  const out = Buffer.allocUnsafe(header.length + length);
-  let at = out.write(header, 0, 'latin1');
+  const out = Buffer.allocUnsafe(frameHeaderBytes(length) + length);
+  let at = writeFrameHeader(out, 0, length);
   at += out.write(head, at, 'utf8');
   result.writeInto(out, at);
   out[at + result.byteLength] = 0x7d; // }
@@ -202,9 +201,8 @@ export function frameMessage(message: unknown): Buffer {
   let length = 0;
   for (const p of parts) length += Buffer.byteLength(p, 'utf8');
   for (const p of pieces) length += p.byteLength;
-  const header = frameHeader(length);
-  const out = Buffer.allocUnsafe(header.length + length);
-  let at = out.write(header, 0, 'latin1');
+  const out = Buffer.allocUnsafe(frameHeaderBytes(length) + length);
+  let at = writeFrameHeader(out, 0, length);
   for (let k = 0; k < pieces.length; k++) {
     at += out.write(parts[k]!, at, 'utf8');
     pieces[k]!.writeInto(out, at);

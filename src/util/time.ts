@@ -27,6 +27,15 @@ export function isoNow(): string {
 }
 
 /**
+ * Is `s` the text isoNow last returned? Then it is a toISOString() text (digits, `-`, `:`,
+ * `T`, `.`, `Z`, a sign), which JSON writes as it is between quotes. For the string isoNow
+ * returned this is a comparison of references; another string is compared by content.
+ */
+export function isLastIsoNow(s: string): boolean {
+  return s === lastIso;
+}
+
+/**
  * Milliseconds on a monotonic clock, as `performance.now()` gives but from another origin: the
  * `performance` global loads node:perf_hooks when first touched, a millisecond of a start that
  * times its first request.

@@ -55,6 +55,37 @@ describe('EventTapReader', () => {
     expect(errors).toEqual([]);
   });
 
+  it('reads a batch written as the sidecar writes it, and a body that only starts like one, as a whole parse would', () => {
+    const start = `{"jsonrpc":"2.0","method":"${BATCH}","params":{"events":[`;
+    const bodies = [
+      `${start}{"seq":1,"text":"é ✓ 𝄞 ]}}"},{"seq":2}]}}`,
+      `${start}]}}`,
+      `${start}{"seq":1}],"more":[2]}}`, // another member after the events
+      `${start}{"seq":1}]},"more":[2]}`, // another member of the message
+      `{"jsonrpc": "2.0","method":"${BATCH}","params":{"events":[{"seq":1}]}}`, // other spacing
+      `${start}{"seq":1},]}}`, // not JSON
+      `${start.replace('2.0', '2.1')}{"seq":1}]}}`,
+    ];
+    const { stream, log, errors } = reader();
+    const want: unknown[] = [];
+    const wantErrors: string[] = [];
+    for (const body of bodies) {
+      const bytes = Buffer.from(body, 'utf8');
+      stream.write(Buffer.concat([Buffer.from(`Content-Length: ${bytes.length}\r\n\r\n`, 'latin1'), bytes]));
+      let m: { method?: string; params?: { events: unknown[] } };
+      try {
+        m = JSON.parse(body) as typeof m;
+      } catch {
+        wantErrors.push('not JSON');
+        continue;
+      }
+      if (m.method === BATCH) for (const e of m.params!.events) want.push(['event', e]);
+      else want.push(['message', m]);
+    }
+    expect(log).toEqual(want);
+    expect(errors.map((e) => (/not JSON/.test(e) ? 'not JSON' : e))).toEqual(wantErrors);
+  });
+
   it('reassembles frames split anywhere: inside headers, bodies, multi-byte characters, and a long body over many chunks', () => {
     for (const step of [1, 7, 23, 4096, 65536]) {
       const { stream, log, errors } = reader();

@@ -221,6 +221,29 @@ describe('ProtocolWriter', () => {
     expect(chunks[0]!.equals(Buffer.concat([frameMessage(notification), frameMessage(req(7))]))).toBe(true);
   });
 
+  it('a batch of items given as ASCII text, alone or with items it serialises (not ASCII), is the bytes of the notification', () => {
+    const ascii = { n: 1, text: 'plain ~ text' };
+    const other = { n: 2, text: 'héllo 🚀 \u2028' };
+    for (const [items, method] of [
+      [[ascii], 'test/batch'],
+      [[ascii, ascii], 'test/batch'],
+      [[ascii, other, ascii], 'test/batch'],
+      [[other], 'test/batch'],
+      [[ascii], 'test/bätch'], // a method that is not ASCII
+      [[ascii], 'test/"batch"'],
+    ] as const) {
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (c: Buffer) => chunks.push(c));
+      const w = new ProtocolWriter(out);
+      for (const item of items) w.writeBatched(method, item, item === ascii ? JSON.stringify(item) : undefined);
+      w.write(req(7));
+      w.flush();
+      const notification = { jsonrpc: '2.0', method, params: { events: items } };
+      expect(Buffer.concat(chunks).equals(Buffer.concat([frameMessage(notification), frameMessage(req(7))]))).toBe(true);
+    }
+  });
+
   it('an item that cannot be serialised is refused as it is queued; the batch and what waits behind it still leave', () => {
     const out = new PassThrough();
     const chunks: Buffer[] = [];

@@ -1,6 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
-import { provenanceEventJson } from '../../src/server/provenance-event-json.js';
+import { asciiProvenanceEventJson, provenanceEventJson } from '../../src/server/provenance-event-json.js';
+import { isoNow } from '../../src/util/time.js';
+import { openButler } from '../../src/butler/open-butler.js';
+import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
+import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { StorageClassRegistry } from '../../src/model/storage-class.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
 
 const base = () => ({
   sessionId: '0b7c9a52-3f1e-4d2a-9c8b-7a6f5e4d3c2b',
@@ -85,6 +91,92 @@ describe('provenanceEventJson', () => {
       expect(text).toBe(JSON.stringify(event));
     } finally {
       test.mockRestore();
+    }
+  });
+
+  it('gives the text as ASCII, or nothing when the event has a string with another character or one that needs an escape', () => {
+    for (const [, event] of events) {
+      const text = asciiProvenanceEventJson(event as ProvenanceEvent);
+      if (text !== undefined) {
+        expect(text).toBe(JSON.stringify(event));
+        expect(Buffer.byteLength(text, 'utf8')).toBe(text.length);
+      }
+    }
+    expect(asciiProvenanceEventJson(base() as ProvenanceEvent)).toBe(JSON.stringify(base()));
+    const notAscii = [
+      { ...base(), datasetType: 'calexp\u00e9' },
+      { ...base(), datasetId: 'id-\u2028' },
+      { ...base(), sessionId: 's\u0080' },
+      { ...base(), reason: 'r\u0000' },
+      { ...base(), sha256: 'a"b' },
+      { ...base(), handle: 'h\\1' },
+      { ...base(), time: '2026-12-04T05:40:01.007Z\u00a0' },
+    ];
+    for (const event of notAscii) {
+      expect(asciiProvenanceEventJson(event as ProvenanceEvent)).toBeUndefined();
+      expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
+    }
+    // DEL is ASCII that JSON writes as it is.
+    const del = { ...base(), reason: 'a\u007fb' };
+    expect(asciiProvenanceEventJson(del as ProvenanceEvent)).toBe(JSON.stringify(del));
+  });
+
+  it("scans neither the time isoNow gave (new each millisecond) nor a dataset id it wrote recently", () => {
+    let now = Date.UTC(2026, 11, 4, 5, 40, 1, 7);
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const test = vi.spyOn(RegExp.prototype, 'test');
+    try {
+      const first = { ...base(), datasetId: 'a-dataset-seen-before', time: isoNow() };
+      expect(provenanceEventJson(first as ProvenanceEvent)).toBe(JSON.stringify(first));
+      test.mockClear();
+      for (let i = 0; i < 3; i++) {
+        now += 1;
+        const event = { ...base(), seq: 20 + i, datasetId: 'a-dataset-seen-before', time: isoNow() };
+        expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
+      }
+      // Before: the time and the dataset id, each event.
+      expect(test).not.toHaveBeenCalled();
+    } finally {
+      test.mockRestore();
+      clock.mockRestore();
+    }
+  });
+
+  it('writes each of many dataset ids as JSON.stringify does, past the bound of the ids it keeps, and again', () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => (i % 997 === 0 ? `id "${i}"` : i % 991 === 0 ? `id \u00e9${i}` : `id-${i}`));
+    for (let round = 0; round < 2; round++) {
+      for (const datasetId of ids) {
+        const event = { ...base(), datasetId };
+        expect(provenanceEventJson(event as ProvenanceEvent)).toBe(JSON.stringify(event));
+      }
+    }
+  });
+
+  it('writes every kind of event a butler makes by the template, as JSON.stringify writes it', async () => {
+    const reg = StorageClassRegistry.withBuiltins();
+    const ds = new MemoryDatastore('InMemoryDatastore@qbb', new MemoryStore(), reg);
+    const ref = (name: string, detector: number) => {
+      const dataId = { instrument: 'Cam', detector };
+      return { id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, ['instrument', 'detector'], 'run'), datasetType: { name, storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector'] }, dataId, run: 'run' };
+    };
+    const [a, b, c, out] = [ref('in', 1), ref('in', 2), ref('in', 3), ref('out', 1)];
+    const seed = await openButler({ sessionId: 'seed', predicted: { inputs: [], outputs: [a, b] }, strictDeferred: false, datastore: ds, storageClasses: reg });
+    await seed.put({ id: a.id }, { kind: 'value', value: { x: 1 } });
+    const events: ProvenanceEvent[] = [];
+    const butler = await openButler({ sessionId: 'session-1', predicted: { inputs: [a, b, c], outputs: [out] }, strictDeferred: false, datastore: ds, storageClasses: reg, onEvent: (e) => events.push(e) });
+    await butler.storedMany([{ id: a.id }, { id: b.id }]);
+    await butler.get({ id: a.id });
+    await butler.get({ id: b.id }).catch(() => undefined);
+    butler.getDeferred({ id: a.id });
+    butler.markInputUnused({ id: c.id }, 'not needed');
+    await butler.put({ id: out.id }, { kind: 'value', value: { y: 2 } });
+    await butler.pruneDatasets([{ id: out.id }], { disassociate: false, unstore: true, purge: false });
+    expect(new Set(events.map((e) => e.event))).toEqual(
+      new Set(['inputCheckedAvailable', 'inputCheckedMissing', 'inputLoaded', 'inputLoadFailed', 'deferredIssued', 'inputMarkedUnused', 'outputWritten', 'outputPruned']),
+    );
+    for (const e of events) {
+      expect(asciiProvenanceEventJson(e)).toBe(JSON.stringify(e));
+      expect(provenanceEventJson(e)).toBe(JSON.stringify(e));
     }
   });
 

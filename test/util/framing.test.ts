@@ -4,7 +4,7 @@
  * oversize bodies skipped with the stream kept in step.
  */
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, FramingError, encodeFrame } from '../../src/util/framing.js';
+import { FrameDecoder, FramingError, encodeFrame, frameHeader, frameHeaderBytes, writeFrameHeader } from '../../src/util/framing.js';
 
 function decode(bytes: Buffer | string, options: ConstructorParameters<typeof FrameDecoder>[1] = {}, step = 0) {
   const bodies: string[] = [];
@@ -166,5 +166,20 @@ describe('encodeFrame', () => {
     const frame = encodeFrame(text);
     expect(frame.toString('utf8')).toBe(`Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
     expect(encodeFrame(Buffer.from(text)).equals(frame)).toBe(true);
+  });
+});
+
+describe('writeFrameHeader', () => {
+  it('writes the bytes of frameHeader(length) where it is told, and says where they end', () => {
+    const lengths = [0, 1, 9, 10, 11, 99, 100, 999, 1000, 12345, 65535, 65536, 999999, 1e6, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 1e15 - 1, 1e15, 2 ** 53 - 1];
+    for (const length of lengths) {
+      const expected = Buffer.from(frameHeader(length), 'latin1');
+      expect(frameHeaderBytes(length)).toBe(expected.length);
+      const out = Buffer.alloc(expected.length + 6, 0x2a);
+      expect(writeFrameHeader(out, 3, length)).toBe(3 + expected.length);
+      expect(out.subarray(3, 3 + expected.length).equals(expected)).toBe(true);
+      // Nothing around it is touched.
+      expect([...out.subarray(0, 3), ...out.subarray(3 + expected.length)]).toEqual([0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a]);
+    }
   });
 });

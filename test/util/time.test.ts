@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isoNow } from '../../src/util/time.js';
+import { isLastIsoNow, isoNow } from '../../src/util/time.js';
 
 describe('isoNow', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -20,5 +20,22 @@ describe('isoNow', () => {
       now = t;
       expect(isoNow()).toBe(new Date(t).toISOString());
     }
+  });
+});
+
+describe('isLastIsoNow', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('is true for the text isoNow last gave (or an equal one) and false for any other', () => {
+    let now = Date.UTC(2026, 11, 4, 12, 0, 0, 5);
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const first = isoNow();
+    expect(isLastIsoNow(first)).toBe(true);
+    expect(isLastIsoNow(new Date(now).toISOString())).toBe(true); // equal text, another string
+    now += 1;
+    const second = isoNow();
+    expect(isLastIsoNow(second)).toBe(true);
+    expect(isLastIsoNow(first)).toBe(false);
+    expect(isLastIsoNow('"quoted"')).toBe(false);
   });
 });

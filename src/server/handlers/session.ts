@@ -12,7 +12,7 @@ import { universeFrom } from '../../model/dimensions/default-universe.js';
 import type { DimensionUniverse } from '../../model/dimensions/dimension-universe.js';
 import { Mutex } from '../../util/mutex.js';
 import type { Server } from '../server.js';
-import { provenanceEventJson } from '../provenance-event-json.js';
+import { asciiProvenanceEventJson } from '../provenance-event-json.js';
 import { releaseSession, writeProvenanceFile, type Session } from '../session-table.js';
 import type { StoreSpec } from '../../store/store-factory.js';
 import type { Store } from '../../store/store.js';
@@ -122,7 +122,7 @@ export function registerSession(server: Server): void {
           storageClasses: datastore.storageClasses,
           universe,
           onEvent: streams.has('provenance')
-            ? (event) => (server.provenanceInBatches ? server.notifyBatched(ProvenanceBatchNotification, event, provenanceEventJson) : server.notify(ProvenanceNotification, event))
+            ? (event) => (server.provenanceInBatches ? server.notifyBatched(ProvenanceBatchNotification, event, asciiProvenanceEventJson) : server.notify(ProvenanceNotification, event))
             : undefined,
         });
       } catch (err) {
