@@ -247,16 +247,11 @@ export class FrameDecoder {
 
 const PLAIN_HEADER = /^Content-Length: ([0-9]{1,15})\r\n\r\n/;
 
-/** The header of a frame whose body is `length` bytes. */
-export function frameHeader(length: number): string {
-  return `Content-Length: ${length}\r\n\r\n`;
-}
-
 const HEADER_START = Buffer.from('Content-Length: ', 'latin1');
 /** `Content-Length: ` and `\r\n\r\n` around the digits. */
 const HEADER_FIXED_BYTES = HEADER_START.length + 4;
 
-/** The length in bytes of frameHeader(length), for a length below 2^53. */
+/** The length in bytes of the header `Content-Length: <length>\r\n\r\n`, for a length below 2^53. */
 export function frameHeaderBytes(length: number): number {
   let digits = 1;
   for (let n = length; n >= 10; n = Math.floor(n / 10)) digits++;
@@ -264,7 +259,7 @@ export function frameHeaderBytes(length: number): number {
 }
 
 /**
- * frameHeader(length) written into `out` from `at` (room for frameHeaderBytes(length) bytes);
+ * The header `Content-Length: <length>\r\n\r\n` written into `out` from `at` (room for frameHeaderBytes(length) bytes);
  * returns where it ends. Byte by byte: writing the header as a string cost a call into the
  * runtime, which first made the concatenated string flat (~400 instructions a frame).
  */
