@@ -19,6 +19,11 @@ let gc: (() => void) | null | undefined;
 
 export function collectGarbageFor(garbageBytes: number, flatBytes = 0): void {
   if (garbageBytes < getHeapStatistics().used_heap_size - flatBytes) return;
+  collectGarbage();
+}
+
+/** A full garbage collection now, whatever it costs (nothing where V8 offers no `gc()`). */
+export function collectGarbage(): void {
   if (gc === undefined) {
     try {
       setFlagsFromString('--expose-gc');

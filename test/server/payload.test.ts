@@ -1,12 +1,12 @@
 /** Put payloads: files are read and hashed together; decoded bytes are handed over only when they own their memory. */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { watchReads } from '../support/file-handle-faults.js';
+import { changeAfterStat, watchReads } from '../support/file-handle-faults.js';
 import { decodeBase64, decodePutPayload } from '../../src/server/payload.js';
-import { loadPutSource, readHashed } from '../../src/datastore/file-transfer.js';
+import { loadPutSource, READ_CHUNK, readHashed } from '../../src/datastore/file-transfer.js';
 import { decodeBase64Payload } from '../../src/server/inline-base64.js';
 import { parseJsonBytes } from '../../src/util/parse-json-bytes.js';
 import { InvalidArgument, PayloadTooLarge } from '../../src/model/errors.js';
@@ -17,13 +17,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('readHashed', () => {
-  it.each([
-    ['empty', 0],
-    ['small', 1000],
-    ['several read chunks', 9 * 1024 * 1024 + 17],
-  ])('%s file: the bytes and their sha256', async (_name, size) => {
+  const C = READ_CHUNK;
+  const MiB = 1024 * 1024;
+  const varied = (size: number): Buffer => {
     const bytes = Buffer.alloc(size);
     for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 12)) & 0xff;
+    return bytes;
+  };
+
+  it.each([
+    ['empty', 0],
+    ['one-byte', 1],
+    ['a chunk less one byte', C - 1],
+    ['one-chunk', C],
+    ['a chunk and one byte', C + 1],
+    ['16 MiB and 3 bytes', 16 * MiB + 3],
+  ])('%s file: the bytes and their sha256', async (_name, size) => {
+    const bytes = varied(size);
     const path = join(dir, `f${size}.bin`);
     writeFileSync(path, bytes);
     const read = await readHashed(path);
@@ -35,8 +45,23 @@ describe('readHashed', () => {
     await expect(readHashed(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('hashes each chunk while the next is read: the read of a chunk is asked for before the chunk before it is hashed', async () => {
-    const bytes = Buffer.alloc(9 * 1024 * 1024 + 17, 5); // three read chunks
+  it('reads in 1 MiB chunks, then one byte past the end (so hashing starts after 1 MiB is in)', async () => {
+    expect(C).toBe(MiB);
+    const size = 16 * MiB + 3;
+    const path = join(dir, 'chunks.bin');
+    writeFileSync(path, varied(size));
+    const positions: unknown[] = [];
+    await watchReads((position) => positions.push(position));
+    try {
+      expect((await readHashed(path)).bytes.length).toBe(size);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(positions).toEqual([...Array.from({ length: 17 }, (_, i) => i * MiB), size]);
+  });
+
+  it('hashes each chunk while the next is read, and the last while the byte past the end is read', async () => {
+    const bytes = Buffer.alloc(3 * C + 17, 5); // four read chunks
     const path = join(dir, 'overlap.bin');
     writeFileSync(path, bytes);
     const expected = sha(bytes);
@@ -53,7 +78,21 @@ describe('readHashed', () => {
     } finally {
       vi.restoreAllMocks();
     }
-    expect(steps).toEqual(['read 0', 'read 4194304', 'hash', 'read 8388608', 'hash', 'hash', 'read 9437201']);
+    expect(steps).toEqual([`read 0`, `read ${C}`, 'hash', `read ${2 * C}`, 'hash', `read ${3 * C}`, 'hash', `read ${3 * C + 17}`, 'hash']);
+  });
+
+  it.each([
+    ['an empty', 0],
+    ['a one-chunk', C],
+  ])('%s file that grows once measured is IOFailure (the byte past its end is there)', async (_name, size) => {
+    const path = join(dir, `grows${size}.bin`);
+    writeFileSync(path, varied(size));
+    await changeAfterStat(size, () => appendFileSync(path, 'more'));
+    try {
+      await expect(readHashed(path)).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'ECHANGED', size } } });
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });
 

@@ -1,0 +1,127 @@
+/**
+ * A 16 MiB `butler/put` by file path into an in-memory datastore, for one or more builds of
+ * the CLI at once (each its own sidecar; the builds take turns in every round, in the reverse
+ * order on odd rounds): per put, the wall time, the sidecar's CPU (/proc schedstat: its main
+ * thread, the others, and the busiest threads by id), this client's CPU and, in the same rounds,
+ * this process reading the file with readFileSync and hashing it with SHA-256 (the bench's
+ * ceiling for this row). The builds after the first are compared with it paired by put.
+ *
+ *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--node=PATH] [CLI.js ...]
+ *
+ * Each put goes to a new output, which is pruned (purged) after it unless `--keep`: so the
+ * sidecar's memory stays level over any number of rounds, where the bench keeps its five.
+ * The bench's conditions: `--prefill=30000` first puts that many 1 KiB JSON values (64 in
+ * flight), as its small-call chunks leave in the datastore; `--base64` puts the same bytes
+ * inline (base64) and gets them back before each put by path, as the bench's rounds do;
+ * `--settle=MS` pauses after those, so that both processes' collections of their garbage end.
+ * Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
+ * such as one that runs node under perf or strace).
+ */
+import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QuantumButlerClient, type ButlerSession } from '../../src/client/index.js';
+import { sha256Hex } from '../../src/util/checksum.js';
+import { numberOption, option, positionals } from './argv.js';
+import { median, pipelined, ref, root, timeIt } from './sidecar-bench.js';
+
+const ROUNDS = numberOption('rounds', 10), PUTS = numberOption('puts', 4), WARMUP = numberOption('warmup', 4), SIZE = numberOption('size', 16 * 1024 * 1024);
+const keep = process.argv.includes('--keep'), base64 = process.argv.includes('--base64');
+const PREFILL = numberOption('prefill', 0), SETTLE = numberOption('settle', 0), node = option('node');
+const clis = positionals();
+
+/** CPU microseconds so far of each thread of `pid`, by thread id (/proc schedstat; Node 20 names them all "node"). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(task, Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]) / 1000);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return out;
+}
+
+interface Side { cli: string; client: QuantumButlerClient; s: ButlerSession; next: number; wall: number[]; cpu: Record<string, number[]>; byThread: Map<string, number> }
+
+const dir = mkdtempSync(join(tmpdir(), 'qb-put-file-'));
+const src = join(dir, 'in.bin');
+writeFileSync(src, Buffer.alloc(SIZE, 7));
+const b64 = readFileSync(src).toString('base64');
+const total = ROUNDS * PUTS + WARMUP;
+const outputs = Array.from({ length: total }, (_, i) => ref('blob', i, 'Bytes'));
+const inline = Array.from({ length: total }, (_, i) => ref('inline', i, 'Bytes'));
+const small = Array.from({ length: PREFILL }, (_, i) => ref('small', i, 'StructuredDataDict'));
+
+async function open(cli: string): Promise<Side> {
+  const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', node });
+  client.onProvenance(() => {});
+  const s = await client.openSession({ predicted: { inputs: [], outputs: [...outputs, ...inline, ...small] }, datastore: { kind: 'memory', name: 'put-file-cost' } });
+  const value = { payload: 'x'.repeat(1000) };
+  let k = 0;
+  await pipelined(PREFILL, () => s.put({ id: small[k++]!.id }, value));
+  return { cli, client, s, next: 0, wall: [], cpu: { main: [], others: [], all: [], client: [] }, byThread: new Map() };
+}
+
+async function putOnce(side: Side, timed: boolean): Promise<void> {
+  if (base64) {
+    const b = inline[side.next]!;
+    await side.s.put({ id: b.id }, null, { payload: { encoding: 'base64', data: b64 } });
+    await side.s.getResult({ id: b.id }, { as: 'base64' });
+    if (!keep) await side.s.pruneDatasets([b.id], { disassociate: true, unstore: true, purge: true });
+    // --settle=MS: a pause after them, in which both processes' garbage collections can end.
+    if (SETTLE > 0) await new Promise((r) => setTimeout(r, SETTLE));
+  }
+  const out = outputs[side.next++]!;
+  const pid = side.client.child.pid!;
+  const before = threadCpu(pid), self = process.cpuUsage();
+  const t = await timeIt(async () => void (await side.s.put({ id: out.id }, null, { payload: { encoding: 'file', path: src } })));
+  const after = threadCpu(pid), selfUsed = process.cpuUsage(self);
+  if (timed) {
+    side.cpu.client!.push((selfUsed.user + selfUsed.system) / 1000);
+    side.wall.push(t * 1000);
+    let all = 0;
+    for (const [tid, us] of after) {
+      const d = us - (before.get(tid) ?? 0);
+      all += d;
+      side.byThread.set(tid, (side.byThread.get(tid) ?? 0) + d);
+    }
+    const main = after.get(String(pid))! - before.get(String(pid))!;
+    side.cpu.main!.push(main / 1000);
+    side.cpu.others!.push((all - main) / 1000);
+    side.cpu.all!.push(all / 1000);
+  }
+  if (!keep) await side.s.pruneDatasets([out.id], { disassociate: true, unstore: true, purge: true });
+}
+
+const sides: Side[] = [];
+for (const cli of clis.length > 0 ? clis : [join(root, 'dist', 'src', 'cli.js')]) sides.push(await open(cli));
+for (const side of sides) for (let i = 0; i < WARMUP; i++) await putOnce(side, false);
+const ceiling: number[] = [];
+const load0 = loadavg()[0]!;
+for (let r = 0; r < ROUNDS; r++) {
+  for (const side of r % 2 === 0 ? sides : [...sides].reverse()) for (let i = 0; i < PUTS; i++) await putOnce(side, true);
+  ceiling.push(await timeIt(async () => void sha256Hex(readFileSync(src))) * 1000);
+}
+const f = (x: number) => x.toFixed(2);
+const show = (xs: number[]) => `${f(median(xs))} [${f(Math.min(...xs))}, ${f(Math.max(...xs))}]`;
+const mibs = (ms: number) => (SIZE / 1024 / 1024 / (ms / 1000)).toFixed(0);
+console.log(`${ROUNDS} rounds x ${PUTS} puts of ${SIZE} bytes by path${keep ? ' (kept)' : ''}${base64 ? ', each after a base64 put and get' : ''}, ${PREFILL} small values first; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`);
+console.log(`readFileSync + SHA-256 here: ${show(ceiling)} ms (median ${mibs(median(ceiling))} MiB/s)`);
+const first = sides[0]!;
+for (const side of sides) {
+  console.log(`${side.cli}\n  wall ${show(side.wall)} ms (median ${mibs(median(side.wall))} MiB/s)`);
+  console.log(`  sidecar CPU ms: all ${show(side.cpu.all!)}; main thread ${show(side.cpu.main!)}; other threads ${show(side.cpu.others!)}; this client ${show(side.cpu.client!)}`);
+  const n = side.wall.length;
+  const top = [...side.byThread].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  console.log(`  mean CPU ms per put by thread: ${top.map(([tid, us]) => `${tid === String(side.client.child.pid) ? 'main' : tid} ${f(us / n / 1000)}`).join(', ')}`);
+  if (side !== first) {
+    const wins = side.wall.filter((w, i) => w < first.wall[i]!).length;
+    const ratio = side.wall.map((w, i) => w / first.wall[i]!);
+    const cpuRatio = side.cpu.all!.map((c, i) => c / first.cpu.all![i]!);
+    console.log(`  vs first, paired: wall ratio ${f(median(ratio))} (faster in ${wins}/${ratio.length}); CPU ratio ${f(median(cpuRatio))}`);
+  }
+}
+for (const side of sides) await side.client.close();
+rmSync(dir, { recursive: true, force: true });
