@@ -10,34 +10,68 @@ import { targetsOf } from './targets.js';
 import { pgTestUrl } from '../support/pg-url.js';
 
 describe('bench figures', () => {
-  it('the event cost in CPU time is 1 - CPU without over CPU with (sidecar and client together), per round', async () => {
-    const { eventCostCpu } = await import('./sidecar-bench.js');
-    // Round 1: 60 + 40 = 100 us with events, 50 + 30 = 80 without: 0.2. Round 2: 0.5. Round 3: 0.
-    const withEvents = { calls: [], echo: [], cpu: [60, 70, 50], clientCpu: [40, 30, 30] };
-    const without = { calls: [], echo: [], cpu: [50, 30, 50], clientCpu: [30, 20, 30] };
-    const cost = eventCostCpu(withEvents, without);
-    expect(cost.median).toBeCloseTo(0.2);
-    expect(cost.range[0]).toBeCloseTo(0);
-    expect(cost.range[1]).toBeCloseTo(0.5);
+  it('the event cost is timed in rounds of mirrored blocks, each kind twice at the same mean position, rotated from round to round', async () => {
+    const { KINDS, schedule } = await import('./interleaved.js');
+    const rounds = schedule(4);
+    expect(rounds[0]).toEqual(['events', 'quiet', 'quiet2', 'quiet2', 'quiet', 'events']);
+    expect(rounds[1]).toEqual(['quiet', 'quiet2', 'events', 'events', 'quiet2', 'quiet']);
+    for (const round of rounds) {
+      expect(round).toEqual([...round].reverse());
+      for (const kind of KINDS) expect(round.filter((k) => k === kind)).toHaveLength(2);
+    }
+    // Every kind opens a round as often as the others.
+    expect(rounds.slice(0, 3).map((r) => r[0]).sort()).toEqual([...KINDS].sort());
+  });
+
+  it('the event cost and its A/A check: 1 - calls/s over calls/s per round, the median round, and the same in CPU time', async () => {
+    const { pairCost } = await import('./interleaved.js');
+    type Kind = 'events' | 'quiet' | 'quiet2';
+    // A round of blocks of 100 calls, each kind's time and CPU microseconds (sidecar and client) split over its two blocks.
+    const round = (e: number, q: number, q2: number, cpu: [number, number, number] = [1250, 1000, 1000]) => {
+      const block = (kind: Kind, seconds: number, us: number) => ({ kind, calls: 100, seconds: seconds / 2, sidecarCpu: (us / 2) * 0.75, clientCpu: (us / 2) * 0.25 });
+      const [be, bq, bq2] = [block('events', e, cpu[0]), block('quiet', q, cpu[1]), block('quiet2', q2, cpu[2])];
+      return [be, bq, bq2, bq2, bq, be];
+    };
+    const c = pairCost([
+      round(1.25, 1, 1), // events take 1.25 s to quiet's 1: cost 1 - 1/1.25 = 0.2; CPU the same
+      round(1.25, 4, 1), // a round that stalled on its quiet blocks: cost 1 - 4/1.25, A/A 1 - 4
+      round(1.5, 1, 1.1, [2000, 1000, 1000]), // cost 1/3, A/A 1 - 1/1.1; CPU with events 2,000 us: 0.5
+    ]);
+    expect(c.cost.rounds).toHaveLength(3);
+    expect(c.cost.rounds[0]).toBeCloseTo(0.2);
+    expect(c.cost.rounds[1]).toBeCloseTo(1 - 4 / 1.25);
+    expect(c.cost.median).toBeCloseTo(0.2); // the stalled round moves the range, not the median
+    expect(c.cost.range).toEqual([expect.closeTo(1 - 4 / 1.25), expect.closeTo(1 / 3)]);
+    expect(c.aa.rounds).toEqual([expect.closeTo(0), expect.closeTo(-3), expect.closeTo(1 - 1 / 1.1)]);
+    expect(c.aa.median).toBeCloseTo(0);
+    // CPU: 1 - (sidecar + client CPU per call without) / (with): 1 - 1000/1250 = 0.2, and 0.5 in round 3.
+    expect(c.cpu!.rounds).toEqual([expect.closeTo(0.2), expect.closeTo(0.2), expect.closeTo(0.5)]);
+    expect(c.cpuAA!.median).toBeCloseTo(0);
+    // And the CPU an event adds to a call: 1,250 - 1,000 us over each kind's 200 calls, then 2,000 - 1,000.
+    expect(c.cpuMicros!.rounds).toEqual([expect.closeTo(1.25), expect.closeTo(1.25), expect.closeTo(5)]);
+    // Where CPU is unknown, there is no CPU figure.
+    expect(pairCost([round(1.25, 1, 1).map((b) => ({ ...b, sidecarCpu: NaN }))]).cpu).toBeUndefined();
   });
 
   it('the sidecar section (Node and Python clients, events, 16 MiB transfers) reports every figure', async () => {
     const { runSidecarBench } = await import('./sidecar-bench.js');
-    const { section } = await runSidecarBench({ pairs: 1, seq: 20, par: 100, pySeq: 20, pyPar: 100, warmup: 20, bigReps: 1 });
+    const { section } = await runSidecarBench({ pairs: 1, seq: 20, par: 100, pySeq: 20, pyPar: 100, warmup: 20, bigReps: 1, costSeqRounds: 2, costParRounds: 1, costSeq: 10, costPar: 70, pyCostSeq: 10, pyCostPar: 70 });
     expect(missingFigures(section, SIDECAR_FIGURES)).toEqual([]);
     // The default streams were on: every stored, get and put of the Node and Python runs sent its event.
     expect(section['provenanceEventsPerCall']).toBe(1);
     expect(section['pythonProvenanceEventsPerCall']).toBe(1);
-    // The event cost is paired within rounds; on Linux the sidecar's CPU per call is read beside it.
-    for (const key of ['eventCostRange', 'pythonEventCostRange']) expect(Object.keys(section[key] as object)).toEqual(['sequential', '64 in flight']);
+    // The event cost and its A/A check are given with the range of their rounds; on Linux the sidecar's CPU per call is read beside it.
+    for (const key of ['eventCostRange', 'eventCostAARange', 'pythonEventCostRange', 'pythonEventCostAARange']) expect(Object.keys(section[key] as object)).toEqual(['sequential', '64 in flight']);
     if (process.platform === 'linux') {
       const cpu = section['sidecarCpuMicrosPerCall'] as Record<string, { sequential: number }>;
       expect(Object.keys(cpu)).toEqual(['stored', 'stored, no event stream', 'get', 'put']);
       for (const c of Object.values(cpu)) expect(c.sequential).toBeGreaterThan(0);
-      // The event cost in CPU time (sidecar and client), paired per round like eventCost.
-      const cpuCost = section['eventCostCpu'] as Record<string, { median: number; range: [number, number] }>;
-      expect(Object.keys(cpuCost)).toEqual(['sequential', '64 in flight']);
-      for (const c of Object.values(cpuCost)) expect(c.range[0]).toBeLessThanOrEqual(c.median);
+      // The event cost in CPU time (sidecar and client) and its A/A, over the same blocks.
+      for (const key of ['eventCostCpu', 'eventCostCpuAA']) {
+        const cpuCost = section[key] as Record<string, { median: number; range: [number, number] }>;
+        expect(Object.keys(cpuCost)).toEqual(['sequential', '64 in flight']);
+        for (const c of Object.values(cpuCost)) expect(c.range[0]).toBeLessThanOrEqual(c.median);
+      }
     }
     // Every target of the section is read from the figures, beside its bound.
     const targets = targetsOf({ sidecar: section });

@@ -42,6 +42,18 @@ export const SIDECAR_FIGURES = [
   'eventCost64InFlight',
   'pythonEventCostSequential',
   'pythonEventCost64InFlight',
+  // Beside each event cost, the A/A check measured the same way: its resolution.
+  'eventCostAASequential',
+  'eventCostAA64InFlight',
+  'pythonEventCostAASequential',
+  'pythonEventCostAA64InFlight',
+  // The event cost in CPU time and its A/A, and the sidecar's CPU per call with and without events (from /proc: Linux only).
+  ...(process.platform === 'linux'
+    ? [
+        ...['eventCostCpu', 'eventCostCpuAA'].flatMap((f) => ['sequential', '64 in flight'].map((mode) => `${f}.${mode}.median`)),
+        ...['stored', 'stored, no event stream'].map((call) => `sidecarCpuMicrosPerCall.${call}.sequential`),
+      ]
+    : []),
   'provenanceEventsPerCall',
   'pythonProvenanceEventsPerCall',
   ...[

@@ -4,12 +4,16 @@ like: same framing, reader thread and futures on both sides).
 
     python3 test/bench/python_bench.py SPEC.json   (written by run.ts; prints one JSON object)
 
-SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, warmup, putWarmup, value, input (a ref
+SPEC: cli, echo (paths of the built CLI and echo server), pairs, seq, par, warmup, putWarmup, cost
+(seq and par: calls per block and schedule, the kinds of every block round by round), value, input (a ref
 stored by the runner's seed step is not shared: this script seeds its own), outputs (refs).
-Chunks of the ceiling and of each call alternate; the runner computes the ratios, and the event
-cost from the "stored" and "stored, no event stream" chunks of the same round (sidecar-bench.ts,
-eventCost). Beside the calls/s of each chunk, "cpu" holds this process's CPU microseconds per call
-of each chunk.
+Chunks of the ceiling and of each call alternate; the runner computes the ratios. Beside the calls/s
+of each chunk, "cpu" holds this process's CPU microseconds per call of each chunk. The event cost is
+timed apart: `butler/stored` on a session with the default streams ("events") and on two opened
+with `notifications: []` ("quiet", "quiet2") in short interleaved blocks in the order the runner's
+schedule gives (test/bench/interleaved.ts, which also computes the figures); "interleaved" holds
+every block's calls, seconds and CPU microseconds (this process's, and the sidecar's from /proc,
+null where unknown), as rounds of blocks, for "seq" and "par".
 
 So that a chunk is charged with its own work only: a call chunk ends once its events have reached
 the host's callback (flush_notifications, timed), instead of leaving up to a dispatch linger's worth
@@ -66,6 +70,38 @@ def pipelined(n, call, settle=None):
     return n / t
 
 
+def sidecar_cpu_us(pid):
+    """CPU microseconds so far of process pid, all its threads (/proc schedstat, ns); None where unknown."""
+    try:
+        ns = 0
+        for task in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, task)) as f:
+                    ns += int(f.read().split()[0])
+            except OSError:
+                pass  # a thread that ended meanwhile
+        return ns / 1000
+    except OSError:
+        return None
+
+
+def interleaved(schedule, run, n, calls, settle, pid):
+    """Every block of the schedule (rounds of kinds), each n calls of its kind ended by settle."""
+    rounds = []
+    for kinds in schedule:
+        rounds.append([])
+        for kind in kinds:
+            before = sidecar_cpu_us(pid)
+            rate = run(n, calls[kind], settle)
+            after = sidecar_cpu_us(pid)
+            rounds[-1].append({
+                "kind": kind, "calls": n, "seconds": n / rate,
+                "sidecarCpu": None if before is None or after is None else after - before,
+                "clientCpu": last_cpu[0] * n,
+            })
+    return rounds
+
+
 def main():
     spec = json.load(open(sys.argv[1]))
     pairs, seq, par, value = spec["pairs"], spec["seq"], spec["par"], spec["value"]
@@ -88,6 +124,7 @@ def main():
         conn.request("session/close", {"sessionId": seed["sessionId"]})
         sid = conn.request("session/open", {"predicted": {"inputs": [inp], "outputs": outputs}, "datastore": {"kind": "memory", "name": "py"}})["sessionId"]
         quiet = conn.request("session/open", {"predicted": {"inputs": [inp], "outputs": []}, "datastore": {"kind": "memory", "name": "py"}, "notifications": []})["sessionId"]
+        quiet2 = conn.request("session/open", {"predicted": {"inputs": [inp], "outputs": []}, "datastore": {"kind": "memory", "name": "py"}, "notifications": []})["sessionId"]
         in_ref = {"id": inp["id"]}
         next_out = iter(outputs)
         calls = {
@@ -119,6 +156,20 @@ def main():
                     for key, c, st in chunks if r % 2 == 0 else chunks[::-1]:
                         m[key].append(run(n, c, st))
                         u[key].append(last_cpu[0])
+        # The event cost (see the docstring): every block, quiet ones too, ends with settle, so
+        # that the blocks differ only in their session.
+        cost = spec["cost"]
+        stored = {
+            "events": calls["stored"],
+            "quiet": calls["stored, no event stream"],
+            "quiet2": lambda i: conn.request_async("butler/stored", {"sessionId": quiet2, "ref": in_ref}),
+        }
+        sequential(warmup, stored["quiet2"])
+        pipelined(warmup, stored["quiet2"])
+        out["interleaved"] = {
+            "seq": interleaved(cost["seq"]["schedule"], sequential, cost["seq"]["calls"], stored, settle, conn.pid),
+            "par": interleaved(cost["par"]["schedule"], pipelined, cost["par"]["calls"], stored, settle, conn.pid),
+        }
         conn.flush_notifications()  # every event read so far has reached the callback
         out["provenanceEvents"] = events[0] - events_start
         json.dump(out, sys.stdout)

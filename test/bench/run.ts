@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { LANES, root, row, runSidecarBench, type Row } from './sidecar-bench.js';
 import { ref } from './sidecar-bench.js';
+import type { PairCost, Spread } from './interleaved.js';
 
 /**
  * Trust-mode reads: a quantum whose graph carried no datastore records reads 10,000
@@ -161,6 +162,7 @@ async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void
     const range = r.ratio.min === r.ratio.max ? '' : ` (${r.ratio.min.toFixed(2)}-${r.ratio.max.toFixed(2)})`;
     lines.push(`${r.name.padEnd(40)} ${r.value.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ceiling.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ratio.median.toFixed(2)}x${range}`);
   }
+  if (results.sidecar) lines.push(...formatEventCost(results.sidecar as Record<string, unknown>));
   if (results.startup) lines.push('', 'start-up, ms of one profiled start by part (self time):', JSON.stringify((results.startup as { profileMs: unknown }).profileMs, null, 2));
   // Collect-and-transfer beside its raw-statement ceiling (collect-ceiling.ts), per backend.
   for (const [name, section] of [['SQLite', results.repository], ['PostgreSQL', results.registry]] as const) {
@@ -174,6 +176,22 @@ async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void
   lines.push(...formatTargets(targets));
   lines.push('', `written to ${join(outDir, 'bench.json')}`, '');
   process.stdout.write(lines.join('\n'));
+}
+
+/** The event cost of each client and mode beside its A/A check (interleaved.ts), in calls/s and in CPU time. */
+function formatEventCost(sidecar: Record<string, unknown>): string[] {
+  const rounds = sidecar['eventCostRounds'] as Record<string, Record<string, PairCost>>;
+  const f = (s: Spread | undefined, digits = 3) => (s ? `${s.median.toFixed(digits)} (${s.range[0].toFixed(Math.max(digits - 1, 1))} to ${s.range[1].toFixed(Math.max(digits - 1, 1))})`.padEnd(24) : '-'.padEnd(24));
+  const lines = [
+    '',
+    'what the event stream costs a stored call: 1 - calls/s with events / without, the median of rounds of interleaved blocks (range of rounds);',
+    'A/A: a second quiet session against the first, measured the same way (the resolution); CPU: sidecar + client CPU per call',
+    `${''.padEnd(24)}${'cost'.padEnd(24)}${'A/A'.padEnd(24)}${'CPU cost'.padEnd(24)}${'CPU A/A'.padEnd(24)}${'CPU us an event adds'.padEnd(24)}rounds`,
+  ];
+  for (const [client, modes] of Object.entries(rounds)) {
+    for (const [mode, p] of Object.entries(modes)) lines.push(`${`${client} ${mode}`.padEnd(24)}${f(p.cost)}${f(p.aa)}${f(p.cpu)}${f(p.cpuAA)}${f(p.cpuMicros, 1)}${p.cost.rounds.length}`);
+  }
+  return lines;
 }
 
 await main();

@@ -19,6 +19,8 @@ import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { sha256Hex } from '../../src/util/checksum.js';
 import { collectGarbage } from '../../src/util/collect-garbage.js';
 import { RepositoryCreate } from '../../protocol/index.js';
+import { interleave, pairCost, schedule, type Block, type Kind, type PairCost } from './interleaved.js';
+import { median } from './median.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 /** The checkout (run from dist/test/bench or, under vitest, from test/bench). */
@@ -29,10 +31,7 @@ export const root = ((): string => {
 })();
 export const LANES = 64;
 
-export const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
+export { median } from './median.js';
 
 export async function timeIt(fn: () => Promise<void>): Promise<number> {
   const t = performance.now();
@@ -76,18 +75,6 @@ export function ref(name: string, i: number, storageClass: string) {
 
 /* Chunks of the ceiling and the sidecar alternate, so that a shared machine's load falls on both alike. */
 
-/**
- * What the event stream costs a call, from the chunks of `butler/stored` with the default
- * streams and with `notifications: []`, both timed in each round (a few seconds apart, in
- * alternating order): 1 - with/without per round, the median round and the range. Paired
- * within a round rather than each divided by its own echo chunk first, which added the two
- * echo chunks' noise to a figure that does not involve the echo.
- */
-export function eventCost(withEvents: number[], without: number[]): { median: number; range: [number, number] } {
-  const costs = withEvents.map((v, i) => 1 - v / without[i]!);
-  return { median: median(costs), range: [Math.min(...costs), Math.max(...costs)] };
-}
-
 /** CPU microseconds so far of process `pid`, all its threads (Linux: /proc schedstat, ns); NaN where unknown. */
 export function sidecarCpuMicros(pid: number | undefined): () => number {
   return () => {
@@ -125,6 +112,13 @@ export interface SidecarBenchOptions {
   /** The same for the Python client. */
   pySeq?: number;
   pyPar?: number;
+  /** The event cost's rounds of interleaved blocks (interleaved.ts), one at a time and 64 in flight, and calls per block (Node; Python). */
+  costSeqRounds?: number;
+  costParRounds?: number;
+  costSeq?: number;
+  costPar?: number;
+  pyCostSeq?: number;
+  pyCostPar?: number;
   /** 16 MiB transfers timed each way (the median is reported: one is at the mercy of the page cache). */
   bigReps?: number;
 }
@@ -141,6 +135,20 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   const PUT_WARMUP = Math.round(2.5 * WARMUP);
   const warmupOf = (name: string) => (name === 'put' ? PUT_WARMUP : WARMUP);
   const value = { payload: 'x'.repeat(1000) }; // ~1 KiB of JSON
+  // The event cost's blocks (interleaved.ts). 64 in flight, a block is as long as a chunk timed
+  // against the echo (Node 2,000 calls, Python 1,000): a shorter one spends more of its time
+  // filling and draining the 64 lanes, which is not what the chunks measure. One at a time there
+  // is no such edge, so the blocks are short (150 calls, ~5 ms) and the rounds many: over 36 rounds
+  // the A/A check came to -0.02..0.01 in six runs, where one run of 12 rounds gave 0.08 and 0.11.
+  // About 6 s in all, Node and Python.
+  const COST = {
+    seqRounds: opts.costSeqRounds ?? 36,
+    parRounds: opts.costParRounds ?? 12,
+    seq: opts.costSeq ?? 150,
+    par: opts.costPar ?? PIPELINED,
+    pySeq: opts.pyCostSeq ?? 150,
+    pyPar: opts.pyCostPar ?? opts.pyPar ?? 1000,
+  };
   const rows: Row[] = [];
 
   const echo = echoConnection();
@@ -162,6 +170,8 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   });
   // The same calls with no event stream: what the events cost.
   const quiet = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore: { kind: 'memory', name: 'bench' }, notifications: [] });
+  // A second quiet session, for the event cost's A/A check (interleaved.ts).
+  const quiet2 = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore: { kind: 'memory', name: 'bench' }, notifications: [] });
   const inRef = { id: input.id };
   let k = 0;
   const echoCall = (i: number) => echo.conn.sendRequest('test/echo', { value, i });
@@ -212,6 +222,20 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
       }
     }
   }
+  // The event cost: `stored` on the three sessions in interleaved blocks (interleaved.ts),
+  // one at a time and 64 in flight. quiet2 is warmed up as the others were.
+  const stored: Record<Kind, (i: number) => Promise<unknown>> = { events: calls.stored!, quiet: calls['stored, no event stream']!, quiet2: () => quiet2.stored(inRef) };
+  await sequential(WARMUP, stored.quiet2);
+  await pipelined(WARMUP, stored.quiet2);
+  const costBlocks = (run: typeof sequential, rounds: number, n: number) =>
+    interleave(rounds, async (kind): Promise<Block> => {
+      const before = cpu(), clientBefore = process.cpuUsage();
+      const seconds = n / (await run(n, stored[kind]));
+      const client = process.cpuUsage(clientBefore);
+      return { kind, calls: n, seconds, sidecarCpu: cpu() - before, clientCpu: client.user + client.system };
+    });
+  const nodeBlocks = { sequential: await costBlocks(sequential, COST.seqRounds, COST.seq), '64 in flight': await costBlocks(pipelined, COST.parRounds, COST.par) };
+  for (const b of Object.values(nodeBlocks).flat(2)) if (b.kind === 'events') timedCalls += b.calls;
   const eventsPerCall = (events - eventsBefore) / timedCalls;
 
   const big = Buffer.alloc(16 * 1024 * 1024, 9).toString('base64');
@@ -262,6 +286,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     bigRuns.putBase64!, bigRuns.getBase64!, bigRuns.putFile!, bigRuns.getFile!, bigRuns.putFileRepository!, bigRuns.getFileRepository!, bigRuns.copyFile!, bigRuns.readAndSha256!,
   ].map(median) as [number, number, number, number, number, number, number, number];
   await quiet.close();
+  await quiet2.close();
   await s.close();
   await client.close();
 
@@ -279,39 +304,62 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   rows.push(row('get 16 MiB file path', mib / getFile, mib / copy, 'MiB/s'));
   rows.push(row('put 16 MiB file path, file datastore', mib / putRepo, mib / copy, 'MiB/s'));
   rows.push(row('get 16 MiB file path, file datastore', mib / getRepo, mib / copy, 'MiB/s'));
-  const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000, WARMUP, PUT_WARMUP);
+  const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000, WARMUP, PUT_WARMUP, {
+    seq: { calls: COST.pySeq, schedule: schedule(COST.seqRounds) },
+    par: { calls: COST.pyPar, schedule: schedule(COST.parRounds) },
+  });
   for (const [name, m] of Object.entries(py.calls)) {
     for (const [mode, calls, echoes] of [['sequential', m.seq, m.seqEcho], ['64 in flight', m.par, m.parEcho]] as const) {
       rows.push({ name: `python butler/${name} ${mode}`, value: median(calls), ceiling: median(echoes), unit: 'calls/s', ratio: ratios(calls, echoes) });
     }
   }
-  const pyCost = (mode: 'seq' | 'par') => eventCost(py.calls['stored']![mode], py.calls['stored, no event stream']![mode]);
+  const node = { sequential: pairCost(nodeBlocks.sequential), '64 in flight': pairCost(nodeBlocks['64 in flight']) };
+  const python = { sequential: pairCost(py.interleaved.seq), '64 in flight': pairCost(py.interleaved.par) };
   const section = {
     ...Object.fromEntries(rows.map((r) => [r.name, { value: r.value, ceiling: r.ceiling, unit: r.unit, ratioToCeiling: r.ratio.median, ratioRange: [r.ratio.min, r.ratio.max] }])),
     provenanceEventsPerCall: eventsPerCall,
     // What the event stream costs a call: 1 - (calls/s with it) / (calls/s without it), the
-    // median over rounds of the two chunks of the same round (see eventCost).
-    eventCostSequential: eventCost(seq.stored!.calls, seq['stored, no event stream']!.calls).median,
-    eventCost64InFlight: eventCost(par.stored!.calls, par['stored, no event stream']!.calls).median,
-    eventCostRange: { sequential: eventCost(seq.stored!.calls, seq['stored, no event stream']!.calls).range, '64 in flight': eventCost(par.stored!.calls, par['stored, no event stream']!.calls).range },
-    // The sidecar's CPU microseconds per call (all its threads; medians of the chunks), with
-    // and without the event stream: steadier than calls/s on a busy machine. Linux only.
+    // median over rounds of interleaved blocks (interleaved.ts); beside each, the A/A figure
+    // measured the same way (a second quiet session against the first): the cost figure's
+    // resolution. The ranges are those of single rounds.
+    ...eventCostFigures('', node),
+    // Every round's figures, per client and mode.
+    eventCostRounds: { node, python },
+    // The sidecar's CPU microseconds per call (all its threads; medians of the chunks timed
+    // against the echo), with and without the event stream. Linux only.
     ...(seq.stored!.cpu.every(Number.isFinite) ? {
       sidecarCpuMicrosPerCall: Object.fromEntries(Object.entries(seq).map(([name, m]) => [name, { sequential: median(m.cpu), '64 in flight': median(par[name]!.cpu) }])),
-      // The same cost in CPU time (sidecar and Node client together), paired per round as
-      // eventCost: far steadier than calls/s when other work shares the cores.
-      eventCostCpu: { sequential: eventCostCpu(seq.stored!, seq['stored, no event stream']!), '64 in flight': eventCostCpu(par.stored!, par['stored, no event stream']!) },
     } : {}),
+    // The same cost in CPU time (sidecar and Node client together) over the same blocks:
+    // 1 - (CPU per call without events) / (CPU per call with them), and its A/A. Linux only.
+    ...(node.sequential.cpu && node['64 in flight'].cpu ? {
+      eventCostCpu: byMode(node, (p) => ({ median: p.cpu!.median, range: p.cpu!.range })),
+      eventCostCpuAA: byMode(node, (p) => ({ median: p.cpuAA!.median, range: p.cpuAA!.range })),
+    } : {}),
+    ...eventCostFigures('python', python),
     pythonProvenanceEventsPerCall: py.eventsPerCall,
-    pythonEventCostSequential: pyCost('seq').median,
-    pythonEventCost64InFlight: pyCost('par').median,
-    pythonEventCostRange: { sequential: pyCost('seq').range, '64 in flight': pyCost('par').range },
     // The Python process's CPU microseconds per call (all its threads; medians of the chunks):
     // steadier than calls/s on a busy machine, and the echo's beside each.
     pythonCpuMicrosPerCall: Object.fromEntries(Object.entries(py.cpu).map(([name, c]) => [name, { sequential: median(c.seq), echoSequential: median(c.seqEcho), '64 in flight': median(c.par), echo64InFlight: median(c.parEcho) }])),
   };
 
   return { section, transfers: { ...bigRuns, echoRoundTrip: echoBigRuns }, rows };
+}
+
+type ByMode<T> = { sequential: T; '64 in flight': T };
+const byMode = <T>(c: ByMode<PairCost>, f: (p: PairCost) => T): ByMode<T> => ({ sequential: f(c.sequential), '64 in flight': f(c['64 in flight']) });
+
+/** One client's event-cost figures, named after `prefix` (eventCostSequential, pythonEventCostSequential, ...): the median rounds, their A/A checks and the ranges of rounds. */
+function eventCostFigures(prefix: '' | 'python', c: ByMode<PairCost>): Record<string, unknown> {
+  const key = (name: string) => (prefix === '' ? name : prefix + name[0]!.toUpperCase() + name.slice(1));
+  return {
+    [key('eventCostSequential')]: c.sequential.cost.median,
+    [key('eventCost64InFlight')]: c['64 in flight'].cost.median,
+    [key('eventCostAASequential')]: c.sequential.aa.median,
+    [key('eventCostAA64InFlight')]: c['64 in flight'].aa.median,
+    [key('eventCostRange')]: byMode(c, (p) => p.cost.range),
+    [key('eventCostAARange')]: byMode(c, (p) => p.aa.range),
+  };
 }
 
 /** The chunks of one kind of call: calls/s, the echo's calls/s, and CPU microseconds per call of the sidecar and of this client. */
@@ -322,14 +370,6 @@ interface Chunks {
   clientCpu: number[];
 }
 
-/** 1 - (sidecar + client CPU per call without events) / (the same with events), per round: the median round and the range. */
-export function eventCostCpu(withEvents: Chunks, without: Chunks): { median: number; range: [number, number] } {
-  const total = (c: Chunks) => c.cpu.map((v, i) => v + c.clientCpu[i]!);
-  const w = total(withEvents), wo = total(without);
-  // eventCost's 1 - a/b with the ratio inverted: CPU per call grows where calls/s falls.
-  return eventCost(wo, w);
-}
-
 interface PythonCalls {
   seq: number[];
   seqEcho: number[];
@@ -338,15 +378,20 @@ interface PythonCalls {
 }
 
 /** The Python client (clients/python) against the echo driven by the same client class: see python_bench.py. */
-function pythonClient(value: unknown, PAIRS: number, seq: number, par: number, warmup: number, putWarmup: number): { calls: Record<string, PythonCalls>; cpu: Record<string, PythonCalls>; eventsPerCall: number } {
+function pythonClient(
+  value: unknown, PAIRS: number, seq: number, par: number, warmup: number, putWarmup: number, cost: Record<'seq' | 'par', { calls: number; schedule: Kind[][] }>,
+): { calls: Record<string, PythonCalls>; cpu: Record<string, PythonCalls>; interleaved: Record<'seq' | 'par', Block[][]>; eventsPerCall: number } {
   const outputs = Array.from({ length: 2 * putWarmup + PAIRS * (seq + par) }, (_, i) => ref('pyout', i, 'StructuredDataDict'));
   const dir = mkdtempSync(join(tmpdir(), 'qb-bench-py-'));
   try {
     const spec = join(dir, 'spec.json');
-    writeFileSync(spec, JSON.stringify({ cli: join(root, 'dist', 'src', 'cli.js'), echo: join(root, 'dist', 'test', 'bench', 'echo-server.js'), pairs: PAIRS, seq, par, warmup, putWarmup, value, input: ref('pyin', 0, 'StructuredDataDict'), outputs }));
+    writeFileSync(spec, JSON.stringify({ cli: join(root, 'dist', 'src', 'cli.js'), echo: join(root, 'dist', 'test', 'bench', 'echo-server.js'), pairs: PAIRS, seq, par, warmup, putWarmup, cost, value, input: ref('pyin', 0, 'StructuredDataDict'), outputs }));
     const out = execFileSync('python3', [join(root, 'test', 'bench', 'python_bench.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
-    const { provenanceEvents, cpu, ...calls } = JSON.parse(out) as Record<string, PythonCalls> & { provenanceEvents: number; cpu: Record<string, PythonCalls> };
-    return { calls, cpu, eventsPerCall: (provenanceEvents as unknown as number) / (2 * (2 * warmup) + 2 * putWarmup + 3 * PAIRS * (seq + par)) };
+    // A CPU figure Python could not read comes as null (JSON has no NaN).
+    const parsed = JSON.parse(out, (_k, v: unknown) => (v === null ? NaN : v)) as Record<string, unknown>;
+    const { provenanceEvents, cpu, interleaved, ...calls } = parsed as Record<string, PythonCalls> & { provenanceEvents: number; cpu: Record<string, PythonCalls>; interleaved: Record<'seq' | 'par', Block[][]> };
+    const interleavedEventCalls = Object.values(interleaved).flat(2).filter((b) => b.kind === 'events').reduce((n, b) => n + b.calls, 0);
+    return { calls, cpu, interleaved, eventsPerCall: (provenanceEvents as unknown as number) / (2 * (2 * warmup) + 2 * putWarmup + 3 * PAIRS * (seq + par) + interleavedEventCalls) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
