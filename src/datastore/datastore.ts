@@ -98,7 +98,7 @@ export interface Datastore {
   /** Read with components, parameters and storage-class override applied. Never aliases stored state. */
   /** `bytesRead`: the size of the stored artifact that was read (whatever part of it the request kept). */
   get(ref: DatasetRef, request?: ReadRequest, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }>;
-  /** The stored bytes exactly as written (the formatter's serialisation); possibly shared with the datastore: read-only. */
+  /** The stored bytes exactly as written (the formatter's serialisation) and the record; both possibly shared with the datastore: read-only. */
   getBytes(ref: DatasetRef, ctx?: OperationContext): Promise<{ bytes: Buffer; info: StoredFileInfo }>;
 
   /**

@@ -9,16 +9,24 @@ import type { DatasetType } from '../model/dataset-type.js';
 import type { DataId } from '../model/data-coordinate.js';
 import { jsonString } from '../model/json-value.js';
 
-const cache = new WeakMap<DatasetRef, string>();
+const heads = new WeakMap<DatasetRef, Buffer>();
 
-/** JSON.stringify(wireRef(ref)), cached per ref. */
-export function cachedRefJson(ref: DatasetRef): string {
-  let text = cache.get(ref);
-  if (text === undefined) {
-    text = JSON.stringify(wireRef(ref));
-    cache.set(ref, text);
+/**
+ * `{"ref":<JSON.stringify(wireRef(ref))>,"storageClass":<its class>,"payload":{"encoding":"json","value":`
+ * in UTF-8, made once per ref: the head of a plain JSON read's answer, in the ref's own storage
+ * class. Kept as bytes, so an answer copies it instead of building, measuring and encoding
+ * the text again.
+ */
+export function jsonReadHead(ref: DatasetRef): Buffer {
+  let head = heads.get(ref);
+  if (head === undefined) {
+    head = Buffer.from(
+      `{"ref":${JSON.stringify(wireRef(ref))},"storageClass":${JSON.stringify(ref.datasetType.storageClass)},"payload":{"encoding":"json","value":`,
+      'utf8',
+    );
+    heads.set(ref, head);
   }
-  return text;
+  return head;
 }
 
 /** The text typeJson last made for a dataset type name, with what it was made from. */

@@ -125,14 +125,14 @@ export class Base64Json extends SplicedJson {
 const checkedJson = new WeakSet<Buffer>();
 
 /**
- * A value assembled from pieces: JSON texts (strings, written as UTF-8) and spliced values,
- * which together are exactly the JSON text of the value it stands for (what JSON.stringify
- * would write for it: the caller keeps the member order and forms).
+ * A value assembled from pieces: JSON texts (strings, written as UTF-8; or their UTF-8 bytes,
+ * copied as they are) and spliced values, which together are exactly the JSON text of the value
+ * it stands for (what JSON.stringify would write for it: the caller keeps the member order and forms).
  */
 export class JsonText extends SplicedJson {
   readonly byteLength: number;
 
-  constructor(private readonly pieces: readonly (string | SplicedJson)[]) {
+  constructor(private readonly pieces: readonly (string | Uint8Array | SplicedJson)[]) {
     super();
     let n = 0;
     for (const p of pieces) n += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.byteLength;
@@ -142,7 +142,10 @@ export class JsonText extends SplicedJson {
   writeInto(out: Buffer, offset: number): void {
     for (const p of this.pieces) {
       if (typeof p === 'string') offset += out.write(p, offset, 'utf8');
-      else {
+      else if (p instanceof Uint8Array) {
+        out.set(p, offset);
+        offset += p.byteLength;
+      } else {
         p.writeInto(out, offset);
         offset += p.byteLength;
       }
@@ -150,7 +153,9 @@ export class JsonText extends SplicedJson {
   }
 
   protected plain(): unknown {
-    return JSON.parse(this.pieces.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(''));
+    const text = (p: string | Uint8Array | SplicedJson) =>
+      typeof p === 'string' ? p : p instanceof Uint8Array ? Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('utf8') : JSON.stringify(p);
+    return JSON.parse(this.pieces.map(text).join(''));
   }
 }
 

@@ -119,6 +119,32 @@ describe('MemoryDatastore', () => {
     }
   });
 
+  it('reads of one stored record share its info (read-only), made again once the bytes under the record change', async () => {
+    const blake2b = (b: Uint8Array) => createHash('blake2b512').update(b).digest('hex');
+    const store = new MemoryStore();
+    const d = new MemoryDatastore('InMemoryDatastore@shared', store, StorageClassRegistry.withBuiltins());
+    const r = ref('metric', 60);
+    await d.put({ kind: 'value', value }, r);
+    const first = await d.getBytes(r);
+    const second = await d.getBytes(r);
+    expect(second.info).toBe(first.info);
+    expect(second.info.checksum).toBe(blake2b(first.bytes));
+    // The store keeps the record's object when only its data is replaced: the info follows the bytes.
+    const other = Buffer.from('{"a":2}');
+    await store.setData(r.id, other);
+    const third = await d.getBytes(r);
+    expect(third.bytes.equals(other)).toBe(true);
+    expect(third.info).not.toBe(first.info);
+    expect(third.info.checksum).toBe(blake2b(other));
+    expect({ ...third.info, checksum: null }).toEqual({ ...first.info, checksum: null });
+    // A new put of the dataset (after forget) is a new record.
+    await d.forget([r]);
+    await d.put({ kind: 'value', value: { b: 3 } }, r);
+    const fourth = await d.getBytes(r);
+    expect(fourth.info).not.toBe(third.info);
+    expect(fourth.info.checksum).toBe(blake2b(fourth.bytes));
+  });
+
   it('reads records stored with their checksum (before it was deferred) as they are', async () => {
     const store = new MemoryStore();
     const d = new MemoryDatastore('InMemoryDatastore@old', store, StorageClassRegistry.withBuiltins());

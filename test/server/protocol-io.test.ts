@@ -142,6 +142,14 @@ describe('spliced values', () => {
     expect(frameMessage({ jsonrpc: '2.0', id: raw, result: text }).toString()).toBe(frameMessage({ jsonrpc: '2.0', id: raw, result: plain }).toString());
     // Outside a frame, its plain value.
     expect(JSON.parse(JSON.stringify({ r: text })) as unknown).toEqual({ r: plain });
+    // The same answer with its head given as UTF-8 bytes (a subarray of a larger buffer): the same frame.
+    const headText = `{"ref":${JSON.stringify(ref)},"storageClass":"Dict✓","payload":{"encoding":"json","value":`;
+    const padded = Buffer.concat([Buffer.from('xx'), Buffer.from(headText), Buffer.from('yy')]);
+    const headBytes = padded.subarray(2, padded.length - 2);
+    const fromBytes = new JsonText([headBytes, RawJson.of(stored)!, `},"size":${stored.length}}`]);
+    expect(fromBytes.byteLength).toBe(text.byteLength);
+    for (const id of [0, 'é']) expect(frameResult(id, fromBytes).equals(frameMessage({ jsonrpc: '2.0', id, result: plain }))).toBe(true);
+    expect(JSON.parse(JSON.stringify({ r: fromBytes })) as unknown).toEqual({ r: plain });
   });
 });
 

@@ -3,7 +3,7 @@ import { wireRef } from '../../src/butler/provenance.js';
 import { makeDataId } from '../../src/model/data-coordinate.js';
 import { makeDatasetRef } from '../../src/model/dataset-ref.js';
 import { makeDatasetType } from '../../src/model/dataset-type.js';
-import { cachedRefJson, refJson } from '../../src/server/ref-json.js';
+import { jsonReadHead, refJson } from '../../src/server/ref-json.js';
 
 describe('refJson', () => {
   const raw = makeDatasetType({ name: 'raw', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector', 'exposure'] });
@@ -20,7 +20,10 @@ describe('refJson', () => {
     const expected = JSON.stringify(wireRef(ref));
     expect(refJson(ref)).toBe(expected);
     expect(refJson(ref)).toBe(expected);
-    expect(cachedRefJson(ref)).toBe(expected);
+    // The head of a plain JSON read's answer, made once per ref, in UTF-8.
+    const head = `{"ref":${expected},"storageClass":${JSON.stringify(ref.datasetType.storageClass)},"payload":{"encoding":"json","value":`;
+    expect(jsonReadHead(ref).toString('utf8')).toBe(head);
+    expect(jsonReadHead(ref)).toBe(jsonReadHead(ref));
   });
 });
 

@@ -34,7 +34,7 @@ import { decodeForRead } from '../../datastore/codec.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge } from '../payload.js';
 import type { RequestContext } from '../context.js';
 import { JsonText, RawJson, spliced } from '../spliced-json.js';
-import { cachedRefJson, refJson } from '../ref-json.js';
+import { jsonReadHead, refJson } from '../ref-json.js';
 import { usualPutParams } from '../put-params.js';
 import type { Server } from '../server.js';
 import { jsonString } from '../../model/json-value.js';
@@ -53,8 +53,11 @@ export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): Ref
 /** The kind of the dataset's storage class where it is read as stored (so stored bytes = the value), else undefined. */
 function storedKind(butler: QuantumBackedButler, arg: RefArg): StorageClassKind | undefined {
   const ref = 'ref' in arg ? butler.predictedRef(arg.ref.id) ?? arg.ref : butler.predictedRef(arg.id);
-  if (!ref || !butler.readsAsStored(arg)) return undefined;
-  return butler.storageClasses.get(butler.storageView(butler.resolve(arg, 'read')).ref.datasetType.storageClass).kind;
+  if (!ref) return undefined;
+  // butler.readsAsStored(arg), on the view resolved once for both questions.
+  const view = butler.storageView(butler.resolve(arg, 'read'));
+  if (view.request.component !== undefined || view.request.storageClass !== undefined) return undefined;
+  return butler.storageClasses.get(view.ref.datasetType.storageClass).kind;
 }
 
 /** Is a dataset of this kind stored as JSON (so stored bytes = the value)? */
@@ -102,10 +105,12 @@ async function readAndEncode(
   ctx.work.begin(ctx.method === 'butler/loadDeferred' ? 'Loading deferred dataset' : 'Reading dataset');
   try {
     // Worked out where first needed, then kept: it resolves the ref (both uses are before the read).
+    // A variable, not a closure: the bundle (esbuild's keepNames) names a closure made per call
+    // with an Object.defineProperty, ~3,900 instructions a get (callgrind).
     let kind: StorageClassKind | undefined | null = null;
-    const kindOf = () => (kind === null ? (kind = storedKind(butler, arg)) : kind);
     // Bytes read without an encoding asked for go base64: the stored bytes, as below.
-    const as = p.as ?? (plain && kindOf() === 'bytes' ? 'base64' : undefined);
+    let as = p.as;
+    if (as === undefined && plain && (kind = storedKind(butler, arg)) === 'bytes') as = 'base64';
     if (plain && (as === 'base64' || as === 'file') && butler.readsAsStored(arg)) {
       // The stored bytes as they are: no decode/encode round trip.
       if (p.as === 'file') {
@@ -121,7 +126,7 @@ async function readAndEncode(
       if (p.as === undefined && storageClass !== ref.datasetType.storageClass) return await convertedRead(butler, read, p, max);
       return { ref: wireRef(ref), storageClass, payload: encodeBytes(bytes, max).payload, size: bytes.length };
     }
-    if (plain && p.as !== 'text' && jsonFormatted(kindOf())) {
+    if (plain && p.as !== 'text' && jsonFormatted(kind === null ? storedKind(butler, arg) : kind)) {
       // A plain JSON read: the stored bytes are the value's JSON (checked when written),
       // so they are sent as they are and their size is the value's.
       const read = await butler.getBytes(arg, ctx);
@@ -130,12 +135,9 @@ async function readAndEncode(
       if (storageClass !== ref.datasetType.storageClass) return await convertedRead(butler, read, p, max);
       if (bytes.length > max) throw tooLarge(bytes.length, max, 'The value');
       // Spliced into the answer as they are (one copy), once checked to be JSON; the rest of
-      // the answer is written as text (the ref's cached), as JSON.stringify would write it.
+      // the answer (its head made once per ref) as JSON.stringify would write it.
       const raw = RawJson.of(bytes);
-      if (raw) {
-        const head = `{"ref":${cachedRefJson(ref)},"storageClass":${JSON.stringify(storageClass)},"payload":{"encoding":"json","value":`;
-        return spliced<GetResult>(new JsonText([head, raw, `},"size":${bytes.length}}`]));
-      }
+      if (raw) return spliced<GetResult>(new JsonText([jsonReadHead(ref), raw, `},"size":${bytes.length}}`]));
       const value = JSON.parse(bytes.toString('utf8')) as unknown;
       return { ref: wireRef(ref), storageClass, payload: { encoding: 'json' as const, value }, size: bytes.length };
     }
