@@ -226,8 +226,13 @@ export class QuantumBackedButler {
 
   /** Would a read of `arg` (with no request) return the stored bytes unchanged (no component, no conversion)? */
   readsAsStored(arg: RefArg): boolean {
-    const { request } = this.storageView(this.resolve(arg, 'read'));
-    return request.component === undefined && request.storageClass === undefined;
+    return this.storedClassIfAsStored(arg) !== undefined;
+  }
+
+  /** The storage class the dataset is stored in when a read of `arg` returns the stored bytes unchanged, else undefined (one resolve for both questions). */
+  storedClassIfAsStored(arg: RefArg): string | undefined {
+    const { ref, request } = this.storageView(this.resolve(arg, 'read'));
+    return request.component === undefined && request.storageClass === undefined ? ref.datasetType.storageClass : undefined;
   }
 
   /** The stored bytes of a dataset (for byte encodings), with the same bookkeeping as get. */

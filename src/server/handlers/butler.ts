@@ -54,10 +54,8 @@ export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): Ref
 function storedKind(butler: QuantumBackedButler, arg: RefArg): StorageClassKind | undefined {
   const ref = 'ref' in arg ? butler.predictedRef(arg.ref.id) ?? arg.ref : butler.predictedRef(arg.id);
   if (!ref) return undefined;
-  // butler.readsAsStored(arg), on the view resolved once for both questions.
-  const view = butler.storageView(butler.resolve(arg, 'read'));
-  if (view.request.component !== undefined || view.request.storageClass !== undefined) return undefined;
-  return butler.storageClasses.get(view.ref.datasetType.storageClass).kind;
+  const storageClass = butler.storedClassIfAsStored(arg);
+  return storageClass === undefined ? undefined : butler.storageClasses.get(storageClass).kind;
 }
 
 /** Is a dataset of this kind stored as JSON (so stored bytes = the value)? */
