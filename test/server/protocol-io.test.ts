@@ -9,6 +9,8 @@ import { ProtocolReader, type Incoming } from '../../src/server/protocol-reader.
 import { ProtocolWriter } from '../../src/server/protocol-writer.js';
 import { Base64Json, JsonText, RawId, RawJson, frameMessage, frameResult } from '../../src/server/spliced-json.js';
 import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
+import { isEscapeFree } from '../../src/model/json-value.js';
+import { LARGE_BODY } from '../../src/util/parse-json-bytes.js';
 
 const frame = (msg: unknown): Buffer => encodeFrame(JSON.stringify(msg));
 
@@ -289,5 +291,26 @@ describe('ProtocolWriter', () => {
         resolve();
       }),
     );
+  });
+});
+
+describe('ProtocolReader: escape-free params (markEscapeFree)', () => {
+  const put = (value: unknown) => ({ jsonrpc: '2.0', id: 1, method: 'butler/put', params: { sessionId: 's', ref: { id: 'i' }, payload: { encoding: 'json', value } } });
+  const paramsOf = (m: unknown) => (m as { params: unknown }).params;
+
+  it('marks the params of a body without a backslash, and of no other', () => {
+    const { input, messages } = reader();
+    input.write(frame(put({ s: 'x'.repeat(300), t: 'é🚀' })));
+    input.write(frame(put({ s: 'x'.repeat(300), t: 'a"b' }))); // the quote is escaped: a backslash
+    input.write(frame({ ...put({ s: 'x' }), extra: '\n' })); // a backslash outside the params
+    input.write(frame(put({ s: '\u0001' })));
+    expect(messages().map((m) => isEscapeFree(paramsOf(m)))).toEqual([true, false, false, false]);
+  });
+
+  it('does not mark a large body (its long strings are not read by JSON.parse)', () => {
+    const { input, messages } = reader({ maxMessageBytes: 4 * LARGE_BODY });
+    input.write(frame(put({ s: 'x'.repeat(LARGE_BODY) })));
+    expect(messages()).toHaveLength(1);
+    expect(isEscapeFree(paramsOf(messages()[0]))).toBe(false);
   });
 });
