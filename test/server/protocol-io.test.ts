@@ -145,6 +145,23 @@ describe('spliced values', () => {
     // Outside a frame, its plain value.
     expect(JSON.parse(JSON.stringify({ r: text })) as unknown).toEqual({ r: plain });
   });
+
+  it('a JsonText writes ASCII pieces as they are and any other as UTF-8, wherever the non-ASCII piece sits', () => {
+    const stored = RawJson.of(Buffer.from('{"v":"é"}'))!;
+    for (const pieces of [
+      ['{"a":"plain ascii","b":', stored, '}'],
+      ['{"a":"plain ascii","b":', stored, ',"c":"ÿ"}'],
+      ['{"c":"ÿ","b":', stored, ',"a":"plain ascii"}'],
+      ['{"a":"🚀"}'],
+    ]) {
+      const text = new JsonText(pieces);
+      const expected = Buffer.from(pieces.map((p) => (typeof p === 'string' ? p : '{"v":"é"}')).join(''), 'utf8');
+      expect(text.byteLength).toBe(expected.length);
+      const out = Buffer.alloc(text.byteLength);
+      text.writeInto(out, 0);
+      expect(out.equals(expected)).toBe(true);
+    }
+  });
 });
 
 describe('ProtocolWriter', () => {
