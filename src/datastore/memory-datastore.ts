@@ -159,14 +159,20 @@ export class MemoryDatastore implements Datastore {
 
   private uriOf(rec: DatasetRecord, ref: DatasetRef): string {
     const query = dataIdQuery(ref.dataId);
-    return `${this.uriPrefix}${rec.path}${query ? `?${query}` : ''}`;
+    // Joined, not concatenated: one flat string, which the answer's jsonString tests in
+    // compiled code (a concatenation is first made flat in the runtime: ~2,000 instructions).
+    return [this.uriPrefix, rec.path, query ? '?' : '', query].join('');
   }
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    const { bytes, storageClass: sc, formatter, owned, sha256 } = encodeForPut(await loadPutSource(source), ref, this.storageClasses);
+    // Only a file is loaded (awaited): a value or bytes go on in the same turn.
+    const loaded = source.kind === 'file' ? await loadPutSource(source) : source;
+    const { bytes, storageClass: sc, formatter, owned, sha256 } = encodeForPut(loaded, ref, this.storageClasses);
     ctx?.progress?.(0.5, 'checksum');
-    const existing = await this.readRecord(ref);
+    // readRecord without its own async frame (one promise and one turn fewer per put).
+    const md = await this.store.peekMetadata(this.key(ref));
+    const existing = md !== undefined && isRecord(md) ? md : undefined;
     if (existing && !existing.trashed) {
       const storedSha256 = existing.sha256 ?? existing.checksum;
       if (storedSha256 === sha256) {

@@ -221,8 +221,27 @@ function quotePlus(text: string): string {
     .replace(/%20/g, '+');
 }
 
-/** URL query form, e.g. `detector=1&instrument=Cam1` (used in `mem://` URIs). */
-export const dataIdQuery = derivedText('query', (dataId) => joinPairs(dataId, '&', quotePlus));
+/** A key of `name=value` pairs that quotePlus leaves as they are, separated by commas. */
+const SAFE_KEY = /^[\w.~-]+=[\w.~-]*(?:,[\w.~-]+=[\w.~-]*)*$/;
+
+/** How many commas `text` holds. */
+function commas(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf(','); at >= 0; at = text.indexOf(',', at + 1)) n++;
+  return n;
+}
+
+/**
+ * URL query form, e.g. `detector=1&instrument=Cam1` (used in `mem://` URIs). When the key
+ * (which a put has made already) is as many safe pairs as there are dimensions, no name or
+ * value holds a comma or anything quotePlus changes: the query is the key with `&` for `,`
+ * (one test of the key instead of a quote of every part, ~2,500 instructions).
+ */
+export const dataIdQuery = derivedText('query', (dataId) => {
+  const key = dataIdKey(dataId);
+  if (SAFE_KEY.test(key) && commas(key) === Object.keys(dataId).length - 1) return key.replaceAll(',', '&');
+  return joinPairs(dataId, '&', quotePlus);
+});
 
 /**
  * `name=value` pairs in dimension order, each part passed through `quote`. Joined by

@@ -12,6 +12,7 @@
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
 import { JSON_ASCII_AS_IS } from '../model/json-value.js';
 import { isLastIsoNow } from '../util/time.js';
+import { isLastSha256Hex } from '../util/checksum.js';
 
 const FIRST = ['sessionId', 'seq', 'event', 'datasetId', 'datasetType', 'time'] as const;
 const OPTIONAL = new Set(['reason', 'size', 'sha256', 'handle']);
@@ -94,7 +95,8 @@ export function asciiProvenanceEventJson(event: ProvenanceEvent): string | undef
   let text = `{"sessionId":${sessionId},"seq":${seq},"event":${kind},"datasetId":${datasetId},"datasetType":${datasetType},"time":${time}`;
   for (let i = FIRST.length; i < keys.length; i++) {
     const key = keys[i]!;
-    const value = !OPTIONAL.has(key) ? undefined : key === 'reason' ? lastReason.of(values[key]) : scalar(values[key]);
+    const v = values[key];
+    const value = !OPTIONAL.has(key) ? undefined : key === 'reason' ? lastReason.of(v) : typeof v === 'string' && isLastSha256Hex(v) ? `"${v}"` : scalar(v);
     if (value === undefined) return undefined;
     text += `,"${key}":${value}`;
   }

@@ -11,6 +11,7 @@
  */
 import type * as z from 'zod';
 import type { Put } from '../../protocol/butler.js';
+import { isEscapeFree, markEscapeFree } from '../model/json-value.js';
 
 type PutParams = z.output<typeof Put.params>;
 
@@ -34,5 +35,7 @@ export function usualPutParams(raw: unknown): PutParams | undefined {
   const id = ref.id;
   const value = payload.value;
   if (!nonEmpty(id) || payload.encoding !== 'json' || value === undefined) return undefined;
+  // Read from escape-free text, the value is too (the reader marked the params).
+  if (isEscapeFree(raw)) markEscapeFree(value);
   return { sessionId, ref: { id }, payload: { encoding: 'json', value } };
 }

@@ -168,7 +168,8 @@ export class Server {
         const session = this.sessions.get(params.sessionId);
         const ctx = new RequestContext(def.method, token, this.progressFor(params.workDoneToken, session));
         ctx.checkCancelled();
-        return await session.mutex.run(async () => {
+        // Not an async function: the handler's promise is awaited by run() as it is (no two more turns).
+        return await session.mutex.run(() => {
           ctx.checkCancelled(); // it may have been cancelled while queued
           if (this.sessions.find(session.id) !== session) this.sessions.get(session.id); // closed while queued
           return fn(params, ctx, session);
@@ -205,11 +206,18 @@ export class Server {
     this.closers.push(close);
   }
 
-  private async dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
-    return this.families.run(method, () => this.dispatchNow(method, params, token));
+  // dispatch and dispatchNow are not async functions: an async function that returns the
+  // handler's promise settles two turns of the microtask queue after it (each request paid
+  // four); a throw becomes a rejection as it would in one.
+  private dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+    try {
+      return Promise.resolve(this.families.run(method, () => this.dispatchNow(method, params, token)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  private async dispatchNow(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+  private dispatchNow(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
     const handler = this.requestHandlers.get(method);
     if (handler && nestedDeeperThan(params, MAX_PARAMS_DEPTH)) {
       this.stats.record(method, 0, true);

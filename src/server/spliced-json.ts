@@ -131,17 +131,29 @@ const checkedJson = new WeakSet<Buffer>();
  */
 export class JsonText extends SplicedJson {
   readonly byteLength: number;
+  /** Every string piece is ASCII (as many UTF-8 bytes as characters): written as latin1, a copy rather than an encoding. */
+  private readonly ascii: boolean;
 
   constructor(private readonly pieces: readonly (string | Uint8Array | SplicedJson)[]) {
     super();
     let n = 0;
-    for (const p of pieces) n += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.byteLength;
+    let ascii = true;
+    for (const p of pieces) {
+      if (typeof p !== 'string') n += p.byteLength;
+      else {
+        const bytes = Buffer.byteLength(p, 'utf8');
+        if (bytes !== p.length) ascii = false;
+        n += bytes;
+      }
+    }
     this.byteLength = n;
+    this.ascii = ascii;
   }
 
   writeInto(out: Buffer, offset: number): void {
+    const encoding = this.ascii ? 'latin1' : 'utf8';
     for (const p of this.pieces) {
-      if (typeof p === 'string') offset += out.write(p, offset, 'utf8');
+      if (typeof p === 'string') offset += out.write(p, offset, encoding);
       else if (p instanceof Uint8Array) {
         out.set(p, offset);
         offset += p.byteLength;

@@ -11,13 +11,21 @@ import { InvalidArgument, InvalidKey } from '../model/errors.js';
 export const RESERVED_DIR = '.qbstore';
 /** The file store's temporary files, in any directory. */
 export const RESERVED_TEMP_PREFIX = '.qbtmp-';
+// Made once (a template in keyProblem is two concatenations per key checked).
+const RESERVED_DIR_SLASH = `${RESERVED_DIR}/`;
+const SLASH_RESERVED_TEMP = `/${RESERVED_TEMP_PREFIX}`;
+
+/** The last key checkKey found valid: a put reads its key, then writes it, and checks it once. */
+let lastValid: string | undefined;
 
 export function checkKey(key: unknown): string {
+  if (typeof key === 'string' && key === lastValid) return key;
   if (typeof key !== 'string' || key.length === 0) {
     throw new InvalidKey('key must be a non-empty string', { details: { key } });
   }
   const bad = keyProblem(key);
   if (bad) throw new InvalidKey(`invalid key ${JSON.stringify(key)}: ${bad}`, { details: { key } });
+  lastValid = key;
   return key;
 }
 
@@ -45,8 +53,8 @@ function keyProblem(key: string): string | undefined {
       i++;
     }
   }
-  if (key === RESERVED_DIR || key.startsWith(`${RESERVED_DIR}/`)) return `uses the reserved name "${RESERVED_DIR}"`;
-  if (key.startsWith(RESERVED_TEMP_PREFIX) || key.includes(`/${RESERVED_TEMP_PREFIX}`)) return `uses the reserved prefix "${RESERVED_TEMP_PREFIX}"`;
+  if (key === RESERVED_DIR || key.startsWith(RESERVED_DIR_SLASH)) return `uses the reserved name "${RESERVED_DIR}"`;
+  if (key.startsWith(RESERVED_TEMP_PREFIX) || key.includes(SLASH_RESERVED_TEMP)) return `uses the reserved prefix "${RESERVED_TEMP_PREFIX}"`;
   return undefined;
 }
 

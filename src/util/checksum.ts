@@ -2,7 +2,20 @@ import * as crypto from 'node:crypto';
 
 /** SHA-256 as lowercase hex. The one-shot `crypto.hash` (Node >= 20.12) skips the Hash object, a few µs per small value. */
 export function sha256Hex(data: Uint8Array): string {
-  return typeof crypto.hash === 'function' ? crypto.hash('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
+  lastHex = typeof crypto.hash === 'function' ? crypto.hash('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
+  return lastHex;
+}
+
+/** The last text sha256Hex returned. */
+let lastHex: string | undefined;
+
+/**
+ * Is `s` the text sha256Hex returned last (lowercase hex, which JSON writes as it is between
+ * quotes)? For that string a comparison of references, not a scan: a put's answer and its
+ * event write the checksum the put just computed without testing it (~1,400 instructions).
+ */
+export function isLastSha256Hex(s: string): boolean {
+  return s === lastHex;
 }
 
 /**

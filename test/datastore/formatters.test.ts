@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { BUTLER_LOG_RECORDS_FORMATTER, BytesFormatter, canonicalFormatterName, FORMATTERS, formatterByName, formatterFor, JsonFormatter, TableFormatter, TextFormatter } from '../../src/datastore/formatters.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { InvalidArgument, InvalidValue } from '../../src/model/errors.js';
+import { canonicalJson } from '../../src/model/json-value.js';
 
 const reg = StorageClassRegistry.withBuiltins();
 
@@ -98,5 +99,12 @@ describe('formatters', () => {
     read[1] = 9;
     expect(src[1]).toBe(2);
     expect(() => BytesFormatter.toBytes('x')).toThrow(InvalidValue);
+  });
+
+  it('JsonFormatter writes the UTF-8 bytes of the canonical text: ASCII copied, any other character encoded', () => {
+    // é and ÿ fit in one latin1 byte but take two in UTF-8; the ASCII-only copy must not take them.
+    for (const v of [{ b: 'x'.repeat(300), a: 1 }, { s: `${'x'.repeat(300)}é` }, { s: 'ÿ' }, { 'ü': '🚀', s: '\u2028' }]) {
+      expect(JsonFormatter.toBytes(v).equals(Buffer.from(canonicalJson(v), 'utf8'))).toBe(true);
+    }
   });
 });

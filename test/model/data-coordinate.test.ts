@@ -71,6 +71,29 @@ describe('data IDs', () => {
     expect(dataIdQuery(parseDataId({ b: "it's (x)*~", a: 'ü' }))).toBe('a=%C3%BC&b=it%27s+%28x%29%2A~');
   });
 
+  it('a query made from the key (every part safe) is the one quoting each part gives; a comma or = inside a part is quoted', () => {
+    const quote = (t: string) => (/^[\w.~-]*$/.test(t) ? t : encodeURIComponent(t).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+'));
+    const reference = (m: Record<string, string | number>) =>
+      Object.keys(m)
+        .sort()
+        .map((k) => `${quote(k)}=${quote(String(m[k]))}`)
+        .join('&');
+    for (const m of [
+      { instrument: 'Cam1', detector: 1 },
+      { a: 'x,b=y' },
+      { a: 'x,b=y', c: 1 },
+      { a: 'x=y' },
+      { a: '' },
+      { a: 'x', b: '' },
+      { a: 'sp ace', b: 1 },
+      { a: 7, b: -2, c: 'v-1_.~' },
+      { a: 'x,y', b: 'z' },
+    ]) {
+      expect(dataIdQuery(parseDataId(m)), JSON.stringify(m)).toBe(reference(m));
+      expect(dataIdQuery({ ...m }), JSON.stringify(m)).toBe(reference(m));
+    }
+  });
+
   it('plain mappings (any key order) get the same keys and queries as parsed data IDs', () => {
     const plain = { instrument: 'Cam 1', detector: 1 };
     const parsed = parseDataId(plain);

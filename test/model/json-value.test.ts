@@ -8,10 +8,12 @@ import {
   MAX_JSON_DEPTH,
   canonicalJson,
   copyJson,
+  isEscapeFree,
   isNormalJson,
   jsonEqual,
   jsonString,
   jsonValueProblem,
+  markEscapeFree,
   nestedDeeperThan,
 } from '../../src/model/json-value.js';
 import { checkMetadata } from '../../src/store/values.js';
@@ -308,5 +310,38 @@ describe("canonicalJson(value, 'bytes')", () => {
   it('refuses what is not JSON, as canonicalJson does', () => {
     expect(() => canonicalJson({ s: long('x'), bad: undefined }, 'bytes')).toThrow(InvalidValue);
     expect(() => canonicalJson({ s: long('x'), lone: '\ud800' }, 'bytes')).toThrow(InvalidValue);
+  });
+});
+
+describe('canonicalJson of a value marked escape-free (markEscapeFree)', () => {
+  it('writes the same text as for the unmarked value', () => {
+    const long = 'x'.repeat(300);
+    const values = [
+      { z: long, a: 1, m: { y: true, b: null } },
+      { 'ü': `é${long}🚀`, a: 'ß', n: [-0, 1e21, 1e-7, 5e-324] },
+      { a: [[[], [{}]], [1, [2, [3, long]]]], e: {} },
+      [{ b: long, a: long }],
+    ];
+    for (const v of values) {
+      const expected = canonicalJson(JSON.parse(JSON.stringify(v)));
+      markEscapeFree(v);
+      expect(isEscapeFree(v)).toBe(true);
+      expect(canonicalJson(v)).toBe(expected);
+    }
+  });
+
+  it('quotes the strings of a marked value unread (so only values without escapes may be marked)', () => {
+    // Breaks the contract on purpose: the quote is written as it is, which shows the marked path is the one taken.
+    const v = { s: `${'x'.repeat(300)}"`, k: 'a"b' };
+    expect(canonicalJson(v)).toBe(`{"k":"a\\"b","s":"${'x'.repeat(300)}\\""}`);
+    markEscapeFree(v);
+    expect(canonicalJson(v)).toBe(`{"k":"a"b","s":"${'x'.repeat(300)}""}`);
+  });
+
+  it('marks objects only', () => {
+    markEscapeFree('s');
+    markEscapeFree(null);
+    expect(isEscapeFree('s')).toBe(false);
+    expect(isEscapeFree({})).toBe(false);
   });
 });

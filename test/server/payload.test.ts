@@ -1,11 +1,11 @@
 /** Put payloads: files are read and hashed together; decoded bytes are handed over only when they own their memory. */
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { changeAfterStat, watchReads } from '../support/file-handle-faults.js';
-import { decodeBase64, decodePutPayload } from '../../src/server/payload.js';
+import { decodeBase64, decodePutPayload, type DecodedPut } from '../../src/server/payload.js';
 import { loadPutSource, READ_CHUNK, readHashed } from '../../src/datastore/file-transfer.js';
 import { decodeBase64Payload } from '../../src/server/inline-base64.js';
 import { parseJsonBytes } from '../../src/util/parse-json-bytes.js';
@@ -97,13 +97,23 @@ describe('readHashed', () => {
 });
 
 describe('decodePutPayload', () => {
-  it('leaves one shared after-put step for payloads that need none (no function made, and named, per put)', async () => {
-    const a = await decodePutPayload({ encoding: 'json', value: { a: 1 } }, 1024);
-    const b = await decodePutPayload({ encoding: 'text', text: 'b' }, 1024);
-    const c = await decodePutPayload({ encoding: 'base64', data: 'YQ==' }, 1024);
-    expect(b.afterPut).toBe(a.afterPut);
-    expect(c.afterPut).toBe(a.afterPut);
-    await expect(a.afterPut()).resolves.toBeUndefined();
+  it('decodes inline payloads at once, with no after-put step (nothing to await: no turn of the event loop per put)', async () => {
+    for (const p of [{ encoding: 'json', value: { a: 1 } }, { encoding: 'text', text: 'b' }, { encoding: 'base64', data: 'YQ==' }] as const) {
+      const decoded = decodePutPayload(p, 1024);
+      expect(decoded).not.toBeInstanceOf(Promise);
+      expect((decoded as DecodedPut).afterPut).toBeUndefined();
+    }
+    const file = decodePutPayload({ encoding: 'file', path: join(dir, 'missing.bin'), mode: 'copy' }, 1024);
+    expect(file).toBeInstanceOf(Promise);
+    await expect(file).rejects.toMatchObject({ kind: 'InvalidArgument' });
+  });
+
+  it('a moved file is removed after the put; a copied one has no after-put step', async () => {
+    const path = join(dir, 'moved.bin');
+    writeFileSync(path, Buffer.from('bye'));
+    expect((await decodePutPayload({ encoding: 'file', path, mode: 'copy' }, 1024)).afterPut).toBeUndefined();
+    await (await decodePutPayload({ encoding: 'file', path, mode: 'move' }, 1024)).afterPut!();
+    expect(existsSync(path)).toBe(false);
   });
 
   it('a regular file is passed on by its path; read whole, it carries its checksum and is handed over', async () => {
@@ -138,11 +148,11 @@ describe('decodePutPayload: the JSON size limit', () => {
     ['nesting and keys', { ['k'.repeat(30)]: [[[{ a: null, b: true, c: false }]]], z: {} }],
   ])('%s: accepted at exactly the limit, refused one byte under it', async (_name, value) => {
     const size = sizeOf(value);
-    await expect(decodePutPayload({ encoding: 'json', value }, size)).resolves.toMatchObject({ source: { kind: 'value', value } });
-    await expect(decodePutPayload({ encoding: 'json', value }, size - 1)).rejects.toMatchObject({
+    expect(decodePutPayload({ encoding: 'json', value }, size)).toMatchObject({ source: { kind: 'value', value } });
+    expect(() => decodePutPayload({ encoding: 'json', value }, size - 1)).toThrow(expect.objectContaining({
       kind: 'PayloadTooLarge',
       context: { details: { size, maxInlineBytes: size - 1 } },
-    });
+    }));
   });
 });
 

@@ -9,6 +9,8 @@ import { ProtocolReader, type Incoming } from '../../src/server/protocol-reader.
 import { ProtocolWriter } from '../../src/server/protocol-writer.js';
 import { Base64Json, JsonText, RawId, RawJson, frameMessage, frameResult } from '../../src/server/spliced-json.js';
 import { encodeFrame, jsonMessageDecoder } from '../../src/util/framing.js';
+import { isEscapeFree } from '../../src/model/json-value.js';
+import { LARGE_BODY } from '../../src/util/parse-json-bytes.js';
 
 const frame = (msg: unknown): Buffer => encodeFrame(JSON.stringify(msg));
 
@@ -150,6 +152,23 @@ describe('spliced values', () => {
     expect(fromBytes.byteLength).toBe(text.byteLength);
     for (const id of [0, 'é']) expect(frameResult(id, fromBytes).equals(frameMessage({ jsonrpc: '2.0', id, result: plain }))).toBe(true);
     expect(JSON.parse(JSON.stringify({ r: fromBytes })) as unknown).toEqual({ r: plain });
+  });
+
+  it('a JsonText writes ASCII pieces as they are and any other as UTF-8, wherever the non-ASCII piece sits', () => {
+    const stored = RawJson.of(Buffer.from('{"v":"é"}'))!;
+    for (const pieces of [
+      ['{"a":"plain ascii","b":', stored, '}'],
+      ['{"a":"plain ascii","b":', stored, ',"c":"ÿ"}'],
+      ['{"c":"ÿ","b":', stored, ',"a":"plain ascii"}'],
+      ['{"a":"🚀"}'],
+    ]) {
+      const text = new JsonText(pieces);
+      const expected = Buffer.from(pieces.map((p) => (typeof p === 'string' ? p : '{"v":"é"}')).join(''), 'utf8');
+      expect(text.byteLength).toBe(expected.length);
+      const out = Buffer.alloc(text.byteLength);
+      text.writeInto(out, 0);
+      expect(out.equals(expected)).toBe(true);
+    }
   });
 });
 
@@ -297,5 +316,26 @@ describe('ProtocolWriter', () => {
         resolve();
       }),
     );
+  });
+});
+
+describe('ProtocolReader: escape-free params (markEscapeFree)', () => {
+  const put = (value: unknown) => ({ jsonrpc: '2.0', id: 1, method: 'butler/put', params: { sessionId: 's', ref: { id: 'i' }, payload: { encoding: 'json', value } } });
+  const paramsOf = (m: unknown) => (m as { params: unknown }).params;
+
+  it('marks the params of a body without a backslash, and of no other', () => {
+    const { input, messages } = reader();
+    input.write(frame(put({ s: 'x'.repeat(300), t: 'é🚀' })));
+    input.write(frame(put({ s: 'x'.repeat(300), t: 'a"b' }))); // the quote is escaped: a backslash
+    input.write(frame({ ...put({ s: 'x' }), extra: '\n' })); // a backslash outside the params
+    input.write(frame(put({ s: '\u0001' })));
+    expect(messages().map((m) => isEscapeFree(paramsOf(m)))).toEqual([true, false, false, false]);
+  });
+
+  it('does not mark a large body (its long strings are not read by JSON.parse)', () => {
+    const { input, messages } = reader({ maxMessageBytes: 4 * LARGE_BODY });
+    input.write(frame(put({ s: 'x'.repeat(LARGE_BODY) })));
+    expect(messages()).toHaveLength(1);
+    expect(isEscapeFree(paramsOf(messages()[0]))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Put } from '../../protocol/butler.js';
 import { usualPutParams } from '../../src/server/put-params.js';
+import { isEscapeFree, markEscapeFree } from '../../src/model/json-value.js';
 
 /** The same members in the same order at every level (toEqual ignores order), values as toEqual compares them. */
 function shape(v: unknown): unknown {
@@ -80,5 +81,14 @@ describe('usualPutParams', () => {
       'payload keys in another order',
       ...['null', '0', '0', 'false', '""', JSON.stringify('é\ud800'), '[]', '[1,[2]]', '{"z":1,"a":{}}', JSON.stringify(value), '{"__proto__":{"a":1}}'].map((v) => `value ${v}`),
     ]);
+  });
+
+  it('marks the value escape-free when the params are (the reader marked them), else not', () => {
+    const plain = usual();
+    expect(isEscapeFree(usualPutParams(plain)!.payload.encoding === 'json' && (plain.payload as { value: unknown }).value)).toBe(false);
+    const marked = usual();
+    markEscapeFree(marked);
+    const p = usualPutParams(marked)!;
+    expect(p.payload.encoding === 'json' && isEscapeFree(p.payload.value)).toBe(true);
   });
 });

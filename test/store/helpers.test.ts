@@ -15,6 +15,15 @@ describe('keys', () => {
     }
   });
 
+  it('a key checked again (the last one found valid, kept to spare a put its second check) is still the only thing let through', () => {
+    const id = '5d4c2f5e-1b9b-4c3e-9d0a-2a1f0e3c4b5a';
+    expect(checkKey(id)).toBe(id);
+    expect(checkKey(id.split('').join(''))).toBe(id);
+    for (const k of [undefined, null, 5, '', '/a', `${id}/`, '.qbstore', 'a/.qbtmp-x', '.qbstore/x']) expect(() => checkKey(k)).toThrow(InvalidKey);
+    expect(checkKey(id)).toBe(id);
+    expect(() => checkKey(`/${id}`)).toThrow(InvalidKey);
+  });
+
   it('compareKeys orders like SQLite (UTF-8 bytes / code points)', () => {
     const keys = ['b', 'a', 'ab', 'a/b', 'a0', '\u{1F600}', '\uE000', '\uFFFD', 'Z', 'é', 'e', ''];
     const db = new Database(':memory:');

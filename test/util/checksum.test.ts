@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DIGEST_PAIR_MIN, blake2bHex, checksumMatches, knownSha256, recordChecksum, rememberDigestPair, sha256Hex } from '../../src/util/checksum.js';
+import { DIGEST_PAIR_MIN, blake2bHex, checksumMatches, isLastSha256Hex, knownSha256, recordChecksum, rememberDigestPair, sha256Hex } from '../../src/util/checksum.js';
 
 describe('digest pairs', () => {
   it('a blake2b computed with the SHA-256 at hand is remembered with it; without it, not', () => {
@@ -55,5 +55,18 @@ describe('digest pairs', () => {
     expect(knownSha256(key(1))).toBe('sha-1');
     expect(knownSha256(key(2))).toBeUndefined();
     expect(knownSha256(key(5000))).toBe('sha-5000');
+  });
+});
+
+describe('isLastSha256Hex', () => {
+  it('is true for the text sha256Hex returned last (or an equal one), false for any other', () => {
+    const a = sha256Hex(Buffer.from('a'));
+    expect(isLastSha256Hex(a)).toBe(true);
+    expect(isLastSha256Hex(a.split('').join(''))).toBe(true);
+    expect(isLastSha256Hex(a.toUpperCase())).toBe(false);
+    const b = sha256Hex(Buffer.from('b'));
+    expect(isLastSha256Hex(a)).toBe(false);
+    expect(isLastSha256Hex(b)).toBe(true);
+    expect(isLastSha256Hex('"')).toBe(false);
   });
 });

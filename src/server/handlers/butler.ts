@@ -38,6 +38,7 @@ import { jsonReadHead, refJson } from '../ref-json.js';
 import { usualPutParams } from '../put-params.js';
 import type { Server } from '../server.js';
 import { jsonString } from '../../model/json-value.js';
+import { isLastSha256Hex } from '../../util/checksum.js';
 
 /** A ref from the wire: an id the butler resolves, or a full ref. */
 export function refArg(input: DatasetRefInput, butler: QuantumBackedButler): RefArg {
@@ -179,15 +180,16 @@ export function registerButler(server: Server): void {
   server.handleSession(Put, async (p, ctx, s) => {
     ctx.work.begin('Writing dataset');
     try {
-      const decoded = await decodePutPayload(p.payload, server.options.maxInlineBytes);
+      const pending = decodePutPayload(p.payload, server.options.maxInlineBytes);
+      const decoded = pending instanceof Promise ? await pending : pending;
       ctx.progress(0.3, 'decoded');
       ctx.checkCancelled();
       const result = await s.butler.put(refArg(p.ref, s.butler), decoded.source, ctx, p.provenance);
-      await decoded.afterPut();
+      if (decoded.afterPut) await decoded.afterPut();
       // As JSON.stringify would write {ref, size, sha256, uri, alreadyStored}.
       return spliced<z.input<typeof Put.result>>(
         new JsonText([
-          `{"ref":${refJson(result.ref)},"size":${result.info.file_size},"sha256":${jsonString(result.sha256)},"uri":${jsonString(result.uri)},"alreadyStored":${result.unchanged}}`,
+          `{"ref":${refJson(result.ref)},"size":${result.info.file_size},"sha256":${isLastSha256Hex(result.sha256) ? `"${result.sha256}"` : jsonString(result.sha256)},"uri":${jsonString(result.uri)},"alreadyStored":${result.unchanged}}`,
         ]),
       );
     } finally {

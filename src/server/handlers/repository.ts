@@ -83,7 +83,7 @@ export function registerRepository(server: Server): void {
       ctx.checkCancelled();
       const r = await repo(p.root);
       const { ref, info, sha256 } = await r.writes.run(() => r.put(p.datasetType, parseDataId(p.dataId), p.run, decoded.source, p.idGenerationMode));
-      await decoded.afterPut();
+      if (decoded.afterPut) await decoded.afterPut();
       return { ref: wireRef(ref), size: info.file_size, sha256 };
     } finally {
       ctx.work.end();
