@@ -11,20 +11,24 @@
  * cli.start.cjs and cli.bundle.cjs in a folder of the checkout (so that node_modules resolve),
  * its bundle edited. Prints, per build, the medians per call with and without events, the median
  * over rounds of the per-round difference (the cost of one event: each call causes one) with
- * its range, and the wall-clock cost 1 - (calls/s with events) / (calls/s without).
+ * its range, and the wall-clock cost 1 - (calls/s with events) / (calls/s without); and the
+ * I/O shape per call with and without events (medians; io-shape.ts): the sidecar's and this
+ * client's read and write system calls, the sidecar's bytes written, and both processes'
+ * wake-ups and preemptions, which tell a cost of scheduling or I/O from one of CPU.
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, positionals } from './argv.js';
 import { median, pipelined, ref, root, sequential, sidecarCpuMicros } from './sidecar-bench.js';
+import { ioShape, perCall, SHAPE_FIGURES, type IoShape } from './io-shape.js';
 
 interface Side {
   cli: string;
   client: QuantumButlerClient;
   run: Record<'events' | 'quiet', (n: number) => Promise<number>>;
   cpu: () => number;
-  m: Record<'events' | 'quiet', { sidecar: number[]; client: number[]; wall: number[] }>;
+  m: Record<'events' | 'quiet', { sidecar: number[]; client: number[]; wall: number[]; shape: Array<{ sidecar: IoShape; client: IoShape }> }>;
 }
 
 const ROUNDS = numberOption('rounds', 24), CALLS = numberOption('calls', 1500), IN_FLIGHT = numberOption('inFlight', 1);
@@ -47,7 +51,7 @@ async function open(cli: string): Promise<Side> {
     client,
     run: { events: (n) => drive(n, () => withEvents.stored(inRef)), quiet: (n) => drive(n, () => quiet.stored(inRef)) },
     cpu: sidecarCpuMicros(client.child.pid),
-    m: { events: { sidecar: [], client: [], wall: [] }, quiet: { sidecar: [], client: [], wall: [] } },
+    m: { events: { sidecar: [], client: [], wall: [], shape: [] }, quiet: { sidecar: [], client: [], wall: [], shape: [] } },
   };
 }
 
@@ -58,9 +62,11 @@ const loadBefore = loadavg()[0]!;
 for (let r = 0; r < ROUNDS; r++) {
   for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
     for (const kind of r % 2 === 0 ? (['events', 'quiet'] as const) : (['quiet', 'events'] as const)) {
+      const shape0 = { sidecar: ioShape(s.client.child.pid), client: ioShape(process.pid) };
       const sidecar0 = s.cpu(), client0 = process.cpuUsage();
       const callsPerSecond = await s.run[kind](CALLS);
       const client1 = process.cpuUsage(client0);
+      s.m[kind].shape.push({ sidecar: perCall(shape0.sidecar, ioShape(s.client.child.pid), CALLS), client: perCall(shape0.client, ioShape(process.pid), CALLS) });
       s.m[kind].sidecar.push((s.cpu() - sidecar0) / CALLS);
       s.m[kind].client.push((client1.user + client1.system) / CALLS);
       s.m[kind].wall.push(callsPerSecond);
@@ -76,5 +82,12 @@ for (const s of sides) {
   };
   const cost = median(s.m.events.wall.map((v, i) => 1 - v / s.m.quiet.wall[i]!));
   console.log(`${s.cli}\n  per event: ${per('sidecar')}; ${per('client')}; wall-clock cost ${cost.toFixed(3)}`);
+  for (const p of ['sidecar', 'client'] as const) {
+    const figures = SHAPE_FIGURES.filter((k) => p === 'sidecar' || k !== 'bytesOut').map((k) => {
+      const m = (kind: 'events' | 'quiet') => median(s.m[kind].shape.map((x) => x[p][k]));
+      return `${k} ${m('events').toFixed(k === 'bytesOut' ? 0 : 3)} / ${m('quiet').toFixed(k === 'bytesOut' ? 0 : 3)}`;
+    });
+    console.log(`  ${p} per call (events / quiet): ${figures.join(', ')}`);
+  }
 }
 for (const s of sides) await s.client.close();
