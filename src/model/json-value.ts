@@ -297,21 +297,41 @@ function writePieces(value: unknown, asIs: boolean, out: string[]): string[] {
   return out;
 }
 
+/** Buffer's own encoders (what `buf.write` calls after checking its arguments), untyped in @types/node. */
+type Encoders = Buffer & { latin1Write(s: string, at: number, length: number): number; utf8Write(s: string, at: number, length: number): number };
+
+/** Pieces shorter than this are written character by character when all ASCII (a call into C++ costs more). */
+const SHORT_PIECE = 64;
+
+/** The UTF-8 length of a short piece when it is all ASCII (its length), else -1. */
+function asciiLength(p: string): number {
+  for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) > 0x7f) return -1;
+  return p.length;
+}
+
 /**
  * The UTF-8 bytes of the pieces' text, in a buffer of its own (not a slice of Node's pool: a
- * datastore keeps it). Each piece is counted and written on its own; one whose byte count is its
- * length is all ASCII (any other character takes two bytes or more), copied as latin1. No piece
- * ends inside a surrogate pair (they are cut at quotes), so the bytes are those of the whole text.
+ * datastore keeps it). Each piece is counted and written on its own: a short one of ASCII
+ * character by character, a long one whose byte count is its length (all ASCII: any other
+ * character takes two bytes or more) copied as latin1, any other encoded. No piece ends inside
+ * a surrogate pair (they are cut at quotes), so the bytes are those of the whole text.
  */
 function piecesToBytes(pieces: readonly string[]): Buffer {
   const sizes = new Array<number>(pieces.length);
   let size = 0;
-  for (let i = 0; i < pieces.length; i++) size += sizes[i] = Buffer.byteLength(pieces[i]!, 'utf8');
-  const out = Buffer.allocUnsafeSlow(size);
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i]!;
+    const ascii = p.length < SHORT_PIECE ? asciiLength(p) : -1;
+    size += sizes[i] = ascii >= 0 ? ascii : Buffer.byteLength(p, 'utf8');
+  }
+  const out = Buffer.allocUnsafeSlow(size) as Encoders;
   let at = 0;
   for (let i = 0; i < pieces.length; i++) {
     const p = pieces[i]!;
-    if (p.length > 0) at += out.write(p, at, sizes[i] === p.length ? 'latin1' : 'utf8');
+    const n = sizes[i]!;
+    if (n !== p.length) at += out.utf8Write(p, at, n);
+    else if (n < SHORT_PIECE) for (let j = 0; j < n; j++) out[at++] = p.charCodeAt(j);
+    else at += out.latin1Write(p, at, n);
   }
   return out;
 }
