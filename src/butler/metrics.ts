@@ -40,18 +40,28 @@ export async function timed<T>(
   const start = performance.now();
   try {
     const result = await fn();
-    const seconds = (performance.now() - start) / 1000;
-    if (op === 'get') {
-      metrics.n_get++;
-      metrics.time_in_get += seconds;
-    } else {
-      metrics.n_put++;
-      metrics.time_in_put += seconds;
-    }
+    countDone(metrics, op, start);
     return result;
   } catch (err) {
-    if (op === 'get') metrics.n_get_failed++;
-    else metrics.n_put_failed++;
+    countFailed(metrics, op);
     throw err;
   }
+}
+
+/** Count a successful operation that started at `start` (performance.now()), as timed does. */
+export function countDone(metrics: ButlerMetrics, op: 'get' | 'put', start: number): void {
+  const seconds = (performance.now() - start) / 1000;
+  if (op === 'get') {
+    metrics.n_get++;
+    metrics.time_in_get += seconds;
+  } else {
+    metrics.n_put++;
+    metrics.time_in_put += seconds;
+  }
+}
+
+/** Count a failed operation, as timed does. */
+export function countFailed(metrics: ButlerMetrics, op: 'get' | 'put'): void {
+  if (op === 'get') metrics.n_get_failed++;
+  else metrics.n_put_failed++;
 }

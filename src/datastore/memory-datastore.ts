@@ -13,6 +13,7 @@
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
+import { isWellFormedString } from '../model/json-value.js';
 import type { DatastoreRecordData, StoredFileInfo } from '../model/datastore-records.js';
 import { STORED_FILE_INFO_TABLE, toRecordRow } from '../model/datastore-records.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
@@ -198,8 +199,11 @@ export class MemoryDatastore implements Datastore {
       timestamp: Date.now() / 1000,
       trashed: false,
     };
-    // Handed over with the bytes we own: nothing changes `rec` after this.
-    await this.store.set(this.key(ref), bytes, rec, { adopt: owned });
+    // Handed over with the bytes we own: nothing changes `rec` after this. Its members are
+    // finite numbers, a boolean, hex and names: when the strings that can come from outside
+    // (the path holds the run, type name and id) are well-formed, the store need not scan it.
+    const checked = owned && isWellFormedString(rec.path) && isWellFormedString(rec.dataId) && isWellFormedString(rec.storageClass) && isWellFormedString(rec.formatter);
+    await this.store.set(this.key(ref), bytes, rec, { adopt: owned, checked });
     ctx?.progress?.(1, 'stored');
     return { info: this.toInfo(rec, bytes), uri: this.uriOf(rec, ref), unchanged: false, sha256 };
   }

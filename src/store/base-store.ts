@@ -333,7 +333,9 @@ export abstract class BaseStore implements Store {
       const k = this.checkKey(key);
       const d = checkData(data);
       const adopt = opts.adopt === true;
-      const change: PutChange = { data: d, metadata: checkMetadata(metadata, 'metadata', adopt), adopt };
+      // A record its caller built and vouches for (SetOptions.checked) is kept unscanned.
+      const md = adopt && opts.checked === true ? metadata : checkMetadata(metadata, 'metadata', adopt);
+      const change: PutChange = { data: d, metadata: md, adopt };
       return this.write(() => this.putOne(k, change));
     } catch (err) {
       return Promise.reject(err);

@@ -14,9 +14,15 @@ export interface SetOptions {
   /**
    * The caller hands `data` and `metadata` over and never touches them again, so a store
    * that keeps values in memory may keep them instead of copies (a datastore's freshly
-   * encoded bytes and record). Metadata is validated all the same.
+   * encoded bytes and record). Metadata is validated all the same, unless `checked`.
    */
   adopt?: boolean;
+  /**
+   * With `adopt`: the caller built `metadata` itself as a plain object of well-formed strings,
+   * finite numbers (no -0) and booleans (a datastore's record), so the store neither scans nor
+   * copies it. Never for metadata that came from outside.
+   */
+  checked?: boolean;
 }
 
 export interface StoreValue {

@@ -202,11 +202,25 @@ export class FrameDecoder {
    * Those bytes read that way give the same length: this only skips its per-byte work.
    */
   private plainHeader(chunk: Buffer, pos: number): number {
-    const m = PLAIN_HEADER.exec(chunk.toString('latin1', pos, Math.min(chunk.length, pos + 35)));
-    if (m === null || m[0].length > this.maxHeaderBytes) return 0;
+    // Read from the bytes as /^Content-Length: ([0-9]{1,15})\r\n\r\n/ would read their latin1
+    // text: making that text and running the regular expression cost ~2,500 instructions a frame.
+    const start = pos + HEADER_START.length;
+    if (chunk.length < start + 5) return 0;
+    for (let i = 0; i < HEADER_START.length; i++) if (chunk[pos + i] !== HEADER_START[i]) return 0;
+    let at = start;
+    let length = 0;
+    const digitsEnd = Math.min(chunk.length, start + 15);
+    for (; at < digitsEnd; at++) {
+      const d = chunk[at]! - 0x30;
+      if (d < 0 || d > 9) break;
+      length = length * 10 + d; // 15 digits at most: exact
+    }
+    if (at === start || at + 4 > chunk.length || chunk[at] !== 13 || chunk[at + 1] !== 10 || chunk[at + 2] !== 13 || chunk[at + 3] !== 10) return 0;
+    const end = at + 4;
+    if (end - pos > this.maxHeaderBytes) return 0;
     this.rawJson = false;
-    this.contentLength = Number(m[1]);
-    return pos + m[0].length;
+    this.contentLength = length;
+    return end;
   }
 
   /** The header block is complete (its Content-Length read): expect the body. */
@@ -244,8 +258,6 @@ export class FrameDecoder {
     throw this.broken;
   }
 }
-
-const PLAIN_HEADER = /^Content-Length: ([0-9]{1,15})\r\n\r\n/;
 
 const HEADER_START = Buffer.from('Content-Length: ', 'latin1');
 /** `Content-Length: ` and `\r\n\r\n` around the digits. */

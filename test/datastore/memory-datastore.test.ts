@@ -286,6 +286,36 @@ describe('MemoryDatastore', () => {
     await expect(ds.put({ kind: 'value', value: { a: 2 } }, r)).rejects.toBeInstanceOf(DatasetAlreadyStored);
   });
 
+  it('hands its own record to the store as checked (kept unscanned); a record with an ill-formed string is still checked and refused', async () => {
+    const store = new MemoryStore();
+    const mds = new MemoryDatastore('InMemoryDatastore@checked', store, StorageClassRegistry.withBuiltins());
+    const set = vi.spyOn(store, 'set');
+    const r = ref('metric', 70);
+    await mds.put({ kind: 'value', value }, r);
+    expect(set.mock.calls[0]![3]).toEqual({ adopt: true, checked: true });
+    // The store keeps the record it was given, as it is.
+    const md = await store.peekMetadata(r.id);
+    expect(md).toBe(set.mock.calls[0]![2]);
+    expect(md).toMatchObject({ datasetId: r.id, dataId: 'instrument=dummy,visit=70', path: `run/metric/${r.id}.json`, trashed: false, size: 33 });
+    // A lone surrogate in the data id (from outside) leaves the record unchecked: the store refuses it as before.
+    const bad = { ...ref('metric', 71), dataId: { instrument: 'dummy\ud800', visit: 71 } };
+    await expect(mds.put({ kind: 'value', value }, bad)).rejects.toThrow(/not well-formed Unicode/);
+    expect(set.mock.calls[1]![3]).toEqual({ adopt: true, checked: false });
+    expect(await store.peekMetadata(bad.id)).toBeUndefined();
+  });
+
+  it('a store given checked metadata keeps it without reading its members; without checked it still scans and refuses', async () => {
+    const store = new MemoryStore();
+    let reads = 0;
+    const md = Object.defineProperty({ a: 1 }, 'b', { enumerable: true, get: () => (reads++, 'x') });
+    await store.set('k', Buffer.from('v'), md, { adopt: true, checked: true });
+    expect(reads).toBe(0);
+    expect(await store.peekMetadata('k')).toBe(md);
+    await store.set('k2', Buffer.from('v'), { a: 1 }, { adopt: true });
+    await expect(store.set('k3', Buffer.from('v'), { a: '\ud800' }, { adopt: true })).rejects.toThrow(/not well-formed Unicode/);
+    await expect(store.set('k4', Buffer.from('v'), { a: NaN }, { adopt: true, checked: false })).rejects.toThrow(/non-finite/);
+  });
+
   it('exports records in StoredFileInfo form for stored datasets only', async () => {
     const r = ref('metric', 60);
     const missing = ref('metric', 61);

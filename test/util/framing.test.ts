@@ -3,7 +3,7 @@
  * a silent misread), bodies delivered whole and in order however the bytes are split,
  * oversize bodies skipped with the stream kept in step.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FrameDecoder, FramingError, encodeFrame, frameHeaderBytes, writeFrameHeader } from '../../src/util/framing.js';
 
 function decode(bytes: Buffer | string, options: ConstructorParameters<typeof FrameDecoder>[1] = {}, step = 0) {
@@ -128,6 +128,32 @@ describe('FrameDecoder', () => {
       const over = decode(`Content-Length: 999999999999999\r\n\r\n${'z'.repeat(10)}`, { maxBodyBytes: 5, prefixBytes: 4, onOversize: () => {} }, step);
       expect([over.error, over.bodies, over.decoder.midFrame]).toEqual([undefined, [], true]);
     }
+  });
+
+  it('the usual header block read from the bytes whole gives what reading it byte by byte gives, for near misses too', () => {
+    const digits = ['0', '7', '02', '1'.repeat(14), '9'.repeat(15), '1'.repeat(16), '', '1a', ' 2', '2 '];
+    const heads = ['Content-Length: ', 'content-length: ', 'Content-Length:', 'Content-Length:  ', 'Content-Lengtx: '];
+    const tails = ['\r\n\r\n', '\r\n\r', '\r\n', '\n\r\n', '\r\n\r\nx', '\r\nA: b\r\n\r\n'];
+    const result = (r: ReturnType<typeof decode>) => [r.bodies, (r.error as Error | undefined)?.message, r.decoder.midFrame];
+    for (const h of heads) for (const d of digits) for (const t of tails) {
+      const text = `${h}${d}${t}{"a":1}`;
+      for (const options of [{}, { maxHeaderBytes: 22 }, { maxBodyBytes: 7, onOversize: () => {} }]) {
+        expect(result(decode(text, options, 0)), JSON.stringify([text, options])).toEqual(result(decode(text, options, 1)));
+      }
+    }
+  });
+
+  it('reads the usual header block without making text of it', () => {
+    const bodies: Buffer[] = [];
+    const d = new FrameDecoder((b) => bodies.push(Buffer.from(b)));
+    const toString = vi.spyOn(Buffer.prototype, 'toString');
+    try {
+      d.push(Buffer.from('Content-Length: 7\r\n\r\n{"a":1}Content-Length: 2\r\n\r\n[]'));
+      expect(toString).not.toHaveBeenCalled();
+    } finally {
+      toString.mockRestore();
+    }
+    expect(bodies.map(String)).toEqual(['{"a":1}', '[]']);
   });
 
   it('an oversize body is skipped as it arrives, its prefix reported once, and the next frame read', () => {
