@@ -162,10 +162,6 @@ export function canonicalJson(value: unknown, long?: 'bytes'): string | Buffer {
     writeBytes(value, out, 0);
     return out;
   }
-  // A small value holding a long string: its text in pieces, written into the bytes one by one,
-  // so that the long strings (flat, as parsed) are never copied into a text that would then be
-  // flattened and counted in the runtime (a 1 KiB value: ~2,500 instructions). See writePieces.
-  if (long && flags & QUOTABLE && scanned <= SMALL_VALUE_NODES) return piecesToBytes(writePieces(value, escapeFree.has(value as object), ['']));
   // When every object's members are already in order, the engine's own serialiser writes
   // the same text (RFC 8785 number and string forms are ECMAScript's), several times faster;
   // but it copies a string's characters one at a time (~4 ns each, V8 11), so a small value
@@ -263,77 +259,6 @@ function write(value: unknown, asIs: boolean): string {
   // Default sort compares UTF-16 code units, the order RFC 8785 prescribes.
   const keys = Object.keys(obj).sort();
   return `{${keys.map((k) => `${asIs ? `"${k}"` : jsonString(k)}:${write(obj[k], asIs)}`).join(',')}}`;
-}
-
-/**
- * write(value, asIs) as pieces appended to `out`: the text at even places, and at odd places
- * each string of QUOTED_STRING characters or more that is quoted as it is (its quotes are in
- * the text around it). Joined, the pieces are write's text. Returns `out`.
- */
-function writePieces(value: unknown, asIs: boolean, out: string[]): string[] {
-  const last = out.length - 1;
-  if (typeof value === 'string') {
-    if (value.length >= QUOTED_STRING && (asIs || !needsEscape(value))) out.push(value, '"'), (out[last] += '"');
-    else out[last] += asIs ? `"${value}"` : jsonString(value);
-  } else if (value === null || typeof value !== 'object') out[last] += typeof value === 'number' ? String(value) : JSON.stringify(value);
-  else if (Array.isArray(value)) {
-    out[last] += '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out[out.length - 1] += ',';
-      writePieces(value[i], asIs, out);
-    }
-    out[out.length - 1] += ']';
-  } else {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).sort();
-    out[last] += '{';
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      out[out.length - 1] += `${i > 0 ? ',' : ''}${asIs ? `"${k}"` : jsonString(k)}:`;
-      writePieces(obj[k], asIs, out);
-    }
-    out[out.length - 1] += '}';
-  }
-  return out;
-}
-
-/** Buffer's own encoders (what `buf.write` calls after checking its arguments), untyped in @types/node. */
-type Encoders = Buffer & { latin1Write(s: string, at: number, length: number): number; utf8Write(s: string, at: number, length: number): number };
-
-/** Pieces shorter than this are written character by character when all ASCII (a call into C++ costs more). */
-const SHORT_PIECE = 64;
-
-/** The UTF-8 length of a short piece when it is all ASCII (its length), else -1. */
-function asciiLength(p: string): number {
-  for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) > 0x7f) return -1;
-  return p.length;
-}
-
-/**
- * The UTF-8 bytes of the pieces' text, in a buffer of its own (not a slice of Node's pool: a
- * datastore keeps it). Each piece is counted and written on its own: a short one of ASCII
- * character by character, a long one whose byte count is its length (all ASCII: any other
- * character takes two bytes or more) copied as latin1, any other encoded. No piece ends inside
- * a surrogate pair (they are cut at quotes), so the bytes are those of the whole text.
- */
-function piecesToBytes(pieces: readonly string[]): Buffer {
-  const sizes = new Array<number>(pieces.length);
-  let size = 0;
-  for (let i = 0; i < pieces.length; i++) {
-    const p = pieces[i]!;
-    const ascii = p.length < SHORT_PIECE ? asciiLength(p) : -1;
-    size += sizes[i] = ascii >= 0 ? ascii : Buffer.byteLength(p, 'utf8');
-  }
-  const out = Buffer.allocUnsafeSlow(size) as Encoders;
-  let at = 0;
-  for (let i = 0; i < pieces.length; i++) {
-    const p = pieces[i]!;
-    const n = sizes[i]!;
-    if (n !== p.length) at += out.utf8Write(p, at, n);
-    else if (n < SHORT_PIECE) for (let j = 0; j < n; j++) out[at++] = p.charCodeAt(j);
-    else at += out.latin1Write(p, at, n);
-  }
-  return out;
 }
 
 /**

@@ -313,38 +313,6 @@ describe("canonicalJson(value, 'bytes')", () => {
   });
 });
 
-describe("canonicalJson(value, 'bytes') of a small value holding strings of some length (written piece by piece)", () => {
-  const s = (c: string) => c.repeat(Math.ceil(300 / c.length));
-  const expected = (v: unknown) => Buffer.from(canonicalJson(v), 'utf8');
-
-  it.each([
-    ['the bench\'s put value', () => ({ payload: 'x'.repeat(1000) })],
-    ['unsorted members, arrays and scalars around the strings', () => ({ z: s('z'), a: [s('a'), 1.5e300, -0, null, true, false, 'é'], m: { y: 'é', b: s('b') } })],
-    ['non-ASCII, surrogate pairs and escapes in long and short strings and names', () => ({ 'é€': s('é€🚀'), q: s('"\\\n\u0001'), k: 'a"b', v: `${s('x')}\u007f\u2028` })],
-    ['a string alone', () => s('🚀x')],
-    ['nested arrays of strings', () => [[s('a')], [], [s('b'), [s('c')]]]],
-    ['a value parsed from text without a backslash (quoted unread)', () => {
-      const v = JSON.parse(JSON.stringify({ b: s('b'), a: [s('é'), 2] })) as unknown;
-      markEscapeFree(v);
-      return v;
-    }],
-  ])('%s: a buffer of its own holding the bytes of the canonical text', (_name, make) => {
-    const value = make();
-    const json = canonicalJson(value, 'bytes');
-    expect(Buffer.isBuffer(json)).toBe(true);
-    const bytes = json as Buffer;
-    expect(bytes.equals(expected(value))).toBe(true);
-    expect([bytes.byteOffset, bytes.buffer.byteLength]).toEqual([0, bytes.length]);
-    expect(JsonFormatter.toBytes(value).equals(expected(value))).toBe(true);
-  });
-
-  it('still gives text for a small value without such a string, and refuses what is not JSON', () => {
-    expect(canonicalJson({ b: 1, a: 'x'.repeat(255) }, 'bytes')).toBe(`{"a":"${'x'.repeat(255)}","b":1}`);
-    expect(() => canonicalJson({ s: s('x'), bad: undefined }, 'bytes')).toThrow(InvalidValue);
-    expect(() => canonicalJson({ s: s('x'), lone: '\ud800' }, 'bytes')).toThrow(InvalidValue);
-  });
-});
-
 describe('canonicalJson of a value marked escape-free (markEscapeFree)', () => {
   it('writes the same text as for the unmarked value', () => {
     const long = 'x'.repeat(300);
