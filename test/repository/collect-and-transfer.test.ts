@@ -638,6 +638,27 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
     }
   });
 
+  it('distinct documents, some given as objects, across several chunks: each item gets its own document back from the threads', async () => {
+    // Alternating documents (a document read for the wrong item is a provenance mismatch), every third given as an object (not sent to a thread).
+    const texts = [JSON.stringify(ex.native1), JSON.stringify(ex.native2)];
+    const many = Array.from({ length: PARSE_THREAD_MIN_ITEMS + 700 }, (_, i): CollectItem => {
+      const k = i % 2;
+      const quantum = k === 0 ? ex.quantum1 : ex.quantum2;
+      return i % 3 === 0 ? { quantum, provenance: k === 0 ? ex.native1 : ex.native2 } : { quantum, provenanceText: texts[k]! };
+    });
+    const other = await SqliteRegistry.open(join(t.dir, 'other-mixed.sqlite3'));
+    try {
+      const inline = await collectAndTransferWith(other, many, { parse: 'inline' });
+      const report = await collectAndTransferWith(t.reg, many, { parse: 'thread' });
+      expectClean(report);
+      expect(report).toMatchObject({ committed: true, quanta: { stored: 2 }, datasets: { inserted: 8 } });
+      expect({ ...report, timings: {} }).toEqual({ ...inline, timings: {} });
+      expect(await t.reg.dump()).toEqual(await other.dump());
+    } finally {
+      await other.close();
+    }
+  });
+
   it('malformed documents in several chunks: the lowest-indexed one fails the call, as read inline; nothing written', async () => {
     const n = PARSE_THREAD_MIN_ITEMS + 1500;
     const bad = new Map([
