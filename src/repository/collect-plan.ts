@@ -37,9 +37,9 @@ import {
   type WriterBatch,
 } from './bulk-batches.js';
 import type { CollectConflict, ConflictList } from './collect-report.js';
-import { optString, readProvenance, readProvenanceText, unpackProvenance, type ReadProvenance } from './provenance-documents.js';
+import { entryColumns, optString, readProvenance, readProvenanceText, unpackProvenance, type ReadProvenance, type RecordEntry } from './provenance-documents.js';
 import type { ReadTexts } from './provenance-parsers.js';
-import { checkPathInsideDatastore, recordColumns } from './record-columns.js';
+import { checkPathInsideDatastore } from './record-columns.js';
 import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
 import { awaited, untilTurn, type Steps } from './steps.js';
 
@@ -167,7 +167,7 @@ export interface DatasetPlan {
   id: string;
   ref: DatasetRef;
   dt: DatasetType;
-  records: Array<[datastoreName: string, table: string, row: Record<string, unknown>]> | null;
+  records: RecordEntry[] | null;
 }
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -450,7 +450,8 @@ export class CollectReader {
 
   /** The actual outputs' datastore records (a record for anything else is a conflict). */
   private planRecords(quantumId: string, prov: ReadProvenance, mine: ReadonlyMap<string, DatasetPlan>): void {
-    for (const [datastoreName, id, table, row, where] of prov.records) {
+    for (const entry of prov.records) {
+      const [datastoreName, id, , row, where] = entry;
       if (!prov.actualOutputs.has(id)) {
         this.conflict({
           datasetId: id,
@@ -462,8 +463,10 @@ export class CollectReader {
       }
       const d = mine.get(id);
       if (!d) continue;
-      if (datastoreName === this.ctx.ownDatastore && typeof row['path'] === 'string') checkPathInsideDatastore(row['path'], where);
-      (d.records ??= []).push([datastoreName, table, row]);
+      // Columns read on a parser thread have the row's path (a string).
+      const path = row !== null ? row['path'] : entry[5][0];
+      if (datastoreName === this.ctx.ownDatastore && typeof path === 'string') checkPathInsideDatastore(path, where);
+      (d.records ??= []).push(entry);
       this.rows++;
     }
   }
@@ -492,9 +495,9 @@ export class CollectReader {
       const d = datasets[i]!;
       const recs = d.records ?? [];
       batch.datasets.push(d.id, d.quantumId, d.dt.name, d.ref.run, requiredDataIdKey(d.dt, d.ref.dataId), JSON.stringify(d.ref.dataId), recs.length);
-      for (const [datastoreName, table, raw] of recs) {
-        const c = recordColumns(raw, table, () => `${datastoreName}/${d.id}.${table}`);
-        batch.records.push(datastoreName, c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
+      for (const entry of recs) {
+        const c = entryColumns(entry);
+        batch.records.push(entry[0], c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
       }
       if (batch.datasets.length >= DATASETS_PER_BATCH * DATASET_STRIDE || i === datasets.length - 1) {
         yield* this.send(batch);

@@ -8,6 +8,7 @@ import { normalizeDatasetId, type DatasetId } from '../model/dataset-id.js';
 import { LEGACY_STORED_FILE_INFO_CLASS, STORED_FILE_INFO_CLASS } from '../model/datastore-records.js';
 import { InvalidArgument } from '../model/errors.js';
 import { isPlainObject } from '../model/json-value.js';
+import { recordColumns, type RecordColumns } from './record-columns.js';
 import type { ProvenanceFormat } from './registry-rows.js';
 
 export interface NormalizedProvenance {
@@ -128,8 +129,37 @@ export function forEachSerializedRecord(
   }
 }
 
-/** One datastore record row of a document, as forEachSerializedRecord walks it. */
-export type RecordEntry = [datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, where: string];
+/**
+ * One datastore record row of a document, as forEachSerializedRecord walks it; read on a parser
+ * thread, a valid row comes as its columns already (`row` then null), an invalid one as itself
+ * (recordColumns on the caller's thread then fails it where it would have).
+ */
+export type RecordEntry =
+  | [datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, where: string]
+  | [datastoreName: string, id: DatasetId, table: string, row: null, where: string, columns: ColumnValues];
+
+/** A RecordColumns' values in declaration order, without the table name (compact to pack). */
+export type ColumnValues = [path: string, formatter: string, storageClass: string, component: string, checksum: string | null, fileSize: number, extra: string | null];
+
+/** The columns of a record entry: computed on a parser thread, or validated now (throwing as recordColumns does). */
+export function entryColumns(e: RecordEntry): RecordColumns {
+  const table = e[2];
+  if (e[3] !== null) return recordColumns(e[3], table, () => `${e[0]}/${e[1]}.${table}`);
+  const [path, formatter, storageClass, component, checksum, fileSize, extra] = e[5];
+  return { tableName: table, path, formatter, storageClass, component, checksum, fileSize, extra };
+}
+
+/** Validate the records of a document now (a parser thread), so that the caller's thread only copies their columns. */
+function withColumns(e: RecordEntry): RecordEntry {
+  if (e[3] === null) return e;
+  let c: RecordColumns;
+  try {
+    c = recordColumns(e[3], e[2], e[4]);
+  } catch {
+    return e;
+  }
+  return [e[0], e[1], e[2], null, e[4], [c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra]];
+}
 
 /**
  * A document as collect-and-transfer uses it: normalised, with its records walked (so their
@@ -179,7 +209,7 @@ export function packProvenance(p: ReadProvenance): string {
     [...p.actualInputs],
     p.predictedOutputs,
     [...p.actualOutputs],
-    p.records,
+    p.records.map(withColumns),
   ]);
 }
 

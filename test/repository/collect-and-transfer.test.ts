@@ -659,6 +659,58 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
     }
   });
 
+  it('records read on parser threads (validated there) are stored, conflict and fail exactly as read inline', async () => {
+    let n = 0;
+    /** Quantum 1's document, its output k's record row changed by `edit`. */
+    const variant = (...edits: Array<[number, (row: Record<string, unknown>, doc: NativeProvenance) => void]>): NativeProvenance => {
+      const doc = clone(ex.native1);
+      const perId = doc.datastoreRecords[DS_NAME]!.records[STORED_FILE_INFO_CLASS]!;
+      for (const [k, edit] of edits) edit(perId[datasetIdHex(fx.outputRefs()[k]!.id)]![STORED_FILE_INFO_TABLE]![0]!, doc);
+      return doc;
+    };
+    const collect = async (doc: NativeProvenance, parse: 'inline' | 'thread') => {
+      const r = await SqliteRegistry.open(join(t.dir, `records-${n++}.sqlite3`));
+      try {
+        const batch: CollectItem[] = [{ quantum: ex.quantum1, provenanceText: JSON.stringify(doc) }, { quantum: ex.quantum2, provenanceText: JSON.stringify(ex.native2) }];
+        const outcome = await collectAndTransferWith(r, batch, { parse }).then((rep) => ({ ...rep, timings: {} }), (e: unknown) => e);
+        return { outcome, dump: await r.dump() };
+      } finally {
+        await r.close();
+      }
+    };
+    const same = async (doc: NativeProvenance) => {
+      const inline = await collect(doc, 'inline');
+      const threads = await collect(doc, 'thread');
+      expect(threads.outcome).toEqual(inline.outcome);
+      if (inline.outcome instanceof Error) {
+        expect((threads.outcome as Error).message).toBe(inline.outcome.message);
+        expect((threads.outcome as InstanceType<typeof InvalidArgument>).context).toEqual((inline.outcome as InstanceType<typeof InvalidArgument>).context);
+      }
+      expect(threads.dump).toEqual(inline.dump);
+      return inline;
+    };
+    // Further fields (extra), null checksum, no file_size, null component: stored alike.
+    const odd = await same(
+      variant(
+        [0, (row) => { Object.assign(row, { note: 'x', level: 3, gone: null, checksum: null }); delete row['file_size']; }],
+        [1, (row) => { row['component'] = null; }],
+      ),
+    );
+    expect((odd.outcome as CollectReport).committed).toBe(true);
+    expect(odd.dump['datastore_records']!.filter((r) => (r as { extra: string | null }).extra !== null)).toHaveLength(1);
+    // An invalid record of an actual output: the same error.
+    const invalid = await same(variant([2, (row) => { row['file_size'] = '12'; }]));
+    expect(invalid.outcome).toBeInstanceOf(InvalidArgument);
+    // An invalid record of an output not written: a conflict, not an error.
+    const notWritten = await same(
+      variant([3, (row, doc) => {
+        row['file_size'] = 'x';
+        doc.actualOutputs = doc.actualOutputs.filter((id) => id !== fx.outputRefs()[3]!.id);
+      }]),
+    );
+    expect((notWritten.outcome as CollectReport).conflicts.map((c) => c.reason)).toContain('recordNotActualOutput');
+  });
+
   it('malformed documents in several chunks: the lowest-indexed one fails the call, as read inline; nothing written', async () => {
     const n = PARSE_THREAD_MIN_ITEMS + 1500;
     const bad = new Map([
