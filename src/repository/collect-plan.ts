@@ -37,7 +37,7 @@ import {
   type WriterBatch,
 } from './bulk-batches.js';
 import type { CollectConflict, ConflictList } from './collect-report.js';
-import { entryColumns, optString, readProvenance, readProvenanceText, unpackProvenance, type ReadProvenance, type RecordEntry } from './provenance-documents.js';
+import { COLUMNS_AT, entryColumns, optString, readProvenance, readProvenanceText, recordWhere, unpackProvenance, type ReadProvenance, type RecordEntry } from './provenance-documents.js';
 import type { ReadTexts } from './provenance-parsers.js';
 import { checkPathInsideDatastore } from './record-columns.js';
 import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
@@ -208,6 +208,8 @@ function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
 
 export class CollectReader {
   private readonly types = new Map<string, TypeState>();
+  /** Repeated values of the records held (see lean). */
+  private readonly strings = new Map<string, string>();
   private readonly datasets: DatasetPlan[] = [];
   private readonly quantumInputs: Array<{ quantumId: string; inputs: InputPlan[] }> = [];
   /** Rows handed to the writer (quanta, edges, datasets, records): the progress measure. */
@@ -451,7 +453,7 @@ export class CollectReader {
   /** The actual outputs' datastore records (a record for anything else is a conflict). */
   private planRecords(quantumId: string, prov: ReadProvenance, mine: ReadonlyMap<string, DatasetPlan>): void {
     for (const entry of prov.records) {
-      const [datastoreName, id, , row, where] = entry;
+      const [datastoreName, id, table, row, rowIndex] = entry;
       if (!prov.actualOutputs.has(id)) {
         this.conflict({
           datasetId: id,
@@ -464,11 +466,27 @@ export class CollectReader {
       const d = mine.get(id);
       if (!d) continue;
       // Columns read on a parser thread have the row's path (a string).
-      const path = row !== null ? row['path'] : entry[5][0];
-      if (datastoreName === this.ctx.ownDatastore && typeof path === 'string') checkPathInsideDatastore(path, where);
-      (d.records ??= []).push(entry);
+      const path = row !== null ? row['path'] : entry[COLUMNS_AT];
+      if (datastoreName === this.ctx.ownDatastore && typeof path === 'string') checkPathInsideDatastore(path, () => recordWhere(datastoreName, id, table, rowIndex));
+      (d.records ??= []).push(row !== null ? entry : this.lean(entry, d.id));
       this.rows++;
     }
+  }
+
+  /**
+   * A record read on a parser thread, as held until its dataset is written: its repeated
+   * values (datastore, table, formatter, storage class, component) and its id shared with
+   * the ones held already, so that the strings the document's parse made die young.
+   */
+  private lean(e: Extract<RecordEntry, { 3: null }>, id: string): RecordEntry {
+    const s = this.strings;
+    const one = (v: string): string => {
+      const known = s.get(v);
+      if (known !== undefined) return known;
+      s.set(v, v);
+      return v;
+    };
+    return [one(e[0]), id, one(e[2]), null, e[4], e[5], one(e[6]), one(e[7]), one(e[8]), e[9], e[10], e[11]];
   }
 
   /**

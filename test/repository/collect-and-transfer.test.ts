@@ -668,19 +668,19 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
       for (const [k, edit] of edits) edit(perId[datasetIdHex(fx.outputRefs()[k]!.id)]![STORED_FILE_INFO_TABLE]![0]!, doc);
       return doc;
     };
-    const collect = async (doc: NativeProvenance, parse: 'inline' | 'thread') => {
+    const collect = async (doc: NativeProvenance, parse: 'inline' | 'thread', opts: CollectOptions) => {
       const r = await SqliteRegistry.open(join(t.dir, `records-${n++}.sqlite3`));
       try {
         const batch: CollectItem[] = [{ quantum: ex.quantum1, provenanceText: JSON.stringify(doc) }, { quantum: ex.quantum2, provenanceText: JSON.stringify(ex.native2) }];
-        const outcome = await collectAndTransferWith(r, batch, { parse }).then((rep) => ({ ...rep, timings: {} }), (e: unknown) => e);
+        const outcome = await collectAndTransferWith(r, batch, { ...opts, parse }).then((rep) => ({ ...rep, timings: {} }), (e: unknown) => e);
         return { outcome, dump: await r.dump() };
       } finally {
         await r.close();
       }
     };
-    const same = async (doc: NativeProvenance) => {
-      const inline = await collect(doc, 'inline');
-      const threads = await collect(doc, 'thread');
+    const same = async (doc: NativeProvenance, opts: CollectOptions = {}) => {
+      const inline = await collect(doc, 'inline', opts);
+      const threads = await collect(doc, 'thread', opts);
       expect(threads.outcome).toEqual(inline.outcome);
       if (inline.outcome instanceof Error) {
         expect((threads.outcome as Error).message).toBe(inline.outcome.message);
@@ -701,6 +701,10 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
     // An invalid record of an actual output: the same error.
     const invalid = await same(variant([2, (row) => { row['file_size'] = '12'; }]));
     expect(invalid.outcome).toBeInstanceOf(InvalidArgument);
+    // A path outside the repository's own datastore: the same error, naming the same row.
+    const outside = await same(variant([1, (row) => { row['path'] = '../elsewhere.json'; }]), { ownDatastore: DS_NAME });
+    expect((outside.outcome as Error).message).toMatch(/^Datastore record .*\[0\]: path "\.\.\/elsewhere\.json" does not point inside the datastore/);
+    expect((await same(variant(), { ownDatastore: DS_NAME })).outcome).toMatchObject({ committed: true });
     // An invalid record of an output not written: a conflict, not an error.
     const notWritten = await same(
       variant([3, (row, doc) => {
