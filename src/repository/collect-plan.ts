@@ -211,7 +211,14 @@ export class CollectReader {
   /** Repeated values of the records held (see lean). */
   private readonly strings = new Map<string, string>();
   private readonly datasets: DatasetPlan[] = [];
-  private readonly quantumInputs: Array<{ quantumId: string; inputs: InputPlan[] }> = [];
+  /**
+   * The quanta's inputs, for the input checks (held until the end of the reading pass: flat,
+   * few objects): quantum q's are `inputIds`/`inputRefs` from `inputEnds[q - 1]` to `inputEnds[q]`.
+   */
+  private readonly inputQuanta: string[] = [];
+  private readonly inputEnds: number[] = [];
+  private readonly inputIds: string[] = [];
+  private readonly inputRefs: DatasetRef[] = [];
   /** Rows handed to the writer (quanta, edges, datasets, records): the progress measure. */
   private rows = 0;
   /** Rows in the batches sent so far: with the writer's rowsApplied, how far behind it is. */
@@ -371,7 +378,12 @@ export class CollectReader {
     }
     for (const id of outIds) b.outputs.push(id, prov.actualOutputs.has(id) ? 1 : 0);
     this.rows += 1 + inputs.length + outIds.length;
-    this.quantumInputs.push({ quantumId, inputs });
+    this.inputQuanta.push(quantumId);
+    for (const e of inputs) {
+      this.inputIds.push(e.id);
+      this.inputRefs.push(e.ref);
+    }
+    this.inputEnds.push(this.inputIds.length);
   }
 
   /** Actual outputs become datasets (of registered types, in registered runs). */
@@ -506,7 +518,7 @@ export class CollectReader {
 
     const datasets = sortById(this.datasets);
     const batches = Math.ceil(datasets.length / DATASETS_PER_BATCH);
-    const checks = this.checkInputs(Math.max(CHECKS_MIN_SLICE, Math.ceil(this.quantumInputs.length / Math.max(1, batches))));
+    const checks = this.checkInputs(Math.max(CHECKS_MIN_SLICE, Math.ceil(this.inputQuanta.length / Math.max(1, batches))));
     let checked = false;
     let batch: DatasetsBatch = { kind: 'datasets', datasets: [], records: [] };
     for (let i = 0; i < datasets.length; i++) {
@@ -543,7 +555,7 @@ export class CollectReader {
     const known = new Map<string, Known>();
     for (const d of this.datasets) if (!known.has(d.id)) known.set(d.id, { datasetType: d.dt.name, run: d.ref.run, key: null, dt: d.dt, ref: d.ref });
     const lookups = new Set<string>();
-    for (const { inputs } of this.quantumInputs) for (const e of inputs) if (!known.has(e.id)) lookups.add(e.id);
+    for (const id of this.inputIds) if (!known.has(id)) lookups.add(id);
     const ids = [...lookups];
     for (let i = 0; i < ids.length; i += KEYS_PER_READ) {
       const chunk = ids.slice(i, i + KEYS_PER_READ);
@@ -562,12 +574,13 @@ export class CollectReader {
         return null;
       }
     };
-    for (let qi = 0; qi < this.quantumInputs.length; qi++) {
-      const { quantumId, inputs } = this.quantumInputs[qi]!;
+    for (let qi = 0; qi < this.inputQuanta.length; qi++) {
+      const quantumId = this.inputQuanta[qi]!;
       if (qi % slice === slice - 1) yield* this.pause();
-      for (const e of inputs) {
-        const ref = e.ref;
-        const k = known.get(e.id);
+      for (let i = qi === 0 ? 0 : this.inputEnds[qi - 1]!; i < this.inputEnds[qi]!; i++) {
+        const id = this.inputIds[i]!;
+        const ref = this.inputRefs[i]!;
+        const k = known.get(id);
         if (k === null || k === undefined || k.ref === ref) continue;
         if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
         // A component input names its parent's dataset.
@@ -575,7 +588,7 @@ export class CollectReader {
         const key = k.datasetType === typeName ? keyOf(k.dt, ref.dataId) : null;
         if (k.datasetType !== typeName || k.run !== ref.run || key !== k.key) {
           this.ctx.late.add({
-            datasetId: e.id,
+            datasetId: id,
             quantumId,
             reason: 'inputRefMismatch',
             details: {
