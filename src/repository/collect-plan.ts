@@ -37,9 +37,9 @@ import {
   type WriterBatch,
 } from './bulk-batches.js';
 import type { CollectConflict, ConflictList } from './collect-report.js';
-import { optString, readProvenance, readProvenanceText, unpackProvenance, type ReadProvenance } from './provenance-documents.js';
+import { COLUMNS_AT, entryColumns, optString, readProvenance, readProvenanceText, recordWhere, unpackProvenance, type ReadProvenance, type RecordEntry } from './provenance-documents.js';
 import type { ReadTexts } from './provenance-parsers.js';
-import { checkPathInsideDatastore, recordColumns } from './record-columns.js';
+import { checkPathInsideDatastore } from './record-columns.js';
 import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
 import { awaited, untilTurn, type Steps } from './steps.js';
 
@@ -167,7 +167,7 @@ export interface DatasetPlan {
   id: string;
   ref: DatasetRef;
   dt: DatasetType;
-  records: Array<[datastoreName: string, table: string, row: Record<string, unknown>]> | null;
+  records: RecordEntry[] | null;
 }
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -208,8 +208,17 @@ function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
 
 export class CollectReader {
   private readonly types = new Map<string, TypeState>();
+  /** Repeated values of the records held (see lean). */
+  private readonly strings = new Map<string, string>();
   private readonly datasets: DatasetPlan[] = [];
-  private readonly quantumInputs: Array<{ quantumId: string; inputs: InputPlan[] }> = [];
+  /**
+   * The quanta's inputs, for the input checks (held until the end of the reading pass: flat,
+   * few objects): quantum q's are `inputIds`/`inputRefs` from `inputEnds[q - 1]` to `inputEnds[q]`.
+   */
+  private readonly inputQuanta: string[] = [];
+  private readonly inputEnds: number[] = [];
+  private readonly inputIds: string[] = [];
+  private readonly inputRefs: DatasetRef[] = [];
   /** Rows handed to the writer (quanta, edges, datasets, records): the progress measure. */
   private rows = 0;
   /** Rows in the batches sent so far: with the writer's rowsApplied, how far behind it is. */
@@ -369,7 +378,12 @@ export class CollectReader {
     }
     for (const id of outIds) b.outputs.push(id, prov.actualOutputs.has(id) ? 1 : 0);
     this.rows += 1 + inputs.length + outIds.length;
-    this.quantumInputs.push({ quantumId, inputs });
+    this.inputQuanta.push(quantumId);
+    for (const e of inputs) {
+      this.inputIds.push(e.id);
+      this.inputRefs.push(e.ref);
+    }
+    this.inputEnds.push(this.inputIds.length);
   }
 
   /** Actual outputs become datasets (of registered types, in registered runs). */
@@ -450,7 +464,8 @@ export class CollectReader {
 
   /** The actual outputs' datastore records (a record for anything else is a conflict). */
   private planRecords(quantumId: string, prov: ReadProvenance, mine: ReadonlyMap<string, DatasetPlan>): void {
-    for (const [datastoreName, id, table, row, where] of prov.records) {
+    for (const entry of prov.records) {
+      const [datastoreName, id, table, row, rowIndex] = entry;
       if (!prov.actualOutputs.has(id)) {
         this.conflict({
           datasetId: id,
@@ -462,10 +477,28 @@ export class CollectReader {
       }
       const d = mine.get(id);
       if (!d) continue;
-      if (datastoreName === this.ctx.ownDatastore && typeof row['path'] === 'string') checkPathInsideDatastore(row['path'], where);
-      (d.records ??= []).push([datastoreName, table, row]);
+      // Columns read on a parser thread have the row's path (a string).
+      const path = row !== null ? row['path'] : entry[COLUMNS_AT];
+      if (datastoreName === this.ctx.ownDatastore && typeof path === 'string') checkPathInsideDatastore(path, () => recordWhere(datastoreName, id, table, rowIndex));
+      (d.records ??= []).push(row !== null ? entry : this.lean(entry, d.id));
       this.rows++;
     }
+  }
+
+  /**
+   * A record read on a parser thread, as held until its dataset is written: its repeated
+   * values (datastore, table, formatter, storage class, component) and its id shared with
+   * the ones held already, so that the strings the document's parse made die young.
+   */
+  private lean(e: Extract<RecordEntry, { 3: null }>, id: string): RecordEntry {
+    const s = this.strings;
+    const one = (v: string): string => {
+      const known = s.get(v);
+      if (known !== undefined) return known;
+      s.set(v, v);
+      return v;
+    };
+    return [one(e[0]), id, one(e[2]), null, e[4], e[5], one(e[6]), one(e[7]), one(e[8]), e[9], e[10], e[11]];
   }
 
   /**
@@ -485,16 +518,16 @@ export class CollectReader {
 
     const datasets = sortById(this.datasets);
     const batches = Math.ceil(datasets.length / DATASETS_PER_BATCH);
-    const checks = this.checkInputs(Math.max(CHECKS_MIN_SLICE, Math.ceil(this.quantumInputs.length / Math.max(1, batches))));
+    const checks = this.checkInputs(Math.max(CHECKS_MIN_SLICE, Math.ceil(this.inputQuanta.length / Math.max(1, batches))));
     let checked = false;
     let batch: DatasetsBatch = { kind: 'datasets', datasets: [], records: [] };
     for (let i = 0; i < datasets.length; i++) {
       const d = datasets[i]!;
       const recs = d.records ?? [];
       batch.datasets.push(d.id, d.quantumId, d.dt.name, d.ref.run, requiredDataIdKey(d.dt, d.ref.dataId), JSON.stringify(d.ref.dataId), recs.length);
-      for (const [datastoreName, table, raw] of recs) {
-        const c = recordColumns(raw, table, () => `${datastoreName}/${d.id}.${table}`);
-        batch.records.push(datastoreName, c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
+      for (const entry of recs) {
+        const c = entryColumns(entry);
+        batch.records.push(entry[0], c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
       }
       if (batch.datasets.length >= DATASETS_PER_BATCH * DATASET_STRIDE || i === datasets.length - 1) {
         yield* this.send(batch);
@@ -522,7 +555,7 @@ export class CollectReader {
     const known = new Map<string, Known>();
     for (const d of this.datasets) if (!known.has(d.id)) known.set(d.id, { datasetType: d.dt.name, run: d.ref.run, key: null, dt: d.dt, ref: d.ref });
     const lookups = new Set<string>();
-    for (const { inputs } of this.quantumInputs) for (const e of inputs) if (!known.has(e.id)) lookups.add(e.id);
+    for (const id of this.inputIds) if (!known.has(id)) lookups.add(id);
     const ids = [...lookups];
     for (let i = 0; i < ids.length; i += KEYS_PER_READ) {
       const chunk = ids.slice(i, i + KEYS_PER_READ);
@@ -541,12 +574,13 @@ export class CollectReader {
         return null;
       }
     };
-    for (let qi = 0; qi < this.quantumInputs.length; qi++) {
-      const { quantumId, inputs } = this.quantumInputs[qi]!;
+    for (let qi = 0; qi < this.inputQuanta.length; qi++) {
+      const quantumId = this.inputQuanta[qi]!;
       if (qi % slice === slice - 1) yield* this.pause();
-      for (const e of inputs) {
-        const ref = e.ref;
-        const k = known.get(e.id);
+      for (let i = qi === 0 ? 0 : this.inputEnds[qi - 1]!; i < this.inputEnds[qi]!; i++) {
+        const id = this.inputIds[i]!;
+        const ref = this.inputRefs[i]!;
+        const k = known.get(id);
         if (k === null || k === undefined || k.ref === ref) continue;
         if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
         // A component input names its parent's dataset.
@@ -554,7 +588,7 @@ export class CollectReader {
         const key = k.datasetType === typeName ? keyOf(k.dt, ref.dataId) : null;
         if (k.datasetType !== typeName || k.run !== ref.run || key !== k.key) {
           this.ctx.late.add({
-            datasetId: e.id,
+            datasetId: id,
             quantumId,
             reason: 'inputRefMismatch',
             details: {

@@ -8,6 +8,7 @@ import { normalizeDatasetId, type DatasetId } from '../model/dataset-id.js';
 import { LEGACY_STORED_FILE_INFO_CLASS, STORED_FILE_INFO_CLASS } from '../model/datastore-records.js';
 import { InvalidArgument } from '../model/errors.js';
 import { isPlainObject } from '../model/json-value.js';
+import { recordColumns, type RecordColumns } from './record-columns.js';
 import type { ProvenanceFormat } from './registry-rows.js';
 
 export interface NormalizedProvenance {
@@ -96,7 +97,7 @@ export function normalizeProvenance(doc: unknown, index = 0): NormalizedProvenan
 export function forEachSerializedRecord(
   mapping: Record<string, unknown>,
   index: number,
-  fn: (datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, where: string) => void,
+  fn: (datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, rowIndex: number) => void,
 ): void {
   for (const name of Object.keys(mapping).sort()) {
     const data = mapping[name];
@@ -118,9 +119,8 @@ export function forEachSerializedRecord(
           if (!Array.isArray(rows)) throw new InvalidArgument(`Provenance document ${index}: records of dataset ${id} in table '${table}' must be a list.`, { datasetId: id });
           for (let i = 0; i < rows.length; i++) {
             const row: unknown = rows[i];
-            const where = `${name}/${id}.${table}[${i}]`;
-            if (!isPlainObject(row)) throw new InvalidArgument(`Datastore record ${where} must be an object.`, { datasetId: id });
-            fn(name, id, table, row, where);
+            if (!isPlainObject(row)) throw new InvalidArgument(`Datastore record ${recordWhere(name, id, table, i)} must be an object.`, { datasetId: id });
+            fn(name, id, table, row, i);
           }
         }
       }
@@ -128,8 +128,46 @@ export function forEachSerializedRecord(
   }
 }
 
-/** One datastore record row of a document, as forEachSerializedRecord walks it. */
-export type RecordEntry = [datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, where: string];
+/** Where a record row is, in error messages: `datastore/id.table[i]`. */
+export function recordWhere(datastoreName: string, id: DatasetId, table: string, rowIndex: number): string {
+  return `${datastoreName}/${id}.${table}[${rowIndex}]`;
+}
+
+/**
+ * One datastore record row of a document, as forEachSerializedRecord walks it; read on a parser
+ * thread, a valid row comes as its columns already, flat (`row` null; a large collect holds
+ * every record until its dataset is written: few objects each), an invalid one as itself
+ * (recordColumns on the caller's thread then fails it where it would have).
+ */
+export type RecordEntry =
+  | [datastoreName: string, id: DatasetId, table: string, row: Record<string, unknown>, rowIndex: number]
+  | [datastoreName: string, id: DatasetId, table: string, row: null, rowIndex: number, ...ColumnValues];
+
+/** A RecordColumns' values in declaration order, without the table name. */
+export type ColumnValues = [path: string, formatter: string, storageClass: string, component: string, checksum: string | null, fileSize: number, extra: string | null];
+
+/** Offset of the ColumnValues in a RecordEntry read on a parser thread. */
+export const COLUMNS_AT = 5;
+
+/** The columns of a record entry: computed on a parser thread, or validated now (throwing as recordColumns does). */
+export function entryColumns(e: RecordEntry): RecordColumns {
+  const table = e[2];
+  if (e[3] !== null) return recordColumns(e[3], table, () => `${e[0]}/${e[1]}.${table}`);
+  const [, , , , , path, formatter, storageClass, component, checksum, fileSize, extra] = e;
+  return { tableName: table, path, formatter, storageClass, component, checksum, fileSize, extra };
+}
+
+/** Validate the records of a document now (a parser thread), so that the caller's thread only copies their columns. */
+function withColumns(e: RecordEntry): RecordEntry {
+  if (e[3] === null) return e;
+  let c: RecordColumns;
+  try {
+    c = recordColumns(e[3], e[2], () => recordWhere(e[0], e[1], e[2], e[4]));
+  } catch {
+    return e;
+  }
+  return [e[0], e[1], e[2], null, e[4], c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra];
+}
 
 /**
  * A document as collect-and-transfer uses it: normalised, with its records walked (so their
@@ -144,7 +182,7 @@ export interface ReadProvenance extends Omit<NormalizedProvenance, 'records'> {
 export function readProvenance(doc: unknown, index: number): ReadProvenance {
   const normalized = normalizeProvenance(doc, index);
   const records: RecordEntry[] = [];
-  forEachSerializedRecord(normalized.records, index, (name, id, table, row, where) => records.push([name, id, table, row, where]));
+  forEachSerializedRecord(normalized.records, index, (name, id, table, row, i) => records.push([name, id, table, row, i]));
   return { ...normalized, records };
 }
 
@@ -179,7 +217,7 @@ export function packProvenance(p: ReadProvenance): string {
     [...p.actualInputs],
     p.predictedOutputs,
     [...p.actualOutputs],
-    p.records,
+    p.records.map(withColumns),
   ]);
 }
 

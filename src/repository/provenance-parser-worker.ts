@@ -9,23 +9,28 @@ import { parseFailure, type ParseReply, type ParseRequest } from './provenance-p
 
 const port = parentPort!;
 port.on('message', (req: ParseRequest) => {
-  const docs = new Array<string | null>(req.texts.length);
+  const docs: string[] = [];
+  const ends = new Array<number>(req.texts.length);
   const quantumIds = new Array<string | null>(req.texts.length);
+  let end = 0;
   for (let i = 0; i < req.texts.length; i++) {
     const text = req.texts[i];
     if (text === null || text === undefined) {
-      docs[i] = null;
+      ends[i] = end;
       quantumIds[i] = null;
       continue;
     }
     try {
       const read = readProvenanceText(text, req.start + i);
-      docs[i] = packProvenance(read);
+      const packed = packProvenance(read);
+      docs.push(packed);
+      end += packed.length;
+      ends[i] = end;
       quantumIds[i] = read.quantumId;
     } catch (err) {
       port.postMessage({ start: req.start, failed: parseFailure(err, req.start + i) } satisfies ParseReply);
       return;
     }
   }
-  port.postMessage({ start: req.start, docs, quantumIds } satisfies ParseReply);
+  port.postMessage({ start: req.start, docs: docs.join(''), ends, quantumIds } satisfies ParseReply);
 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NativeProvenance } from '../../protocol/provenance.js';
 import { splitComponent } from '../../src/model/dataset-type.js';
-import { forEachSerializedRecord } from '../../src/repository/provenance-documents.js';
+import { forEachSerializedRecord, recordWhere } from '../../src/repository/provenance-documents.js';
 import { recordColumns } from '../../src/repository/record-columns.js';
 import { dimensionsJson, requiredDataIdKey } from '../../src/repository/registry-rows.js';
 import { SqliteConnection } from '../../src/repository/sqlite/connection.js';
@@ -60,8 +60,8 @@ export function ceilingRows(items: readonly CollectItem[]): CeilingRows {
       types.set(r.datasetType.name, r.datasetType);
       out.datasets.push([r.id, r.datasetType.name, r.run, requiredDataIdKey(r.datasetType, r.dataId), JSON.stringify(r.dataId)]);
     }
-    forEachSerializedRecord(p.datastoreRecords as Record<string, unknown>, 0, (datastore, id, table, row, where) => {
-      const c = recordColumns(row, table, where);
+    forEachSerializedRecord(p.datastoreRecords as Record<string, unknown>, 0, (datastore, id, table, row, i) => {
+      const c = recordColumns(row, table, () => recordWhere(datastore, id, table, i));
       out.records.push([id, datastore, c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra]);
     });
   }

@@ -638,6 +638,83 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
     }
   });
 
+  it('distinct documents, some given as objects, across several chunks: each item gets its own document back from the threads', async () => {
+    // Alternating documents (a document read for the wrong item is a provenance mismatch), every third given as an object (not sent to a thread).
+    const texts = [JSON.stringify(ex.native1), JSON.stringify(ex.native2)];
+    const many = Array.from({ length: PARSE_THREAD_MIN_ITEMS + 700 }, (_, i): CollectItem => {
+      const k = i % 2;
+      const quantum = k === 0 ? ex.quantum1 : ex.quantum2;
+      return i % 3 === 0 ? { quantum, provenance: k === 0 ? ex.native1 : ex.native2 } : { quantum, provenanceText: texts[k]! };
+    });
+    const other = await SqliteRegistry.open(join(t.dir, 'other-mixed.sqlite3'));
+    try {
+      const inline = await collectAndTransferWith(other, many, { parse: 'inline' });
+      const report = await collectAndTransferWith(t.reg, many, { parse: 'thread' });
+      expectClean(report);
+      expect(report).toMatchObject({ committed: true, quanta: { stored: 2 }, datasets: { inserted: 8 } });
+      expect({ ...report, timings: {} }).toEqual({ ...inline, timings: {} });
+      expect(await t.reg.dump()).toEqual(await other.dump());
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('records read on parser threads (validated there) are stored, conflict and fail exactly as read inline', async () => {
+    let n = 0;
+    /** Quantum 1's document, its output k's record row changed by `edit`. */
+    const variant = (...edits: Array<[number, (row: Record<string, unknown>, doc: NativeProvenance) => void]>): NativeProvenance => {
+      const doc = clone(ex.native1);
+      const perId = doc.datastoreRecords[DS_NAME]!.records[STORED_FILE_INFO_CLASS]!;
+      for (const [k, edit] of edits) edit(perId[datasetIdHex(fx.outputRefs()[k]!.id)]![STORED_FILE_INFO_TABLE]![0]!, doc);
+      return doc;
+    };
+    const collect = async (doc: NativeProvenance, parse: 'inline' | 'thread', opts: CollectOptions) => {
+      const r = await SqliteRegistry.open(join(t.dir, `records-${n++}.sqlite3`));
+      try {
+        const batch: CollectItem[] = [{ quantum: ex.quantum1, provenanceText: JSON.stringify(doc) }, { quantum: ex.quantum2, provenanceText: JSON.stringify(ex.native2) }];
+        const outcome = await collectAndTransferWith(r, batch, { ...opts, parse }).then((rep) => ({ ...rep, timings: {} }), (e: unknown) => e);
+        return { outcome, dump: await r.dump() };
+      } finally {
+        await r.close();
+      }
+    };
+    const same = async (doc: NativeProvenance, opts: CollectOptions = {}) => {
+      const inline = await collect(doc, 'inline', opts);
+      const threads = await collect(doc, 'thread', opts);
+      expect(threads.outcome).toEqual(inline.outcome);
+      if (inline.outcome instanceof Error) {
+        expect((threads.outcome as Error).message).toBe(inline.outcome.message);
+        expect((threads.outcome as InstanceType<typeof InvalidArgument>).context).toEqual((inline.outcome as InstanceType<typeof InvalidArgument>).context);
+      }
+      expect(threads.dump).toEqual(inline.dump);
+      return inline;
+    };
+    // Further fields (extra), null checksum, no file_size, null component: stored alike.
+    const odd = await same(
+      variant(
+        [0, (row) => { Object.assign(row, { note: 'x', level: 3, gone: null, checksum: null }); delete row['file_size']; }],
+        [1, (row) => { row['component'] = null; }],
+      ),
+    );
+    expect((odd.outcome as CollectReport).committed).toBe(true);
+    expect(odd.dump['datastore_records']!.filter((r) => (r as { extra: string | null }).extra !== null)).toHaveLength(1);
+    // An invalid record of an actual output: the same error.
+    const invalid = await same(variant([2, (row) => { row['file_size'] = '12'; }]));
+    expect(invalid.outcome).toBeInstanceOf(InvalidArgument);
+    // A path outside the repository's own datastore: the same error, naming the same row.
+    const outside = await same(variant([1, (row) => { row['path'] = '../elsewhere.json'; }]), { ownDatastore: DS_NAME });
+    expect((outside.outcome as Error).message).toMatch(/^Datastore record .*\[0\]: path "\.\.\/elsewhere\.json" does not point inside the datastore/);
+    expect((await same(variant(), { ownDatastore: DS_NAME })).outcome).toMatchObject({ committed: true });
+    // An invalid record of an output not written: a conflict, not an error.
+    const notWritten = await same(
+      variant([3, (row, doc) => {
+        row['file_size'] = 'x';
+        doc.actualOutputs = doc.actualOutputs.filter((id) => id !== fx.outputRefs()[3]!.id);
+      }]),
+    );
+    expect((notWritten.outcome as CollectReport).conflicts.map((c) => c.reason)).toContain('recordNotActualOutput');
+  });
+
   it('malformed documents in several chunks: the lowest-indexed one fails the call, as read inline; nothing written', async () => {
     const n = PARSE_THREAD_MIN_ITEMS + 1500;
     const bad = new Map([

@@ -4,6 +4,7 @@
  * batch when it keeps up; what they find is unchanged. The reading side is driven here with a recording channel and planning reads
  * that answer with promises, as PostgreSQL's do.
  */
+import type { NativeProvenance } from '../../protocol/provenance.js';
 import { describe, expect, it } from 'vitest';
 import { CollectReader, Planner } from '../../src/repository/collect-plan.js';
 import { ConflictList } from '../../src/repository/collect-report.js';
@@ -108,5 +109,13 @@ describe('collect-and-transfer reading side', () => {
     expect(ok).toBe(false);
     expect(late.count).toBe(1);
     expect(late.listed[0]).toMatchObject({ datasetId: raw.id, reason: 'inputRefMismatch', details: { registered: { run: 'elsewhere' }, quantum: { run: raw.run } } });
+  });
+  it('names, for each input the registry knows differently, the quantum that reads it', async () => {
+    const { items } = buildWorkload(3, 100);
+    // Each chain's first quantum reads its own raw input (no other quantum does).
+    const readers = new Map(items.filter((_, i) => i % 100 === 0).map((it) => [it.quantum.inputs[0]!.id, (it.provenance as NativeProvenance).quantum.id]));
+    const { late } = await read(items, (id) => (readers.has(id) ? { dataset_type: 'raw', run: 'elsewhere', data_id_key: 'x' } : undefined));
+    expect(late.count).toBe(3);
+    expect(new Map(late.listed.map((c) => [c.datasetId, c.quantumId]))).toEqual(readers);
   });
 });
