@@ -8,8 +8,8 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
-import { largeBuffer } from '../util/large-buffer.js';
-import { HashWorkerUnavailable, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
+import { largeBuffer, prepareLargeBuffer } from '../util/large-buffer.js';
+import { HashWorkerUnavailable, readHashedRemote, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
 import type { LoadedPutSource, PutSource } from './datastore.js';
 
 /** Chunks of a streamed copy: two are held at once (one being read, one hashed and written). */
@@ -284,7 +284,7 @@ async function writeAll(fh: fs.FileHandle, chunk: Buffer, position: number): Pro
 }
 
 /**
- * Chunks of a whole read, one in flight at a time (on the thread pool, which also takes the
+ * Chunks of a whole read here (readHashedHere), one in flight at a time (on the thread pool, which also takes the
  * page faults of the fresh buffer). The hash, the slower of the two (SHA-256 ~1.9 GB/s here,
  * a read into fresh memory ~2.4 GB/s), starts once the first chunk is in and then sets the
  * pace: the smaller that chunk, the less of the read is not overlapped. 1 MiB chunks wait
@@ -301,19 +301,54 @@ function changedWhileRead(path: string, size: number, read: number): ButlerError
 }
 
 /**
- * A whole file and its SHA-256, in one pass: read into one buffer of its fstat size in chunks
- * on the thread pool while the main thread hashes those before. A regular file whose size
- * changes meanwhile is IOFailure; other files give at most their stated size.
+ * A whole file and its SHA-256, in one pass, into one buffer of its fstat size. A large regular
+ * file is read and hashed on the hash worker (readHashedRemote), the main thread free meanwhile;
+ * others (or with no worker) in chunks on the thread pool while the main thread hashes those
+ * before. A regular file whose size changes meanwhile is IOFailure; other files give at most
+ * their stated size. The buffer is one made ahead by the read before of that size, if any (its
+ * pages already written, see large-buffer.ts).
  */
 export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
   const fh = await fs.open(path, 'r');
+  let size: number;
+  let result: { bytes: Buffer; sha256: string };
+  try {
+    const st = await fh.stat();
+    size = st.size;
+    // Often kept (an in-memory datastore's put): one that makes no garbage collection.
+    const bytes = largeBuffer(size);
+    let read: { done: number; grew: boolean; sha256: string } | undefined;
+    if (st.isFile() && size >= PARALLEL_HASH_MIN && bytes.buffer instanceof SharedArrayBuffer) {
+      try {
+        const r = await readHashedRemote(fh.fd, bytes.buffer, size, 'sha256');
+        read = { done: r.read, grew: r.beyond > 0, sha256: r.digest };
+      } catch (err) {
+        if (!(err instanceof HashWorkerUnavailable)) throw err;
+        // No worker (it could not start, or stopped): read again from the start, here.
+      }
+    }
+    read ??= await readHashedHere(fh, bytes, st.isFile());
+    if (st.isFile() && (read.done !== size || read.grew)) throw changedWhileRead(path, size, read.grew ? size + 1 : read.done);
+    result = { bytes: read.done === size ? bytes : bytes.subarray(0, read.done), sha256: read.sha256 };
+  } finally {
+    await fh.close();
+  }
+  // The next put of this size finds its memory made (and its page faults taken) meanwhile, once
+  // this one has answered (its turn's remaining steps run first): not beside it (see large-buffer.ts).
+  setImmediate(() => void prepareLargeBuffer(size));
+  return result;
+}
+
+/**
+ * Read `fh` from its start into `bytes` (its stated size) in chunks on the thread pool, each
+ * hashed here while the next is read; for a regular file, then one byte past the end. The
+ * bytes read, whether that byte was there, and the SHA-256 of those read.
+ */
+async function readHashedHere(fh: fs.FileHandle, bytes: Buffer, regular: boolean): Promise<{ done: number; grew: boolean; sha256: string }> {
+  const size = bytes.length;
   let next: Promise<{ at: number; asked: number; got: number }> | null = null;
   let beyond: Promise<number> | null = null;
   try {
-    const st = await fh.stat();
-    const size = st.size;
-    // Often kept (an in-memory datastore's put): one that makes no garbage collection.
-    const bytes = largeBuffer(size);
     const hash = createHash('sha256');
     const readAt = (at: number) => {
       const asked = Math.min(READ_CHUNK, size - at);
@@ -322,7 +357,7 @@ export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256:
     // One byte past the end, read once all `size` bytes are in: a file that grew since fstat has it.
     const readBeyond = () => ahead(fh.read(Buffer.alloc(1), 0, 1, size).then((r) => r.bytesRead));
     next = size > 0 ? readAt(0) : null;
-    if (next === null && st.isFile()) beyond = readBeyond();
+    if (next === null && regular) beyond = readBeyond();
     let done = 0;
     while (next !== null) {
       const { at, asked, got } = await next;
@@ -330,20 +365,16 @@ export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256:
       // A short read: the file ended early (a regular file shrank), or a pipe had no more for now.
       next = got === asked && done < size ? readAt(done) : null;
       // The last chunk is in: the check past the end runs while it is hashed, not after.
-      if (next === null && done === size && st.isFile()) beyond = readBeyond();
+      if (next === null && done === size && regular) beyond = readBeyond();
       // Hashed while the next read runs (on the thread pool).
       if (got > 0) hash.update(bytes.subarray(at, at + got));
     }
-    if (st.isFile()) {
-      const grew = beyond !== null && (await beyond) > 0;
-      if (done !== size || grew) throw changedWhileRead(path, size, grew ? size + 1 : done);
-    }
-    return { bytes: done === size ? bytes : bytes.subarray(0, done), sha256: hash.digest('hex') };
+    const grew = beyond !== null && (await beyond) > 0;
+    return { done, grew, sha256: hash.digest('hex') };
   } finally {
     // A read still in flight (after a failure) settles before the file is closed.
     await next?.catch(() => undefined);
     await beyond?.catch(() => undefined);
-    await fh.close();
   }
 }
 

@@ -8,15 +8,41 @@
  * so the bundled CLI and the package ship no extra file for it. It imports with `import()`, which
  * works whether the code runs as a script or a module, and takes none of the process's Node
  * options (`--input-type=module` would make it a module; profiling flags would profile it).
+ *
+ * It also reads a whole file and hashes it (readHashedRemote): each small chunk is hashed just
+ * after this thread's read put it in its core's cache. SHA-256 of a 16 MiB buffer took 15.5 ms
+ * of CPU here where the same bytes from cache took 8.0, and 13-14 ms when the thread pool read
+ * each 1 MiB chunk on the other core while the main thread hashed the one before.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
-Promise.all([import('node:worker_threads'), import('node:crypto')]).then(([{ parentPort }, { createHash }]) => {
+Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs'), import('node:v8'), import('node:vm')]).then(([{ parentPort }, { createHash }, { readSync }, v8, vm]) => {
 const hashes = new Map();
+// A shared buffer sent here stays alive, however long ago the caller dropped it, until this
+// isolate collects its handle, which its few allocations would make rare: after each read
+// (a whole dataset's memory), a young-generation collection (~0.1 ms) lets it go.
+let collect = null;
+try {
+  v8.setFlagsFromString('--expose-gc');
+  collect = vm.runInNewContext('gc');
+} catch {}
 parentPort.on('message', (m) => {
   try {
-    if (m.op === 'update') {
+    if (m.op === 'read') {
+      const bytes = new Uint8Array(m.buffer, 0, m.size);
+      const h = createHash(m.algorithm);
+      let read = 0;
+      while (read < m.size) {
+        const asked = Math.min(m.chunk, m.size - read);
+        const got = readSync(m.fd, bytes, read, asked, read);
+        h.update(bytes.subarray(read, read + got));
+        read += got;
+        if (got < asked) break;
+      }
+      const beyond = read === m.size ? readSync(m.fd, new Uint8Array(1), 0, 1, m.size) : 0;
+      parentPort.postMessage({ id: m.id, digest: h.digest('hex'), read, beyond });
+    } else if (m.op === 'update') {
       let h = hashes.get(m.id);
       if (!h) hashes.set(m.id, (h = createHash(m.algorithm)));
       h.update(new Uint8Array(m.buffer, m.start, m.length));
@@ -30,8 +56,9 @@ parentPort.on('message', (m) => {
     }
   } catch (err) {
     hashes.delete(m.id);
-    parentPort.postMessage({ id: m.id, error: String(err && err.message || err) });
+    parentPort.postMessage({ id: m.id, error: String(err && err.message || err), code: err && err.code, syscall: err && err.syscall });
   }
+  if (m.op === 'read' && collect) setImmediate(() => collect({ type: 'minor' }));
 });
 });
 `;
@@ -52,8 +79,21 @@ export const hashWorkerFactory = {
   create: (source: string, options: WorkerOptions): Worker => new Worker(source, options),
 };
 
+/** A worker's answer. */
+interface Answer {
+  id: number;
+  digest?: string;
+  /** A read: the bytes read from the start, and those found past the size asked (0 or 1). */
+  read?: number;
+  beyond?: number;
+  error?: string;
+  /** A failed read's errno code and system call, as Node gives them. */
+  code?: string;
+  syscall?: string;
+}
+
 interface Waiter {
-  resolve(digest: string | undefined): void;
+  resolve(answer: Answer): void;
   reject(err: Error): void;
 }
 
@@ -78,13 +118,15 @@ function hashWorker(): Worker {
   } catch (err) {
     throw new HashWorkerUnavailable((err as Error).message, { cause: err });
   }
-  w.on('message', (m: { id: number; digest?: string; error?: string }) => {
+  w.on('message', (m: Answer) => {
     const waiters = owed.get(m.id);
     const w = waiters?.shift();
     if (waiters?.length === 0) owed.delete(m.id);
     if (owed.size === 0) worker?.unref();
-    if (m.error !== undefined) w?.reject(new Error(`Hashing failed: ${m.error}`));
-    else w?.resolve(m.digest);
+    if (m.error === undefined) w?.resolve(m);
+    // A system call's failure keeps its errno code (a read's is the caller's file's).
+    else if (m.code !== undefined) w?.reject(Object.assign(new Error(m.error), { code: m.code, syscall: m.syscall }));
+    else w?.reject(new Error(`Hashing failed: ${m.error}`));
   });
   w.on('error', (err) => failAll(w, new HashWorkerUnavailable(err.message, { cause: err })));
   w.on('exit', (code) => failAll(w, new HashWorkerUnavailable(`it exited (code ${code})`)));
@@ -103,6 +145,38 @@ export function sharedChunk(size: number): SharedChunk {
   return Buffer.from(new SharedArrayBuffer(size)) as SharedChunk;
 }
 
+/** Send `msg` as job `id` to `to`, the worker it began with; its answer. */
+function send(to: Worker, id: number, msg: Record<string, unknown>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    // Its worker failed meanwhile: nothing sent to it would be answered.
+    if (worker !== to) {
+      reject(new HashWorkerUnavailable('it stopped'));
+      return;
+    }
+    const waiters = owed.get(id);
+    if (owed.size === 0) to.ref();
+    if (waiters) waiters.push({ resolve, reject });
+    else owed.set(id, [{ resolve, reject }]);
+    to.postMessage({ id, ...msg });
+  });
+}
+
+/** Chunks of a read on the worker: each is hashed while still in its core's cache (256 KiB took 10.6-11.6 ms of CPU to 13-14 for 1 MiB ones here). */
+export const REMOTE_READ_CHUNK = 256 * 1024;
+
+/**
+ * Read the open file `fd` from its start into `buffer` (shared memory) on the worker thread,
+ * hashing each chunk with `algorithm` just after it is read, until `size` bytes or a short
+ * read; then, if all came, one byte past them. Blocking reads, on the worker: the caller's
+ * thread stays free. Its digest (of exactly the bytes read), the bytes read, and those found
+ * past `size` (0 or 1). A failed read rejects with its errno `code`; no worker, with
+ * HashWorkerUnavailable. `fd` must stay open until this settles.
+ */
+export async function readHashedRemote(fd: number, buffer: SharedArrayBuffer, size: number, algorithm: string): Promise<{ digest: string; read: number; beyond: number }> {
+  const a = await send(hashWorker(), nextId++, { op: 'read', fd, buffer, size, chunk: REMOTE_READ_CHUNK, algorithm });
+  return { digest: a.digest!, read: a.read!, beyond: a.beyond! };
+}
+
 /**
  * One hash on the worker thread. Feed it chunks in order; each must stay unchanged until its
  * update settles. Made, updated or digested when the worker cannot start or has stopped, it
@@ -115,19 +189,8 @@ export class RemoteHash {
 
   constructor(private readonly algorithm: string) {}
 
-  private send(msg: Record<string, unknown>): Promise<string | undefined> {
-    return new Promise((resolve, reject) => {
-      // Its worker failed meanwhile: nothing sent to it would be answered.
-      if (worker !== this.worker) {
-        reject(new HashWorkerUnavailable('it stopped'));
-        return;
-      }
-      const waiters = owed.get(this.id);
-      if (owed.size === 0) this.worker.ref();
-      if (waiters) waiters.push({ resolve, reject });
-      else owed.set(this.id, [{ resolve, reject }]);
-      this.worker.postMessage({ id: this.id, algorithm: this.algorithm, ...msg });
-    });
+  private send(msg: Record<string, unknown>): Promise<Answer> {
+    return send(this.worker, this.id, { algorithm: this.algorithm, ...msg });
   }
 
   /** Hash `chunk` (a view of shared memory) after those before; settles once the worker is done with it. */
@@ -138,7 +201,7 @@ export class RemoteHash {
   /** The digest (lowercase hex) of all chunks given; the hash ends. */
   async digest(): Promise<string> {
     this.ended = true;
-    return (await this.send({ op: 'digest' }))!;
+    return (await this.send({ op: 'digest' })).digest!;
   }
 
   /** Forget the hash (after a failure): the worker drops its state. */

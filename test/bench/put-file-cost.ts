@@ -2,18 +2,21 @@
  * A 16 MiB `butler/put` by file path into an in-memory datastore, for one or more builds of
  * the CLI at once (each its own sidecar; the builds take turns in every round, in the reverse
  * order on odd rounds): per put, the wall time, the sidecar's CPU (/proc schedstat: its main
- * thread, the others, and the busiest threads by id), this client's CPU and, in the same rounds,
+ * thread, the others, and the busiest threads by id; the time its main thread was runnable but
+ * waited for a core), this client's CPU and, in the same rounds,
  * this process reading the file with readFileSync and hashing it with SHA-256 (the bench's
  * ceiling for this row). The builds after the first are compared with it paired by put.
  *
- *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--node=PATH] [CLI.js ...]
+ *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--collect] [--node=PATH] [CLI.js ...]
  *
  * Each put goes to a new output, which is pruned (purged) after it unless `--keep`: so the
  * sidecar's memory stays level over any number of rounds, where the bench keeps its five.
  * The bench's conditions: `--prefill=30000` first puts that many 1 KiB JSON values (64 in
  * flight), as its small-call chunks leave in the datastore; `--base64` puts the same bytes
  * inline (base64) and gets them back before each put by path, as the bench's rounds do;
- * `--settle=MS` pauses after those, so that both processes' collections of their garbage end.
+ * `--settle=MS` pauses after those, so that both processes' collections of their garbage end;
+ * `--collect` instead collects this client's garbage just before each timed put, as the bench
+ * does (the sidecar's collections may still run then, as in the bench).
  * Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
  * such as one that runs node under perf or strace).
  */
@@ -22,11 +25,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient, type ButlerSession } from '../../src/client/index.js';
 import { sha256Hex } from '../../src/util/checksum.js';
+import { collectGarbage } from '../../src/util/collect-garbage.js';
 import { numberOption, option, positionals } from './argv.js';
 import { median, pipelined, ref, root, timeIt } from './sidecar-bench.js';
 
 const ROUNDS = numberOption('rounds', 10), PUTS = numberOption('puts', 4), WARMUP = numberOption('warmup', 4), SIZE = numberOption('size', 16 * 1024 * 1024);
-const keep = process.argv.includes('--keep'), base64 = process.argv.includes('--base64');
+const keep = process.argv.includes('--keep'), base64 = process.argv.includes('--base64'), collect = process.argv.includes('--collect');
 const PREFILL = numberOption('prefill', 0), SETTLE = numberOption('settle', 0), node = option('node');
 const clis = positionals();
 
@@ -41,6 +45,11 @@ function threadCpu(pid: number): Map<string, number> {
     }
   }
   return out;
+}
+
+/** Microseconds so far that the main thread of `pid` waited on a run queue, runnable but not running (schedstat's second field). */
+function mainWaited(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1000;
 }
 
 interface Side { cli: string; client: QuantumButlerClient; s: ButlerSession; next: number; wall: number[]; cpu: Record<string, number[]>; byThread: Map<string, number> }
@@ -61,7 +70,7 @@ async function open(cli: string): Promise<Side> {
   const value = { payload: 'x'.repeat(1000) };
   let k = 0;
   await pipelined(PREFILL, () => s.put({ id: small[k++]!.id }, value));
-  return { cli, client, s, next: 0, wall: [], cpu: { main: [], others: [], all: [], client: [] }, byThread: new Map() };
+  return { cli, client, s, next: 0, wall: [], cpu: { main: [], mainWaited: [], others: [], all: [], client: [] }, byThread: new Map() };
 }
 
 async function putOnce(side: Side, timed: boolean): Promise<void> {
@@ -75,9 +84,10 @@ async function putOnce(side: Side, timed: boolean): Promise<void> {
   }
   const out = outputs[side.next++]!;
   const pid = side.client.child.pid!;
-  const before = threadCpu(pid), self = process.cpuUsage();
+  if (collect) collectGarbage();
+  const before = threadCpu(pid), waited = mainWaited(pid), self = process.cpuUsage();
   const t = await timeIt(async () => void (await side.s.put({ id: out.id }, null, { payload: { encoding: 'file', path: src } })));
-  const after = threadCpu(pid), selfUsed = process.cpuUsage(self);
+  const after = threadCpu(pid), waitedAfter = mainWaited(pid), selfUsed = process.cpuUsage(self);
   if (timed) {
     side.cpu.client!.push((selfUsed.user + selfUsed.system) / 1000);
     side.wall.push(t * 1000);
@@ -89,6 +99,7 @@ async function putOnce(side: Side, timed: boolean): Promise<void> {
     }
     const main = after.get(String(pid))! - before.get(String(pid))!;
     side.cpu.main!.push(main / 1000);
+    side.cpu.mainWaited!.push((waitedAfter - waited) / 1000);
     side.cpu.others!.push((all - main) / 1000);
     side.cpu.all!.push(all / 1000);
   }
@@ -112,7 +123,7 @@ console.log(`readFileSync + SHA-256 here: ${show(ceiling)} ms (median ${mibs(med
 const first = sides[0]!;
 for (const side of sides) {
   console.log(`${side.cli}\n  wall ${show(side.wall)} ms (median ${mibs(median(side.wall))} MiB/s)`);
-  console.log(`  sidecar CPU ms: all ${show(side.cpu.all!)}; main thread ${show(side.cpu.main!)}; other threads ${show(side.cpu.others!)}; this client ${show(side.cpu.client!)}`);
+  console.log(`  sidecar CPU ms: all ${show(side.cpu.all!)}; main thread ${show(side.cpu.main!)} (and runnable, waiting for a core: ${show(side.cpu.mainWaited!)}); other threads ${show(side.cpu.others!)}; this client ${show(side.cpu.client!)}`);
   const n = side.wall.length;
   const top = [...side.byThread].sort((a, b) => b[1] - a[1]).slice(0, 6);
   console.log(`  mean CPU ms per put by thread: ${top.map(([tid, us]) => `${tid === String(side.client.child.pid) ? 'main' : tid} ${f(us / n / 1000)}`).join(', ')}`);

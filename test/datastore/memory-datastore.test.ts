@@ -368,9 +368,10 @@ describe('MemoryDatastore puts and gets by file path', () => {
   });
 
   it('a read that fails part-way is IOFailure and nothing is stored', async () => {
+    // Below PARALLEL_HASH_MIN, read here (larger files are read on the hash worker: remote-read.test.ts).
     const src = join(dir, 'in.bin');
-    writeFileSync(src, randomBytes(9 * MiB));
-    await failReadsFrom(4 * MiB);
+    writeFileSync(src, randomBytes(3 * MiB + 5));
+    await failReadsFrom(2 * MiB);
     await expect(ds.put({ kind: 'file', path: src }, blob(1))).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'EIO' } } });
     expect(await ds.exists(blob(1))).toBe(false);
   });

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { changeAfterStat, watchReads } from '../support/file-handle-faults.js';
 import { decodeBase64, decodePutPayload, type DecodedPut } from '../../src/server/payload.js';
-import { loadPutSource, READ_CHUNK, readHashed } from '../../src/datastore/file-transfer.js';
+import { loadPutSource, PARALLEL_HASH_MIN, READ_CHUNK, readHashed } from '../../src/datastore/file-transfer.js';
 import { decodeBase64Payload } from '../../src/server/inline-base64.js';
 import { parseJsonBytes } from '../../src/util/parse-json-bytes.js';
+import { spareBytes } from '../../src/util/large-buffer.js';
 import { InvalidArgument, PayloadTooLarge } from '../../src/model/errors.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 
@@ -24,6 +25,19 @@ describe('readHashed', () => {
     for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 12)) & 0xff;
     return bytes;
   };
+
+  it('once a large file is read, the next buffer of its size is made ahead (its pages written), not while it is read (first: no other spare yet)', async () => {
+    const size = 2 * MiB + 5;
+    const path = join(dir, 'ahead.bin');
+    writeFileSync(path, varied(size));
+    await readHashed(path);
+    expect(spareBytes()).not.toBe(size);
+    for (let i = 0; i < 100 && spareBytes() !== size; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(spareBytes()).toBe(size);
+    // The next read of that size takes it.
+    expect((await readHashed(path)).bytes.equals(varied(size))).toBe(true);
+    expect(spareBytes()).toBe(0);
+  });
 
   it.each([
     ['empty', 0],
@@ -45,9 +59,10 @@ describe('readHashed', () => {
     await expect(readHashed(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('reads in 1 MiB chunks, then one byte past the end (so hashing starts after 1 MiB is in)', async () => {
+  it('below PARALLEL_HASH_MIN, reads in 1 MiB chunks, then one byte past the end (so hashing starts after 1 MiB is in)', async () => {
     expect(C).toBe(MiB);
-    const size = 16 * MiB + 3;
+    const size = 3 * MiB + 3;
+    expect(size).toBeLessThan(PARALLEL_HASH_MIN);
     const path = join(dir, 'chunks.bin');
     writeFileSync(path, varied(size));
     const positions: unknown[] = [];
@@ -57,7 +72,7 @@ describe('readHashed', () => {
     } finally {
       vi.restoreAllMocks();
     }
-    expect(positions).toEqual([...Array.from({ length: 17 }, (_, i) => i * MiB), size]);
+    expect(positions).toEqual([...Array.from({ length: 4 }, (_, i) => i * MiB), size]);
   });
 
   it('hashes each chunk while the next is read, and the last while the byte past the end is read', async () => {
