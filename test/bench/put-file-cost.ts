@@ -7,7 +7,7 @@
  * this process reading the file with readFileSync and hashing it with SHA-256 (the bench's
  * ceiling for this row). The builds after the first are compared with it paired by put.
  *
- *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--collect] [--node=PATH] [CLI.js ...]
+ *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--collect] [--repository] [--node=PATH] [CLI.js ...]
  *
  * Each put goes to a new output, which is pruned (purged) after it unless `--keep`: so the
  * sidecar's memory stays level over any number of rounds, where the bench keeps its five.
@@ -17,12 +17,14 @@
  * `--settle=MS` pauses after those, so that both processes' collections of their garbage end;
  * `--collect` instead collects this client's garbage just before each timed put, as the bench
  * does (the sidecar's collections may still run then, as in the bench).
- * Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
+ * `--repository` puts into a new repository's file datastore instead (the bench's "file
+ * datastore" row: a copy hashed with SHA-256 and the record's blake2b). Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
  * such as one that runs node under perf or strace).
  */
 import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RepositoryCreate } from '../../protocol/index.js';
 import { QuantumButlerClient, type ButlerSession } from '../../src/client/index.js';
 import { sha256Hex } from '../../src/util/checksum.js';
 import { collectGarbage } from '../../src/util/collect-garbage.js';
@@ -30,7 +32,7 @@ import { numberOption, option, positionals } from './argv.js';
 import { median, pipelined, ref, root, timeIt } from './sidecar-bench.js';
 
 const ROUNDS = numberOption('rounds', 10), PUTS = numberOption('puts', 4), WARMUP = numberOption('warmup', 4), SIZE = numberOption('size', 16 * 1024 * 1024);
-const keep = process.argv.includes('--keep'), base64 = process.argv.includes('--base64'), collect = process.argv.includes('--collect');
+const keep = process.argv.includes('--keep'), base64 = process.argv.includes('--base64'), collect = process.argv.includes('--collect'), repository = process.argv.includes('--repository');
 const PREFILL = numberOption('prefill', 0), SETTLE = numberOption('settle', 0), node = option('node');
 const clis = positionals();
 
@@ -66,7 +68,17 @@ const small = Array.from({ length: PREFILL }, (_, i) => ref('small', i, 'Structu
 async function open(cli: string): Promise<Side> {
   const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', node });
   client.onProvenance(() => {});
-  const s = await client.openSession({ predicted: { inputs: [], outputs: [...outputs, ...inline, ...small] }, datastore: { kind: 'memory', name: 'put-file-cost' } });
+  // --repository: into a new repository's file datastore (SHA-256 and the record's blake2b), as the bench's "file datastore" row.
+  const predicted = { inputs: [], outputs: [...outputs, ...inline, ...small] };
+  let s: ButlerSession;
+  if (repository) {
+    const root = join(dir, `repo-${sides.length}-${Math.random().toString(36).slice(2)}`);
+    await client.request(RepositoryCreate, { root });
+    const types = [...new Map(predicted.outputs.map((r) => [r.datasetType.name, r.datasetType])).values()];
+    s = await client.openSession({ predicted, datasetTypes: types, repository: { root } });
+  } else {
+    s = await client.openSession({ predicted, datastore: { kind: 'memory', name: 'put-file-cost' } });
+  }
   const value = { payload: 'x'.repeat(1000) };
   let k = 0;
   await pipelined(PREFILL, () => s.put({ id: small[k++]!.id }, value));
