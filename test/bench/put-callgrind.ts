@@ -2,10 +2,12 @@
  * Instructions per `butler/put` of the bench's ~1 KiB JSON value (default event streams, in-memory
  * datastore) under callgrind: the sidecar runs under `valgrind --tool=callgrind` with collection
  * off, is warmed up, then collection is switched on (callgrind_control) for the timed puts, one at a
- * time, and off again before it is closed. Optimised code (no --no-opt); V8 is asked for a perf map
- * (--perf-basic-prof) so that the JIT frames can be named (scripts: see `--out`).
+ * time (or, with `--inFlight=64`, 64 at once as the bench pipelines them: per put, the main
+ * thread's share of each turn's reads, event batch and writes), and off again before it is closed.
+ * Optimised code (no --no-opt); V8 is asked for a perf map (--perf-basic-prof) so that the JIT
+ * frames can be named (scripts: see `--out`).
  *
- *     node dist/test/bench/put-callgrind.js [--warmup=3000] [--calls=2000] [--out=DIR] [CLI.js]
+ *     node dist/test/bench/put-callgrind.js [--warmup=3000] [--calls=2000] [--inFlight=1] [--out=DIR] [CLI.js]
  *
  * Writes DIR/callgrind.out.PID(-NN per thread) and DIR/perf-PID.map (copied from /tmp) and prints
  * the instructions per put: the main thread and all threads. `callgrind_annotate --inclusive=yes`
@@ -17,9 +19,10 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join, resolve } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, option, positionals } from './argv.js';
-import { ref, root, sequential } from './sidecar-bench.js';
+import { LANES, pipelined, ref, root, sequential } from './sidecar-bench.js';
 
-const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 2000);
+const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 2000), IN_FLIGHT = numberOption('inFlight', 1);
+if (IN_FLIGHT !== 1 && IN_FLIGHT !== LANES) throw new Error(`--inFlight is 1 or ${LANES} (the bench's pipelining)`);
 const out = resolve(option('out') ?? join(root, 'bench-results', 'callgrind'));
 const cli = positionals()[0] ?? join(root, 'dist', 'src', 'cli.js');
 mkdirSync(out, { recursive: true });
@@ -38,9 +41,10 @@ const outputs = Array.from({ length: WARMUP + CALLS }, (_, i) => ref('out', i, '
 const s = await client.openSession({ predicted: { inputs: [], outputs }, datastore: { kind: 'memory', name: 'put-callgrind' } });
 let k = 0;
 const put = () => s.put({ id: outputs[k++]!.id }, value);
-await sequential(WARMUP, put);
+const drive = IN_FLIGHT === 1 ? sequential : pipelined;
+await drive(WARMUP, put);
 execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
-await sequential(CALLS, put);
+await drive(CALLS, put);
 execFileSync('callgrind_control', ['-i', 'off', String(pid)], { stdio: 'ignore' });
 if (existsSync(`/tmp/perf-${pid}.map`)) copyFileSync(`/tmp/perf-${pid}.map`, join(out, `perf-${pid}.map`));
 await client.close(600_000);
@@ -53,4 +57,4 @@ for (const f of readdirSync(out).filter((n) => n.startsWith(`callgrind.out.${pid
   all += ir;
   if (f.endsWith('-01')) main = ir;
 }
-console.log(`${CALLS} puts after ${WARMUP}, pid ${pid}: main thread ${Math.round(main / CALLS)} instructions per put, all threads ${Math.round(all / CALLS)}`);
+console.log(`${CALLS} puts (${IN_FLIGHT === 1 ? 'one at a time' : 'pipelined'}) after ${WARMUP}, pid ${pid}: main thread ${Math.round(main / CALLS)} instructions per put, all threads ${Math.round(all / CALLS)}`);
