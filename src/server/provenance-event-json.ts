@@ -7,7 +7,8 @@
  * event (V8 11), which every put makes. Anything else (another member, another type, a string
  * with another character, a value JSON.stringify would write otherwise) is left to
  * JSON.stringify, so the text is always its text; the template's text is all ASCII, which
- * spares the writer of a batch a pass over it (see ProtocolWriter.writeBatched).
+ * spares the writer of a batch a pass over it (see ProtocolWriter.writeBatched). Its scalar
+ * texts and their caches serve the compact form too (provenance-runs-form.ts).
  */
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
 import { JSON_ASCII_AS_IS } from '../model/json-value.js';

@@ -971,7 +971,12 @@ class Connection:
             # Events written together arrive as one batch (asked for in initialize): one
             # hand-over to the dispatcher, which delivers them one by one as butler/provenance.
             if self._inline_listeners.get(PROVENANCE):
-                self._deliver_all(PROVENANCE, run_events(msg.get("params") or {}), on_reader_thread=True)
+                try:
+                    events = run_events(msg.get("params") or {})
+                except Exception:  # params that are not events nor runs: never stops the reader
+                    _log.exception("quantum-butler: bad %s params", method)
+                    events = ()
+                self._deliver_all(PROVENANCE, events, on_reader_thread=True)
             if self._any_listeners or self._listeners.get(PROVENANCE):
                 self._dispatch_queue.add(("batch", msg))
         else:
