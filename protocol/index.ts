@@ -106,6 +106,7 @@ export const Notifications: Readonly<Record<string, NotificationDef<any>>> = {
   [lifecycle.CancelRequest.method]: lifecycle.CancelRequest,
   [notifications.ProvenanceNotification.method]: notifications.ProvenanceNotification,
   [notifications.ProvenanceBatchNotification.method]: notifications.ProvenanceBatchNotification,
+  [notifications.ProvenanceRunsNotification.method]: notifications.ProvenanceRunsNotification,
   [notifications.ProgressNotification.method]: notifications.ProgressNotification,
   [store.StoreEventNotification.method]: store.StoreEventNotification,
 };

@@ -24,6 +24,10 @@ export const InitializeParamsSchema = z.object({
         .boolean()
         .optional()
         .describe('The client reads butler/provenanceBatch: the provenance events written together arrive as one notification'),
+      provenanceRuns: z
+        .boolean()
+        .optional()
+        .describe('The client reads butler/provenanceRuns: the provenance events written together arrive as one notification in the compact form (takes precedence over provenanceBatches)'),
     })
     .loose()
     .default({}),
@@ -40,7 +44,8 @@ export const ServerCapabilitiesSchema = z.object({
   sessions: z.object({ maxConcurrent: z.number().int(), datastores: z.array(z.string()) }),
   storageClasses: z.array(z.string()),
   provenanceFormats: z.array(z.string()),
-  provenanceBatches: z.boolean().describe('Provenance events are sent as butler/provenanceBatch (the client asked for it)'),
+  provenanceBatches: z.boolean().describe('Provenance events are sent as butler/provenanceBatch (the client asked for it, and not for provenanceRuns)'),
+  provenanceRuns: z.boolean().describe('Provenance events are sent as butler/provenanceRuns (the client asked for it)'),
 });
 
 export const InitializeResultSchema = z.object({

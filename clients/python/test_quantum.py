@@ -177,9 +177,10 @@ class QuantumTest(unittest.TestCase):
         self.assertEqual([(e["seq"], e["event"]) for e in seen], [(1, "inputLoaded"), (2, "outputWritten")])
 
     def test_events_in_batches_reach_listeners_one_by_one_in_order(self):
-        # The client asks for butler/provenanceBatch; pipelined calls share batches, and each
-        # event still reaches butler/provenance listeners, in seq order, before its response.
-        self.assertTrue(self.client.connection.capabilities["provenanceBatches"])
+        # The client asks for the compact form, butler/provenanceRuns; pipelined calls share
+        # messages, and each event still reaches butler/provenance listeners, in seq order,
+        # before its response.
+        self.assertTrue(self.client.connection.capabilities["provenanceRuns"])
         name = tu.unique_name("batch")
         tu.seed_inputs(self.client, name)
         wire = []
@@ -200,7 +201,57 @@ class QuantumTest(unittest.TestCase):
         self.assertEqual([e["seq"] for e in seen], list(range(1, 201)))
         self.assertTrue(all(e["event"] == "inputCheckedAvailable" for e in seen))
         self.assertNotIn("butler/provenance", wire)
-        self.assertLess(wire.count("butler/provenanceBatch"), 100)  # 200 events, shared messages
+        self.assertNotIn("butler/provenanceBatch", wire)
+        self.assertLess(wire.count("butler/provenanceRuns"), 100)  # 200 events, shared messages
+
+    def test_every_event_form_gives_listeners_the_same_events(self):
+        # butler/provenanceRuns (the default), butler/provenanceBatch and one butler/provenance
+        # per event: the listeners get equal dicts, members in the same order, for every kind
+        # of event, text that is not ASCII, and two sessions' calls in flight together.
+        def events_of(capabilities):
+            client = tu.spawn(capabilities=capabilities)
+            try:
+                name = tu.unique_name("forms")
+                tu.seed_inputs(client, name)
+                conn = client.connection
+                inputs, missing = tu.input_refs(), tu.ref("raw", 99)
+                seen = []
+                conn.on_notification("butler/provenance", seen.append)
+                for sid, k in (("sa", 0), ("sb \u2713", 1)):
+                    outputs = [tu.ref("calexp", 10 + k), tu.ref("calexp", 20 + k)]
+                    conn.request("session/open", {"sessionId": sid, "predicted": {"inputs": inputs + [missing], "outputs": outputs}, "datastore": {"kind": "memory", "name": name}})
+                call = lambda method, **params: conn.request_async(method, params)
+                call("butler/storedMany", sessionId="sa", refs=[{"id": r["id"]} for r in inputs + [missing]]).result(20)
+                call("butler/get", sessionId="sa", ref={"id": inputs[0]["id"]}).result(20)
+                self.assertIsNotNone(call("butler/get", sessionId="sa", ref={"id": missing["id"]}).exception(20))
+                call("butler/getDeferred", sessionId="sa", ref={"id": inputs[1]["id"]}).result(20)
+                call("butler/markInputUnused", sessionId="sa", ref={"id": inputs[2]["id"]}, reason='not "needed" \u00e9 \\').result(20)
+                together = [
+                    call("butler/put", sessionId="sa", ref={"id": tu.ref("calexp", 10)["id"]}, payload={"encoding": "json", "value": {"x": 1}}),
+                    call("butler/put", sessionId="sb \u2713", ref={"id": tu.ref("calexp", 21)["id"]}, payload={"encoding": "json", "value": {"x": "\u00fc"}}),
+                    call("butler/stored", sessionId="sa", ref={"id": inputs[3]["id"]}),
+                    call("butler/stored", sessionId="sb \u2713", ref={"id": inputs[0]["id"]}),
+                    call("butler/put", sessionId="sa", ref={"id": tu.ref("calexp", 20)["id"]}, payload={"encoding": "json", "value": {"x": 2}}),
+                ]
+                for f in together:
+                    f.result(20)
+                call("butler/pruneDatasets", sessionId="sa", refs=[{"id": tu.ref("calexp", 20)["id"]}], disassociate=True, unstore=True, purge=True).result(20)
+                client.flush_notifications()
+                for sid in ("sa", "sb \u2713"):
+                    mine = [e["seq"] for e in seen if e["sessionId"] == sid]
+                    self.assertEqual(mine, list(range(1, len(mine) + 1)))
+                masked = [dict(e, time="T", **({"handle": "H"} if "handle" in e else {})) for e in sorted(seen, key=lambda e: (e["sessionId"], e["seq"]))]
+                return [list(e.items()) for e in masked], client.connection.capabilities
+            finally:
+                client.close()
+
+        runs, runs_caps = events_of({"provenanceRuns": True, "provenanceBatches": True})
+        batches, batches_caps = events_of({"provenanceBatches": True})
+        single, single_caps = events_of({})
+        self.assertEqual([(c["provenanceRuns"], c["provenanceBatches"]) for c in (runs_caps, batches_caps, single_caps)], [(True, False), (False, True), (False, False)])
+        self.assertEqual(len({dict(e)["event"] for e in runs}), 8)
+        self.assertEqual(runs, batches)
+        self.assertEqual(runs, single)
 
     def test_from_predicted_and_a_chain_of_two_quanta(self):
         name = tu.unique_name("chain")

@@ -360,6 +360,7 @@ while True:
 '''
 
 _BATCH = '{"jsonrpc":"2.0","method":"butler/provenanceBatch","params":%s}'
+_RUNS = '{"jsonrpc":"2.0","method":"butler/provenanceRuns","params":%s}'
 
 
 class RawBatchTest(unittest.TestCase):
@@ -437,6 +438,34 @@ class RawBatchTest(unittest.TestCase):
             self._emit([_BATCH % "{"])
         self._emit([_BATCH % self._events(7), _BATCH % self._events(8)])
         self.assertEqual(seen, [1, 2, 3, 5, 6, 7, 8])
+
+    def test_runs_are_rebuilt_as_the_events_they_stand_for_alone_in_a_run_of_bodies_or_parsed_whole(self):
+        import json
+
+        seen = []
+        self.conn.on_notification("butler/provenance", lambda e: seen.append(list(e.items())))
+        run = lambda sid, seq, *events: {"sessionId": sid, "seq": seq, "time": "T", "events": list(events)}
+        first = _RUNS % json.dumps({"runs": [run("a", 1, ["inputLoaded", "d1", "raw"], ["outputWritten", "d2", "calexp", {"size": 3, "sha256": "ab"}]), run("b \u2713", 7, ["inputMarkedUnused", "d3", "raw", {"reason": "\u00e9"}])]})
+        second = _RUNS % json.dumps({"runs": [run("a", 3, ["inputLoaded", "d4", "raw"])]})
+        want = [
+            [("sessionId", "a"), ("seq", 1), ("event", "inputLoaded"), ("datasetId", "d1"), ("datasetType", "raw"), ("time", "T")],
+            [("sessionId", "a"), ("seq", 2), ("event", "outputWritten"), ("datasetId", "d2"), ("datasetType", "calexp"), ("time", "T"), ("size", 3), ("sha256", "ab")],
+            [("sessionId", "b \u2713"), ("seq", 7), ("event", "inputMarkedUnused"), ("datasetId", "d3"), ("datasetType", "raw"), ("time", "T"), ("reason", "\u00e9")],
+        ]
+        fourth = [("sessionId", "a"), ("seq", 3), ("event", "inputLoaded"), ("datasetId", "d4"), ("datasetType", "raw"), ("time", "T")]
+        batch_event = [("seq", 9), ("x", "\u00e9")]
+        self._emit([first, _BATCH % self._events(9), second])  # a run of bodies of both forms
+        self.assertEqual(seen, want + [batch_event, fourth])
+        del seen[:]
+        self._emit([first])  # one body
+        self.assertEqual(seen, want)
+        del seen[:]
+        self.conn.trace = lambda direction, msg: None  # now parsed whole, on the reader thread
+        try:
+            self._emit([second, first])
+        finally:
+            self.conn.trace = None
+        self.assertEqual(seen, [fourth] + want)
 
     def test_a_failing_callback_does_not_lose_the_events_after_it(self):
         seen = []

@@ -158,12 +158,13 @@ export class QuantumBackedButler {
 
   // ---- events -------------------------------------------------------------------
 
-  private emit(event: ProvenanceEventKind, ref: DatasetRef, extra?: Partial<ProvenanceEvent>): void {
+  /** `time`: when it happened, if not now (the checks of one storedMany are one check). */
+  private emit(event: ProvenanceEventKind, ref: DatasetRef, extra?: Partial<ProvenanceEvent>, time?: string): void {
     this.seq++;
     const onEvent = this.opts.onEvent;
     if (onEvent === undefined) return;
     // One shape for the events without extra members (no empty object spread into each).
-    const e: ProvenanceEvent = { sessionId: this.sessionId, seq: this.seq, event, datasetId: ref.id, datasetType: ref.datasetType.name, time: isoNow() };
+    const e: ProvenanceEvent = { sessionId: this.sessionId, seq: this.seq, event, datasetId: ref.id, datasetType: ref.datasetType.name, time: time ?? isoNow() };
     onEvent(extra === undefined ? e : Object.assign(e, extra));
   }
 
@@ -292,12 +293,14 @@ export class QuantumBackedButler {
     this.assertOpen();
     const refs = args.map((a) => this.resolve(a, 'check'));
     const found = await this.opts.datastore.mexists(refs.map((r) => this.storageView(r).ref));
+    // One existence check answered them all: their events carry its time (and so stay one run of butler/provenanceRuns).
+    const checkedAt = isoNow();
     for (const ref of refs) {
       const entry = this.inputs.get(ref.id);
       if (!entry) continue; // non-predicted ids never enter provenance
       const present = found.get(ref.id) === true;
       this.setInput(entry, onChecked(entry.state, present));
-      this.emit(present ? 'inputCheckedAvailable' : 'inputCheckedMissing', entry.ref);
+      this.emit(present ? 'inputCheckedAvailable' : 'inputCheckedMissing', entry.ref, undefined, checkedAt);
     }
     return found;
   }

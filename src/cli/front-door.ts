@@ -17,7 +17,7 @@
  */
 import { isAscii } from 'node:buffer';
 import type { AnsweredInitialize, startServer } from '../server/start.js';
-import { initializeResult, plainInitializeParams } from '../server/handlers/initialize.js';
+import { initializeResult, plainInitializeParams, provenanceFormOf } from '../server/handlers/initialize.js';
 import { encodeFrame } from '../util/framing.js';
 import { SIDECAR_NAME } from '../version.js';
 import { monotonicMs } from '../util/time.js';
@@ -150,7 +150,7 @@ function writeAtOnce(frame: Buffer): Buffer {
 }
 
 function answerFrame(plain: NonNullable<ReturnType<typeof plainInitialize>>, settings: Settings): Buffer {
-  const result = initializeResult(settings, plain.answered.params.capabilities.provenanceBatches === true);
+  const result = initializeResult(settings, provenanceFormOf(plain.answered.params.capabilities));
   return encodeFrame(JSON.stringify({ jsonrpc: '2.0', id: plain.id, result }));
 }
 

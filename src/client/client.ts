@@ -21,6 +21,7 @@ import {
   ProgressNotification,
   ProvenanceBatchNotification,
   ProvenanceNotification,
+  ProvenanceRunsNotification,
   PROTOCOL_VERSION,
   Shutdown,
   type ErrorData,
@@ -122,7 +123,8 @@ export class QuantumButlerClient {
     });
     await started;
     const listeners = new Set<(e: ProvenanceEvent) => void>();
-    const reader = new EventTapReader(child.stdout!, ProvenanceNotification.method, ProvenanceBatchNotification.method, (e) => {
+    const methods = { event: ProvenanceNotification.method, batch: ProvenanceBatchNotification.method, runs: ProvenanceRunsNotification.method };
+    const reader = new EventTapReader(child.stdout!, methods, (e) => {
       for (const l of listeners) l(e as ProvenanceEvent);
     });
     const conn = inOrderConnection(reader, new FrameWriter(child.stdin!));
@@ -133,7 +135,7 @@ export class QuantumButlerClient {
       protocolVersion: PROTOCOL_VERSION,
       processId: opts.watchParent === false ? null : process.pid,
       clientInfo: { name: opts.clientName ?? 'quantum-butler-node-client' },
-      capabilities: opts.capabilities ?? { workDoneProgress: true, provenanceBatches: true },
+      capabilities: opts.capabilities ?? { workDoneProgress: true, provenanceBatches: true, provenanceRuns: true },
       initializationOptions: opts.initializationOptions,
     });
     await conn.sendNotification(Initialized.method, {});

@@ -1,7 +1,8 @@
 /**
  * The client's message reader: slices `Content-Length` frames out of the sidecar's stdout,
  * one JSON.parse per body, and hands `butler/provenance` events (and each event of a
- * `butler/provenanceBatch`) straight to the tap, synchronously in the order read; other
+ * `butler/provenanceBatch` or `butler/provenanceRuns`, the latter rebuilt as the events it
+ * stands for) straight to the tap, synchronously in the order read; other
  * messages go to the connection in order. (vscode-jsonrpc's reader costs a header Map and
  * a promise chain per message.) The sidecar writes a call's events before its response, so
  * they have reached their listeners before its promise settles. A header without a valid
@@ -9,6 +10,14 @@
  */
 import type { Readable } from 'node:stream';
 import { AbstractMessageReader, Disposable, type DataCallback, type Message } from 'vscode-jsonrpc/node';
+import { forEachRunEvent } from './provenance-runs.js';
+
+/** The methods whose events go to the tap: one event, a batch of them, runs of them. */
+export interface TapMethods {
+  event: string;
+  batch: string;
+  runs: string;
+}
 
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
@@ -24,18 +33,19 @@ export class EventTapReader extends AbstractMessageReader {
   #callback: DataCallback | null = null;
 
   readonly #readable: Readable;
-  readonly #method: string;
-  readonly #batchMethod: string;
-  /** The bytes the sidecar writes before a batch's events: `{"jsonrpc":"2.0","method":…,"params":{"events":[`. */
+  readonly #methods: TapMethods;
+  /** The bytes the sidecar writes before a batch's items: `{"jsonrpc":"2.0","method":…,"params":{"events":[` (or `{"runs":[`). */
   readonly #batchStart: Buffer;
+  readonly #runsStart: Buffer;
   readonly #tap: (params: unknown) => void;
+  readonly #tapRun = (event: unknown): void => this.#tapSafely(event);
 
-  constructor(readable: Readable, method: string, batchMethod: string, tap: (params: unknown) => void) {
+  constructor(readable: Readable, methods: TapMethods, tap: (params: unknown) => void) {
     super();
     this.#readable = readable;
-    this.#method = method;
-    this.#batchMethod = batchMethod;
-    this.#batchStart = Buffer.from(`{"jsonrpc":"2.0","method":${JSON.stringify(batchMethod)},"params":{"events":[`, 'utf8');
+    this.#methods = methods;
+    this.#batchStart = Buffer.from(`{"jsonrpc":"2.0","method":${JSON.stringify(methods.batch)},"params":{"events":[`, 'utf8');
+    this.#runsStart = Buffer.from(`{"jsonrpc":"2.0","method":${JSON.stringify(methods.runs)},"params":{"runs":[`, 'utf8');
     this.#tap = tap;
   }
 
@@ -109,7 +119,9 @@ export class EventTapReader extends AbstractMessageReader {
   }
 
   #deliver(buf: Buffer, start: number, end: number): void {
-    const events = this.#batchEvents(buf, start, end);
+    const runs = this.#items(this.#runsStart, buf, start, end);
+    if (runs !== undefined) return this.#tapRuns(runs);
+    const events = this.#items(this.#batchStart, buf, start, end);
     if (events !== undefined) {
       for (const e of events) this.#tapSafely(e);
       return;
@@ -123,19 +135,28 @@ export class EventTapReader extends AbstractMessageReader {
     }
     const m = message as { method?: unknown; id?: unknown; params?: unknown };
     if (m.id !== undefined || typeof m.method !== 'string') this.#callback?.(message);
-    else if (m.method === this.#method) this.#tapSafely(m.params);
-    else if (m.method === this.#batchMethod) for (const e of (m.params as { events: unknown[] }).events) this.#tapSafely(e);
+    else if (m.method === this.#methods.event) this.#tapSafely(m.params);
+    else if (m.method === this.#methods.batch) for (const e of (m.params as { events: unknown[] }).events) this.#tapSafely(e);
+    else if (m.method === this.#methods.runs) this.#tapRuns((m.params as { runs: unknown }).runs);
     else this.#callback?.(message);
   }
 
+  #tapRuns(runs: unknown): void {
+    try {
+      forEachRunEvent(runs, this.#tapRun);
+    } catch (err) {
+      this.fireError(err as Error); // params that are not runs (a throwing tap is reported by #tapSafely)
+    }
+  }
+
   /**
-   * The events of a batch written as the sidecar writes it (its envelope's exact bytes around
-   * them), parsed without the envelope; undefined for any other body. Sound: a body that is that
-   * envelope's start, a JSON array, then `}}` is exactly the batch notification of those events.
-   * (The envelope's members cost about a fifth of a one-event batch's JSON.parse.)
+   * The items of a batch written as the sidecar writes it (its envelope's exact bytes, `head`,
+   * and `}}` around them), parsed without the envelope; undefined for any other body. Sound: a
+   * body that is that envelope's start, a JSON array, then `}}` is exactly the batch
+   * notification of those items. (The envelope's members cost about a fifth of a one-event
+   * batch's JSON.parse.)
    */
-  #batchEvents(buf: Buffer, start: number, end: number): unknown[] | undefined {
-    const head = this.#batchStart;
+  #items(head: Buffer, buf: Buffer, start: number, end: number): unknown[] | undefined {
     const from = start + head.length - 1; // the array's `[`
     if (end - from < 4 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x7d || buf[end - 3] !== 0x5d) return undefined;
     if (buf.compare(head, 0, head.length, start, start + head.length) !== 0) return undefined;

@@ -21,7 +21,7 @@
  */
 import { CancellationTokenSource, Emitter, ResponseError, type CancellationToken, type Event } from 'vscode-jsonrpc/node';
 import type { ErrorData } from '../../protocol/errors.js';
-import type { ProtocolWriter } from './protocol-writer.js';
+import type { BatchForm, ProtocolWriter } from './protocol-writer.js';
 import type { Id, Incoming, ProtocolReader } from './protocol-reader.js';
 import { RawId, SplicedJson } from './spliced-json.js';
 import { rpcError } from './errors.js';
@@ -118,6 +118,11 @@ export class ServerConnection {
   /** One item of a batched notification (ProtocolWriter.writeBatched), with its JSON text when the sender has it and it is all ASCII. */
   sendBatched(method: string, item: unknown, asciiText?: string): void {
     this.writer.writeBatched(method, item, asciiText);
+  }
+
+  /** One item of a batched notification written in `form` (ProtocolWriter.writeInForm). */
+  sendInForm<T>(form: BatchForm<T>, item: T): void {
+    this.writer.writeInForm(form, item);
   }
 
   private close(): void {

@@ -18,11 +18,15 @@
  * its items' JSON text joined inside the envelope, which is the text JSON.stringify gives
  * for the whole notification, written with the one answer that usually waits behind it
  * into a single buffer.
+ *
+ * A batch form (`writeInForm`) writes a batch's params another way than `{events: [...]}`: it
+ * gives each item's text as a piece of the params (separators included), knowing whether it is
+ * the batch's first; the batch leaves, and holds what comes after it, as above.
  */
 import type { Writable } from 'node:stream';
 import { frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
 import { frameHeaderBytes, writeFrameHeader } from '../util/framing.js';
-import { JSON_ASCII_AS_IS, jsonString } from '../model/json-value.js';
+import { jsonString } from '../model/json-value.js';
 
 /** A batch leaves once it holds this many items, or this many bytes wait behind it. */
 const MAX_BATCH_ITEMS = 512;
@@ -102,15 +106,30 @@ export class ProtocolWriter {
     // What has no JSON form (undefined) is null, as in the array JSON.stringify would write.
     const json = asciiText ?? JSON.stringify(item) ?? 'null';
     if (this.batch !== null && this.batch.method !== method) this.release();
-    if (this.batch === null) {
-      this.batch = { method, items: json, count: 1, ascii: asciiText !== undefined };
-      setImmediate(this.release);
-    } else {
-      this.batch.items = `${this.batch.items},${json}`;
-      this.batch.count++;
-      if (asciiText === undefined) this.batch.ascii = false;
-    }
-    if (this.batch.count >= MAX_BATCH_ITEMS) this.release();
+    if (this.batch === null) this.open(method, EVENTS_OPEN, EVENTS_CLOSE, json, asciiText !== undefined);
+    else this.add(`,${json}`, asciiText !== undefined);
+  }
+
+  /** Queue an item of `form`'s batched notification (see the header). */
+  writeInForm<T>(form: BatchForm<T>, item: T): void {
+    if (this.failed !== null || !this.out.writable) return;
+    if (this.batch !== null && this.batch.method !== form.method) this.release();
+    const first = this.batch === null;
+    const piece = form.piece(item, first); // a throw goes to the sender, the batch unchanged
+    if (first) this.open(form.method, form.open, form.close, piece, form.pieceAscii);
+    else this.add(piece, form.pieceAscii);
+  }
+
+  private open(method: string, open: string, close: string, piece: string, ascii: boolean): void {
+    this.batch = { method, open, close, items: piece, count: 1, ascii };
+    setImmediate(this.release);
+  }
+
+  private add(piece: string, ascii: boolean): void {
+    const batch = this.batch!;
+    batch.items = `${batch.items}${piece}`;
+    if (!ascii) batch.ascii = false;
+    if (++batch.count >= MAX_BATCH_ITEMS) this.release();
   }
 
   /** The batch, then what waited behind it, to the output (a no-op when nothing waits). */
@@ -158,21 +177,39 @@ export class ProtocolWriter {
   }
 }
 
+/** How a batch's params are written from its items (ProtocolWriter.writeInForm). */
+export interface BatchForm<T> {
+  readonly method: string;
+  /** The params' text before the first item's piece, and after the last one's. */
+  readonly open: string;
+  readonly close: string;
+  /** The text of `item` in the params, after the pieces before it (none when `first`); throws for an item it cannot write. */
+  piece(item: T, first: boolean): string;
+  /** The last piece is all ASCII. */
+  readonly pieceAscii: boolean;
+}
+
+const EVENTS_OPEN = '{"events":[';
+const EVENTS_CLOSE = ']}';
+
 interface Batch {
   method: string;
-  /** The items' JSON texts joined by commas as they come (no array, no join when the batch leaves). */
+  open: string;
+  close: string;
+  /** The items' pieces as they come (for writeBatched, JSON texts joined by commas: no array, no join when the batch leaves). */
   items: string;
   count: number;
   /** Every item's text is ASCII (as its sender said). */
   ascii: boolean;
 }
 
-/** A method's envelope up to its items, and whether it is ASCII: the last one is kept (a writer batches one method), so it is not scanned per batch. */
-let lastEnvelope: { method: string; start: string; ascii: boolean } | undefined;
+/** A batch's envelope up to its items, and whether it is ASCII: the last one is kept (a writer batches one method), so it is not scanned per batch. */
+let lastEnvelope: { method: string; open: string; start: string; ascii: boolean } | undefined;
 
-function envelopeOf(method: string): { start: string; ascii: boolean } {
-  if (lastEnvelope?.method !== method) {
-    lastEnvelope = { method, start: `{"jsonrpc":"2.0","method":${jsonString(method)},"params":{"events":[`, ascii: JSON_ASCII_AS_IS.test(method) };
+function envelopeOf(method: string, open: string): { start: string; ascii: boolean } {
+  if (lastEnvelope?.method !== method || lastEnvelope.open !== open) {
+    const start = `{"jsonrpc":"2.0","method":${jsonString(method)},"params":${open}`;
+    lastEnvelope = { method, open, start, ascii: /^[\x00-\x7f]*$/.test(start) };
   }
   return lastEnvelope;
 }
@@ -185,8 +222,9 @@ function envelopeOf(method: string): { start: string; ascii: boolean } {
  * event, callgrind).
  */
 function batchFrame(batch: Batch, after: Buffer | undefined): Buffer {
-  const envelope = envelopeOf(batch.method);
-  const body = `${envelope.start}${batch.items}]}}`;
+  const envelope = envelopeOf(batch.method, batch.open);
+  const body = `${envelope.start}${batch.items}${batch.close}}`;
+  // The forms' closes are ASCII constants.
   const ascii = batch.ascii && envelope.ascii;
   const length = ascii ? body.length : Buffer.byteLength(body, 'utf8');
   const out = Buffer.allocUnsafe(frameHeaderBytes(length) + length + (after?.length ?? 0));

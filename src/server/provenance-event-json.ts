@@ -7,7 +7,8 @@
  * event (V8 11), which every put makes. Anything else (another member, another type, a string
  * with another character, a value JSON.stringify would write otherwise) is left to
  * JSON.stringify, so the text is always its text; the template's text is all ASCII, which
- * spares the writer of a batch a pass over it (see ProtocolWriter.writeBatched).
+ * spares the writer of a batch a pass over it (see ProtocolWriter.writeBatched). Its scalar
+ * texts and their caches serve the compact form too (provenance-runs-form.ts).
  */
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
 import { JSON_ASCII_AS_IS } from '../model/json-value.js';
@@ -18,7 +19,7 @@ const FIRST = ['sessionId', 'seq', 'event', 'datasetId', 'datasetType', 'time'] 
 const OPTIONAL = new Set(['reason', 'size', 'sha256', 'handle']);
 
 /** A string's or a finite number's JSON text, when it is ASCII written as it is; undefined for anything else. */
-function scalar(v: unknown): string | undefined {
+export function scalar(v: unknown): string | undefined {
   if (typeof v === 'string') return JSON_ASCII_AS_IS.test(v) ? `"${v}"` : undefined;
   return typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
 }
@@ -29,7 +30,7 @@ function scalar(v: unknown): string | undefined {
  * isoNow, a reason) is not scanned again. The scan is a regular-expression test, and a string
  * made by concatenation V8 must first flatten, which sends the test through the runtime.
  */
-class LastScalar {
+export class LastScalar {
   private value: unknown = undefined;
   private text: string | undefined = undefined;
 
@@ -59,7 +60,7 @@ const lastReason = new LastScalar();
 const idTexts = new Map<string, string | undefined>();
 const MAX_ID_TEXTS = 4096;
 
-function datasetIdText(id: unknown): string | undefined {
+export function datasetIdText(id: unknown): string | undefined {
   if (typeof id !== 'string') return undefined;
   let text = idTexts.get(id);
   if (text === undefined && !idTexts.has(id)) {

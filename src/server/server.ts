@@ -18,7 +18,9 @@ import { SessionTable, releaseSession, writeProvenanceFile, type Session } from 
 import { NO_PROGRESS, RequestContext, type Progress } from './context.js';
 import { rpcError, toResponseError } from './errors.js';
 import { ProtocolReader } from './protocol-reader.js';
-import { ProtocolWriter } from './protocol-writer.js';
+import { ProtocolWriter, type BatchForm } from './protocol-writer.js';
+import type { ProvenanceForm } from './handlers/initialize.js';
+import { ProvenanceRunsForm } from './provenance-runs-form.js';
 import { ServerConnection } from './connection.js';
 import { LazyFamilies } from './lazy-families.js';
 import { monotonicMs } from '../util/time.js';
@@ -105,7 +107,9 @@ export class Server {
   private readonly writer: ProtocolWriter;
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
-  private provenanceInBatches_ = false;
+  private provenanceForm_: ProvenanceForm = 'events';
+  /** The compact form's writer of a turn's events (its runs span the turn, across sessions). */
+  readonly provenanceRuns = new ProvenanceRunsForm();
   /** What families opened for the process's life (the named datastores), closed at exit after the sessions. */
   private readonly closers: (() => Promise<void>)[] = [];
 
@@ -241,14 +245,14 @@ export class Server {
     else if (!method.startsWith('$/')) this.logger.debug(`ignored notification ${method}`);
   }
 
-  /** From now on provenance events leave in batches (the client declared it reads them). */
-  batchProvenance(): void {
-    this.provenanceInBatches_ = true;
+  /** From now on provenance events leave in `form` (the client declared it reads it). */
+  setProvenanceForm(form: ProvenanceForm): void {
+    this.provenanceForm_ = form;
   }
 
-  /** Provenance events leave as butler/provenanceBatch, not butler/provenance (the client declared it reads them). */
-  get provenanceInBatches(): boolean {
-    return this.provenanceInBatches_;
+  /** How provenance events leave: butler/provenance each, butler/provenanceBatch or butler/provenanceRuns a turn (what the client declared it reads). */
+  get provenanceForm(): ProvenanceForm {
+    return this.provenanceForm_;
   }
 
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
@@ -262,6 +266,17 @@ export class Server {
    */
   notifyBatched<P extends z.ZodType, E extends z.input<P> extends { events: readonly (infer I)[] } ? I : never>(def: NotificationDef<P>, event: E, asciiJson?: (event: E) => string | undefined): void {
     this.send(def.method, event, true, asciiJson as ((params: unknown) => string | undefined) | undefined);
+  }
+
+  /** One event of `form`'s batch: the events written in one turn leave together, in order (ProtocolWriter.writeInForm). */
+  notifyInForm<T>(form: BatchForm<T>, item: T): void {
+    if (this.exiting) return;
+    this.stats.notificationsSent++;
+    try {
+      this.conn.sendInForm(form, item);
+    } catch (err) {
+      this.logger.debug(`notify failed: ${(err as Error).message}`);
+    }
   }
 
   private send(method: string, params: unknown, batched: boolean, asciiJson?: (params: unknown) => string | undefined): void {

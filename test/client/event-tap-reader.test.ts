@@ -4,6 +4,7 @@ import { EventTapReader } from '../../src/client/event-tap-reader.js';
 
 const EVENT = 'butler/provenance';
 const BATCH = 'butler/provenanceBatch';
+const RUNS = 'butler/provenanceRuns';
 
 function frame(message: unknown, header = (n: number) => `Content-Length: ${n}\r\n\r\n`): Buffer {
   const body = Buffer.from(JSON.stringify(message), 'utf8');
@@ -15,7 +16,7 @@ function reader() {
   const stream = new PassThrough();
   const log: unknown[] = [];
   const errors: string[] = [];
-  const r = new EventTapReader(stream, EVENT, BATCH, (e) => {
+  const r = new EventTapReader(stream, { event: EVENT, batch: BATCH, runs: RUNS }, (e) => {
     if ((e as { throw?: boolean }).throw) throw new Error('listener bug');
     log.push(['event', e]);
   });
@@ -84,6 +85,28 @@ describe('EventTapReader', () => {
     }
     expect(log).toEqual(want);
     expect(errors.map((e) => (/not JSON/.test(e) ? 'not JSON' : e))).toEqual(wantErrors);
+  });
+
+  it('rebuilds the events of runs (as written, or parsed whole) as butler/provenance params, members in their order, in order', () => {
+    const time = '2026-12-04T17:00:00.000Z';
+    const runs = [
+      { sessionId: 'a', seq: 7, time, events: [['inputCheckedAvailable', 'i1', 'raw'], ['outputWritten', 'o1', 'calexp', { size: 14, sha256: 'ab' }]] },
+      { sessionId: 'b', seq: 1, time, events: [['inputMarkedUnused', 'i2', 'raw', { reason: 'é ✓ ]}}' }]] },
+    ];
+    const want = [
+      { sessionId: 'a', seq: 7, event: 'inputCheckedAvailable', datasetId: 'i1', datasetType: 'raw', time },
+      { sessionId: 'a', seq: 8, event: 'outputWritten', datasetId: 'o1', datasetType: 'calexp', time, size: 14, sha256: 'ab' },
+      { sessionId: 'b', seq: 1, event: 'inputMarkedUnused', datasetId: 'i2', datasetType: 'raw', time, reason: 'é ✓ ]}}' },
+    ];
+    const { stream, log, errors } = reader();
+    stream.write(frame({ jsonrpc: '2.0', method: RUNS, params: { runs } }));
+    stream.write(frame({ jsonrpc: '2.0', id: 1, result: true }));
+    stream.write(frame({ params: { runs }, method: RUNS, jsonrpc: '2.0' })); // not the sidecar's layout: parsed whole
+    expect(log).toEqual([...want.map((e) => ['event', e]), ['message', { jsonrpc: '2.0', id: 1, result: true }], ...want.map((e) => ['event', e])]);
+    expect(log.map((x) => JSON.stringify(x[1]))).toEqual([...want.map((e) => JSON.stringify(e)), '{"jsonrpc":"2.0","id":1,"result":true}', ...want.map((e) => JSON.stringify(e))]);
+    expect(errors).toEqual([]);
+    stream.write(frame({ jsonrpc: '2.0', method: RUNS, params: { runs: 'x' } }));
+    expect(errors).toHaveLength(1);
   });
 
   it('reassembles frames split anywhere: inside headers, bodies, multi-byte characters, and a long body over many chunks', () => {

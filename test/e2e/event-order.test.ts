@@ -4,7 +4,9 @@
  * `butler/provenance` event is written before the response of the call that caused it,
  * a session's events arrive in its call order with seq 1, 2, 3... and no gap, and sessions
  * pipelined together interleave without breaking either rule. The same holds, event by
- * event, for a client that reads events in batches (`butler/provenanceBatch`).
+ * event, for a client that reads events in batches (`butler/provenanceBatch`) and for one
+ * that reads them in the compact form (`butler/provenanceRuns`, expanded here by the
+ * protocol's rule, not by the client's code).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { inputRefs, ref } from './fixture.js';
@@ -27,6 +29,13 @@ async function opened(c: RawClient, params: unknown): Promise<string> {
   return (res.result as { sessionId: string }).sessionId;
 }
 
+interface Run {
+  sessionId: string;
+  seq: number;
+  time: string;
+  events: [string, string, string, object?][];
+}
+
 /** The wire's provenance events in the order written, each with the position of the message that carried it. */
 function eventsOnWire(messages: readonly Message[]): Array<{ e: Event; message: Message }> {
   return messages.flatMap((m) =>
@@ -34,18 +43,26 @@ function eventsOnWire(messages: readonly Message[]): Array<{ e: Event; message: 
       ? [{ e: m.params as Event, message: m }]
       : m.method === 'butler/provenanceBatch'
         ? (m.params as { events: Event[] }).events.map((e) => ({ e, message: m }))
-        : [],
+        : m.method === 'butler/provenanceRuns'
+          ? (m.params as { runs: Run[] }).runs.flatMap((r) =>
+              r.events.map(([event, datasetId, datasetType, rest], i) => ({ e: { sessionId: r.sessionId, seq: r.seq + i, event, datasetId, datasetType, time: r.time, ...rest }, message: m })),
+            )
+          : [],
   );
 }
 
+const FORM_METHODS = ['butler/provenance', 'butler/provenanceBatch', 'butler/provenanceRuns'];
+
 describe.each([
-  ['one notification per event', false],
-  ['events in batches', true],
-])('event stream ordering (%s)', (_mode, batches) => {
+  ['one notification per event', 'butler/provenance', {}],
+  ['events in batches', 'butler/provenanceBatch', { provenanceBatches: true }],
+  ['events in runs, the compact form', 'butler/provenanceRuns', { provenanceRuns: true, provenanceBatches: true }],
+])('event stream ordering (%s)', (_mode, method, capabilities) => {
   it('a call\'s events precede its response; a session\'s events keep its call order; pipelined sessions interleave', async () => {
     const c = (raw = new RawClient());
-    const init = await c.initialize(batches ? { capabilities: { provenanceBatches: true } } : {});
-    expect((init.result as { capabilities: { provenanceBatches: boolean } }).capabilities.provenanceBatches).toBe(batches);
+    const init = await c.initialize({ capabilities });
+    const answered = (init.result as { capabilities: { provenanceBatches: boolean; provenanceRuns: boolean } }).capabilities;
+    expect([answered.provenanceBatches, answered.provenanceRuns]).toEqual([method === 'butler/provenanceBatch', method === 'butler/provenanceRuns']);
     const datastore = { kind: 'memory', name: uniqueName('order') };
     const inputs = inputRefs();
     const seed = await opened(c, { predicted: { inputs: [], outputs: inputs }, datastore, notifications: [] });
@@ -83,15 +100,9 @@ describe.each([
     for (const id of expected.keys()) expect(c.messages.find((m) => m.id === id)?.error).toBeUndefined();
     const wire = eventsOnWire(c.messages);
     // Only the form the client asked for.
-    const singles = c.messages.filter((m) => m.method === 'butler/provenance').length;
-    const batchMessages = c.messages.filter((m) => m.method === 'butler/provenanceBatch').length;
-    if (batches) {
-      expect(singles).toBe(0);
-      // Hundreds of calls in flight: events made in one turn really did share a message.
-      expect(batchMessages).toBeLessThan(wire.length / 2);
-    } else {
-      expect(batchMessages).toBe(0);
-    }
+    for (const other of FORM_METHODS.filter((m) => m !== method)) expect(c.messages.filter((m) => m.method === other)).toHaveLength(0);
+    // Hundreds of calls in flight: events made in one turn really did share a message.
+    if (method !== 'butler/provenance') expect(c.messages.filter((m) => m.method === method).length).toBeLessThan(wire.length / 2);
 
     for (const s of sessions) {
       const events = wire.filter(({ e }) => e.sessionId === s.id).map(({ e, message }) => ({ e, at: position.get(message)! }));
@@ -117,8 +128,8 @@ describe('the Node client', () => {
     const { spawnClient, seedInputs } = await import('./harness.js');
     const client = await spawnClient();
     try {
-      // It reads events in batches (butler/provenanceBatch), handed to listeners one by one.
-      expect(client.initializeResult.capabilities.provenanceBatches).toBe(true);
+      // It reads events in the compact form (butler/provenanceRuns), handed to listeners one by one.
+      expect(client.initializeResult.capabilities.provenanceRuns).toBe(true);
       const name = uniqueName('tap');
       await seedInputs(client, name);
       const inputs = inputRefs();

@@ -13,9 +13,11 @@ threads:
   (:mod:`.handover`) wakes the dispatcher at most once per chunk read, after the
   responses in that chunk are resolved, and the dispatcher takes everything
   queued; once woken it lingers (``dispatch_linger``) while more gathers, so a
-  stream of calls costs about one wake per linger; ``butler/provenanceBatch``
-  bodies are parsed on the dispatcher thread, those it takes at once in one go
-  (one JSON array of their params, see :meth:`Connection._deliver_raw_batches`);
+  stream of calls costs about one wake per linger; ``butler/provenanceRuns``
+  (and ``butler/provenanceBatch``) bodies are parsed on the dispatcher thread,
+  those it takes at once in one go (one JSON array of their params, see
+  :meth:`Connection._deliver_raw_batches`), and a run's events rebuilt as the
+  ``butler/provenance`` params they stand for (:func:`run_events`);
 * a thread drains stderr into a bounded buffer (optionally forwarding each line
   to a ``logging.Logger``);
 * when the process dies, every pending request fails with :class:`SidecarDied`
@@ -78,14 +80,43 @@ _log = logging.getLogger("quantum_butler")
 _MAX_HEADER_LINE = 64 * 1024
 
 
-#: A provenance event, and the batch of events written together that replaces it for a
-#: client declaring ``capabilities.provenanceBatches`` (as this one does by default).
+#: A provenance event, and the forms of the events written together that replace it for a
+#: client declaring ``capabilities.provenanceBatches`` or ``capabilities.provenanceRuns`` (the
+#: compact form, which this one declares by default).
 PROVENANCE = "butler/provenance"
 PROVENANCE_BATCH = "butler/provenanceBatch"
+PROVENANCE_RUNS = "butler/provenanceRuns"
 #: How the sidecar begins a batch's body (and it ends it with the params and ``}``): the reader
 #: hands such a body to the dispatcher unparsed (it parses it there, off the path to the
 #: responses read behind it, runs of them in one go).
 _BATCH_PREFIX = b'{"jsonrpc":"2.0","method":"butler/provenanceBatch","params":'
+_RUNS_PREFIX = b'{"jsonrpc":"2.0","method":"butler/provenanceRuns","params":'
+#: Where the two prefixes first differ, and the byte there in a runs body.
+_FORM_AT = len(b'{"jsonrpc":"2.0","method":"butler/provenance')
+_RUNS_BYTE = _RUNS_PREFIX[_FORM_AT]
+
+
+def run_events(params: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """The events of a batch's params: ``events`` of a ``butler/provenanceBatch``, or those of the
+    ``runs`` of a ``butler/provenanceRuns``, each rebuilt as exactly the ``butler/provenance``
+    params it stands for (members in that message's order: sessionId, seq, event, datasetId,
+    datasetType, time, then the event's own)."""
+    runs = params.get("runs")
+    if runs is None:
+        return params.get("events", ())
+    out: List[Dict[str, Any]] = []
+    add = out.append
+    for run in runs:
+        session_id, seq, time_ = run["sessionId"], run["seq"], run["time"]
+        for t in run["events"]:
+            if len(t) == 3:
+                add({"sessionId": session_id, "seq": seq, "event": t[0], "datasetId": t[1], "datasetType": t[2], "time": time_})
+            else:
+                event = {"sessionId": session_id, "seq": seq, "event": t[0], "datasetId": t[1], "datasetType": t[2], "time": time_}
+                event.update(t[3])
+                add(event)
+            seq += 1
+    return out
 
 
 def _dev_cli_path() -> str:
@@ -376,7 +407,7 @@ class Connection:
         if not self.dispatch_linger >= 0:  # NaN too
             raise ValueError("dispatch_linger must be a number of seconds >= 0, not %r" % (dispatch_linger,))
         self.client_name = client_name
-        self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True, "provenanceBatches": True}
+        self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True, "provenanceBatches": True, "provenanceRuns": True}
         self._initialization_options = initialization_options
         self._watch_parent = watch_parent
         self._stderr_logger = stderr_logger
@@ -767,16 +798,17 @@ class Connection:
                     if kind == "notification":
                         self._deliver(msg["method"], msg.get("params"))
                     elif kind == "batch":
-                        self._deliver_batch((msg.get("params") or {}).get("events", ()))
+                        self._deliver_batch(run_events(msg.get("params") or {}))
                     else:
                         self._answer_server_request(msg)
                 except Exception:  # a callback's failure never kills the dispatcher
                     _log.exception("quantum-butler notification callback failed for %s", msg.get("method"))
 
     def _deliver_raw_batches(self, decode: Callable[[bytes], Any], bodies: List[bytes]) -> None:
-        """``butler/provenanceBatch`` bodies the reader queued unparsed (consecutive, in order).
+        """``butler/provenanceBatch`` and ``butler/provenanceRuns`` bodies the reader queued unparsed
+        (consecutive, in order).
 
-        The sidecar writes such a body as ``_BATCH_PREFIX + params + b"}"``, so the params of a
+        The sidecar writes such a body as ``_BATCH_PREFIX + params + b"}"`` (or ``_RUNS_PREFIX``), so the params of a
         run of them are parsed in one go, as the JSON array ``[params1,params2,...]``: one decoder
         call for the run (the envelope is not parsed, the decoder's key memo is shared) instead of
         one per body. The array is used only if it holds one object per body; otherwise (another
@@ -786,9 +818,9 @@ class Connection:
         if len(bodies) == 1:
             all_params = self._batch_params(decode, bodies[0])
         else:
-            start = len(_BATCH_PREFIX)
+            runs, batch, at = len(_RUNS_PREFIX), len(_BATCH_PREFIX), _FORM_AT
             try:
-                all_params = decode(b"[" + b",".join([body[start:-1] for body in bodies]) + b"]")
+                all_params = decode(b"[" + b",".join([body[runs if body[at] == _RUNS_BYTE else batch : -1] for body in bodies]) + b"]")
             except (UnicodeDecodeError, ValueError):
                 all_params = None
             if type(all_params) is not list or len(all_params) != len(bodies) or not all(type(p) is dict for p in all_params):
@@ -800,7 +832,7 @@ class Connection:
         listeners = self._listeners
         for params in all_params:
             try:
-                events = params.get("events", ())
+                events = run_events(params)
                 callbacks = listeners.get(PROVENANCE, ())
                 if len(callbacks) == 1 and not self._any_listeners:  # the usual case, without _deliver_all's loops
                     cb = callbacks[0]
@@ -818,14 +850,15 @@ class Connection:
     def _batch_params(decode: Callable[[bytes], Any], body: bytes) -> Optional[List[Dict[str, Any]]]:
         """``[params]`` of one body the reader queued unparsed, parsed without its envelope; None
         if it is not ``_BATCH_PREFIX + object + "}"``."""
+        start = len(_RUNS_PREFIX) if body[_FORM_AT] == _RUNS_BYTE else len(_BATCH_PREFIX)
         try:
-            params = decode(body[len(_BATCH_PREFIX) : -1]) if body.endswith(b"}") else None
+            params = decode(body[start:-1]) if body.endswith(b"}") else None
         except (UnicodeDecodeError, ValueError):
             return None
         return [params] if type(params) is dict else None
 
     def _dispatch_raw(self, decode: Callable[[bytes], Any], body: bytes) -> None:
-        """One body the reader queued unparsed (it began as a ``butler/provenanceBatch``), parsed whole."""
+        """One body the reader queued unparsed (it began as a ``butler/provenanceBatch`` or ``butler/provenanceRuns``), parsed whole."""
         try:
             msg = decode(body)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -835,7 +868,7 @@ class Connection:
             if msg.get("id") is not None:
                 self._answer_server_request(msg)
             else:
-                self._deliver_batch((msg.get("params") or {}).get("events", ()))
+                self._deliver_batch(run_events(msg.get("params") or {}))
         except Exception:  # a callback's failure never kills the dispatcher
             _log.exception("quantum-butler notification callback failed for %s", msg.get("method"))
 
@@ -889,7 +922,7 @@ class Connection:
         try:
             frames = FrameReader(self.process.stdout.fileno(), read_frame, self._dispatch_queue.wake)
             next_frame, junk, decode, handle = frames.frame, self._junk, message_decoder(), self._handle
-            add, batch_prefix = self._dispatch_queue.add, _BATCH_PREFIX
+            add, batch_prefix, runs_prefix = self._dispatch_queue.add, _BATCH_PREFIX, _RUNS_PREFIX
             listeners, inline = self._listeners, self._inline_listeners  # changed in place, never replaced
             while True:
                 body = next_frame(junk)
@@ -897,7 +930,7 @@ class Connection:
                     break
                 self.frames_received += 1
                 self.bytes_received += len(body)
-                if body.startswith(batch_prefix) and self.trace is None and PROVENANCE not in inline:
+                if (body.startswith(runs_prefix) or body.startswith(batch_prefix)) and self.trace is None and PROVENANCE not in inline:
                     if PROVENANCE in listeners or self._any_listeners:
                         add(body)  # parsed by the dispatcher (_deliver_raw_batches)
                     continue
@@ -934,11 +967,16 @@ class Connection:
                 _log.error("quantum-butler: message with neither method nor result: %.200r", msg)
         elif "id" in msg and msg["id"] is not None:
             self._dispatch_queue.add(("request", msg))
-        elif method == PROVENANCE_BATCH:
+        elif method == PROVENANCE_BATCH or method == PROVENANCE_RUNS:
             # Events written together arrive as one batch (asked for in initialize): one
             # hand-over to the dispatcher, which delivers them one by one as butler/provenance.
             if self._inline_listeners.get(PROVENANCE):
-                self._deliver_all(PROVENANCE, (msg.get("params") or {}).get("events", ()), on_reader_thread=True)
+                try:
+                    events = run_events(msg.get("params") or {})
+                except Exception:  # params that are not events nor runs: never stops the reader
+                    _log.exception("quantum-butler: bad %s params", method)
+                    events = ()
+                self._deliver_all(PROVENANCE, events, on_reader_thread=True)
             if self._any_listeners or self._listeners.get(PROVENANCE):
                 self._dispatch_queue.add(("batch", msg))
         else:

@@ -20,7 +20,15 @@ export interface PlainInitializeParams {
   protocolVersion: string;
   processId?: number | null;
   clientInfo?: { name: string; version?: string };
-  capabilities: { logMessages?: boolean; provenanceBatches?: boolean };
+  capabilities: { logMessages?: boolean; provenanceBatches?: boolean; provenanceRuns?: boolean };
+}
+
+/** How provenance events leave: one butler/provenance each, or a turn's as one butler/provenanceBatch or butler/provenanceRuns. */
+export type ProvenanceForm = 'events' | 'batches' | 'runs';
+
+/** The form a client's capabilities ask for (the compact one when it reads both). */
+export function provenanceFormOf(capabilities: PlainInitializeParams['capabilities']): ProvenanceForm {
+  return capabilities.provenanceRuns === true ? 'runs' : capabilities.provenanceBatches === true ? 'batches' : 'events';
 }
 
 /** What of the server's options the answer reports. */
@@ -29,7 +37,7 @@ export interface InitializeLimits {
   maxSessions: number;
 }
 
-export function initializeResult(limits: InitializeLimits, provenanceBatches: boolean) {
+export function initializeResult(limits: InitializeLimits, provenanceForm: ProvenanceForm) {
   return {
     protocolVersion: PROTOCOL_VERSION,
     serverInfo: { name: SIDECAR_NAME, version: SIDECAR_VERSION },
@@ -43,7 +51,8 @@ export function initializeResult(limits: InitializeLimits, provenanceBatches: bo
       // The built-ins' names, sorted as a registry lists them (without building one: its schemas are not needed yet).
       storageClasses: [...BUILTIN_STORAGE_CLASS_NAMES],
       provenanceFormats: ['native', 'daf_butler', 'prov', 'openlineage'],
-      provenanceBatches,
+      provenanceBatches: provenanceForm === 'batches',
+      provenanceRuns: provenanceForm === 'runs',
     },
   };
 }
@@ -59,7 +68,7 @@ const onlyKeys = (o: Record<string, unknown>, keys: readonly string[]): boolean 
 const PARAMS_KEYS = ['protocolVersion', 'processId', 'clientInfo', 'capabilities'] as const;
 const CLIENT_INFO_KEYS = ['name', 'version'] as const;
 /** The capabilities this check knows (payloadEncodings is left to the schema). */
-const BOOLEAN_CAPABILITIES = ['workDoneProgress', 'logMessages', 'provenanceBatches'] as const;
+const BOOLEAN_CAPABILITIES = ['workDoneProgress', 'logMessages', 'provenanceBatches', 'provenanceRuns'] as const;
 
 /** `params` when they are plainly valid (see the module comment), else undefined. */
 export function plainInitializeParams(params: unknown): PlainInitializeParams | undefined {

@@ -11,7 +11,7 @@ import {
   Shutdown,
   Stats,
 } from '../../../protocol/lifecycle.js';
-import { initializeResult, supportedFor, type PlainInitializeParams } from './initialize.js';
+import { initializeResult, provenanceFormOf, supportedFor, type PlainInitializeParams } from './initialize.js';
 import { rpcError } from '../errors.js';
 import type { Server } from '../server.js';
 import { startWatchdog } from '../watchdog.js';
@@ -24,7 +24,7 @@ export function initialized(server: Server, params: PlainInitializeParams): void
   if (params.capabilities.logMessages) {
     server.logger.forwardTo((type, message) => server.notify(LogMessage, { type, message }));
   }
-  if (params.capabilities.provenanceBatches === true) server.batchProvenance();
+  server.setProvenanceForm(provenanceFormOf(params.capabilities));
   if (typeof params.processId === 'number') startWatchdog(params.processId, server);
   server.state = 'initialized';
   server.logger.info('initialized', { client: params.clientInfo?.name, protocolVersion: params.protocolVersion });
@@ -43,7 +43,7 @@ export function registerLifecycle(server: Server): void {
       if (params.initializationOptions?.logLevel) server.logger.setLevel(params.initializationOptions.logLevel);
       if (params.trace) server.trace = params.trace;
       initialized(server, params);
-      return initializeResult(server.options, params.capabilities.provenanceBatches === true);
+      return initializeResult(server.options, provenanceFormOf(params.capabilities));
     },
     { allowUninitialized: true, jitless: true },
   );

@@ -2,6 +2,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import { SessionClose, SessionList, SessionOpen } from '../../../protocol/session.js';
 import { ProvenanceBatchNotification, ProvenanceNotification } from '../../../protocol/notifications.js';
+import type { ProvenanceEvent } from '../../../protocol/provenance.js';
 import { StoreEventNotification } from '../../../protocol/store.js';
 import { MemoryDatastoreRegistry } from '../../datastore/memory-datastore-registry.js';
 import { openButler } from '../../butler/open-butler.js';
@@ -121,9 +122,7 @@ export function registerSession(server: Server): void {
           datastore,
           storageClasses: datastore.storageClasses,
           universe,
-          onEvent: streams.has('provenance')
-            ? (event) => (server.provenanceInBatches ? server.notifyBatched(ProvenanceBatchNotification, event, asciiProvenanceEventJson) : server.notify(ProvenanceNotification, event))
-            : undefined,
+          onEvent: streams.has('provenance') ? provenanceSender(server) : undefined,
         });
       } catch (err) {
         // Nothing was registered yet: release what was opened for this session.
@@ -181,4 +180,18 @@ export function registerSession(server: Server): void {
   });
 
   server.handle(SessionList, () => ({ sessions: server.sessions.list().map(summary) }));
+}
+
+/** How a session's provenance events leave, in the form the client declared it reads (chosen at initialize, before any session). */
+function provenanceSender(server: Server): (event: ProvenanceEvent) => void {
+  switch (server.provenanceForm) {
+    case 'runs': {
+      const form = server.provenanceRuns;
+      return (event) => server.notifyInForm(form, event);
+    }
+    case 'batches':
+      return (event) => server.notifyBatched(ProvenanceBatchNotification, event, asciiProvenanceEventJson);
+    case 'events':
+      return (event) => server.notify(ProvenanceNotification, event);
+  }
 }
