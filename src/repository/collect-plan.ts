@@ -156,10 +156,10 @@ interface InputPlan {
 }
 
 /**
- * One actual output, with the datastore records its provenance carries for it. Its data ID's
- * key and JSON are made as it is planned, while its ref is fresh in the cache: made when its
- * row is handed to the writer (in id order, so at random in the items), reading each ref
- * and data ID again cost a cache miss apiece (a tenth of a large collect's caller thread).
+ * One actual output, with the datastore records its provenance carries for it. Kept lean
+ * (references into the items, nothing derived): the key, JSON and record columns are
+ * computed when its row is handed to the writer, so a large batch holds few long-lived objects
+ * (made while planning instead, the key and JSON slowed the reading pass by more than they saved).
  */
 export interface DatasetPlan {
   /** Index of the item, so that among equal ids the earliest item writes first. */
@@ -168,9 +168,6 @@ export interface DatasetPlan {
   id: string;
   ref: DatasetRef;
   dt: DatasetType;
-  /** requiredDataIdKey of the ref's data ID; null when it fails (it then fails again, as before, when the row is sent). */
-  key: string | null;
-  dataIdJson: string;
   records: RecordEntry[] | null;
 }
 
@@ -204,15 +201,6 @@ export function sortById(plans: DatasetPlan[]): DatasetPlan[] {
     for (const d of b) plans[n++] = d;
   }
   return plans;
-}
-
-/** requiredDataIdKey, or null where it throws. */
-function keyOrNull(dt: DatasetType, dataId: DataId): string | null {
-  try {
-    return requiredDataIdKey(dt, dataId);
-  } catch {
-    return null;
-  }
 }
 
 function setDiff(a: readonly string[], b: ReadonlySet<string>): string[] {
@@ -408,7 +396,7 @@ export class CollectReader {
       const dt = yield* this.typeFor(q, ref, quantumId);
       if (dt === null) continue;
       yield* this.planner.ensureRun(ref.run);
-      const d: DatasetPlan = { item: index, quantumId, id, ref, dt, key: keyOrNull(dt, ref.dataId), dataIdJson: JSON.stringify(ref.dataId), records: null };
+      const d: DatasetPlan = { item: index, quantumId, id, ref, dt, records: null };
       this.datasets.push(d);
       mine.set(id, d);
       this.rows++;
@@ -537,7 +525,7 @@ export class CollectReader {
     for (let i = 0; i < datasets.length; i++) {
       const d = datasets[i]!;
       const recs = d.records ?? [];
-      batch.datasets.push(d.id, d.quantumId, d.dt.name, d.ref.run, d.key ?? requiredDataIdKey(d.dt, d.ref.dataId), d.dataIdJson, recs.length);
+      batch.datasets.push(d.id, d.quantumId, d.dt.name, d.ref.run, requiredDataIdKey(d.dt, d.ref.dataId), JSON.stringify(d.ref.dataId), recs.length);
       for (const entry of recs) {
         if (entry[3] === null) {
           // Columns read on a parser thread: copied as they are.
@@ -587,7 +575,14 @@ export class CollectReader {
       }
       yield* this.pause();
     }
-    const keyOf = (dt: DatasetType | undefined, dataId: DataId): string | null => (dt ? keyOrNull(dt, dataId) : null);
+    const keyOf = (dt: DatasetType | undefined, dataId: DataId): string | null => {
+      if (!dt) return null;
+      try {
+        return requiredDataIdKey(dt, dataId);
+      } catch {
+        return null;
+      }
+    };
     for (let qi = 0; qi < this.inputQuanta.length; qi++) {
       const quantumId = this.inputQuanta[qi]!;
       if (qi % slice === slice - 1) yield* this.pause();
@@ -598,7 +593,7 @@ export class CollectReader {
         if (d !== undefined && d.ref === ref) continue;
         // What the registry says about the id, or this batch (its output's ref, kept once needed).
         let k = registered.get(id);
-        if (k === undefined && d !== undefined) registered.set(id, (k = { datasetType: d.dt.name, run: d.ref.run, key: d.key, dt: d.dt }));
+        if (k === undefined && d !== undefined) registered.set(id, (k = { datasetType: d.dt.name, run: d.ref.run, key: keyOf(d.dt, d.ref.dataId), dt: d.dt }));
         if (k === null || k === undefined) continue;
         // A component input names its parent's dataset.
         const typeName = splitComponent(ref.datasetType.name).parent;
