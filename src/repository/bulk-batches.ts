@@ -28,8 +28,6 @@ export const EDGE_ACTUAL = 4;
 
 /** Values per quantum in `QuantaBatch.quanta`: the QuantumRow columns, then the edge counts. */
 export const QUANTUM_STRIDE = 10;
-/** Offset of the provenance document among a quantum's values. */
-export const PROVENANCE_AT = 7;
 /** Values per input edge: dataset id, dataset type, run, data ID JSON, flags (EDGE_*). */
 export const INPUT_STRIDE = 5;
 /** Values per output edge: dataset id, actual (0/1). */

@@ -26,7 +26,6 @@ import { ButlerError, RepositoryError, StoreBusy } from '../model/errors.js';
 import { ErrorKinds, type ErrorKind } from '../../protocol/errors.js';
 import type { WriterBatch, WriterResult } from './bulk-batches.js';
 import { SLOT, SLOTS } from './bulk-writer-slots.js';
-import { TextSlots } from './bulk-writer-texts.js';
 
 /**
  * A worker that shows no sign of life this long (no beat, not finishing) is taken for
@@ -87,8 +86,6 @@ export function scriptBeside(rel: string): URL | null {
 export class BulkWriterThread {
   private sent = 0;
   private closed = false;
-  /** Quanta batches' documents travel in these (a batch's slot is free again MAX_IN_FLIGHT batches later). */
-  private readonly texts = new TextSlots(MAX_IN_FLIGHT);
 
   private lastBeat = -1;
   private lastBeatAt = Date.now();
@@ -129,7 +126,7 @@ export class BulkWriterThread {
   send(batch: WriterBatch, tick: () => void): void | Promise<void> {
     this.checkFailed();
     if (this.behind()) return this.catchUp(tick).then(() => this.send(batch, tick));
-    this.post(batch.kind === 'quanta' ? this.texts.pack(batch, this.sent) : batch);
+    this.post(batch);
     this.sent++;
   }
 

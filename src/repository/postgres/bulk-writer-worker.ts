@@ -42,7 +42,6 @@ async function work(): Promise<void> {
     const { PgConnection } = await import('./connection.js');
     const { PgBulkWriter } = await import('./bulk-writer.js');
     const { universeFrom } = await import('../../model/dimensions/default-universe.js');
-    const texts = new (await import('../bulk-writer-texts.js')).TextSlotReader();
     const universe = universeFrom(dimensions);
     const conn = await PgConnection.create({ url, schema, poolSize: 1 });
     const c = await conn.client();
@@ -59,8 +58,7 @@ async function work(): Promise<void> {
     const queue: WorkerRequest[] = [];
     let wake: (() => void) | undefined;
     port.on('message', (m: WorkerRequest) => {
-      // Decoded on arrival: the batch's text buffer is reused once it counts as applied.
-      queue.push(texts.unpack(m));
+      queue.push(m);
       wake?.();
     });
     const next = (): Promise<WorkerRequest | 'abort'> =>

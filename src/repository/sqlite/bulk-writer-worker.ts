@@ -49,7 +49,6 @@ async function work(): Promise<void> {
     const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
     const { deferEdgeIndexes, restoreEdgeIndexes } = await import('./edge-indexes.js');
     const { universeFrom } = await import('../../model/dimensions/default-universe.js');
-    const texts = new (await import('../bulk-writer-texts.js')).TextSlotReader();
     const universe = universeFrom(dimensions);
     // This thread may wait inside SQLite for another process's lock: it blocks only itself.
     const conn = SqliteConnection.open(path, { busyTimeoutMs, blockingWaits: true, mustExist: true });
@@ -71,7 +70,7 @@ async function work(): Promise<void> {
             if (!done.committed) throw new Stop('rollback');
             return;
           }
-          writer.apply(texts.unpack(msg));
+          writer.apply(msg);
           Atomics.store(shared, SLOT.rows, writer.rows);
           Atomics.add(shared, SLOT.applied, 1);
           Atomics.notify(shared, SLOT.applied);
