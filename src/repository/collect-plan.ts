@@ -158,7 +158,8 @@ interface InputPlan {
 /**
  * One actual output, with the datastore records its provenance carries for it. Kept lean
  * (references into the items, nothing derived): the key, JSON and record columns are
- * computed when its row is handed to the writer, so a large batch holds few long-lived objects.
+ * computed when its row is handed to the writer, so a large batch holds few long-lived objects
+ * (made while planning instead, the key and JSON slowed the reading pass by more than they saved).
  */
 export interface DatasetPlan {
   /** Index of the item, so that among equal ids the earliest item writes first. */
@@ -526,8 +527,13 @@ export class CollectReader {
       const recs = d.records ?? [];
       batch.datasets.push(d.id, d.quantumId, d.dt.name, d.ref.run, requiredDataIdKey(d.dt, d.ref.dataId), JSON.stringify(d.ref.dataId), recs.length);
       for (const entry of recs) {
-        const c = entryColumns(entry);
-        batch.records.push(entry[0], c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
+        if (entry[3] === null) {
+          // Columns read on a parser thread: copied as they are.
+          batch.records.push(entry[0], entry[2], entry[5], entry[6], entry[7], entry[8], entry[9], entry[10], entry[11]);
+        } else {
+          const c = entryColumns(entry);
+          batch.records.push(entry[0], c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
+        }
       }
       if (batch.datasets.length >= DATASETS_PER_BATCH * DATASET_STRIDE || i === datasets.length - 1) {
         yield* this.send(batch);
@@ -551,18 +557,21 @@ export class CollectReader {
    * read and every `slice` quanta (see sendDatasets).
    */
   private *checkInputs(slice: number): Steps<void> {
-    type Known = { datasetType: string; run: string; key: string | null; dt: DatasetType | undefined; ref: DatasetRef | null } | null;
-    const known = new Map<string, Known>();
-    for (const d of this.datasets) if (!known.has(d.id)) known.set(d.id, { datasetType: d.dt.name, run: d.ref.run, key: null, dt: d.dt, ref: d.ref });
+    // This batch's outputs by id, the earliest item's for a repeated id (sorted by id, then item):
+    // the plans themselves, not an object each (400,000 of them in a large collect).
+    const own = new Map<string, DatasetPlan>();
+    for (let i = this.datasets.length - 1; i >= 0; i--) own.set(this.datasets[i]!.id, this.datasets[i]!);
+    type Registered = { datasetType: string; run: string; key: string | null; dt: DatasetType | undefined } | null;
+    const registered = new Map<string, Registered>();
     const lookups = new Set<string>();
-    for (const id of this.inputIds) if (!known.has(id)) lookups.add(id);
+    for (const id of this.inputIds) if (!own.has(id)) lookups.add(id);
     const ids = [...lookups];
     for (let i = 0; i < ids.length; i += KEYS_PER_READ) {
       const chunk = ids.slice(i, i + KEYS_PER_READ);
       const rows: Map<string, DatasetKeyRow> = yield* awaited(this.planner.reads.datasetKeys(chunk));
       for (const id of chunk) {
         const row = rows.get(id);
-        known.set(id, row ? { datasetType: row.dataset_type, run: row.run, key: row.data_id_key, dt: yield* this.planner.datasetType(row.dataset_type), ref: null } : null);
+        registered.set(id, row ? { datasetType: row.dataset_type, run: row.run, key: row.data_id_key, dt: yield* this.planner.datasetType(row.dataset_type) } : null);
       }
       yield* this.pause();
     }
@@ -580,9 +589,12 @@ export class CollectReader {
       for (let i = qi === 0 ? 0 : this.inputEnds[qi - 1]!; i < this.inputEnds[qi]!; i++) {
         const id = this.inputIds[i]!;
         const ref = this.inputRefs[i]!;
-        const k = known.get(id);
-        if (k === null || k === undefined || k.ref === ref) continue;
-        if (k.key === null && k.ref) k.key = keyOf(k.dt, k.ref.dataId);
+        const d = own.get(id);
+        if (d !== undefined && d.ref === ref) continue;
+        // What the registry says about the id, or this batch (its output's ref, kept once needed).
+        let k = registered.get(id);
+        if (k === undefined && d !== undefined) registered.set(id, (k = { datasetType: d.dt.name, run: d.ref.run, key: keyOf(d.dt, d.ref.dataId), dt: d.dt }));
+        if (k === null || k === undefined) continue;
         // A component input names its parent's dataset.
         const typeName = splitComponent(ref.datasetType.name).parent;
         const key = k.datasetType === typeName ? keyOf(k.dt, ref.dataId) : null;

@@ -293,6 +293,28 @@ describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {
     expect(await reg.dump()).toEqual(before);
   });
 
+  it("an input naming another item's output of the batch agrees with that output's ref, or conflicts (its own ref object or an equal copy is fine)", async () => {
+    // Quantum 2 parsed on its own: its input refs are equal copies of quantum 1's outputs, not the same objects.
+    expectClean(await collectAndTransfer(await fresh(), [items()[0]!, { quantum: parseQuantum(fx.q2()), provenance: ex.native2 }]));
+    const elsewhere = clone(fx.q2()) as ReturnType<typeof fx.q2>;
+    for (const pair of elsewhere.inputs['output']!) (pair[0] as { run: string }).run = 'elsewhere';
+    const moved = clone(fx.q2()) as ReturnType<typeof fx.q2>;
+    for (const pair of moved.inputs['output']!) (pair[0] as { dataId: { dataId: { detector: number } } }).dataId.dataId.detector += 10;
+    for (const [q, what] of [[elsewhere, 'run'], [moved, 'dataId']] as const) {
+      const report = await collectAndTransfer(reg, [items()[0]!, { quantum: parseQuantum(q), provenance: ex.native2 }]);
+      expect(report.committed).toBe(false);
+      const ids = fx.outputRefs().map((w) => w.id);
+      expect(report.conflicts.map((c) => [c.reason, c.datasetId, c.quantumId])).toEqual(ids.sort().map((id) => ['inputRefMismatch', id, Q2_ID]));
+      for (const c of report.conflicts) {
+        const given = q.inputs['output']!.map((p) => p[0] as { id: string; run: string }).find((r) => r.id === c.datasetId)!;
+        expect(c.details).toMatchObject({ registered: { datasetType: 'output', run: 'RUN' }, quantum: { datasetType: 'output', run: given.run } });
+        const { registered, quantum } = c.details as { registered: { dataId: string }; quantum: { dataId: Record<string, unknown> } };
+        expect(registered.dataId === `${Object.entries(quantum.dataId).sort().map(([k, v]) => `${k}=${v}`).join(',')}`).toBe(what === 'run');
+      }
+      expect(await reg.tableCounts()).toMatchObject({ datasets: 0, quanta: 0 });
+    }
+  });
+
   it('provenance that does not belong to its quantum conflicts', async () => {
     const extra = fx.missingRefs()[0]!.id;
     const doc = clone(ex.native1);
@@ -331,6 +353,23 @@ describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {
     expect((await reg.dump())['quanta']!.map((r) => (r as { provenance: string }).provenance)).toEqual([text]);
     expect(await reg.quantumProvenance(Q1_ID)).toEqual(ex.native1);
     expect((await collectAndTransfer(reg, [items()[0]!])).quanta).toEqual({ stored: 0, alreadyPresent: 1 });
+  });
+
+  it('documents beyond ASCII, one with a lone surrogate, are stored the same whichever thread writes them', async () => {
+    const doc = { ...ex.native1, note: 'ünïcödé ✓ 😀 𝄞 ж' };
+    const text = JSON.stringify(doc, null, 1);
+    // A raw lone surrogate inside a string (JSON.stringify would have escaped it).
+    const lone = JSON.stringify(ex.native2, null, 1).replace('"schemaVersion": "', '"schemaVersion": "\ud800');
+    const batch: CollectItem[] = [
+      { quantum: ex.quantum1, provenanceText: text },
+      { quantum: ex.quantum2, provenanceText: lone },
+    ];
+    const stored = async (r: Registry): Promise<string[]> => (await r.dump())['quanta']!.map((row) => (row as { provenance: string }).provenance);
+    const inline = await fresh();
+    expectClean(await collectAndTransferWith(inline, batch, { writer: 'inline' }));
+    expectClean(await collectAndTransfer(reg, batch));
+    expect(await stored(reg)).toEqual(await stored(inline));
+    expect((await stored(reg)).find((t) => t.includes('"note"'))).toBe(text);
   });
 
   it('documents given as text only are read (inline or on parser threads) and stored verbatim: the same report and registry as objects', async () => {
