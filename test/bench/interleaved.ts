@@ -6,11 +6,27 @@
  * `quiet` and `quiet2` (both `notifications: []`). They take turns in short blocks of calls.
  * A round runs every kind twice in mirrored order (A B C C B A): each kind's blocks sit at the
  * same mean time within the round, so a drift of the machine's speed over a round falls on all
- * three alike. The kinds are rotated from one round to the next (B C A A C B, C A B B A C), so
- * that each kind follows each other kind equally often and whatever a block leaves behind
- * (garbage, a burst of load) is not always paid by the same kind. Per round the time and calls
- * of each kind are summed over its two blocks, and the round's cost is 1 - (calls/s of events) /
- * (calls/s of quiet), the figure the bench has always reported as the median over rounds.
+ * three alike. The rounds go through a cycle of six (CYCLE: every order of the three kinds once),
+ * so that over a cycle each kind takes each position twice and follows each other kind equally
+ * often, the step from one round into the next included: whatever a block leaves behind
+ * (garbage, events still being read, a burst of load) is paid by every kind alike. (The cycle
+ * of three rotations used before made each round start with the kind after the one that ended
+ * the last, so `quiet` followed `events` three times a cycle and `quiet2` twice.) Per round the
+ * time and calls of each kind are summed over its two blocks, and the round's cost is
+ * 1 - (calls/s of events) / (calls/s of quiet), the figure the bench has always reported as the
+ * median over rounds.
+ *
+ * Each run starts at a random round of the cycle (`start`, recorded beside the figures). The
+ * full collections of both processes are paced by allocation: the Node client's came every ~39
+ * blocks of 2,000 calls 64 in flight (~77,000 calls), each adding 30-40 ms of its CPU to one
+ * block, about twice that block's own, and they fell within a few blocks of the same places in
+ * every run of a build. With a fixed start they can fall on the same kinds run after run, so
+ * that a build's runs share their error, which fits what was seen: the A/A check 64 in flight (12 rounds) came to 0.075,
+ * 0.106 and 0.084 with one build and -0.077, -0.080 and -0.015 with the build before, while
+ * with the kinds' sessions swapped every three rounds, over 96 rounds, neither the sessions nor
+ * the positions differed by more than 0.025 (scratch probe, Dec 2026). From a random start a
+ * given block belongs to each kind equally often over runs, so the A/A check is centred on zero
+ * and the event cost unbiased; a single run's 12-round median still moves by about 0.035 (sd).
  *
  * Why the median of many short rounds, with nothing left out: a round lasts tens of
  * milliseconds, so most rounds see no stall at all, and one that does (another program holding
@@ -40,22 +56,38 @@ export interface Block {
   clientCpu: number;
 }
 
-/** The kinds of round `r` in order: rotated by r, then mirrored (A B C C B A). */
-export function roundOrder(r: number): Kind[] {
-  const k = r % KINDS.length;
-  const rotated = [...KINDS.slice(k), ...KINDS.slice(0, k)];
-  return [...rotated, ...[...rotated].reverse()];
+/**
+ * The six orders of a cycle, each run mirrored (see roundOrder). Their first kinds go events,
+ * quiet, events, quiet2, quiet, quiet2 (and back to events): every step from one kind to another
+ * once, as each round ends with the kind it starts with.
+ */
+export const CYCLE: ReadonlyArray<readonly [Kind, Kind, Kind]> = [
+  ['events', 'quiet', 'quiet2'],
+  ['quiet', 'events', 'quiet2'],
+  ['events', 'quiet2', 'quiet'],
+  ['quiet2', 'quiet', 'events'],
+  ['quiet', 'quiet2', 'events'],
+  ['quiet2', 'events', 'quiet'],
+];
+
+/** The kinds of round `r` of a run starting at round `start` of the cycle, in order: A B C C B A. */
+export function roundOrder(r: number, start = 0): Kind[] {
+  const order = CYCLE[(r + start) % CYCLE.length]!;
+  return [...order, ...[...order].reverse()];
 }
+
+/** A random round of the cycle to start from (see the header). */
+export const randomStart = (): number => Math.floor(Math.random() * CYCLE.length);
 
 /** The kinds of every block, round by round (see roundOrder). The Python bench is handed this too. */
-export function schedule(rounds: number): Kind[][] {
-  return Array.from({ length: rounds }, (_, r) => roundOrder(r));
+export function schedule(rounds: number, start = 0): Kind[][] {
+  return Array.from({ length: rounds }, (_, r) => roundOrder(r, start));
 }
 
-/** Runs the blocks of schedule(rounds) in order; `block(kind)` runs and measures one block. */
-export async function interleave(rounds: number, block: (kind: Kind) => Promise<Block>): Promise<Block[][]> {
+/** Runs the blocks of schedule(rounds, start) in order; `block(kind)` runs and measures one block. */
+export async function interleave(rounds: number, start: number, block: (kind: Kind) => Promise<Block>): Promise<Block[][]> {
   const out: Block[][] = [];
-  for (const kinds of schedule(rounds)) {
+  for (const kinds of schedule(rounds, start)) {
     const round: Block[] = [];
     for (const kind of kinds) round.push(await block(kind));
     out.push(round);

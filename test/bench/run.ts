@@ -185,7 +185,7 @@ function formatEventCost(sidecar: Record<string, unknown>): string[] {
   const lines = [
     '',
     'what the event stream costs a stored call: 1 - calls/s with events / without, the median of rounds of interleaved blocks (range of rounds);',
-    'A/A: a second quiet session against the first, measured the same way (the resolution); CPU: sidecar + client CPU per call',
+    `A/A: a second quiet session against the first, measured the same way (the resolution); CPU: sidecar + client CPU per call; schedule from round ${String(sidecar['eventCostScheduleStart'])} of its cycle`,
     `${''.padEnd(24)}${'cost'.padEnd(24)}${'A/A'.padEnd(24)}${'CPU cost'.padEnd(24)}${'CPU A/A'.padEnd(24)}${'CPU us an event adds'.padEnd(24)}rounds`,
   ];
   for (const [client, modes] of Object.entries(rounds)) {

@@ -19,7 +19,7 @@ import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { sha256Hex } from '../../src/util/checksum.js';
 import { collectGarbage } from '../../src/util/collect-garbage.js';
 import { RepositoryCreate } from '../../protocol/index.js';
-import { interleave, pairCost, schedule, type Block, type Kind, type PairCost } from './interleaved.js';
+import { interleave, pairCost, randomStart, schedule, type Block, type Kind, type PairCost } from './interleaved.js';
 import { median } from './median.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
@@ -119,6 +119,8 @@ export interface SidecarBenchOptions {
   costPar?: number;
   pyCostSeq?: number;
   pyCostPar?: number;
+  /** The round of the event cost's cycle its schedule starts at (default random: interleaved.ts). */
+  costStart?: number;
   /** 16 MiB transfers timed each way (the median is reported: one is at the mercy of the page cache). */
   bigReps?: number;
 }
@@ -140,7 +142,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   // filling and draining the 64 lanes, which is not what the chunks measure. One at a time there
   // is no such edge, so the blocks are short (150 calls, ~5 ms) and the rounds many: over 36 rounds
   // the A/A check came to -0.02..0.01 in six runs, where one run of 12 rounds gave 0.08 and 0.11.
-  // About 6 s in all, Node and Python.
+  // About 6 s in all, Node and Python. Both numbers of rounds are whole cycles of six (interleaved.ts).
   const COST = {
     seqRounds: opts.costSeqRounds ?? 36,
     parRounds: opts.costParRounds ?? 12,
@@ -148,6 +150,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     par: opts.costPar ?? PIPELINED,
     pySeq: opts.pyCostSeq ?? 150,
     pyPar: opts.pyCostPar ?? opts.pyPar ?? 1000,
+    start: opts.costStart ?? randomStart(),
   };
   const rows: Row[] = [];
 
@@ -228,7 +231,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   await sequential(WARMUP, stored.quiet2);
   await pipelined(WARMUP, stored.quiet2);
   const costBlocks = (run: typeof sequential, rounds: number, n: number) =>
-    interleave(rounds, async (kind): Promise<Block> => {
+    interleave(rounds, COST.start, async (kind): Promise<Block> => {
       const before = cpu(), clientBefore = process.cpuUsage();
       const seconds = n / (await run(n, stored[kind]));
       const client = process.cpuUsage(clientBefore);
@@ -305,8 +308,8 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   rows.push(row('put 16 MiB file path, file datastore', mib / putRepo, mib / copy, 'MiB/s'));
   rows.push(row('get 16 MiB file path, file datastore', mib / getRepo, mib / copy, 'MiB/s'));
   const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000, WARMUP, PUT_WARMUP, {
-    seq: { calls: COST.pySeq, schedule: schedule(COST.seqRounds) },
-    par: { calls: COST.pyPar, schedule: schedule(COST.parRounds) },
+    seq: { calls: COST.pySeq, schedule: schedule(COST.seqRounds, COST.start) },
+    par: { calls: COST.pyPar, schedule: schedule(COST.parRounds, COST.start) },
   });
   for (const [name, m] of Object.entries(py.calls)) {
     for (const [mode, calls, echoes] of [['sequential', m.seq, m.seqEcho], ['64 in flight', m.par, m.parEcho]] as const) {
@@ -325,6 +328,8 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     ...eventCostFigures('', node),
     // Every round's figures, per client and mode.
     eventCostRounds: { node, python },
+    // The round of the cycle the schedule started at, random per run (interleaved.ts).
+    eventCostScheduleStart: COST.start,
     // The sidecar's CPU microseconds per call (all its threads; medians of the chunks timed
     // against the echo), with and without the event stream. Linux only.
     ...(seq.stored!.cpu.every(Number.isFinite) ? {
