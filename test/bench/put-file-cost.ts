@@ -7,7 +7,7 @@
  * this process reading the file with readFileSync and hashing it with SHA-256 (the bench's
  * ceiling for this row). The builds after the first are compared with it paired by put.
  *
- *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--collect] [--repository] [--node=PATH] [CLI.js ...]
+ *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--collect] [--settle-threads] [--repository] [--node=PATH] [CLI.js ...]
  *
  * Each put goes to a new output, which is pruned (purged) after it unless `--keep`: so the
  * sidecar's memory stays level over any number of rounds, where the bench keeps its five.
@@ -16,12 +16,15 @@
  * inline (base64) and gets them back before each put by path, as the bench's rounds do;
  * `--settle=MS` pauses after those, so that both processes' collections of their garbage end;
  * `--collect` instead collects this client's garbage just before each timed put, as the bench
- * does (the sidecar's collections may still run then, as in the bench).
+ * did (the sidecar's collections may still run then, as in the bench); `--settle-threads` collects
+ * it and then waits until this client's background threads are idle (settle.ts), as the bench
+ * does now. This client's CPU is shown by thread (/proc/self/task): its main thread, and the
+ * others (V8's background collection, the libuv pool).
  * `--repository` puts into a new repository's file datastore instead (the bench's "file
  * datastore" row: a copy hashed with SHA-256 and the record's blake2b). Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
  * such as one that runs node under perf or strace).
  */
-import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RepositoryCreate } from '../../protocol/index.js';
@@ -29,32 +32,21 @@ import { QuantumButlerClient, type ButlerSession } from '../../src/client/index.
 import { sha256Hex } from '../../src/util/checksum.js';
 import { collectGarbage } from '../../src/util/collect-garbage.js';
 import { numberOption, option, positionals } from './argv.js';
+import { settle, threadCpu } from './settle.js';
 import { median, pipelined, ref, root, timeIt } from './sidecar-bench.js';
 
 const ROUNDS = numberOption('rounds', 10), PUTS = numberOption('puts', 4), WARMUP = numberOption('warmup', 4), SIZE = numberOption('size', 16 * 1024 * 1024);
+const quiesce = process.argv.includes('--settle-threads');
 const keep = process.argv.includes('--keep'), base64 = process.argv.includes('--base64'), collect = process.argv.includes('--collect'), repository = process.argv.includes('--repository');
 const PREFILL = numberOption('prefill', 0), SETTLE = numberOption('settle', 0), node = option('node');
 const clis = positionals();
-
-/** CPU microseconds so far of each thread of `pid`, by thread id (/proc schedstat; Node 20 names them all "node"). */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.set(task, Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]) / 1000);
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return out;
-}
 
 /** Microseconds so far that the main thread of `pid` waited on a run queue, runnable but not running (schedstat's second field). */
 function mainWaited(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1000;
 }
 
-interface Side { cli: string; client: QuantumButlerClient; s: ButlerSession; next: number; wall: number[]; cpu: Record<string, number[]>; byThread: Map<string, number> }
+interface Side { cli: string; client: QuantumButlerClient; s: ButlerSession; next: number; wall: number[]; cpu: Record<string, number[]>; byThread: Map<string, number>; settled: number[] }
 
 const dir = mkdtempSync(join(tmpdir(), 'qb-put-file-'));
 const src = join(dir, 'in.bin');
@@ -82,7 +74,7 @@ async function open(cli: string): Promise<Side> {
   const value = { payload: 'x'.repeat(1000) };
   let k = 0;
   await pipelined(PREFILL, () => s.put({ id: small[k++]!.id }, value));
-  return { cli, client, s, next: 0, wall: [], cpu: { main: [], mainWaited: [], others: [], all: [], client: [] }, byThread: new Map() };
+  return { cli, client, s, next: 0, wall: [], cpu: { main: [], mainWaited: [], others: [], all: [], client: [], clientMain: [], clientOthers: [] }, byThread: new Map(), settled: [] };
 }
 
 async function putOnce(side: Side, timed: boolean): Promise<void> {
@@ -96,12 +88,18 @@ async function putOnce(side: Side, timed: boolean): Promise<void> {
   }
   const out = outputs[side.next++]!;
   const pid = side.client.child.pid!;
-  if (collect) collectGarbage();
-  const before = threadCpu(pid), waited = mainWaited(pid), self = process.cpuUsage();
+  if (quiesce) side.settled.push(await settle());
+  else if (collect) collectGarbage();
+  const before = threadCpu(pid), waited = mainWaited(pid), self = threadCpu();
   const t = await timeIt(async () => void (await side.s.put({ id: out.id }, null, { payload: { encoding: 'file', path: src } })));
-  const after = threadCpu(pid), waitedAfter = mainWaited(pid), selfUsed = process.cpuUsage(self);
+  const after = threadCpu(pid), waitedAfter = mainWaited(pid), selfAfter = threadCpu();
   if (timed) {
-    side.cpu.client!.push((selfUsed.user + selfUsed.system) / 1000);
+    let clientAll = 0;
+    for (const [tid, us] of selfAfter) clientAll += us - (self.get(tid) ?? 0);
+    const clientMain = selfAfter.get(String(process.pid))! - self.get(String(process.pid))!;
+    side.cpu.client!.push(clientAll / 1000);
+    side.cpu.clientMain!.push(clientMain / 1000);
+    side.cpu.clientOthers!.push((clientAll - clientMain) / 1000);
     side.wall.push(t * 1000);
     let all = 0;
     for (const [tid, us] of after) {
@@ -135,7 +133,7 @@ console.log(`readFileSync + SHA-256 here: ${show(ceiling)} ms (median ${mibs(med
 const first = sides[0]!;
 for (const side of sides) {
   console.log(`${side.cli}\n  wall ${show(side.wall)} ms (median ${mibs(median(side.wall))} MiB/s)`);
-  console.log(`  sidecar CPU ms: all ${show(side.cpu.all!)}; main thread ${show(side.cpu.main!)} (and runnable, waiting for a core: ${show(side.cpu.mainWaited!)}); other threads ${show(side.cpu.others!)}; this client ${show(side.cpu.client!)}`);
+  console.log(`  sidecar CPU ms: all ${show(side.cpu.all!)}; main thread ${show(side.cpu.main!)} (and runnable, waiting for a core: ${show(side.cpu.mainWaited!)}); other threads ${show(side.cpu.others!)}; this client ${show(side.cpu.client!)} (main thread ${show(side.cpu.clientMain!)}, other threads ${show(side.cpu.clientOthers!)})${side.settled.length > 0 ? `; waited for this client's threads to idle ${show(side.settled)} ms` : ''}`);
   const n = side.wall.length;
   const top = [...side.byThread].sort((a, b) => b[1] - a[1]).slice(0, 6);
   console.log(`  mean CPU ms per put by thread: ${top.map(([tid, us]) => `${tid === String(side.client.child.pid) ? 'main' : tid} ${f(us / n / 1000)}`).join(', ')}`);

@@ -17,10 +17,10 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { sha256Hex } from '../../src/util/checksum.js';
-import { collectGarbage } from '../../src/util/collect-garbage.js';
 import { RepositoryCreate } from '../../protocol/index.js';
 import { interleave, pairCost, randomStart, schedule, type Block, type Kind, type PairCost } from './interleaved.js';
 import { median } from './median.js';
+import { settle } from './settle.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 /** The checkout (run from dist/test/bench or, under vitest, from test/bench). */
@@ -258,13 +258,18 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   const blobsRepo = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', 2 * BIG_REPS + i, 'Bytes'));
   const repo = await client.openSession({ predicted: { inputs: [], outputs: blobsRepo }, datasetTypes: [blobsRepo[0]!.datasetType], repository: { root: repoRoot } });
   const bigRuns: Record<string, number[]> = { putBase64: [], getBase64: [], putFile: [], getFile: [], putFileRepository: [], getFileRepository: [], copyFile: [], readAndSha256: [] };
-  // Each transfer is timed with this process's heap collected first: a 16 MiB base64 get
+  // Each transfer, and each ceiling in the same rounds, is timed with this process settled first
+  // (settle.ts): its heap collected, then its background threads idle. A 16 MiB base64 get
   // leaves ~22 MiB of strings here, whose collection ran during the next timed transfer (the put
   // by file path: 11-12 ms of this client's CPU during it, on 2 cores, against 0.6 ms after a
-  // pause; test/bench/put-file-cost.ts --base64 with and without --settle), so that figure timed
-  // this client's garbage. A transfer's own collections, on either side, still count.
-  const timeSettled = (fn: () => Promise<void>): Promise<number> => {
-    collectGarbage();
+  // pause; test/bench/put-file-cost.ts --base64 with and without --settle); and after gc()
+  // returns, V8's sweeping and freeing of those pages go on in this process's background
+  // threads: 0-9 ms of their CPU during the timed put (median 3), competing for the 2 cores with
+  // the sidecar's main and hash-worker threads (put-file-cost.ts --collect against
+  // --settle-threads), so that figure still timed this client's garbage. A transfer's own
+  // collections, on either side, still count, and the sidecar is not waited for.
+  const timeSettled = async (fn: () => Promise<void>): Promise<number> => {
+    await settle();
     return timeIt(fn);
   };
   for (let r = 0; r < BIG_REPS; r++) {
