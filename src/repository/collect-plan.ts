@@ -37,7 +37,7 @@ import {
   type WriterBatch,
 } from './bulk-batches.js';
 import type { CollectConflict, ConflictList } from './collect-report.js';
-import { COLUMNS_AT, entryColumns, optString, readProvenance, readProvenanceText, recordWhere, unpackProvenance, type ReadProvenance, type RecordEntry } from './provenance-documents.js';
+import { COLUMNS_AT, optString, pushRecordRow, readProvenance, readProvenanceText, recordWhere, unpackProvenance, type ReadProvenance, type RecordEntry } from './provenance-documents.js';
 import type { ReadTexts } from './provenance-parsers.js';
 import { checkPathInsideDatastore } from './record-columns.js';
 import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
@@ -526,15 +526,7 @@ export class CollectReader {
       const d = datasets[i]!;
       const recs = d.records ?? [];
       batch.datasets.push(d.id, d.quantumId, d.dt.name, d.ref.run, requiredDataIdKey(d.dt, d.ref.dataId), JSON.stringify(d.ref.dataId), recs.length);
-      for (const entry of recs) {
-        if (entry[3] === null) {
-          // Columns read on a parser thread: copied as they are.
-          batch.records.push(entry[0], entry[2], entry[5], entry[6], entry[7], entry[8], entry[9], entry[10], entry[11]);
-        } else {
-          const c = entryColumns(entry);
-          batch.records.push(entry[0], c.tableName, c.path, c.formatter, c.storageClass, c.component, c.checksum, c.fileSize, c.extra);
-        }
-      }
+      for (const entry of recs) pushRecordRow(batch.records, entry);
       if (batch.datasets.length >= DATASETS_PER_BATCH * DATASET_STRIDE || i === datasets.length - 1) {
         yield* this.send(batch);
         batch = { kind: 'datasets', datasets: [], records: [] };
