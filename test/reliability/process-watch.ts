@@ -3,6 +3,7 @@
  * /proc: VmRSS, and VmHWM, the peak, which clear_refs resets), when it has gone idle, and
  * when it is gone. Linux only, like the findings these tests re-enact.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from '../e2e/harness.js';
@@ -35,6 +36,27 @@ export function processState(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A child that becomes a zombie once killed: a shell starts it in the background, prints its pid
+ * and then becomes `sleep 60`, which inherits it and never reaps it. Resolves once that exec has
+ * happened: killed before, the child is reaped by the shell and never a zombie (a test failed so
+ * under load). The shell pauses before its exec, so the wait is needed in every run.
+ */
+export async function zombieToBe(): Promise<{ parent: ChildProcess; pid: number }> {
+  const parent = spawn('sh', ['-c', 'sleep 30 & echo $!; sleep 0.2; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (b: Buffer) => resolve(b.toString().trim()))));
+  const execd = () => {
+    try {
+      return readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim() === 'sleep';
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 1500 && !execd(); i++) await sleep(10);
+  if (!execd()) throw new Error('the shell did not become sleep 60');
+  return { parent, pid };
 }
 
 function cpuTicks(pid: number): number {

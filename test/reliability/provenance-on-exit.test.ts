@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { outputRefs } from '../e2e/fixture.js';
 import { RawClient, type RawClientOptions } from '../e2e/raw-client.js';
-import { CLI_UNDER_TEST, processState, whenGone } from './process-watch.js';
+import { CLI_UNDER_TEST, processState, whenGone, zombieToBe } from './process-watch.js';
 import { sidecarEnv } from '../../src/client/sidecar-env.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -118,10 +118,8 @@ describe('every way out writes the provenance first', () => {
   });
 
   it('a watched host that is a zombie (exited, not yet reaped) counts as dead', async () => {
-    // `sleep 60` inherits the shell's background child and never reaps it: killed, it stays a zombie.
-    const parent = spawn('sh', ['-c', 'sleep 30 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const { parent, pid: zombie } = await zombieToBe();
     cleanup.push(() => parent.kill('SIGKILL'));
-    const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (b: Buffer) => resolve(b.toString().trim()))));
     const { c, file, outputId } = await sessionWithOutput([], {}, { processId: zombie });
     process.kill(zombie, 'SIGKILL');
     for (let i = 0; i < 100 && processState(zombie) !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
