@@ -98,11 +98,9 @@ async function viaTemp(dest: string, fill: (fh: fs.FileHandle, tmp: string) => P
   }
 }
 
-/** Write bytes to `dest` atomically (temp file + rename): one write call per remaining part. */
+/** Write bytes to `dest` atomically (temp file + rename), in writes of at most WRITE_MAX bytes. */
 export function writeFileAtomically(dest: string, bytes: Uint8Array): Promise<void> {
-  return viaTemp(dest, async (fh) => {
-    for (let at = 0; at < bytes.length; ) at += (await fh.write(bytes, at, bytes.length - at, at)).bytesWritten;
-  });
+  return viaTemp(dest, (fh) => writeAll(fh, bytes, 0));
 }
 
 /** What a verified copy checks: the digest of an algorithm, made by `check` once all bytes went through. */
@@ -279,8 +277,27 @@ function ahead<T>(read: Promise<T>): Promise<T> {
   return read;
 }
 
-async function writeAll(fh: fs.FileHandle, chunk: Buffer, position: number): Promise<void> {
-  for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at, position + at)).bytesWritten;
+/**
+ * The most one write call asks for. The kernel sizes a new file's page-cache folios by the
+ * write call, up to 2 MiB (one 16 MiB call: 2 MiB folios; 1 MiB calls: 1 MiB ones, counted by
+ * `perf record -e kmem:mm_page_alloc`). This machine is a VM with free page reporting at 2 MiB
+ * (/sys/module/page_reporting: page_reporting_order=9): free blocks of 2 MiB and up are handed
+ * back to the host, and the first write to each of their pages then costs a fault in the host,
+ * seen here only as a slow copy (copy_folio_from_iter_atomic): a 16 MiB get's one write took
+ * 26-48 ms of a pool thread's CPU when its folios came from such blocks, 4-6 ms when not. 1 MiB
+ * folios come from smaller free blocks, which are not reported, so the slow case is much rarer
+ * (not gone: a smaller block split from a reported one is cold too); the 15 more calls cost
+ * ~1 ms more CPU per 16 MiB (test/bench/file-write-cost.ts).
+ */
+export const WRITE_MAX = 1024 * 1024;
+
+/**
+ * Write `bytes` at `position`, in calls of at most WRITE_MAX bytes, one after another (two in
+ * flight cost the pool threads ~1.5 ms more CPU per 16 MiB here, contending for the file's
+ * lock, and took no less time).
+ */
+async function writeAll(fh: fs.FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  for (let at = 0; at < bytes.length; ) at += (await fh.write(bytes, at, Math.min(WRITE_MAX, bytes.length - at), position + at)).bytesWritten;
 }
 
 /**

@@ -2,12 +2,12 @@
  * Dataset bytes to a caller's file: a temp file renamed into place (an existing file renamed
  * aside first), and the file datastore's verified copy of an artifact to a destination.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, promises as fsp, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileDatastore, type ChecksumPolicy } from '../../src/datastore/file-datastore.js';
-import { asideRemovals, copyFileVerified, placeFile, writeFileAtomically } from '../../src/datastore/file-transfer.js';
+import { asideRemovals, copyFileVerified, placeFile, WRITE_MAX, writeFileAtomically } from '../../src/datastore/file-transfer.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
@@ -53,6 +53,24 @@ describe('writing to a caller path', () => {
     expect(readFileSync(join(out, 'fresh.bin')).equals(big)).toBe(true);
     await asideRemovals(); // the replaced file is removed after the write returns
     expect(readdirSync(out).sort()).toEqual(['fresh.bin', 'x.bin']);
+  });
+
+  it('writes in calls of at most WRITE_MAX bytes (larger ones get page-cache folios a VM may have handed back: file-transfer.ts)', async () => {
+    const probe = await fsp.open(join(out, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const write = vi.spyOn(proto, 'write');
+    try {
+      const bytes = Buffer.concat([big, big]); // 5 MiB, not a multiple of WRITE_MAX
+      await writeFileAtomically(join(out, 'large.bin'), bytes);
+      expect(readFileSync(join(out, 'large.bin')).equals(bytes)).toBe(true);
+      const asked = write.mock.calls.map((c) => c[2] as number);
+      expect(asked.length).toBeGreaterThan(1);
+      expect(Math.max(...asked)).toBeLessThanOrEqual(WRITE_MAX);
+      expect(asked.reduce((a, b) => a + b, 0)).toBe(bytes.length);
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it('a directory at the destination is refused and left as it was, with no temp file', async () => {
