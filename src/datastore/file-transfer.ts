@@ -119,7 +119,8 @@ export interface CopyCheck {
  * Copy the file `src` to `dest` (temp file + rename), hashing what is copied with `verify`'s
  * algorithm and placing the copy only once its digest passed the check: a failed check or
  * copy leaves no destination beyond what was there. Each chunk is hashed while the next is
- * read and the chunk itself written. `src` is read to its end; its size.
+ * read and the chunk itself written; a large file checked by SHA-256 with a known midpoint, in
+ * two halves at once (copyInHalves). `src` is read to its end; its size.
  */
 export async function copyFileVerified(src: string, dest: string, verify: CopyCheck | null): Promise<number> {
   // A datastore's file: a symbolic link in its place is not followed (ELOOP).
@@ -242,7 +243,7 @@ const SHARED_CHUNKS = 4;
  * with the `local` ones here: chunks live in shared memory, and a buffer is read into again only
  * once the worker is done with its previous chunk. The remote digest and the size copied.
  */
-async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle, local: readonly Updatable[], remoteAlgorithm: string, range: Range = WHOLE): Promise<{ digest: string; size: number }> {
+async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle, local: readonly Updatable[], remoteAlgorithm: string): Promise<{ digest: string; size: number }> {
   const remote = new RemoteHash(remoteAlgorithm);
   const bufs = Array.from({ length: SHARED_CHUNKS }, () => sharedChunk(COPY_CHUNK));
   const busy: (Promise<void> | undefined)[] = [];
@@ -251,7 +252,7 @@ async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle
       from,
       to,
       bufs,
-      range,
+      WHOLE,
       (chunk, i) => {
         busy[i % bufs.length] = ahead(remote.update(chunk as SharedChunk));
         for (const hash of local) hash.update(chunk);
