@@ -14,7 +14,7 @@ import { fromRecordRow, toRecordRow, type DatastoreRecordData, type StoredFileIn
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { ButlerError, ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
 import type { Store } from '../store/store.js';
-import { checksumAlgorithm, checksumMatches, knownSha256, recordChecksum, rememberDigestPair, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
+import { checksumAlgorithm, checksumMatches, knownSha256, knownSha256Midpoint, recordChecksum, rememberDigestPair, rememberSha256Midpoint, sha256Hex, type ChecksumAlgorithm } from '../util/checksum.js';
 import { decodeForRead, encodeForPut, putTarget } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { manyURIs } from './datastore.js';
@@ -159,9 +159,11 @@ export class FileDatastore implements Datastore {
     let digests: FileDigests | undefined;
     await store.setFilled(path, async (tmp) => {
       const policy = this.opts.checksum;
-      const { digests: d, size } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256']);
+      const { digests: d, size, midpoint } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256']);
       digests = { sha256: d[0]!, checksum: policy === 'blake2b' ? d[1]! : policy === 'sha256' ? d[0]! : null, size };
       if (policy === 'blake2b') rememberDigestPair(d[1]!, d[0]!, size);
+      // A get by path checks these bytes against their SHA-256 in two halves at once.
+      if (midpoint && policy !== null) rememberSha256Midpoint(d[0]!, size, midpoint);
       return { datasetId: ref.id, sha256: digests.sha256 };
     });
     const { sha256, checksum, size } = digests!;
@@ -247,15 +249,19 @@ export class FileDatastore implements Datastore {
             check: (digest) => {
               if (algorithm === null || digest !== recorded) throw mismatch(digest);
             },
+            // Bytes this process put: their SHA-256 checked in two halves at once.
+            ...(algorithm === 'sha256' ? { midpoint: knownSha256Midpoint(recorded!) } : {}),
           };
     // A blake2b this process computed with the bytes' SHA-256 (a put here): SHA-256 checks
-    // them, twice as fast. Other bytes copy again, checked by blake2b, which the error reports.
+    // them, twice as fast (and in two halves at once). Other bytes copy again, checked by
+    // blake2b, which the error reports.
     const sha256 = recorded === null ? undefined : knownSha256(recorded);
     const bySha256: CopyCheck | undefined = sha256 === undefined ? undefined : {
       algorithm: 'sha256',
       check: (digest) => {
         if (digest !== sha256) throw mismatch(digest);
       },
+      midpoint: knownSha256Midpoint(sha256),
     };
     let size: number;
     try {

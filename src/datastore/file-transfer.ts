@@ -8,8 +8,9 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
+import type { Sha256Midpoint } from '../util/checksum.js';
 import { largeBuffer, prepareLargeBuffer } from '../util/large-buffer.js';
-import { HashWorkerUnavailable, readHashedRemote, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
+import { copyHashedRemote, HashWorkerUnavailable, readHashedRemote, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
 import type { LoadedPutSource, PutSource } from './datastore.js';
 
 /** Chunks of a streamed copy: two are held at once (one being read, one hashed and written). */
@@ -108,13 +109,16 @@ export interface CopyCheck {
   algorithm: string;
   /** Throws (its own error) if the digest (lowercase hex) is not the expected one. */
   check(digest: string): void;
+  /** SHA-256 only: its midpoint in the expected bytes, if known; a large file is then checked in two halves at once (copyInHalves). */
+  midpoint?: Sha256Midpoint;
 }
 
 /**
  * Copy the file `src` to `dest` (temp file + rename), hashing what is copied with `verify`'s
  * algorithm and placing the copy only once its digest passed the check: a failed check or
  * copy leaves no destination beyond what was there. Each chunk is hashed while the next is
- * read and the chunk itself written. `src` is read to its end; its size.
+ * read and the chunk itself written; a large file checked by SHA-256 with a known midpoint, in
+ * two halves at once (copyInHalves). `src` is read to its end; its size.
  */
 export async function copyFileVerified(src: string, dest: string, verify: CopyCheck | null): Promise<number> {
   // A datastore's file: a symbolic link in its place is not followed (ELOOP).
@@ -129,8 +133,21 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
       });
       return total;
     }
-    const hash = createHash(verify.algorithm);
+    const midpoint = verify.algorithm === 'sha256' ? verify.midpoint : undefined;
+    const halves = midpoint !== undefined && (await from.stat()).size >= PARALLEL_HASH_MIN;
     await viaTemp(dest, async (to) => {
+      if (halves) {
+        const copied = await copyInHalves(from, to, midpoint);
+        if (copied !== undefined) {
+          total = copied.size;
+          verify.check(copied.digest);
+          return;
+        }
+        // The first half did not match (or no worker): the copy starts over, checked by the whole
+        // digest, which `check` then reports (rare: a changed file, or a midpoint of other bytes).
+        await to.truncate(0);
+      }
+      const hash = createHash(verify.algorithm);
       total = await copyChunksHashed(from, to, [hash]);
       verify.check(hash.digest('hex'));
     });
@@ -144,24 +161,88 @@ export async function copyFileVerified(src: string, dest: string, verify: CopyCh
  * Copy `from` from its start into `to` in chunks, each hashed with every hash while the next is
  * read and the chunk itself written: the hashes see exactly the bytes written. The size copied.
  */
-async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: readonly Hash[]): Promise<number> {
+async function copyChunksHashed(from: fs.FileHandle, to: fs.FileHandle, hashes: readonly Updatable[], range: Range = WHOLE): Promise<number> {
   const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)];
-  return copyChunks(from, to, bufs, (chunk) => {
+  return copyChunks(from, to, bufs, range, (chunk) => {
     for (const hash of hashes) hash.update(chunk);
   });
+}
+
+/** What a copy can hash its chunks with: a Hash, or one that takes its midpoint on the way (MidpointTaker). */
+interface Updatable {
+  update(chunk: Uint8Array): unknown;
+}
+
+/** Bytes `start` to `end` (exclusive; Infinity: to the file's end) of a file. */
+interface Range {
+  start: number;
+  end: number;
+}
+const WHOLE: Range = { start: 0, end: Infinity };
+
+/**
+ * A SHA-256 that takes its midpoint (see checksum.ts) as the bytes go through: its state after
+ * the first `at` bytes. One state copy and one digest of a copy there: a few microseconds.
+ */
+class MidpointTaker implements Updatable {
+  private seen = 0;
+  midpoint: Sha256Midpoint | undefined;
+
+  constructor(
+    readonly hash: Hash,
+    private readonly at: number,
+  ) {}
+
+  update(chunk: Uint8Array): void {
+    const need = this.at - this.seen;
+    this.seen += chunk.length;
+    if (need <= 0 || need > chunk.length) {
+      this.hash.update(chunk);
+      return;
+    }
+    this.hash.update(chunk.subarray(0, need));
+    this.midpoint = { at: this.at, head: this.hash.copy().digest('hex'), state: this.hash.copy() };
+    if (need < chunk.length) this.hash.update(chunk.subarray(need));
+  }
+}
+
+/** Where a file of `size` bytes is split in two for a check in halves: half-way, on a chunk boundary (0: too small to split). */
+function midpointAt(size: number): number {
+  return Math.floor(size / 2 / COPY_CHUNK) * COPY_CHUNK;
+}
+
+/**
+ * Copy `from` into `to` checked against a SHA-256 midpoint (see checksum.ts) in two halves at once,
+ * each in chunks, each chunk hashed and written before its buffer is read into again: the first
+ * `midpoint.at` bytes copied and hashed alone on the worker thread (copyHashedRemote: no message
+ * per chunk, each hashed from that core's cache), the rest here on from the midpoint's state.
+ * The first half as expected: the whole SHA-256 of the bytes copied (the rest's digest from that
+ * state) and the size; else (or no worker) undefined, with `to` partly written.
+ */
+async function copyInHalves(from: fs.FileHandle, to: fs.FileHandle, midpoint: Sha256Midpoint): Promise<{ digest: string; size: number } | undefined> {
+  const tail = midpoint.state.copy();
+  const [head, rest] = await Promise.allSettled([
+    copyHashedRemote(from.fd, to.fd, 0, midpoint.at, 'sha256'),
+    copyChunksHashed(from, to, [tail], { start: midpoint.at, end: Infinity }),
+  ]);
+  if (head.status === 'rejected' && head.reason instanceof HashWorkerUnavailable) return undefined;
+  for (const half of [head, rest]) if (half.status === 'rejected') throw half.reason;
+  const first = (head as PromiseFulfilledResult<{ digest: string; copied: number }>).value;
+  const size = (rest as PromiseFulfilledResult<number>).value;
+  if (first.copied !== midpoint.at || first.digest !== midpoint.head) return undefined;
+  return { digest: tail.digest('hex'), size: first.copied + size };
 }
 
 /** Chunks in flight when a second hash runs on the worker thread, which lags behind the first. */
 const SHARED_CHUNKS = 4;
 
 /**
- * The same with the last hash on the worker thread (see parallel-hash.ts), in parallel with the
- * others here: chunks live in shared memory, and a buffer is read into again only once the
- * worker is done with its previous chunk. Its digests, in order, and the size copied.
+ * The same with one more hash, `remote`, on the worker thread (see parallel-hash.ts), in parallel
+ * with the `local` ones here: chunks live in shared memory, and a buffer is read into again only
+ * once the worker is done with its previous chunk. The remote digest and the size copied.
  */
-async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle, algorithms: readonly string[]): Promise<{ digests: string[]; size: number }> {
-  const local = algorithms.slice(0, -1).map((a) => createHash(a));
-  const remote = new RemoteHash(algorithms[algorithms.length - 1]!);
+async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle, local: readonly Updatable[], remoteAlgorithm: string): Promise<{ digest: string; size: number }> {
+  const remote = new RemoteHash(remoteAlgorithm);
   const bufs = Array.from({ length: SHARED_CHUNKS }, () => sharedChunk(COPY_CHUNK));
   const busy: (Promise<void> | undefined)[] = [];
   try {
@@ -169,6 +250,7 @@ async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle
       from,
       to,
       bufs,
+      WHOLE,
       (chunk, i) => {
         busy[i % bufs.length] = ahead(remote.update(chunk as SharedChunk));
         for (const hash of local) hash.update(chunk);
@@ -176,7 +258,7 @@ async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle
       (i) => busy[i % bufs.length],
     );
     await Promise.all(busy);
-    return { digests: [...local.map((h) => h.digest('hex')), await remote.digest()], size };
+    return { digest: await remote.digest(), size };
   } catch (err) {
     await Promise.all(busy.map((b) => b?.catch(() => undefined)));
     remote.discard();
@@ -185,32 +267,35 @@ async function copyChunksHashedInParallel(from: fs.FileHandle, to: fs.FileHandle
 }
 
 /**
- * Read `from` from its start into the buffers in turn and write each chunk to `to`, calling
- * `use` on it while the next read runs and it is written. `free(i)`: what to wait for before
- * buffer `i % bufs.length` is read into again (a use still reading it). The size copied.
+ * Read `range` of `from` into the buffers in turn and write each chunk to `to` at the same place,
+ * calling `use` on it while the next read runs and it is written. `free(i)`: what to wait for
+ * before buffer `i % bufs.length` is read into again (a use still reading it). The size copied.
  */
 async function copyChunks(
   from: fs.FileHandle,
   to: fs.FileHandle,
   bufs: readonly Buffer[],
+  range: Range,
   use: (chunk: Buffer, i: number) => void,
   free: (i: number) => Promise<void> | undefined = () => undefined,
 ): Promise<number> {
   const size = bufs[0]!.length;
   let total = 0;
-  let next = ahead(from.read(bufs[0]!, 0, size, 0));
+  // Reads ask for at most what is left of the range (none past its end).
+  const readAt = (buf: Buffer, done: number) => ahead(from.read(buf, 0, Math.min(size, range.end - range.start - done), range.start + done));
+  let next = readAt(bufs[0]!, 0);
   // A failed write leaves a read in flight: it settles before the file is closed.
   const settle = () => next.catch(() => undefined);
   for (let i = 0; ; i++) {
     const { bytesRead, buffer } = await next;
     if (bytesRead === 0) break;
     const chunk = buffer.subarray(0, bytesRead);
-    const at = total;
+    const at = range.start + total;
     total += bytesRead;
     // The next read fills the next buffer while this chunk is written and used.
     const reusable = free(i + 1);
     if (reusable) await reusable;
-    next = ahead(from.read(bufs[(i + 1) % bufs.length]!, 0, size, total));
+    next = readAt(bufs[(i + 1) % bufs.length]!, total);
     const written = writeAll(to, chunk, at);
     try {
       use(chunk, i);
@@ -229,10 +314,12 @@ async function copyChunks(
 
 /**
  * Copy the file `src` into the existing file `dest` (written from its start), hashing the
- * bytes written with each algorithm: their digests (lowercase hex, in order) and the size.
+ * bytes written with each algorithm: their digests (lowercase hex, in order) and the size; for a
+ * large regular file whose first algorithm is SHA-256, also its midpoint (see checksum.ts), so
+ * that a check of these bytes can hash their halves at once.
  * Errors reading `src` are the caller's (pathError; a size change, IOFailure); writing `dest`'s, as they come.
  */
-export async function copyFileHashed(src: string, dest: string, algorithms: readonly string[]): Promise<{ digests: string[]; size: number }> {
+export async function copyFileHashed(src: string, dest: string, algorithms: readonly string[]): Promise<{ digests: string[]; size: number; midpoint?: Sha256Midpoint }> {
   const from = await fs.open(src, 'r').catch((err: unknown) => {
     throw pathError(err, 'read', src);
   });
@@ -240,26 +327,30 @@ export async function copyFileHashed(src: string, dest: string, algorithms: read
     const to = await fs.open(dest, 'r+');
     try {
       const opened = await from.stat();
-      const copy = async (): Promise<{ digests: string[]; size: number }> => {
-        // Two hashes of a large file: the second runs on the worker thread meanwhile.
-        if (algorithms.length > 1 && opened.size >= PARALLEL_HASH_MIN) {
+      const large = opened.isFile() && opened.size >= PARALLEL_HASH_MIN;
+      const splitAt = large && algorithms[0] === 'sha256' ? midpointAt(opened.size) : 0;
+      const copy = async (): Promise<{ digests: string[]; size: number; midpoint?: Sha256Midpoint }> => {
+        // Two hashes of a large file: the last runs on the worker thread meanwhile.
+        if (algorithms.length > 1 && large) {
+          const local = localHashes(algorithms.slice(0, -1), splitAt);
           try {
-            return await copyChunksHashedInParallel(from, to, algorithms);
+            const { digest, size } = await copyChunksHashedInParallel(from, to, local, algorithms[algorithms.length - 1]!);
+            return { digests: [...local.map((h) => digestOf(h)), digest], size, midpoint: midpointOf(local[0]) };
           } catch (err) {
             if (!(err instanceof HashWorkerUnavailable)) throw err;
             // No worker (it could not start, or stopped): the copy starts over, every hash here.
             await to.truncate(0);
           }
         }
-        const hashes = algorithms.map((a) => createHash(a));
+        const hashes = localHashes(algorithms, splitAt);
         const size = await copyChunksHashed(from, to, hashes);
-        return { digests: hashes.map((h) => h.digest('hex')), size };
+        return { digests: hashes.map((h) => digestOf(h)), size, midpoint: midpointOf(hashes[0]) };
       };
-      const { digests, size } = await copy().catch((err: unknown) => {
+      const { digests, size, midpoint } = await copy().catch((err: unknown) => {
         throw (err as NodeJS.ErrnoException).syscall === 'read' ? pathError(err, 'read', src) : err;
       });
       if (opened.isFile() && size !== opened.size) throw changedWhileRead(src, opened.size, size);
-      return { digests, size };
+      return midpoint ? { digests, size, midpoint } : { digests, size };
     } finally {
       await to.close();
     }
@@ -267,6 +358,13 @@ export async function copyFileHashed(src: string, dest: string, algorithms: read
     await from.close();
   }
 }
+
+/** Hashes of these algorithms; the first taking its midpoint at `splitAt` (if not 0). */
+function localHashes(algorithms: readonly string[], splitAt: number): (Hash | MidpointTaker)[] {
+  return algorithms.map((a, i) => (i === 0 && splitAt > 0 ? new MidpointTaker(createHash(a), splitAt) : createHash(a)));
+}
+const digestOf = (h: Hash | MidpointTaker): string => (h instanceof MidpointTaker ? h.hash : h).digest('hex');
+const midpointOf = (h: Hash | MidpointTaker | undefined): Sha256Midpoint | undefined => (h instanceof MidpointTaker ? h.midpoint : undefined);
 
 /**
  * A read started ahead of its use: its failure is thrown where it is awaited, not reported

@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import type { Hash } from 'node:crypto';
 
 /** SHA-256 as lowercase hex. The one-shot `crypto.hash` (Node >= 20.12) skips the Hash object, a few µs per small value. */
 export function sha256Hex(data: Uint8Array): string {
@@ -56,6 +57,35 @@ export function rememberDigestPair(blake2b: string, sha256: string, size: number
   sha256OfBlake2b.delete(blake2b);
   sha256OfBlake2b.set(blake2b, sha256);
   if (sha256OfBlake2b.size > DIGEST_PAIRS) sha256OfBlake2b.delete(sha256OfBlake2b.keys().next().value!);
+}
+
+/**
+ * A SHA-256 part-way through some bytes: its state after their first `at` bytes, and the digest of
+ * those `at` bytes alone. With it, a check of bytes against their SHA-256 can run on two threads:
+ * the first `at` bytes hashed alone must give `head`, and the rest hashed on from `state` must give
+ * the whole digest; bytes that pass both are the same bytes (either half otherwise differs, which
+ * is a SHA-256 collision). `state` is never updated: take a `copy()`.
+ */
+export interface Sha256Midpoint {
+  at: number;
+  head: string;
+  state: Hash;
+}
+
+/** Midpoints of bytes this process hashed (its puts by path), by their SHA-256 (hex); as the pairs above. */
+const midpointOf = new Map<string, Sha256Midpoint>();
+
+/** Remember the midpoint of the `size` bytes with SHA-256 `sha256` (hex), if large enough to pay. */
+export function rememberSha256Midpoint(sha256: string, size: number, midpoint: Sha256Midpoint): void {
+  if (size < DIGEST_PAIR_MIN) return;
+  midpointOf.delete(sha256);
+  midpointOf.set(sha256, midpoint);
+  if (midpointOf.size > DIGEST_PAIRS) midpointOf.delete(midpointOf.keys().next().value!);
+}
+
+/** The midpoint of the bytes with this SHA-256 (hex), if this process hashed them so. */
+export function knownSha256Midpoint(sha256: string): Sha256Midpoint | undefined {
+  return midpointOf.get(sha256);
 }
 
 /** The SHA-256 of the bytes a blake2b checksum was computed from, if this process computed both. */

@@ -12,13 +12,18 @@
  * It also reads a whole file and hashes it (readHashedRemote): each small chunk is hashed just
  * after this thread's read put it in its core's cache. SHA-256 of a 16 MiB buffer took 15.5 ms
  * of CPU here where the same bytes from cache took 8.0, and 13-14 ms when the thread pool read
- * each 1 MiB chunk on the other core while the main thread hashed the one before.
+ * each 1 MiB chunk on the other core while the main thread hashed the one before. And it
+ * copies part of one file to another, hashing it on the way (copyHashedRemote): a get by path
+ * copies the first half of an artifact so while the main thread copies the rest, with no
+ * message per chunk: per 16 MiB get here, 7.7 ms of the worker's CPU, the main thread's down
+ * from 12.6 to 8.0 and the thread pool's from 7.7 to 4.4 (the same CPU in all).
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
-Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs'), import('node:v8'), import('node:vm')]).then(([{ parentPort }, { createHash }, { readSync }, v8, vm]) => {
+Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs'), import('node:v8'), import('node:vm')]).then(([{ parentPort }, { createHash }, { readSync, writeSync }, v8, vm]) => {
 const hashes = new Map();
+let copyBuffer = null;
 // A shared buffer sent here stays alive, however long ago the caller dropped it, until this
 // isolate collects its handle, which its few allocations would make rare: after each read
 // (a whole dataset's memory), a young-generation collection (~0.1 ms) lets it go.
@@ -42,6 +47,21 @@ parentPort.on('message', (m) => {
       }
       const beyond = read === m.size ? readSync(m.fd, new Uint8Array(1), 0, 1, m.size) : 0;
       parentPort.postMessage({ id: m.id, digest: h.digest('hex'), read, beyond });
+    } else if (m.op === 'copy') {
+      // Bytes start..end of one open file to the same place in another, each small chunk read,
+      // hashed (from this core's cache) and written from the one buffer of this thread.
+      copyBuffer ??= new Uint8Array(m.chunk);
+      const h = createHash(m.algorithm);
+      let at = m.start;
+      while (at < m.end) {
+        const got = readSync(m.fd, copyBuffer, 0, Math.min(copyBuffer.length, m.end - at), at);
+        if (got === 0) break;
+        const chunk = copyBuffer.subarray(0, got);
+        h.update(chunk);
+        for (let put = 0; put < got; ) put += writeSync(m.to, chunk, put, got - put, at + put);
+        at += got;
+      }
+      parentPort.postMessage({ id: m.id, digest: h.digest('hex'), read: at - m.start });
     } else if (m.op === 'update') {
       let h = hashes.get(m.id);
       if (!h) hashes.set(m.id, (h = createHash(m.algorithm)));
@@ -210,4 +230,18 @@ export class RemoteHash {
     this.ended = true;
     if (worker === this.worker) this.worker.postMessage({ id: this.id, op: 'discard' });
   }
+}
+
+/**
+ * Copy bytes `start` to `end` (or the file's end, if sooner) of the open file `fd` to the same
+ * place in the open file `to`, on the worker thread: each small chunk read, hashed with
+ * `algorithm` and written from one buffer there, so the digest is that of exactly the bytes
+ * written, hashed from the worker's core's cache. Blocking calls, on the worker: the caller's
+ * thread stays free. The digest and the bytes copied. A failed read or write rejects with its
+ * errno `code` and `syscall`; no worker, with HashWorkerUnavailable. Both files must stay open
+ * until this settles.
+ */
+export async function copyHashedRemote(fd: number, to: number, start: number, end: number, algorithm: string): Promise<{ digest: string; copied: number }> {
+  const a = await send(hashWorker(), nextId++, { op: 'copy', fd, to, start, end, chunk: REMOTE_READ_CHUNK, algorithm });
+  return { digest: a.digest!, copied: a.read! };
 }

@@ -7,7 +7,7 @@
  * this process reading the file with readFileSync and hashing it with SHA-256 (the bench's
  * ceiling for this row). The builds after the first are compared with it paired by put.
  *
- *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--collect] [--settle-threads] [--repository] [--node=PATH] [CLI.js ...]
+ *     node dist/test/bench/put-file-cost.js [--rounds=10] [--puts=4] [--warmup=4] [--size=16777216] [--keep] [--prefill=0] [--base64] [--settle=MS] [--collect] [--settle-threads] [--repository] [--checksum=blake2b|sha256|none] [--get] [--node=PATH] [CLI.js ...]
  *
  * Each put goes to a new output, which is pruned (purged) after it unless `--keep`: so the
  * sidecar's memory stays level over any number of rounds, where the bench keeps its five.
@@ -21,7 +21,10 @@
  * does now. This client's CPU is shown by thread (/proc/self/task): its main thread, and the
  * others (V8's background collection, the libuv pool).
  * `--repository` puts into a new repository's file datastore instead (the bench's "file
- * datastore" row: a copy hashed with SHA-256 and the record's blake2b). Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
+ * datastore" row: a copy hashed with SHA-256 and the record's blake2b). `--get` times gets by
+ * file path instead, as the bench's get rows do: each put (untimed) is followed by a get of the
+ * first artifact put to one destination file, replaced every time. `--checksum=` creates the
+ * repositories with that record checksum policy (the default: blake2b). Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
  * such as one that runs node under perf or strace).
  */
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,8 +40,10 @@ import { median, pipelined, ref, root, timeIt } from './sidecar-bench.js';
 
 const ROUNDS = numberOption('rounds', 10), PUTS = numberOption('puts', 4), WARMUP = numberOption('warmup', 4), SIZE = numberOption('size', 16 * 1024 * 1024);
 const quiesce = process.argv.includes('--settle-threads');
+const getMode = process.argv.includes('--get');
 const keep = process.argv.includes('--keep'), base64 = process.argv.includes('--base64'), collect = process.argv.includes('--collect'), repository = process.argv.includes('--repository');
 const PREFILL = numberOption('prefill', 0), SETTLE = numberOption('settle', 0), node = option('node');
+const checksum = option('checksum') as 'blake2b' | 'sha256' | 'none' | undefined;
 const clis = positionals();
 
 /** Microseconds so far that the main thread of `pid` waited on a run queue, runnable but not running (schedstat's second field). */
@@ -65,7 +70,7 @@ async function open(cli: string): Promise<Side> {
   let s: ButlerSession;
   if (repository) {
     const root = join(dir, `repo-${sides.length}-${Math.random().toString(36).slice(2)}`);
-    await client.request(RepositoryCreate, { root });
+    await client.request(RepositoryCreate, checksum === undefined ? { root } : { root, config: { datastore: { checksum } } });
     const types = [...new Map(predicted.outputs.map((r) => [r.datasetType.name, r.datasetType])).values()];
     s = await client.openSession({ predicted, datasetTypes: types, repository: { root } });
   } else {
@@ -88,10 +93,14 @@ async function putOnce(side: Side, timed: boolean): Promise<void> {
   }
   const out = outputs[side.next++]!;
   const pid = side.client.child.pid!;
+  const put = async () => void (await side.s.put({ id: out.id }, null, { payload: { encoding: 'file', path: src } }));
+  // --get: the put untimed, then the first artifact got to one destination (as the bench's get rows).
+  const get = async () => void (await side.s.getResult({ id: outputs[0]!.id }, { as: 'file', destination: join(dir, `out-${sides.indexOf(side)}.bin`) }));
+  if (getMode) await put();
   if (quiesce) side.settled.push(await settle());
   else if (collect) collectGarbage();
   const before = threadCpu(pid), waited = mainWaited(pid), self = threadCpu();
-  const t = await timeIt(async () => void (await side.s.put({ id: out.id }, null, { payload: { encoding: 'file', path: src } })));
+  const t = await timeIt(getMode ? get : put);
   const after = threadCpu(pid), waitedAfter = mainWaited(pid), selfAfter = threadCpu();
   if (timed) {
     let clientAll = 0;
@@ -113,7 +122,8 @@ async function putOnce(side: Side, timed: boolean): Promise<void> {
     side.cpu.others!.push((all - main) / 1000);
     side.cpu.all!.push(all / 1000);
   }
-  if (!keep) await side.s.pruneDatasets([out.id], { disassociate: true, unstore: true, purge: true });
+  // --get: the first artifact stays, the one got.
+  if (!keep && !(getMode && out === outputs[0])) await side.s.pruneDatasets([out.id], { disassociate: true, unstore: true, purge: true });
 }
 
 const sides: Side[] = [];
@@ -128,7 +138,7 @@ for (let r = 0; r < ROUNDS; r++) {
 const f = (x: number) => x.toFixed(2);
 const show = (xs: number[]) => `${f(median(xs))} [${f(Math.min(...xs))}, ${f(Math.max(...xs))}]`;
 const mibs = (ms: number) => (SIZE / 1024 / 1024 / (ms / 1000)).toFixed(0);
-console.log(`${ROUNDS} rounds x ${PUTS} puts of ${SIZE} bytes by path${keep ? ' (kept)' : ''}${base64 ? ', each after a base64 put and get' : ''}, ${PREFILL} small values first; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`);
+console.log(`${ROUNDS} rounds x ${PUTS} ${getMode ? 'gets (each after a put)' : 'puts'} of ${SIZE} bytes by path${keep ? ' (kept)' : ''}${base64 ? ', each after a base64 put and get' : ''}, ${PREFILL} small values first; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`);
 console.log(`readFileSync + SHA-256 here: ${show(ceiling)} ms (median ${mibs(median(ceiling))} MiB/s)`);
 const first = sides[0]!;
 for (const side of sides) {

@@ -1,11 +1,12 @@
 /**
- * A file datastore's put by path of a large file hashes blake2b on the hash worker: when that
- * worker cannot start, fails as it starts, or stops part-way, the put still succeeds, every
- * hash computed on the main thread instead, with the same bytes, record and store metadata.
+ * A file datastore's put by path of a large file hashes blake2b on the hash worker (and its get
+ * by path half the SHA-256): when that worker cannot start, fails as it starts, or stops part-way,
+ * the put and get still succeed, every hash computed on the main thread instead, with the same
+ * bytes, record and store metadata.
  * (Its own file: the worker is per module, and here it must be made afresh by each test.)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -75,6 +76,13 @@ it.each([
   expect((await store.getData(put.info.path)).equals(bytes)).toBe(true);
   expect(await store.getMetadata(put.info.path)).toEqual({ datasetId: blobRef(1).id, sha256: sha });
   expect(readdirSync(dir, { recursive: true }).map(String).filter((p) => p.includes('.qbtmp-'))).toEqual([]);
+
+  // A get by path checks the artifact's halves at once, the first on the worker: without it,
+  // the whole here, with the same bytes.
+  const got = join(dir, 'got.bin');
+  expect((await ds.getToFile(blobRef(1), got)).size).toBe(bytes.length);
+  expect(readFileSync(got).equals(bytes)).toBe(true);
+  expect(readdirSync(dir).filter((p) => p.endsWith('.tmp'))).toEqual([]);
 
   // The worker is tried again for the next put: with one that works, the same results.
   hashWorkerFactory.create = realCreate;
