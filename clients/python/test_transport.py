@@ -244,10 +244,18 @@ class OrderingTest(unittest.TestCase):
                 tu.spawn(dispatch_linger=bad)
 
     def test_pipelined_batches_are_delivered_in_seq_order_without_a_trace_hook(self):
-        # Without a trace hook the reader hands a batch over unparsed; the dispatcher parses it.
+        # Without a trace hook the reader hands a batch over unparsed; the dispatcher parses it,
+        # the runs of those it takes at once as one array when each is laid out as the sidecar
+        # writes it (rpc._RUNS_HEAD + runs + rpc._RUNS_TAIL; another layout would still be
+        # delivered, body by body, at a higher cost per event).
+        from quantum_butler import rpc
+
         with tu.spawn() as client:
             conn = client.connection
             self.assertIsNone(conn.trace)
+            taken = []
+            deliver = conn._deliver_raw_batches
+            conn._deliver_raw_batches = lambda decode, bodies: (taken.extend(bodies), deliver(decode, bodies))
             seen = []
             client.on_provenance(lambda e: seen.append(e["seq"]))
             butler = tu.open_q1(client)
@@ -257,6 +265,9 @@ class OrderingTest(unittest.TestCase):
                 self.assertTrue(f.result(timeout=30)["stored"])
             self.assertTrue(client.flush_notifications(10))
             self.assertEqual(seen, list(range(1, 301)))
+            self.assertTrue(taken)
+            for body in taken:
+                self.assertTrue(body.startswith(rpc._RUNS_HEAD) and body.endswith(rpc._RUNS_TAIL), body[:200])
             butler.close()
 
     def test_reader_thread_listeners_have_a_calls_events_when_it_returns(self):
@@ -466,6 +477,74 @@ class RawBatchTest(unittest.TestCase):
         finally:
             self.conn.trace = None
         self.assertEqual(seen, [fourth] + want)
+
+    def _compact(self, params):
+        """A ``butler/provenanceRuns`` body laid out as the sidecar writes it (JSON.stringify: no spaces)."""
+        import json
+
+        return _RUNS % json.dumps(params, separators=(",", ":"), ensure_ascii=False)
+
+    def test_compact_runs_bodies_taken_together_are_delivered_in_order(self):
+        # The sidecar's layout: the dispatcher parses the runs of the bodies it takes at once as
+        # one array of arrays; any other body among them (another layout, the batch form) sends
+        # them all the way each is parsed on its own. The events are the same either way.
+        seen, twice, any_seen = [], [], []
+        self.conn.on_notification("butler/provenance", lambda e: seen.append(list(e.items())))
+        run = lambda sid, seq, *events: {"sessionId": sid, "seq": seq, "time": "T", "events": list(events)}
+        first = self._compact({"runs": [run("a", 1, ["inputLoaded", "d1", "raw"], ["outputWritten", "d2", "calexp", {"size": 3, "sha256": "ab"}]), run("b \u2713", 7, ["inputMarkedUnused", "d3", "raw", {"reason": "\u00e9"}])]})
+        second = self._compact({"runs": [run("a", 3, ["inputLoaded", "d4", "raw"])]})
+        empty = self._compact({"runs": []})
+        want = [
+            [("sessionId", "a"), ("seq", 1), ("event", "inputLoaded"), ("datasetId", "d1"), ("datasetType", "raw"), ("time", "T")],
+            [("sessionId", "a"), ("seq", 2), ("event", "outputWritten"), ("datasetId", "d2"), ("datasetType", "calexp"), ("time", "T"), ("size", 3), ("sha256", "ab")],
+            [("sessionId", "b \u2713"), ("seq", 7), ("event", "inputMarkedUnused"), ("datasetId", "d3"), ("datasetType", "raw"), ("time", "T"), ("reason", "\u00e9")],
+        ]
+        fourth = [("sessionId", "a"), ("seq", 3), ("event", "inputLoaded"), ("datasetId", "d4"), ("datasetType", "raw"), ("time", "T")]
+        for bodies, expected in (
+            ([first, empty, second], want + [fourth]),
+            ([first], want),
+            ([second, _BATCH % self._events(9), first], [fourth, [("seq", 9), ("x", "\u00e9")]] + want),
+        ):
+            del seen[:]
+            self._emit(bodies)
+            self.assertEqual(seen, expected)
+        # More than one callback, and a callback for every notification: each gets every event.
+        self.conn.on_notification("butler/provenance", lambda e: twice.append(e["seq"]))
+        self.conn.on_any_notification(lambda method, params: any_seen.append((method, params["seq"])))
+        del seen[:]
+        self._emit([second, first])
+        self.assertEqual(seen, [fourth] + want)
+        self.assertEqual(twice, [3, 1, 2, 7])
+        self.assertEqual(any_seen, [("butler/provenance", s) for s in (3, 1, 2, 7)])
+
+    def test_a_bad_run_is_logged_and_skips_the_rest_of_its_body_not_the_events_before_it(self):
+        # Events are delivered as each is rebuilt: those before the bad run in its body have
+        # reached the callback, the rest of that body is skipped, and the next bodies follow.
+        seen = []
+        self.conn.on_notification("butler/provenance", lambda e: seen.append(e["seq"]))
+        good = lambda seq, n: {"sessionId": "a", "seq": seq, "time": "T", "events": [["inputLoaded", "d", "raw"]] * n}
+        bodies = [
+            self._compact({"runs": [good(1, 2), {"sessionId": "a", "seq": 3, "events": [["inputLoaded", "d", "raw"]]}, good(4, 1)]}),  # no time
+            self._compact({"runs": [good(5, 1), 7]}),  # a run that is not an object
+            self._compact({"runs": [good(6, 2)]}),
+        ]
+        with self.assertLogs("quantum_butler", level="ERROR") as logs:
+            self._emit(bodies)
+        self.assertEqual(seen, [1, 2, 5, 6, 7])
+        self.assertEqual(len(logs.records), 2, [r.getMessage() for r in logs.records])
+
+    def test_compact_runs_bodies_that_join_into_other_runs_are_parsed_each_on_its_own(self):
+        # Bodies that start and end as the sidecar's do but whose runs, joined, would be parsed
+        # as something else (a string across two bodies, params with another member) are each
+        # parsed whole: bad JSON is logged and skipped, good JSON is delivered.
+        seen = []
+        self.conn.on_notification("butler/provenance", lambda e: seen.append(e["seq"]))
+        one = lambda seq: {"sessionId": "a", "seq": seq, "time": "T", "events": [["inputLoaded", "d", "raw"]]}
+        with self.assertLogs("quantum_butler", level="ERROR") as logs:
+            self._emit([_RUNS % '{"runs":["a]}', _RUNS % '{"runs":[b"]}', self._compact({"runs": [one(1)]})])
+        self.assertEqual(len(logs.records), 2, [r.getMessage() for r in logs.records])
+        self._emit([self._compact({"runs": [one(2)], "more": [1]}), self._compact({"runs": [one(3)]})])
+        self.assertEqual(seen, [1, 2, 3])
 
     def test_a_failing_callback_does_not_lose_the_events_after_it(self):
         seen = []

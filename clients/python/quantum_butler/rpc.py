@@ -15,9 +15,10 @@ threads:
   queued; once woken it lingers (``dispatch_linger``) while more gathers, so a
   stream of calls costs about one wake per linger; ``butler/provenanceRuns``
   (and ``butler/provenanceBatch``) bodies are parsed on the dispatcher thread,
-  those it takes at once in one go (one JSON array of their params, see
-  :meth:`Connection._deliver_raw_batches`), and a run's events rebuilt as the
-  ``butler/provenance`` params they stand for (:func:`run_events`);
+  those it takes at once in one go (one JSON array of their runs, or of their
+  params, see :meth:`Connection._deliver_raw_batches`), and a run's events rebuilt
+  as the ``butler/provenance`` params they stand for (:func:`run_events`), each
+  handed to the callback as it is built;
 * a thread drains stderr into a bounded buffer (optionally forwarding each line
   to a ``logging.Logger``);
 * when the process dies, every pending request fails with :class:`SidecarDied`
@@ -44,6 +45,7 @@ import subprocess
 import threading
 import time
 import uuid
+from itertools import repeat
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _encode_str
@@ -94,6 +96,10 @@ _RUNS_PREFIX = b'{"jsonrpc":"2.0","method":"butler/provenanceRuns","params":'
 #: Where the two prefixes first differ, and the byte there in a runs body.
 _FORM_AT = len(b'{"jsonrpc":"2.0","method":"butler/provenance')
 _RUNS_BYTE = _RUNS_PREFIX[_FORM_AT]
+#: A runs body as the sidecar writes it is ``_RUNS_HEAD + runs + _RUNS_TAIL``, ``runs`` the members
+#: of the params' only array: the dispatcher parses such bodies' runs as ``[[runs1],[runs2],...]``.
+_RUNS_HEAD = _RUNS_PREFIX + b'{"runs":['
+_RUNS_TAIL = b"]}}"
 
 
 def run_events(params: Mapping[str, Any]) -> List[Dict[str, Any]]:
@@ -808,13 +814,25 @@ class Connection:
         """``butler/provenanceBatch`` and ``butler/provenanceRuns`` bodies the reader queued unparsed
         (consecutive, in order).
 
-        The sidecar writes such a body as ``_BATCH_PREFIX + params + b"}"`` (or ``_RUNS_PREFIX``), so the params of a
-        run of them are parsed in one go, as the JSON array ``[params1,params2,...]``: one decoder
-        call for the run (the envelope is not parsed, the decoder's key memo is shared) instead of
-        one per body. The array is used only if it holds one object per body; otherwise (another
+        The sidecar writes a runs body as ``_RUNS_HEAD + runs + _RUNS_TAIL``: when every body taken
+        is one, their runs are parsed in one go as ``[[runs1],[runs2],...]`` (one decoder call, the
+        decoder's key memo shared; no envelope nor params object built per body) and delivered by
+        :meth:`_deliver_runs`. Otherwise, as it writes any batch as ``_BATCH_PREFIX + params + b"}"``
+        (or ``_RUNS_PREFIX``), their params are parsed in one go as ``[params1,params2,...]``.
+        Either array is used only if it holds one array (object) per body; otherwise (another
         layout, bad JSON) each body is parsed and handled on its own, in order
         (:meth:`_dispatch_raw`), so a bad body is logged and skipped as before.
         """
+        head, tail = _RUNS_HEAD, _RUNS_TAIL
+        if all(map(bytes.startswith, bodies, repeat(head))) and all(map(bytes.endswith, bodies, repeat(tail))):
+            start, end = len(head), -len(tail)
+            try:
+                all_runs = decode(b"[[" + b"],[".join([body[start:end] for body in bodies]) + b"]]")
+            except (UnicodeDecodeError, ValueError):
+                all_runs = None
+            if type(all_runs) is list and len(all_runs) == len(bodies) and all(type(r) is list for r in all_runs):
+                self._deliver_runs(all_runs)
+                return
         if len(bodies) == 1:
             all_params = self._batch_params(decode, bodies[0])
         else:
@@ -845,6 +863,37 @@ class Connection:
                     self._deliver_all(PROVENANCE, events)
             except Exception:  # e.g. events that are not a list: never kills the dispatcher
                 _log.exception("quantum-butler notification callback failed for %s", PROVENANCE_BATCH)
+
+    def _deliver_runs(self, all_runs: List[List[Any]]) -> None:
+        """The runs of runs bodies, one list per body, in order (see :meth:`_deliver_raw_batches`).
+
+        The listeners are those registered when a body's delivery starts. With one callback (the
+        usual case) each event goes to it as it is rebuilt, without a list of them: a bad run (not
+        an object, a member missing) is logged and skips the rest of its body, after the events
+        before it in that body have been delivered."""
+        listeners = self._listeners
+        for runs in all_runs:
+            callbacks = listeners.get(PROVENANCE, ())
+            try:
+                if len(callbacks) != 1 or self._any_listeners:
+                    self._deliver_all(PROVENANCE, run_events({"runs": runs}))
+                    continue
+                # The usual case: run_events' loops inline, each event to the callback as it is built.
+                cb = callbacks[0]
+                for run in runs:
+                    session_id, seq, time_ = run["sessionId"], run["seq"], run["time"]
+                    for t in run["events"]:
+                        if len(t) == 3:
+                            event = {"sessionId": session_id, "seq": seq, "event": t[0], "datasetId": t[1], "datasetType": t[2], "time": time_}
+                        else:
+                            event = {"sessionId": session_id, "seq": seq, "event": t[0], "datasetId": t[1], "datasetType": t[2], "time": time_, **t[3]}
+                        seq += 1
+                        try:
+                            cb(event)
+                        except Exception:
+                            _log.exception("quantum-butler callback for %s failed", PROVENANCE)
+            except Exception:  # e.g. a run without its sessionId: never kills the dispatcher
+                _log.exception("quantum-butler notification callback failed for %s", PROVENANCE_RUNS)
 
     @staticmethod
     def _batch_params(decode: Callable[[bytes], Any], body: bytes) -> Optional[List[Dict[str, Any]]]:
