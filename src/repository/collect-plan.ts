@@ -492,14 +492,15 @@ export class CollectReader {
    * the ones held already, so that the strings the document's parse made die young.
    */
   private lean(e: Extract<RecordEntry, { 3: null }>, id: string): RecordEntry {
-    const s = this.strings;
-    const one = (v: string): string => {
-      const known = s.get(v);
-      if (known !== undefined) return known;
-      s.set(v, v);
-      return v;
-    };
-    return [one(e[0]), id, one(e[2]), null, e[4], e[5], one(e[6]), one(e[7]), one(e[8]), e[9], e[10], e[11]];
+    return [this.shared(e[0]), id, this.shared(e[2]), null, e[4], e[5], this.shared(e[6]), this.shared(e[7]), this.shared(e[8]), e[9], e[10], e[11]];
+  }
+
+  /** The string held already equal to `v` (a method, not a closure per record: the CLI's bundle names each closure it makes). */
+  private shared(v: string): string {
+    const known = this.strings.get(v);
+    if (known !== undefined) return known;
+    this.strings.set(v, v);
+    return v;
   }
 
   /**
