@@ -396,7 +396,8 @@ export class CollectReader {
       const dt = yield* this.typeFor(q, ref, quantumId);
       if (dt === null) continue;
       yield* this.planner.ensureRun(ref.run);
-      const d: DatasetPlan = { item: index, quantumId, id, ref, dt, records: null };
+      // The quantum's own id string (equal to the document's): the one the parse made dies young.
+      const d: DatasetPlan = { item: index, quantumId, id: ref.id, ref, dt, records: null };
       this.datasets.push(d);
       mine.set(id, d);
       this.rows++;
@@ -481,7 +482,10 @@ export class CollectReader {
       // Columns read on a parser thread have the row's path (a string).
       const path = row !== null ? row['path'] : entry[COLUMNS_AT];
       if (datastoreName === this.ctx.ownDatastore && typeof path === 'string') checkPathInsideDatastore(path, () => recordWhere(datastoreName, id, table, rowIndex));
-      (d.records ??= []).push(row !== null ? entry : this.lean(entry, d.id));
+      const held = row !== null ? entry : this.lean(entry, d.id);
+      // A literal holds one entry in one slot; pushed onto [], it would get a backing store of 17.
+      if (d.records === null) d.records = [held];
+      else d.records.push(held);
       this.rows++;
     }
   }
