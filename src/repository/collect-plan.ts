@@ -396,7 +396,8 @@ export class CollectReader {
       const dt = yield* this.typeFor(q, ref, quantumId);
       if (dt === null) continue;
       yield* this.planner.ensureRun(ref.run);
-      const d: DatasetPlan = { item: index, quantumId, id, ref, dt, records: null };
+      // The quantum's own id string (equal to the document's): the one the parse made dies young.
+      const d: DatasetPlan = { item: index, quantumId, id: ref.id, ref, dt, records: null };
       this.datasets.push(d);
       mine.set(id, d);
       this.rows++;
@@ -481,7 +482,10 @@ export class CollectReader {
       // Columns read on a parser thread have the row's path (a string).
       const path = row !== null ? row['path'] : entry[COLUMNS_AT];
       if (datastoreName === this.ctx.ownDatastore && typeof path === 'string') checkPathInsideDatastore(path, () => recordWhere(datastoreName, id, table, rowIndex));
-      (d.records ??= []).push(row !== null ? entry : this.lean(entry, d.id));
+      const held = row !== null ? entry : this.lean(entry, d.id);
+      // A literal holds one entry in one slot; pushed onto [], it would get a backing store of 17.
+      if (d.records === null) d.records = [held];
+      else d.records.push(held);
       this.rows++;
     }
   }
@@ -492,14 +496,15 @@ export class CollectReader {
    * the ones held already, so that the strings the document's parse made die young.
    */
   private lean(e: Extract<RecordEntry, { 3: null }>, id: string): RecordEntry {
-    const s = this.strings;
-    const one = (v: string): string => {
-      const known = s.get(v);
-      if (known !== undefined) return known;
-      s.set(v, v);
-      return v;
-    };
-    return [one(e[0]), id, one(e[2]), null, e[4], e[5], one(e[6]), one(e[7]), one(e[8]), e[9], e[10], e[11]];
+    return [this.shared(e[0]), id, this.shared(e[2]), null, e[4], e[5], this.shared(e[6]), this.shared(e[7]), this.shared(e[8]), e[9], e[10], e[11]];
+  }
+
+  /** The string held already equal to `v` (a method, not a closure per record: the CLI's bundle names each closure it makes). */
+  private shared(v: string): string {
+    const known = this.strings.get(v);
+    if (known !== undefined) return known;
+    this.strings.set(v, v);
+    return v;
   }
 
   /**

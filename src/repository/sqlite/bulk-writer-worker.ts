@@ -56,19 +56,27 @@ async function work(): Promise<void> {
     let done: Extract<WorkerReply, { kind: 'done' }> | undefined;
     try {
       conn.bulkTransaction(() => {
-        const deferred = deferEdgeIndexes(conn.db, items);
+        let deferred = deferEdgeIndexes(conn.db, items);
         reply({ kind: 'ready' });
         const writer = new BulkWriter(new WriteSink(tablesOf(conn.db, universe)), maxConflicts);
         for (;;) {
           const msg = next();
           if (msg.kind === 'finish') {
             Atomics.store(shared, SLOT.finishing, 1);
-            // Before the producer check reads quantum_outputs by dataset id.
+            // Before the producer check reads quantum_outputs by dataset id (a load without datasets).
             if (deferred) restoreEdgeIndexes(conn.db);
             const result = writer.finish();
             done = { kind: 'done', committed: msg.commit && result.conflictCount === 0, result, seconds: { commit: performance.now() } };
             if (!done.committed) throw new Stop('rollback');
             return;
+          }
+          // The reading side sends every quanta batch (the edges) before the first datasets batch, and
+          // nothing reads the edges before the producer check: the indexes are built as soon as the
+          // edges are in, while the caller is still making the dataset batches (the caller's thread
+          // is their limit, so this thread has time to spare then), not after the last of them.
+          if (deferred && msg.kind === 'datasets') {
+            restoreEdgeIndexes(conn.db);
+            deferred = false;
           }
           writer.apply(msg);
           Atomics.store(shared, SLOT.rows, writer.rows);

@@ -5,7 +5,10 @@
  * the index keys (dataset ids) arrive in random order. When a load brings at least as many
  * quanta as the registry already holds, the writer drops the two indexes at the start of
  * its transaction and creates them again (one sort) before anything reads them: the
- * producer check at the end of the load, and every reader after the commit. Both
+ * producer check at the end of the load, and every reader after the commit. The writer
+ * thread creates them once the edges are all in (collect sends every quanta batch before
+ * the first datasets batch), so that the sort overlaps the caller's making of the dataset
+ * batches instead of following the last of them. Both
  * statements run inside the load's one transaction, so a rollback, a crash or a killed
  * process leaves the indexes exactly as they were; other connections never see the
  * registry without them.
