@@ -171,8 +171,9 @@ export class MemoryDatastore implements Datastore {
     const loaded = source.kind === 'file' ? await loadPutSource(source) : source;
     const { bytes, storageClass: sc, formatter, owned, sha256 } = encodeForPut(loaded, ref, this.storageClasses);
     ctx?.progress?.(0.5, 'checksum');
-    // readRecord without its own async frame (one promise and one turn fewer per put).
-    const md = await this.store.peekMetadata(this.key(ref));
+    // readRecord without its own async frame (one promise and one turn fewer per put), and
+    // from a store in memory without a turn at all: the check and the write are one step.
+    const md = this.store.peekMetadataNow !== undefined ? this.store.peekMetadataNow(this.key(ref)) : await this.store.peekMetadata(this.key(ref));
     const existing = md !== undefined && isRecord(md) ? md : undefined;
     if (existing && !existing.trashed) {
       const storedSha256 = existing.sha256 ?? existing.checksum;

@@ -27,6 +27,9 @@ import { TransactionManager } from './transactions.js';
 import { checkData, checkDatas, checkMetadata, checkMetadatas, checkSelect, project } from './values.js';
 import { fsPathProblem } from '../util/fs-path.js';
 
+/** What a write done in the caller's turn returns (one settled promise for them all). */
+const DONE: Promise<void> = Promise.resolve();
+
 export interface StoreOptions {
   /** Values of at least this many bytes emit progress events (default 1 MiB). */
   progressThreshold?: number;
@@ -112,6 +115,8 @@ export abstract class BaseStore implements Store {
   }
   /** Creates or overwrites; keeps `created` of an existing key. Called with the write lock held. */
   protected abstract _put(key: string, change: PutChange, step: StepFn): Promise<PutResult>;
+  /** _put done in the caller's turn, for a store that needs no I/O to write (see set). */
+  protected _putNow?(key: string, change: PutChange, step: StepFn): PutResult;
   /** Several puts, in order, inside an open frame (multiset*); backends may batch them. */
   protected async _putMany(items: ReadonlyArray<{ key: string; change: PutChange }>): Promise<PutResult[]> {
     const out: PutResult[] = [];
@@ -336,6 +341,19 @@ export abstract class BaseStore implements Store {
       // A record its caller built and vouches for (SetOptions.checked) is kept unscanned.
       const md = adopt && opts.checked === true ? metadata : checkMetadata(metadata, 'metadata', adopt);
       const change: PutChange = { data: d, metadata: md, adopt };
+      // A store that writes in place (memory) does it now when nothing holds the lock and no
+      // progress is reported: two promises and two microtask turns fewer per put.
+      if (this._putNow !== undefined && (d.length < this.progressThreshold || this.hub.size === 0)) {
+        const release = this.tx.tryExclusive();
+        if (release) {
+          try {
+            this.recordPut(k, this._putNow(k, change, noStep));
+          } finally {
+            release();
+          }
+          return DONE;
+        }
+      }
       return this.write(() => this.putOne(k, change));
     } catch (err) {
       return Promise.reject(err);
@@ -448,7 +466,7 @@ export abstract class BaseStore implements Store {
     if (this.closed) throw new IOFailure('the store is closed');
   }
 
-  private readKey(key: string): string {
+  protected readKey(key: string): string {
     this.assertOpen();
     return this.checkKey(key);
   }
@@ -469,8 +487,12 @@ export abstract class BaseStore implements Store {
   private putOne(key: string, change: PutChange): Promise<void> {
     const size = change.data?.length ?? 0;
     return withProgress(this.hub, key, size, this.progressThreshold, (step) => this._put(key, change, step)).then((result) =>
-      this.recordChange(result.existed ? 'update' : 'set', key, result.metadata),
+      this.recordPut(key, result),
     );
+  }
+
+  private recordPut(key: string, result: PutResult): void {
+    this.recordChange(result.existed ? 'update' : 'set', key, result.metadata);
   }
 
   private async mergeOne(key: string, patch: Metadata): Promise<void> {

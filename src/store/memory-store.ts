@@ -45,6 +45,11 @@ export class MemoryStore extends BaseStore {
     return this.entries.get(key)?.data;
   }
 
+  /** No copy (see peekMetadata), and no turn of the microtask queue: a put's lookup before it writes. */
+  peekMetadataNow(key: string): Readonly<Metadata> | undefined {
+    return this.entries.get(this.readKey(key))?.metadata;
+  }
+
   protected async _getMeta(key: string): Promise<Metadata | undefined> {
     return this.entries.get(key)?.metadata;
   }
@@ -66,6 +71,10 @@ export class MemoryStore extends BaseStore {
   }
 
   protected async _put(key: string, change: PutChange, step: StepFn): Promise<PutResult> {
+    return this._putNow(key, change, step);
+  }
+
+  protected override _putNow(key: string, change: PutChange, step: StepFn): PutResult {
     const prev = this.entries.get(key);
     const data = change.data ? (change.adopt ? change.data : copyBuffer(change.data, this.chunkSize, step)) : (prev?.data ?? EMPTY);
     // change.metadata is already a private copy (BaseStore validated and copied it).

@@ -87,6 +87,8 @@ export interface Store {
    * the process that only read it (a datastore's record lookup); `getMetadata` stays the copy.
    */
   peekMetadata(key: string): Promise<Readonly<Metadata> | undefined>;
+  /** peekMetadata answered in the caller's turn, by a backend that holds metadata in memory (others leave it out). */
+  peekMetadataNow?(key: string): Readonly<Metadata> | undefined;
   /** Data and metadata in one read, both read-only as with `readData` and `peekMetadata`; undefined when missing. */
   peek(key: string): Promise<StoredView | undefined>;
 

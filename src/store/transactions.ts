@@ -122,6 +122,16 @@ export class TransactionManager {
     return this.queued(fn);
   }
 
+  /**
+   * The lock for a write done in the caller's turn, when no transaction is open and nothing
+   * holds it (else undefined: write through exclusive). Release it before the turn ends.
+   */
+  tryExclusive(): (() => void) | undefined {
+    if (this.frames.length !== 0) return undefined;
+    this.hooks.guard();
+    return this.rootLock.tryAcquire();
+  }
+
   private async queued<T>(fn: () => Promise<T>): Promise<T> {
     const { release } = await this.acquire();
     try {

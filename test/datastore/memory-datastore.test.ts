@@ -286,6 +286,14 @@ describe('MemoryDatastore', () => {
     await expect(ds.put({ kind: 'value', value: { a: 2 } }, r)).rejects.toBeInstanceOf(DatasetAlreadyStored);
   });
 
+  it('two puts of one dataset at once: the first stores, the second (other bytes) is refused, not written over it', async () => {
+    const r = ref('metric', 51);
+    const [first, second] = await Promise.allSettled([ds.put({ kind: 'value', value }, r), ds.put({ kind: 'value', value: { a: 2 } }, r)]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status === 'rejected' && second.reason).toBeInstanceOf(DatasetAlreadyStored);
+    expect((await ds.get(r)).value).toEqual(value);
+  });
+
   it('hands its own record to the store as checked (kept unscanned); a record with an ill-formed string is still checked and refused', async () => {
     const store = new MemoryStore();
     const mds = new MemoryDatastore('InMemoryDatastore@checked', store, StorageClassRegistry.withBuiltins());
