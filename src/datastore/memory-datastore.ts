@@ -172,7 +172,9 @@ export class MemoryDatastore implements Datastore {
     const { bytes, storageClass: sc, formatter, owned, sha256 } = encodeForPut(loaded, ref, this.storageClasses);
     ctx?.progress?.(0.5, 'checksum');
     // readRecord without its own async frame (one promise and one turn fewer per put), and
-    // from a store in memory without a turn at all: the check and the write are one step.
+    // from a store in memory without a turn at all: with the store's lock free (no transaction,
+    // no large write under way), set writes at once and the check and the write are one step;
+    // else the write queues behind the lock, and a put of the same id meanwhile is not seen here.
     const md = this.store.peekMetadataNow !== undefined ? this.store.peekMetadataNow(this.key(ref)) : await this.store.peekMetadata(this.key(ref));
     const existing = md !== undefined && isRecord(md) ? md : undefined;
     if (existing && !existing.trashed) {
