@@ -62,6 +62,11 @@ export type Done = Extract<WorkerReply, { kind: 'done' }>;
 /** Messages to the worker. */
 export type WorkerRequest = WriterBatch | { kind: 'finish'; commit: boolean };
 
+/** The first message to a worker that waits to be told to open (see BulkWriterThread.spawn). */
+export interface OpenRequest {
+  kind: 'open';
+}
+
 /**
  * A backend's compiled worker script (`sqlite` or `postgres`): see scriptBeside.
  */
@@ -103,15 +108,38 @@ export class BulkWriterThread {
    * the worker's failure if it cannot.
    */
   static async start(script: URL, data: Record<string, unknown>, opts: { waitMs: number; stallMs?: number }): Promise<BulkWriterThread> {
+    return BulkWriterThread.spawn(script, data, opts.stallMs).started(opts.waitMs);
+  }
+
+  /**
+   * Start the thread without waiting for it: a worker that waits for `open` (the SQLite one)
+   * loads its modules meanwhile and touches no database until `open` is called.
+   */
+  static spawn(script: URL, data: Record<string, unknown>, stallMs = STALL_MS): BulkWriterThread {
     const { port1, port2 } = new MessageChannel();
     const shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
     const channel: WorkerChannel = { port: port2, shared };
     const worker = new Worker(script, { workerData: { ...data, ...channel }, transferList: [port2] });
     worker.unref();
-    const t = new BulkWriterThread(worker, port1, shared, opts.stallMs ?? STALL_MS);
-    const reply = await t.next(() => {}, START_GRACE_MS + opts.waitMs, false);
-    if (reply.kind !== 'ready') throw t.failure(reply);
-    return t;
+    return new BulkWriterThread(worker, port1, shared, stallMs);
+  }
+
+  /** Tell a spawned worker to open the registry and begin its transaction; as `start`. */
+  async open(waitMs: number): Promise<BulkWriterThread> {
+    this.post({ kind: 'open' } satisfies OpenRequest);
+    return this.started(waitMs);
+  }
+
+  private async started(waitMs: number): Promise<BulkWriterThread> {
+    const reply = await this.next(() => {}, START_GRACE_MS + waitMs, false);
+    if (reply.kind !== 'ready') throw this.failure(reply);
+    return this;
+  }
+
+  /** Stop a spawned worker that was never opened (it holds no lock and has written nothing). */
+  discard(): void {
+    void this.worker.terminate();
+    this.close();
   }
 
   /** Rows applied so far by the worker. */
@@ -169,7 +197,7 @@ export class BulkWriterThread {
     this.close();
   }
 
-  private post(msg: WorkerRequest): void {
+  private post(msg: WorkerRequest | OpenRequest): void {
     this.port.postMessage(msg);
     Atomics.add(this.shared, SLOT.toWorker, 1);
     Atomics.notify(this.shared, SLOT.toWorker);

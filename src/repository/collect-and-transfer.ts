@@ -52,7 +52,7 @@ import type { WriterResult } from './bulk-batches.js';
 import { CollectReader, Planner, type CollectItem } from './collect-plan.js';
 import { readProvenanceTexts, type ParseWhere, type ReadTexts } from './provenance-parsers.js';
 import { ConflictList, type CollectReport } from './collect-report.js';
-import type { Registry } from './registry.js';
+import type { BulkLoadOptions, Registry } from './registry.js';
 
 export type { CollectConflict, CollectReport, ConflictReason } from './collect-report.js';
 export type { CollectItem } from './collect-plan.js';
@@ -130,32 +130,44 @@ export async function collectAndTransfer(registry: Registry, items: readonly Col
   opts.checkCancelled?.();
   // Documents given as text only are read once, before the first attempt (a malformed one fails here, before anything is written).
   const texts = items.map((it) => (it.provenance === undefined ? it.provenanceText : undefined));
-  const parseStart = performance.now();
-  const read = texts.some((t) => t !== undefined) ? await readProvenanceTexts(texts, { where: opts.parse ?? 'auto', checkCancelled: opts.checkCancelled }) : undefined;
-  const parseSeconds = Math.round(performance.now() - parseStart) / 1000;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const report = await collectOnce(registry, items, read, opts);
-      report.retries = attempt;
-      report.timings = { parse: parseSeconds, ...report.timings };
-      return report;
-    } catch (err) {
-      if (!registry.isTransient(err)) throw err;
-      if (attempt + 1 >= maxAttempts) {
-        throw new StoreBusy(`collect-and-transfer was aborted by the registry ${maxAttempts} times (${(err as Error).message}); nothing was written, retry later.`, {
-          details: { attempts: maxAttempts, lastError: (err as Error).message },
-        });
+  const load: BulkLoadOptions = {
+    dryRun: opts.dryRun ?? false,
+    maxConflicts: Math.max(0, opts.maxConflicts ?? 1000),
+    items: items.length,
+    writer: opts.writer ?? 'auto',
+    ...(opts.thread ? { thread: opts.thread } : {}),
+  };
+  // The writer starts up (SQLite: its thread loads) while the documents are read; it opens the registry only in bulkLoad.
+  const prepared = registry.prepareBulkLoad?.(load);
+  try {
+    const parseStart = performance.now();
+    const read = texts.some((t) => t !== undefined) ? await readProvenanceTexts(texts, { where: opts.parse ?? 'auto', checkCancelled: opts.checkCancelled }) : undefined;
+    const parseSeconds = Math.round(performance.now() - parseStart) / 1000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const report = await collectOnce(registry, items, read, opts, { ...load, ...(prepared ? { prepared } : {}) });
+        report.retries = attempt;
+        report.timings = { parse: parseSeconds, ...report.timings };
+        return report;
+      } catch (err) {
+        if (!registry.isTransient(err)) throw err;
+        if (attempt + 1 >= maxAttempts) {
+          throw new StoreBusy(`collect-and-transfer was aborted by the registry ${maxAttempts} times (${(err as Error).message}); nothing was written, retry later.`, {
+            details: { attempts: maxAttempts, lastError: (err as Error).message },
+          });
+        }
+        opts.checkCancelled?.();
+        await sleep(RETRY_PAUSE_MS * 2 ** attempt * (0.5 + Math.random()));
       }
-      opts.checkCancelled?.();
-      await sleep(RETRY_PAUSE_MS * 2 ** attempt * (0.5 + Math.random()));
     }
+  } finally {
+    prepared?.release();
   }
 }
 
 /** One attempt: one transaction. */
-async function collectOnce(registry: Registry, items: readonly CollectItem[], read: ReadTexts | undefined, opts: CollectOptions): Promise<CollectReport> {
-  const dryRun = opts.dryRun ?? false;
-  const maxConflicts = Math.max(0, opts.maxConflicts ?? 1000);
+async function collectOnce(registry: Registry, items: readonly CollectItem[], read: ReadTexts | undefined, opts: CollectOptions, load: BulkLoadOptions): Promise<CollectReport> {
+  const { dryRun, maxConflicts } = load;
   const report: CollectReport = {
     dryRun,
     committed: false,
@@ -214,9 +226,7 @@ async function collectOnce(registry: Registry, items: readonly CollectItem[], re
     ownDatastore: opts.ownDatastore,
     storageClasses: opts.storageClasses ?? StorageClassRegistry.withBuiltins(),
   };
-  const outcome = await registry.bulkLoad(
-    { dryRun, maxConflicts, items: items.length, writer: opts.writer ?? 'auto', ...(opts.thread ? { thread: opts.thread } : {}) },
-    (planning, channel) => new CollectReader(new Planner(planning), channel, ctx).run(),
+  const outcome = await registry.bulkLoad(load, (planning, channel) => new CollectReader(new Planner(planning), channel, ctx).run(),
   );
   lap('write');
   // The commit (or rollback) happened inside bulkLoad: that share of the wait is its own phase.

@@ -129,6 +129,14 @@ export interface BulkLoadOptions {
   writer: 'auto' | 'thread' | 'inline';
   /** @internal Tests: another worker script, a shorter stall limit. */
   thread?: { script?: URL; stallMs?: number };
+  /** What `prepareBulkLoad` made ready for this load (with the same options), if anything. */
+  prepared?: PreparedLoad;
+}
+
+/** A bulk load's start made ahead of it (Registry.prepareBulkLoad): the load takes it, or it is released. */
+export interface PreparedLoad {
+  /** Give up what the load did not take (a no-op once taken, and when called twice). */
+  release(): void;
 }
 
 /**
@@ -215,6 +223,12 @@ export interface Registry {
    * commit when the body allows it, the writer found no conflicts and this is no dry run.
    */
   bulkLoad(opts: BulkLoadOptions, body: BulkBody): Promise<BulkOutcome>;
+  /**
+   * Start what a bulk load with `opts` will need and can start early without touching the
+   * registry (SQLite: its writer thread, up to opening the file), while the caller does other
+   * work first; pass the result to that `bulkLoad` as `prepared`, and release it in any case.
+   */
+  prepareBulkLoad?(opts: BulkLoadOptions): PreparedLoad | undefined;
   /** True for a failure that a fresh attempt of the whole transaction may not meet (serialization failure, deadlock). */
   isTransient(err: unknown): boolean;
 

@@ -590,6 +590,31 @@ describe('collectAndTransfer on SQLite\'s writer thread', () => {
     }
   });
 
+  it('a writer thread spawned ahead of the load (while documents are read) takes no lock until the load begins', async () => {
+    const path = join(t.dir, 'prepared.sqlite3');
+    const mine = await SqliteRegistry.open(path, { busyTimeoutMs: 200 });
+    const other = new Database(path);
+    try {
+      const opts = { dryRun: false, maxConflicts: 10, items: THREAD_MIN_ITEMS, writer: 'thread' as const };
+      for (let n = 0; n < 2; n++) {
+        const prepared = mine.prepareBulkLoad(opts);
+        expect(prepared).toBeDefined();
+        // Time for the thread to load; it must not have opened the registry and begun a transaction.
+        await new Promise((r) => setTimeout(r, 300));
+        other.exec('BEGIN IMMEDIATE');
+        other.exec('ROLLBACK');
+        prepared!.release();
+        prepared!.release();
+      }
+      expect(mine.prepareBulkLoad({ ...opts, writer: 'inline' })).toBeUndefined();
+      expect((await collectAndTransferWith(mine, items(), { writer: 'thread' })).committed).toBe(true);
+      expect(await mine.tableCounts()).toMatchObject({ quanta: 2, datasets: 8 });
+    } finally {
+      other.close();
+      await mine.close();
+    }
+  });
+
   it('a writer thread that stops showing signs of life is given up on: RepositoryError, nothing written', async () => {
     // Without the stall check this call would never return (the test would time out).
     const script = new URL('./hung-writer.mjs', import.meta.url);

@@ -1,11 +1,13 @@
 /**
- * Entry point of the registry writer thread (see bulk-writer-thread.ts): open the
- * registry file, take the write lock, apply batches until told to finish, then commit or roll
- * back and report. Modules are imported inside the try, so even a failure to load them is
- * reported to the caller instead of leaving it waiting.
+ * Entry point of the registry writer thread (see bulk-writer-thread.ts): load its modules, wait
+ * to be told to `open`, then open the registry file, take the write lock, apply batches until
+ * told to finish, then commit or roll back and report. Loading comes before `open` so that a
+ * caller can spawn the thread while it still has other work (collect-and-transfer: reading
+ * the documents), without holding the lock meanwhile. Modules are imported inside the try, so
+ * even a failure to load them is reported to the caller instead of leaving it waiting.
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { WorkerChannel, WorkerReply, WorkerRequest } from '../bulk-writer-thread.js';
+import type { OpenRequest, WorkerChannel, WorkerReply, WorkerRequest } from '../bulk-writer-thread.js';
 import { SLOT } from '../bulk-writer-slots.js';
 
 /** What SqliteRegistry starts this worker with. */
@@ -29,13 +31,13 @@ function reply(msg: WorkerReply): void {
   Atomics.notify(shared, SLOT.toCaller);
 }
 
-function next(): WorkerRequest {
+function next(): WorkerRequest | OpenRequest {
   for (;;) {
     Atomics.add(shared, SLOT.beat, 1);
     const seen = Atomics.load(shared, SLOT.toWorker);
     if (Atomics.load(shared, SLOT.abort) !== 0) throw new Stop('aborted');
     const m = receiveMessageOnPort(port);
-    if (m) return m.message as WorkerRequest;
+    if (m) return m.message as WorkerRequest | OpenRequest;
     Atomics.wait(shared, SLOT.toWorker, seen, 1000);
   }
 }
@@ -50,6 +52,8 @@ async function work(): Promise<void> {
     const { deferEdgeIndexes, restoreEdgeIndexes } = await import('./edge-indexes.js');
     const { universeFrom } = await import('../../model/dimensions/default-universe.js');
     const universe = universeFrom(dimensions);
+    const open = next();
+    if (open.kind !== 'open') throw new Error(`The registry writer thread was sent '${open.kind}' before 'open'.`);
     // This thread may wait inside SQLite for another process's lock: it blocks only itself.
     const conn = SqliteConnection.open(path, { busyTimeoutMs, blockingWaits: true, mustExist: true });
     close = () => conn.close({ checkpoint: false });
@@ -60,7 +64,7 @@ async function work(): Promise<void> {
         reply({ kind: 'ready' });
         const writer = new BulkWriter(new WriteSink(tablesOf(conn.db, universe)), maxConflicts);
         for (;;) {
-          const msg = next();
+          const msg = next() as WorkerRequest;
           if (msg.kind === 'finish') {
             Atomics.store(shared, SLOT.finishing, 1);
             // Before the producer check reads quantum_outputs by dataset id (a load without datasets).

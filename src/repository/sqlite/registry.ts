@@ -26,6 +26,7 @@ import type {
   BulkBody,
   BulkLoadOptions,
   BulkOutcome,
+  PreparedLoad,
   ClaimOutcome,
   DatasetClaim,
   DatasetQuery,
@@ -259,8 +260,7 @@ export class SqliteRegistry implements Registry {
   async bulkLoad(opts: BulkLoadOptions, body: BulkBody): Promise<BulkOutcome> {
     this.conn.assertOpen();
     const planning = this.planning();
-    const wantThread = !opts.dryRun && (opts.writer === 'thread' || (opts.writer === 'auto' && opts.items >= THREAD_MIN_ITEMS));
-    const script = wantThread && this.path !== ':memory:' ? (opts.thread?.script ?? workerScript('sqlite')) : null;
+    const script = this.threadScript(opts);
     if (opts.writer === 'thread' && !opts.dryRun && !script) {
       throw new InvalidArgument(
         this.path === ':memory:' ? 'An in-memory registry cannot be written from a writer thread.' : 'The registry writer thread script is not built (run `npm run build`).',
@@ -295,7 +295,22 @@ export class SqliteRegistry implements Registry {
     }
   }
 
-  private async threadLoad(script: URL, opts: BulkLoadOptions, planning: PlanningReads, body: BulkBody): Promise<BulkOutcome> {
+  /**
+   * The writer thread's start-up (loading its modules, ~100-600 ms on a busy machine) while the
+   * caller reads its documents: the thread opens the registry only when the load begins.
+   */
+  prepareBulkLoad(opts: BulkLoadOptions): PreparedLoad | undefined {
+    const script = this.isOpen ? this.threadScript(opts) : null;
+    return script ? new SpawnedWriter(this, opts, this.spawnWriter(script, opts)) : undefined;
+  }
+
+  /** The writer thread's script when a load with `opts` writes on one (null: inline, or none built). */
+  private threadScript(opts: BulkLoadOptions): URL | null {
+    const wantThread = !opts.dryRun && (opts.writer === 'thread' || (opts.writer === 'auto' && opts.items >= THREAD_MIN_ITEMS));
+    return wantThread && this.path !== ':memory:' ? (opts.thread?.script ?? workerScript('sqlite')) : null;
+  }
+
+  private spawnWriter(script: URL, opts: BulkLoadOptions): BulkWriterThread {
     const data: SqliteWorkerData = {
       path: this.path,
       maxConflicts: opts.maxConflicts,
@@ -303,7 +318,12 @@ export class SqliteRegistry implements Registry {
       dimensions: trimDimensionConfig(this.universe.config),
       items: opts.items,
     };
-    const thread = await BulkWriterThread.start(script, { ...data }, { waitMs: this.busyTimeoutMs, ...(opts.thread?.stallMs !== undefined ? { stallMs: opts.thread.stallMs } : {}) });
+    return BulkWriterThread.spawn(script, { ...data }, opts.thread?.stallMs);
+  }
+
+  private async threadLoad(script: URL, opts: BulkLoadOptions, planning: PlanningReads, body: BulkBody): Promise<BulkOutcome> {
+    const spawned = (opts.prepared instanceof SpawnedWriter && opts.prepared.take(this, opts)) || this.spawnWriter(script, opts);
+    const thread = await spawned.open(this.busyTimeoutMs);
     try {
       const channel: BatchChannel = { send: (b) => thread.send(b, () => channel.tick()), rowsApplied: () => thread.rowsApplied, tick: () => {} };
       const commit = await runAsync(body(planning, channel));
@@ -385,4 +405,27 @@ function rowOpsOf(t: Tables): RowOps {
     insertInputEdge: (q, d, type, run, json, f) => t.quanta.insertInput(q, d, type, run, json, f.init, f.predicted, f.available, f.actual),
     insertOutputEdge: (q, d, predicted, actual) => t.quanta.insertOutput(q, d, predicted, actual),
   };
+}
+
+/** A writer thread spawned by prepareBulkLoad, for the load with the same options. */
+class SpawnedWriter implements PreparedLoad {
+  constructor(
+    private readonly registry: SqliteRegistry,
+    private readonly opts: BulkLoadOptions,
+    private thread: BulkWriterThread | undefined,
+  ) {}
+
+  /** The thread, once, for a load of the registry and options it was spawned for. */
+  take(registry: SqliteRegistry, opts: BulkLoadOptions): BulkWriterThread | undefined {
+    const same = registry === this.registry && opts.maxConflicts === this.opts.maxConflicts && opts.items === this.opts.items && opts.thread?.script === this.opts.thread?.script && opts.thread?.stallMs === this.opts.thread?.stallMs;
+    if (!same) return undefined;
+    const t = this.thread;
+    this.thread = undefined;
+    return t;
+  }
+
+  release(): void {
+    this.thread?.discard();
+    this.thread = undefined;
+  }
 }
