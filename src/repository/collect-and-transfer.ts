@@ -226,8 +226,7 @@ async function collectOnce(registry: Registry, items: readonly CollectItem[], re
     ownDatastore: opts.ownDatastore,
     storageClasses: opts.storageClasses ?? StorageClassRegistry.withBuiltins(),
   };
-  const outcome = await registry.bulkLoad(load, (planning, channel) => new CollectReader(new Planner(planning), channel, ctx).run(),
-  );
+  const outcome = await registry.bulkLoad(load, (planning, channel) => new CollectReader(new Planner(planning), channel, ctx).run());
   lap('write');
   // The commit (or rollback) happened inside bulkLoad: that share of the wait is its own phase.
   report.timings['write'] = Math.max(0, Math.round((report.timings['write']! - outcome.commitSeconds) * 1000) / 1000);
