@@ -38,6 +38,11 @@ const NUMBERED_QUANTA = '(SELECT s.*, row_number() OVER (PARTITION BY s.id ORDER
 const NUMBERED_DATASETS = '(SELECT s.*, row_number() OVER (PARTITION BY s.id ORDER BY s.ord) AS rn FROM qb_sd s) s';
 
 export const SQL = {
+  // Rows other collectors may insert too, in key order (see PgBulkWriter.ensure).
+  ensureRuns: 'INSERT INTO runs (name) SELECT DISTINCT name FROM unnest($1::text[]) AS u(name) ORDER BY name ON CONFLICT DO NOTHING',
+  ensureDatasetTypes: `INSERT INTO dataset_types (name, storage_class, dimensions, parent_storage_class, is_calibration)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[]) ORDER BY 1
+    ON CONFLICT DO NOTHING`,
   anyQuantum: 'SELECT 1 FROM quanta WHERE id = ANY($1::text[]) LIMIT 1',
   // Only ids: a data ID registered under another id is rare (a conflict), and the COPY finds it.
   anyDataset: 'SELECT 1 FROM datasets WHERE id = ANY($1::uuid[]) LIMIT 1',

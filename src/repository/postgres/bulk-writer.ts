@@ -227,15 +227,21 @@ export class PgBulkWriter {
   // ---------------------------------------------------------------- ensure
 
   private async ensure(b: EnsureBatch): Promise<void> {
-    if (b.runs.length > 0) await this.c.query('INSERT INTO runs (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [b.runs]);
+    // Shared rows are inserted in key order, each kind in one statement: two collectors
+    // adding the same types in the orders their documents list them (sorted by dataset id,
+    // which differs per run) each held one the other then waited for, and PostgreSQL aborted
+    // one as a deadlock. With one order the second simply waits for the first. (Only within
+    // a batch: a type first met in a later batch is inserted after the earlier ones.)
+    if (b.runs.length > 0) await this.c.query(SQL.ensureRuns, [b.runs]);
     if (b.datasetTypes.length === 0) return;
     const types = b.datasetTypes.map((s) => makeDatasetType({ ...s, universe: this.universe }));
-    for (const dt of types) {
-      await this.c.query(
-        'INSERT INTO dataset_types (name, storage_class, dimensions, parent_storage_class, is_calibration) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
-        [dt.name, dt.storageClass, dimensionsJson(dt), dt.parentStorageClass ?? null, dt.isCalibration],
-      );
-    }
+    await this.c.query(SQL.ensureDatasetTypes, [
+      types.map((t) => t.name),
+      types.map((t) => t.storageClass),
+      types.map((t) => dimensionsJson(t)),
+      types.map((t) => t.parentStorageClass ?? null),
+      types.map((t) => t.isCalibration),
+    ]);
     const stored = (await this.c.query<DatasetTypeRow>('SELECT * FROM dataset_types WHERE name = ANY($1::text[])', [types.map((t) => t.name)])).rows;
     const byName = new Map<string, DatasetType>(stored.map((r) => [r.name, datasetTypeOfRow(r, this.universe)]));
     for (const dt of types) {
