@@ -53,10 +53,15 @@ export const DIGEST_PAIR_MIN = 1024 * 1024;
 
 /** Remember that the `size` bytes with blake2b `blake2b` (hex) have SHA-256 `sha256` (hex), if large enough to pay. */
 export function rememberDigestPair(blake2b: string, sha256: string, size: number): void {
+  rememberLarge(sha256OfBlake2b, blake2b, sha256, size);
+}
+
+/** Set `key` in `table` as its most recent entry if `size` is DIGEST_PAIR_MIN or more, dropping the oldest past DIGEST_PAIRS. */
+function rememberLarge<V>(table: Map<string, V>, key: string, value: V, size: number): void {
   if (size < DIGEST_PAIR_MIN) return;
-  sha256OfBlake2b.delete(blake2b);
-  sha256OfBlake2b.set(blake2b, sha256);
-  if (sha256OfBlake2b.size > DIGEST_PAIRS) sha256OfBlake2b.delete(sha256OfBlake2b.keys().next().value!);
+  table.delete(key);
+  table.set(key, value);
+  if (table.size > DIGEST_PAIRS) table.delete(table.keys().next().value!);
 }
 
 /**
@@ -77,10 +82,7 @@ const midpointOf = new Map<string, Sha256Midpoint>();
 
 /** Remember the midpoint of the `size` bytes with SHA-256 `sha256` (hex), if large enough to pay. */
 export function rememberSha256Midpoint(sha256: string, size: number, midpoint: Sha256Midpoint): void {
-  if (size < DIGEST_PAIR_MIN) return;
-  midpointOf.delete(sha256);
-  midpointOf.set(sha256, midpoint);
-  if (midpointOf.size > DIGEST_PAIRS) midpointOf.delete(midpointOf.keys().next().value!);
+  rememberLarge(midpointOf, sha256, midpoint, size);
 }
 
 /** The midpoint of the bytes with this SHA-256 (hex), if this process hashed them so. */
