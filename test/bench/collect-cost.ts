@@ -17,13 +17,14 @@
  * the main thread's CPU is the steadier measure: the wall time swings with the load.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { numberOption, option, positionals } from './argv.js';
 import { median } from './median.js';
+import { threadCpu } from './settle.js';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -36,8 +37,8 @@ interface Run {
   load: number;
 }
 
-/** The main thread's CPU seconds so far (schedstat: on-CPU nanoseconds). */
-const mainCpu = (): number => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+/** The main thread's CPU seconds so far. */
+const mainCpu = (): number => (threadCpu().get(String(process.pid)) ?? 0) / 1e6;
 
 async function child(dist: string, chains: number): Promise<void> {
   const { buildWorkload } = await import('./repository-bench.js');
