@@ -24,7 +24,7 @@
  * the batch's first; the batch leaves, and holds what comes after it, as above.
  */
 import type { Writable } from 'node:stream';
-import { frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
+import { asciiAnswerText, frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
 import { frameHeaderBytes, writeFrameHeader } from '../util/framing.js';
 import { jsonString } from '../model/json-value.js';
 
@@ -41,7 +41,8 @@ export class ProtocolWriter {
   private failed: Error | null = null;
   /** The batch being gathered (its items' JSON text, and whether all of it is ASCII), and the frames written since its first item (they wait behind it). */
   private batch: Batch | null = null;
-  private held: Buffer[] = [];
+  /** Frames, or ASCII message texts not yet framed (an answer's: framed into the batch's buffer when it leaves). */
+  private held: (Buffer | string)[] = [];
   private heldBytes = 0;
 
   constructor(
@@ -85,14 +86,23 @@ export class ProtocolWriter {
 
   /** An answer whose result is spliced as a whole (a JsonText): the same bytes as write({jsonrpc, id, result}), framed without serialising. */
   writeResult(id: number | string, result: SplicedJson): void {
-    this.writeFrame(frameResult(id, result));
+    const text = asciiAnswerText(id, result);
+    if (text === undefined) return this.writeFrame(frameResult(id, result));
+    if (this.failed !== null || !this.out.writable) return;
+    // Behind a batch, the text waits unframed: it is framed straight into the batch's buffer.
+    if (this.batch === null) return this.put(asciiFrame(text));
+    this.hold(text, text.length);
   }
 
   private writeFrame(frame: Buffer): void {
     if (this.failed !== null || !this.out.writable) return;
     if (this.batch === null) return this.put(frame);
+    this.hold(frame, frame.length);
+  }
+
+  private hold(frame: Buffer | string, bytes: number): void {
     this.held.push(frame);
-    this.heldBytes += frame.length;
+    this.heldBytes += bytes;
     if (this.heldBytes >= MAX_HELD_BYTES) this.release();
   }
 
@@ -141,10 +151,16 @@ export class ProtocolWriter {
     this.held = [];
     this.heldBytes = 0;
     if (this.failed !== null || !this.out.writable) return;
-    // Usually one answer waits behind the batch: both leave as one buffer, one write to the output.
-    const joined = held.length === 1 && held[0]!.length < JOIN_BELOW ? held[0]! : undefined;
-    this.put(batchFrame(batch, joined));
-    if (joined === undefined) for (const f of held) this.put(f);
+    // The answers that waited behind the batch leave with it as one buffer, one write to the
+    // output (16 answers a turn at 64 puts in flight were 16 writes more, each through the
+    // stream's machinery); from the first large frame on, frames are written as they are.
+    let joined = 0;
+    while (joined < held.length && (typeof held[joined] === 'string' || held[joined]!.length < JOIN_BELOW)) joined++;
+    this.put(batchFrame(batch, held, joined));
+    for (let i = joined; i < held.length; i++) {
+      const f = held[i]!;
+      this.put(typeof f === 'string' ? asciiFrame(f) : f);
+    }
   };
 
   private put(frame: Buffer): void {
@@ -216,20 +232,40 @@ function envelopeOf(method: string, open: string): { start: string; ascii: boole
 
 /**
  * The frame of `{jsonrpc, method, params: {events: items}}` from the items' JSON text (the
- * bytes frameMessage gives for the notification), followed in the same buffer by `after`.
+ * bytes frameMessage gives for the notification), followed in the same buffer by the first
+ * `joined` of `after`: frames, or ASCII message texts framed here.
  * An ASCII body is its length in bytes and is written as latin1: no pass over it to count its
  * UTF-8 bytes, which first made the concatenated text flat (~1,500 instructions a batch of one
  * event, callgrind).
  */
-function batchFrame(batch: Batch, after: Buffer | undefined): Buffer {
+function batchFrame(batch: Batch, after: readonly (Buffer | string)[], joined: number): Buffer {
   const envelope = envelopeOf(batch.method, batch.open);
   const body = `${envelope.start}${batch.items}${batch.close}}`;
   // The forms' closes are ASCII constants.
   const ascii = batch.ascii && envelope.ascii;
   const length = ascii ? body.length : Buffer.byteLength(body, 'utf8');
-  const out = Buffer.allocUnsafe(frameHeaderBytes(length) + length + (after?.length ?? 0));
-  const at = writeFrameHeader(out, 0, length);
-  out.write(body, at, ascii ? 'latin1' : 'utf8');
-  after?.copy(out, at + length);
+  let total = frameHeaderBytes(length) + length;
+  for (let i = 0; i < joined; i++) {
+    const f = after[i]!;
+    total += typeof f === 'string' ? frameHeaderBytes(f.length) + f.length : f.length;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = writeFrameHeader(out, 0, length);
+  at += out.write(body, at, ascii ? 'latin1' : 'utf8');
+  for (let i = 0; i < joined; i++) at = writeAfter(out, at, after[i]!);
+  return out;
+}
+
+/** A frame, or an ASCII message text framed, written at `at`; returns where it ends. */
+function writeAfter(out: Buffer, at: number, f: Buffer | string): number {
+  if (typeof f !== 'string') return at + f.copy(out, at);
+  at = writeFrameHeader(out, at, f.length);
+  return at + out.write(f, at, 'latin1');
+}
+
+/** The frame of an ASCII message text. */
+function asciiFrame(text: string): Buffer {
+  const out = Buffer.allocUnsafe(frameHeaderBytes(text.length) + text.length);
+  writeAfter(out, 0, text);
   return out;
 }

@@ -20,6 +20,25 @@ import { LastScalar, datasetIdText, scalar } from './provenance-event-json.js';
 /** The members every event has, written by position or once a run; the rest go in the event's object. */
 const SHARED = new Set(['sessionId', 'seq', 'event', 'datasetId', 'datasetType', 'time']);
 
+/**
+ * The quoted names of the members events carry besides the shared ones (size, sha256, reason,
+ * handle): a handful, each tested once rather than per event (a regular-expression test each).
+ * Printable ASCII names only; at most MAX_NAMES (then it starts again).
+ */
+const names = new Map<string, string>();
+const MAX_NAMES = 256;
+
+function memberName(key: string): string | undefined {
+  let text = names.get(key);
+  if (text === undefined) {
+    text = scalar(key);
+    if (text === undefined) return undefined;
+    if (names.size >= MAX_NAMES) names.clear();
+    names.set(key, text);
+  }
+  return text;
+}
+
 /** `["<kind>",` for each kind, made once. */
 const kindOpen = new Map<string, string>();
 
@@ -73,7 +92,7 @@ export class ProvenanceRunsForm implements BatchForm<ProvenanceEvent> {
       const v = values[key];
       if (SHARED.has(key) || v === undefined) continue;
       const value = key === 'reason' ? this.text(this.reasonText, v) : key === 'sha256' && typeof v === 'string' && isLastSha256Hex(v) ? `"${v}"` : (scalar(v) ?? this.json(v));
-      rest += `${rest === '' ? '' : ','}${scalar(key) ?? this.json(key)}:${value}`;
+      rest += `${rest === '' ? '' : ','}${memberName(key) ?? this.json(key)}:${value}`;
     }
     return rest === '' ? `${tuple}]` : `${tuple},{${rest}}]`;
   }

@@ -161,30 +161,75 @@ export class Server {
    * given, reads params of a common shape as the schema would (else undefined: the schema parses).
    */
   handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>, usual?: (raw: unknown) => z.output<P> | undefined): void {
-    this.requestHandlers.set(def.method, async (raw: unknown, token: CancellationToken) => {
+    const method = def.method;
+    // Not an async function, and no mutex.run: the handler's promise gets one reaction that
+    // releases the session, records the stats and maps a failure (two awaits and two async
+    // frames fewer a call: the answer is written a microtask sooner).
+    // No closure made per call is named (a const arrow is named by the bundle's keepNames with
+    // an Object.defineProperty, ~4,000 instructions each).
+    this.requestHandlers.set(method, (raw: unknown, token: CancellationToken) => {
       const started = monotonicMs();
-      let failed = false;
       let sessionId: string | undefined;
+      let release: (() => void) | undefined;
       try {
-        this.gate(def.method, {});
+        this.gate(method, {});
         const params = (usual?.(raw) ?? def.params.parse(raw ?? undefined)) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
         sessionId = params.sessionId;
         const session = this.sessions.get(params.sessionId);
-        const ctx = new RequestContext(def.method, token, this.progressFor(params.workDoneToken, session));
+        const ctx = new RequestContext(method, token, this.progressFor(params.workDoneToken, session));
         ctx.checkCancelled();
-        // Not an async function: the handler's promise is awaited by run() as it is (no two more turns).
-        return await session.mutex.run(() => {
-          ctx.checkCancelled(); // it may have been cancelled while queued
-          if (this.sessions.find(session.id) !== session) this.sessions.get(session.id); // closed while queued
-          return fn(params, ctx, session);
-        });
+        release = session.mutex.tryAcquire();
+        if (release === undefined) {
+          // Held by another call: queued behind it (Mutex.run releases it however the call ends).
+          return session.mutex.run(() => this.runOnSession(fn, params, ctx, session)).then(
+            (value) => this.finished(method, started, raw, value),
+            (err: unknown) => {
+              throw this.failed(method, started, raw, err, sessionId);
+            },
+          );
+        }
+        const result = this.runOnSession(fn, params, ctx, session);
+        const held = release;
+        release = undefined;
+        if (!(result instanceof Promise)) {
+          held();
+          return Promise.resolve(this.finished(method, started, raw, result));
+        }
+        return result.then(
+          (value) => {
+            held();
+            return this.finished(method, started, raw, value);
+          },
+          (err: unknown) => {
+            held();
+            throw this.failed(method, started, raw, err, sessionId);
+          },
+        );
       } catch (err) {
-        failed = true;
-        throw this.failure(def.method, err, sessionId);
-      } finally {
-        this.finish(def.method, started, failed, raw);
+        release?.();
+        return Promise.reject(this.failed(method, started, raw, err, sessionId));
       }
     });
+  }
+
+  /** A session call's handler, once the session is held: unless it was cancelled or the session closed meanwhile. */
+  private runOnSession<P extends z.ZodType, R extends z.ZodType>(fn: SessionHandler<P, R>, params: z.output<P>, ctx: RequestContext, session: Session) {
+    ctx.checkCancelled(); // it may have been cancelled while queued
+    if (this.sessions.find(session.id) !== session) this.sessions.get(session.id); // closed while queued
+    return fn(params, ctx, session);
+  }
+
+  /** A call that succeeded: its stats recorded; its result. */
+  private finished<T>(method: string, started: number, raw: unknown, result: T): T {
+    this.finish(method, started, false, raw);
+    return result;
+  }
+
+  /** A call that failed: logged, its stats recorded; the error to answer with. */
+  private failed(method: string, started: number, raw: unknown, err: unknown, sessionId: string | undefined) {
+    const rpc = this.failure(method, err, sessionId);
+    this.finish(method, started, true, raw);
+    return rpc;
   }
 
   onNotification<P extends z.ZodType>(def: NotificationDef<P>, fn: (params: z.output<P>) => void): void {

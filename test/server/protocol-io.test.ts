@@ -248,6 +248,48 @@ describe('ProtocolWriter', () => {
     expect(chunks[0]!.equals(Buffer.concat([frameMessage(notification), frameMessage(req(7))]))).toBe(true);
   });
 
+  it('answers held behind a batch, ASCII texts and frames alike, leave with it in one write; a large frame and what follows it on their own', () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out);
+    const answer = { ref: { id: 'a' }, size: 12, alreadyStored: false };
+    const big = 'y'.repeat(20 * 1024);
+    w.writeBatched('test/batch', { n: 1 });
+    w.writeResult(1, JsonText.ascii(JSON.stringify(answer))); // ASCII text, framed into the batch's buffer
+    w.write(req(2, 'héllo')); // a frame
+    w.writeResult('id-3', JsonText.ascii(JSON.stringify(answer)));
+    w.writeResult('ïd', JsonText.ascii(JSON.stringify(answer))); // an id that is not ASCII: framed as before
+    w.write(req(5, big)); // large: not copied into the batch's buffer
+    w.writeResult(6, JsonText.ascii(JSON.stringify(answer)));
+    w.flush();
+    const messages = [
+      { jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 1 }] } },
+      { jsonrpc: '2.0', id: 1, result: answer },
+      req(2, 'héllo'),
+      { jsonrpc: '2.0', id: 'id-3', result: answer },
+      { jsonrpc: '2.0', id: 'ïd', result: answer },
+      req(5, big),
+      { jsonrpc: '2.0', id: 6, result: answer },
+    ];
+    expect(chunks.map((c) => c.length)).toEqual([
+      Buffer.concat(messages.slice(0, 5).map((m) => frameMessage(m))).length,
+      frameMessage(messages[5]).length,
+      frameMessage(messages[6]).length,
+    ]);
+    expect(Buffer.concat(chunks).equals(Buffer.concat(messages.map((m) => frameMessage(m))))).toBe(true);
+  });
+
+  it('an ASCII answer written with no batch under way is one frame, the bytes of the answer as a plain object', () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out);
+    const answer = { uri: 'mem://x/y', sha256: 'ab'.repeat(32), n: 1.5 };
+    for (const id of [0, 7, -3, 'req-1', '']) w.writeResult(id, JsonText.ascii(JSON.stringify(answer)));
+    expect(chunks.map((c) => c.toString('latin1'))).toEqual([0, 7, -3, 'req-1', ''].map((id) => frameMessage({ jsonrpc: '2.0', id, result: answer }).toString('latin1')));
+  });
+
   it('a batch of items given as ASCII text, alone or with items it serialises (not ASCII), is the bytes of the notification', () => {
     const ascii = { n: 1, text: 'plain ~ text' };
     const other = { n: 2, text: 'héllo 🚀 \u2028' };

@@ -57,6 +57,9 @@ describe('ProvenanceRunsForm', () => {
       { ...ev('s', 8), size: 1e21 },
       { ...ev('s ✓ "q"', 2 ** 53 - 2), datasetType: 'týpe', datasetId: 'ü' },
       { ...ev('s ✓ "q"', 2 ** 53 - 1), size: Number.NaN, reason: null },
+      // Member names that are not printable ASCII needing no escape, twice (their texts are not kept).
+      { ...ev('t', 1), 'nöte "x"': 1, size: 3 },
+      { ...ev('t', 2), 'nöte "x"': 2, 'tab\t': 'y', size: 4 },
     ];
     const { messages, chunks } = written(events);
     expect(chunks).toHaveLength(1);

@@ -3,7 +3,7 @@ import { wireRef } from '../../src/butler/provenance.js';
 import { makeDataId } from '../../src/model/data-coordinate.js';
 import { makeDatasetRef } from '../../src/model/dataset-ref.js';
 import { makeDatasetType } from '../../src/model/dataset-type.js';
-import { jsonReadHead, refJson } from '../../src/server/ref-json.js';
+import { asciiRefJson, jsonReadHead, refJson } from '../../src/server/ref-json.js';
 
 describe('refJson', () => {
   const raw = makeDatasetType({ name: 'raw', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'detector', 'exposure'] });
@@ -24,6 +24,24 @@ describe('refJson', () => {
     const head = `{"ref":${expected},"storageClass":${JSON.stringify(ref.datasetType.storageClass)},"payload":{"encoding":"json","value":`;
     expect(jsonReadHead(ref).toString('utf8')).toBe(head);
     expect(jsonReadHead(ref)).toBe(jsonReadHead(ref));
+  });
+
+  it.each(refs.map((r) => [r.datasetType.name, r] as const))('%s: asciiRefJson is that text when it is all printable ASCII needing no escape, else undefined', (_name, ref) => {
+    const expected = JSON.stringify(wireRef(ref));
+    expect(asciiRefJson(ref)).toBe(/^[\x20-\x7f]*$/.test(expected) && !expected.includes('\\') ? expected : undefined);
+  });
+
+  it('asciiRefJson: a dataset type, a data ID value or key, or a run that is not printable ASCII needing no escape gives undefined', () => {
+    const ok = makeDatasetRef(raw, makeDataId({ instrument: 'HSC', detector: 1, exposure: 2 }), 'run/a', '00000000-0000-0000-0000-000000000003');
+    expect(asciiRefJson(ok)).toBe(JSON.stringify(wireRef(ok)));
+    const typeNotAscii = makeDatasetType({ name: 'rawx', storageClass: 'StructuredDätaDict', dimensions: ['instrument'] });
+    for (const ref of [
+      makeDatasetRef(typeNotAscii, makeDataId({ instrument: 'HSC' }), 'r', '00000000-0000-0000-0000-000000000004'),
+      makeDatasetRef(raw, makeDataId({ instrument: 'HSC', detector: 1, exposure: 2 }), 'run/é', '00000000-0000-0000-0000-000000000005'),
+      makeDatasetRef(raw, makeDataId({ instrument: 'H"SC', detector: 1, exposure: 2 }), 'r', '00000000-0000-0000-0000-000000000006'),
+    ]) {
+      expect(asciiRefJson(ref)).toBeUndefined();
+    }
   });
 });
 

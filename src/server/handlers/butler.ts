@@ -34,7 +34,7 @@ import { decodeForRead } from '../../datastore/codec.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge } from '../payload.js';
 import type { RequestContext } from '../context.js';
 import { JsonText, RawJson, spliced } from '../spliced-json.js';
-import { jsonReadHead, refJson } from '../ref-json.js';
+import { asciiJsonString, asciiRefJson, jsonReadHead, refJson } from '../ref-json.js';
 import { usualPutParams } from '../put-params.js';
 import type { Server } from '../server.js';
 import { jsonString } from '../../model/json-value.js';
@@ -149,6 +149,23 @@ async function readAndEncode(
   }
 }
 
+/**
+ * butler/put's answer, as JSON.stringify would write {ref, size, sha256, uri, alreadyStored}: its
+ * pieces checked to be ASCII as they are made, so that the writer need not read it again (JsonText.ascii).
+ */
+function putAnswer(result: Awaited<ReturnType<QuantumBackedButler['put']>>): JsonText {
+  const ref = asciiRefJson(result.ref);
+  const sha256 = isLastSha256Hex(result.sha256) ? `"${result.sha256}"` : asciiJsonString(result.sha256);
+  const uri = asciiJsonString(result.uri);
+  const size = result.info.file_size;
+  if (ref !== undefined && sha256 !== undefined && uri !== undefined && Number.isFinite(size)) {
+    return JsonText.ascii(`{"ref":${ref},"size":${size},"sha256":${sha256},"uri":${uri},"alreadyStored":${result.unchanged}}`);
+  }
+  return new JsonText([
+    `{"ref":${refJson(result.ref)},"size":${size},"sha256":${isLastSha256Hex(result.sha256) ? `"${result.sha256}"` : jsonString(result.sha256)},"uri":${jsonString(result.uri)},"alreadyStored":${result.unchanged}}`,
+  ]);
+}
+
 export function registerButler(server: Server): void {
   server.handleSession(Get, (p, ctx, s) =>
     readAndEncode(server, s.butler, refArg(p.ref, s.butler), { parameters: p.parameters, storageClass: p.storageClass, component: p.component }, p, ctx),
@@ -186,12 +203,7 @@ export function registerButler(server: Server): void {
       ctx.checkCancelled();
       const result = await s.butler.put(refArg(p.ref, s.butler), decoded.source, ctx, p.provenance);
       if (decoded.afterPut) await decoded.afterPut();
-      // As JSON.stringify would write {ref, size, sha256, uri, alreadyStored}.
-      return spliced<z.input<typeof Put.result>>(
-        new JsonText([
-          `{"ref":${refJson(result.ref)},"size":${result.info.file_size},"sha256":${isLastSha256Hex(result.sha256) ? `"${result.sha256}"` : jsonString(result.sha256)},"uri":${jsonString(result.uri)},"alreadyStored":${result.unchanged}}`,
-        ]),
-      );
+      return spliced<z.input<typeof Put.result>>(putAnswer(result));
     } finally {
       ctx.work.end();
     }
