@@ -31,7 +31,13 @@ export interface InputEntry {
 
 export interface OutputEntry {
   readonly ref: DatasetRef;
-  written: { info: StoredFileInfo; sha256: string; at: string } | null;
+  /**
+   * The record of the artifact written, null while none is; with its SHA-256 and when it was
+   * written (members of the entry, not an object of their own: one object fewer kept per put).
+   */
+  written: StoredFileInfo | null;
+  sha256: string | null;
+  writtenAt: string | null;
   pruned: boolean;
   annotation: unknown;
 }
@@ -125,7 +131,7 @@ export function diagnostics(src: ProvenanceSource): Diagnostic[] {
 function recordData(src: ProvenanceSource): DatastoreRecordData {
   const data: DatastoreRecordData = new Map();
   for (const e of src.outputs.values()) {
-    if (e.written) data.set(e.ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(e.written.info)]]]));
+    if (e.written) data.set(e.ref.id, new Map([[STORED_FILE_INFO_TABLE, [toRecordRow(e.written)]]]));
   }
   return data;
 }
@@ -169,9 +175,9 @@ export function nativeProvenance(src: ProvenanceSource, endedAt: string): Native
       .map((e) => ({
         ref: wireRef(e.ref),
         written: e.written !== null,
-        size: e.written?.info.file_size ?? null,
-        sha256: e.written?.sha256 ?? null,
-        writtenAt: e.written?.at ?? null,
+        size: e.written?.file_size ?? null,
+        sha256: e.written === null ? null : e.sha256,
+        writtenAt: e.written === null ? null : e.writtenAt,
         pruned: e.pruned,
         annotation: e.annotation ?? null,
       })),

@@ -95,6 +95,11 @@ export interface Datastore {
 
   /** Write one dataset. Same id with identical bytes is a no-op; different bytes is DatasetAlreadyStored. */
   put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact>;
+  /**
+   * put, done in the caller's turn where the datastore can (in memory, nothing holding its
+   * store's lock): the artifact itself, else a promise of it as put gives. The same outcome as put.
+   */
+  putNow?(source: PutSource, ref: DatasetRef, ctx?: OperationContext): StoredArtifact | Promise<StoredArtifact>;
   /** Read with components, parameters and storage-class override applied. Never aliases stored state. */
   /** `bytesRead`: the size of the stored artifact that was read (whatever part of it the request kept). */
   get(ref: DatasetRef, request?: ReadRequest, ctx?: OperationContext): Promise<ReadResult & { bytesRead: number }>;

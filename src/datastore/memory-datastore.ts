@@ -29,7 +29,7 @@ import type {
   StoredArtifact,
 } from './datastore.js';
 import { manyURIs } from './datastore.js';
-import { decodeForRead, encodeForPut } from './codec.js';
+import { decodeForRead, encodeForPut, type Encoded } from './codec.js';
 import { blake2bHex } from '../util/checksum.js';
 import { loadPutSource, writeFileAtomically } from './file-transfer.js';
 
@@ -165,17 +165,35 @@ export class MemoryDatastore implements Datastore {
     return [this.uriPrefix, rec.path, query ? '?' : '', query].join('');
   }
 
-  async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
+  put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
+    try {
+      const done = this.putNow(source, ref, ctx);
+      return done instanceof Promise ? done : Promise.resolve(done);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * put, done in the caller's turn when it can be: a value or bytes (a file is read first), on
+   * a store that looks up and writes in memory with nothing holding its lock (no transaction,
+   * no large write under way). Then the check for a stored record and the write are one step;
+   * else the write queues behind the lock, and a put of the same id meanwhile is not seen here.
+   */
+  putNow(source: PutSource, ref: DatasetRef, ctx?: OperationContext): StoredArtifact | Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
-    // Only a file is loaded (awaited): a value or bytes go on in the same turn.
-    const loaded = source.kind === 'file' ? await loadPutSource(source) : source;
-    const { bytes, storageClass: sc, formatter, owned, sha256 } = encodeForPut(loaded, ref, this.storageClasses);
+    if (source.kind === 'file') return loadPutSource(source).then((loaded) => this.putNow(loaded, ref, ctx));
+    const encoded = encodeForPut(source, ref, this.storageClasses);
     ctx?.progress?.(0.5, 'checksum');
-    // readRecord without its own async frame (one promise and one turn fewer per put), and
-    // from a store in memory without a turn at all: with the store's lock free (no transaction,
-    // no large write under way), set writes at once and the check and the write are one step;
-    // else the write queues behind the lock, and a put of the same id meanwhile is not seen here.
-    const md = this.store.peekMetadataNow !== undefined ? this.store.peekMetadataNow(this.key(ref)) : await this.store.peekMetadata(this.key(ref));
+    const key = this.key(ref);
+    const store = this.store;
+    if (store.peekMetadataNow === undefined) return store.peekMetadata(key).then((md) => this.putEncoded(md, encoded, ref, ctx));
+    return this.putEncoded(store.peekMetadataNow(key), encoded, ref, ctx);
+  }
+
+  /** The rest of a put once the stored metadata of its key (`md`) is known. */
+  private putEncoded(md: Readonly<Metadata> | undefined, encoded: Encoded, ref: DatasetRef, ctx?: OperationContext): StoredArtifact | Promise<StoredArtifact> {
+    const { bytes, storageClass: sc, formatter, owned, sha256 } = encoded;
     const existing = md !== undefined && isRecord(md) ? md : undefined;
     if (existing && !existing.trashed) {
       const storedSha256 = existing.sha256 ?? existing.checksum;
@@ -206,7 +224,14 @@ export class MemoryDatastore implements Datastore {
     // finite numbers, a boolean, hex and names: when the strings that can come from outside
     // (the path holds the run, type name and id) are well-formed, the store need not scan it.
     const checked = owned && isWellFormedString(rec.path) && isWellFormedString(rec.dataId) && isWellFormedString(rec.storageClass) && isWellFormedString(rec.formatter);
-    await this.store.set(this.key(ref), bytes, rec, { adopt: owned, checked });
+    const key = this.key(ref);
+    const opts = { adopt: owned, checked };
+    if (this.store.setNow !== undefined && this.store.setNow(key, bytes, rec, opts)) return this.stored(rec, bytes, ref, sha256, ctx);
+    return this.store.set(key, bytes, rec, opts).then(() => this.stored(rec, bytes, ref, sha256, ctx));
+  }
+
+  /** What a put that wrote `rec` returns. */
+  private stored(rec: DatasetRecord, bytes: Buffer, ref: DatasetRef, sha256: string, ctx?: OperationContext): StoredArtifact {
     ctx?.progress?.(1, 'stored');
     return { info: this.toInfo(rec, bytes), uri: this.uriOf(rec, ref), unchanged: false, sha256 };
   }

@@ -93,6 +93,8 @@ export interface Store {
   peek(key: string): Promise<StoredView | undefined>;
 
   set(key: string, data: Buffer, metadata: Metadata, opts?: SetOptions): Promise<void>;
+  /** set done in the caller's turn where the backend can (in memory, nothing holding its lock): true when written, false when nothing was done (then call set). */
+  setNow?(key: string, data: Buffer, metadata: Metadata, opts?: SetOptions): boolean;
   setData(key: string, data: Buffer): Promise<void>;
   setMetadata(key: string, metadata: Metadata): Promise<void>;
   updateMetadata(key: string, metadata: Metadata): Promise<void>;

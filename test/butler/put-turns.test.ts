@@ -24,6 +24,7 @@ function gated(): { ds: Datastore; release: () => void; fail: (err: Error) => vo
   const inner = new MemoryDatastore('InMemoryDatastore@turns', new MemoryStore(), reg);
   let settle: ((v: StoredArtifact | Error) => void) | undefined;
   const ds = Object.create(inner) as Datastore;
+  ds.putNow = undefined; // every put goes through the gate
   ds.put = async (...args) => {
     const result = await inner.put(...args);
     const gate = await new Promise<StoredArtifact | Error>((resolve) => (settle = resolve));
@@ -57,6 +58,24 @@ describe('QuantumBackedButler.put', () => {
     expect((await put).unchanged).toBe(false);
     expect(turns).toBeLessThanOrEqual(3);
     expect([b.metrics.n_put, b.metrics.n_put_failed, b.metrics.bytes_written]).toEqual([1, 0, 7]);
+  });
+
+  it('over an in-memory datastore with its store free, settles in one turn (written in the call: putNow); in a transaction, as part of it', async () => {
+    const reg = StorageClassRegistry.withBuiltins();
+    const store = new MemoryStore();
+    const outputs = [output(3), output(4)];
+    const b = await openButler({ sessionId: 's', predicted: { inputs: [], outputs }, strictDeferred: false, datastore: new MemoryDatastore('InMemoryDatastore@now', store, reg), storageClasses: reg });
+    const now = b.put({ id: outputs[0]!.id }, { kind: 'value', value: { a: 1 } });
+    expect(await turnsUntil(now, () => {})).toBe(1); // settled when the call returned
+    expect((await now).unchanged).toBe(false);
+    // In a transaction of the store the write is the transaction's (set, not putNow): rolled back with it.
+    const tx = await store.begin('held');
+    const inTx = b.put({ id: outputs[1]!.id }, { kind: 'value', value: { b: 2 } });
+    expect(await turnsUntil(inTx, () => {})).toBeGreaterThan(1);
+    expect(await store.exists(outputs[1]!.id)).toBe(true);
+    await tx.rollback();
+    expect(await store.exists(outputs[1]!.id)).toBe(false);
+    expect([b.metrics.n_put, b.metrics.n_put_failed, b.metrics.bytes_written]).toEqual([2, 0, 14]);
   });
 
   it('counts a failed datastore put as a failure and passes its error on', async () => {

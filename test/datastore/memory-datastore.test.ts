@@ -297,7 +297,8 @@ describe('MemoryDatastore', () => {
   it('hands its own record to the store as checked (kept unscanned); a record with an ill-formed string is still checked and refused', async () => {
     const store = new MemoryStore();
     const mds = new MemoryDatastore('InMemoryDatastore@checked', store, StorageClassRegistry.withBuiltins());
-    const set = vi.spyOn(store, 'set');
+    // Written in the put's own turn (setNow): the store's lock is free.
+    const set = vi.spyOn(store, 'setNow');
     const r = ref('metric', 70);
     await mds.put({ kind: 'value', value }, r);
     expect(set.mock.calls[0]![3]).toEqual({ adopt: true, checked: true });
