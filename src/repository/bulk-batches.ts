@@ -4,7 +4,8 @@
  * writer thread), and the writer's result. A writer never sees items, documents or refs.
  *
  * Batches, in the order the caller sends them:
- * - `ensure`: runs and dataset types the batch needs (resolved by the caller's planning);
+ * - `ensure`: runs and dataset types the batch needs (resolved by the caller's planning;
+ *   a writer may insert them at any point before it commits: PostgreSQL's does so last);
  * - `quanta`: quanta in quantum id order, each with its input and output edges; a
  *   quantum's edges are written only when the quantum row is new (a stored one has them);
  * - `datasets`: actual outputs in dataset id order, each with its datastore records.

@@ -24,6 +24,20 @@
  * one collector reporting it inserted and the other already present. A dataset type
  * registered differently meanwhile aborts the attempt (ConcurrentChange), which
  * collect-and-transfer runs again from the start.
+ *
+ * Shared rows cannot deadlock collectors, by construction: the runs and dataset types the
+ * reader sends (`ensure`, as it meets them, between quanta batches) are held back and
+ * inserted when the writer finishes, one statement each in name order, after every other
+ * row. So every transaction takes its locks in one order: quanta (by id, with their edges,
+ * which no one else inserts), then datasets (by id, each stage with its records), then runs
+ * and types (by name). Inserted batch by batch, a collector that met t1 in one batch and
+ * t2 in a later one held t1 while it waited for t2, held by one that met them the other way
+ * round. Last also means that collectors registering the same new types (all of them, on a
+ * fresh registry) wait only from the first one's finish to its commit, not for its whole
+ * transaction. What can still cross are keys of two kinds: one data ID sent with different
+ * dataset ids by two collectors (a conflict), or new records two collectors both add to
+ * datasets committed before either began, in stages cut at different ids; the database then
+ * aborts one and collect-and-transfer runs it again.
  */
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
@@ -110,6 +124,8 @@ export class PgBulkWriter {
   private failure: { err: unknown } | undefined;
   private quanta = newQuantaStage();
   private datasets = newDatasetsStage();
+  /** Runs and dataset types sent so far, inserted when the writer finishes (see ensure). */
+  private readonly shared: EnsureBatch = { kind: 'ensure', runs: [], datasetTypes: [] };
   /** Order of staged datasets over the whole load (producers are checked in this order). */
   private datasetOrd = 0;
   private readonly quantaPerStage: number;
@@ -143,8 +159,8 @@ export class PgBulkWriter {
   send(batch: WriterBatch): void | Promise<void> {
     if (this.failure) throw this.failure.err;
     if (batch.kind === 'ensure') {
-      const b = batch;
-      this.enqueue('ensure', () => this.ensure(b));
+      this.shared.runs.push(...batch.runs);
+      this.shared.datasetTypes.push(...batch.datasetTypes);
     } else if (batch.kind === 'quanta') {
       this.stageQuanta(batch);
     } else {
@@ -159,6 +175,7 @@ export class PgBulkWriter {
   async finish(): Promise<WriterResult> {
     if (this.quanta.ids.length > 0) this.flushQuanta();
     if (this.datasets.d.length > 0) this.flushDatasets();
+    if (this.shared.runs.length > 0 || this.shared.datasetTypes.length > 0) this.enqueue('ensure', () => this.ensure(this.shared));
     await this.drain(0);
     const t0 = performance.now();
     const rows = (await this.c.query<{ ord: number; id: string; quantum_id: string; other: string }>(SQL.producers)).rows;
@@ -226,12 +243,13 @@ export class PgBulkWriter {
 
   // ---------------------------------------------------------------- ensure
 
+  /**
+   * The rows other collectors may insert too, last and in key order (see the module notes):
+   * in the orders the documents list them (by dataset id, which differs per run), or batch
+   * by batch, two collectors each held one the other then waited for, and PostgreSQL aborted
+   * one as a deadlock. In one order the second simply waits for the first's commit.
+   */
   private async ensure(b: EnsureBatch): Promise<void> {
-    // Shared rows are inserted in key order, each kind in one statement: two collectors
-    // adding the same types in the orders their documents list them (sorted by dataset id,
-    // which differs per run) each held one the other then waited for, and PostgreSQL aborted
-    // one as a deadlock. With one order the second simply waits for the first. (Only within
-    // a batch: a type first met in a later batch is inserted after the earlier ones.)
     if (b.runs.length > 0) await this.c.query(SQL.ensureRuns, [b.runs]);
     if (b.datasetTypes.length === 0) return;
     const types = b.datasetTypes.map((s) => makeDatasetType({ ...s, universe: this.universe }));
