@@ -15,9 +15,9 @@ from quantum_butler.handover import HandOver
 from quantum_butler.rpc import frame, read_frame
 
 
-def _frames_from(chunks, before_block=None, on_junk=None):
-    """Write ``chunks`` to a pipe one write at a time (with pauses, so reads see them
-    separately) and read frames from it until EOF."""
+def _writing(chunks):
+    """A pipe's read end, and the thread writing ``chunks`` to it one write at a time (with
+    pauses, so reads see them separately) and then closing it."""
     r, w = os.pipe()
 
     def write():
@@ -28,6 +28,12 @@ def _frames_from(chunks, before_block=None, on_junk=None):
 
     t = threading.Thread(target=write)
     t.start()
+    return r, t
+
+
+def _frames_from(chunks, before_block=None, on_junk=None):
+    """Write ``chunks`` to a pipe (see _writing) and read frames from it until EOF."""
+    r, t = _writing(chunks)
     reader = FrameReader(r, read_frame, before_block)
     out = []
     try:
@@ -112,6 +118,67 @@ class FrameReaderTest(unittest.TestCase):
             os.close(r)
         self.assertEqual(got, bodies)
         self.assertLess(peak, 64 * 1024)
+
+
+class FrameBatchTest(unittest.TestCase):
+    """``FrameReader.frames()``, what the connection's reader calls: the whole frames of a chunk in one call."""
+
+    def _batches(self, chunks, on_junk=None):
+        r, t = _writing(chunks)
+        reader = FrameReader(r, read_frame)
+        out = []
+        try:
+            while True:
+                batch = reader.frames(on_junk)
+                if batch is None:
+                    break
+                self.assertTrue(batch)  # never an empty batch
+                out.append(batch)
+        finally:
+            t.join()
+            os.close(r)
+        return out
+
+    def test_the_frames_of_one_read_come_in_one_batch_in_order(self):
+        bodies = [b'{"i":%d}' % i for i in range(50)]
+        data = b"".join(frame(b) + b for b in bodies)
+        self.assertEqual(self._batches([data]), [bodies])
+
+    def test_frames_split_anywhere_or_with_other_headers_and_junk_come_whole_and_in_order(self):
+        bodies = [b'{"i":%d}' % i for i in range(20)] + [b'{"big":"' + b"x" * 300000 + b'"}', b"{}"]
+        data = b"".join(frame(b) + b for b in bodies)
+        for cuts in ([3, 17, 19, 21, 22, 40, 41, 1000, 5000], list(range(1, 300, 7))):
+            pieces, last = [], 0
+            for c in cuts:
+                pieces.append(data[last:c])
+                last = c
+            pieces.append(data[last:])
+            self.assertEqual([b for batch in self._batches(pieces) for b in batch], bodies)
+        b1, b2 = b'{"a":1}', b'{"b":2}'
+        junk = []
+        odd = frame(b"[]") + b"[]" + b"stray output\n" + b"content-length: %d\r\nX-Other: 1\r\n\r\n" % len(b1) + b1 + frame(b2) + b2
+        self.assertEqual([b for batch in self._batches([odd], junk.append) for b in batch], [b"[]", b1, b2])
+        self.assertEqual(junk, [b"stray output\n"])
+
+    def test_a_batch_never_waits_for_more_of_the_pipe(self):
+        # A frame completed by a read is returned with what that read brought whole, at once,
+        # even though the pipe stays open (the reader must not block holding answers).
+        r, w = os.pipe()
+        reader = FrameReader(r, read_frame)
+        a, b = b'{"a":1}', b'{"b":2}'
+        whole = frame(a) + a + frame(b) + b
+        os.write(w, whole[:5])
+        done = []
+        t = threading.Thread(target=lambda: done.append(reader.frames()))
+        t.start()
+        time.sleep(0.05)
+        os.write(w, whole[5:])
+        t.join(5)
+        try:
+            self.assertEqual(done, [[a, b]])
+        finally:
+            os.close(w)
+            os.close(r)
 
 
 class HandOverTest(unittest.TestCase):

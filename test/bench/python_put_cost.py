@@ -2,6 +2,7 @@
 
     python3 test/bench/python_put_cost.py [--cli=dist/src/cli.js] [--rounds=10] [--calls=2000]
         [--modes=seq,par] [--inFlight=64] [--warmup=5000] [--linger=SECONDS] [--kinds=echo,put,...]
+        [--package=DIR]
 
 One process, one ``Connection`` to the built CLI and one to the raw vscode-jsonrpc echo
 (dist/test/bench/echo-server.js), as test/bench/python_bench.py drives them, with the bench's 1 KiB
@@ -18,7 +19,8 @@ value ``{"payload": "x" * 1000}`` and refs. Kinds (chunks of ``--calls`` calls, 
   is ``put`` minus this);
 * ``stored``, ``get``: ``butler/stored`` and ``butler/get`` of the session's stored input.
 
-Per chunk: wall time per call; the CPU microseconds per call of this process's threads (``main``,
+``--package``: a folder holding the ``quantum_butler`` package to measure (default: this checkout's
+clients/python), to compare copies run one after another. Per chunk: wall time per call; the CPU microseconds per call of this process's threads (``main``,
 ``reader``, ``dispatch``; from ``/proc/self/task/*/schedstat``) and of the server's process (the
 sidecar or the echo, all its threads); ``wait``: wall minus this process's and the server's CPU,
 i.e. the time per call in which neither ran (hand-overs, wake-ups; negative when they overlap);
@@ -41,8 +43,9 @@ from typing import Any, Callable, Dict, List
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 from python_event_cost import THREADS, _option, _stat, _task_ns  # noqa: E402
+
+sys.path.insert(0, os.path.abspath(_option(sys.argv[1:], "package", os.path.join(ROOT, "clients", "python"))))
 from quantum_butler.rpc import Connection  # noqa: E402
 
 KINDS = ("echo", "put", "put-nocb", "put-quiet", "stored", "get")
@@ -144,6 +147,7 @@ def main(argv: List[str]) -> None:
         out["events"] = (received[0] - events) / n  # delivered to the callback, per call
         return out
 
+    print("package %s" % os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[Connection.__module__].__file__))))
     print("cli %s; %d rounds of %d calls; load average at start %s" % (cli, rounds, calls, " ".join("%.2f" % x for x in os.getloadavg())), flush=True)
     results = {m: {k: [] for k in kinds} for m in modes}
     try:

@@ -3,7 +3,8 @@
 :class:`FrameReader` reads the pipe in large chunks into a ``bytearray`` and slices frames out
 of it, so a message costs no per-header-line ``readline`` and a chunk holding many messages
 costs one system call (``readinto`` a buffer kept for it: ``os.read`` would allocate 256 KiB
-per read, an ``mmap``, ``mremap`` and ``munmap`` more). The sidecar's usual header
+per read, an ``mmap``, ``mremap`` and ``munmap`` more) and, through :meth:`FrameReader.frames`,
+one call from the connection's reader. The sidecar's usual header
 (``Content-Length: N`` and nothing else) is parsed inline; anything else (other headers,
 other spellings, stray output between frames) falls back to :func:`read_frame`'s line
 rules, reading from the same buffer.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 __all__ = ["FrameReader"]
 
@@ -87,6 +88,39 @@ class FrameReader:
                         return self._read_frame(self, on_junk)
                     continue
             return self._read_frame(self, on_junk)  # other headers, stray bytes, a bad length
+
+    def frames(self, on_junk: Optional[Callable[[bytes], None]] = None) -> Optional[List[bytes]]:
+        """The next frame and every whole frame after it that the buffer holds with the usual
+        header, in order: one call per chunk read, not one per frame. At least one body; None at
+        EOF. Reads the pipe only when nothing is buffered; a partial or unusual header takes
+        :meth:`frame`'s path."""
+        out: List[bytes] = []
+        match = _HEADER.match
+        while True:
+            buf, pos = self._buf, self._pos
+            have = len(buf)
+            if pos == have:
+                if out:
+                    return out
+                if not self._fill():
+                    return None
+                continue
+            m = match(buf, pos)
+            while m is not None:
+                start = m.end()
+                stop = start + int(m.group(1))
+                if stop > have:
+                    break
+                out.append(bytes(buf[start:stop]))
+                pos = stop
+                m = match(buf, pos) if pos < have else None
+            self._pos = pos
+            if out:
+                return out
+            body = self.frame(on_junk)  # a frame not all here yet, or another header: frame's path
+            if body is None:
+                return None
+            out.append(body)
 
     # The stream interface read_frame uses for the slow path.
 

@@ -970,30 +970,31 @@ class Connection:
         reason: Optional[BaseException] = None
         try:
             frames = FrameReader(self.process.stdout.fileno(), read_frame, self._dispatch_queue.wake)
-            next_frame, junk, decode, handle = frames.frame, self._junk, message_decoder(), self._handle
-            add, batch_prefix, runs_prefix = self._dispatch_queue.add, _BATCH_PREFIX, _RUNS_PREFIX
+            next_frames, junk, decode, handle = frames.frames, self._junk, message_decoder(), self._handle
+            add, batch_prefixes = self._dispatch_queue.add, (_RUNS_PREFIX, _BATCH_PREFIX)
             listeners, inline = self._listeners, self._inline_listeners  # changed in place, never replaced
             while True:
-                body = next_frame(junk)
-                if body is None:
+                bodies = next_frames(junk)  # the whole frames of a chunk read: one call, not one per frame
+                if bodies is None:
                     break
-                self.frames_received += 1
-                self.bytes_received += len(body)
-                if (body.startswith(runs_prefix) or body.startswith(batch_prefix)) and self.trace is None and PROVENANCE not in inline:
-                    if PROVENANCE in listeners or self._any_listeners:
-                        add(body)  # parsed by the dispatcher (_deliver_raw_batches)
-                    continue
-                try:
-                    msg = decode(body)
-                except (UnicodeDecodeError, ValueError) as exc:
-                    _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, body)
-                    continue
-                if self.trace is not None:
+                self.frames_received += len(bodies)
+                self.bytes_received += sum(map(len, bodies))
+                for body in bodies:
+                    if body.startswith(batch_prefixes) and self.trace is None and PROVENANCE not in inline:
+                        if PROVENANCE in listeners or self._any_listeners:
+                            add(body)  # parsed by the dispatcher (_deliver_raw_batches)
+                        continue
                     try:
-                        self.trace("recv", msg)
-                    except Exception:
-                        _log.exception("trace hook failed")
-                handle(msg)
+                        msg = decode(body)
+                    except (UnicodeDecodeError, ValueError) as exc:
+                        _log.error("quantum-butler: unparsable message from the sidecar (%s): %.200r", exc, body)
+                        continue
+                    if self.trace is not None:
+                        try:
+                            self.trace("recv", msg)
+                        except Exception:
+                            _log.exception("trace hook failed")
+                    handle(msg)
         except Exception as exc:  # e.g. a reset pipe
             reason = exc
             _log.debug("quantum-butler reader stopped: %s", exc)
