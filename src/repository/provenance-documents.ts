@@ -215,30 +215,79 @@ export function readProvenanceText(text: string, index: number): ReadProvenance 
  * A ReadProvenance as compact JSON text, to cross threads: a string is copied across at the
  * cost of a memory copy, and the receiver parses it only when it uses it (the objects it
  * makes die young), where receiving the objects themselves cost more than parsing the
- * whole document did.
+ * whole document did. An id the document lists again (an available or used input among the
+ * predicted inputs, an actual output or a record's dataset among the predicted outputs) is
+ * packed as its index in the predicted list, and unpacked as that list's string: the
+ * receiver's thread parses and holds each id once, not three times. The quantum id is
+ * not packed (the receiver has it apart).
  */
 export function packProvenance(p: ReadProvenance): string {
+  const inputAt = indexOf(p.predictedInputs);
+  const outputAt = indexOf(p.predictedOutputs);
   return JSON.stringify([
     p.format,
-    p.quantumId,
     p.taskName,
     p.dataId,
     p.host,
     p.startedAt,
     p.endedAt,
     p.predictedInputs,
-    [...p.availableInputs],
-    [...p.actualInputs],
+    refsTo(p.availableInputs, inputAt),
+    refsTo(p.actualInputs, inputAt),
     p.predictedOutputs,
-    [...p.actualOutputs],
-    p.records.map(withColumns),
+    refsTo(p.actualOutputs, outputAt),
+    p.records.map((e) => {
+      const c = withColumns(e);
+      const at = outputAt.get(c[1]);
+      if (at === undefined) return c;
+      const out = c.slice() as unknown[];
+      out[1] = at;
+      return out;
+    }),
   ]);
 }
 
-/** The ReadProvenance that packProvenance packed. */
-export function unpackProvenance(text: string): ReadProvenance {
-  const [format, quantumId, taskName, dataId, host, startedAt, endedAt, predictedInputs, availableInputs, actualInputs, predictedOutputs, actualOutputs, records] =
-    JSON.parse(text) as [ReadProvenance['format'], string | null, string | null, ReadProvenance['dataId'], string | null, string | null, string | null, string[], string[], string[], string[], string[], RecordEntry[]];
+/** Each id's first index in `ids`. */
+function indexOf(ids: readonly string[]): Map<string, number> {
+  const at = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) if (!at.has(ids[i]!)) at.set(ids[i]!, i);
+  return at;
+}
+
+/** `ids` as indices in `at` where listed there, as themselves where not. */
+function refsTo(ids: Iterable<string>, at: ReadonlyMap<string, number>): Array<number | string> {
+  const out: Array<number | string> = [];
+  for (const id of ids) out.push(at.get(id) ?? id);
+  return out;
+}
+
+/** The ids packProvenance packed as indices into `listed` (or as themselves). */
+function idsOf(refs: ReadonlyArray<number | string>, listed: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of refs) out.add(typeof r === 'number' ? listed[r]! : r);
+  return out;
+}
+
+/** The ReadProvenance that packProvenance packed, with its quantum id (packed apart). */
+export function unpackProvenance(text: string, quantumId: string | null): ReadProvenance {
+  const [format, taskName, dataId, host, startedAt, endedAt, predictedInputs, availableInputs, actualInputs, predictedOutputs, actualOutputs, records] = JSON.parse(text) as [
+    ReadProvenance['format'],
+    string | null,
+    ReadProvenance['dataId'],
+    string | null,
+    string | null,
+    string | null,
+    string[],
+    Array<number | string>,
+    Array<number | string>,
+    string[],
+    Array<number | string>,
+    RecordEntry[],
+  ];
+  for (const e of records) {
+    const id = e[1] as DatasetId | number;
+    if (typeof id === 'number') e[1] = predictedOutputs[id]!;
+  }
   return {
     format,
     quantumId,
@@ -248,10 +297,10 @@ export function unpackProvenance(text: string): ReadProvenance {
     startedAt,
     endedAt,
     predictedInputs,
-    availableInputs: new Set(availableInputs),
-    actualInputs: new Set(actualInputs),
+    availableInputs: idsOf(availableInputs, predictedInputs),
+    actualInputs: idsOf(actualInputs, predictedInputs),
     predictedOutputs,
-    actualOutputs: new Set(actualOutputs),
+    actualOutputs: idsOf(actualOutputs, predictedOutputs),
     records,
   };
 }

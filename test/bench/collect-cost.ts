@@ -9,7 +9,7 @@
  * DIST: a copy of dist/ (`cp -a dist /tmp/base-dist` before a change; it finds its packages
  * through a node_modules beside it: `ln -s $PWD/node_modules /tmp/base-dist/`); default this
  * build. The workload is always this build's (test/bench/repository-bench.ts, `--chains` chains
- * of 100 quanta, built in each process before the timing), collected as JSON texts. Prints,
+ * of 100 quanta, built in each process before the timing), collected as JSON texts as read from files (flat strings, see fileText). Prints,
  * per run: the wall time and phases, the CPU time of the main thread and of the whole process
  * (worker threads that have ended included), and the main thread's garbage collections
  * (count and pause time, by kind) during the call; then per build the median over rounds,
@@ -41,11 +41,11 @@ interface Run {
 const mainCpu = (): number => (threadCpu().get(String(process.pid)) ?? 0) / 1e6;
 
 async function child(dist: string, chains: number): Promise<void> {
-  const { buildWorkload } = await import('./repository-bench.js');
+  const { buildWorkload, fileText } = await import('./repository-bench.js');
   const { SqliteRegistry } = (await import(pathToFileURL(join(dist, 'src/repository/sqlite/registry.js')).href)) as typeof import('../../src/repository/sqlite/registry.js');
   const { collectAndTransfer } = (await import(pathToFileURL(join(dist, 'src/repository/collect-and-transfer.js')).href)) as typeof import('../../src/repository/collect-and-transfer.js');
   const { items } = buildWorkload(chains, 100);
-  const texts = items.map((it) => ({ quantum: it.quantum, provenanceText: JSON.stringify(it.provenance) }));
+  const texts = items.map((it) => ({ quantum: it.quantum, provenanceText: fileText(it.provenance) }));
   const dir = mkdtempSync(join(tmpdir(), 'qb-collect-cost-'));
   try {
     const registry = await SqliteRegistry.open(join(dir, 'registry.sqlite3'));

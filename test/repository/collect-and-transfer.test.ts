@@ -777,6 +777,24 @@ describe('collectAndTransfer of documents given as text, read on parser threads'
       }]),
     );
     expect((notWritten.outcome as CollectReport).conflicts.map((c) => c.reason)).toContain('recordNotActualOutput');
+    // Ids listed again, or outside the quantum (a thread packs an id its document lists again as its index in the
+    // predicted list): the same conflicts, in the same order, as read inline.
+    const stray = '00000000-0000-4000-8000-00000000abcd';
+    const relisted = await same(
+      variant([0, (row, doc) => {
+        doc.predictedOutputs = [...doc.predictedOutputs, doc.predictedOutputs[0]!];
+        doc.availableInputs = [...doc.availableInputs, stray, doc.predictedInputs[0]!];
+        doc.actualInputs = [stray, ...doc.actualInputs];
+        doc.actualOutputs = [...doc.actualOutputs, stray];
+        doc.datastoreRecords[DS_NAME]!.records[STORED_FILE_INFO_CLASS]![datasetIdHex(stray)] = { [STORED_FILE_INFO_TABLE]: [{ ...row, path: 'stray.json' }] };
+      }]),
+    );
+    expect((relisted.outcome as CollectReport).conflicts.map((c) => [c.reason, c.datasetId])).toEqual([
+      ['notPredictedOutput', stray],
+      ['notPredictedInput', stray],
+    ]);
+    const mismatched = await same(variant([0, (_row, doc) => { doc.predictedInputs = doc.predictedInputs.slice(1); doc.actualOutputs = doc.actualOutputs.slice(1); }]));
+    expect((mismatched.outcome as CollectReport).conflicts.map((c) => c.reason)).toEqual(['provenanceMismatch', 'recordNotActualOutput']);
   });
 
   it('malformed documents in several chunks: the lowest-indexed one fails the call, as read inline; nothing written', async () => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { sortById, type DatasetPlan } from '../../src/repository/collect-plan.js';
+import { sameIds, sortById, sortSmall, type DatasetPlan } from '../../src/repository/collect-plan.js';
 
 const plan = (id: string, item: number): DatasetPlan => ({ id, item }) as unknown as DatasetPlan;
 
@@ -21,5 +21,31 @@ describe('sortById', () => {
     expect(got.length).toBe(expected.length);
     // The first place they differ (a small failure message, not a diff of 55,000 rows).
     expect(got.findIndex((p, i) => p !== expected[i])).toBe(-1);
+  });
+});
+
+describe('sortSmall', () => {
+  it.each([0, 1, 5, 32, 33, 200])('sorts %i items stably, as Array.prototype.sort does', (n) => {
+    // Few distinct keys, so that stability shows.
+    const items = Array.from({ length: n }, (_, i) => ({ key: Math.floor(Math.random() * 5), i }));
+    const cmp = (a: { key: number }, b: { key: number }): number => a.key - b.key;
+    expect(sortSmall([...items], cmp)).toEqual([...items].sort(cmp));
+  });
+});
+
+describe('sameIds', () => {
+  const refs = new Map([['a', 1], ['b', 2], ['c', 3]]);
+  it.each([
+    [['a', 'b', 'c'], true],
+    [['c', 'a', 'b', 'a'], true], // listed twice: the same set
+    [['a', 'b'], false],
+    [['a', 'b', 'b'], false], // as many as the keys, one missing
+    [['a', 'b', 'c', 'd'], false],
+    [[], false],
+  ])('%j against the keys a, b, c: %s (as comparing their sets)', (ids, same) => {
+    expect(sameIds(ids, refs)).toBe(same);
+    const many = new Map(Array.from({ length: 40 }, (_, i) => [`id${i}`, i]));
+    const listed = [...many.keys()];
+    expect(sameIds(same ? [...listed, listed[3]!] : listed.slice(1), many)).toBe(same);
   });
 });
