@@ -338,6 +338,19 @@ describe('canonicalJson of a value marked escape-free (markEscapeFree)', () => {
     expect(canonicalJson(v)).toBe(`{"k":"a"b","s":"${'x'.repeat(300)}""}`);
   });
 
+  it('leaves no trace a reader of the value sees, and no mark on copies', () => {
+    const v = JSON.parse('{"b":[{"c":"x"}],"a":"y"}') as { b: unknown[]; a: string };
+    const plain = JSON.parse('{"b":[{"c":"x"}],"a":"y"}') as unknown;
+    markEscapeFree(v);
+    expect(isEscapeFree(v)).toBe(true);
+    expect(Object.keys(v)).toEqual(['b', 'a']);
+    expect(JSON.stringify(v)).toBe('{"b":[{"c":"x"}],"a":"y"}');
+    expect(v).toStrictEqual(plain);
+    for (const copy of [{ ...v }, structuredClone(v), Object.create(v) as object, copyJson(v)]) expect(isEscapeFree(copy)).toBe(false);
+    const frozen = Object.freeze({ a: 'x' });
+    expect(() => markEscapeFree(frozen)).not.toThrow();
+  });
+
   it('marks objects only', () => {
     markEscapeFree('s');
     markEscapeFree(null);
