@@ -52,23 +52,19 @@ const lastTime = new LastScalar();
 const lastReason = new LastScalar();
 
 /**
- * The texts of the dataset ids of recent events, by id: a dataset has several events (checked,
- * then loaded; written, then read back), each a regular-expression test of its id without this
- * (~400 instructions of an event a `butler/stored` call makes, callgrind). At most MAX_ID_TEXTS
- * ids (then it starts again).
+ * A dataset id's JSON text, when it is ASCII written as it is (as scalar()): a test of its
+ * characters in a loop, not the regular expression (~400 instructions of an event a
+ * `butler/stored` call makes, callgrind) nor a cache of ids by text, which a put, whose id
+ * is new, always missed: three lookups in a large Map, far apart in memory, and one more
+ * entry kept for the collector to copy and mark.
  */
-const idTexts = new Map<string, string | undefined>();
-const MAX_ID_TEXTS = 4096;
-
 export function datasetIdText(id: unknown): string | undefined {
   if (typeof id !== 'string') return undefined;
-  let text = idTexts.get(id);
-  if (text === undefined && !idTexts.has(id)) {
-    text = scalar(id);
-    if (idTexts.size >= MAX_ID_TEXTS) idTexts.clear();
-    idTexts.set(id, text);
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x20 || c > 0x7f || c === 0x22 || c === 0x5c) return undefined;
   }
-  return text;
+  return `"${id}"`;
 }
 
 /** JSON.stringify(event). */
