@@ -11,7 +11,7 @@
  * texts and their caches serve the compact form too (provenance-runs-form.ts).
  */
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
-import { JSON_ASCII_AS_IS } from '../model/json-value.js';
+import { JSON_ASCII_AS_IS, asciiQuoted } from '../model/json-value.js';
 import { isLastIsoNow } from '../util/time.js';
 import { isLastSha256Hex } from '../util/checksum.js';
 
@@ -52,19 +52,12 @@ const lastTime = new LastScalar();
 const lastReason = new LastScalar();
 
 /**
- * A dataset id's JSON text, when it is ASCII written as it is (as scalar()): a test of its
- * characters in a loop, not the regular expression (~400 instructions of an event a
- * `butler/stored` call makes, callgrind) nor a cache of ids by text, which a put, whose id
- * is new, always missed: three lookups in a large Map, far apart in memory, and one more
- * entry kept for the collector to copy and mark.
+ * A dataset id's JSON text, when it is ASCII written as it is (as scalar()). Not from a cache
+ * of ids by text: a put, whose id is new, always missed it: three lookups in a large Map, far
+ * apart in memory, and one more entry kept for the collector to copy and mark.
  */
 export function datasetIdText(id: unknown): string | undefined {
-  if (typeof id !== 'string') return undefined;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    if (c < 0x20 || c > 0x7f || c === 0x22 || c === 0x5c) return undefined;
-  }
-  return `"${id}"`;
+  return typeof id === 'string' ? asciiQuoted(id) : undefined;
 }
 
 /** JSON.stringify(event). */

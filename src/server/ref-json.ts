@@ -7,7 +7,7 @@ import { wireRef } from '../butler/provenance.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import type { DatasetType } from '../model/dataset-type.js';
 import type { DataId } from '../model/data-coordinate.js';
-import { JSON_ASCII_AS_IS, jsonString } from '../model/json-value.js';
+import { asciiQuoted, jsonString } from '../model/json-value.js';
 
 const heads = new WeakMap<DatasetRef, Buffer>();
 
@@ -60,11 +60,6 @@ function typeJson(dt: DatasetType): TypeText {
   return made;
 }
 
-/** A string's JSON text when it is printable ASCII needing no escape (written as it is), else undefined. */
-export function asciiJsonString(s: string): string | undefined {
-  return JSON_ASCII_AS_IS.test(s) ? `"${s}"` : undefined;
-}
-
 /**
  * JSON.stringify(wireRef(ref)), not kept (a put's ref is answered once), written around its
  * dataset type's text, which the outputs of a type share (no wire object, no copies of the
@@ -77,8 +72,8 @@ export function refJson(ref: DatasetRef): string {
 /** refJson(ref) when it is all ASCII, known from its pieces without reading it whole; else undefined. */
 export function asciiRefJson(ref: DatasetRef): string | undefined {
   const type = typeJson(ref.datasetType);
-  const id = asciiJsonString(ref.id);
-  const run = asciiJsonString(ref.run);
+  const id = asciiQuoted(ref.id);
+  const run = asciiQuoted(ref.run);
   const dataId = asciiDataIdJson(ref.dataId);
   if (!type.ascii || id === undefined || run === undefined || dataId === undefined) return undefined;
   return `{"id":${id},${type.text},"dataId":${dataId},"run":${run}}`;
@@ -100,9 +95,9 @@ function asciiDataIdJson(dataId: DataId): string | undefined {
   const keys = Object.keys(dataId);
   let text = '{';
   for (let i = 0; i < keys.length; i++) {
-    const key = asciiJsonString(keys[i]!);
+    const key = asciiQuoted(keys[i]!);
     const v: unknown = dataId[keys[i]!];
-    const value = typeof v === 'string' ? asciiJsonString(v) : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
+    const value = typeof v === 'string' ? asciiQuoted(v) : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
     if (key === undefined || value === undefined) return undefined;
     text += `${i === 0 ? '' : ','}${key}:${value}`;
   }

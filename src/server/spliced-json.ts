@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeFrame, frameHeaderBytes, writeFrameHeader } from '../util/framing.js';
 import { isJsonText } from '../util/json-scanner.js';
-import { JSON_ASCII_AS_IS, jsonString } from '../model/json-value.js';
+import { asciiQuoted, jsonString } from '../model/json-value.js';
 
 const MARK = `\u0000qb-splice-${randomBytes(12).toString('hex')}-`;
 let collecting: SplicedJson[] | null = null;
@@ -205,7 +205,8 @@ export function asciiAnswerText(id: number | string, result: SplicedJson): strin
   const text = result instanceof JsonText ? result.asciiText : undefined;
   if (text === undefined) return undefined;
   if (typeof id === 'number') return Number.isFinite(id) ? `{"jsonrpc":"2.0","id":${id},"result":${text}}` : undefined;
-  return JSON_ASCII_AS_IS.test(id) ? `{"jsonrpc":"2.0","id":"${id}","result":${text}}` : undefined;
+  const quoted = asciiQuoted(id);
+  return quoted === undefined ? undefined : `{"jsonrpc":"2.0","id":${quoted},"result":${text}}`;
 }
 
 /**

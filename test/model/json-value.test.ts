@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidValue } from '../../src/model/errors.js';
 import {
+  JSON_ASCII_AS_IS,
   MAX_JSON_DEPTH,
+  asciiQuoted,
   canonicalJson,
   copyJson,
   isEscapeFree,
@@ -356,5 +358,18 @@ describe('canonicalJson of a value marked escape-free (markEscapeFree)', () => {
     markEscapeFree(null);
     expect(isEscapeFree('s')).toBe(false);
     expect(isEscapeFree({})).toBe(false);
+  });
+});
+
+describe('asciiQuoted', () => {
+  it('quotes exactly the strings JSON_ASCII_AS_IS accepts, as JSON.stringify writes them', () => {
+    const edges = ['\u0000', '\u001f', ' ', '!', '"', '#', '[', '\\', ']', '~', '\u007f', '\u0080', '\u00e9', '\u2028', '\ud800', '\udc00', '\ud83d\ude00'];
+    const strings = [''];
+    for (const c of edges) strings.push(c, `a${c}`, `${c}b`, `a${c}b`);
+    for (const s of strings) {
+      const quoted = asciiQuoted(s);
+      expect(quoted !== undefined, JSON.stringify(s)).toBe(JSON_ASCII_AS_IS.test(s));
+      if (quoted !== undefined) expect(quoted).toBe(JSON.stringify(s));
+    }
   });
 });

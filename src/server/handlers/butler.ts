@@ -34,10 +34,10 @@ import { decodeForRead } from '../../datastore/codec.js';
 import { decodePutPayload, encodeBytes, encodeReadValue, tooLarge } from '../payload.js';
 import type { RequestContext } from '../context.js';
 import { JsonText, RawJson, spliced } from '../spliced-json.js';
-import { asciiJsonString, asciiRefJson, jsonReadHead, refJson } from '../ref-json.js';
+import { asciiRefJson, jsonReadHead, refJson } from '../ref-json.js';
 import { usualPutParams } from '../put-params.js';
 import type { Server } from '../server.js';
-import { jsonString } from '../../model/json-value.js';
+import { asciiQuoted, jsonString } from '../../model/json-value.js';
 import { isLastSha256Hex } from '../../util/checksum.js';
 
 /** A ref from the wire: an id the butler resolves, or a full ref. */
@@ -155,8 +155,8 @@ async function readAndEncode(
  */
 function putAnswer(result: Awaited<ReturnType<QuantumBackedButler['put']>>): JsonText {
   const ref = asciiRefJson(result.ref);
-  const sha256 = isLastSha256Hex(result.sha256) ? `"${result.sha256}"` : asciiJsonString(result.sha256);
-  const uri = asciiJsonString(result.uri);
+  const sha256 = isLastSha256Hex(result.sha256) ? `"${result.sha256}"` : asciiQuoted(result.sha256);
+  const uri = asciiQuoted(result.uri);
   const size = result.info.file_size;
   if (ref !== undefined && sha256 !== undefined && uri !== undefined && Number.isFinite(size)) {
     return JsonText.ascii(`{"ref":${ref},"size":${size},"sha256":${sha256},"uri":${uri},"alreadyStored":${result.unchanged}}`);
