@@ -158,12 +158,9 @@ function putAnswer(result: Awaited<ReturnType<QuantumBackedButler['put']>>): Jso
   const sha256 = isLastSha256Hex(result.sha256) ? `"${result.sha256}"` : asciiQuoted(result.sha256);
   const uri = asciiQuoted(result.uri);
   const size = result.info.file_size;
-  if (ref !== undefined && sha256 !== undefined && uri !== undefined && Number.isFinite(size)) {
-    return JsonText.ascii(`{"ref":${ref},"size":${size},"sha256":${sha256},"uri":${uri},"alreadyStored":${result.unchanged}}`);
-  }
-  return new JsonText([
-    `{"ref":${refJson(result.ref)},"size":${size},"sha256":${isLastSha256Hex(result.sha256) ? `"${result.sha256}"` : jsonString(result.sha256)},"uri":${jsonString(result.uri)},"alreadyStored":${result.unchanged}}`,
-  ]);
+  const text = `{"ref":${ref ?? refJson(result.ref)},"size":${size},"sha256":${sha256 ?? jsonString(result.sha256)},"uri":${uri ?? jsonString(result.uri)},"alreadyStored":${result.unchanged}}`;
+  const ascii = ref !== undefined && sha256 !== undefined && uri !== undefined && Number.isFinite(size);
+  return ascii ? JsonText.ascii(text) : new JsonText([text]);
 }
 
 export function registerButler(server: Server): void {
