@@ -162,4 +162,16 @@ describe.skipIf(!url)('PostgreSQL bulk writer: shared rows', () => {
     expect((await conn.query<{ n: number }>("SELECT count(*)::int AS n FROM datasets WHERE dataset_type = 't1'")).rows[0]!.n).toBe(n);
     expect((await conn.query<{ name: string }>('SELECT name FROM runs ORDER BY name')).rows.map((r) => r.name)).toEqual(['run/a', 'run/b']);
   });
+
+  it('holds back an ensure batch of more runs than a call can take as arguments', async () => {
+    const [, a] = clients as [pg.PoolClient, pg.PoolClient];
+    const w = writer(a);
+    await a.query('BEGIN');
+    await w.begin();
+    // 150,000 new runs in one batch (a run per quantum): spread into one push, a RangeError.
+    const runs = Array.from({ length: 150_000 }, (_, i) => `run/${String(i).padStart(6, '0')}`);
+    expect(await Promise.resolve(w.send({ kind: 'ensure', runs, datasetTypes: [type('t1')] })).then(() => 'sent', (e: Error) => e.message)).toBe('sent');
+    expect(await finish(w, a)).toBe('ok');
+    expect((await conn.query<{ n: number }>('SELECT count(*)::int AS n FROM runs')).rows[0]!.n).toBe(runs.length);
+  });
 });

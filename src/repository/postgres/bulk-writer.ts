@@ -159,8 +159,9 @@ export class PgBulkWriter {
   send(batch: WriterBatch): void | Promise<void> {
     if (this.failure) throw this.failure.err;
     if (batch.kind === 'ensure') {
-      this.shared.runs.push(...batch.runs);
-      this.shared.datasetTypes.push(...batch.datasetTypes);
+      // A loop, not push(...): a batch may hold more new runs than a call takes arguments.
+      for (const r of batch.runs) this.shared.runs.push(r);
+      for (const t of batch.datasetTypes) this.shared.datasetTypes.push(t);
     } else if (batch.kind === 'quanta') {
       this.stageQuanta(batch);
     } else {
