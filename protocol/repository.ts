@@ -43,7 +43,7 @@ export const RepositoryCreate = request(
     config: z
       .object({
         datastore: z
-          .object({ template: z.string().optional(), checksum: z.enum(['blake2b', 'sha256', 'none']).optional().describe('Record checksum: blake2b (daf_butler, default), sha256 (older repositories) or none') })
+          .object({ template: z.string().optional(), checksum: z.enum(['blake2b', 'sha256', 'none']).optional().describe("Record checksum: none (default, as daf_butler's), blake2b (daf_butler's with checksum on) or sha256 (older repositories)") })
           .optional()
           .describe('Location template (fields run, datasetType, dataId, id, any dimension) and checksum policy'),
         storageClasses: z.record(z.string(), z.unknown()).optional(),

@@ -6,7 +6,7 @@
  * a quantum reads an upstream quantum's outputs when its graph carried no records.
  */
 import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
@@ -201,13 +201,14 @@ export class FileDatastore implements Datastore {
     try {
       const bytes = await this.opts.store.getData(path);
       // Never serve bytes that are not the ones recorded (a file changed or damaged since),
-      // whichever algorithm wrote the record's checksum.
+      // whichever algorithm wrote the record's checksum; a record without one is checked by size.
       if (rec?.checksum && !checksumMatches(rec.checksum, bytes)) {
         throw new ChecksumMismatch(`The artifact of dataset ${ref.id} at ${path} does not match its recorded checksum; it was changed or damaged.`, {
           datasetId: ref.id,
           details: { path, recorded: rec.checksum, actual: recordChecksum(checksumAlgorithm(rec.checksum) ?? 'blake2b', bytes) },
         });
       }
+      if (rec && !rec.checksum) checkRecordedSize(ref, rec, bytes.length);
       return { bytes, info: rec ?? this.predictedInfo(ref, path, bytes.length) };
     } catch (err) {
       if (err instanceof KeyNotFound) {
@@ -221,7 +222,8 @@ export class FileDatastore implements Datastore {
   /**
    * The artifact copied to `dest` as stored, checked against the record's checksum on the way
    * (each chunk hashed as it is copied): a changed or damaged file is ChecksumMismatch and
-   * leaves no destination. Without a checksum to check, the kernel copies the file.
+   * leaves no destination. Without a checksum to check, the kernel copies the file and its
+   * size is checked against the record's (a mismatch removes the copy).
    */
   async getToFile(ref: DatasetRef, dest: string, ctx?: OperationContext): Promise<{ size: number; info: StoredFileInfo }> {
     ctx?.checkCancelled?.();
@@ -275,6 +277,14 @@ export class FileDatastore implements Datastore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(err instanceof ButlerError)) throw this.notFound(ref);
       throw err;
+    }
+    if (rec && recorded === null) {
+      try {
+        checkRecordedSize(ref, rec, size);
+      } catch (err) {
+        await rm(dest, { force: true });
+        throw err;
+      }
     }
     return { size, info: rec ?? this.predictedInfo(ref, path, size) };
   }
@@ -430,6 +440,19 @@ export class FileDatastore implements Datastore {
       for (const row of (held.get(id) ?? tables).get(STORED_FILE_INFO_TABLE) ?? []) this.opts.records.importRecord(id, fromRecordRow(row));
     }
   }
+}
+
+/**
+ * A record without a checksum still knows the artifact's size (daf_butler's quick check on a
+ * read, as its records carry no checksum by default): other bytes are ChecksumMismatch. A size
+ * of -1 (predicted, trust mode) is unknown and checks nothing.
+ */
+function checkRecordedSize(ref: DatasetRef, rec: StoredFileInfo, size: number): void {
+  if (rec.file_size < 0 || rec.file_size === size) return;
+  throw new ChecksumMismatch(`The artifact of dataset ${ref.id} at ${rec.path} is ${size} bytes, not the ${rec.file_size} its record says; it was changed or damaged.`, {
+    datasetId: ref.id,
+    details: { path: rec.path, recordedSize: rec.file_size, actualSize: size },
+  });
 }
 
 interface FileDigests {

@@ -70,7 +70,8 @@ export async function buildFixtureRepository(dir: string, opts: BuildOptions = {
   const client = await QuantumButlerClient.spawn({ cliPath: opts.cliPath, stderr: 'pipe', clientName: 'fixture-builder' });
   try {
     const rq = <D extends P.RequestDef<any, any>>(def: D, params: P.ParamsOf<D>) => client.request(def, params);
-    await rq(P.RepositoryCreate, { root, config: { storageClasses: FIXTURE_STORAGE_CLASSES } });
+    // blake2b records stated (new repositories carry none): the transcripts check verified reads and record comparisons.
+    await rq(P.RepositoryCreate, { root, config: { storageClasses: FIXTURE_STORAGE_CLASSES, datastore: { checksum: 'blake2b' } } });
     for (const datasetType of FIXTURE_DATASET_TYPES) await rq(P.RepositoryRegisterDatasetType, { root, datasetType });
 
     const put = async (datasetType: string, dataId: Record<string, string | number>, run: string, value: unknown) =>

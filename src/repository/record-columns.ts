@@ -159,7 +159,8 @@ export function columnsOfDbRow(r: RecordDbRow): RecordColumns {
 /**
  * Names of the fields that differ between two records (empty: the same record). A formatter's
  * legacy name equals its current one, and a SHA-256 checksum is not compared with a blake2b
- * one (our former records and daf_butler's may describe the same bytes).
+ * one (our former records and daf_butler's may describe the same bytes), nor a checksum with
+ * none (a repository's records carry none by default, as daf_butler's).
  */
 export function recordDifferences(a: RecordColumns, b: RecordColumns): string[] {
   const out: string[] = [];

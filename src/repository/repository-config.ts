@@ -1,6 +1,6 @@
 /**
  * A repository's configuration file (`<root>/butler.json`): datastore template and
- * checksum policy, storage classes defined for this repository, its dimension universe
+ * record checksum policy (written explicitly at create: see NEW_REPOSITORY_CHECKSUM), storage classes defined for this repository, its dimension universe
  * (`{namespace, version}` naming daf_butler's default universe, or a full daf_butler
  * dimensions config, kept in its trimmed canonical form), and where its registry lives
  * (absent: the SQLite file beside it).
@@ -38,31 +38,62 @@ export const RegistryConfigSchema = z.discriminatedUnion('kind', [z.object({ kin
 export type RegistryConfig = z.output<typeof RegistryConfigSchema>;
 export type PostgresRegistryConfig = z.output<typeof PostgresRegistryConfigSchema>;
 
+export const ChecksumPolicySchema = z.enum(['blake2b', 'sha256', 'none']);
+export type ChecksumPolicyName = z.output<typeof ChecksumPolicySchema>;
+
+/**
+ * The record checksum of a new repository when its config names none: none, as daf_butler's
+ * FileDatastore (`checksum: false` unless configured). blake2b is daf_butler's algorithm when
+ * asked for; sha256 what repositories used before blake2b (kept for them).
+ */
+export const NEW_REPOSITORY_CHECKSUM: ChecksumPolicyName = 'none';
+/**
+ * The record checksum of an existing repository whose butler.json names none: what such a
+ * config meant when it was written (the default until new repositories took 'none'). create
+ * always writes the policy, so only configs written by hand lack it.
+ */
+export const ABSENT_CHECKSUM_IN_EXISTING_CONFIG: ChecksumPolicyName = 'blake2b';
+
 export const RepositoryConfigSchema = z.object({
   version: z.union([z.literal(1), z.literal(2)]).default(2),
   datastore: z
     .object({
       template: z.string().default(DEFAULT_TEMPLATE),
-      // blake2b: daf_butler's record checksum. sha256: what repositories used before (kept for them).
-      checksum: z.enum(['blake2b', 'sha256', 'none']).default('blake2b'),
+      // Absent: NEW_REPOSITORY_CHECKSUM at create, ABSENT_CHECKSUM_IN_EXISTING_CONFIG when read.
+      checksum: ChecksumPolicySchema.optional(),
     })
-    .default({ template: DEFAULT_TEMPLATE, checksum: 'blake2b' }),
+    .default({ template: DEFAULT_TEMPLATE }),
   storageClasses: z.record(z.string(), z.unknown()).default({}),
   dimensions: z.unknown().optional().describe('A daf_butler dimensions config, or {namespace, version}; default: daf_butler\'s default universe'),
   /** Absent for the SQLite file beside butler.json (`registry.sqlite3`). */
   registry: PostgresRegistryConfigSchema.optional(),
 });
-export type RepositoryConfig = Omit<z.output<typeof RepositoryConfigSchema>, 'dimensions' | 'version'> & { version: 2; dimensions: RepositoryDimensions };
+type ParsedConfig = z.output<typeof RepositoryConfigSchema>;
+/** A parsed config: every datastore setting explicit (as butler.json is written). */
+export type RepositoryConfig = Omit<ParsedConfig, 'dimensions' | 'version' | 'datastore'> & {
+  version: 2;
+  datastore: { template: string; checksum: ChecksumPolicyName };
+  dimensions: RepositoryDimensions;
+};
 export type RepositoryConfigInput = z.input<typeof RepositoryConfigSchema>;
 
-export function parseRepositoryConfig(input: unknown): RepositoryConfig {
+/**
+ * A config as given: a new repository's (`absentChecksum` NEW_REPOSITORY_CHECKSUM), or an
+ * existing butler.json's (readRepositoryConfig passes ABSENT_CHECKSUM_IN_EXISTING_CONFIG).
+ */
+export function parseRepositoryConfig(input: unknown, absentChecksum: ChecksumPolicyName = NEW_REPOSITORY_CHECKSUM): RepositoryConfig {
   const parsed = RepositoryConfigSchema.safeParse(input ?? {});
   if (!parsed.success) {
     throw new InvalidArgument(`Invalid repository config: ${z.prettifyError(parsed.error)}`, { details: { issues: parsed.error.issues } });
   }
   validateTemplate(parsed.data.datastore.template);
-  const { version, dimensions, ...rest } = parsed.data;
-  return { version: 2, ...rest, dimensions: normalizeDimensions(dimensions, version) };
+  const { version, dimensions, datastore, ...rest } = parsed.data;
+  return {
+    version: 2,
+    datastore: { template: datastore.template, checksum: datastore.checksum ?? absentChecksum },
+    ...rest,
+    dimensions: normalizeDimensions(dimensions, version),
+  };
 }
 
 /** The universe named by (or defined in) a parsed config. */
@@ -106,7 +137,7 @@ export function readRepositoryConfig(root: string): RepositoryConfig {
     });
   }
   try {
-    return parseRepositoryConfig(JSON.parse(text));
+    return parseRepositoryConfig(JSON.parse(text), ABSENT_CHECKSUM_IN_EXISTING_CONFIG);
   } catch (err) {
     throw new RepositoryError(`${join(root, CONFIG_FILE)} is not a valid repository config: ${(err as Error).message}`, { details: { root } });
   }

@@ -116,11 +116,11 @@ export function checksumMatches(checksum: string, data: Uint8Array, sha256?: str
 
 /**
  * Two checksums say the same bytes may differ only if one algorithm wrote both: a SHA-256
- * and a blake2b of the same bytes always differ, so they cannot be compared.
+ * and a blake2b of the same bytes always differ, so they cannot be compared; nor can a
+ * record without a checksum (daf_butler's default) and one with: their other fields decide.
  */
 export function checksumsDiffer(a: string | null, b: string | null): boolean {
-  if (a === b) return false;
-  if (a === null || b === null) return true;
+  if (a === b || a === null || b === null) return false;
   const x = checksumAlgorithm(a);
   const y = checksumAlgorithm(b);
   return x === null || y === null || x === y;

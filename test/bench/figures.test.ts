@@ -95,6 +95,8 @@ describe('bench figures', () => {
       ]),
     );
     expect(targets).toHaveLength(12 + 4 + 4);
+    // The rows of a repository with blake2b records are informational: reported, not targets.
+    expect(targets.filter((t) => t.name.includes('blake2b'))).toEqual([]);
     for (const t of targets) expect(t.met).toBe(t.atLeast ? t.value >= t.target : t.value <= t.target);
   }, 240_000);
 

@@ -21,10 +21,12 @@
  * does now. This client's CPU is shown by thread (/proc/self/task): its main thread, and the
  * others (V8's background collection, the libuv pool).
  * `--repository` puts into a new repository's file datastore instead (the bench's "file
- * datastore" row: a copy hashed with SHA-256 and the record's blake2b). `--get` times gets by
+ * datastore" row: a copy hashed with SHA-256; its records carry no checksum by default, as
+ * daf_butler's; `--checksum=blake2b` is the bench's "blake2b records" row). `--get` times gets by
  * file path instead, as the bench's get rows do: each put (untimed) is followed by a get of the
  * first artifact put to one destination file, replaced every time. `--checksum=` creates the
- * repositories with that record checksum policy (the default: blake2b). Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
+ * repositories with that record checksum policy (absent: the build's default, none since it
+ * followed daf_butler; blake2b before). Same build twice: an A/A check. --node=PATH: the program that runs each sidecar (a wrapper
  * such as one that runs node under perf or strace).
  */
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +67,7 @@ const small = Array.from({ length: PREFILL }, (_, i) => ref('small', i, 'Structu
 async function open(cli: string): Promise<Side> {
   const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', node });
   client.onProvenance(() => {});
-  // --repository: into a new repository's file datastore (SHA-256 and the record's blake2b), as the bench's "file datastore" row.
+  // --repository: into a new repository's file datastore (SHA-256, and the record's checksum if its policy has one), as the bench's "file datastore" rows.
   const predicted = { inputs: [], outputs: [...outputs, ...inline, ...small] };
   let s: ButlerSession;
   if (repository) {

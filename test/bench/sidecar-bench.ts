@@ -5,7 +5,8 @@
  * alternating chunks; 16 MiB transfers inline (ceiling: the echo) and by file path
  * (ceilings: fs.copyFile with COPYFILE_FICLONE, and reading plus the SHA-256 a put
  * records), into the in-memory datastore and into a repository's file datastore (with its
- * default record checksum, daf_butler's blake2b). Returns numbers; printing is the runner's.
+ * default record checksum: none, as daf_butler's; and, informational rows beside them, into
+ * one whose records carry daf_butler's blake2b). Returns numbers; printing is the runner's.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { constants as fsConstants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { sha256Hex } from '../../src/util/checksum.js';
 import { RepositoryCreate } from '../../protocol/index.js';
 import { interleave, pairCost, randomStart, schedule, type Block, type Kind, type PairCost } from './interleaved.js';
 import { median } from './median.js';
+import { BLAKE2B_RECORDS } from './figures.js';
 import { settle } from './settle.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
@@ -254,12 +256,21 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   const dir = mkdtempSync(join(tmpdir(), 'qb-bench-'));
   const src = join(dir, 'in.bin');
   writeFileSync(src, bytes);
-  // The same transfers into a repository's file datastore (what a pipeline writes to for good).
-  const repoRoot = join(dir, 'repo');
-  await client.request(RepositoryCreate, { root: repoRoot });
-  const blobsRepo = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', 2 * BIG_REPS + i, 'Bytes'));
-  const repo = await client.openSession({ predicted: { inputs: [], outputs: blobsRepo }, datasetTypes: [blobsRepo[0]!.datasetType], repository: { root: repoRoot } });
-  const bigRuns: Record<string, number[]> = { putBase64: [], getBase64: [], putFile: [], getFile: [], putFileRepository: [], getFileRepository: [], copyFile: [], readAndSha256: [] };
+  // The same transfers into a repository's file datastore (what a pipeline writes to for good),
+  // as created by default (records without checksum), and into one whose records carry
+  // blake2b (daf_butler's `checksum: true`; repositories created before that default): the
+  // latter's rows are informational, to keep the cost of that checksum in sight.
+  const repoSession = async (name: string, config: { datastore: { checksum: 'blake2b' } } | undefined, first: number) => {
+    const root = join(dir, name);
+    await client.request(RepositoryCreate, config ? { root, config } : { root });
+    const blobs = Array.from({ length: BIG_REPS }, (_, i) => ref('blob', first + i, 'Bytes'));
+    return { blobs, session: await client.openSession({ predicted: { inputs: [], outputs: blobs }, datasetTypes: [blobs[0]!.datasetType], repository: { root } }) };
+  };
+  const { blobs: blobsRepo, session: repo } = await repoSession('repo', undefined, 2 * BIG_REPS);
+  const { blobs: blobsBlake, session: repoBlake } = await repoSession('repo-blake2b', { datastore: { checksum: 'blake2b' } }, 3 * BIG_REPS);
+  const bigRuns: Record<string, number[]> = {
+    putBase64: [], getBase64: [], putFile: [], getFile: [], putFileRepository: [], getFileRepository: [], putFileRepositoryBlake2b: [], getFileRepositoryBlake2b: [], copyFile: [], readAndSha256: [],
+  };
   // Each transfer, and each ceiling in the same rounds, is timed with this process settled first
   // (settle.ts): its heap collected, then its background threads idle. A 16 MiB base64 get
   // leaves ~22 MiB of strings here, whose collection ran during the next timed transfer (the put
@@ -281,6 +292,8 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     bigRuns.getFile!.push(await timeSettled(async () => void (await s.getResult({ id: blobsFile[0]!.id }, { as: 'file', destination: join(dir, 'out.bin') }))));
     bigRuns.putFileRepository!.push(await timeSettled(async () => void (await repo.put({ id: blobsRepo[r]!.id }, null, { payload: { encoding: 'file', path: src } }))));
     bigRuns.getFileRepository!.push(await timeSettled(async () => void (await repo.getResult({ id: blobsRepo[0]!.id }, { as: 'file', destination: join(dir, 'out-repository.bin') }))));
+    bigRuns.putFileRepositoryBlake2b!.push(await timeSettled(async () => void (await repoBlake.put({ id: blobsBlake[r]!.id }, null, { payload: { encoding: 'file', path: src } }))));
+    bigRuns.getFileRepositoryBlake2b!.push(await timeSettled(async () => void (await repoBlake.getResult({ id: blobsBlake[0]!.id }, { as: 'file', destination: join(dir, 'out-repository-blake2b.bin') }))));
     // The file-path ceiling: the fastest copy this file system offers, in this process.
     bigRuns.copyFile!.push(await timeSettled(() => copyFile(src, join(dir, `copy-${r}.bin`), fsConstants.COPYFILE_FICLONE)));
     // A put by file path reads the file and records its SHA-256 (for provenance and the
@@ -291,10 +304,12 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     }));
   }
   await repo.close();
+  await repoBlake.close();
   rmSync(dir, { recursive: true, force: true });
-  const [putB64, getB64, putFile, getFile, putRepo, getRepo, copy, hashed] = [
-    bigRuns.putBase64!, bigRuns.getBase64!, bigRuns.putFile!, bigRuns.getFile!, bigRuns.putFileRepository!, bigRuns.getFileRepository!, bigRuns.copyFile!, bigRuns.readAndSha256!,
-  ].map(median) as [number, number, number, number, number, number, number, number];
+  const [putB64, getB64, putFile, getFile, putRepo, getRepo, putBlake, getBlake, copy, hashed] = [
+    bigRuns.putBase64!, bigRuns.getBase64!, bigRuns.putFile!, bigRuns.getFile!, bigRuns.putFileRepository!, bigRuns.getFileRepository!,
+    bigRuns.putFileRepositoryBlake2b!, bigRuns.getFileRepositoryBlake2b!, bigRuns.copyFile!, bigRuns.readAndSha256!,
+  ].map(median) as [number, number, number, number, number, number, number, number, number, number];
   await quiet.close();
   await quiet2.close();
   await s.close();
@@ -314,6 +329,9 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   rows.push(row('get 16 MiB file path', mib / getFile, mib / copy, 'MiB/s'));
   rows.push(row('put 16 MiB file path, file datastore', mib / putRepo, mib / copy, 'MiB/s'));
   rows.push(row('get 16 MiB file path, file datastore', mib / getRepo, mib / copy, 'MiB/s'));
+  // Informational (no target): a repository whose records carry blake2b.
+  rows.push(row(`put 16 MiB file path, ${BLAKE2B_RECORDS}`, mib / putBlake, mib / copy, 'MiB/s'));
+  rows.push(row(`get 16 MiB file path, ${BLAKE2B_RECORDS}`, mib / getBlake, mib / copy, 'MiB/s'));
   const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000, WARMUP, PUT_WARMUP, {
     seq: { calls: COST.pySeq, schedule: schedule(COST.seqRounds, COST.start) },
     par: { calls: COST.pyPar, schedule: schedule(COST.parRounds, COST.start) },

@@ -44,6 +44,21 @@ describe('create', () => {
     expectUsageError(cli(['create', join(dir, 'x'), '--schema', 's']), /--schema needs --registry-url/);
     expectUsageError(cli(['create', join(dir, 'y'), '--registry-url', 'mysql://h/db']), /postgresql:\/\//);
   });
+
+  it('writes the record checksum policy into butler.json: none by default (as daf_butler), or --checksum', () => {
+    const policyOf = (root: string) => (JSON.parse(readFileSync(join(root, 'butler.json'), 'utf8')) as { datastore: { checksum: string } }).datastore.checksum;
+    const plain = join(dir, 'checksum-default');
+    expect(cli(['create', plain]).status).toBe(0);
+    expect(policyOf(plain)).toBe('none');
+    for (const policy of ['blake2b', 'sha256', 'none']) {
+      const root = join(dir, `checksum-${policy}-given`);
+      const r = cli(['create', root, '--checksum', policy]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(policyOf(root)).toBe(policy);
+    }
+    expectUsageError(cli(['create', join(dir, 'z'), '--checksum', 'md5']), /--checksum must be one of blake2b, sha256, none/);
+    expect(existsSync(join(dir, 'z'))).toBe(false);
+  });
 });
 
 describe('query-datasets', () => {

@@ -28,8 +28,8 @@ const ref = (detector: number): DatasetRef => {
   const dataId = Object.freeze({ instrument: 'Cam', detector });
   return { id: makeDatasetId('DATAID_TYPE_RUN', dt.name, dataId, dt.dimensions, 'run1'), datasetType: dt, dataId, run: 'run1' };
 };
-const datastore = (records = new RecordsTable(':memory:')): FileDatastore =>
-  new FileDatastore({ name: 'FileDatastore@test', root: dir, store, template: DEFAULT_TEMPLATE, records, storageClasses, checksum: 'blake2b' });
+const datastore = (records = new RecordsTable(':memory:'), checksum: ChecksumPolicy = 'blake2b'): FileDatastore =>
+  new FileDatastore({ name: 'FileDatastore@test', root: dir, store, template: DEFAULT_TEMPLATE, records, storageClasses, checksum });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'qb-fileds-'));
@@ -99,6 +99,41 @@ describe('FileDatastore reads', () => {
     await store.set('k', Buffer.from('data'), { note: 'x' });
     expect((await store.getData('k')).toString()).toBe('data');
     await expect(store.getData('missing')).rejects.toThrow();
+  });
+});
+
+describe('FileDatastore reads of records without a checksum (daf_butler\'s default)', () => {
+  it('check the size, by value and by path: another size is ChecksumMismatch and leaves no destination; the same size is read', async () => {
+    const ds = datastore(undefined, null);
+    const put = await ds.put({ kind: 'value', value: { n: 1 } }, ref(1));
+    expect(put.info.checksum).toBeNull();
+    const file = join(dir, put.info.path);
+    const dest = join(dir, 'out.json');
+    expect((await ds.getToFile(ref(1), dest)).size).toBe(put.info.file_size);
+    writeFileSync(file, '{"n":12}');
+    await expect(ds.getBytes(ref(1))).rejects.toMatchObject({
+      kind: 'ChecksumMismatch',
+      context: { details: { recordedSize: put.info.file_size, actualSize: put.info.file_size + 1 } },
+    });
+    rmSync(dest);
+    await expect(ds.getToFile(ref(1), dest)).rejects.toMatchObject({ kind: 'ChecksumMismatch' });
+    expect(readdirSync(dir).filter((f) => f.startsWith('out'))).toEqual([]);
+    // A change that keeps the size is not seen (daf_butler's check is the same).
+    writeFileSync(file, '{"n":2}');
+    expect(await ds.get(ref(1))).toMatchObject({ value: { n: 2 } });
+    ds.close();
+  });
+
+  it('a record of unknown size (-1: predicted, trust mode) checks nothing', async () => {
+    const ds = datastore(undefined, null);
+    await ds.put({ kind: 'value', value: { n: 1 } }, ref(1));
+    const reader = datastore(undefined, null);
+    await reader.importRecords(ds.exportPredictedRecords([ref(1)]));
+    expect((await reader.record(ref(1)))?.file_size).toBe(-1);
+    expect(await reader.get(ref(1))).toMatchObject({ value: { n: 1 } });
+    expect((await reader.getToFile(ref(1), join(dir, 'out.json'))).size).toBe(7);
+    ds.close();
+    reader.close();
   });
 });
 

@@ -341,9 +341,9 @@ describe('repository', () => {
   });
 
   /** A repository of its own with a `blob` (Bytes) dataset type and one quantum writing a blob per detector. */
-  async function blobRepository(name: string, run: string, detectors: number[]) {
+  async function blobRepository(name: string, run: string, detectors: number[], checksum?: 'blake2b') {
     const root = join(dir, name);
-    await rq(P.RepositoryCreate, create(root));
+    await rq(P.RepositoryCreate, { ...create(root), ...(checksum ? { config: { datastore: { checksum } } } : {}) });
     await rq(P.RepositoryRegisterDatasetType, { root, datasetType: { name: 'blob', storageClass: 'Bytes', dimensions: DIMS } });
     const made = await rq(P.RepositoryMakeQuantum, {
       root,
@@ -354,9 +354,9 @@ describe('repository', () => {
     return { root, made };
   }
 
-  it('a put by file path into the file datastore stores the file as it is, with its SHA-256 and blake2b; a get by path gives it back', async () => {
-    const { root, made } = await blobRepository('by-path-repo', 'bypath', [1]);
-    const recordsFile = join(dir, 'by-path.records.sqlite3');
+  it.each(['blake2b', undefined] as const)('a put by file path into the file datastore stores the file as it is, with its SHA-256 and its record checksum (%s; default none); a get by path gives it back', async (checksum) => {
+    const { root, made } = await blobRepository(`by-path-repo-${checksum}`, 'bypath', [1], checksum);
+    const recordsFile = join(dir, `by-path-${checksum}.records.sqlite3`);
     const s = await client.openSession({ quantum: made.quantum, repository: { root, recordsFile } });
     const bytes = randomBytes(3 * 1024 * 1024 + 7);
     const src = join(dir, 'by-path-in.bin');
@@ -370,7 +370,7 @@ describe('repository', () => {
     const db = new Database(recordsFile, { readonly: true });
     const row = db.prepare('SELECT checksum, file_size FROM file_datastore_records WHERE dataset_id = ?').get(made.outputs[0]!.id);
     db.close();
-    expect(row).toEqual({ checksum: createHash('blake2b512').update(bytes).digest('hex'), file_size: bytes.length });
+    expect(row).toEqual({ checksum: checksum ? createHash('blake2b512').update(bytes).digest('hex') : null, file_size: bytes.length });
   });
 
   it('a sidecar killed mid-put leaves no half-written artifact, and its records file is readable', async () => {

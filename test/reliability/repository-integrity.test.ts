@@ -2,9 +2,10 @@
  * A repository never serves or records what it cannot vouch for (issue findings): a read
  * whose bytes no longer match the recorded checksum answers ChecksumMismatch instead of
  * the changed bytes, and collect-and-transfer refuses records whose path leaves the
- * datastore (such a dataset would be unreadable and its artifact orphaned). Records hold
- * daf_butler's blake2b checksum, or SHA-256 when written before: both are verified, and a
- * put of the same content finds an older SHA-256 record to be its own.
+ * datastore (such a dataset would be unreadable and its artifact orphaned). Records hold no
+ * checksum by default (daf_butler's default: a read checks the size), daf_butler's blake2b
+ * when configured, or SHA-256 when written before: both are verified, and a put of the same
+ * content finds an older SHA-256 record to be its own.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +31,9 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a stored artifact changed on disk: repository/get and a session reading it by its record answer ChecksumMismatch, not the changed bytes', async () => {
+  it('a stored artifact changed on disk (blake2b records): repository/get and a session reading it by its record answer ChecksumMismatch, not the changed bytes', async () => {
     const root = join(dir, 'changed');
-    await backend.create(client, root);
+    await backend.create(client, root, { datastore: { checksum: 'blake2b' } });
     const put = await client.request(P.RepositoryPut, { root, datasetType: 'blob', dataId: { instrument: 'Cam1', detector: 1 }, run: 'r', payload: { encoding: 'json', value: { n: 1 } } });
     expect((await client.request(P.RepositoryGet, { root, ref: { id: put.ref.id } })).payload).toEqual({ encoding: 'json', value: { n: 1 } });
     const records = await client.request(P.RepositoryExportRecords, { root, refs: [{ id: put.ref.id }] });
@@ -56,6 +57,39 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
       expect(await kindOf(s.getResult({ id: put.ref.id }, { as: 'file', destination: kept }))).toBe('ChecksumMismatch');
       expect(readFileSync(kept, 'utf8')).toBe('kept');
       expect(readdirSync(dir).filter((f) => f.startsWith('.changed'))).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a stored artifact changed on disk (records without checksum, the default): a read checks its size, as daf_butler does', async () => {
+    const root = join(dir, 'changed-default');
+    await backend.create(client, root);
+    const put = await client.request(P.RepositoryPut, { root, datasetType: 'blob', dataId: { instrument: 'Cam1', detector: 1 }, run: 'r', payload: { encoding: 'json', value: { n: 1 } } });
+    const records = await client.request(P.RepositoryExportRecords, { root, refs: [{ id: put.ref.id }] });
+    const record = Object.values(Object.values(records.records[DS]!.records)[0]!)[0]!['file_datastore_records']![0]!;
+    expect(record['checksum']).toBeNull();
+    const path = join(root, 'datastore', record['path'] as string);
+    const before = readFileSync(path, 'utf8');
+    expect(record['file_size']).toBe(Buffer.byteLength(before));
+    // Same length, other (valid) content: a size check cannot see it (daf_butler's neither).
+    writeFileSync(path, before.replace('1', '2'));
+    expect((await client.request(P.RepositoryGet, { root, ref: { id: put.ref.id } })).payload).toEqual({ encoding: 'json', value: { n: 2 } });
+    // Another length: ChecksumMismatch, by path and by value, and no destination is left.
+    writeFileSync(path, before.replace('1', '12'));
+    expect(await kindOf(client.request(P.RepositoryGet, { root, ref: { id: put.ref.id } }))).toBe('ChecksumMismatch');
+    const made = await client.request(P.RepositoryMakeQuantum, { root, taskName: 't', inputs: [{ id: put.ref.id }], outputs: [] });
+    const s = await client.openSession({ quantum: made.quantum, repository: { root } });
+    try {
+      expect(await kindOf(s.get(put.ref.id))).toBe('ChecksumMismatch');
+      const fresh = join(dir, 'changed-default-fresh.json');
+      expect(await kindOf(s.getResult({ id: put.ref.id }, { as: 'file', destination: fresh }))).toBe('ChecksumMismatch');
+      expect(existsSync(fresh)).toBe(false);
+      // Restored: read again, by value and by path.
+      writeFileSync(path, before);
+      expect(await s.get(put.ref.id)).toEqual({ n: 1 });
+      await s.getResult({ id: put.ref.id }, { as: 'file', destination: fresh });
+      expect(readFileSync(fresh, 'utf8')).toBe(before);
     } finally {
       await s.close();
     }

@@ -4,7 +4,9 @@
  * as today's (daf_butler's JsonFormatter, a blake2b checksum): the registry takes the new
  * record as the one already present, through `insertRecords` and through collect-and-transfer
  * (SQLite's row writer and PostgreSQL's set-based writer alike). Two checksums of one
- * algorithm still have to agree, and another formatter is still another record.
+ * algorithm still have to agree, and another formatter is still another record. A record
+ * without a checksum (daf_butler's default, and a new repository's) is compared by its other
+ * fields alone.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Registry } from '../../src/repository/registry.js';
@@ -115,6 +117,31 @@ describe.each(CASES)('records in the older form ($name)', ({ backend, writer }) 
     expect(report.committed).toBe(false);
     expect(report.conflicts).toHaveLength(ex.outputs.length);
     for (const c of report.conflicts) expect(c).toMatchObject({ reason: 'recordConflict', details: { fields: ['checksum'] } });
+  });
+
+  it('collect-and-transfer: a stored record without a checksum (daf_butler\'s default) is the one a quantum brings with one, and the reverse', async () => {
+    await seed(reg, (row) => ({ ...row, checksum: null }));
+    const report = await collectAndTransfer(reg, [ex.item], { writer });
+    expect(report.conflicts).toEqual([]);
+    expect(report.committed).toBe(true);
+    expect(report.records).toEqual({ inserted: 0, alreadyPresent: ex.outputs.length });
+    // And the reverse: stored with a checksum, given without.
+    const reg2 = await backend.fresh();
+    try {
+      await seed(reg2, (row) => row);
+      const withoutChecksums = new Map(ex.outputs.map((ref) => [ref.id, new Map([[STORED_FILE_INFO_TABLE, [{ ...ex.records.get(ref.id)!.row, checksum: null }]]])]));
+      expect(await reg2.insertRecords(DS_NAME, withoutChecksums)).toMatchObject({ inserted: 0, alreadyPresent: ex.outputs.length, conflicts: [] });
+    } finally {
+      await backend.dispose(reg2);
+    }
+  });
+
+  it('collect-and-transfer: without a checksum, the other fields still decide (another size is another record)', async () => {
+    await seed(reg, (row) => ({ ...row, checksum: null, file_size: (row['file_size'] as number) + 1 }));
+    const report = await collectAndTransfer(reg, [ex.item], { writer });
+    expect(report.committed).toBe(false);
+    expect(report.conflicts).toHaveLength(ex.outputs.length);
+    for (const c of report.conflicts) expect(c).toMatchObject({ reason: 'recordConflict', details: { fields: ['file_size'] } });
   });
 
   it('collect-and-transfer: another formatter is another record', async () => {
