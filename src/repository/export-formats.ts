@@ -8,7 +8,8 @@
  *   `prov:startTime` / `prov:endTime`, its task and data ID, and `prov:location` = host.
  * - Each predicted input and each written output is an `entity` (`uuid:<dataset id>`,
  *   prov:type qb:Dataset) with dataset type, storage class, run, data ID (canonical
- *   `dim=value,...` text), checksum and size when known. Inputs also carry their final
+ *   `dim=value,...` text), checksum and size when known (an input's from its record, or
+ *   the SHA-256 given for it in `inputSha256`). Inputs also carry their final
  *   state in `qb:inputState` (loaded / available / missing / deferred / unused / predicted).
  * - Actual inputs: `used` (with `prov:time` = first use, `prov:role` qb:input or
  *   qb:initInput). Written outputs: `wasGeneratedBy` (with `prov:time` = write time).
@@ -50,6 +51,7 @@ import type { OpenLineageFacet, OpenLineageRunEvent, ProvenanceDocument, Provena
 
 export type { OpenLineageRunEvent, ProvJsonDocument };
 import type { Registry } from './registry.js';
+import { producerDigests } from './producer-digests.js';
 
 type InputDetail = NativeProvenance['inputs'][number];
 type OutputDetail = NativeProvenance['outputs'][number];
@@ -69,6 +71,8 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export interface ExportOptions {
   /** Datastore records by datastore name (e.g. a quantum's `datastoreRecords`): checksums and sizes of inputs. */
   records?: Record<string, DatastoreRecordData>;
+  /** SHA-256 of inputs by dataset id (their producing quanta's): the checksum of an input whose record has none. */
+  inputSha256?: ReadonlyMap<string, string>;
 }
 
 export interface OpenLineageOptions extends ExportOptions {
@@ -94,8 +98,11 @@ function algorithmOf(checksum: string): ChecksumAlgorithm | 'unknown' {
   return checksumAlgorithm(checksum) ?? 'unknown';
 }
 
-/** First record (any datastore, any table) of each dataset: checksum and size. */
-function recordIndex(records: Record<string, DatastoreRecordData> | undefined): Map<string, { checksum: string | null; size: number | null }> {
+/**
+ * First record (any datastore, any table) of each dataset: checksum and size; where the record
+ * has no checksum (or there is none), the dataset's SHA-256 from `sha256` if given.
+ */
+function recordIndex(records: Record<string, DatastoreRecordData> | undefined, sha256?: ReadonlyMap<string, string>): Map<string, { checksum: string | null; size: number | null }> {
   const out = new Map<string, { checksum: string | null; size: number | null }>();
   for (const name of Object.keys(records ?? {}).sort()) {
     for (const [id, tables] of records![name]!) {
@@ -112,6 +119,11 @@ function recordIndex(records: Record<string, DatastoreRecordData> | undefined): 
       }
     }
   }
+  for (const [id, digest] of sha256 ?? []) {
+    const r = out.get(id);
+    if (!r) out.set(id, { checksum: digest, size: null });
+    else if (r.checksum === null) r.checksum = digest;
+  }
   return out;
 }
 
@@ -127,7 +139,7 @@ const localName = (text: string): string => text.replace(/[^A-Za-z0-9._-]/g, '_'
 /** A native provenance document as W3C PROV-JSON (see the module documentation for the mapping). */
 export function toProvJson(doc: NativeProvenance, opts: ExportOptions = {}): ProvJsonDocument {
   checkNative(doc);
-  const rec = recordIndex(opts.records);
+  const rec = recordIndex(opts.records, opts.inputSha256);
   const activityId = `uuid:${doc.quantum.id}`;
   const sidecar = doc.execution.sidecar;
   const sidecarId = `qb:sidecar-${localName(sidecar.name)}-${localName(sidecar.version)}`;
@@ -253,7 +265,7 @@ export function toOpenLineage(doc: NativeProvenance, opts: OpenLineageOptions = 
   const dsNamespace = opts.datasetNamespace ?? namespace;
   const facet = (schemaURL: string, body: Record<string, unknown>): OpenLineageFacet => ({ _producer: producer, _schemaURL: schemaURL, ...body });
   const qbFacet = (name: string, body: Record<string, unknown>): OpenLineageFacet => facet(`${QB_FACET_SCHEMA_BASE}#/$defs/${name}`, body);
-  const rec = recordIndex(opts.records);
+  const rec = recordIndex(opts.records, opts.inputSha256);
 
   const dataset = (ref: WireRef, checksum: string | null, size: number | null): OpenLineageDataset => {
     const key = dataIdText(ref.dataId);
@@ -379,7 +391,8 @@ export type ExportFormat = ProvenanceFormat;
 
 /**
  * A stored quantum's provenance in `format`. Input checksums come from the registry's
- * records. A quantum stored with a daf_butler document can only be exported as
+ * records, or where a record has none (a repository's default) the SHA-256 the input's
+ * producing quantum recorded (producer-digests.ts). A quantum stored with a daf_butler document can only be exported as
  * daf_butler: that format has no task, times or agents to build the others from.
  */
 export async function exportStoredProvenance<F extends ExportFormat>(registry: Registry, quantumId: string, format: F, opts: OpenLineageOptions = {}): Promise<ProvenanceDocument<F>> {
@@ -406,7 +419,9 @@ async function exportAny(registry: Registry, quantumId: string, format: ExportFo
     case 'prov':
     case 'openlineage': {
       const records = opts.records ?? (await registry.recordsFor(native.predictedInputs));
-      return format === 'prov' ? toProvJson(native, { records }) : toOpenLineage(native, { ...opts, records });
+      const known = recordIndex(records);
+      const inputSha256 = await producerDigests(registry, native.predictedInputs.filter((id) => !known.get(id)?.checksum));
+      return format === 'prov' ? toProvJson(native, { records, inputSha256 }) : toOpenLineage(native, { ...opts, records, inputSha256 });
     }
     default:
       throw new InvalidArgument(`Unknown provenance format '${String(format)}'.`, { details: { format } });

@@ -302,6 +302,38 @@ describe('export formats', () => {
     });
   });
 
+  it('stored quanta whose records carry no checksum (a repository\'s default): an input\'s checksum is the SHA-256 its producing quantum recorded', async () => {
+    // The same two quanta, their records without checksums, as a repository writes them by default.
+    const withoutChecksums = (doc: NativeProvenance): NativeProvenance =>
+      JSON.parse(JSON.stringify(doc), (k, v: unknown) => (k === 'checksum' ? null : v)) as NativeProvenance;
+    const r = await backend.fresh();
+    try {
+      await r.insertDatasets(fx.inputRefs().map((w) => parseDatasetRef(w)), { autoRegister: true });
+      const report = await collectAndTransfer(r, [
+        { quantum: parseQuantum(fx.q1()), provenance: withoutChecksums(native1) },
+        { quantum: parseQuantum(fx.q2()), provenance: withoutChecksums(native2) },
+      ]);
+      expect(report.conflicts).toEqual([]);
+      const o1 = fx.outputRefs()[0]!.id;
+      const written = native1.outputs.find((o) => o.ref.id === o1)!;
+      const recorded = (await r.recordsFor([o1]))[DS_NAME]!.get(o1)!.get('file_datastore_records')![0]!;
+      expect(recorded['checksum']).toBeNull();
+      const prov = (await exportStoredProvenance(r, Q2_ID, 'prov')) as ReturnType<typeof toProvJson>;
+      expect(prov.entity[`uuid:${o1}`]).toMatchObject({ 'qb:checksum': written.sha256, 'qb:checksumAlgorithm': 'sha256', 'qb:size': { $: recorded['file_size'] } });
+      const [start] = (await exportStoredProvenance(r, Q2_ID, 'openlineage')) as ReturnType<typeof toOpenLineage>;
+      expect(start!.inputs!.find((d) => d.facets!['quantumButler_dataset']!['datasetId'] === o1)!.facets!['quantumButler_dataset']).toMatchObject({
+        checksum: written.sha256,
+        checksumAlgorithm: 'sha256',
+        size: recorded['file_size'],
+      });
+      // An input no stored quantum wrote (seeded) has its size only, if a record; here none.
+      const q1 = (await exportStoredProvenance(r, Q1_ID, 'prov')) as ReturnType<typeof toProvJson>;
+      expect(q1.entity[`uuid:${fx.inputRefs()[0]!.id}`]).not.toHaveProperty('qb:checksum');
+    } finally {
+      await backend.dispose(r);
+    }
+  });
+
   it('exports stored quanta in every format; daf_butler-only documents only as daf_butler', async () => {
     expect(await exportStoredProvenance(reg, Q1_ID, 'native')).toEqual(native1);
     // daf_butler: what the butler itself extracted at the time, in sorted form.
