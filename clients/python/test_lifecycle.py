@@ -104,6 +104,46 @@ class FramingTest(unittest.TestCase):
             encode_message({"inner": inner, "bad": object()})
         self.assertEqual(encode_message({"inner": inner, "again": inner}), b'{"inner":{"a":1},"again":{"a":1}}')
 
+    def test_encode_message_refuses_loops_and_takes_deep_and_shared_values_on_any_thread(self):
+        # One encoder without circular-reference markers serves every call: a loop still fails as
+        # json fails, also one through json_default, and a value nested deep but without a loop
+        # still encodes.
+        class Loop:
+            def model_dump(self, mode: str = "json"):
+                return self
+
+        with self.assertRaisesRegex(ValueError, "Circular"):
+            encode_message({"x": [Loop()]})
+        deep: list = []
+        for _ in range(200):
+            deep = [deep]
+        self.assertEqual(encode_message({"d": deep}), b'{"d":' + b"[" * 201 + b"]" * 201 + b"}")
+
+        # Threads encoding one shared object at once, each switching threads inside the encoding
+        # (model_dump sleeps): a shared encoder with markers would see the others' work as a loop.
+        class Slow:
+            def model_dump(self, mode: str = "json"):
+                time.sleep(0.001)
+                return {"slow": True}
+
+        shared = {"value": {"payload": "x" * 100}, "slow": [Slow(), Slow()]}
+        expected = b'{"jsonrpc":"2.0","params":{"value":{"payload":"' + b"x" * 100 + b'"},"slow":[{"slow":true},{"slow":true}]}}'
+        results: list = []
+
+        def encode() -> None:
+            for _ in range(20):
+                try:
+                    results.append(encode_message({"jsonrpc": "2.0", "params": shared}))
+                except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    results.append(exc)
+
+        threads = [threading.Thread(target=encode) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [expected] * 80)
+
     def test_message_decoder_reads_what_json_loads_reads_and_refuses_what_it_refuses(self):
         decode = message_decoder()
         good = [b'{"jsonrpc":"2.0","id":1,"result":{"stored":false}}', b' {"a": [1, 2.5, -3e-2, null, true]}\r\n', b"[]", b'"x"', b"12",
