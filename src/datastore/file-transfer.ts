@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
 import type { Sha256Midpoint } from '../util/checksum.js';
 import { largeBuffer, prepareLargeBuffer, returnSpare, takeSpare } from '../util/large-buffer.js';
-import { copyHashedRemote, HashWorkerUnavailable, readFileHashedRemote, readHashedRemote, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
+import { copyHashedRemote, hashWorkerIdle, HashWorkerUnavailable, readFileHashedRemote, readHashedRemote, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
 import type { LoadedPutSource, PutSource } from './datastore.js';
 
 /** Chunks of a streamed copy: two are held at once (one being read, one hashed and written). */
@@ -437,7 +437,8 @@ function changedWhileRead(path: string, size: number, read: number): ButlerError
 export async function readHashed(path: string): Promise<{ bytes: Buffer; sha256: string }> {
   // A buffer made ahead by a put before (likely of this size too): the worker opens, measures,
   // reads, hashes and closes the file in one message (readFileHashedRemote), into that buffer.
-  const spare = takeSpare();
+  // Not while the worker is busy: a small file would wait there for no gain.
+  const spare = hashWorkerIdle() ? takeSpare() : undefined;
   if (spare !== undefined) {
     const read = await readFileHashedRemote(path, spare, 'sha256').catch((err: unknown) => {
       if (err instanceof HashWorkerUnavailable) return null; // not kept: it may be partly written

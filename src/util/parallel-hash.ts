@@ -175,6 +175,11 @@ function hashWorker(): Worker {
   return w;
 }
 
+/** Whether the worker owes no answer (none started, or all answered): a message now is served at once. */
+export function hashWorkerIdle(): boolean {
+  return owed.size === 0;
+}
+
 /** A view of shared memory, as `sharedChunk` gives: what a RemoteHash can be fed. */
 export type SharedChunk = Buffer & { buffer: SharedArrayBuffer };
 

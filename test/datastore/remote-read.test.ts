@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { changeAfterStat, watchReads } from '../support/file-handle-faults.js';
 import { loadPutSource, PARALLEL_HASH_MIN, readHashed } from '../../src/datastore/file-transfer.js';
-import { hashWorkerFactory } from '../../src/util/parallel-hash.js';
+import { hashWorkerFactory, RemoteHash, sharedChunk } from '../../src/util/parallel-hash.js';
 import { prepareLargeBuffer, spareBytes } from '../../src/util/large-buffer.js';
 import { FileDatastore } from '../../src/datastore/file-datastore.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
@@ -145,6 +145,22 @@ describe('with a buffer made ahead (a read before): the worker opens, measures, 
     expect(spareBytes()).toBe(0); // taken
     expect(read.bytes.equals(bytes)).toBe(true);
     expect(read.sha256).toBe(sha(bytes));
+  });
+
+  it('with the worker busy: the file is opened here (as without one), not queued behind that work', async () => {
+    const size = PARALLEL_HASH_MIN + 21;
+    const bytes = varied(size);
+    const path = join(dir, 'busy.bin');
+    writeFileSync(path, bytes);
+    await spareOf(size);
+    const busy = new RemoteHash('sha256');
+    const updated = busy.update(sharedChunk(MiB));
+    const open = vi.spyOn(promises, 'open');
+    const read = readHashed(path);
+    expect(open).toHaveBeenCalledTimes(1); // at once: no message to the worker first
+    expect((await read).sha256).toBe(sha(bytes));
+    await updated;
+    busy.discard();
   });
 
   it('of another size: the file is read as without one, and that buffer is not used for it', async () => {
