@@ -54,14 +54,30 @@ export function spareBytes(): number {
   return spare?.byteLength ?? 0;
 }
 
+/** The spare, whatever its size, handed out (none left): see returnSpare. */
+export function takeSpare(): SharedArrayBuffer | undefined {
+  const taken = spare;
+  spare = undefined;
+  clearTimeout(spareDropper);
+  return taken;
+}
+
+/** A spare taken but not used given back, unless another was made meanwhile (then it is dropped). */
+export function returnSpare(memory: SharedArrayBuffer): void {
+  if (spare !== undefined) return;
+  keepSpare(memory);
+}
+
+/** Hold `memory` as the spare, dropped if not taken within SPARE_IDLE_MS. */
+function keepSpare(memory: SharedArrayBuffer): void {
+  spare = memory;
+  clearTimeout(spareDropper);
+  spareDropper = setTimeout(() => (spare = undefined), SPARE_IDLE_MS).unref();
+}
+
 /** A buffer of `size` bytes, contents unset (zeros when uncounted): see above. */
 export function largeBuffer(size: number): Buffer {
-  if (spare !== undefined && spare.byteLength === size) {
-    const taken = spare;
-    spare = undefined;
-    clearTimeout(spareDropper);
-    return Buffer.from(taken);
-  }
+  if (spare !== undefined && spare.byteLength === size) return Buffer.from(takeSpare()!);
   if (size < LARGE_BUFFER_MIN || uncounted + size > LARGE_UNCOUNTED_MAX) return Buffer.allocUnsafeSlow(size);
   return Buffer.from(uncountedMemory(size));
 }
@@ -79,9 +95,7 @@ export function prepareLargeBuffer(size: number): Promise<void> {
   preparing = touchPages(Buffer.from(memory)).then(
     () => {
       preparing = undefined;
-      spare = memory; // one of another size, if any, is dropped
-      clearTimeout(spareDropper);
-      spareDropper = setTimeout(() => (spare = undefined), SPARE_IDLE_MS).unref();
+      keepSpare(memory); // one of another size, if any, is dropped
     },
     () => {
       preparing = undefined;

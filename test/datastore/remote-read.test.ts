@@ -1,5 +1,6 @@
 /**
- * A large regular file put by path is read and hashed on the hash worker (readHashedRemote),
+ * A large regular file put by path is read and hashed on the hash worker (readHashedRemote; with
+ * a buffer made ahead, readFileHashedRemote, which opens and measures it there too),
  * with the same bytes, SHA-256 and failures as when read here: a size change is IOFailure, a
  * failed read keeps its errno code, and a worker that stops part-way leaves the read to this
  * thread. A get by path that copies half an artifact on the worker (copyHashedRemote) fails
@@ -7,13 +8,14 @@
  * here it is made with faults to inject, for files of the sizes below only.)
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, promises, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { changeAfterStat, watchReads } from '../support/file-handle-faults.js';
 import { loadPutSource, PARALLEL_HASH_MIN, readHashed } from '../../src/datastore/file-transfer.js';
-import { hashWorkerFactory } from '../../src/util/parallel-hash.js';
+import { hashWorkerFactory, RemoteHash, sharedChunk } from '../../src/util/parallel-hash.js';
+import { prepareLargeBuffer, spareBytes } from '../../src/util/large-buffer.js';
 import { FileDatastore } from '../../src/datastore/file-datastore.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
@@ -25,6 +27,8 @@ import { FileStore } from '../../src/store/file-store.js';
 const MiB = 1024 * 1024;
 /** Files of these sizes fail to read from 2 MiB on (EIO) on the worker; of those, the worker exits part-way. */
 const FAILING = 5 * MiB + 11, EXITING = 5 * MiB + 13, COPY_FAILING = 7 * MiB + 11, COPY_EXITING = 7 * MiB + 13;
+/** Files of these sizes grow, or shrink by 5 bytes, just after the worker measured them. */
+const GROWING = 6 * MiB + 17, SHRINKING = 6 * MiB + 19;
 const realCreate = hashWorkerFactory.create;
 let dir: string;
 
@@ -39,6 +43,14 @@ beforeAll(() => {
          if ((size === ${EXITING} || size === ${COPY_EXITING}) && pos >= ${2 * MiB}) process.exit(7);
          if ((size === ${FAILING} || size === ${COPY_FAILING}) && pos >= ${2 * MiB}) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', syscall: 'read' });
          return real(fd, buf, off, len, pos);
+       };
+       const realFstat = fs.fstatSync;
+       fs.fstatSync = (fd, ...rest) => {
+         const st = realFstat(fd, ...rest);
+         const path = () => fs.readlinkSync('/proc/self/fd/' + fd);
+         if (st.size === ${GROWING}) fs.appendFileSync(path(), 'more');
+         if (st.size === ${SHRINKING}) fs.truncateSync(path(), ${SHRINKING - 5});
+         return st;
        };
        ${source}`,
       options,
@@ -102,6 +114,99 @@ it('a worker that stops part-way leaves the read to this thread, from the start:
   expect(positions.at(-1)).toBe(EXITING);
   expect(read.bytes.equals(bytes)).toBe(true);
   expect(read.sha256).toBe(sha(bytes));
+});
+
+describe('with a buffer made ahead (a read before): the worker opens, measures, reads and closes the file, in one message', () => {
+  /** Make the spare buffer of `size` bytes (as a read of that size leaves). */
+  const spareOf = async (size: number) => {
+    for (let i = 0; i < 20 && spareBytes() !== size; i++) await prepareLargeBuffer(size);
+    expect(spareBytes()).toBe(size);
+  };
+  /** How many of this process's open files are `path`. */
+  const openOn = (path: string) => readdirSync('/proc/self/fd').filter((fd) => readlinkOr(`/proc/self/fd/${fd}`) === path).length;
+  const readlinkOr = (link: string) => {
+    try {
+      return readlinkSync(link);
+    } catch {
+      return undefined; // closed meanwhile (the listing's own)
+    }
+  };
+
+  it('of the file\'s size: the same bytes and SHA-256, no file opened here, none left open', async () => {
+    const size = 16 * MiB + 5;
+    const bytes = varied(size);
+    const path = join(dir, 'spare.bin');
+    writeFileSync(path, bytes);
+    await spareOf(size);
+    const open = vi.spyOn(promises, 'open');
+    const read = await readHashed(path);
+    expect(open).not.toHaveBeenCalled();
+    expect(openOn(path)).toBe(0);
+    expect(spareBytes()).toBe(0); // taken
+    expect(read.bytes.equals(bytes)).toBe(true);
+    expect(read.sha256).toBe(sha(bytes));
+  });
+
+  it('with the worker busy: the file is opened here (as without one), not queued behind that work', async () => {
+    const size = PARALLEL_HASH_MIN + 21;
+    const bytes = varied(size);
+    const path = join(dir, 'busy.bin');
+    writeFileSync(path, bytes);
+    await spareOf(size);
+    const busy = new RemoteHash('sha256');
+    const updated = busy.update(sharedChunk(MiB));
+    const open = vi.spyOn(promises, 'open');
+    const read = readHashed(path);
+    expect(open).toHaveBeenCalledTimes(1); // at once: no message to the worker first
+    expect((await read).sha256).toBe(sha(bytes));
+    await updated;
+    busy.discard();
+  });
+
+  it('of another size: the file is read as without one, and that buffer is not used for it', async () => {
+    const bytes = varied(PARALLEL_HASH_MIN + 9);
+    const path = join(dir, 'other-size.bin');
+    writeFileSync(path, bytes);
+    await spareOf(PARALLEL_HASH_MIN + 8);
+    const read = await readHashed(path);
+    expect(read.bytes.length).toBe(bytes.length);
+    expect(read.bytes.equals(bytes)).toBe(true);
+    expect(read.sha256).toBe(sha(bytes));
+  });
+
+  it.each([
+    ['grows', GROWING],
+    ['shrinks', SHRINKING],
+  ])('a file that %s once the worker measured it is IOFailure (ECHANGED)', async (_how, size) => {
+    const path = join(dir, `changes-${size}.bin`);
+    writeFileSync(path, varied(size));
+    await spareOf(size);
+    await expect(readHashed(path)).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'ECHANGED', size } } });
+  });
+
+  it('a read that fails part-way keeps its errno code, and closes the file', async () => {
+    const path = join(dir, 'failing-spare.bin');
+    writeFileSync(path, varied(FAILING));
+    await spareOf(FAILING);
+    await expect(readHashed(path)).rejects.toMatchObject({ code: 'EIO', syscall: 'read' });
+    expect(openOn(path)).toBe(0);
+  });
+
+  it('a missing file fails with ENOENT, the buffer kept for the next read', async () => {
+    await spareOf(PARALLEL_HASH_MIN + 8);
+    await expect(readHashed(join(dir, 'missing.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(spareBytes()).toBe(PARALLEL_HASH_MIN + 8);
+  });
+
+  it('a worker that stops part-way leaves the read to this thread, from the start: the same bytes and SHA-256', async () => {
+    const bytes = varied(EXITING);
+    const path = join(dir, 'exiting-spare.bin');
+    writeFileSync(path, bytes);
+    await spareOf(EXITING);
+    const read = await readHashed(path);
+    expect(read.bytes.equals(bytes)).toBe(true);
+    expect(read.sha256).toBe(sha(bytes));
+  });
 });
 
 describe('a get by path of an artifact put here (its first half copied on the worker)', () => {
