@@ -168,6 +168,14 @@ export class QuantumBackedButler {
     onEvent(extra === undefined ? e : Object.assign(e, extra));
   }
 
+  /** emit's outputWritten, its members in one literal (no extra object assigned onto the event). */
+  private emitWritten(ref: DatasetRef, size: number, sha256: string, time: string): void {
+    this.seq++;
+    const onEvent = this.opts.onEvent;
+    if (onEvent === undefined) return;
+    onEvent({ sessionId: this.sessionId, seq: this.seq, event: 'outputWritten', datasetId: ref.id, datasetType: ref.datasetType.name, time, size, sha256 });
+  }
+
   private setInput(entry: InputEntry, next: InputEntry['state']): void {
     entry.state = next;
   }
@@ -374,7 +382,7 @@ export class QuantumBackedButler {
       entry.writtenAt = at;
       entry.pruned = false;
       entry.annotation = annotation ?? null;
-      this.emit('outputWritten', entry.ref, { size: artifact.info.file_size, sha256: artifact.sha256 }, at);
+      this.emitWritten(entry.ref, artifact.info.file_size, artifact.sha256, at);
     }
     return { info: artifact.info, uri: artifact.uri, unchanged: artifact.unchanged, sha256: artifact.sha256, ref };
   }

@@ -12,13 +12,13 @@
  */
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
-import { dataIdKey, dataIdQuery } from '../model/data-coordinate.js';
+import { dataIdKey, dataIdQuery, dataIdQueryText } from '../model/data-coordinate.js';
 import { isWellFormedString } from '../model/json-value.js';
 import type { DatastoreRecordData, StoredFileInfo } from '../model/datastore-records.js';
 import { STORED_FILE_INFO_TABLE, toRecordRow } from '../model/datastore-records.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { DatasetAlreadyStored, DatasetNotFound, KeyNotFound } from '../model/errors.js';
-import type { Metadata, Store } from '../store/store.js';
+import type { Metadata, SetOptions, Store } from '../store/store.js';
 import type {
   Datastore,
   DatasetURIs,
@@ -75,6 +75,23 @@ const lazyChecksum: PropertyDescriptor = {
     return this.checksum as string;
   },
 };
+
+/**
+ * A record's info with its checksum deferred: the same members in the same order as the plain
+ * one, `checksum` a getter, so that every reader (spread, JSON, toRecordRow) sees it, computed
+ * once. Made by a constructor whose prototype is Object's: a plain object, with room in itself for
+ * every member and the bytes (a literal has room for the four it names: file_size and the bytes
+ * took an array of their own, one object more kept per put).
+ */
+const LazyInfo = function (this: StoredFileInfo, rec: DatasetRecord): void {
+  this.formatter = rec.formatter;
+  this.path = rec.path;
+  this.storage_class = rec.storageClass;
+  this.component = null;
+  Object.defineProperty(this, 'checksum', lazyChecksum);
+  this.file_size = rec.size;
+} as unknown as new (rec: DatasetRecord) => StoredFileInfo;
+LazyInfo.prototype = Object.prototype;
 
 /**
  * The info getBytes gave for a stored record (the store's own object, replaced by a put) and
@@ -145,11 +162,7 @@ export class MemoryDatastore implements Datastore {
         file_size: rec.size,
       };
     }
-    // The same members in the same order, `checksum` a getter: every reader (spread, JSON,
-    // toRecordRow) sees it, computed once.
-    const info = { formatter: rec.formatter, path: rec.path, storage_class: rec.storageClass, component: null } as StoredFileInfo;
-    Object.defineProperty(info, 'checksum', lazyChecksum);
-    info.file_size = rec.size;
+    const info = new LazyInfo(rec);
     new WithBytes(info, bytes);
     return info;
   }
@@ -158,8 +171,9 @@ export class MemoryDatastore implements Datastore {
     return rec.checksum !== undefined ? this.toInfo(rec) : this.toInfo(rec, await this.store.readData(this.key(ref)));
   }
 
+  /** (The query is not kept on the data ID: a dataset's URI is asked for about once, by its put.) */
   private uriOf(rec: DatasetRecord, ref: DatasetRef): string {
-    const query = dataIdQuery(ref.dataId);
+    const query = dataIdQueryText(ref.dataId);
     // Joined, not concatenated: one flat string, which the answer's jsonString tests in
     // compiled code (a concatenation is first made flat in the runtime: ~2,000 instructions).
     return [this.uriPrefix, rec.path, query ? '?' : '', query].join('');
@@ -176,9 +190,9 @@ export class MemoryDatastore implements Datastore {
 
   /**
    * put, done in the caller's turn when it can be: a value or bytes (a file is read first), on
-   * a store that looks up and writes in memory with nothing holding its lock (no transaction,
-   * no large write under way). Then the check for a stored record and the write are one step;
-   * else the write queues behind the lock, and a put of the same id meanwhile is not seen here.
+   * a store that looks up and writes in memory (createNow). Then the check for a stored record
+   * and the write of a new one are one step, one lookup; with the store's lock held, the write
+   * queues behind it, and a put of the same id meanwhile is not seen here.
    */
   putNow(source: PutSource, ref: DatasetRef, ctx?: OperationContext): StoredArtifact | Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
@@ -187,13 +201,18 @@ export class MemoryDatastore implements Datastore {
     ctx?.progress?.(0.5, 'checksum');
     const key = this.key(ref);
     const store = this.store;
-    if (store.peekMetadataNow === undefined) return store.peekMetadata(key).then((md) => this.putEncoded(md, encoded, ref, ctx));
-    return this.putEncoded(store.peekMetadataNow(key), encoded, ref, ctx);
+    if (store.createNow === undefined) return store.peekMetadata(key).then((md) => this.putEncoded(md, encoded, ref, ctx));
+    // No turn has passed since the check above: cancellation is checked again only after an await.
+    const rec = this.newRecord(encoded, ref);
+    const done = store.createNow(key, encoded.bytes, rec, this.setOptions(rec, encoded.owned));
+    if (done === true) return this.stored(rec, encoded.bytes, ref, encoded.sha256, ctx);
+    if (done === false) return this.write(rec, encoded, ref, ctx);
+    return this.putEncoded(done, encoded, ref, ctx); // a stored entry: the same bytes, other bytes, or a trashed record
   }
 
   /** The rest of a put once the stored metadata of its key (`md`) is known. */
   private putEncoded(md: Readonly<Metadata> | undefined, encoded: Encoded, ref: DatasetRef, ctx?: OperationContext): StoredArtifact | Promise<StoredArtifact> {
-    const { bytes, storageClass: sc, formatter, owned, sha256 } = encoded;
+    const { bytes, sha256 } = encoded;
     const existing = md !== undefined && isRecord(md) ? md : undefined;
     if (existing && !existing.trashed) {
       const storedSha256 = existing.sha256 ?? existing.checksum;
@@ -206,7 +225,15 @@ export class MemoryDatastore implements Datastore {
       );
     }
     ctx?.checkCancelled?.();
-    const rec: DatasetRecord = {
+    const rec = this.newRecord(encoded, ref);
+    if (this.store.setNow !== undefined && this.store.setNow(this.key(ref), bytes, rec, this.setOptions(rec, encoded.owned))) return this.stored(rec, bytes, ref, sha256, ctx);
+    return this.write(rec, encoded, ref, ctx);
+  }
+
+  /** The record a put of `ref` writes. */
+  private newRecord(encoded: Encoded, ref: DatasetRef): DatasetRecord {
+    const { bytes, storageClass: sc, formatter, sha256 } = encoded;
+    return {
       datasetId: ref.id,
       datasetType: ref.datasetType.name,
       run: ref.run,
@@ -220,14 +247,21 @@ export class MemoryDatastore implements Datastore {
       timestamp: Date.now() / 1000,
       trashed: false,
     };
-    // Handed over with the bytes we own: nothing changes `rec` after this. Its members are
-    // finite numbers, a boolean, hex and names: when the strings that can come from outside
-    // (the path holds the run, type name and id) are well-formed, the store need not scan it.
+  }
+
+  /**
+   * Handed over with the bytes we own: nothing changes `rec` after this. Its members are
+   * finite numbers, a boolean, hex and names: when the strings that can come from outside
+   * (the path holds the run, type name and id) are well-formed, the store need not scan it.
+   */
+  private setOptions(rec: DatasetRecord, owned: boolean): SetOptions {
     const checked = owned && isWellFormedString(rec.path) && isWellFormedString(rec.dataId) && isWellFormedString(rec.storageClass) && isWellFormedString(rec.formatter);
-    const key = this.key(ref);
-    const opts = { adopt: owned, checked };
-    if (this.store.setNow !== undefined && this.store.setNow(key, bytes, rec, opts)) return this.stored(rec, bytes, ref, sha256, ctx);
-    return this.store.set(key, bytes, rec, opts).then(() => this.stored(rec, bytes, ref, sha256, ctx));
+    return { adopt: owned, checked };
+  }
+
+  /** The write of `rec` queued behind the store's lock. */
+  private write(rec: DatasetRecord, encoded: Encoded, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
+    return this.store.set(this.key(ref), encoded.bytes, rec, this.setOptions(rec, encoded.owned)).then(() => this.stored(rec, encoded.bytes, ref, encoded.sha256, ctx));
   }
 
   /** What a put that wrote `rec` returns. */

@@ -237,11 +237,17 @@ function commas(text: string): number {
  * value holds a comma or anything quotePlus changes: the query is the key with `&` for `,`
  * (one test of the key instead of a quote of every part, ~2,500 instructions).
  */
-export const dataIdQuery = derivedText('query', (dataId) => {
+export const dataIdQuery = derivedText('query', dataIdQueryText);
+
+/**
+ * dataIdQuery computed each time, not kept on the data ID: for a text wanted once per dataset
+ * (a put's URI), which a cache would only keep, one string more per dataset.
+ */
+export function dataIdQueryText(dataId: DataId): string {
   const key = dataIdKey(dataId);
   if (SAFE_KEY.test(key) && commas(key) === Object.keys(dataId).length - 1) return key.replaceAll(',', '&');
   return joinPairs(dataId, '&', quotePlus);
-});
+}
 
 /**
  * `name=value` pairs in dimension order, each part passed through `quote`. Joined by

@@ -338,7 +338,7 @@ export abstract class BaseStore implements Store {
       const k = this.checkKey(key);
       const d = checkData(data);
       const change = this.setChange(d, metadata, opts);
-      return this.putNowIfFree(k, change) ? DONE : this.write(() => this.putOne(k, change));
+      return this._putNow !== undefined && this.putNowIfFree(k, change, this._putNow) ? DONE : this.write(() => this.putOne(k, change));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -351,7 +351,15 @@ export abstract class BaseStore implements Store {
    */
   setNow(key: string, data: Buffer, metadata: Metadata, opts: SetOptions = {}): boolean {
     if (this._putNow === undefined) return false;
-    return this.putNowIfFree(this.checkKey(key), this.setChange(checkData(data), metadata, opts));
+    return this.putNowIfFree(this.checkKey(key), this.setChange(checkData(data), metadata, opts), this._putNow);
+  }
+
+  /**
+   * setNow of a checked key, written by `put` (a backend's _putNow that knows what the key holds,
+   * found in the same synchronous call: see MemoryStore.createNow).
+   */
+  protected setNowWith(k: string, data: Buffer, metadata: Metadata, opts: SetOptions, put: (key: string, change: PutChange, step: StepFn) => PutResult): boolean {
+    return this.putNowIfFree(k, this.setChange(checkData(data), metadata, opts), put);
   }
 
   private setChange(d: Buffer, metadata: Metadata, opts: SetOptions): PutChange {
@@ -362,13 +370,13 @@ export abstract class BaseStore implements Store {
   }
 
   /** _putNow under the lock taken at once, when free and no progress is due: two promises and two microtask turns fewer per put. */
-  private putNowIfFree(k: string, change: PutChange): boolean {
+  private putNowIfFree(k: string, change: PutChange, put: (key: string, change: PutChange, step: StepFn) => PutResult): boolean {
     const d = change.data!;
-    if (this._putNow === undefined || (d.length >= this.progressThreshold && this.hub.size !== 0)) return false;
+    if (d.length >= this.progressThreshold && this.hub.size !== 0) return false;
     const release = this.tx.tryExclusive();
     if (!release) return false;
     try {
-      this.recordPut(k, this._putNow(k, change, noStep));
+      this.recordPut(k, put.call(this, k, change, noStep));
     } finally {
       release();
     }

@@ -87,14 +87,19 @@ export interface Store {
    * the process that only read it (a datastore's record lookup); `getMetadata` stays the copy.
    */
   peekMetadata(key: string): Promise<Readonly<Metadata> | undefined>;
-  /** peekMetadata answered in the caller's turn, by a backend that holds metadata in memory (others leave it out). */
-  peekMetadataNow?(key: string): Readonly<Metadata> | undefined;
   /** Data and metadata in one read, both read-only as with `readData` and `peekMetadata`; undefined when missing. */
   peek(key: string): Promise<StoredView | undefined>;
 
   set(key: string, data: Buffer, metadata: Metadata, opts?: SetOptions): Promise<void>;
   /** set done in the caller's turn where the backend can (in memory, nothing holding its lock): true when written, false when nothing was done (then call set). */
   setNow?(key: string, data: Buffer, metadata: Metadata, opts?: SetOptions): boolean;
+  /**
+   * A new key's set, in the caller's turn, by a backend that holds its entries in memory (others
+   * leave it out): the key is looked up once and, in the same call, written if it has no entry.
+   * The key's metadata as stored (read-only, as peekMetadata) when it has an entry: nothing written;
+   * true when written (as setNow); false when it has none but cannot be written now (then call set).
+   */
+  createNow?(key: string, data: Buffer, metadata: Metadata, opts?: SetOptions): Readonly<Metadata> | boolean;
   setData(key: string, data: Buffer): Promise<void>;
   setMetadata(key: string, metadata: Metadata): Promise<void>;
   updateMetadata(key: string, metadata: Metadata): Promise<void>;

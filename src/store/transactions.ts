@@ -143,8 +143,8 @@ export class TransactionManager {
 
   /** A set/update/delete event: delivered now, or held by the innermost open frame. */
   record(event: StoreEvent): void {
-    const top = this.frames[this.frames.length - 1];
-    if (top) top.events.push(event);
+    const n = this.frames.length; // (no read of frames[-1]: see MemoryStore.journal)
+    if (n !== 0) this.frames[n - 1]!.events.push(event);
     else this.hooks.emit(event);
   }
 

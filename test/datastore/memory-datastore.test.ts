@@ -17,6 +17,7 @@ import type { Store } from '../../src/store/store.js';
 import { STORED_FILE_INFO_TABLE } from '../../src/model/datastore-records.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { makeDataId } from '../../src/model/data-coordinate.js';
 import type { DatasetRef } from '../../src/model/dataset-ref.js';
 import { DatasetAlreadyStored, DatasetNotFound, UnknownParameter } from '../../src/model/errors.js';
 
@@ -294,11 +295,42 @@ describe('MemoryDatastore', () => {
     expect((await ds.get(r)).value).toEqual(value);
   });
 
+  it('a put looks its id up in the store once (createNow: the check and the write in one call), whatever the store held', async () => {
+    const store = new MemoryStore();
+    const mds = new MemoryDatastore('InMemoryDatastore@once', store, StorageClassRegistry.withBuiltins());
+    const entries = (store as unknown as { entries: Map<string, unknown> }).entries;
+    const lookups = vi.spyOn(entries, 'get');
+    const r = ref('metric', 80);
+    const put = await mds.put({ kind: 'value', value }, r);
+    expect(lookups.mock.calls.map((c) => c[0])).toEqual([r.id]); // was two: a peek, then the write's own
+    expect(put.unchanged).toBe(false);
+    expect((await mds.get(r)).value).toEqual(value);
+    // A stored record found by that lookup: the same bytes change nothing, other bytes are refused.
+    const md = await store.peekMetadata(r.id);
+    lookups.mockClear();
+    expect((await mds.put({ kind: 'value', value }, r)).unchanged).toBe(true);
+    expect(lookups).toHaveBeenCalledTimes(1);
+    await expect(mds.put({ kind: 'value', value: { a: 2 } }, r)).rejects.toBeInstanceOf(DatasetAlreadyStored);
+    expect(await store.peekMetadata(r.id)).toBe(md);
+    // A trashed record is written over, as before.
+    await mds.trash(r);
+    const again = await mds.put({ kind: 'value', value: { a: 3 } }, r);
+    expect([again.unchanged, (await mds.get(r)).value, (await store.peekMetadata(r.id))?.trashed]).toEqual([false, { a: 3 }, false]);
+  });
+
+  it("a put's URI query is not kept on the data ID (a dataset's URI is asked for about once)", async () => {
+    const r = { ...ref('metric', 81), dataId: makeDataId({ instrument: 'dummy', visit: 81 }) };
+    const put = await ds.put({ kind: 'value', value }, r);
+    expect(put.uri).toBe(`mem://InMemoryDatastore%40test/run/metric/${r.id}.json?instrument=dummy&visit=81`);
+    const derived = Object.getOwnPropertySymbols(r.dataId).map((sym) => (r.dataId as unknown as Record<symbol, Record<string, string>>)[sym]!);
+    expect(derived).toEqual([{ key: 'instrument=dummy,visit=81' }]); // the key, which the record keeps too; no query
+  });
+
   it('hands its own record to the store as checked (kept unscanned); a record with an ill-formed string is still checked and refused', async () => {
     const store = new MemoryStore();
     const mds = new MemoryDatastore('InMemoryDatastore@checked', store, StorageClassRegistry.withBuiltins());
-    // Written in the put's own turn (setNow): the store's lock is free.
-    const set = vi.spyOn(store, 'setNow');
+    // Written in the put's own turn (createNow): the store's lock is free.
+    const set = vi.spyOn(store, 'createNow');
     const r = ref('metric', 70);
     await mds.put({ kind: 'value', value }, r);
     expect(set.mock.calls[0]![3]).toEqual({ adopt: true, checked: true });

@@ -24,6 +24,12 @@ describe('keys', () => {
     expect(() => checkKey(`/${id}`)).toThrow(InvalidKey);
   });
 
+  it('a plain key (letters, digits, _ and -: one compiled test) passes; a near one with anything the rules look at goes through them', () => {
+    for (const k of ['-', '_', 'A9', '5d4c2f5e-1b9b-4c3e-9d0a-2a1f0e3c4b5a']) expect(checkKey(k)).toBe(k);
+    for (const k of ['abc/', 'a-b\\c', 'ab\0', 'ab\ud800', 'ab/..']) expect(() => checkKey(k)).toThrow(InvalidKey);
+    for (const k of ['abc\n', 'a-b/c', 'a.b']) expect(checkKey(k)).toBe(k);
+  });
+
   it('compareKeys orders like SQLite (UTF-8 bytes / code points)', () => {
     const keys = ['b', 'a', 'ab', 'a/b', 'a0', '\u{1F600}', '\uE000', '\uFFFD', 'Z', 'é', 'e', ''];
     const db = new Database(':memory:');
