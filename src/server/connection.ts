@@ -40,7 +40,8 @@ interface Notification {
   params?: unknown;
 }
 
-export type RequestHandler = (method: string, params: unknown, token: CancellationToken) => Promise<unknown>;
+/** `escapeFree`: the request's body held no escape (see Incoming). */
+export type RequestHandler = (method: string, params: unknown, token: CancellationToken, escapeFree: boolean) => Promise<unknown>;
 export type NotificationHandler = (method: string, params: unknown) => void;
 
 /** Something the server should log; `fatal` ones end the connection (the server exits). */
@@ -60,6 +61,8 @@ function idKey(id: Id): number | string {
 
 export class ServerConnection {
   private readonly queue: Array<Request | Notification> = [];
+  /** Beside each queued message: its body held no escape (kept apart: a client's member cannot claim it). */
+  private readonly escapeFree: boolean[] = [];
   private head = 0;
   /** A turn is scheduled or under way (until the queue is empty or flow control stops it). */
   private active = false;
@@ -134,7 +137,7 @@ export class ServerConnection {
   private incoming(incoming: Incoming): void {
     switch (incoming.kind) {
       case 'message':
-        return this.enqueue(incoming.message);
+        return this.enqueue(incoming.message, incoming.escapeFree);
       case 'unparsable':
         this.problemEmitter.fire({ message: `unparsable message: ${incoming.reason}`, fatal: false });
         return this.answerError(incoming.id, rpcError('ParseError', `Parse error: ${incoming.reason}`));
@@ -152,7 +155,7 @@ export class ServerConnection {
     }
   }
 
-  private enqueue(raw: unknown): void {
+  private enqueue(raw: unknown, escapeFree: boolean): void {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       this.invalid(null, Array.isArray(raw) ? 'Batch requests are not supported.' : 'A message must be a JSON object.');
       return;
@@ -162,9 +165,9 @@ export class ServerConnection {
       if (msg.id === undefined) {
         // A cancellation acts now, also on a request queued behind others read in the same chunk.
         if (msg.method === CANCEL_METHOD) return this.cancel((msg.params as { id?: unknown } | undefined)?.id);
-        this.push(msg as Notification);
+        this.push(msg as Notification, escapeFree);
       } else if (isId(msg.id)) {
-        this.push(msg as Request);
+        this.push(msg as Request, escapeFree);
       } else {
         this.invalid(null, 'A request id must be a number or a string.');
       }
@@ -174,8 +177,9 @@ export class ServerConnection {
     this.invalid(isId(msg.id) ? msg.id : null, 'A message needs a method (request or notification) or a result or error (response).');
   }
 
-  private push(msg: Request | Notification): void {
+  private push(msg: Request | Notification, escapeFree: boolean): void {
     this.queue.push(msg);
+    this.escapeFree.push(escapeFree);
     this.flow();
   }
 
@@ -205,6 +209,7 @@ export class ServerConnection {
   private readonly next = (): void => {
     if (this.head === this.queue.length) {
       this.queue.length = 0;
+      this.escapeFree.length = 0;
       this.head = 0;
       this.active = false;
       this.flow();
@@ -220,15 +225,17 @@ export class ServerConnection {
       // Under a steady load the queue may never run empty: drop what has been handled.
       if (this.head >= 1024) {
         this.queue.splice(0, this.head);
+        this.escapeFree.splice(0, this.head);
         this.head = 0;
       }
       setImmediate(this.work);
       return;
     }
     const msg = this.queue[this.head]!;
+    const escapeFree = this.escapeFree[this.head]!;
     this.queue[this.head++] = undefined as never; // let it go once handled
     if (this.reader.isPaused) this.flow(); // room in the queue again: read on
-    if ('id' in msg) void this.handleRequest(msg);
+    if ('id' in msg) void this.handleRequest(msg, escapeFree);
     else this.handleNotification(msg);
     // The next message waits until this one has done all it can without I/O (every promise
     // continuation it queued has run), as it would with a turn of its own: a session/open
@@ -255,13 +262,13 @@ export class ServerConnection {
     return false;
   }
 
-  private async handleRequest(msg: Request): Promise<void> {
+  private async handleRequest(msg: Request, escapeFree: boolean): Promise<void> {
     const key = idKey(msg.id);
     const source = new CancellationTokenSource();
     if (this.cancelledEarly.delete(key)) source.cancel();
     this.running.set(key, source);
     try {
-      const result = await this.onRequest(msg.method, msg.params, source.token);
+      const result = await this.onRequest(msg.method, msg.params, source.token, escapeFree);
       this.answer(msg.id, result === undefined ? null : result);
     } catch (err) {
       const error =

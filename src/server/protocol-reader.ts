@@ -19,7 +19,6 @@ import type { Readable } from 'node:stream';
 import { FrameDecoder, FramingError, RAW_JSON_HINT } from '../util/framing.js';
 import { findMember } from '../util/json-scanner.js';
 import { LARGE_BODY, parseJsonBytes } from '../util/parse-json-bytes.js';
-import { markEscapeFree } from '../model/json-value.js';
 import { RawId } from './spliced-json.js';
 import { collectGarbageFor } from '../util/collect-garbage.js';
 import { decodeBase64Payload } from './inline-base64.js';
@@ -33,7 +32,13 @@ export type Id = number | string | RawId;
 
 /** A parsed body: any JSON (the connection checks that it is a JSON-RPC message). */
 export type Incoming =
-  | { kind: 'message'; message: unknown }
+  /**
+   * `escapeFree`: the body was small and held no backslash, so no string in it (member names
+   * too) has an escape: the handler may mark what it keeps of it (markEscapeFree). Told beside
+   * the message rather than marked on it: a mark is an Object.defineProperty (~2,000
+   * instructions), which every small request paid and only a put's value uses.
+   */
+  | { kind: 'message'; message: unknown; escapeFree: boolean }
   /** A body that is not JSON (or not UTF-8 text that fits in a string). */
   | { kind: 'unparsable'; id: Id | null; reason: string }
   /** A body over the size limit, skipped. */
@@ -96,7 +101,7 @@ export class ProtocolReader {
           if (read.kind === 'body') return this.body(read.body);
           // The input chunks it came in, as large as it, are garbage now.
           if (length >= COLLECT_AFTER_BYTES) this.largeBodyDone = length;
-          this.message(read.message, read.envelope);
+          this.message(read.message, read.envelope, false);
         }),
     });
   }
@@ -172,12 +177,11 @@ export class ProtocolReader {
     // A body without a backslash (one memchr) has no escape in any string: its params' strings
     // can be written back as they are (canonicalJson of a put's value). Small bodies only: a
     // large one's long strings are not JSON.parse's.
-    if (body.length < LARGE_BODY && body.indexOf(BACKSLASH) < 0) markEscapeFree((message as { params?: unknown } | null)?.params);
-    this.message(message, body);
+    this.message(message, body, body.length < LARGE_BODY && body.indexOf(BACKSLASH) < 0);
   }
 
   /** A parsed message, with its ids read again from `text` (its body, or one that differs from it only inside a string) where a number cannot hold them. */
-  private message(message: unknown, text: Buffer): void {
+  private message(message: unknown, text: Buffer, escapeFree: boolean): void {
     if (typeof message === 'object' && message !== null) {
       const m = message as { id?: unknown; method?: unknown; params?: { id?: unknown } };
       if (inexact(m.id)) m.id = readId(text, ['id']) ?? m.id;
@@ -185,7 +189,7 @@ export class ProtocolReader {
         m.params.id = readId(text, ['params', 'id']) ?? m.params.id;
       }
     }
-    this.emit({ kind: 'message', message });
+    this.emit({ kind: 'message', message, escapeFree });
   }
 
   private armTimer(): void {

@@ -11,7 +11,7 @@
  */
 import type * as z from 'zod';
 import type { Put } from '../../protocol/butler.js';
-import { isEscapeFree, markEscapeFree } from '../model/json-value.js';
+import { markEscapeFree } from '../model/json-value.js';
 
 type PutParams = z.output<typeof Put.params>;
 
@@ -25,8 +25,12 @@ const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.c
 /** A non-empty string (zod's `z.string().min(1)`). */
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
-/** The parsed params when `raw` has the usual shape, else undefined (parse them with the schema). */
-export function usualPutParams(raw: unknown): PutParams | undefined {
+/**
+ * The parsed params when `raw` has the usual shape, else undefined (parse them with the schema).
+ * `escapeFree`: they were read from a body without a backslash (the reader says so), and the
+ * value is marked so (markEscapeFree), for its canonical JSON.
+ */
+export function usualPutParams(raw: unknown, escapeFree = false): PutParams | undefined {
   if (!objectOf(raw, 3) || !own(raw, 'sessionId') || !own(raw, 'ref') || !own(raw, 'payload')) return undefined;
   const { sessionId, ref, payload } = raw;
   if (!nonEmpty(sessionId) || !objectOf(ref, 1) || !own(ref, 'id') || !objectOf(payload, 2) || !own(payload, 'encoding') || !own(payload, 'value')) {
@@ -35,7 +39,6 @@ export function usualPutParams(raw: unknown): PutParams | undefined {
   const id = ref.id;
   const value = payload.value;
   if (!nonEmpty(id) || payload.encoding !== 'json' || value === undefined) return undefined;
-  // Read from escape-free text, the value is too (the reader marked the params).
-  if (isEscapeFree(raw)) markEscapeFree(value);
+  if (escapeFree) markEscapeFree(value);
   return { sessionId, ref: { id }, payload: { encoding: 'json', value } };
 }

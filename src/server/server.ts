@@ -105,7 +105,7 @@ export class Server {
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
   private readonly writer: ProtocolWriter;
-  private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken) => Promise<unknown>>();
+  private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken, escapeFree: boolean) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
   private provenanceForm_: ProvenanceForm = 'events';
   /** The compact form's writer of a turn's events (its runs span the turn, across sessions). */
@@ -124,7 +124,7 @@ export class Server {
     this.conn = new ServerConnection(
       new ProtocolReader(options.input, { maxMessageBytes: options.maxMessageBytes, messageTimeoutMs: options.messageTimeoutMs }),
       this.writer,
-      (method, params, token) => this.dispatch(method, params, token),
+      (method, params, token, escapeFree) => this.dispatch(method, params, token, escapeFree),
       (method, params) => this.dispatchNotification(method, params),
       { maxInFlight: options.maxInFlight, maxMessageBytes: options.maxMessageBytes },
     );
@@ -158,22 +158,23 @@ export class Server {
 
   /**
    * Register a handler that runs on one session, serialised with its other calls. `usual`, if
-   * given, reads params of a common shape as the schema would (else undefined: the schema parses).
+   * given, reads params of a common shape as the schema would (else undefined: the schema parses);
+   * it is told whether the request's body held no escape (see Incoming in protocol-reader.ts).
    */
-  handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>, usual?: (raw: unknown) => z.output<P> | undefined): void {
+  handleSession<P extends z.ZodType, R extends z.ZodType>(def: RequestDef<P, R>, fn: SessionHandler<P, R>, usual?: (raw: unknown, escapeFree: boolean) => z.output<P> | undefined): void {
     const method = def.method;
     // Not an async function, and no mutex.run: the handler's promise gets one reaction that
     // releases the session, records the stats and maps a failure (two awaits and two async
     // frames fewer a call: the answer is written a microtask sooner).
     // No closure made per call is named (a const arrow is named by the bundle's keepNames with
     // an Object.defineProperty, ~4,000 instructions each).
-    this.requestHandlers.set(method, (raw: unknown, token: CancellationToken) => {
+    this.requestHandlers.set(method, (raw: unknown, token: CancellationToken, escapeFree: boolean) => {
       const started = monotonicMs();
       let sessionId: string | undefined;
       let release: (() => void) | undefined;
       try {
         this.gate(method, {});
-        const params = (usual?.(raw) ?? def.params.parse(raw ?? undefined)) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
+        const params = (usual?.(raw, escapeFree) ?? def.params.parse(raw ?? undefined)) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
         sessionId = params.sessionId;
         const session = this.sessions.get(params.sessionId);
         const ctx = new RequestContext(method, token, this.progressFor(params.workDoneToken, session));
@@ -258,21 +259,21 @@ export class Server {
   // dispatch and dispatchNow are not async functions: an async function that returns the
   // handler's promise settles two turns of the microtask queue after it (each request paid
   // four); a throw becomes a rejection as it would in one.
-  private dispatch(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+  private dispatch(method: string, params: unknown, token: CancellationToken, escapeFree: boolean): Promise<unknown> {
     try {
-      return Promise.resolve(this.families.run(method, () => this.dispatchNow(method, params, token)));
+      return Promise.resolve(this.families.run(method, () => this.dispatchNow(method, params, token, escapeFree)));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private dispatchNow(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+  private dispatchNow(method: string, params: unknown, token: CancellationToken, escapeFree: boolean): Promise<unknown> {
     const handler = this.requestHandlers.get(method);
     if (handler && nestedDeeperThan(params, MAX_PARAMS_DEPTH)) {
       this.stats.record(method, 0, true);
       throw rpcError('InvalidParams', `Invalid params: nested deeper than ${MAX_PARAMS_DEPTH} levels.`, { details: { maxDepth: MAX_PARAMS_DEPTH } });
     }
-    if (handler) return handler(params, token);
+    if (handler) return handler(params, token, escapeFree);
     this.stats.record(method, 0, true);
     if (this.state === 'uninitialized') throw rpcError('ServerNotInitialized', `Server not initialized: send initialize before ${method}.`);
     throw rpcError('MethodNotFound', `Unknown method ${method}.`);

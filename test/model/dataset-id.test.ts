@@ -83,6 +83,21 @@ describe('dataset ids', () => {
     expect(isDatasetId('nope')).toBe(false);
   });
 
+  it('gives what the dashed pattern and toLowerCase give for every one-character change of a canonical id', () => {
+    const dashed = '74478304-abf1-4a9c-9eb2-926090a84446';
+    const reference = (s: string): string | undefined =>
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s) ? s.toLowerCase() : /^[0-9a-f]{32}$/i.test(s) ? normalizeDatasetId(s) : undefined;
+    const variants = [dashed, `${dashed}\n`, `${dashed}0`, dashed.slice(1), `-${dashed.slice(1)}`];
+    for (let i = 0; i < dashed.length; i++) {
+      for (const c of ['-', '0', '9', 'a', 'f', 'g', 'A', 'F', 'G', '/', ':', '`', '@', ' ', '\u00e9']) variants.push(dashed.slice(0, i) + c + dashed.slice(i + 1));
+    }
+    for (const v of variants) {
+      const want = reference(v);
+      if (want === undefined) expect(() => normalizeDatasetId(v), JSON.stringify(v)).toThrow(InvalidDatasetRef);
+      else expect(normalizeDatasetId(v), JSON.stringify(v)).toBe(want);
+    }
+  });
+
   it('rejects anything else with InvalidDatasetRef', () => {
     for (const bad of ['', 'not-a-uuid', '74478304-abf1-4a9c-9eb2-926090a8444', '74478304abf14a9c9eb2926090a8444g', 42, null, undefined, {}]) {
       expect(() => normalizeDatasetId(bad)).toThrow(InvalidDatasetRef);

@@ -346,11 +346,21 @@ describe('canonicalJson of a value marked escape-free (markEscapeFree)', () => {
     markEscapeFree(v);
     expect(isEscapeFree(v)).toBe(true);
     expect(Object.keys(v)).toEqual(['b', 'a']);
+    // Not even a reflective look sees it (a symbol member, defined in the runtime, did).
+    expect(Reflect.ownKeys(v)).toEqual(['b', 'a']);
+    expect(Object.getOwnPropertySymbols(v)).toEqual([]);
     expect(JSON.stringify(v)).toBe('{"b":[{"c":"x"}],"a":"y"}');
     expect(v).toStrictEqual(plain);
     for (const copy of [{ ...v }, structuredClone(v), Object.create(v) as object, copyJson(v)]) expect(isEscapeFree(copy)).toBe(false);
     const frozen = Object.freeze({ a: 'x' });
     expect(() => markEscapeFree(frozen)).not.toThrow();
+    // Marked twice, it stays marked (a private field cannot be added twice: the second is skipped).
+    expect(() => markEscapeFree(v)).not.toThrow();
+    expect(isEscapeFree(v)).toBe(true);
+    const arr = JSON.parse('["x",{"y":1}]') as unknown[];
+    markEscapeFree(arr);
+    expect(isEscapeFree(arr)).toBe(true);
+    expect(Reflect.ownKeys(arr)).toEqual(['0', '1', 'length']);
   });
 
   it('marks objects only', () => {

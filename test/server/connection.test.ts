@@ -62,6 +62,21 @@ describe('ServerConnection', () => {
     expect(flushes).toBe(1);
   });
 
+  it('tells each request whether its body held no escape, in order across turns; a member of the message cannot claim it', async () => {
+    const told: Array<[number, boolean]> = [];
+    const { input, sent, until } = setup(async (_method, params, _token, escapeFree) => {
+      told.push([(params as { n: number }).n, escapeFree]);
+      return null;
+    });
+    // 40 requests in one chunk (more than a turn's BATCH); every third has a backslash, and
+    // every fifth says escapeFree in its envelope (and params), which is not what tells.
+    const msg = (n: number) => ({ jsonrpc: '2.0', id: n, method: 'm', params: { n, s: n % 3 === 0 ? 'a"b' : 'ab', ...(n % 5 === 0 ? { escapeFree: true } : {}) }, ...(n % 5 === 0 ? { escapeFree: true } : {}) });
+    const ns = Array.from({ length: 40 }, (_, i) => i + 1);
+    input.write(Buffer.concat(ns.map((n) => frame(msg(n)))));
+    await until(() => sent.length === 40);
+    expect(told).toEqual(ns.map((n) => [n, n % 3 !== 0]));
+  });
+
   it('starts messages in the order read; each runs as far as it can before the next starts', async () => {
     const log: string[] = [];
     const { input, sent, until } = setup(async (method, params) => {

@@ -361,23 +361,32 @@ describe('ProtocolWriter', () => {
   });
 });
 
-describe('ProtocolReader: escape-free params (markEscapeFree)', () => {
+describe('ProtocolReader: escape-free bodies', () => {
   const put = (value: unknown) => ({ jsonrpc: '2.0', id: 1, method: 'butler/put', params: { sessionId: 's', ref: { id: 'i' }, payload: { encoding: 'json', value } } });
   const paramsOf = (m: unknown) => (m as { params: unknown }).params;
+  const escapeFree = (got: Incoming[]) => got.filter((i) => i.kind === 'message').map((i) => (i as { escapeFree: boolean }).escapeFree);
 
-  it('marks the params of a body without a backslash, and of no other', () => {
-    const { input, messages } = reader();
+  it('says which bodies held no backslash, beside the message', () => {
+    const { input, got } = reader();
     input.write(frame(put({ s: 'x'.repeat(300), t: 'é🚀' })));
     input.write(frame(put({ s: 'x'.repeat(300), t: 'a"b' }))); // the quote is escaped: a backslash
     input.write(frame({ ...put({ s: 'x' }), extra: '\n' })); // a backslash outside the params
     input.write(frame(put({ s: '\u0001' })));
-    expect(messages().map((m) => isEscapeFree(paramsOf(m)))).toEqual([true, false, false, false]);
+    expect(escapeFree(got)).toEqual([true, false, false, false]);
   });
 
-  it('does not mark a large body (its long strings are not read by JSON.parse)', () => {
-    const { input, messages } = reader({ maxMessageBytes: 4 * LARGE_BODY });
+  it('marks nothing on the parsed message (a mark is an Object.defineProperty per request)', () => {
+    const { input, messages } = reader();
+    input.write(frame(put({ s: 'x'.repeat(300) })));
+    const params = paramsOf(messages()[0]) as object;
+    expect(isEscapeFree(params)).toBe(false);
+    expect(Reflect.ownKeys(params)).toEqual(['sessionId', 'ref', 'payload']);
+  });
+
+  it('does not call a large body escape-free (its long strings are not read by JSON.parse)', () => {
+    const { input, got, messages } = reader({ maxMessageBytes: 4 * LARGE_BODY });
     input.write(frame(put({ s: 'x'.repeat(LARGE_BODY) })));
     expect(messages()).toHaveLength(1);
-    expect(isEscapeFree(paramsOf(messages()[0]))).toBe(false);
+    expect(escapeFree(got)).toEqual([false]);
   });
 });
