@@ -7,6 +7,7 @@ import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import type { DatastoreRecordData, StoredFileInfo } from '../model/datastore-records.js';
 import type { ArtifactSource } from './retrieve-artifacts.js';
+import type { OpenedFile } from './opened-file.js';
 
 /** What a read asks for beyond the ref itself. */
 export interface ReadRequest {
@@ -35,6 +36,8 @@ export type PutSource =
        */
       kind: 'file';
       path: string;
+      /** The file as the caller opened it, lent to the reader (see opened-file.ts); else the reader opens `path`. */
+      opened?: OpenedFile;
     };
 
 /** A put source with its bytes at hand (a file read whole). */

@@ -19,6 +19,7 @@ import { decodeForRead, encodeForPut, putTarget } from './codec.js';
 import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, ReadResult, StoredArtifact } from './datastore.js';
 import { manyURIs } from './datastore.js';
 import { copyFileHashed, copyFileVerified, loadPutSource, type CopyCheck } from './file-transfer.js';
+import type { OpenedFile } from './opened-file.js';
 import type { FillFn } from '../store/file-store.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
@@ -100,12 +101,22 @@ export class FileDatastore implements Datastore {
   }
 
   async put(source: PutSource, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
+    // The caller's file, if lent open: read from there, not opened again, and closed once this put ends (see opened-file.ts).
+    const file = source.kind === 'file' ? source.opened?.take() : undefined;
+    try {
+      return await this.putTaken(source, file, ref, ctx);
+    } finally {
+      await file?.close();
+    }
+  }
+
+  private async putTaken(source: PutSource, file: OpenedFile | undefined, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact> {
     ctx?.checkCancelled?.();
     if (source.kind === 'file') {
-      const copied = await this.putFile(source.path, ref, ctx);
+      const copied = await this.putFile(source.path, file, ref, ctx);
       if (copied) return copied;
     }
-    const { bytes, storageClass, formatter, sha256 } = encodeForPut(await loadPutSource(source), ref, this.storageClasses);
+    const { bytes, storageClass, formatter, sha256 } = encodeForPut(await loadPutSource(source, file), ref, this.storageClasses);
     const path = this.predictedPath(ref);
     const info: StoredFileInfo = {
       formatter: formatter.name,
@@ -148,7 +159,7 @@ export class FileDatastore implements Datastore {
    * this put needs the bytes: a format to check, a record or a file already there to compare
    * with, or a store that cannot take a filled file.
    */
-  private async putFile(src: string, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact | undefined> {
+  private async putFile(src: string, file: OpenedFile | undefined, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact | undefined> {
     const { storageClass, formatter } = putTarget(ref, this.storageClasses);
     const store = this.opts.store as Store & { setFilled?: (key: string, fill: FillFn) => Promise<void> };
     if (!formatter.acceptsAnyBytes || !store.setFilled) return undefined;
@@ -159,7 +170,7 @@ export class FileDatastore implements Datastore {
     let digests: FileDigests | undefined;
     await store.setFilled(path, async (tmp) => {
       const policy = this.opts.checksum;
-      const { digests: d, size, midpoint } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256']);
+      const { digests: d, size, midpoint } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256'], file);
       digests = { sha256: d[0]!, checksum: policy === 'blake2b' ? d[1]! : policy === 'sha256' ? d[0]! : null, size };
       if (policy === 'blake2b') rememberDigestPair(d[1]!, d[0]!, size);
       // A get by path checks these bytes against their SHA-256 in two halves at once.

@@ -10,6 +10,7 @@ import type { Payload, PayloadEncoding } from '../../protocol/common.js';
 import { InvalidArgument, PayloadTooLarge } from '../model/errors.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { formatterFor } from '../datastore/formatters.js';
+import { OpenedFile } from '../datastore/opened-file.js';
 import { pathError, readHashed, writeFileAtomically } from '../datastore/file-transfer.js';
 import { Base64Json, spliced } from './spliced-json.js';
 import { decodeBase64Text, takeDecoded } from './inline-base64.js';
@@ -147,21 +148,23 @@ async function decodeFilePayload(p: Extract<Payload, { encoding: 'file' }>): Pro
   requireAbsolute(p.path);
   // 'link' cannot share storage with an in-memory datastore; it reads like 'copy'.
   const afterPut = p.mode === 'move' ? async () => fs.rm(p.path, { force: true }) : undefined;
-  let regular: boolean;
+  let file: OpenedFile;
   try {
-    // Opened here, so a file that cannot be read fails before the put is looked at.
-    const fh = await fs.open(p.path, 'r');
-    regular = await fh.stat().then((st) => st.isFile(), () => false).finally(() => fh.close());
+    // Opened here, so a file that cannot be read fails before the put is looked at; lent to the
+    // put's reader, which reads it without opening the path again (see opened-file.ts).
+    file = await OpenedFile.open(p.path);
   } catch (err) {
     throw pathError(err, 'read', p.path);
   }
   // A regular file is read (or copied) by the datastore; anything else is read here.
-  if (regular) return { source: { kind: 'file', path: p.path }, afterPut };
+  if (file.regular) return { source: { kind: 'file', path: p.path, opened: file.lend() }, afterPut };
   let read: { bytes: Buffer; sha256: string };
   try {
-    read = await readHashed(p.path);
+    read = await readHashed(p.path, file);
   } catch (err) {
     throw pathError(err, 'read', p.path);
+  } finally {
+    await file.close();
   }
   return { source: { kind: 'bytes', bytes: read.bytes, sha256: read.sha256, owned: true }, afterPut };
 }

@@ -131,11 +131,11 @@ describe('decodePutPayload', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('a regular file is passed on by its path; read whole, it carries its checksum and is handed over', async () => {
+  it('a regular file is passed on by its path (and lent open); read whole, it carries its checksum and is handed over', async () => {
     const path = join(dir, 'payload.bin');
     writeFileSync(path, Buffer.from('hello'));
     const { source } = await decodePutPayload({ encoding: 'file', path }, 1024);
-    expect(source).toEqual({ kind: 'file', path });
+    expect(source).toMatchObject({ kind: 'file', path, opened: { path, size: 5, regular: true } });
     expect(await loadPutSource(source)).toMatchObject({ kind: 'bytes', owned: true, sha256: sha(Buffer.from('hello')) });
   });
 
