@@ -264,11 +264,16 @@ export const JSON_ASCII_AS_IS = /^[\x20\x21\x23-\x5b\x5d-\x7f]*$/;
  * of ids, runs and URIs that answers and events carry, met once each (callgrind).
  */
 export function asciiQuoted(s: string): string | undefined {
+  return isAsciiAsIs(s) ? `"${s}"` : undefined;
+}
+
+/** `s` is printable ASCII (or DEL) without quote or backslash (asciiQuoted), for a caller that quotes it within a longer text. */
+export function isAsciiAsIs(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7f || c === 0x22 || c === 0x5c) return undefined;
+    if (c < 0x20 || c > 0x7f || c === 0x22 || c === 0x5c) return false;
   }
-  return `"${s}"`;
+  return true;
 }
 
 /**

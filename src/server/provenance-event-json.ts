@@ -15,7 +15,15 @@ import { JSON_ASCII_AS_IS, asciiQuoted } from '../model/json-value.js';
 import { isLastIsoNow } from '../util/time.js';
 import { isLastSha256Hex } from '../util/checksum.js';
 
-const FIRST = ['sessionId', 'seq', 'event', 'datasetId', 'datasetType', 'time'] as const;
+/** The six members every event has, in the order the butler writes them. */
+export const SHARED_MEMBERS = ['sessionId', 'seq', 'event', 'datasetId', 'datasetType', 'time'] as const;
+
+/** The event's keys begin with the six shared members in the butler's order (the rest are then its own). */
+export function sharedFirst(keys: readonly string[]): boolean {
+  if (keys.length < SHARED_MEMBERS.length) return false;
+  for (let i = 0; i < SHARED_MEMBERS.length; i++) if (keys[i] !== SHARED_MEMBERS[i]) return false;
+  return true;
+}
 const OPTIONAL = new Set(['reason', 'size', 'sha256', 'handle']);
 
 /** A string's or a finite number's JSON text, when it is ASCII written as it is; undefined for anything else. */
@@ -69,8 +77,7 @@ export function provenanceEventJson(event: ProvenanceEvent): string {
 export function asciiProvenanceEventJson(event: ProvenanceEvent): string | undefined {
   if (Object.getPrototypeOf(event) !== Object.prototype) return undefined;
   const keys = Object.keys(event);
-  if (keys.length < FIRST.length) return undefined;
-  for (let i = 0; i < FIRST.length; i++) if (keys[i] !== FIRST[i]) return undefined;
+  if (!sharedFirst(keys)) return undefined;
   const values = event as unknown as Record<string, unknown>;
   const sessionId = lastSessionId.of(event.sessionId);
   const seq = scalar(event.seq);
@@ -83,7 +90,7 @@ export function asciiProvenanceEventJson(event: ProvenanceEvent): string | undef
   const time = typeof event.time === 'string' && isLastIsoNow(event.time) ? `"${event.time}"` : lastTime.of(event.time);
   if (sessionId === undefined || seq === undefined || kind === undefined || datasetId === undefined || datasetType === undefined || time === undefined) return undefined;
   let text = `{"sessionId":${sessionId},"seq":${seq},"event":${kind},"datasetId":${datasetId},"datasetType":${datasetType},"time":${time}`;
-  for (let i = FIRST.length; i < keys.length; i++) {
+  for (let i = SHARED_MEMBERS.length; i < keys.length; i++) {
     const key = keys[i]!;
     const v = values[key];
     const value = !OPTIONAL.has(key) ? undefined : key === 'reason' ? lastReason.of(v) : typeof v === 'string' && isLastSha256Hex(v) ? `"${v}"` : scalar(v);

@@ -15,10 +15,10 @@ import { ProvenanceRunsNotification } from '../../protocol/notifications.js';
 import type { BatchForm } from './protocol-writer.js';
 import { isLastIsoNow } from '../util/time.js';
 import { isLastSha256Hex } from '../util/checksum.js';
-import { LastScalar, datasetIdText, scalar } from './provenance-event-json.js';
+import { LastScalar, SHARED_MEMBERS, datasetIdText, scalar, sharedFirst } from './provenance-event-json.js';
 
 /** The members every event has, written by position or once a run; the rest go in the event's object. */
-const SHARED = new Set(['sessionId', 'seq', 'event', 'datasetId', 'datasetType', 'time']);
+const SHARED = new Set<string>(SHARED_MEMBERS);
 
 /**
  * The quoted names of the members events carry besides the shared ones (size, sha256, reason,
@@ -88,9 +88,14 @@ export class ProvenanceRunsForm implements BatchForm<ProvenanceEvent> {
     if (keys.length === SHARED.size) return `${tuple}]`;
     let rest = '';
     const values = e as unknown as Record<string, unknown>;
-    for (const key of keys) {
+    // The butler's events begin with the shared members, in order: the loop starts after them
+    // (a read and a set lookup saved for each of the six). Any other order: every key is looked up.
+    const start = sharedFirst(keys) ? SHARED_MEMBERS.length : 0;
+    for (let i = start; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (start === 0 && SHARED.has(key)) continue;
       const v = values[key];
-      if (SHARED.has(key) || v === undefined) continue;
+      if (v === undefined) continue;
       const value = key === 'reason' ? this.text(this.reasonText, v) : key === 'sha256' && typeof v === 'string' && isLastSha256Hex(v) ? `"${v}"` : (scalar(v) ?? this.json(v));
       rest += `${rest === '' ? '' : ','}${memberName(key) ?? this.json(key)}:${value}`;
     }

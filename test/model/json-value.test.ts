@@ -8,6 +8,7 @@ import {
   JSON_ASCII_AS_IS,
   MAX_JSON_DEPTH,
   asciiQuoted,
+  isAsciiAsIs,
   canonicalJson,
   copyJson,
   isEscapeFree,
@@ -379,6 +380,7 @@ describe('asciiQuoted', () => {
     for (const s of strings) {
       const quoted = asciiQuoted(s);
       expect(quoted !== undefined, JSON.stringify(s)).toBe(JSON_ASCII_AS_IS.test(s));
+      expect(isAsciiAsIs(s), JSON.stringify(s)).toBe(JSON_ASCII_AS_IS.test(s));
       if (quoted !== undefined) expect(quoted).toBe(JSON.stringify(s));
     }
   });

@@ -142,6 +142,54 @@ describe('ServerConnection', () => {
     expect(Object.fromEntries(sent.map((m) => [m.id, m.result]))).toEqual({ 1: 'cancelled', 2: 'cancelled' });
   });
 
+  it('a cancel that lands before the handler reads its token is seen when it does; one for a finished request does nothing, and its id can be used again', async () => {
+    const seen: Array<[number, boolean]> = [];
+    const gates = new Map<number, () => void>();
+    const { input, sent, until } = setup(async (_method, params, token: CancellationToken) => {
+      const n = (params as { n: number }).n;
+      await new Promise<void>((r) => gates.set(n, r));
+      seen.push([n, token.isCancellationRequested]); // the token is read only now
+      return n;
+    });
+    input.write(frame({ jsonrpc: '2.0', id: 1, method: 'm', params: { n: 1 } }));
+    await until(() => gates.has(1));
+    input.write(frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 1 } }));
+    await turn();
+    gates.get(1)!();
+    await until(() => sent.length === 1);
+    // Finished: its cancel does nothing, and the id, used again, starts uncancelled.
+    input.write(frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 1 } }));
+    input.write(frame({ jsonrpc: '2.0', id: 1, method: 'm', params: { n: 2 } }));
+    await until(() => gates.has(2));
+    gates.get(2)!();
+    await until(() => sent.length === 2);
+    expect(seen).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+  });
+
+  it('onCancellationRequested: a listener hears the cancel once; one that subscribes after it is called on a later turn', async () => {
+    const heard: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { input, sent, until } = setup(async (_method, _params, token: CancellationToken) => {
+      token.onCancellationRequested(() => heard.push('before'));
+      await gate;
+      token.onCancellationRequested(() => heard.push('after'));
+      heard.push('subscribed');
+      return null;
+    });
+    input.write(frame({ jsonrpc: '2.0', id: 7, method: 'm' }));
+    await turn();
+    input.write(frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 7 } }));
+    input.write(frame({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 7 } }));
+    await until(() => heard.length === 1);
+    release();
+    await until(() => sent.length === 1 && heard.length === 3);
+    expect(heard).toEqual(['before', 'subscribed', 'after']);
+  });
+
   it('notifications reach the handler in order; $/cancelRequest never does', async () => {
     const notes: Array<[string, unknown]> = [];
     const { input, until } = setup(async () => null, notes);

@@ -85,6 +85,27 @@ describe('ProvenanceRunsForm', () => {
     expect(body).toContain('{"sessionId":"a","seq":6,"time":"2026-12-04T05:40:01.008Z","events":[["inputLoaded","d-6","raw"],["inputLoaded","d-7","raw"]]}');
   });
 
+  it('an event whose shared members are not first, or not in the usual order, is written with the same members', () => {
+    const { sessionId, seq, event, datasetId, datasetType, time } = ev('s', 1);
+    const events = [
+      { size: 5, sessionId, seq, event, datasetId, datasetType, time, sha256: 'ab' },
+      { sessionId, seq: 2, event, datasetId, time, datasetType, reason: 'r' },
+      { sessionId, seq: 3, event, datasetId, handle: 'h', datasetType, time },
+      { time, datasetType, datasetId, event, seq: 4, sessionId },
+    ];
+    const got = expand(written(events).messages[0]!.params!.runs);
+    expect(got).toEqual(events);
+  });
+
+  it('reads each of an event\'s members once: the shared ones are not read again in the loop over its own', () => {
+    const reads = new Map<PropertyKey, number>();
+    const base = { ...ev('s', 1), event: 'outputWritten', size: 12, sha256: 'ab' };
+    const counted = new Proxy(base, { get: (t, k, r) => (reads.set(k, (reads.get(k) ?? 0) + 1), Reflect.get(t, k, r) as unknown) });
+    const got = expand(written([counted]).messages[0]!.params!.runs);
+    expect(got).toEqual([base]);
+    expect(['event', 'datasetId', 'datasetType', 'size', 'sha256'].map((k) => reads.get(k))).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('refuses, to its sender, an event it cannot write, and the batch and the answer still leave', () => {
     const out = new PassThrough();
     const chunks: Buffer[] = [];

@@ -34,6 +34,11 @@ describe('refJson', () => {
   it('asciiRefJson: a dataset type, a data ID value or key, or a run that is not printable ASCII needing no escape gives undefined', () => {
     const ok = makeDatasetRef(raw, makeDataId({ instrument: 'HSC', detector: 1, exposure: 2 }), 'run/a', '00000000-0000-0000-0000-000000000003');
     expect(asciiRefJson(ok)).toBe(JSON.stringify(wireRef(ok)));
+    // Numbers as JSON writes them, whatever the member's place; printable ASCII strings (DEL too) as they are.
+    for (const dataId of [{ exposure: -0, instrument: 'a~\u007f', detector: 2 ** 53 - 1 }, { detector: -7, exposure: -(2 ** 53 - 1), instrument: '' }]) {
+      const ref = makeDatasetRef(raw, makeDataId(dataId), 'r', '00000000-0000-0000-0000-000000000007');
+      expect(asciiRefJson(ref)).toBe(JSON.stringify(wireRef(ref)));
+    }
     const typeNotAscii = makeDatasetType({ name: 'rawx', storageClass: 'StructuredDätaDict', dimensions: ['instrument'] });
     for (const ref of [
       makeDatasetRef(typeNotAscii, makeDataId({ instrument: 'HSC' }), 'r', '00000000-0000-0000-0000-000000000004'),
