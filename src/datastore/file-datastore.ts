@@ -170,11 +170,10 @@ export class FileDatastore implements Datastore {
     let digests: FileDigests | undefined;
     await store.setFilled(path, async (tmp) => {
       const policy = this.opts.checksum;
-      const { digests: d, size, midpoint } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256'], file, policy !== null);
+      const { digests: d, size, midpoint } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256'], file);
       digests = { sha256: d[0]!, checksum: policy === 'blake2b' ? d[1]! : policy === 'sha256' ? d[0]! : null, size };
       if (policy === 'blake2b') rememberDigestPair(d[1]!, d[0]!, size);
-      // A get by path checks these bytes against their SHA-256 in two halves at once (a record with
-      // no checksum is not checked by it: no midpoint taken).
+      // A get by path checks these bytes against their SHA-256 in two halves at once.
       if (midpoint && policy !== null) rememberSha256Midpoint(d[0]!, size, midpoint);
       return { datasetId: ref.id, sha256: digests.sha256 };
     });

@@ -317,8 +317,7 @@ async function copyChunks(
  * Copy the file `src` into the existing file `dest` (written from its start), hashing the
  * bytes written with each algorithm: their digests (lowercase hex, in order) and the size; for a
  * large regular file whose first algorithm is SHA-256, also its midpoint (see checksum.ts), so
- * that a check of these bytes can hash their halves at once, unless `wantMidpoint` is false
- * (then a large regular file with SHA-256 alone is copied and hashed on the worker: copyOnWorker).
+ * that a check of these bytes can hash their halves at once.
  * Errors reading `src` are the caller's (pathError; a size change, IOFailure); writing `dest`'s, as they come.
  */
 export async function copyFileHashed(
@@ -326,7 +325,6 @@ export async function copyFileHashed(
   dest: string,
   algorithms: readonly string[],
   file?: OpenedFile,
-  wantMidpoint = true,
 ): Promise<{ digests: string[]; size: number; midpoint?: Sha256Midpoint }> {
   // `file`: `src` as the caller opened it (theirs to close), not opened again.
   const source =
@@ -342,14 +340,6 @@ export async function copyFileHashed(
       const large = opened.isFile() && opened.size >= PARALLEL_HASH_MIN;
       const splitAt = large && algorithms[0] === 'sha256' ? midpointAt(opened.size) : 0;
       const copy = async (): Promise<{ digests: string[]; size: number; midpoint?: Sha256Midpoint }> => {
-        // SHA-256 alone, no midpoint wanted (a record with no checksum): copied and hashed on the
-        // worker, unless it is busy (this would wait behind its work).
-        if (large && !wantMidpoint && algorithms.length === 1 && algorithms[0] === 'sha256' && hashWorkerIdle()) {
-          const copied = await copyOnWorker(from, to, opened.size);
-          if (copied) return { digests: [copied.digest], size: copied.size };
-          // No worker (it could not start, or stopped): the copy starts over, hashed here.
-          await to.truncate(0);
-        }
         // Two hashes of a large file: the last runs on the worker thread meanwhile.
         if (algorithms.length > 1 && large) {
           const local = localHashes(algorithms.slice(0, -1), splitAt);
@@ -376,27 +366,6 @@ export async function copyFileHashed(
     }
   } finally {
     if (source !== file) await source.close();
-  }
-}
-
-/**
- * Copy the file `from` (`size` bytes when opened) into `to` with its SHA-256, all on the hash
- * worker (copyHashedRemote: each 256 KiB chunk read, hashed from that core's cache and written
- * from one buffer there): no memory beyond that chunk, and the main thread free. Per 16 MiB put
- * in the sidecar (test/bench/put-file-cost.ts --repository), its main thread's CPU 2.6 ms where
- * it was 12.9 (hashing chunks the thread pool read on the other core), all threads' 17.0 where
- * it was 20.0, the wall time the same (17.1 ms to 17.2: the copy on one thread takes as long as
- * the hash here did beside reads and writes on the pool; a read and hash on the worker with
- * writes on the pool beside it was slower, 20.7: three busy threads on two cores). One byte past
- * `size` is asked for, so a file that grew is seen (the caller's size check). Undefined when no worker.
- */
-async function copyOnWorker(from: fs.FileHandle, to: fs.FileHandle, size: number): Promise<{ digest: string; size: number } | undefined> {
-  try {
-    const { digest, copied } = await copyHashedRemote(from.fd, to.fd, 0, size + 1, 'sha256');
-    return { digest, size: copied };
-  } catch (err) {
-    if (err instanceof HashWorkerUnavailable) return undefined;
-    throw err;
   }
 }
 
