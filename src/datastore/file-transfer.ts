@@ -333,12 +333,11 @@ export async function copyFileHashed(
       throw pathError(err, 'read', src);
     }));
   const from = source.handle;
-  const opened = { isFile: () => source.regular, size: source.size };
   try {
     const to = await fs.open(dest, 'r+');
     try {
-      const large = opened.isFile() && opened.size >= PARALLEL_HASH_MIN;
-      const splitAt = large && algorithms[0] === 'sha256' ? midpointAt(opened.size) : 0;
+      const large = source.regular && source.size >= PARALLEL_HASH_MIN;
+      const splitAt = large && algorithms[0] === 'sha256' ? midpointAt(source.size) : 0;
       const copy = async (): Promise<{ digests: string[]; size: number; midpoint?: Sha256Midpoint }> => {
         // Two hashes of a large file: the last runs on the worker thread meanwhile.
         if (algorithms.length > 1 && large) {
@@ -359,7 +358,7 @@ export async function copyFileHashed(
       const { digests, size, midpoint } = await copy().catch((err: unknown) => {
         throw (err as NodeJS.ErrnoException).syscall === 'read' ? pathError(err, 'read', src) : err;
       });
-      if (opened.isFile() && size !== opened.size) throw changedWhileRead(src, opened.size, size);
+      if (source.regular && size !== source.size) throw changedWhileRead(src, source.size, size);
       return midpoint ? { digests, size, midpoint } : { digests, size };
     } finally {
       await to.close();
