@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { decodePutPayload } from '../../src/server/payload.js';
 import { loadPutSource } from '../../src/datastore/file-transfer.js';
-import { prepareLargeBuffer, spareBytes } from '../../src/util/large-buffer.js';
+import { spareOf } from '../support/spare-buffer.js';
 import { FileDatastore } from '../../src/datastore/file-datastore.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
@@ -48,10 +48,7 @@ it.each([
   const other = Buffer.alloc(size, 2);
   writeFileSync(path, first);
   writeFileSync(`${path}.other`, other);
-  if (ahead) {
-    await prepareLargeBuffer(size);
-    expect(spareBytes()).toBe(size);
-  }
+  if (ahead) await spareOf(size);
   const before = openFiles();
   const decoded = await decodeFile(path);
   renameSync(`${path}.other`, path);
