@@ -308,12 +308,20 @@ export class FileStore extends BaseStore {
     const dataFile = this.tree.dataPath(key);
     // The data temp file is opened first: the sidecar names it by its inode.
     const data = source || !head ? await this.openTemp(key, dataFile) : undefined;
+    // The sidecar's temp file (and its directory) is made while the data is written: only
+    // its text waits for the data. Settled before anything is thrown, so it is never leaked.
+    const metaTemp = settle(this.openTemp(key, metaFile));
     let prefilled: string | undefined;
     if (source && 'fill' in source) {
       // The caller's data first: the metadata it returns describes what it wrote.
       const fill = source.fill;
       let md: Metadata | undefined;
-      prefilled = await this.fill(key, data!, { write: async () => void (md = checkMetadata(await fill(data!.path))) }, step);
+      try {
+        prefilled = await this.fill(key, data!, { write: async () => void (md = checkMetadata(await fill(data!.path))) }, step);
+      } catch (err) {
+        await discardTemp(metaTemp);
+        throw err;
+      }
       metadata = md;
     }
     const now = nowSeconds();
@@ -325,7 +333,7 @@ export class FileStore extends BaseStore {
     const text = sidecarText(sidecar, data?.ino ?? head!.file.ino, data && head ? { sidecar: head.sidecar, ino: head.file.ino } : undefined);
     // Both temp files are written at once; then published by renames, sidecar first.
     const [meta, filled] = await Promise.allSettled([
-      this.openTemp(key, metaFile).then((t) => this.fill(key, t, { buffer: text }, noStep)),
+      metaTemp.then((t) => ('err' in t ? Promise.reject(t.err) : this.fill(key, t.temp, { buffer: text }, noStep))),
       prefilled !== undefined ? Promise.resolve(prefilled) : data ? this.fill(key, data, source && !('fill' in source) ? source : { buffer: EMPTY }, step) : Promise.resolve(undefined),
     ]);
     if (meta.status === 'rejected' || filled.status === 'rejected') {
@@ -447,7 +455,7 @@ export class FileStore extends BaseStore {
   // ---- heads ------------------------------------------------------------------------
 
   private async assertRealDirs(key: string): Promise<void> {
-    const ok = await this.io(`check ${key}`, async () => (await this.tree.realDirs('data', key)) && (await this.tree.realDirs('meta', key)));
+    const ok = await this.io(`check ${key}`, async () => (await Promise.all([this.tree.realDirs('data', key), this.tree.realDirs('meta', key)])).every(Boolean));
     if (!ok) throw new InvalidKey(`key ${JSON.stringify(key)} leads through a symbolic link`, { details: { key } });
   }
 
@@ -538,6 +546,22 @@ export class FileStore extends BaseStore {
       throw new IOFailure(`${what}: ${(err as Error).message}`, { details: { code: c } });
     }
   }
+}
+
+/** A promise that never rejects: its value or its error, to be looked at later. */
+function settle<T>(p: Promise<T>): Promise<{ temp: T } | { err: unknown }> {
+  return p.then(
+    (temp) => ({ temp }),
+    (err: unknown) => ({ err }),
+  );
+}
+
+/** Closes and removes a temp file opened for a write that failed before it was filled. */
+async function discardTemp(t: Promise<{ temp: Temp } | { err: unknown }>): Promise<void> {
+  const r = await t;
+  if ('err' in r) return;
+  await r.temp.fh.close().catch(() => undefined);
+  await unlinkQuiet(r.temp.path).catch(() => undefined);
 }
 
 /** A caller's own path (toFile's destination, fromFile's source): its errors are the caller's. */

@@ -43,6 +43,23 @@ describe('FileStore', () => {
     expect(await readdir(join(root, 'run'))).toEqual(['f.bin']);
   });
 
+  it('setFilled: the sidecar\'s temp file (and its directory) is made while the data is filled, not after', async () => {
+    const metaDir = join(root, '.qbstore/meta/run/new');
+    let seen: string[] = [];
+    await store.setFilled('run/new/f.bin', async (tmp) => {
+      // The sidecar's temp file is opened alongside this fill: wait (boundedly) for it to appear.
+      for (let i = 0; i < 200 && !seen.some((n) => n.startsWith('.qbtmp-')); i++) {
+        await new Promise((r) => setTimeout(r, 1));
+        seen = await readdir(metaDir).catch(() => []);
+      }
+      await writeFile(tmp, 'filled');
+      return { n: 1 };
+    });
+    expect(seen.filter((n) => n.startsWith('.qbtmp-'))).toHaveLength(1);
+    expect(await readdir(metaDir)).toEqual(['f.bin']);
+    expect(await store.getMetadata('run/new/f.bin')).toEqual({ n: 1 });
+  });
+
   it('setFilled: a failed fill publishes nothing and rethrows its error; an old value stays', async () => {
     await store.set('run/k', Buffer.from('old'), { a: 1 });
     const fail = (err: Error) => async (tmp: string) => {
@@ -56,6 +73,8 @@ describe('FileStore', () => {
     expect(await store.getMetadata('run/k')).toEqual({ a: 1 });
     expect(await store.exists('run/new')).toBe(false);
     expect(await readdir(join(root, 'run'))).toEqual(['k']);
+    // The sidecar's temp file, opened while the data was filled, is removed too.
+    expect(await readdir(join(root, '.qbstore/meta/run'))).toEqual(['k']);
   });
 
   it('a write whose data cannot be read publishes nothing: data, metadata and tree as before', async () => {
