@@ -20,7 +20,7 @@ import type { DatasetURIs, Datastore, OperationContext, PutSource, ReadRequest, 
 import { manyURIs } from './datastore.js';
 import { copyFileHashed, copyFileVerified, loadPutSource, type CopyCheck } from './file-transfer.js';
 import type { OpenedFile } from './opened-file.js';
-import type { FillFn } from '../store/file-store.js';
+import type { FillFn, FillOptions } from '../store/file-store.js';
 import { formatterFor } from './formatters.js';
 import { expandTemplate } from './location-template.js';
 import { STORED_FILE_INFO_TABLE } from '../model/datastore-records.js';
@@ -161,22 +161,26 @@ export class FileDatastore implements Datastore {
    */
   private async putFile(src: string, file: OpenedFile | undefined, ref: DatasetRef, ctx?: OperationContext): Promise<StoredArtifact | undefined> {
     const { storageClass, formatter } = putTarget(ref, this.storageClasses);
-    const store = this.opts.store as Store & { setFilled?: (key: string, fill: FillFn) => Promise<void> };
+    const store = this.opts.store as Store & { setFilled?: (key: string, fill: FillFn, options?: FillOptions) => Promise<boolean> };
     if (!formatter.acceptsAnyBytes || !store.setFilled) return undefined;
     const path = this.predictedPath(ref);
-    if (this.opts.records.get(ref.id) || (await store.exists(path))) return undefined;
+    if (this.opts.records.get(ref.id)) return undefined;
     ctx?.progress?.(0.5, 'writing');
     ctx?.checkCancelled?.();
     let digests: FileDigests | undefined;
-    await store.setFilled(path, async (tmp) => {
+    // Only into a free path: the store checks that once (a file there is compared, below the caller).
+    const written = await store.setFilled(path, async (_tmp, handle) => {
       const policy = this.opts.checksum;
-      const { digests: d, size, midpoint } = await copyFileHashed(src, tmp, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256'], file);
+      const { digests: d, size, midpoint } = await copyFileHashed(src, handle, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256'], file);
+      // Read through: the caller's file is closed while the store publishes (put awaits that close).
+      void file?.close().catch(() => undefined);
       digests = { sha256: d[0]!, checksum: policy === 'blake2b' ? d[1]! : policy === 'sha256' ? d[0]! : null, size };
       if (policy === 'blake2b') rememberDigestPair(d[1]!, d[0]!, size);
       // A get by path checks these bytes against their SHA-256 in two halves at once.
       if (midpoint && policy !== null) rememberSha256Midpoint(d[0]!, size, midpoint);
       return { datasetId: ref.id, sha256: digests.sha256 };
-    });
+    }, { fresh: true });
+    if (!written) return undefined;
     const { sha256, checksum, size } = digests!;
     const info: StoredFileInfo = { formatter: formatter.name, path, storage_class: storageClass.name, component: null, checksum, file_size: size };
     this.opts.records.put(ref.id, info);

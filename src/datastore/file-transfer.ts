@@ -314,7 +314,8 @@ async function copyChunks(
 }
 
 /**
- * Copy the file `src` into the existing file `dest` (written from its start), hashing the
+ * Copy the file `src` into the existing file `dest` (written from its start; a handle open for
+ * writing is written through and left open, a path is opened and closed here), hashing the
  * bytes written with each algorithm: their digests (lowercase hex, in order) and the size; for a
  * large regular file whose first algorithm is SHA-256, also its midpoint (see checksum.ts), so
  * that a check of these bytes can hash their halves at once.
@@ -322,7 +323,7 @@ async function copyChunks(
  */
 export async function copyFileHashed(
   src: string,
-  dest: string,
+  dest: string | fs.FileHandle,
   algorithms: readonly string[],
   file?: OpenedFile,
 ): Promise<{ digests: string[]; size: number; midpoint?: Sha256Midpoint }> {
@@ -334,7 +335,7 @@ export async function copyFileHashed(
     }));
   const from = source.handle;
   try {
-    const to = await fs.open(dest, 'r+');
+    const to = typeof dest === 'string' ? await fs.open(dest, 'r+') : dest;
     try {
       const large = source.regular && source.size >= PARALLEL_HASH_MIN;
       const splitAt = large && algorithms[0] === 'sha256' ? midpointAt(source.size) : 0;
@@ -361,7 +362,7 @@ export async function copyFileHashed(
       if (source.regular && size !== source.size) throw changedWhileRead(src, source.size, size);
       return midpoint ? { digests, size, midpoint } : { digests, size };
     } finally {
-      await to.close();
+      if (to !== dest) await to.close();
     }
   } finally {
     if (source !== file) await source.close();

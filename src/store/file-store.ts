@@ -45,7 +45,7 @@ import { BaseStore, clampRange, fsError, type Entry, type PutChange, type PutRes
 import { FileJournal, inodeOf, type Saved } from './file-journal.js';
 import { parseSidecar, resolveSidecar, sidecarOf, sidecarText, type DataFile, type Sidecar } from './file-sidecar.js';
 import { TMP_PREFIX, sweepStaleTemps, tempName } from './file-temp.js';
-import { FileTree, code, isMissing, readNoFollow, rmdirQuiet, unlinkQuiet } from './file-tree.js';
+import { FileTree, code, isMissing, readNoFollow, rmdirQuiet, unlinkQuiet, type DirState } from './file-tree.js';
 import { RESERVED_DIR, checkKey } from './keys.js';
 import { noStep, writeChunked, type StepFn } from './progress.js';
 import { matchesQuery } from './query.js';
@@ -72,17 +72,31 @@ interface Head {
   file: DataFile;
 }
 
-/** `fill`: the caller writes the temp file itself (by its path) and returns the metadata of what it wrote. */
-type Source = { buffer: Buffer } | { path: string } | { fill: FillFn };
+/**
+ * `fill`: the caller writes the temp file itself and returns the metadata of what it wrote;
+ * `fresh`: only into a key with no value (else KeyTaken, before anything is made or filled).
+ */
+type Source = { buffer: Buffer } | { path: string } | { fill: FillFn; fresh?: boolean };
 
-/** Writes a value's data into the temp file at `tempPath` (created empty, same inode kept) and returns its metadata. */
-export type FillFn = (tempPath: string) => Promise<Metadata>;
+/**
+ * Writes a value's data into the temp file at `tempPath` (created empty, same inode kept) and
+ * returns its metadata. `handle`: that file, open for writing (the store's: left open, written
+ * through or not; the store syncs and closes it once the fill is done).
+ */
+export type FillFn = (tempPath: string, handle: FileHandle) => Promise<Metadata>;
+
+export interface FillOptions {
+  /** Only when the key has no value: else nothing is written (nor `fill` called) and setFilled answers false. */
+  fresh?: boolean;
+}
 
 interface Temp {
   path: string;
   fh: FileHandle;
-  ino: string;
 }
+
+/** A fresh-only write found the key taken (see FillOptions). */
+class KeyTaken extends Error {}
 
 export class FileStore extends BaseStore {
   readonly root: string;
@@ -261,13 +275,22 @@ export class FileStore extends BaseStore {
    * Write a value whose data `fill` writes into the temp file itself (e.g. a copy hashed as
    * it is written) and whose metadata `fill` returns, computed from what it wrote; the
    * sidecar is written after the data. A failed `fill` leaves the key as it was (its error is rethrown as it is when it
-   * is a ButlerError).
+   * is a ButlerError). True when written; false only with `fresh` and a value there (which stays as it was).
+   * With `fresh`, the key's absence is checked once, here (as a write checks what it replaces): a
+   * caller need not ask `exists` first.
    */
-  async setFilled(key: string, fill: FillFn): Promise<void> {
+  async setFilled(key: string, fill: FillFn, options: FillOptions = {}): Promise<boolean> {
     const k = this.checkKey(key);
-    await this.write(async () => {
-      const result = await this.putFrom(k, undefined, { fill }, noStep);
+    return this.write(async () => {
+      let result: PutResult;
+      try {
+        result = await this.putFrom(k, undefined, { fill, fresh: options.fresh }, noStep);
+      } catch (err) {
+        if (err instanceof KeyTaken) return false;
+        throw err;
+      }
       this.recordChange(result.existed ? 'update' : 'set', k, result.metadata);
+      return true;
     });
   }
 
@@ -301,28 +324,55 @@ export class FileStore extends BaseStore {
     step: StepFn,
     known?: Head,
   ): Promise<PutResult> {
-    await this.assertRealDirs(key);
-    const head = known ?? (await this.head(key));
+    // The directories' check and the key's head (reads only) at once: the data tree's
+    // directories are looked at once for both; nothing is made before both are in.
+    const dataDirs = this.io(`check ${key}`, () => this.tree.dirState('data', key));
+    const [dirs, head] = await Promise.all([
+      Promise.all([dataDirs, this.io(`check ${key}`, () => this.tree.dirState('meta', key))]),
+      known ? Promise.resolve(known) : this.head(key, dataDirs),
+    ]);
+    if (dirs.includes('link')) throw new InvalidKey(`key ${JSON.stringify(key)} leads through a symbolic link`, { details: { key } });
+    if (head && source && 'fill' in source && source.fresh) throw new KeyTaken();
     await this.journal.save(key, this.tree.dataPath(key), this.tree.metaPath(key));
     const metaFile = this.tree.metaPath(key);
     const dataFile = this.tree.dataPath(key);
-    // The data temp file is opened first: the sidecar names it by its inode.
-    const data = source || !head ? await this.openTemp(key, dataFile) : undefined;
+    // The data temp file is opened first: the sidecar names it by its inode, learnt while
+    // the file is filled (settled, so looked at only once the text needs it).
+    const data = source || !head ? await this.openTemp(key, dataFile, dirs[0] === 'missing') : undefined;
+    const dataIno = data && settle(data.fh.stat({ bigint: true }).then((st) => String(st.ino)));
     // The sidecar's temp file (and its directory) is made while the data is written: only
     // its text waits for the data. Settled before anything is thrown, so it is never leaked.
-    const metaTemp = settle(this.openTemp(key, metaFile));
-    let prefilled: string | undefined;
+    const metaTemp = settle(this.openTemp(key, metaFile, dirs[1] === 'missing'));
+    // The caller's data first: the metadata it returns describes what it wrote. Its temp
+    // file is closed while the sidecar's is written (both before either is published).
+    let prefilled: Promise<string> | undefined;
     if (source && 'fill' in source) {
-      // The caller's data first: the metadata it returns describes what it wrote.
       const fill = source.fill;
       let md: Metadata | undefined;
+      let written!: () => void;
+      const wrote = new Promise<void>((resolve) => (written = resolve));
+      prefilled = ahead(this.fill(key, data!, { write: async () => void (md = checkMetadata(await fill(data!.path, data!.fh))) }, step, written));
       try {
-        prefilled = await this.fill(key, data!, { write: async () => void (md = checkMetadata(await fill(data!.path))) }, step);
+        await Promise.race([wrote, prefilled]);
       } catch (err) {
+        await dataIno;
         await discardTemp(metaTemp);
         throw err;
       }
       metadata = md;
+    }
+    let ino = head?.file.ino;
+    if (dataIno) {
+      const learnt = await dataIno;
+      if ('err' in learnt) {
+        // Its temp file is closed (filled) or closed now, and removed, with the sidecar's.
+        await prefilled?.catch(() => undefined);
+        await data!.fh.close().catch(() => undefined);
+        await unlinkQuiet(data!.path).catch(() => undefined);
+        await discardTemp(metaTemp);
+        throw this.writeError(learnt.err, key, dataFile);
+      }
+      ino = learnt.value;
     }
     const now = nowSeconds();
     const sidecar: Sidecar = {
@@ -330,11 +380,11 @@ export class FileStore extends BaseStore {
       created: head?.sidecar.created ?? now,
       modified: now,
     };
-    const text = sidecarText(sidecar, data?.ino ?? head!.file.ino, data && head ? { sidecar: head.sidecar, ino: head.file.ino } : undefined);
+    const text = sidecarText(sidecar, ino!, data && head ? { sidecar: head.sidecar, ino: head.file.ino } : undefined);
     // Both temp files are written at once; then published by renames, sidecar first.
     const [meta, filled] = await Promise.allSettled([
-      metaTemp.then((t) => ('err' in t ? Promise.reject(t.err) : this.fill(key, t.temp, { buffer: text }, noStep))),
-      prefilled !== undefined ? Promise.resolve(prefilled) : data ? this.fill(key, data, source && !('fill' in source) ? source : { buffer: EMPTY }, step) : Promise.resolve(undefined),
+      metaTemp.then((t) => ('err' in t ? Promise.reject(t.err) : this.fill(key, t.value, { buffer: text }, noStep))),
+      prefilled ?? (data ? this.fill(key, data, source && !('fill' in source) ? source : { buffer: EMPTY }, step) : Promise.resolve(undefined)),
     ]);
     if (meta.status === 'rejected' || filled.status === 'rejected') {
       if (meta.status === 'fulfilled') await unlinkQuiet(meta.value).catch(() => undefined);
@@ -360,39 +410,43 @@ export class FileStore extends BaseStore {
     return { existed: head !== undefined, metadata: sidecar.metadata };
   }
 
-  /** Creates a temp file beside `target` (making the directory if missing) and learns its inode. */
-  private async openTemp(key: string, target: string): Promise<Temp> {
+  /**
+   * Creates a temp file beside `target`, making the directory if missing: first when the
+   * caller saw it missing (`missing`), else only when the open says so (again when another
+   * process prunes it between our mkdir and open).
+   */
+  private async openTemp(key: string, target: string, missing = false): Promise<Temp> {
     const dir = dirname(target);
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = missing ? 1 : 0; ; attempt++) {
       const path = join(dir, tempName());
-      let fh: FileHandle;
       try {
-        // The directory usually exists: only create it when the open says it is missing
-        // (again when another process prunes it between our mkdir and open).
         if (attempt > 0) await mkdir(dir, { recursive: true });
-        fh = await open(path, 'wx');
+        return { path, fh: await open(path, 'wx') };
       } catch (err) {
         if (code(err) === 'ENOENT' && attempt < RETRIES) continue;
-        throw this.writeError(err, key, target);
-      }
-      try {
-        return { path, fh, ino: String((await fh.stat({ bigint: true })).ino) };
-      } catch (err) {
-        await fh.close().catch(() => undefined);
-        await unlinkQuiet(path).catch(() => undefined);
         throw this.writeError(err, key, target);
       }
     }
   }
 
-  /** Writes the content into an open temp file and closes it (removing it on failure); its path. */
-  private async fill(key: string, temp: Temp, source: Exclude<Source, { fill: FillFn }> | { write: () => Promise<void> }, step: StepFn): Promise<string> {
+  /**
+   * Writes the content into an open temp file and closes it (removing it on failure); its path.
+   * `written`: called once the content is in (and synced, if durable), before the close.
+   */
+  private async fill(
+    key: string,
+    temp: Temp,
+    source: Exclude<Source, { fill: FillFn }> | { write: () => Promise<void> },
+    step: StepFn,
+    written?: () => void,
+  ): Promise<string> {
     try {
       try {
         if ('buffer' in source) await writeChunked(temp.fh, source.buffer, this.chunkSize, step);
         else if ('write' in source) await source.write();
         else await copyInto(source.path, temp.fh, this.chunkSize, step);
         if (this.durable) await temp.fh.sync();
+        written?.();
       } finally {
         await temp.fh.close();
       }
@@ -454,18 +508,14 @@ export class FileStore extends BaseStore {
 
   // ---- heads ------------------------------------------------------------------------
 
-  private async assertRealDirs(key: string): Promise<void> {
-    const ok = await this.io(`check ${key}`, async () => (await Promise.all([this.tree.realDirs('data', key), this.tree.realDirs('meta', key)])).every(Boolean));
-    if (!ok) throw new InvalidKey(`key ${JSON.stringify(key)} leads through a symbolic link`, { details: { key } });
-  }
-
   private async stat(key: string): Promise<DataFile | undefined> {
     return this.io(`stat ${key}`, () => this.tree.statData(key));
   }
 
-  private async head(key: string): Promise<Head | undefined> {
+  /** `dataDirs`: the data tree's dirState for this key, if being learnt already (the first look uses it). */
+  private async head(key: string, dataDirs?: Promise<DirState>): Promise<Head | undefined> {
     for (let attempt = 1; ; attempt++) {
-      const file = await this.stat(key);
+      const file = attempt === 1 && dataDirs ? await this.io(`stat ${key}`, async () => this.tree.statDataIn(key, await dataDirs)) : await this.stat(key);
       if (!file) return undefined;
       const { sidecar, matched } = await this.sidecar(key, file);
       if (matched || attempt === READ_ATTEMPTS) return { sidecar, file };
@@ -549,19 +599,25 @@ export class FileStore extends BaseStore {
 }
 
 /** A promise that never rejects: its value or its error, to be looked at later. */
-function settle<T>(p: Promise<T>): Promise<{ temp: T } | { err: unknown }> {
+function settle<T>(p: Promise<T>): Promise<{ value: T } | { err: unknown }> {
   return p.then(
-    (temp) => ({ temp }),
+    (value) => ({ value }),
     (err: unknown) => ({ err }),
   );
 }
 
+/** A promise whose failure is handled where it is awaited, not reported meanwhile as unhandled. */
+function ahead<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 /** Closes and removes a temp file opened for a write that failed before it was filled. */
-async function discardTemp(t: Promise<{ temp: Temp } | { err: unknown }>): Promise<void> {
+async function discardTemp(t: Promise<{ value: Temp } | { err: unknown }>): Promise<void> {
   const r = await t;
   if ('err' in r) return;
-  await r.temp.fh.close().catch(() => undefined);
-  await unlinkQuiet(r.temp.path).catch(() => undefined);
+  await r.value.fh.close().catch(() => undefined);
+  await unlinkQuiet(r.value.path).catch(() => undefined);
 }
 
 /** A caller's own path (toFile's destination, fromFile's source): its errors are the caller's. */

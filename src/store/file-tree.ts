@@ -11,6 +11,9 @@ import { fsError } from './base-store.js';
 import { dataFileOf, type DataFile } from './file-sidecar.js';
 import { RESERVED_DIR } from './keys.js';
 
+/** The directories on the way to a path in a tree (FileTree.dirState). */
+export type DirState = 'real' | 'missing' | 'link';
+
 const READ_NOFOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 
 export class FileTree {
@@ -47,28 +50,49 @@ export class FileTree {
    * itself, with `self`) is a symbolic link: a path through one would lead out of the tree.
    */
   async realDirs(tree: 'data' | 'meta', rel: string, self = false): Promise<boolean> {
+    return (await this.dirState(tree, rel, self)) !== 'link';
+  }
+
+  /**
+   * The directories on the way to `rel`'s parent (or `rel`, with `self`): 'link' when one is a
+   * symbolic link (see realDirs), 'missing' when they are real but not all there (a writer then
+   * makes them before opening a file there, not after a failed open), else 'real'.
+   */
+  async dirState(tree: 'data' | 'meta', rel: string, self = false): Promise<DirState> {
     const sub = self ? rel : rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
-    if (sub === '') return true;
+    if (sub === '') return 'real';
     const [base, real] = tree === 'data' ? [this.root, this.realRoot] : [this.metaRoot, this.realMetaRoot];
     try {
       // One call in the common case; a differing answer (a link, or a name spelt otherwise
       // on a case-insensitive file system) is settled by looking at each directory.
-      if ((await realpath(join(base, sub))) === join(real, sub)) return true;
+      if ((await realpath(join(base, sub))) === join(real, sub)) return 'real';
     } catch (err) {
-      if (isMissing(err)) return true; // nothing further exists to follow
+      if (isMissing(err)) return 'missing'; // nothing further exists to follow
       throw err;
     }
     let path = base;
     for (const segment of sub.split('/')) {
       path = join(path, segment);
       try {
-        if ((await lstat(path)).isSymbolicLink()) return false;
+        if ((await lstat(path)).isSymbolicLink()) return 'link';
       } catch (err) {
-        if (isMissing(err)) return true;
+        if (isMissing(err)) return 'missing';
         throw err;
       }
     }
-    return true;
+    return 'real';
+  }
+
+  /** The key's data file, when the directories on the way to it (`dirs`: their dirState) are real. */
+  async statDataIn(key: string, dirs: DirState): Promise<DataFile | undefined> {
+    if (dirs === 'link') return undefined;
+    try {
+      const st = await lstat(this.dataPath(key), { bigint: true });
+      return st.isFile() ? dataFileOf(st) : undefined;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
   }
 
   /** Runs `fn` on the key's open data file; undefined when there is none. */
@@ -98,14 +122,7 @@ export class FileTree {
 
   /** Which file holds the key's data; undefined when there is none. */
   async statData(key: string): Promise<DataFile | undefined> {
-    if (!(await this.realDirs('data', key))) return undefined;
-    try {
-      const st = await lstat(this.dataPath(key), { bigint: true });
-      return st.isFile() ? dataFileOf(st) : undefined;
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    return this.statDataIn(key, await this.dirState('data', key));
   }
 
   /** The bytes of the key's sidecar; undefined when there is none. */

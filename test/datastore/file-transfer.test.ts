@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileDatastore, type ChecksumPolicy } from '../../src/datastore/file-datastore.js';
-import { asideRemovals, copyFileVerified, placeFile, WRITE_MAX, writeFileAtomically } from '../../src/datastore/file-transfer.js';
+import { asideRemovals, copyFileHashed, copyFileVerified, placeFile, WRITE_MAX, writeFileAtomically } from '../../src/datastore/file-transfer.js';
 import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
@@ -125,6 +125,23 @@ describe('writing to a caller path', () => {
     expect(size).toBe(big.length);
     expect(seen).toBe(blake2bHex(big));
     expect(readFileSync(join(out, 'copy.bin')).equals(big)).toBe(true);
+  });
+});
+
+describe('copyFileHashed', () => {
+  it('into a file handle: written through it from its start and left open; the digests are of the bytes written', async () => {
+    const src = join(out, 'in.bin');
+    writeFileSync(src, big);
+    const to = await fsp.open(join(out, 'copy.bin'), 'w');
+    try {
+      const copied = await copyFileHashed(src, to, ['sha256']);
+      expect(copied).toMatchObject({ digests: [sha256Hex(big)], size: big.length });
+      expect(to.fd).not.toBe(-1);
+      await to.write(Buffer.from('!'), 0, 1, big.length);
+    } finally {
+      await to.close();
+    }
+    expect(readFileSync(join(out, 'copy.bin')).equals(Buffer.concat([big, Buffer.from('!')]))).toBe(true);
   });
 });
 

@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvalidKey } from '../../src/model/errors.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { openStore } from '../../src/store/store-factory.js';
@@ -58,6 +58,63 @@ describe('FileStore', () => {
     expect(seen.filter((n) => n.startsWith('.qbtmp-'))).toHaveLength(1);
     expect(await readdir(metaDir)).toEqual(['f.bin']);
     expect(await store.getMetadata('run/new/f.bin')).toEqual({ n: 1 });
+  });
+
+  it('setFilled: the fill is given the temp file open for writing; what it writes through it is the value', async () => {
+    await store.setFilled('run/h.bin', async (tmp, handle) => {
+      await handle.write(Buffer.from('through the handle'), 0, 18, 0);
+      return { n: 2 };
+    });
+    expect(await readFile(join(root, 'run/h.bin'), 'utf8')).toBe('through the handle');
+    expect(await store.getMetadata('run/h.bin')).toEqual({ n: 2 });
+  });
+
+  it('setFilled fresh: a key with a value stays as it is, the fill is never called, and the answer is false; a free key is written', async () => {
+    await store.set('run/k', Buffer.from('old'), { a: 1 });
+    let calls = 0;
+    const fill = async (tmp: string) => {
+      calls++;
+      await writeFile(tmp, 'new');
+      return { b: 2 };
+    };
+    expect(await store.setFilled('run/k', fill, { fresh: true })).toBe(false);
+    expect(calls).toBe(0);
+    expect((await store.get('run/k')).data.toString()).toBe('old');
+    expect(await store.getMetadata('run/k')).toEqual({ a: 1 });
+    // Nothing made beside it: no temp file in either tree.
+    expect(await readdir(join(root, 'run'))).toEqual(['k']);
+    expect(await readdir(join(root, '.qbstore/meta/run'))).toEqual(['k']);
+    expect(await store.setFilled('run/free', fill, { fresh: true })).toBe(true);
+    expect(calls).toBe(1);
+    expect((await store.get('run/free')).data.toString()).toBe('new');
+  });
+
+  it('setFilled: the sidecar is written while the data\'s temp file is being closed, not after', async () => {
+    const probe = await open(join(dir, 'probe'), 'w');
+    await probe.close();
+    const proto = Object.getPrototypeOf(probe) as { write(this: unknown, ...args: unknown[]): Promise<unknown> };
+    const { write } = proto;
+    const events: string[] = [];
+    vi.spyOn(proto, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      if (Buffer.isBuffer(args[0]) && args[0].includes('"metadata"')) events.push('sidecar written');
+      return write.apply(this, args);
+    });
+    try {
+      await store.setFilled('run/c.bin', async (tmp, handle) => {
+        await writeFile(tmp, 'filled');
+        // The store closes the handle it lent: note when that close is done.
+        const close = handle.close.bind(handle);
+        handle.close = async () => {
+          await close();
+          events.push('data closed');
+        };
+        return { n: 3 };
+      });
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(events).toEqual(['sidecar written', 'data closed']);
+    expect(await store.getMetadata('run/c.bin')).toEqual({ n: 3 });
   });
 
   it('setFilled: a failed fill publishes nothing and rethrows its error; an old value stays', async () => {
