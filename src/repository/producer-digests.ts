@@ -7,7 +7,6 @@
  * with a daf_butler document (no digests) get none.
  */
 import { normalizeDatasetId, type DatasetId } from '../model/dataset-id.js';
-import { DatasetNotFound } from '../model/errors.js';
 import type { Registry } from './registry.js';
 
 interface OutputEntry {
@@ -17,36 +16,34 @@ interface OutputEntry {
   sha256?: unknown;
 }
 
-/** SHA-256 (hex) by dataset id, of those of `ids` whose producing quantum recorded one. */
+/**
+ * SHA-256 (hex) by dataset id (as given), of those of `ids` whose producing quantum recorded
+ * one. Two batch reads whatever the number of ids: their producers, then those producers'
+ * documents (each read once, however many of `ids` it wrote).
+ */
 export async function producerDigests(registry: Registry, ids: Iterable<DatasetId>): Promise<Map<DatasetId, string>> {
   const out = new Map<DatasetId, string>();
-  // One document per producer, however many of `ids` it wrote.
-  const documents = new Map<string, Promise<Map<DatasetId, string>>>();
-  for (const id of new Set(ids)) {
-    const producer = await producerOf(registry, id);
+  const wanted = [...new Set(ids)];
+  if (wanted.length === 0) return out;
+  const producers = await registry.producersOf(wanted);
+  if (producers.size === 0) return out;
+  const documents = await registry.quantumProvenances(new Set(producers.values()));
+  const digests = new Map<string, Map<DatasetId, string>>();
+  for (const id of wanted) {
+    const key = normalizeDatasetId(id);
+    const producer = producers.get(key);
     if (producer === undefined) continue;
-    let digests = documents.get(producer);
-    if (!digests) documents.set(producer, (digests = writtenDigests(registry, producer)));
-    const sha256 = (await digests).get(normalizeDatasetId(id));
+    let written = digests.get(producer);
+    if (!written) digests.set(producer, (written = writtenDigests(documents.get(producer))));
+    const sha256 = written.get(key);
     if (sha256 !== undefined) out.set(id, sha256);
   }
   return out;
 }
 
-/** The quantum that wrote `id` (its actual-output edge), if the registry knows one. */
-async function producerOf(registry: Registry, id: DatasetId): Promise<string | undefined> {
-  try {
-    const lineage = await registry.lineage(id, 'up', 1);
-    return lineage.edges.find((e) => e.kind === 'output' && e.to === lineage.root)?.from;
-  } catch (err) {
-    if (err instanceof DatasetNotFound) return undefined;
-    throw err;
-  }
-}
-
-/** The `sha256` of each output a stored quantum's native document says it wrote (and did not prune). */
-async function writtenDigests(registry: Registry, quantumId: string): Promise<Map<DatasetId, string>> {
-  const doc = (await registry.quantumProvenance(quantumId)) as { outputs?: unknown } | undefined;
+/** The `sha256` of each output a stored quantum's native document says it wrote (and did not prune); none from a daf_butler document. */
+function writtenDigests(document: unknown): Map<DatasetId, string> {
+  const doc = document as { outputs?: unknown } | undefined;
   const out = new Map<DatasetId, string>();
   if (!doc || !Array.isArray(doc.outputs)) return out;
   for (const o of doc.outputs as OutputEntry[]) {

@@ -206,6 +206,30 @@ export function distinctIds(ids: Iterable<string>): string[] {
 }
 
 /**
+ * Ids per statement of a batch read. Both backends pass a batch as one parameter (a JSON
+ * array to SQLite's json_each, an array to PostgreSQL's ANY), so no placeholder count limits
+ * it; the bound keeps each statement's parameter text and result set of a size one round
+ * trip handles well however many ids the caller brings.
+ */
+export const IDS_PER_QUERY = 10_000;
+
+/** `list` in slices of at most `size` (none for an empty list). */
+export function slices<T>(list: readonly T[], size = IDS_PER_QUERY): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** Producer by dataset id from actual-output links: the least quantum id where two claim one (as lineage's sorted edges give it). */
+export function producerByDataset(links: Iterable<{ q: string; d: string }>, into = new Map<string, string>()): Map<string, string> {
+  for (const { q, d } of links) {
+    const seen = into.get(d);
+    if (seen === undefined || q < seen) into.set(d, q);
+  }
+  return into;
+}
+
+/**
  * A dataset type pattern of a query, compiled by the one glob module (model/glob.ts): its
  * `literal` is set when it names one type exactly. An empty or invalid pattern is InvalidArgument.
  */

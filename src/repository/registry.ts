@@ -214,6 +214,14 @@ export interface Registry {
   quantumProvenance(id: string): Promise<unknown>;
   /** Every stored quantum, sorted by id. */
   quanta(): Promise<QuantumSummary[]>;
+  /**
+   * The quantum that wrote each of `ids` (its actual-output edge; the least quantum id should
+   * two claim it), by normalised dataset id. Ids no stored quantum wrote, known to the registry
+   * or not, are left out. A batch read (IDS_PER_QUERY ids a statement, registry-rows.ts).
+   */
+  producersOf(ids: Iterable<DatasetId>): Promise<Map<DatasetId, string>>;
+  /** The provenance documents stored with `quantumIds` (as given), by quantum id; unknown ids left out. A batch read. */
+  quantumProvenances(quantumIds: Iterable<string>): Promise<Map<string, unknown>>;
 
   /** The lineage graph of a dataset (see lineage.ts); DatasetNotFound if the registry never heard of it. */
   lineage(datasetId: DatasetId, direction: LineageDirection, depth?: number): Promise<Lineage>;

@@ -46,9 +46,11 @@ import {
   datasetTypeMatcher,
   datasetTypeOfRow,
   distinctIds,
+  producerByDataset,
   quantumSummaryOf,
   refOfRow,
   requiredDataIdKey,
+  slices,
   type DatasetKeyRow,
   type DatasetRow,
   type DatasetTypeRow,
@@ -292,6 +294,28 @@ export class PgRegistry implements Registry {
   async quanta(): Promise<QuantumSummary[]> {
     const rows = (await this.conn.query<Omit<QuantumRow, 'provenance'>>('SELECT id, task_name, data_id, host, started_at, ended_at, format FROM quanta ORDER BY id')).rows;
     return rows.map(quantumSummaryOf);
+  }
+
+  async producersOf(ids: Iterable<DatasetId>): Promise<Map<DatasetId, string>> {
+    const out = new Map<DatasetId, string>();
+    for (const chunk of slices(distinctIds(ids))) {
+      const links = await this.conn.query<LineageLink>({
+        name: 'qb_producers_of',
+        text: 'SELECT quantum_id AS q, dataset_id::text AS d FROM quantum_outputs WHERE dataset_id = ANY($1::uuid[]) AND actual',
+        values: [chunk],
+      });
+      producerByDataset(links.rows, out);
+    }
+    return out;
+  }
+
+  async quantumProvenances(quantumIds: Iterable<string>): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    for (const chunk of slices([...new Set(quantumIds)])) {
+      const rows = await this.conn.query<{ id: string; provenance: string }>({ name: 'qb_provenances', text: 'SELECT id, provenance FROM quanta WHERE id = ANY($1::text[])', values: [chunk] });
+      for (const r of rows.rows) out.set(r.id, JSON.parse(r.provenance) as unknown);
+    }
+    return out;
   }
 
   /**

@@ -56,6 +56,7 @@ export class QuantumTables {
       consumers: db.prepare<[string], Link>(`SELECT quantum_id AS q, dataset_id AS d FROM quantum_inputs WHERE dataset_id ${IN_IDS} AND actual = 1`),
       usedBy: db.prepare<[string], Link>(`SELECT quantum_id AS q, dataset_id AS d FROM quantum_inputs WHERE quantum_id ${IN_IDS} AND actual = 1`),
       wrote: db.prepare<[string], Link>(`SELECT quantum_id AS q, dataset_id AS d FROM quantum_outputs WHERE quantum_id ${IN_IDS} AND actual = 1`),
+      provenances: db.prepare<[string], { id: string; provenance: string }>(`SELECT id, provenance FROM quanta WHERE id ${IN_IDS}`),
       summaries: db.prepare<[string], { id: string; task_name: string | null; data_id: string | null }>(
         `SELECT id, task_name, data_id FROM quanta WHERE id ${IN_IDS} ORDER BY id`,
       ),
@@ -128,6 +129,10 @@ export class QuantumTables {
   }
   actualOutputsOf(quantumIds: readonly string[]): Link[] {
     return this.s.wrote.all(JSON.stringify(quantumIds));
+  }
+  /** The stored documents (JSON text) of these quanta. */
+  provenances(quantumIds: readonly string[]): Array<{ id: string; provenance: string }> {
+    return this.s.provenances.all(JSON.stringify(quantumIds));
   }
   summaries(quantumIds: readonly string[]): Array<{ id: string; task_name: string | null; data_id: string | null }> {
     return this.s.summaries.all(JSON.stringify(quantumIds));

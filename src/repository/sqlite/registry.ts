@@ -39,7 +39,7 @@ import type {
   TableCounts,
 } from '../registry.js';
 import { insertDatasetsSteps, insertQuantumSteps, insertRecordsSteps, registerDatasetTypeSteps, storeDatasetSteps, type RowOps } from '../registry-ops.js';
-import { checkRunName, distinctIds, quantumSummaryOf, refOfRow, requiredDataIdKey, type DatasetKeyRow } from '../registry-rows.js';
+import { checkRunName, distinctIds, producerByDataset, quantumSummaryOf, refOfRow, requiredDataIdKey, slices, type DatasetKeyRow } from '../registry-rows.js';
 import { REGISTRY_TABLES, type RegistryTable } from '../registry-schema.js';
 import { runAsync, runSync } from '../steps.js';
 import { BulkWriter, DrySink, WriteSink, type Tables } from './bulk-writer.js';
@@ -227,6 +227,26 @@ export class SqliteRegistry implements Registry {
 
   async quanta(): Promise<QuantumSummary[]> {
     return this.conn.read(() => this.tables.quanta.all().map(quantumSummaryOf));
+  }
+
+  async producersOf(ids: Iterable<DatasetId>): Promise<Map<DatasetId, string>> {
+    const chunks = slices(distinctIds(ids));
+    if (chunks.length === 0) return new Map();
+    return this.conn.read(() => {
+      const out = new Map<DatasetId, string>();
+      for (const chunk of chunks) producerByDataset(this.tables.quanta.producers(chunk), out);
+      return out;
+    });
+  }
+
+  async quantumProvenances(quantumIds: Iterable<string>): Promise<Map<string, unknown>> {
+    const chunks = slices([...new Set(quantumIds)]);
+    if (chunks.length === 0) return new Map();
+    return this.conn.read(() => {
+      const out = new Map<string, unknown>();
+      for (const chunk of chunks) for (const r of this.tables.quanta.provenances(chunk)) out.set(r.id, JSON.parse(r.provenance) as unknown);
+      return out;
+    });
   }
 
   async lineage(datasetId: DatasetId, direction: LineageDirection, depth?: number): Promise<Lineage> {
