@@ -65,19 +65,28 @@ describe('bench figures', () => {
 
   it('the sidecar section (Node and Python clients, events, 16 MiB transfers) reports every figure', async () => {
     const { runSidecarBench } = await import('./sidecar-bench.js');
-    const { section } = await runSidecarBench({ pairs: 1, seq: 20, par: 100, pySeq: 20, pyPar: 100, warmup: 20, bigReps: 1, costSeqRounds: 2, costParRounds: 1, costSeq: 10, costPar: 70, pyCostSeq: 10, pyCostPar: 70 });
+    const { section } = await runSidecarBench({ pairs: 1, seq: 20, par: 100, pySeq: 20, pyPar: 100, warmup: 20, bigReps: 1, costSeqRounds: 2, costParRounds: 1, costSeq: 10, costPar: 70, pyCostSeq: 10, pyCostPar: 70, pyCostParRounds: 2 });
     expect(missingFigures(section, SIDECAR_FIGURES)).toEqual([]);
     // The default streams were on: every stored, get and put of the Node and Python runs sent its event.
     expect(section['provenanceEventsPerCall']).toBe(1);
     expect(section['pythonProvenanceEventsPerCall']).toBe(1);
     // The event cost and its A/A check are given with the range of their rounds; on Linux the sidecar's CPU per call is read beside it.
     for (const key of ['eventCostRange', 'eventCostAARange', 'pythonEventCostRange', 'pythonEventCostAARange']) expect(Object.keys(section[key] as object)).toEqual(['sequential', '64 in flight']);
+    // The Python client's 64-in-flight event cost has rounds of its own (its blocks are short: sidecar-bench.ts), and the section says how each was timed.
+    expect(section['eventCostBlocks']).toEqual({
+      node: { sequential: { rounds: 2, calls: 10 }, '64 in flight': { rounds: 1, calls: 70 } },
+      python: { sequential: { rounds: 2, calls: 10 }, '64 in flight': { rounds: 2, calls: 70 } },
+    });
+    const rounds = section['eventCostRounds'] as Record<'node' | 'python', Record<'sequential' | '64 in flight', { cost: { rounds: number[] }; aa: { rounds: number[] } }>>;
+    expect(rounds.python['64 in flight'].cost.rounds).toHaveLength(2);
+    expect(rounds.python['64 in flight'].aa.rounds).toHaveLength(2);
+    expect(rounds.node['64 in flight'].cost.rounds).toHaveLength(1);
     if (process.platform === 'linux') {
       const cpu = section['sidecarCpuMicrosPerCall'] as Record<string, { sequential: number }>;
       expect(Object.keys(cpu)).toEqual(['stored', 'stored, no event stream', 'get', 'put']);
       for (const c of Object.values(cpu)) expect(c.sequential).toBeGreaterThan(0);
       // The event cost in CPU time (sidecar and client) and its A/A, over the same blocks.
-      for (const key of ['eventCostCpu', 'eventCostCpuAA']) {
+      for (const key of ['eventCostCpu', 'eventCostCpuAA', 'pythonEventCostCpu', 'pythonEventCostCpuAA']) {
         const cpuCost = section[key] as Record<string, { median: number; range: [number, number] }>;
         expect(Object.keys(cpuCost)).toEqual(['sequential', '64 in flight']);
         for (const c of Object.values(cpuCost)) expect(c.range[0]).toBeLessThanOrEqual(c.median);

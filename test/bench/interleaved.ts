@@ -36,7 +36,11 @@
  * stall (its A/A check reached 0.2); leaving out the rounds over 1.5 times the median round's
  * time left out a third of the Python client's (one at a time), whose slow mode (waits between
  * its threads) is its own behaviour and may well depend on the events. So every block is kept
- * and the median makes the choice, on both sides alike.
+ * and the median makes the choice, on both sides alike. What narrows the median is more rounds:
+ * a round's own A/A value scatters by about 0.1 whether its blocks last 15 or 150 ms (the Python
+ * client 64 in flight, blocks of 1,000 to 10,000 calls: a block's wall time follows the time its
+ * threads waited for a core, and that wait lasts from one block into the next), so that client
+ * runs many rounds of short blocks (sidecar-bench.ts).
  *
  * The A/A figure is the same computation for quiet2 against quiet: two sessions that do the
  * same work, so it is 0 but for noise, and its size is the resolution of the cost figure,

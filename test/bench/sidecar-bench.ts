@@ -121,6 +121,8 @@ export interface SidecarBenchOptions {
   costPar?: number;
   pyCostSeq?: number;
   pyCostPar?: number;
+  /** Rounds of the Python client's event cost 64 in flight (its blocks are short: see runSidecarBench). */
+  pyCostParRounds?: number;
   /** The round of the event cost's cycle its schedule starts at (default random: interleaved.ts). */
   costStart?: number;
   /** 16 MiB transfers timed each way (the median is reported: one is at the mercy of the page cache). */
@@ -139,17 +141,38 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   const PUT_WARMUP = Math.round(2.5 * WARMUP);
   const warmupOf = (name: string) => (name === 'put' ? PUT_WARMUP : WARMUP);
   const value = { payload: 'x'.repeat(1000) }; // ~1 KiB of JSON
-  // The event cost's blocks (interleaved.ts). 64 in flight, a block is as long as a chunk timed
-  // against the echo (Node 2,000 calls, Python 1,000): a shorter one spends more of its time
-  // filling and draining the 64 lanes, which is not what the chunks measure. One at a time there
-  // is no such edge, so the blocks are short (150 calls, ~5 ms) and the rounds many: over 36 rounds
-  // the A/A check came to -0.02..0.01 in six runs, where one run of 12 rounds gave 0.08 and 0.11.
+  // The event cost's blocks (interleaved.ts). 64 in flight, a Node block is as long as a chunk
+  // timed against the echo (2,000 calls): a shorter one spends more of its time filling and
+  // draining the 64 lanes, which is not what the chunks measure. One at a time there is no such
+  // edge, so the blocks are short (150 calls, ~5 ms) and the rounds many: over 36 rounds the A/A
+  // check came to -0.02..0.01 in six runs, where one run of 12 rounds gave 0.08 and 0.11.
   // 64 in flight, 24 rounds: a 12-round median's A/A check moved by 0.035 (sd) from run to run with
-  // no bias, a 24-round one by 0.027, for ~4 s more. About 10 s in all, Node and Python. Both
-  // numbers of rounds are whole cycles of six (interleaved.ts).
+  // no bias, a 24-round one by 0.027, for ~4 s more. Both numbers of rounds are whole cycles of six
+  // (interleaved.ts).
+  // The Python client 64 in flight: 120 rounds of 1,000-call blocks. A block lasts 12-16 ms
+  // (~70,000 calls/s), a round ~80 ms, and its A/A check moves by ~0.1 (robust sd) whatever the
+  // block's length: 0.03-0.22 with blocks of 1,000, 2,000, 5,000 or 10,000 calls alike, at load
+  // 0.5 to 6. The wall time of a block follows the time its threads and the sidecar's waited for a
+  // core (correlation 0.9), which lasts from one block into the next, so a longer block averages
+  // nothing away; the median of 24 rounds then moved by 0.03 (sd) from run to run, as observed
+  // (-0.044..0.055 over twelve runs of 24 rounds). In the same ~10 s at load 6 (scratch probe of
+  // these blocks alone, four runs each, taking turns, Dec 2026) the A/A check came to
+  // -0.014..0.006 with 120 rounds of 1,000 calls, -0.009..0.020 with 60 of 2,000 and -0.077..0.012
+  // with 24 of 5,000. Not the cause: the Python client's gc (0.1% of the blocks' time, a full
+  // collection in 7 of 3,456 blocks), a warm-up after a switch of session (the first 200 calls took
+  // 18.5% of a block after a block of the same kind and after another alike), the blocks' edges
+  // (filling and draining the lanes: 0.2 ms of a block), the events of one block spilling into the
+  // next (a quiet block after an events block was no slower than after a quiet one). The ratio of
+  // each kind's total time over the run instead of the median round resolved worse (its A/A
+  // -0.05..0.09 over eight runs of 24 rounds, where the median's was -0.04..0.06). In the bench's
+  // sidecar section, seven runs each, taking turns at load 4-14: 24 rounds -0.052..0.042, 120
+  // rounds -0.009..0.010 in six runs and 0.075 in one, where quiet2 was the slower through most of
+  // the run (its 24-round stretches 0.04, -0.01, 0.09, 0.26, 0.09; in CPU time 0.012): a bias of
+  // one run that more rounds do not remove, cause not found. ~8 s more (the section 41-46 s, then 50-57).
   const COST = {
     seqRounds: opts.costSeqRounds ?? 36,
     parRounds: opts.costParRounds ?? 24,
+    pyParRounds: opts.pyCostParRounds ?? 120,
     seq: opts.costSeq ?? 150,
     par: opts.costPar ?? PIPELINED,
     pySeq: opts.pyCostSeq ?? 150,
@@ -334,7 +357,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
   rows.push(row(`get 16 MiB file path, ${BLAKE2B_RECORDS}`, mib / getBlake, mib / copy, 'MiB/s'));
   const py = pythonClient(value, PAIRS, opts.pySeq ?? 300, opts.pyPar ?? 1000, WARMUP, PUT_WARMUP, {
     seq: { calls: COST.pySeq, schedule: schedule(COST.seqRounds, COST.start) },
-    par: { calls: COST.pyPar, schedule: schedule(COST.parRounds, COST.start) },
+    par: { calls: COST.pyPar, schedule: schedule(COST.pyParRounds, COST.start) },
   });
   for (const [name, m] of Object.entries(py.calls)) {
     for (const [mode, calls, echoes] of [['sequential', m.seq, m.seqEcho], ['64 in flight', m.par, m.parEcho]] as const) {
@@ -367,6 +390,17 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
       eventCostCpuAA: byMode(node, (p) => ({ median: p.cpuAA!.median, range: p.cpuAA!.range })),
     } : {}),
     ...eventCostFigures('python', python),
+    // The same for the Python client (sidecar and Python process): where other programs load the
+    // machine its A/A check moves far less from run to run than the calls/s one (interleaved.ts).
+    ...(python.sequential.cpu && python['64 in flight'].cpu ? {
+      pythonEventCostCpu: byMode(python, (p) => ({ median: p.cpu!.median, range: p.cpu!.range })),
+      pythonEventCostCpuAA: byMode(python, (p) => ({ median: p.cpuAA!.median, range: p.cpuAA!.range })),
+    } : {}),
+    // How the event cost was timed: rounds, and calls per block, per client and mode.
+    eventCostBlocks: {
+      node: { sequential: { rounds: COST.seqRounds, calls: COST.seq }, '64 in flight': { rounds: COST.parRounds, calls: COST.par } },
+      python: { sequential: { rounds: COST.seqRounds, calls: COST.pySeq }, '64 in flight': { rounds: COST.pyParRounds, calls: COST.pyPar } },
+    },
     pythonProvenanceEventsPerCall: py.eventsPerCall,
     // The Python process's CPU microseconds per call (all its threads; medians of the chunks):
     // steadier than calls/s on a busy machine, and the echo's beside each.
