@@ -6,9 +6,10 @@
 Each PACKAGE_DIR is a folder holding a ``quantum_butler`` package (default: this checkout's
 clients/python); give the same folder twice for an A/A check (the noise floor). After a folder, ``@`` and
 comma-separated options: a number gives that side its own ``dispatch_linger`` in seconds
-(``--linger``: every side's; default: the client's); ``nocallback`` registers no callback, so the
+(``--linger``: every side's; default: the client's); ``cli=PATH`` its own built CLI (to compare
+sidecar builds: ``clients/python@cli=/other/dist/src/cli.js``); ``nocallback`` registers no callback, so the
 reader drops the batches unparsed: the floor no change to the dispatcher path can go below. Every side runs in
-its own Python process with its own ``Connection`` to the same built CLI, and registers a host
+its own Python process with its own ``Connection`` to the built CLI (its own with ``cli=``), and registers a host
 callback with ``conn.on_notification("butler/provenance", cb)``. Each side opens two sessions on one
 stored input: one with the event stream (every ``butler/stored`` call carries one event) and one
 opened with ``notifications: []`` (no events). A chunk is ``--calls`` ``butler/stored`` calls, one
@@ -21,7 +22,10 @@ the machine's speed falls on all of them alike. Per chunk each side reports the 
 call of its threads (``main``, ``reader``, ``dispatch``, the rest as ``other``; from
 ``/proc/self/task/*/schedstat``, nanoseconds on the CPU), the sidecar's CPU per call (all its
 threads, same source), how many times per call each thread was put on a CPU (``main#``,
-``reader#``, ``dispatch#``, ``sidecar#``: wakes, including waits for the GIL) and calls/s (wall clock).
+``reader#``, ``dispatch#``, ``sidecar#``: wakes, including waits for the GIL), the I/O shape per
+call (``/proc/PID/io``: read and write system calls of the client, ``py.r`` and ``py.w``, and of the
+sidecar, ``sc.r`` and ``sc.w``, and the bytes the sidecar wrote, ``sc.out``: whether events cost
+writes and wake-ups rather than CPU; the client's counts include this tool's few /proc reads a chunk) and calls/s (wall clock).
 
 Printed per mode and side: the median and range over rounds of each figure with and without events;
 the per-event CPU (events minus no events, paired by round) of each thread; the event cost
@@ -47,6 +51,19 @@ THREADS = {"MainThread": "main", "quantum-butler-reader": "reader", "quantum-but
 FIELDS = ("main", "reader", "dispatch", "other", "python", "sidecar")
 #: Times each thread was put on a CPU, per call (schedstat's second figure): wakes, and GIL hand-overs.
 RUNS = ("main#", "reader#", "dispatch#", "sidecar#")
+#: The I/O shape per call (/proc/PID/io, all threads): read and write system calls of this client
+#: (``py.r``, ``py.w``) and of the sidecar (``sc.r``, ``sc.w``), and the bytes the sidecar wrote (``sc.out``).
+IO = ("py.r", "py.w", "sc.r", "sc.w", "sc.out")
+
+
+def _io(pid: Any) -> Tuple[float, ...]:
+    """(read calls, write calls, bytes written) of process ``pid`` so far; NaNs where /proc cannot tell."""
+    try:
+        with open("/proc/%s/io" % pid) as f:
+            fields = dict(line.split(":") for line in f.read().splitlines() if ":" in line)
+        return (float(fields["syscr"]), float(fields["syscw"]), float(fields["wchar"]))
+    except (OSError, KeyError, ValueError):
+        return (float("nan"),) * 3
 
 
 # ----------------------------------------------------------------------------- worker side
@@ -104,6 +121,7 @@ def worker(package_dir: str, cli: str, linger: float, callback: bool) -> None:
         request_async = conn.request_async
         before_events = received[0]
         a, sa = _task_ns(me), _task_ns(conn.pid)
+        io_a, sio_a = _io(me), _io(conn.pid)
         t0 = time.perf_counter()
         if in_flight <= 1:
             for _ in range(calls):
@@ -119,6 +137,7 @@ def worker(package_dir: str, cli: str, linger: float, callback: bool) -> None:
         conn.flush_notifications(60)
         wall = time.perf_counter() - t0
         b, sb = _task_ns(me), _task_ns(conn.pid)
+        io_b, sio_b = _io(me), _io(conn.pid)
         who = names()
         out = {k: 0.0 for k in FIELDS + RUNS + ("other#",)}
         for tid, (ns, runs) in b.items():
@@ -130,6 +149,8 @@ def worker(package_dir: str, cli: str, linger: float, callback: bool) -> None:
         out["sidecar"] = sum(ns - sa.get(tid, (0, 0))[0] for tid, (ns, _) in sb.items()) / 1e3 / calls
         out["sidecar#"] = sum(runs - sa.get(tid, (0, 0))[1] for tid, (_, runs) in sb.items()) / calls
         out["calls_s"] = calls / wall
+        for k, x, y in zip(IO, io_a[:2] + sio_a, io_b[:2] + sio_b):
+            out[k] = (y - x) / calls
         out["events"] = received[0] - before_events
         return out
 
@@ -154,6 +175,8 @@ class Side:
         for option in filter(None, options.split(",")):
             if option == "nocallback":
                 callback = False
+            elif option.startswith("cli="):
+                cli = os.path.abspath(option[len("cli="):])
             else:
                 linger = float(option)
         self.proc = subprocess.Popen(
@@ -233,19 +256,19 @@ def main(argv: List[str]) -> None:
         for i, side in enumerate(sides):
             ev, quiet = results[mode][i][True], results[mode][i][False]
             print("%s" % side.label)
-            for k in FIELDS + RUNS:
+            for k in FIELDS + RUNS + IO:
                 print("  %-9s %s  events %-24s no events %-24s per event %s" % (
-                    k, "us/call " if k in FIELDS else "runs/call", _stat([x[k] for x in ev]), _stat([x[k] for x in quiet]),
+                    k, "us/call " if k in FIELDS else "runs/call" if k in RUNS else "io/call  ", _stat([x[k] for x in ev]), _stat([x[k] for x in quiet]),
                     _stat([e[k] - q[k] for e, q in zip(ev, quiet)])))
             cost = [1 - e["calls_s"] / q["calls_s"] for e, q in zip(ev, quiet)]
             print("  calls/s  events %s  no events %s" % (_stat([x["calls_s"] for x in ev], 0), _stat([x["calls_s"] for x in quiet], 0)))
             print("  event cost 1 - calls/s(events)/calls/s(no events): %s" % _stat(cost, 3))
-            d = {k: [e[k] - q[k] for e, q in zip(ev, quiet)] for k in FIELDS + RUNS}
+            d = {k: [e[k] - q[k] for e, q in zip(ev, quiet)] for k in FIELDS + RUNS + IO}
             d["cost"] = cost
             per_event.append(d)
         for i in range(1, len(sides)):
             print("%s minus A, paired by round:" % sides[i].label[:1])
-            for k in FIELDS + RUNS + ("cost",):
+            for k in FIELDS + RUNS + IO + ("cost",):
                 print("  %-9s per event %s" % (k, _stat([b - a for a, b in zip(per_event[0][k], per_event[i][k])], 3 if k == "cost" else 2)))
             print("%s / A, paired by round (a ratio is not moved by the machine's speed drifting between rounds):" % sides[i].label[:1])
             a_ev, b_ev = results[mode][0][True], results[mode][i][True]

@@ -30,6 +30,11 @@ function reader(limits: Partial<{ maxMessageBytes: number; messageTimeoutMs: num
 
 const req = (id: unknown, text = 'x') => ({ jsonrpc: '2.0', id, method: 'server/ping', params: { text } });
 
+/** Lets `n` turns of the event loop go by (each an immediate queued after those queued before). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('ProtocolReader', () => {
   it('reads messages split at every byte, in order, multi-byte characters included', () => {
     const { input, messages, got } = reader();
@@ -205,7 +210,7 @@ describe('ProtocolWriter', () => {
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
-    const w = new ProtocolWriter(out);
+    const w = new ProtocolWriter(out, undefined, 60_000);
     const read = (): unknown[] => {
       const got: unknown[] = [];
       jsonMessageDecoder((m) => got.push(m)).push(Buffer.concat(chunks));
@@ -218,9 +223,11 @@ describe('ProtocolWriter', () => {
     w.writeBatched('test/batch', { n: 2 });
     w.write(req(3));
     expect(read()).toEqual([req(1)]);
-    // The end of the turn releases the batch, then what waited: an immediate queued after the
-    // writer's runs after it (a timer may fire first when the machine is loaded).
-    await new Promise((resolve) => setImmediate(resolve));
+    // The end of the turn puts the batch off by a turn (this turn added to it), the end of the
+    // next one releases it, then what waited: immediates queued after the writer's run after it.
+    await turns(1);
+    expect(read()).toEqual([req(1)]);
+    await turns(1);
     expect(read()).toEqual([req(1), { jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 1 }, { n: 2 }] } }, req(2), req(3)]);
     // flush() releases at once (the connection calls it when it falls idle), and so does end().
     chunks.length = 0;
@@ -232,6 +239,31 @@ describe('ProtocolWriter', () => {
     w.writeBatched('test/batch', { n: 4 });
     await new Promise<void>((resolve) => w.end(resolve));
     expect(read()).toEqual([{ jsonrpc: '2.0', method: 'test/batch', params: { events: [{ n: 4 }] } }]);
+  });
+
+  it('a batch the next turn adds to leaves with that turn\'s items and answers in one write; a third turn\'s start a new batch', async () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out, undefined, 60_000); // turns, not a loaded machine's milliseconds
+    const batch = (...n: number[]) => ({ jsonrpc: '2.0', method: 'test/batch', params: { events: n.map((i) => ({ n: i })) } });
+    const decoded = (chunk: Buffer): unknown[] => {
+      const got: unknown[] = [];
+      jsonMessageDecoder((m) => got.push(m)).push(chunk);
+      return got;
+    };
+    // A turn of the connection under a pipelined load: an event, its answer, queued in turn.
+    const turn = (n: number) => {
+      w.writeBatched('test/batch', { n });
+      w.write(req(n));
+    };
+    turn(1);
+    await turns(1); // the connection's next turn, queued after the writer's end of turn
+    turn(2);
+    await turns(1);
+    turn(3);
+    await turns(3);
+    expect(chunks.map(decoded)).toEqual([[batch(1, 2), req(1), req(2)], [batch(3), req(3)]]);
   });
 
   it('a batch is written, with the answer behind it, as the bytes of the notification and the answer framed one by one', () => {
