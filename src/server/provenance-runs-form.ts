@@ -15,7 +15,8 @@ import { ProvenanceRunsNotification } from '../../protocol/notifications.js';
 import type { BatchForm } from './protocol-writer.js';
 import { isLastIsoNow } from '../util/time.js';
 import { isLastSha256Hex } from '../util/checksum.js';
-import { LastScalar, SHARED_MEMBERS, datasetIdText, scalar, sharedFirst } from './provenance-event-json.js';
+import { isAsciiAsIs } from '../model/json-value.js';
+import { LastScalar, SHARED_MEMBERS, scalar, sharedFirst } from './provenance-event-json.js';
 
 /** The members every event has, written by position or once a run; the rest go in the event's object. */
 const SHARED = new Set<string>(SHARED_MEMBERS);
@@ -61,29 +62,36 @@ export class ProvenanceRunsForm implements BatchForm<ProvenanceEvent> {
 
   piece(e: ProvenanceEvent, first: boolean): string {
     this.ascii = true;
-    const event = this.eventText(e);
     if (!first && e.sessionId === this.sessionId && e.seq === this.nextSeq && e.time === this.time) {
+      const piece = this.eventText(e, ',');
       this.nextSeq++;
       this.pieceAscii = this.ascii;
-      return `,${event}`;
+      return piece;
     }
     const head = `{"sessionId":${this.text(this.sessionText, e.sessionId)},"seq":${this.number(e.seq)},"time":${isLastIsoNow(e.time) ? `"${e.time}"` : this.text(this.timeText, e.time)},"events":[`;
+    const piece = this.eventText(e, first ? head : `]},${head}`);
     this.sessionId = e.sessionId;
     this.nextSeq = e.seq + 1;
     this.time = e.time;
     this.pieceAscii = this.ascii;
-    return first ? `${head}${event}` : `]},${head}${event}`;
+    return piece;
   }
 
-  /** The event's tuple. */
-  private eventText(e: ProvenanceEvent): string {
+  /**
+   * The event's tuple after `before` (the run's head, or a comma), in as few concatenations as
+   * the text allows: each is a piece of the batch's text that V8 walks again when it flattens
+   * it to write the frame (an id or a checksum is put between quotes inside the template, not
+   * made a string of its own first).
+   */
+  private eventText(e: ProvenanceEvent, before: string): string {
     let open = kindOpen.get(e.event);
     if (open === undefined) {
       open = `[${JSON.stringify(e.event)},`;
       kindOpen.set(e.event, open);
     }
-    const id = datasetIdText(e.datasetId) ?? this.json(e.datasetId);
-    const tuple = `${open}${id},${this.text(this.typeText, e.datasetType)}`;
+    const id = e.datasetId;
+    const type = this.text(this.typeText, e.datasetType);
+    const tuple = typeof id === 'string' && isAsciiAsIs(id) ? `${before}${open}"${id}",${type}` : `${before}${open}${this.json(id)},${type}`;
     const keys = Object.keys(e);
     if (keys.length === SHARED.size) return `${tuple}]`;
     let rest = '';
@@ -96,8 +104,10 @@ export class ProvenanceRunsForm implements BatchForm<ProvenanceEvent> {
       if (start === 0 && SHARED.has(key)) continue;
       const v = values[key];
       if (v === undefined) continue;
-      const value = key === 'reason' ? this.text(this.reasonText, v) : key === 'sha256' && typeof v === 'string' && isLastSha256Hex(v) ? `"${v}"` : (scalar(v) ?? this.json(v));
-      rest += `${rest === '' ? '' : ','}${memberName(key) ?? this.json(key)}:${value}`;
+      const name = memberName(key) ?? this.json(key);
+      const sep = rest === '' ? '' : ',';
+      if (key === 'sha256' && typeof v === 'string' && isLastSha256Hex(v)) rest = `${rest}${sep}${name}:"${v}"`;
+      else rest = `${rest}${sep}${name}:${key === 'reason' ? this.text(this.reasonText, v) : (scalar(v) ?? this.json(v))}`;
     }
     return rest === '' ? `${tuple}]` : `${tuple},{${rest}}]`;
   }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
 import { ProtocolWriter } from '../../src/server/protocol-writer.js';
 import { ProvenanceRunsForm } from '../../src/server/provenance-runs-form.js';
-import { frameMessage } from '../../src/server/spliced-json.js';
+import { JsonText, frameMessage } from '../../src/server/spliced-json.js';
 import { jsonMessageDecoder } from '../../src/util/framing.js';
 import { isoNow } from '../../src/util/time.js';
 
@@ -67,6 +67,45 @@ describe('ProvenanceRunsForm', () => {
     const got = expand(messages[0]!.params!.runs);
     expect(got).toEqual(JSON.parse(JSON.stringify(events)));
     expect(got.map((e) => JSON.stringify(e))).toEqual(events.map((e) => JSON.stringify(e)));
+  });
+
+  it('a batch of mixed ASCII and other events, with answers behind it, is byte for byte the notification and answers framed one by one', () => {
+    const sha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    const now = isoNow();
+    const events = [
+      { ...ev('s', 1, now), event: 'outputWritten', size: 1012, sha256: sha },
+      { ...ev('s', 2, now), event: 'outputWritten', size: 7, sha256: sha },
+      { ...ev('s', 3, now), datasetId: 'dé "1"', reason: 'ünused \\ \u2028 🚀' },
+      { ...ev('s', 4, now), datasetType: 'týpe', handle: 'h-1' },
+      { ...ev('s', 5, now), event: 'outputWritten', size: 0, sha256: 'not "hex"' },
+      ev('s', 6, T2),
+      { ...ev('s ✓', 7, T2), size: 3 },
+      { ...ev('s ✓', 8, T2), event: 'outputWritten', size: 1012, sha256: sha },
+    ] as ProvenanceEvent[];
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out);
+    const form = new ProvenanceRunsForm();
+    const answer = { ref: { id: 'd-1', datasetType: 'raw' }, size: 1012 };
+    for (const [i, e] of events.entries()) {
+      w.writeInForm(form, e);
+      if (i % 3 === 0) w.writeResult(i, JsonText.ascii(JSON.stringify(answer))); // an answer between events waits behind the batch
+    }
+    w.write({ jsonrpc: '2.0', id: 'ïd', result: 'é' });
+    w.flush();
+    expect(chunks).toHaveLength(1);
+    const runs = [
+      { sessionId: 's', seq: 1, time: now, events: [['outputWritten', 'd-1', 'raw', { size: 1012, sha256: sha }], ['outputWritten', 'd-2', 'raw', { size: 7, sha256: sha }], ['inputLoaded', 'dé "1"', 'raw', { reason: 'ünused \\ \u2028 🚀' }], ['inputLoaded', 'd-4', 'týpe', { handle: 'h-1' }], ['outputWritten', 'd-5', 'raw', { size: 0, sha256: 'not "hex"' }]] },
+      { sessionId: 's', seq: 6, time: T2, events: [['inputLoaded', 'd-6', 'raw']] },
+      { sessionId: 's ✓', seq: 7, time: T2, events: [['inputLoaded', 'd-7', 'raw', { size: 3 }], ['outputWritten', 'd-8', 'raw', { size: 1012, sha256: sha }]] },
+    ];
+    const messages = [
+      { jsonrpc: '2.0', method: 'butler/provenanceRuns', params: { runs } },
+      ...[0, 3, 6].map((id) => ({ jsonrpc: '2.0', id, result: answer })),
+      { jsonrpc: '2.0', id: 'ïd', result: 'é' },
+    ];
+    expect(chunks[0]!.equals(Buffer.concat(messages.map((m) => frameMessage(m))))).toBe(true);
   });
 
   it('breaks runs where the session changes, the seq does not follow on, or the time differs, and nowhere else', () => {
