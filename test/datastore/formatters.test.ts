@@ -107,4 +107,13 @@ describe('formatters', () => {
       expect(JsonFormatter.toBytes(v).equals(Buffer.from(canonicalJson(v), 'utf8'))).toBe(true);
     }
   });
+
+  it('toBytes gives the UTF-8 bytes in a buffer of their own, whatever the text (ASCII, other, a lone surrogate, empty)', () => {
+    // A datastore keeps the buffer: never a slice of a larger one (Node's pool, a first try).
+    for (const s of ['', 'x', 'x'.repeat(1000), 'é', `${'x'.repeat(999)}é`, '😀x', '\u2028', 'x\ud800']) {
+      const bytes = TextFormatter.toBytes(s);
+      expect(bytes.equals(Buffer.from(s, 'utf8'))).toBe(true);
+      expect([bytes.byteOffset, bytes.buffer.byteLength]).toEqual([0, bytes.length]);
+    }
+  });
 });
