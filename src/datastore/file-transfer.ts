@@ -11,6 +11,7 @@ import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
 import type { Sha256Midpoint } from '../util/checksum.js';
 import { largeBuffer, prepareLargeBuffer, returnSpare, takeSpare } from '../util/large-buffer.js';
 import { copyHashedRemote, hashWorkerIdle, HashWorkerUnavailable, readFileHashedRemote, readHashedRemote, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
+import { ahead } from '../util/promises.js';
 import type { LoadedPutSource, PutSource } from './datastore.js';
 import { OpenedFile } from './opened-file.js';
 
@@ -375,15 +376,6 @@ function localHashes(algorithms: readonly string[], splitAt: number): (Hash | Mi
 }
 const digestOf = (h: Hash | MidpointTaker): string => (h instanceof MidpointTaker ? h.hash : h).digest('hex');
 const midpointOf = (h: Hash | MidpointTaker | undefined): Sha256Midpoint | undefined => (h instanceof MidpointTaker ? h.midpoint : undefined);
-
-/**
- * A read started ahead of its use: its failure is thrown where it is awaited, not reported
- * meanwhile as an unhandled rejection (which would end the process) while other work runs.
- */
-function ahead<T>(read: Promise<T>): Promise<T> {
-  read.catch(() => undefined);
-  return read;
-}
 
 /**
  * The most one write call asks for. The kernel sizes a new file's page-cache folios by the

@@ -51,6 +51,7 @@ import { noStep, writeChunked, type StepFn } from './progress.js';
 import { matchesQuery } from './query.js';
 import type { Metadata, StoreInfo } from './store.js';
 import { checkMetadata, nowSeconds } from './values.js';
+import { ahead, settle } from '../util/promises.js';
 
 export interface FileStoreOptions extends StoreOptions {
   /** fsync each file before renaming it into place (default false: crash-safe for the process, not for power loss). */
@@ -596,20 +597,6 @@ export class FileStore extends BaseStore {
       throw new IOFailure(`${what}: ${(err as Error).message}`, { details: { code: c } });
     }
   }
-}
-
-/** A promise that never rejects: its value or its error, to be looked at later. */
-function settle<T>(p: Promise<T>): Promise<{ value: T } | { err: unknown }> {
-  return p.then(
-    (value) => ({ value }),
-    (err: unknown) => ({ err }),
-  );
-}
-
-/** A promise whose failure is handled where it is awaited, not reported meanwhile as unhandled. */
-function ahead<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => undefined);
-  return p;
 }
 
 /** Closes and removes a temp file opened for a write that failed before it was filled. */
