@@ -31,14 +31,18 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The file datastore record of a dataset, as the repository exports it. */
+  const recordOf = async (root: string, id: string) => {
+    const records = await client.request(P.RepositoryExportRecords, { root, refs: [{ id }] });
+    return Object.values(Object.values(records.records[DS]!.records)[0]!)[0]!['file_datastore_records']![0]!;
+  };
+
   it('a stored artifact changed on disk (blake2b records): repository/get and a session reading it by its record answer ChecksumMismatch, not the changed bytes', async () => {
     const root = join(dir, 'changed');
     await backend.create(client, root, { datastore: { checksum: 'blake2b' } });
     const put = await client.request(P.RepositoryPut, { root, datasetType: 'blob', dataId: { instrument: 'Cam1', detector: 1 }, run: 'r', payload: { encoding: 'json', value: { n: 1 } } });
     expect((await client.request(P.RepositoryGet, { root, ref: { id: put.ref.id } })).payload).toEqual({ encoding: 'json', value: { n: 1 } });
-    const records = await client.request(P.RepositoryExportRecords, { root, refs: [{ id: put.ref.id }] });
-    const perId = Object.values(records.records[DS]!.records)[0]!;
-    const path = join(root, 'datastore', Object.values(perId)[0]!['file_datastore_records']![0]!['path'] as string);
+    const path = join(root, 'datastore', (await recordOf(root, put.ref.id))['path'] as string);
     // Same length, other (valid) content.
     const before = readFileSync(path, 'utf8');
     writeFileSync(path, before.replace('1', '2'));
@@ -66,8 +70,7 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
     const root = join(dir, 'changed-default');
     await backend.create(client, root);
     const put = await client.request(P.RepositoryPut, { root, datasetType: 'blob', dataId: { instrument: 'Cam1', detector: 1 }, run: 'r', payload: { encoding: 'json', value: { n: 1 } } });
-    const records = await client.request(P.RepositoryExportRecords, { root, refs: [{ id: put.ref.id }] });
-    const record = Object.values(Object.values(records.records[DS]!.records)[0]!)[0]!['file_datastore_records']![0]!;
+    const record = await recordOf(root, put.ref.id);
     expect(record['checksum']).toBeNull();
     const path = join(root, 'datastore', record['path'] as string);
     const before = readFileSync(path, 'utf8');
@@ -100,11 +103,7 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
     await backend.create(client, root, { datastore: { checksum: 'sha256' } });
     const dataId = { instrument: 'Cam1', detector: 3 };
     const put = await client.request(P.RepositoryPut, { root, datasetType: 'blob', dataId, run: 'r', payload: { encoding: 'json', value: { n: 3 } } });
-    const recordOf = async (id: string) => {
-      const records = await client.request(P.RepositoryExportRecords, { root, refs: [{ id }] });
-      return Object.values(Object.values(records.records[DS]!.records)[0]!)[0]!['file_datastore_records']![0]!;
-    };
-    const before = await recordOf(put.ref.id);
+    const before = await recordOf(root, put.ref.id);
     expect(before['checksum']).toBe(put.sha256);
 
     // The repository now writes daf_butler's checksum; a new sidecar reads butler.json afresh.
@@ -117,10 +116,10 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
       expect((await c2.request(P.RepositoryGet, { root, ref: { id: put.ref.id } })).payload).toEqual({ encoding: 'json', value: { n: 3 } });
       const again = await c2.request(P.RepositoryPut, { root, datasetType: 'blob', dataId, run: 'r', payload: { encoding: 'json', value: { n: 3 } } });
       expect(again).toEqual(put);
-      expect(await recordOf(put.ref.id)).toEqual(before);
+      expect(await recordOf(root, put.ref.id)).toEqual(before);
       expect(await kindOf(c2.request(P.RepositoryPut, { root, datasetType: 'blob', dataId, run: 'r', payload: { encoding: 'json', value: { n: 4 } } }))).toBe('DatasetAlreadyStored');
       const other = await c2.request(P.RepositoryPut, { root, datasetType: 'blob', dataId: { ...dataId, detector: 4 }, run: 'r', payload: { encoding: 'json', value: { n: 4 } } });
-      expect(String((await recordOf(other.ref.id))['checksum'])).toMatch(/^[0-9a-f]{128}$/);
+      expect(String((await recordOf(root, other.ref.id))['checksum'])).toMatch(/^[0-9a-f]{128}$/);
 
       // The SHA-256 record still guards its file.
       const path = join(root, 'datastore', before['path'] as string);
