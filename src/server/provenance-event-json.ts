@@ -64,7 +64,7 @@ const lastReason = new LastScalar();
  * of ids by text: a put, whose id is new, always missed it: three lookups in a large Map, far
  * apart in memory, and one more entry kept for the collector to copy and mark.
  */
-export function datasetIdText(id: unknown): string | undefined {
+function datasetIdText(id: unknown): string | undefined {
   return typeof id === 'string' ? asciiQuoted(id) : undefined;
 }
 
