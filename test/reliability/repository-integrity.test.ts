@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as P from '../../protocol/index.js';
-import type { QuantumButlerClient } from '../../src/client/index.js';
+import type { ButlerSession, QuantumButlerClient } from '../../src/client/index.js';
 import { kindOf, spawnClient } from '../e2e/harness.js';
 import { backends } from './support.js';
 
@@ -37,6 +37,17 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
     return Object.values(Object.values(records.records[DS]!.records)[0]!)[0]!['file_datastore_records']![0]!;
   };
 
+  /** `body` with a session of a quantum of the repository at `root` that reads dataset `id`, closed after. */
+  const readingSession = async (root: string, id: string, body: (s: ButlerSession) => Promise<void>) => {
+    const made = await client.request(P.RepositoryMakeQuantum, { root, taskName: 't', inputs: [{ id }], outputs: [] });
+    const s = await client.openSession({ quantum: made.quantum, repository: { root } });
+    try {
+      await body(s);
+    } finally {
+      await s.close();
+    }
+  };
+
   it('a stored artifact changed on disk (blake2b records): repository/get and a session reading it by its record answer ChecksumMismatch, not the changed bytes', async () => {
     const root = join(dir, 'changed');
     await backend.create(client, root, { datastore: { checksum: 'blake2b' } });
@@ -48,9 +59,7 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
     writeFileSync(path, before.replace('1', '2'));
     expect(await kindOf(client.request(P.RepositoryGet, { root, ref: { id: put.ref.id } }))).toBe('ChecksumMismatch');
 
-    const made = await client.request(P.RepositoryMakeQuantum, { root, taskName: 't', inputs: [{ id: put.ref.id }], outputs: [] });
-    const s = await client.openSession({ quantum: made.quantum, repository: { root } });
-    try {
+    await readingSession(root, put.ref.id, async (s) => {
       expect(await kindOf(s.get(put.ref.id))).toBe('ChecksumMismatch');
       // By file path: checked as it is copied, so no destination appears and an existing one stays.
       const fresh = join(dir, 'changed-fresh.json');
@@ -61,9 +70,7 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
       expect(await kindOf(s.getResult({ id: put.ref.id }, { as: 'file', destination: kept }))).toBe('ChecksumMismatch');
       expect(readFileSync(kept, 'utf8')).toBe('kept');
       expect(readdirSync(dir).filter((f) => f.startsWith('.changed'))).toEqual([]);
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   it('a stored artifact changed on disk (records without checksum, the default): a read checks its size, as daf_butler does', async () => {
@@ -81,9 +88,7 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
     // Another length: ChecksumMismatch, by path and by value, and no destination is left.
     writeFileSync(path, before.replace('1', '12'));
     expect(await kindOf(client.request(P.RepositoryGet, { root, ref: { id: put.ref.id } }))).toBe('ChecksumMismatch');
-    const made = await client.request(P.RepositoryMakeQuantum, { root, taskName: 't', inputs: [{ id: put.ref.id }], outputs: [] });
-    const s = await client.openSession({ quantum: made.quantum, repository: { root } });
-    try {
+    await readingSession(root, put.ref.id, async (s) => {
       expect(await kindOf(s.get(put.ref.id))).toBe('ChecksumMismatch');
       const fresh = join(dir, 'changed-default-fresh.json');
       expect(await kindOf(s.getResult({ id: put.ref.id }, { as: 'file', destination: fresh }))).toBe('ChecksumMismatch');
@@ -93,9 +98,7 @@ describe.each(backends())('repository integrity ($kind registry)', (backend) => 
       expect(await s.get(put.ref.id)).toEqual({ n: 1 });
       await s.getResult({ id: put.ref.id }, { as: 'file', destination: fresh });
       expect(readFileSync(fresh, 'utf8')).toBe(before);
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   it('a repository whose records hold SHA-256 checksums: reads verify them, and after the switch to blake2b the same content puts unchanged', async () => {
