@@ -40,7 +40,7 @@ import type { CollectConflict, ConflictList } from './collect-report.js';
 import { COLUMNS_AT, optString, pushRecordRow, readProvenance, readProvenanceText, recordWhere, unpackProvenance, type ReadProvenance, type RecordEntry } from './provenance-documents.js';
 import type { ReadTexts } from './provenance-parsers.js';
 import { checkPathInsideDatastore } from './record-columns.js';
-import { INSERTED, requiredDataIdKey, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
+import { INSERTED, requiredDataIdKey, slices, type DatasetKeyRow, type RowOutcome } from './registry-rows.js';
 import { awaited, untilTurn, type Steps } from './steps.js';
 
 /** One executed quantum and its provenance document, as an object or as its JSON text (or both). */
@@ -93,8 +93,6 @@ export interface ReaderContext {
 const QUANTA_PER_BATCH = 256;
 /** Datasets (with their records) per batch. */
 const DATASETS_PER_BATCH = 1024;
-/** Distinct input ids looked up per planning read. */
-const KEYS_PER_READ = 10_000;
 /**
  * Rows the writer must have still to apply for a slice of the input checks to run between
  * two dataset batches (about two batches): a writer that keeps up gets its next batch at once.
@@ -626,8 +624,8 @@ export class CollectReader {
     const lookups = new Set<string>();
     for (const id of this.inputIds) if (!own.has(id)) lookups.add(id);
     const ids = [...lookups];
-    for (let i = 0; i < ids.length; i += KEYS_PER_READ) {
-      const chunk = ids.slice(i, i + KEYS_PER_READ);
+    // Distinct input ids, IDS_PER_QUERY a planning read (registry-rows.ts).
+    for (const chunk of slices(ids)) {
       const rows: Map<string, DatasetKeyRow> = yield* awaited(this.planner.reads.datasetKeys(chunk));
       for (const id of chunk) {
         const row = rows.get(id);
