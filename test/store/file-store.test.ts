@@ -134,6 +134,36 @@ describe('FileStore', () => {
     expect(await readdir(join(root, '.qbstore/meta/run'))).toEqual(['k']);
   });
 
+  it('setFilled: when the data temp file\'s inode cannot be read, nothing is published and neither temp file is left', async () => {
+    await store.set('run/k', Buffer.from('old'), { a: 1 });
+    // The store reads the temp file's inode (stat with bigint) while the data fills; that read fails once.
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { stat: (opts?: { bigint?: boolean }) => Promise<unknown> };
+    await probe.close();
+    const real = proto.stat;
+    let failed = 0;
+    const spy = vi.spyOn(proto, 'stat').mockImplementation(function (this: unknown, opts?: { bigint?: boolean }) {
+      if (opts?.bigint && failed === 0) {
+        failed++;
+        return Promise.reject(Object.assign(new Error('EIO: i/o error, fstat'), { code: 'EIO' }));
+      }
+      return real.call(this, opts);
+    });
+    try {
+      await expect(store.setFilled('run/new', async (tmp) => {
+        await writeFile(tmp, 'data');
+        return { a: 2 };
+      })).rejects.toThrow();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(failed).toBe(1);
+    expect(await store.exists('run/new')).toBe(false);
+    expect((await store.get('run/k')).data.toString()).toBe('old');
+    expect(await readdir(join(root, 'run'))).toEqual(['k']);
+    expect(await readdir(join(root, '.qbstore/meta/run'))).toEqual(['k']);
+  });
+
   it('a write whose data cannot be read publishes nothing: data, metadata and tree as before', async () => {
     await store.set('run/k', Buffer.from('old'), { a: 1 });
     const notAFile = join(dir, 'a-directory');
