@@ -1,15 +1,42 @@
 /**
  * The bench's JSON has every figure its repository and registry sections promise: both
  * run here on a small workload (the registry section only with a PostgreSQL test server)
- * and are checked with the same list the runner checks (figures.ts). Nothing is timed.
+ * and are checked with the same list the runner checks (figures.ts), as is the machine's
+ * profile every run starts with. Nothing is timed.
  */
 import { describe, expect, it } from 'vitest';
-import { REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES, memoryFigures, missingFigures } from './figures.js';
+import { MACHINE_FIGURES, REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES, memoryFigures, missingFigures } from './figures.js';
 import { runRepositoryBench } from './repository-bench.js';
 import { targetsOf } from './targets.js';
 import { pgTestUrl } from '../support/pg-url.js';
 
 describe('bench figures', () => {
+  it('the machine profile (bench.json `machine`) gives the CPU, its speed at SHA-256, a system call, pipes, the clock, page faults and the vm dirty settings', async () => {
+    const { formatMachineProfile, machineProfile } = await import('./machine-profile.js');
+    const machine = await machineProfile();
+    expect(missingFigures(machine, MACHINE_FIGURES)).toEqual([]);
+    expect(machine.cpuModel).toMatch(/\S/);
+    // What bench.json held before: the core count and Node's version, which say nothing of the machine's speed.
+    expect(missingFigures({ cpus: 2, node: 'v20' }, MACHINE_FIGURES)).toEqual(MACHINE_FIGURES.filter((f) => f !== 'cpus'));
+    for (const [figure, [min, max]] of Object.entries(machine.ranges)) {
+      expect(min, figure).toBeLessThanOrEqual(max);
+      expect(min, figure).toBeGreaterThan(figure === 'pageFaultNsPer4KiB' ? -Infinity : 0);
+    }
+    // The printed block names the CPU and every timed figure.
+    const text = formatMachineProfile(machine).join('\n');
+    for (const word of [machine.cpuModel, 'SHA-256', 'getppid', 'pipe', 'performance.now()', 'first touch', 'vm dirty']) expect(text).toContain(word);
+  }, 60_000);
+
+  it.runIf(process.platform === 'linux')('the wait for a clean page cache runs sync when Dirty + Writeback reach its threshold, and says how much there was', async () => {
+    const { dirtyKiB, waitForCleanPageCache } = await import('./machine-profile.js');
+    expect(dirtyKiB()).toEqual({ dirty: expect.any(Number), writeback: expect.any(Number) });
+    const waited = (await waitForCleanPageCache({ thresholdKiB: 0 }))!;
+    expect(waited).toEqual({ dirtyKiB: expect.any(Number), writebackKiB: expect.any(Number), synced: true, waitedMs: expect.any(Number), afterKiB: expect.any(Number), timedOut: false });
+    expect(waited.waitedMs).toBeGreaterThan(0);
+    // Below the threshold it does not wait.
+    expect(await waitForCleanPageCache({ thresholdKiB: Number.MAX_SAFE_INTEGER })).toMatchObject({ synced: false, waitedMs: 0, timedOut: false });
+  });
+
   it('the event cost is timed in rounds of mirrored blocks, in a cycle where each kind takes each position and follows each other kind equally often', async () => {
     const { CYCLE, KINDS, schedule } = await import('./interleaved.js');
     for (const start of [0, 1, 5]) {

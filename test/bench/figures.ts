@@ -71,6 +71,8 @@ export const SIDECAR_FIGURES = [
     'put 16 MiB base64',
     'get 16 MiB base64',
   ].flatMap((row) => [`${row}.value`, `${row}.ceiling`]),
+  // The page cache before the 16 MiB rows, and the wait for its writeback (from /proc/meminfo: Linux only).
+  ...(process.platform === 'linux' ? ['dirtyKiB', 'writebackKiB', 'synced', 'waitedMs', 'afterKiB', 'timedOut'].map((f) => `pageCacheWait.${f}`) : []),
 ] as const;
 
 export const STARTUP_FIGURES = [
@@ -98,3 +100,23 @@ export function missingFigures(section: unknown, figures: readonly string[]): st
     return !(typeof v === 'number' && Number.isFinite(v)) && typeof v !== 'boolean';
   });
 }
+
+/**
+ * bench.json's `machine` (machine-profile.ts): on every platform, and on Linux also the pipe
+ * timings and the kernel's vm dirty settings; on x86 also the CPU's family and model numbers.
+ * The CPU's model name is a string: the test checks it apart.
+ */
+export const MACHINE_FIGURES = [
+  'cpus',
+  'cpuMHz',
+  'availableParallelism',
+  'sha256MBPerSec',
+  'syscallNs',
+  'clockReadNs',
+  'firstTouchNsPer4KiB',
+  'pageFaultNsPer4KiB',
+  ...(process.platform === 'linux'
+    ? ['pipeWriteReadNs', 'pipeRoundTripNs', ...['background_bytes', 'background_ratio', 'bytes', 'ratio', 'expire_centisecs', 'writeback_centisecs'].map((k) => `vmDirty.${k}`)]
+    : []),
+  ...(process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'ia32') ? ['cpuFamily', 'cpuModelNumber'] : []),
+] as const;

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every target beside its ceiling, in one run. Prints a table of ratios
  * and writes bench-results/bench.json. Timing lives here, never in test assertions.
+ * It starts with the machine's profile (machine-profile.ts), printed and written under `machine`.
  * Sections: sidecar (sidecar-bench.ts), startup (startup-bench.ts), memory
  * (memory-bench.ts), trust, stores, repository, registry.
  */
@@ -11,6 +12,7 @@ import { QuantumButlerClient } from '../../src/client/index.js';
 import { LANES, root, row, runSidecarBench, type Row } from './sidecar-bench.js';
 import { ref } from './sidecar-bench.js';
 import type { PairCost, Spread } from './interleaved.js';
+import { CLEAN_PAGE_CACHE_KIB, type PageCacheWait } from './machine-profile.js';
 
 /**
  * Trust-mode reads: a quantum whose graph carried no datastore records reads 10,000
@@ -73,7 +75,13 @@ const only = new Set(
 const wanted = (section: string): boolean => only.size === 0 || only.has(section);
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = { machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString() };
+  // What machine this is (machine-profile.ts: CPU, SHA-256 speed, a system call, pipes, the clock,
+  // page faults, the vm dirty settings), first and printed at once, so that figures from
+  // different machines can be told apart.
+  const { formatMachineProfile, machineProfile } = await import('./machine-profile.js');
+  const machine = await machineProfile();
+  process.stdout.write(formatMachineProfile(machine).join('\n') + '\n');
+  const results: Record<string, unknown> = { machine: { ...machine, cpus: cpus().length, node: process.version }, date: new Date().toISOString() };
   const rows: Row[] = [];
   if (wanted('sidecar')) {
     const { section, transfers, rows: sidecarRows } = await runSidecarBench();
@@ -133,8 +141,9 @@ async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void
   }
 
   // Every figure the sections promise is there (a section that was skipped says why instead).
-  const { REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES, memoryFigures, missingFigures } = await import('./figures.js');
+  const { MACHINE_FIGURES, REGISTRY_FIGURES, REPOSITORY_FIGURES, SIDECAR_FIGURES, STARTUP_FIGURES, memoryFigures, missingFigures } = await import('./figures.js');
   const sections: Array<readonly [string, readonly string[]]> = [
+    ['machine', MACHINE_FIGURES],
     ['sidecar', SIDECAR_FIGURES],
     ['startup', STARTUP_FIGURES],
     ['memory', memoryFigures([64, 128])],
@@ -162,6 +171,8 @@ async function rest(results: Record<string, unknown>, rows: Row[]): Promise<void
     const range = r.ratio.min === r.ratio.max ? '' : ` (${r.ratio.min.toFixed(2)}-${r.ratio.max.toFixed(2)})`;
     lines.push(`${r.name.padEnd(40)} ${r.value.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ceiling.toFixed(0).padStart(8)} ${r.unit.padEnd(7)} ${r.ratio.median.toFixed(2)}x${range}`);
   }
+  const wait = (results.sidecar as { pageCacheWait?: PageCacheWait } | undefined)?.pageCacheWait;
+  if (wait) lines.push(`the page cache before the 16 MiB rows: ${(wait.dirtyKiB / 1024).toFixed(0)} MiB dirty, ${(wait.writebackKiB / 1024).toFixed(0)} MiB under writeback; ${wait.synced ? `sync took ${(wait.waitedMs / 1000).toFixed(1)} s${wait.timedOut ? ' (timed out)' : ''}, ${(wait.afterKiB / 1024).toFixed(0)} MiB left` : `below ${CLEAN_PAGE_CACHE_KIB / 1024} MiB, no wait`} (sidecar.pageCacheWait)`);
   if (results.sidecar) lines.push(...formatEventCost(results.sidecar as Record<string, unknown>));
   if (results.startup) lines.push('', 'start-up, ms of one profiled start by part (self time):', JSON.stringify((results.startup as { profileMs: unknown }).profileMs, null, 2));
   // Collect-and-transfer beside its raw-statement ceiling (collect-ceiling.ts), per backend.

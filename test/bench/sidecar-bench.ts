@@ -23,6 +23,7 @@ import { interleave, pairCost, randomStart, schedule, type Block, type Kind, typ
 import { median } from './median.js';
 import { BLAKE2B_RECORDS } from './figures.js';
 import { settle } from './settle.js';
+import { waitForCleanPageCache } from './machine-profile.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 /** The checkout (run from dist/test/bench or, under vitest, from test/bench). */
@@ -308,6 +309,10 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     await settle();
     return timeIt(fn);
   };
+  // The 16 MiB rows start with the page cache written back (machine-profile.ts): a full run's
+  // previous collects leave gigabytes of SQLite and PostgreSQL files dirty, which the kernel
+  // writes out from 30 s on, for minutes on a slow disk, beside these rows' own writes.
+  const pageCache = await waitForCleanPageCache();
   for (let r = 0; r < BIG_REPS; r++) {
     bigRuns.putBase64!.push(await timeSettled(async () => void (await s.put({ id: blobsB64[r]!.id }, null, { payload: { encoding: 'base64', data: b64 } }))));
     bigRuns.getBase64!.push(await timeSettled(async () => void (await s.getResult({ id: blobsB64[0]!.id }, { as: 'base64' }))));
@@ -402,6 +407,8 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
       python: { sequential: { rounds: COST.seqRounds, calls: COST.pySeq }, '64 in flight': { rounds: COST.pyParRounds, calls: COST.pyPar } },
     },
     pythonProvenanceEventsPerCall: py.eventsPerCall,
+    // How much of the page cache was dirty before the 16 MiB rows, and how long it took to write it back (Linux).
+    ...(pageCache ? { pageCacheWait: pageCache } : {}),
     // The Python process's CPU microseconds per call (all its threads; medians of the chunks):
     // steadier than calls/s on a busy machine, and the echo's beside each.
     pythonCpuMicrosPerCall: Object.fromEntries(Object.entries(py.cpu).map(([name, c]) => [name, { sequential: median(c.seq), echoSequential: median(c.seqEcho), '64 in flight': median(c.par), echo64InFlight: median(c.parEcho) }])),
