@@ -35,6 +35,11 @@ async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The ticks queued so far have run: a batch's end of turn is queued (the connection's next turn is queued after them). */
+async function ticked(): Promise<void> {
+  await new Promise((resolve) => process.nextTick(resolve));
+}
+
 describe('ProtocolReader', () => {
   it('reads messages split at every byte, in order, multi-byte characters included', () => {
     const { input, messages, got } = reader();
@@ -225,6 +230,7 @@ describe('ProtocolWriter', () => {
     expect(read()).toEqual([req(1)]);
     // The end of the turn puts the batch off by a turn (this turn added to it), the end of the
     // next one releases it, then what waited: immediates queued after the writer's run after it.
+    await ticked();
     await turns(1);
     expect(read()).toEqual([req(1)]);
     await turns(1);
@@ -258,12 +264,36 @@ describe('ProtocolWriter', () => {
       w.write(req(n));
     };
     turn(1);
+    await ticked();
     await turns(1); // the connection's next turn, queued after the writer's end of turn
     turn(2);
     await turns(1);
     turn(3);
+    await ticked();
     await turns(3);
     expect(chunks.map(decoded)).toEqual([[batch(1, 2), req(1), req(2)], [batch(3), req(3)]]);
+  });
+
+  it('a batch released in the tick it opened (a call answered one at a time) queues no end of turn', async () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out);
+    const immediates = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+    await turns(1);
+    const before = immediates();
+    w.writeBatched('test/batch', { n: 1 });
+    w.write(req(1));
+    w.flush(); // the connection, idle again, with the answer written
+    await ticked();
+    expect(immediates()).toBe(before);
+    expect(chunks).toHaveLength(1);
+    // One still open after its tick has its end of turn queued, and leaves then.
+    w.writeBatched('test/batch', { n: 2 });
+    await ticked();
+    expect(immediates()).toBe(before + 1);
+    await turns(1);
+    expect(chunks).toHaveLength(2);
   });
 
   it('a batch is written, with the answer behind it, as the bytes of the notification and the answer framed one by one', () => {
