@@ -1,6 +1,7 @@
 /**
  * The SQLite registry's bulk writer: applies collect-and-transfer's batches
- * (../bulk-batches.ts) row by row to a sink and keeps the outcome (counts, conflicts,
+ * (../bulk-batches.ts) row by row to a sink (a quantum's input and output edges each in one
+ * multi-row statement: they need no outcome) and keeps the outcome (counts, conflicts,
  * groups). It sees only strings and numbers in flat arrays, so the same code runs in the
  * caller's thread or on a writer thread (bulk-writer-thread.ts) behind a message port.
  * Inserts use `INSERT ... ON CONFLICT DO NOTHING` and change counts: the lookup that
@@ -12,9 +13,6 @@ import type { DimensionUniverse } from '../../model/dimensions/dimension-univers
 import { ConflictList } from '../collect-report.js';
 import {
   DATASET_STRIDE,
-  EDGE_ACTUAL,
-  EDGE_AVAILABLE,
-  EDGE_INIT,
   INPUT_STRIDE,
   OUTPUT_STRIDE,
   QUANTUM_STRIDE,
@@ -54,8 +52,10 @@ export interface Sink {
   datasetIdByKey(datasetType: string, run: string, key: string): string | undefined;
   otherProducer(datasetId: string, quantumId: string): string | undefined;
   insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined];
-  insertInputEdge(quantumId: string, datasetId: string, datasetType: string, run: string, dataIdJson: string, flags: number): void;
-  insertOutputEdge(quantumId: string, datasetId: string, actual: boolean): void;
+  /** The `n` input edges of a quantum from `from` in a quanta batch's `inputs` (INPUT_STRIDE values each). */
+  insertInputEdges(quantumId: string, inputs: ReadonlyArray<string | number>, from: number, n: number): void;
+  /** The `n` output edges of a quantum from `from` in a quanta batch's `outputs` (OUTPUT_STRIDE values each). */
+  insertOutputEdges(quantumId: string, outputs: ReadonlyArray<string | number>, from: number, n: number): void;
   insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined];
 }
 
@@ -88,11 +88,11 @@ export class WriteSink implements Sink {
   insertQuantum(row: QuantumRow): [RowOutcome, QuantumRow | undefined] {
     return this.t.quanta.insert(row);
   }
-  insertInputEdge(q: string, d: string, t: string, run: string, dataIdJson: string, flags: number): void {
-    this.t.quanta.insertInput(q, d, t, run, dataIdJson, (flags & EDGE_INIT) !== 0, true, (flags & EDGE_AVAILABLE) !== 0, (flags & EDGE_ACTUAL) !== 0);
+  insertInputEdges(q: string, inputs: ReadonlyArray<string | number>, from: number, n: number): void {
+    this.t.quanta.insertInputs(q, inputs, from, n);
   }
-  insertOutputEdge(q: string, d: string, actual: boolean): void {
-    this.t.quanta.insertOutput(q, d, true, actual);
+  insertOutputEdges(q: string, outputs: ReadonlyArray<string | number>, from: number, n: number): void {
+    this.t.quanta.insertOutputs(q, outputs, from, n);
   }
   insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined] {
     return this.t.records.insert(datasetId, datastoreName, cols);
@@ -146,9 +146,12 @@ export class DrySink implements Sink {
     this.quanta.set(row.id, row);
     return INSERTED;
   }
-  insertInputEdge(): void {}
-  insertOutputEdge(q: string, d: string, actual: boolean): void {
-    if (actual && !this.producers.has(d)) this.producers.set(d, q);
+  insertInputEdges(): void {}
+  insertOutputEdges(q: string, outputs: ReadonlyArray<string | number>, from: number, n: number): void {
+    for (let e = from, end = from + n * OUTPUT_STRIDE; e < end; e += OUTPUT_STRIDE) {
+      const d = outputs[e] as string;
+      if (outputs[e + 1] === 1 && !this.producers.has(d)) this.producers.set(d, q);
+    }
   }
   insertRecord(datasetId: string, datastoreName: string, cols: RecordColumns): [RowOutcome, RecordColumns | undefined] {
     const k = `${datasetId}\0${datastoreName}\0${cols.component}`;
@@ -225,10 +228,8 @@ export class BulkWriter {
       const [outcome, existing] = this.sink.insertQuantum(row);
       if (outcome === 'inserted') {
         this.result.quanta.stored++;
-        for (let e = i, end = i + nIn * INPUT_STRIDE; e < end; e += INPUT_STRIDE) {
-          this.sink.insertInputEdge(row.id, ins[e] as string, ins[e + 1] as string, ins[e + 2] as string, ins[e + 3] as string, ins[e + 4] as number);
-        }
-        for (let e = o, end = o + nOut * OUTPUT_STRIDE; e < end; e += OUTPUT_STRIDE) this.sink.insertOutputEdge(row.id, outs[e] as string, outs[e + 1] === 1);
+        if (nIn > 0) this.sink.insertInputEdges(row.id, ins, i, nIn);
+        if (nOut > 0) this.sink.insertOutputEdges(row.id, outs, o, nOut);
       } else if (outcome === 'present') {
         this.result.quanta.alreadyPresent++;
       } else {
