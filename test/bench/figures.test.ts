@@ -28,7 +28,7 @@ describe('bench figures', () => {
   }, 60_000);
 
   it.runIf(process.platform === 'linux')('the wait for a clean page cache runs sync when Dirty + Writeback reach its threshold, and says how much there was', async () => {
-    const { dirtyKiB, waitForCleanPageCache } = await import('./machine-profile.js');
+    const { dirtyKiB, waitForCleanPageCache } = await import('./page-cache.js');
     expect(dirtyKiB()).toEqual({ dirty: expect.any(Number), writeback: expect.any(Number) });
     const waited = (await waitForCleanPageCache({ thresholdKiB: 0 }))!;
     expect(waited).toEqual({ dirtyKiB: expect.any(Number), writebackKiB: expect.any(Number), synced: true, waitedMs: expect.any(Number), afterKiB: expect.any(Number), timedOut: false });

@@ -12,7 +12,7 @@ import { QuantumButlerClient } from '../../src/client/index.js';
 import { LANES, root, row, runSidecarBench, type Row } from './sidecar-bench.js';
 import { ref } from './sidecar-bench.js';
 import type { PairCost, Spread } from './interleaved.js';
-import { CLEAN_PAGE_CACHE_KIB, type PageCacheWait } from './machine-profile.js';
+import { CLEAN_PAGE_CACHE_KIB, type PageCacheWait } from './page-cache.js';
 
 /**
  * Trust-mode reads: a quantum whose graph carried no datastore records reads 10,000

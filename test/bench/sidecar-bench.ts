@@ -23,7 +23,7 @@ import { interleave, pairCost, randomStart, schedule, type Block, type Kind, typ
 import { median } from './median.js';
 import { BLAKE2B_RECORDS } from './figures.js';
 import { settle } from './settle.js';
-import { waitForCleanPageCache } from './machine-profile.js';
+import { waitForCleanPageCache } from './page-cache.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 /** The checkout (run from dist/test/bench or, under vitest, from test/bench). */
@@ -309,7 +309,7 @@ export async function runSidecarBench(opts: SidecarBenchOptions = {}): Promise<{
     await settle();
     return timeIt(fn);
   };
-  // The 16 MiB rows start with the page cache written back (machine-profile.ts): a full run's
+  // The 16 MiB rows start with the page cache written back (page-cache.ts): a full run's
   // previous collects leave gigabytes of SQLite and PostgreSQL files dirty, which the kernel
   // writes out from 30 s on, for minutes on a slow disk, beside these rows' own writes.
   const pageCache = await waitForCleanPageCache();
