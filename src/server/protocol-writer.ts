@@ -63,10 +63,8 @@ export class ProtocolWriter {
   /** Frames, or ASCII message texts not yet framed (an answer's: framed into the batch's buffer when it leaves). */
   private held: (Buffer | string)[] = [];
   private heldBytes = 0;
-  /** The end of a turn is to look at the batch (an immediate is queued, or a tick that queues one); something was added since it was queued; how often it was put off; when the batch opened. */
-  private scheduled = false;
-  /** That immediate is queued (not only the tick that queues it: see afterTick). */
-  private immediateQueued = false;
+  /** What will look at the batch: nothing, the tick after it opened (afterTick), or the end of the turn (an immediate queued); something was added since; how often it was put off; when the batch opened. */
+  private turnEnd: 'none' | 'tick' | 'immediate' = 'none';
   private added = false;
   private defers = 0;
   private openedAt = 0;
@@ -163,9 +161,9 @@ export class ProtocolWriter {
     this.batch = { method, open, close, items: piece, count: 1, ascii };
     this.added = false;
     this.defers = 0;
-    if (this.immediateQueued) this.openedAt = monotonicMs();
-    else if (!this.scheduled) {
-      this.scheduled = true;
+    if (this.turnEnd === 'immediate') this.openedAt = monotonicMs();
+    else if (this.turnEnd === 'none') {
+      this.turnEnd = 'tick';
       process.nextTick(this.afterTick);
     }
   }
@@ -179,11 +177,11 @@ export class ProtocolWriter {
    */
   private readonly afterTick = (): void => {
     if (this.batch === null) {
-      this.scheduled = false;
+      this.turnEnd = 'none';
       return;
     }
     this.openedAt = monotonicMs();
-    this.immediateQueued = true;
+    this.turnEnd = 'immediate';
     setImmediate(this.endOfTurn);
   };
 
@@ -197,14 +195,12 @@ export class ProtocolWriter {
 
   /** The end of a turn with a batch under way: release it, unless this turn added to it (see the header). */
   private readonly endOfTurn = (): void => {
-    this.scheduled = false;
-    this.immediateQueued = false;
+    this.turnEnd = 'none';
     if (this.batch === null) return;
     if (this.added && this.defers < MAX_DEFERS && monotonicMs() - this.openedAt < this.holdMs) {
       this.added = false;
       this.defers++;
-      this.scheduled = true;
-      this.immediateQueued = true;
+      this.turnEnd = 'immediate';
       setImmediate(this.endOfTurn);
       return;
     }

@@ -47,7 +47,8 @@ export async function waitForCleanPageCache(opts: { thresholdKiB?: number; timeo
   if (!before) return undefined;
   const start = performance.now();
   let timedOut = false;
-  if (before.dirty + before.writeback >= threshold) {
+  const synced = before.dirty + before.writeback >= threshold;
+  if (synced) {
     const sync = spawn('sync', [], { stdio: 'ignore' });
     let timer: NodeJS.Timeout | undefined;
     const ended = await Promise.race([
@@ -64,7 +65,6 @@ export async function waitForCleanPageCache(opts: { thresholdKiB?: number; timeo
       sync.unref();
     }
   }
-  const synced = before.dirty + before.writeback >= threshold;
   const waitedMs = synced ? performance.now() - start : 0;
   const after = dirtyKiB()!;
   return { dirtyKiB: before.dirty, writebackKiB: before.writeback, synced, waitedMs, afterKiB: after.dirty + after.writeback, timedOut };
