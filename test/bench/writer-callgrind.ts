@@ -1,15 +1,15 @@
 /**
  * Instructions per provenance event in the writer's path alone (the event's text, its batch, the
  * batch's frame with the answers held behind it), under callgrind, for one or more builds: each
- * turn queues 16 `outputWritten` events (as 64 puts in flight make a turn) and 16 ASCII answers,
- * then flushes, into an output that keeps nothing. V8 runs `--predictable --single-threaded` with a
+ * turn queues 16 `outputWritten` events (as 64 puts in flight make a turn; `--perTurn=1`: one, as
+ * one-at-a-time calls make) and as many ASCII answers, then flushes, into an output that keeps nothing. V8 runs `--predictable --single-threaded` with a
  * large young generation, so the main thread's count repeats (A/A within ~10 instructions an event,
  * where a whole sidecar under put-callgrind.ts varies by thousands a put); the figure is the
  * difference between a run of `--turns` and one of 3x as many, per event added (so start-up and
  * warm-up cancel). It includes making the event object and the answer's text (the same in every
  * build): compare builds, not absolute figures.
  *
- *     node dist/test/bench/writer-callgrind.js [--form=runs|batches] [--turns=2000] [DIST ...]
+ *     node dist/test/bench/writer-callgrind.js [--form=runs|batches] [--turns=2000] [--perTurn=16] [DIST ...]
  *
  * DIST: a build's dist folder (default: this checkout's); give one twice for an A/A.
  */
@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { numberOption, option, positionals } from './argv.js';
 
-const EVENTS_PER_TURN = 16;
+const EVENTS_PER_TURN = numberOption('perTurn', 16);
 const form = option('form') ?? 'runs';
 const turns = numberOption('turns', 2000);
 const workload = option('workload');
@@ -64,7 +64,7 @@ function instructions(dist: string, n: number): number {
   const dir = mkdtempSync(join(tmpdir(), 'writer-callgrind-'));
   try {
     const self = fileURLToPath(import.meta.url);
-    execFileSync('valgrind', ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${dir}/out`, process.execPath, '--predictable', '--single-threaded', '--max-semi-space-size=64', self, `--workload=${dist}`, `--turns=${n}`, `--form=${form}`], { stdio: 'ignore' });
+    execFileSync('valgrind', ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${dir}/out`, process.execPath, '--predictable', '--single-threaded', '--max-semi-space-size=64', self, `--workload=${dist}`, `--turns=${n}`, `--form=${form}`, `--perTurn=${EVENTS_PER_TURN}`], { stdio: 'ignore' });
     const m = /^totals: (\d+)/m.exec(readFileSync(join(dir, 'out-01'), 'utf8'));
     if (m === null) throw new Error('no totals in the callgrind output');
     return Number(m[1]);

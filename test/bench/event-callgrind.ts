@@ -1,0 +1,87 @@
+/**
+ * Instructions the provenance stream costs the sidecar per event, under callgrind: one sidecar per
+ * build runs under `valgrind --tool=callgrind` with collection off, is warmed up on a session with
+ * the default streams and on one with `notifications: []`, then collects `--calls` one-at-a-time
+ * `butler/stored` calls on each in turn, `--rounds` times (each phase dumped on its own,
+ * callgrind_control). Each call causes one event, so the cost of an event is a round's calls with
+ * events minus those without, per call: the sidecar's main thread, and all its threads (young-GC
+ * helpers). Prints each round's figure and their median; give one build twice for an A/A.
+ * `--nodeFlags` are given to the sidecar's node: by default its young-generation collections run
+ * on the main thread, with a fixed young generation, so that their work, which an event's garbage
+ * adds to, is counted there and alike in every round.
+ *
+ *     node dist/test/bench/event-callgrind.js [--warmup=3000] [--calls=1000] [--rounds=3] [--nodeFlags=...] [CLI.js ...]
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QuantumButlerClient } from '../../src/client/index.js';
+import { numberOption, option, positionals } from './argv.js';
+import { median, ref, root, sequential } from './sidecar-bench.js';
+
+const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 1000), ROUNDS = numberOption('rounds', 3);
+const NODE_FLAGS = option('nodeFlags') ?? '--single-threaded-gc --min-semi-space-size=16 --max-semi-space-size=16';
+const clis = positionals();
+
+/** Main-thread and all-thread instructions of the dump numbered `n` of `pid` in `dir`. */
+function dumped(dir: string, pid: number, n: number): { main: number; all: number } {
+  let main = 0, all = 0;
+  for (const f of readdirSync(dir).filter((name) => name.startsWith(`callgrind.out.${pid}.${n}-`))) {
+    const m = /^totals: (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'));
+    const ir = m ? Number(m[1]) : 0;
+    all += ir;
+    if (f.endsWith('-01')) main = ir;
+  }
+  return { main, all };
+}
+
+async function measure(cli: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'event-callgrind-'));
+  try {
+    const wrapper = join(dir, 'valgrind-node.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec valgrind --tool=callgrind --separate-threads=yes --instr-atstart=no --callgrind-out-file=${dir}/callgrind.out.%p ${JSON.stringify(process.execPath)} ${NODE_FLAGS} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', node: wrapper });
+    const pid = client.child.pid!;
+    client.onProvenance(() => {}); // a host that listens
+    const input = ref('in', 0, 'StructuredDataDict');
+    const datastore = { kind: 'memory' as const, name: 'event-callgrind' };
+    const seed = await client.openSession({ predicted: { inputs: [], outputs: [input] }, datastore, notifications: [] });
+    await seed.put(input, { payload: 'x'.repeat(1000) });
+    await seed.close();
+    const withEvents = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore });
+    const quiet = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore, notifications: [] });
+    const inRef = { id: input.id };
+    const run = { events: (n: number) => sequential(n, () => withEvents.stored(inRef)), quiet: (n: number) => sequential(n, () => quiet.stored(inRef)) };
+    for (const kind of ['events', 'quiet'] as const) await run[kind](WARMUP);
+    const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });
+    let dump = 0;
+    const phase = async (kind: 'events' | 'quiet') => {
+      control('-z');
+      control('-i', 'on');
+      await run[kind](CALLS);
+      control('-i', 'off');
+      control('-d');
+      return dumped(dir, pid, ++dump);
+    };
+    const main: number[] = [], all: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate which goes first, so that a drift falls on both alike.
+      const first = r % 2 === 0 ? 'events' : 'quiet';
+      const a = await phase(first);
+      const b = await phase(first === 'events' ? 'quiet' : 'events');
+      const [ev, q] = first === 'events' ? [a, b] : [b, a];
+      main.push((ev.main - q.main) / CALLS);
+      all.push((ev.all - q.all) / CALLS);
+      console.log(`  round ${r + 1}: events ${Math.round(ev.main / CALLS)}, quiet ${Math.round(q.main / CALLS)} main-thread instructions a call; an event ${Math.round(main[r]!)} (main), ${Math.round(all[r]!)} (all threads)`);
+    }
+    await client.close(600_000);
+    const fmt = (xs: number[]) => `${Math.round(median(xs))} [${Math.round(Math.min(...xs))}, ${Math.round(Math.max(...xs))}]`;
+    console.log(`${cli}: an event costs ${fmt(main)} main-thread instructions, ${fmt(all)} on all threads (median [range] of ${ROUNDS} rounds of ${CALLS} calls)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const cli of clis.length > 0 ? clis : [join(root, 'dist', 'src', 'cli.js')]) await measure(cli);
