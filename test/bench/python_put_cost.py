@@ -24,7 +24,9 @@ clients/python), to compare copies run one after another. Per chunk: wall time p
 ``reader``, ``dispatch``; from ``/proc/self/task/*/schedstat``) and of the server's process (the
 sidecar or the echo, all its threads); ``wait``: wall minus this process's and the server's CPU,
 i.e. the time per call in which neither ran (hand-overs, wake-ups; negative when they overlap);
-how often each thread was put on a CPU per call (``#``); and the events delivered to the callback per call. Printed per mode: the median of each
+how often each thread was put on a CPU per call (``#``) and how often it blocked (``~``, voluntary
+context switches: waits for the GIL, a lock, the pipe; unlike ``#`` not raised by other processes'
+load); and the events delivered to the callback per call. Printed per mode: the median of each
 figure per kind, each kind minus ``echo`` paired by round (median and range), and calls/s over the
 echo's (median and range of the paired rounds, as the bench computes its ratio). Standard library
 only; Linux (``/proc``).
@@ -50,7 +52,22 @@ from quantum_butler.rpc import Connection  # noqa: E402
 
 KINDS = ("echo", "put", "put-nocb", "put-quiet", "stored", "get")
 CPU = ("main", "reader", "dispatch", "other", "python", "server")
-FIELDS = ("wall",) + CPU + ("wait", "main#", "reader#", "dispatch#", "server#", "events")
+FIELDS = ("wall",) + CPU + ("wait", "main#", "reader#", "dispatch#", "server#", "main~", "reader~", "dispatch~", "events")
+
+
+def _voluntary(pid: int) -> Dict[int, int]:
+    """Per thread id: voluntary context switches (times it blocked: on a lock, the GIL, a read)."""
+    out = {}
+    base = "/proc/%s/task" % pid
+    for tid in os.listdir(base):
+        try:
+            with open("%s/%s/status" % (base, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        out[int(tid)] = int(line.split()[1])
+        except (OSError, ValueError):
+            pass  # a thread that ended
+    return out
 
 
 def _ref(i: int) -> Dict[str, Any]:
@@ -111,7 +128,7 @@ def main(argv: List[str]) -> None:
         if kind == "put-nocb":  # no callback during the chunk: the reader drops the batches
             unregister[0]()
         try:
-            a, sa, events = _task_ns(me), _task_ns(server.pid), received[0]
+            a, sa, events, va = _task_ns(me), _task_ns(server.pid), received[0], _voluntary(me)
             t0 = time.perf_counter()
             if lanes <= 1:
                 for _ in range(n):
@@ -127,13 +144,15 @@ def main(argv: List[str]) -> None:
             if server is conn:
                 conn.flush_notifications(60)
             wall = time.perf_counter() - t0
-            b, sb = _task_ns(me), _task_ns(server.pid)
+            b, sb, vb = _task_ns(me), _task_ns(server.pid), _voluntary(me)
         finally:
             if kind == "put-nocb":
                 unregister[0] = conn.on_notification("butler/provenance", on_event)
         who = {t.native_id: THREADS.get(t.name, "other") for t in threading.enumerate()}
         out = {k: 0.0 for k in FIELDS}
-        out["other#"] = 0.0
+        out["other#"] = out["other~"] = 0.0
+        for tid, v in vb.items():
+            out[who.get(tid, "other") + "~"] += (v - va.get(tid, 0)) / n
         for tid, (ns, runs) in b.items():
             name = who.get(tid, "other")
             ns0, runs0 = a.get(tid, (0, 0))
