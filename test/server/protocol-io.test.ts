@@ -296,6 +296,36 @@ describe('ProtocolWriter', () => {
     expect(chunks).toHaveLength(2);
   });
 
+  it('a batch released after its handler\'s awaits settle, in the same turn (an async call answered one at a time), queues no end of turn', async () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const w = new ProtocolWriter(out);
+    // Which callbacks are queued as immediates meanwhile (the writer's end of turn is `endOfTurn`).
+    const queued: string[] = [];
+    const real = globalThis.setImmediate;
+    globalThis.setImmediate = ((fn: (...args: unknown[]) => void, ...args: unknown[]) => {
+      queued.push(fn.name);
+      return real(fn, ...args);
+    }) as typeof setImmediate;
+    try {
+      // As butler/put: the event is queued, then the answer follows a few promise steps later.
+      const handler = async () => {
+        w.writeBatched('test/batch', { n: 1 });
+        for (let i = 0; i < 5; i++) await null;
+        w.write(req(1));
+        w.flush(); // the connection, idle again, with the answer written
+      };
+      // Called from a tick, as the connection starts a request (a tick queued there runs before the awaits).
+      await new Promise((resolve) => process.nextTick(() => void handler().then(resolve)));
+      await turns(2);
+    } finally {
+      globalThis.setImmediate = real;
+    }
+    expect(queued.filter((name) => name === 'endOfTurn')).toEqual([]);
+    expect(chunks).toHaveLength(1);
+  });
+
   it('a batch is written, with the answer behind it, as the bytes of the notification and the answer framed one by one', () => {
     const out = new PassThrough();
     const chunks: Buffer[] = [];
