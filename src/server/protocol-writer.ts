@@ -11,8 +11,9 @@
  * as one notification `{method, params: {events: [...]}}`, ahead of every message written
  * after the first of them, which wait behind the batch until it is written (at the end of
  * the turn, when the connection falls idle, or once the batch is large; the end of the turn is
- * queued in the tick after the batch opens and its promise steps settle, so that a batch the connection released meanwhile,
- * with its one answer, costs no immediate: see afterTick). A turn that adds to
+ * queued in the tick after the batch opens and the promise steps then queued have run, so that
+ * a batch the connection released meanwhile, with its one answer, costs no immediate: see
+ * afterTick). A turn that adds to
  * the batch, or behind it, puts its end off by a turn (MAX_DEFERS, MAX_HOLD_MS), as the stdout
  * guard puts off a flush (src/stdout-guard.ts): under a pipelined load the connection works
  * through its queue 16 requests a turn, and a batch released at the end of every turn reached
@@ -173,9 +174,9 @@ export class ProtocolWriter {
   private readonly tickAfterMicrotasks = (): void => process.nextTick(this.afterTick);
 
   /**
-   * The tick after a batch opened and the microtasks then queued ran: if it is still open (nothing released it meanwhile, as the
-   * connection does when it falls idle with the answer that waited behind it: one at a time,
-   * every call), its end of turn is queued, and the clock read for MAX_HOLD_MS. A batch that
+   * The tick after a batch opened and the microtasks then queued ran: if it is still open
+   * (nothing released it meanwhile, as the connection does when it falls idle with the answer
+   * that waited behind it: one at a time, every call), its end of turn is queued, and the clock read for MAX_HOLD_MS. A batch that
    * has left by then costs neither the immediate nor the clock read (~1,500 instructions of a
    * one-at-a-time `butler/stored`'s ~11,000 an event, callgrind).
    */
