@@ -35,7 +35,7 @@ describe('butler/provenanceRuns frames', () => {
   it('batch after batch (one event and its answer, as calls one at a time make), kept unread, are each the bytes of the notification and the answer', () => {
     const { w, chunks } = output();
     const form = new ProvenanceRunsForm();
-    const n = 3000; // several pools
+    const n = 3000; // enough that a writer reusing its memory across batches would reuse it
     for (let i = 0; i < n; i++) {
       const sessionId = i % 7 === 0 ? 'other ✓' : 'session-1';
       w.writeInForm(form, ev(sessionId, i, i % 5 === 0 ? { size: i, sha256: SHA } : {}));
