@@ -11,8 +11,8 @@
  * as one notification `{method, params: {events: [...]}}`, ahead of every message written
  * after the first of them, which wait behind the batch until it is written (at the end of
  * the turn, when the connection falls idle, or once the batch is large; the end of the turn is
- * queued in the tick after the batch opens and the promise steps then queued have run, so that
- * a batch the connection released meanwhile, with its one answer, costs no immediate: see
+ * queued in the tick after the batch opens, or after the promise steps then queued, so that a
+ * batch the connection released meanwhile, with its one answer, costs no immediate: see
  * afterTick). A turn that adds to
  * the batch, or behind it, puts its end off by a turn (MAX_DEFERS, MAX_HOLD_MS), as the stdout
  * guard puts off a flush (src/stdout-guard.ts): under a pipelined load the connection works
@@ -64,8 +64,8 @@ export class ProtocolWriter {
   /** Frames, or ASCII message texts not yet framed (an answer's: framed into the batch's buffer when it leaves). */
   private held: (Buffer | string)[] = [];
   private heldBytes = 0;
-  /** What will look at the batch: nothing, the tick after it opened (afterTick), or the end of the turn (an immediate queued); something was added since; how often it was put off; when the batch opened. */
-  private turnEnd: 'none' | 'tick' | 'immediate' = 'none';
+  /** What will look at the batch: nothing, the tick after it opened (afterTick), that tick again once the promise steps then queued have run ('settled'), or the end of the turn (an immediate queued); something was added since; how often it was put off; when the batch opened. */
+  private turnEnd: 'none' | 'tick' | 'settled' | 'immediate' = 'none';
   private added = false;
   private defers = 0;
   private openedAt = 0;
@@ -165,24 +165,32 @@ export class ProtocolWriter {
     if (this.turnEnd === 'immediate') this.openedAt = monotonicMs();
     else if (this.turnEnd === 'none') {
       this.turnEnd = 'tick';
-      // From a microtask: a tick queued from a tick (the connection starts requests in one)
-      // runs before the promise steps of an async handler, whose answer releases the batch.
-      queueMicrotask(this.tickAfterMicrotasks);
+      process.nextTick(this.afterTick);
     }
   }
 
+  /** Queued as a microtask: afterTick again, once the microtasks queued before it, and those they queue, have run. */
   private readonly tickAfterMicrotasks = (): void => process.nextTick(this.afterTick);
 
   /**
-   * The tick after a batch opened and the microtasks then queued ran: if it is still open
-   * (nothing released it meanwhile, as the connection does when it falls idle with the answer
-   * that waited behind it: one at a time, every call), its end of turn is queued, and the clock read for MAX_HOLD_MS. A batch that
-   * has left by then costs neither the immediate nor the clock read (~1,500 instructions of a
-   * one-at-a-time `butler/stored`'s ~11,000 an event, callgrind).
+   * The tick after a batch opened: if it is still open (nothing released it meanwhile, as the
+   * connection does when it falls idle with the answer that waited behind it: one at a time,
+   * every call), it looks again once the promise steps then queued have run. The connection
+   * starts a request in a tick, and a tick queued there runs before an async handler's promise
+   * steps (`butler/put`), whose answer releases the batch; a synchronous handler's (`butler/stored`)
+   * has by the first look, and costs no microtask. Still open then, its end of turn is queued,
+   * and the clock read for MAX_HOLD_MS. A batch that has left by then costs neither the immediate
+   * nor the clock read (~1,500 instructions of a one-at-a-time `butler/stored`'s ~11,000 an event,
+   * callgrind).
    */
   private readonly afterTick = (): void => {
     if (this.batch === null) {
       this.turnEnd = 'none';
+      return;
+    }
+    if (this.turnEnd === 'tick') {
+      this.turnEnd = 'settled';
+      queueMicrotask(this.tickAfterMicrotasks);
       return;
     }
     this.openedAt = monotonicMs();

@@ -35,9 +35,14 @@ async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The ticks queued so far have run: a batch's end of turn is queued (the connection's next turn is queued after them). */
+/**
+ * The ticks queued so far have run, then the ticks the microtasks queue after them: a batch's end
+ * of turn is queued (its writer looks at it in the tick after it opened, and again after the
+ * promise steps then queued; the connection's next turn is queued after them).
+ */
 async function ticked(): Promise<void> {
   await new Promise((resolve) => process.nextTick(resolve));
+  await new Promise((resolve) => queueMicrotask(() => process.nextTick(resolve)));
 }
 
 describe('ProtocolReader', () => {
@@ -294,6 +299,30 @@ describe('ProtocolWriter', () => {
     expect(immediates()).toBe(before + 1);
     await turns(1);
     expect(chunks).toHaveLength(2);
+  });
+
+  it('a batch released in the tick it opened (a synchronous handler) costs its writer no microtask either', async () => {
+    const w = new ProtocolWriter(new PassThrough());
+    const queued: string[] = [];
+    const real = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = (fn: () => void) => {
+      queued.push(fn.name);
+      real(fn);
+    };
+    try {
+      await new Promise<void>((resolve) =>
+        process.nextTick(() => {
+          w.writeBatched('test/batch', { n: 1 });
+          w.write(req(1));
+          w.flush();
+          process.nextTick(resolve);
+        }),
+      );
+      await ticked();
+    } finally {
+      globalThis.queueMicrotask = real;
+    }
+    expect(queued.filter((name) => name === 'tickAfterMicrotasks')).toEqual([]);
   });
 
   it('a batch released after its handler\'s awaits settle, in the same turn (an async call answered one at a time), queues no end of turn', async () => {
