@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, option, positionals } from './argv.js';
-import { median, ref, root, sequential } from './sidecar-bench.js';
+import { median, root, sequential } from './sidecar-bench.js';
+import { openStoredSessions } from './stored-sessions.js';
 
 const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 1000), ROUNDS = numberOption('rounds', 3);
 const NODE_FLAGS = option('nodeFlags') ?? '--single-threaded-gc --min-semi-space-size=16 --max-semi-space-size=16';
@@ -44,15 +45,7 @@ async function measure(cli: string): Promise<void> {
     chmodSync(wrapper, 0o755);
     const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', node: wrapper });
     const pid = client.child.pid!;
-    client.onProvenance(() => {}); // a host that listens
-    const input = ref('in', 0, 'StructuredDataDict');
-    const datastore = { kind: 'memory' as const, name: 'event-callgrind' };
-    const seed = await client.openSession({ predicted: { inputs: [], outputs: [input] }, datastore, notifications: [] });
-    await seed.put(input, { payload: 'x'.repeat(1000) });
-    await seed.close();
-    const withEvents = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore });
-    const quiet = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore, notifications: [] });
-    const inRef = { id: input.id };
+    const { withEvents, quiet, inRef } = await openStoredSessions(client, 'event-callgrind');
     const run = { events: (n: number) => sequential(n, () => withEvents.stored(inRef)), quiet: (n: number) => sequential(n, () => quiet.stored(inRef)) };
     for (const kind of ['events', 'quiet'] as const) await run[kind](WARMUP);
     const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });

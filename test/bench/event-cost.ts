@@ -20,7 +20,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, positionals } from './argv.js';
-import { median, pipelined, ref, root, sequential, sidecarCpuMicros } from './sidecar-bench.js';
+import { median, pipelined, root, sequential, sidecarCpuMicros } from './sidecar-bench.js';
+import { openStoredSessions } from './stored-sessions.js';
 import { ioShape, perCall, SHAPE_FIGURES, type IoShape } from './io-shape.js';
 
 interface Side {
@@ -36,16 +37,8 @@ const clis = positionals();
 
 async function open(cli: string): Promise<Side> {
   const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit' });
-  client.onProvenance(() => {}); // a host that listens
-  const input = ref('in', 0, 'StructuredDataDict');
-  const datastore = { kind: 'memory' as const, name: 'event-cost' };
-  const seed = await client.openSession({ predicted: { inputs: [], outputs: [input] }, datastore, notifications: [] });
-  await seed.put(input, { payload: 'x'.repeat(1000) });
-  await seed.close();
-  const withEvents = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore });
-  const quiet = await client.openSession({ predicted: { inputs: [input], outputs: [] }, datastore, notifications: [] });
+  const { withEvents, quiet, inRef } = await openStoredSessions(client, 'event-cost');
   const drive = IN_FLIGHT === 1 ? sequential : pipelined;
-  const inRef = { id: input.id };
   return {
     cli,
     client,
