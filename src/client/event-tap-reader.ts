@@ -2,7 +2,8 @@
  * The client's message reader: slices `Content-Length` frames out of the sidecar's stdout,
  * one JSON.parse per body, and hands `butler/provenance` events (and each event of a
  * `butler/provenanceBatch` or `butler/provenanceRuns`, the latter rebuilt as the events it
- * stands for) straight to the tap, synchronously in the order read; other
+ * stands for, read from their text without JSON.parse when laid out as the sidecar writes them:
+ * runs-text.ts) straight to the tap, synchronously in the order read; other
  * messages go to the connection in order. (vscode-jsonrpc's reader costs a header Map and
  * a promise chain per message.) The sidecar writes a call's events before its response, so
  * they have reached their listeners before its promise settles. A header without a valid
@@ -11,6 +12,7 @@
 import type { Readable } from 'node:stream';
 import { AbstractMessageReader, Disposable, type DataCallback, type Message } from 'vscode-jsonrpc/node';
 import { forEachRunEvent } from './provenance-runs.js';
+import { runEventsOfText } from './runs-text.js';
 
 /** The methods whose events go to the tap: one event, a batch of them, runs of them. */
 export interface TapMethods {
@@ -119,9 +121,19 @@ export class EventTapReader extends AbstractMessageReader {
   }
 
   #deliver(buf: Buffer, start: number, end: number): void {
-    const runs = this.#items(this.#runsStart, buf, start, end);
-    if (runs !== undefined) return this.#tapRuns(runs);
-    const events = this.#items(this.#batchStart, buf, start, end);
+    const runsText = this.#itemsText(this.#runsStart, buf, start, end);
+    if (runsText !== undefined) {
+      // The runs as the sidecar lays them out are read without JSON.parse (runs-text.ts).
+      const events = runEventsOfText(runsText);
+      if (events !== undefined) {
+        for (const e of events) this.#tapSafely(e);
+        return;
+      }
+      const runs = parsedArray(runsText);
+      if (runs !== undefined) return this.#tapRuns(runs);
+    }
+    const eventsText = this.#itemsText(this.#batchStart, buf, start, end);
+    const events = eventsText === undefined ? undefined : parsedArray(eventsText);
     if (events !== undefined) {
       for (const e of events) this.#tapSafely(e);
       return;
@@ -150,22 +162,17 @@ export class EventTapReader extends AbstractMessageReader {
   }
 
   /**
-   * The items of a batch written as the sidecar writes it (its envelope's exact bytes, `head`,
-   * and `}}` around them), parsed without the envelope; undefined for any other body. Sound: a
-   * body that is that envelope's start, a JSON array, then `}}` is exactly the batch
+   * The text of the items of a batch written as the sidecar writes it (its envelope's exact
+   * bytes, `head`, then an array and `}}`), the array's `[` to `]`; undefined for any other body.
+   * Sound: a body that is that envelope's start, a JSON array, then `}}` is exactly the batch
    * notification of those items. (The envelope's members cost about a fifth of a one-event
-   * batch's JSON.parse.)
+   * batch's JSON.parse.) Whether the text is a JSON array is the caller's to find out.
    */
-  #items(head: Buffer, buf: Buffer, start: number, end: number): unknown[] | undefined {
+  #itemsText(head: Buffer, buf: Buffer, start: number, end: number): string | undefined {
     const from = start + head.length - 1; // the array's `[`
     if (end - from < 4 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x7d || buf[end - 3] !== 0x5d) return undefined;
     if (buf.compare(head, 0, head.length, start, start + head.length) !== 0) return undefined;
-    try {
-      const events: unknown = JSON.parse(buf.toString('utf8', from, end - 2));
-      return Array.isArray(events) ? events : undefined;
-    } catch {
-      return undefined; // not an array there (another body): parsed whole
-    }
+    return buf.toString('utf8', from, end - 2);
   }
 
   /** A listener that throws is reported through onError; the messages after it are still read. */
@@ -175,6 +182,16 @@ export class EventTapReader extends AbstractMessageReader {
     } catch (err) {
       this.fireError(err);
     }
+  }
+}
+
+/** The array `text` holds, or undefined if it is not JSON of an array (another body: parsed whole). */
+function parsedArray(text: string): unknown[] | undefined {
+  try {
+    const items: unknown = JSON.parse(text);
+    return Array.isArray(items) ? items : undefined;
+  } catch {
+    return undefined;
   }
 }
 
