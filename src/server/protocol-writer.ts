@@ -35,7 +35,7 @@
  */
 import type { Writable } from 'node:stream';
 import { asciiAnswerText, frameMessage, frameResult, type SplicedJson } from './spliced-json.js';
-import { frameHeaderBytes, writeFrameHeader } from '../util/framing.js';
+import { asciiFrameText, frameHeaderBytes, writeFrameHeader } from '../util/framing.js';
 import { jsonString } from '../model/json-value.js';
 import { monotonicMs } from '../util/time.js';
 
@@ -331,8 +331,8 @@ function batchFrame(batch: Batch, after: readonly (Buffer | string)[], joined: n
   const ascii = batch.ascii && envelope.ascii;
   if (ascii && joined === after.length && allText(after)) {
     // The usual turn: the batch and ASCII answers, one text made flat and written once.
-    let text = `Content-Length: ${body.length}\r\n\r\n${body}`;
-    for (let i = 0; i < after.length; i++) text = `${text}Content-Length: ${(after[i] as string).length}\r\n\r\n${after[i] as string}`;
+    let text = asciiFrameText(body);
+    for (let i = 0; i < after.length; i++) text = `${text}${asciiFrameText(after[i]!)}`;
     return Buffer.from(text, 'latin1');
   }
   const length = ascii ? body.length : Buffer.byteLength(body, 'utf8');
@@ -348,6 +348,7 @@ function batchFrame(batch: Batch, after: readonly (Buffer | string)[], joined: n
   return out;
 }
 
+/** Every one of `after` is an ASCII message text (none a frame). */
 function allText(after: readonly (Buffer | string)[]): after is readonly string[] {
   for (let i = 0; i < after.length; i++) if (typeof after[i] !== 'string') return false;
   return true;
@@ -366,5 +367,5 @@ function writeAfter(out: Buffer, at: number, f: Buffer | string): number {
  * more a frame).
  */
 function asciiFrame(text: string): Buffer {
-  return Buffer.from(`Content-Length: ${text.length}\r\n\r\n${text}`, 'latin1');
+  return Buffer.from(asciiFrameText(text), 'latin1');
 }

@@ -292,6 +292,15 @@ export function writeFrameHeader(out: Buffer, at: number, length: number): numbe
   return end;
 }
 
+/**
+ * The frame of an ASCII text (its length in characters is its length in bytes), as text: to be
+ * joined with others and written into a buffer by one latin1 Buffer.from, which makes the joined
+ * text flat once (src/server/protocol-writer.ts).
+ */
+export function asciiFrameText(text: string): string {
+  return `Content-Length: ${text.length}\r\n\r\n${text}`;
+}
+
 /** One frame (header and body) as a single buffer. */
 export function encodeFrame(body: string | Buffer): Buffer {
   const length = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
