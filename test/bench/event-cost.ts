@@ -15,6 +15,12 @@
  * I/O shape per call with and without events (medians; io-shape.ts): the sidecar's and this
  * client's read and write system calls, the sidecar's bytes written, and both processes'
  * wake-ups and preemptions, which tell a cost of scheduling or I/O from one of CPU.
+ *
+ * The builds of one run are not measured alike, though they take turns: one build named twice
+ * (an A/A), 24 rounds, gave the second-named a wall-clock cost 0.024 and 0.045 above the first's
+ * in two runs, and two builds gave whichever was named second 0.04-0.05 more in both orders (Dec
+ * 2026; the cause is not known). Run each order and compare the pairs, or compare builds'
+ * instructions with writer-callgrind.ts or event-callgrind.ts.
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
