@@ -141,13 +141,13 @@ export class JsonText extends SplicedJson {
   readonly byteLength: number;
   /** Every string piece is ASCII (as many UTF-8 bytes as characters): written as latin1, a copy rather than an encoding. */
   private readonly ascii: boolean;
-  /** The whole text, when it is one string its maker knows to be ASCII (JsonText.ascii): the writer may join it to other text unframed. */
+  /** The whole text, when it is one string known (JsonText.ascii) or measured to be ASCII: the writer may join it to other text unframed. */
   readonly asciiText: string | undefined;
 
   constructor(private readonly pieces: readonly (string | Uint8Array | SplicedJson)[], asciiText?: string) {
     super();
-    this.asciiText = asciiText;
     if (asciiText !== undefined) {
+      this.asciiText = asciiText;
       this.byteLength = asciiText.length;
       this.ascii = true;
       return;
@@ -164,6 +164,10 @@ export class JsonText extends SplicedJson {
     }
     this.byteLength = n;
     this.ascii = ascii;
+    // One ASCII string (a constant answer such as butler/stored's) is text the writer may frame
+    // as text, as JsonText.ascii's: measured here once, it need not be made with that.
+    const only = pieces.length === 1 ? pieces[0] : undefined;
+    this.asciiText = ascii && typeof only === 'string' ? only : undefined;
   }
 
   /**
