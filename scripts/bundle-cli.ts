@@ -70,6 +70,8 @@ const entry = [
   `export const server = () => require('./server/start.js');`,
   ...Object.entries(workers).map(([name, rel]) => `export const ${name} = () => import('./repository/${rel}');`),
 ].join('\n');
+/** `Buffer` and `process` as variables of the bundle, not globalThis's accessors (src/util/node-globals.ts). */
+const inject = [join(src, 'util', 'node-globals.js')];
 const common = {
   bundle: true,
   platform: 'node',
@@ -81,6 +83,7 @@ const common = {
   // no module loader of its own (Node 20's vm offers the main one only as an experimental
   // feature, with a warning on stderr); every outside dependency ships CommonJS.
   supported: { 'dynamic-import': false },
+  inject,
   charset: 'ascii', // load-bundle reads it as latin1
   minify: process.env.QB_BUNDLE_MINIFY !== '0', // 0: readable profiles
   keepNames: true,

@@ -6,6 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { monotonicMs } from './util/time.js';
+import { nextTick } from './util/node-globals.js';
 
 type WriteFn = typeof process.stdout.write;
 
@@ -139,7 +140,7 @@ export const protocolOutput: Writable = new Writable({
         scheduled = true;
         addedSinceScheduled = false;
         defers = 0;
-        process.nextTick(afterTick);
+        nextTick(afterTick);
       } else {
         addedSinceScheduled = true;
       }

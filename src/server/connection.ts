@@ -25,6 +25,7 @@ import type { BatchForm, ProtocolWriter } from './protocol-writer.js';
 import type { Id, Incoming, ProtocolReader } from './protocol-reader.js';
 import { RawId, SplicedJson } from './spliced-json.js';
 import { rpcError } from './errors.js';
+import { nextTick } from '../util/node-globals.js';
 
 /** Messages handled per event-loop turn before input and timers get their turn. */
 const BATCH = 16;
@@ -190,7 +191,7 @@ export class ServerConnection {
       // Once the chunk being read is parsed (a cancellation read with its request still
       // finds it queued), in this turn: an idle connection answers without waiting a turn.
       this.active = true;
-      process.nextTick(this.work);
+      nextTick(this.work);
     }
     if (this.writer.congested || waiting >= this.limits.maxInFlight) this.reader.pause();
     else this.reader.resume();
@@ -244,7 +245,7 @@ export class ServerConnection {
   };
 
   /** Queued as a microtask, it runs once the microtasks queued before it have; its tick, after all of them. */
-  private readonly nextAfterMicrotasks = (): void => process.nextTick(this.next);
+  private readonly nextAfterMicrotasks = (): void => nextTick(this.next);
 
   private cancel(id: unknown): void {
     if (!isId(id)) return;

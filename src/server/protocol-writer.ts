@@ -38,6 +38,7 @@ import { asciiAnswerText, frameMessage, frameResult, type SplicedJson } from './
 import { asciiFrameText, frameHeaderBytes, writeFrameHeader } from '../util/framing.js';
 import { jsonString } from '../model/json-value.js';
 import { monotonicMs } from '../util/time.js';
+import { nextTick } from '../util/node-globals.js';
 
 /** A batch leaves once it holds this many items, or this many bytes wait behind it. */
 const MAX_BATCH_ITEMS = 512;
@@ -165,12 +166,12 @@ export class ProtocolWriter {
     if (this.turnEnd === 'immediate') this.openedAt = monotonicMs();
     else if (this.turnEnd === 'none') {
       this.turnEnd = 'tick';
-      process.nextTick(this.afterTick);
+      nextTick(this.afterTick);
     }
   }
 
   /** Queued as a microtask: afterTick again, once the microtasks queued before it, and those they queue, have run. */
-  private readonly tickAfterMicrotasks = (): void => process.nextTick(this.afterTick);
+  private readonly tickAfterMicrotasks = (): void => nextTick(this.afterTick);
 
   /**
    * The tick after a batch opened: if it is still open (nothing released it meanwhile, as the
@@ -180,7 +181,7 @@ export class ProtocolWriter {
    * steps (`butler/put`), whose answer releases the batch; a synchronous handler's (`butler/stored`)
    * has by the first look, and costs no microtask. Still open then, its end of turn is queued,
    * and the clock read for MAX_HOLD_MS. A batch that has left by then costs neither the immediate
-   * nor the clock read (~1,500 instructions of a one-at-a-time `butler/stored`'s ~11,000 an event,
+   * nor the clock read (~1,500 instructions of what an event cost a one-at-a-time `butler/stored` then, ~11,000,
    * callgrind).
    */
   private readonly afterTick = (): void => {

@@ -1,3 +1,4 @@
+import { hrtimeBigint } from './node-globals.js';
 let lastMs = -1;
 let lastIso = '';
 let lastSecond = Number.NaN;
@@ -41,5 +42,5 @@ export function isLastIsoNow(s: string): boolean {
  * times its first request.
  */
 export function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
+  return Number(hrtimeBigint()) / 1e6;
 }
