@@ -8,9 +8,12 @@
  * helpers). Prints each round's figure and their median; give one build twice for an A/A.
  * `--nodeFlags` are given to the sidecar's node: by default its young-generation collections run
  * on the main thread, with a fixed young generation, so that their work, which an event's garbage
- * adds to, is counted there and alike in every round.
+ * adds to, is counted there and alike in every round. `--call=put` times `butler/put` of a 1 KiB
+ * JSON value instead, each to a new predicted output (its event, `outputWritten`, carries the
+ * size and checksum), on sessions predicting as many outputs as the run makes puts.
+ * `--keep` leaves the callgrind files (and says where), for callgrind_annotate.
  *
- *     node dist/test/bench/event-callgrind.js [--warmup=3000] [--calls=1000] [--rounds=3] [--nodeFlags=...] [CLI.js ...]
+ *     node dist/test/bench/event-callgrind.js [--warmup=3000] [--calls=1000] [--rounds=3] [--call=stored|put] [--keep] [--nodeFlags=...] [CLI.js ...]
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,12 +21,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, option, positionals } from './argv.js';
-import { median, root, sequential } from './sidecar-bench.js';
+import { median, ref, root, sequential } from './sidecar-bench.js';
 import { openStoredSessions } from './stored-sessions.js';
 
 const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 1000), ROUNDS = numberOption('rounds', 3);
 const NODE_FLAGS = option('nodeFlags') ?? '--single-threaded-gc --min-semi-space-size=16 --max-semi-space-size=16';
+const CALL = option('call') ?? 'stored', KEEP = process.argv.includes('--keep');
+if (CALL !== 'stored' && CALL !== 'put') throw new Error(`--call=${CALL}: stored or put`);
 const clis = positionals();
+
+type Run = Record<'events' | 'quiet', (n: number) => Promise<number>>;
+
+/** The two sessions' calls: one-at-a-time `butler/put`s of 1 KiB, each to a new output. */
+async function putRuns(client: QuantumButlerClient): Promise<Run> {
+  client.onProvenance(() => {}); // a host that listens
+  const total = WARMUP + CALLS * ROUNDS;
+  const datastore = { kind: 'memory' as const, name: 'event-callgrind' };
+  const value = { payload: 'x'.repeat(1000) };
+  const sessions = await Promise.all(
+    (['events', 'quiet'] as const).map(async (kind) => {
+      const outputs = Array.from({ length: total }, (_, i) => ref(`${kind}_out`, i, 'StructuredDataDict'));
+      const session = await client.openSession({ predicted: { inputs: [], outputs }, datastore, ...(kind === 'quiet' ? { notifications: [] } : {}) });
+      let next = 0;
+      return (n: number) => sequential(n, () => session.put({ id: outputs[next++]!.id }, value));
+    }),
+  );
+  return { events: sessions[0]!, quiet: sessions[1]! };
+}
 
 /** Main-thread and all-thread instructions of the dump numbered `n` of `pid` in `dir`. */
 function dumped(dir: string, pid: number, n: number): { main: number; all: number } {
@@ -45,8 +69,12 @@ async function measure(cli: string): Promise<void> {
     chmodSync(wrapper, 0o755);
     const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', node: wrapper });
     const pid = client.child.pid!;
-    const { withEvents, quiet, inRef } = await openStoredSessions(client, 'event-callgrind');
-    const run = { events: (n: number) => sequential(n, () => withEvents.stored(inRef)), quiet: (n: number) => sequential(n, () => quiet.stored(inRef)) };
+    let run: Run;
+    if (CALL === 'put') run = await putRuns(client);
+    else {
+      const { withEvents, quiet, inRef } = await openStoredSessions(client, 'event-callgrind');
+      run = { events: (n: number) => sequential(n, () => withEvents.stored(inRef)), quiet: (n: number) => sequential(n, () => quiet.stored(inRef)) };
+    }
     for (const kind of ['events', 'quiet'] as const) await run[kind](WARMUP);
     const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });
     let dump = 0;
@@ -71,9 +99,10 @@ async function measure(cli: string): Promise<void> {
     }
     await client.close(600_000);
     const fmt = (xs: number[]) => `${Math.round(median(xs))} [${Math.round(Math.min(...xs))}, ${Math.round(Math.max(...xs))}]`;
-    console.log(`${cli}: an event costs ${fmt(main)} main-thread instructions, ${fmt(all)} on all threads (median [range] of ${ROUNDS} rounds of ${CALLS} calls)`);
+    console.log(`${cli}, butler/${CALL}: an event costs ${fmt(main)} main-thread instructions, ${fmt(all)} on all threads (median [range] of ${ROUNDS} rounds of ${CALLS} calls)`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (KEEP) console.log(`callgrind files kept in ${dir} (dump .1-01 is round 1's first phase, events, on the main thread)`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
