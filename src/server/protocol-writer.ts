@@ -181,8 +181,8 @@ export class ProtocolWriter {
    * steps (`butler/put`), whose answer releases the batch; a synchronous handler's (`butler/stored`)
    * has by the first look, and costs no microtask. Still open then, its end of turn is queued,
    * and the clock read for MAX_HOLD_MS. A batch that has left by then costs neither the immediate
-   * nor the clock read (~1,500 instructions of what an event cost a one-at-a-time `butler/stored` then, ~11,000,
-   * callgrind).
+   * nor the clock read (~1,500 instructions, callgrind, when an event of a one-at-a-time
+   * `butler/stored` cost ~11,000).
    */
   private readonly afterTick = (): void => {
     if (this.batch === null) {
