@@ -2,7 +2,7 @@
  * The CLI's bundles read `Buffer` and `process` from src/util/node-globals.ts (esbuild's `inject`,
  * scripts/bundle-cli.ts), never as globals: Node 20 defines both on globalThis as accessors, so
  * optimised code read either through the engine's generic global load and called its getter at
- * every use (~150 instructions each, callgrind; 102 uses of `Buffer.` and 51 of `process.` in
+ * every use (~150 instructions each, callgrind; about 100 uses of `Buffer.` and 50 of `process.` in
  * the main bundle before). Node's own behaviour is unchanged: they are the same objects.
  */
 import { readFileSync } from 'node:fs';
