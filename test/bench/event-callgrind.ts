@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, option, positionals } from './argv.js';
-import { median, ref, root, sequential } from './sidecar-bench.js';
+import { median, root, sequential } from './sidecar-bench.js';
+import { openPutSession } from './put-session.js';
 import { openStoredSessions } from './stored-sessions.js';
 
 const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 1000), ROUNDS = numberOption('rounds', 3);
@@ -36,17 +37,9 @@ type Run = Record<'events' | 'quiet', (n: number) => Promise<number>>;
 async function putRuns(client: QuantumButlerClient): Promise<Run> {
   client.onProvenance(() => {}); // a host that listens
   const total = WARMUP + CALLS * ROUNDS;
-  const datastore = { kind: 'memory' as const, name: 'event-callgrind' };
-  const value = { payload: 'x'.repeat(1000) };
-  const sessions = await Promise.all(
-    (['events', 'quiet'] as const).map(async (kind) => {
-      const outputs = Array.from({ length: total }, (_, i) => ref(`${kind}_out`, i, 'StructuredDataDict'));
-      const session = await client.openSession({ predicted: { inputs: [], outputs }, datastore, ...(kind === 'quiet' ? { notifications: [] } : {}) });
-      let next = 0;
-      return (n: number) => sequential(n, () => session.put({ id: outputs[next++]!.id }, value));
-    }),
-  );
-  return { events: sessions[0]!, quiet: sessions[1]! };
+  const events = await openPutSession(client, 'event-callgrind', total, { outputName: 'events_out' });
+  const quiet = await openPutSession(client, 'event-callgrind', total, { outputName: 'quiet_out', notifications: [] });
+  return { events: (n) => sequential(n, events), quiet: (n) => sequential(n, quiet) };
 }
 
 /** Main-thread and all-thread instructions of the dump numbered `n` of `pid` in `dir`. */

@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, positionals } from './argv.js';
-import { pipelined, ref, root, sequential } from './sidecar-bench.js';
+import { pipelined, root, sequential } from './sidecar-bench.js';
+import { openPutSession } from './put-session.js';
 
 const WARMUP = numberOption('warmup', 8000), CALLS = numberOption('calls', 6000), IN_FLIGHT = numberOption('inFlight', 64);
 const INTERVAL = numberOption('interval', 64), TOP = numberOption('top', 25);
-const value = { payload: 'x'.repeat(1000) };
 
 interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
 interface ProfileNode { callFrame: CallFrame; selfSize: number; children: ProfileNode[] }
@@ -41,10 +41,7 @@ process.on('SIGUSR2', () => {
 async function measure(cli: string): Promise<Map<string, number>> {
   const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', nodeArgs: ['-r', preload] });
   client.onProvenance(() => {}); // a host that listens
-  const outputs = Array.from({ length: WARMUP + CALLS }, (_, i) => ref('out', i, 'StructuredDataDict'));
-  const s = await client.openSession({ predicted: { inputs: [], outputs }, datastore: { kind: 'memory', name: 'put-alloc' } });
-  let k = 0;
-  const put = () => s.put({ id: outputs[k++]!.id }, value);
+  const put = await openPutSession(client, 'put-alloc', WARMUP + CALLS);
   const drive = IN_FLIGHT === 1 ? sequential : pipelined;
   const pid = client.child.pid!;
   await drive(WARMUP, put);

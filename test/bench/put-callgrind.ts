@@ -19,7 +19,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join, resolve } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, option, positionals } from './argv.js';
-import { LANES, pipelined, ref, root, sequential } from './sidecar-bench.js';
+import { LANES, pipelined, root, sequential } from './sidecar-bench.js';
+import { openPutSession } from './put-session.js';
 
 const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 2000), IN_FLIGHT = numberOption('inFlight', 1);
 if (IN_FLIGHT !== 1 && IN_FLIGHT !== LANES) throw new Error(`--inFlight is 1 or ${LANES} (the bench's pipelining)`);
@@ -33,14 +34,10 @@ writeFileSync(
 );
 chmodSync(wrapper, 0o755);
 
-const value = { payload: 'x'.repeat(1000) };
 const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', node: wrapper });
 const pid = client.child.pid!;
 client.onProvenance(() => {});
-const outputs = Array.from({ length: WARMUP + CALLS }, (_, i) => ref('out', i, 'StructuredDataDict'));
-const s = await client.openSession({ predicted: { inputs: [], outputs }, datastore: { kind: 'memory', name: 'put-callgrind' } });
-let k = 0;
-const put = () => s.put({ id: outputs[k++]!.id }, value);
+const put = await openPutSession(client, 'put-callgrind', WARMUP + CALLS);
 const drive = IN_FLIGHT === 1 ? sequential : pipelined;
 await drive(WARMUP, put);
 execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });

@@ -21,23 +21,21 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, option, positionals } from './argv.js';
-import { median, pipelined, ref, root, sequential, sidecarCpuMicros } from './sidecar-bench.js';
+import { median, pipelined, root, sequential, sidecarCpuMicros } from './sidecar-bench.js';
+import { openPutSession } from './put-session.js';
 
 const ROUNDS = numberOption('rounds', 20), CALLS = numberOption('calls', 1000), WARMUP = numberOption('warmup', 6000), IN_FLIGHT = numberOption('inFlight', 1);
 const clis = positionals();
 const cpuProf = option('cpuProf'), node = option('node');
-const value = { payload: 'x'.repeat(1000) };
 
 interface Side { cli: string; client: QuantumButlerClient; put: (n: number) => Promise<number>; cpu: () => number; sidecar: number[]; self: number[] }
 
 async function open(cli: string): Promise<Side> {
   const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit', node, nodeArgs: cpuProf ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${cpuProf}`] : [] });
   client.onProvenance(() => {}); // a host that listens
-  const outputs = Array.from({ length: WARMUP + ROUNDS * CALLS }, (_, i) => ref('out', i, 'StructuredDataDict'));
-  const s = await client.openSession({ predicted: { inputs: [], outputs }, datastore: { kind: 'memory', name: 'put-cost' } });
-  let k = 0;
+  const put = await openPutSession(client, 'put-cost', WARMUP + ROUNDS * CALLS);
   const drive = IN_FLIGHT === 1 ? sequential : pipelined;
-  return { cli, client, put: (n) => drive(n, () => s.put({ id: outputs[k++]!.id }, value)), cpu: sidecarCpuMicros(client.child.pid), sidecar: [], self: [] };
+  return { cli, client, put: (n) => drive(n, put), cpu: sidecarCpuMicros(client.child.pid), sidecar: [], self: [] };
 }
 
 const sides: Side[] = [];
