@@ -36,9 +36,9 @@ export class EventTapReader extends AbstractMessageReader {
 
   readonly #readable: Readable;
   readonly #methods: TapMethods;
-  /** The bytes the sidecar writes before a batch's items: `{"jsonrpc":"2.0","method":…,"params":{"events":[` (or `{"runs":[`). */
-  readonly #batchStart: Buffer;
-  readonly #runsStart: Buffer;
+  /** The text the sidecar writes before a batch's items: `{"jsonrpc":"2.0","method":…,"params":{"events":` (or `{"runs":`). */
+  readonly #batchHead: string;
+  readonly #runsHead: string;
   readonly #tap: (params: unknown) => void;
   readonly #tapRun = (event: unknown): void => this.#tapSafely(event);
 
@@ -46,8 +46,8 @@ export class EventTapReader extends AbstractMessageReader {
     super();
     this.#readable = readable;
     this.#methods = methods;
-    this.#batchStart = Buffer.from(`{"jsonrpc":"2.0","method":${JSON.stringify(methods.batch)},"params":{"events":[`, 'utf8');
-    this.#runsStart = Buffer.from(`{"jsonrpc":"2.0","method":${JSON.stringify(methods.runs)},"params":{"runs":[`, 'utf8');
+    this.#batchHead = `{"jsonrpc":"2.0","method":${JSON.stringify(methods.batch)},"params":{"events":`;
+    this.#runsHead = `{"jsonrpc":"2.0","method":${JSON.stringify(methods.runs)},"params":{"runs":`;
     this.#tap = tap;
   }
 
@@ -121,26 +121,30 @@ export class EventTapReader extends AbstractMessageReader {
   }
 
   #deliver(buf: Buffer, start: number, end: number): void {
-    const runsText = this.#itemsText(this.#runsStart, buf, start, end);
-    if (runsText !== undefined) {
+    // One decoding of the body serves every path: the runs and the batch are told by their
+    // envelope's text (a string comparison, where Buffer.compare was a call into the runtime
+    // with its arguments checked), read in place, and anything else is JSON.parse'd.
+    const body = buf.toString('utf8', start, end);
+    const runsAt = itemsAt(this.#runsHead, body);
+    if (runsAt > 0) {
       // The runs as the sidecar lays them out are read without JSON.parse (runs-text.ts).
-      const events = runEventsOfText(runsText);
+      const events = runEventsOfText(body, runsAt, body.length - 2);
       if (events !== undefined) {
         for (const e of events) this.#tapSafely(e);
         return;
       }
-      const runs = parsedArray(runsText);
+      const runs = parsedArray(body.slice(runsAt, -2));
       if (runs !== undefined) return this.#tapRuns(runs);
     }
-    const eventsText = this.#itemsText(this.#batchStart, buf, start, end);
-    const events = eventsText === undefined ? undefined : parsedArray(eventsText);
+    const batchAt = itemsAt(this.#batchHead, body);
+    const events = batchAt > 0 ? parsedArray(body.slice(batchAt, -2)) : undefined;
     if (events !== undefined) {
       for (const e of events) this.#tapSafely(e);
       return;
     }
     let message: Message;
     try {
-      message = JSON.parse(buf.toString('utf8', start, end)) as Message;
+      message = JSON.parse(body) as Message;
     } catch (err) {
       this.fireError(new Error(`A message from the sidecar is not JSON (${(err as Error).message})`));
       return;
@@ -161,20 +165,6 @@ export class EventTapReader extends AbstractMessageReader {
     }
   }
 
-  /**
-   * The text of the items of a batch written as the sidecar writes it (its envelope's exact
-   * bytes, `head`, then an array and `}}`), the array's `[` to `]`; undefined for any other body.
-   * Sound: a body that is that envelope's start, a JSON array, then `}}` is exactly the batch
-   * notification of those items. (The envelope's members cost about a fifth of a one-event
-   * batch's JSON.parse.) Whether the text is a JSON array is the caller's to find out.
-   */
-  #itemsText(head: Buffer, buf: Buffer, start: number, end: number): string | undefined {
-    const from = start + head.length - 1; // the array's `[`
-    if (end - from < 4 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x7d || buf[end - 3] !== 0x5d) return undefined;
-    if (buf.compare(head, 0, head.length, start, start + head.length) !== 0) return undefined;
-    return buf.toString('utf8', from, end - 2);
-  }
-
   /** A listener that throws is reported through onError; the messages after it are still read. */
   #tapSafely(event: unknown): void {
     try {
@@ -183,6 +173,22 @@ export class EventTapReader extends AbstractMessageReader {
       this.fireError(err);
     }
   }
+}
+
+/**
+ * Where the items of a batch written as the sidecar writes it begin in `body` (its envelope's
+ * exact text, `head`, then an array and `}}`): the array's `[`; -1 for any other body. Sound: a
+ * body that is that envelope's start, a JSON array, then `}}` is exactly the batch notification
+ * of those items. (The envelope's members cost about a fifth of a one-event batch's JSON.parse.)
+ * Whether the text between is a JSON array is the caller's to find out.
+ */
+function itemsAt(head: string, body: string): number {
+  const at = head.length;
+  const n = body.length;
+  if (n - at < 4 || body.charCodeAt(at) !== 0x5b || body.charCodeAt(n - 1) !== 0x7d || body.charCodeAt(n - 2) !== 0x7d || body.charCodeAt(n - 3) !== 0x5d) return -1;
+  // Not startsWith: V8 compares its characters one by one (~500 ns for this head, 2 GHz); the
+  // slice (a view, not a copy) and === compare them in one go (~110 ns), Buffer.compare ~250.
+  return body.slice(0, at) === head ? at : -1;
 }
 
 /** The array `text` holds, or undefined if it is not JSON of an array (another body: parsed whole). */

@@ -19,16 +19,22 @@ const RUN = '{"sessionId":"';
 const SEQ = '","seq":';
 const TIME = ',"time":"';
 const EVENTS = '","events":[';
-/** What JSON forbids raw in a string, and the escape that would make a slice differ from the string's value. */
-const NOT_AS_IS = /[\x00-\x1f\\]/;
+/** What JSON forbids raw in a string, and the escape that would make a slice differ from the string's value (global: searched from lastIndex). */
+const NOT_AS_IS = /[\x00-\x1f\\]/g;
 
 const QUOTE = 0x22, COMMA = 0x2c, OPEN_BRACKET = 0x5b, CLOSE_BRACKET = 0x5d, OPEN_BRACE = 0x7b, CLOSE_BRACE = 0x7d;
 
-/** The events of `text` (the runs array, `[` to `]`), in order; undefined for any other layout (see the header). */
-export function runEventsOfText(text: string): ProvenanceEvent[] | undefined {
-  if (text.charCodeAt(0) !== OPEN_BRACKET || NOT_AS_IS.test(text)) return undefined;
+/**
+ * The events of `text` from `from` to `to` (the runs array, `[` to `]`), in order; undefined
+ * for any other layout (see the header). A range, so that the reader need not slice the array
+ * out of the message's text: nothing past `to` is read as part of the runs.
+ */
+export function runEventsOfText(text: string, from = 0, to = text.length): ProvenanceEvent[] | undefined {
+  if (text.charCodeAt(from) !== OPEN_BRACKET) return undefined;
+  NOT_AS_IS.lastIndex = from;
+  if (NOT_AS_IS.test(text) && NOT_AS_IS.lastIndex <= to) return undefined;
   const out: ProvenanceEvent[] = [];
-  let p = 1;
+  let p = from + 1;
   for (;;) {
     if (!text.startsWith(RUN, p)) return undefined;
     p += RUN.length;
@@ -87,7 +93,7 @@ export function runEventsOfText(text: string): ProvenanceEvent[] | undefined {
     }
     if (text.charCodeAt(p) !== CLOSE_BRACE) return undefined;
     const next = text.charCodeAt(++p);
-    if (next === CLOSE_BRACKET) return p === text.length - 1 ? out : undefined;
+    if (next === CLOSE_BRACKET) return p === to - 1 ? out : undefined;
     if (next !== COMMA) return undefined;
     p++;
   }

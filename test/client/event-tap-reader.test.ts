@@ -105,6 +105,11 @@ describe('EventTapReader', () => {
     expect(log).toEqual([...want.map((e) => ['event', e]), ['message', { jsonrpc: '2.0', id: 1, result: true }], ...want.map((e) => ['event', e])]);
     expect(log.map((x) => JSON.stringify(x[1]))).toEqual([...want.map((e) => JSON.stringify(e)), '{"jsonrpc":"2.0","id":1,"result":true}', ...want.map((e) => JSON.stringify(e))]);
     expect(errors).toEqual([]);
+    // Laid out as the sidecar writes runs, but its envelope one character off: a message, not events.
+    const off = JSON.stringify({ jsonrpc: '2.0', method: `${RUNS.slice(0, -1)}x`, params: { runs } });
+    log.length = 0;
+    stream.write(Buffer.concat([Buffer.from(`Content-Length: ${Buffer.byteLength(off)}\r\n\r\n`, 'latin1'), Buffer.from(off, 'utf8')]));
+    expect(log).toEqual([['message', JSON.parse(off)]]);
     stream.write(frame({ jsonrpc: '2.0', method: RUNS, params: { runs: 'x' } }));
     expect(errors).toHaveLength(1);
   });

@@ -45,6 +45,9 @@ const samples: Record<string, ProvenanceEvent[]> = {
   'a 15-digit seq': [ev(2 ** 49)],
 };
 
+/** Text around a range: a backslash, a control character, a quote and brackets. */
+const OUTSIDE = '"\\\u0001[]}';
+
 describe('runEventsOfText', () => {
   for (const [name, events] of Object.entries(samples)) {
     it(`reads the sidecar's runs without JSON.parse, as it would: ${name}`, () => {
@@ -90,6 +93,9 @@ describe('runEventsOfText', () => {
         const changedOver = text.slice(0, i) + r + text.slice(i + 1); // or replace with r
         for (const t of [changed, changedOver]) {
           const got = runEventsOfText(t);
+          // The same text read as a range of a longer one (as the reader reads a message's body),
+          // with what is outside the range holding what the range may not: it is not looked at.
+          expect(runEventsOfText(`${OUTSIDE}${t}${OUTSIDE}`, OUTSIDE.length, OUTSIDE.length + t.length), t).toEqual(got);
           checked++;
           if (got === undefined) continue;
           read++;
