@@ -16,14 +16,15 @@
  *     node dist/test/bench/event-callgrind.js [--warmup=3000] [--calls=1000] [--rounds=3] [--call=stored|put] [--keep] [--nodeFlags=...] [CLI.js ...]
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, option, positionals } from './argv.js';
-import { median, root, sequential } from './sidecar-bench.js';
+import { root, sequential } from './sidecar-bench.js';
 import { openPutSession } from './put-session.js';
 import { openStoredSessions } from './stored-sessions.js';
+import { dumped, eventRounds, type Kind } from './callgrind-rounds.js';
 
 const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 1000), ROUNDS = numberOption('rounds', 3);
 const NODE_FLAGS = option('nodeFlags') ?? '--single-threaded-gc --min-semi-space-size=16 --max-semi-space-size=16';
@@ -31,7 +32,7 @@ const CALL = option('call') ?? 'stored', KEEP = process.argv.includes('--keep');
 if (CALL !== 'stored' && CALL !== 'put') throw new Error(`--call=${CALL}: stored or put`);
 const clis = positionals();
 
-type Run = Record<'events' | 'quiet', (n: number) => Promise<number>>;
+type Run = Record<Kind, (n: number) => Promise<number>>;
 
 /** The two sessions' calls: one-at-a-time `butler/put`s of 1 KiB, each to a new output. */
 async function putRuns(client: QuantumButlerClient): Promise<Run> {
@@ -40,18 +41,6 @@ async function putRuns(client: QuantumButlerClient): Promise<Run> {
   const events = await openPutSession(client, 'event-callgrind', total, { outputName: 'events_out' });
   const quiet = await openPutSession(client, 'event-callgrind', total, { outputName: 'quiet_out', notifications: [] });
   return { events: (n) => sequential(n, events), quiet: (n) => sequential(n, quiet) };
-}
-
-/** Main-thread and all-thread instructions of the dump numbered `n` of `pid` in `dir`. */
-function dumped(dir: string, pid: number, n: number): { main: number; all: number } {
-  let main = 0, all = 0;
-  for (const f of readdirSync(dir).filter((name) => name.startsWith(`callgrind.out.${pid}.${n}-`))) {
-    const m = /^totals: (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'));
-    const ir = m ? Number(m[1]) : 0;
-    all += ir;
-    if (f.endsWith('-01')) main = ir;
-  }
-  return { main, all };
 }
 
 async function measure(cli: string): Promise<void> {
@@ -71,7 +60,7 @@ async function measure(cli: string): Promise<void> {
     for (const kind of ['events', 'quiet'] as const) await run[kind](WARMUP);
     const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });
     let dump = 0;
-    const phase = async (kind: 'events' | 'quiet') => {
+    const phase = async (kind: Kind) => {
       control('-z');
       control('-i', 'on');
       await run[kind](CALLS);
@@ -79,20 +68,9 @@ async function measure(cli: string): Promise<void> {
       control('-d');
       return dumped(dir, pid, ++dump);
     };
-    const main: number[] = [], all: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      // Alternate which goes first, so that a drift falls on both alike.
-      const first = r % 2 === 0 ? 'events' : 'quiet';
-      const a = await phase(first);
-      const b = await phase(first === 'events' ? 'quiet' : 'events');
-      const [ev, q] = first === 'events' ? [a, b] : [b, a];
-      main.push((ev.main - q.main) / CALLS);
-      all.push((ev.all - q.all) / CALLS);
-      console.log(`  round ${r + 1}: events ${Math.round(ev.main / CALLS)}, quiet ${Math.round(q.main / CALLS)} main-thread instructions a call; an event ${Math.round(main[r]!)} (main), ${Math.round(all[r]!)} (all threads)`);
-    }
+    const cost = await eventRounds(ROUNDS, CALLS, phase);
     await client.close(600_000);
-    const fmt = (xs: number[]) => `${Math.round(median(xs))} [${Math.round(Math.min(...xs))}, ${Math.round(Math.max(...xs))}]`;
-    console.log(`${cli}, butler/${CALL}: an event costs ${fmt(main)} main-thread instructions, ${fmt(all)} on all threads (median [range] of ${ROUNDS} rounds of ${CALLS} calls)`);
+    console.log(`${cli}, butler/${CALL}: an event costs ${cost.main} main-thread instructions, ${cost.all} on all threads (median [range] of ${ROUNDS} rounds of ${CALLS} calls)`);
   } finally {
     if (KEEP) console.log(`callgrind files kept in ${dir} (dump .1-01 is round 1's first phase, events, on the main thread)`);
     else rmSync(dir, { recursive: true, force: true });
