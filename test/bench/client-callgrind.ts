@@ -15,7 +15,7 @@
  *
  *     node dist/test/bench/client-callgrind.js [--warmup=3000] [--calls=2000] [--rounds=3] [--keep] [--nodeFlags=...] [CLI.js]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ import { QuantumButlerClient } from '../../src/client/index.js';
 import { numberOption, option, positionals } from './argv.js';
 import { root, sequential } from './sidecar-bench.js';
 import { openStoredSessions } from './stored-sessions.js';
-import { dumped, eventRounds, type Kind } from './callgrind-rounds.js';
+import { eventRounds, type Kind } from './callgrind-rounds.js';
 
 const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 2000), ROUNDS = numberOption('rounds', 3);
 const NODE_FLAGS = option('nodeFlags') ?? '--single-threaded-gc --min-semi-space-size=16 --max-semi-space-size=16';
@@ -66,19 +66,10 @@ async function measure(): Promise<void> {
       if (done || value !== want) throw new Error(`client-callgrind: the client said ${done ? 'nothing' : JSON.stringify(value)}, not ${want}`);
     };
     await expect('ready');
-    const pid = proc.pid!;
-    const control = (...a: string[]) => execFileSync('callgrind_control', [...a, String(pid)], { stdio: 'ignore' });
-    let dump = 0;
-    const phase = async (kind: Kind) => {
-      control('-z');
-      control('-i', 'on');
+    const cost = await eventRounds(dir, proc.pid!, ROUNDS, CALLS, async (kind) => {
       proc.stdin!.write(`${kind}\n`);
       await expect('done');
-      control('-i', 'off');
-      control('-d');
-      return dumped(dir, pid, ++dump);
-    };
-    const cost = await eventRounds(ROUNDS, CALLS, phase);
+    });
     proc.stdin!.end();
     await new Promise((resolve) => proc.once('exit', resolve));
     console.log(`the Node client of ${cli}, butler/stored: an event costs ${cost.main} main-thread instructions, ${cost.all} on all threads (median [range] of ${ROUNDS} rounds of ${CALLS} calls)`);

@@ -15,7 +15,6 @@
  *
  *     node dist/test/bench/event-callgrind.js [--warmup=3000] [--calls=1000] [--rounds=3] [--call=stored|put] [--keep] [--nodeFlags=...] [CLI.js ...]
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,7 @@ import { numberOption, option, positionals } from './argv.js';
 import { root, sequential } from './sidecar-bench.js';
 import { openPutSession } from './put-session.js';
 import { openStoredSessions } from './stored-sessions.js';
-import { dumped, eventRounds, type Kind } from './callgrind-rounds.js';
+import { eventRounds, type Kind } from './callgrind-rounds.js';
 
 const WARMUP = numberOption('warmup', 3000), CALLS = numberOption('calls', 1000), ROUNDS = numberOption('rounds', 3);
 const NODE_FLAGS = option('nodeFlags') ?? '--single-threaded-gc --min-semi-space-size=16 --max-semi-space-size=16';
@@ -58,17 +57,7 @@ async function measure(cli: string): Promise<void> {
       run = { events: (n: number) => sequential(n, () => withEvents.stored(inRef)), quiet: (n: number) => sequential(n, () => quiet.stored(inRef)) };
     }
     for (const kind of ['events', 'quiet'] as const) await run[kind](WARMUP);
-    const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });
-    let dump = 0;
-    const phase = async (kind: Kind) => {
-      control('-z');
-      control('-i', 'on');
-      await run[kind](CALLS);
-      control('-i', 'off');
-      control('-d');
-      return dumped(dir, pid, ++dump);
-    };
-    const cost = await eventRounds(ROUNDS, CALLS, phase);
+    const cost = await eventRounds(dir, pid, ROUNDS, CALLS, (kind) => run[kind](CALLS));
     await client.close(600_000);
     console.log(`${cli}, butler/${CALL}: an event costs ${cost.main} main-thread instructions, ${cost.all} on all threads (median [range] of ${ROUNDS} rounds of ${CALLS} calls)`);
   } finally {
