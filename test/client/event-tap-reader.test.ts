@@ -123,6 +123,33 @@ describe('EventTapReader', () => {
     }
   });
 
+  it('reads the whole frames of a chunk from one decoding of it as it reads them frame by frame: bytes no character starts with, multi-byte characters, other headers, a frame not all there', () => {
+    const runsBody = `{"jsonrpc":"2.0","method":"${RUNS}","params":{"runs":[{"sessionId":"s","seq":1,"time":"t","events":[["inputCheckedAvailable","i1","raw"]]}]}}`;
+    const raw = (body: Buffer | string, header = (n: number) => `Content-Length: ${n}\r\n\r\n`): Buffer => {
+      const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+      return Buffer.concat([Buffer.from(header(b.length), 'latin1'), b]);
+    };
+    const invalid = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":2,"result":"'), Buffer.from([0x80, 0xff, 0xe2]), Buffer.from('"}')]);
+    const last = raw('{"jsonrpc":"2.0","id":5,"result":5}');
+    const chunks = [
+      Buffer.concat([raw(runsBody), raw('{"jsonrpc":"2.0","id":1,"result":{"stored":true}}')]), // a call's events, then its answer
+      Buffer.concat([raw(invalid), raw(runsBody)]), // bytes no character starts with: a U+FFFD each, as many characters as bytes
+      Buffer.concat([raw('{"jsonrpc":"2.0","id":3,"result":"é ✓ 𝄞"}'), raw(runsBody)]), // fewer characters than bytes
+      Buffer.concat([raw(runsBody), raw('{"jsonrpc":"2.0","id":4,"result":4}', (n) => `Content-Type: x\r\ncontent-length: ${n}\r\n\r\n`), raw(runsBody)]),
+      Buffer.concat([raw(runsBody), last.subarray(0, 30)]), // a frame's start: its header
+      last.subarray(30),
+    ];
+    const whole = reader();
+    for (const c of chunks) whole.stream.write(c);
+    const byByte = reader();
+    for (const c of chunks) for (const b of c) byByte.stream.write(Buffer.from([b]));
+    expect(whole.log).toEqual(byByte.log);
+    const event = ['event', { sessionId: 's', seq: 1, event: 'inputCheckedAvailable', datasetId: 'i1', datasetType: 'raw', time: 't' }];
+    const answer = (id: number, result: unknown) => ['message', { jsonrpc: '2.0', id, result }];
+    expect(whole.log).toEqual([event, answer(1, { stored: true }), answer(2, '\ufffd\ufffd\ufffd'), event, answer(3, 'é ✓ 𝄞'), event, event, answer(4, 4), event, event, answer(5, 5)]);
+    expect([...whole.errors, ...byByte.errors]).toEqual([]);
+  });
+
   it('accepts other headers and any case of Content-Length', () => {
     const { stream, log, errors } = reader();
     stream.write(frame({ jsonrpc: '2.0', id: 1, result: 1 }, (n) => `content-length: ${n}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n`));
