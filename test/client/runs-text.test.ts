@@ -43,6 +43,8 @@ const samples: Record<string, ProvenanceEvent[]> = {
   'other members': [ev(1, { event: 'outputWritten', size: 1034, sha256: 'ab'.repeat(32) }), ev(2, { event: 'inputMarkedUnused', reason: 'not needed }] {x:[1]}' })],
   'non-ASCII strings': [ev(3, { datasetType: 'calexp_é', reason: '✓ 𝄞' })],
   'a 15-digit seq': [ev(2 ** 49)],
+  // As many as a batch holds (MAX_BATCH_ITEMS), each with other members: one pass over 80 kB.
+  'a run of 512': Array.from({ length: 512 }, (_, i) => ev(i, { event: 'outputWritten', size: i, sha256: 'ab'.repeat(32) })),
 };
 
 /** Text around a range: a backslash, a control character, a quote and brackets. */
