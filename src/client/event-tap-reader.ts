@@ -126,7 +126,7 @@ export class EventTapReader extends AbstractMessageReader {
       const start = this.#pos;
       const end = buf.indexOf(HEADER_END, start);
       if (end < 0) return; // the header is not all here yet
-      const length = plainContentLength(buf, start, end) ?? contentLength(buf.toString('latin1', start, end));
+      const length = plainContentLength(buf, start, end) ?? this.#headerLength(buf.toString('latin1', start, end));
       if (length < 0) {
         this.fireError(new Error(`Header must provide a valid Content-Length property: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 200)))}`));
         this.#buf = EMPTY;
@@ -146,6 +146,22 @@ export class EventTapReader extends AbstractMessageReader {
       this.#pos = bodyEnd;
       this.#deliver(buf, bodyStart, bodyEnd);
     }
+  }
+
+  /**
+   * The Content-Length of a header block that is not `Content-Length: N` alone. Lines before it
+   * ended by a bare `\n` are not header lines (those end with `\r\n`) but output something else
+   * wrote on the sidecar's stdout, between two messages: V8 prints there when given flags such as
+   * --trace-deopt or --log-deopt, and so would a native module. They are reported through onError
+   * and skipped, as the Python client skips them; before, the block was refused whole and the
+   * message after them lost, and a spawn waiting for its `initialize` answer waited forever.
+   */
+  #headerLength(header: string): number {
+    let junkEnd = header.length;
+    while ((junkEnd = header.lastIndexOf('\n', junkEnd - 1)) > 0 && header.charCodeAt(junkEnd - 1) === 0x0d);
+    if (junkEnd < 0) return contentLength(header);
+    this.fireError(new Error(`Unexpected output on the sidecar's stdout, skipped: ${JSON.stringify(header.slice(0, Math.min(junkEnd + 1, 200)))}`));
+    return contentLength(header.slice(junkEnd + 1));
   }
 
   #deliver(buf: Buffer, start: number, end: number): void {

@@ -150,6 +150,17 @@ describe('EventTapReader', () => {
     expect([...whole.errors, ...byByte.errors]).toEqual([]);
   });
 
+  it("skips what else was written on the sidecar's stdout between messages (lines ended by a bare \\n, as V8's --log-deopt prints), reports it, and reads the message after it", () => {
+    const junk = '[bailout (kind: deopt-eager, reason: Insufficient type feedback for binary operation): begin. deoptimizing 0x0a5e <JSFunction q>]\n';
+    const bytes = Buffer.concat([frame({ jsonrpc: '2.0', id: 1, result: 1 }), Buffer.from(`${junk}a second line\n`, 'latin1'), frame({ jsonrpc: '2.0', id: 2, result: 2 }), Buffer.from(junk, 'latin1'), frame({ jsonrpc: '2.0', id: 3, result: 3 }, (n) => `Content-Length: ${n}\r\nContent-Type: application/vscode-jsonrpc\r\n\r\n`)]);
+    for (const step of [bytes.length, 1, 50]) {
+      const { stream, log, errors } = reader();
+      for (let at = 0; at < bytes.length; at += step) stream.write(bytes.subarray(at, at + step));
+      expect(log).toEqual([1, 2, 3].map((id) => ['message', { jsonrpc: '2.0', id, result: id }]));
+      expect(errors).toEqual([`Unexpected output on the sidecar's stdout, skipped: ${JSON.stringify(`${junk}a second line\n`)}`, `Unexpected output on the sidecar's stdout, skipped: ${JSON.stringify(junk)}`]);
+    }
+  });
+
   it('accepts other headers and any case of Content-Length', () => {
     const { stream, log, errors } = reader();
     stream.write(frame({ jsonrpc: '2.0', id: 1, result: 1 }, (n) => `content-length: ${n}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n`));
