@@ -7,7 +7,8 @@
  * messages go to the connection in order. (vscode-jsonrpc's reader costs a header Map and
  * a promise chain per message.) The sidecar writes a call's events before its response, so
  * they have reached their listeners before its promise settles. A header without a valid
- * Content-Length, a body that is not JSON and a throwing tap are reported through onError.
+ * Content-Length, a body that is not JSON and a throwing tap are reported through onError, and
+ * so are lines something else wrote on the sidecar's stdout between two messages, then skipped.
  */
 import type { Readable } from 'node:stream';
 import { AbstractMessageReader, Disposable, type DataCallback, type Message } from 'vscode-jsonrpc/node';
@@ -157,8 +158,9 @@ export class EventTapReader extends AbstractMessageReader {
    * message after them lost, and a spawn waiting for its `initialize` answer waited forever.
    */
   #headerLength(header: string): number {
-    let junkEnd = header.length;
-    while ((junkEnd = header.lastIndexOf('\n', junkEnd - 1)) > 0 && header.charCodeAt(junkEnd - 1) === 0x0d);
+    // The last bare \n: the last \n, passing over those of a \r\n.
+    let junkEnd = header.lastIndexOf('\n');
+    while (junkEnd > 0 && header.charCodeAt(junkEnd - 1) === 0x0d) junkEnd = header.lastIndexOf('\n', junkEnd - 2);
     if (junkEnd < 0) return contentLength(header);
     this.fireError(new Error(`Unexpected output on the sidecar's stdout, skipped: ${JSON.stringify(header.slice(0, Math.min(junkEnd + 1, 200)))}`));
     return contentLength(header.slice(junkEnd + 1));
