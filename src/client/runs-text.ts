@@ -30,12 +30,12 @@ const EVENTS = '","events":[';
  * charCodeAt at each comma and bracket, a regular expression's scan for escapes first) cost the
  * client 1,600-1,900 more instructions an event (client-callgrind, paired rounds).
  */
-const STRING = '"[^"\\\\\\x00-\\x1f]*"';
-const OTHERS = `\\{(?:${STRING}|[^"{}\\[\\]\\\\\\x00-\\x1f])*\\}`;
-const EVENT = `\\[${STRING},${STRING},${STRING}(?:,${OTHERS})?\\]`;
-const RUN_LAYOUT = `\\{"sessionId":${STRING},"seq":(?:0|[1-9][0-9]{0,14}),"time":${STRING},"events":\\[${EVENT}(?:,${EVENT})*\\]\\}`;
+const STRING = String.raw`"[^"\\\x00-\x1f]*"`;
+const OTHERS = String.raw`\{(?:${STRING}|[^"{}\[\]\\\x00-\x1f])*\}`;
+const EVENT = String.raw`\[${STRING},${STRING},${STRING}(?:,${OTHERS})?\]`;
+const RUN_LAYOUT = String.raw`\{"sessionId":${STRING},"seq":(?:0|[1-9][0-9]{0,14}),"time":${STRING},"events":\[${EVENT}(?:,${EVENT})*\]\}`;
 /** Sticky: matched from lastIndex, where the runs' `[` is. */
-const LAYOUT = new RegExp(`\\[${RUN_LAYOUT}(?:,${RUN_LAYOUT})*\\]`, 'y');
+const LAYOUT = new RegExp(String.raw`\[${RUN_LAYOUT}(?:,${RUN_LAYOUT})*\]`, 'y');
 
 const QUOTE = 0x22, COMMA = 0x2c, CLOSE_BRACKET = 0x5d, CLOSE_BRACE = 0x7d;
 
