@@ -32,7 +32,6 @@ const NODE_FLAGS = option('nodeFlags') ?? '--single-threaded-gc --min-semi-space
 const KEEP = process.argv.includes('--keep');
 const cli = positionals()[0] ?? join(root, 'dist', 'src', 'cli.js');
 
-
 /** Under valgrind: the client. Answers each `<kind>` line on stdin with `done` once its calls have returned. */
 async function child(): Promise<void> {
   const client = await QuantumButlerClient.spawn({ cliPath: cli, stderr: 'inherit' });
