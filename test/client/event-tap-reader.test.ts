@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { EventTapReader } from '../../src/client/event-tap-reader.js';
+import { collectGarbage } from '../../src/util/collect-garbage.js';
 
 const EVENT = 'butler/provenance';
 const BATCH = 'butler/provenanceBatch';
@@ -184,6 +185,25 @@ describe('EventTapReader', () => {
     expect(errors[2]).toMatch(/Content-Length/);
     stream.write(frame({ jsonrpc: '2.0', id: 2, result: 2 })); // what was buffered was dropped; the next frame reads
     expect(log.at(-1)).toEqual(['message', { jsonrpc: '2.0', id: 2, result: 2 }]);
+  });
+
+  it('an event a host keeps holds on to its own text, not to the chunk it came in (an answer of 14 KB read with it)', () => {
+    const kept: Array<{ datasetId: string }> = [];
+    const stream = new PassThrough();
+    new EventTapReader(stream, { event: EVENT, batch: BATCH, runs: RUNS }, (e) => kept.push(e as { datasetId: string })).listen(() => {});
+    const answer = frame({ jsonrpc: '2.0', id: 1, result: { value: 'v'.repeat(14_000) } });
+    const runs = (i: number) => frame({ jsonrpc: '2.0', method: RUNS, params: { runs: [{ sessionId: 'a1b2c3d4-0000-4000-8000-000000000001', seq: i, time: '2026-12-05T19:00:00.123Z', events: [['inputUsed', `dataset-${String(i).padStart(28, '0')}`, 'calexp']] }] } });
+    const n = 2000;
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    // Each chunk as one call's events and answer arrive: under 16 KiB, so it is decoded whole.
+    for (let i = 0; i < n; i++) stream.write(Buffer.concat([runs(i), answer]));
+    collectGarbage();
+    const perEvent = (process.memoryUsage().heapUsed - before) / n;
+    expect(kept).toHaveLength(n);
+    expect(kept[n - 1]!.datasetId).toBe(`dataset-${String(n - 1).padStart(28, '0')}`);
+    // Its strings were slices of the chunk's text: 14.8 KB kept an event; its own text is ~250 bytes.
+    expect(perEvent).toBeLessThan(2048);
   });
 
   it('reports close, and stops delivering once its subscription is disposed', () => {
