@@ -431,6 +431,11 @@ while True:
     if msg["method"] == "test/emit":
         for text in msg["params"]["bodies"]:
             data += frame(text.encode()) + text.encode()
+    elif msg["method"] == "test/flood":  # many runs bodies: they fill the pipe, and wait for the host to read
+        n, per = msg["params"]["bodies"], msg["params"]["events"]
+        events = ",".join(['["outputWritten","%%s","calexp"]' %% ("d" * 36)] * per)
+        texts = [('{"jsonrpc":"2.0","method":"butler/provenanceRuns","params":{"runs":[{"sessionId":"s","seq":%%d,"time":"t","events":[%%s]}]}}' %% (b * per, events)).encode() for b in range(n)]
+        data = b"".join(frame(text) + text for text in texts)
     answer = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": {"capabilities": {}} if msg["method"] == "initialize" else None}).encode()
     data += frame(answer) + answer
     while data:
@@ -636,6 +641,110 @@ class RawBatchTest(unittest.TestCase):
         self.conn.on_notification("butler/provenance", lambda e: seen.append(e["seq"]))
         self._emit([_BATCH % self._events(3)])
         self.assertEqual(seen, [1, 3])
+
+
+class BacklogTest(unittest.TestCase):
+    """Notifications read and not yet delivered are bounded: past ``notification_backlog`` the
+    reader reads no more until the dispatcher catches up, without losing or reordering any, and
+    without deadlocking a callback that makes a request or waits for another thread's call."""
+
+    def setUp(self):
+        import sys
+        import tempfile
+
+        from quantum_butler.rpc import Connection
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        fd, self.script = tempfile.mkstemp(suffix=".py")
+        with os.fdopen(fd, "w") as f:
+            f.write(_FAKE_SIDECAR % here)
+        self.conn = Connection(self.script, node=sys.executable, watch_parent=False, timeout=60.0, notification_backlog=64 * 1024)
+
+    def tearDown(self):
+        self.conn.close()
+        os.unlink(self.script)
+
+    def _peak_of_flood(self, conn, bodies):
+        """What Python allocated at most while ``conn`` took ``bodies`` runs bodies (ten events each)
+        in one answer and delivered them to a callback slower than the pipe; checks each arrived once, in order."""
+        seen = [0, 0]  # events, and those out of order (not kept: a list of them would be what peaks)
+
+        def slow(event):
+            seen[1] += event["seq"] != seen[0]
+            seen[0] += 1
+            if event["seq"] % 10 == 0:
+                time.sleep(0.0001)
+
+        conn.on_notification("butler/provenance", slow)
+        tracemalloc.start()
+        try:
+            conn.request("test/flood", self._flood(bodies))
+            self.assertTrue(conn.flush_notifications(60))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        self.assertEqual(seen, [bodies * 10, 0])
+        return peak
+
+    @staticmethod
+    def _flood(bodies):
+        """What ``test/flood`` writes: ``bodies`` runs bodies of ten events each (~620 bytes), seq from 0."""
+        return {"bodies": bodies, "events": 10}
+
+    def test_a_slow_callback_holds_the_reader_back_and_every_event_arrives_in_order(self):
+        import sys
+
+        from quantum_butler.rpc import Connection
+
+        # 60,000 events, 3.7 MB. Without the bound the reader queued the flood as fast as the pipe
+        # gave it and the dispatcher parsed it in one take: 33 MB at the peak. Now what waits (the
+        # backlog and a read), what the dispatcher took (as much again) and that take parsed.
+        with Connection(self.script, node=sys.executable, watch_parent=False, timeout=60.0) as conn:  # the default, 1 MiB
+            self.assertLess(self._peak_of_flood(conn, 6_000), 16 * 1024 * 1024)
+            self.assertEqual(conn.backlog_stalls, 0)
+        self.assertLess(self._peak_of_flood(self.conn, 6_000), 2 * 1024 * 1024)  # 64 KiB
+        self.assertEqual(self.conn.backlog_stalls, 0)
+
+    def test_a_callback_that_makes_a_request_while_the_backlog_is_full_is_answered(self):
+        answered = []
+
+        def calls(event):
+            if event["seq"] % 5000 == 0:
+                answered.append(self.conn.request("test/emit", {"bodies": []}, timeout=30))
+
+        self.conn.on_notification("butler/provenance", calls)
+        self.conn.request("test/flood", self._flood(2_000))
+        self.assertTrue(self.conn.flush_notifications(60))
+        self.assertEqual(len(answered), 4)
+        # Its answer was read at once: the reader read on while it waited, not after a stall.
+        self.assertEqual(self.conn.backlog_stalls, 0)
+
+    def test_a_callback_waiting_for_another_threads_call_does_not_deadlock_the_host(self):
+        go = threading.Event()
+        seqs = []
+
+        def waits(event):
+            if event["seq"] == 0:
+                go.wait(30)  # until the main thread's call below returns, behind the flood
+            seqs.append(event["seq"])
+
+        self.conn.on_notification("butler/provenance", waits)
+        flood = self.conn.request_async("test/flood", self._flood(2_000))
+        self.conn.request("test/emit", {"bodies": []}, timeout=30)  # read only once the reader reads on
+        go.set()
+        flood.result(30)
+        self.assertTrue(self.conn.flush_notifications(60))
+        self.assertEqual(seqs, list(range(20_000)))
+        self.assertGreaterEqual(self.conn.backlog_stalls, 1)
+
+    def test_a_backlog_under_one_byte_is_refused(self):
+        import sys
+
+        from quantum_butler.rpc import Connection
+
+        for bad in (0, -1, 1.5, None):
+            with self.assertRaises(ValueError):
+                Connection(self.script, node=sys.executable, watch_parent=False, notification_backlog=bad)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@ threads:
   handed to the callback as it is built;
 * a thread drains stderr into a bounded buffer (optionally forwarding each line
   to a ``logging.Logger``);
+* notifications read and not yet taken by the dispatcher are bounded
+  (``notification_backlog`` bytes, :mod:`.backlog`): past it the reader reads no more until
+  the dispatcher catches up, so a slow callback slows the host's calls instead of
+  filling memory;
 * when the process dies, every pending request fails with :class:`SidecarDied`
   carrying the exit code and the tail of stderr;
 * ``close()`` walks the shutdown ladder: ``shutdown`` → ``exit`` → close stdin →
@@ -50,6 +54,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
 
 from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _encode_str
 
+from .backlog import Backlog
 from .framing import FrameReader
 from .handover import HandOver
 from .errors import (
@@ -330,6 +335,7 @@ class RequestFuture(concurrent.futures.Future):
         self.request_id = request_id
         self.method = method
         self._connection = connection
+        self._thread = threading.get_ident()  # a request made by a callback: see Connection._callback_awaits_answer
 
     def cancel(self) -> bool:
         if self.done():
@@ -389,6 +395,9 @@ class Connection:
     dispatch_linger:
         Seconds the dispatcher pauses after delivering while notifications gather (see
         :mod:`.handover`); callbacks may run up to this long after their call returned.
+    notification_backlog:
+        Bytes of notifications read and not yet taken by the dispatcher past which the reader
+        stops reading until it catches up (see :mod:`.backlog`; default 1 MiB).
     """
 
     def __init__(
@@ -411,6 +420,7 @@ class Connection:
         initialize: bool = True,
         initialize_timeout: Optional[float] = 30.0,
         dispatch_linger: float = 0.005,
+        notification_backlog: int = 1 << 20,
     ):
         if cli_path:
             found, how = os.path.abspath(cli_path), "cli_path argument"
@@ -431,6 +441,8 @@ class Connection:
         self.dispatch_linger = float(dispatch_linger)
         if not self.dispatch_linger >= 0:  # NaN too
             raise ValueError("dispatch_linger must be a number of seconds >= 0, not %r" % (dispatch_linger,))
+        if type(notification_backlog) is not int or notification_backlog < 1:
+            raise ValueError("notification_backlog must be a number of bytes >= 1, not %r" % (notification_backlog,))
         self.client_name = client_name
         self._capabilities = dict(capabilities) if capabilities is not None else {"workDoneProgress": True, "provenanceBatches": True, "provenanceRuns": True}
         self._initialization_options = initialization_options
@@ -457,6 +469,7 @@ class Connection:
         # The reader adds notifications and wakes the dispatcher once per chunk read, after
         # resolving the responses in it (see handover.py).
         self._dispatch_queue = HandOver()
+        self._backlog = Backlog(notification_backlog)
         self._stderr_buf: Deque[bytes] = collections.deque()
         self._stderr_size = 0
         self._stderr_lock = threading.Lock()
@@ -547,6 +560,7 @@ class Connection:
                 return self.process.wait()
             self._closed = True
             self._closing = True
+        self._backlog.close()  # the reader reads everything from here on
         if self.alive:
             try:
                 self.request("shutdown", None, timeout=timeout)
@@ -595,6 +609,7 @@ class Connection:
     def _terminate_quietly(self) -> None:
         self._closed = True
         self._closing = True
+        self._backlog.close()
         try:
             self.process.kill()
             self.process.wait(5)
@@ -794,9 +809,19 @@ class Connection:
 
     def _dispatch_loop(self) -> None:
         decode = message_decoder()
-        take = self._dispatch_queue.take
+        take, backlog = self._dispatch_queue.take, self._backlog
         while True:
             items = take(self.dispatch_linger)
+            # What the reader queued (bodies, and messages with their size; not put()'s barriers,
+            # deferred calls and stop) leaves the backlog as it is taken: the reader may read on.
+            taken = 0
+            for item in items:
+                if type(item) is bytes:
+                    taken += len(item)
+                elif type(item) is tuple and len(item) == 3:
+                    taken += item[2]
+            if taken:
+                backlog.took(taken)
             i, n = 0, len(items)
             while i < n:
                 item = items[i]
@@ -812,7 +837,8 @@ class Connection:
                 if isinstance(item, _Barrier):
                     item.event.set()
                     continue
-                kind, msg = item
+                kind, msg = item[0], item[1]
+                backlog.progress += 1
                 if kind == "call":
                     try:
                         msg()
@@ -866,8 +892,9 @@ class Connection:
             for body in bodies:
                 self._dispatch_raw(decode, body)
             return
-        listeners = self._listeners
+        listeners, backlog = self._listeners, self._backlog
         for params in all_params:
+            backlog.progress += 1  # a body's delivery begins: the dispatcher is not stuck (backlog.py)
             try:
                 events = run_events(params)
                 callbacks = listeners.get(PROVENANCE, ())
@@ -890,8 +917,9 @@ class Connection:
         usual case) each event goes to it as it is rebuilt, without a list of them: a bad run (not
         an object, a member missing) is logged and skips the rest of its body, after the events
         before it in that body have been delivered."""
-        listeners = self._listeners
+        listeners, backlog = self._listeners, self._backlog
         for runs in all_runs:
+            backlog.progress += 1  # a body's delivery begins: the dispatcher is not stuck (backlog.py)
             callbacks = listeners.get(PROVENANCE, ())
             try:
                 if len(callbacks) != 1 or self._any_listeners:
@@ -927,6 +955,7 @@ class Connection:
 
     def _dispatch_raw(self, decode: Callable[[bytes], Any], body: bytes) -> None:
         """One body the reader queued unparsed (it began as a ``butler/provenanceBatch`` or ``butler/provenanceRuns``), parsed whole."""
+        self._backlog.progress += 1
         try:
             msg = decode(body)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -988,10 +1017,11 @@ class Connection:
     def _read_loop(self) -> None:
         reason: Optional[BaseException] = None
         try:
-            frames = FrameReader(self.process.stdout.fileno(), read_frame, self._dispatch_queue.wake)
+            frames = FrameReader(self.process.stdout.fileno(), read_frame, self._before_read)
             next_frames, junk, decode, handle = frames.frames, self._junk, message_decoder(), self._handle
             add, batch_prefixes = self._dispatch_queue.add, (_RUNS_PREFIX, _BATCH_PREFIX)
             listeners, inline = self._listeners, self._inline_listeners  # changed in place, never replaced
+            backlog = self._backlog
             while True:
                 bodies = next_frames(junk)  # the whole frames of a chunk read: one call, not one per frame
                 if bodies is None:
@@ -1002,6 +1032,7 @@ class Connection:
                     if body.startswith(batch_prefixes) and self.trace is None and PROVENANCE not in inline:
                         if PROVENANCE in listeners or self._any_listeners:
                             add(body)  # parsed by the dispatcher (_deliver_raw_batches)
+                            backlog.added += len(body)
                         continue
                     try:
                         msg = decode(body)
@@ -1013,18 +1044,39 @@ class Connection:
                             self.trace("recv", msg)
                         except Exception:
                             _log.exception("trace hook failed")
-                    handle(msg)
+                    handle(msg, len(body))
         except Exception as exc:  # e.g. a reset pipe
             reason = exc
             _log.debug("quantum-butler reader stopped: %s", exc)
         finally:
             self._on_eof(reason)
 
+    def _before_read(self) -> None:
+        """Before the reader reads the pipe again: wake the dispatcher, and wait while the
+        notifications it has not taken exceed the backlog (see :mod:`.backlog`)."""
+        self._dispatch_queue.wake()
+        backlog = self._backlog
+        if backlog.added - backlog.taken > backlog.limit:
+            backlog.wait_for_room(self._callback_awaits_answer)
+
+    def _callback_awaits_answer(self) -> bool:
+        """A request made on the dispatcher thread (by a callback) waits for its answer."""
+        ident = self._dispatcher.ident
+        with self._pending_lock:
+            return any(f._thread == ident for f in self._pending.values())
+
+    @property
+    def backlog_stalls(self) -> int:
+        """Times the reader read past ``notification_backlog`` because the dispatcher delivered
+        nothing for a second (a callback waiting on another thread's call; see :mod:`.backlog`)."""
+        return self._backlog.stalls
+
     def _junk(self, data: bytes) -> None:
         self.junk_bytes += len(data)
         _log.warning("quantum-butler: unexpected bytes on the sidecar's stdout: %.200r", data)
 
-    def _handle(self, msg: Any) -> None:
+    def _handle(self, msg: Any, size: int = 0) -> None:
+        """A message read (``size``: its body's bytes, counted in the backlog if it is queued)."""
         if not isinstance(msg, dict):
             _log.error("quantum-butler: message is not an object: %.200r", msg)
             return
@@ -1035,7 +1087,8 @@ class Connection:
             else:
                 _log.error("quantum-butler: message with neither method nor result: %.200r", msg)
         elif "id" in msg and msg["id"] is not None:
-            self._dispatch_queue.add(("request", msg))
+            self._dispatch_queue.add(("request", msg, size))
+            self._backlog.added += size
         elif method == PROVENANCE_BATCH or method == PROVENANCE_RUNS:
             # Events written together arrive as one batch (asked for in initialize): one
             # hand-over to the dispatcher, which delivers them one by one as butler/provenance.
@@ -1047,14 +1100,16 @@ class Connection:
                     events = ()
                 self._deliver_all(PROVENANCE, events, on_reader_thread=True)
             if self._any_listeners or self._listeners.get(PROVENANCE):
-                self._dispatch_queue.add(("batch", msg))
+                self._dispatch_queue.add(("batch", msg, size))
+                self._backlog.added += size
         else:
             if self._inline_listeners.get(method):
                 self._deliver_all(method, (msg.get("params"),), on_reader_thread=True)
             if self._any_listeners or self._listeners.get(method):
                 # Handing a message to the dispatcher thread costs about as much as a small call:
                 # a notification nobody listens to (e.g. a stream a host never subscribed to) stops here.
-                self._dispatch_queue.add(("notification", msg))
+                self._dispatch_queue.add(("notification", msg, size))
+                self._backlog.added += size
 
     def _resolve(self, msg: Dict[str, Any]) -> None:
         request_id = msg.get("id")
