@@ -26,8 +26,8 @@ const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 /** A fresh chunk up to this long is decoded whole (#textFrames); a longer one holds a large body, read from the bytes. */
 const TEXT_CHUNK_MAX = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
-/** What an event a host keeps may hold on to besides its own notification's text: the rest of the chunk it came in (#deliverText). */
-const SHARED_TEXT_MAX = 1024;
+/** The longest plain header (`Content-Length: ` and 15 digits, then a blank line): a chunk's text longer than a message and this holds other messages (#deliverText). */
+const HEADER_MAX = 35;
 
 export class EventTapReader extends AbstractMessageReader {
   /** Bytes read and not yet consumed: `buf` from `pos` (a header, or a whole frame's start). */
@@ -184,11 +184,12 @@ export class EventTapReader extends AbstractMessageReader {
     const runsAt = itemsAt(this.#runsHead, text, start, end);
     if (runsAt > 0) {
       // The runs as the sidecar lays them out are read without JSON.parse (runs-text.ts). Their
-      // strings are slices of the text they are read from, which each event a host keeps keeps
-      // whole (JSON.parse copies its strings): from a chunk's text, an event kept a large answer
-      // read with it, 14.8 KB an event. So when the chunk holds more than SHARED_TEXT_MAX besides
-      // this message, the runs are decoded again on their own (~0.25 µs a message, 2 GHz).
-      const events = chunk !== undefined && text.length - (end - start) > SHARED_TEXT_MAX ? runsOfBytes(chunk, runsAt, end - 2) : runEventsOfText(text, runsAt, end - 2);
+      // strings are slices of the text they are read from, which each one a host keeps (an id as
+      // a map's key, the event) keeps whole (JSON.parse copies its strings): from a chunk's text,
+      // an event kept the answer read with it, 14.8 KB an event beside a 14 KB one. So when the
+      // chunk holds other messages, the runs are decoded again on their own (~0.25 µs, 2 GHz),
+      // and what a kept string holds is its notification's text at most.
+      const events = chunk !== undefined && text.length - (end - start) > HEADER_MAX ? runsOfBytes(chunk, runsAt, end - 2) : runEventsOfText(text, runsAt, end - 2);
       if (events !== undefined) {
         for (const e of events) this.#tapSafely(e);
         return;
