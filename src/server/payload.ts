@@ -38,20 +38,24 @@ function requireAbsolute(path: string): void {
  * Decode base64 within the inline limit. Buffer.from skips characters outside the
  * alphabet, so a length check after decoding catches them without a regex pass over
  * megabytes of text. A token from the reader stands for text decoded already.
+ *
+ * The bytes are in memory of their own, which nobody else holds (a store may keep them as they
+ * are). A small decode is a slice of Node's shared 8 KiB pool, which the request's other small
+ * buffers are cut from too: kept, by the store or by a put's record info (the bytes its checksum
+ * is read from later, kept for the session), it kept its whole pool alive, ~850 bytes a 100-byte
+ * put. It is copied out (the store copied it anyway).
  */
 export function decodeBase64(data: string, maxInlineBytes: number, what: string): Buffer {
-  return decodeBase64Owned(data, maxInlineBytes, what).bytes;
-}
-
-/** decodeBase64, and whether nobody else holds the bytes (a small decode is a slice of Node's shared pool). */
-function decodeBase64Owned(data: string, maxInlineBytes: number, what: string): { bytes: Buffer; owned: boolean } {
   const taken = takeDecoded(data);
   const size = Math.floor(((taken?.[1] ?? data.length) * 3) / 4);
   if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, what);
-  if (taken) return { bytes: taken[0], owned: true };
+  if (taken) return taken[0];
   const bytes = decodeBase64Text(data.length, (i, j) => data.slice(Math.max(0, i), j));
   if (!bytes) throw new InvalidArgument(`${what} is not valid base64.`);
-  return { bytes, owned: bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length };
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(own);
+  return own;
 }
 
 /** The UTF-8 size of a string's JSON text (quotes included), as JSON.stringify writes it. */
@@ -136,8 +140,7 @@ export function decodePutPayload(p: Payload, maxInlineBytes: number): DecodedPut
       return { source: { kind: 'value', value: p.text } };
     }
     case 'base64': {
-      const { bytes, owned } = decodeBase64Owned(p.data, maxInlineBytes, 'The base64 payload');
-      return { source: { kind: 'bytes', bytes, owned } };
+      return { source: { kind: 'bytes', bytes: decodeBase64(p.data, maxInlineBytes, 'The base64 payload'), owned: true } };
     }
     case 'file':
       return decodeFilePayload(p);
