@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import {
   CancellationTokenSource,
   ResponseError,
@@ -72,13 +73,30 @@ export interface SpawnOptions {
   nodeArgs?: string[];
   /** The sidecar's whole environment, used as given. Default: `sidecarEnv(process.env)`. */
   env?: NodeJS.ProcessEnv;
-  /** What to do with the sidecar's stderr (default: 'inherit'). 'pipe' collects it in `stderrText`. */
+  /** What to do with the sidecar's stderr (default: 'inherit'). 'pipe' keeps its end in `stderrText`. */
   stderr?: 'inherit' | 'pipe' | 'ignore';
+  /** With `stderr: 'pipe'`: how many characters of the end of the sidecar's stderr `stderrText` keeps (default 65,536). */
+  stderrLimit?: number;
   clientName?: string;
   capabilities?: ParamsOf<typeof Initialize>['capabilities'];
   initializationOptions?: ParamsOf<typeof Initialize>['initializationOptions'];
   /** Send our pid so the sidecar exits if we die (default true). */
   watchParent?: boolean;
+}
+
+/**
+ * The last `limit` characters of what `stream` gives, as it comes: a long-lived host's sidecar
+ * logs for as long as it runs, and all of it kept grew without end. Decoded as one text (a
+ * character split between two chunks is not broken).
+ */
+function keepTail(stream: Readable, limit: number, set: (text: string) => void): void {
+  let text = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    text += chunk;
+    if (text.length > limit) text = text.slice(text.length - limit);
+    set(text);
+  });
 }
 
 export function defaultCliPath(): string {
@@ -90,6 +108,7 @@ export function defaultCliPath(): string {
 }
 
 export class QuantumButlerClient {
+  /** With `stderr: 'pipe'`: the end of what the sidecar wrote on stderr (its logs), at most `stderrLimit` characters. */
   stderrText = '';
   initializeResult!: ResultOf<typeof Initialize>;
   private readonly progressListeners = new Map<string | number, (value: unknown) => void>();
@@ -112,6 +131,8 @@ export class QuantumButlerClient {
 
   static async spawn(opts: SpawnOptions = {}): Promise<QuantumButlerClient> {
     const node = opts.node ?? defaultNodeBinary();
+    const stderrLimit = opts.stderrLimit ?? 64 * 1024;
+    if (!Number.isSafeInteger(stderrLimit) || stderrLimit < 1) throw new TypeError(`stderrLimit must be a whole number of characters >= 1, not ${String(stderrLimit)}`);
     const child = spawn(node, [...(opts.nodeArgs ?? []), opts.cliPath ?? defaultCliPath(), '--stdio', ...(opts.args ?? [])], {
       stdio: ['pipe', 'pipe', opts.stderr ?? 'inherit'],
       env: opts.env ?? sidecarEnv(process.env),
@@ -129,7 +150,7 @@ export class QuantumButlerClient {
     });
     const conn = inOrderConnection(reader, new FrameWriter(child.stdin!));
     const client = new QuantumButlerClient(child, conn, listeners);
-    if (opts.stderr === 'pipe') child.stderr!.on('data', (b: Buffer) => (client.stderrText += b.toString()));
+    if (opts.stderr === 'pipe') keepTail(child.stderr!, stderrLimit, (text) => (client.stderrText = text));
     conn.listen();
     client.initializeResult = await client.request(Initialize, {
       protocolVersion: PROTOCOL_VERSION,
