@@ -27,6 +27,7 @@ import {
 import type { SessionOpen } from '../../protocol/session.js';
 import type { QuantumButlerClient } from './client.js';
 import { SessionStore } from './store.js';
+import { bytesOfBase64 } from '../util/owned-bytes.js';
 
 type RefLike = DatasetRefInput | string;
 const asRef = (r: RefLike): DatasetRefInput => (typeof r === 'string' ? { id: r } : r);
@@ -54,7 +55,7 @@ export class ButlerSession {
       case 'text':
         return r.payload.text;
       case 'base64':
-        return Buffer.from(r.payload.data, 'base64');
+        return bytesOfBase64(r.payload.data); // a host may keep it: not a slice of Node's shared pool
       case 'file':
         return r.payload.path;
     }

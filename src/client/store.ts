@@ -1,10 +1,12 @@
 /** A session's key-value store seen from the client, with encore's method names. */
 import * as P from '../../protocol/store.js';
 import type { QuantumButlerClient } from './client.js';
+import { bytesOfBase64 } from '../util/owned-bytes.js';
 
 type Metadata = Record<string, unknown>;
 const b64 = (b: Buffer | string) => (typeof b === 'string' ? Buffer.from(b) : b).toString('base64');
-const bytes = (s: string) => Buffer.from(s, 'base64');
+/** Values a host may keep: in memory of their own, not slices of Node's shared pool. */
+const bytes = bytesOfBase64;
 
 export class SessionStore {
   constructor(

@@ -15,6 +15,7 @@ import { pathError, readHashed, writeFileAtomically } from '../datastore/file-tr
 import { Base64Json, spliced } from './spliced-json.js';
 import { decodeBase64Text, takeDecoded } from './inline-base64.js';
 import { JSON_AS_IS } from '../model/json-value.js';
+import { ownedBytes } from '../util/owned-bytes.js';
 
 export type EncodedPayload =
   | { encoding: 'json'; value: unknown }
@@ -40,10 +41,9 @@ function requireAbsolute(path: string): void {
  * megabytes of text. A token from the reader stands for text decoded already.
  *
  * The bytes are in memory of their own, which nobody else holds (a store may keep them as they
- * are). A small decode is a slice of Node's shared 8 KiB pool, which the request's other small
- * buffers are cut from too: kept, by the store or by a put's record info (the bytes its checksum
- * is read from later, kept for the session), it kept its whole pool alive, ~850 bytes a 100-byte
- * put. It is copied out (the store copied it anyway).
+ * are): a small decode is copied out of Node's shared pool (ownedBytes), where, kept by the store
+ * or by a put's record info (the bytes its checksum is read from later, kept for the session), it
+ * kept its whole pool alive. (The store copied it anyway.)
  */
 export function decodeBase64(data: string, maxInlineBytes: number, what: string): Buffer {
   const taken = takeDecoded(data);
@@ -52,10 +52,7 @@ export function decodeBase64(data: string, maxInlineBytes: number, what: string)
   if (taken) return taken[0];
   const bytes = decodeBase64Text(data.length, (i, j) => data.slice(Math.max(0, i), j));
   if (!bytes) throw new InvalidArgument(`${what} is not valid base64.`);
-  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
-  const own = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(own);
-  return own;
+  return ownedBytes(bytes);
 }
 
 /** The UTF-8 size of a string's JSON text (quotes included), as JSON.stringify writes it. */

@@ -62,6 +62,16 @@ describe('store/* on every backend', () => {
     });
   }
 
+  it("values read back are the host's to keep: small ones in memory of their own, not slices of Node's shared pool", async () => {
+    const st = (await openOn({ kind: 'memory' })).store;
+    await st.set('small', Buffer.from('a small value'), {});
+    for (const got of [await st.getData('small'), (await st.get('small')).data]) {
+      expect(got.toString()).toBe('a small value');
+      // A slice of the 8 KiB pool kept the whole pool alive for as long as the host kept the value.
+      expect([got.byteOffset, got.buffer.byteLength]).toEqual([0, got.length]);
+    }
+  });
+
   it('transactions: rollback undoes writes and emits no set events; commit delivers them', async () => {
     const s = await openOn({ kind: 'sqlite', path: join(dir, 'tx.db') });
     const events: Array<{ type: string; key?: string }> = [];
