@@ -8,6 +8,7 @@ import type { DatasetRef } from '../model/dataset-ref.js';
 import type { DatasetType } from '../model/dataset-type.js';
 import type { DataId } from '../model/data-coordinate.js';
 import { asciiQuoted, isAsciiAsIs, jsonString } from '../model/json-value.js';
+import { ownedBytes } from '../util/owned-bytes.js';
 
 const heads = new WeakMap<DatasetRef, Buffer>();
 
@@ -20,10 +21,11 @@ const heads = new WeakMap<DatasetRef, Buffer>();
 export function jsonReadHead(ref: DatasetRef): Buffer {
   let head = heads.get(ref);
   if (head === undefined) {
-    head = Buffer.from(
+    // Kept as long as the ref (a session's): its own memory, not a slice of Node's shared pool.
+    head = ownedBytes(Buffer.from(
       `{"ref":${JSON.stringify(wireRef(ref))},"storageClass":${JSON.stringify(ref.datasetType.storageClass)},"payload":{"encoding":"json","value":`,
       'utf8',
-    );
+    ));
     heads.set(ref, head);
   }
   return head;

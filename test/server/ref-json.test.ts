@@ -24,6 +24,8 @@ describe('refJson', () => {
     const head = `{"ref":${expected},"storageClass":${JSON.stringify(ref.datasetType.storageClass)},"payload":{"encoding":"json","value":`;
     expect(jsonReadHead(ref).toString('utf8')).toBe(head);
     expect(jsonReadHead(ref)).toBe(jsonReadHead(ref));
+    // Kept as long as the ref: in memory of its own, not a slice of Node's shared pool (which it kept whole).
+    expect([jsonReadHead(ref).byteOffset, jsonReadHead(ref).buffer.byteLength]).toEqual([0, Buffer.byteLength(head)]);
   });
 
   it.each(refs.map((r) => [r.datasetType.name, r] as const))('%s: asciiRefJson is that text when it is all printable ASCII needing no escape, else undefined', (_name, ref) => {
