@@ -26,7 +26,7 @@ __all__ = ["Backlog"]
 
 
 class Backlog:
-    __slots__ = ("limit", "added", "taken", "progress", "stalls", "_room", "_closed", "_stalled_at")
+    __slots__ = ("limit", "added", "taken", "progress", "stalls", "_room", "_waiting", "_closed", "_stalled_at")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -38,14 +38,16 @@ class Backlog:
         #: Times the reader read on because the dispatcher had delivered nothing for ``stall`` seconds.
         self.stalls = 0
         self._room = threading.Event()
+        self._waiting = False  # the reader waits on _room: only then is it set (2 us a take otherwise)
         self._closed = False
         self._stalled_at = -1
 
     def took(self, n: int) -> None:
         """The dispatcher took ``n`` bytes off the queue."""
-        self.taken += n
+        self.taken += n  # before _waiting is read: a reader that sets it after sees this count
         self.progress += 1
-        self._room.set()
+        if self._waiting:
+            self._room.set()
 
     def close(self) -> None:
         """Never wait again (the connection is closing)."""
@@ -59,17 +61,21 @@ class Backlog:
         if self.added - self.taken <= self.limit or self.progress == self._stalled_at:
             return
         room, waited, progress = self._room, 0.0, self.progress
-        while self.added - self.taken > self.limit and not self._closed and not read_on():
-            room.clear()
-            if self.added - self.taken <= self.limit or self._closed:
-                return  # taken between the test and the clear
-            if room.wait(step):
-                continue
-            if self.progress != progress:
-                waited, progress = 0.0, self.progress
-                continue
-            waited += step
-            if waited >= stall:
-                self.stalls += 1
-                self._stalled_at = progress
-                return
+        self._waiting = True
+        try:
+            while self.added - self.taken > self.limit and not self._closed and not read_on():
+                room.clear()
+                if self.added - self.taken <= self.limit or self._closed:
+                    return  # taken between the test and the clear
+                if room.wait(step):
+                    continue
+                if self.progress != progress:
+                    waited, progress = 0.0, self.progress
+                    continue
+                waited += step
+                if waited >= stall:
+                    self.stalls += 1
+                    self._stalled_at = progress
+                    return
+        finally:
+            self._waiting = False
