@@ -49,7 +49,7 @@ export function decodeBase64(data: string, maxInlineBytes: number, what: string)
   const taken = takeDecoded(data);
   const size = Math.floor(((taken?.[1] ?? data.length) * 3) / 4);
   if (size > maxInlineBytes) throw tooLarge(size, maxInlineBytes, what);
-  if (taken) return taken[0];
+  if (taken) return ownedBytes(taken[0]); // decoded from a long literal: its own already (the check is all it costs)
   const bytes = decodeBase64Text(data.length, (i, j) => data.slice(Math.max(0, i), j));
   if (!bytes) throw new InvalidArgument(`${what} is not valid base64.`);
   return ownedBytes(bytes);
