@@ -178,8 +178,9 @@ describe('decodePutPayload', () => {
     }
     const perPut = (arrayBuffers() - before) / n;
     expect(infos).toHaveLength(n);
-    // Each info held the pool its bytes were a slice of: ~1,000 bytes a put.
-    expect(perPut).toBeLessThan(2 * size);
+    // Each info held the pool its bytes were a slice of: ~1,000 bytes a put. Now the value and
+    // what else this worker's process allocated meanwhile (up to ~140 bytes a put seen).
+    expect(perPut).toBeLessThan(4 * size);
   });
 });
 
