@@ -46,7 +46,8 @@ export function registerStore(server: Server): void {
   }));
   server.handleSession(P.StoreGetMetadata, async (p, _c, s) => ({ metadata: await st(s).getMetadata(p.key, p.select) }));
   server.handleSession(P.StoreExists, async (p, _c, s) => ({ exists: await st(s).exists(p.key) }));
-  server.handleSession(P.StoreSet, (p, _c, s) => nul(w(s).set(p.key, decode(p.data, max()), p.metadata)));
+  // Handed over: decode gives bytes in memory of their own, and nothing else holds this request's metadata.
+  server.handleSession(P.StoreSet, (p, _c, s) => nul(w(s).set(p.key, decode(p.data, max()), p.metadata, { adopt: true })));
   server.handleSession(P.StoreSetData, (p, _c, s) => nul(w(s).setData(p.key, decode(p.data, max()))));
   server.handleSession(P.StoreSetMetadata, (p, _c, s) => nul(w(s).setMetadata(p.key, p.metadata)));
   server.handleSession(P.StoreUpdateMetadata, (p, _c, s) => nul(w(s).updateMetadata(p.key, p.metadata)));
