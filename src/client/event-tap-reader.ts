@@ -26,8 +26,12 @@ const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 /** A fresh chunk up to this long is decoded whole (#textFrames); a longer one holds a large body, read from the bytes. */
 const TEXT_CHUNK_MAX = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
-/** The longest plain header (`Content-Length: ` and 15 digits, then a blank line): a chunk's text longer than a message and this holds other messages (#deliverText). */
-const HEADER_MAX = 35;
+const PLAIN = Buffer.from('Content-Length: ', 'latin1');
+const PLAIN_TEXT = PLAIN.toString('latin1');
+/** The digits a plain header's length may have: at most 15, exact as a double. */
+const MAX_DIGITS = 15;
+/** The longest plain header: a chunk's text longer than a message and this holds other messages (#deliverText). */
+const HEADER_MAX = PLAIN.length + MAX_DIGITS + HEADER_END.length;
 
 export class EventTapReader extends AbstractMessageReader {
   /** Bytes read and not yet consumed: `buf` from `pos` (a header, or a whole frame's start). */
@@ -269,12 +273,10 @@ function parsedArray(text: string): unknown[] | undefined {
   }
 }
 
-const PLAIN = Buffer.from('Content-Length: ', 'latin1');
-
 /** The length in a header that is `Content-Length: <digits>` alone (what the sidecar writes), read from the bytes; else undefined. */
 function plainContentLength(buf: Buffer, start: number, end: number): number | undefined {
   const digitsAt = start + PLAIN.length;
-  if (end - digitsAt < 1 || end - digitsAt > 15) return undefined;
+  if (end - digitsAt < 1 || end - digitsAt > MAX_DIGITS) return undefined;
   // Byte by byte: Buffer.compare is a call into the runtime with its arguments checked (~800 instructions a frame).
   for (let i = 0; i < PLAIN.length; i++) if (buf[start + i] !== PLAIN[i]) return undefined;
   let n = 0;
@@ -286,12 +288,10 @@ function plainContentLength(buf: Buffer, start: number, end: number): number | u
   return n;
 }
 
-const PLAIN_TEXT = PLAIN.toString('latin1');
-
 /** plainContentLength for a header that is `text` from `start` to `end`; -1 for any other header. */
 function plainContentLengthOfText(text: string, start: number, end: number): number {
   const digitsAt = start + PLAIN_TEXT.length;
-  if (end - digitsAt < 1 || end - digitsAt > 15 || text.slice(start, digitsAt) !== PLAIN_TEXT) return -1;
+  if (end - digitsAt < 1 || end - digitsAt > MAX_DIGITS || text.slice(start, digitsAt) !== PLAIN_TEXT) return -1;
   let n = 0;
   for (let i = digitsAt; i < end; i++) {
     const d = text.charCodeAt(i) - 48;
