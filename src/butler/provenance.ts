@@ -50,6 +50,8 @@ export interface ProvenanceSource {
   startedAt: string;
   strictDeferred: boolean;
   datastoreName: string;
+  /** See Datastore.isEphemeral: whether records() is `{}` when there are none. */
+  datastoreIsEphemeral: boolean;
   inputs: ReadonlyMap<string, InputEntry>;
   outputs: ReadonlyMap<string, OutputEntry>;
   metrics: ButlerMetrics;
@@ -138,7 +140,7 @@ function recordData(src: ProvenanceSource): DatastoreRecordData {
 
 function datastoreRecords(src: ProvenanceSource): NativeProvenance['datastoreRecords'] {
   const data = recordData(src);
-  return data.size === 0 ? {} : { [src.datastoreName]: serializeDatastoreRecordData(data) as NativeProvenance['datastoreRecords'][string] };
+  return data.size === 0 && src.datastoreIsEphemeral ? {} : { [src.datastoreName]: serializeDatastoreRecordData(data) as NativeProvenance['datastoreRecords'][string] };
 }
 
 export function nativeProvenance(src: ProvenanceSource, endedAt: string): NativeProvenance {

@@ -445,7 +445,7 @@ export class QuantumBackedButler {
       throw new InvalidArgument(`Cannot export datastore records for unknown outputs: [${unknown.join(', ')}]`, { details: { unknown } });
     }
     const data = this.opts.datastore.exportPredictedRecords(args.map((a) => this.storageRef(this.resolve(a, 'check'))));
-    return data.size === 0 ? {} : { [this.opts.datastore.name]: data };
+    return data.size === 0 && this.opts.datastore.isEphemeral ? {} : { [this.opts.datastore.name]: data };
   }
 
   /** The datastore's ref of a resolved ref: the registry composite. */
@@ -510,6 +510,7 @@ export class QuantumBackedButler {
       startedAt: this.startedAt,
       strictDeferred: this.opts.strictDeferred,
       datastoreName: this.opts.datastore.name,
+      datastoreIsEphemeral: this.opts.datastore.isEphemeral,
       inputs: this.inputs,
       outputs: this.outputs,
       metrics: this.metrics,

@@ -94,6 +94,11 @@ export interface OperationContext {
 
 export interface Datastore {
   readonly name: string;
+  /**
+   * In memory, gone with the process. With no records to export, its export is `{}`, as
+   * daf_butler's InMemoryDatastore's; a persistent datastore's still names it, with an empty
+   * block, as FileDatastore's export_records and export_predicted_records do.
+   */
   readonly isEphemeral: boolean;
 
   /** Write one dataset. Same id with identical bytes is a no-op; different bytes is DatasetAlreadyStored. */

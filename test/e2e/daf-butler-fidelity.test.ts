@@ -131,6 +131,12 @@ describe.each(backends())('a daf_butler execution quantum over the wire ($kind r
     expect(await s.get(full)).toEqual(PVI);
     const prov = (await s.extractProvenance('daf_butler')) as P.DafButlerProvenance;
     expect([prov.predicted_inputs, prov.actual_inputs]).toEqual([[], []]);
+    // A file datastore that wrote nothing still names itself, as FileDatastore.export_records does.
+    const [name] = await s.getDatastoreNames();
+    const empty = { [name!]: { dataset_ids: [], records: {} } };
+    expect(prov.datastore_records).toEqual(empty);
+    expect((await s.extractProvenance('native') as P.NativeProvenance).datastoreRecords).toEqual(empty);
+    expect((await client.request(P.ExportPredictedRecords, { sessionId: s.sessionId, refs: [] })).records).toEqual(empty);
     await s.close();
   });
 
