@@ -192,6 +192,10 @@ function validateDefinition(sc: StorageClass, lookup: Lookup): void {
   if (compNames.length > 0 && !COMPONENT_KINDS.includes(sc.kind)) {
     fail(`read/write components need kind ${COMPONENT_KINDS.join(' or ')}, not '${sc.kind}'.`, { components: compNames });
   }
+  // daf_butler's StorageClass refuses it too: a composite of one part is that part, derived.
+  if (compNames.length === 1) {
+    fail(`Composite storage class ${sc.name} is not allowed to have only one component '${compNames[0]}'. Did you mean it to be a derived component?`, { components: compNames });
+  }
   for (const [c, scName] of Object.entries(sc.components)) {
     if (!COMPONENT_RE.test(c)) fail(`invalid component name '${c}'.`);
     if (!lookup(scName)) fail(`component '${c}' uses unknown StorageClass '${scName}'.`, { component: c });

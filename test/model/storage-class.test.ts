@@ -182,6 +182,8 @@ describe('storage classes from configuration', () => {
       { X: { inheritsFrom: 'Table', kind: 'dict' } },
       { X: { kind: 'list', components: { a: 'Json' } } },
       { X: { kind: 'dict', components: { a: 'Nope' } } },
+      { X: { kind: 'dict', components: { a: 'Json' } } }, // one component: daf_butler refuses it as well
+      { X: { inheritsFrom: 'StructuredDataDict', components: { wcs: 'StructuredDataDict' } } },
       { X: { kind: 'dict', derivedComponents: { a: { storageClass: 'Nope' } } } },
       { X: { kind: 'dict', derivedComponents: { a: { storageClass: 'Json', op: 'sum' } } } },
       { X: { kind: 'dict', converters: ['Nope'] } },

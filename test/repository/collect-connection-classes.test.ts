@@ -27,7 +27,7 @@ const nested = (id: string, run: string) => [{ id, datasetType: null, dataId: { 
 
 function classes(): StorageClassRegistry {
   const reg = StorageClassRegistry.withBuiltins();
-  reg.loadConfig({ ExposureLike: { inheritsFrom: 'StructuredDataDict', components: { wcs: 'StructuredDataDict' } } });
+  reg.loadConfig({ ExposureLike: { inheritsFrom: 'StructuredDataDict', components: { wcs: 'StructuredDataDict', image: 'StructuredDataList' } } });
   return reg;
 }
 
