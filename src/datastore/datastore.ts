@@ -3,6 +3,7 @@
  * The in-memory datastore implements it now; the file datastore of a persistent
  * repository implements the same interface.
  */
+import { DatasetNotFound } from '../model/errors.js';
 import type { DatasetId } from '../model/dataset-id.js';
 import type { DatasetRef } from '../model/dataset-ref.js';
 import type { DatastoreRecordData, StoredFileInfo } from '../model/datastore-records.js';
@@ -164,12 +165,23 @@ export interface Datastore {
   close(): void;
 }
 
-/** getManyURIs over a datastore's own exists/getURIs (every datastore answers it the same way). */
+/**
+ * getManyURIs over a datastore's own getURIs (every datastore answers it the same way). As
+ * daf_butler's, it looks at every ref before it fails, and says how many were missing.
+ */
 export async function manyURIs(ds: Datastore, refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
   const out = new Map<DatasetId, DatasetURIs>();
+  const missing: DatasetId[] = [];
   for (const ref of refs) {
-    if (!predict && allowMissing && !(await ds.exists(ref))) continue;
-    out.set(ref.id, await ds.getURIs(ref, predict));
+    try {
+      out.set(ref.id, await ds.getURIs(ref, predict));
+    } catch (err) {
+      if (!(err instanceof DatasetNotFound)) throw err;
+      missing.push(ref.id);
+    }
+  }
+  if (missing.length > 0 && !allowMissing) {
+    throw new DatasetNotFound(`Missing ${missing.length} refs from datastore out of ${missing.length + out.size} and predict=False.`, { details: { missing } });
   }
   return out;
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as P from '../../protocol/index.js';
-import type { QuantumButlerClient } from '../../src/client/index.js';
+import type { QuantumButlerClient, QuantumButlerError } from '../../src/client/index.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { kindOf, spawnClient } from './harness.js';
 import { backends } from '../reliability/support.js';
@@ -168,6 +168,12 @@ describe.each(backends())('a daf_butler execution quantum over the wire ($kind r
     const missing = makeDatasetId('DATAID_TYPE_RUN', 'pvi', { ...DATA_ID, detector: 1 }, DIMS, 'LSSTCam/raw/all');
     const absent = { id: missing, datasetType: 'pvi', dataId: { ...DATA_ID, detector: 1 }, run: 'LSSTCam/raw/all' };
     expect(await kindOf(s.getManyURIs([absent]))).toBe('DatasetNotFound');
+    // Every missing ref is counted before it fails, in daf_butler's words.
+    const missing2 = makeDatasetId('DATAID_TYPE_RUN', 'pvi', { ...DATA_ID, detector: 2 }, DIMS, 'LSSTCam/raw/all');
+    const absent2 = { ...absent, id: missing2, dataId: { ...DATA_ID, detector: 2 } };
+    const err = (await s.getManyURIs([absent, pviId, absent2]).catch((e: unknown) => e)) as QuantumButlerError;
+    expect([err.kind, err.message]).toEqual(['DatasetNotFound', 'Missing 2 refs from datastore out of 3 and predict=False.']);
+    expect(err.data?.details).toEqual({ missing: [missing, missing2] });
     expect(await s.getManyURIs([absent], { allowMissing: true })).toEqual({});
     expect((await s.getManyURIs([absent], { predict: true }))[missing]!.primary).toMatch(/#predicted$/);
     expect(await s.getDatastoreRoots()).toEqual({ 'FileDatastore@<butlerRoot>/datastore': `file://${join(root, 'datastore')}/` });
