@@ -150,8 +150,13 @@ class UnknownParameterError(QuantumButlerError, KeyError):
     """A read parameter the storage class does not know (daf_butler: KeyError)."""
 
 
-class StorageClassMismatchError(QuantumButlerError, TypeError):
-    """The value does not fit the storage class, or no conversion exists (TypeError)."""
+class StorageClassMismatchError(QuantumButlerError, TypeError, ValueError):
+    """The value does not fit the storage class, or no conversion exists.
+
+    daf_butler raises TypeError for a value its storage class cannot coerce (a put) and
+    ValueError for a read in a storage class the dataset's cannot convert to
+    (DatasetType.overrideStorageClass); the sidecar says StorageClassMismatch for both, so this is both.
+    """
 
 
 class InvalidParamsError(QuantumButlerError, ValueError):
