@@ -16,7 +16,7 @@ PostgreSQL server (butler.json keeps the URL without its password).
 
 Options:
   --registry-url URL   put the registry on this PostgreSQL server (postgresql://...)
-  --schema NAME        the PostgreSQL schema (default: the server's default)
+  --schema NAME        the PostgreSQL schema (default: quantum_butler)
   --checksum POLICY    the checksum the datastore's records carry: none (default, as
                        daf_butler), blake2b (daf_butler's checksum: true) or sha256
   --json               print the result as JSON
