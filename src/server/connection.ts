@@ -141,13 +141,13 @@ export class ServerConnection {
         return this.enqueue(incoming.message, incoming.escapeFree);
       case 'unparsable':
         this.problemEmitter.fire({ message: `unparsable message: ${incoming.reason}`, fatal: false });
-        return this.answerError(incoming.id, rpcError('ParseError', `Parse error: ${incoming.reason}`));
+        return this.refuse(incoming.id, rpcError('ParseError', `Parse error: ${incoming.reason}`));
       case 'tooLarge': {
         const what = incoming.method === undefined ? 'A message' : `A ${incoming.method} message`;
         const max = this.limits.maxMessageBytes;
         const message = `${what} of ${incoming.bytes} bytes is over the limit of ${max} (--max-message-bytes); it was skipped unread. Send large values as files (encoding "file").`;
         this.problemEmitter.fire({ message, fatal: false });
-        return this.answerError(incoming.id, rpcError('MessageTooLarge', message, { details: { size: incoming.bytes, maxMessageBytes: max } }));
+        return this.refuse(incoming.id, rpcError('MessageTooLarge', message, { details: { size: incoming.bytes, maxMessageBytes: max } }));
       }
       case 'broken':
         // Where the next message starts is lost: say so, then the server ends the process.
@@ -297,7 +297,16 @@ export class ServerConnection {
   }
 
   private invalid(id: Id | null, why: string): void {
-    this.answerError(id, rpcError('InvalidRequest', `Invalid request: ${why}`));
+    this.refuse(id, rpcError('InvalidRequest', `Invalid request: ${why}`));
+  }
+
+  /**
+   * Answer a message that never becomes a request, then flow control as for any answer: a host
+   * that sends such messages and reads nothing fills the output, and then input stops being read.
+   */
+  private refuse(id: Id | null, error: ResponseError<ErrorData>): void {
+    this.answerError(id, error);
+    this.flow();
   }
 
   private answerError(id: Id | null, error: ResponseError<ErrorData>): void {

@@ -7,8 +7,9 @@
  * put at about N: its text is decoded as it arrives).
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
@@ -65,6 +66,37 @@ describe('backpressure and bounded memory', () => {
     expect(c.messages.filter((m) => typeof m.id === 'number' && ids.includes(m.id) && m.error)).toEqual([]);
     expect(peakRss(pid) / MiB).toBeLessThan(256);
   }, 200_000); // bounded by its own waits (idle: 60 s, answers: 120 s), not by the 30 s default: 600 MiB through a loaded machine
+
+  it.each([
+    // Each gets its error answer at once, without becoming a request: a body that is not JSON
+    // (its id still read), an array, an object without a method, a body over the limit.
+    ['unparsable', (id: string) => `{"jsonrpc":"2.0","id":"${id}","method":"server/ping",`, []],
+    ['an array', (id: string) => `["${id}"]`, []],
+    ['without a method', (id: string) => `{"jsonrpc":"2.0","id":"${id}"}`, []],
+    ['over --max-message-bytes', (id: string) => `{"jsonrpc":"2.0","id":"${id}","method":"server/ping"}`, ['--max-message-bytes=512']],
+  ] as const)('a host that stops reading while it sends messages answered with errors (%s) finds the sidecar stops reading too', async (_what, body, args) => {
+    const c = new RawClient(['--stdio', ...args], { cli: CLI_UNDER_TEST, keepRaw: false, keep: (m) => m.error === undefined });
+    live.push(c);
+    await c.initialize();
+    const pid = c.child.pid!;
+    const idle = rss(pid);
+    resetPeak(pid);
+    c.child.stdout!.pause();
+    const n = 60_000;
+    const frames = Buffer.concat(Array.from({ length: n }, (_, i) => encodeFrame(body(`${i}:${'x'.repeat(1000)}`))));
+    c.sendRaw(frames);
+    await whenIdle(pid);
+    // Before, every one was read and answered into memory: 60 MB read, RSS up by 100 MB or more.
+    const read = Number(/^rchar: (\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+    expect(read / MiB).toBeLessThan(frames.length / MiB / 4);
+    expect((peakRss(pid) - idle) / MiB).toBeLessThan(32);
+    // Once the host reads, every message is answered, and the connection goes on.
+    const before = c.received;
+    c.child.stdout!.resume();
+    for (const deadline = Date.now() + 120_000; c.received < before + n && Date.now() < deadline; ) await sleep(50);
+    expect(c.messages.filter((m) => m.error !== undefined).length).toBe(n);
+    expect((await c.call('server/ping')).result).toBeDefined();
+  }, 200_000);
 
   it('a 100 MB inline put is refused from its header, before its body is read, and the stream stays in step', async () => {
     const c = await sidecar();
