@@ -13,7 +13,7 @@ import type { ProgressNotification } from '../../protocol/notifications.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../model/json-value.js';
 import { RepositoryTable } from './repositories.js';
 import { Logger, type LogLevel } from './logger.js';
-import { Stats } from './stats.js';
+import { Stats, UNKNOWN_METHOD } from './stats.js';
 import { SessionTable, releaseSession, writeProvenanceFile, type Session } from './session-table.js';
 import { NO_PROGRESS, RequestContext, type Progress } from './context.js';
 import { rpcError, toResponseError } from './errors.js';
@@ -274,7 +274,7 @@ export class Server {
       throw rpcError('InvalidParams', `Invalid params: nested deeper than ${MAX_PARAMS_DEPTH} levels.`, { details: { maxDepth: MAX_PARAMS_DEPTH } });
     }
     if (handler) return handler(params, token, escapeFree);
-    this.stats.record(method, 0, true);
+    this.stats.record(UNKNOWN_METHOD, 0, true);
     if (this.state === 'uninitialized') throw rpcError('ServerNotInitialized', `Server not initialized: send initialize before ${method}.`);
     throw rpcError('MethodNotFound', `Unknown method ${method}.`);
   }

@@ -1,6 +1,9 @@
 /** Request counters and per-method latency for server/stats. */
 const WINDOW = 1024; // latencies kept per method for percentiles
 
+/** Where unknown methods are counted, all together: their names come from the host, without end. */
+export const UNKNOWN_METHOD = '(unknown)';
+
 interface MethodStats {
   count: number;
   errors: number;

@@ -247,6 +247,8 @@ describe('lifecycle', () => {
     await c.call('server/ping');
     await c.call('server/ping');
     await c.call('butler/get', {});
+    // Unknown methods are counted together: a host naming a new one each time must not grow the table.
+    for (const i of [1, 2, 3]) expect((await c.call(`no/such-${i}-${'x'.repeat(100)}`)).error?.data?.kind).toBe('MethodNotFound');
     const res = await c.call('server/stats');
     const stats = res.result as Record<string, any>;
     expect(stats.requests).toBeGreaterThanOrEqual(4);
@@ -256,6 +258,8 @@ describe('lifecycle', () => {
     expect(stats.rssBytes).toBeGreaterThan(1_000_000);
     expect(stats.methods['server/ping'].count).toBe(2);
     expect(stats.methods['butler/get'].errors).toBe(1);
+    expect(stats.methods['(unknown)']).toMatchObject({ count: 3, errors: 3 });
+    expect(Object.keys(stats.methods).filter((m) => m.startsWith('no/'))).toEqual([]);
   });
 
   it('$/setTrace turns on $/logTrace; logMessages forwards warnings as window/logMessage', async () => {
