@@ -265,6 +265,13 @@ export class ServerConnection {
 
   private async handleRequest(msg: Request, escapeFree: boolean): Promise<void> {
     const key = idKey(msg.id);
+    if (this.running.has(key)) {
+      // Two requests under one id could not be told apart by the host, nor by a cancellation,
+      // and the first to finish would drop the other from the requests in flight (so from
+      // --max-in-flight's count, and from what the end of input waits for).
+      this.refuse(msg.id, rpcError('InvalidRequest', `Invalid request: id ${msg.id instanceof RawId ? msg.id.text : JSON.stringify(msg.id)} is still in use by a request not yet answered; ids must be unique among requests in flight.`));
+      return;
+    }
     const source = new CancellationTokenSource();
     if (this.cancelledEarly.delete(key)) source.cancel();
     this.running.set(key, source);

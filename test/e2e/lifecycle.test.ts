@@ -1,5 +1,8 @@
 /** LSP lifecycle, framing, errors and process behaviour of the real CLI. */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI } from './harness.js';
 import { RawClient } from './raw-client.js';
@@ -87,6 +90,31 @@ describe('lifecycle', () => {
     expect(positional.error?.code).toBe(-32602);
     // The process is still fine.
     expect((await c.call('server/ping')).result).toBeDefined();
+  });
+
+  it('a request whose id is still in flight is refused; the first is answered, also when input ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qb-dup-id-'));
+    try {
+      const file = join(dir, 'value.json');
+      writeFileSync(file, JSON.stringify({ a: 1 }));
+      const c = client();
+      await c.initialize();
+      const ref = { id: '9b3c1a52-4bd5-4f60-9a43-1f2b3c4d5e6f', datasetType: { name: 'v', storageClass: 'StructuredDataDict', dimensions: [] }, dataId: {}, run: 'r' };
+      const opened = await c.call('session/open', { predicted: { inputs: [], outputs: [ref] }, notifications: [] });
+      const sessionId = (opened.result as { sessionId: string }).sessionId;
+      // One write: the put reads its file (I/O) when the ping with its id is handled.
+      c.sendRaw(Buffer.concat([frame({ id: 7, method: 'butler/put', params: { sessionId, ref: { id: ref.id }, payload: { encoding: 'file', path: file } } }), frame({ id: 7, method: 'server/ping' })]));
+      c.child.stdin!.end();
+      expect(await c.exit).toBe(1); // end of input without shutdown
+      const answers = c.messages.filter((m) => m.id === 7);
+      expect(answers).toHaveLength(2);
+      // Before, both ran; the ping's answer removed the put from the requests in flight, and the
+      // process ended at the end of input without answering the put.
+      expect(answers.find((m) => m.error)?.error).toMatchObject({ code: -32600, data: { kind: 'InvalidRequest' } });
+      expect(answers.find((m) => m.result)?.result).toMatchObject({ ref: { id: ref.id } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a body that is not JSON gets a parse error with its id when the id can be read, else null; the connection survives', async () => {
