@@ -13,7 +13,7 @@ export const LogLevelSchema = z.enum(['error', 'warning', 'info', 'log', 'debug'
 
 export const InitializeParamsSchema = z.object({
   protocolVersion: z.string().regex(/^\d+\.\d+$/, 'protocolVersion must be "MAJOR.MINOR"'),
-  processId: z.number().int().nullish().describe('If given and that process dies, the sidecar exits'),
+  processId: z.number().int().positive().nullish().describe('If given and that process dies, the sidecar exits'),
   clientInfo: z.object({ name: z.string(), version: z.string().optional() }).optional(),
   capabilities: z
     .object({

@@ -261,6 +261,18 @@ describe('lifecycle', () => {
     expect(c.stderr).toMatch(/client process \d+ is gone/);
   });
 
+  it('a processId that names no process (0 or less) is refused as invalid params, and initialize can be sent again', async () => {
+    const c = client();
+    for (const processId of [0, -1]) {
+      const res = await c.call('initialize', { protocolVersion: '1.0', processId, capabilities: {} });
+      expect(res.error).toMatchObject({ code: -32602, data: { kind: 'InvalidParams' } });
+    }
+    expect((await c.initialize()).result).toBeDefined();
+    // Before, it was accepted, and the watchdog found "process -1" gone a second later.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await c.call('server/ping')).result).toBeDefined();
+  });
+
   it('--clientProcessId works the same way', async () => {
     const parent = spawn('sleep', ['60']);
     const c = client(['--stdio', `--clientProcessId=${parent.pid}`]);

@@ -75,7 +75,7 @@ export function plainInitializeParams(params: unknown): PlainInitializeParams | 
   if (!isObject(params) || !onlyKeys(params, PARAMS_KEYS)) return undefined;
   const { protocolVersion, processId, clientInfo, capabilities } = params;
   if (typeof protocolVersion !== 'string' || !/^\d+\.\d+$/.test(protocolVersion) || supportedFor(protocolVersion).length === 0) return undefined;
-  if (processId !== undefined && processId !== null && !Number.isSafeInteger(processId)) return undefined;
+  if (processId !== undefined && processId !== null && !(Number.isSafeInteger(processId) && (processId as number) > 0)) return undefined;
   if (clientInfo !== undefined) {
     if (!isObject(clientInfo) || !onlyKeys(clientInfo, CLIENT_INFO_KEYS) || typeof clientInfo['name'] !== 'string') return undefined;
     if (clientInfo['version'] !== undefined && typeof clientInfo['version'] !== 'string') return undefined;
