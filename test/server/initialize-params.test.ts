@@ -16,7 +16,7 @@ const plain: unknown[] = [
   { protocolVersion: '1.0' },
   { protocolVersion: '1.0', processId: 1234, clientInfo: { name: 'quantum-butler-python', version: '0.1.0' }, capabilities: { logMessages: true, provenanceBatches: true, workDoneProgress: false } },
   { protocolVersion: '1.7', processId: undefined, clientInfo: { name: 'x' }, capabilities: { somethingNew: 'yes', count: 3, off: null } },
-  { protocolVersion: '1.0', processId: -5, capabilities: { provenanceBatches: false } },
+  { protocolVersion: '1.0', processId: 5, capabilities: { provenanceBatches: false } },
 ];
 
 /** Left to the server: the schema refuses them, or they need what only the server does. */
@@ -31,6 +31,8 @@ const leftToServer: unknown[] = [
   { ...base, protocolVersion: '2.0' }, // unsupported: the server's error
   { ...base, protocolVersion: ' 1.0' },
   { ...base, processId: 1.5 },
+  { ...base, processId: 0 }, // names no process
+  { ...base, processId: -5 },
   { ...base, processId: '12' },
   { ...base, processId: 2 ** 53 },
   { ...base, clientInfo: 'me' },
