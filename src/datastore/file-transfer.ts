@@ -4,6 +4,7 @@
  * unverified artifact; copied from a datastore file in chunks, each hashed while the next is
  * read and the chunk itself written (reads and writes run on libuv's thread pool).
  */
+import { NOT_REGULAR, assertRegularOrMissing } from '../util/regular-file.js';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -29,6 +30,7 @@ export function pathError(err: unknown, action: string, path: string): Error {
   if (err instanceof ButlerError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOENT') return new InvalidArgument(`Cannot ${action} ${path}: no such file or directory`, { details: { code: e.code } });
+  if (e.code === NOT_REGULAR) return new InvalidArgument(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
   return new IOFailure(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
 }
 
@@ -86,6 +88,10 @@ export async function asideRemovals(): Promise<void> {
 /** Write into a temp file beside `dest` by `fill`, then place it; on any failure nothing is left but what was there. */
 async function viaTemp(dest: string, fill: (fh: fs.FileHandle, tmp: string) => Promise<void>): Promise<void> {
   if (dest.includes('\0')) throw new InvalidArgument('File paths must not contain NUL bytes');
+  // Not placed over a device, a pipe (the sidecar's own stdout is one) or a directory.
+  await assertRegularOrMissing(dest).catch((err: unknown) => {
+    throw pathError(err, 'write', dest);
+  });
   const tmp = tempBeside(dest);
   try {
     const fh = await fs.open(tmp, 'wx');
@@ -338,7 +344,7 @@ export async function copyFileHashed(
   try {
     const to = typeof dest === 'string' ? await fs.open(dest, 'r+') : dest;
     try {
-      const large = source.regular && source.size >= PARALLEL_HASH_MIN;
+      const large = source.size >= PARALLEL_HASH_MIN;
       const splitAt = large && algorithms[0] === 'sha256' ? midpointAt(source.size) : 0;
       const copy = async (): Promise<{ digests: string[]; size: number; midpoint?: Sha256Midpoint }> => {
         // Two hashes of a large file: the last runs on the worker thread meanwhile.
@@ -360,7 +366,7 @@ export async function copyFileHashed(
       const { digests, size, midpoint } = await copy().catch((err: unknown) => {
         throw (err as NodeJS.ErrnoException).syscall === 'read' ? pathError(err, 'read', src) : err;
       });
-      if (source.regular && size !== source.size) throw changedWhileRead(src, source.size, size);
+      if (size !== source.size) throw changedWhileRead(src, source.size, size);
       return midpoint ? { digests, size, midpoint } : { digests, size };
     } finally {
       if (to !== dest) await to.close();
@@ -471,11 +477,11 @@ export async function readHashed(path: string, file?: OpenedFile): Promise<{ byt
 
 /** readHashed of a file opened and measured (left open). */
 async function readOpened(file: OpenedFile): Promise<{ bytes: Buffer; sha256: string }> {
-  const { path, size, regular, handle: fh } = file;
+  const { path, size, handle: fh } = file;
   // Often kept (an in-memory datastore's put): one that makes no garbage collection.
   const bytes = largeBuffer(size);
   let read: { done: number; grew: boolean; sha256: string } | undefined;
-  if (regular && size >= PARALLEL_HASH_MIN && bytes.buffer instanceof SharedArrayBuffer) {
+  if (size >= PARALLEL_HASH_MIN && bytes.buffer instanceof SharedArrayBuffer) {
     try {
       const r = await readHashedRemote(fh.fd, bytes.buffer, size, 'sha256');
       read = { done: r.read, grew: r.beyond > 0, sha256: r.digest };
@@ -484,8 +490,8 @@ async function readOpened(file: OpenedFile): Promise<{ bytes: Buffer; sha256: st
       // No worker (it could not start, or stopped): read again from the start, here.
     }
   }
-  read ??= await readHashedHere(fh, bytes, regular);
-  if (regular && (read.done !== size || read.grew)) throw changedWhileRead(path, size, read.grew ? size + 1 : read.done);
+  read ??= await readHashedHere(fh, bytes);
+  if (read.done !== size || read.grew) throw changedWhileRead(path, size, read.grew ? size + 1 : read.done);
   // The next put of this size finds its memory made (and its page faults taken) meanwhile, once
   // this one has answered (its turn's remaining steps run first): not beside it (see large-buffer.ts).
   setImmediate(() => void prepareLargeBuffer(size));
@@ -493,11 +499,11 @@ async function readOpened(file: OpenedFile): Promise<{ bytes: Buffer; sha256: st
 }
 
 /**
- * Read `fh` from its start into `bytes` (its stated size) in chunks on the thread pool, each
- * hashed here while the next is read; for a regular file, then one byte past the end. The
- * bytes read, whether that byte was there, and the SHA-256 of those read.
+ * Read `fh` (a regular file) from its start into `bytes` (its stated size) in chunks on the
+ * thread pool, each hashed here while the next is read; then one byte past the end. The bytes
+ * read, whether that byte was there, and the SHA-256 of those read.
  */
-async function readHashedHere(fh: fs.FileHandle, bytes: Buffer, regular: boolean): Promise<{ done: number; grew: boolean; sha256: string }> {
+async function readHashedHere(fh: fs.FileHandle, bytes: Buffer): Promise<{ done: number; grew: boolean; sha256: string }> {
   const size = bytes.length;
   let next: Promise<{ at: number; asked: number; got: number }> | null = null;
   let beyond: Promise<number> | null = null;
@@ -510,15 +516,15 @@ async function readHashedHere(fh: fs.FileHandle, bytes: Buffer, regular: boolean
     // One byte past the end, read once all `size` bytes are in: a file that grew since fstat has it.
     const readBeyond = () => ahead(fh.read(Buffer.alloc(1), 0, 1, size).then((r) => r.bytesRead));
     next = size > 0 ? readAt(0) : null;
-    if (next === null && regular) beyond = readBeyond();
+    if (next === null) beyond = readBeyond();
     let done = 0;
     while (next !== null) {
       const { at, asked, got } = await next;
       done += got;
-      // A short read: the file ended early (a regular file shrank), or a pipe had no more for now.
+      // A short read: the file ended early (it shrank).
       next = got === asked && done < size ? readAt(done) : null;
       // The last chunk is in: the check past the end runs while it is hashed, not after.
-      if (next === null && done === size && regular) beyond = readBeyond();
+      if (next === null && done === size) beyond = readBeyond();
       // Hashed while the next read runs (on the thread pool).
       if (got > 0) hash.update(bytes.subarray(at, at + got));
     }

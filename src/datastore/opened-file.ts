@@ -10,7 +10,8 @@
  * other wait (a repository's put looks up its registry first), never takes it: it is closed once
  * that turn ends, and a later reader opens the path itself, as before. Whoever takes it closes it.
  */
-import { promises as fs } from 'node:fs';
+import type { promises as fs } from 'node:fs';
+import { openRegularForReading } from '../util/regular-file.js';
 
 export class OpenedFile {
   private lease: NodeJS.Immediate | undefined;
@@ -20,22 +21,14 @@ export class OpenedFile {
   private constructor(
     readonly path: string,
     readonly handle: fs.FileHandle,
-    /** Its size and kind when opened (fstat). */
+    /** Its size when opened (fstat). */
     readonly size: number,
-    readonly regular: boolean,
   ) {}
 
-  /** Open and measure `path` for reading; errors as fs.open's (the caller names them). */
+  /** Open and measure `path` for reading: a regular file (util/regular-file.ts); errors as fs.open's or NotRegularFile (the caller names them). */
   static async open(path: string): Promise<OpenedFile> {
-    const handle = await fs.open(path, 'r');
-    let st;
-    try {
-      st = await handle.stat();
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
-    return new OpenedFile(path, handle, st.size, st.isFile());
+    const { handle, size } = await openRegularForReading(path);
+    return new OpenedFile(path, handle, size);
   }
 
   /** Lend it to a reader in this turn (take); closed when the turn ends if none took it. */

@@ -152,23 +152,14 @@ async function decodeFilePayload(p: Extract<Payload, { encoding: 'file' }>): Pro
   const afterPut = p.mode === 'move' ? async () => fs.rm(p.path, { force: true }) : undefined;
   let file: OpenedFile;
   try {
-    // Opened here, so a file that cannot be read fails before the put is looked at; lent to the
-    // put's reader, which reads it without opening the path again (see opened-file.ts).
+    // Opened here, so a file that cannot be read (or is not a regular file) fails before the put
+    // is looked at; lent to the put's reader, which reads it without opening the path again (see
+    // opened-file.ts), or copies it.
     file = await OpenedFile.open(p.path);
   } catch (err) {
     throw pathError(err, 'read', p.path);
   }
-  // A regular file is read (or copied) by the datastore; anything else is read here.
-  if (file.regular) return { source: { kind: 'file', path: p.path, opened: file.lend() }, afterPut };
-  let read: { bytes: Buffer; sha256: string };
-  try {
-    read = await readHashed(p.path, file);
-  } catch (err) {
-    throw pathError(err, 'read', p.path);
-  } finally {
-    await file.close();
-  }
-  return { source: { kind: 'bytes', bytes: read.bytes, sha256: read.sha256, owned: true }, afterPut };
+  return { source: { kind: 'file', path: p.path, opened: file.lend() }, afterPut };
 }
 
 /** Write bytes to an absolute destination atomically (temp file + rename; see file-transfer.ts). */

@@ -14,7 +14,7 @@
  *
  * Over 500 lines as one cohesive thing: the whole Store contract, once for every backend.
  */
-import { open } from 'node:fs/promises';
+import { NOT_REGULAR, openRegularForReading, openRegularForWriting } from '../util/regular-file.js';
 import { IOFailure, InvalidArgument, KeyNotFound } from '../model/errors.js';
 import { compileGlob, type Glob } from '../model/glob.js';
 import { cloneJson } from '../model/json-value.js';
@@ -583,7 +583,7 @@ function checkPath(path: unknown): asserts path is string {
 export function fsError(err: unknown, what: string): Error {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const message = `${what}: ${(err as Error | undefined)?.message ?? String(err)}`;
-  if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return new InvalidArgument(message, { details: { code } });
+  if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === NOT_REGULAR) return new InvalidArgument(message, { details: { code } });
   return new IOFailure(message, { details: { code } });
 }
 
@@ -597,18 +597,15 @@ export async function ioCall<T>(what: string, fn: () => Promise<T>): Promise<T> 
 
 async function fileSize(path: string): Promise<number> {
   return ioCall(`stat ${path}`, async () => {
-    const fh = await open(path, 'r');
-    try {
-      return (await fh.stat()).size;
-    } finally {
-      await fh.close();
-    }
+    const { handle, size } = await openRegularForReading(path);
+    await handle.close();
+    return size;
   });
 }
 
 async function writeFileChunked(path: string, data: Buffer, chunk: number, step: StepFn): Promise<void> {
   await ioCall(`write ${path}`, async () => {
-    const fh = await open(path, 'w');
+    const fh = await openRegularForWriting(path);
     try {
       await writeChunked(fh, data, chunk, step);
     } finally {

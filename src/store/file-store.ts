@@ -38,6 +38,7 @@
  * sidecars and the temp files are in the files named above.
  */
 import { mkdir, open, readdir, rename, rmdir, type FileHandle } from 'node:fs/promises';
+import { openRegularForReading, openRegularForWriting } from '../util/regular-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { ButlerError, IOFailure, InvalidArgument, InvalidKey } from '../model/errors.js';
 import { NAME_MAX, PATH_MAX, fsPathProblem } from '../util/fs-path.js';
@@ -185,7 +186,7 @@ export class FileStore extends BaseStore {
     const done = await this.io(`read ${key}`, () =>
       this.tree.withData(key, async (src) => {
         await ioUser(`write ${path}`, async () => {
-          const dst = await open(path, 'w');
+          const dst = await openRegularForWriting(path);
           try {
             await copyChunks(src, dst, this.chunkSize, step);
           } finally {
@@ -629,7 +630,7 @@ async function copyChunks(src: FileHandle, dst: FileHandle, chunk: number, step:
 }
 
 async function copyInto(path: string, dst: FileHandle, chunk: number, step: StepFn): Promise<void> {
-  const src = await ioUser(`read ${path}`, () => open(path, 'r'));
+  const src = await ioUser(`read ${path}`, async () => (await openRegularForReading(path)).handle);
   try {
     await copyChunks(src, dst, chunk, step);
   } finally {

@@ -4,7 +4,7 @@
  * last one equals the total), then progressEnd. Progress events are never held back by a
  * transaction.
  */
-import { open } from 'node:fs/promises';
+import { openRegularForReading } from '../util/regular-file.js';
 import { v4 as uuidv4 } from 'uuid';
 import type { EventHub } from './events.js';
 
@@ -70,9 +70,8 @@ export function copyBuffer(data: Buffer, chunk: number, step: StepFn): Buffer {
 
 /** Reads a whole file in chunks. */
 export async function readFileChunked(path: string, chunk: number, step: StepFn): Promise<Buffer> {
-  const fh = await open(path, 'r');
+  const { handle: fh, size } = await openRegularForReading(path);
   try {
-    const size = (await fh.stat()).size;
     const out = Buffer.allocUnsafeSlow(size);
     let off = 0;
     while (off < size) {

@@ -24,7 +24,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
-Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs'), import('node:v8'), import('node:vm')]).then(([{ parentPort }, { createHash }, { closeSync, fstatSync, openSync, readSync, writeSync }, v8, vm]) => {
+Promise.all([import('node:worker_threads'), import('node:crypto'), import('node:fs'), import('node:v8'), import('node:vm')]).then(([{ parentPort }, { createHash }, { closeSync, constants, fstatSync, openSync, readSync, writeSync }, v8, vm]) => {
 const hashes = new Map();
 let copyBuffer = null;
 // A shared buffer sent here stays alive, however long ago the caller dropped it, until this
@@ -57,7 +57,8 @@ parentPort.on('message', (m) => {
       parentPort.postMessage({ id: m.id, ...readHashed(m.fd, m.buffer, m.size, m) });
     } else if (m.op === 'file') {
       // The same for a file opened, measured and closed here too: one message for the whole read.
-      const fd = openSync(m.path, 'r');
+      // O_NONBLOCK: a FIFO put in the file's place must not hold this thread (regular-file.ts).
+      const fd = openSync(m.path, constants.O_RDONLY | constants.O_NONBLOCK);
       let answer;
       try {
         const st = fstatSync(fd);

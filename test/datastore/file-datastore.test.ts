@@ -192,12 +192,12 @@ describe('FileDatastore puts from a file path (copied in chunks, each hashed as 
     ds.close();
   });
 
-  it('a source gone before the copy is InvalidArgument, an unreadable one IOFailure; neither leaves anything stored', async () => {
+  it('a source gone before the copy is InvalidArgument, a directory too (not a regular file); neither leaves anything stored', async () => {
     const ds = withPolicy('blake2b');
     await expect(ds.put({ kind: 'file', path: join(dir, 'missing.bin') }, blobRef(1))).rejects.toMatchObject({ kind: 'InvalidArgument' });
-    // One that cannot be read (a directory: EISDIR on the first read) is IOFailure, likewise leaving nothing.
+    // A directory is refused when opened (util/regular-file.ts), likewise leaving nothing.
     mkdirSync(join(dir, 'a-directory'));
-    await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blobRef(1))).rejects.toMatchObject({ kind: 'IOFailure' });
+    await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blobRef(1))).rejects.toMatchObject({ kind: 'InvalidArgument', context: { details: { code: 'ENOTREG' } } });
     await expectNothingStored(ds, blobRef(1));
     ds.close();
   });

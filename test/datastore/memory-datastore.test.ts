@@ -417,10 +417,10 @@ describe('MemoryDatastore puts and gets by file path', () => {
     expect(await ds.exists(blob(1))).toBe(false);
   });
 
-  it('a missing source is InvalidArgument, an unreadable one IOFailure; neither stores anything', async () => {
+  it('a missing source is InvalidArgument, a directory too (not a regular file); neither stores anything', async () => {
     await expect(ds.put({ kind: 'file', path: join(dir, 'missing.bin') }, blob(1))).rejects.toMatchObject({ kind: 'InvalidArgument' });
     mkdirSync(join(dir, 'a-directory'));
-    await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blob(1))).rejects.toMatchObject({ kind: 'IOFailure' });
+    await expect(ds.put({ kind: 'file', path: join(dir, 'a-directory') }, blob(1))).rejects.toMatchObject({ kind: 'InvalidArgument', context: { details: { code: 'ENOTREG' } } });
     expect(await ds.exists(blob(1))).toBe(false);
   });
 
@@ -435,7 +435,7 @@ describe('MemoryDatastore puts and gets by file path', () => {
     expect(readFileSync(dest).equals(bytes)).toBe(true);
     // A directory in the way is refused and kept.
     mkdirSync(join(dir, 'd'));
-    await expect(ds.getToFile(blob(1), join(dir, 'd'))).rejects.toMatchObject({ kind: 'IOFailure' });
+    await expect(ds.getToFile(blob(1), join(dir, 'd'))).rejects.toMatchObject({ kind: 'InvalidArgument', context: { details: { code: 'ENOTREG' } } });
     await asideRemovals(); // the replaced file is removed after the get returns
     expect(readdirSync(dir).sort()).toEqual(['d', 'out.bin']);
   });

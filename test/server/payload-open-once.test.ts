@@ -85,7 +85,7 @@ it.each([1000, 6 * MiB + 7])('a file of %i bytes that grows once opened is IOFai
 it('a path that cannot be read fails in the payload step, leaving nothing open', async () => {
   const before = openFiles();
   await expect(decodeFile(join(dir, 'missing.bin'))).rejects.toMatchObject({ kind: 'InvalidArgument', context: { details: { code: 'ENOENT' } } });
-  await expect(decodeFile(dir)).rejects.toMatchObject({ kind: 'IOFailure', context: { details: { code: 'EISDIR' } } });
+  await expect(decodeFile(dir)).rejects.toMatchObject({ kind: 'InvalidArgument', context: { details: { code: 'ENOTREG' } } });
   expect(openFiles()).toBe(before);
 });
 

@@ -140,7 +140,7 @@ describe('decodePutPayload', () => {
     const path = join(dir, 'payload.bin');
     writeFileSync(path, Buffer.from('hello'));
     const { source } = await decodePutPayload({ encoding: 'file', path }, 1024);
-    expect(source).toMatchObject({ kind: 'file', path, opened: { path, size: 5, regular: true } });
+    expect(source).toMatchObject({ kind: 'file', path, opened: { path, size: 5 } });
     expect(await loadPutSource(source)).toMatchObject({ kind: 'bytes', owned: true, sha256: sha(Buffer.from('hello')) });
   });
 

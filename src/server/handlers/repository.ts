@@ -1,5 +1,5 @@
 /** repository/*: thin handlers over Repository, the registry and collect-and-transfer. */
-import { readFile } from 'node:fs/promises';
+import { openRegularForReading } from '../../util/regular-file.js';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import * as P from '../../../protocol/repository.js';
 import { wireRef } from '../../butler/provenance.js';
@@ -52,7 +52,12 @@ async function loadDocument(doc: unknown, what: string): Promise<unknown> {
 async function loadDocumentText(doc: string, what: string): Promise<string> {
   if (!isAbsolute(doc)) throw new InvalidArgument(`${what} paths must be absolute: ${JSON.stringify(doc)}`);
   try {
-    return await readFile(doc, 'utf8');
+    const { handle } = await openRegularForReading(doc);
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     throw new InvalidArgument(`Cannot read ${what} ${doc}: ${(err as Error).message}`);
   }
