@@ -13,7 +13,7 @@
  * bytes instead (a base64 payload decoded straight from the body) and give what stands
  * in for it, so that its string is never made at all.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 
 /** Bodies below this are parsed the plain way. */
@@ -66,7 +66,10 @@ function isWs(c: number | undefined): boolean {
 
 export function parseJsonBytes(body: Buffer, hook?: LongLiteralHook): unknown {
   // ASCII (simdutf's check) is its own latin1 text: copied, not decoded as UTF-8 (~1,000 instructions a 1 KiB body).
-  if (body.length < LARGE_BODY) return JSON.parse(isAscii(body) ? body.toString('latin1') : body.toString('utf8'));
+  if (body.length < LARGE_BODY && isAscii(body)) return JSON.parse(body.toString('latin1'));
+  // A decode would read bytes that are not UTF-8 as U+FFFD, and the host's value would be stored changed.
+  if (!isUtf8(body)) throw new SyntaxError('the body is not UTF-8');
+  if (body.length < LARGE_BODY) return JSON.parse(body.toString('utf8'));
   const cuts: Cut[] = [];
   // Outside strings a quote only ever opens one (in valid JSON; anything else fails below).
   for (let open = body.indexOf(QUOTE); open >= 0; ) {

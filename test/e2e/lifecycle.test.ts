@@ -117,6 +117,24 @@ describe('lifecycle', () => {
     }
   });
 
+  it('a body that is not UTF-8 gets a parse error with its id, small or large; nothing is read into U+FFFD', async () => {
+    const c = client();
+    await c.initialize();
+    const body = (id: number, text: string) => {
+      const [head, tail] = [`{"jsonrpc":"2.0","id":${id},"method":"server/ping","params":{"x":"${text}`, '"}}'];
+      // \xe9 alone (Latin-1's é), an overlong slash, a surrogate: none is UTF-8.
+      return Buffer.concat([Buffer.from(head), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0xc0, 0xaf, 0x20, 0xed, 0xa0, 0x80]), Buffer.from(tail)]);
+    };
+    for (const [id, text] of [[41, ''], [42, 'a'.repeat(1_200_000)]] as const) {
+      const b = body(id, text);
+      c.sendRaw(Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`), b]));
+      const answer = await c.waitFor((m) => m.id === id);
+      // Before, the bytes were read as U+FFFD and the call went on as if the host had sent that.
+      expect(answer.error).toMatchObject({ code: -32700, data: { kind: 'ParseError' } });
+    }
+    expect((await c.call('server/ping', { x: 'café ✓' })).result).toBeDefined();
+  });
+
   it('a body that is not JSON gets a parse error with its id when the id can be read, else null; the connection survives', async () => {
     const c = client();
     await c.initialize();
