@@ -23,6 +23,9 @@ export type RefArg = { ref: DatasetRef } | { id: DatasetId; component?: string; 
 
 export type Purpose = 'read' | 'write' | 'check';
 
+/** The values of a ref's required dimensions (its type's), as `name=value,...`. */
+const requiredKey = (r: DatasetRef): string => r.datasetType.dimensions.map((d) => `${d}=${String(r.dataId[d])}`).join(',');
+
 export class PredictedRefs {
   /** id → dataset type name → the ref as predicted. */
   private readonly byId = new Map<DatasetId, Map<string, DatasetRef>>();
@@ -51,6 +54,14 @@ export class PredictedRefs {
     mark();
     let types = this.byId.get(ref.id);
     if (!types) this.byId.set(ref.id, (types = new Map()));
+    // One id is one dataset: its refs (a composite and its components, or one ref twice) share a
+    // run and the values of their type's required dimensions (implied ones may be given or not).
+    // Two that do not are two datasets under one id, a broken quantum.
+    const first: DatasetRef | undefined = types.values().next().value;
+    if (first && (first.run !== ref.run || requiredKey(first) !== requiredKey(ref))) {
+      const what = (r: DatasetRef) => `${r.datasetType.name}@{${requiredKey(r)}} in ${r.run}`;
+      throw new InvalidArgument(`Dataset ${ref.id} is predicted as two different datasets: ${what(first)} and ${what(ref)}.`, { datasetId: ref.id });
+    }
     if (!types.has(ref.datasetType.name)) types.set(ref.datasetType.name, ref);
     const known = this.composites.get(ref.id);
     if (splitComponent(ref.datasetType.name).component === undefined) {

@@ -67,6 +67,19 @@ describe('output gating', () => {
     await s.close();
   });
 
+  it('refuses a prediction that names one id twice as different datasets; the same ref twice is one', async () => {
+    const a = ref('calexp', 1);
+    const other = { ...ref('calexp', 2), id: a.id }; // the id of detector 1, the data ID of detector 2
+    const elsewhere = { ...a, run: 'another/run' };
+    for (const predicted of [{ inputs: [], outputs: [a, other] }, { inputs: [a, other], outputs: [] }, { inputs: [a, elsewhere], outputs: [] }]) {
+      // Before, the first was kept and the second dropped without a word.
+      expect(await kindOf(client.openSession({ predicted, notifications: [] }))).toBe('InvalidArgument');
+    }
+    const same = await client.openSession({ predicted: { inputs: [], outputs: [a, { ...a }] }, notifications: [] });
+    expect((await same.extractProvenance('native')).predictedOutputs).toEqual([a.id]);
+    await same.close();
+  });
+
   it('rejects values that do not fit the storage class', async () => {
     const s = await client.openSession({ quantum: q1(), datastore: { kind: 'memory' } });
     expect(await kindOf(s.put(outputRefs()[0]!, [1, 2, 3]))).toBe('StorageClassMismatch');
