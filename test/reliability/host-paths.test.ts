@@ -5,13 +5,15 @@
  * a FIFO with a writer was read as an empty value; `store/toFile` to `/dev/stdout` wrote the
  * value between the protocol's frames; a `butler/get` to a link to the sidecar's stdout
  * replaced the link. Each is now InvalidArgument before a byte moves, and the sidecar goes on.
+ * And a file larger than any buffer, read whole, failed as a retryable IOFailure in Node's words.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:buffer';
+import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { QuantumButlerClient } from '../../src/client/index.js';
+import type { QuantumButlerClient, QuantumButlerError } from '../../src/client/index.js';
 import { kindOf, spawnClient } from '../e2e/harness.js';
 
 let dir: string;
@@ -79,6 +81,21 @@ describe('file paths name regular files', () => {
     const file = join(dir, 'got.bin');
     await s.get(id, { as: 'file', destination: file });
     expect(existsSync(file)).toBe(true);
+    await s.close();
+  });
+
+  it('a file larger than any buffer, to be read whole, is refused as the host\'s argument, not a retryable failure', async () => {
+    const big = join(dir, 'sparse.bin');
+    writeFileSync(big, '');
+    truncateSync(big, constants.MAX_LENGTH + 1); // sparse: no disk, no time
+    const client = await fresh();
+    const s = await client.openSession({ predicted: { inputs: [], outputs: outputs(1) }, store: { kind: 'memory' }, notifications: [] });
+    const attempts = [() => s.put(outputs(1)[0]!.id, null, { payload: { encoding: 'file', path: big } }), () => s.store.fromFile('k', big)];
+    for (const attempt of attempts) {
+      const err = (await attempt().catch((e: unknown) => e)) as QuantumButlerError;
+      expect([err.kind, err.data?.retryable]).toEqual(['InvalidArgument', false]);
+      expect(err.message).toContain(`${constants.MAX_LENGTH + 1} bytes`);
+    }
     await s.close();
   });
 });
