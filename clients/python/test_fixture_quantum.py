@@ -89,9 +89,15 @@ class FixtureQuantumArtifactsTest(unittest.TestCase):
         self.assertTrue(all(p.startswith(os.path.join(out, "LSSTCam/runs/DRP/20251203/w_2025_49/DM-53412") + "/") for p in paths))
         # The component inputs read as their components, by the parent id.
         self.assertEqual(self.butler.get(self.pvi["id"], component="photoCalib"), {"mean": 0.027})
-        # The flat was not seeded: it is predicted, but neither stored nor retrievable.
+        # The flat was not seeded: it is predicted, and the quantum carries its record, but its
+        # file is not there. As daf_butler's FileDatastore.getManyURIs, its URI comes from the
+        # record (the file is not looked at); stored() looks, and says it is not there.
         flat = nested_ref(self.quantum, "flat")["id"]
-        self.assertEqual(self.butler.get_many_uris([flat], allow_missing=True), {})
+        uris = self.butler.get_many_uris([flat], allow_missing=True)
+        self.assertEqual(list(uris), [flat])
+        self.assertTrue(uris[flat].primaryURI.endswith(".fits"))
+        self.assertEqual(self.butler.get_many_uris([flat]), uris)
+        self.assertFalse(self.butler.stored(flat))
 
 
 if __name__ == "__main__":

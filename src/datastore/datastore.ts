@@ -166,21 +166,26 @@ export interface Datastore {
 }
 
 /**
- * getManyURIs over a datastore's own getURIs (every datastore answers it the same way). As
- * daf_butler's, it looks at every ref before it fails, and says how many were missing.
+ * getManyURIs over a datastore's own getURIs (a dataset it has a record of has its URI, its file
+ * not looked at), failing as daf_butler's do once every ref was looked at: `count`, as the base
+ * Datastore's (InMemoryDatastore's) with how many were missing; else with the first missing
+ * ref's own error, as FileDatastore's.
  */
-export async function manyURIs(ds: Datastore, refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
+export async function manyURIs(ds: Datastore, refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean, count: boolean): Promise<Map<DatasetId, DatasetURIs>> {
   const out = new Map<DatasetId, DatasetURIs>();
   const missing: DatasetId[] = [];
+  let first: InstanceType<typeof DatasetNotFound> | undefined;
   for (const ref of refs) {
     try {
       out.set(ref.id, await ds.getURIs(ref, predict));
     } catch (err) {
       if (!(err instanceof DatasetNotFound)) throw err;
+      first ??= err;
       missing.push(ref.id);
     }
   }
-  if (missing.length > 0 && !allowMissing) {
+  if (first && !allowMissing) {
+    if (!count) throw first;
     throw new DatasetNotFound(`Missing ${missing.length} refs from datastore out of ${missing.length + out.size} and predict=False.`, { details: { missing } });
   }
   return out;

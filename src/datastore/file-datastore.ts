@@ -337,7 +337,7 @@ export class FileDatastore implements Datastore {
   }
 
   getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
-    return manyURIs(this, refs, predict, allowMissing);
+    return manyURIs(this, refs, predict, allowMissing, false);
   }
 
   get roots(): Record<string, string | null> {

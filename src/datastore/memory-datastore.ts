@@ -325,7 +325,7 @@ export class MemoryDatastore implements Datastore {
   }
 
   getManyURIs(refs: readonly DatasetRef[], predict: boolean, allowMissing: boolean): Promise<Map<DatasetId, DatasetURIs>> {
-    return manyURIs(this, refs, predict, allowMissing);
+    return manyURIs(this, refs, predict, allowMissing, true);
   }
 
   /** No root: daf_butler's in-memory datastore has none either. */
