@@ -5,7 +5,6 @@
  * read and the chunk itself written (reads and writes run on libuv's thread pool).
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { constants as bufferConstants } from 'node:buffer';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ButlerError, InvalidArgument, IOFailure } from '../model/errors.js';
@@ -13,7 +12,7 @@ import type { Sha256Midpoint } from '../util/checksum.js';
 import { largeBuffer, prepareLargeBuffer, returnSpare, takeSpare } from '../util/large-buffer.js';
 import { copyHashedRemote, hashWorkerIdle, HashWorkerUnavailable, readFileHashedRemote, readHashedRemote, RemoteHash, sharedChunk, type SharedChunk } from '../util/parallel-hash.js';
 import { ahead } from '../util/promises.js';
-import { NOT_REGULAR, assertRegularOrMissing } from '../util/regular-file.js';
+import { NOT_OURS, assertFitsInMemory, assertRegularOrMissing } from '../util/regular-file.js';
 import type { LoadedPutSource, PutSource } from './datastore.js';
 import { OpenedFile } from './opened-file.js';
 
@@ -31,7 +30,7 @@ export function pathError(err: unknown, action: string, path: string): Error {
   if (err instanceof ButlerError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOENT') return new InvalidArgument(`Cannot ${action} ${path}: no such file or directory`, { details: { code: e.code } });
-  if (e.code === NOT_REGULAR) return new InvalidArgument(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
+  if (e.code !== undefined && NOT_OURS.has(e.code)) return new InvalidArgument(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
   return new IOFailure(`Cannot ${action} ${path}: ${e.message}`, { details: { code: e.code } });
 }
 
@@ -476,18 +475,10 @@ export async function readHashed(path: string, file?: OpenedFile): Promise<{ byt
   }
 }
 
-/** A file read whole that no buffer can hold: no retry will do better. */
-function tooLargeToHold(path: string, size: number): ButlerError {
-  return new InvalidArgument(
-    `${path} is ${size} bytes, over the ${bufferConstants.MAX_LENGTH} one value in memory can hold: a put that reads a file whole (into memory, or a storage class not Bytes) cannot take it. A Bytes dataset in a repository's file datastore is copied, not read whole.`,
-    { details: { size, max: bufferConstants.MAX_LENGTH } },
-  );
-}
-
 /** readHashed of a file opened and measured (left open). */
 async function readOpened(file: OpenedFile): Promise<{ bytes: Buffer; sha256: string }> {
   const { path, size, handle: fh } = file;
-  if (size > bufferConstants.MAX_LENGTH) throw tooLargeToHold(path, size);
+  assertFitsInMemory(path, size);
   // Often kept (an in-memory datastore's put): one that makes no garbage collection.
   const bytes = largeBuffer(size);
   let read: { done: number; grew: boolean; sha256: string } | undefined;

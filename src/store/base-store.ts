@@ -14,7 +14,7 @@
  *
  * Over 500 lines as one cohesive thing: the whole Store contract, once for every backend.
  */
-import { NOT_REGULAR, openRegularForReading, openRegularForWriting } from '../util/regular-file.js';
+import { NOT_OURS, openRegularForReading, openRegularForWriting } from '../util/regular-file.js';
 import { ButlerError, IOFailure, InvalidArgument, KeyNotFound } from '../model/errors.js';
 import { compileGlob, type Glob } from '../model/glob.js';
 import { cloneJson } from '../model/json-value.js';
@@ -581,10 +581,10 @@ function checkPath(path: unknown): asserts path is string {
 
 /** Maps a Node fs error to a domain error (a missing/unusable user path is the caller's mistake). */
 export function fsError(err: unknown, what: string): Error {
-  if (err instanceof ButlerError) return err; // said already (a file too large to hold)
+  if (err instanceof ButlerError) return err; // named already
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const message = `${what}: ${(err as Error | undefined)?.message ?? String(err)}`;
-  if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === NOT_REGULAR) return new InvalidArgument(message, { details: { code } });
+  if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || (code !== undefined && NOT_OURS.has(code))) return new InvalidArgument(message, { details: { code } });
   return new IOFailure(message, { details: { code } });
 }
 

@@ -4,10 +4,8 @@
  * last one equals the total), then progressEnd. Progress events are never held back by a
  * transaction.
  */
-import { constants } from 'node:buffer';
 import { v4 as uuidv4 } from 'uuid';
-import { InvalidArgument } from '../model/errors.js';
-import { openRegularForReading } from '../util/regular-file.js';
+import { assertFitsInMemory, openRegularForReading } from '../util/regular-file.js';
 import type { EventHub } from './events.js';
 
 export const MiB = 1024 * 1024;
@@ -74,8 +72,7 @@ export function copyBuffer(data: Buffer, chunk: number, step: StepFn): Buffer {
 export async function readFileChunked(path: string, chunk: number, step: StepFn): Promise<Buffer> {
   const { handle: fh, size } = await openRegularForReading(path);
   try {
-    // No retry would do better: say so, not Node's RangeError (an IOFailure, retryable).
-    if (size > constants.MAX_LENGTH) throw new InvalidArgument(`${path} is ${size} bytes, over the ${constants.MAX_LENGTH} one value in memory can hold.`, { details: { size, max: constants.MAX_LENGTH } });
+    assertFitsInMemory(path, size);
     const out = Buffer.allocUnsafeSlow(size);
     let off = 0;
     while (off < size) {

@@ -11,11 +11,33 @@
  * Opened with O_NONBLOCK, an open never waits (a FIFO without a reader fails at once, one
  * without a writer opens), and fstat then says what was opened. On a regular file O_NONBLOCK
  * changes nothing.
+ *
+ * Both errors here are the caller's argument, not a failure a retry could mend: each has a
+ * `code` no errno has, so the layers that name errors tell them from the system's (NOT_OURS).
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { constants, promises as fs, type Stats } from 'node:fs';
 
-/** The error's `code`: no errno names this, so callers can tell it from the system's. */
 export const NOT_REGULAR = 'ENOTREG';
+export const TOO_LARGE_TO_HOLD = 'ETOOLARGETOHOLD';
+/** The codes of this module's errors. */
+export const NOT_OURS: ReadonlySet<string> = new Set([NOT_REGULAR, TOO_LARGE_TO_HOLD]);
+
+/** A file to be read whole that no buffer can hold (Node's largest, 4 GiB here). */
+export class TooLargeToHold extends Error {
+  readonly code = TOO_LARGE_TO_HOLD;
+  constructor(
+    readonly path: string,
+    readonly size: number,
+  ) {
+    super(`${path} is ${size} bytes, over the ${bufferConstants.MAX_LENGTH} one value in memory can hold: it cannot be read whole (a Bytes dataset in a repository's file datastore is copied, not read whole)`);
+  }
+}
+
+/** Throw TooLargeToHold if a file of `size` bytes cannot be read into one buffer. */
+export function assertFitsInMemory(path: string, size: number): void {
+  if (size > bufferConstants.MAX_LENGTH) throw new TooLargeToHold(path, size);
+}
 
 export class NotRegularFile extends Error {
   readonly code = NOT_REGULAR;
