@@ -95,10 +95,13 @@ export function serveFromFrontDoor(values: Values, loadServer: () => ServerModul
 }
 
 /**
- * The first bytes of input, read by blocking reads of fd 0 where that is a pipe or socket no
- * stream has been made of yet (a host writes initialize at once): one read, and more while
- * they are a plain frame begun but not whole (a host may write header and body apart); empty
- * at the end of input. Undefined where this does not apply, nothing was read, and the stream
+ * The first bytes of input, read by a blocking read of fd 0 where that is a pipe or socket no
+ * stream has been made of yet (a host writes initialize at once), and more while they are a
+ * plain frame begun but not whole (a host may write header and body apart) and the rest comes
+ * within FIRST_FRAME_GRACE_MS: read without blocking, from the same pipe opened again (a
+ * socket cannot be, and goes on at once). A host that stops mid-frame then meets the stream's
+ * --message-timeout-ms and the signal handlers, not a read that never returns. Empty at the
+ * end of input. Undefined where this does not apply, nothing was read, and the stream
  * is used instead: on Windows or a Node without process.getBuiltinModule, at a terminal (the
  * hint comes first), with --clientProcessId (its watchdog must run while the host is silent),
  * or when the read would not block (EAGAIN) or fails.
@@ -115,16 +118,42 @@ function readFirstChunk(settings: Settings): Buffer | undefined {
   } catch {
     return undefined;
   }
+  if (read > 0 && read < buffer.length && frameBegun(buffer.subarray(0, read))) read = readRestOfFrame(fs, buffer, read);
+  return buffer.subarray(0, read);
+}
+
+/** How long the front door waits for the rest of a first frame before the stream takes over. */
+const FIRST_FRAME_GRACE_MS = 50;
+
+/** readFirstChunk's rest of a frame begun: the bytes in `buffer` after it. */
+function readRestOfFrame(fs: typeof import('node:fs'), buffer: Buffer, read: number): number {
+  let fd: number;
   try {
-    while (read > 0 && read < buffer.length && frameBegun(buffer.subarray(0, read))) {
-      const more = fs.readSync(0, buffer, read, buffer.length - read, null);
+    fd = fs.openSync('/proc/self/fd/0', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return read; // a socket (ENXIO), or no /proc: the stream reads the rest
+  }
+  const deadline = monotonicMs() + FIRST_FRAME_GRACE_MS;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  try {
+    while (read < buffer.length && frameBegun(buffer.subarray(0, read))) {
+      let more: number;
+      try {
+        more = fs.readSync(fd, buffer, read, buffer.length - read, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || monotonicMs() > deadline) break;
+        Atomics.wait(nap, 0, 0, 1); // nothing yet: a millisecond
+        continue;
+      }
       if (more === 0) break;
       read += more;
     }
   } catch {
     // What was read goes to the server; the stream reports the error again.
+  } finally {
+    fs.closeSync(fd);
   }
-  return buffer.subarray(0, read);
+  return read;
 }
 
 const PLAIN_HEADER_START = 'Content-Length: ';

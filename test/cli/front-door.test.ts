@@ -6,8 +6,8 @@
  * sent in the same write included) and counts it as its own; anything else reaches the server
  * as sent; a main bundle that cannot be loaded fails what needs it, after initialize was answered.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -114,6 +114,31 @@ describe('the front door', () => {
     expect(watched.client.messages.map((m) => m.id)).toEqual([1, 2, 3]);
     expect((watched.client.messages[1]!.result as { bytesIn: number }).bytesIn).toBe(input.length);
     expect(await watched.client.exit).toBe(0);
+  }, 60_000);
+
+  it('a first initialize begun and then stalled meets --message-timeout-ms, from a pipe or a socket', async () => {
+    const half = frame({ id: 1, method: 'initialize', params: INIT }).subarray(0, 40);
+    // A socket (Node's child_process) and a pipe (a FIFO here; Python's subprocess gives one).
+    const socketHost = new RawClient(['--stdio', '--message-timeout-ms=1000']);
+    socketHost.sendRaw(half);
+    const dir = mkdtempSync(join(tmpdir(), 'qb-front-door-'));
+    dirs.push(dir);
+    const fifo = join(dir, 'stdin');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const fd = openSync(fifo, constants.O_RDWR); // read-write: the open does not wait, and no EOF comes
+    try {
+      const pipeHost = spawn(process.execPath, [CLI, '--stdio', '--message-timeout-ms=1000'], { stdio: [fd, 'pipe', 'pipe'], env: sidecarEnv() });
+      let stderr = '';
+      pipeHost.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      writeSync(fd, half);
+      // Before, the front door's blocking read of the rest never returned: no answer, no exit.
+      const code = await new Promise((resolve) => pipeHost.on('exit', resolve));
+      expect([code, /stalled/.test(stderr)]).toEqual([1, true]);
+    } finally {
+      closeSync(fd);
+    }
+    expect(await socketHost.exit).toBe(1);
+    expect(socketHost.stderr).toMatch(/stalled/);
   }, 60_000);
 
   it('exits as before when the input ends, with or without an initialize', async () => {
