@@ -141,6 +141,7 @@ function readRestOfFrame(fs: typeof import('node:fs'), buffer: Buffer, read: num
       try {
         more = fs.readSync(fd, buffer, read, buffer.length - read, null);
       } catch (err) {
+        // Another error: what was read goes to the server, and the stream reports it again.
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || monotonicMs() > deadline) break;
         Atomics.wait(nap, 0, 0, 1); // nothing yet: a millisecond
         continue;
@@ -148,8 +149,6 @@ function readRestOfFrame(fs: typeof import('node:fs'), buffer: Buffer, read: num
       if (more === 0) break;
       read += more;
     }
-  } catch {
-    // What was read goes to the server; the stream reports the error again.
   } finally {
     fs.closeSync(fd);
   }

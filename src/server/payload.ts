@@ -11,7 +11,7 @@ import { InvalidArgument, PayloadTooLarge } from '../model/errors.js';
 import type { StorageClassRegistry } from '../model/storage-class.js';
 import { formatterFor } from '../datastore/formatters.js';
 import { OpenedFile } from '../datastore/opened-file.js';
-import { pathError, readHashed, writeFileAtomically } from '../datastore/file-transfer.js';
+import { pathError, writeFileAtomically } from '../datastore/file-transfer.js';
 import { Base64Json, spliced } from './spliced-json.js';
 import { decodeBase64Text, takeDecoded } from './inline-base64.js';
 import { JSON_AS_IS } from '../model/json-value.js';
