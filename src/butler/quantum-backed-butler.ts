@@ -543,7 +543,3 @@ export class QuantumBackedButler {
     if (this.closed) throw new InvalidArgument(`Session ${this.sessionId} is closed.`, { sessionId: this.sessionId });
   }
 }
-
-function summary(ref: DatasetRef): Record<string, unknown> {
-  return { datasetType: ref.datasetType.name, storageClass: ref.datasetType.storageClass, dataId: ref.dataId, run: ref.run };
-}
