@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { InvalidArgument, RepositoryError } from '../model/errors.js';
 import { PostgresRegistryConfigSchema, readRepositoryConfig, replaceRepositoryConfig, REGISTRY_FILE, urlWithoutPassword, type PostgresRegistryConfig } from './repository-config.js';
-import { MIGRATIONS, REGISTRY_SCHEMA_VERSION, REGISTRY_TABLES, TABLE_KEYS, migrationPath, type Migration, type RegistryTable } from './registry-schema.js';
+import { MIGRATIONS, REGISTRY_SCHEMA_VERSION, TABLE_KEYS, migrationPath, type Migration, type RegistryTable } from './registry-schema.js';
 import { SqliteRegistry } from './sqlite/registry.js';
 
 export interface MigrateTarget {

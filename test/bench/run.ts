@@ -10,7 +10,6 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { QuantumButlerClient } from '../../src/client/index.js';
 import { LANES, root, row, runSidecarBench, type Row } from './sidecar-bench.js';
-import { ref } from './sidecar-bench.js';
 import type { PairCost, Spread } from './interleaved.js';
 import { CLEAN_PAGE_CACHE_KIB, type PageCacheWait } from './page-cache.js';
 
