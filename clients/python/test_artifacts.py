@@ -76,7 +76,8 @@ class ArtifactsTest(unittest.TestCase):
 
     def test_get_many_uris_and_roots(self):
         uris = self.butler.get_many_uris(self.raws)
-        self.assertEqual(set(uris), {r["id"] for r in self.raws})
+        self.assertEqual(list(uris), self.raws)  # keyed by the refs given, as daf_butler's dict[DatasetRef, DatasetRefURIs]
+        self.assertEqual(set(uris.by_id()), {r["id"] for r in self.raws})
         for r in self.raws:
             self.assertIsInstance(uris[r["id"]], DatasetRefURIs)
             self.assertTrue(uris[r["id"]].primaryURI.startswith("file://" + os.path.join(self.repo.root, "datastore")))

@@ -73,7 +73,7 @@ class FixtureQuantumArtifactsTest(unittest.TestCase):
     def test_get_many_uris_and_retrieve_artifacts_by_the_fixtures_ids(self):
         ids = [self.pvi["id"], self.star["id"]]
         uris = self.butler.get_many_uris(ids)
-        self.assertEqual(sorted(uris), sorted(ids))
+        self.assertEqual(list(uris), ids)
         for i in ids:
             self.assertTrue(uris[i].primaryURI.startswith("file://" + os.path.join(self.repo.root, "datastore") + "/"))
             self.assertEqual(uris[i].componentURIs, {})

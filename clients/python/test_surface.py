@@ -13,7 +13,7 @@ import uuid
 from unittest import mock
 
 import qb_testutil as tu
-from quantum_butler import QuantumBackedButler, Repository, find_cli, make_ref
+from quantum_butler import ButlerMetrics, QuantumBackedButler, Repository, find_cli, make_ref, serialized_quantum
 
 
 def setUpModule():
@@ -195,12 +195,88 @@ class CallShapesTest(tu.SharedClientTestCase):
             self.assertIs(stored[refs[1]["id"]], False)  # any form of the same ref
             self.assertEqual(stored.by_id(), {refs[0]["id"]: True, refs[1]["id"]: False})
 
-    def test_make_quantum_takes_the_serialized_quantum_grouping(self):
+    def test_daf_butler_objects_are_taken_as_daf_butler_passes_them(self):
+        # pipe_base passes DatasetRefs and StorageClass objects, and the universe third to initialize.
+        inp = make_ref("raw", {"instrument": "Cam1", "detector": 1}, "shapes/raw")
+        out = make_ref("calexp", {"instrument": "Cam1", "detector": 1}, "shapes/out")
+        name = tu.unique_name("shapes")
+        with QuantumBackedButler.from_predicted(self.client, [], [inp], datastore_name=name, notifications=[]) as seed:
+            seed.put({"d": 1}, inp)
+        quantum = serialized_quantum("t.T", inputs={"raw": [inp]}, outputs={"calexp": [out]})
+        with QuantumBackedButler.initialize(self.client, quantum, datastore_name=name, notifications=[]) as first:
+            universe = first.dimensions
+        with QuantumBackedButler.initialize(self.client, quantum, universe, datastore_name=name, notifications=[]) as b:
+            self.assertEqual(b.dimensions.namespace, universe.namespace)
+            self.assertEqual(b.get(inp, storageClass=_StorageClass("StructuredDataDict")), {"d": 1})
+            self.assertEqual(b.getDeferred(inp, storageClass=_StorageClass("StructuredDataDict")).get(), {"d": 1})
+            with self.assertRaises(TypeError):
+                b.get(inp, storageClass=object())
+            daf_ref = _DatasetRef(out)
+            self.assertIs(b.put({"x": 1}, daf_ref), daf_ref)  # daf_butler's put returns the ref it was given
+            self.assertEqual(b.put({"x": 1}, out)["dataId"], {"instrument": "Cam1", "detector": 1})  # a dict: the stored ref
+
+    def test_get_many_uris_is_keyed_by_the_refs_given(self):
+        refs = [make_ref("calexp", {"instrument": "Cam1", "detector": d}, "uris") for d in (1, 2)]
+        with QuantumBackedButler.from_predicted(self.client, [], refs, notifications=[]) as b:
+            b.put({"v": 1}, refs[1])
+            uris = b.get_many_uris(refs, allow_missing=True)
+            self.assertEqual(list(uris), [refs[1]])  # the missing one left out
+            self.assertTrue(uris[refs[1]["id"]].primaryURI.startswith("mem://"))
+            predicted = b.get_many_uris(refs, predict=True)
+            self.assertEqual(list(predicted), refs)
+            self.assertTrue(predicted[refs[0]].primaryURI.endswith("#predicted"))
+
+    def test_record_metrics_counts_what_its_block_did(self):
+        refs = [make_ref("calexp", {"instrument": "Cam1", "detector": d}, "metrics") for d in (1, 2, 3)]
+        given = _FourFieldMetrics()  # an older daf_butler ButlerMetrics: no ingest fields
+        b = QuantumBackedButler.from_predicted(self.client, [], refs, notifications=[], metrics=given)
+        b.put({"v": 1}, refs[0])
+        self.assertIs(b._metrics, given)
+        with b.record_metrics() as inner:
+            self.assertIs(b._metrics, inner)
+            b.put({"v": 2}, refs[1])
+            b.get(refs[1])
+            b.get(refs[1])
+        self.assertIsInstance(inner, ButlerMetrics)
+        self.assertEqual((inner.n_put, inner.n_get, inner.n_ingest), (1, 2, 0))
+        self.assertGreater(inner.time_in_put, 0)
+        self.assertEqual(set(inner.model_dump()), {"time_in_put", "time_in_get", "time_in_ingest", "n_put", "n_get", "n_ingest"})
+        self.assertIs(b._metrics, given)
+        mine = ButlerMetrics()
+        with b.record_metrics(mine) as yielded:  # a metrics object given is the one filled
+            self.assertIs(yielded, mine)
+            b.put({"v": 3}, refs[2])
+            b.metrics(reset=True)  # the session's counters reset inside the block: the put still counts
+            b.get(refs[2])
+        self.assertEqual((mine.n_put, mine.n_get), (1, 1))
+        b.get(refs[0])
+        b.close()  # brings metrics= up to date: what was done outside the blocks only
+        self.assertEqual((given.n_put, given.n_get), (1, 1))
+        self.assertFalse(hasattr(given, "n_ingest"))
+
+    def raw_calexp_repository(self) -> Repository:
+        """A new repository with ``raw`` and ``calexp`` (instrument, detector) registered."""
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
         repo = Repository.create(self.client, os.path.join(tmp, "repo"))
         repo.register_dataset_type("raw", "StructuredDataDict", ["instrument", "detector"])
         repo.register_dataset_type("calexp", "StructuredDataDict", ["instrument", "detector"])
+        return repo
+
+    def test_collect_and_transfer_takes_daf_butler_objects(self):
+        repo = self.raw_calexp_repository()
+        raw = repo.put({"d": 1}, "raw", {"instrument": "Cam1", "detector": 1}, "raw/run")["ref"]
+        made = repo.make_quantum("t.T", {"raw": [raw]}, {"calexp": [{"data_id": {"instrument": "Cam1", "detector": 1}, "run": "out"}]})
+        quantum = _Quantum(made["quantum"])  # a daf_butler Quantum: to_simple() gives a pydantic model
+        with QuantumBackedButler.initialize(self.client, quantum, repository={"root": repo.root}, notifications=[]) as b:
+            b.put({"x": 1}, made["outputs"][0])
+            provenance = _Model(b.extract_provenance_data())  # QuantumProvenanceData, a pydantic model
+        report = repo.collect_and_transfer([quantum], [provenance])
+        self.assertTrue(report["committed"], report)
+        self.assertEqual(report["datasets"]["inserted"], 1)
+
+    def test_make_quantum_takes_the_serialized_quantum_grouping(self):
+        repo = self.raw_calexp_repository()
         raws = [repo.put({"d": d}, "raw", {"instrument": "Cam1", "detector": d}, "raw/run")["ref"] for d in (1, 2)]
         outs = [make_ref("calexp", {"instrument": "Cam1", "detector": d}, "out/run") for d in (1, 2)]
         made = repo.make_quantum("t.Calibrate", {"raw": raws}, {"calexp": outs})
@@ -208,6 +284,42 @@ class CallShapesTest(tu.SharedClientTestCase):
         self.assertEqual(sorted(r[0]["id"] for r in made["quantum"]["inputs"]["raw"]), sorted(r["id"] for r in raws))
         with self.assertRaises(ValueError):
             repo.make_quantum("t.Calibrate", {"raw": raws}, {"bias": outs})  # grouped under another type
+
+
+class _Model:
+    """A pydantic model, as far as the client looks: ``model_dump(mode="json")``."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def model_dump(self, mode="python"):
+        return copy.deepcopy(self._data)
+
+
+class _DatasetRef:
+    """A daf_butler DatasetRef, as far as the client looks: ``to_simple()``."""
+
+    def __init__(self, simple):
+        self._simple = simple
+
+    def to_simple(self):
+        return _Model(self._simple)
+
+
+_Quantum = _DatasetRef  # a daf_butler Quantum is looked at the same way
+
+
+class _StorageClass:
+    def __init__(self, name):
+        self.name = name
+
+
+class _FourFieldMetrics:
+    """daf_butler's ButlerMetrics before ingest was counted."""
+
+    def __init__(self):
+        self.time_in_put = self.time_in_get = 0.0
+        self.n_get = self.n_put = 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 from .butler import Client, DatasetRefURIs, DeferredDatasetHandle, QuantumBackedButler, RefKeyedDict, decode_payload
 from . import errors as _errors
 from .errors import *  # noqa: F401,F403 (every exception class; errors.__all__ lists them)
+from .metrics import ButlerMetrics
 from .dimensions import DimensionGroup, DimensionUniverse, default_universe
 from .refs import DATASET_ID_NAMESPACE, dataset_id, dataset_id_seed, dataset_type, make_ref, ref_id, serialized_quantum
 from .rpc import PROTOCOL_VERSION, Connection, RequestFuture, default_cli_path, default_node_path, find_cli, sidecar_env
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Client",
+    "ButlerMetrics",
     "Connection",
     "QuantumBackedButler",
     "DeferredDatasetHandle",

@@ -25,10 +25,12 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping as _MappingABC
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 from .dimensions import DimensionUniverse
 from .errors import MessageTooLargeError, QuantumButlerError
+from .metrics import ButlerMetrics, MetricsRecorder
 from .options import host_path, reject_unknown, store_spec, strict_keys
 from .refs import ref_id
 from .rpc import PROVENANCE, Connection
@@ -384,6 +386,8 @@ class QuantumBackedButler:
         self._closed = False
         self._final_provenance: Optional[NativeProvenance] = None
         self._dimensions: Optional[DimensionUniverse] = None
+        self._recorder = MetricsRecorder(self._counters)
+        self._recording = 0  # record_metrics() contexts open
 
     # ----------------------------------------------------------------- construction
 
@@ -392,21 +396,26 @@ class QuantumBackedButler:
         cls,
         client_or_conn: Union[Client, Connection],
         quantum: Mapping[str, Any],
+        dimensions: Any = None,
         *,
         datastore_name: Optional[str] = None,
         dataset_types: Optional[Sequence[Mapping[str, Any]]] = None,
+        metrics: Optional[Any] = None,
         **options: Any,
     ) -> "QuantumBackedButler":
-        """Open a session from a daf_butler SerializedQuantum (``quantum.to_simple().model_dump()``).
+        """Open a session from a daf_butler SerializedQuantum (``quantum.to_simple().model_dump()``,
+        or a daf_butler ``Quantum``), in daf_butler's argument order: ``dimensions`` third.
 
         Predicted inputs are the quantum's inputs plus init-inputs, predicted outputs its
-        outputs. Other keyword arguments are those of :meth:`Client.open_session`
-        (``storage_classes``, ``session_id``, ``quantum_id``, ``notifications``,
-        ``strict_deferred``, ``store``, ``mount``, ``repository``, ``timeout``...).
+        outputs. ``metrics`` is a ``ButlerMetrics`` that records the session's gets and puts,
+        as in daf_butler (brought up to date when the session closes). Other keyword arguments
+        are those of :meth:`Client.open_session` (``storage_classes``, ``session_id``,
+        ``quantum_id``, ``notifications``, ``strict_deferred``, ``store``, ``mount``,
+        ``repository``, ``timeout``...).
         """
         return Client.wrap(client_or_conn).open_session(
-            quantum=quantum, datastore_name=datastore_name, dataset_types=dataset_types, **options
-        )
+            quantum=quantum, datastore_name=datastore_name, dataset_types=dataset_types, dimensions=dimensions, **options
+        )._record_into(metrics)
 
     @classmethod
     def from_predicted(
@@ -422,6 +431,7 @@ class QuantumBackedButler:
         task_name: Optional[str] = None,
         data_id: Optional[Mapping[str, Any]] = None,
         datastore_name: Optional[str] = None,
+        metrics: Optional[Any] = None,
         **options: Any,
     ) -> "QuantumBackedButler":
         """Open a session from predicted inputs and outputs, in daf_butler's argument order.
@@ -433,7 +443,8 @@ class QuantumBackedButler:
         is daf_butler's mapping of name to dataset type (or a list), which defines the types
         refs name. Full refs may also be given directly. ``dimensions`` is the
         universe (see :meth:`Client.open_session`), ``datastore_records`` daf_butler's records
-        by datastore name. Other keyword arguments are those of :meth:`Client.open_session`.
+        by datastore name, ``metrics`` as in :meth:`initialize`. Other keyword arguments are
+        those of :meth:`Client.open_session`.
         """
         types = _dataset_types_by_name(dataset_types)
         known: Dict[str, Dict[str, Any]] = {}
@@ -466,7 +477,12 @@ class QuantumBackedButler:
             predicted["dataId"] = dict(data_id)
         return Client.wrap(client_or_conn).open_session(
             predicted=predicted, datastore_name=datastore_name, dimensions=dimensions, **options
-        )
+        )._record_into(metrics)
+
+    def _record_into(self, metrics: Optional[Any]) -> "QuantumBackedButler":
+        if metrics is not None:
+            self._recorder = MetricsRecorder(self._counters, metrics)
+        return self
 
     # ----------------------------------------------------------------- plumbing
 
@@ -548,15 +564,18 @@ class QuantumBackedButler:
         allow_missing: bool = False,
         *,
         timeout: Optional[float] = None,
-    ) -> Dict[str, DatasetRefURIs]:
-        """daf_butler ``get_many_uris``: :class:`DatasetRefURIs` by dataset id (str).
+    ) -> "RefKeyedDict[DatasetRefURIs]":
+        """daf_butler ``get_many_uris``: :class:`DatasetRefURIs` keyed by the refs given, as daf_butler's
+        ``dict[DatasetRef, DatasetRefURIs]`` (a :class:`RefKeyedDict`: lookup by any form of a ref).
 
         A dataset that is not stored raises :class:`~quantum_butler.errors.DatasetNotFoundError`
         (a ``FileNotFoundError``) unless ``predict`` (a predicted URI) or ``allow_missing`` (left out).
         """
-        params = {"refs": [_ref_arg(r) for r in refs], "predict": bool(predict), "allowMissing": bool(allow_missing)}
+        given = list(refs)
+        params = {"refs": [_ref_arg(r) for r in given], "predict": bool(predict), "allowMissing": bool(allow_missing)}
         uris = self._call("butler/getManyURIs", params, timeout)["uris"]
-        return {k: DatasetRefURIs(v.get("primary"), dict(v.get("components") or {})) for k, v in uris.items()}
+        found = [(r, uris[ref_id(r)]) for r in given if ref_id(r) in uris]  # allow_missing leaves some out
+        return RefKeyedDict((r, DatasetRefURIs(u.get("primary"), dict(u.get("components") or {}))) for r, u in found)
 
     def retrieve_artifacts(
         self,
@@ -605,12 +624,14 @@ class QuantumBackedButler:
         ref: RefLike,
         *,
         parameters: Optional[Mapping[str, Any]] = None,
-        storageClass: Optional[str] = None,
+        storageClass: Optional[Any] = None,
         component: Optional[str] = None,
         timeout: Optional[float] = None,
         progress: Optional[Callable[[Any], None]] = None,
     ) -> Any:
         """Read a dataset: JSON values as Python objects, Text as str, Bytes as bytes.
+
+        ``storageClass`` is a name or, as in daf_butler, a ``StorageClass`` (its ``name`` is sent).
 
         A missing dataset raises :class:`~quantum_butler.errors.DatasetNotFoundError`
         (a ``FileNotFoundError``). Values over the sidecar's ``maxInlineBytes`` are
@@ -630,13 +651,14 @@ class QuantumBackedButler:
         ref: RefLike,
         *,
         parameters: Optional[Mapping[str, Any]] = None,
-        storageClass: Optional[str] = None,
+        storageClass: Optional[Any] = None,
         timeout: Optional[float] = None,
     ) -> "DeferredDatasetHandle":
         """A handle that loads later; no existence check (daf_butler counts the input as used now)."""
         params: Dict[str, Any] = {"ref": _ref_arg(ref)}
         if parameters is not None:
             params["parameters"] = dict(parameters)
+        storageClass = _storage_class_name(storageClass)
         if storageClass is not None:
             params["storageClass"] = storageClass
         result = self._call("butler/getDeferred", params, timeout)
@@ -669,14 +691,16 @@ class QuantumBackedButler:
         timeout: Optional[float] = None,
         progress: Optional[Callable[[Any], None]] = None,
     ) -> DatasetRef:
-        """Write a predicted output; returns the stored ref (as the sidecar resolved it).
+        """Write a predicted output; returns the ref: a daf_butler ``DatasetRef`` given is returned as
+        it is (as daf_butler's ``put`` does), else the stored ref as the sidecar resolved it (a dict).
 
         ``bytes`` travel base64, ``str`` as text, anything else as JSON. Bytes or text over
         the sidecar's ``maxInlineBytes`` go through a temporary file the sidecar moves.
         A ref that was not predicted raises
         :class:`~quantum_butler.errors.NotPredictedOutputError` (a ``RuntimeError``).
         """
-        return self.put_result(obj, ref, provenance=provenance, timeout=timeout, progress=progress)["ref"]
+        stored = self.put_result(obj, ref, provenance=provenance, timeout=timeout, progress=progress)["ref"]
+        return ref if callable(getattr(ref, "to_simple", None)) else stored
 
     def put_result(
         self,
@@ -813,7 +837,39 @@ class QuantumBackedButler:
     def metrics(self, reset: bool = False, *, timeout: Optional[float] = None) -> Dict[str, Any]:
         """daf_butler ButlerMetrics fields (``n_get``, ``n_put``, ``n_ingest``, ``time_in_get``,
         ``time_in_put``, ``time_in_ingest``) plus ``n_get_failed``, ``n_put_failed``, ``bytes_read``, ``bytes_written``."""
-        return self._call("butler/metrics", {"reset": bool(reset)}, timeout)
+        counters = self._call("butler/metrics", {"reset": bool(reset)}, timeout)
+        if reset:  # what was counted up to the reset still goes to the metrics recording it
+            self._recorder.flush(counters, reset=True)
+        return counters
+
+    def _counters(self) -> Dict[str, Any]:
+        return self.metrics()
+
+    @property
+    def _metrics(self) -> Any:
+        """The ``ButlerMetrics`` recording now (daf_butler's attribute): ``metrics=``, a
+        :meth:`record_metrics` context's, or the session's own."""
+        return self._recorder.current
+
+    @contextmanager
+    def record_metrics(self, metrics: Optional[Any] = None) -> Iterator[Any]:
+        """daf_butler ``record_metrics``: the gets and puts made inside the ``with`` block are added
+        to ``metrics`` (default a new :class:`~quantum_butler.metrics.ButlerMetrics`), which it yields;
+        the metrics recording before (``metrics=``) do not count them, as in daf_butler. The counters
+        are read from the sidecar when the block starts and ends (two calls), so calls made by
+        other threads of this session meanwhile count too.
+        """
+        new = metrics if metrics is not None else ButlerMetrics()
+        before = self._recorder.swap(new)
+        self._recording += 1
+        try:
+            yield new
+        finally:
+            self._recording -= 1
+            if self._closed:  # close() brought it up to date
+                self._recorder.current = before
+            else:
+                self._recorder.swap(before)
 
     @property
     def dimensions(self) -> DimensionUniverse:
@@ -848,6 +904,8 @@ class QuantumBackedButler:
         """Close the session; returns its final native provenance (None if it was already closed)."""
         if self._closed:
             return self._final_provenance
+        if self._recording or self._recorder.given:
+            self._recorder.flush()
         result = self.connection.request("session/close", {"sessionId": self.session_id}, timeout=timeout)
         self._closed = True
         self._final_provenance = result.get("provenance")
@@ -891,7 +949,7 @@ class DeferredDatasetHandle:
         *,
         component: Optional[str] = None,
         parameters: Optional[Mapping[str, Any]] = None,
-        storageClass: Optional[str] = None,
+        storageClass: Optional[Any] = None,
         timeout: Optional[float] = None,
         progress: Optional[Callable[[Any], None]] = None,
     ) -> Any:
@@ -918,9 +976,20 @@ def _provenance_arg(provenance: Any) -> Dict[str, Any]:
     return out
 
 
-def _read_options(params: Dict[str, Any], parameters: Optional[Mapping[str, Any]], storage_class: Optional[str], component: Optional[str]) -> Dict[str, Any]:
+def _storage_class_name(storage_class: Any) -> Optional[str]:
+    """A storage class as the wire names it: a name, or a daf_butler ``StorageClass``'s ``name``."""
+    if storage_class is None or isinstance(storage_class, str):
+        return storage_class
+    name = getattr(storage_class, "name", None)
+    if not isinstance(name, str):
+        raise TypeError("storageClass must be a name or a StorageClass, not %r" % (storage_class,))
+    return name
+
+
+def _read_options(params: Dict[str, Any], parameters: Optional[Mapping[str, Any]], storage_class: Any, component: Optional[str]) -> Dict[str, Any]:
     if parameters is not None:
         params["parameters"] = dict(parameters)
+    storage_class = _storage_class_name(storage_class)
     if storage_class is not None:
         params["storageClass"] = storage_class
     if component is not None:

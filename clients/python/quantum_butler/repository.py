@@ -7,15 +7,17 @@ request; results are the protocol's JSON (see docs/protocol/repository.md).
 from __future__ import annotations
 
 import base64
+import os
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-from .butler import Client, decode_payload
+from .butler import Client, _simple, decode_payload
 from .options import host_path, strict_keys
 from .refs import ref_id
 from .rpc import Connection
 from .types import DataId, DatasetRef, MadeQuantum, RefLike, RefsByType
 
-Document = Union[str, Mapping[str, Any]]
+# A mapping, the path of a JSON file, or a daf_butler Quantum or QuantumProvenanceData.
+Document = Any
 
 
 def _payload(obj: Any) -> Dict[str, Any]:
@@ -133,8 +135,9 @@ class Repository:
     ) -> Dict[str, Any]:
         """Import the results of executed quanta in one transaction; returns the report.
 
-        Each quantum and provenance document is given inline (a mapping) or as the path of a
-        JSON file (cheaper for large batches; relative to this process's working directory). ``progress``
+        Each quantum and provenance document is given inline (a mapping, or a daf_butler ``Quantum``
+        or ``QuantumProvenanceData``) or as the path of a JSON file (cheaper for large batches;
+        relative to this process's working directory). ``progress``
         receives the ``$/progress`` values while the sidecar works.
         """
         params: Dict[str, Any] = {"quanta": [_document(d) for d in quanta], "provenance": [_document(d) for d in provenance], "dryRun": dry_run}
@@ -165,10 +168,13 @@ class Repository:
 
 
 def _document(doc: Any) -> Any:
-    """An inline document as it is; a path made absolute."""
+    """An inline document as it is; a path made absolute; a daf_butler object (a ``Quantum``,
+    a ``QuantumProvenanceData``) as its serialized dict, as daf_butler's collect takes them."""
     if isinstance(doc, Mapping):
         return doc
-    return host_path(doc)
+    if isinstance(doc, (str, os.PathLike)):
+        return host_path(doc)
+    return _simple(doc)
 
 
 def _flatten_refs(refs: Any) -> List[Any]:
