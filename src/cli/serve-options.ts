@@ -10,6 +10,8 @@ import { UsageError, intOption, registryUrl, str, type ParseArgsOptionsConfig, t
 /** The longest string V8 makes (2^29 - 24 characters): a body must fit in one. */
 const MAX_STRING_BYTES = 0x1fffffe8;
 const LEVELS: readonly LogLevel[] = ['error', 'warning', 'info', 'log', 'debug'];
+/** --exit-wait-ms's default (not the server's constant: this file loads without the server). */
+const DEFAULT_EXIT_WAIT_MS = 5_000;
 
 export const SERVE_OPTIONS = {
   stdio: { type: 'boolean' },
@@ -22,6 +24,7 @@ export const SERVE_OPTIONS = {
   'message-timeout-ms': { type: 'string' },
   'max-sessions': { type: 'string' },
   'registry-url': { type: 'string' },
+  'exit-wait-ms': { type: 'string' },
 } as const satisfies ParseArgsOptionsConfig;
 
 export const SERVE_HELP = `Server options (quantum-butler [--stdio] [options]):
@@ -37,6 +40,8 @@ export const SERVE_HELP = `Server options (quantum-butler [--stdio] [options]):
   --max-sessions=N          most sessions open at once (default: 1024)
   --registry-url=URL        connect PostgreSQL registries with this URL instead of butler.json's
                             (it may carry the password, or name the server as this host reaches it)
+  --exit-wait-ms=N          how long shutdown, exit and signals wait for a session's call under way
+                            before abandoning it (it stops before publishing a file) (default: 5000)
 `;
 
 /** The default message limit: a base64 payload of --max-inline-bytes, plus room for the rest of the message. */
@@ -61,6 +66,7 @@ export function serverSettings(values: Values) {
     maxInFlight: intOption(values, 'max-in-flight', 1) ?? 64,
     messageTimeoutMs: intOption(values, 'message-timeout-ms', 0) ?? 60_000,
     maxSessions: intOption(values, 'max-sessions', 1) ?? 1024,
+    exitWaitMs: intOption(values, 'exit-wait-ms', 0) ?? DEFAULT_EXIT_WAIT_MS,
     logLevel,
     clientProcessId,
     ...(url !== undefined ? { registryUrl: url } : {}),

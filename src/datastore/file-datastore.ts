@@ -174,6 +174,8 @@ export class FileDatastore implements Datastore {
       const { digests: d, size, midpoint } = await copyFileHashed(src, handle, policy === 'blake2b' ? ['sha256', 'blake2b512'] : ['sha256'], file);
       // Read through: the caller's file is closed while the store publishes (put awaits that close).
       void file?.close().catch(() => undefined);
+      // Last chance to stop before the file is published (a throw here removes the temp file).
+      ctx?.checkCancelled?.();
       digests = { sha256: d[0]!, checksum: policy === 'blake2b' ? d[1]! : policy === 'sha256' ? d[0]! : null, size };
       if (policy === 'blake2b') rememberDigestPair(d[1]!, d[0]!, size);
       // A get by path checks these bytes against their SHA-256 in two halves at once.

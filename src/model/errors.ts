@@ -72,3 +72,5 @@ export const DimensionNameError = kindError('DimensionNameError');
 export const DimensionValueError = kindError('DimensionValueError');
 export const InconsistentUniverse = kindError('InconsistentUniverse');
 export const FileExists = kindError('FileExists');
+/** The client cancelled the call, or the server closed its session under it (shutdown, exit). */
+export const RequestCancelled = kindError('RequestCancelled');

@@ -42,6 +42,3 @@ export function toResponseError(err: unknown, sessionId?: string): ResponseError
   });
 }
 
-export function cancelledError(): ResponseError<ErrorData> {
-  return rpcError('RequestCancelled', 'Request cancelled');
-}

@@ -46,6 +46,8 @@ export interface ServerOptions {
   clientProcessId?: number;
   /** `--registry-url`: the server URL for the PostgreSQL registries this process opens. */
   registryUrl?: string;
+  /** `--exit-wait-ms`: how long closing every session waits for a call under way (default EXIT_WAIT_MS). */
+  exitWaitMs?: number;
   /** Called to end the process (tests may intercept). */
   exit(code: number): void;
 }
@@ -63,8 +65,12 @@ export const MAX_PARAMS_DEPTH = MAX_JSON_DEPTH + 32;
  * the notifications' schemas (src/server/lazy-families.ts); the params are typed by its def.
  */
 const PROGRESS_METHOD = '$/progress';
-/** How long exit waits for sessions and stores to close (provenance files first). */
-const CLEANUP_MS = 10_000;
+/** How long shutdown and exit wait for a session's call under way to finish (`--exit-wait-ms`)... */
+const EXIT_WAIT_MS = 5_000;
+/** ...and then, the call abandoned, for it to stop at its next check. */
+const ABANDON_WAIT_MS = 2_000;
+/** How long exit waits for sessions and stores to close (provenance files first), beyond the wait for calls. */
+const CLEANUP_MS = 5_000;
 /** Then how long for stdout to take what is queued (a host that reads nothing gets nothing). */
 const FLUSH_MS = 2_000;
 
@@ -177,7 +183,7 @@ export class Server {
         const params = (usual?.(raw, escapeFree) ?? def.params.parse(raw ?? undefined)) as z.output<P> & { sessionId: string; workDoneToken?: string | number };
         sessionId = params.sessionId;
         const session = this.sessions.get(params.sessionId);
-        const ctx = new RequestContext(method, token, this.progressFor(params.workDoneToken, session));
+        const ctx = new RequestContext(method, token, this.progressFor(params.workDoneToken, session), session);
         ctx.checkCancelled();
         release = session.mutex.tryAcquire();
         if (release === undefined) {
@@ -299,6 +305,10 @@ export class Server {
   /** How provenance events leave: butler/provenance each, butler/provenanceBatch or butler/provenanceRuns a turn (what the client declared it reads). */
   get provenanceForm(): ProvenanceForm {
     return this.provenanceForm_;
+  }
+
+  private get exitWaitMs(): number {
+    return this.options.exitWaitMs ?? EXIT_WAIT_MS;
   }
 
   notify<P extends z.ZodType>(def: NotificationDef<P>, params: z.input<P>): void {
@@ -429,7 +439,7 @@ export class Server {
       this.writer.end(end);
       setTimeout(end, FLUSH_MS);
     };
-    const timer = setTimeout(flush, CLEANUP_MS);
+    const timer = setTimeout(flush, this.exitWaitMs + CLEANUP_MS);
     void this.closeAllSessions()
       .then(() => Promise.all(this.closers.map((close) => close())))
       .then(() => this.repositories.closeAll())
@@ -443,7 +453,9 @@ export class Server {
 
   /**
    * Close every session (shutdown and exit). The provenance files are written first, all at
-   * once: they are what a host that died is owed, and releasing a store can be slow.
+   * once: they are what a host that died is owed, and releasing a store can be slow. Each
+   * waits for the session's call under way (calls queued behind it fail: the session is
+   * gone), so that it names what that call wrote.
    */
   async closeAllSessions(): Promise<void> {
     const sessions = this.sessions.list();
@@ -451,6 +463,7 @@ export class Server {
     await Promise.all(
       sessions.map(async (s) => {
         try {
+          await this.quiesce(s);
           await writeProvenanceFile(s, s.butler.close());
           if (s.provenanceFile !== undefined) this.logger.info('session closed by the server; provenance written', { sessionId: s.id, provenanceFile: s.provenanceFile });
         } catch (err) {
@@ -466,4 +479,27 @@ export class Server {
       }
     }
   }
+
+  /**
+   * Hold a closed session's lock: once its call under way ends, or, after exitWaitMs, once
+   * the call, abandoned, stops at its next check (a put's last is before its file is
+   * published). Past both waits the provenance is written as things stand, as before.
+   */
+  private async quiesce(s: Session): Promise<void> {
+    const held = s.mutex.acquire(); // kept: nothing runs on the session again
+    if (await settlesWithin(held, this.exitWaitMs)) return;
+    s.abandoned = true;
+    this.logger.warn(`session ${s.id}: a call still running after ${this.exitWaitMs} ms is abandoned`, { sessionId: s.id });
+    if (!(await settlesWithin(held, ABANDON_WAIT_MS))) this.logger.warn(`session ${s.id}: the abandoned call did not stop; its provenance is written without it`, { sessionId: s.id });
+  }
+}
+
+/** Whether `p` settles within `ms` (the timer does not hold the process). */
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
 }

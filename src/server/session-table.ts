@@ -33,6 +33,8 @@ export interface Session {
   /** Where the provenance document is written when the session ends, however it ends. */
   readonly provenanceFile?: string;
   storeSeq: number;
+  /** The server closed the session while a call was still running (shutdown, exit): the call stops at its next check. */
+  abandoned: boolean;
 }
 
 /**

@@ -144,6 +144,7 @@ export function registerSession(server: Server): void {
         storeReadOnly,
         transactions: new Map(),
         storeSeq: 0,
+        abandoned: false,
         unsubscribe: streams.has('store')
           ? store.on((event) => server.notify(StoreEventNotification, { sessionId, seq: ++session.storeSeq, event }))
           : () => {},
