@@ -10,13 +10,15 @@ export const RUN = 'RUN';
 export const DIMENSIONS = ['instrument', 'detector'];
 export const DETECTORS = [1, 2, 3, 4];
 
-export interface WireRef {
+// A type alias, not an interface: the protocol's ref input is a loose object (an index
+// signature), which an interface is never assignable to.
+export type WireRef = {
   id: string;
   datasetType: { name: string; storageClass: string; dimensions: string[]; isCalibration: boolean };
   dataId: { dataId: { instrument: string; detector: number }; records: null };
   run: string;
   component: null;
-}
+};
 
 export function datasetType(name: string, storageClass = 'StructuredDataDict') {
   return { name, storageClass, dimensions: DIMENSIONS, isCalibration: false };
