@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openButler } from '../../src/butler/open-butler.js';
+import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 import type { QuantumBackedButler, RefArg } from '../../src/butler/quantum-backed-butler.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { FileDatastore } from '../../src/datastore/file-datastore.js';
@@ -17,7 +18,6 @@ import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import type { Datastore } from '../../src/datastore/datastore.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { parseDatasetRef } from '../../src/model/dataset-ref.js';
-import { parseDatasetType } from '../../src/model/dataset-type.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { FileStore } from '../../src/store/file-store.js';
@@ -77,6 +77,7 @@ async function open(datastore: Datastore, reg: StorageClassRegistry, q: unknown,
     strictDeferred: false,
     datastore,
     storageClasses: reg,
+    universe: defaultUniverse(),
     onEvent: events ? (e) => events.push(e) : undefined,
   });
 }
@@ -89,6 +90,7 @@ async function seed(datastore: Datastore, reg: StorageClassRegistry): Promise<vo
     strictDeferred: false,
     datastore,
     storageClasses: reg,
+    universe: defaultUniverse(),
   });
   await b.put({ id: PVI_ID }, { kind: 'value', value: PVI_VALUE });
 }

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openButler } from '../../src/butler/open-butler.js';
+import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
@@ -25,6 +26,7 @@ describe('outputWritten', () => {
       strictDeferred: false,
       datastore: new MemoryDatastore('InMemoryDatastore@ev', new MemoryStore(), reg),
       storageClasses: reg,
+      universe: defaultUniverse(),
       onEvent: (e) => events.push(e),
     });
     const put = await b.put({ id: output.id }, { kind: 'value', value: { a: 1 } });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openButler } from '../../src/butler/open-butler.js';
+import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import type { Datastore, StoredArtifact } from '../../src/datastore/datastore.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
@@ -51,7 +52,7 @@ describe('QuantumBackedButler.put', () => {
   it('settles within three turns of the datastore put settling, and counts the put', async () => {
     const { ds, release } = gated();
     const outputs = [output(1)];
-    const b = await openButler({ sessionId: 's', predicted: { inputs: [], outputs }, strictDeferred: false, datastore: ds, storageClasses: StorageClassRegistry.withBuiltins() });
+    const b = await openButler({ sessionId: 's', predicted: { inputs: [], outputs }, strictDeferred: false, datastore: ds, storageClasses: StorageClassRegistry.withBuiltins(), universe: defaultUniverse() });
     const put = b.put({ id: outputs[0]!.id }, { kind: 'value', value: { a: 1 } });
     for (let i = 0; i < 20; i++) await Promise.resolve(); // the datastore's put is waiting at its gate
     const turns = await turnsUntil(put, release);
@@ -64,7 +65,7 @@ describe('QuantumBackedButler.put', () => {
     const reg = StorageClassRegistry.withBuiltins();
     const store = new MemoryStore();
     const outputs = [output(3), output(4)];
-    const b = await openButler({ sessionId: 's', predicted: { inputs: [], outputs }, strictDeferred: false, datastore: new MemoryDatastore('InMemoryDatastore@now', store, reg), storageClasses: reg });
+    const b = await openButler({ sessionId: 's', predicted: { inputs: [], outputs }, strictDeferred: false, datastore: new MemoryDatastore('InMemoryDatastore@now', store, reg), storageClasses: reg, universe: defaultUniverse() });
     const now = b.put({ id: outputs[0]!.id }, { kind: 'value', value: { a: 1 } });
     expect(await turnsUntil(now, () => {})).toBe(1); // settled when the call returned
     expect((await now).unchanged).toBe(false);
@@ -81,7 +82,7 @@ describe('QuantumBackedButler.put', () => {
   it('counts a failed datastore put as a failure and passes its error on', async () => {
     const { ds, fail } = gated();
     const outputs = [output(2)];
-    const b = await openButler({ sessionId: 's', predicted: { inputs: [], outputs }, strictDeferred: false, datastore: ds, storageClasses: StorageClassRegistry.withBuiltins() });
+    const b = await openButler({ sessionId: 's', predicted: { inputs: [], outputs }, strictDeferred: false, datastore: ds, storageClasses: StorageClassRegistry.withBuiltins(), universe: defaultUniverse() });
     const put = b.put({ id: outputs[0]!.id }, { kind: 'value', value: { a: 1 } });
     for (let i = 0; i < 20; i++) await Promise.resolve();
     const boom = new Error('boom');

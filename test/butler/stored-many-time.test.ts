@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProvenanceEvent } from '../../protocol/provenance.js';
 import { openButler } from '../../src/butler/open-butler.js';
+import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
@@ -23,7 +24,7 @@ describe('storedMany', () => {
     };
     const inputs = [ref(1), ref(2), ref(3)];
     const events: ProvenanceEvent[] = [];
-    const butler = await openButler({ sessionId: 's', predicted: { inputs, outputs: [] }, strictDeferred: false, datastore: ds, storageClasses: reg, onEvent: (e) => events.push(e) });
+    const butler = await openButler({ sessionId: 's', predicted: { inputs, outputs: [] }, strictDeferred: false, datastore: ds, storageClasses: reg, universe: defaultUniverse(), onEvent: (e) => events.push(e) });
     let now = Date.UTC(2026, 11, 4, 17, 0, 0, 0);
     vi.spyOn(Date, 'now').mockImplementation(() => (now += 1)); // a millisecond passes at every look
     await butler.storedMany(inputs.map((r) => ({ id: r.id })));

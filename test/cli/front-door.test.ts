@@ -102,7 +102,7 @@ describe('the front door', () => {
     try {
       const child = spawn(process.execPath, [CLI, '--stdio'], { stdio: [fd, 'pipe', 'pipe'], env: sidecarEnv() });
       const out: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stdout!.on('data', (d: Buffer) => out.push(d)); // stdio[1] is a pipe
       const code = await new Promise((resolve) => child.on('exit', resolve));
       expect(code).toBe(0);
       const ids = [...Buffer.concat(out).toString().matchAll(/"id":(\d+)/g)].map((m) => Number(m[1]));
@@ -129,7 +129,7 @@ describe('the front door', () => {
     try {
       const pipeHost = spawn(process.execPath, [CLI, '--stdio', '--message-timeout-ms=1000'], { stdio: [fd, 'pipe', 'pipe'], env: sidecarEnv() });
       let stderr = '';
-      pipeHost.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      pipeHost.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       writeSync(fd, half);
       // Before, the front door's blocking read of the rest never returned: no answer, no exit.
       const code = await new Promise((resolve) => pipeHost.on('exit', resolve));

@@ -15,7 +15,7 @@ function frame(message: unknown, header = (n: number) => `Content-Length: ${n}\r
 /** A reader on a PassThrough: what reached the connection, the tap and onError, in one log. */
 function reader() {
   const stream = new PassThrough();
-  const log: unknown[] = [];
+  const log: Array<[kind: 'event' | 'message', value: unknown]> = [];
   const errors: string[] = [];
   const r = new EventTapReader(stream, { event: EVENT, batch: BATCH, runs: RUNS }, (e) => {
     if ((e as { throw?: boolean }).throw) throw new Error('listener bug');
@@ -213,7 +213,7 @@ describe('EventTapReader', () => {
   });
 
   it('reports close, and stops delivering once its subscription is disposed', () => {
-    const { stream, log, sub, closed } = reader();
+    const { stream, log, sub } = reader();
     sub.dispose();
     stream.write(frame({ jsonrpc: '2.0', id: 1, result: 1 }));
     expect(log).toEqual([]);

@@ -23,7 +23,7 @@ function connection(): { conn: MessageConnection; incoming: PassThrough; sent: u
   });
   const log: string[] = [];
   const conn = inOrderConnection(new EventTapReader(incoming, { event: 'butler/provenance', batch: 'butler/provenanceBatch', runs: 'butler/provenanceRuns' }, (e) => log.push(`event ${(e as { seq: number }).seq}`)), new FrameWriter(out));
-  conn.onNotification('note', (p: { n: number }) => log.push(`note ${p.n}`));
+  conn.onNotification('note', (p: { n: number }) => void log.push(`note ${p.n}`));
   conn.listen();
   return { conn, incoming, sent, log };
 }

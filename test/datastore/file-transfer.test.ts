@@ -12,7 +12,7 @@ import { DEFAULT_TEMPLATE } from '../../src/datastore/location-template.js';
 import { RecordsTable } from '../../src/datastore/records-table.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { makeDatasetType } from '../../src/model/dataset-type.js';
-import { ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, InvalidArgument, IOFailure } from '../../src/model/errors.js';
+import { ChecksumMismatch, DatasetAlreadyStored, DatasetNotFound, InvalidArgument } from '../../src/model/errors.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { blake2bHex, sha256Hex } from '../../src/util/checksum.js';
@@ -170,7 +170,7 @@ describe('FileDatastore.getToFile', () => {
     writeFileSync(join(dir, put.info.path), damaged);
     const err = await ds.getToFile(ref(1), join(out, 'got.bin')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChecksumMismatch);
-    expect((err as ChecksumMismatch).context.details).toMatchObject({ recorded: blake2bHex(big), actual: blake2bHex(damaged) });
+    expect((err as InstanceType<typeof ChecksumMismatch>).context.details).toMatchObject({ recorded: blake2bHex(big), actual: blake2bHex(damaged) });
     expect(readdirSync(out)).toEqual([]);
     ds.close();
   });
@@ -202,7 +202,7 @@ describe('FileDatastore.put of large bytes', () => {
     changed[0] ^= 1;
     const err = await ds.put({ kind: 'bytes', bytes: changed }, ref(1)).catch((e: unknown) => e);
     expect((err as Error).name).toBe('DatasetAlreadyStored');
-    expect((err as DatasetAlreadyStored).context.details).toEqual({ storedChecksum: blake2bHex(big), givenChecksum: blake2bHex(changed) });
+    expect((err as InstanceType<typeof DatasetAlreadyStored>).context.details).toEqual({ storedChecksum: blake2bHex(big), givenChecksum: blake2bHex(changed) });
     ds.close();
     other.close();
   });

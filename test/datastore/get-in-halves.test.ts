@@ -114,7 +114,7 @@ describe('FileDatastore.getToFile of an artifact put here by path', () => {
       const changed = readFileSync(artifact);
       const err = await ds.getToFile(ref(1), join(out, 'got.bin')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ChecksumMismatch);
-      expect((err as ChecksumMismatch).context.details).toMatchObject({ recorded: blake2bHex(bytes), actual: blake2bHex(changed) });
+      expect((err as InstanceType<typeof ChecksumMismatch>).context.details).toMatchObject({ recorded: blake2bHex(bytes), actual: blake2bHex(changed) });
       expect(readdirSync(out)).toEqual([]);
       ds.close();
     });

@@ -18,6 +18,7 @@ import { STORED_FILE_INFO_TABLE } from '../../src/model/datastore-records.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
 import { makeDataId } from '../../src/model/data-coordinate.js';
+import { makeDatasetType } from '../../src/model/dataset-type.js';
 import type { DatasetRef } from '../../src/model/dataset-ref.js';
 import { DatasetAlreadyStored, DatasetNotFound, UnknownParameter } from '../../src/model/errors.js';
 
@@ -25,7 +26,7 @@ function ref(name: string, visit: number, storageClass = 'StructuredDataDict'): 
   const dataId = { instrument: 'dummy', visit };
   return {
     id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, ['instrument', 'visit'], 'run'),
-    datasetType: { name, storageClass, dimensions: ['instrument', 'visit'], isCalibration: false },
+    datasetType: makeDatasetType({ name, storageClass, dimensions: ['instrument', 'visit'] }),
     dataId,
     run: 'run',
   };

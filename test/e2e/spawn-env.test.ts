@@ -90,7 +90,7 @@ describe.runIf(linux)('the Node client spawns the sidecar', () => {
   });
 
   it('with an env given used as given', async () => {
-    const given = { ...process.env, NODE_EXTRA_CA_CERTS: certFile, QB_SPAWN_ENV_TEST: '1' };
+    const given: NodeJS.ProcessEnv = { ...process.env, NODE_EXTRA_CA_CERTS: certFile, QB_SPAWN_ENV_TEST: '1' };
     delete given[EXTRA_CA_CERTS_VAR];
     const { env } = await withSidecar({ env: given }, async () => {});
     expect(env['NODE_EXTRA_CA_CERTS']).toBe(certFile);
@@ -126,13 +126,13 @@ describe.runIf(pgUrl !== undefined && ca !== undefined)('a PostgreSQL registry b
   });
 
   it('verifies it with the CA given to the sidecar only in QUANTUM_BUTLER_EXTRA_CA_CERTS (added at its first TLS connection)', async () => {
-    const env = { ...process.env, [EXTRA_CA_CERTS_VAR]: ca };
+    const env: NodeJS.ProcessEnv = { ...process.env, [EXTRA_CA_CERTS_VAR]: ca };
     delete env['NODE_EXTRA_CA_CERTS'];
     expect((await withSidecar({ env }, create)).result).toBeUndefined();
   });
 
   it('verifies it as before when spawned with NODE_EXTRA_CA_CERTS itself (Node applies it)', async () => {
-    const env = { ...process.env, NODE_EXTRA_CA_CERTS: ca };
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_EXTRA_CA_CERTS: ca };
     delete env[EXTRA_CA_CERTS_VAR];
     expect((await withSidecar({ env }, create)).result).toBeUndefined();
   });

@@ -78,7 +78,7 @@ describe('data IDs', () => {
         .sort()
         .map((k) => `${quote(k)}=${quote(String(m[k]))}`)
         .join('&');
-    for (const m of [
+    const mappings: Array<Record<string, string | number>> = [
       { instrument: 'Cam1', detector: 1 },
       { a: 'x,b=y' },
       { a: 'x,b=y', c: 1 },
@@ -88,7 +88,8 @@ describe('data IDs', () => {
       { a: 'sp ace', b: 1 },
       { a: 7, b: -2, c: 'v-1_.~' },
       { a: 'x,y', b: 'z' },
-    ]) {
+    ];
+    for (const m of mappings) {
       expect(dataIdQuery(parseDataId(m)), JSON.stringify(m)).toBe(reference(m));
       expect(dataIdQuery({ ...m }), JSON.stringify(m)).toBe(reference(m));
     }

@@ -13,7 +13,7 @@
  * both (python3, then Debian's /usr/bin/python3 with python3-setuptools and python3-wheel).
  * Where none has them the test is skipped, saying why.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Registry } from '../../src/repository/registry.js';
 import { SqliteRegistry } from '../../src/repository/sqlite/registry.js';
 import { collectAndTransfer as collectAndTransferWith, deriveQuantumId, PARSE_THREAD_MIN_ITEMS, THREAD_MIN_ITEMS, type CollectItem, type CollectOptions, type CollectReport } from '../../src/repository/collect-and-transfer.js';
-import { testBackends, sqliteBackend, type TestBackend } from '../support/registries.js';
+import { testBackends, type TestBackend } from '../support/registries.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
@@ -172,7 +172,7 @@ describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {
 
   it('stores the quantum, its document and the predicted/available/actual flags', async () => {
     await collectAndTransfer(reg, items());
-    const q1 = await reg.getQuantum(Q1_ID)!;
+    const q1 = (await reg.getQuantum(Q1_ID))!;
     expect(q1).toMatchObject({ id: Q1_ID, taskName: 'lsst.pipe.base.tests.TestTask', format: 'native', host: ex.native1.execution.host });
     expect(q1.startedAt).toBe(ex.native1.execution.startedAt);
     expect(q1.endedAt).toBe(ex.native1.execution.endedAt);
@@ -426,7 +426,7 @@ describe.each(CASES)('collectAndTransfer ($name)', ({ backend, writer }) => {
         const failure = await collectAndTransfer(reg, batch, { parse }).catch((e: unknown) => e);
         expect(failure, `${what}, ${parse}`).toBeInstanceOf(typeof doc === 'string' || what === 'neither format' || what === 'bad records' ? InvalidArgument : InvalidDatasetRef);
         if (asObject !== null) {
-          expect(failure.constructor, what).toBe((asObject as Error).constructor);
+          expect((failure as Error).constructor, what).toBe((asObject as Error).constructor);
           expect((failure as Error).message, what).toBe((asObject as Error).message);
         } else {
           expect((failure as Error).message).toMatch(/^Provenance document 1 is not JSON/);

@@ -13,6 +13,7 @@ import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { openButler } from '../../src/butler/open-butler.js';
+import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 import { parseQuantum } from '../../src/model/quantum.js';
 import { parseDatasetType } from '../../src/model/dataset-type.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
@@ -48,7 +49,7 @@ function quantumJson(catConnection: string) {
 async function execute(catConnection: string, registryTypes: boolean) {
   const sc = classes();
   const ds = new MemoryDatastore('InMemoryDatastore@x', new MemoryStore(), sc);
-  const seed = await openButler({ sessionId: 'seed', predicted: { inputs: [], outputs: [{ id: PVI_ID, datasetType: t('pvi', 'ExposureLike'), dataId: DATA_ID, run: 'in' }] }, strictDeferred: false, datastore: ds, storageClasses: sc });
+  const seed = await openButler({ sessionId: 'seed', predicted: { inputs: [], outputs: [{ id: PVI_ID, datasetType: t('pvi', 'ExposureLike'), dataId: DATA_ID, run: 'in' }] }, strictDeferred: false, datastore: ds, storageClasses: sc, universe: defaultUniverse() });
   await seed.put({ id: PVI_ID }, { kind: 'value', value: { wcs: { a: 1 } } });
   const q = quantumJson(catConnection);
   const b = await openButler({
@@ -58,6 +59,7 @@ async function execute(catConnection: string, registryTypes: boolean) {
     strictDeferred: false,
     datastore: ds,
     storageClasses: sc,
+    universe: defaultUniverse(),
   });
   await b.stored({ id: PVI_ID });
   await b.get({ id: PVI_ID, component: 'wcs' });

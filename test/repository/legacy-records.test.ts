@@ -16,6 +16,7 @@ import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { openButler } from '../../src/butler/open-butler.js';
+import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 import { parseQuantum } from '../../src/model/quantum.js';
 import { parseDatasetRef, type DatasetRef } from '../../src/model/dataset-ref.js';
 import { STORED_FILE_INFO_TABLE, type RecordRow } from '../../src/model/datastore-records.js';
@@ -39,7 +40,7 @@ async function execute(): Promise<Executed> {
   const datastore = new MemoryDatastore(DS_NAME, new MemoryStore(), storageClasses);
   for (const [i, w] of fx.inputRefs().entries()) await datastore.put({ kind: 'value', value: { data: i } }, parseDatasetRef(w));
   await datastore.put({ kind: 'value', value: { data: -1 } }, parseDatasetRef(fx.initRef()));
-  const b = await openButler({ sessionId: 'legacy', quantum: fx.q1(), strictDeferred: false, datastore, storageClasses });
+  const b = await openButler({ sessionId: 'legacy', quantum: fx.q1(), strictDeferred: false, datastore, storageClasses, universe: defaultUniverse() });
   for (const w of fx.inputRefs()) await b.get({ id: w.id });
   await b.get({ id: fx.initRef().id });
   for (const [i, w] of fx.outputRefs().entries()) await b.put({ id: w.id }, { kind: 'value', value: { data: i * 10 } });

@@ -5,13 +5,13 @@ import { recordColumns } from '../../src/repository/record-columns.js';
 const ROW = { path: 'a/b.json', formatter: 'lsst.daf.butler.formatters.json.JsonFormatter', storage_class: 'StructuredDataDict', component: null, checksum: 'ab', file_size: 12 };
 
 /** The error recordColumns throws for `row`, where given as a function that counts its calls. */
-function failure(row: Record<string, unknown>): { error: InvalidArgument; whereCalls: number } {
+function failure(row: Record<string, unknown>): { error: InstanceType<typeof InvalidArgument>; whereCalls: number } {
   let whereCalls = 0;
   try {
     recordColumns(row, 'file_datastore_records', () => (whereCalls++, 'ds/id.file_datastore_records[0]'));
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidArgument);
-    return { error: error as InvalidArgument, whereCalls };
+    return { error: error as InstanceType<typeof InvalidArgument>, whereCalls };
   }
   throw new Error('no error');
 }

@@ -15,6 +15,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { makeDatasetType } from '../../src/model/dataset-type.js';
 import type { DatasetRef } from '../../src/model/dataset-ref.js';
 import { collectGarbage } from '../../src/util/collect-garbage.js';
 
@@ -163,7 +164,7 @@ describe('decodePutPayload', () => {
     const ds = new MemoryDatastore('InMemoryDatastore@pool', new MemoryStore(), reg);
     const ref = (i: number): DatasetRef => {
       const dataId = { instrument: 'x', visit: i };
-      return { id: makeDatasetId('DATAID_TYPE_RUN', 'b', dataId, ['instrument', 'visit'], 'run'), datasetType: { name: 'b', storageClass: 'Bytes', dimensions: ['instrument', 'visit'], isCalibration: false }, dataId, run: 'run' };
+      return { id: makeDatasetId('DATAID_TYPE_RUN', 'b', dataId, ['instrument', 'visit'], 'run'), datasetType: makeDatasetType({ name: 'b', storageClass: 'Bytes', dimensions: ['instrument', 'visit'] }), dataId, run: 'run' };
     };
     const n = 2000, size = 100;
     const infos: unknown[] = [];

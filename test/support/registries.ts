@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import type { DimensionUniverse } from '../../src/model/dimensions/dimension-universe.js';
 import type { Registry, RegistryKind } from '../../src/repository/registry.js';
 import { SqliteRegistry } from '../../src/repository/sqlite/registry.js';
+// Type only: the PostgreSQL backend is loaded when a test server is configured.
+import type { PgRegistry } from '../../src/repository/postgres/registry.js';
 import { pgTestUrl } from './pg-url.js';
 
 export interface TestBackend {
@@ -46,8 +48,7 @@ function postgres(url: string): TestBackend {
       return PgRegistry.open({ url, schema: uniqueSchema(), create: true, ...opts });
     },
     async dispose(reg) {
-      const { PgRegistry } = await import('../../src/repository/postgres/registry.js');
-      await (reg as InstanceType<typeof PgRegistry>).dropSchema();
+      await (reg as PgRegistry).dropSchema();
       await reg.close();
     },
   };
