@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { ButlerError } from '../model/errors.js';
 import { parseQuantum } from '../model/quantum.js';
 import { collectAndTransfer, type CollectItem } from '../repository/collect-and-transfer.js';
-import { JSON_OPTION, REGISTRY_URL_HELP, REGISTRY_URL_OPTION, UsageError, flag, jsonText, registryUrl, type Command } from './command.js';
+import { EXIT_CONFLICTS, JSON_OPTION, REGISTRY_URL_HELP, REGISTRY_URL_OPTION, UsageError, flag, jsonText, registryUrl, type Command } from './command.js';
 import { withRepository } from './open-repository.js';
 import { progressReporter } from './progress.js';
 
@@ -41,7 +41,9 @@ Collect finished quanta into the repository's registry (their outputs' datasets 
 the quanta and their provenance), in one transaction: give each quantum's JSON file (as
 repository/makeQuantum made it) followed by its provenance document (the session's provenance
 file: native or daf_butler QuantumProvenanceData). Conflicts are listed and nothing is written.
-Progress goes to stderr: a bar on a terminal, a few lines otherwise.
+Progress goes to stderr: a bar on a terminal, a few lines otherwise. Exit code: 0 collected
+(or checked), 3 conflicts (nothing written), 75 a failure worth retrying later (the registry's
+server down or busy), 1 any other failure, 2 a usage error.
 
 Options:
   --dry-run     check everything, write nothing
@@ -86,6 +88,6 @@ ${REGISTRY_URL_HELP}
     }
     if (report.conflicts.length === 0) return 0;
     io.err(`quantum-butler collect: ${report.conflicts.length + report.conflictsOmitted} conflicts; nothing was written.\n`);
-    return 1;
+    return EXIT_CONFLICTS;
   },
 };

@@ -1,11 +1,14 @@
 /**
  * How every `quantum-butler` command is declared and run: arguments parsed by node:util
  * parseArgs in strict mode (an unknown option is a usage error), `--help` on each, and one
- * line on stderr for any error: exit code 2 for a usage error, 1 for a failure. Human
+ * line on stderr for any error: exit code 2 for a usage error, 75 (sysexits' EX_TEMPFAIL) for
+ * a failure worth retrying later (a registry server down, a store busy), 1 for any other. Human
  * output goes to stdout (through the stdout guard's printToStdout), progress and hints to
  * stderr. Set QUANTUM_BUTLER_DEBUG=1 to see a failure's stack.
  */
 import { parseArgs } from 'node:util';
+import { ErrorKinds } from '../../protocol/errors.js';
+import { ButlerError } from '../model/errors.js';
 import { printToStdout } from '../stdout-guard.js';
 import { SIDECAR_NAME } from '../version.js';
 import { UsageError, type ParseArgsOptionsConfig, type Values } from './options.js';
@@ -96,10 +99,16 @@ export async function runCommand(cmd: Command, argv: string[], io: CommandIo = s
       io.err(`${prefix}: ${err.message}\nTry '${prefix} --help'.\n`);
       return 2;
     }
-    io.err(`${prefix}: ${oneLine(err)}\n`);
-    return 1;
+    const temporary = err instanceof ButlerError && ErrorKinds[err.kind].retryable;
+    io.err(`${prefix}: ${oneLine(err)}${temporary ? ' (temporary: try again later)' : ''}\n`);
+    return temporary ? EXIT_TEMPORARY : 1;
   }
 }
+
+/** A failure worth retrying later: sysexits' EX_TEMPFAIL, which schedulers and scripts know. */
+export const EXIT_TEMPORARY = 75;
+/** `collect` found conflicts and wrote nothing: the documents, not the system, need attention. */
+export const EXIT_CONFLICTS = 3;
 
 /** `KEY=VALUE` arguments as a mapping (data ID filters). */
 export function keyValues(items: readonly string[], what: string): Record<string, string> {

@@ -222,6 +222,23 @@ describe('collect', () => {
     expect(JSON.parse(cli(['query-quanta', root, '--json']).stdout)).toEqual([]);
     expect(cli(['collect', root, ...pairs()]).status).toBe(0);
   });
+
+  it('conflicts exit 3, apart from failures (1), and nothing is written', () => {
+    const root = join(dir, 'collected-conflict');
+    expect(cli(['create', root]).status).toBe(0);
+    const [q1, p1] = pairs();
+    expect(cli(['collect', root, q1!, p1!]).status).toBe(0);
+    // Another document for the stored quantum: quantumConflict.
+    const other = join(dir, 'other-provenance.json');
+    const doc = JSON.parse(readFileSync(p1!, 'utf8')) as { execution: { host: string } };
+    doc.execution.host = 'another-host';
+    writeFileSync(other, JSON.stringify(doc));
+    const r = cli(['collect', root, q1!, other, '--json']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ committed: false, conflicts: [{ reason: 'quantumConflict' }] });
+    expect(r.stderr).toMatch(/1 conflicts; nothing was written/);
+    expect(JSON.parse(cli(['query-quanta', root, '--json']).stdout)).toHaveLength(1);
+  });
 });
 
 describe('report', () => {
@@ -269,5 +286,9 @@ describe.runIf(pgUrl !== undefined)('on a PostgreSQL registry', () => {
     expect(quanta.map((q) => q.taskName)).toEqual(['demo.Calibrate', 'demo.Summarize']);
     expect(JSON.parse(cli(['query-datasets', root, 'summary', '--registry-url', pgUrl!, '--json']).stdout)).toHaveLength(3);
     expect(cli(['report', root, '--registry-url', pgUrl!, '--out', join(dir, 'pg.html')]).stdout).toMatch(/report of 2 quanta/);
+    // The server unreachable: a failure worth retrying, exit 75 (EX_TEMPFAIL).
+    const down = cli(['collect', root, ...pairs, '--registry-url', 'postgresql://qb@127.0.0.1:1/none']);
+    expect(down.status, down.stderr).toBe(75);
+    expect(down.stderr).toMatch(/\(temporary: try again later\)\n$/);
   });
 });
