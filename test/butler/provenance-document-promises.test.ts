@@ -11,6 +11,8 @@ import type { ProvenanceEvent } from '../../protocol/provenance.js';
 import { openButler } from '../../src/butler/open-butler.js';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { makeDatasetType } from '../../src/model/dataset-type.js';
+import { defaultUniverse } from '../../src/model/dimensions/default-universe.js';
 import type { DatasetRef } from '../../src/model/dataset-ref.js';
 import { UnknownParameter } from '../../src/model/errors.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
@@ -21,7 +23,7 @@ afterEach(() => vi.restoreAllMocks());
 const DIMS = ['instrument', 'visit'];
 function ref(name: string, visit: number): DatasetRef {
   const dataId = { instrument: 'dummy', visit };
-  return { id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, DIMS, 'run'), datasetType: { name, storageClass: 'StructuredDataDict', dimensions: DIMS, isCalibration: false }, dataId, run: 'run' };
+  return { id: makeDatasetId('DATAID_TYPE_RUN', name, dataId, DIMS, 'run'), datasetType: makeDatasetType({ name, storageClass: 'StructuredDataDict', dimensions: DIMS }), dataId, run: 'run' };
 }
 
 const input = ref('raw', 1);
@@ -38,6 +40,7 @@ async function setup(opts: { strictDeferred?: boolean; store?: MemoryStore } = {
     strictDeferred: opts.strictDeferred ?? false,
     datastore,
     storageClasses: reg,
+    universe: defaultUniverse(),
     onEvent: (e) => events.push(e),
   });
   return { butler, events };

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDatastore } from '../../src/datastore/memory-datastore.js';
 import { makeDatasetId } from '../../src/model/dataset-id.js';
+import { makeDatasetType } from '../../src/model/dataset-type.js';
 import type { DatasetRef } from '../../src/model/dataset-ref.js';
 import { StorageClassRegistry } from '../../src/model/storage-class.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -14,7 +15,7 @@ function ref(visit: number): DatasetRef {
   const dataId = { instrument: 'dummy', visit };
   return {
     id: makeDatasetId('DATAID_TYPE_RUN', 'metric', dataId, ['instrument', 'visit'], 'run'),
-    datasetType: { name: 'metric', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'visit'], isCalibration: false },
+    datasetType: makeDatasetType({ name: 'metric', storageClass: 'StructuredDataDict', dimensions: ['instrument', 'visit'] }),
     dataId,
     run: 'run',
   };
