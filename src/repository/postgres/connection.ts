@@ -7,7 +7,11 @@
  * - the schema or database missing → RegistrySchemaMissing;
  * - a serialization failure or deadlock → StoreBusy (retryable), unless the caller
  *   (collect-and-transfer) retries the whole transaction itself (`isTransient`);
- * - a refused login → RepositoryError naming where a password comes from;
+ * - a lock not had within the session's lock_timeout (LOCK_TIMEOUT, as SQLite's busy
+ *   timeout), or a statement the server cancelled (statement_timeout, pg_cancel_backend)
+ *   → StoreBusy (retryable);
+ * - a refused login, or no password for a server that asks one → RepositoryError naming
+ *   where a password comes from;
  * - a server certificate that does not verify → RepositoryError naming where a CA comes from.
  *
  * The password is never stored: it comes from the URL given at run time, PGPASSWORD or
@@ -22,6 +26,8 @@ import { redactPassword } from '../repository-config.js';
 /** Connections per registry: a bulk load holds one, its planning reads and other calls use the others. */
 const POOL_SIZE = 4;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a statement waits for a lock another session holds before it fails (StoreBusy): SQLite's busy timeout. Only where the server, role, database or URL set no lock_timeout. */
+export const LOCK_TIMEOUT_MS = 10_000;
 /** The connection's name in pg_stat_activity. */
 const APPLICATION_NAME = 'quantum-butler';
 
@@ -38,6 +44,8 @@ const UNAVAILABLE_SQLSTATE = /^(08|57P0[123]|53300|53400)/;
 const CERTIFICATE_ERROR = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT$|CERT_|INVALID_CA$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
 /** SQLSTATEs a fresh attempt of the same transaction may not meet: serialization failure, deadlock. */
 export const TRANSIENT_SQLSTATE = new Set(['40001', '40P01']);
+/** SQLSTATEs of a statement that ran out of time on the server: lock_not_available (lock_timeout, NOWAIT), query_canceled (statement_timeout, a cancel). */
+const TIMED_OUT_SQLSTATE = new Set(['55P03', '57014']);
 
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -70,12 +78,45 @@ export function mapPgError(err: unknown, where: string): unknown {
   if (code !== undefined && TRANSIENT_SQLSTATE.has(code)) {
     return new StoreBusy(`The registry ${where} aborted the transaction (${message}); nothing was written, retry.`, { details: { code, retryAfterMs: 100 } });
   }
-  if (code === '28P01' || code === '28000') {
-    return new RepositoryError(`The registry server of ${where} refused the login (${message}); give the password in PGPASSWORD, ~/.pgpass or --registry-url.`, {
-      details: { code },
+  if (code !== undefined && TIMED_OUT_SQLSTATE.has(code)) {
+    return new StoreBusy(`The registry ${where} timed out waiting (${message}); nothing was written, retry.`, { details: { code, retryAfterMs: 1000 } });
+  }
+  // No password at hand (none in the URL, PGPASSWORD or ~/.pgpass) for a server that asks one: node-postgres's own error, without a SQLSTATE.
+  const noPassword = code === undefined && /password must be a string/i.test(message);
+  if (code === '28P01' || code === '28000' || noPassword) {
+    const what = noPassword ? 'asked for a password and none was given' : 'refused the login';
+    return new RepositoryError(`The registry server of ${where} ${what} (${message}); give the password in PGPASSWORD, ~/.pgpass or --registry-url.`, {
+      details: { code: code ?? null },
     });
   }
   return err;
+}
+
+/**
+ * The session's settings (the `options` startup parameter) and the URL to connect with.
+ * node-postgres lets a URL's `options=` replace the config's whole, so a URL's own options
+ * are taken out of it and kept: ours come first (jit, which the URL's may override) and the
+ * registry's search_path last (which they may not). lock_timeout is set after connecting,
+ * and only where nothing else set it (a startup option would override the role's setting).
+ */
+export function sessionSettings(url: string, schema: string, parseUrl: Driver['parseUrl']): { url: string; options: string } {
+  // JIT compiling pays off for long analytic queries, not for these short statements (it cost 100-200 ms each).
+  const defaults = '-c jit=off';
+  // Every session works in the registry's schema (validated as a plain lower-case identifier).
+  const searchPath = `-c search_path=${schema}`;
+  let own: string | undefined;
+  try {
+    own = parseUrl(url).options ?? undefined;
+  } catch {
+    own = undefined; // node-postgres says what is wrong with the URL when the pool connects
+  }
+  if (!own) return { url, options: `${defaults} ${searchPath}` };
+  const q = url.indexOf('?');
+  const [base, rest] = [url.slice(0, q), url.slice(q + 1)];
+  const hash = rest.indexOf('#');
+  const query = hash < 0 ? rest : rest.slice(0, hash);
+  const params = query.split('&').filter((p) => p !== '' && decodeURIComponent(p.split('=')[0]!.replace(/\+/g, ' ')) !== 'options');
+  return { url: params.length > 0 ? `${base}?${params.join('&')}` : base, options: `${defaults} ${own} ${searchPath}` };
 }
 
 export interface PgConnectionOptions {
@@ -95,24 +136,33 @@ export class PgConnection {
     readonly driver: Driver,
   ) {
     this.where = `${redactPassword(opts.url)} (schema ${opts.schema})`;
+    const session = sessionSettings(opts.url, opts.schema, driver.parseUrl);
     this.pool = new driver.pg.Pool(
       withExtraCaCertificates(
         {
-          connectionString: opts.url,
+          connectionString: session.url,
           max: opts.poolSize ?? POOL_SIZE,
           connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
           idleTimeoutMillis: 30_000,
           application_name: APPLICATION_NAME,
-          // Every session works in the registry's schema (validated as a plain lower-case identifier).
-          // JIT compiling pays off for long analytic queries, not for these short statements (it cost 100-200 ms each).
-          options: `-c search_path=${opts.schema} -c jit=off`,
+          options: session.options,
           types: typeParsers(driver.pg),
         },
         driver,
       ),
     );
-    // An idle connection the server drops (restart, admin) must not take the process down.
+    // A connection the server drops (restart, pg_terminate_backend, idle-in-transaction timeout)
+    // must not take the process down. node-postgres emits 'error' on the client as well as
+    // failing its queries: the pool listens on idle clients only, so every client gets a
+    // listener of its own for while it is checked out. Its queries fail (mapped to
+    // RegistryUnavailable), and the pool drops it on release, as it is no longer queryable.
     this.pool.on('error', () => {});
+    this.pool.on('connect', (client) => {
+      client.on('error', () => {});
+      // Bound the wait for another session's lock (StoreBusy past it), unless the server, the role,
+      // the database or the URL's options= bound it already. Queued before the caller's first query.
+      client.query(`SELECT set_config('lock_timeout', '${LOCK_TIMEOUT_MS}', false) WHERE current_setting('lock_timeout') = '0'`).catch(() => {});
+    });
   }
 
   static async create(opts: PgConnectionOptions): Promise<PgConnection> {
