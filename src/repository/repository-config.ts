@@ -154,7 +154,43 @@ export function replaceRepositoryConfig(root: string, config: RepositoryConfig):
   renameSync(tmp, join(root, CONFIG_FILE));
 }
 
-/** A connection URL without its password (what butler.json may hold), checked to be a postgres[ql]:// URL. */
+/**
+ * Query parameters that hold a secret: the password, and the passphrase of the client key.
+ * `passfile` (a path naming where passwords are, as `sslrootcert` names a CA) is not one.
+ */
+const SECRET_PARAMS = new Set(['password', 'sslpassword']);
+
+function queryKey(param: string): string {
+  const key = param.split('=')[0]!;
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
+}
+
+/**
+ * `url` with each query parameter passed through `f` (given its decoded name and the
+ * parameter as written): kept as `f` returns it, dropped when `f` returns undefined. The
+ * rest of the URL is left as written.
+ */
+export function mapQueryParams(url: string, f: (key: string, param: string) => string | undefined): string {
+  const q = url.indexOf('?');
+  const hash = url.indexOf('#');
+  if (q < 0 || (hash >= 0 && hash < q)) return url;
+  const end = hash < 0 ? url.length : hash;
+  const params = url
+    .slice(q + 1, end)
+    .split('&')
+    .filter((p) => p !== '')
+    .flatMap((p) => {
+      const kept = f(queryKey(p), p);
+      return kept === undefined ? [] : [kept];
+    });
+  return `${url.slice(0, q)}${params.length > 0 ? `?${params.join('&')}` : ''}${url.slice(end)}`;
+}
+
+/** A connection URL without its password, given as `user:pw@` or `?password=` (what butler.json may hold), checked to be a postgres[ql]:// URL. */
 export function urlWithoutPassword(url: string): string {
   let u: URL;
   try {
@@ -166,10 +202,11 @@ export function urlWithoutPassword(url: string): string {
     throw new InvalidArgument(`A registry URL must be postgresql://..., got ${JSON.stringify(u.protocol)}.`);
   }
   u.password = '';
-  return u.toString();
+  return mapQueryParams(u.toString(), (key, param) => (SECRET_PARAMS.has(key) ? undefined : param));
 }
 
-/** `url` with any password replaced by `***` (for messages). */
+/** `url` with any password (`user:pw@`, `?password=`, `?sslpassword=`) replaced by `***` (for messages). */
 export function redactPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
+  const redacted = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
+  return mapQueryParams(redacted, (key, param) => (SECRET_PARAMS.has(key) ? `${param.split('=')[0]}=***` : param));
 }

@@ -291,4 +291,31 @@ describe.runIf(pgUrl !== undefined)('on a PostgreSQL registry', () => {
     expect(down.status, down.stderr).toBe(75);
     expect(down.stderr).toMatch(/\(temporary: try again later\)\n$/);
   });
+
+  it('create with the password in the query string (?password=, ?sslpassword=) neither prints nor records it', async () => {
+    const root = join(dir, 'pg-repo-query-password');
+    const qschema = uniqueSchema('clipw');
+    const u = new URL(pgUrl!);
+    u.searchParams.set('password', 'TopSecret123');
+    u.searchParams.set('sslpassword', 'KeySecret456');
+    u.searchParams.set('application_name', 'kept');
+    try {
+      const made = cli(['create', root, '--registry-url', u.href, '--schema', qschema]);
+      expect(made.status, made.stderr).toBe(0);
+      expect(made.stdout).toMatch(/Created repository .*password=\*\*\*/);
+      expect(made.stdout + made.stderr).not.toMatch(/TopSecret123|KeySecret456/);
+      const config = readFileSync(join(root, 'butler.json'), 'utf8');
+      expect(config).not.toMatch(/TopSecret123|KeySecret456|password/);
+      expect(config).toMatch(/application_name=kept/);
+    } finally {
+      await dropSchemas(pgUrl!, [qschema]);
+    }
+  });
+});
+
+it('a registry URL with the password in its query string is not echoed when the server cannot be reached', () => {
+  const r = cli(['create', join(dir, 'unreachable-pw'), '--registry-url', 'postgresql://butler@127.0.0.1:1/postgres?password=TopSecret123', '--schema', 's1']);
+  expect(r.status).not.toBe(0);
+  expect(r.stdout + r.stderr).toMatch(/password=\*\*\*/);
+  expect(r.stdout + r.stderr).not.toMatch(/TopSecret123/);
 });

@@ -21,7 +21,7 @@ import type pg from 'pg';
 import { loadDriver, type Driver } from './driver.js';
 import { withExtraCaCertificates } from './tls.js';
 import { RegistrySchemaMissing, RegistryUnavailable, RepositoryError, StoreBusy } from '../../model/errors.js';
-import { redactPassword } from '../repository-config.js';
+import { mapQueryParams, redactPassword } from '../repository-config.js';
 
 /** Connections per registry: a bulk load holds one, its planning reads and other calls use the others. */
 const POOL_SIZE = 4;
@@ -111,12 +111,7 @@ export function sessionSettings(url: string, schema: string, parseUrl: Driver['p
     own = undefined; // node-postgres says what is wrong with the URL when the pool connects
   }
   if (!own) return { url, options: `${defaults} ${searchPath}` };
-  const q = url.indexOf('?');
-  const [base, rest] = [url.slice(0, q), url.slice(q + 1)];
-  const hash = rest.indexOf('#');
-  const query = hash < 0 ? rest : rest.slice(0, hash);
-  const params = query.split('&').filter((p) => p !== '' && decodeURIComponent(p.split('=')[0]!.replace(/\+/g, ' ')) !== 'options');
-  return { url: params.length > 0 ? `${base}?${params.join('&')}` : base, options: `${defaults} ${own} ${searchPath}` };
+  return { url: mapQueryParams(url, (key, param) => (key === 'options' ? undefined : param)), options: `${defaults} ${own} ${searchPath}` };
 }
 
 export interface PgConnectionOptions {
