@@ -14,7 +14,7 @@
  */
 import { fsPathProblem } from '../util/fs-path.js';
 import { Mutex } from '../util/mutex.js';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
@@ -114,12 +114,32 @@ export class Repository {
     if (existsSync(root) && readdirSync(root).length > 0) {
       throw new RepositoryError(`${root} exists and is not empty; choose an empty or new directory.`, { details: { root } });
     }
-    mkdirSync(join(root, DATASTORE_DIR), { recursive: true });
-    const reg = await openRegistry(root, config.registry, { create: true, universe, ...(connectUrl !== undefined ? { registryUrl: connectUrl } : {}) });
+    const rootExisted = existsSync(root);
+    // The first directory made (the root, or one of its parents, when it did not exist).
+    const made = mkdirSync(join(root, DATASTORE_DIR), { recursive: true });
+    // A create that fails (the server unavailable, a login refused...) leaves the directory as it
+    // found it, so that a retry is not refused as a non-empty directory: what it made is
+    // removed, and the root was empty, so all in it is create's (datastore/, a SQLite registry).
+    const undo = (): void => {
+      if (!rootExisted) {
+        if (made !== undefined) rmSync(made, { recursive: true, force: true });
+        return;
+      }
+      for (const name of readdirSync(root)) rmSync(join(root, name), { recursive: true, force: true });
+    };
+    let reg: Registry;
+    try {
+      reg = await openRegistry(root, config.registry, { create: true, universe, ...(connectUrl !== undefined ? { registryUrl: connectUrl } : {}) });
+    } catch (err) {
+      undo();
+      throw err;
+    }
     try {
       writeRepositoryConfig(root, config);
     } catch (err) {
       await reg.close();
+      if (existsSync(join(root, CONFIG_FILE))) throw err; // another create's butler.json: not ours to remove
+      undo();
       throw err;
     }
     return new Repository(root, config, reg, universe);
