@@ -10,6 +10,7 @@
  * - a lock not had within the session's lock_timeout (LOCK_TIMEOUT, as SQLite's busy
  *   timeout), or a statement the server cancelled (statement_timeout, pg_cancel_backend)
  *   → StoreBusy (retryable);
+ * - a privilege the role lacks (42501) → RepositoryError;
  * - a refused login, or no password for a server that asks one → RepositoryError naming
  *   where a password comes from;
  * - a server certificate that does not verify → RepositoryError naming where a CA comes from.
@@ -80,6 +81,9 @@ export function mapPgError(err: unknown, where: string): unknown {
   }
   if (code !== undefined && TIMED_OUT_SQLSTATE.has(code)) {
     return new StoreBusy(`The registry ${where} timed out waiting (${message}); nothing was written, retry.`, { details: { code, retryAfterMs: 1000 } });
+  }
+  if (code === '42501') {
+    return new RepositoryError(`The role connected to the registry ${where} lacks a privilege it needs (${message}); a DBA must grant it.`, { details: { code } });
   }
   // No password at hand (none in the URL, PGPASSWORD or ~/.pgpass) for a server that asks one: node-postgres's own error, without a SQLSTATE.
   const noPassword = code === undefined && /password must be a string/i.test(message);

@@ -106,7 +106,21 @@ export async function createSchema(conn: PgConnection, schema: string): Promise<
       if (tables > 0) {
         throw new RepositoryError(`The schema ${schema} of ${conn.where} already holds tables; choose another schema for a new registry.`, { details: { schema } });
       }
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      // A schema made for the role beforehand (CREATE SCHEMA ... AUTHORIZATION role, by a DBA on a
+      // server where the role may not create schemas) is used as it is: CREATE SCHEMA IF NOT EXISTS
+      // would need CREATE on the database even then.
+      const exists = (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount! > 0;
+      if (!exists) {
+        try {
+          await c.query(`CREATE SCHEMA ${schema}`);
+        } catch (err) {
+          if (sqlState(err) !== '42501') throw err;
+          throw new RepositoryError(
+            `The role of ${conn.where} may not create the schema ${schema} (${(err as Error).message}); have it made for the role (CREATE SCHEMA ${schema} AUTHORIZATION <role>), or grant the role CREATE on the database.`,
+            { details: { schema, code: '42501' } },
+          );
+        }
+      }
       for (const ddl of registryDdl(schema)) await c.query(ddl);
       await c.query('SAVEPOINT lz4');
       try {
