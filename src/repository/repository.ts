@@ -17,8 +17,9 @@ import { Mutex } from '../util/mutex.js';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { v4 as uuidv4 } from 'uuid';
 import { FileStore } from '../store/file-store.js';
+import { tempName } from '../store/file-temp.js';
+import { ioCall } from '../store/base-store.js';
 import { StorageClassRegistry, type StorageClassConfig } from '../model/storage-class.js';
 import { FileDatastore } from '../datastore/file-datastore.js';
 import { RecordsTable } from '../datastore/records-table.js';
@@ -51,8 +52,6 @@ import {
 /** Where a new repository's registry goes: the SQLite file (default) or a PostgreSQL server. */
 export type RegistrySpec = { kind: 'sqlite' } | { kind: 'postgresql'; url: string; schema?: string };
 
-/** Temp files of direct puts, beside their final path (the file store's reserved temp prefix). */
-const PUT_TMP_PREFIX = '.qbtmp-put-';
 
 export class Repository {
   /** The datastore's name keeps the unexpanded root placeholder, as daf_butler's does, so it matches across clients. */
@@ -224,11 +223,13 @@ export class Repository {
         details: { problem: badPath },
       });
     }
-    const tmp = join(dirname(target), `${PUT_TMP_PREFIX}${uuidv4()}`);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(tmp, bytes, { flag: 'wx' });
+    // Named as the file store names its temp files (host and pid: the sweep removes one whose writer is gone).
+    const tmp = join(dirname(target), tempName());
+    await ioCall(`mkdir ${dirname(target)}`, () => mkdir(dirname(target), { recursive: true }));
     let linked = false;
     try {
+      // Inside the try: a write that fails part-way (the disk full: IOFailure) leaves no temp file.
+      await ioCall(`write ${tmp}`, () => writeFile(tmp, bytes, { flag: 'wx' }));
       const outcome = await this.registry.storeDataset({
         ref,
         datastoreName: this.datastoreName,

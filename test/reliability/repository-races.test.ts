@@ -17,7 +17,8 @@ import { spawnClient } from '../e2e/harness.js';
 import { RawClient } from '../e2e/raw-client.js';
 import { backends, filesStartingWith, until } from './support.js';
 
-const PUT_TMP = '.qbtmp-put-';
+/** A put's temp file (the file store's temp names). */
+const PUT_TMP = '.qbtmp-';
 const dataId = { instrument: 'Cam1', detector: 7 };
 
 describe.each(backends())('repository races ($kind registry)', (backend) => {

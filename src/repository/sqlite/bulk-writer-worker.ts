@@ -46,7 +46,7 @@ let close: (() => void) | undefined;
 // A function, not top-level await: the built CLI runs this module inside a CommonJS bundle (src/cli/load-bundle.ts).
 async function work(): Promise<void> {
   try {
-    const { SqliteConnection, busyAsStoreBusy } = await import('./connection.js');
+    const { SqliteConnection, asRegistryError } = await import('./connection.js');
     const { tablesOf } = await import('./tables.js');
     const { BulkWriter, WriteSink } = await import('./bulk-writer.js');
     const { deferEdgeIndexes, restoreEdgeIndexes } = await import('./edge-indexes.js');
@@ -89,8 +89,9 @@ async function work(): Promise<void> {
         }
       });
     } catch (err) {
-      // Another process kept the write lock past the timeout: the caller gets the retryable StoreBusy.
-      if (!(err instanceof Stop)) throw busyAsStoreBusy(err, path);
+      // Another process kept the write lock past the timeout: the caller gets the retryable StoreBusy;
+      // a file SQLite could not write (the disk full): IOFailure.
+      if (!(err instanceof Stop)) throw asRegistryError(err, path);
     }
     // The commit (or rollback) happened when bulkTransaction returned.
     if (done) done.seconds.commit = Math.round(performance.now() - done.seconds.commit) / 1000;

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { InvalidArgument, RegistrySchemaMissing, RepositoryError, StoreBusy } from '../../model/errors.js';
+import { InvalidArgument, IOFailure, RegistrySchemaMissing, RepositoryError, StoreBusy } from '../../model/errors.js';
 import { REGISTRY_SCHEMA_VERSION, versionMismatch } from '../registry-schema.js';
 import { REGISTRY_DDL } from './ddl.js';
 
@@ -50,12 +50,22 @@ export function isBusy(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
-/** A busy error as the retryable StoreBusy; any other error as it is. */
-export function busyAsStoreBusy(err: unknown, path: string, retryAfterMs = BUSY_MAX_PAUSE_MS): unknown {
-  if (!isBusy(err)) return err;
-  return new StoreBusy(`The registry ${path} stayed locked by another writer past the lock timeout; retry.`, {
-    details: { path, code: (err as { code: string }).code, retryAfterMs },
-  });
+/** SQLite's result codes of a file it could not write or read: the disk full, an I/O error, a file it cannot open or write, a damaged one. */
+const IO_FAILURE = /^SQLITE_(FULL|IOERR|CANTOPEN|READONLY|CORRUPT|NOTADB|NOLFS|PROTOCOL)/;
+
+/**
+ * SQLite's error as the sidecar's kind: busy as the retryable StoreBusy; a file it could not
+ * write or read (SQLITE_FULL, SQLITE_IOERR_*...) as IOFailure (retryable), as the SQLite store
+ * does; any other error as it is.
+ */
+export function asRegistryError(err: unknown, path: string, retryAfterMs = BUSY_MAX_PAUSE_MS): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return err;
+  if (isBusy(err)) {
+    return new StoreBusy(`The registry ${path} stayed locked by another writer past the lock timeout; retry.`, { details: { path, code, retryAfterMs } });
+  }
+  if (IO_FAILURE.test(code)) return new IOFailure(`The registry ${path} could not be written or read: ${(err as Error).message}.`, { details: { path, code } });
+  return err;
 }
 
 export class SqliteConnection {
@@ -116,8 +126,8 @@ export class SqliteConnection {
     } catch (err) {
       db.close();
       if (err instanceof Error && 'kind' in err) throw err;
-      const busy = busyAsStoreBusy(err, path);
-      if (busy !== err) throw busy;
+      const mapped = asRegistryError(err, path);
+      if (mapped !== err) throw mapped;
       throw new RepositoryError(`Cannot open registry ${path}: ${(err as Error).message}`, { details: { path } });
     }
   }
@@ -281,9 +291,9 @@ export async function retryBusy<T>(fn: () => T, limitMs: number, path: string, m
     try {
       return fn();
     } catch (err) {
-      if (!isBusy(err)) throw err;
-      if (!mayRetry()) throw busyAsStoreBusy(err, path);
-      if (Date.now() + pause > deadline) throw busyAsStoreBusy(err, path, Math.min(BUSY_MAX_PAUSE_MS * 5, Math.max(pause, 50)));
+      if (!isBusy(err)) throw asRegistryError(err, path);
+      if (!mayRetry()) throw asRegistryError(err, path);
+      if (Date.now() + pause > deadline) throw asRegistryError(err, path, Math.min(BUSY_MAX_PAUSE_MS * 5, Math.max(pause, 50)));
     }
     await sleep(pause);
     pause = Math.min(BUSY_MAX_PAUSE_MS, pause * 2);
