@@ -31,19 +31,19 @@
  * key at once: the last data rename wins; if the sidecar then names the other writer's
  * data, readers see that data with metadata {} (never the other writer's metadata).
  * `updateMetadata` reads, merges and writes: two processes updating one key at once may
- * lose one's fields (within a process the store serialises writes). Transactions are per
- * process and best-effort (file-journal.ts).
+ * lose one's fields (within a process the store serialises writes). Transactions are per process; a dead process's open transaction is rolled back
+ * when a store is next opened on the root (file-journal.ts, `recovered`).
  *
  * Over 500 lines as one cohesive thing: the backend's primitives; the journal, the tree, the
  * sidecars and the temp files are in the files named above.
  */
-import { mkdir, open, readdir, rename, rmdir, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rmdir, type FileHandle } from 'node:fs/promises';
 import { openRegularForReading, openRegularForWriting } from '../util/regular-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { ButlerError, IOFailure, InvalidArgument, InvalidKey } from '../model/errors.js';
 import { NAME_MAX, PATH_MAX, fsPathProblem } from '../util/fs-path.js';
 import { BaseStore, clampRange, fsError, type Entry, type PutChange, type PutResult, type StoreOptions } from './base-store.js';
-import { FileJournal, inodeOf, type Saved } from './file-journal.js';
+import { FileJournal, inodeOf, recoverJournals, type Saved } from './file-journal.js';
 import { parseSidecar, resolveSidecar, sidecarOf, sidecarText, type DataFile, type Sidecar } from './file-sidecar.js';
 import { TMP_PREFIX, sweepStaleTemps, tempName } from './file-temp.js';
 import { FileTree, code, isMissing, readNoFollow, rmdirQuiet, unlinkQuiet, type DirState } from './file-tree.js';
@@ -104,6 +104,12 @@ export class FileStore extends BaseStore {
   readonly root: string;
   /** Resolves (to the number of files removed) once stale temp files of crashed writers are gone. */
   readonly tempSweep: Promise<number>;
+  /**
+   * Resolves (to the number rolled back) once the transactions that dead processes left
+   * open on this root are rolled back (file-journal.ts); every operation waits for it, and
+   * fails with its IOFailure if one could not be.
+   */
+  readonly recovered: Promise<number>;
   private readonly tree: FileTree;
   private readonly durable: boolean;
   private readonly journal: FileJournal;
@@ -116,8 +122,12 @@ export class FileStore extends BaseStore {
     this.root = resolve(root);
     this.tree = new FileTree(this.root);
     this.durable = options.durable ?? false;
-    this.journal = new FileJournal(join(this.root, RESERVED_DIR, 'journal'), (what, fn) => this.io(what, fn));
+    const journalRoot = join(this.root, RESERVED_DIR, 'journal');
+    this.journal = new FileJournal(journalRoot, (what, fn) => this.io(what, fn));
     this.tempSweep = sweepStaleTemps(this.root, options.tempSweepIntervalMs);
+    this.recovered = this.io('roll back an interrupted transaction', () => recoverJournals(journalRoot, (saved) => this.restore(saved)));
+    // Reported by the operations that wait for it, not as an unhandled rejection.
+    this.recovered.catch(() => undefined);
   }
 
   info(): StoreInfo {
@@ -140,6 +150,7 @@ export class FileStore extends BaseStore {
   // ---- reads --------------------------------------------------------------------------
 
   protected async _get(key: string): Promise<Entry | undefined> {
+    await this.recovered;
     for (let attempt = 1; ; attempt++) {
       const read = await this.io(`read ${key}`, () => this.tree.readData(key));
       if (read === undefined) return undefined;
@@ -149,6 +160,7 @@ export class FileStore extends BaseStore {
   }
 
   protected override async _getData(key: string): Promise<Buffer | undefined> {
+    await this.recovered;
     return (await this.io(`read ${key}`, () => this.tree.readData(key)))?.data;
   }
 
@@ -165,6 +177,7 @@ export class FileStore extends BaseStore {
   }
 
   protected override async _getRange(key: string, start: number, end: number | undefined): Promise<Buffer | undefined> {
+    await this.recovered;
     return this.io(`read ${key}`, () =>
       this.tree.withData(key, async (fh, size) => {
         const [s, e] = clampRange(size, start, end);
@@ -183,6 +196,7 @@ export class FileStore extends BaseStore {
   protected override readonly streamsToFile = true;
 
   protected override async _toFile(key: string, path: string, step: StepFn): Promise<boolean> {
+    await this.recovered;
     const done = await this.io(`read ${key}`, () =>
       this.tree.withData(key, async (src) => {
         await ioUser(`write ${path}`, async () => {
@@ -200,6 +214,7 @@ export class FileStore extends BaseStore {
   }
 
   protected async _keys(prefix: string): Promise<string[]> {
+    await this.recovered;
     const slash = prefix.lastIndexOf('/');
     const dirPart = prefix.slice(0, slash + 1);
     // Nothing under the internal directory is a key.
@@ -326,6 +341,7 @@ export class FileStore extends BaseStore {
     step: StepFn,
     known?: Head,
   ): Promise<PutResult> {
+    await this.recovered;
     // The directories' check and the key's head (reads only) at once: the data tree's
     // directories are looked at once for both; nothing is made before both are in.
     const dataDirs = this.io(`check ${key}`, () => this.tree.dirState('data', key));
@@ -511,11 +527,13 @@ export class FileStore extends BaseStore {
   // ---- heads ------------------------------------------------------------------------
 
   private async stat(key: string): Promise<DataFile | undefined> {
+    await this.recovered;
     return this.io(`stat ${key}`, () => this.tree.statData(key));
   }
 
   /** `dataDirs`: the data tree's dirState for this key, if being learnt already (the first look uses it). */
   private async head(key: string, dataDirs?: Promise<DirState>): Promise<Head | undefined> {
+    await this.recovered;
     for (let attempt = 1; ; attempt++) {
       const file = attempt === 1 && dataDirs ? await this.io(`stat ${key}`, async () => this.tree.statDataIn(key, await dataDirs)) : await this.stat(key);
       if (!file) return undefined;
@@ -533,6 +551,7 @@ export class FileStore extends BaseStore {
   // ---- transactions -------------------------------------------------------------------
 
   protected async _beginFrame(): Promise<void> {
+    await this.recovered;
     this.journal.begin();
   }
 
@@ -541,46 +560,56 @@ export class FileStore extends BaseStore {
   }
 
   protected async _rollbackFrame(depth: number): Promise<void> {
-    await this.journal.rollback(depth, (key, saved) => this.restore(key, saved));
+    await this.journal.rollback(depth, (saved) => this.restore(saved));
   }
 
   protected async _close(): Promise<void> {
     // Nothing held open between calls (a temp sweep still running finishes on its own).
   }
 
-  /** Puts a key's saved files back: the data, then a sidecar naming the restored data file. */
-  private async restore(key: string, saved: Saved): Promise<void> {
+  /**
+   * Puts a key's saved files back: the data, then a sidecar naming the restored data file.
+   * The saved files stay (a link or copy of them is put in place), so a restore cut short is
+   * done again whole by the journal's recovery.
+   */
+  private async restore(saved: Saved): Promise<void> {
+    const key = saved.key;
     const dataPath = this.tree.dataPath(key);
     const metaPath = this.tree.metaPath(key);
     await this.io(`restore ${key}`, async () => {
-      if (saved === null) {
+      if (saved.data === undefined) {
         await unlinkQuiet(dataPath);
         await unlinkQuiet(metaPath);
         await this.prune(key);
         return;
       }
       // The saved sidecar as it read for the saved data.
-      const sidecar = saved.meta ? sidecarOf(parseSidecar(await readNoFollow(saved.meta), key), saved.ino) : undefined;
-      if (saved.meta) await unlinkQuiet(saved.meta);
-      await this.moveInto(saved.data, dataPath);
+      const sidecar = saved.meta ? sidecarOf(parseSidecar(await readNoFollow(saved.meta), key), saved.ino!) : undefined;
+      await this.placeCopy(saved.data, dataPath, key);
       if (!sidecar) {
         await unlinkQuiet(metaPath);
         return;
       }
       // A copy (no hard links) is a new inode: the sidecar names whatever is there now.
-      const ino = (await inodeOf(dataPath)) ?? saved.ino;
+      const ino = (await inodeOf(dataPath)) ?? saved.ino!;
       const temp = await this.openTemp(key, metaPath);
       await this.publish(await this.fill(key, temp, { buffer: sidecarText(sidecar, ino) }, noStep), metaPath, key);
     });
   }
 
-  private async moveInto(from: string, to: string): Promise<void> {
+  /** Puts a hard link (else a copy) of `from` at `to` by a rename, `from` kept. */
+  private async placeCopy(from: string, to: string, key: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      const tmp = join(dirname(to), tempName());
       try {
         await mkdir(dirname(to), { recursive: true });
-        await rename(from, to);
+        await link(from, tmp).catch((err: unknown) => (code(err) === 'ENOENT' ? Promise.reject(err) : copyFile(from, tmp)));
+        // Renaming a file over another link of itself does nothing: the temp name is removed either way.
+        await this.renameInto(tmp, to, key);
+        await unlinkQuiet(tmp);
         return;
       } catch (err) {
+        await unlinkQuiet(tmp).catch(() => undefined);
         if (code(err) === 'ENOENT' && attempt < RETRIES) continue;
         throw err;
       }

@@ -28,15 +28,26 @@ const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 
 /** A fresh temp file name (no directory). */
 export function tempName(): string {
-  return `${TMP_PREFIX}${HOST}.${process.pid}.${uuidv4()}`;
+  return `${TMP_PREFIX}${OWNER}.${uuidv4()}`;
+}
+
+/** This process as the owner of a file or directory it names `<host>.<pid>.<...>` (temp files, journals). */
+export const OWNER = `${HOST}.${process.pid}`;
+
+/**
+ * Whether the owner `name` starts with (`<host>.<pid>.`) is a process of this host that no
+ * longer runs; false for another host's names and names without an owner.
+ */
+export function ownerIsGone(name: string): boolean {
+  const m = /^([0-9a-f]{8})\.(\d+)\./.exec(name);
+  return m !== null && m[1] === HOST && !processIsRunning(Number(m[2]));
 }
 
 /** Whether a temp file last written at `mtimeMs` is stale for a store opened at `openedAtMs`. */
 export function isStaleTemp(name: string, mtimeMs: number, openedAtMs: number): boolean {
   if (mtimeMs >= openedAtMs) return false;
   if (mtimeMs < openedAtMs - STALE_FOREIGN_MS) return true;
-  const m = /^\.qbtmp-([0-9a-f]{8})\.(\d+)\./.exec(name);
-  return m !== null && m[1] === HOST && !processIsRunning(Number(m[2]));
+  return name.startsWith(TMP_PREFIX) && ownerIsGone(name.slice(TMP_PREFIX.length));
 }
 
 const sweeps = new Map<string, { at: number; done: Promise<number> }>();
