@@ -134,16 +134,7 @@ export class FileDatastore implements Datastore {
         details: { storedChecksum: existing.checksum, givenChecksum: info.checksum ?? sha256 },
       });
     }
-    if (!existing && (await this.opts.store.exists(path))) {
-      // A file at this path with no record: another writer, or an earlier run that died
-      // before recording it. Identical content is adopted; anything else is refused.
-      const onDisk = await this.opts.store.getData(path);
-      if (sha256Hex(onDisk) !== sha256) {
-        throw new DatasetAlreadyStored(`A different artifact already exists at ${path} for dataset ${ref.id}.`, { datasetId: ref.id });
-      }
-      this.opts.records.put(ref.id, info);
-      return { info, uri: this.uri(path), unchanged: true, sha256 };
-    }
+    if (!existing && (await this.opts.store.exists(path))) return this.adoptExisting(path, ref, info, sha256);
     ctx?.progress?.(0.5, 'writing');
     ctx?.checkCancelled?.();
     await this.opts.store.set(path, bytes, { datasetId: ref.id, sha256 });
@@ -182,12 +173,28 @@ export class FileDatastore implements Datastore {
       if (midpoint && policy !== null) rememberSha256Midpoint(d[0]!, size, midpoint);
       return { datasetId: ref.id, sha256: digests.sha256 };
     }, { fresh: true });
-    if (!written) return undefined;
+    // Taken before the fill: put compares what is there.
+    if (!written && !digests) return undefined;
     const { sha256, checksum, size } = digests!;
     const info: StoredFileInfo = { formatter: formatter.name, path, storage_class: storageClass.name, component: null, checksum, file_size: size };
+    // Filled, but another writer published this path first (its file stays; the caller's is closed by now).
+    if (!written) return this.adoptExisting(path, ref, info, sha256);
     this.opts.records.put(ref.id, info);
     ctx?.progress?.(1, 'stored');
     return { info, uri: this.uri(path), unchanged: false, sha256 };
+  }
+
+  /**
+   * A file at `path` with no record: another writer's, or an earlier run's that died before
+   * recording it. Identical content (`sha256`) is adopted; anything else is refused.
+   */
+  private async adoptExisting(path: string, ref: DatasetRef, info: StoredFileInfo, sha256: string): Promise<StoredArtifact> {
+    const onDisk = await this.opts.store.getData(path);
+    if (sha256Hex(onDisk) !== sha256) {
+      throw new DatasetAlreadyStored(`A different artifact already exists at ${path} for dataset ${ref.id}.`, { datasetId: ref.id });
+    }
+    this.opts.records.put(ref.id, info);
+    return { info, uri: this.uri(path), unchanged: true, sha256 };
   }
 
   /**

@@ -29,15 +29,18 @@
  * Concurrency between processes: writes of different keys never interfere (per-file
  * renames; directory creation/pruning races are retried). Two processes writing the same
  * key at once: the last data rename wins; if the sidecar then names the other writer's
- * data, readers see that data with metadata {} (never the other writer's metadata).
- * `updateMetadata` reads, merges and writes: two processes updating one key at once may
- * lose one's fields (within a process the store serialises writes). Transactions are per process; a dead process's open transaction is rolled back
+ * data, readers see that data with metadata {} (never the other writer's metadata). A
+ * fresh write (setFilled `fresh`) instead links its data in (link(2) never replaces a
+ * file), then renames its sidecar: the first writer keeps the key, the later one is told it
+ * is taken (publishFresh). `updateMetadata` reads, merges and writes: two processes
+ * updating one key at once may lose one's fields (within a process the store serialises
+ * writes). Transactions are per process; a dead process's open transaction is rolled back
  * when a store is next opened on the root (file-journal.ts, `recovered`).
  *
  * Over 500 lines as one cohesive thing: the backend's primitives; the journal, the tree, the
  * sidecars and the temp files are in the files named above.
  */
-import { copyFile, link, mkdir, open, readdir, rename, rmdir, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, rename, rmdir, type FileHandle } from 'node:fs/promises';
 import { openRegularForReading, openRegularForWriting } from '../util/regular-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { ButlerError, IOFailure, InvalidArgument, InvalidKey } from '../model/errors.js';
@@ -293,8 +296,9 @@ export class FileStore extends BaseStore {
    * it is written) and whose metadata `fill` returns, computed from what it wrote; the
    * sidecar is written after the data. A failed `fill` leaves the key as it was (its error is rethrown as it is when it
    * is a ButlerError). True when written; false only with `fresh` and a value there (which stays as it was).
-   * With `fresh`, the key's absence is checked once, here (as a write checks what it replaces): a
-   * caller need not ask `exists` first.
+   * With `fresh`, the key's absence is checked here (as a write checks what it replaces; a
+   * caller need not ask `exists` first), and again as the data is published, by a link that
+   * fails on a file there: a value another writer published meanwhile stays, and the answer is false.
    */
   async setFilled(key: string, fill: FillFn, options: FillOptions = {}): Promise<boolean> {
     const k = this.checkKey(key);
@@ -350,8 +354,10 @@ export class FileStore extends BaseStore {
       known ? Promise.resolve(known) : this.head(key, dataDirs),
     ]);
     if (dirs.includes('link')) throw new InvalidKey(`key ${JSON.stringify(key)} leads through a symbolic link`, { details: { key } });
-    if (head && source && 'fill' in source && source.fresh) throw new KeyTaken();
-    await this.journal.save(key, this.tree.dataPath(key), this.tree.metaPath(key));
+    const fresh = source !== undefined && 'fill' in source && source.fresh === true;
+    if (head && fresh) throw new KeyTaken();
+    // A fresh write keeps the key in the journal just before it links its data in (publishFresh).
+    if (!fresh) await this.journal.save(key, this.tree.dataPath(key), this.tree.metaPath(key));
     const metaFile = this.tree.metaPath(key);
     const dataFile = this.tree.dataPath(key);
     // The data temp file is opened first: the sidecar names it by its inode, learnt while
@@ -408,6 +414,10 @@ export class FileStore extends BaseStore {
       if (meta.status === 'fulfilled') await unlinkQuiet(meta.value).catch(() => undefined);
       if (data) await unlinkQuiet(data.path).catch(() => undefined);
       throw meta.status === 'rejected' ? meta.reason : (filled as PromiseRejectedResult).reason;
+    }
+    if (fresh) {
+      await this.publishFresh(key, meta.value, data!.path);
+      return { existed: false, metadata: sidecar.metadata };
     }
     try {
       await this.publish(meta.value, metaFile, key);
@@ -472,6 +482,64 @@ export class FileStore extends BaseStore {
     } catch (err) {
       await unlinkQuiet(temp.path).catch(() => undefined);
       throw this.writeError(err, key, temp.path);
+    }
+  }
+
+  /**
+   * Publishes a fresh write: its data by link(2), which never replaces a file (another
+   * writer's, published since the key was seen free), then its sidecar. KeyTaken, both temp
+   * files removed, when a value got there first: the key stays the other writer's. Until the
+   * sidecar follows, readers see the new data with metadata {}.
+   */
+  private async publishFresh(key: string, metaTmp: string, dataTmp: string): Promise<void> {
+    const metaFile = this.tree.metaPath(key);
+    const dataFile = this.tree.dataPath(key);
+    let saved = false;
+    let linked = false;
+    try {
+      saved = await this.journal.save(key, dataFile, metaFile);
+      linked = await this.linkInto(dataTmp, dataFile, key);
+    } catch (err) {
+      if (saved) await this.journal.forget(key);
+      throw this.writeError(err, key, dataFile);
+    } finally {
+      await unlinkQuiet(dataTmp).catch(() => undefined);
+      if (!linked) await unlinkQuiet(metaTmp).catch(() => undefined);
+    }
+    if (!linked) {
+      if (saved) await this.journal.forget(key);
+      throw new KeyTaken();
+    }
+    try {
+      await this.publish(metaTmp, metaFile, key);
+    } catch (err) {
+      // Not the value asked for without its metadata: the key is left free again.
+      await unlinkQuiet(dataFile).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Links `tmp` at `target`; false when a regular file (a value) is there. An empty directory
+   * there (e.g. left by a crash) is removed, and a symbolic link replaced, as a rename would.
+   */
+  private async linkInto(tmp: string, target: string, key: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(tmp, target);
+        return true;
+      } catch (err) {
+        if (code(err) !== 'EEXIST' || attempt >= RETRIES) throw err;
+      }
+      const st = await lstat(target).catch((err: unknown) => (isMissing(err) ? undefined : Promise.reject(err)));
+      if (st?.isFile()) return false;
+      if (st?.isDirectory()) {
+        await rmdir(target).catch((err: unknown) => {
+          if (!isMissing(err)) throw new InvalidKey(`key ${JSON.stringify(key)} conflicts with keys below it`, { details: { key } });
+        });
+      } else if (st) {
+        await unlinkQuiet(target);
+      }
     }
   }
 

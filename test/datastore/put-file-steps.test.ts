@@ -40,7 +40,12 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     calls.onRename?.(String(from), String(to));
     return fsp.rename(from, to);
   };
-  const mod = { ...fsp, open: watched('open', fsp.open as never), realpath: watched('realpath', fsp.realpath as never), rename };
+  // A put by path publishes its data by a link (fresh: never over another writer's file).
+  const link = async (from: string, to: string) => {
+    calls.onRename?.(String(from), String(to));
+    return fsp.link(from, to);
+  };
+  const mod = { ...fsp, open: watched('open', fsp.open as never), realpath: watched('realpath', fsp.realpath as never), rename, link };
   return { ...mod, default: mod };
 });
 

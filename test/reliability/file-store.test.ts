@@ -18,6 +18,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { assertBuilt } from '../store/multiprocess.js';
+import { temps } from './temps.js';
 
 // Renames of one chosen target can be held forever: the writer is then stuck exactly
 // where a kill would stop it.
@@ -55,16 +56,6 @@ afterEach(async () => {
   for (const s of opened.splice(0)) await s.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Every `.qbtmp-` file under `path`. */
-function temps(path: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(path, { withFileTypes: true })) {
-    if (e.isDirectory()) out.push(...temps(join(path, e.name)));
-    else if (e.name.startsWith('.qbtmp-')) out.push(join(path, e.name));
-  }
-  return out;
-}
 
 describe('a value is the old one or the new one, never a mix', () => {
   it('a writer stopped between its two renames leaves the old value, for every reader', async () => {
