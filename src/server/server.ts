@@ -110,6 +110,11 @@ export class Server {
   state: LifecycleState = 'uninitialized';
   trace: 'off' | 'messages' | 'compact' | 'verbose' = 'off';
   private exiting = false;
+  /** Every session being closed (shutdown or exit): one run, which a later exit joins. */
+  private closingAll: Promise<void> | undefined;
+  /** Ends the wait for calls under way at once: exit arrived while a shutdown waited. */
+  private hurry!: () => void;
+  private readonly hurried = new Promise<void>((resolve) => (this.hurry = resolve));
   private readonly writer: ProtocolWriter;
   private readonly requestHandlers = new Map<string, (raw: unknown, token: CancellationToken, escapeFree: boolean) => Promise<unknown>>();
   private readonly notificationHandlers = new Map<string, (raw: unknown) => void>();
@@ -440,6 +445,9 @@ export class Server {
       setTimeout(end, FLUSH_MS);
     };
     const timer = setTimeout(flush, this.exitWaitMs + CLEANUP_MS);
+    // A host that sent exit while its shutdown still waited for a call wants out now (the clients
+    // give shutdown 2 s): the calls are abandoned and the provenance written before it kills us.
+    if (this.closingAll) this.hurry();
     void this.closeAllSessions()
       .then(() => Promise.all(this.closers.map((close) => close())))
       .then(() => this.repositories.closeAll())
@@ -457,7 +465,11 @@ export class Server {
    * waits for the session's call under way (calls queued behind it fail: the session is
    * gone), so that it names what that call wrote.
    */
-  async closeAllSessions(): Promise<void> {
+  closeAllSessions(): Promise<void> {
+    return (this.closingAll ??= this.closeEverySession());
+  }
+
+  private async closeEverySession(): Promise<void> {
     const sessions = this.sessions.list();
     for (const s of sessions) this.sessions.remove(s.id);
     await Promise.all(
@@ -483,23 +495,25 @@ export class Server {
   /**
    * Hold a closed session's lock: once its call under way ends, or, after exitWaitMs, once
    * the call, abandoned, stops at its next check (a put's last is before its file is
-   * published). Past both waits the provenance is written as things stand, as before.
+   * published). Past both waits, or at once when exit cuts a shutdown's wait short, the
+   * provenance is written as things stand: the abandoned call publishes nothing after it.
    */
   private async quiesce(s: Session): Promise<void> {
     const held = s.mutex.acquire(); // kept: nothing runs on the session again
-    if (await settlesWithin(held, this.exitWaitMs)) return;
+    if (await settlesWithin(held, this.exitWaitMs, this.hurried)) return;
     s.abandoned = true;
-    this.logger.warn(`session ${s.id}: a call still running after ${this.exitWaitMs} ms is abandoned`, { sessionId: s.id });
-    if (!(await settlesWithin(held, ABANDON_WAIT_MS))) this.logger.warn(`session ${s.id}: the abandoned call did not stop; its provenance is written without it`, { sessionId: s.id });
+    this.logger.warn(`session ${s.id}: a call still running is abandoned`, { sessionId: s.id });
+    // Written without it, the call no longer publishes anything: its last check fails.
+    if (!(await settlesWithin(held, ABANDON_WAIT_MS, this.hurried))) this.logger.warn(`session ${s.id}: the abandoned call did not stop; its provenance is written without it`, { sessionId: s.id });
   }
 }
 
-/** Whether `p` settles within `ms` (the timer does not hold the process). */
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+/** Whether `p` settles within `ms`, or before `cut` does (the timer does not hold the process). */
+function settlesWithin(p: Promise<unknown>, ms: number, cut: Promise<void>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
     timer.unref();
   });
-  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
+  return Promise.race([p.then(() => true, () => true), late, cut.then(() => false)]).finally(() => clearTimeout(timer));
 }

@@ -109,6 +109,19 @@ describe('closing every session while a put is under way', () => {
     expect(outcome()).toEqual({ written: true, recorded: true, artifacts: 1, temps: 0 });
   });
 
+  it('exit while shutdown still waits (the clients give shutdown 2 s) cuts the wait short: the provenance is written, and the put publishes nothing', async () => {
+    const { c, putId, outcome } = await putUnderWay(['--exit-wait-ms=600000']);
+    c.request('shutdown');
+    await new Promise((r) => setTimeout(r, 100)); // the shutdown is waiting for the put
+    c.notify('exit');
+    expect(await c.exit).toBe(0);
+    // The put's answer may not have gone out before the process ended; if it did, it was cancelled.
+    const answer = c.messages.find((m) => m.id === putId);
+    if (answer) expect(answer.error?.data).toMatchObject({ kind: 'RequestCancelled' });
+    const { temps: _left, ...agreed } = outcome(); // a temp file the process left is swept at the next open
+    expect(agreed).toEqual({ written: false, recorded: false, artifacts: 0 });
+  });
+
   it('past --exit-wait-ms the put is abandoned before its file is published: none of the three has it', async () => {
     const { c, putId, outcome } = await putUnderWay(['--exit-wait-ms=0']);
     c.child.kill('SIGTERM');
