@@ -52,7 +52,6 @@ import {
 /** Where a new repository's registry goes: the SQLite file (default) or a PostgreSQL server. */
 export type RegistrySpec = { kind: 'sqlite' } | { kind: 'postgresql'; url: string; schema?: string };
 
-
 export class Repository {
   /** The datastore's name keeps the unexpanded root placeholder, as daf_butler's does, so it matches across clients. */
   static readonly DATASTORE_NAME = 'FileDatastore@<butlerRoot>/datastore';
