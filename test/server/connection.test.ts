@@ -79,7 +79,7 @@ describe('ServerConnection', () => {
 
   it('starts messages in the order read; each runs as far as it can before the next starts', async () => {
     const log: string[] = [];
-    const { input, sent, until } = setup(async (method, params) => {
+    const { input, sent, until } = setup(async (_method, params) => {
       const n = (params as { n: number }).n;
       log.push(`start ${n}`);
       await Promise.resolve();

@@ -61,7 +61,7 @@ describe('FileStore', () => {
   });
 
   it('setFilled: the fill is given the temp file open for writing; what it writes through it is the value', async () => {
-    await store.setFilled('run/h.bin', async (tmp, handle) => {
+    await store.setFilled('run/h.bin', async (_tmp, handle) => {
       await handle.write(Buffer.from('through the handle'), 0, 18, 0);
       return { n: 2 };
     });

@@ -131,7 +131,7 @@ export class QuantumTables {
    * insertInput one by one would, EDGES_PER_STATEMENT rows a statement.
    */
   insertInputs(quantumId: string, flat: ReadonlyArray<string | number>, from: number, n: number): void {
-    this.insertEdges(this.inputStatements, 'quantum_inputs', INPUT_COLUMNS, 9, INPUT_STRIDE, flat, from, n, (args, a, e) => {
+    this.insertEdges(this.inputStatements, 'quantum_inputs', INPUT_COLUMNS, 9, INPUT_STRIDE, from, n, (args, a, e) => {
       const flags = flat[e + 4] as number;
       args[a] = quantumId;
       args[a + 1] = flat[e];
@@ -147,7 +147,7 @@ export class QuantumTables {
 
   /** Insert the `n` predicted output edges of a quantum that start at `from` in `flat` (OUTPUT_STRIDE values each: id, actual 0/1), as insertInputs. */
   insertOutputs(quantumId: string, flat: ReadonlyArray<string | number>, from: number, n: number): void {
-    this.insertEdges(this.outputStatements, 'quantum_outputs', OUTPUT_COLUMNS, 4, OUTPUT_STRIDE, flat, from, n, (args, a, e) => {
+    this.insertEdges(this.outputStatements, 'quantum_outputs', OUTPUT_COLUMNS, 4, OUTPUT_STRIDE, from, n, (args, a, e) => {
       args[a] = quantumId;
       args[a + 1] = flat[e];
       args[a + 2] = 1;
@@ -155,14 +155,13 @@ export class QuantumTables {
     });
   }
 
-  /** `n` edges of `stride` values each from `from` in `flat`, EDGES_PER_STATEMENT a statement; `fill` puts edge `e`'s `width` columns at `args[a]`. */
+  /** `n` edges of `stride` values each from `from` in a flat batch, EDGES_PER_STATEMENT a statement; `fill` puts edge `e`'s `width` columns (read from the batch) at `args[a]`. */
   private insertEdges(
     statements: Array<EdgeStatement | undefined>,
     table: string,
     columns: string,
     width: number,
     stride: number,
-    flat: ReadonlyArray<string | number>,
     from: number,
     n: number,
     fill: (args: unknown[], a: number, e: number) => void,
