@@ -103,7 +103,7 @@ export function mapPgError(err: unknown, where: string): unknown {
  * registry's search_path last (which they may not). lock_timeout is set after connecting,
  * and only where nothing else set it (a startup option would override the role's setting).
  */
-export function sessionSettings(url: string, schema: string, parseUrl: Driver['parseUrl']): { url: string; options: string } {
+function sessionSettings(url: string, schema: string, parseUrl: Driver['parseUrl']): { url: string; options: string } {
   // JIT compiling pays off for long analytic queries, not for these short statements (it cost 100-200 ms each).
   const defaults = '-c jit=off';
   // Every session works in the registry's schema (validated as a plain lower-case identifier).
